@@ -1,0 +1,155 @@
+/* cod_conv.c: 2-D convolution by im2col + GEMM (OpenBLAS), and the naive reference.
+ *
+ * im2col is done in bands of output rows so that the column buffer stays bounded
+ * (COD_CONV_BAND_BYTES) whatever the layer: VGG-16's first layers would otherwise need a
+ * 230 MB column matrix in fp64. Each band is one GEMM of N x (C*KH*KW) by
+ * (C*KH*KW) x (band rows * W'), written straight into the band's columns of y through
+ * ldc = H'*W', so no copy-out is needed. A band is at least one output row; the GEMM's
+ * inner dimension C*KH*KW is what keeps OpenBLAS near its peak, and band widths of a few
+ * thousand columns lose little against one full-width call.
+ */
+#include "cod_conv.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#define COD_CONV_BAND_BYTES ((size_t)8 << 20)
+
+int cod_conv_geom_valid(const cod_conv_geom *g) {
+  if (!g->c || !g->h || !g->w || !g->n_filters || !g->kh || !g->kw || !g->stride) return 0;
+  return g->kh <= g->h + 2 * g->pad && g->kw <= g->w + 2 * g->pad;
+}
+
+size_t cod_conv_out_h(const cod_conv_geom *g) { return (g->h + 2 * g->pad - g->kh) / g->stride + 1; }
+size_t cod_conv_out_w(const cod_conv_geom *g) { return (g->w + 2 * g->pad - g->kw) / g->stride + 1; }
+size_t cod_conv_input_len(const cod_conv_geom *g) { return g->c * g->h * g->w; }
+size_t cod_conv_filter_len(const cod_conv_geom *g) { return g->n_filters * g->c * g->kh * g->kw; }
+size_t cod_conv_output_len(const cod_conv_geom *g) {
+  return g->n_filters * cod_conv_out_h(g) * cod_conv_out_w(g);
+}
+double cod_conv_macs(const cod_conv_geom *g) {
+  return (double)cod_conv_output_len(g) * (double)(g->c * g->kh * g->kw);
+}
+
+static int is_pointwise(const cod_conv_geom *g) {
+  return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0;
+}
+
+/* Output rows per im2col band. */
+static size_t band_rows(const cod_conv_geom *g, size_t elsize) {
+  size_t ckk = g->c * g->kh * g->kw, ow = cod_conv_out_w(g), oh = cod_conv_out_h(g);
+  size_t per_row = ckk * ow * elsize;
+  size_t rows = per_row ? COD_CONV_BAND_BYTES / per_row : oh;
+  if (rows < 1) rows = 1;
+  return rows < oh ? rows : oh;
+}
+
+size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
+  assert(cod_conv_geom_valid(g));
+  if (is_pointwise(g)) return 0;
+  size_t el = cod_dtype_size(dt);
+  return g->c * g->kh * g->kw * band_rows(g, el) * cod_conv_out_w(g) * el;
+}
+
+/* im2col of output rows [oh0, oh0+nrows) into col ((C*KH*KW) x (nrows*W')).
+ * The valid output-column range of each (v) is computed once so the inner loop is a
+ * branch-free copy (a memcpy when the stride is 1). */
+#define DEFINE_IM2COL(NAME, T)                                                              \
+  static void NAME(const cod_conv_geom *g, const T *x, size_t oh0, size_t nrows, T *col) {   \
+    const size_t s = g->stride, p = g->pad, H = g->h, W = g->w;                             \
+    const size_t OW = cod_conv_out_w(g), ld = nrows * OW;                                   \
+    for (size_t c = 0; c < g->c; c++)                                                       \
+      for (size_t u = 0; u < g->kh; u++)                                                    \
+        for (size_t v = 0; v < g->kw; v++) {                                                \
+          T *dst = col + ((c * g->kh + u) * g->kw + v) * ld;                                \
+          /* valid ow: 0 <= ow*s + v - p < W */                                             \
+          size_t lo = v >= p ? 0 : (p - v + s - 1) / s;                                     \
+          size_t hi = W + p > v ? (W + p - v - 1) / s + 1 : 0;                              \
+          if (hi > OW) hi = OW;                                                             \
+          if (lo > hi) lo = hi;                                                             \
+          for (size_t r = 0; r < nrows; r++) {                                              \
+            T *d = dst + r * OW;                                                            \
+            size_t ih = (oh0 + r) * s + u;                                                  \
+            if (ih < p || ih - p >= H) {                                                    \
+              memset(d, 0, OW * sizeof(T));                                                 \
+              continue;                                                                     \
+            }                                                                               \
+            const T *srow = x + (c * H + (ih - p)) * W;                                     \
+            for (size_t ow = 0; ow < lo; ow++) d[ow] = 0;                                   \
+            if (s == 1) {                                                                   \
+              if (hi > lo) memcpy(d + lo, srow + lo + v - p, (hi - lo) * sizeof(T));        \
+            } else {                                                                        \
+              for (size_t ow = lo; ow < hi; ow++) d[ow] = srow[ow * s + v - p];             \
+            }                                                                               \
+            for (size_t ow = hi; ow < OW; ow++) d[ow] = 0;                                  \
+          }                                                                                 \
+        }                                                                                   \
+  }
+
+DEFINE_IM2COL(im2col_f64, double)
+DEFINE_IM2COL(im2col_f32, float)
+
+void cod_conv2d_f64(const cod_conv_geom *g, const double *x, const double *k, double *y,
+                    void *work) {
+  assert(cod_conv_geom_valid(g));
+  const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);
+  const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);
+  if (is_pointwise(g)) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(OH * OW), CKK, 1.0, k,
+                CKK, x, (int)(OH * OW), 0.0, y, (int)(OH * OW));
+    return;
+  }
+  assert(work);
+  const size_t band = band_rows(g, sizeof(double));
+  for (size_t oh0 = 0; oh0 < OH; oh0 += band) {
+    size_t nr = OH - oh0 < band ? OH - oh0 : band;
+    im2col_f64(g, x, oh0, nr, work);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(nr * OW), CKK, 1.0, k,
+                CKK, work, (int)(nr * OW), 0.0, y + oh0 * OW, (int)(OH * OW));
+  }
+}
+
+void cod_conv2d_f32(const cod_conv_geom *g, const float *x, const float *k, float *y,
+                    void *work) {
+  assert(cod_conv_geom_valid(g));
+  const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);
+  const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);
+  if (is_pointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(OH * OW), CKK, 1.0f, k,
+                CKK, x, (int)(OH * OW), 0.0f, y, (int)(OH * OW));
+    return;
+  }
+  assert(work);
+  const size_t band = band_rows(g, sizeof(float));
+  for (size_t oh0 = 0; oh0 < OH; oh0 += band) {
+    size_t nr = OH - oh0 < band ? OH - oh0 : band;
+    im2col_f32(g, x, oh0, nr, work);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(nr * OW), CKK, 1.0f, k,
+                CKK, work, (int)(nr * OW), 0.0f, y + oh0 * OW, (int)(OH * OW));
+  }
+}
+
+#define DEFINE_DIRECT(NAME, T)                                                              \
+  void NAME(const cod_conv_geom *g, const T *x, const T *k, T *y) {                         \
+    const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);                            \
+    for (size_t o = 0; o < g->n_filters; o++)                                               \
+      for (size_t oh = 0; oh < OH; oh++)                                                    \
+        for (size_t ow = 0; ow < OW; ow++) {                                                \
+          double acc = 0.0;                                                                 \
+          for (size_t c = 0; c < g->c; c++)                                                 \
+            for (size_t u = 0; u < g->kh; u++)                                              \
+              for (size_t v = 0; v < g->kw; v++) {                                          \
+                long ih = (long)(oh * g->stride + u) - (long)g->pad;                        \
+                long iw = (long)(ow * g->stride + v) - (long)g->pad;                        \
+                if (ih < 0 || iw < 0 || ih >= (long)g->h || iw >= (long)g->w) continue;     \
+                acc += (double)k[((o * g->c + c) * g->kh + u) * g->kw + v] *                \
+                       (double)x[(c * g->h + (size_t)ih) * g->w + (size_t)iw];              \
+              }                                                                             \
+          y[(o * OH + oh) * OW + ow] = (T)acc;                                              \
+        }                                                                                   \
+  }
+
+DEFINE_DIRECT(cod_conv2d_direct_f64, double)
+DEFINE_DIRECT(cod_conv2d_direct_f32, float)

@@ -1,0 +1,53 @@
+/* cod_conv.h: single-image 2-D convolution (cross-correlation, as in PyTorch).
+ *
+ * The fast path is im2col followed by one GEMM on OpenBLAS: the filter bank, viewed as an
+ * N x (C*KH*KW) matrix, times the C*KH*KW x (H'*W') column matrix. Pointwise layers
+ * (1x1, stride 1, no padding) skip im2col altogether. The caller provides the workspace,
+ * so the hot path never allocates; cod_conv_workspace_bytes() says how much. The direct
+ * six-loop implementation is kept as the test reference and is deliberately naive.
+ *
+ * Layouts: x is C x H x W, k is N x C x KH x KW, y is N x H' x W', all row-major.
+ */
+#ifndef FCDCC_COD_CONV_H
+#define FCDCC_COD_CONV_H
+
+#include <stddef.h>
+
+#include "cod_tensor.h"
+
+/* The geometry of one convolution layer applied to one image. Plain data. */
+typedef struct cod_conv_geom {
+  size_t c, h, w;        /* input channels, rows, columns */
+  size_t n_filters;      /* output channels N */
+  size_t kh, kw;         /* kernel rows and columns */
+  size_t stride;         /* >= 1, same along both axes */
+  size_t pad;            /* zero padding on every side */
+} cod_conv_geom;
+
+/* 1 if the geometry is usable (all sizes >= 1, kernel fits the padded input). */
+int cod_conv_geom_valid(const cod_conv_geom *g);
+size_t cod_conv_out_h(const cod_conv_geom *g);
+size_t cod_conv_out_w(const cod_conv_geom *g);
+size_t cod_conv_input_len(const cod_conv_geom *g);   /* C*H*W */
+size_t cod_conv_filter_len(const cod_conv_geom *g);  /* N*C*KH*KW */
+size_t cod_conv_output_len(const cod_conv_geom *g);  /* N*H'*W' */
+/* Multiply-accumulates of one convolution: N*H'*W'*C*KH*KW. */
+double cod_conv_macs(const cod_conv_geom *g);
+
+/* Bytes of workspace cod_conv2d_* needs for this geometry and dtype (may be 0). */
+size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt);
+
+/* y = conv(x, k). `work` must hold cod_conv_workspace_bytes(g, dt) bytes (NULL if 0).
+ * Never allocates, never fails for a valid geometry. */
+void cod_conv2d_f64(const cod_conv_geom *g, const double *x, const double *k, double *y,
+                    void *work);
+void cod_conv2d_f32(const cod_conv_geom *g, const float *x, const float *k, float *y,
+                    void *work);
+
+/* The naive reference: six nested loops, accumulation in double. */
+void cod_conv2d_direct_f64(const cod_conv_geom *g, const double *x, const double *k,
+                           double *y);
+void cod_conv2d_direct_f32(const cod_conv_geom *g, const float *x, const float *k,
+                           float *y);
+
+#endif
