@@ -1,0 +1,367 @@
+/* cod_code.c: the scheme-independent half of every code (see cod_code.h).
+ *
+ * Costs. Encoding is two GEMMs (A_all * slabs, B_all * groups): O(n*e_A*m_in*slab) flops,
+ * a small fraction of the convolution for the codes we ship. The generic decoder forms
+ * the recovery matrix M of the selected workers (rows = results, columns = unknown
+ * blocks), takes its SVD pseudo-inverse (O(rows*cols^2), independent of the layer size)
+ * and applies it to all output entries with one GEMM: 2*cols*rows*out_block_len flops.
+ */
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "cod_alloc.h"
+#include "cod_scheme.h"
+
+static const cod_scheme_ops *const all_schemes[] = {
+    &cod_scheme_rot,     &cod_scheme_cir,       &cod_scheme_uncoded,
+    &cod_scheme_replication, &cod_scheme_poly_real, &cod_scheme_poly_cheb};
+#define N_SCHEMES (sizeof all_schemes / sizeof all_schemes[0])
+
+const char *const *cod_scheme_names(void) {
+  static const char *names[N_SCHEMES + 1];
+  for (size_t i = 0; i < N_SCHEMES; i++) names[i] = all_schemes[i]->name;
+  names[N_SCHEMES] = NULL;
+  return names;
+}
+
+cod_code_params cod_code_params_default(void) {
+  cod_code_params p;
+  memset(&p, 0, sizeof p);
+  p.scheme = "nsctc-rot";
+  p.n_workers = 1;
+  p.ka = p.kb = 1;
+  p.axis = COD_AXIS_ROWS;
+  p.rank_rtol = 1e-13;
+  return p;
+}
+
+int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
+                 cod_err *err) {
+  const cod_scheme_ops *ops = NULL;
+  for (size_t i = 0; i < N_SCHEMES; i++)
+    if (prm->scheme && strcmp(prm->scheme, all_schemes[i]->name) == 0) ops = all_schemes[i];
+  if (!ops)
+    return cod_err_set(err, COD_EINVAL,
+                       "unknown scheme '%s' (known: nsctc-rot, nsctc-cir, uncoded, "
+                       "replication, poly-real, poly-cheb)", prm->scheme ? prm->scheme : "");
+  if (prm->n_workers < 1 || prm->ka < 1 || prm->kb < 1)
+    return cod_err_set(err, COD_EINVAL, "workers, ka and kb must all be >= 1");
+  if (prm->n_workers > 255)
+    return cod_err_set(err, COD_EINVAL, "at most 255 workers are supported (got %zu)",
+                       prm->n_workers);
+  if (!cod_conv_geom_valid(layer))
+    return cod_err_set(err, COD_EINVAL, "invalid layer geometry");
+  cod_code *c = cod_calloc(1, sizeof *c);
+  if (!c) return cod_err_set(err, COD_ENOMEM, "out of memory planning a code");
+  c->prm = *prm;
+  c->prm.scheme = ops->name;
+  c->ops = ops;
+  c->n = prm->n_workers;
+  c->ka = prm->ka;
+  c->kb = prm->kb;
+  c->q = prm->q;
+  int rc = ops->plan(c, err);
+  if (rc) goto fail;
+  if (c->delta > 255) {
+    rc = cod_err_set(err, COD_EINVAL, "recovery threshold %zu exceeds 255", c->delta);
+    goto fail;
+  }
+  rc = cod_partition_init(&c->part, layer, prm->axis, c->m_in, c->m_filt, err);
+  if (rc) goto fail;
+  c->wgeom = c->part.piece;
+  c->wgeom.n_filters = c->eb * c->part.filt_per_group;
+  c->A = cod_calloc(c->n * c->ea * c->m_in, sizeof *c->A);
+  c->B = cod_calloc(c->n * c->eb * c->m_filt, sizeof *c->B);
+  if (!c->A || !c->B) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory for the encoding matrices");
+    goto fail;
+  }
+  ops->fill(c);
+  *out = c;
+  return COD_OK;
+fail:
+  cod_code_free(c);
+  return rc;
+}
+
+void cod_code_free(cod_code *c) {
+  if (!c) return;
+  cod_free(c->A);
+  cod_free(c->B);
+  cod_free(c);
+}
+
+const char *cod_code_scheme(const cod_code *c) { return c->ops->name; }
+const cod_partition *cod_code_partition(const cod_code *c) { return &c->part; }
+size_t cod_code_workers(const cod_code *c) { return c->n; }
+size_t cod_code_threshold(const cod_code *c) { return c->delta; }
+size_t cod_code_slabs_per_worker(const cod_code *c) { return c->ea; }
+size_t cod_code_groups_per_worker(const cod_code *c) { return c->eb; }
+size_t cod_code_results_per_worker(const cod_code *c) { return c->ea * c->eb; }
+const cod_conv_geom *cod_code_worker_geom(const cod_code *c) { return &c->wgeom; }
+size_t cod_code_worker_input_len(const cod_code *c) { return c->ea * c->part.in_piece_len; }
+size_t cod_code_worker_filter_len(const cod_code *c) { return c->eb * c->part.filt_piece_len; }
+size_t cod_code_worker_output_len(const cod_code *c) {
+  return c->ea * c->eb * c->part.out_block_len;
+}
+double cod_code_worker_macs(const cod_code *c) {
+  return (double)c->ea * cod_conv_macs(&c->wgeom);
+}
+
+/* coded (rows x len) = coef (rows x m) * pieces (m x len) */
+static void apply_coef(const double *coef, size_t rows, size_t m, const double *pieces,
+                       size_t len, double *coded) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)len, (int)m, 1.0,
+              coef, (int)m, pieces, (int)len, 0.0, coded, (int)len);
+}
+
+int cod_code_encode_input(const cod_code *c, const double *x, double *coded, cod_err *err) {
+  double *slabs = cod_malloc_array(c->m_in * c->part.in_piece_len, sizeof *slabs);
+  if (!slabs) return cod_err_set(err, COD_ENOMEM, "out of memory splitting the input");
+  cod_partition_split_input(&c->part, x, slabs);
+  apply_coef(c->A, c->n * c->ea, c->m_in, slabs, c->part.in_piece_len, coded);
+  cod_free(slabs);
+  return COD_OK;
+}
+
+int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
+                            cod_err *err) {
+  double *groups = cod_malloc_array(c->m_filt * c->part.filt_piece_len, sizeof *groups);
+  if (!groups) return cod_err_set(err, COD_ENOMEM, "out of memory splitting the filters");
+  cod_partition_split_filters(&c->part, k, groups);
+  apply_coef(c->B, c->n * c->eb, c->m_filt, groups, c->part.filt_piece_len, coded);
+  cod_free(groups);
+  return COD_OK;
+}
+
+size_t cod_code_worker_workspace_bytes(const cod_code *c, cod_dtype prec) {
+  size_t conv = cod_conv_workspace_bytes(&c->wgeom, prec);
+  if (prec == COD_F64) return conv;
+  /* fp32 copies of one coded slab, the worker's filters and one slab's output */
+  size_t extra = (c->part.in_piece_len + cod_code_worker_filter_len(c) +
+                  c->eb * c->part.out_block_len) * sizeof(float);
+  return (conv + 63) / 64 * 64 + extra;
+}
+
+void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xin,
+                             const double *kin, double *out, void *work) {
+  /* The e_B coded groups are contiguous, so one convolution with e_B*F filters computes
+   * the blocks (slab c, group 0..e_B-1) at once, in exactly the output order. */
+  const size_t in_len = c->part.in_piece_len, blk = c->eb * c->part.out_block_len;
+  if (prec == COD_F64) {
+    for (size_t s = 0; s < c->ea; s++)
+      cod_conv2d_f64(&c->wgeom, xin + s * in_len, kin, out + s * blk, work);
+    return;
+  }
+  size_t conv = (cod_conv_workspace_bytes(&c->wgeom, COD_F32) + 63) / 64 * 64;
+  float *xf = (float *)((char *)work + conv);
+  float *kf = xf + in_len;
+  float *yf = kf + cod_code_worker_filter_len(c);
+  for (size_t i = 0; i < cod_code_worker_filter_len(c); i++) kf[i] = (float)kin[i];
+  for (size_t s = 0; s < c->ea; s++) {
+    for (size_t i = 0; i < in_len; i++) xf[i] = (float)xin[s * in_len + i];
+    cod_conv2d_f32(&c->wgeom, xf, kf, yf, work);
+    for (size_t i = 0; i < blk; i++) out[s * blk + i] = yf[i];
+  }
+}
+
+int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,
+                           size_t *sel, size_t *n_sel) {
+  (void)avail;
+  if (n_avail < c->delta) return COD_EUNDECODABLE;
+  for (size_t i = 0; i < c->delta; i++) sel[i] = i;
+  *n_sel = c->delta;
+  return COD_OK;
+}
+
+/* The recovery matrix of the selected workers: row (worker i, c, d), column (r, r'),
+ * entry A_j[c][r] * B_j[d][r']. */
+static double *recovery_matrix(const cod_code *c, const size_t *ids, size_t n_sel,
+                               size_t *rows_out, size_t *cols_out) {
+  size_t per = c->ea * c->eb, rows = n_sel * per, cols = c->m_in * c->m_filt;
+  double *m = cod_malloc_array(rows * cols, sizeof *m);
+  if (!m) return NULL;
+  for (size_t i = 0; i < n_sel; i++) {
+    const double *A = c->A + ids[i] * c->ea * c->m_in;
+    const double *B = c->B + ids[i] * c->eb * c->m_filt;
+    for (size_t a = 0; a < c->ea; a++)
+      for (size_t b = 0; b < c->eb; b++) {
+        double *row = m + (i * per + a * c->eb + b) * cols;
+        for (size_t r = 0; r < c->m_in; r++)
+          for (size_t s = 0; s < c->m_filt; s++)
+            row[r * c->m_filt + s] = A[a * c->m_in + r] * B[b * c->m_filt + s];
+      }
+  }
+  *rows_out = rows;
+  *cols_out = cols;
+  return m;
+}
+
+static int decode_generic(const cod_code *c, const size_t *ids, size_t n_sel,
+                          const double *const *results, double *blocks, double *cond,
+                          cod_err *err) {
+  size_t rows, cols, L = c->part.out_block_len, per = c->ea * c->eb;
+  double *m = recovery_matrix(c, ids, n_sel, &rows, &cols);
+  double *pinv = cod_malloc_array(rows * cols, sizeof *pinv);
+  double *z = cod_malloc_array(rows * L, sizeof *z);
+  int rc = COD_OK;
+  if (!m || !pinv || !z) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory in the generic decoder");
+    goto done;
+  }
+  rc = cod_la_pinv(m, rows, cols, c->prm.rank_rtol, pinv, cond, err);
+  if (rc) goto done;
+  for (size_t i = 0; i < n_sel; i++) memcpy(z + i * per * L, results[i], per * L * sizeof *z);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cols, (int)L, (int)rows, 1.0,
+              pinv, (int)rows, z, (int)L, 0.0, blocks, (int)L);
+done:
+  cod_free(m);
+  cod_free(pinv);
+  cod_free(z);
+  return rc;
+}
+
+static int select_workers(const cod_code *c, const size_t *avail, size_t n_avail,
+                          size_t *sel, size_t *n_sel, cod_err *err) {
+  for (size_t i = 0; i < n_avail; i++) {
+    if (avail[i] >= c->n)
+      return cod_err_set(err, COD_EINVAL, "worker id %zu out of range (n = %zu)", avail[i], c->n);
+    for (size_t j = 0; j < i; j++)
+      if (avail[j] == avail[i])
+        return cod_err_set(err, COD_EINVAL, "worker %zu listed twice", avail[i]);
+  }
+  if (c->ops->select(c, avail, n_avail, sel, n_sel) != COD_OK)
+    return cod_err_set(err, COD_EUNDECODABLE,
+                       "undecodable: %zu usable results, %s needs %zu", n_avail,
+                       c->ops->name, c->delta);
+  return COD_OK;
+}
+
+int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
+                    const double *const *results, cod_decode_method method, double *y,
+                    cod_decode_info *info, cod_err *err) {
+  size_t sel[256], ids[256], n_sel = 0;
+  const double *res[256];
+  if (n_avail > 256) n_avail = 256;
+  int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < n_sel; i++) {
+    ids[i] = avail[sel[i]];
+    res[i] = results[sel[i]];
+  }
+  double *blocks = cod_malloc_array(c->m_in * c->m_filt * c->part.out_block_len, sizeof *blocks);
+  if (!blocks) return cod_err_set(err, COD_ENOMEM, "out of memory for decoded blocks");
+  double cond = NAN;
+  int fast = method == COD_DECODE_FAST && c->ops->decode_fast;
+  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, blocks, &cond, err)
+            : decode_generic(c, ids, n_sel, res, blocks, &cond, err);
+  if (rc == COD_OK) {
+    cod_partition_stitch(&c->part, blocks, y);
+    if (info) {
+      info->n_used = n_sel;
+      memcpy(info->used, ids, n_sel * sizeof *ids);
+      info->cond = cond;
+      info->method = fast ? COD_DECODE_FAST : COD_DECODE_GENERIC;
+    }
+  }
+  cod_free(blocks);
+  return rc;
+}
+
+static int cond_of_ids(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
+                       cod_err *err) {
+  if (c->ops->cond_fast) return c->ops->cond_fast(c, ids, n_sel, cond, err);
+  size_t rows, cols;
+  double *m = recovery_matrix(c, ids, n_sel, &rows, &cols);
+  if (!m) return cod_err_set(err, COD_ENOMEM, "out of memory forming a recovery matrix");
+  int rc = cod_la_cond_real(m, rows, cols, cond);
+  cod_free(m);
+  if (rc) return cod_err_set(err, rc, "out of memory in the condition-number SVD");
+  return COD_OK;
+}
+
+int cod_code_cond(const cod_code *c, const size_t *avail, size_t n_avail, double *cond,
+                  cod_err *err) {
+  size_t sel[256], ids[256], n_sel = 0;
+  if (n_avail > 256) n_avail = 256;
+  int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < n_sel; i++) ids[i] = avail[sel[i]];
+  return cond_of_ids(c, ids, n_sel, cond, err);
+}
+
+static double binomial(size_t n, size_t k) {
+  double r = 1;
+  for (size_t i = 1; i <= k; i++) r = r * (double)(n - k + i) / (double)i;
+  return r;
+}
+
+static int account(const cod_code *c, const size_t *set, cod_cond_stats *st, double *sum,
+                   cod_err *err) {
+  double k;
+  int rc = cod_code_cond(c, set, c->delta, &k, err);
+  if (rc) return rc;
+  if (st->n_sets == 0 || k > st->worst || (isnan(st->worst) && !isnan(k))) {
+    st->worst = k;
+    memcpy(st->worst_set, set, c->delta * sizeof *set);
+  }
+  *sum += k;
+  st->n_sets++;
+  return COD_OK;
+}
+
+int cod_code_cond_search(const cod_code *c, double max_exhaustive, size_t samples,
+                         unsigned long seed, cod_cond_stats *stats, cod_err *err) {
+  cod_cond_stats st;
+  memset(&st, 0, sizeof st);
+  size_t n = c->n, d = c->delta, set[256];
+  double sum = 0, total = binomial(n, d);
+  int rc = COD_OK;
+  if (d > n) return cod_err_set(err, COD_EUNDECODABLE, "threshold exceeds the workers");
+  if (total <= max_exhaustive) {
+    st.exhaustive = 1;
+    for (size_t i = 0; i < d; i++) set[i] = i;
+    for (;;) {
+      if ((rc = account(c, set, &st, &sum, err))) return rc;
+      size_t i = d;
+      while (i > 0 && set[i - 1] == n - d + i - 1) i--;
+      if (i == 0) break;
+      set[i - 1]++;
+      for (size_t j = i; j < d; j++) set[j] = set[j - 1] + 1;
+    }
+  } else {
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory for a random generator");
+    gsl_rng_set(r, seed);
+    size_t perm[256];
+    for (size_t s = 0; s < samples && rc == COD_OK; s++) {
+      for (size_t i = 0; i < n; i++) perm[i] = i;
+      for (size_t i = 0; i < d; i++) { /* partial Fisher-Yates */
+        size_t j = i + gsl_rng_uniform_int(r, n - i), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+      }
+      memcpy(set, perm, d * sizeof *set);
+      rc = account(c, set, &st, &sum, err);
+    }
+    gsl_rng_free(r);
+    if (rc) return rc;
+  }
+  st.mean = st.n_sets ? sum / (double)st.n_sets : NAN;
+  *stats = st;
+  return COD_OK;
+}
+
+void cod_noise_add(double *buf, size_t len, double snr_db, gsl_rng *rng) {
+  if (!len || isinf(snr_db)) return;
+  double ms = 0;
+  for (size_t i = 0; i < len; i++) ms += buf[i] * buf[i];
+  ms /= (double)len;
+  double sigma = sqrt(ms / pow(10.0, snr_db / 10.0));
+  for (size_t i = 0; i < len; i++) buf[i] += gsl_ran_gaussian_ziggurat(rng, sigma);
+}

@@ -1,0 +1,139 @@
+/* cod_code.h: one interface for every coded-convolution scheme.
+ *
+ * Every scheme fcdcc offers is a LINEAR code over APCP input slabs and KCCP filter
+ * groups: worker j receives e_A coded slabs, each a real combination of the m_in slabs
+ * (rows of an e_A x m_in matrix A_j), and e_B coded filter groups (rows of B_j, e_B x
+ * m_filt); it returns the e_A*e_B convolutions of every coded slab with every coded group.
+ * By bilinearity, worker j's result (c, d) equals sum_{r,r'} A_j[c,r] B_j[d,r'] U_{r,r'}
+ * where U_{r,r'} = conv(slab r, group r') are the unknown output blocks. So:
+ *   - encoding is one GEMM per operand for all workers at once (A_all * slabs);
+ *   - the GENERIC decoder stacks kron(A_j, B_j) for the selected workers into a real
+ *     matrix M (observations x unknowns), computes its pseudo-inverse by SVD once per
+ *     worker set (which also gives the 2-norm condition number), and recovers every
+ *     output entry with one GEMM;
+ *   - schemes with structure add a FAST decoder (nsctc-rot: two complex unit-circle
+ *     Vandermonde systems; nsctc-cir: DFT over the cyclic piece index, then small
+ *     Vandermonde solves), checked against the generic one in the tests.
+ * A scheme is a `const cod_scheme_ops *` (cod_scheme.h) that fills in the matrices.
+ *
+ * Schemes (names accepted by cod_code_new):
+ *   nsctc-rot    rotation-matrix embedding, any k_A, k_B, delta = k_A*k_B <= n
+ *   nsctc-cir    circulant-permutation embedding, one-sided (k_A = 1 or k_B = 1)
+ *   uncoded      n = k_A*k_B blocks, one per worker; needs every worker
+ *   replication  k_A*k_B blocks, worker j holds block j mod (k_A*k_B); n = r*k_A*k_B
+ *   poly-real    polynomial code, real nodes -1 + 2(j+1)/n
+ *   poly-cheb    Chebyshev-basis polynomial code at Chebyshev nodes (Fahim-Cadambe)
+ *
+ * Decoders only ever see the coded results they are given; nothing recomputes the
+ * convolution. Fewer usable results than needed is COD_EUNDECODABLE, never a tensor.
+ */
+#ifndef FCDCC_COD_CODE_H
+#define FCDCC_COD_CODE_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cod_conv.h"
+#include "cod_part.h"
+#include "cod_status.h"
+
+typedef struct cod_code_params {
+  const char *scheme;  /* one of the names above */
+  size_t n_workers;    /* n */
+  size_t ka, kb;       /* k_A, k_B */
+  size_t q;            /* rotation angle denominator (>= n) or circulant prime (>= n);
+                          0 = default (n, or the smallest prime >= n) */
+  cod_axis axis;       /* APCP axis */
+  double rank_rtol;    /* generic decoder: sigma_min/sigma_max below this = singular */
+} cod_code_params;
+
+typedef enum cod_decode_method {
+  COD_DECODE_FAST = 0,    /* the scheme's structured decoder (generic if it has none) */
+  COD_DECODE_GENERIC = 1  /* SVD pseudo-inverse of the stacked real generator */
+} cod_decode_method;
+
+/* Sensible defaults: nsctc-rot, rows, q = 0, rank_rtol = 1e-13. */
+cod_code_params cod_code_params_default(void);
+
+typedef struct cod_code cod_code;
+
+/* Plan a code for one layer. Validates the combination (unknown scheme, delta > n,
+ * one-sided circulant, uncoded n != k_A*k_B, ...) and returns COD_EINVAL with a message. */
+int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
+                 cod_err *err);
+void cod_code_free(cod_code *code);
+
+const char *cod_code_scheme(const cod_code *code);
+const cod_partition *cod_code_partition(const cod_code *code);
+size_t cod_code_workers(const cod_code *code);      /* n */
+size_t cod_code_threshold(const cod_code *code);    /* results needed (delta) */
+size_t cod_code_slabs_per_worker(const cod_code *code);   /* e_A */
+size_t cod_code_groups_per_worker(const cod_code *code);  /* e_B */
+size_t cod_code_results_per_worker(const cod_code *code); /* e_A*e_B blocks */
+/* Geometry of one worker sub-convolution (a coded slab with a coded filter group). */
+const cod_conv_geom *cod_code_worker_geom(const cod_code *code);
+/* Lengths (elements) of worker j's coded input, coded filters and results. */
+size_t cod_code_worker_input_len(const cod_code *code);
+size_t cod_code_worker_filter_len(const cod_code *code);
+size_t cod_code_worker_output_len(const cod_code *code);
+/* Multiply-adds one worker performs (e_A*e_B sub-convolutions). */
+double cod_code_worker_macs(const cod_code *code);
+
+/* Encode the input x (C x H x W) for all workers: coded is n x worker_input_len,
+ * worker-major. `slabs_work` must hold m_in * in_piece_len doubles (NULL: allocated). */
+int cod_code_encode_input(const cod_code *code, const double *x, double *coded,
+                          cod_err *err);
+/* Encode the filters k (N x C x KH x KW) for all workers: n x worker_filter_len. */
+int cod_code_encode_filters(const cod_code *code, const double *k, double *coded,
+                            cod_err *err);
+
+/* A worker's computation: the e_A*e_B convolutions of its coded slabs (xin) with its coded
+ * filter groups (kin), written to out (worker_output_len, block c*e_B + d). prec selects
+ * fp64 or fp32 arithmetic (inputs are converted; results come back as double). `work` must
+ * hold cod_code_worker_workspace_bytes(code, prec) bytes. Never allocates or fails. */
+size_t cod_code_worker_workspace_bytes(const cod_code *code, cod_dtype prec);
+void cod_code_worker_compute(const cod_code *code, cod_dtype prec, const double *xin,
+                             const double *kin, double *out, void *work);
+
+typedef struct cod_decode_info {
+  size_t n_used;        /* workers whose results were used */
+  size_t used[256];     /* their ids, in the order given (first n_used) */
+  double cond;          /* 2-norm condition number of the recovery matrix used */
+  cod_decode_method method;  /* the method actually applied */
+} cod_decode_info;
+
+/* Decode y (N x H' x W') from the results of the workers listed in `avail` (in arrival
+ * order; results[i] is worker avail[i]'s output). The scheme selects which of them to use
+ * (MDS codes: the first delta). COD_EUNDECODABLE if they do not suffice; COD_ENUMERIC if
+ * the selected system is singular to rank_rtol; COD_ENOMEM. info may be NULL. */
+int cod_code_decode(const cod_code *code, const size_t *avail, size_t n_avail,
+                    const double *const *results, cod_decode_method method, double *y,
+                    cod_decode_info *info, cod_err *err);
+
+/* 2-norm condition number of the recovery matrix for a worker set (the set the decoder
+ * would select from `avail`). COD_EUNDECODABLE if the set does not suffice. */
+int cod_code_cond(const cod_code *code, const size_t *avail, size_t n_avail, double *cond,
+                  cod_err *err);
+
+typedef struct cod_cond_stats {
+  double worst, mean;    /* over the sets examined */
+  size_t worst_set[256]; /* a worst set (threshold entries) */
+  size_t n_sets;         /* sets examined */
+  int exhaustive;        /* 1 if all C(n, delta) sets were examined */
+} cod_cond_stats;
+
+/* Worst and mean condition number over all C(n, delta) worker sets when there are at most
+ * max_exhaustive of them, else over `samples` sets drawn with a seeded generator. */
+int cod_code_cond_search(const cod_code *code, double max_exhaustive, size_t samples,
+                         unsigned long seed, cod_cond_stats *stats, cod_err *err);
+
+/* Add white Gaussian noise to buf at the given SNR (dB) relative to buf's own mean square:
+ * variance = mean(buf^2) / 10^(snr_db/10), drawn from the caller's generator. An infinite
+ * SNR adds nothing. This is how the CRME authors model worker noise. */
+void cod_noise_add(double *buf, size_t len, double snr_db, gsl_rng *rng);
+
+/* Names of all schemes, NULL-terminated. */
+const char *const *cod_scheme_names(void);
+
+#endif

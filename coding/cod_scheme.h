@@ -1,0 +1,71 @@
+/* cod_scheme.h: INTERNAL to coding/. The plan structure and the scheme ops table.
+ *
+ * A scheme's ops fill in the integers (slab and group counts, per-worker multiplicities,
+ * threshold) and then the real coefficient matrices A (n*e_A x m_in) and B (n*e_B x
+ * m_filt); the generic machinery in cod_code.c does the rest. Optional ops give a
+ * structured decoder and condition number; when absent, the generic SVD path is used.
+ */
+#ifndef FCDCC_COD_SCHEME_H
+#define FCDCC_COD_SCHEME_H
+
+#include "cod_code.h"
+
+typedef struct cod_scheme_ops cod_scheme_ops;
+
+struct cod_code {
+  cod_code_params prm;
+  const cod_scheme_ops *ops;
+  size_t n, ka, kb, q;
+  size_t m_in, m_filt;   /* data slabs and data filter groups */
+  size_t ea, eb;         /* coded slabs and groups per worker */
+  size_t delta;          /* results needed */
+  int code_filters;      /* nsctc-cir: 1 if the filters (not the input) are coded */
+  cod_partition part;
+  cod_conv_geom wgeom;   /* one worker convolution: a coded slab with e_B coded groups */
+  double *A;             /* n*ea x m_in, row-major */
+  double *B;             /* n*eb x m_filt */
+};
+
+struct cod_scheme_ops {
+  const char *name;
+  /* Check parameters; set m_in, m_filt, ea, eb, delta, q. */
+  int (*plan)(cod_code *c, cod_err *err);
+  /* Fill c->A and c->B (allocated and zeroed by the caller). */
+  void (*fill)(cod_code *c);
+  /* Choose which of the n_avail workers to use; write positions into avail (0-based
+   * indices of the avail array) to sel and their count to *n_sel. 0 or COD_EUNDECODABLE. */
+  int (*select)(const cod_code *c, const size_t *avail, size_t n_avail, size_t *sel,
+                size_t *n_sel);
+  /* Optional structured decoder: blocks (m_in*m_filt x out_block_len) from the results of
+   * the selected workers (ids[i], results[i], i < n_sel). Sets *cond. */
+  int (*decode_fast)(const cod_code *c, const size_t *ids, size_t n_sel,
+                     const double *const *results, double *blocks, double *cond,
+                     cod_err *err);
+  /* Optional structured condition number of the selected set. */
+  int (*cond_fast)(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
+                   cod_err *err);
+};
+
+extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,
+    cod_scheme_replication, cod_scheme_poly_real, cod_scheme_poly_cheb;
+
+/* Shared selection rule of MDS codes: the first delta workers given. */
+int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,
+                           size_t *sel, size_t *n_sel);
+
+/* Linear-algebra helpers (cod_linalg.c). Matrices are row-major. */
+/* 2-norm condition number of a real rows x cols matrix (rows >= cols), one-sided Jacobi
+ * SVD. COD_ENOMEM on allocation failure. */
+int cod_la_cond_real(const double *m, size_t rows, size_t cols, double *cond);
+/* Left inverse pinv (cols x rows) of m (rows x cols, rows >= cols): LU inverse when
+ * square, QR least-squares operator otherwise; *cond gets sigma_max/sigma_min from a
+ * Jacobi SVD. COD_ENUMERIC if sigma_min/sigma_max < rtol. */
+int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *pinv,
+                double *cond, cod_err *err);
+/* Inverse of a complex n x n matrix (interleaved re,im; row-major) by LU with partial
+ * pivoting. COD_ENUMERIC if singular. */
+int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err);
+/* 2-norm condition number of a complex n x n matrix via its real 2n x 2n embedding. */
+int cod_la_cond_complex(const double *m, size_t n, double *cond);
+
+#endif

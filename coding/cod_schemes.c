@@ -1,0 +1,320 @@
+/* cod_schemes.c: the coefficient matrices of every scheme, and the structured decoders.
+ *
+ * nsctc-rot: the rotation-matrix embedding of CRME (Ramamoorthy & Tang, arXiv 1910.06515)
+ *   as used by NSCTC in FCDCC (arXiv 2411.01579). With R the rotation by theta = 2*pi/q,
+ *   worker j's coded slabs are the columns 2j, 2j+1 of G_A (2x2 block (i,j) =
+ *   R^{k_B*i*j}) and its coded groups those of G_B (block (l,j) = R^{l*j}).
+ *   Fast decoding: R = V diag(w, conj w) V^{-1} with V = [[1,1],[-i,i]], w = e^{i theta}.
+ *   The bilinear forms v+^T Z_j v+ and v+^T Z_j v- of a worker's 2x2 result decouple into
+ *   two complex Vandermonde systems in the nodes w^j with consecutive exponents
+ *   (k_B*i + l, and k_B*i - l shifted by k_B - 1); the second is the first with rows
+ *   scaled by unimodular numbers, so ONE delta x delta inverse serves both, applied to all
+ *   output entries by one ZGEMM. The other two forms are complex conjugates and are not
+ *   computed. cond(G_S) = cond(V_S) because the change of basis is unitary up to scale.
+ * nsctc-cir: the circulant-permutation embedding, one-sided (CRME section on circulant
+ *   permutations): k groups of q slabs, the last slab of each group minus the sum of the
+ *   others, worker j holds sum_i P^{i*j} group_i. Decoded by the generic path.
+ * poly-real: polynomial code with real nodes x_j = -1 + 2(j+1)/n (Yu et al.'s polynomial
+ *   codes), input coefficients x^{k_B*i}, filter coefficients x^l.
+ * poly-cheb: Fahim & Cadambe (arXiv 1903.08326): Chebyshev polynomials T_{k_B*i} and T_l
+ *   at the Chebyshev nodes cos((2j+1)pi/(2n)); T_a*T_b = (T_{a+b} + T_{|a-b|})/2 keeps the
+ *   system triangular in the Chebyshev basis, hence invertible for any delta nodes.
+ * uncoded / replication: block p = (input slab p / k_B, filter group p % k_B) on worker
+ *   j with j mod (k_A*k_B) == p.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#include "cod_alloc.h"
+#include "cod_scheme.h"
+
+static int is_prime(size_t v) {
+  if (v < 2) return 0;
+  for (size_t d = 2; d * d <= v; d++)
+    if (v % d == 0) return 0;
+  return 1;
+}
+
+/* Angle of w^p with w = e^{2 pi i / q}, reduced exactly in integers first. */
+static double unit_angle(size_t p, size_t q) { return 2.0 * M_PI * (double)(p % q) / (double)q; }
+
+static int plan_mds_common(cod_code *c, cod_err *err) {
+  c->delta = c->ka * c->kb;
+  if (c->delta > c->n)
+    return cod_err_set(err, COD_EINVAL,
+                       "%s: k_A*k_B = %zu exceeds the %zu workers (the recovery threshold "
+                       "must be <= n)", c->prm.scheme, c->delta, c->n);
+  return COD_OK;
+}
+
+/* ---- nsctc-rot ----------------------------------------------------------------------- */
+
+static int rot_plan(cod_code *c, cod_err *err) {
+  int rc = plan_mds_common(c, err);
+  if (rc) return rc;
+  if (c->q == 0) c->q = c->n;
+  if (c->q < c->n)
+    return cod_err_set(err, COD_EINVAL, "nsctc-rot: q = %zu must be >= n = %zu", c->q, c->n);
+  c->m_in = 2 * c->ka;
+  c->m_filt = 2 * c->kb;
+  c->ea = c->eb = 2;
+  return COD_OK;
+}
+
+/* R^p[a][b] */
+static double rot_entry(size_t p, size_t q, size_t a, size_t b) {
+  double t = unit_angle(p, q);
+  if (a == b) return cos(t);
+  return a == 0 ? -sin(t) : sin(t);
+}
+
+static void rot_fill(cod_code *c) {
+  for (size_t j = 0; j < c->n; j++)
+    for (size_t x = 0; x < 2; x++) {
+      for (size_t i = 0; i < c->ka; i++)
+        for (size_t a = 0; a < 2; a++)
+          c->A[(j * 2 + x) * c->m_in + 2 * i + a] = rot_entry(c->kb * i * j, c->q, a, x);
+      for (size_t l = 0; l < c->kb; l++)
+        for (size_t b = 0; b < 2; b++)
+          c->B[(j * 2 + x) * c->m_filt + 2 * l + b] = rot_entry(l * j, c->q, b, x);
+    }
+}
+
+/* V[i][e] = w^{ids[i]*e}, interleaved complex */
+static void rot_vandermonde(const cod_code *c, const size_t *ids, size_t d, double *v) {
+  for (size_t i = 0; i < d; i++)
+    for (size_t e = 0; e < d; e++) {
+      double t = unit_angle(ids[i] * e, c->q);
+      v[2 * (i * d + e)] = cos(t);
+      v[2 * (i * d + e) + 1] = sin(t);
+    }
+}
+
+static int rot_cond(const cod_code *c, const size_t *ids, size_t d, double *cond,
+                    cod_err *err) {
+  double *v = cod_malloc_array(2 * d * d, sizeof *v);
+  if (!v) return cod_err_set(err, COD_ENOMEM, "out of memory for a Vandermonde matrix");
+  rot_vandermonde(c, ids, d, v);
+  int rc = cod_la_cond_complex(v, d, cond);
+  cod_free(v);
+  return rc ? cod_err_set(err, rc, "out of memory in the condition-number SVD") : COD_OK;
+}
+
+static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
+                      const double *const *results, double *blocks, double *cond,
+                      cod_err *err) {
+  const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt;
+  double *v = cod_malloc_array(2 * d * d, sizeof *v);
+  double *vinv = cod_malloc_array(2 * d * d, sizeof *vinv);
+  double *zt = cod_malloc_array(2 * d * 2 * L, sizeof *zt); /* d x 2L complex */
+  double *ut = cod_malloc_array(2 * d * 2 * L, sizeof *ut);
+  int rc = COD_OK;
+  if (!v || !vinv || !zt || !ut) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-rot decoder");
+    goto done;
+  }
+  rot_vandermonde(c, ids, d, v);
+  if ((rc = cod_la_complex_inverse(v, d, vinv, err))) goto done;
+  if (cod_la_cond_complex(v, d, cond) != COD_OK) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory in the condition-number SVD");
+    goto done;
+  }
+  for (size_t i = 0; i < d; i++) {
+    const double *z00 = results[i], *z01 = z00 + L, *z10 = z01 + L, *z11 = z10 + L;
+    double t = unit_angle((kb - 1) * ids[i], c->q), ph_re = cos(t), ph_im = sin(t);
+    double *pp = zt + 2 * (i * 2 * L), *pm = pp + 2 * L;
+    for (size_t e = 0; e < L; e++) {
+      pp[2 * e] = z00[e] - z11[e];          /* v+^T Z v+ */
+      pp[2 * e + 1] = -(z01[e] + z10[e]);
+      double re = z00[e] + z11[e], im = z01[e] - z10[e]; /* v+^T Z v- */
+      pm[2 * e] = re * ph_re - im * ph_im;
+      pm[2 * e + 1] = re * ph_im + im * ph_re;
+    }
+  }
+  const double one[2] = {1, 0}, zero[2] = {0, 0};
+  cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)(2 * L), (int)d, one,
+              vinv, (int)d, zt, (int)(2 * L), zero, ut, (int)(2 * L));
+  for (size_t i = 0; i < c->ka; i++)
+    for (size_t l = 0; l < kb; l++) {
+      const double *A = ut + 2 * ((kb * i + l) * 2 * L);
+      const double *Bv = ut + 2 * ((kb * i + kb - 1 - l) * 2 * L + L);
+      double *u00 = blocks + ((2 * i) * mf + 2 * l) * L, *u01 = u00 + L;
+      double *u10 = blocks + ((2 * i + 1) * mf + 2 * l) * L, *u11 = u10 + L;
+      for (size_t e = 0; e < L; e++) {
+        double ar = A[2 * e], ai = A[2 * e + 1], br = Bv[2 * e], bi = Bv[2 * e + 1];
+        u00[e] = 0.5 * (ar + br);
+        u01[e] = 0.5 * (bi - ai);
+        u10[e] = -0.5 * (ai + bi);
+        u11[e] = 0.5 * (br - ar);
+      }
+    }
+done:
+  cod_free(v);
+  cod_free(vinv);
+  cod_free(zt);
+  cod_free(ut);
+  return rc;
+}
+
+const cod_scheme_ops cod_scheme_rot = {"nsctc-rot", rot_plan, rot_fill, cod_select_first_delta,
+                                       rot_decode, rot_cond};
+
+/* ---- nsctc-cir ----------------------------------------------------------------------- */
+
+static int cir_plan(cod_code *c, cod_err *err) {
+  if (c->ka > 1 && c->kb > 1)
+    return cod_err_set(err, COD_EINVAL,
+                       "nsctc-cir is one-sided: k_A = 1 (code the filters) or k_B = 1 (code "
+                       "the input); got k_A = %zu, k_B = %zu", c->ka, c->kb);
+  int rc = plan_mds_common(c, err);
+  if (rc) return rc;
+  if (c->q == 0) {
+    c->q = c->n < 2 ? 2 : c->n;
+    while (!is_prime(c->q)) c->q++;
+  }
+  if (!is_prime(c->q) || c->q < c->n)
+    return cod_err_set(err, COD_EINVAL, "nsctc-cir: q = %zu must be a prime >= n = %zu",
+                       c->q, c->n);
+  size_t k = c->delta, q = c->q;
+  c->code_filters = c->kb > 1;
+  c->m_in = c->code_filters ? 1 : k * (q - 1);
+  c->m_filt = c->code_filters ? k * (q - 1) : 1;
+  c->ea = c->code_filters ? 1 : q;
+  c->eb = c->code_filters ? q : 1;
+  return COD_OK;
+}
+
+/* Worker j's q x k(q-1) matrix: coded piece t = sum_i X'_{i,(t+i*j) mod q}, where the
+ * last piece of group i is minus the sum of its q-1 data pieces. */
+static void cir_fill_side(const cod_code *c, double *m, size_t cols) {
+  size_t q = c->q, k = c->delta;
+  for (size_t j = 0; j < c->n; j++)
+    for (size_t t = 0; t < q; t++) {
+      double *row = m + (j * q + t) * cols;
+      for (size_t i = 0; i < k; i++) {
+        size_t s = (t + i * j) % q;
+        if (s < q - 1) row[i * (q - 1) + s] += 1.0;
+        else
+          for (size_t u = 0; u < q - 1; u++) row[i * (q - 1) + u] -= 1.0;
+      }
+    }
+}
+
+static void cir_fill(cod_code *c) {
+  if (c->code_filters) {
+    for (size_t j = 0; j < c->n; j++) c->A[j] = 1.0;
+    cir_fill_side(c, c->B, c->m_filt);
+  } else {
+    for (size_t j = 0; j < c->n; j++) c->B[j] = 1.0;
+    cir_fill_side(c, c->A, c->m_in);
+  }
+}
+
+const cod_scheme_ops cod_scheme_cir = {"nsctc-cir", cir_plan, cir_fill, cod_select_first_delta,
+                                       NULL, NULL};
+
+/* ---- uncoded and replication --------------------------------------------------------- */
+
+static void block_fill(cod_code *c) {
+  for (size_t j = 0; j < c->n; j++) {
+    size_t p = j % c->delta;
+    c->A[j * c->m_in + p / c->kb] = 1.0;
+    c->B[j * c->m_filt + p % c->kb] = 1.0;
+  }
+}
+
+static int block_plan_common(cod_code *c) {
+  c->delta = c->ka * c->kb;
+  c->m_in = c->ka;
+  c->m_filt = c->kb;
+  c->ea = c->eb = 1;
+  return COD_OK;
+}
+
+static int uncoded_plan(cod_code *c, cod_err *err) {
+  block_plan_common(c);
+  if (c->delta != c->n)
+    return cod_err_set(err, COD_EINVAL,
+                       "uncoded: needs k_A*k_B = n (one block per worker); got %zu*%zu != %zu",
+                       c->ka, c->kb, c->n);
+  return COD_OK;
+}
+
+static int replication_plan(cod_code *c, cod_err *err) {
+  block_plan_common(c);
+  if (c->delta > c->n || c->n % c->delta != 0)
+    return cod_err_set(err, COD_EINVAL,
+                       "replication: n = %zu must be a multiple r*k_A*k_B of the %zu blocks",
+                       c->n, c->delta);
+  return COD_OK;
+}
+
+/* For every block, the first listed worker holding it. */
+static int block_select(const cod_code *c, const size_t *avail, size_t n_avail, size_t *sel,
+                        size_t *n_sel) {
+  for (size_t p = 0; p < c->delta; p++) {
+    size_t i = 0;
+    while (i < n_avail && avail[i] % c->delta != p) i++;
+    if (i == n_avail) return COD_EUNDECODABLE;
+    sel[p] = i;
+  }
+  *n_sel = c->delta;
+  return COD_OK;
+}
+
+/* Selected worker p holds block p: decoding is a copy. */
+static int block_decode(const cod_code *c, const size_t *ids, size_t n_sel,
+                        const double *const *results, double *blocks, double *cond,
+                        cod_err *err) {
+  (void)err;
+  size_t L = c->part.out_block_len;
+  for (size_t p = 0; p < n_sel; p++) memcpy(blocks + (ids[p] % c->delta) * L, results[p], L * sizeof *blocks);
+  *cond = 1.0;
+  return COD_OK;
+}
+
+static int block_cond(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
+                      cod_err *err) {
+  (void)c, (void)ids, (void)n_sel, (void)err;
+  *cond = 1.0;
+  return COD_OK;
+}
+
+const cod_scheme_ops cod_scheme_uncoded = {"uncoded", uncoded_plan, block_fill, block_select,
+                                           block_decode, block_cond};
+const cod_scheme_ops cod_scheme_replication = {"replication", replication_plan, block_fill,
+                                               block_select, block_decode, block_cond};
+
+/* ---- polynomial codes ---------------------------------------------------------------- */
+
+static int poly_plan(cod_code *c, cod_err *err) {
+  int rc = plan_mds_common(c, err);
+  if (rc) return rc;
+  c->m_in = c->ka;
+  c->m_filt = c->kb;
+  c->ea = c->eb = 1;
+  return COD_OK;
+}
+
+static void poly_real_fill(cod_code *c) {
+  for (size_t j = 0; j < c->n; j++) {
+    double x = -1.0 + 2.0 * (double)(j + 1) / (double)c->n;
+    for (size_t i = 0; i < c->ka; i++) c->A[j * c->m_in + i] = pow(x, (double)(c->kb * i));
+    for (size_t l = 0; l < c->kb; l++) c->B[j * c->m_filt + l] = pow(x, (double)l);
+  }
+}
+
+static void poly_cheb_fill(cod_code *c) {
+  for (size_t j = 0; j < c->n; j++) {
+    double t = (2.0 * (double)j + 1.0) * M_PI / (2.0 * (double)c->n); /* x_j = cos t */
+    for (size_t i = 0; i < c->ka; i++) c->A[j * c->m_in + i] = cos((double)(c->kb * i) * t);
+    for (size_t l = 0; l < c->kb; l++) c->B[j * c->m_filt + l] = cos((double)l * t);
+  }
+}
+
+const cod_scheme_ops cod_scheme_poly_real = {"poly-real", poly_plan, poly_real_fill,
+                                             cod_select_first_delta, NULL, NULL};
+const cod_scheme_ops cod_scheme_poly_cheb = {"poly-cheb", poly_plan, poly_cheb_fill,
+                                             cod_select_first_delta, NULL, NULL};
