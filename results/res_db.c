@@ -1,0 +1,599 @@
+/* res_db.c: opening, validating and writing the fcdcc results database (see res_db.h).
+ *
+ * Design. One res_db wraps one SQLite connection and the statements it will ever run,
+ * all prepared (SQLITE_PREPARE_PERSISTENT) in res_db_open and reused with reset +
+ * clear_bindings; strings are bound SQLITE_STATIC because bindings are cleared before
+ * every return, so the caller's borrowed pointers are never kept. No SQL text is built at
+ * run time: the schema, pragmas and queries are compile-time string constants.
+ *
+ * Validation on open reads the header (application_id, user_version) and the number of
+ * schema objects: an empty file (application_id 0, no objects) is new and gets the schema;
+ * fcdcc's application_id with our user_version must hold the four tables; anything else is
+ * COD_EFORMAT naming the file. Creation re-checks inside BEGIN IMMEDIATE, so two processes
+ * opening the same new file race safely: exactly one creates the schema.
+ *
+ * A run is one BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front, so a
+ * writer waits in the busy handler at the start instead of failing half way with a
+ * snapshot conflict (which WAL cannot retry). Workers reference layers through a DEFERRED
+ * foreign key, checked at COMMIT; a failed COMMIT is rolled back here.
+ */
+#include "res_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+#include "fcdcc_config.h"
+
+#define RES_STR2(x) #x
+#define RES_STR(x) RES_STR2(x)
+
+static const char *const stmt_sql[RES_ST_COUNT_] = {
+  [RES_ST_BEGIN] = "BEGIN IMMEDIATE",
+  [RES_ST_COMMIT] = "COMMIT",
+  [RES_ST_ROLLBACK] = "ROLLBACK",
+  [RES_ST_INSERT_RUN] =
+    "INSERT INTO runs (run_key, scenario_path, scenario_hash, point_index, trial, seed,"
+    " backend, program_version, started_at, wall_s, params_json, scheme, model, workers,"
+    " ka, kb, delta, precision, status, status_time_s, latency_s, e2e_mse, e2e_rel_error,"
+    " e2e_max_abs_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+    " COALESCE(?9, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?10, ?11, ?12, ?13, ?14,"
+    " ?15, ?16, ?17, ?18, COALESCE(?19, 'error'), ?20, ?21, ?22, ?23, ?24)",
+  [RES_ST_SET_OUTCOME] =
+    "UPDATE runs SET status = COALESCE(?2, 'error'), status_time_s = ?3, latency_s = ?4,"
+    " e2e_mse = ?5, e2e_rel_error = ?6, e2e_max_abs_error = ?7, wall_s = ?8"
+    " WHERE run_id = ?1",
+  [RES_ST_INSERT_LAYER] =
+    "INSERT INTO layers (run_id, layer_index, layer_name, ka, kb, delta, workers_used,"
+    " t_encode_s, t_upload_s, t_compute_s, t_download_s, t_decode_s, t_total_s,"
+    " cpu_encode_s, cpu_compute_s, cpu_decode_s, mse, rel_error, max_abs_error, cond,"
+    " cond_flagged, status, an_upload_bytes, an_download_bytes, an_storage_bytes,"
+    " an_compute_flops, an_latency_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+  [RES_ST_INSERT_WORKER] =
+    "INSERT INTO workers (run_id, layer_index, worker, class, bytes_up, bytes_down,"
+    " bytes_stored, flops, status, t_finish_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+    " ?9, ?10)",
+  [RES_ST_INSERT_EVENT] =
+    "INSERT INTO events (run_id, seq, t_ns, kind, worker, layer_index)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  [RES_ST_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE run_key = ?1)",
+  [RES_ST_COUNT_RUNS] = "SELECT COUNT(*) FROM runs",
+  [RES_ST_SUMMARY] =
+    "WITH okr AS (\n"
+    "  SELECT model, scheme, workers, ka, kb, precision, latency_s,\n"
+    "         ROW_NUMBER() OVER (PARTITION BY model, scheme, workers, ka, kb, precision\n"
+    "                            ORDER BY latency_s) AS rn,\n"
+    "         COUNT(*) OVER (PARTITION BY model, scheme, workers, ka, kb, precision) AS m\n"
+    "  FROM runs WHERE status = 'ok' AND latency_s IS NOT NULL),\n"
+    "p95 AS (SELECT model, scheme, workers, ka, kb, precision, latency_s AS lat\n"
+    "        FROM okr WHERE rn = (95 * m + 99) / 100),\n"
+    "pw AS (SELECT run_id, worker, SUM(bytes_up) AS up, SUM(bytes_down) AS down,\n"
+    "              SUM(bytes_stored) AS st FROM workers GROUP BY run_id, worker),\n"
+    "bytes AS (SELECT r.model, r.scheme, r.workers, r.ka, r.kb, r.precision,\n"
+    "                 AVG(pw.up) AS up, AVG(pw.down) AS down, AVG(pw.st) AS st\n"
+    "          FROM pw JOIN runs r ON r.run_id = pw.run_id\n"
+    "          GROUP BY r.model, r.scheme, r.workers, r.ka, r.kb, r.precision),\n"
+    "conds AS (SELECT r.model, r.scheme, r.workers, r.ka, r.kb, r.precision,\n"
+    "                 AVG(l.cond) AS cond\n"
+    "          FROM layers l JOIN runs r ON r.run_id = l.run_id\n"
+    "          GROUP BY r.model, r.scheme, r.workers, r.ka, r.kb, r.precision),\n"
+    "g AS (SELECT model, scheme, workers, ka, kb, precision, COUNT(*) AS runs,\n"
+    "             SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undec,\n"
+    "             SUM(status LIKE 'infeasible:%') AS infeas,\n"
+    "             AVG(CASE WHEN status = 'ok' THEN latency_s END) AS lat_mean,\n"
+    "             MAX(e2e_mse) AS max_mse, MAX(e2e_rel_error) AS max_rel\n"
+    "      FROM runs GROUP BY model, scheme, workers, ka, kb, precision)\n"
+    "SELECT g.model, g.scheme, g.workers AS n, g.ka, g.kb, g.precision AS prec, g.runs,\n"
+    "       g.ok, g.undec, g.infeas, g.lat_mean AS lat_mean_s, p.lat AS lat_p95_s,\n"
+    "       b.up AS up_B_w, b.down AS down_B_w, b.st AS store_B_w, g.max_mse, g.max_rel,\n"
+    "       c.cond AS mean_cond\n"
+    "FROM g\n"
+    "LEFT JOIN p95 p ON p.model IS g.model AND p.scheme IS g.scheme\n"
+    "  AND p.workers IS g.workers AND p.ka IS g.ka AND p.kb IS g.kb\n"
+    "  AND p.precision IS g.precision\n"
+    "LEFT JOIN bytes b ON b.model IS g.model AND b.scheme IS g.scheme\n"
+    "  AND b.workers IS g.workers AND b.ka IS g.ka AND b.kb IS g.kb\n"
+    "  AND b.precision IS g.precision\n"
+    "LEFT JOIN conds c ON c.model IS g.model AND c.scheme IS g.scheme\n"
+    "  AND c.workers IS g.workers AND c.ka IS g.ka AND c.kb IS g.kb\n"
+    "  AND c.precision IS g.precision\n"
+    "ORDER BY g.model, g.scheme, g.workers, g.ka, g.kb, g.precision",
+  [RES_ST_PER_SCHEME] = RES_SQL_PER_SCHEME,
+};
+
+/* ---- error helpers ------------------------------------------------------------------ */
+
+int res_status_from_sqlite(int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_NOMEM: return COD_ENOMEM;
+  case SQLITE_CONSTRAINT:
+  case SQLITE_MISMATCH:
+  case SQLITE_RANGE: return COD_EINVAL;
+  case SQLITE_NOTADB:
+  case SQLITE_CORRUPT: return COD_EFORMAT;
+  default: return COD_EIO;
+  }
+}
+
+int res_fail_sqlite(const res_db *db, int rc, const char *what, cod_err *err) {
+  const char *msg = db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc);
+  return cod_err_set(err, res_status_from_sqlite(rc), "results db '%s': %s: %s", db->path,
+                     what, msg);
+}
+
+/* Step a statement that returns no row (or whose rows we ignore), then reset it and clear
+ * its bindings whatever happened. The error message is captured before the reset. */
+static int step_done(res_db *db, sqlite3_stmt *st, const char *what, cod_err *err) {
+  int rc = sqlite3_step(st);
+  int status = COD_OK;
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    if ((rc & 0xff) == SQLITE_BUSY)
+      status = cod_err_set(err, COD_EIO, "results db '%s': %s: database still locked by "
+                           "another writer after the busy timeout", db->path, what);
+    else
+      status = res_fail_sqlite(db, rc, what, err);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+/* ---- binding helpers: NULL markers become SQL NULL ---------------------------------- */
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s) {
+  return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+}
+
+static int bind_real(sqlite3_stmt *st, int i, double v) {
+  return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+static int bind_int(sqlite3_stmt *st, int i, int64_t v) {
+  return v == RES_NULL_INT ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+}
+
+/* ---- row initialisers --------------------------------------------------------------- */
+
+void res_run_row_init(res_run_row *row) {
+  memset(row, 0, sizeof *row);
+  row->point_index = row->trial = RES_NULL_INT;
+  row->workers = row->ka = row->kb = row->delta = RES_NULL_INT;
+  row->wall_s = row->status_time_s = row->latency_s = NAN;
+  row->e2e_mse = row->e2e_rel_error = row->e2e_max_abs_error = NAN;
+}
+
+void res_layer_row_init(res_layer_row *row) {
+  memset(row, 0, sizeof *row);
+  row->layer_index = row->ka = row->kb = row->delta = RES_NULL_INT;
+  row->t_encode_s = row->t_upload_s = row->t_compute_s = NAN;
+  row->t_download_s = row->t_decode_s = row->t_total_s = NAN;
+  row->cpu_encode_s = row->cpu_compute_s = row->cpu_decode_s = NAN;
+  row->mse = row->rel_error = row->max_abs_error = row->cond = NAN;
+  row->cond_flagged = RES_NULL_INT;
+  row->an_upload_bytes = row->an_download_bytes = row->an_storage_bytes = NAN;
+  row->an_compute_flops = row->an_latency_s = NAN;
+}
+
+void res_worker_row_init(res_worker_row *row) {
+  memset(row, 0, sizeof *row);
+  row->layer_index = row->worker = RES_NULL_INT;
+  row->bytes_up = row->bytes_down = row->bytes_stored = RES_NULL_INT;
+  row->flops = row->t_finish_s = NAN;
+}
+
+void res_event_row_init(res_event_row *row) {
+  memset(row, 0, sizeof *row);
+  row->seq = row->t_ns = row->worker = row->layer_index = RES_NULL_INT;
+}
+
+int res_run_key_format(char *buf, size_t cap, const char *scenario_hash, int64_t point_index,
+                       int64_t trial, cod_err *err) {
+  if (!scenario_hash || point_index < 0 || trial < 0)
+    return cod_err_set(err, COD_EINVAL, "run key: scenario_hash, point_index >= 0 and "
+                       "trial >= 0 are required");
+  int n = snprintf(buf, cap, "%s/p%lld/t%lld", scenario_hash, (long long)point_index,
+                   (long long)trial);
+  if (n < 0 || (size_t)n >= cap)
+    return cod_err_set(err, COD_EINVAL, "run key: buffer of %zu bytes too small", cap);
+  return COD_OK;
+}
+
+/* ---- open and validate -------------------------------------------------------------- */
+
+/* Run a one-row, one-integer query (pragmas, counts) prepared for this call only. */
+static int query_int(sqlite3 *conn, const char *sql, int64_t *out) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(conn, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK) return rc;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = sqlite3_column_int64(st, 0);
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int exec_sql(res_db *db, const char *sql, const char *what, cod_err *err) {
+  int rc = sqlite3_exec(db->conn, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? COD_OK : res_fail_sqlite(db, rc, what, err);
+}
+
+/* What the header and schema say about the file. */
+typedef struct file_state {
+  int64_t app_id, version, objects, tables;
+} file_state;
+
+static int read_state(res_db *db, file_state *fs, cod_err *err) {
+  int rc = query_int(db->conn, "PRAGMA application_id", &fs->app_id);
+  if (rc == SQLITE_OK) rc = query_int(db->conn, "PRAGMA user_version", &fs->version);
+  if (rc == SQLITE_OK) rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master", &fs->objects);
+  if (rc == SQLITE_OK)
+    rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+                   "name IN ('runs', 'layers', 'workers', 'events')", &fs->tables);
+  if (rc == SQLITE_OK) return COD_OK;
+  if ((rc & 0xff) == SQLITE_NOTADB)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': not an SQLite database "
+                       "(fcdcc results files are SQLite files)", db->path);
+  return res_fail_sqlite(db, rc, "reading the file header", err);
+}
+
+static int is_new(const file_state *fs) {
+  return fs->app_id == 0 && fs->version == 0 && fs->objects == 0;
+}
+
+/* COD_OK if fs describes a valid fcdcc file of our version; COD_EFORMAT otherwise. */
+static int check_state(const res_db *db, const file_state *fs, cod_err *err) {
+  if (fs->app_id != RES_DB_APPLICATION_ID) {
+    if (is_new(fs))
+      return cod_err_set(err, COD_EFORMAT, "results db '%s': empty SQLite file, not an "
+                         "fcdcc results database", db->path);
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': an SQLite database from another "
+                       "application (application_id %lld, fcdcc uses %d), not an fcdcc "
+                       "results database", db->path, (long long)fs->app_id,
+                       RES_DB_APPLICATION_ID);
+  }
+  if (fs->version > RES_DB_SCHEMA_VERSION)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
+                       "by a newer fcdcc; this build reads version %d", db->path,
+                       (long long)fs->version, RES_DB_SCHEMA_VERSION);
+  if (fs->version < 1 || fs->tables != 4)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': fcdcc file with a damaged schema "
+                       "(version %lld, %lld of the 4 tables)", db->path,
+                       (long long)fs->version, (long long)fs->tables);
+  return COD_OK;
+}
+
+/* Create the schema if the file is still new, inside BEGIN IMMEDIATE (race-safe). */
+static int create_schema(res_db *db, cod_err *err) {
+  int status = exec_sql(db, "BEGIN IMMEDIATE", "locking the new file", err);
+  if (status) return status;
+  file_state fs;
+  status = read_state(db, &fs, err);
+  if (!status && is_new(&fs)) {
+    status = exec_sql(db, RES_DB_SCHEMA_SQL, "creating the schema", err);
+    if (!status)
+      status = exec_sql(db, "PRAGMA application_id = " RES_STR(RES_DB_APPLICATION_ID) ";"
+                        "PRAGMA user_version = " RES_STR(RES_DB_SCHEMA_VERSION) ";",
+                        "stamping the header", err);
+  }
+  if (!status) status = exec_sql(db, "COMMIT", "committing the schema", err);
+  if (status) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+  return status;
+}
+
+static int configure(res_db *db, cod_err *err) {
+  /* journal_mode answers with a row; sqlite3_exec discards it. It is persistent in the file. */
+  int status = exec_sql(db, "PRAGMA journal_mode = WAL", "setting WAL mode", err);
+  if (!status) status = exec_sql(db, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
+  if (!status) status = exec_sql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
+  return status;
+}
+
+static int prepare_all(res_db *db, cod_err *err) {
+  for (int i = 0; i < RES_ST_COUNT_; i++) {
+    int rc = sqlite3_prepare_v3(db->conn, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                &db->st[i], NULL);
+    if (rc != SQLITE_OK) {
+      if ((rc & 0xff) == SQLITE_ERROR)
+        return cod_err_set(err, COD_EFORMAT, "results db '%s': schema does not match this "
+                           "fcdcc: %s", db->path, sqlite3_errmsg(db->conn));
+      return res_fail_sqlite(db, rc, "preparing statements", err);
+    }
+  }
+  return COD_OK;
+}
+
+static int open_conn(res_db *db, int flags, cod_err *err) {
+  int oflags = (flags & RES_DB_READONLY) ? SQLITE_OPEN_READONLY
+               : (flags & RES_DB_NOCREATE) ? SQLITE_OPEN_READWRITE
+               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(db->path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    int status = (rc & 0xff) == SQLITE_NOMEM ? COD_ENOMEM : COD_EIO;
+    cod_err_set(err, status, "results db '%s': cannot open%s: %s", db->path,
+                (flags & (RES_DB_READONLY | RES_DB_NOCREATE)) ? " an existing file" : "",
+                db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc));
+    sqlite3_close(db->conn);
+    db->conn = NULL;
+    return status;
+  }
+  sqlite3_busy_timeout(db->conn, RES_DB_BUSY_TIMEOUT_MS);
+  return COD_OK;
+}
+
+int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
+  if (!path || !out) return cod_err_set(err, COD_EINVAL, "res_db_open: NULL path or out");
+  res_db *db = cod_calloc(1, sizeof *db);
+  if (!db) return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", path);
+  db->path = cod_strdup(path);
+  if (!db->path) {
+    cod_free(db);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", path);
+  }
+  db->readonly = (flags & RES_DB_READONLY) != 0;
+  int status = open_conn(db, flags, err);
+  file_state fs;
+  if (!status) status = read_state(db, &fs, err);
+  if (!status && is_new(&fs) && !db->readonly) {
+    status = create_schema(db, err);
+    if (!status) status = read_state(db, &fs, err);
+  }
+  if (!status) status = check_state(db, &fs, err);
+  if (!status && !db->readonly) status = configure(db, err);
+  if (!status) status = prepare_all(db, err);
+  if (status) {
+    res_db_close(db);
+    return status;
+  }
+  *out = db;
+  return COD_OK;
+}
+
+void res_db_close(res_db *db) {
+  if (!db) return;
+  for (int i = 0; i < RES_ST_COUNT_; i++) sqlite3_finalize(db->st[i]);
+  /* Closing with an open transaction rolls it back: a half-written run never survives. */
+  if (db->conn) sqlite3_close(db->conn);
+  cod_free(db->path);
+  cod_free(db);
+}
+
+void res_db_set_busy_timeout(res_db *db, int timeout_ms) {
+  sqlite3_busy_timeout(db->conn, timeout_ms < 0 ? 0 : timeout_ms);
+}
+
+const char *res_db_path(const res_db *db) { return db->path; }
+
+/* ---- writing runs ------------------------------------------------------------------- */
+
+static int check_open_run(const res_db *db, int64_t run_id, const char *what, cod_err *err) {
+  if (!db->run_open || db->run_id != run_id)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': %s: run %lld is not the open run",
+                       db->path, what, (long long)run_id);
+  return COD_OK;
+}
+
+static void rollback_quietly(res_db *db) {
+  if (!sqlite3_get_autocommit(db->conn)) {
+    sqlite3_step(db->st[RES_ST_ROLLBACK]);
+    sqlite3_reset(db->st[RES_ST_ROLLBACK]);
+  }
+  db->run_open = 0;
+}
+
+static int bind_run(sqlite3_stmt *st, const res_run_row *r, const char *key) {
+  int64_t seed;
+  memcpy(&seed, &r->seed, sizeof seed); /* the same 64 bits; read back as uint64_t */
+  int rc = bind_text(st, 1, key);
+  rc |= bind_text(st, 2, r->scenario_path);
+  rc |= bind_text(st, 3, r->scenario_hash);
+  rc |= bind_int(st, 4, r->point_index);
+  rc |= bind_int(st, 5, r->trial);
+  rc |= sqlite3_bind_int64(st, 6, seed);
+  rc |= bind_text(st, 7, r->backend);
+  rc |= bind_text(st, 8, r->program_version ? r->program_version : FCDCC_VERSION);
+  rc |= bind_text(st, 9, r->started_at);
+  rc |= bind_real(st, 10, r->wall_s);
+  rc |= bind_text(st, 11, r->params_json);
+  rc |= bind_text(st, 12, r->scheme);
+  rc |= bind_text(st, 13, r->model);
+  rc |= bind_int(st, 14, r->workers);
+  rc |= bind_int(st, 15, r->ka);
+  rc |= bind_int(st, 16, r->kb);
+  rc |= bind_int(st, 17, r->delta);
+  rc |= bind_text(st, 18, r->precision);
+  rc |= bind_text(st, 19, r->status);
+  rc |= bind_real(st, 20, r->status_time_s);
+  rc |= bind_real(st, 21, r->latency_s);
+  rc |= bind_real(st, 22, r->e2e_mse);
+  rc |= bind_real(st, 23, r->e2e_rel_error);
+  rc |= bind_real(st, 24, r->e2e_max_abs_error);
+  return rc;
+}
+
+int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_err *err) {
+  if (db->readonly)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': opened read-only", db->path);
+  if (db->run_open)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': run %lld is still open", db->path,
+                       (long long)db->run_id);
+  char *key = NULL;
+  if (!row->run_key) {
+    if (!row->scenario_hash)
+      return cod_err_set(err, COD_EINVAL, "results db '%s': run without run_key nor "
+                         "scenario_hash", db->path);
+    size_t cap = strlen(row->scenario_hash) + 48;
+    key = cod_malloc(cap);
+    if (!key) return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", db->path);
+    int status = res_run_key_format(key, cap, row->scenario_hash, row->point_index,
+                                    row->trial, err);
+    if (status) {
+      cod_free(key);
+      return status;
+    }
+  }
+  int status = step_done(db, db->st[RES_ST_BEGIN], "starting a run", err);
+  if (!status) {
+    sqlite3_stmt *st = db->st[RES_ST_INSERT_RUN];
+    if (bind_run(st, row, key ? key : row->run_key) != SQLITE_OK) {
+      sqlite3_clear_bindings(st);
+      status = cod_err_set(err, COD_ENOMEM, "results db '%s': binding the run", db->path);
+    } else {
+      status = step_done(db, st, "inserting the run", err);
+    }
+    if (status) {
+      rollback_quietly(db);
+    } else {
+      db->run_open = 1;
+      db->run_id = sqlite3_last_insert_rowid(db->conn);
+      *run_id = db->run_id;
+    }
+  }
+  cod_free(key);
+  return status;
+}
+
+int res_db_set_run_outcome(res_db *db, int64_t run_id, const res_run_row *r, cod_err *err) {
+  int status = check_open_run(db, run_id, "setting the outcome", err);
+  if (status) return status;
+  sqlite3_stmt *st = db->st[RES_ST_SET_OUTCOME];
+  int rc = sqlite3_bind_int64(st, 1, run_id);
+  rc |= bind_text(st, 2, r->status);
+  rc |= bind_real(st, 3, r->status_time_s);
+  rc |= bind_real(st, 4, r->latency_s);
+  rc |= bind_real(st, 5, r->e2e_mse);
+  rc |= bind_real(st, 6, r->e2e_rel_error);
+  rc |= bind_real(st, 7, r->e2e_max_abs_error);
+  rc |= bind_real(st, 8, r->wall_s);
+  if (rc != SQLITE_OK) {
+    sqlite3_clear_bindings(st);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding the outcome", db->path);
+  }
+  return step_done(db, st, "setting the run outcome", err);
+}
+
+int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_err *err) {
+  int status = check_open_run(db, run_id, "inserting a layer", err);
+  if (status) return status;
+  sqlite3_stmt *st = db->st[RES_ST_INSERT_LAYER];
+  int rc = sqlite3_bind_int64(st, 1, run_id);
+  rc |= bind_int(st, 2, r->layer_index);
+  rc |= bind_text(st, 3, r->layer_name);
+  rc |= bind_int(st, 4, r->ka);
+  rc |= bind_int(st, 5, r->kb);
+  rc |= bind_int(st, 6, r->delta);
+  rc |= bind_text(st, 7, r->workers_used);
+  rc |= bind_real(st, 8, r->t_encode_s);
+  rc |= bind_real(st, 9, r->t_upload_s);
+  rc |= bind_real(st, 10, r->t_compute_s);
+  rc |= bind_real(st, 11, r->t_download_s);
+  rc |= bind_real(st, 12, r->t_decode_s);
+  rc |= bind_real(st, 13, r->t_total_s);
+  rc |= bind_real(st, 14, r->cpu_encode_s);
+  rc |= bind_real(st, 15, r->cpu_compute_s);
+  rc |= bind_real(st, 16, r->cpu_decode_s);
+  rc |= bind_real(st, 17, r->mse);
+  rc |= bind_real(st, 18, r->rel_error);
+  rc |= bind_real(st, 19, r->max_abs_error);
+  rc |= bind_real(st, 20, r->cond);
+  rc |= bind_int(st, 21, r->cond_flagged);
+  rc |= bind_text(st, 22, r->status);
+  rc |= bind_real(st, 23, r->an_upload_bytes);
+  rc |= bind_real(st, 24, r->an_download_bytes);
+  rc |= bind_real(st, 25, r->an_storage_bytes);
+  rc |= bind_real(st, 26, r->an_compute_flops);
+  rc |= bind_real(st, 27, r->an_latency_s);
+  if (rc != SQLITE_OK) {
+    sqlite3_clear_bindings(st);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding a layer", db->path);
+  }
+  return step_done(db, st, "inserting a layer", err);
+}
+
+int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, cod_err *err) {
+  int status = check_open_run(db, run_id, "inserting a worker", err);
+  if (status) return status;
+  sqlite3_stmt *st = db->st[RES_ST_INSERT_WORKER];
+  int rc = sqlite3_bind_int64(st, 1, run_id);
+  rc |= bind_int(st, 2, r->layer_index);
+  rc |= bind_int(st, 3, r->worker);
+  rc |= bind_text(st, 4, r->worker_class);
+  rc |= bind_int(st, 5, r->bytes_up);
+  rc |= bind_int(st, 6, r->bytes_down);
+  rc |= bind_int(st, 7, r->bytes_stored);
+  rc |= bind_real(st, 8, r->flops);
+  rc |= bind_text(st, 9, r->status);
+  rc |= bind_real(st, 10, r->t_finish_s);
+  if (rc != SQLITE_OK) {
+    sqlite3_clear_bindings(st);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding a worker", db->path);
+  }
+  return step_done(db, st, "inserting a worker", err);
+}
+
+int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_err *err) {
+  int status = check_open_run(db, run_id, "inserting an event", err);
+  if (status) return status;
+  sqlite3_stmt *st = db->st[RES_ST_INSERT_EVENT];
+  int rc = sqlite3_bind_int64(st, 1, run_id);
+  rc |= bind_int(st, 2, r->seq);
+  rc |= bind_int(st, 3, r->t_ns);
+  rc |= bind_text(st, 4, r->kind);
+  rc |= bind_int(st, 5, r->worker);
+  rc |= bind_int(st, 6, r->layer_index);
+  if (rc != SQLITE_OK) {
+    sqlite3_clear_bindings(st);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding an event", db->path);
+  }
+  return step_done(db, st, "inserting an event", err);
+}
+
+int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
+  int status = check_open_run(db, run_id, "commit", err);
+  if (status) return status;
+  status = step_done(db, db->st[RES_ST_COMMIT], "committing the run", err);
+  /* A failed COMMIT (deferred foreign key, I/O) leaves the transaction open: end it. */
+  rollback_quietly(db);
+  return status;
+}
+
+int res_db_rollback_run(res_db *db, int64_t run_id, cod_err *err) {
+  int status = check_open_run(db, run_id, "rollback", err);
+  if (status) return status;
+  status = step_done(db, db->st[RES_ST_ROLLBACK], "rolling back the run", err);
+  db->run_open = 0;
+  return status;
+}
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+static int query_count(res_db *db, sqlite3_stmt *st, int64_t *out, const char *what,
+                       cod_err *err) {
+  int rc = sqlite3_step(st);
+  int status = COD_OK;
+  if (rc == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  else
+    status = res_fail_sqlite(db, rc, what, err);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return status;
+}
+
+int res_db_run_exists(res_db *db, const char *run_key, int *exists, cod_err *err) {
+  if (!run_key) return cod_err_set(err, COD_EINVAL, "res_db_run_exists: NULL run_key");
+  sqlite3_stmt *st = db->st[RES_ST_RUN_EXISTS];
+  if (bind_text(st, 1, run_key) != SQLITE_OK)
+    return res_fail_sqlite(db, SQLITE_NOMEM, "binding the run key", err);
+  int64_t n = 0;
+  int status = query_count(db, st, &n, "looking up a run", err);
+  if (!status) *exists = n != 0;
+  return status;
+}
+
+int res_db_count_runs(res_db *db, int64_t *count, cod_err *err) {
+  return query_count(db, db->st[RES_ST_COUNT_RUNS], count, "counting runs", err);
+}

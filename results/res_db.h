@@ -1,0 +1,283 @@
+/* res_db.h: the fcdcc results database (SQLite), one row per simulated or measured run.
+ *
+ * A "run" is one point of a scenario sweep times one trial: a CNN model's conv layers, each
+ * executed with a coded scheme on n (simulated) workers. A run is stored as one row of
+ * `runs`, one row of `layers` per conv layer, one row of `workers` per (layer, worker) and,
+ * optionally, a trace of `events`. A run is written inside ONE transaction
+ * (res_db_begin_run ... res_db_commit_run), so a crash or a rollback never leaves a partial
+ * run visible, and a resumed sweep can ask res_db_run_exists() to skip finished runs.
+ *
+ * The file is identified by PRAGMA application_id = RES_DB_APPLICATION_ID and versioned by
+ * PRAGMA user_version = RES_DB_SCHEMA_VERSION; opening anything else fails with COD_EFORMAT
+ * and a message naming the file. The schema is RES_DB_SCHEMA_SQL below (the reference
+ * for column meanings and units). Every statement is prepared once at open and reused; no
+ * SQL is ever built by string formatting.
+ *
+ * Concurrency: the file is in WAL mode with a busy timeout (RES_DB_BUSY_TIMEOUT_MS by
+ * default), so several processes or threads may write runs to the same file: writers queue
+ * on BEGIN IMMEDIATE instead of failing. A res_db handle itself is NOT shared between
+ * threads: open one handle per thread.
+ *
+ * NULL conventions in the row structs below: a real (double) field that is NaN is stored as
+ * SQL NULL (and read back as NaN); a nullable integer field equal to -1 (RES_NULL_INT) is
+ * stored as NULL; a NULL string pointer is stored as NULL. The res_*_row_init() functions
+ * set every nullable field to its NULL marker, so callers fill only what they know. String
+ * pointers in rows are borrowed: the library copies what it needs during the call.
+ */
+#ifndef FCDCC_RES_DB_H
+#define FCDCC_RES_DB_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cod_status.h"
+
+/* PRAGMA application_id of every fcdcc results file: 0x46434443, "FCDC" in ASCII. Written
+ * in decimal because it is pasted into a PRAGMA at compile time. */
+#define RES_DB_APPLICATION_ID 1178813507
+/* PRAGMA user_version written by this build. Files with a larger version are refused. */
+#define RES_DB_SCHEMA_VERSION 1
+/* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
+#define RES_DB_BUSY_TIMEOUT_MS 30000
+/* The NULL marker of nullable integer fields. */
+#define RES_NULL_INT (-1)
+
+/* Open flags (bitwise OR). 0 = read-write, create the file and schema if missing. */
+enum {
+  RES_DB_READONLY = 1, /* read-only (reports): the file must exist and be an fcdcc db */
+  RES_DB_NOCREATE = 2  /* read-write, but the file must already exist */
+};
+
+/* Run and layer status strings (the CHECK constraints accept exactly these, plus any
+ * "infeasible: <reason>" string, and "skipped" for layers after a failed layer). */
+#define RES_STATUS_OK "ok"
+#define RES_STATUS_UNDECODABLE "undecodable"
+#define RES_STATUS_INFEASIBLE_STORAGE "infeasible: storage"
+#define RES_STATUS_ERROR "error"
+#define RES_STATUS_SKIPPED "skipped"
+/* Worker status strings. */
+#define RES_WORKER_USED "used"             /* its result went into the decode */
+#define RES_WORKER_CANCELLED "cancelled"   /* still computing when the decode started */
+#define RES_WORKER_FAILED "failed"         /* crashed / returned nothing */
+#define RES_WORKER_STRAGGLER "straggler"   /* finished, but after the decode started */
+#define RES_WORKER_REFUSED "refused"       /* could not take the task (e.g. storage) */
+
+/* The schema (version 1), executed once when a file is created. Documentation of record. */
+#define RES_DB_SCHEMA_SQL                                                                  \
+  "CREATE TABLE runs (\n"                                                                  \
+  "  run_id INTEGER PRIMARY KEY,\n"                                                        \
+  "  run_key TEXT NOT NULL UNIQUE,      -- scenario_hash/p<point>/t<trial>\n"              \
+  "  scenario_path TEXT,\n"                                                                \
+  "  scenario_hash TEXT NOT NULL,\n"                                                       \
+  "  point_index INTEGER NOT NULL CHECK (point_index >= 0),\n"                             \
+  "  trial INTEGER NOT NULL CHECK (trial >= 0),\n"                                         \
+  "  seed INTEGER NOT NULL,             -- uint64 stored as its int64 bit pattern\n"       \
+  "  backend TEXT NOT NULL CHECK (backend IN ('sim','mpi')),\n"                            \
+  "  program_version TEXT NOT NULL,\n"                                                     \
+  "  started_at TEXT NOT NULL,          -- wall clock, ISO-8601 UTC\n"                     \
+  "  wall_s REAL,                       -- wall-clock duration of the run\n"               \
+  "  params_json TEXT CHECK (params_json IS NULL OR json_valid(params_json)),\n"           \
+  "  scheme TEXT NOT NULL,\n"                                                              \
+  "  model TEXT NOT NULL,\n"                                                               \
+  "  workers INTEGER,                   -- n\n"                                            \
+  "  ka INTEGER, kb INTEGER, delta INTEGER,\n"                                             \
+  "  precision TEXT,\n"                                                                    \
+  "  status TEXT NOT NULL CHECK (status IN ('ok','undecodable','error')\n"                 \
+  "                              OR status LIKE 'infeasible: %'),\n"                       \
+  "  status_time_s REAL,                -- simulated time the status was known\n"          \
+  "  latency_s REAL,                    -- end-to-end simulated latency\n"                 \
+  "  e2e_mse REAL, e2e_rel_error REAL, e2e_max_abs_error REAL\n"                           \
+  ");\n"                                                                                   \
+  "CREATE TABLE layers (\n"                                                                \
+  "  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"                 \
+  "  layer_index INTEGER NOT NULL CHECK (layer_index >= 0),\n"                             \
+  "  layer_name TEXT,\n"                                                                   \
+  "  ka INTEGER, kb INTEGER, delta INTEGER,\n"                                             \
+  "  workers_used TEXT,                 -- comma-separated worker ids\n"                   \
+  "  t_encode_s REAL, t_upload_s REAL, t_compute_s REAL, t_download_s REAL,\n"             \
+  "  t_decode_s REAL, t_total_s REAL,   -- simulated seconds\n"                            \
+  "  cpu_encode_s REAL, cpu_compute_s REAL, cpu_decode_s REAL, -- real CPU seconds\n"      \
+  "  mse REAL, rel_error REAL, max_abs_error REAL,\n"                                      \
+  "  cond REAL, cond_flagged INTEGER CHECK (cond_flagged IN (0,1)),\n"                     \
+  "  status TEXT NOT NULL CHECK (status IN ('ok','undecodable','error','skipped')\n"       \
+  "                              OR status LIKE 'infeasible: %'),\n"                       \
+  "  an_upload_bytes REAL, an_download_bytes REAL, an_storage_bytes REAL,\n"               \
+  "  an_compute_flops REAL, an_latency_s REAL, -- analytic model, NULL if not computed\n"  \
+  "  PRIMARY KEY (run_id, layer_index)\n"                                                  \
+  ") WITHOUT ROWID;\n"                                                                     \
+  "CREATE TABLE workers (\n"                                                               \
+  "  run_id INTEGER NOT NULL,\n"                                                           \
+  "  layer_index INTEGER NOT NULL,\n"                                                      \
+  "  worker INTEGER NOT NULL CHECK (worker >= 0),\n"                                       \
+  "  class TEXT,\n"                                                                        \
+  "  bytes_up INTEGER, bytes_down INTEGER, bytes_stored INTEGER,\n"                        \
+  "  flops REAL,\n"                                                                        \
+  "  status TEXT NOT NULL CHECK (status IN\n"                                              \
+  "    ('used','cancelled','failed','straggler','refused')),\n"                            \
+  "  t_finish_s REAL,                   -- simulated; NULL if it never finished\n"         \
+  "  PRIMARY KEY (run_id, layer_index, worker),\n"                                         \
+  "  FOREIGN KEY (run_id, layer_index) REFERENCES layers(run_id, layer_index)\n"           \
+  "    ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED\n"                                  \
+  ") WITHOUT ROWID;\n"                                                                     \
+  "CREATE TABLE events (\n"                                                                \
+  "  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"                 \
+  "  seq INTEGER NOT NULL,\n"                                                              \
+  "  t_ns INTEGER NOT NULL,             -- simulated nanoseconds\n"                        \
+  "  kind TEXT NOT NULL,\n"                                                                \
+  "  worker INTEGER, layer_index INTEGER,\n"                                               \
+  "  PRIMARY KEY (run_id, seq)\n"                                                          \
+  ") WITHOUT ROWID;\n"                                                                     \
+  "CREATE INDEX runs_group ON runs(model, scheme, workers, ka, kb, precision);\n"
+
+/* "Communication, storage and accuracy per scheme", in one query (shown in README).
+ * One row per scheme, ordered by scheme, over all runs of the file:
+ *   scheme, runs, ok (runs with status 'ok'),
+ *   comm_bytes_per_run   mean over runs of SUM(bytes_up + bytes_down) over its workers rows,
+ *   storage_bytes_per_run mean over runs of SUM(bytes_stored) over its workers rows,
+ *   max_mse, max_rel_error  worst end-to-end accuracy over the scheme's runs. */
+#define RES_SQL_PER_SCHEME                                                                 \
+  "WITH per_run AS (\n"                                                                    \
+  "  SELECT r.run_id, r.scheme, r.status, r.e2e_mse, r.e2e_rel_error,\n"                   \
+  "         (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w\n"                       \
+  "           WHERE w.run_id = r.run_id) AS comm_bytes,\n"                                 \
+  "         (SELECT SUM(w.bytes_stored) FROM workers w\n"                                  \
+  "           WHERE w.run_id = r.run_id) AS storage_bytes\n"                               \
+  "  FROM runs r)\n"                                                                       \
+  "SELECT scheme, COUNT(*) AS runs, SUM(status = 'ok') AS ok,\n"                           \
+  "       AVG(comm_bytes) AS comm_bytes_per_run,\n"                                        \
+  "       AVG(storage_bytes) AS storage_bytes_per_run,\n"                                  \
+  "       MAX(e2e_mse) AS max_mse, MAX(e2e_rel_error) AS max_rel_error\n"                  \
+  "FROM per_run GROUP BY scheme ORDER BY scheme;"
+
+typedef struct res_db res_db; /* opaque: one connection + its prepared statements */
+
+/* One row of `runs`. Fields marked (req) must be set; the others may hold NULL markers. */
+typedef struct res_run_row {
+  const char *run_key;         /* unique key; NULL = derived by res_run_key_format() */
+  const char *scenario_path;   /* scenario file as given on the command line */
+  const char *scenario_hash;   /* (req) hash of the scenario file contents */
+  int64_t point_index;         /* (req, >= 0) index of the sweep point */
+  int64_t trial;               /* (req, >= 0) trial number within the point */
+  uint64_t seed;               /* (req) the run's RNG seed */
+  const char *backend;         /* (req) "sim" or "mpi" */
+  const char *program_version; /* NULL = this build's FCDCC_VERSION */
+  const char *started_at;      /* ISO-8601 UTC wall clock; NULL = now */
+  double wall_s;               /* wall-clock duration, s */
+  const char *params_json;     /* every parameter of the point, a JSON object text */
+  const char *scheme;          /* (req) coding scheme name */
+  const char *model;           /* (req) CNN model name */
+  int64_t workers;             /* n, number of workers */
+  int64_t ka, kb, delta;       /* code parameters (input / filter partitions, delta) */
+  const char *precision;       /* e.g. "fp64", "fp32" */
+  const char *status;          /* RES_STATUS_*; NULL = "error" until set */
+  double status_time_s;        /* simulated time at which the status was known, s */
+  double latency_s;            /* end-to-end simulated latency, s */
+  double e2e_mse;              /* end-to-end output mean squared error vs. direct conv */
+  double e2e_rel_error;        /* ||y - y_ref|| / ||y_ref|| end to end */
+  double e2e_max_abs_error;    /* max |y - y_ref| end to end */
+} res_run_row;
+
+/* One row of `layers` (a conv layer of a run). */
+typedef struct res_layer_row {
+  int64_t layer_index;        /* (req, >= 0) position of the conv layer in the model */
+  const char *layer_name;     /* e.g. "conv3_1" */
+  int64_t ka, kb, delta;      /* code parameters used for this layer */
+  const char *workers_used;   /* comma-separated worker ids whose results were decoded */
+  double t_encode_s, t_upload_s, t_compute_s, t_download_s, t_decode_s; /* simulated, s */
+  double t_total_s;           /* simulated layer latency, s */
+  double cpu_encode_s, cpu_compute_s, cpu_decode_s; /* real CPU time spent, s */
+  double mse, rel_error, max_abs_error; /* layer output error vs. direct convolution */
+  double cond;                /* condition number of the decoding system */
+  int cond_flagged;           /* 1 if cond exceeded the scenario's threshold, 0 if not, -1 NULL */
+  const char *status;         /* (req) RES_STATUS_* or RES_STATUS_SKIPPED */
+  double an_upload_bytes, an_download_bytes, an_storage_bytes; /* analytic model, bytes */
+  double an_compute_flops;    /* analytic model, flops */
+  double an_latency_s;        /* analytic model, s */
+} res_layer_row;
+
+/* One row of `workers` (one worker's part in one layer). */
+typedef struct res_worker_row {
+  int64_t layer_index;        /* (req) the layer (a layers row of the same run, at commit) */
+  int64_t worker;             /* (req, >= 0) worker id */
+  const char *worker_class;   /* column `class`: the worker's latency class, e.g. "fast" */
+  int64_t bytes_up;           /* bytes sent master -> worker */
+  int64_t bytes_down;         /* bytes sent worker -> master */
+  int64_t bytes_stored;       /* bytes of coded data stored on the worker */
+  double flops;               /* floating-point operations executed */
+  const char *status;         /* (req) RES_WORKER_* */
+  double t_finish_s;          /* simulated finish time, s; NaN = never finished */
+} res_worker_row;
+
+/* One row of `events` (optional trace). */
+typedef struct res_event_row {
+  int64_t seq;                /* (req) sequence number, unique within the run */
+  int64_t t_ns;               /* (req) simulated time, ns */
+  const char *kind;           /* (req) event kind, e.g. "upload_done" */
+  int64_t worker;             /* -1 = not about a worker */
+  int64_t layer_index;        /* -1 = not about a layer */
+} res_event_row;
+
+/* Set every field of a row to its NULL marker (NaN, -1, NULL); required integer fields
+ * become -1 too, so forgetting one is reported as COD_EINVAL by the insert. */
+void res_run_row_init(res_run_row *row);
+void res_layer_row_init(res_layer_row *row);
+void res_worker_row_init(res_worker_row *row);
+void res_event_row_init(res_event_row *row);
+
+/* Write the canonical run key "<scenario_hash>/p<point_index>/t<trial>" into buf (cap
+ * bytes, NUL-terminated). Returns COD_OK, or COD_EINVAL if it does not fit. */
+int res_run_key_format(char *buf, size_t cap, const char *scenario_hash, int64_t point_index,
+                       int64_t trial, cod_err *err);
+
+/* Open (and create, unless flags say otherwise) the results file at path.
+ *   flags: 0, RES_DB_READONLY or RES_DB_NOCREATE.
+ * A new file gets the schema, application_id and user_version in one transaction; every
+ * read-write open sets journal_mode=WAL, foreign_keys=ON, synchronous=NORMAL and a busy
+ * timeout of RES_DB_BUSY_TIMEOUT_MS. Returns COD_OK and *out = a new handle (free with
+ * res_db_close), or: COD_EIO (cannot open/create), COD_EFORMAT (not SQLite, not an fcdcc
+ * file, written by a newer fcdcc, damaged schema), COD_ENOMEM. *out untouched on failure. */
+int res_db_open(const char *path, int flags, res_db **out, cod_err *err);
+
+/* Close the handle; an open run is rolled back. Accepts NULL. */
+void res_db_close(res_db *db);
+
+/* Change the busy timeout (ms, >= 0) of this handle. */
+void res_db_set_busy_timeout(res_db *db, int timeout_ms);
+
+/* The path given to res_db_open (owned by db). */
+const char *res_db_path(const res_db *db);
+
+/* Start a run: BEGIN IMMEDIATE (waits up to the busy timeout for other writers), then
+ * insert the runs row. *run_id receives its id. Fails with COD_EINVAL if a run is already
+ * open on this handle, the handle is read-only, a required field is missing, or the row
+ * violates a constraint (including a duplicate run_key); COD_EIO if the lock could not be
+ * obtained. On failure nothing stays open and *run_id is untouched. */
+int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_err *err);
+
+/* Update the outcome columns of the open run (status, status_time_s, latency_s, e2e_mse,
+ * e2e_rel_error, e2e_max_abs_error, wall_s) from row; other fields of row are ignored.
+ * For runners that learn the outcome only after writing the layers. */
+int res_db_set_run_outcome(res_db *db, int64_t run_id, const res_run_row *row, cod_err *err);
+
+/* Insert one row into the open run run_id. COD_EINVAL if run_id is not the open run, a
+ * required field is missing or a constraint fails (duplicate key, bad status). A failed
+ * insert leaves the run open; the caller decides (usually res_db_rollback_run). Workers
+ * rows may come before their layer row: that foreign key is checked at commit. */
+int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *row, cod_err *err);
+int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *row, cod_err *err);
+int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *row, cod_err *err);
+
+/* COMMIT the open run run_id. On failure (e.g. a workers row without its layer row:
+ * COD_EINVAL; I/O: COD_EIO) the run is rolled back, so nothing of it is visible. */
+int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err);
+
+/* ROLLBACK the open run run_id (nothing of it stays). COD_EINVAL if it is not open. */
+int res_db_rollback_run(res_db *db, int64_t run_id, cod_err *err);
+
+/* *exists = 1 if a committed run with this run_key is in the file, else 0. */
+int res_db_run_exists(res_db *db, const char *run_key, int *exists, cod_err *err);
+
+/* Number of committed runs in the file. */
+int res_db_count_runs(res_db *db, int64_t *count, cod_err *err);
+
+#endif

@@ -1,0 +1,49 @@
+/* res_internal.h: the res_db struct and helpers shared by res_db.c and res_report.c.
+ * Private to results/: no other module includes this (nor sqlite3.h). */
+#ifndef FCDCC_RES_INTERNAL_H
+#define FCDCC_RES_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "res_db.h"
+
+/* Every statement the module runs after open, prepared once in res_db_open. */
+enum res_stmt_id {
+  RES_ST_BEGIN,
+  RES_ST_COMMIT,
+  RES_ST_ROLLBACK,
+  RES_ST_INSERT_RUN,
+  RES_ST_SET_OUTCOME,
+  RES_ST_INSERT_LAYER,
+  RES_ST_INSERT_WORKER,
+  RES_ST_INSERT_EVENT,
+  RES_ST_RUN_EXISTS,
+  RES_ST_COUNT_RUNS,
+  RES_ST_SUMMARY,
+  RES_ST_PER_SCHEME,
+  RES_ST_COUNT_ /* number of statements */
+};
+
+struct res_db {
+  sqlite3 *conn;
+  char *path;          /* copy of the path given to res_db_open, for messages */
+  int readonly;        /* opened with RES_DB_READONLY */
+  int run_open;        /* a run transaction is open ... */
+  int64_t run_id;      /* ... and this is its run_id */
+  sqlite3_stmt *st[RES_ST_COUNT_];
+};
+
+/* Map an SQLite result code to a cod status: NOMEM -> COD_ENOMEM, CONSTRAINT/MISMATCH/
+ * RANGE -> COD_EINVAL, NOTADB/CORRUPT -> COD_EFORMAT, anything else -> COD_EIO. */
+int res_status_from_sqlite(int rc);
+
+/* Record "results db '<path>': <what>: <sqlite message>" with the status mapped from rc;
+ * returns that status. */
+int res_fail_sqlite(const res_db *db, int rc, const char *what, cod_err *err);
+
+/* Run a prepared SELECT and print its result as the fixed-width table described in
+ * res_report.h. The statement is reset before returning. */
+int res_print_table(res_db *db, sqlite3_stmt *st, FILE *out, cod_err *err);
+
+#endif

@@ -1,0 +1,129 @@
+/* res_report.c: fixed-width text reports over the results database (see res_report.h).
+ *
+ * Design. A report is a prepared SELECT; res_print_table() formats every cell of the
+ * result into a string first (two passes: the column widths must be known before the
+ * first line is printed), then writes the table. Memory is O(cells) and goes through
+ * cod_malloc, so a failed allocation is a clean COD_ENOMEM with nothing printed. The
+ * statistics themselves are computed by SQL (see the summary query in res_db.c), which
+ * keeps the arithmetic in one place and the output ordered (ORDER BY on the group keys).
+ */
+#include "res_internal.h"
+#include "res_report.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+
+typedef struct cell_table {
+  char **cells;  /* (rows + 1) x ncol strings, row 0 = the header; row-major */
+  size_t ncells, cap;
+  int ncol;
+  size_t *width; /* per column */
+  int *numeric;  /* per column: 1 if any cell is an INTEGER or REAL */
+} cell_table;
+
+static void table_fini(cell_table *t) {
+  for (size_t i = 0; i < t->ncells; i++) cod_free(t->cells[i]);
+  cod_free(t->cells);
+  cod_free(t->width);
+  cod_free(t->numeric);
+}
+
+/* Append a copy of s; on failure the table is unchanged. */
+static int table_push(cell_table *t, const char *s) {
+  if (t->ncells == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    char **p = cod_realloc(t->cells, cap * sizeof *p);
+    if (!p) return COD_ENOMEM;
+    t->cells = p;
+    t->cap = cap;
+  }
+  char *d = cod_strdup(s);
+  if (!d) return COD_ENOMEM;
+  size_t col = t->ncells % (size_t)t->ncol;
+  size_t len = strlen(d);
+  if (len > t->width[col]) t->width[col] = len;
+  t->cells[t->ncells++] = d;
+  return COD_OK;
+}
+
+/* Format column i of the current row; "-" for NULL. */
+static int push_value(cell_table *t, sqlite3_stmt *st, int i) {
+  char buf[64];
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_NULL:
+    return table_push(t, "-");
+  case SQLITE_INTEGER:
+    t->numeric[i] = 1;
+    snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, i));
+    return table_push(t, buf);
+  case SQLITE_FLOAT:
+    t->numeric[i] = 1;
+    snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(st, i));
+    return table_push(t, buf);
+  default: {
+    const unsigned char *s = sqlite3_column_text(st, i);
+    return s ? table_push(t, (const char *)s) : COD_ENOMEM;
+  }
+  }
+}
+
+static int collect(res_db *db, sqlite3_stmt *st, cell_table *t, cod_err *err) {
+  for (int i = 0; i < t->ncol; i++)
+    if (table_push(t, sqlite3_column_name(st, i)))
+      return cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory", db->path);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    for (int i = 0; i < t->ncol; i++)
+      if (push_value(t, st, i))
+        return cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory",
+                           db->path);
+  if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "report query", err);
+  return COD_OK;
+}
+
+static void print_line(const cell_table *t, size_t row, FILE *out) {
+  for (int i = 0; i < t->ncol; i++) {
+    const char *s = t->cells[row * (size_t)t->ncol + (size_t)i];
+    int w = (int)t->width[i];
+    if (i + 1 == t->ncol && !t->numeric[i])
+      fputs(s, out); /* no trailing blanks */
+    else
+      fprintf(out, t->numeric[i] ? "%*s" : "%-*s", w, s);
+    fputs(i + 1 == t->ncol ? "\n" : "  ", out);
+  }
+}
+
+int res_print_table(res_db *db, sqlite3_stmt *st, FILE *out, cod_err *err) {
+  cell_table t = {0};
+  t.ncol = sqlite3_column_count(st);
+  t.width = cod_calloc((size_t)t.ncol, sizeof *t.width);
+  t.numeric = cod_calloc((size_t)t.ncol, sizeof *t.numeric);
+  int status = (t.width && t.numeric)
+                   ? collect(db, st, &t, err)
+                   : cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory",
+                                 db->path);
+  sqlite3_reset(st);
+  if (!status) {
+    size_t rows = t.ncells / (size_t)t.ncol;
+    print_line(&t, 0, out);
+    for (int i = 0; i < t.ncol; i++) {
+      for (size_t k = 0; k < t.width[i]; k++) fputc('-', out);
+      fputs(i + 1 == t.ncol ? "\n" : "  ", out);
+    }
+    for (size_t r = 1; r < rows; r++) print_line(&t, r, out);
+    if (fflush(out) != 0 || ferror(out))
+      status = cod_err_set(err, COD_EIO, "results db '%s': report: write error", db->path);
+  }
+  table_fini(&t);
+  return status;
+}
+
+int res_report_summary(res_db *db, FILE *out, cod_err *err) {
+  return res_print_table(db, db->st[RES_ST_SUMMARY], out, err);
+}
+
+int res_report_per_scheme(res_db *db, FILE *out, cod_err *err) {
+  return res_print_table(db, db->st[RES_ST_PER_SCHEME], out, err);
+}
