@@ -1,0 +1,195 @@
+/* model_forward.c: the plan (buffers sized once) and the uncoded forward pass.
+ *
+ * Two ping-pong buffers hold the current tensor and the next one; a layer that changes
+ * shape reads one and writes the other, element-wise layers work in place. Each slot has
+ * its own buffer of the largest tensor it ever holds. A layer applied to a slot (on=S)
+ * that changes shape writes into the free ping-pong buffer and is copied back into the
+ * slot: one copy of a shortcut tensor, negligible next to the conv that produced it.
+ * fc layers are one cblas_dgemv each (OpenBLAS); convs are the hook or cod_conv2d_f64
+ * with the plan's workspace. No allocation happens after model_plan_new.
+ */
+#include "model_forward.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#include "cod_alloc.h"
+#include "model_internal.h"
+
+struct model_plan {
+  const model *m;
+  double *buf[2];                     /* ping-pong, max_elems each */
+  double *slot[MODEL_MAX_SLOTS];      /* slot_max_elems[s] each */
+  void *work;                         /* conv workspace, work_bytes */
+  size_t work_bytes;
+  size_t bytes;
+};
+
+void model_plan_free(model_plan *p) {
+  if (!p) return;
+  cod_free(p->buf[0]);
+  cod_free(p->buf[1]);
+  for (size_t s = 0; s < MODEL_MAX_SLOTS; s++) cod_free(p->slot[s]);
+  cod_free(p->work);
+  cod_free(p);
+}
+
+int model_plan_new(const model *m, model_plan **out, cod_err *err) {
+  model_plan *p = cod_calloc(1, sizeof *p);
+  if (!p) return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the plan", m->name);
+  p->m = m;
+  for (size_t i = 0; i < m->n_convs; i++) {
+    cod_conv_geom g = model_conv_geom(m, i);
+    size_t b = cod_conv_workspace_bytes(&g, COD_F64);
+    if (b > p->work_bytes) p->work_bytes = b;
+  }
+  int ok = (p->buf[0] = cod_aligned_alloc(m->max_elems * sizeof(double)))
+           && (p->buf[1] = cod_aligned_alloc(m->max_elems * sizeof(double)));
+  p->bytes = 2 * m->max_elems * sizeof(double) + p->work_bytes;
+  for (size_t s = 0; ok && s < m->n_slots; s++) {
+    ok = (p->slot[s] = cod_aligned_alloc(m->slot_max_elems[s] * sizeof(double))) != NULL;
+    p->bytes += m->slot_max_elems[s] * sizeof(double);
+  }
+  if (ok && p->work_bytes) ok = (p->work = cod_aligned_alloc(p->work_bytes)) != NULL;
+  if (!ok) {
+    model_plan_free(p);
+    return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the plan", m->name);
+  }
+  *out = p;
+  return COD_OK;
+}
+
+size_t model_plan_bytes(const model_plan *p) { return p->bytes; }
+
+/* Max or average pooling of x (in) into y (L->out). */
+static void pool(const model_layer *L, const double *x, double *y) {
+  const size_t k = L->kh, s = L->stride, p = L->pad, H = L->in.h, W = L->in.w;
+  const size_t OH = L->out.h, OW = L->out.w;
+  const int is_max = L->kind == MODEL_MAXPOOL;
+  for (size_t c = 0; c < L->in.c; c++) {
+    const double *xc = x + c * H * W;
+    for (size_t oh = 0; oh < OH; oh++)
+      for (size_t ow = 0; ow < OW; ow++) {
+        double acc = is_max ? -INFINITY : 0.0;
+        for (size_t u = 0; u < k; u++) {
+          size_t ih = oh * s + u;
+          if (ih < p || ih - p >= H) continue;
+          for (size_t v = 0; v < k; v++) {
+            size_t iw = ow * s + v;
+            if (iw < p || iw - p >= W) continue;
+            double val = xc[(ih - p) * W + (iw - p)];
+            if (is_max) acc = val > acc ? val : acc;
+            else acc += val;
+          }
+        }
+        y[(c * OH + oh) * OW + ow] = is_max ? acc : acc / (double)(k * k);
+      }
+  }
+}
+
+static void softmax(double *x, size_t n) {
+  double mx = x[0], sum = 0;
+  for (size_t i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+  for (size_t i = 0; i < n; i++) sum += (x[i] = exp(x[i] - mx));
+  for (size_t i = 0; i < n; i++) x[i] /= sum;
+}
+
+/* Add the per-channel bias of a C x (HW) tensor. */
+static void add_bias(double *y, const double *b, size_t c, size_t hw) {
+  for (size_t i = 0; i < c; i++)
+    for (size_t j = 0; j < hw; j++) y[i * hw + j] += b[i];
+}
+
+int model_forward(model_plan *p, const model_weights *w, const double *input,
+                  double *output, model_conv_hook hook, void *hook_ctx, cod_err *err) {
+  const model *m = p->m;
+  assert(model_weights_model(w) == m);
+  int cur = 0;
+  memcpy(p->buf[0], input, model_shape_elems(m->input) * sizeof(double));
+  for (size_t i = 0; i < m->n_layers; i++) {
+    const model_layer *L = &m->layers[i];
+    double *x = L->slot >= 0 && L->kind != MODEL_SAVE && L->kind != MODEL_ADD
+                    ? p->slot[L->slot] : p->buf[cur];
+    double *y = p->buf[!cur]; /* free buffer for shape-changing layers */
+    size_t in_n = model_shape_elems(L->in), out_n = model_shape_elems(L->out);
+    size_t out_hw = L->out.h * L->out.w;
+    int swaps = 0; /* 1 if the result is in y */
+    switch (L->kind) {
+    case MODEL_CONV: {
+      cod_conv_geom g = model_conv_geom(m, L->conv_index);
+      const double *k = model_weights_get(w, i);
+      if (hook) {
+        cod_err herr = {0};
+        int rc = hook(hook_ctx, L->conv_index, &g, x, k, y, &herr);
+        if (rc)
+          return cod_err_set(err, rc, "model %s: conv %zu '%s': %s", m->name, L->conv_index,
+                             L->name, herr.msg[0] ? herr.msg : cod_status_name(rc));
+      } else {
+        cod_conv2d_f64(&g, x, k, y, p->work);
+      }
+      if (L->bias) add_bias(y, model_weights_bias(w, i), L->out.c, out_hw);
+      swaps = 1;
+      break;
+    }
+    case MODEL_RELU:
+      for (size_t j = 0; j < in_n; j++) x[j] = x[j] > 0 ? x[j] : 0.0;
+      break;
+    case MODEL_BATCHNORM: {
+      const double *sc = model_weights_get(w, i), *sh = model_weights_bias(w, i);
+      size_t hw = L->in.h * L->in.w;
+      for (size_t c = 0; c < L->in.c; c++)
+        for (size_t j = 0; j < hw; j++) x[c * hw + j] = sc[c] * x[c * hw + j] + sh[c];
+      break;
+    }
+    case MODEL_MAXPOOL:
+    case MODEL_AVGPOOL:
+      pool(L, x, y);
+      swaps = 1;
+      break;
+    case MODEL_GLOBALAVGPOOL: {
+      size_t hw = L->in.h * L->in.w;
+      for (size_t c = 0; c < L->in.c; c++) {
+        double s = 0;
+        for (size_t j = 0; j < hw; j++) s += x[c * hw + j];
+        y[c] = s / (double)hw;
+      }
+      swaps = 1;
+      break;
+    }
+    case MODEL_FC: {
+      const double *b = model_weights_bias(w, i);
+      if (b) memcpy(y, b, L->out_c * sizeof(double));
+      cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)L->out_c, (int)in_n, 1.0,
+                  model_weights_get(w, i), (int)in_n, x, 1, b ? 1.0 : 0.0, y, 1);
+      swaps = 1;
+      break;
+    }
+    case MODEL_SOFTMAX: softmax(x, in_n); break;
+    case MODEL_SAVE: memcpy(p->slot[L->slot], x, in_n * sizeof(double)); break;
+    case MODEL_ADD: {
+      const double *s = p->slot[L->slot];
+      for (size_t j = 0; j < in_n; j++) x[j] += s[j];
+      break;
+    }
+    }
+    if (swaps) {
+      if (L->slot >= 0) memcpy(p->slot[L->slot], y, out_n * sizeof(double));
+      else cur = !cur;
+    }
+  }
+  memcpy(output, p->buf[cur], model_shape_elems(model_output_shape(m)) * sizeof(double));
+  return COD_OK;
+}
+
+int model_forward_once(const model_weights *w, const double *input, double *output,
+                       model_conv_hook hook, void *hook_ctx, cod_err *err) {
+  model_plan *p;
+  int rc = model_plan_new(model_weights_model(w), &p, err);
+  if (rc) return rc;
+  rc = model_forward(p, w, input, output, hook, hook_ctx, err);
+  model_plan_free(p);
+  return rc;
+}

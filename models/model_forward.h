@@ -1,0 +1,47 @@
+/* model_forward.h: uncoded single-image inference, with a hook for coded convolutions.
+ *
+ * A model_plan is sized once from the model's shapes: two ping-pong activation buffers
+ * of the largest tensor, one buffer per residual slot, and the largest im2col workspace
+ * any conv needs. model_forward() then runs the layers without allocating. Every conv
+ * goes through the hook if one is given (the simulator passes one that runs a coded,
+ * distributed convolution) or through cod_conv2d_f64; the hook computes the bias-free
+ * convolution and model_forward adds the bias afterwards. All arithmetic is float64.
+ *
+ * Layer semantics (also in docs/model-format.md): maxpool pads with -infinity;
+ * avgpool pads with zeros that count in the divisor (PyTorch count_include_pad); no
+ * ceil mode; softmax runs over the whole C*H*W tensor, shifted by its maximum.
+ */
+#ifndef FCDCC_MODEL_FORWARD_H
+#define FCDCC_MODEL_FORWARD_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "model_weights.h"
+
+/* Computes y = conv(x, k) (no bias) for conv `conv_index` of geometry g: x is
+ * C x H x W, k is N x C x KH x KW, y (N x H' x W') is written completely. Returns 0 or
+ * a COD_* status, with a message in err. */
+typedef int (*model_conv_hook)(void *ctx, size_t conv_index, const cod_conv_geom *g,
+                               const double *x, const double *k, double *y, cod_err *err);
+
+typedef struct model_plan model_plan;
+
+/* Allocate the buffers for running `m` (which must outlive the plan). */
+int model_plan_new(const model *m, model_plan **out, cod_err *err);
+void model_plan_free(model_plan *p);
+/* Bytes the plan holds (activations, slots, conv workspace). */
+size_t model_plan_bytes(const model_plan *p);
+
+/* Run one image. `input` holds model_input_shape() C*H*W doubles, `output` receives
+ * model_output_shape() C*H*W doubles (it may alias nothing in the plan). `w` must
+ * belong to the plan's model. hook may be NULL. If the hook fails its status is
+ * returned, with its message prefixed by the conv's name; output is then untouched. */
+int model_forward(model_plan *p, const model_weights *w, const double *input,
+                  double *output, model_conv_hook hook, void *hook_ctx, cod_err *err);
+
+/* Convenience: plan, run once, free. */
+int model_forward_once(const model_weights *w, const double *input, double *output,
+                       model_conv_hook hook, void *hook_ctx, cod_err *err);
+
+#endif
