@@ -20,14 +20,14 @@ typedef struct cell_table {
   size_t ncells, cap;
   int ncol;
   size_t *width; /* per column */
-  int *numeric;  /* per column: 1 if any cell is an INTEGER or REAL */
+  int *text;     /* per column: 1 if any cell is TEXT (left-aligned), else right-aligned */
 } cell_table;
 
 static void table_fini(cell_table *t) {
   for (size_t i = 0; i < t->ncells; i++) cod_free(t->cells[i]);
   cod_free(t->cells);
   cod_free(t->width);
-  cod_free(t->numeric);
+  cod_free(t->text);
 }
 
 /* Append a copy of s; on failure the table is unchanged. */
@@ -55,14 +55,13 @@ static int push_value(cell_table *t, sqlite3_stmt *st, int i) {
   case SQLITE_NULL:
     return table_push(t, "-");
   case SQLITE_INTEGER:
-    t->numeric[i] = 1;
     snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, i));
     return table_push(t, buf);
   case SQLITE_FLOAT:
-    t->numeric[i] = 1;
     snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(st, i));
     return table_push(t, buf);
   default: {
+    t->text[i] = 1;
     const unsigned char *s = sqlite3_column_text(st, i);
     return s ? table_push(t, (const char *)s) : COD_ENOMEM;
   }
@@ -87,10 +86,10 @@ static void print_line(const cell_table *t, size_t row, FILE *out) {
   for (int i = 0; i < t->ncol; i++) {
     const char *s = t->cells[row * (size_t)t->ncol + (size_t)i];
     int w = (int)t->width[i];
-    if (i + 1 == t->ncol && !t->numeric[i])
+    if (i + 1 == t->ncol && t->text[i])
       fputs(s, out); /* no trailing blanks */
     else
-      fprintf(out, t->numeric[i] ? "%*s" : "%-*s", w, s);
+      fprintf(out, t->text[i] ? "%-*s" : "%*s", w, s);
     fputs(i + 1 == t->ncol ? "\n" : "  ", out);
   }
 }
@@ -99,8 +98,8 @@ int res_print_table(res_db *db, sqlite3_stmt *st, FILE *out, cod_err *err) {
   cell_table t = {0};
   t.ncol = sqlite3_column_count(st);
   t.width = cod_calloc((size_t)t.ncol, sizeof *t.width);
-  t.numeric = cod_calloc((size_t)t.ncol, sizeof *t.numeric);
-  int status = (t.width && t.numeric)
+  t.text = cod_calloc((size_t)t.ncol, sizeof *t.text);
+  int status = (t.width && t.text)
                    ? collect(db, st, &t, err)
                    : cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory",
                                  db->path);

@@ -2,9 +2,10 @@
  *
  * Each report is one prepared query (prepared once when the db was opened) printed as a
  * fixed-width table: column names from the query, a dashed rule, then one line per row.
- * Text columns are left-aligned, numeric columns right-aligned; integers print as %lld,
- * reals as %.6g, SQL NULL as "-". Rows are ORDER BY'd and no wall-clock column appears, so
- * the output of a given database is byte-for-byte reproducible (golden tests compare it).
+ * Columns holding any text are left-aligned, all others (numbers, all-NULL) right-aligned;
+ * integers print as %lld, reals as %.6g, SQL NULL as "-". Rows are ORDER BY'd and no
+ * wall-clock column appears, so the output of a given database is byte-for-byte
+ * reproducible (golden tests compare it).
  * Output goes to the FILE* the caller passes (main's stream); the library opens nothing.
  */
 #ifndef FCDCC_RES_REPORT_H
