@@ -1,7 +1,7 @@
 /* model.c: model accessors, built-in lookup, file loading and the human listing.
  *
  * The built-in texts come from model_zoo.c, which the build generates from
- * models/zoo/*.model (model_embed.c), so the listing in the repository and the model in
+ * the models/zoo model files (model_embed.c), so the listing in the repository and the model in
  * the binary cannot drift apart. Built-ins go through the same parser as user files.
  */
 #include "model_internal.h"
