@@ -1,0 +1,552 @@
+/* sim_latency.c: the built-in latency models and their closed forms.
+ *
+ * Each kind is a small state struct plus a static ops table; sim_latency itself is only
+ * (ops, state). FAIL_STOP owns a nested sim_latency for its survivors. Closed forms:
+ *   shifted exp: mean a + 1/mu; k-th of n: a + (H_n - H_{n-k})/mu (Renyi's representation
+ *     of exponential order statistics as sums of independent Exp(mu (n-i)) spacings).
+ *   Pareto: mean xm alpha/(alpha-1) (alpha > 1); k-th of n (X = xm U^{-1/alpha}, and the
+ *     k-th smallest X is the (n-k+1)-th smallest U):
+ *       xm * Gamma(n+1) Gamma(n-k+1-1/alpha) / (Gamma(n-k+1) Gamma(n+1-1/alpha)),
+ *     finite iff n-k+1 > 1/alpha.
+ *   bimodal: values {1, f}; the k-th of n equals f with a binomial probability.
+ * All are per unit nominal duration and scaled by nominal_s.
+ */
+#include "sim_latency.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sf_gamma.h>
+
+#include "cod_alloc.h"
+
+struct sim_latency {
+  const sim_latency_ops *ops;
+  void *state;
+};
+
+/* ---------------------------------------------------------------- closed forms -- */
+
+double sim_harmonic(size_t n) {
+  double h = 0.0;
+  for (size_t i = n; i >= 1; i--) h += 1.0 / (double)i; /* small terms first */
+  return h;
+}
+
+double sim_shexp_order_stat_mean(double a, double mu, size_t n, size_t k) {
+  assert(k >= 1 && k <= n && a >= 0.0 && mu > 0.0);
+  double s = 0.0;
+  for (size_t i = n - k + 1; i <= n; i++) s += 1.0 / (double)i; /* H_n - H_{n-k} */
+  return a + s / mu;
+}
+
+/* ------------------------------------------------------------ deterministic ---- */
+
+static int det_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                      double *out) {
+  *out = nominal;
+  return COD_OK;
+}
+static int det_mean(const void *st, double nominal, double *out) {
+  *out = nominal;
+  return COD_OK;
+}
+static int det_order(const void *st, double nominal, size_t n, size_t k, double *out) {
+  *out = nominal;
+  return COD_OK;
+}
+static double no_fail(const void *st) { return 0.0; }
+static void plain_free(void *st) { cod_free(st); }
+
+static const sim_latency_ops det_ops = {"deterministic", det_sample, det_mean, det_order,
+                                        no_fail, plain_free};
+
+/* ------------------------------------------------------------- shifted exp ----- */
+
+typedef struct shexp_state {
+  double a, mu;
+} shexp_state;
+
+static int shexp_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                        double *out) {
+  const shexp_state *s = st;
+  *out = nominal * (s->a + gsl_ran_exponential(r, 1.0 / s->mu));
+  return COD_OK;
+}
+static int shexp_mean(const void *st, double nominal, double *out) {
+  const shexp_state *s = st;
+  *out = nominal * (s->a + 1.0 / s->mu);
+  return COD_OK;
+}
+static int shexp_order(const void *st, double nominal, size_t n, size_t k, double *out) {
+  const shexp_state *s = st;
+  *out = nominal * sim_shexp_order_stat_mean(s->a, s->mu, n, k);
+  return COD_OK;
+}
+static const sim_latency_ops shexp_ops = {"shifted_exp", shexp_sample, shexp_mean,
+                                          shexp_order, no_fail, plain_free};
+
+/* ------------------------------------------------------------------ pareto ----- */
+
+typedef struct pareto_state {
+  double xm, alpha;
+} pareto_state;
+
+static int pareto_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                         double *out) {
+  const pareto_state *s = st;
+  *out = nominal * gsl_ran_pareto(r, s->alpha, s->xm);
+  return COD_OK;
+}
+static int pareto_mean(const void *st, double nominal, double *out) {
+  const pareto_state *s = st;
+  *out = s->alpha > 1.0 ? nominal * s->xm * s->alpha / (s->alpha - 1.0) : INFINITY;
+  return COD_OK;
+}
+static int pareto_order(const void *st, double nominal, size_t n, size_t k, double *out) {
+  const pareto_state *s = st;
+  double m = (double)(n - k + 1), ia = 1.0 / s->alpha;
+  if (m <= ia) {
+    *out = INFINITY;
+    return COD_OK;
+  }
+  double lg = gsl_sf_lngamma((double)n + 1.0) - gsl_sf_lngamma(m) + gsl_sf_lngamma(m - ia) -
+              gsl_sf_lngamma((double)n + 1.0 - ia);
+  *out = nominal * s->xm * exp(lg);
+  return COD_OK;
+}
+static const sim_latency_ops pareto_ops = {"pareto", pareto_sample, pareto_mean,
+                                           pareto_order, no_fail, plain_free};
+
+/* ----------------------------------------------------------------- bimodal ----- */
+
+typedef struct bimodal_state {
+  double p, factor;
+} bimodal_state;
+
+static int bimodal_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                          double *out) {
+  const bimodal_state *s = st;
+  *out = nominal * (gsl_rng_uniform(r) < s->p ? s->factor : 1.0);
+  return COD_OK;
+}
+static int bimodal_mean(const void *st, double nominal, double *out) {
+  const bimodal_state *s = st;
+  *out = nominal * (1.0 + s->p * (s->factor - 1.0));
+  return COD_OK;
+}
+static int bimodal_order(const void *st, double nominal, size_t n, size_t k, double *out) {
+  const bimodal_state *s = st;
+  /* P(k-th smallest == factor): if factor >= 1, fewer than k samples are 1, i.e.
+   * #ones = Bin(n, 1-p) <= k-1; if factor < 1, at least k samples are `factor`. */
+  double pf = s->factor >= 1.0
+                  ? gsl_cdf_binomial_P((unsigned)(k - 1), 1.0 - s->p, (unsigned)n)
+                  : gsl_cdf_binomial_Q((unsigned)(k - 1), s->p, (unsigned)n);
+  *out = nominal * (1.0 + (s->factor - 1.0) * pf);
+  return COD_OK;
+}
+static const sim_latency_ops bimodal_ops = {"bimodal", bimodal_sample, bimodal_mean,
+                                            bimodal_order, no_fail, plain_free};
+
+/* --------------------------------------------------------------- fail-stop ----- */
+
+typedef struct failstop_state {
+  double p;
+  double *fail_at; /* n_fail_at entries, absolute seconds */
+  size_t n_fail_at;
+  sim_latency *base;
+} failstop_state;
+
+static int failstop_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                           double *out) {
+  failstop_state *s = st;
+  double u = gsl_rng_uniform(r), d;
+  int rc = sim_latency_sample_at(s->base, r, w, t0, nominal, &d);
+  if (rc != COD_OK) return rc;
+  if (u < s->p) d = INFINITY;
+  else if (w < s->n_fail_at && t0 + d > s->fail_at[w]) d = INFINITY;
+  *out = d;
+  return COD_OK;
+}
+static int failstop_mean(const void *st, double nominal, double *out) {
+  const failstop_state *s = st;
+  return sim_latency_mean(s->base, nominal, out);
+}
+static double failstop_p_fail(const void *st) {
+  const failstop_state *s = st;
+  return s->p;
+}
+static void failstop_free(void *st) {
+  failstop_state *s = st;
+  if (!s) return;
+  sim_latency_free(s->base);
+  cod_free(s->fail_at);
+  cod_free(s);
+}
+static const sim_latency_ops failstop_ops = {"fail_stop", failstop_sample, failstop_mean,
+                                             NULL, failstop_p_fail, failstop_free};
+
+/* ------------------------------------------------------------------- trace ----- */
+
+typedef struct trace_state {
+  int durations;    /* 1: values are seconds; 0: factors of the nominal */
+  size_t n_workers;
+  size_t *offset;   /* n_workers + 1: values of worker w are value[offset[w]..offset[w+1]) */
+  size_t *cursor;   /* n_workers: next index relative to offset[w] */
+  double *value;
+} trace_state;
+
+static int trace_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                        double *out) {
+  trace_state *s = st;
+  if (w >= s->n_workers) return COD_EINVAL;
+  size_t len = s->offset[w + 1] - s->offset[w];
+  double v = s->value[s->offset[w] + s->cursor[w]];
+  s->cursor[w] = (s->cursor[w] + 1) % len;
+  *out = s->durations ? v : (isinf(v) ? INFINITY : nominal * v);
+  return COD_OK;
+}
+static void trace_free(void *st) {
+  trace_state *s = st;
+  if (!s) return;
+  cod_free(s->offset);
+  cod_free(s->cursor);
+  cod_free(s->value);
+  cod_free(s);
+}
+static const sim_latency_ops trace_ops = {"trace", trace_sample, NULL, NULL, no_fail,
+                                          trace_free};
+
+/* Trim leading and trailing blanks in place; returns the start. */
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s)) s++;
+  size_t n = strlen(s);
+  while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+  return s;
+}
+
+/* Parsed rows before grouping by worker. */
+typedef struct trace_rows {
+  size_t n, cap;
+  size_t *worker;
+  double *value;
+} trace_rows;
+
+static int rows_push(trace_rows *rw, size_t w, double v) {
+  if (rw->n == rw->cap) {
+    size_t cap = rw->cap ? 2 * rw->cap : 64;
+    size_t *wk = cod_realloc(rw->worker, cap * sizeof *wk);
+    if (!wk) return COD_ENOMEM;
+    rw->worker = wk;
+    double *vl = cod_realloc(rw->value, cap * sizeof *vl);
+    if (!vl) return COD_ENOMEM;
+    rw->value = vl;
+    rw->cap = cap;
+  }
+  rw->worker[rw->n] = w;
+  rw->value[rw->n] = v;
+  rw->n++;
+  return COD_OK;
+}
+
+/* Parse one data line "worker,value" (already trimmed, non-empty). */
+static int parse_row(char *line, const char *path, long lineno, size_t *w_out,
+                     double *v_out, cod_err *err) {
+  char *comma = strchr(line, ',');
+  if (!comma)
+    return cod_err_set(err, COD_EFORMAT, "%s:%ld: expected `worker,value`, got '%s'", path,
+                       lineno, line);
+  *comma = '\0';
+  char *ws = trim(line), *vs = trim(comma + 1), *end;
+  if (!isdigit((unsigned char)ws[0]))
+    return cod_err_set(err, COD_EFORMAT, "%s:%ld: bad worker index '%s'", path, lineno, ws);
+  errno = 0;
+  unsigned long long w = strtoull(ws, &end, 10);
+  if (*end != '\0' || errno == ERANGE || w > (unsigned long long)(SIZE_MAX / 2))
+    return cod_err_set(err, COD_EFORMAT, "%s:%ld: bad worker index '%s'", path, lineno, ws);
+  errno = 0;
+  double v = strtod(vs, &end);
+  if (vs[0] == '\0' || *end != '\0' || isnan(v) || v < 0.0 ||
+      (isinf(v) && errno == ERANGE))
+    return cod_err_set(err, COD_EFORMAT,
+                       "%s:%ld: bad value '%s' (need a number >= 0 or inf)", path, lineno,
+                       vs);
+  *w_out = (size_t)w;
+  *v_out = v;
+  return COD_OK;
+}
+
+/* Read all rows of a trace file; sets *durations from the header. */
+static int trace_read(const char *path, trace_rows *rw, int *durations, cod_err *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return cod_err_set(err, COD_EIO, "%s: cannot open trace: %s", path, strerror(errno));
+  char buf[257]; /* 255 characters, newline, NUL */
+  long lineno = 0;
+  int have_header = 0, rc = COD_OK;
+  while (fgets(buf, sizeof buf, f)) {
+    lineno++;
+    size_t len = strlen(buf);
+    if (len == sizeof buf - 1 && buf[len - 1] != '\n' && !feof(f)) {
+      rc = cod_err_set(err, COD_EFORMAT, "%s:%ld: line longer than 255 characters", path,
+                       lineno);
+      break;
+    }
+    char *line = trim(buf);
+    if (line[0] == '\0' || line[0] == '#') continue;
+    if (!have_header) {
+      char *comma = strchr(line, ',');
+      char *second = comma ? trim(comma + 1) : NULL;
+      if (comma) *comma = '\0';
+      if (!comma || strcmp(trim(line), "worker") != 0 ||
+          (strcmp(second, "factor") != 0 && strcmp(second, "duration_s") != 0)) {
+        rc = cod_err_set(err, COD_EFORMAT,
+                         "%s:%ld: expected header `worker,factor` or `worker,duration_s`",
+                         path, lineno);
+        break;
+      }
+      *durations = strcmp(second, "duration_s") == 0;
+      have_header = 1;
+      continue;
+    }
+    size_t w = 0;
+    double v = 0.0;
+    rc = parse_row(line, path, lineno, &w, &v, err);
+    if (rc != COD_OK) break;
+    if (rows_push(rw, w, v) != COD_OK) {
+      rc = cod_err_set(err, COD_ENOMEM, "%s:%ld: out of memory reading trace", path, lineno);
+      break;
+    }
+  }
+  if (rc == COD_OK && ferror(f))
+    rc = cod_err_set(err, COD_EIO, "%s: read error", path);
+  else if (rc == COD_OK && !have_header)
+    rc = cod_err_set(err, COD_EFORMAT, "%s: empty trace (no header)", path);
+  else if (rc == COD_OK && rw->n == 0)
+    rc = cod_err_set(err, COD_EFORMAT, "%s: trace has a header but no rows", path);
+  fclose(f);
+  return rc;
+}
+
+static int trace_new(const char *path, void **out, cod_err *err) {
+  if (!path) return cod_err_set(err, COD_EINVAL, "trace model needs trace_path");
+  trace_rows rw = {0};
+  int durations = 0;
+  int rc = trace_read(path, &rw, &durations, err);
+  trace_state *s = NULL;
+  if (rc != COD_OK) goto done;
+  size_t nw = 0;
+  for (size_t i = 0; i < rw.n; i++)
+    if (rw.worker[i] + 1 > nw) nw = rw.worker[i] + 1;
+  s = cod_calloc(1, sizeof *s);
+  if (s) {
+    s->offset = cod_calloc(nw + 1, sizeof *s->offset);
+    s->cursor = cod_calloc(nw, sizeof *s->cursor);
+    s->value = cod_malloc_array(rw.n, sizeof *s->value);
+  }
+  if (!s || !s->offset || !s->cursor || !s->value) {
+    rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory building trace", path);
+    goto done;
+  }
+  s->durations = durations;
+  s->n_workers = nw;
+  for (size_t i = 0; i < rw.n; i++) s->offset[rw.worker[i] + 1]++;
+  for (size_t w = 0; w < nw; w++) {
+    if (s->offset[w + 1] == 0) {
+      rc = cod_err_set(err, COD_EFORMAT, "%s: worker %zu has no rows (workers must be 0..%zu)",
+                       path, w, nw - 1);
+      goto done;
+    }
+    s->offset[w + 1] += s->offset[w];
+  }
+  /* Stable counting sort: cursor[] doubles as the fill position, then is reset. */
+  for (size_t i = 0; i < rw.n; i++) {
+    size_t w = rw.worker[i];
+    s->value[s->offset[w] + s->cursor[w]++] = rw.value[i];
+  }
+  memset(s->cursor, 0, nw * sizeof *s->cursor);
+  *out = s;
+  s = NULL;
+done:
+  trace_free(s);
+  cod_free(rw.worker);
+  cod_free(rw.value);
+  return rc;
+}
+
+/* ------------------------------------------------------------ construction ----- */
+
+void sim_latency_params_default(sim_latency_params *p) {
+  assert(p);
+  memset(p, 0, sizeof *p);
+  p->kind = SIM_LAT_SHIFTED_EXP;
+  p->base_kind = SIM_LAT_DETERMINISTIC;
+  p->shift = 1.0;
+  p->rate = 1.0;
+  p->pareto_scale = 1.0;
+  p->pareto_shape = 2.0;
+  p->bimodal_p = 0.1;
+  p->bimodal_factor = 5.0;
+  p->fail_p = 0.0;
+  p->fail_at_s = NULL;
+  p->n_fail_at = 0;
+  p->trace_path = NULL;
+}
+
+int sim_latency_new(const sim_latency_ops *ops, void *state, sim_latency **out,
+                    cod_err *err) {
+  assert(ops && ops->sample && ops->p_fail && out);
+  sim_latency *m = cod_malloc(sizeof *m);
+  if (!m) return cod_err_set(err, COD_ENOMEM, "out of memory allocating a latency model");
+  m->ops = ops;
+  m->state = state;
+  *out = m;
+  return COD_OK;
+}
+
+void sim_latency_free(sim_latency *m) {
+  if (!m) return;
+  if (m->ops->free) m->ops->free(m->state);
+  cod_free(m);
+}
+
+/* Allocate a copy of a small POD state. */
+static void *state_dup(const void *src, size_t n) {
+  void *s = cod_malloc(n);
+  if (s) memcpy(s, src, n);
+  return s;
+}
+
+static int failstop_new(const sim_latency_params *p, void **out, cod_err *err) {
+  if (!(p->fail_p >= 0.0 && p->fail_p <= 1.0))
+    return cod_err_set(err, COD_EINVAL, "fail_p = %g must be in [0, 1]", p->fail_p);
+  if (p->base_kind == SIM_LAT_FAIL_STOP)
+    return cod_err_set(err, COD_EINVAL, "fail-stop base_kind must not be fail-stop");
+  if (p->n_fail_at && !p->fail_at_s)
+    return cod_err_set(err, COD_EINVAL, "n_fail_at = %zu but fail_at_s is NULL", p->n_fail_at);
+  for (size_t i = 0; i < p->n_fail_at; i++)
+    if (isnan(p->fail_at_s[i]) || p->fail_at_s[i] < 0.0)
+      return cod_err_set(err, COD_EINVAL, "fail_at_s[%zu] = %g must be >= 0", i,
+                         p->fail_at_s[i]);
+  failstop_state *s = cod_calloc(1, sizeof *s);
+  if (!s) return cod_err_set(err, COD_ENOMEM, "out of memory allocating a fail-stop model");
+  s->p = p->fail_p;
+  s->n_fail_at = p->n_fail_at;
+  if (p->n_fail_at) {
+    s->fail_at = cod_malloc_array(p->n_fail_at, sizeof *s->fail_at);
+    if (!s->fail_at) {
+      failstop_free(s);
+      return cod_err_set(err, COD_ENOMEM, "out of memory copying %zu fail times",
+                         p->n_fail_at);
+    }
+    memcpy(s->fail_at, p->fail_at_s, p->n_fail_at * sizeof *s->fail_at);
+  }
+  sim_latency_params bp = *p;
+  bp.kind = p->base_kind;
+  int rc = sim_latency_new_from_params(&bp, &s->base, err);
+  if (rc != COD_OK) {
+    failstop_free(s);
+    return rc;
+  }
+  *out = s;
+  return COD_OK;
+}
+
+int sim_latency_new_from_params(const sim_latency_params *p, sim_latency **out,
+                                cod_err *err) {
+  assert(p && out);
+  const sim_latency_ops *ops = NULL;
+  void *state = NULL;
+  int rc = COD_OK;
+  switch (p->kind) {
+  case SIM_LAT_DETERMINISTIC:
+    ops = &det_ops;
+    state = cod_malloc(1);
+    break;
+  case SIM_LAT_SHIFTED_EXP:
+    if (!(p->shift >= 0.0 && isfinite(p->shift)))
+      return cod_err_set(err, COD_EINVAL, "shifted-exp shift = %g must be finite and >= 0",
+                         p->shift);
+    if (!(p->rate > 0.0 && isfinite(p->rate)))
+      return cod_err_set(err, COD_EINVAL, "shifted-exp rate = %g must be finite and > 0",
+                         p->rate);
+    ops = &shexp_ops;
+    state = state_dup(&(shexp_state){p->shift, p->rate}, sizeof(shexp_state));
+    break;
+  case SIM_LAT_PARETO:
+    if (!(p->pareto_scale > 0.0 && isfinite(p->pareto_scale)))
+      return cod_err_set(err, COD_EINVAL, "pareto_scale = %g must be finite and > 0",
+                         p->pareto_scale);
+    if (!(p->pareto_shape > 0.0 && isfinite(p->pareto_shape)))
+      return cod_err_set(err, COD_EINVAL, "pareto_shape = %g must be finite and > 0",
+                         p->pareto_shape);
+    ops = &pareto_ops;
+    state = state_dup(&(pareto_state){p->pareto_scale, p->pareto_shape},
+                      sizeof(pareto_state));
+    break;
+  case SIM_LAT_BIMODAL:
+    if (!(p->bimodal_p >= 0.0 && p->bimodal_p <= 1.0))
+      return cod_err_set(err, COD_EINVAL, "bimodal_p = %g must be in [0, 1]", p->bimodal_p);
+    if (!(p->bimodal_factor >= 0.0 && isfinite(p->bimodal_factor)))
+      return cod_err_set(err, COD_EINVAL, "bimodal_factor = %g must be finite and >= 0",
+                         p->bimodal_factor);
+    ops = &bimodal_ops;
+    state = state_dup(&(bimodal_state){p->bimodal_p, p->bimodal_factor},
+                      sizeof(bimodal_state));
+    break;
+  case SIM_LAT_FAIL_STOP:
+    rc = failstop_new(p, &state, err);
+    if (rc != COD_OK) return rc;
+    ops = &failstop_ops;
+    break;
+  case SIM_LAT_TRACE:
+    rc = trace_new(p->trace_path, &state, err);
+    if (rc != COD_OK) return rc;
+    ops = &trace_ops;
+    break;
+  default:
+    return cod_err_set(err, COD_EINVAL, "unknown latency model kind %d", (int)p->kind);
+  }
+  if (!state) return cod_err_set(err, COD_ENOMEM, "out of memory allocating a latency model");
+  rc = sim_latency_new(ops, state, out, err);
+  if (rc != COD_OK) ops->free(state);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- dispatch ----- */
+
+const char *sim_latency_name(const sim_latency *m) { return m->ops->name; }
+
+int sim_latency_sample_at(sim_latency *m, gsl_rng *r, size_t worker, double start_s,
+                          double nominal_s, double *out_s) {
+  assert(m && r && out_s && nominal_s >= 0.0 && !isnan(start_s));
+  return m->ops->sample(m->state, r, worker, start_s, nominal_s, out_s);
+}
+
+int sim_latency_sample(sim_latency *m, gsl_rng *r, size_t worker, double nominal_s,
+                       double *out_s) {
+  return sim_latency_sample_at(m, r, worker, 0.0, nominal_s, out_s);
+}
+
+int sim_latency_mean(const sim_latency *m, double nominal_s, double *out_s) {
+  assert(m && out_s);
+  if (!m->ops->mean) return COD_EINVAL;
+  return m->ops->mean(m->state, nominal_s, out_s);
+}
+
+int sim_latency_order_stat_mean(const sim_latency *m, double nominal_s, size_t n, size_t k,
+                                double *out_s) {
+  assert(m && out_s);
+  if (!m->ops->order_stat_mean || k < 1 || k > n) return COD_EINVAL;
+  return m->ops->order_stat_mean(m->state, nominal_s, n, k, out_s);
+}
+
+double sim_latency_p_fail(const sim_latency *m) { return m->ops->p_fail(m->state); }

@@ -1,0 +1,533 @@
+/* test_sim_latency.c: RNG streams and latency models. unit_*: parameters, trace loader
+ * errors, fail-stop schedules, allocation failures. numeric_*: sample moments and order
+ * statistics against closed forms, with tolerances of 5 standard errors (estimated from
+ * the samples themselves, or exact where the variance is known). Seeds are fixed, so each
+ * numeric test is deterministic; 5 sigma keeps them robust to changes of seed. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "cod_alloc.h"
+#include "sim_latency.h"
+#include "sim_rng.h"
+
+static gsl_rng *rng(uint64_t seed, uint64_t stream) {
+  gsl_rng *r = NULL;
+  cod_err err = {0};
+  cr_assert_eq(sim_rng_new(seed, stream, &r, &err), COD_OK, "%s", err.msg);
+  return r;
+}
+
+static sim_latency *model(const sim_latency_params *p) {
+  sim_latency *m = NULL;
+  cod_err err = {0};
+  cr_assert_eq(sim_latency_new_from_params(p, &m, &err), COD_OK, "%s", err.msg);
+  return m;
+}
+
+/* ------------------------------------------------------------------ rng --------- */
+
+Test(unit_rng, streams_reproducible_and_distinct) {
+  gsl_rng *a = rng(1, 0), *b = rng(1, 0), *c = rng(1, 1), *d = rng(2, 0);
+  int same_ab = 1, same_ac = 0, same_ad = 0;
+  for (int i = 0; i < 1000; i++) {
+    unsigned long x = gsl_rng_get(a), y = gsl_rng_get(b), z = gsl_rng_get(c),
+                  w = gsl_rng_get(d);
+    same_ab &= x == y;
+    same_ac += x == z;
+    same_ad += x == w;
+  }
+  cr_assert(same_ab);
+  cr_assert_lt(same_ac, 3);
+  cr_assert_lt(same_ad, 3);
+  sim_rng_free(a);
+  sim_rng_free(b);
+  sim_rng_free(c);
+  sim_rng_free(d);
+  sim_rng_free(NULL);
+}
+
+static int u64_cmp(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+Test(unit_rng, keys_do_not_collide_on_a_grid) {
+  enum { S = 100 };
+  static uint64_t k[S * S];
+  for (int s = 0; s < S; s++)
+    for (int t = 0; t < S; t++) k[s * S + t] = sim_rng_derive_key((uint64_t)s, (uint64_t)t);
+  qsort(k, S * S, sizeof k[0], u64_cmp);
+  for (int i = 1; i < S * S; i++) cr_assert_neq(k[i], k[i - 1]);
+  /* splitmix64 reference values (Vigna's splitmix64.c, state starting at 0) */
+  uint64_t st = 0;
+  cr_assert_eq(sim_splitmix64(&st), 0xe220a8397b1dcdafULL);
+  cr_assert_eq(sim_splitmix64(&st), 0x6e789e6aa1b965f4ULL);
+}
+
+/* Adjacent streams must be uncorrelated: |corr| of 1e5 uniform pairs < 5 / sqrt(n). */
+Test(unit_rng, adjacent_streams_uncorrelated) {
+  enum { N = 100000 };
+  static double x[N], y[N];
+  gsl_rng *a = rng(99, 5), *b = rng(99, 6);
+  for (int i = 0; i < N; i++) {
+    x[i] = gsl_rng_uniform(a);
+    y[i] = gsl_rng_uniform(b);
+  }
+  double corr = gsl_stats_correlation(x, 1, y, 1, N);
+  cr_assert_lt(fabs(corr), 5.0 / sqrt((double)N), "corr %g", corr);
+  double mean = gsl_stats_mean(x, 1, N);
+  cr_assert_lt(fabs(mean - 0.5), 5.0 * sqrt(1.0 / 12.0 / N));
+  sim_rng_free(a);
+  sim_rng_free(b);
+}
+
+/* -------------------------------------------------------- parameters ------------ */
+
+static void expect_einval(const sim_latency_params *p, const char *needle) {
+  sim_latency *m = NULL;
+  cod_err err = {0};
+  cr_assert_eq(sim_latency_new_from_params(p, &m, &err), COD_EINVAL, "expected EINVAL (%s)",
+               needle);
+  cr_assert_null(m);
+  cr_assert(strstr(err.msg, needle), "message '%s' should mention '%s'", err.msg, needle);
+}
+
+Test(unit_latency, parameter_validation) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.rate = 0.0;
+  expect_einval(&p, "rate");
+  sim_latency_params_default(&p);
+  p.shift = -1.0;
+  expect_einval(&p, "shift");
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_PARETO;
+  p.pareto_shape = 0.0;
+  expect_einval(&p, "pareto_shape");
+  p.pareto_shape = 2.0;
+  p.pareto_scale = NAN;
+  expect_einval(&p, "pareto_scale");
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_BIMODAL;
+  p.bimodal_p = 1.5;
+  expect_einval(&p, "bimodal_p");
+  p.bimodal_p = 0.5;
+  p.bimodal_factor = -2.0;
+  expect_einval(&p, "bimodal_factor");
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_FAIL_STOP;
+  p.fail_p = -0.1;
+  expect_einval(&p, "fail_p");
+  p.fail_p = 0.1;
+  p.base_kind = SIM_LAT_FAIL_STOP;
+  expect_einval(&p, "base_kind");
+  p.base_kind = SIM_LAT_SHIFTED_EXP;
+  p.rate = -1.0;
+  expect_einval(&p, "rate");
+  p.rate = 1.0;
+  p.n_fail_at = 2;
+  expect_einval(&p, "fail_at_s");
+  double bad_at[2] = {1.0, -3.0};
+  p.fail_at_s = bad_at;
+  expect_einval(&p, "fail_at_s[1]");
+  sim_latency_params_default(&p);
+  p.kind = (sim_latency_kind)42;
+  expect_einval(&p, "kind");
+  p.kind = SIM_LAT_TRACE;
+  expect_einval(&p, "trace_path");
+}
+
+Test(unit_latency, deterministic_and_names) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  cr_assert_eq(p.kind, SIM_LAT_SHIFTED_EXP, "shifted exponential is the default");
+  p.kind = SIM_LAT_DETERMINISTIC;
+  sim_latency *m = model(&p);
+  gsl_rng *r = rng(1, 1);
+  double d = -1.0, mean = -1.0, os = -1.0;
+  cr_assert_eq(sim_latency_sample(m, r, 3, 0.25, &d), COD_OK);
+  cr_assert_eq(d, 0.25);
+  cr_assert_eq(sim_latency_mean(m, 0.25, &mean), COD_OK);
+  cr_assert_eq(mean, 0.25);
+  cr_assert_eq(sim_latency_order_stat_mean(m, 0.25, 5, 3, &os), COD_OK);
+  cr_assert_eq(os, 0.25);
+  cr_assert_eq(sim_latency_order_stat_mean(m, 0.25, 5, 6, &os), COD_EINVAL, "k > n");
+  cr_assert_eq(sim_latency_order_stat_mean(m, 0.25, 5, 0, &os), COD_EINVAL, "k = 0");
+  cr_assert_str_eq(sim_latency_name(m), "deterministic");
+  cr_assert_eq(sim_latency_p_fail(m), 0.0);
+  sim_latency_free(m);
+  sim_latency_free(NULL);
+  sim_rng_free(r);
+}
+
+Test(unit_latency, shexp_order_stat_closed_form) {
+  cr_assert_float_eq(sim_harmonic(0), 0.0, 1e-15);
+  cr_assert_float_eq(sim_harmonic(3), 11.0 / 6.0, 1e-15);
+  cr_assert_float_eq(sim_shexp_order_stat_mean(0.5, 2.0, 1, 1), 1.0, 1e-15);
+  cr_assert_float_eq(sim_shexp_order_stat_mean(1.0, 4.0, 3, 3), 1.0 + 11.0 / 24.0, 1e-15);
+  cr_assert_float_eq(sim_shexp_order_stat_mean(1.0, 1.0, 3, 1), 1.0 + 1.0 / 3.0, 1e-15);
+  /* E[min of 4 Exp(mu)] = 1/(4 mu); k-th minus (k-1)-th = 1/((n-k+1) mu) */
+  cr_assert_float_eq(sim_shexp_order_stat_mean(0.0, 2.0, 4, 2) -
+                         sim_shexp_order_stat_mean(0.0, 2.0, 4, 1),
+                     1.0 / 6.0, 1e-15);
+}
+
+/* -------------------------------------------------------- fail-stop ------------- */
+
+Test(unit_latency, fail_stop_scheduled_failures) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_FAIL_STOP;
+  p.base_kind = SIM_LAT_DETERMINISTIC;
+  double at[3] = {0.5, 2.0, INFINITY};
+  p.fail_at_s = at;
+  p.n_fail_at = 3;
+  sim_latency *m = model(&p);
+  at[0] = 99.0; /* the model copied the schedule */
+  gsl_rng *r = rng(3, 0);
+  double d;
+  cr_assert_eq(sim_latency_sample(m, r, 0, 1.0, &d), COD_OK);
+  cr_assert(isinf(d), "worker 0 fails at 0.5 s, before its task ends at 1 s");
+  cr_assert_eq(sim_latency_sample(m, r, 0, 0.5, &d), COD_OK);
+  cr_assert_eq(d, 0.5, "ending exactly at fail_at counts as done");
+  cr_assert_eq(sim_latency_sample(m, r, 1, 1.0, &d), COD_OK);
+  cr_assert_eq(d, 1.0);
+  cr_assert_eq(sim_latency_sample_at(m, r, 1, 1.5, 1.0, &d), COD_OK);
+  cr_assert(isinf(d), "worker 1 started at 1.5 would end at 2.5 > 2");
+  cr_assert_eq(sim_latency_sample_at(m, r, 2, 1e6, 1.0, &d), COD_OK);
+  cr_assert_eq(d, 1.0);
+  cr_assert_eq(sim_latency_sample_at(m, r, 7, 1e6, 1.0, &d), COD_OK);
+  cr_assert_eq(d, 1.0, "workers beyond n_fail_at have no scheduled failure");
+  double mean;
+  cr_assert_eq(sim_latency_mean(m, 2.0, &mean), COD_OK);
+  cr_assert_eq(mean, 2.0, "mean of survivors = base mean");
+  cr_assert_eq(sim_latency_order_stat_mean(m, 1.0, 3, 1, &mean), COD_EINVAL);
+  cr_assert_str_eq(sim_latency_name(m), "fail_stop");
+  sim_latency_free(m);
+  sim_rng_free(r);
+}
+
+Test(unit_latency, allocation_failures_report_enomem) {
+  char path[] = "/tmp/sim_trace_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("worker,factor\n0,1\n1,2\n0,3\n", f);
+  fclose(f);
+  double at[2] = {1.0, 2.0};
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_FAIL_STOP;
+  p.base_kind = SIM_LAT_TRACE;
+  p.trace_path = path;
+  p.fail_at_s = at;
+  p.n_fail_at = 2;
+  long k = 0;
+  for (;; k++) {
+    sim_latency *m = NULL;
+    cod_err err = {0};
+    cod_alloc_fail_at(k);
+    int rc = sim_latency_new_from_params(&p, &m, &err);
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      sim_latency_free(m);
+      break;
+    }
+    cr_assert_eq(rc, COD_ENOMEM, "allocation %ld: %s", k, err.msg);
+    cr_assert_null(m);
+  }
+  cr_assert_geq(k, 7, "every allocation of the nested construction was exercised (%ld)", k);
+  unlink(path);
+}
+
+/* -------------------------------------------------------- trace ----------------- */
+
+static void write_file(char *path, const char *text) {
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+}
+
+static void expect_trace_error(const char *text, int status, const char *needle) {
+  char path[] = "/tmp/sim_trace_XXXXXX";
+  write_file(path, text);
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_TRACE;
+  p.trace_path = path;
+  sim_latency *m = NULL;
+  cod_err err = {0};
+  cr_assert_eq(sim_latency_new_from_params(&p, &m, &err), status, "'%s' -> %s", needle,
+               err.msg);
+  cr_assert_null(m);
+  char want[128];
+  snprintf(want, sizeof want, "%s%s", path, needle);
+  cr_assert(strstr(err.msg, want), "message '%s' should contain '%s'", err.msg, want);
+  unlink(path);
+}
+
+Test(unit_latency, trace_loader_errors) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_TRACE;
+  p.trace_path = "/nonexistent/dir/trace.csv";
+  sim_latency *m = NULL;
+  cod_err err = {0};
+  cr_assert_eq(sim_latency_new_from_params(&p, &m, &err), COD_EIO);
+  cr_assert(strstr(err.msg, "/nonexistent/dir/trace.csv"), "%s", err.msg);
+  expect_trace_error("worker,factor\n0,1.0\n1,abc\n", COD_EFORMAT, ":3: bad value 'abc'");
+  expect_trace_error("# c\n\nworker,factor\n0,1\n0,-2\n", COD_EFORMAT, ":5: bad value");
+  expect_trace_error("worker,factor\n0,nan\n", COD_EFORMAT, ":2: bad value");
+  expect_trace_error("worker,factor\n0,1e999\n", COD_EFORMAT, ":2: bad value");
+  expect_trace_error("worker,factor\n0,1x\n", COD_EFORMAT, ":2: bad value");
+  expect_trace_error("worker,factor\n0,\n", COD_EFORMAT, ":2: bad value");
+  expect_trace_error("worker,factor\n-1,1\n", COD_EFORMAT, ":2: bad worker");
+  expect_trace_error("worker,factor\n0 1\n", COD_EFORMAT, ":2: expected `worker,value`");
+  expect_trace_error("worker,speed\n0,1\n", COD_EFORMAT, ":1: expected header");
+  expect_trace_error("0,1\n", COD_EFORMAT, ":1: expected header");
+  expect_trace_error("", COD_EFORMAT, ": empty trace");
+  expect_trace_error("worker,factor\n", COD_EFORMAT, ": trace has a header but no rows");
+  expect_trace_error("worker,factor\n0,1\n2,1\n", COD_EFORMAT, ": worker 1 has no rows");
+  char longline[400];
+  memset(longline, ' ', sizeof longline);
+  memcpy(longline, "worker,factor\n0,1", 17);
+  strcpy(longline + 390, "\n");
+  expect_trace_error(longline, COD_EFORMAT, ":2: line longer");
+}
+
+Test(unit_latency, trace_replay_cycles_per_worker) {
+  char path[] = "/tmp/sim_trace_XXXXXX";
+  write_file(path, "# per-worker multipliers\n worker , factor \n1,2.0\n0,1.5\n1,inf\n0,0.5\n"
+                   "0,3\n");
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_TRACE;
+  p.trace_path = path;
+  sim_latency *m = model(&p);
+  gsl_rng *r = rng(1, 0);
+  double want0[] = {1.5, 0.5, 3.0, 1.5, 0.5}, want1[] = {2.0, INFINITY, 2.0};
+  double d;
+  for (int i = 0; i < 5; i++) {
+    cr_assert_eq(sim_latency_sample(m, r, 0, 2.0, &d), COD_OK);
+    cr_assert_eq(d, 2.0 * want0[i], "worker 0 sample %d", i);
+  }
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(sim_latency_sample(m, r, 1, 2.0, &d), COD_OK);
+    cr_assert_eq(d, 2.0 * want1[i], "worker 1 sample %d", i);
+  }
+  d = -7.0;
+  cr_assert_eq(sim_latency_sample(m, r, 2, 2.0, &d), COD_EINVAL, "worker not in the trace");
+  cr_assert_eq(d, -7.0);
+  double mean;
+  cr_assert_eq(sim_latency_mean(m, 1.0, &mean), COD_EINVAL, "no closed form");
+  sim_latency_free(m);
+  unlink(path);
+
+  char path2[] = "/tmp/sim_trace_XXXXXX";
+  write_file(path2, "worker,duration_s\n0,0.125\n0,0.25\n");
+  p.trace_path = path2;
+  m = model(&p);
+  cr_assert_eq(sim_latency_sample(m, r, 0, 9.0, &d), COD_OK);
+  cr_assert_eq(d, 0.125, "durations ignore the nominal");
+  cr_assert_eq(sim_latency_sample(m, r, 0, 9.0, &d), COD_OK);
+  cr_assert_eq(d, 0.25);
+  sim_latency_free(m);
+  unlink(path2);
+  sim_rng_free(r);
+}
+
+/* -------------------------------------------------------- numeric --------------- */
+
+enum { NS = 200000 };
+static double SAMPLES[NS];
+
+static void draw(sim_latency *m, gsl_rng *r, double nominal, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    cr_assert_eq(sim_latency_sample(m, r, i % 16, nominal, &SAMPLES[i]), COD_OK);
+}
+
+/* mean within 5 standard errors, the SE from the known standard deviation `sd` */
+static void check_mean(double mean_closed, double sd, const char *what) {
+  double mean = gsl_stats_mean(SAMPLES, 1, NS);
+  double tol = 5.0 * sd / sqrt((double)NS);
+  cr_assert_lt(fabs(mean - mean_closed), tol, "%s: sample mean %.6f vs %.6f (tol %.2e)", what,
+               mean, mean_closed, tol);
+}
+
+Test(numeric_latency, shifted_exp_moments) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.shift = 0.7;
+  p.rate = 2.5;
+  sim_latency *m = model(&p);
+  gsl_rng *r = rng(11, 0);
+  double nominal = 0.3, mean;
+  draw(m, r, nominal, NS);
+  cr_assert_eq(sim_latency_mean(m, nominal, &mean), COD_OK);
+  cr_assert_float_eq(mean, nominal * (0.7 + 1 / 2.5), 1e-15);
+  double sd = nominal / 2.5;
+  check_mean(mean, sd, "shifted exp");
+  /* variance sd^2; for an exponential the sample variance has SE sd^2 sqrt(8 / n) */
+  double var = gsl_stats_variance(SAMPLES, 1, NS);
+  cr_assert_lt(fabs(var - sd * sd), 5.0 * sd * sd * sqrt(8.0 / NS), "variance %g", var);
+  double mn = gsl_stats_min(SAMPLES, 1, NS);
+  cr_assert_geq(mn, nominal * 0.7, "no sample below the shift");
+  cr_assert_lt(mn, nominal * 0.7 + 1e-3, "the shift is the infimum");
+  sim_latency_free(m);
+  sim_rng_free(r);
+}
+
+Test(numeric_latency, pareto_and_bimodal_moments) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_PARETO;
+  p.pareto_scale = 1.2;
+  p.pareto_shape = 5.0;
+  sim_latency *m = model(&p);
+  gsl_rng *r = rng(12, 0);
+  double nominal = 2.0, mean;
+  draw(m, r, nominal, NS);
+  cr_assert_eq(sim_latency_mean(m, nominal, &mean), COD_OK);
+  cr_assert_float_eq(mean, nominal * 1.2 * 5.0 / 4.0, 1e-14);
+  double a = 5.0, sd = nominal * 1.2 * sqrt(a / ((a - 1) * (a - 1) * (a - 2)));
+  check_mean(mean, sd, "pareto");
+  cr_assert_geq(gsl_stats_min(SAMPLES, 1, NS), nominal * 1.2);
+  sim_latency_free(m);
+
+  p.pareto_shape = 0.8;
+  m = model(&p);
+  cr_assert_eq(sim_latency_mean(m, 1.0, &mean), COD_OK);
+  cr_assert(isinf(mean), "alpha <= 1 has an infinite mean");
+  sim_latency_free(m);
+
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_BIMODAL;
+  p.bimodal_p = 0.15;
+  p.bimodal_factor = 6.0;
+  m = model(&p);
+  draw(m, r, nominal, NS);
+  cr_assert_eq(sim_latency_mean(m, nominal, &mean), COD_OK);
+  cr_assert_float_eq(mean, nominal * (1 + 0.15 * 5.0), 1e-14);
+  check_mean(mean, nominal * 5.0 * sqrt(0.15 * 0.85), "bimodal");
+  for (size_t i = 0; i < NS; i++)
+    cr_assert(SAMPLES[i] == nominal || SAMPLES[i] == 6.0 * nominal);
+  sim_latency_free(m);
+  sim_rng_free(r);
+}
+
+Test(numeric_latency, fail_stop_probability) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_FAIL_STOP;
+  p.fail_p = 0.07;
+  p.base_kind = SIM_LAT_SHIFTED_EXP;
+  sim_latency *m = model(&p);
+  cr_assert_eq(sim_latency_p_fail(m), 0.07);
+  gsl_rng *r = rng(13, 0);
+  draw(m, r, 1.0, NS);
+  size_t n_inf = 0;
+  double sum = 0.0;
+  for (size_t i = 0; i < NS; i++) {
+    if (isinf(SAMPLES[i])) n_inf++;
+    else sum += SAMPLES[i];
+  }
+  double frac = (double)n_inf / NS, se = sqrt(0.07 * 0.93 / NS);
+  cr_assert_lt(fabs(frac - 0.07), 5 * se, "failure fraction %g", frac);
+  double mean;
+  cr_assert_eq(sim_latency_mean(m, 1.0, &mean), COD_OK);
+  cr_assert_float_eq(mean, 2.0, 1e-15);
+  double smean = sum / (double)(NS - n_inf);
+  cr_assert_lt(fabs(smean - 2.0), 5.0 / sqrt((double)(NS - n_inf)), "survivor mean %g", smean);
+  sim_latency_free(m);
+  sim_rng_free(r);
+
+  /* common random numbers: survivors of p = 0.3 equal the p = 0 samples */
+  p.fail_p = 0.0;
+  sim_latency *m0 = model(&p);
+  p.fail_p = 0.3;
+  sim_latency *m3 = model(&p);
+  gsl_rng *r0 = rng(14, 0), *r3 = rng(14, 0);
+  for (int i = 0; i < 1000; i++) {
+    double d0, d3;
+    sim_latency_sample(m0, r0, 0, 1.0, &d0);
+    sim_latency_sample(m3, r3, 0, 1.0, &d3);
+    cr_assert(isinf(d3) || d3 == d0);
+  }
+  sim_latency_free(m0);
+  sim_latency_free(m3);
+  sim_rng_free(r0);
+  sim_rng_free(r3);
+}
+
+/* Monte Carlo mean of the k-th smallest of n samples vs the closed form, 5 SE. */
+static void check_order_stat(sim_latency *m, gsl_rng *r, size_t n, size_t k,
+                             const char *what) {
+  enum { R = 40000 };
+  static double kth[R];
+  double buf[64];
+  cr_assert_leq(n, 64);
+  for (size_t rep = 0; rep < R; rep++) {
+    for (size_t i = 0; i < n; i++) cr_assert_eq(sim_latency_sample(m, r, i, 1.0, &buf[i]), 0);
+    gsl_sort(buf, 1, n);
+    kth[rep] = buf[k - 1];
+  }
+  double mc = gsl_stats_mean(kth, 1, R), sd = gsl_stats_sd(kth, 1, R), closed;
+  cr_assert_eq(sim_latency_order_stat_mean(m, 1.0, n, k, &closed), COD_OK);
+  double tol = 5.0 * sd / sqrt((double)R) + 1e-12;
+  cr_assert_lt(fabs(mc - closed), tol, "%s n=%zu k=%zu: MC %.6f vs closed %.6f (tol %.2e)",
+               what, n, k, mc, closed, tol);
+}
+
+Test(numeric_latency, order_statistics_vs_monte_carlo) {
+  gsl_rng *r = rng(15, 0);
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.shift = 1.0;
+  p.rate = 0.8;
+  sim_latency *m = model(&p);
+  check_order_stat(m, r, 10, 7, "shifted exp");
+  check_order_stat(m, r, 10, 10, "shifted exp");
+  check_order_stat(m, r, 12, 1, "shifted exp");
+  double v;
+  sim_latency_order_stat_mean(m, 2.0, 10, 7, &v);
+  cr_assert_float_eq(v, 2.0 * sim_shexp_order_stat_mean(1.0, 0.8, 10, 7), 1e-14);
+  sim_latency_free(m);
+
+  p.kind = SIM_LAT_PARETO;
+  p.pareto_scale = 1.0;
+  p.pareto_shape = 3.0;
+  m = model(&p);
+  check_order_stat(m, r, 10, 7, "pareto");
+  check_order_stat(m, r, 8, 1, "pareto");
+  cr_assert_eq(sim_latency_order_stat_mean(m, 1.0, 1, 1, &v), COD_OK);
+  cr_assert_float_eq(v, 1.5, 1e-12, "n = k = 1 is the mean");
+  sim_latency_free(m);
+  p.pareto_shape = 0.4;
+  m = model(&p);
+  cr_assert_eq(sim_latency_order_stat_mean(m, 1.0, 10, 9, &v), COD_OK);
+  cr_assert(isinf(v), "n-k+1 = 2 <= 1/alpha = 2.5: infinite");
+  sim_latency_free(m);
+
+  p.kind = SIM_LAT_BIMODAL;
+  p.bimodal_p = 0.2;
+  p.bimodal_factor = 4.0;
+  m = model(&p);
+  check_order_stat(m, r, 10, 9, "bimodal slow");
+  sim_latency_free(m);
+  p.bimodal_p = 0.6;
+  p.bimodal_factor = 0.25;
+  m = model(&p);
+  check_order_stat(m, r, 10, 5, "bimodal fast");
+  sim_latency_free(m);
+  sim_rng_free(r);
+}
