@@ -139,7 +139,7 @@ int model_describe(const model *m, FILE *out, cod_err *err) {
   for (size_t i = 0; i < m->n_layers; i++) params += m->layers[i].n_weights + m->layers[i].n_bias;
   fprintf(out, "model %s: input %zux%zux%zu, output %zux%zux%zu, %zu layers, %zu conv\n",
           m->name, in.c, in.h, in.w, o.c, o.h, o.w, m->n_layers, m->n_convs);
-  fprintf(out, "%4s %-24s %-13s %-30s %-14s %-14s %14s %11s\n", "#", "name", "kind",
+  fprintf(out, "%4s %-24s %-13s %-36s %-14s %-14s %14s %11s\n", "#", "name", "kind",
           "attributes", "input", "output", "MACs", "params");
   for (size_t i = 0; i < m->n_layers; i++) {
     const model_layer *L = &m->layers[i];
@@ -147,7 +147,7 @@ int model_describe(const model *m, FILE *out, cod_err *err) {
     layer_attrs(m, L, attrs, sizeof attrs);
     snprintf(sin, sizeof sin, "%zux%zux%zu", L->in.c, L->in.h, L->in.w);
     snprintf(sout, sizeof sout, "%zux%zux%zu", L->out.c, L->out.h, L->out.w);
-    fprintf(out, "%4zu %-24s %-13s %-30s %-14s %-14s %14.0f %11zu\n", i, L->name,
+    fprintf(out, "%4zu %-24s %-13s %-36s %-14s %-14s %14.0f %11zu\n", i, L->name,
             model_kind_name(L->kind), attrs, sin, sout, L->macs, L->n_weights + L->n_bias);
   }
   fprintf(out, "total: %.4f GMACs in conv layers, %.4f GMACs in all, %zu parameters\n",

@@ -566,7 +566,8 @@ static void run_vs_ref(const char *text, size_t out_n,
   randomize_weights(m, w, 11);
   model_shape in = model_input_shape(m);
   size_t in_n = in.c * in.h * in.w;
-  double x[64], got[8], want[8];
+  double x[128], got[8], want[8];
+  cr_assert(in_n <= 128);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(r, 5);
   model_plan *p = NULL;
@@ -668,6 +669,14 @@ Test(unit, lenet5_forward_deterministic) {
     sum += o1[i];
   }
   cr_assert(fabs(sum - 1) < 1e-14, "softmax sum %g", sum);
+  /* with a plan, a forward pass makes no allocation through cod_alloc */
+  model_plan *p = NULL;
+  cr_assert_eq(model_plan_new(m, &p, &e), COD_OK);
+  cod_alloc_fail_at(-1); /* resets the allocation counter */
+  cr_assert_eq(model_forward(p, w1, x, o2, NULL, NULL, &e), COD_OK);
+  cr_assert_eq(cod_alloc_count(), 0);
+  cr_assert(!memcmp(o1, o2, sizeof o1), "plan reuse changed the output");
+  model_plan_free(p);
   model_weights_free(w1);
   model_weights_free(w2);
   model_weights_free(w3);
