@@ -9,7 +9,7 @@
  *   two complex Vandermonde systems in the nodes w^j with consecutive exponents
  *   (k_B*i + l, and k_B*i - l shifted by k_B - 1); the second is the first with rows
  *   scaled by unimodular numbers, so ONE delta x delta inverse serves both, applied to all
- *   output entries by one ZGEMM. The other two forms are complex conjugates and are not
+ *   output entries by GEMMs on the real embedding, in cache-sized chunks. The other two forms are complex conjugates and are not
  *   computed. cond(G_S) = cond(V_S) because the change of basis is unitary up to scale.
  * nsctc-cir: the circulant-permutation embedding, one-sided (CRME section on circulant
  *   permutations): k groups of q slabs, the last slab of each group minus the sum of the
@@ -102,16 +102,45 @@ static int rot_cond(const cod_code *c, const size_t *ids, size_t d, double *cond
   return rc ? cod_err_set(err, rc, "out of memory in the condition-number SVD") : COD_OK;
 }
 
+/* Output entries per pass of the fast decoder: the transformed results and the solved
+ * channels of one chunk stay in L2, so the decoder streams every worker result once and
+ * writes every block once. */
+#define ROT_CHUNK 512
+
+/* The complex solve Vinv * z is done in its real embedding [[Re, -Im], [Im, Re]] on split
+ * real/imaginary planes: the same flops as ZGEMM, but DGEMM kernels are faster at these
+ * small sizes and the transforms around it become plain vectorisable loops. The phase of
+ * the second channel is folded into its matrix: E2 = embed(Vinv * diag(w^{(kb-1) j})). */
+static void rot_embed(const double *vinv, const double *ph, size_t d, double *e) {
+  const size_t d2 = 2 * d;
+  for (size_t r = 0; r < d; r++)
+    for (size_t k = 0; k < d; k++) {
+      double re = vinv[2 * (r * d + k)], im = vinv[2 * (r * d + k) + 1];
+      if (ph) {
+        double pr = ph[2 * k], pi = ph[2 * k + 1], t = re * pr - im * pi;
+        im = re * pi + im * pr;
+        re = t;
+      }
+      e[r * d2 + k] = re;
+      e[r * d2 + d + k] = -im;
+      e[(d + r) * d2 + k] = im;
+      e[(d + r) * d2 + d + k] = re;
+    }
+}
+
 static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
                       const double *const *results, double *blocks, double *cond,
                       cod_err *err) {
-  const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt;
+  const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt, d2 = 2 * d;
+  const size_t W = ROT_CHUNK;
   double *v = cod_malloc_array(2 * d * d, sizeof *v);
   double *vinv = cod_malloc_array(2 * d * d, sizeof *vinv);
-  double *zt = cod_malloc_array(2 * d * 2 * L, sizeof *zt); /* d x 2L complex */
-  double *ut = cod_malloc_array(2 * d * 2 * L, sizeof *ut);
+  double *ph = cod_malloc_array(2 * d, sizeof *ph);
+  double *e1 = cod_malloc_array(d2 * d2, sizeof *e1), *e2 = cod_malloc_array(d2 * d2, sizeof *e2);
+  double *zt = cod_malloc_array(2 * d2 * W, sizeof *zt); /* [pp re; pp im; pm re; pm im] */
+  double *ut = cod_malloc_array(2 * d2 * W, sizeof *ut);
   int rc = COD_OK;
-  if (!v || !vinv || !zt || !ut) {
+  if (!v || !vinv || !ph || !e1 || !e2 || !zt || !ut) {
     rc = cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-rot decoder");
     goto done;
   }
@@ -122,37 +151,50 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
     goto done;
   }
   for (size_t i = 0; i < d; i++) {
-    const double *z00 = results[i], *z01 = z00 + L, *z10 = z01 + L, *z11 = z10 + L;
-    double t = unit_angle((kb - 1) * ids[i], c->q), ph_re = cos(t), ph_im = sin(t);
-    double *pp = zt + 2 * (i * 2 * L), *pm = pp + 2 * L;
-    for (size_t e = 0; e < L; e++) {
-      pp[2 * e] = z00[e] - z11[e];          /* v+^T Z v+ */
-      pp[2 * e + 1] = -(z01[e] + z10[e]);
-      double re = z00[e] + z11[e], im = z01[e] - z10[e]; /* v+^T Z v- */
-      pm[2 * e] = re * ph_re - im * ph_im;
-      pm[2 * e + 1] = re * ph_im + im * ph_re;
-    }
+    double t = unit_angle((kb - 1) * ids[i], c->q);
+    ph[2 * i] = cos(t), ph[2 * i + 1] = sin(t);
   }
-  const double one[2] = {1, 0}, zero[2] = {0, 0};
-  cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d, (int)(2 * L), (int)d, one,
-              vinv, (int)d, zt, (int)(2 * L), zero, ut, (int)(2 * L));
-  for (size_t i = 0; i < c->ka; i++)
-    for (size_t l = 0; l < kb; l++) {
-      const double *A = ut + 2 * ((kb * i + l) * 2 * L);
-      const double *Bv = ut + 2 * ((kb * i + kb - 1 - l) * 2 * L + L);
-      double *u00 = blocks + ((2 * i) * mf + 2 * l) * L, *u01 = u00 + L;
-      double *u10 = blocks + ((2 * i + 1) * mf + 2 * l) * L, *u11 = u10 + L;
-      for (size_t e = 0; e < L; e++) {
-        double ar = A[2 * e], ai = A[2 * e + 1], br = Bv[2 * e], bi = Bv[2 * e + 1];
-        u00[e] = 0.5 * (ar + br);
-        u01[e] = 0.5 * (bi - ai);
-        u10[e] = -0.5 * (ai + bi);
-        u11[e] = 0.5 * (br - ar);
+  rot_embed(vinv, NULL, d, e1);
+  rot_embed(vinv, ph, d, e2);
+  double *zpp = zt, *zpm = zt + d2 * W, *upp = ut, *upm = ut + d2 * W;
+  for (size_t e0 = 0; e0 < L; e0 += W) {
+    const size_t n = L - e0 < W ? L - e0 : W;
+    for (size_t i = 0; i < d; i++) {
+      const double *z00 = results[i] + e0, *z01 = z00 + L, *z10 = z01 + L, *z11 = z10 + L;
+      double *ppr = zpp + i * W, *ppi = zpp + (d + i) * W;
+      double *pmr = zpm + i * W, *pmi = zpm + (d + i) * W;
+      for (size_t e = 0; e < n; e++) {
+        ppr[e] = z00[e] - z11[e];   /* v+^T Z v+ */
+        ppi[e] = -(z01[e] + z10[e]);
+        pmr[e] = z00[e] + z11[e];   /* v+^T Z v- */
+        pmi[e] = z01[e] - z10[e];
       }
     }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d2, (int)n, (int)d2, 1.0, e1,
+                (int)d2, zpp, (int)W, 0.0, upp, (int)W);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d2, (int)n, (int)d2, 1.0, e2,
+                (int)d2, zpm, (int)W, 0.0, upm, (int)W);
+    for (size_t i = 0; i < c->ka; i++)
+      for (size_t l = 0; l < kb; l++) {
+        const size_t ea = kb * i + l, eb = kb * i + kb - 1 - l;
+        const double *ar = upp + ea * W, *ai = upp + (d + ea) * W;
+        const double *br = upm + eb * W, *bi = upm + (d + eb) * W;
+        double *u00 = blocks + ((2 * i) * mf + 2 * l) * L + e0, *u01 = u00 + L;
+        double *u10 = blocks + ((2 * i + 1) * mf + 2 * l) * L + e0, *u11 = u10 + L;
+        for (size_t e = 0; e < n; e++) {
+          u00[e] = 0.5 * (ar[e] + br[e]);
+          u01[e] = 0.5 * (bi[e] - ai[e]);
+          u10[e] = -0.5 * (ai[e] + bi[e]);
+          u11[e] = 0.5 * (br[e] - ar[e]);
+        }
+      }
+  }
 done:
   cod_free(v);
   cod_free(vinv);
+  cod_free(ph);
+  cod_free(e1);
+  cod_free(e2);
   cod_free(zt);
   cod_free(ut);
   return rc;

@@ -1,0 +1,230 @@
+/* cli_bench.c: `fcdcc bench`, the speed benchmarks. Every target is printed as a RATIO of
+ * two things measured side by side in the same run (the machine is shared and noisy):
+ *   - conv2d GFLOP/s over the single-thread OpenBLAS GEMM rate of the SAME matrix shape
+ *     (N x C*KH*KW times C*KH*KW x H'*W'), per layer of AlexNet and VGG-16, fp32 and fp64;
+ *     target >= 0.80 on layers with >= 64 input channels;
+ *   - NSCTC fast decoding of AlexNet conv2 at n = 20, k_A = k_B = 4 over the layer's
+ *     uncoded convolution time; target <= 0.05.
+ * Each measurement is the best of R repetitions, conv and GEMM interleaved.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#include "cli.h"
+#include "cod_alloc.h"
+#include "cod_blas.h"
+#include "cod_code.h"
+#include "cod_conv.h"
+
+typedef struct bench_layer {
+  const char *name;
+  cod_conv_geom g;
+} bench_layer;
+
+/* torchvision AlexNet and VGG-16 conv layers (224x224 input). */
+static const bench_layer layers[] = {
+    {"alexnet/conv1", {3, 224, 224, 64, 11, 11, 4, 2}},
+    {"alexnet/conv2", {64, 27, 27, 192, 5, 5, 1, 2}},
+    {"alexnet/conv3", {192, 13, 13, 384, 3, 3, 1, 1}},
+    {"alexnet/conv4", {384, 13, 13, 256, 3, 3, 1, 1}},
+    {"alexnet/conv5", {256, 13, 13, 256, 3, 3, 1, 1}},
+    {"vgg16/conv1_1", {3, 224, 224, 64, 3, 3, 1, 1}},
+    {"vgg16/conv1_2", {64, 224, 224, 64, 3, 3, 1, 1}},
+    {"vgg16/conv2_1", {64, 112, 112, 128, 3, 3, 1, 1}},
+    {"vgg16/conv2_2", {128, 112, 112, 128, 3, 3, 1, 1}},
+    {"vgg16/conv3_1", {128, 56, 56, 256, 3, 3, 1, 1}},
+    {"vgg16/conv3_2", {256, 56, 56, 256, 3, 3, 1, 1}},
+    {"vgg16/conv3_3", {256, 56, 56, 256, 3, 3, 1, 1}},
+    {"vgg16/conv4_1", {256, 28, 28, 512, 3, 3, 1, 1}},
+    {"vgg16/conv4_2", {512, 28, 28, 512, 3, 3, 1, 1}},
+    {"vgg16/conv4_3", {512, 28, 28, 512, 3, 3, 1, 1}},
+    {"vgg16/conv5_1", {512, 14, 14, 512, 3, 3, 1, 1}},
+    {"vgg16/conv5_2", {512, 14, 14, 512, 3, 3, 1, 1}},
+    {"vgg16/conv5_3", {512, 14, 14, 512, 3, 3, 1, 1}},
+};
+
+static void fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
+  unsigned s = seed * 2654435761u + 1;
+  for (size_t i = 0; i < len; i++) {
+    s = s * 1664525u + 1013904223u;
+    double v = (double)(s >> 8) / 16777216.0 - 0.5;
+    if (dt == COD_F64) ((double *)a)[i] = v;
+    else ((float *)a)[i] = (float)v;
+  }
+}
+
+typedef struct bench_bufs {
+  void *x, *k, *y, *work, *col;
+} bench_bufs;
+
+static void bufs_free(bench_bufs *b) {
+  cod_free(b->x), cod_free(b->k), cod_free(b->y), cod_free(b->work), cod_free(b->col);
+}
+
+/* Best-of-reps seconds of conv and of the same-shape GEMM, interleaved. */
+static int bench_one(const cod_conv_geom *g, cod_dtype dt, int reps, double *t_conv,
+                     double *t_gemm) {
+  size_t el = cod_dtype_size(dt), ckk = g->c * g->kh * g->kw;
+  size_t hw = cod_conv_out_h(g) * cod_conv_out_w(g);
+  bench_bufs b = {cod_aligned_alloc(cod_conv_input_len(g) * el),
+                  cod_aligned_alloc(cod_conv_filter_len(g) * el),
+                  cod_aligned_alloc(cod_conv_output_len(g) * el),
+                  cod_aligned_alloc(cod_conv_workspace_bytes(g, dt)),
+                  cod_aligned_alloc(ckk * hw * el)};
+  if (!b.x || !b.k || !b.y || !b.work || !b.col) {
+    bufs_free(&b);
+    return -1;
+  }
+  fill(b.x, cod_conv_input_len(g), dt, 1);
+  fill(b.k, cod_conv_filter_len(g), dt, 2);
+  fill(b.col, ckk * hw, dt, 3);
+  int N = (int)g->n_filters, K = (int)ckk, M = (int)hw;
+  *t_conv = *t_gemm = INFINITY;
+  for (int r = 0; r < reps; r++) {
+    double t0 = cli_wall_s();
+    if (dt == COD_F64) cod_conv2d_f64(g, b.x, b.k, b.y, b.work);
+    else cod_conv2d_f32(g, b.x, b.k, b.y, b.work);
+    double t1 = cli_wall_s();
+    if (dt == COD_F64)
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, K, 1.0, b.k, K, b.col, M,
+                  0.0, b.y, M);
+    else
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, K, 1.0f, b.k, K, b.col, M,
+                  0.0f, b.y, M);
+    double t2 = cli_wall_s();
+    if (t1 - t0 < *t_conv) *t_conv = t1 - t0;
+    if (t2 - t1 < *t_gemm) *t_gemm = t2 - t1;
+  }
+  bufs_free(&b);
+  return 0;
+}
+
+static int bench_conv(int quick, int reps) {
+  printf("conv2d (im2col + GEMM) against the GEMM of the same shape, 1 thread, best of %d\n",
+         reps);
+  printf("%-16s %-5s %9s %10s %10s %7s %s\n", "layer", "dtype", "GFLOP", "conv GF/s",
+         "gemm GF/s", "ratio", "target");
+  double worst = INFINITY;
+  for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+    if (quick && strncmp(layers[i].name, "vgg16", 5) == 0 && i % 4 != 2) continue;
+    for (int d = 0; d < 2; d++) {
+      cod_dtype dt = d ? COD_F64 : COD_F32;
+      double tc, tg, flop = 2.0 * cod_conv_macs(&layers[i].g);
+      if (bench_one(&layers[i].g, dt, reps, &tc, &tg))
+        return cli_fail("bench", "out of memory for layer %s", layers[i].name);
+      double ratio = tg / tc;
+      int gated = layers[i].g.c >= 64;
+      if (gated && ratio < worst) worst = ratio;
+      printf("%-16s %-5s %9.3f %10.1f %10.1f %7.3f %s\n", layers[i].name, d ? "fp64" : "fp32",
+             flop / 1e9, flop / tc / 1e9, flop / tg / 1e9, ratio,
+             gated ? (ratio >= 0.8 ? ">=0.80 ok" : ">=0.80 MISSED") : "(C < 64: not gated)");
+    }
+  }
+  printf("worst conv/GEMM ratio on layers with C >= 64: %.3f (target >= 0.80)\n\n", worst);
+  return 0;
+}
+
+static int bench_decode(int reps) {
+  const cod_conv_geom g = layers[1].g; /* AlexNet conv2 */
+  cod_code_params prm = cod_code_params_default();
+  prm.n_workers = 20, prm.ka = 4, prm.kb = 4;
+  cod_code *c = NULL;
+  cod_err e = {0};
+  if (cod_code_new(&prm, &g, &c, &e)) return cli_fail("bench", "%s", e.msg);
+  size_t n = 20, il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c);
+  double *x = cod_malloc_array(cod_conv_input_len(&g), sizeof *x);
+  double *k = cod_malloc_array(cod_conv_filter_len(&g), sizeof *k);
+  double *y = cod_malloc_array(cod_conv_output_len(&g), sizeof *y);
+  double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
+  double *out = cod_malloc_array(n * ol, sizeof *out);
+  void *work = cod_aligned_alloc(cod_conv_workspace_bytes(&g, COD_F64) +
+                                 cod_code_worker_workspace_bytes(c, COD_F64));
+  int rc = 0;
+  if (!x || !k || !y || !cx || !ck || !out || !work) {
+    rc = cli_fail("bench", "out of memory");
+    goto done;
+  }
+  fill(x, cod_conv_input_len(&g), COD_F64, 4);
+  fill(k, cod_conv_filter_len(&g), COD_F64, 5);
+  if (cod_code_encode_input(c, x, cx, &e) || cod_code_encode_filters(c, k, ck, &e)) {
+    rc = cli_fail("bench", "%s", e.msg);
+    goto done;
+  }
+  size_t avail[20];
+  const double *res[20];
+  for (size_t j = 0; j < n; j++) {
+    cod_code_worker_compute(c, COD_F64, cx + j * il, ck + j * fl, out + j * ol, work);
+    avail[j] = (j * 7 + 3) % n; /* a scrambled arrival order; the first 16 are used */
+    res[j] = out + avail[j] * ol;
+  }
+  double t_conv = INFINITY, t_fast = INFINITY, t_gen = INFINITY, t_enc = INFINITY;
+  for (int r = 0; r < reps; r++) {
+    double t0 = cli_wall_s();
+    cod_conv2d_f64(&g, x, k, y, work);
+    double t1 = cli_wall_s();
+    if (cod_code_decode(c, avail, n, res, COD_DECODE_FAST, y, NULL, &e)) break;
+    double t2 = cli_wall_s();
+    if (cod_code_decode(c, avail, n, res, COD_DECODE_GENERIC, y, NULL, &e)) break;
+    double t3 = cli_wall_s();
+    if (cod_code_encode_input(c, x, cx, &e)) break;
+    double t4 = cli_wall_s();
+    t_conv = fmin(t_conv, t1 - t0), t_fast = fmin(t_fast, t2 - t1);
+    t_gen = fmin(t_gen, t3 - t2), t_enc = fmin(t_enc, t4 - t3);
+  }
+  if (e.status) {
+    rc = cli_fail("bench", "%s", e.msg);
+    goto done;
+  }
+  printf("decode: AlexNet conv2 (64->192, 5x5, pad 2, 27x27), nsctc-rot n=20 k_A=k_B=4, "
+         "best of %d\n", reps);
+  printf("  uncoded conv   %8.3f ms\n", t_conv * 1e3);
+  printf("  fast decode    %8.3f ms   ratio %.4f (target <= 0.05) %s\n", t_fast * 1e3,
+         t_fast / t_conv, t_fast / t_conv <= 0.05 ? "ok" : "MISSED");
+  printf("  generic decode %8.3f ms   ratio %.4f\n", t_gen * 1e3, t_gen / t_conv);
+  printf("  input encode   %8.3f ms   ratio %.4f\n", t_enc * 1e3, t_enc / t_conv);
+done:
+  cod_free(x), cod_free(k), cod_free(y), cod_free(cx), cod_free(ck), cod_free(out);
+  cod_free(work);
+  cod_code_free(c);
+  return rc;
+}
+
+static const char bench_help[] =
+    "Usage: fcdcc bench [--quick] [--reps R]\n"
+    "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
+    "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
+    "and NSCTC fast decoding against the uncoded convolution of AlexNet conv2.\n\n"
+    "  --quick      fewer layers and repetitions\n"
+    "  --reps R     repetitions per measurement (default 5, quick 3)\n"
+    "  -h, --help   this help\n";
+
+int cli_bench(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"quick", 0, 0, 'q'}, {"reps", 1, 0, 'r'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  int quick = 0, ch;
+  size_t reps = 0;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (ch == 'q') quick = 1;
+    else if (ch == 'r') {
+      int rc = cli_parse_size("bench", "--reps", optarg, 1, 1000, &reps);
+      if (rc) return rc;
+    } else if (ch == 'h') {
+      fputs(bench_help, stdout);
+      return 0;
+    } else return cli_usage_error("bench", "unknown or incomplete option '%s'", argv[optind - 1]);
+  }
+  if (optind < argc) return cli_usage_error("bench", "unexpected argument '%s'", argv[optind]);
+  if (!reps) reps = quick ? 3 : 5;
+  char blas[512];
+  cod_blas_set_threads(1);
+  cod_blas_describe(blas, sizeof blas);
+  printf("BLAS: %s\n\n", blas);
+  int rc = bench_conv(quick, (int)reps);
+  if (!rc) rc = bench_decode((int)reps);
+  return rc;
+}

@@ -1,0 +1,386 @@
+/* cli_conv.c: `fcdcc conv` (one coded convolution with chosen stragglers, checked against
+ * the direct convolution) and `fcdcc cond` (condition numbers over worker sets).
+ * Both are thin: the work is in coding/. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "cli.h"
+#include "cod_alloc.h"
+#include "cod_code.h"
+#include "cod_conv.h"
+#include "cod_tensor.h"
+
+static const char conv_help[] =
+    "Usage: fcdcc conv [--input X.npy --filter K.npy | --shape C,H,W,N,K] [options]\n"
+    "Run one coded convolution: encode, every non-straggling worker computes, decode from\n"
+    "the results that arrive, and compare with the direct (uncoded) convolution.\n"
+    "Prints one JSON object.\n\n"
+    "  --input X.npy        input, shape (C,H,W) or (1,C,H,W), float64 or float32\n"
+    "  --filter K.npy       filters, shape (N,C,KH,KW)\n"
+    "  --shape C,H,W,N,K    instead of files: seeded random data, square K x K kernel\n"
+    "  --seed S             seed of --shape data and of worker noise (default 1)\n"
+    "  --stride S           stride (default 1)\n"
+    "  --pad P              zero padding (default 0)\n"
+    "  --scheme NAME        nsctc-rot (default), nsctc-cir, uncoded, replication,\n"
+    "                       poly-real, poly-cheb\n"
+    "  --workers n          number of workers (required)\n"
+    "  --ka A, --kb B       input slabs and filter groups parameters (default 1)\n"
+    "  --q Q                rotation denominator / circulant prime (default: from n)\n"
+    "  --axis rows|cols     APCP axis (default rows)\n"
+    "  --stragglers i,j,..  0-based workers that never answer (default none)\n"
+    "  --precision fp32|fp64  worker arithmetic (default fp64; decoding is always fp64)\n"
+    "  --snr DB             add worker noise at this SNR in dB (default none)\n"
+    "  --decode fast|generic  decoder (default fast)\n"
+    "  --out Y.npy          write the decoded output\n"
+    "  -h, --help           this help\n";
+
+static int parse_shape(const char *s, cod_conv_geom *g) {
+  size_t v[5];
+  size_t n = 0;
+  const char *p = s;
+  while (n < 5) {
+    char *end;
+    unsigned long long x = strtoull(p, &end, 10);
+    if (end == p || x == 0 || x > 100000) return -1;
+    v[n++] = (size_t)x;
+    if (*end == 0) break;
+    if (*end != ',') return -1;
+    p = end + 1;
+  }
+  if (n != 5) return -1;
+  g->c = v[0], g->h = v[1], g->w = v[2], g->n_filters = v[3], g->kh = g->kw = v[4];
+  return 0;
+}
+
+static void fill_random(double *a, size_t len, gsl_rng *r) {
+  for (size_t i = 0; i < len; i++) a[i] = gsl_ran_gaussian(r, 1.0);
+}
+
+typedef struct conv_opts {
+  const char *input, *filter, *shape, *out;
+  cod_code_params prm;
+  size_t stride, pad, stragglers[256], n_strag;
+  unsigned long seed;
+  cod_dtype prec;
+  double snr_db;
+  cod_decode_method method;
+} conv_opts;
+
+static int conv_parse(int argc, char **argv, conv_opts *o) {
+  static const struct option longopts[] = {
+      {"input", 1, 0, 'i'},   {"filter", 1, 0, 'f'},     {"shape", 1, 0, 'S'},
+      {"seed", 1, 0, 'r'},    {"stride", 1, 0, 's'},     {"pad", 1, 0, 'p'},
+      {"scheme", 1, 0, 'c'},  {"workers", 1, 0, 'n'},    {"ka", 1, 0, 'a'},
+      {"kb", 1, 0, 'b'},      {"q", 1, 0, 'q'},          {"axis", 1, 0, 'x'},
+      {"stragglers", 1, 0, 'g'}, {"precision", 1, 0, 'P'}, {"snr", 1, 0, 'N'},
+      {"decode", 1, 0, 'd'},  {"out", 1, 0, 'o'},        {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
+  const char *strag = NULL;
+  size_t seed = 1;
+  int ch, rc = 0;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'i': o->input = optarg; break;
+    case 'f': o->filter = optarg; break;
+    case 'S': o->shape = optarg; break;
+    case 'o': o->out = optarg; break;
+    case 'c': o->prm.scheme = optarg; break;
+    case 'g': strag = optarg; break;
+    case 'r': rc = cli_parse_size("conv", "--seed", optarg, 0, (size_t)-1, &seed); break;
+    case 's': rc = cli_parse_size("conv", "--stride", optarg, 1, 1000, &o->stride); break;
+    case 'p': rc = cli_parse_size("conv", "--pad", optarg, 0, 1000, &o->pad); break;
+    case 'n': rc = cli_parse_size("conv", "--workers", optarg, 1, 255, &o->prm.n_workers); break;
+    case 'a': rc = cli_parse_size("conv", "--ka", optarg, 1, 255, &o->prm.ka); break;
+    case 'b': rc = cli_parse_size("conv", "--kb", optarg, 1, 255, &o->prm.kb); break;
+    case 'q': rc = cli_parse_size("conv", "--q", optarg, 0, 100000, &o->prm.q); break;
+    case 'N': rc = cli_parse_double("conv", "--snr", optarg, &o->snr_db); break;
+    case 'x':
+      if (strcmp(optarg, "rows") == 0) o->prm.axis = COD_AXIS_ROWS;
+      else if (strcmp(optarg, "cols") == 0) o->prm.axis = COD_AXIS_COLS;
+      else rc = cli_usage_error("conv", "--axis: expected rows or cols, got '%s'", optarg);
+      break;
+    case 'P':
+      if (strcmp(optarg, "fp64") == 0) o->prec = COD_F64;
+      else if (strcmp(optarg, "fp32") == 0) o->prec = COD_F32;
+      else rc = cli_usage_error("conv", "--precision: expected fp32 or fp64, got '%s'", optarg);
+      break;
+    case 'd':
+      if (strcmp(optarg, "fast") == 0) o->method = COD_DECODE_FAST;
+      else if (strcmp(optarg, "generic") == 0) o->method = COD_DECODE_GENERIC;
+      else rc = cli_usage_error("conv", "--decode: expected fast or generic, got '%s'", optarg);
+      break;
+    case 'h': fputs(conv_help, stdout); return -1;
+    default:
+      return cli_usage_error("conv", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (rc) return rc;
+  }
+  if (optind < argc) return cli_usage_error("conv", "unexpected argument '%s'", argv[optind]);
+  if (o->prm.n_workers == 0) return cli_usage_error("conv", "--workers is required");
+  if (!o->shape && (!o->input || !o->filter))
+    return cli_usage_error("conv", "give --input and --filter, or --shape");
+  if (o->shape && (o->input || o->filter))
+    return cli_usage_error("conv", "--shape excludes --input and --filter");
+  if (strag &&
+      (rc = cli_parse_size_list("conv", "--stragglers", strag, o->prm.n_workers, o->stragglers,
+                                256, &o->n_strag)))
+    return rc;
+  o->seed = (unsigned long)seed;
+  return 0;
+}
+
+/* Load or generate x and k; fills g (except stride/pad). */
+static int conv_data(const conv_opts *o, cod_conv_geom *g, cod_tensor *x, cod_tensor *k,
+                     gsl_rng *r) {
+  cod_err e = {0};
+  if (o->shape) {
+    if (parse_shape(o->shape, g))
+      return cli_usage_error("conv", "--shape: expected C,H,W,N,K (positive), got '%s'", o->shape);
+    if (cod_tensor_init(x, 1, g->c, g->h, g->w, COD_F64, &e) ||
+        cod_tensor_init(k, g->n_filters, g->c, g->kh, g->kw, COD_F64, &e))
+      return cli_fail("conv", "%s", e.msg);
+    x->ndim = 3;
+    fill_random(x->data, cod_tensor_numel(x), r);
+    fill_random(k->data, cod_tensor_numel(k), r);
+    return 0;
+  }
+  cod_tensor xr = {0}, kr = {0};
+  if (cod_npy_load(o->input, &xr, &e) || cod_npy_load(o->filter, &kr, &e)) {
+    cod_tensor_fini(&xr);
+    return cli_usage_error("conv", "%s", e.msg);
+  }
+  int rc = 0;
+  if (xr.n != 1 || xr.ndim < 3)
+    rc = cli_usage_error("conv", "%s: input must have shape (C,H,W) or (1,C,H,W)", o->input);
+  else if (kr.ndim != 4 || kr.c != xr.c)
+    rc = cli_usage_error("conv", "%s: filters must have shape (N,%zu,KH,KW)", o->filter, xr.c);
+  else if (!cod_tensor_all_finite(&xr, NULL) || !cod_tensor_all_finite(&kr, NULL))
+    rc = cli_usage_error("conv", "%s: non-finite values (NaN or Inf)",
+                         cod_tensor_all_finite(&xr, NULL) ? o->filter : o->input);
+  if (!rc && (cod_tensor_convert(&xr, COD_F64, x, &e) || cod_tensor_convert(&kr, COD_F64, k, &e)))
+    rc = cli_fail("conv", "%s", e.msg);
+  if (!rc) {
+    g->c = xr.c, g->h = xr.h, g->w = xr.w;
+    g->n_filters = kr.n, g->kh = kr.h, g->kw = kr.w;
+  }
+  cod_tensor_fini(&xr);
+  cod_tensor_fini(&kr);
+  return rc;
+}
+
+typedef struct conv_report {
+  double t_enc, t_comp, t_dec, rel, mse, maxabs;
+  cod_decode_info info;
+} conv_report;
+
+static void conv_print(const conv_opts *o, const cod_code *c, const conv_report *r) {
+  FILE *f = stdout;
+  fputs("{\"scheme\": ", f);
+  cli_json_string(f, cod_code_scheme(c));
+  fprintf(f, ", \"workers\": %zu, \"ka\": %zu, \"kb\": %zu, \"delta\": %zu, \"stragglers\": [",
+          cod_code_workers(c), o->prm.ka, o->prm.kb, cod_code_threshold(c));
+  for (size_t i = 0; i < o->n_strag; i++) fprintf(f, "%s%zu", i ? ", " : "", o->stragglers[i]);
+  fputs("], \"used\": [", f);
+  for (size_t i = 0; i < r->info.n_used; i++) fprintf(f, "%s%zu", i ? ", " : "", r->info.used[i]);
+  fprintf(f, "], \"precision\": \"%s\", \"decode\": \"%s\", \"snr_db\": ",
+          o->prec == COD_F32 ? "fp32" : "fp64",
+          r->info.method == COD_DECODE_FAST ? "fast" : "generic");
+  cli_json_number(f, o->snr_db);
+  fputs(", \"cond\": ", f);
+  cli_json_number(f, r->info.cond);
+  fputs(", \"rel_error\": ", f);
+  cli_json_number(f, r->rel);
+  fputs(", \"mse\": ", f);
+  cli_json_number(f, r->mse);
+  fputs(", \"max_abs_error\": ", f);
+  cli_json_number(f, r->maxabs);
+  fprintf(f, ", \"t_encode_s\": %.6g, \"t_compute_s\": %.6g, \"t_decode_s\": %.6g}\n",
+          r->t_enc, r->t_comp, r->t_dec);
+}
+
+/* Encode, compute on every live worker, decode; fills y and the report. */
+static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor *x,
+                        const cod_tensor *k, double *y, gsl_rng *r, conv_report *rep) {
+  size_t n = cod_code_workers(c), il = cod_code_worker_input_len(c),
+         fl = cod_code_worker_filter_len(c), ol = cod_code_worker_output_len(c);
+  double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
+  double *out = cod_malloc_array(n * ol, sizeof *out);
+  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes(c, o->prec));
+  cod_err e = {0};
+  int rc = 0;
+  if (!cx || !ck || !out || !work) {
+    rc = cli_fail("conv", "out of memory for %zu workers' buffers", n);
+    goto done;
+  }
+  double t0 = cli_wall_s();
+  if (cod_code_encode_input(c, x->data, cx, &e) || cod_code_encode_filters(c, k->data, ck, &e)) {
+    rc = cli_fail("conv", "%s", e.msg);
+    goto done;
+  }
+  rep->t_enc = cli_wall_s() - t0;
+  size_t avail[256], na = 0;
+  const double *res[256];
+  t0 = cli_wall_s();
+  for (size_t j = 0; j < n; j++) {
+    int strag = 0;
+    for (size_t s = 0; s < o->n_strag; s++) strag |= o->stragglers[s] == j;
+    if (strag) continue;
+    cod_code_worker_compute(c, o->prec, cx + j * il, ck + j * fl, out + j * ol, work);
+    if (!isinf(o->snr_db)) cod_noise_add(out + j * ol, ol, o->snr_db, r);
+    avail[na] = j;
+    res[na++] = out + j * ol;
+  }
+  rep->t_comp = cli_wall_s() - t0;
+  t0 = cli_wall_s();
+  if (cod_code_decode(c, avail, na, res, o->method, y, &rep->info, &e)) {
+    rc = cli_fail("conv", "%s", e.msg);
+    goto done;
+  }
+  rep->t_dec = cli_wall_s() - t0;
+done:
+  cod_free(cx);
+  cod_free(ck);
+  cod_free(out);
+  cod_free(work);
+  return rc;
+}
+
+int cli_conv(int argc, char **argv) {
+  conv_opts o;
+  memset(&o, 0, sizeof o);
+  o.prm = cod_code_params_default();
+  o.prm.n_workers = 0;
+  o.stride = 1;
+  o.snr_db = INFINITY;
+  int rc = conv_parse(argc, argv, &o);
+  if (rc) return rc < 0 ? 0 : rc;
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!r) return cli_fail("conv", "out of memory");
+  gsl_rng_set(r, o.seed);
+  cod_conv_geom g = {0};
+  cod_tensor x = {0}, k = {0}, y = {0}, yref = {0};
+  cod_code *c = NULL;
+  cod_err e = {0};
+  if ((rc = conv_data(&o, &g, &x, &k, r))) goto done;
+  g.stride = o.stride;
+  g.pad = o.pad;
+  if (!cod_conv_geom_valid(&g)) {
+    rc = cli_usage_error("conv", "the %zux%zu kernel does not fit the %zux%zu input with pad %zu",
+                         g.kh, g.kw, g.h, g.w, g.pad);
+    goto done;
+  }
+  if (cod_code_new(&o.prm, &g, &c, &e)) {
+    rc = cli_usage_error("conv", "%s", e.msg);
+    goto done;
+  }
+  size_t oh = cod_conv_out_h(&g), ow = cod_conv_out_w(&g);
+  if (cod_tensor_init(&y, 1, g.n_filters, oh, ow, COD_F64, &e) ||
+      cod_tensor_init(&yref, 1, g.n_filters, oh, ow, COD_F64, &e)) {
+    rc = cli_fail("conv", "%s", e.msg);
+    goto done;
+  }
+  y.ndim = 3;
+  conv_report rep;
+  memset(&rep, 0, sizeof rep);
+  if ((rc = conv_execute(&o, c, &x, &k, y.data, r, &rep))) goto done;
+  /* reference: the same im2col+GEMM kernel, uncoded, on the whole layer */
+  void *work = cod_aligned_alloc(cod_conv_workspace_bytes(&g, COD_F64));
+  if (!work) {
+    rc = cli_fail("conv", "out of memory");
+    goto done;
+  }
+  cod_conv2d_f64(&g, x.data, k.data, yref.data, work);
+  cod_free(work);
+  const double *a = y.data, *b = yref.data;
+  double num = 0, den = 0;
+  size_t len = cod_tensor_numel(&y);
+  for (size_t i = 0; i < len; i++) {
+    double d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+    if (fabs(d) > rep.maxabs || isnan(d)) rep.maxabs = fabs(d);
+  }
+  rep.mse = num / (double)len;
+  rep.rel = den > 0 ? sqrt(num / den) : sqrt(num);
+  if (o.out && cod_npy_save(o.out, &y, &e)) {
+    rc = cli_fail("conv", "%s", e.msg);
+    goto done;
+  }
+  conv_print(&o, c, &rep);
+done:
+  cod_code_free(c);
+  cod_tensor_fini(&x);
+  cod_tensor_fini(&k);
+  cod_tensor_fini(&y);
+  cod_tensor_fini(&yref);
+  gsl_rng_free(r);
+  return rc;
+}
+
+static const char cond_help[] =
+    "Usage: fcdcc cond --scheme NAME --workers n --ka A --kb B [options]\n"
+    "Condition number of the recovery matrix over worker sets of size delta: all C(n,delta)\n"
+    "sets when there are at most --max-exhaustive of them, else a seeded sample.\n"
+    "Prints JSON: worst, mean, the worst set, exhaustive or not.\n\n"
+    "  --max-exhaustive M   (default 100000)\n"
+    "  --samples S          sets to sample otherwise (default 2000)\n"
+    "  --seed S             sampling seed (default 1)\n"
+    "  --q Q                rotation denominator / circulant prime\n"
+    "  -h, --help           this help\n";
+
+int cli_cond(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"scheme", 1, 0, 'c'}, {"workers", 1, 0, 'n'}, {"ka", 1, 0, 'a'},
+      {"kb", 1, 0, 'b'},     {"q", 1, 0, 'q'},       {"max-exhaustive", 1, 0, 'm'},
+      {"samples", 1, 0, 's'}, {"seed", 1, 0, 'r'},   {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
+  cod_code_params prm = cod_code_params_default();
+  prm.n_workers = 0;
+  size_t samples = 2000, seed = 1;
+  double max_ex = 1e5;
+  int ch, rc = 0;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'c': prm.scheme = optarg; break;
+    case 'n': rc = cli_parse_size("cond", "--workers", optarg, 1, 255, &prm.n_workers); break;
+    case 'a': rc = cli_parse_size("cond", "--ka", optarg, 1, 255, &prm.ka); break;
+    case 'b': rc = cli_parse_size("cond", "--kb", optarg, 1, 255, &prm.kb); break;
+    case 'q': rc = cli_parse_size("cond", "--q", optarg, 0, 100000, &prm.q); break;
+    case 'm': rc = cli_parse_double("cond", "--max-exhaustive", optarg, &max_ex); break;
+    case 's': rc = cli_parse_size("cond", "--samples", optarg, 1, 10000000, &samples); break;
+    case 'r': rc = cli_parse_size("cond", "--seed", optarg, 0, (size_t)-1, &seed); break;
+    case 'h': fputs(cond_help, stdout); return 0;
+    default: return cli_usage_error("cond", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (rc) return rc;
+  }
+  if (optind < argc) return cli_usage_error("cond", "unexpected argument '%s'", argv[optind]);
+  if (prm.n_workers == 0) return cli_usage_error("cond", "--workers is required");
+  /* The recovery matrix does not depend on the layer: any valid geometry will do. */
+  cod_conv_geom g = {.c = 1, .h = 4, .w = 4, .n_filters = 1, .kh = 1, .kw = 1, .stride = 1};
+  cod_code *c = NULL;
+  cod_err e = {0};
+  if (cod_code_new(&prm, &g, &c, &e)) return cli_usage_error("cond", "%s", e.msg);
+  cod_cond_stats st;
+  if (cod_code_cond_search(c, max_ex, samples, (unsigned long)seed, &st, &e)) {
+    cod_code_free(c);
+    return cli_fail("cond", "%s", e.msg);
+  }
+  printf("{\"scheme\": \"%s\", \"workers\": %zu, \"ka\": %zu, \"kb\": %zu, \"delta\": %zu, "
+         "\"worst\": ", cod_code_scheme(c), prm.n_workers, prm.ka, prm.kb, cod_code_threshold(c));
+  cli_json_number(stdout, st.worst);
+  fputs(", \"mean\": ", stdout);
+  cli_json_number(stdout, st.mean);
+  fputs(", \"worst_set\": [", stdout);
+  for (size_t i = 0; i < cod_code_threshold(c); i++) printf("%s%zu", i ? ", " : "", st.worst_set[i]);
+  printf("], \"sets\": %zu, \"exhaustive\": %s}\n", st.n_sets, st.exhaustive ? "true" : "false");
+  cod_code_free(c);
+  return 0;
+}

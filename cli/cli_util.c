@@ -1,0 +1,111 @@
+/* cli_util.c: option parsing, timing and JSON helpers for the fcdcc subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "fcdcc %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nTry 'fcdcc %s --help'.\n", cmd);
+  return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "fcdcc %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return CLI_EXIT_FAIL;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
+                   size_t *out) {
+  char *end;
+  errno = 0;
+  if (!s || !*s || *s == '-' || *s == '+')
+    return cli_usage_error(cmd, "%s: expected a whole number, got '%s'", opt, s ? s : "");
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end)
+    return cli_usage_error(cmd, "%s: expected a whole number, got '%s'", opt, s);
+  if (v < min || v > max)
+    return cli_usage_error(cmd, "%s: %llu is out of range [%zu, %zu]", opt, v, min, max);
+  *out = (size_t)v;
+  return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (!*s || errno || *end || isnan(v))
+    return cli_usage_error(cmd, "%s: expected a number, got '%s'", opt, s);
+  *out = v;
+  return 0;
+}
+
+int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t bound,
+                        size_t *out, size_t cap, size_t *n) {
+  size_t count = 0;
+  if (!*s) {
+    *n = 0;
+    return 0;
+  }
+  const char *p = s;
+  for (;;) {
+    char item[32];
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || len >= sizeof item)
+      return cli_usage_error(cmd, "%s: malformed list '%s'", opt, s);
+    memcpy(item, p, len);
+    item[len] = 0;
+    if (count >= cap) return cli_usage_error(cmd, "%s: more than %zu entries", opt, cap);
+    int rc = cli_parse_size(cmd, opt, item, 0, bound - 1, &out[count]);
+    if (rc) return rc;
+    for (size_t i = 0; i < count; i++)
+      if (out[i] == out[count]) return cli_usage_error(cmd, "%s: %zu listed twice", opt, out[i]);
+    count++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  *n = count;
+  return 0;
+}
+
+double cli_wall_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double cli_cpu_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void cli_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+    else fputc(ch, f);
+  }
+  fputc('"', f);
+}
+
+void cli_json_number(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.6g", v);
+  else fputs("null", f);
+}
