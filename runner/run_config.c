@@ -1,0 +1,859 @@
+/* run_config.c: defaults, the key registry, value parsing, validation and JSON.
+ *
+ * Every key is one row of the static table `keys`: section, name, kind, where it lives in
+ * run_config (or in run_class for the keys of [class NAME] sections), its bounds and the
+ * human text used in messages. Parsing and printing both go through the table, so the
+ * canonical text of a value (run_config_key_parse) and the JSON (run_config_to_json) can
+ * never disagree. Reals are printed with the fewest significant digits that read back to
+ * the same double, so canonical texts are short and exact.
+ */
+#include "run_config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+
+/* ---- the table -------------------------------------------------------------------- */
+
+enum {
+  F_LO_OPEN = 1u,  /* lower bound excluded (value > lo) */
+  F_ULONG = 2u,    /* integer stored as unsigned long, else size_t */
+  F_NPY = 4u,      /* string: keyword or a path ending in .npy */
+  F_NONEMPTY = 8u, /* string may not be empty */
+  F_CLASS = 16u    /* offset is into run_class, not run_config */
+};
+
+typedef struct key_def {
+  run_key_info info;         /* public part; must stay first */
+  size_t offset;             /* of the field in run_config (or run_class with F_CLASS) */
+  unsigned flags;
+  double lo, hi;             /* bounds of reals and integers (integers are < 2^53 here) */
+  const char *keyword;       /* REAL: word meaning INFINITY; INT: word meaning 0;
+                                STRING: word accepted besides a path */
+  const char *const *names;  /* ENUM: NULL-terminated names, value = position */
+  size_t maxlen;             /* STRING: buffer size */
+} key_def;
+
+static const char *const precision_names[] = {"fp64", "fp32", NULL};
+static const char *const decode_names[] = {"fast", "generic", NULL};
+static const char *const compute_names[] = {"real", "model", NULL};
+static const char *const scheme_names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
+                                           "replication", "poly-real", "poly-cheb", NULL};
+static const char *const axis_names[] = {"rows", "cols", NULL};
+static const char *const storage_names[] = {"fail", "repartition", NULL};
+static const char *const latency_names[] = {"shifted-exp", "pareto", "bimodal", "fail-stop",
+                                            "deterministic", "trace", NULL};
+static const char *const sharing_names[] = {"sequential", "fair", NULL};
+static const char *const timing_names[] = {"measured", "model", NULL};
+
+#define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in JSON readers and doubles */
+#define INT_CAP 1e9                 /* sizes above this are certainly mistakes */
+
+#define OFF(f) offsetof(run_config, f)
+#define COFF(f) offsetof(run_class, f)
+#define INFO(sec, k, kind, expect, dflt) {sec, k, kind, expect, dflt}
+
+/* Latency keys exist twice: in [latency] (offset into run_config.latency) and in
+ * [class NAME] (offset into run_class.worker.latency). */
+#define LATENCY_KEYS(SEC, BASEOFF, FL)                                                     \
+  {INFO(SEC, "model", RUN_KEY_ENUM,                                                       \
+        "shifted-exp, pareto, bimodal, fail-stop, deterministic or trace", "shifted-exp"), \
+   BASEOFF(model), FL, 0, 0, NULL, latency_names, 0},                                     \
+  {INFO(SEC, "shift", RUN_KEY_REAL, "a real >= 0 (multiple of the nominal compute time)", \
+        "1"), BASEOFF(shift), FL, 0, INFINITY, NULL, NULL, 0},                            \
+  {INFO(SEC, "rate", RUN_KEY_REAL, "a real > 0 (per unit of nominal compute time)", "1"), \
+   BASEOFF(rate), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                            \
+  {INFO(SEC, "pareto_scale", RUN_KEY_REAL, "a real > 0 (multiple of nominal time)", "1"), \
+   BASEOFF(pareto_scale), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                    \
+  {INFO(SEC, "pareto_shape", RUN_KEY_REAL, "a real > 0 (tail index)", "2"),             \
+   BASEOFF(pareto_shape), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                    \
+  {INFO(SEC, "bimodal_p", RUN_KEY_REAL, "a probability in [0, 1]", "0.1"),                \
+   BASEOFF(bimodal_p), FL, 0, 1, NULL, NULL, 0},                                          \
+  {INFO(SEC, "bimodal_factor", RUN_KEY_REAL, "a real >= 0 (multiplier)", "5"),            \
+   BASEOFF(bimodal_factor), FL, 0, INFINITY, NULL, NULL, 0},                              \
+  {INFO(SEC, "fail_p", RUN_KEY_REAL, "a probability in [0, 1]", "0"), BASEOFF(fail_p),     \
+   FL, 0, 1, NULL, NULL, 0},                                                              \
+  {INFO(SEC, "fail_at_s", RUN_KEY_REAL, "a time >= 0 in seconds", "0"),                   \
+   BASEOFF(fail_at_s), FL, 0, INFINITY, NULL, NULL, 0},                                   \
+  {INFO(SEC, "base", RUN_KEY_ENUM, "shifted-exp, pareto, bimodal or deterministic",       \
+        "shifted-exp"), BASEOFF(base), FL, 0, 0, NULL, latency_names, 0}
+
+#define LAT_MAIN(f) OFF(latency.f)
+#define LAT_CLASS(f) COFF(worker.latency.f)
+
+static const key_def keys[] = {
+  /* [run] */
+  {INFO("run", "name", RUN_KEY_STRING, "a non-empty name", "the file's base name"),
+   OFF(run.name), F_NONEMPTY, 0, 0, NULL, NULL, RUN_NAME_MAX},
+  {INFO("run", "trials", RUN_KEY_INT, "an integer >= 1 (repetitions)", "1"),
+   OFF(run.trials), 0, 1, INT_CAP, NULL, NULL, 0},
+  {INFO("run", "seed", RUN_KEY_INT, "an integer in [0, 2^53-1]", "1"), OFF(run.seed),
+   F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
+  {INFO("run", "precision", RUN_KEY_ENUM, "fp64 or fp32", "fp64"), OFF(run.precision), 0,
+   0, 0, NULL, precision_names, 0},
+  {INFO("run", "decode", RUN_KEY_ENUM, "fast or generic", "fast"), OFF(run.decode), 0, 0,
+   0, NULL, decode_names, 0},
+  {INFO("run", "snr_db", RUN_KEY_REAL, "none or a real SNR in dB", "none"),
+   OFF(run.snr_db), 0, -INFINITY, INFINITY, "none", NULL, 0},
+  {INFO("run", "trace", RUN_KEY_BOOL, "true or false", "false"), OFF(run.trace), 0, 0, 0,
+   NULL, NULL, 0},
+  {INFO("run", "cond_bound", RUN_KEY_REAL, "a real > 0 (condition number)", "1e10"),
+   OFF(run.cond_bound), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  {INFO("run", "compute", RUN_KEY_ENUM, "real or model", "real"), OFF(run.compute), 0, 0,
+   0, NULL, compute_names, 0},
+  /* [model] */
+  {INFO("model", "name", RUN_KEY_STRING,
+        "lenet5, alexnet, vgg16, resnet18 or a model file path", "alexnet"),
+   OFF(model.name), F_NONEMPTY, 0, 0, NULL, NULL, RUN_PATH_MAX},
+  {INFO("model", "layers", RUN_KEY_LAYERS,
+        "all, or conv layer indices 1..64 joined by '+', with a-b spans (e.g. 1-3+5)",
+        "all"), OFF(model.layers), 0, 1, RUN_LAYERS_MAX, NULL, NULL, 0},
+  {INFO("model", "weights", RUN_KEY_STRING, "he or a directory path", "he"),
+   OFF(model.weights), F_NONEMPTY, 0, 0, "he", NULL, RUN_PATH_MAX},
+  {INFO("model", "weights_seed", RUN_KEY_INT, "an integer in [0, 2^53-1]", "1"),
+   OFF(model.weights_seed), F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
+  {INFO("model", "input", RUN_KEY_STRING, "random or a path ending in .npy", "random"),
+   OFF(model.input), F_NONEMPTY | F_NPY, 0, 0, "random", NULL, RUN_PATH_MAX},
+  {INFO("model", "input_seed", RUN_KEY_INT, "an integer in [0, 2^53-1]", "1"),
+   OFF(model.input_seed), F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
+  /* [coding] */
+  {INFO("coding", "scheme", RUN_KEY_ENUM,
+        "nsctc-rot, nsctc-cir, uncoded, replication, poly-real or poly-cheb", "nsctc-rot"),
+   OFF(coding.scheme), 0, 0, 0, NULL, scheme_names, 0},
+  {INFO("coding", "ka", RUN_KEY_INT, "auto or an integer >= 1 (input partitions)", "4"),
+   OFF(coding.ka), 0, 1, INT_CAP, "auto", NULL, 0},
+  {INFO("coding", "kb", RUN_KEY_INT, "auto or an integer >= 1 (filter partitions)", "4"),
+   OFF(coding.kb), 0, 1, INT_CAP, "auto", NULL, 0},
+  {INFO("coding", "delta", RUN_KEY_INT, "an integer >= 0 (recovery threshold; 0 = unset)",
+        "0"), OFF(coding.delta), 0, 0, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "replication", RUN_KEY_INT, "an integer >= 1 (copies)", "2"),
+   OFF(coding.replication), 0, 1, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "q", RUN_KEY_INT, "an integer >= 0 (0 = scheme default)", "0"),
+   OFF(coding.q), 0, 0, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "axis", RUN_KEY_ENUM, "rows or cols", "rows"), OFF(coding.axis), 0, 0, 0,
+   NULL, axis_names, 0},
+  /* [cluster] */
+  {INFO("cluster", "workers", RUN_KEY_INT, "an integer >= 1 (number of workers)", "20"),
+   OFF(cluster.workers), 0, 1, 1e6, NULL, NULL, 0},
+  {INFO("cluster", "compute_rate_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s", "1e10"),
+   OFF(cluster.compute_rate_flops), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  {INFO("cluster", "storage_bytes", RUN_KEY_REAL, "unlimited or a real >= 0 in bytes",
+        "unlimited"), OFF(cluster.storage_bytes), 0, 0, INFINITY, "unlimited", NULL, 0},
+  {INFO("cluster", "on_storage", RUN_KEY_ENUM, "fail or repartition", "fail"),
+   OFF(cluster.on_storage), 0, 0, 0, NULL, storage_names, 0},
+  /* [latency] */
+  LATENCY_KEYS("latency", LAT_MAIN, 0),
+  {INFO("latency", "fail_workers", RUN_KEY_WORKER_SET,
+        "none or worker indices separated by spaces, with a-b spans (e.g. 0 3 7)", "none"),
+   OFF(failures.fail_workers), 0, 0, 1e6, NULL, NULL, 0},
+  {INFO("latency", "trace_file", RUN_KEY_STRING, "a path (empty = none)", ""),
+   OFF(failures.trace_file), 0, 0, 0, NULL, NULL, RUN_PATH_MAX},
+  /* [network] */
+  {INFO("network", "uplink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
+   OFF(network.uplink_bps), F_LO_OPEN, 0, INFINITY, "unlimited", NULL, 0},
+  {INFO("network", "downlink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
+   OFF(network.downlink_bps), F_LO_OPEN, 0, INFINITY, "unlimited", NULL, 0},
+  {INFO("network", "latency_s", RUN_KEY_REAL, "a real >= 0 in seconds", "0"),
+   OFF(network.latency_s), 0, 0, INFINITY, NULL, NULL, 0},
+  {INFO("network", "master_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e10"),
+   OFF(network.master_bps), F_LO_OPEN, 0, INFINITY, "unlimited", NULL, 0},
+  {INFO("network", "master_sharing", RUN_KEY_ENUM, "sequential or fair", "fair"),
+   OFF(network.master_sharing), 0, 0, 0, NULL, sharing_names, 0},
+  /* [master] */
+  {INFO("master", "speed_factor", RUN_KEY_REAL, "a real > 0 (multiplies wall time)", "1"),
+   OFF(master.speed_factor), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  {INFO("master", "timing", RUN_KEY_ENUM, "measured or model", "model"),
+   OFF(master.timing), 0, 0, 0, NULL, timing_names, 0},
+  {INFO("master", "master_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s", "1e11"),
+   OFF(master.master_flops), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  /* [class NAME] */
+  {INFO("class", "count", RUN_KEY_INT, "an integer >= 1 (workers in the class)",
+        "required"), COFF(count), F_CLASS, 1, 1e6, NULL, NULL, 0},
+  {INFO("class", "compute_rate_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s",
+        "[cluster] value"), COFF(worker.compute_rate_flops), F_CLASS | F_LO_OPEN, 0,
+   INFINITY, NULL, NULL, 0},
+  {INFO("class", "uplink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
+        "[network] value"), COFF(worker.uplink_bps), F_CLASS | F_LO_OPEN, 0, INFINITY,
+   "unlimited", NULL, 0},
+  {INFO("class", "downlink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
+        "[network] value"), COFF(worker.downlink_bps), F_CLASS | F_LO_OPEN, 0, INFINITY,
+   "unlimited", NULL, 0},
+  {INFO("class", "storage_bytes", RUN_KEY_REAL, "unlimited or a real >= 0 in bytes",
+        "[cluster] value"), COFF(worker.storage_bytes), F_CLASS, 0, INFINITY, "unlimited",
+   NULL, 0},
+  LATENCY_KEYS("class", LAT_CLASS, F_CLASS),
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+size_t run_config_key_count(void) { return N_KEYS; }
+
+const run_key_info *run_config_key(size_t id) {
+  assert(id < N_KEYS);
+  return &keys[id].info;
+}
+
+int run_config_key_find(const char *section, const char *key) {
+  for (size_t i = 0; i < N_KEYS; i++)
+    if (strcmp(keys[i].info.section, section) == 0 && strcmp(keys[i].info.key, key) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* ---- defaults ------------------------------------------------------------------------ */
+
+static void latency_defaults(run_latency *l) {
+  l->model = RUN_LAT_SHIFTED_EXP;
+  l->shift = 1.0;
+  l->rate = 1.0;
+  l->pareto_scale = 1.0;
+  l->pareto_shape = 2.0;
+  l->bimodal_p = 0.1;
+  l->bimodal_factor = 5.0;
+  l->fail_p = 0.0;
+  l->fail_at_s = 0.0;
+  l->base = RUN_LAT_SHIFTED_EXP;
+}
+
+void run_config_defaults(run_config *cfg) {
+  assert(cfg);
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->run.name, sizeof cfg->run.name, "run");
+  cfg->run.trials = 1;
+  cfg->run.seed = 1;
+  cfg->run.precision = RUN_FP64;
+  cfg->run.decode = RUN_DECODE_FAST;
+  cfg->run.snr_db = INFINITY;
+  cfg->run.trace = 0;
+  cfg->run.cond_bound = 1e10;
+  cfg->run.compute = RUN_COMPUTE_REAL;
+  snprintf(cfg->model.name, sizeof cfg->model.name, "alexnet");
+  cfg->model.n_layers = 0;
+  snprintf(cfg->model.weights, sizeof cfg->model.weights, "he");
+  cfg->model.weights_seed = 1;
+  snprintf(cfg->model.input, sizeof cfg->model.input, "random");
+  cfg->model.input_seed = 1;
+  cfg->coding.scheme = RUN_SCHEME_NSCTC_ROT;
+  cfg->coding.ka = 4;
+  cfg->coding.kb = 4;
+  cfg->coding.delta = 0;
+  cfg->coding.replication = 2;
+  cfg->coding.q = 0;
+  cfg->coding.axis = RUN_AXIS_ROWS;
+  cfg->cluster.workers = 20;
+  cfg->cluster.compute_rate_flops = 1e10;
+  cfg->cluster.storage_bytes = INFINITY;
+  cfg->cluster.on_storage = RUN_STORAGE_FAIL;
+  latency_defaults(&cfg->latency);
+  cfg->network.uplink_bps = 1e9;
+  cfg->network.downlink_bps = 1e9;
+  cfg->network.latency_s = 0.0;
+  cfg->network.master_bps = 1e10;
+  cfg->network.master_sharing = RUN_SHARING_FAIR;
+  cfg->master.speed_factor = 1.0;
+  cfg->master.timing = RUN_TIMING_MODEL;
+  cfg->master.master_flops = 1e11;
+  cfg->n_classes = 0;
+}
+
+/* ---- scalar parsing ---------------------------------------------------------------- */
+
+/* Shortest "%.*g" text that reads back to exactly x. */
+static void format_real(double x, char *buf, size_t len) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, len, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) break;
+  }
+  if (x == floor(x) && fabs(x) < 1e15) { /* "10", not "1e+01" */
+    char plain[32];
+    snprintf(plain, sizeof plain, "%.0f", x);
+    if (strlen(plain) <= strlen(buf) && strlen(plain) < len) memcpy(buf, plain, strlen(plain) + 1);
+  }
+}
+
+static int parse_real(const char *s, double *out) {
+  char *end;
+  if (!*s || isspace((unsigned char)*s)) return 0;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end || errno == ERANGE || !isfinite(v)) return 0;
+  *out = v == 0.0 ? 0.0 : v; /* no negative zero in canonical texts */
+  return 1;
+}
+
+static int parse_int(const char *s, long long *out) {
+  char *end;
+  if (!*s || isspace((unsigned char)*s)) return 0;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (*end || errno == ERANGE) return 0;
+  *out = v;
+  return 1;
+}
+
+static int bad(cod_err *err, const key_def *d, const char *text) {
+  return cod_err_set(err, COD_EINVAL, "bad value '%.80s': expected %s", text, d->info.expect);
+}
+
+/* One index `N` (or `convN` when allow_conv) between s and e, whitespace trimmed. */
+static int parse_index_item(const char *s, const char *e, int allow_conv, long long *out) {
+  while (s < e && isspace((unsigned char)*s)) s++;
+  while (e > s && isspace((unsigned char)e[-1])) e--;
+  if (allow_conv && e - s > 4 && strncmp(s, "conv", 4) == 0) s += 4;
+  if (s == e || e - s > 15) return 0;
+  char buf[24];
+  memcpy(buf, s, (size_t)(e - s));
+  buf[e - s] = '\0';
+  for (const char *p = buf; *p; p++)
+    if (!isdigit((unsigned char)*p)) return 0;
+  return parse_int(buf, out);
+}
+
+static int cmp_size(const void *a, const void *b) {
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* An index set: items joined by '+' (layers) or whitespace (workers), each `a` or `a-b`
+ * with lo <= a <= b <= hi. Writes the sorted distinct indices (at most cap) to out. */
+static int parse_index_set(const key_def *d, const char *text, int layers, size_t *out,
+                           size_t cap, size_t *count) {
+  const char *p = text;
+  size_t n = 0;
+  for (;;) {
+    while (*p && isspace((unsigned char)*p)) p++;
+    if (!*p) break;
+    const char *e = p;
+    if (layers) {
+      while (*e && *e != '+') e++;
+    } else {
+      while (*e && !isspace((unsigned char)*e)) e++;
+    }
+    const char *dash = memchr(p, '-', (size_t)(e - p));
+    long long a, b;
+    if (dash) {
+      if (!parse_index_item(p, dash, layers, &a) || !parse_index_item(dash + 1, e, layers, &b))
+        return 0;
+    } else {
+      if (!parse_index_item(p, e, layers, &a)) return 0;
+      b = a;
+    }
+    if ((double)a < d->lo || b < a || (double)b > d->hi) return 0;
+    for (long long i = a; i <= b; i++) {
+      if (n == cap) return -1;
+      out[n++] = (size_t)i;
+    }
+    if (layers) {
+      if (!*e) break;
+      p = e + 1;
+      if (!*p) return 0; /* trailing '+' */
+    } else {
+      p = e;
+    }
+  }
+  qsort(out, n, sizeof *out, cmp_size);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (m == 0 || out[m - 1] != out[i]) out[m++] = out[i];
+  *count = m;
+  return 1;
+}
+
+/* Canonical text of a sorted distinct index set: spans a-b, joined by sep. */
+static int format_index_set(const size_t *v, size_t n, char sep, char *canon,
+                            size_t canon_len) {
+  size_t used = 0;
+  canon[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    size_t j = i;
+    while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
+    char item[48];
+    int k = used ? snprintf(item, sizeof item, "%c", sep) : 0;
+    if (j == i)
+      snprintf(item + k, sizeof item - (size_t)k, "%zu", v[i]);
+    else
+      snprintf(item + k, sizeof item - (size_t)k, "%zu-%zu", v[i], v[j]);
+    size_t il = strlen(item);
+    if (used + il + 1 > canon_len) return 0;
+    memcpy(canon + used, item, il + 1);
+    used += il;
+    i = j;
+  }
+  return 1;
+}
+
+static int utf8_valid(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    if (*p < 0x20 || *p == 0x7f) return 0;
+    if (*p < 0x80) {
+      p++;
+      continue;
+    }
+    int n = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (n < 0 || *p == 0xC0 || *p == 0xC1 || *p > 0xF4) return 0;
+    for (int k = 1; k <= n; k++)
+      if ((p[k] & 0xC0) != 0x80) return 0;
+    p += n + 1;
+  }
+  return 1;
+}
+
+static int put_canon(char *canon, size_t canon_len, const char *s, cod_err *err) {
+  if (strlen(s) + 1 > canon_len)
+    return cod_err_set(err, COD_EINVAL, "value too long (%zu bytes)", strlen(s));
+  memcpy(canon, s, strlen(s) + 1);
+  return COD_OK;
+}
+
+int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_len,
+                         cod_err *err) {
+  assert(id < N_KEYS && text && canon);
+  const key_def *d = &keys[id];
+  char buf[64];
+  switch (d->info.kind) {
+  case RUN_KEY_INT: {
+    long long v;
+    if (d->keyword && strcmp(text, d->keyword) == 0)
+      return put_canon(canon, canon_len, d->keyword, err);
+    if (!parse_int(text, &v) || (double)v < d->lo || (double)v > d->hi)
+      return bad(err, d, text);
+    snprintf(buf, sizeof buf, "%lld", v);
+    return put_canon(canon, canon_len, buf, err);
+  }
+  case RUN_KEY_REAL: {
+    double v;
+    if (d->keyword && strcmp(text, d->keyword) == 0)
+      return put_canon(canon, canon_len, d->keyword, err);
+    if (!parse_real(text, &v) || v < d->lo || v > d->hi || ((d->flags & F_LO_OPEN) && v <= d->lo))
+      return bad(err, d, text);
+    format_real(v, buf, sizeof buf);
+    return put_canon(canon, canon_len, buf, err);
+  }
+  case RUN_KEY_BOOL: {
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (size_t i = 0; i < 4; i++) {
+      if (strcmp(text, yes[i]) == 0) return put_canon(canon, canon_len, "true", err);
+      if (strcmp(text, no[i]) == 0) return put_canon(canon, canon_len, "false", err);
+    }
+    return bad(err, d, text);
+  }
+  case RUN_KEY_ENUM:
+    for (size_t i = 0; d->names[i]; i++) {
+      if (strcmp(text, d->names[i]) != 0) continue;
+      if (strcmp(d->info.key, "base") == 0 && (i == RUN_LAT_FAIL_STOP || i == RUN_LAT_TRACE))
+        break;
+      return put_canon(canon, canon_len, d->names[i], err);
+    }
+    return bad(err, d, text);
+  case RUN_KEY_STRING:
+    if ((d->flags & F_NONEMPTY) && !*text) return bad(err, d, text);
+    if (!utf8_valid(text))
+      return cod_err_set(err, COD_EINVAL, "bad value: control characters or invalid UTF-8");
+    if (strlen(text) + 1 > d->maxlen)
+      return cod_err_set(err, COD_EINVAL, "value too long (%zu bytes, at most %zu)",
+                         strlen(text), d->maxlen - 1);
+    if ((d->flags & F_NPY) && strcmp(text, d->keyword) != 0) {
+      size_t n = strlen(text);
+      if (n < 5 || strcmp(text + n - 4, ".npy") != 0) return bad(err, d, text);
+    }
+    return put_canon(canon, canon_len, text, err);
+  case RUN_KEY_LAYERS:
+  case RUN_KEY_WORKER_SET: {
+    int layers = d->info.kind == RUN_KEY_LAYERS;
+    const char *empty = layers ? "all" : "none";
+    size_t cap = layers ? RUN_LAYERS_MAX : RUN_FAIL_WORKERS_MAX, n = 0;
+    size_t idx[RUN_FAIL_WORKERS_MAX > RUN_LAYERS_MAX ? RUN_FAIL_WORKERS_MAX : RUN_LAYERS_MAX];
+    char out[RUN_FAIL_WORKERS_MAX * 16];
+    if (strcmp(text, empty) == 0) return put_canon(canon, canon_len, empty, err);
+    int r = parse_index_set(d, text, layers, idx, cap, &n);
+    if (r < 0)
+      return cod_err_set(err, COD_EINVAL, "too many indices in '%.80s' (at most %zu)", text,
+                         cap);
+    if (!r || n == 0 || !format_index_set(idx, n, layers ? '+' : ' ', out, sizeof out))
+      return bad(err, d, text);
+    return put_canon(canon, canon_len, out, err);
+  }
+  default:
+    assert(0);
+    return COD_EINVAL;
+  }
+}
+
+/* Expand a canonical index set into an ascending array. */
+static size_t expand_index_set(const char *canon, char sep, size_t *out, size_t cap) {
+  size_t n = 0;
+  const char *p = canon;
+  while (*p) {
+    char *e;
+    unsigned long long a = strtoull(p, &e, 10), b = a;
+    if (*e == '-') b = strtoull(e + 1, &e, 10);
+    for (unsigned long long i = a; i <= b && n < cap; i++) out[n++] = (size_t)i;
+    p = *e == sep ? e + 1 : e;
+  }
+  return n;
+}
+
+int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const char *canon,
+                         cod_err *err) {
+  assert(cfg && id < N_KEYS && canon);
+  const key_def *d = &keys[id];
+  char *base = (char *)cfg;
+  if (d->flags & F_CLASS) {
+    assert(class_index < cfg->n_classes);
+    base = (char *)&cfg->classes[class_index];
+  }
+  void *field = base + d->offset;
+  switch (d->info.kind) {
+  case RUN_KEY_INT: {
+    unsigned long long v = 0;
+    if (!(d->keyword && strcmp(canon, d->keyword) == 0)) v = strtoull(canon, NULL, 10);
+    if (d->flags & F_ULONG)
+      *(unsigned long *)field = (unsigned long)v;
+    else
+      *(size_t *)field = (size_t)v;
+    return COD_OK;
+  }
+  case RUN_KEY_REAL:
+    *(double *)field = (d->keyword && strcmp(canon, d->keyword) == 0) ? INFINITY
+                                                                      : strtod(canon, NULL);
+    return COD_OK;
+  case RUN_KEY_BOOL:
+    *(int *)field = strcmp(canon, "true") == 0;
+    return COD_OK;
+  case RUN_KEY_ENUM:
+    for (int i = 0; d->names[i]; i++)
+      if (strcmp(canon, d->names[i]) == 0) {
+        *(int *)field = i;
+        return COD_OK;
+      }
+    return cod_err_set(err, COD_EINVAL, "bad value '%.80s': expected %s", canon,
+                       d->info.expect);
+  case RUN_KEY_STRING:
+    if (strlen(canon) + 1 > d->maxlen)
+      return cod_err_set(err, COD_EINVAL, "value too long");
+    memcpy(field, canon, strlen(canon) + 1);
+    return COD_OK;
+  case RUN_KEY_LAYERS:
+    cfg->model.n_layers = strcmp(canon, "all") == 0
+                              ? 0
+                              : expand_index_set(canon, '+', cfg->model.layers, RUN_LAYERS_MAX);
+    return COD_OK;
+  case RUN_KEY_WORKER_SET:
+    cfg->failures.n_fail_workers =
+        strcmp(canon, "none") == 0
+            ? 0
+            : expand_index_set(canon, ' ', cfg->failures.fail_workers, RUN_FAIL_WORKERS_MAX);
+    return COD_OK;
+  default:
+    assert(0);
+    return COD_EINVAL;
+  }
+}
+
+/* Canonical text of the current value of key id in cfg (class_index for class keys). */
+static void key_format(const run_config *cfg, size_t id, size_t class_index, char *buf,
+                       size_t len) {
+  const key_def *d = &keys[id];
+  const char *base = (d->flags & F_CLASS) ? (const char *)&cfg->classes[class_index]
+                                          : (const char *)cfg;
+  const void *field = base + d->offset;
+  switch (d->info.kind) {
+  case RUN_KEY_INT: {
+    unsigned long long v = (d->flags & F_ULONG) ? *(const unsigned long *)field
+                                                : *(const size_t *)field;
+    if (d->keyword && v == 0)
+      snprintf(buf, len, "%s", d->keyword);
+    else
+      snprintf(buf, len, "%llu", v);
+    return;
+  }
+  case RUN_KEY_REAL: {
+    double v = *(const double *)field;
+    if (isinf(v) && d->keyword)
+      snprintf(buf, len, "%s", d->keyword);
+    else
+      format_real(v, buf, len);
+    return;
+  }
+  case RUN_KEY_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); return;
+  case RUN_KEY_ENUM: snprintf(buf, len, "%s", d->names[*(const int *)field]); return;
+  case RUN_KEY_STRING: snprintf(buf, len, "%s", (const char *)field); return;
+  default: buf[0] = '\0'; return; /* index sets are printed by the JSON writer */
+  }
+}
+
+/* ---- run_config_set / enum names ---------------------------------------------------- */
+
+int run_config_set(run_config *cfg, const char *dotted_key, const char *value, cod_err *err) {
+  assert(cfg && dotted_key && value);
+  char sec[32], key[64];
+  size_t class_index = 0;
+  const char *dot = strchr(dotted_key, '.');
+  if (!dot || (size_t)(dot - dotted_key) >= sizeof sec)
+    return cod_err_set(err, COD_EINVAL, "bad key '%.80s': expected section.key", dotted_key);
+  memcpy(sec, dotted_key, (size_t)(dot - dotted_key));
+  sec[dot - dotted_key] = '\0';
+  const char *rest = dot + 1;
+  if (strcmp(sec, "class") == 0) {
+    const char *dot2 = strrchr(rest, '.');
+    size_t i;
+    for (i = 0; dot2 && i < cfg->n_classes; i++)
+      if (strlen(cfg->classes[i].name) == (size_t)(dot2 - rest) &&
+          strncmp(cfg->classes[i].name, rest, (size_t)(dot2 - rest)) == 0)
+        break;
+    if (!dot2 || i == cfg->n_classes)
+      return cod_err_set(err, COD_EINVAL, "unknown class in key '%.80s'", dotted_key);
+    class_index = i;
+    rest = dot2 + 1;
+  }
+  if (strlen(rest) >= sizeof key)
+    return cod_err_set(err, COD_EINVAL, "unknown key '%.80s'", dotted_key);
+  snprintf(key, sizeof key, "%s", rest);
+  int id = run_config_key_find(sec, key);
+  if (id < 0) return cod_err_set(err, COD_EINVAL, "unknown key '%.80s'", dotted_key);
+  char canon[RUN_VALUE_MAX];
+  int st = run_config_key_parse((size_t)id, value, canon, sizeof canon, err);
+  if (st) return st;
+  return run_config_key_apply(cfg, (size_t)id, class_index, canon, err);
+}
+
+const char *run_config_enum_name(const char *dotted_key, int value) {
+  const char *dot = strchr(dotted_key, '.');
+  if (!dot || value < 0) return NULL;
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const key_def *d = &keys[i];
+    if (d->info.kind != RUN_KEY_ENUM || strcmp(d->info.key, dot + 1) != 0 ||
+        strlen(d->info.section) != (size_t)(dot - dotted_key) ||
+        strncmp(d->info.section, dotted_key, (size_t)(dot - dotted_key)) != 0)
+      continue;
+    for (int k = 0; d->names[k]; k++)
+      if (k == value) return d->names[k];
+    return NULL;
+  }
+  return NULL;
+}
+
+/* ---- workers and validation --------------------------------------------------------- */
+
+static void worker_defaults(const run_config *cfg, run_worker *w) {
+  w->compute_rate_flops = cfg->cluster.compute_rate_flops;
+  w->uplink_bps = cfg->network.uplink_bps;
+  w->downlink_bps = cfg->network.downlink_bps;
+  w->storage_bytes = cfg->cluster.storage_bytes;
+  w->latency = cfg->latency;
+}
+
+int run_config_worker(const run_config *cfg, size_t w, run_worker *out) {
+  assert(cfg && out && w < cfg->cluster.workers);
+  size_t first = 0;
+  for (size_t i = 0; i < cfg->n_classes; i++) {
+    if (w >= first && w < first + cfg->classes[i].count) {
+      *out = cfg->classes[i].worker;
+      return (int)i;
+    }
+    first += cfg->classes[i].count;
+  }
+  worker_defaults(cfg, out);
+  return -1;
+}
+
+static int is_coded(int scheme) {
+  return scheme == RUN_SCHEME_NSCTC_ROT || scheme == RUN_SCHEME_NSCTC_CIR ||
+         scheme == RUN_SCHEME_POLY_REAL || scheme == RUN_SCHEME_POLY_CHEB;
+}
+
+static int check_latency(const run_config *cfg, const run_latency *l, const char *where,
+                         cod_err *err) {
+  if (l->model == RUN_LAT_TRACE && !cfg->failures.trace_file[0])
+    return cod_err_set(err, COD_EINVAL,
+                       "%s model = trace needs [latency] trace_file (a path)", where);
+  return COD_OK;
+}
+
+int run_config_validate(run_config *cfg, cod_err *err) {
+  assert(cfg);
+  const size_t n = cfg->cluster.workers;
+  const size_t ka = cfg->coding.ka, kb = cfg->coding.kb, delta = cfg->coding.delta;
+  int st;
+  if (is_coded(cfg->coding.scheme)) {
+    const char *sch = scheme_names[cfg->coding.scheme];
+    if (ka != RUN_AUTO && kb != RUN_AUTO) {
+      if (ka * kb > n)
+        return cod_err_set(err, COD_EINVAL,
+                           "[coding] ka * kb = %zu * %zu = %zu exceeds [cluster] workers = %zu "
+                           "(scheme %s needs ka * kb <= workers)", ka, kb, ka * kb, n, sch);
+    } else {
+      if (delta == 0)
+        return cod_err_set(err, COD_EINVAL,
+                           "[coding] ka or kb = auto needs [coding] delta >= 1 "
+                           "(the recovery threshold ka * kb)");
+      if (delta > n)
+        return cod_err_set(err, COD_EINVAL,
+                           "[coding] delta = %zu exceeds [cluster] workers = %zu", delta, n);
+      size_t fixed = ka != RUN_AUTO ? ka : kb;
+      if (fixed != RUN_AUTO && delta % fixed != 0)
+        return cod_err_set(err, COD_EINVAL,
+                           "[coding] %s = %zu does not divide [coding] delta = %zu "
+                           "(the other factor is auto)", ka != RUN_AUTO ? "ka" : "kb",
+                           fixed, delta);
+    }
+  }
+  if (cfg->coding.scheme == RUN_SCHEME_REPLICATION && cfg->coding.replication > n)
+    return cod_err_set(err, COD_EINVAL,
+                       "[coding] replication = %zu exceeds [cluster] workers = %zu",
+                       cfg->coding.replication, n);
+  size_t total = 0;
+  for (size_t i = 0; i < cfg->n_classes; i++) {
+    cfg->classes[i].first_worker = total;
+    total += cfg->classes[i].count;
+    char where[RUN_CLASS_NAME_MAX + 16];
+    snprintf(where, sizeof where, "[class %s]", cfg->classes[i].name);
+    if ((st = check_latency(cfg, &cfg->classes[i].worker.latency, where, err))) return st;
+  }
+  if (total > n)
+    return cod_err_set(err, COD_EINVAL,
+                       "the [class] counts add up to %zu workers, more than [cluster] "
+                       "workers = %zu", total, n);
+  for (size_t i = 0; i < cfg->failures.n_fail_workers; i++)
+    if (cfg->failures.fail_workers[i] >= n)
+      return cod_err_set(err, COD_EINVAL,
+                         "[latency] fail_workers names worker %zu, but workers are 0..%zu "
+                         "([cluster] workers = %zu)", cfg->failures.fail_workers[i], n - 1, n);
+  if ((st = check_latency(cfg, &cfg->latency, "[latency]", err))) return st;
+  return COD_OK;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+typedef struct jbuf {
+  char *s;
+  size_t len, cap;
+  int oom;
+} jbuf;
+
+static void jput(jbuf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = cod_realloc(b->s, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->s = p;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+static void jstr(jbuf *b, const char *s) { jput(b, s, strlen(s)); }
+
+static void jquote(jbuf *b, const char *s) {
+  jstr(b, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char esc[8];
+    if (*p == '"' || *p == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)*p;
+      jput(b, esc, 2);
+    } else if (*p < 0x20) {
+      snprintf(esc, sizeof esc, "\\u%04x", *p);
+      jstr(b, esc);
+    } else {
+      jput(b, (const char *)p, 1);
+    }
+  }
+  jstr(b, "\"");
+}
+
+static void jindex_array(jbuf *b, const size_t *v, size_t n) {
+  char num[32];
+  jstr(b, "[");
+  for (size_t i = 0; i < n; i++) {
+    snprintf(num, sizeof num, "%s%zu", i ? "," : "", v[i]);
+    jstr(b, num);
+  }
+  jstr(b, "]");
+}
+
+static void jvalue(jbuf *b, const run_config *cfg, size_t id, size_t class_index) {
+  const key_def *d = &keys[id];
+  char buf[RUN_PATH_MAX + 16];
+  switch (d->info.kind) {
+  case RUN_KEY_LAYERS:
+    if (cfg->model.n_layers == 0)
+      jstr(b, "\"all\"");
+    else
+      jindex_array(b, cfg->model.layers, cfg->model.n_layers);
+    return;
+  case RUN_KEY_WORKER_SET:
+    jindex_array(b, cfg->failures.fail_workers, cfg->failures.n_fail_workers);
+    return;
+  default: break;
+  }
+  key_format(cfg, id, class_index, buf, sizeof buf);
+  int numeric = (d->info.kind == RUN_KEY_INT || d->info.kind == RUN_KEY_REAL) &&
+                !(d->keyword && strcmp(buf, d->keyword) == 0);
+  if (numeric || d->info.kind == RUN_KEY_BOOL)
+    jstr(b, buf);
+  else
+    jquote(b, buf);
+}
+
+int run_config_to_json(const run_config *cfg, char **out, cod_err *err) {
+  assert(cfg && out);
+  jbuf b = {0};
+  const char *section = NULL;
+  jstr(&b, "{");
+  for (size_t i = 0; i < N_KEYS; i++) {
+    const key_def *d = &keys[i];
+    if (d->flags & F_CLASS) continue;
+    if (!section || strcmp(section, d->info.section) != 0) {
+      if (section) jstr(&b, "},");
+      jquote(&b, d->info.section);
+      jstr(&b, ":{");
+      section = d->info.section;
+    } else {
+      jstr(&b, ",");
+    }
+    jquote(&b, d->info.key);
+    jstr(&b, ":");
+    jvalue(&b, cfg, i, 0);
+  }
+  jstr(&b, "},\"classes\":[");
+  for (size_t c = 0; c < cfg->n_classes; c++) {
+    jstr(&b, c ? ",{\"name\":" : "{\"name\":");
+    jquote(&b, cfg->classes[c].name);
+    char num[32];
+    snprintf(num, sizeof num, ",\"first_worker\":%zu", cfg->classes[c].first_worker);
+    jstr(&b, num);
+    for (size_t i = 0; i < N_KEYS; i++) {
+      if (!(keys[i].flags & F_CLASS)) continue;
+      jstr(&b, ",");
+      jquote(&b, keys[i].info.key);
+      jstr(&b, ":");
+      jvalue(&b, cfg, i, c);
+    }
+    jstr(&b, "}");
+  }
+  jstr(&b, "]}");
+  if (b.oom) {
+    cod_free(b.s);
+    return cod_err_set(err, COD_ENOMEM, "out of memory writing the parameter JSON");
+  }
+  *out = b.s;
+  return COD_OK;
+}

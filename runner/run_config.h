@@ -1,0 +1,226 @@
+/* run_config.h: the parameters of one simulated experiment, and the key registry.
+ *
+ * A run_config is a plain, self-contained struct (no pointers, fixed-size strings and
+ * arrays) holding every parameter of one point of a scenario sweep, so it can be copied,
+ * compared and handed to worker threads freely. Its fields mirror the sections of a
+ * scenario file ([run], [model], [coding], [cluster], [latency], [network], [master] and
+ * zero or more [class NAME]); units are in the field names (_s seconds, _bps bits per
+ * second, _bytes, _flops floating-point operations per second, _db decibels).
+ *
+ * Infinity is the one "no limit" value: snr_db = INFINITY is a noiseless run, and
+ * storage_bytes / *_bps = INFINITY mean unlimited storage / instantaneous links. Scenario
+ * files spell these `none` (snr_db) and `unlimited` (the others); the JSON description
+ * uses the same words as strings.
+ *
+ * The key registry below is the single source of truth for the accepted keys: their
+ * section, type, bounds, default and the canonical text of a value. run_scenario.c builds
+ * sweeps on top of it; a CLI can list it for --help. Cross-key rules (ka*kb <= workers,
+ * class counts, ...) live in run_config_validate().
+ */
+#ifndef FCDCC_RUN_CONFIG_H
+#define FCDCC_RUN_CONFIG_H
+
+#include <stddef.h>
+
+#include "cod_status.h"
+
+#define RUN_NAME_MAX 128         /* bytes of a name field, including the NUL */
+#define RUN_PATH_MAX 512         /* bytes of a path field, including the NUL */
+#define RUN_LAYERS_MAX 64        /* conv layer indices are 1..RUN_LAYERS_MAX */
+#define RUN_FAIL_WORKERS_MAX 256 /* at most this many explicitly failed workers */
+#define RUN_CLASSES_MAX 16       /* at most this many [class NAME] sections */
+#define RUN_CLASS_NAME_MAX 64    /* bytes of a class name, including the NUL */
+#define RUN_AUTO 0               /* value of coding.ka / coding.kb for `auto` */
+#define RUN_VALUE_MAX 4096       /* bytes that always hold a canonical value text */
+
+/* Enumerations: the numeric values are the positions of the names in the scenario
+ * syntax, which run_config_enum_name() returns. */
+enum run_precision { RUN_FP64 = 0, RUN_FP32 = 1 };
+enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
+enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
+enum run_scheme {
+  RUN_SCHEME_NSCTC_ROT = 0,   /* "nsctc-rot": NSCTC with rotation matrices */
+  RUN_SCHEME_NSCTC_CIR = 1,   /* "nsctc-cir": NSCTC with circulant permutations */
+  RUN_SCHEME_UNCODED = 2,     /* "uncoded": split over n workers, wait for all */
+  RUN_SCHEME_REPLICATION = 3, /* "replication": r copies of each partition */
+  RUN_SCHEME_POLY_REAL = 4,   /* "poly-real": polynomial code, real evaluation points */
+  RUN_SCHEME_POLY_CHEB = 5    /* "poly-cheb": polynomial code, Chebyshev points */
+};
+enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
+enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
+enum run_latency_model {
+  RUN_LAT_SHIFTED_EXP = 0, RUN_LAT_PARETO = 1, RUN_LAT_BIMODAL = 2,
+  RUN_LAT_FAIL_STOP = 3, RUN_LAT_DETERMINISTIC = 4, RUN_LAT_TRACE = 5
+};
+enum run_sharing { RUN_SHARING_SEQUENTIAL = 0, RUN_SHARING_FAIR = 1 };
+enum run_timing { RUN_TIMING_MEASURED = 0, RUN_TIMING_MODEL = 1 };
+
+/* Straggler model of a worker. A task whose nominal compute time is
+ * t = flops / compute_rate_flops takes (the laws of sim/sim_latency.h; see
+ * scenarios/README.md):
+ *   shifted-exp    t * (shift + X), X ~ Exp(rate)
+ *   pareto         t * Y, Y ~ Pareto(scale = pareto_scale, shape = pareto_shape)
+ *   bimodal        t * bimodal_factor with probability bimodal_p, else t
+ *   deterministic  t
+ *   fail-stop      `base` for survivors; each task is lost with probability fail_p, and
+ *                  the workers of [latency] fail_workers return nothing that would end
+ *                  after fail_at_s
+ *   trace          times replayed from [latency] trace_file (CSV, see sim_latency.h) */
+typedef struct run_latency {
+  int model;             /* enum run_latency_model; default shifted-exp */
+  double shift;          /* dimensionless multiple of t, >= 0; default 1 */
+  double rate;           /* exponential rate per unit of t, > 0; default 1 */
+  double pareto_scale;   /* Pareto minimum, multiple of t, > 0; default 1 */
+  double pareto_shape;   /* Pareto tail index, > 0; default 2 */
+  double bimodal_p;      /* probability of the slow mode, [0, 1]; default 0.1 */
+  double bimodal_factor; /* slow-mode multiplier, >= 0; default 5 */
+  double fail_p;         /* probability that a task never returns, [0, 1]; default 0 */
+  double fail_at_s;      /* when fail_workers stop, simulated s >= 0; 0 = from the start */
+  int base;              /* enum run_latency_model of survivors (fail-stop); shifted-exp */
+} run_latency;
+
+/* The resources of one worker: [cluster]/[network]/[latency] defaults or a class. */
+typedef struct run_worker {
+  double compute_rate_flops; /* worker speed, FLOP/s, > 0 */
+  double uplink_bps;         /* worker -> master link, bit/s, > 0 or INFINITY */
+  double downlink_bps;       /* master -> worker link, bit/s, > 0 or INFINITY */
+  double storage_bytes;      /* worker memory for encoded data, bytes, or INFINITY */
+  run_latency latency;       /* straggler model */
+} run_worker;
+
+/* One [class NAME] section, resolved: `worker` starts from the defaults of the same
+ * point and the class's keys override it. Classes take worker indices in file order. */
+typedef struct run_class {
+  char name[RUN_CLASS_NAME_MAX]; /* [A-Za-z0-9_-]+ */
+  size_t count;                  /* workers in this class, >= 1 (required key) */
+  size_t first_worker;           /* index of its first worker (sum of earlier counts) */
+  run_worker worker;             /* resources of each worker of the class */
+} run_class;
+
+typedef struct run_config {
+  struct {
+    char name[RUN_NAME_MAX];   /* label of the run; default: scenario file base name */
+    size_t trials;             /* independent repetitions, >= 1; default 1 */
+    unsigned long seed;        /* root seed of every gsl_rng stream; default 1 */
+    int precision;             /* enum run_precision of the workers; default fp64 */
+    int decode;                /* enum run_decode; default fast */
+    double snr_db;             /* worker noise SNR in dB; INFINITY (= none) by default */
+    int trace;                 /* 1 = record the event trace; default 0 */
+    double cond_bound;         /* decodes with condition number above are flagged; 1e10 */
+    int compute;               /* enum run_compute: real numbers or model-only; real */
+  } run;
+  struct {
+    char name[RUN_PATH_MAX];    /* lenet5|alexnet|vgg16|resnet18 or a model file; alexnet */
+    size_t layers[RUN_LAYERS_MAX]; /* selected conv layers, 1-based, ascending */
+    size_t n_layers;            /* number of entries in layers; 0 = all layers (default) */
+    char weights[RUN_PATH_MAX]; /* "he" (He-normal init) or a directory; default he */
+    unsigned long weights_seed; /* seed of the He initialisation; default 1 */
+    char input[RUN_PATH_MAX];   /* "random" or a path ending in .npy; default random */
+    unsigned long input_seed;   /* seed of the random input; default 1 */
+  } model;
+  struct {
+    int scheme;                 /* enum run_scheme; default nsctc-rot */
+    size_t ka;                  /* input partitions, >= 1, or RUN_AUTO; default 4 */
+    size_t kb;                  /* filter partitions, >= 1, or RUN_AUTO; default 4 */
+    size_t delta;               /* recovery threshold for auto ka/kb; 0 = unset */
+    size_t replication;         /* copies per partition (scheme replication); default 2 */
+    size_t q;                   /* code-specific parameter; 0 = the scheme's default */
+    int axis;                   /* enum run_axis: input partitioned along rows or cols */
+  } coding;
+  struct {
+    size_t workers;             /* n, >= 1; default 20 */
+    double compute_rate_flops;  /* default worker speed, FLOP/s; default 1e10 */
+    double storage_bytes;       /* default worker storage, bytes; INFINITY (unlimited) */
+    int on_storage;             /* enum run_on_storage: what to do when it does not fit */
+  } cluster;
+  run_latency latency;          /* default straggler model ([latency] section) */
+  struct {
+    size_t fail_workers[RUN_FAIL_WORKERS_MAX]; /* workers that never answer, ascending */
+    size_t n_fail_workers;      /* default 0 */
+    char trace_file[RUN_PATH_MAX]; /* per-worker times for model = trace; default "" */
+  } failures;                   /* the [latency] keys that no class can override */
+  struct {
+    double uplink_bps;          /* default worker -> master link, bit/s; 1e9 */
+    double downlink_bps;        /* default master -> worker link, bit/s; 1e9 */
+    double latency_s;           /* per-message propagation delay, s; 0 */
+    double master_bps;          /* the master's NIC, bit/s; 1e10 */
+    int master_sharing;         /* enum run_sharing of the master NIC; fair */
+  } network;
+  struct {
+    double speed_factor;        /* measured wall time is multiplied by it; 1 */
+    int timing;                 /* enum run_timing; default model (deterministic) */
+    double master_flops;        /* master speed for timing = model, FLOP/s; 1e11 */
+  } master;
+  run_class classes[RUN_CLASSES_MAX]; /* heterogeneous worker classes, file order */
+  size_t n_classes;
+} run_config;
+
+/* Fill *cfg with the documented defaults (every field; no classes). */
+void run_config_defaults(run_config *cfg);
+
+/* The resources of worker w (0 <= w < cfg->cluster.workers): those of the class whose
+ * index range holds w, else the [cluster]/[network]/[latency] defaults. Returns the class
+ * index, or -1 for a default worker. */
+int run_config_worker(const run_config *cfg, size_t w, run_worker *out);
+
+/* Check the rules that span several keys (ka*kb <= workers for coded schemes, auto
+ * ka/kb needs 1 <= delta <= workers, replication <= workers, class counts sum to at most
+ * workers, failed workers exist, model = trace needs trace_file, ...). Returns COD_OK or
+ * COD_EINVAL with a message naming the keys ("[coding] ka * kb = 25 exceeds [cluster]
+ * workers = 20"). Also sets classes[].first_worker. */
+int run_config_validate(run_config *cfg, cod_err *err);
+
+/* Set one scalar parameter by "section.key" (e.g. "cluster.workers", "class.fast.count"
+ * for class index of the class named fast, which must exist in cfg) from its text, with
+ * the same syntax and checks as a scenario value (no lists or ranges here). Returns
+ * COD_OK or COD_EINVAL; cfg is unchanged on error. */
+int run_config_set(run_config *cfg, const char *dotted_key, const char *value, cod_err *err);
+
+/* The canonical JSON object of every parameter of cfg, with keys in a fixed order
+ * (sections in the order above, keys in registry order, then "classes": [...]); the same
+ * config always gives the same bytes. *out is a NUL-terminated string owned by the
+ * caller (cod_free). Returns COD_OK or COD_ENOMEM (*out untouched). */
+int run_config_to_json(const run_config *cfg, char **out, cod_err *err);
+
+/* Name of an enumerated value as written in scenario files ("nsctc-rot", "pareto", ...),
+ * for the field named by "section.key" (e.g. "coding.scheme"); NULL if unknown. */
+const char *run_config_enum_name(const char *dotted_key, int value);
+
+/* ---- Key registry --------------------------------------------------------------- */
+
+enum run_key_kind {
+  RUN_KEY_INT,        /* integer; numeric ranges allowed */
+  RUN_KEY_REAL,       /* real number; numeric ranges allowed */
+  RUN_KEY_BOOL,       /* true/false, yes/no, on/off, 1/0 */
+  RUN_KEY_ENUM,       /* one of a list of names */
+  RUN_KEY_STRING,     /* name or path; `..` is literal, commas still separate a list */
+  RUN_KEY_LAYERS,     /* layer subset `all` | `2` | `conv2` | `1-3+5`; ranges sweep */
+  RUN_KEY_WORKER_SET  /* space-separated worker indices `0 3 7`, `none`; ranges sweep */
+};
+
+typedef struct run_key_info {
+  const char *section;  /* "run", "model", ..., or "class" for [class NAME] keys */
+  const char *key;      /* key name */
+  int kind;             /* enum run_key_kind */
+  const char *expect;   /* accepted values with unit, for messages and --help */
+  const char *dflt;     /* default, as scenario text */
+} run_key_info;
+
+/* Number of registered keys; ids are 0..count-1, in documentation order. */
+size_t run_config_key_count(void);
+/* Description of key id (asserts id < count). */
+const run_key_info *run_config_key(size_t id);
+/* Id of key `key` in section `section` ("class" for class keys); -1 if unknown. */
+int run_config_key_find(const char *section, const char *key);
+/* Parse one scalar value of key id (no lists or ranges), check type and bounds and
+ * write its canonical text (e.g. "1e+10" for "10e9", "true" for "yes", "1-3+5" for
+ * "conv1-conv3 + 5") into canon (RUN_VALUE_MAX bytes always suffice). Returns COD_OK or COD_EINVAL with a message such as
+ * "bad value 'x': expected an integer >= 1 (number of workers)"; canon untouched then. */
+int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_len,
+                         cod_err *err);
+/* Store a canonical value (from run_config_key_parse) of key id into cfg; for a class
+ * key, into cfg->classes[class_index]. Returns COD_OK or COD_EINVAL. */
+int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const char *canon,
+                         cod_err *err);
+
+#endif

@@ -1,0 +1,82 @@
+/* run_scenario.h: scenario files (INI) and their sweeps.
+ *
+ * A scenario is an INI file (syntax in scenarios/README.md) read with libinih. Any key
+ * may hold a LIST (`scheme = nsctc-rot, uncoded`) or a RANGE (`workers = 8..32 step 4`,
+ * end included); a list element may itself be a range. The scenario stands for the
+ * cartesian product of its multi-valued keys: point i is decoded in mixed radix with the
+ * multi-valued keys in FILE ORDER and the LAST KEY VARYING FASTEST. Keys added later by
+ * run_scenario_set() that were not in the file count as coming after every file key.
+ *
+ * Every value is parsed and checked against the key registry (run_config.h) when the
+ * file is read, so a type, unit or range error is reported with FILE:LINE and the key;
+ * rules that span keys are checked per point by run_scenario_point(). The parser writes
+ * nothing and keeps no global state; a scenario is immutable except through
+ * run_scenario_set(). Sweeps are capped at RUN_SCENARIO_MAX_POINTS points.
+ */
+#ifndef FCDCC_RUN_SCENARIO_H
+#define FCDCC_RUN_SCENARIO_H
+
+#include <stddef.h>
+
+#include "cod_status.h"
+#include "run_config.h"
+
+#define RUN_SCENARIO_MAX_POINTS 1000000 /* largest sweep accepted */
+#define RUN_SCENARIO_MAX_BYTES (1 << 20) /* largest scenario file accepted */
+
+typedef struct run_scenario run_scenario;
+
+/* Read and check the scenario file at path. On success *out owns a new scenario (free
+ * with run_scenario_free). Errors: COD_EIO (cannot read), COD_EFORMAT (syntax, unknown
+ * section or key, duplicate, bad value, malformed range; the message starts with
+ * "path:LINE: [section] key: "), COD_ENOMEM. *out untouched on error. */
+int run_scenario_load(const char *path, run_scenario **out, cod_err *err);
+
+/* Same from memory: text[0..len) need not be NUL-terminated; `name` (e.g. the path) is
+ * used in messages and for the default [run] name (its base name without extension).
+ * Any byte sequence is safe to pass (this is the fuzzing entry point). */
+int run_scenario_parse(const char *text, size_t len, const char *name, run_scenario **out,
+                       cod_err *err);
+
+/* Free a scenario; accepts NULL. */
+void run_scenario_free(run_scenario *sc);
+
+/* The source name given to load/parse. */
+const char *run_scenario_source(const run_scenario *sc);
+
+/* FNV-1a 64-bit hash of the file's bytes as 16 lower-case hex digits. It identifies the
+ * file content only: command-line overrides do not change it (they show in the JSON). */
+const char *run_scenario_hash(const run_scenario *sc);
+
+/* Number of points of the sweep (>= 1). */
+size_t run_scenario_points(const run_scenario *sc);
+
+/* Materialise point i (< run_scenario_points) into *out: defaults, then every key in file
+ * order with its i-th combination of values, then the cross-key checks of
+ * run_config_validate(). Returns COD_OK, or COD_EINVAL with a message
+ * "source: point i (label): ..." naming the keys; *out is unspecified on error. */
+int run_scenario_point(const run_scenario *sc, size_t i, run_config *out, cod_err *err);
+
+/* Short label of the values that vary at point i, e.g. "scheme=uncoded workers=8"
+ * (keys in sweep order, bare key names unless two varying keys share a name, then
+ * "section.key"; class keys as "NAME.key"); "" when nothing varies. *out is owned by
+ * the caller (cod_free). Returns COD_OK or COD_ENOMEM. */
+int run_scenario_label(const run_scenario *sc, size_t i, char **out, cod_err *err);
+
+/* The canonical JSON object of point i (run_config_to_json of the materialised,
+ * validated point). *out owned by the caller (cod_free). Errors as run_scenario_point. */
+int run_scenario_point_json(const run_scenario *sc, size_t i, char **out, cod_err *err);
+
+/* Check every point; on the first bad one return its status and message, and its index
+ * in *bad_point if non-NULL. */
+int run_scenario_validate(const run_scenario *sc, size_t *bad_point, cod_err *err);
+
+/* Override a key from the command line: dotted_key is "section.key" or
+ * "class.NAME.key" (the class must exist in the file); value uses the file syntax, so
+ * lists and ranges are allowed ("--set cluster.workers=8..32 step 8"). A key already in
+ * the file keeps its sweep position; a new one varies after all others. Errors (message
+ * "command line: [section] key: ...") leave the scenario unchanged. */
+int run_scenario_set(run_scenario *sc, const char *dotted_key, const char *value,
+                     cod_err *err);
+
+#endif
