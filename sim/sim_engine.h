@@ -56,7 +56,8 @@ typedef enum sim_run_reason {
 
 /* Create an engine at time 0 with room for `capacity_hint` pending events before the
  * first growth (0 picks a small default). On success *out owns the engine (free with
- * sim_engine_free) and COD_OK is returned; on failure COD_ENOMEM, *out untouched. */
+ * sim_engine_free) and COD_OK is returned; on failure COD_ENOMEM (or COD_EINVAL for a
+ * hint above 2^31 events), *out untouched. */
 int sim_engine_new(size_t capacity_hint, sim_engine **out, cod_err *err);
 
 /* Free the engine; runs the finalizer of every still-pending event (in no specified

@@ -286,6 +286,8 @@ Test(unit_engine, allocation_failure_paths) {
     cr_assert_eq(err.status, COD_ENOMEM);
   }
   cod_alloc_fail_at(-1);
+  cr_assert_eq(sim_engine_new(SIZE_MAX, &e, &err), COD_EINVAL);
+  cr_assert_null(e);
   e = mk(2);
   sim_event_id id = 777;
   cr_assert_eq(sim_engine_schedule_at(e, 1, log_fn, &LABELS[0], count_fini, NULL), COD_OK);
