@@ -170,8 +170,8 @@ int run_config_worker(const run_config *cfg, size_t w, run_worker *out);
  * workers = 20"). Also sets classes[].first_worker. */
 int run_config_validate(run_config *cfg, cod_err *err);
 
-/* Set one scalar parameter by "section.key" (e.g. "cluster.workers", "class.fast.count"
- * for class index of the class named fast, which must exist in cfg) from its text, with
+/* Set one scalar parameter by "section.key" (e.g. "cluster.workers") or
+ * "class.NAME.key" (the class named NAME must exist in cfg) from its text, with
  * the same syntax and checks as a scenario value (no lists or ranges here). Returns
  * COD_OK or COD_EINVAL; cfg is unchanged on error. */
 int run_config_set(run_config *cfg, const char *dotted_key, const char *value, cod_err *err);
@@ -214,7 +214,9 @@ const run_key_info *run_config_key(size_t id);
 int run_config_key_find(const char *section, const char *key);
 /* Parse one scalar value of key id (no lists or ranges), check type and bounds and
  * write its canonical text (e.g. "1e+10" for "10e9", "true" for "yes", "1-3+5" for
- * "conv1-conv3 + 5") into canon (RUN_VALUE_MAX bytes always suffice). Returns COD_OK or COD_EINVAL with a message such as
+ * "conv1-conv3+5") into canon (RUN_VALUE_MAX bytes always suffice). Reals are written
+ * with the fewest digits that read back exactly, plain when that is not longer.
+ * Returns COD_OK or COD_EINVAL with a message such as
  * "bad value 'x': expected an integer >= 1 (number of workers)"; canon untouched then. */
 int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_len,
                          cod_err *err);

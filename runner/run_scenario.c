@@ -614,8 +614,8 @@ static int check_entries(run_scenario *sc, const pstate *ps, const char *src, fi
     }
     sc->entries[sc->n_entries++] = ent; /* capacity reserved by the caller */
   }
-  /* every class needs its count */
-  for (size_t c = 0; c < sc->n_classes; c++) {
+  /* every class needs its count (an end-of-file check: any other error comes first) */
+  for (size_t c = 0; c < sc->n_classes && !fe->line; c++) {
     int id = run_config_key_find("class", "count");
     size_t j = 0;
     while (j < sc->n_entries && !(sc->entries[j].key_id == (size_t)id && sc->entries[j].cls == c))
