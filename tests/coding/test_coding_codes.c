@@ -878,3 +878,24 @@ Test(codes_alloc, every_allocation_failure_is_enomem) {
     tc_run_fini(&r);
   }
 }
+
+/* rank_rtol is the generic decoder's singularity threshold: above it, COD_ENUMERIC with a
+ * message, and the output untouched. */
+Test(codes_errors, singular_to_rank_rtol_is_enumeric) {
+  cod_conv_geom g = tc_geom(2, 11, 7, 5, 3, 3, 1, 1);
+  const char *schemes[2] = {"poly-real", "nsctc-rot"};
+  for (int s = 0; s < 2; s++) {
+    cod_code_params p = tc_params(schemes[s], 6, 2, 2);
+    p.rank_rtol = 2.0; /* every matrix has sigma_min/sigma_max <= 1 < 2 */
+    tc_run r;
+    tc_run_init(&r, &p, &g, 17, COD_F64);
+    const size_t set[4] = {0, 2, 3, 5};
+    double *y = sentinel_buf(r.out_len);
+    cod_err err = {0};
+    cr_expect_eq(tc_run_decode(&r, set, 4, COD_DECODE_GENERIC, y, NULL, &err), COD_ENUMERIC);
+    cr_expect(strstr(err.msg, "singular") != NULL, "%s", err.msg);
+    cr_expect(untouched(y, r.out_len));
+    free(y);
+    tc_run_fini(&r);
+  }
+}
