@@ -273,6 +273,26 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
   return rc;
 }
 
+int cod_code_decodable(const cod_code *c, const size_t *avail, size_t n_avail) {
+  size_t sel[256], n_sel = 0;
+  if (n_avail > 256) n_avail = 256;
+  return c->ops->select(c, avail, n_avail, sel, &n_sel) == COD_OK;
+}
+
+double cod_code_encode_flops(const cod_code *c) {
+  return 2.0 * (double)c->n * ((double)c->ea * (double)c->m_in * (double)c->part.in_piece_len +
+                               (double)c->eb * (double)c->m_filt * (double)c->part.filt_piece_len);
+}
+
+double cod_code_decode_flops(const cod_code *c) {
+  double unknowns = (double)(c->m_in * c->m_filt);
+  double rows = (double)(c->delta * c->ea * c->eb);
+  double full = 2.0 * unknowns * rows * (double)c->part.out_block_len;
+  if (c->ops == &cod_scheme_uncoded || c->ops == &cod_scheme_replication) return 0.0; /* copies */
+  if (c->ops == &cod_scheme_rot) return full / 2.0; /* two half-size real systems */
+  return full;
+}
+
 static int cond_of_ids(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
                        cod_err *err) {
   if (c->ops->cond_fast) return c->ops->cond_fast(c, ids, n_sel, cond, err);
@@ -305,6 +325,7 @@ static int account(const cod_code *c, const size_t *set, cod_cond_stats *st, dou
                    cod_err *err) {
   double k;
   int rc = cod_code_cond(c, set, c->delta, &k, err);
+  if (rc == COD_EUNDECODABLE) k = INFINITY, rc = COD_OK; /* e.g. replication missing a block */
   if (rc) return rc;
   if (st->n_sets == 0 || k > st->worst || (isnan(st->worst) && !isnan(k))) {
     st->worst = k;

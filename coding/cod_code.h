@@ -81,7 +81,7 @@ size_t cod_code_worker_output_len(const cod_code *code);
 double cod_code_worker_macs(const cod_code *code);
 
 /* Encode the input x (C x H x W) for all workers: coded is n x worker_input_len,
- * worker-major. `slabs_work` must hold m_in * in_piece_len doubles (NULL: allocated). */
+ * worker-major. Allocates one temporary of m_in slabs; COD_ENOMEM if it cannot. */
 int cod_code_encode_input(const cod_code *code, const double *x, double *coded,
                           cod_err *err);
 /* Encode the filters k (N x C x KH x KW) for all workers: n x worker_filter_len. */
@@ -111,6 +111,15 @@ int cod_code_decode(const cod_code *code, const size_t *avail, size_t n_avail,
                     const double *const *results, cod_decode_method method, double *y,
                     cod_decode_info *info, cod_err *err);
 
+/* 1 if the results of the listed workers suffice to decode (the scheme's selection rule
+ * succeeds), else 0. Ids must be valid and distinct. */
+int cod_code_decodable(const cod_code *code, const size_t *avail, size_t n_avail);
+
+/* Floating-point operations of encoding (both operands, all workers) and of the generic
+ * decoder's final product; cost models for master timing. */
+double cod_code_encode_flops(const cod_code *code);
+double cod_code_decode_flops(const cod_code *code);
+
 /* 2-norm condition number of the recovery matrix for a worker set (the set the decoder
  * would select from `avail`). COD_EUNDECODABLE if the set does not suffice. */
 int cod_code_cond(const cod_code *code, const size_t *avail, size_t n_avail, double *cond,
@@ -124,7 +133,8 @@ typedef struct cod_cond_stats {
 } cod_cond_stats;
 
 /* Worst and mean condition number over all C(n, delta) worker sets when there are at most
- * max_exhaustive of them, else over `samples` sets drawn with a seeded generator. */
+ * max_exhaustive of them, else over `samples` sets drawn with a seeded generator. A set
+ * that cannot decode (replication missing a block) counts as condition number infinity. */
 int cod_code_cond_search(const cod_code *code, double max_exhaustive, size_t samples,
                          unsigned long seed, cod_cond_stats *stats, cod_err *err);
 

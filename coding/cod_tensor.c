@@ -216,6 +216,9 @@ static int parse_header(const char *h, size_t len, const char *name, cod_dtype *
       return cod_err_set(err, COD_EFORMAT, "%s: malformed .npy header dict", name);
     }
   }
+  skip_ws(&s);
+  if (s.p != s.end)
+    return cod_err_set(err, COD_EFORMAT, "%s: unexpected text after the .npy header dict", name);
   if (!have_descr || !have_order || !have_shape)
     return cod_err_set(err, COD_EFORMAT, "%s: .npy header lacks %s", name,
                        !have_descr ? "'descr'" : !have_order ? "'fortran_order'" : "'shape'");

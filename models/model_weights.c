@@ -80,8 +80,8 @@ int model_weights_he(const model *m, unsigned long seed, model_weights **out, co
     if (!L->n_weights) continue;
     double fan_in = (double)(L->n_weights / L->out_c);
     double sd = sqrt(2.0 / fan_in);
-    for (size_t j = 0; j < L->n_weights; j++) w->w[i][j] = gsl_ran_gaussian(r, sd);
-    for (size_t j = 0; j < L->n_bias; j++) w->b[i][j] = gsl_ran_gaussian(r, MODEL_HE_BIAS_STD);
+    for (size_t j = 0; j < L->n_weights; j++) w->w[i][j] = gsl_ran_gaussian_ziggurat(r, sd);
+    for (size_t j = 0; j < L->n_bias; j++) w->b[i][j] = gsl_ran_gaussian_ziggurat(r, MODEL_HE_BIAS_STD);
   }
   gsl_rng_free(r);
   *out = w;
