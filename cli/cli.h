@@ -16,6 +16,9 @@
 int cli_conv(int argc, char **argv);
 int cli_cond(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_models(int argc, char **argv);
 
 /* Print "fcdcc CMD: message" and a hint to stderr; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -18,6 +18,9 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 static const cli_cmd commands[] = {
+    {"run", cli_run, "simulate a scenario (sweeps included) into an SQLite database"},
+    {"report", cli_report, "summary table of a results database"},
+    {"models", cli_models, "list the built-in CNNs or describe one"},
     {"conv", cli_conv, "one coded convolution with chosen stragglers, checked against direct"},
     {"cond", cli_cond, "worst and mean condition numbers of a code over worker sets"},
     {"bench", cli_bench, "speed benchmarks (ratios measured side by side)"},

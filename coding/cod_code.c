@@ -99,6 +99,8 @@ void cod_code_free(cod_code *c) {
 const char *cod_code_scheme(const cod_code *c) { return c->ops->name; }
 const cod_partition *cod_code_partition(const cod_code *c) { return &c->part; }
 size_t cod_code_workers(const cod_code *c) { return c->n; }
+size_t cod_code_ka(const cod_code *c) { return c->ka; }
+size_t cod_code_kb(const cod_code *c) { return c->kb; }
 size_t cod_code_threshold(const cod_code *c) { return c->delta; }
 size_t cod_code_slabs_per_worker(const cod_code *c) { return c->ea; }
 size_t cod_code_groups_per_worker(const cod_code *c) { return c->eb; }

@@ -67,6 +67,8 @@ void cod_code_free(cod_code *code);
 const char *cod_code_scheme(const cod_code *code);
 const cod_partition *cod_code_partition(const cod_code *code);
 size_t cod_code_workers(const cod_code *code);      /* n */
+size_t cod_code_ka(const cod_code *code);           /* k_A as planned */
+size_t cod_code_kb(const cod_code *code);           /* k_B as planned */
 size_t cod_code_threshold(const cod_code *code);    /* results needed (delta) */
 size_t cod_code_slabs_per_worker(const cod_code *code);   /* e_A */
 size_t cod_code_groups_per_worker(const cod_code *code);  /* e_B */

@@ -1,0 +1,188 @@
+/* cli_run.c: `fcdcc run` (simulate a scenario into SQLite), `fcdcc report` (summary of a
+ * results database) and `fcdcc models` (list the built-in CNNs or describe one). */
+#include <getopt.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cod_alloc.h"
+#include "model.h"
+#include "res_db.h"
+#include "res_report.h"
+#include "run_scenario.h"
+#include "run_sweep.h"
+
+static const char run_help[] =
+    "Usage: fcdcc run SCENARIO.ini [--db PATH] [--seed N] [--jobs J] [--trace] [--resume]\n"
+    "                 [--set section.key=value ...]\n"
+    "Simulate every point x trial of a scenario (real encode, worker convolutions and decode\n"
+    "on every event) and store the runs in SQLite; then print the summary table.\n\n"
+    "  --db PATH       results database (default results/NAME.db, NAME = scenario base name)\n"
+    "  --seed N        override [run] seed\n"
+    "  --jobs J        parallel runs (default 1); rows are identical whatever J is\n"
+    "  --trace         record every event in the events table\n"
+    "  --resume        skip runs already in the database (after an interrupted sweep)\n"
+    "  --set K=V       override any scenario key, e.g. --set cluster.workers=8..32 step 8\n"
+    "  -q, --quiet     no summary table\n"
+    "  -h, --help      this help\n"
+    "Scenario keys: scenarios/README.md.\n";
+
+typedef struct progress_state {
+  double t0;
+  int tty;
+} progress_state;
+
+static void progress(void *ctx, size_t done, size_t total) {
+  progress_state *p = ctx;
+  if (!p->tty) return;
+  double el = cli_wall_s() - p->t0, rate = done / (el > 0 ? el : 1e-9);
+  double eta = rate > 0 ? (double)(total - done) / rate : 0;
+  fprintf(stderr, "\r  runs %zu/%zu  %.2f runs/s  ETA %.0f s   ", done, total, rate, eta);
+  if (done == total) fputc('\n', stderr);
+}
+
+static int default_db(const char *scenario, char *buf, size_t len) {
+  const char *base = strrchr(scenario, '/');
+  base = base ? base + 1 : scenario;
+  size_t n = strcspn(base, ".");
+  return snprintf(buf, len, "results/%.*s.db", (int)n, base) >= (int)len;
+}
+
+int cli_run(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"db", 1, 0, 'd'},     {"seed", 1, 0, 's'},   {"jobs", 1, 0, 'j'}, {"trace", 0, 0, 't'},
+      {"resume", 0, 0, 'r'}, {"set", 1, 0, 'S'},    {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
+  const char *db = NULL, *seed = NULL, *sets[64];
+  size_t n_sets = 0, jobs = 1;
+  int trace = 0, resume = 0, quiet = 0, ch, rc;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'd': db = optarg; break;
+    case 's': seed = optarg; break;
+    case 'j':
+      if ((rc = cli_parse_size("run", "--jobs", optarg, 1, 64, &jobs))) return rc;
+      break;
+    case 't': trace = 1; break;
+    case 'r': resume = 1; break;
+    case 'q': quiet = 1; break;
+    case 'S':
+      if (n_sets == 64) return cli_usage_error("run", "too many --set options");
+      sets[n_sets++] = optarg;
+      break;
+    case 'h': fputs(run_help, stdout); return 0;
+    default: return cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error("run", "expected exactly one SCENARIO.ini");
+  const char *path = argv[optind];
+  char dbbuf[1024];
+  if (!db) {
+    if (default_db(path, dbbuf, sizeof dbbuf)) return cli_usage_error("run", "scenario path too long");
+    db = dbbuf;
+  }
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  if (run_scenario_load(path, &sc, &e))
+    return e.status == COD_ENOMEM ? cli_fail("run", "%s", e.msg) : cli_usage_error("run", "%s", e.msg);
+  rc = 0;
+  if (seed && run_scenario_set(sc, "run.seed", seed, &e)) rc = cli_usage_error("run", "--seed: %s", e.msg);
+  if (trace && !rc && run_scenario_set(sc, "run.trace", "true", &e)) rc = cli_usage_error("run", "%s", e.msg);
+  for (size_t i = 0; !rc && i < n_sets; i++) {
+    char key[256];
+    const char *eq = strchr(sets[i], '=');
+    if (!eq || eq == sets[i] || (size_t)(eq - sets[i]) >= sizeof key) {
+      rc = cli_usage_error("run", "--set: expected section.key=value, got '%s'", sets[i]);
+      break;
+    }
+    memcpy(key, sets[i], (size_t)(eq - sets[i]));
+    key[eq - sets[i]] = 0;
+    if (run_scenario_set(sc, key, eq + 1, &e)) rc = cli_usage_error("run", "%s", e.msg);
+  }
+  size_t bad;
+  if (!rc && run_scenario_validate(sc, &bad, &e)) rc = cli_usage_error("run", "%s", e.msg);
+  if (rc) {
+    run_scenario_free(sc);
+    return rc;
+  }
+  progress_state ps = {cli_wall_s(), isatty(2)};
+  run_sweep_opts o = {db, jobs, resume, progress, &ps};
+  run_sweep_stats st;
+  fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
+  rc = run_sweep(sc, &o, &st, &e);
+  run_scenario_free(sc);
+  if (rc) {
+    fprintf(stderr, "\n");
+    if (rc == COD_EINVAL) return cli_usage_error("run", "%s", e.msg);
+    return cli_fail("run", "%s (%zu finished runs are saved in %s)", e.msg, st.committed, db);
+  }
+  fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu not decodable or infeasible), "
+                  "%zu already present, %.1f s\n",
+          st.committed, st.ok, st.not_ok, st.skipped, cli_wall_s() - ps.t0);
+  if (quiet) return 0;
+  res_db *d = NULL;
+  if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e)) {
+    res_db_close(d);
+    return cli_fail("run", "%s", e.msg);
+  }
+  res_db_close(d);
+  return 0;
+}
+
+static const char report_help[] =
+    "Usage: fcdcc report DB [--per-scheme]\n"
+    "Print the summary table of a results database: per (model, scheme, workers, ka, kb,\n"
+    "precision) the runs, outcomes, latency, bytes per worker, worst errors and mean cond.\n\n"
+    "  --per-scheme   communication, storage and accuracy per scheme (the README query)\n"
+    "  -h, --help     this help\n";
+
+int cli_report(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"per-scheme", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  int per = 0, ch;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    if (ch == 'p') per = 1;
+    else if (ch == 'h') return fputs(report_help, stdout), 0;
+    else return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+  }
+  if (optind != argc - 1) return cli_usage_error("report", "expected exactly one DB");
+  res_db *d = NULL;
+  cod_err e = {0};
+  if (res_db_open(argv[optind], RES_DB_READONLY, &d, &e))
+    return cli_usage_error("report", "%s", e.msg);
+  int rc = per ? res_report_per_scheme(d, stdout, &e) : res_report_summary(d, stdout, &e);
+  res_db_close(d);
+  return rc ? cli_fail("report", "%s", e.msg) : 0;
+}
+
+static const char models_help[] =
+    "Usage: fcdcc models [NAME | FILE.model]\n"
+    "Without an argument, list the built-in models with their conv layers and MACs;\n"
+    "with one, describe every layer (shapes, MACs, parameters). Format: docs/model-format.md\n";
+
+int cli_models(int argc, char **argv) {
+  if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+    return fputs(models_help, stdout), 0;
+  if (argc > 2) return cli_usage_error("models", "expected at most one model");
+  cod_err e = {0};
+  if (argc == 2) {
+    model *m = NULL;
+    if (model_lookup(argv[1], &m, NULL) && model_load(argv[1], &m, &e))
+      return cli_usage_error("models", "%s", e.msg);
+    int rc = model_describe(m, stdout, &e);
+    model_free(m);
+    return rc ? cli_fail("models", "%s", e.msg) : 0;
+  }
+  printf("%-10s %6s %6s %14s %14s\n", "model", "layers", "convs", "conv GMACs", "total GMACs");
+  for (const char *const *n = model_builtin_names(); *n; n++) {
+    model *m = NULL;
+    if (model_lookup(*n, &m, &e)) return cli_fail("models", "%s", e.msg);
+    printf("%-10s %6zu %6zu %14.4f %14.4f\n", *n, model_layer_count(m), model_conv_count(m),
+           model_conv_macs_total(m) / 1e9, model_macs_total(m) / 1e9);
+    model_free(m);
+  }
+  return 0;
+}

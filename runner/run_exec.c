@@ -1,0 +1,457 @@
+/* run_exec.c: one run of a whole CNN on the simulated cluster (see run_exec.h). */
+#include "run_exec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "cod_alloc.h"
+#include "cod_code.h"
+#include "model.h"
+#include "model_forward.h"
+#include "model_weights.h"
+#include "run_layer.h"
+#include "sim_engine.h"
+
+/* ---- assets: model, weights, input, uncoded reference -------------------------------- */
+
+struct run_assets {
+  char key[3 * RUN_PATH_MAX + 64];
+  model *m;
+  model_weights *w;
+  model_plan *plan;
+  double *input, *ref_out;   /* input, final output of the uncoded pipeline */
+  double **ref_conv;         /* output of every conv in the uncoded pipeline */
+  size_t n_conv;
+};
+
+void run_assets_free(run_assets *a) {
+  if (!a) return;
+  for (size_t i = 0; a->ref_conv && i < a->n_conv; i++) cod_free(a->ref_conv[i]);
+  cod_free(a->ref_conv);
+  cod_free(a->input);
+  cod_free(a->ref_out);
+  model_plan_free(a->plan);
+  model_weights_free(a->w);
+  model_free(a->m);
+  cod_free(a);
+}
+
+static size_t shape_len(model_shape s) { return s.c * s.h * s.w; }
+
+/* Reference hook: plain convolution, and a copy of its output kept per conv. */
+static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *x,
+                    const double *k, double *y, cod_err *err) {
+  run_assets *a = ctx;
+  void *work = cod_aligned_alloc(cod_conv_workspace_bytes(g, COD_F64));
+  if (!work) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  cod_conv2d_f64(g, x, k, y, work);
+  cod_free(work);
+  size_t len = cod_conv_output_len(g);
+  a->ref_conv[ci] = cod_malloc_array(len, sizeof(double));
+  if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  memcpy(a->ref_conv[ci], y, len * sizeof(double));
+  return COD_OK;
+}
+
+static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
+  int rc = model_lookup(cfg->model.name, &a->m, NULL);
+  if (rc) rc = model_load(cfg->model.name, &a->m, err);
+  if (rc) return rc;
+  a->n_conv = model_conv_count(a->m);
+  if (cfg->run.compute == RUN_COMPUTE_MODEL) return COD_OK;
+  rc = strcmp(cfg->model.weights, "he") == 0
+           ? model_weights_he(a->m, cfg->model.weights_seed, &a->w, err)
+           : model_weights_load_dir(a->m, cfg->model.weights, &a->w, err);
+  if (rc) return rc;
+  if ((rc = model_plan_new(a->m, &a->plan, err))) return rc;
+  model_shape in = model_input_shape(a->m);
+  a->input = cod_malloc_array(shape_len(in), sizeof(double));
+  a->ref_out = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof(double));
+  a->ref_conv = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double *));
+  if (!a->input || !a->ref_out || !a->ref_conv) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  if (strcmp(cfg->model.input, "random") == 0) {
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory");
+    gsl_rng_set(r, cfg->model.input_seed);
+    for (size_t i = 0; i < shape_len(in); i++) a->input[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
+    gsl_rng_free(r);
+  } else {
+    cod_tensor t = {0}, t64 = {0};
+    if ((rc = cod_npy_load(cfg->model.input, &t, err))) return rc;
+    if (cod_tensor_numel(&t) != shape_len(in) || t.n != 1) {
+      cod_tensor_fini(&t);
+      return cod_err_set(err, COD_EINVAL, "%s: input has %zu values, model %s expects %zux%zux%zu",
+                         cfg->model.input, cod_tensor_numel(&t), model_name(a->m), in.c, in.h, in.w);
+    }
+    rc = cod_tensor_convert(&t, COD_F64, &t64, err);
+    cod_tensor_fini(&t);
+    if (rc) return rc;
+    if (!cod_tensor_all_finite(&t64, NULL)) rc = cod_err_set(err, COD_EINVAL, "%s: non-finite input values", cfg->model.input);
+    else memcpy(a->input, t64.data, shape_len(in) * sizeof(double));
+    cod_tensor_fini(&t64);
+    if (rc) return rc;
+  }
+  return model_forward(a->plan, a->w, a->input, a->ref_out, ref_hook, a, err);
+}
+
+static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
+  char key[sizeof((*cache)->key)];
+  snprintf(key, sizeof key, "%s|%s|%lu|%s|%lu|%d", cfg->model.name, cfg->model.weights,
+           cfg->model.weights_seed, cfg->model.input, cfg->model.input_seed, cfg->run.compute);
+  if (*cache && strcmp((*cache)->key, key) == 0) return COD_OK;
+  run_assets_free(*cache);
+  *cache = NULL;
+  run_assets *a = cod_calloc(1, sizeof *a);
+  if (!a) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  memcpy(a->key, key, sizeof key);
+  int rc = assets_build(cfg, a, err);
+  if (rc) {
+    run_assets_free(a);
+    return rc;
+  }
+  *cache = a;
+  return COD_OK;
+}
+
+/* ---- rows ------------------------------------------------------------------------------ */
+
+static const char *own(run_result *r, const char *s, int *rc) {
+  if (*rc) return NULL;
+  if (r->n_owned == r->cap_owned) {
+    size_t cap = r->cap_owned ? 2 * r->cap_owned : 16;
+    char **o = cod_realloc(r->owned, cap * sizeof *o);
+    if (!o) return *rc = COD_ENOMEM, NULL;
+    r->owned = o, r->cap_owned = cap;
+  }
+  char *d = cod_strdup(s);
+  if (!d) return *rc = COD_ENOMEM, NULL;
+  r->owned[r->n_owned++] = d;
+  return d;
+}
+
+void run_result_fini(run_result *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n_owned; i++) cod_free(r->owned[i]);
+  cod_free(r->owned);
+  cod_free(r->layers);
+  cod_free(r->workers);
+  cod_free(r->events);
+  memset(r, 0, sizeof *r);
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t el) {
+  if (need <= *cap) return p;
+  size_t c = *cap ? *cap : 8;
+  while (c < need) c *= 2;
+  void *q = cod_realloc(p, c * el);
+  if (q) *cap = c;
+  return q;
+}
+
+static void errors(const double *y, const double *ref, size_t len, double *mse, double *rel,
+                   double *maxabs) {
+  double num = 0, den = 0, mx = 0;
+  for (size_t i = 0; i < len; i++) {
+    double d = y[i] - ref[i];
+    num += d * d, den += ref[i] * ref[i];
+    if (!(fabs(d) <= mx)) mx = fabs(d);
+  }
+  *mse = num / (double)len;
+  *rel = den > 0 ? sqrt(num / den) : sqrt(num);
+  *maxabs = mx;
+}
+
+/* ---- the coded forward pass -------------------------------------------------------------- */
+
+typedef struct exec_ctx {
+  const run_config *cfg;
+  const run_ident *id;
+  run_assets *a;
+  run_result *res;
+  sim_engine *e;
+  size_t cap_layers, cap_workers, cap_events;
+  size_t last_layer;      /* model layer index after the previous conv */
+  const char *stop_status;/* set when a layer was not decodable */
+  double stop_time;
+  size_t ka0, kb0, delta0;
+} exec_ctx;
+
+static int selected(const run_config *c, size_t conv_index) {
+  if (c->model.n_layers == 0) return 1;
+  for (size_t i = 0; i < c->model.n_layers; i++)
+    if (c->model.layers[i] == conv_index + 1) return 1;
+  return 0;
+}
+
+static void ev_master_done(sim_engine *e, void *p) { (void)e, (void)p; }
+
+/* Advance the clock by `s` seconds of master work. */
+static int master_busy(exec_ctx *x, double s, cod_err *err) {
+  if (!(s > 0)) return COD_OK;
+  sim_time_ns t = sim_engine_now(x->e) + sim_time_from_s(s);
+  if (sim_engine_schedule_at(x->e, t, ev_master_done, NULL, NULL, NULL) != COD_OK)
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
+  sim_engine_run(x->e, t);
+  return COD_OK;
+}
+
+/* MACs of the non-conv layers in [from, to) run by the master. */
+static double master_macs(const model *m, size_t from, size_t to) {
+  double macs = 0;
+  for (size_t i = from; i < to; i++) {
+    const model_layer *L = model_layer_get(m, i);
+    if (L->kind != MODEL_CONV) macs += L->macs > 0 ? L->macs : (double)shape_len(L->out);
+  }
+  return macs;
+}
+
+static cod_code_params code_params(const run_config *c, size_t ka, size_t kb) {
+  cod_code_params p = cod_code_params_default();
+  p.scheme = run_config_enum_name("coding.scheme", c->coding.scheme);
+  p.n_workers = c->cluster.workers;
+  p.ka = ka, p.kb = kb;
+  p.q = c->coding.q;
+  p.axis = c->coding.axis == RUN_AXIS_COLS ? COD_AXIS_COLS : COD_AXIS_ROWS;
+  return p;
+}
+
+/* Choose (ka, kb): the configured pair, or for `auto` (or storage repartitioning) the
+ * divisor pair of delta with the least per-worker upload that fits every worker's storage. */
+static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **out, cod_err *err) {
+  size_t ka = c->coding.ka, kb = c->coding.kb;
+  int repartition = c->cluster.on_storage == RUN_STORAGE_REPARTITION;
+  /* uncoded splits into n blocks and replication into n / r: their pair is derived */
+  size_t forced = c->coding.scheme == RUN_SCHEME_UNCODED ? c->cluster.workers
+                  : c->coding.scheme == RUN_SCHEME_REPLICATION
+                      ? c->cluster.workers / (c->coding.replication ? c->coding.replication : 1)
+                      : 0;
+  if (forced && ka * kb != forced) ka = kb = RUN_AUTO;
+  if (ka != RUN_AUTO && kb != RUN_AUTO && !repartition) {
+    cod_code_params p = code_params(c, ka, kb);
+    return cod_code_new(&p, g, out, err);
+  }
+  size_t delta = forced ? forced : ka != RUN_AUTO && kb != RUN_AUTO ? ka * kb : c->coding.delta;
+  double min_storage = INFINITY, best_bytes = INFINITY;
+  for (size_t w = 0; w < c->cluster.workers; w++) {
+    run_worker rw;
+    run_config_worker(c, w, &rw);
+    min_storage = fmin(min_storage, rw.storage_bytes);
+  }
+  size_t el = c->run.precision == RUN_FP32 ? 4 : 8;
+  cod_code *best = NULL;
+  for (size_t a = 1; a <= delta; a++) {
+    if (delta % a) continue;
+    size_t b = delta / a;
+    if ((ka != RUN_AUTO && ka != a && !repartition) ||
+        (kb != RUN_AUTO && kb != b && !repartition))
+      continue;
+    cod_code_params p = code_params(c, a, b);
+    cod_code *cand = NULL;
+    if (cod_code_new(&p, g, &cand, NULL) != COD_OK) continue;
+    double bytes = (double)((cod_code_worker_input_len(cand) + cod_code_worker_filter_len(cand)) * el);
+    int fits = bytes <= min_storage, best_fits = best && best_bytes <= min_storage;
+    if (!best || (fits && !best_fits) || (fits == best_fits && bytes < best_bytes)) {
+      cod_code_free(best);
+      best = cand, best_bytes = bytes;
+    } else {
+      cod_code_free(cand);
+    }
+  }
+  if (!best) {
+    cod_code_params p = code_params(c, ka ? ka : 1, kb ? kb : delta);
+    return cod_code_new(&p, g, out, err); /* reports why no pair works */
+  }
+  *out = best;
+  return COD_OK;
+}
+
+static const char *class_name(const run_config *c, int k) {
+  return k < 0 ? "default" : c->classes[k].name;
+}
+
+static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_layer_out *lo,
+                        const double *y, size_t ylen, cod_err *err) {
+  run_result *r = x->res;
+  const model_layer *ml = model_conv_layer(x->a->m, ci);
+  int rc = 0;
+  res_layer_row *rows = grow(r->layers, &x->cap_layers, r->n_layers + 1, sizeof *rows);
+  if (!rows) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  r->layers = rows;
+  res_layer_row *L = &rows[r->n_layers];
+  res_layer_row_init(L);
+  L->layer_index = (int64_t)ci;
+  L->layer_name = own(r, ml->name, &rc);
+  L->ka = (int64_t)cod_code_ka(code), L->kb = (int64_t)cod_code_kb(code);
+  L->delta = (int64_t)cod_code_threshold(code);
+  char used[256 * 4 + 1] = "";
+  size_t pos = 0;
+  for (size_t i = 0; i < lo->n_used; i++)
+    pos += (size_t)snprintf(used + pos, sizeof used - pos, "%s%zu", i ? "," : "", lo->used[i]);
+  L->workers_used = own(r, used, &rc);
+  L->t_encode_s = lo->t_encode_s, L->t_upload_s = lo->t_upload_s;
+  L->t_compute_s = lo->t_compute_s, L->t_download_s = lo->t_download_s;
+  L->t_decode_s = lo->t_decode_s, L->t_total_s = lo->t_end_s - lo->t_start_s;
+  L->cpu_encode_s = lo->cpu_encode_s, L->cpu_compute_s = lo->cpu_compute_s;
+  L->cpu_decode_s = lo->cpu_decode_s;
+  L->cond = lo->cond;
+  L->cond_flagged = isnan(lo->cond) ? -1 : lo->cond > x->cfg->run.cond_bound;
+  L->status = lo->status;
+  if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
+    errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
+  r->n_layers++;
+  size_t n = cod_code_workers(code);
+  res_worker_row *ws = grow(r->workers, &x->cap_workers, r->n_workers + n, sizeof *ws);
+  if (!ws) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  r->workers = ws;
+  for (size_t j = 0; j < n; j++) {
+    res_worker_row *w = &ws[r->n_workers++];
+    const run_worker_out *o = &lo->workers[j];
+    res_worker_row_init(w);
+    w->layer_index = (int64_t)ci, w->worker = (int64_t)j;
+    w->worker_class = class_name(x->cfg, o->klass);
+    w->bytes_up = (int64_t)o->bytes_up, w->bytes_down = (int64_t)o->bytes_down;
+    w->bytes_stored = (int64_t)o->bytes_stored, w->flops = o->flops;
+    w->status = o->status, w->t_finish_s = o->t_finish_s;
+  }
+  res_event_row *ev = grow(r->events, &x->cap_events, r->n_events + lo->n_trace, sizeof *ev);
+  if (lo->n_trace && !ev) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  if (lo->n_trace) r->events = ev;
+  for (size_t i = 0; i < lo->n_trace; i++) {
+    res_event_row *e = &r->events[r->n_events];
+    res_event_row_init(e);
+    e->seq = (int64_t)r->n_events, e->t_ns = lo->trace[i].t_ns, e->kind = lo->trace[i].kind;
+    e->worker = lo->trace[i].worker, e->layer_index = (int64_t)ci;
+    r->n_events++;
+  }
+  return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+}
+
+/* Run one conv layer: coded on the cluster if selected, else by the master. */
+static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double *xin,
+                    const double *k, double *y, cod_err *err) {
+  const run_config *c = x->cfg;
+  const model_layer *ml = model_conv_layer(x->a->m, ci);
+  size_t li = (size_t)model_layer_find(x->a->m, ml->name);
+  int rc = master_busy(x, 2.0 * master_macs(x->a->m, x->last_layer, li) / c->master.master_flops, err);
+  x->last_layer = li + 1;
+  if (rc) return rc;
+  if (!selected(c, ci)) {
+    if (y) {
+      void *work = cod_aligned_alloc(cod_conv_workspace_bytes(g, COD_F64));
+      if (!work) return cod_err_set(err, COD_ENOMEM, "out of memory");
+      cod_conv2d_f64(g, xin, k, y, work);
+      cod_free(work);
+    }
+    return master_busy(x, 2.0 * cod_conv_macs(g) / c->master.master_flops, err);
+  }
+  cod_code *code = NULL;
+  if ((rc = choose_code(c, g, &code, err))) return rc;
+  if (x->delta0 == 0)
+    x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
+  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace};
+  run_layer_out lo;
+  rc = run_layer_execute(&in, &lo, err);
+  if (!rc) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
+  if (!rc && strcmp(lo.status, RES_STATUS_OK) != 0) {
+    x->stop_status = lo.status;
+    x->stop_time = lo.t_end_s;
+    rc = cod_err_set(err, COD_EUNDECODABLE, "%s: %s", ml->name, lo.status);
+  }
+  run_layer_out_fini(&lo);
+  cod_code_free(code);
+  return rc;
+}
+
+static int coded_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *xin,
+                      const double *k, double *y, cod_err *err) {
+  return run_conv(ctx, ci, g, xin, k, y, err);
+}
+
+static double wall_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
+                run_result *out, cod_err *err) {
+  double w0 = wall_now();
+  run_result r;
+  memset(&r, 0, sizeof r);
+  int rc = assets_get(cfg, cache, err);
+  if (rc) return rc;
+  run_assets *a = *cache;
+  exec_ctx x;
+  memset(&x, 0, sizeof x);
+  x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
+  if ((rc = sim_engine_new(256, &x.e, err))) return rc;
+  double *output = NULL;
+  if (cfg->run.compute == RUN_COMPUTE_REAL) {
+    output = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof *output);
+    if (!output) rc = cod_err_set(err, COD_ENOMEM, "out of memory");
+    if (!rc) rc = model_forward(a->plan, a->w, a->input, output, coded_hook, &x, err);
+  } else {
+    for (size_t ci = 0; !rc && ci < a->n_conv; ci++) {
+      cod_conv_geom g = model_conv_geom(a->m, ci);
+      rc = run_conv(&x, ci, &g, NULL, NULL, NULL, err);
+    }
+  }
+  if (rc == COD_EUNDECODABLE && x.stop_status) rc = COD_OK; /* an outcome, not an error */
+  if (!rc && !x.stop_status)
+    rc = master_busy(&x, 2.0 * master_macs(a->m, x.last_layer, model_layer_count(a->m)) /
+                             cfg->master.master_flops, err);
+  res_run_row *R = &r.run;
+  res_run_row_init(R);
+  if (!rc) {
+    char key[256];
+    res_run_key_format(key, sizeof key, id->scenario_hash, (int64_t)id->point, (int64_t)id->trial, NULL);
+    R->run_key = own(&r, key, &rc);
+    R->scenario_path = own(&r, id->scenario_path, &rc);
+    R->scenario_hash = own(&r, id->scenario_hash, &rc);
+    R->params_json = own(&r, id->params_json, &rc);
+    R->model = own(&r, model_name(a->m), &rc);
+  }
+  if (rc) {
+    if (rc == COD_ENOMEM) cod_err_set(err, rc, "out of memory");
+    sim_engine_free(x.e);
+    cod_free(output);
+    run_result_fini(&r);
+    return rc;
+  }
+  R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
+  R->seed = cfg->run.seed;
+  R->backend = "sim";
+  R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
+  R->workers = (int64_t)cfg->cluster.workers;
+  R->ka = (int64_t)x.ka0, R->kb = (int64_t)x.kb0, R->delta = (int64_t)x.delta0;
+  R->precision = cfg->run.precision == RUN_FP32 ? "fp32" : "fp64";
+  double t_end = sim_time_to_s(sim_engine_now(x.e));
+  R->status = x.stop_status ? x.stop_status : RES_STATUS_OK;
+  R->status_time_s = x.stop_status ? x.stop_time : t_end;
+  R->latency_s = x.stop_status ? NAN : t_end;
+  if (output && !x.stop_status)
+    errors(output, a->ref_out, shape_len(model_output_shape(a->m)), &R->e2e_mse,
+           &R->e2e_rel_error, &R->e2e_max_abs_error);
+  R->wall_s = wall_now() - w0;
+  sim_engine_free(x.e);
+  cod_free(output);
+  *out = r;
+  return COD_OK;
+}
+
+int run_result_write(res_db *db, const run_result *r, cod_err *err) {
+  int64_t id;
+  int rc = res_db_begin_run(db, &r->run, &id, err);
+  if (rc) return rc;
+  for (size_t i = 0; !rc && i < r->n_layers; i++) rc = res_db_insert_layer(db, id, &r->layers[i], err);
+  for (size_t i = 0; !rc && i < r->n_workers; i++) rc = res_db_insert_worker(db, id, &r->workers[i], err);
+  for (size_t i = 0; !rc && i < r->n_events; i++) rc = res_db_insert_event(db, id, &r->events[i], err);
+  if (!rc) rc = res_db_commit_run(db, id, err);
+  if (rc) res_db_rollback_run(db, id, NULL);
+  return rc;
+}

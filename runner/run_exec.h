@@ -1,0 +1,54 @@
+/* run_exec.h: one run (one sweep point x one trial) of a whole CNN, and its rows.
+ *
+ * A run builds (or reuses from a per-thread cache) the model, its weights, the input and
+ * the UNCODED reference activations of every conv layer; then it runs the model forward
+ * with a conv hook that executes each selected conv layer as a coded, simulated layer
+ * (run_layer.h) on one engine whose clock carries over from layer to layer. The master
+ * runs the other layers itself (their time is their MACs over master_flops). Layer errors
+ * compare the decoded output with the uncoded pipeline's activation at that layer, so a
+ * run costs about one forward pass of compute (docs/decisions/006). With compute = model
+ * no numbers are computed at all.
+ */
+#ifndef FCDCC_RUN_EXEC_H
+#define FCDCC_RUN_EXEC_H
+
+#include <stddef.h>
+
+#include "res_db.h"
+#include "run_config.h"
+
+/* Per-thread cache of model, weights, input and reference activations. */
+typedef struct run_assets run_assets;
+void run_assets_free(run_assets *a);
+
+/* All rows of one run, owning their strings. */
+typedef struct run_result {
+  res_run_row run;
+  res_layer_row *layers;
+  size_t n_layers;
+  res_worker_row *workers;
+  size_t n_workers;
+  res_event_row *events;
+  size_t n_events;
+  char **owned;             /* every string the rows point to (cod_free each) */
+  size_t n_owned, cap_owned;
+} run_result;
+
+void run_result_fini(run_result *r);
+
+/* Where a run sits in its sweep. */
+typedef struct run_ident {
+  const char *scenario_path, *scenario_hash, *params_json;
+  size_t point, trial;
+} run_ident;
+
+/* Execute one run. *cache may be NULL (then created) and is reused across calls with the
+ * same model/weights/input. Outcomes (undecodable, infeasible) are rows, not errors;
+ * errors (I/O, bad model file, out of memory) return a status with a message. */
+int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
+                run_result *out, cod_err *err);
+
+/* Write the run and its rows in one transaction. */
+int run_result_write(res_db *db, const run_result *r, cod_err *err);
+
+#endif

@@ -1,0 +1,482 @@
+/* run_layer.c: one coded layer as events (see run_layer.h for the protocol).
+ *
+ * Each worker goes through: upload (master NIC, shared; then its own downlink) -> compute
+ * (duration sampled from its latency model at the moment its data arrives) -> download
+ * (its own uplink; then the master's receiving NIC, shared). A transfer that crosses a
+ * shared NIC and a dedicated link finishes when the slower of the two has carried the
+ * last bit, plus the propagation latency: max(NIC completion, start + bytes/link rate).
+ * Events carry a pointer into a per-layer array of worker records: nothing is allocated
+ * per event.
+ */
+#include "run_layer.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "cod_alloc.h"
+#include "res_db.h"
+#include "sim_latency.h"
+#include "sim_link.h"
+#include "sim_rng.h"
+
+enum wstate { W_IDLE, W_UPLOADING, W_COMPUTING, W_DOWNLOADING, W_ARRIVED, W_FAILED, W_REFUSED };
+
+typedef struct layer_ctx layer_ctx;
+
+typedef struct wrec {
+  layer_ctx *L;
+  size_t j;
+  int state;
+  run_worker w;            /* resources */
+  sim_latency *lat;        /* borrowed from ctx->models */
+  gsl_rng *rng_lat, *rng_noise;
+  sim_event_id ev;         /* pending engine event, 0 if none */
+  sim_xfer_id xfer;        /* pending NIC transfer, 0 if none */
+  sim_nic *xfer_nic;
+  double t_up0, t_arrive, t_comp_end, t_down0, t_result; /* seconds */
+} wrec;
+
+struct layer_ctx {
+  const run_layer_in *in;
+  run_layer_out *out;
+  const cod_code *code;
+  sim_engine *e;
+  sim_nic *nic_up, *nic_down;
+  sim_latency *models[RUN_CLASSES_MAX + 1];
+  wrec *ws;
+  size_t n, delta, n_failed, n_refused;
+  size_t arrived[256], n_arrived;
+  int done;                /* decoded, undecodable or infeasible */
+  int rc;                  /* first error inside a callback */
+  cod_err *err;
+  double *cx, *ck, *res;   /* coded inputs, filters, results (real mode) */
+  void *work;
+  size_t il, fl, ol, elsize;
+  int real;
+};
+
+static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double wall_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void trace(layer_ctx *L, const char *kind, long worker) {
+  run_layer_out *o = L->out;
+  if (!L->in->trace) return;
+  if (o->n_trace == o->cap_trace) {
+    size_t cap = o->cap_trace ? 2 * o->cap_trace : 64;
+    run_trace_ev *t = cod_realloc(o->trace, cap * sizeof *t);
+    if (!t) {
+      if (!L->rc) L->rc = cod_err_set(L->err, COD_ENOMEM, "out of memory for the event trace");
+      return;
+    }
+    o->trace = t;
+    o->cap_trace = cap;
+  }
+  o->trace[o->n_trace++] = (run_trace_ev){sim_engine_now(L->e), kind, worker};
+}
+
+static void fail_cb(int rc, layer_ctx *L) {
+  if (!L->rc) L->rc = rc;
+  sim_engine_stop(L->e);
+}
+
+/* Seconds of master time for `flops` of work, or for a measured wall time. */
+static double master_time(const layer_ctx *L, double flops, double wall_s) {
+  const run_config *c = L->in->cfg;
+  if (c->master.timing == RUN_TIMING_MEASURED && L->real) return wall_s * c->master.speed_factor;
+  return flops / c->master.master_flops;
+}
+
+/* Completion time of a transfer that started at t0 over a shared NIC (done now) and a
+ * dedicated link of rate bps. */
+static sim_time_ns link_arrival(const layer_ctx *L, double t0, uint64_t bytes, double bps) {
+  double t = now_s(L);
+  if (isfinite(bps)) t = fmax(t, t0 + (double)bytes * 8.0 / bps);
+  return sim_time_from_s(t + L->in->cfg->network.latency_s);
+}
+
+/* Cancel everything still pending; mark the unfinished workers. */
+static void cancel_rest(layer_ctx *L, const char *unfinished_status) {
+  for (size_t j = 0; j < L->n; j++) {
+    wrec *w = &L->ws[j];
+    if (w->ev) sim_engine_cancel(L->e, w->ev), w->ev = 0;
+    if (w->xfer) sim_nic_cancel(w->xfer_nic, w->xfer), w->xfer = 0;
+    run_worker_out *o = &L->out->workers[j];
+    if (w->state == W_UPLOADING || w->state == W_COMPUTING || w->state == W_DOWNLOADING)
+      o->status = unfinished_status;
+  }
+}
+
+static void finish(layer_ctx *L, const char *status) {
+  L->done = 1;
+  L->out->status = status;
+  L->out->t_end_s = now_s(L);
+}
+
+static int decodable_now(const layer_ctx *L) { return cod_code_decodable(L->code, L->arrived, L->n_arrived); }
+
+/* Could the workers that have not failed or refused still make the results decodable? */
+static int still_possible(const layer_ctx *L) {
+  size_t alive[256], na = 0;
+  for (size_t j = 0; j < L->n; j++)
+    if (L->ws[j].state != W_FAILED && L->ws[j].state != W_REFUSED) alive[na++] = j;
+  return cod_code_decodable(L->code, alive, na);
+}
+
+static void ev_decode_done(sim_engine *e, void *p) {
+  layer_ctx *L = p;
+  (void)e;
+  trace(L, "decode_done", -1);
+  finish(L, RES_STATUS_OK);
+}
+
+static void do_decode(layer_ctx *L, size_t critical) {
+  run_layer_out *o = L->out;
+  cod_decode_info info;
+  memset(&info, 0, sizeof info);
+  double wall = 0, cpu0 = cpu_now();
+  if (L->real) {
+    const double *res[256];
+    for (size_t i = 0; i < L->n_arrived; i++) res[i] = L->res + L->arrived[i] * L->ol;
+    double w0 = wall_now();
+    int rc = cod_code_decode(L->code, L->arrived, L->n_arrived, res,
+                             L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
+                                                                           : COD_DECODE_FAST,
+                             L->in->y, &info, L->err);
+    wall = wall_now() - w0;
+    if (rc) return fail_cb(rc, L);
+    o->cond = info.cond;
+  } else {
+    size_t sel_cond_rc = cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, L->err);
+    if (sel_cond_rc) return fail_cb((int)sel_cond_rc, L);
+    /* which workers the decoder would use: the selection rule via a decodable prefix */
+    for (size_t i = 0; i < L->n_arrived; i++) info.used[info.n_used++] = L->arrived[i];
+  }
+  o->cpu_decode_s += cpu_now() - cpu0;
+  if (!L->real) {
+    /* model mode: the used set is the minimal decodable prefix of the arrivals */
+    size_t k = 1;
+    while (k < L->n_arrived && !cod_code_decodable(L->code, L->arrived, k)) k++;
+    info.n_used = k;
+  }
+  o->n_used = info.n_used;
+  memcpy(o->used, info.used, info.n_used * sizeof *info.used);
+  for (size_t i = 0; i < L->n_arrived; i++) {
+    int used = 0;
+    for (size_t u = 0; u < info.n_used; u++) used |= info.used[u] == L->arrived[i];
+    o->workers[L->arrived[i]].status = used ? RES_WORKER_USED : RES_WORKER_STRAGGLER;
+  }
+  cancel_rest(L, RES_WORKER_CANCELLED);
+  wrec *cw = &L->ws[critical];
+  o->t_upload_s = cw->t_arrive - cw->t_up0;
+  o->t_compute_s = cw->t_comp_end - cw->t_arrive;
+  o->t_download_s = cw->t_result - cw->t_down0;
+  o->t_decode_s = master_time(L, cod_code_decode_flops(L->code), wall);
+  trace(L, "decode_start", -1);
+  if (sim_engine_schedule_after(L->e, sim_time_from_s(o->t_decode_s), ev_decode_done, L, NULL,
+                                NULL))
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory scheduling the decode"), L);
+}
+
+static void ev_result(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  (void)e;
+  w->ev = 0;
+  w->state = W_ARRIVED;
+  w->t_result = now_s(L);
+  L->out->workers[w->j].t_finish_s = w->t_result;
+  L->out->workers[w->j].status = RES_WORKER_STRAGGLER; /* until the decoder uses it */
+  L->arrived[L->n_arrived++] = w->j;
+  trace(L, "result", (long)w->j);
+  if (!L->done && decodable_now(L)) do_decode(L, w->j);
+}
+
+static void xfer_down_done(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  (void)e;
+  w->xfer = 0;
+  uint64_t bytes = L->out->workers[w->j].bytes_down;
+  if (sim_engine_schedule_at(L->e, link_arrival(L, w->t_down0, bytes, w->w.uplink_bps),
+                             ev_result, w, NULL, &w->ev))
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+}
+
+static void ev_compute_done(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  (void)e;
+  w->ev = 0;
+  w->t_comp_end = now_s(L);
+  trace(L, "compute_done", (long)w->j);
+  run_worker_out *o = &L->out->workers[w->j];
+  o->flops = 2.0 * cod_code_worker_macs(L->code);
+  if (L->real) {
+    /* the REAL convolution of this worker's coded pieces, now that its event fired */
+    double c0 = cpu_now();
+    double *res = L->res + w->j * L->ol;
+    cod_code_worker_compute(L->code, L->in->cfg->run.precision == RUN_FP32 ? COD_F32 : COD_F64,
+                            L->cx + w->j * L->il, L->ck + w->j * L->fl, res, L->work);
+    if (isfinite(L->in->cfg->run.snr_db)) cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
+    L->out->cpu_compute_s += cpu_now() - c0;
+  }
+  w->state = W_DOWNLOADING;
+  w->t_down0 = now_s(L);
+  w->xfer_nic = L->nic_down;
+  if (sim_nic_submit(L->nic_down, o->bytes_down, 0, xfer_down_done, w, NULL, &w->xfer))
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+}
+
+static void ev_failed(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  (void)e;
+  w->ev = 0;
+  w->state = W_FAILED;
+  L->out->workers[w->j].status = RES_WORKER_FAILED;
+  L->n_failed++;
+  trace(L, "worker_failed", (long)w->j);
+  if (!L->done && !still_possible(L)) {
+    cancel_rest(L, RES_WORKER_CANCELLED);
+    finish(L, RES_STATUS_UNDECODABLE);
+    sim_engine_stop(L->e);
+  }
+}
+
+static int is_fail_worker(const run_config *c, size_t j) {
+  for (size_t i = 0; i < c->failures.n_fail_workers; i++)
+    if (c->failures.fail_workers[i] == j) return 1;
+  return 0;
+}
+
+static void ev_arrive(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  const run_config *c = L->in->cfg;
+  (void)e;
+  w->ev = 0;
+  w->t_arrive = now_s(L);
+  trace(L, "upload_done", (long)w->j);
+  double nominal = 2.0 * cod_code_worker_macs(L->code) / w->w.compute_rate_flops, d;
+  int rc = sim_latency_sample_at(w->lat, w->rng_lat, w->j, w->t_arrive, nominal, &d);
+  if (rc) return fail_cb(cod_err_set(L->err, rc, "latency model: cannot sample worker %zu", w->j), L);
+  double t_fail = INFINITY;
+  if (!isfinite(d)) t_fail = w->t_arrive;               /* fail-stop: lost at once */
+  if (is_fail_worker(c, w->j) && w->t_arrive + d > c->latency.fail_at_s)
+    t_fail = fmax(w->t_arrive, c->latency.fail_at_s);   /* scheduled failure */
+  w->state = W_COMPUTING;
+  int src = isfinite(t_fail)
+                ? sim_engine_schedule_at(L->e, sim_time_from_s(t_fail), ev_failed, w, NULL, &w->ev)
+                : sim_engine_schedule_at(L->e, sim_time_from_s(w->t_arrive + d), ev_compute_done,
+                                         w, NULL, &w->ev);
+  if (src) fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+}
+
+static void xfer_up_done(sim_engine *e, void *p) {
+  wrec *w = p;
+  layer_ctx *L = w->L;
+  (void)e;
+  w->xfer = 0;
+  uint64_t bytes = L->out->workers[w->j].bytes_up;
+  if (sim_engine_schedule_at(L->e, link_arrival(L, w->t_up0, bytes, w->w.downlink_bps),
+                             ev_arrive, w, NULL, &w->ev))
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+}
+
+static void ev_encoded(sim_engine *e, void *p) {
+  layer_ctx *L = p;
+  (void)e;
+  trace(L, "encode_done", -1);
+  for (size_t j = 0; j < L->n; j++) {
+    wrec *w = &L->ws[j];
+    run_worker_out *o = &L->out->workers[j];
+    if (w->state == W_REFUSED) continue;
+    w->state = W_UPLOADING;
+    w->t_up0 = now_s(L);
+    w->xfer_nic = L->nic_up;
+    if (sim_nic_submit(L->nic_up, o->bytes_up, 0, xfer_up_done, w, NULL, &w->xfer))
+      return fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  }
+}
+
+/* ---- set-up and tear-down -------------------------------------------------------- */
+
+static int lat_kind(int run_kind) {
+  switch (run_kind) {
+  case RUN_LAT_PARETO: return SIM_LAT_PARETO;
+  case RUN_LAT_BIMODAL: return SIM_LAT_BIMODAL;
+  case RUN_LAT_FAIL_STOP: return SIM_LAT_FAIL_STOP;
+  case RUN_LAT_DETERMINISTIC: return SIM_LAT_DETERMINISTIC;
+  case RUN_LAT_TRACE: return SIM_LAT_TRACE;
+  default: return SIM_LAT_SHIFTED_EXP;
+  }
+}
+
+static int make_model(const run_config *c, const run_latency *rl, sim_latency **out,
+                      cod_err *err) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = (sim_latency_kind)lat_kind(rl->model);
+  p.base_kind = (sim_latency_kind)lat_kind(rl->base);
+  p.shift = rl->shift;
+  p.rate = rl->rate;
+  p.pareto_scale = rl->pareto_scale;
+  p.pareto_shape = rl->pareto_shape;
+  p.bimodal_p = rl->bimodal_p;
+  p.bimodal_factor = rl->bimodal_factor;
+  p.fail_p = rl->fail_p;
+  p.trace_path = c->failures.trace_file;
+  return sim_latency_new_from_params(&p, out, err);
+}
+
+static void ctx_free(layer_ctx *L) {
+  if (L->ws)
+    for (size_t j = 0; j < L->n; j++) {
+      sim_rng_free(L->ws[j].rng_lat);
+      sim_rng_free(L->ws[j].rng_noise);
+    }
+  cod_free(L->ws);
+  for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(L->models[i]);
+  sim_nic_free(L->nic_up);
+  sim_nic_free(L->nic_down);
+  cod_free(L->cx);
+  cod_free(L->ck);
+  cod_free(L->res);
+  cod_free(L->work);
+}
+
+void run_layer_out_fini(run_layer_out *o) {
+  if (!o) return;
+  cod_free(o->workers);
+  cod_free(o->trace);
+  memset(o, 0, sizeof *o);
+}
+
+static uint64_t stream_id(uint64_t trial, size_t layer, size_t worker, unsigned purpose) {
+  return ((trial * 4096u + layer) * 1024u + worker) * 4u + purpose;
+}
+
+static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  const run_config *c = in->cfg;
+  const cod_code *code = in->code;
+  L->in = in, L->out = out, L->code = code, L->e = in->engine, L->err = err;
+  L->n = cod_code_workers(code);
+  L->delta = cod_code_threshold(code);
+  L->real = c->run.compute == RUN_COMPUTE_REAL;
+  L->elsize = c->run.precision == RUN_FP32 ? 4 : 8;
+  L->il = cod_code_worker_input_len(code);
+  L->fl = cod_code_worker_filter_len(code);
+  L->ol = cod_code_worker_output_len(code);
+  int rc = make_model(c, &c->latency, &L->models[0], err);
+  for (size_t i = 0; !rc && i < c->n_classes; i++)
+    rc = make_model(c, &c->classes[i].worker.latency, &L->models[i + 1], err);
+  if (rc) return rc;
+  if ((rc = sim_nic_new(L->e, isfinite(c->network.master_bps) ? c->network.master_bps : 1e300,
+                        c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR
+                                                                       : SIM_NIC_SEQUENTIAL,
+                        &L->nic_up, err)) ||
+      (rc = sim_nic_new(L->e, isfinite(c->network.master_bps) ? c->network.master_bps : 1e300,
+                        c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR
+                                                                       : SIM_NIC_SEQUENTIAL,
+                        &L->nic_down, err)))
+    return rc;
+  L->ws = cod_calloc(L->n, sizeof *L->ws);
+  out->workers = cod_calloc(L->n, sizeof *out->workers);
+  if (!L->ws || !out->workers) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  for (size_t j = 0; j < L->n; j++) {
+    wrec *w = &L->ws[j];
+    w->L = L, w->j = j;
+    int klass = run_config_worker(c, j, &w->w);
+    w->lat = L->models[klass + 1];
+    if ((rc = sim_rng_new(c->run.seed, stream_id(in->trial, in->layer_index, j, 0), &w->rng_lat, err)) ||
+        (rc = sim_rng_new(c->run.seed, stream_id(in->trial, in->layer_index, j, 1), &w->rng_noise, err)))
+      return rc;
+    run_worker_out *o = &out->workers[j];
+    o->klass = klass;
+    o->status = RES_WORKER_CANCELLED;
+    o->t_finish_s = NAN;
+    o->bytes_up = (uint64_t)(L->il + L->fl) * L->elsize;
+    o->bytes_down = (uint64_t)L->ol * L->elsize;
+    o->bytes_stored = o->bytes_up;
+    if ((double)o->bytes_stored > w->w.storage_bytes) {
+      w->state = W_REFUSED;
+      o->status = RES_WORKER_REFUSED;
+      o->bytes_up = o->bytes_down = o->bytes_stored = 0;
+      L->n_refused++;
+    }
+  }
+  if (L->real) {
+    L->cx = cod_malloc_array(L->n * L->il, sizeof *L->cx);
+    L->ck = cod_malloc_array(L->n * L->fl, sizeof *L->ck);
+    L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
+    L->work = cod_aligned_alloc(cod_code_worker_workspace_bytes(
+        code, c->run.precision == RUN_FP32 ? COD_F32 : COD_F64));
+    if (!L->cx || !L->ck || !L->res || !L->work)
+      return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
+  }
+  return COD_OK;
+}
+
+int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  layer_ctx L;
+  memset(&L, 0, sizeof L);
+  memset(out, 0, sizeof *out);
+  out->cond = NAN;
+  out->status = RES_STATUS_ERROR;
+  out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
+  int rc = ctx_init(&L, in, out, err);
+  if (rc) goto done;
+  trace(&L, "layer_start", -1);
+  if (!still_possible(&L)) { /* storage refusals alone make it impossible */
+    finish(&L, RES_STATUS_INFEASIBLE_STORAGE);
+    goto done;
+  }
+  double wall = 0, c0 = cpu_now();
+  if (L.real) {
+    double w0 = wall_now();
+    if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)) ||
+        (rc = cod_code_encode_filters(L.code, in->k, L.ck, err)))
+      goto done;
+    wall = wall_now() - w0;
+  }
+  out->cpu_encode_s = cpu_now() - c0;
+  out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
+  if ((rc = sim_engine_schedule_after(L.e, sim_time_from_s(out->t_encode_s), ev_encoded, &L,
+                                      NULL, NULL))) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory scheduling the encode");
+    goto done;
+  }
+  while (!L.done && !L.rc && sim_engine_step(L.e)) {
+  }
+  if (L.rc) {
+    rc = L.rc;
+    goto done;
+  }
+  if (!L.done) { /* nothing left to happen and still not decodable */
+    cancel_rest(&L, RES_WORKER_CANCELLED);
+    finish(&L, RES_STATUS_UNDECODABLE);
+  }
+done:
+  /* drop this layer's leftovers so the next layer starts from a clean engine */
+  for (size_t j = 0; L.ws && j < L.n; j++) {
+    if (L.ws[j].ev) sim_engine_cancel(L.e, L.ws[j].ev);
+    if (L.ws[j].xfer) sim_nic_cancel(L.ws[j].xfer_nic, L.ws[j].xfer);
+  }
+  ctx_free(&L);
+  if (rc) run_layer_out_fini(out);
+  return rc;
+}

@@ -1,0 +1,80 @@
+/* run_layer.h: the protocol of ONE coded convolution layer on a simulated cluster.
+ *
+ * This is the one place where a CNN layer, a code and the event engine meet:
+ *   master encodes (real) -> uploads through the master NIC and each worker's downlink
+ *   -> each worker's compute time is sampled from its latency model -> when a worker's
+ *   compute event fires it runs the REAL convolution on its coded pieces -> its result
+ *   travels back over its uplink and the master's receiving NIC -> as soon as the
+ *   results that have arrived are decodable, the master decodes them (real) and cancels
+ *   everything still pending.
+ * Workers whose task never ends (fail-stop) are counted when they fail; once too few
+ * workers remain the layer is undecodable at that simulated time. A worker whose
+ * assignment exceeds its storage refuses it. With compute = model nothing numeric is
+ * done: bytes and times are the same, only the numbers are skipped.
+ *
+ * Time: the engine's integer nanoseconds. Master encode/decode time is either modelled
+ * (flops / master_flops, deterministic) or the measured wall time of the real work
+ * times speed_factor. Same config and seed give the same events, rows and numbers
+ * (measured timing aside).
+ */
+#ifndef FCDCC_RUN_LAYER_H
+#define FCDCC_RUN_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cod_code.h"
+#include "run_config.h"
+#include "sim_engine.h"
+
+/* Per-worker outcome of one layer. */
+typedef struct run_worker_out {
+  const char *status;      /* RES_WORKER_* string constant */
+  int klass;               /* class index, -1 = default worker */
+  uint64_t bytes_up, bytes_down, bytes_stored;
+  double flops;            /* floating-point operations actually executed */
+  double t_finish_s;       /* when its result reached the master; NaN if never */
+} run_worker_out;
+
+/* One event of the optional trace. */
+typedef struct run_trace_ev {
+  int64_t t_ns;
+  const char *kind;        /* string constant */
+  int64_t worker;          /* -1 if none */
+} run_trace_ev;
+
+/* Outcome of one layer. */
+typedef struct run_layer_out {
+  const char *status;      /* RES_STATUS_* string constant */
+  double t_start_s, t_end_s;   /* simulated, absolute */
+  double t_encode_s, t_upload_s, t_compute_s, t_download_s, t_decode_s; /* phases of the
+                                  critical worker (the one whose arrival made it decodable) */
+  double cpu_encode_s, cpu_compute_s, cpu_decode_s; /* real CPU seconds */
+  double cond;             /* of the recovery matrix used; NaN if none */
+  size_t used[256], n_used;
+  run_worker_out *workers; /* n entries, owned (cod_free) */
+  run_trace_ev *trace;     /* owned; NULL unless tracing */
+  size_t n_trace, cap_trace;
+} run_layer_out;
+
+void run_layer_out_fini(run_layer_out *o);
+
+/* Everything a layer needs; the caller owns every pointer. */
+typedef struct run_layer_in {
+  const run_config *cfg;
+  const cod_code *code;
+  sim_engine *engine;      /* the run's engine; the layer starts at its current time */
+  size_t layer_index;      /* for rng streams */
+  uint64_t trial;          /* for rng streams */
+  const double *x;         /* layer input (C x H x W); NULL in model-only mode */
+  const double *k;         /* filters (N x C x KH x KW); NULL in model-only mode */
+  double *y;               /* decoded output (N x H' x W'); NULL in model-only mode */
+  int trace;               /* record events */
+} run_layer_in;
+
+/* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
+ * undecodable or infeasible: that is an outcome, not an error), or an error status
+ * (COD_ENOMEM, COD_EINVAL from a latency model, ...) with a message. */
+int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err);
+
+#endif

@@ -1,0 +1,168 @@
+/* run_sweep.c: the sweep runner (see run_sweep.h).
+ *
+ * Tasks are (point, trial) pairs in sweep order. Worker threads claim the next task index
+ * under a mutex, execute it with their own asset cache, and park the finished result in
+ * its slot; the calling thread commits slots strictly in task order as they fill. On the
+ * first error no new task is claimed; every task before the failed one is still committed,
+ * so no finished result is lost.
+ */
+#include "run_sweep.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+#include "res_db.h"
+#include "run_exec.h"
+
+typedef struct task {
+  size_t point, trial;
+  int state;        /* 0 waiting, 1 running, 2 done, 3 failed */
+  run_result res;
+  cod_err err;
+} task;
+
+typedef struct sweep {
+  const run_scenario *sc;
+  task *tasks;
+  size_t n_tasks, next;
+  int abort;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} sweep;
+
+static void *worker_main(void *arg) {
+  sweep *s = arg;
+  run_assets *cache = NULL;
+  for (;;) {
+    pthread_mutex_lock(&s->mu);
+    size_t i = s->next;
+    if (s->abort || i >= s->n_tasks) {
+      pthread_mutex_unlock(&s->mu);
+      break;
+    }
+    s->next++;
+    s->tasks[i].state = 1;
+    pthread_mutex_unlock(&s->mu);
+    task *t = &s->tasks[i];
+    run_config cfg;
+    char *json = NULL;
+    int rc = run_scenario_point(s->sc, t->point, &cfg, &t->err);
+    if (!rc) rc = run_scenario_point_json(s->sc, t->point, &json, &t->err);
+    if (!rc) {
+      run_ident id = {run_scenario_source(s->sc), run_scenario_hash(s->sc), json, t->point, t->trial};
+      rc = run_execute(&cfg, &id, &cache, &t->res, &t->err);
+    }
+    cod_free(json);
+    pthread_mutex_lock(&s->mu);
+    t->state = rc ? 3 : 2;
+    if (rc) s->abort = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+  }
+  run_assets_free(cache);
+  return NULL;
+}
+
+/* The task list: every (point, trial), minus those already stored when resuming. */
+static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_stats *st,
+                       cod_err *err) {
+  size_t np = run_scenario_points(s->sc), cap = 0;
+  for (size_t p = 0; p < np; p++) {
+    run_config cfg;
+    int rc = run_scenario_point(s->sc, p, &cfg, err);
+    if (rc) return rc;
+    for (size_t t = 0; t < cfg.run.trials; t++) {
+      char key[256];
+      int exists = 0;
+      st->total++;
+      res_run_key_format(key, sizeof key, run_scenario_hash(s->sc), (int64_t)p, (int64_t)t, NULL);
+      if ((rc = res_db_run_exists(db, key, &exists, err))) return rc;
+      if (exists && !o->resume)
+        return cod_err_set(err, COD_EINVAL,
+                           "%s already holds run %s of this scenario; use --resume to run "
+                           "only the missing runs, or another --db", o->db_path, key);
+      if (exists) {
+        st->skipped++;
+        continue;
+      }
+      if (s->n_tasks == cap) {
+        cap = cap ? 2 * cap : 64;
+        task *nt = cod_realloc(s->tasks, cap * sizeof *nt);
+        if (!nt) return cod_err_set(err, COD_ENOMEM, "out of memory");
+        s->tasks = nt;
+      }
+      memset(&s->tasks[s->n_tasks], 0, sizeof(task));
+      s->tasks[s->n_tasks].point = p, s->tasks[s->n_tasks].trial = t;
+      s->n_tasks++;
+    }
+  }
+  return COD_OK;
+}
+
+int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *stats,
+              cod_err *err) {
+  sweep s;
+  memset(&s, 0, sizeof s);
+  s.sc = sc;
+  run_sweep_stats st;
+  memset(&st, 0, sizeof st);
+  res_db *db = NULL;
+  int rc = run_scenario_validate(sc, NULL, err);
+  if (!rc) rc = res_db_open(o->db_path, 0, &db, err);
+  if (!rc) rc = build_tasks(&s, db, o, &st, err);
+  if (rc) {
+    res_db_close(db);
+    cod_free(s.tasks);
+    return rc;
+  }
+  pthread_mutex_init(&s.mu, NULL);
+  pthread_cond_init(&s.cv, NULL);
+  size_t jobs = o->jobs < 1 ? 1 : o->jobs, started = 0;
+  if (jobs > s.n_tasks) jobs = s.n_tasks ? s.n_tasks : 1;
+  pthread_t th[64];
+  if (jobs > 64) jobs = 64;
+  for (; started < jobs && s.n_tasks; started++)
+    if (pthread_create(&th[started], NULL, worker_main, &s) != 0) break;
+  if (started == 0 && s.n_tasks) rc = cod_err_set(err, COD_ENOMEM, "cannot start a worker thread");
+  size_t done = st.skipped;
+  for (size_t i = 0; !rc && i < s.n_tasks; i++) {
+    pthread_mutex_lock(&s.mu);
+    while (s.tasks[i].state < 2 && !(s.abort && s.tasks[i].state == 0)) pthread_cond_wait(&s.cv, &s.mu);
+    int state = s.tasks[i].state;
+    pthread_mutex_unlock(&s.mu);
+    if (state == 0) break; /* never started: an earlier... later task failed */
+    if (state == 3) {
+      rc = s.tasks[i].err.status ? s.tasks[i].err.status : COD_EINVAL;
+      if (err) *err = s.tasks[i].err;
+      break;
+    }
+    rc = run_result_write(db, &s.tasks[i].res, err);
+    if (!rc) {
+      st.committed++;
+      if (strcmp(s.tasks[i].res.run.status, RES_STATUS_OK) == 0) st.ok++;
+      else st.not_ok++;
+    }
+    run_result_fini(&s.tasks[i].res);
+    if (o->progress) o->progress(o->progress_ctx, ++done, st.total);
+  }
+  if (rc) {
+    pthread_mutex_lock(&s.mu);
+    s.abort = 1;
+    pthread_mutex_unlock(&s.mu);
+  }
+  /* a later task may have failed first: report it once the earlier ones are in */
+  for (size_t i = 0; !rc && i < s.n_tasks; i++)
+    if (s.tasks[i].state == 3) {
+      rc = s.tasks[i].err.status ? s.tasks[i].err.status : COD_EINVAL;
+      if (err) *err = s.tasks[i].err;
+    }
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  for (size_t i = 0; i < s.n_tasks; i++) run_result_fini(&s.tasks[i].res);
+  pthread_mutex_destroy(&s.mu);
+  pthread_cond_destroy(&s.cv);
+  cod_free(s.tasks);
+  res_db_close(db);
+  if (stats) *stats = st;
+  return rc;
+}

@@ -1,0 +1,33 @@
+/* run_sweep.h: run every point x trial of a scenario into a results database.
+ *
+ * Runs execute on `jobs` threads (each with its own asset cache and BLAS pinned to one
+ * thread by the caller); their rows are committed by the calling thread in (point, trial)
+ * order, one transaction per run, so the database holds identical rows (wall-clock
+ * columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
+ * runs whose key is already in the database are skipped; without it they are an error.
+ */
+#ifndef FCDCC_RUN_SWEEP_H
+#define FCDCC_RUN_SWEEP_H
+
+#include <stddef.h>
+
+#include "cod_status.h"
+#include "run_scenario.h"
+
+typedef struct run_sweep_opts {
+  const char *db_path;
+  size_t jobs;             /* >= 1 */
+  int resume;              /* skip runs already in the database */
+  /* called by the committing thread after each run (may be NULL) */
+  void (*progress)(void *ctx, size_t done, size_t total);
+  void *progress_ctx;
+} run_sweep_opts;
+
+typedef struct run_sweep_stats {
+  size_t total, skipped, committed, ok, not_ok;
+} run_sweep_stats;
+
+int run_sweep(const run_scenario *sc, const run_sweep_opts *opts, run_sweep_stats *stats,
+              cod_err *err);
+
+#endif
