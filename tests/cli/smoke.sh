@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Command-line checks of the fcdcc program: exit statuses, --help everywhere, and the
+# issue's acceptance case (AlexNet conv2, n = 20, 4x4, any 4 stragglers, fp64 <= 1e-12).
+# Usage: tests/cli/smoke.sh PATH/TO/fcdcc
+set -u
+bin=${1:?usage: smoke.sh FCDCC}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() { # name, expected status, command...
+  local name=$1 want=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local got=$?
+  if [ "$got" = "$want" ]; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  /' "$tmp/err" | head -5
+  fi
+}
+json_le() { # name, key, bound: the JSON number in $tmp/out is <= bound
+  local v; v=$(grep -o "\"$2\": [^,}]*" "$tmp/out" | head -1 | sed 's/.*: //')
+  if awk -v v="$v" -v b="$3" 'BEGIN { exit !(v != "" && v != "null" && v + 0 <= b + 0) }'; then
+    pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $1: $2 = '$v', wanted <= $3"; fi
+}
+
+for c in conv cond bench run report models; do check "$c --help" 0 "$bin" "$c" --help; done
+check "no command" 2 "$bin"
+check "unknown command" 2 "$bin" frobnicate
+check "conv without workers" 2 "$bin" conv --shape 3,8,8,4,3
+check "conv bad number" 2 "$bin" conv --shape 3,8,8,4,3 --workers x
+check "conv ka*kb > n" 2 "$bin" conv --shape 3,8,8,4,3 --workers 3 --ka 2 --kb 2
+check "conv unknown scheme" 2 "$bin" conv --shape 3,8,8,4,3 --workers 4 --scheme nope
+check "conv missing file" 2 "$bin" conv --input "$tmp/none.npy" --filter "$tmp/none.npy" --workers 4
+check "conv straggler out of range" 2 "$bin" conv --shape 3,8,8,4,3 --workers 4 --stragglers 9
+check "conv undecodable" 1 "$bin" conv --shape 3,8,8,4,3 --workers 4 --ka 2 --kb 2 --stragglers 1
+# the acceptance case, with several straggler sets, both decoders
+for s in 0,1,2,3 16,17,18,19 0,5,11,19 3,7,12,15; do
+  for d in fast generic; do
+    check "alexnet conv2 stragglers $s $d" 0 "$bin" conv --shape 64,27,27,192,5 --pad 2 \
+      --workers 20 --ka 4 --kb 4 --stragglers "$s" --decode "$d" --out "$tmp/y.npy"
+    json_le "alexnet conv2 stragglers $s $d rel_error" rel_error 1e-12
+  done
+done
+check "cond" 0 "$bin" cond --scheme nsctc-rot --workers 12 --ka 3 --kb 3
+json_le "cond worst" worst 1e3
+check "models list" 0 "$bin" models
+check "models alexnet" 0 "$bin" models alexnet
+check "models unknown" 2 "$bin" models no-such-model
+check "run missing scenario" 2 "$bin" run "$tmp/none.ini"
+printf '[coding]\nka = x\n' >"$tmp/bad.ini"
+check "run bad scenario" 2 "$bin" run "$tmp/bad.ini" --db "$tmp/bad.db"
+[ ! -e "$tmp/bad.db" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL bad scenario wrote a db"; }
+grep -q "bad.ini:2" "$tmp/err" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL bad scenario message lacks file:line"; }
+printf '[model]\nname = lenet5\n[cluster]\nworkers = 6\n[coding]\nka = 2\nkb = 2\n[run]\ntrials = 2\n' >"$tmp/s.ini"
+check "run lenet5" 0 "$bin" run "$tmp/s.ini" --db "$tmp/s.db" --jobs 2
+check "report" 0 "$bin" report "$tmp/s.db"
+check "report per scheme" 0 "$bin" report "$tmp/s.db" --per-scheme
+check "rerun without resume" 2 "$bin" run "$tmp/s.ini" --db "$tmp/s.db"
+check "rerun with resume" 0 "$bin" run "$tmp/s.ini" --db "$tmp/s.db" --resume
+echo "not a database" >"$tmp/x.db"
+check "report not a db" 2 "$bin" report "$tmp/x.db"
+echo "cli smoke: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
