@@ -8,12 +8,12 @@
  * where U_{r,r'} = conv(slab r, group r') are the unknown output blocks. So:
  *   - encoding is one GEMM per operand for all workers at once (A_all * slabs);
  *   - the GENERIC decoder stacks kron(A_j, B_j) for the selected workers into a real
- *     matrix M (observations x unknowns), computes its pseudo-inverse by SVD once per
- *     worker set (which also gives the 2-norm condition number), and recovers every
- *     output entry with one GEMM;
+ *     matrix M (observations x unknowns), inverts it once per worker set (LU when square,
+ *     Householder QR when tall; the 2-norm condition number comes from its singular
+ *     values), and recovers every output entry with one GEMM;
  *   - schemes with structure add a FAST decoder (nsctc-rot: two complex unit-circle
- *     Vandermonde systems; nsctc-cir: DFT over the cyclic piece index, then small
- *     Vandermonde solves), checked against the generic one in the tests.
+ *     Vandermonde systems; uncoded/replication: copies), checked against the generic one
+ *     in the tests. nsctc-cir has no fast decoder yet and uses the generic one.
  * A scheme is a `const cod_scheme_ops *` (cod_scheme.h) that fills in the matrices.
  *
  * Schemes (names accepted by cod_code_new):
@@ -50,7 +50,7 @@ typedef struct cod_code_params {
 
 typedef enum cod_decode_method {
   COD_DECODE_FAST = 0,    /* the scheme's structured decoder (generic if it has none) */
-  COD_DECODE_GENERIC = 1  /* SVD pseudo-inverse of the stacked real generator */
+  COD_DECODE_GENERIC = 1  /* LU/QR inverse of the stacked real generator */
 } cod_decode_method;
 
 /* Sensible defaults: nsctc-rot, rows, q = 0, rank_rtol = 1e-13. */
