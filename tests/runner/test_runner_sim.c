@@ -1,0 +1,357 @@
+/* test_runner_sim.c: end-to-end simulated sweeps of lenet5 into SQLite (suite unit).
+ *
+ * Each test writes a scenario as INI text, runs run_sweep() into a fresh database in a
+ * mkdtemp directory and inspects the rows with plain sqlite3 queries, independently of
+ * the results library's readers. Expectations come from the scenario itself: n worker
+ * rows per layer, ka*kb 'used' workers for an NSCTC code, statuses implied by the
+ * failure/storage settings, identical text dumps whatever the number of threads, and
+ * the resume rules of run_sweep.h. lenet5 with 6 workers keeps every run tiny.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cod_alloc.h"
+#include "cod_status.h"
+#include "run_scenario.h"
+#include "run_sweep.h"
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static char g_dir[256];
+
+static void make_dir(void) {
+  snprintf(g_dir, sizeof g_dir, "/tmp/fcdcc_simtest_XXXXXX");
+  cr_assert_not_null(mkdtemp(g_dir), "mkdtemp failed");
+}
+
+static void remove_dir(void) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  int rc = system(cmd);
+  (void)rc;
+}
+
+TestSuite(sim, .init = make_dir, .fini = remove_dir);
+
+static void db_path(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "%s/%s", g_dir, name);
+}
+
+static run_scenario *parse_ok(const char *text) {
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  int st = run_scenario_parse(text, strlen(text), "simtest.ini", &sc, &e);
+  cr_assert_eq(st, COD_OK, "parse failed: %s\n--- text:\n%s", e.msg, text);
+  return sc;
+}
+
+/* Run a sweep; returns the status, message in *e. */
+static int sweep(const run_scenario *sc, const char *path, size_t jobs, int resume,
+                 run_sweep_stats *stats, cod_err *e) {
+  run_sweep_opts o;
+  memset(&o, 0, sizeof o);
+  o.db_path = path;
+  o.jobs = jobs;
+  o.resume = resume;
+  memset(stats, 0, sizeof *stats);
+  return run_sweep(sc, &o, stats, e);
+}
+
+static void sweep_ok(const char *text, const char *path, size_t jobs, run_sweep_stats *st) {
+  run_scenario *sc = parse_ok(text);
+  cod_err e = {0};
+  int rc = sweep(sc, path, jobs, 0, st, &e);
+  run_scenario_free(sc);
+  cr_assert_eq(rc, COD_OK, "sweep failed (%d): %s", rc, e.msg);
+}
+
+static sqlite3 *open_ro(const char *path) {
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+  cr_assert_eq(rc, SQLITE_OK, "cannot open %s", path);
+  return db;
+}
+
+/* Single integer result of a query (first column of first row); -1 if no row. */
+static long long q_int(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+               sqlite3_errmsg(db));
+  long long v = -1;
+  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Text dump of a query: every row, columns separated by '|', NULL as "NULL", reals with
+ * %.17g so that any difference in the bits shows. Caller frees with free(). */
+static char *q_dump(sqlite3 *db, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
+               sqlite3_errmsg(db));
+  size_t cap = 4096, len = 0;
+  char *out = malloc(cap);
+  cr_assert_not_null(out);
+  out[0] = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    int nc = sqlite3_column_count(st);
+    for (int c = 0; c < nc; c++) {
+      char cell[512];
+      switch (sqlite3_column_type(st, c)) {
+        case SQLITE_NULL: snprintf(cell, sizeof cell, "NULL"); break;
+        case SQLITE_INTEGER:
+          snprintf(cell, sizeof cell, "%lld", (long long)sqlite3_column_int64(st, c));
+          break;
+        case SQLITE_FLOAT: snprintf(cell, sizeof cell, "%.17g", sqlite3_column_double(st, c)); break;
+        default:
+          snprintf(cell, sizeof cell, "%s", (const char *)sqlite3_column_text(st, c));
+      }
+      size_t need = len + strlen(cell) + 3;
+      if (need > cap) {
+        while (cap < need) cap *= 2;
+        out = realloc(out, cap);
+        cr_assert_not_null(out);
+      }
+      len += (size_t)sprintf(out + len, "%s%c", cell, c + 1 < nc ? '|' : '\n');
+    }
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+#define BASE_HEAD                                                                        \
+  "[run]\nseed = 7\n"                                                                    \
+  "[model]\nname = lenet5\nlayers = all\n"
+
+/* ---- 1. nsctc-rot fp64 is exact ------------------------------------------------------ */
+
+Test(sim, nsctc_rot_fp64_exact) {
+  char path[400];
+  db_path(path, sizeof path, "t1.db");
+  run_sweep_stats st;
+  sweep_ok(BASE_HEAD "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n",
+           path, 1, &st);
+  cr_expect_eq(st.total, 1);
+  cr_expect_eq(st.committed, 1);
+  cr_expect_eq(st.ok, 1);
+  sqlite3 *db = open_ro(path);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs"), 1);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 1);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error IS NOT NULL "
+                         "AND e2e_rel_error <= 1e-12"), 1,
+               "e2e_rel_error: %s", q_dump(db, "SELECT e2e_rel_error FROM runs"));
+  long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+  cr_expect_geq(nl, 2, "lenet5 has at least 2 conv layers, got %lld", nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok'"), nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE rel_error IS NOT NULL "
+                         "AND rel_error <= 1e-12"), nl,
+               "layer rel_error: %s", q_dump(db, "SELECT layer_index, rel_error FROM layers"));
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE ka = 2 AND kb = 2"), nl);
+  /* exactly n = 6 worker rows and ka*kb = 4 used workers per layer */
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers"), 6 * nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM (SELECT layer_index, COUNT(*) AS c, "
+                         "COUNT(DISTINCT worker) AS d, MIN(worker) AS lo, MAX(worker) AS hi "
+                         "FROM workers GROUP BY layer_index) "
+                         "WHERE c = 6 AND d = 6 AND lo = 0 AND hi = 5"), nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM (SELECT l.layer_index, "
+                         "(SELECT COUNT(*) FROM workers w WHERE w.run_id = l.run_id "
+                         " AND w.layer_index = l.layer_index AND w.status = 'used') AS u "
+                         "FROM layers l) WHERE u = 4"), nl,
+               "%s", q_dump(db, "SELECT layer_index, status, COUNT(*) FROM workers "
+                                "GROUP BY layer_index, status"));
+  sqlite3_close(db);
+}
+
+/* ---- 2. determinism across jobs ------------------------------------------------------ */
+
+#define DUMP_RUNS "SELECT run_key, status, latency_s, e2e_mse FROM runs ORDER BY run_key"
+#define DUMP_LAYERS                                                                      \
+  "SELECT r.run_key, l.layer_index, l.layer_name, l.ka, l.kb, l.delta, l.workers_used, " \
+  "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, l.t_decode_s, l.t_total_s, " \
+  "l.mse, l.rel_error, l.max_abs_error, l.cond, l.cond_flagged, l.status, "              \
+  "l.an_upload_bytes, l.an_download_bytes, l.an_storage_bytes, l.an_compute_flops, "     \
+  "l.an_latency_s FROM layers l JOIN runs r USING (run_id) "                              \
+  "ORDER BY r.run_key, l.layer_index"
+#define DUMP_WORKERS                                                                     \
+  "SELECT r.run_key, w.layer_index, w.worker, w.class, w.bytes_up, w.bytes_down, "        \
+  "w.bytes_stored, w.flops, w.status, w.t_finish_s FROM workers w JOIN runs r "           \
+  "USING (run_id) ORDER BY r.run_key, w.layer_index, w.worker"
+
+Test(sim, deterministic_across_jobs) {
+  const char *t2 = "[run]\nseed = 7\ntrials = 3\n"
+                   "[model]\nname = lenet5\nlayers = all\n"
+                   "[coding]\nscheme = nsctc-rot, poly-real\nka = 2\nkb = 2\n"
+                   "[cluster]\nworkers = 6\n";
+  char p1[400], p2[400];
+  db_path(p1, sizeof p1, "j1.db");
+  db_path(p2, sizeof p2, "j2.db");
+  run_sweep_stats s1, s2;
+  sweep_ok(t2, p1, 1, &s1);
+  sweep_ok(t2, p2, 2, &s2);
+  cr_expect_eq(s1.total, 6);
+  cr_expect_eq(s1.committed, 6);
+  cr_expect_eq(s2.committed, 6);
+  sqlite3 *a = open_ro(p1), *b = open_ro(p2);
+  const char *qs[3] = {DUMP_RUNS, DUMP_LAYERS, DUMP_WORKERS};
+  for (int i = 0; i < 3; i++) {
+    char *da = q_dump(a, qs[i]), *dbb = q_dump(b, qs[i]);
+    cr_expect(strlen(da) > 0, "empty dump %d", i);
+    cr_expect_str_eq(da, dbb, "query %d differs between jobs=1 and jobs=2", i);
+    free(da);
+    free(dbb);
+  }
+  /* the trials are different random draws: not all latencies equal */
+  cr_expect_gt(q_int(a, "SELECT COUNT(DISTINCT latency_s) FROM runs"), 1);
+  sqlite3_close(a);
+  sqlite3_close(b);
+}
+
+/* ---- 3. storage --------------------------------------------------------------------- */
+
+Test(sim, storage_infeasible) {
+  char path[400];
+  db_path(path, sizeof path, "st.db");
+  run_sweep_stats st;
+  sweep_ok(BASE_HEAD "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n"
+                     "[cluster]\nworkers = 6\nstorage_bytes = 1000\n",
+           path, 1, &st);
+  cr_expect_eq(st.committed, 1);
+  cr_expect_eq(st.ok, 0);
+  cr_expect_eq(st.not_ok, 1);
+  sqlite3 *db = open_ro(path);
+  char *d = q_dump(db, "SELECT status FROM runs");
+  cr_expect_str_eq(d, "infeasible: storage\n");
+  free(d);
+  long long nw = q_int(db, "SELECT COUNT(*) FROM workers");
+  cr_expect_geq(nw, 6);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'refused'"), 6,
+               "%s", q_dump(db, "SELECT layer_index, worker, status FROM workers"));
+  sqlite3_close(db);
+}
+
+/* ---- 4. failures -------------------------------------------------------------------- */
+
+Test(sim, three_failures_undecodable) {
+  char path[400];
+  db_path(path, sizeof path, "f3.db");
+  run_sweep_stats st;
+  sweep_ok(BASE_HEAD "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
+                     "[latency]\nfail_workers = 0 1 2\n",
+           path, 1, &st);
+  cr_expect_eq(st.total, 1, "'0 1 2' is one point");
+  sqlite3 *db = open_ro(path);
+  char *d = q_dump(db, "SELECT status FROM runs");
+  cr_expect_str_eq(d, "undecodable\n");
+  free(d);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'undecodable'"), 1);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed' "
+                         "AND worker IN (0, 1, 2) AND layer_index = "
+                         "(SELECT MIN(layer_index) FROM layers)"), 3);
+  sqlite3_close(db);
+}
+
+Test(sim, two_failures_ok) {
+  char path[400];
+  db_path(path, sizeof path, "f2.db");
+  run_sweep_stats st;
+  sweep_ok(BASE_HEAD "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
+                     "[latency]\nfail_workers = 0 1\n",
+           path, 1, &st);
+  sqlite3 *db = open_ro(path);
+  char *d = q_dump(db, "SELECT status FROM runs");
+  cr_expect_str_eq(d, "ok\n");
+  free(d);
+  long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+  cr_expect_geq(nl, 2);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed' "
+                         "AND worker IN (0, 1)"), 2 * nl,
+               "%s", q_dump(db, "SELECT layer_index, worker, status FROM workers"));
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed'"), 2 * nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used' "
+                         "AND worker IN (0, 1)"), 0);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used'"), 4 * nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error <= 1e-12"), 1);
+  sqlite3_close(db);
+}
+
+/* ---- 5. resume ---------------------------------------------------------------------- */
+
+Test(sim, resume_rules) {
+  const char *text = "[run]\nseed = 3\ntrials = 2\ncompute = model\n"
+                     "[model]\nname = lenet5\nlayers = all\n"
+                     "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n"
+                     "[cluster]\nworkers = 6, 8\n";
+  char path[400];
+  db_path(path, sizeof path, "res.db");
+  run_scenario *sc = parse_ok(text);
+  run_sweep_stats st;
+  cod_err e = {0};
+  cr_assert_eq(sweep(sc, path, 1, 0, &st, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(st.total, 4);
+  cr_expect_eq(st.committed, 4);
+  cr_expect_eq(st.skipped, 0);
+  memset(&e, 0, sizeof e);
+  int rc = sweep(sc, path, 1, 0, &st, &e);
+  cr_expect_eq(rc, COD_EINVAL, "second sweep without resume: %d (%s)", rc, e.msg);
+  cr_expect(strstr(e.msg, "already holds") != NULL, "message: %s", e.msg);
+  memset(&e, 0, sizeof e);
+  cr_assert_eq(sweep(sc, path, 2, 1, &st, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(st.total, 4);
+  cr_expect_eq(st.skipped, 4);
+  cr_expect_eq(st.committed, 0);
+  run_scenario_free(sc);
+  sqlite3 *db = open_ro(path);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs"), 4);
+  sqlite3_close(db);
+}
+
+/* ---- 6. model-only ------------------------------------------------------------------ */
+
+Test(sim, model_only) {
+  char path[400];
+  db_path(path, sizeof path, "mo.db");
+  run_sweep_stats st;
+  sweep_ok("[run]\nseed = 7\ntrials = 2\ncompute = model\n"
+           "[model]\nname = lenet5\nlayers = all\n"
+           "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n",
+           path, 1, &st);
+  cr_expect_eq(st.committed, 2);
+  cr_expect_eq(st.ok, 2);
+  sqlite3 *db = open_ro(path);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 2);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_mse IS NULL"), 2);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE latency_s > 0"), 2);
+  long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+  cr_expect_geq(nl, 4);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE mse IS NULL AND status = 'ok'"),
+               nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used'"), 4 * nl);
+  sqlite3_close(db);
+}
+
+/* ---- 7. uncoded with a coded ka/kb ---------------------------------------------------- */
+
+Test(sim, uncoded_accepts_ka_kb) {
+  char path[400];
+  db_path(path, sizeof path, "un.db");
+  run_sweep_stats st;
+  sweep_ok(BASE_HEAD "[coding]\nscheme = uncoded\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n",
+           path, 1, &st);
+  cr_expect_eq(st.ok, 1);
+  sqlite3 *db = open_ro(path);
+  char *d = q_dump(db, "SELECT status FROM runs");
+  cr_expect_str_eq(d, "ok\n");
+  free(d);
+  long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+  /* n = 6 blocks: the derived pair multiplies to 6, and all 6 workers are used */
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE ka * kb = 6"), nl,
+               "%s", q_dump(db, "SELECT layer_index, ka, kb FROM layers"));
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used'"), 6 * nl);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error <= 1e-12"), 1);
+  sqlite3_close(db);
+}
