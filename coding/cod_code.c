@@ -3,7 +3,7 @@
  * Costs. Encoding is two GEMMs (A_all * slabs, B_all * groups): O(n*e_A*m_in*slab) flops,
  * a small fraction of the convolution for the codes we ship. The generic decoder forms
  * the recovery matrix M of the selected workers (rows = results, columns = unknown
- * blocks), takes its SVD pseudo-inverse (O(rows*cols^2), independent of the layer size)
+ * blocks), takes its LU/QR left inverse (O(rows*cols^2), independent of the layer size)
  * and applies it to all output entries with one GEMM: 2*cols*rows*out_block_len flops.
  */
 #include <assert.h>
