@@ -56,5 +56,15 @@ check "rerun without resume" 2 "$bin" run "$tmp/s.ini" --db "$tmp/s.db"
 check "rerun with resume" 0 "$bin" run "$tmp/s.ini" --db "$tmp/s.db" --resume
 echo "not a database" >"$tmp/x.db"
 check "report not a db" 2 "$bin" report "$tmp/x.db"
+# golden: a seeded model-only sweep's report against the checked-in expectation
+gdir=$(dirname "$0")/../golden
+for ini in "$gdir"/*.ini; do
+  rm -f "$tmp"/g.db*
+  "$bin" run "$ini" --db "$tmp/g.db" --quiet 2>/dev/null && "$bin" report "$tmp/g.db" >"$tmp/g.txt"
+  if diff -u "${ini%.ini}.expected" "$tmp/g.txt" >"$tmp/g.diff"; then pass=$((pass + 1)); else
+    fail=$((fail + 1)); echo "FAIL golden $(basename "$ini")"; head -20 "$tmp/g.diff"; fi
+  "$bin" run "$ini" --db "$tmp/g2.db" --quiet --jobs 2 2>/dev/null && "$bin" report "$tmp/g2.db" >"$tmp/g2.txt"
+  cmp -s "$tmp/g.txt" "$tmp/g2.txt" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL golden --jobs 2 differs"; }
+done
 echo "cli smoke: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
