@@ -205,14 +205,15 @@ static double *recovery_matrix(const cod_code *c, const size_t *ids, size_t n_se
 }
 
 static int decode_generic(const cod_code *c, const size_t *ids, size_t n_sel,
-                          const double *const *results, double *blocks, double *cond,
+                          const double *const *results, double *y, double *cond,
                           cod_err *err) {
   size_t rows, cols, L = c->part.out_block_len, per = c->ea * c->eb;
   double *m = recovery_matrix(c, ids, n_sel, &rows, &cols);
   double *pinv = cod_malloc_array(rows * cols, sizeof *pinv);
   double *z = cod_malloc_array(rows * L, sizeof *z);
+  double *blocks = cod_malloc_array(cols * L, sizeof *blocks);
   int rc = COD_OK;
-  if (!m || !pinv || !z) {
+  if (!m || !pinv || !z || !blocks) {
     rc = cod_err_set(err, COD_ENOMEM, "out of memory in the generic decoder");
     goto done;
   }
@@ -221,10 +222,12 @@ static int decode_generic(const cod_code *c, const size_t *ids, size_t n_sel,
   for (size_t i = 0; i < n_sel; i++) memcpy(z + i * per * L, results[i], per * L * sizeof *z);
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cols, (int)L, (int)rows, 1.0,
               pinv, (int)rows, z, (int)L, 0.0, blocks, (int)L);
+  cod_partition_stitch(&c->part, blocks, y);
 done:
   cod_free(m);
   cod_free(pinv);
   cod_free(z);
+  cod_free(blocks);
   return rc;
 }
 
@@ -256,14 +259,11 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
     ids[i] = avail[sel[i]];
     res[i] = results[sel[i]];
   }
-  double *blocks = cod_malloc_array(c->m_in * c->m_filt * c->part.out_block_len, sizeof *blocks);
-  if (!blocks) return cod_err_set(err, COD_ENOMEM, "out of memory for decoded blocks");
   double cond = NAN;
   int fast = method == COD_DECODE_FAST && c->ops->decode_fast;
-  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, blocks, &cond, err)
-            : decode_generic(c, ids, n_sel, res, blocks, &cond, err);
+  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, &cond, err)
+            : decode_generic(c, ids, n_sel, res, y, &cond, err);
   if (rc == COD_OK) {
-    cod_partition_stitch(&c->part, blocks, y);
     if (info) {
       info->n_used = n_sel;
       memcpy(info->used, ids, n_sel * sizeof *ids);
@@ -271,7 +271,6 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
       info->method = fast ? COD_DECODE_FAST : COD_DECODE_GENERIC;
     }
   }
-  cod_free(blocks);
   return rc;
 }
 
@@ -287,12 +286,9 @@ double cod_code_encode_flops(const cod_code *c) {
 }
 
 double cod_code_decode_flops(const cod_code *c) {
-  double unknowns = (double)(c->m_in * c->m_filt);
-  double rows = (double)(c->delta * c->ea * c->eb);
-  double full = 2.0 * unknowns * rows * (double)c->part.out_block_len;
-  if (c->ops == &cod_scheme_uncoded || c->ops == &cod_scheme_replication) return 0.0; /* copies */
-  if (c->ops == &cod_scheme_rot) return full / 2.0; /* two half-size real systems */
-  return full;
+  if (c->ops->decode_flops) return c->ops->decode_flops(c);
+  return 2.0 * (double)(c->m_in * c->m_filt) * (double)(c->delta * c->ea * c->eb) *
+         (double)c->part.out_block_len;
 }
 
 static int cond_of_ids(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,

@@ -73,27 +73,29 @@ void cod_partition_split_filters(const cod_partition *p, const double *k, double
   if (want > total) memset(groups + total, 0, (want - total) * sizeof *k);
 }
 
-void cod_partition_stitch(const cod_partition *p, const double *blocks, double *y) {
+void cod_partition_scatter(const cod_partition *p, size_t block, size_t e0, size_t n,
+                           const double *src, double *y) {
   const size_t OH = cod_conv_out_h(&p->layer), OW = cod_conv_out_w(&p->layer);
   const size_t bh = cod_conv_out_h(&p->piece), bw = cod_conv_out_w(&p->piece);
-  const size_t N = p->layer.n_filters, F = p->filt_per_group;
-  assert(p->axis == COD_AXIS_ROWS ? bh == p->out_per_slab : bw == p->out_per_slab);
-  for (size_t a = 0; a < p->m_in; a++) {
-    size_t o0 = a * p->out_per_slab;
-    if (o0 >= (p->axis == COD_AXIS_ROWS ? OH : OW)) break;
-    for (size_t b = 0; b < p->m_filt; b++) {
-      const double *blk = blocks + (a * p->m_filt + b) * p->out_block_len;
-      for (size_t f = 0; f < F && b * F + f < N; f++) {
-        size_t o = b * F + f;
-        if (p->axis == COD_AXIS_ROWS) {
-          size_t rows = OH - o0 < bh ? OH - o0 : bh;
-          memcpy(y + (o * OH + o0) * OW, blk + f * bh * bw, rows * OW * sizeof *y);
-        } else {
-          size_t cols = OW - o0 < bw ? OW - o0 : bw;
-          for (size_t r = 0; r < OH; r++)
-            memcpy(y + (o * OH + r) * OW + o0, blk + (f * bh + r) * bw, cols * sizeof *y);
-        }
-      }
+  const size_t a = block / p->m_filt, b = block % p->m_filt, o0 = a * p->out_per_slab;
+  const int rows = p->axis == COD_AXIS_ROWS;
+  assert(rows ? bh == p->out_per_slab && bw == OW : bw == p->out_per_slab && bh == OH);
+  /* valid columns of a block row: all of them (rows axis) or those left of W' */
+  const size_t cols = rows ? bw : (o0 < OW ? (OW - o0 < bw ? OW - o0 : bw) : 0);
+  size_t e = e0, end = e0 + n;
+  while (e < end) {
+    size_t f = e / (bh * bw), r = e / bw % bh, c = e % bw;
+    size_t seg = bw - c < end - e ? bw - c : end - e; /* to the end of this block row */
+    size_t o = b * p->filt_per_group + f, orow = rows ? o0 + r : r;
+    if (o < p->layer.n_filters && orow < OH && c < cols) {
+      size_t len = cols - c < seg ? cols - c : seg;
+      memcpy(y + (o * OH + orow) * OW + (rows ? c : o0 + c), src + (e - e0), len * sizeof *y);
     }
+    e += seg;
   }
+}
+
+void cod_partition_stitch(const cod_partition *p, const double *blocks, double *y) {
+  for (size_t blk = 0; blk < p->m_in * p->m_filt; blk++)
+    cod_partition_scatter(p, blk, 0, p->out_block_len, blocks + blk * p->out_block_len, y);
 }

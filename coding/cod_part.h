@@ -46,5 +46,9 @@ void cod_partition_split_filters(const cod_partition *p, const double *k, double
 /* blocks ((m_in*m_filt) x out_block_len, ordered slab-major: block a*m_filt + b) -> y
  * (N x H' x W'), cropping the padding rows/columns and zero filters. */
 void cod_partition_stitch(const cod_partition *p, const double *blocks, double *y);
+/* Write elements [e0, e0+n) of block `block` (src[0..n)) to their places in y, cropping as
+ * cod_partition_stitch does. Lets a decoder emit its output in chunks, straight into y. */
+void cod_partition_scatter(const cod_partition *p, size_t block, size_t e0, size_t n,
+                           const double *src, double *y);
 
 #endif

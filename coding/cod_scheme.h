@@ -36,14 +36,17 @@ struct cod_scheme_ops {
    * indices of the avail array) to sel and their count to *n_sel. 0 or COD_EUNDECODABLE. */
   int (*select)(const cod_code *c, const size_t *avail, size_t n_avail, size_t *sel,
                 size_t *n_sel);
-  /* Optional structured decoder: blocks (m_in*m_filt x out_block_len) from the results of
-   * the selected workers (ids[i], results[i], i < n_sel). Sets *cond. */
+  /* Optional structured decoder: the layer output y (N x H' x W', written completely via
+   * cod_partition_scatter) from the results of the selected workers (ids[i], results[i],
+   * i < n_sel). Sets *cond. On failure y may be partly written. */
   int (*decode_fast)(const cod_code *c, const size_t *ids, size_t n_sel,
-                     const double *const *results, double *blocks, double *cond,
-                     cod_err *err);
+                     const double *const *results, double *y, double *cond, cod_err *err);
   /* Optional structured condition number of the selected set. */
   int (*cond_fast)(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
                    cod_err *err);
+  /* Optional flop count of decode_fast's product (the master's decode cost model);
+   * absent: the generic decoder's 2 * unknowns * results * out_block_len. */
+  double (*decode_flops)(const cod_code *c);
 };
 
 extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,

@@ -104,13 +104,15 @@ static int rot_cond(const cod_code *c, const size_t *ids, size_t d, double *cond
 
 /* Output entries per pass of the fast decoder: the transformed results and the solved
  * channels of one chunk stay in L2, so the decoder streams every worker result once and
- * writes every block once. */
-#define ROT_CHUNK 512
+ * writes y once. 256 measured best of 128..512 (`fcdcc bench`): larger chunks push the two
+ * 2*delta x chunk planes out of L2 and past malloc's mmap threshold (a fresh mapping, so
+ * page faults, on every call). */
+#define ROT_CHUNK 256
 
 /* The complex solve Vinv * z is done in its real embedding [[Re, -Im], [Im, Re]] on split
  * real/imaginary planes: the same flops as ZGEMM, but DGEMM kernels are faster at these
  * small sizes and the transforms around it become plain vectorisable loops. The phase of
- * the second channel is folded into its matrix: E2 = embed(Vinv * diag(w^{(kb-1) j})). */
+ * the second channel is folded into its matrix: E2 = embed(Vinv * diag(w^{(kb-1) j})) / 2. */
 static void rot_embed(const double *vinv, const double *ph, size_t d, double *e) {
   const size_t d2 = 2 * d;
   for (size_t r = 0; r < d; r++)
@@ -121,6 +123,7 @@ static void rot_embed(const double *vinv, const double *ph, size_t d, double *e)
         im = re * pi + im * pr;
         re = t;
       }
+      re *= 0.5, im *= 0.5; /* the 1/2 of the map back to real blocks */
       e[r * d2 + k] = re;
       e[r * d2 + d + k] = -im;
       e[(d + r) * d2 + k] = im;
@@ -128,9 +131,36 @@ static void rot_embed(const double *vinv, const double *ph, size_t d, double *e)
     }
 }
 
+/* The two bilinear forms v+^T Z v+ (pp) and v+^T Z v- (pm) of each worker's 2x2 result,
+ * on split real/imaginary planes. `restrict` lets GCC vectorise without alias checks. */
+static void rot_to_channels(size_t n, const double *restrict z00, const double *restrict z01,
+                            const double *restrict z10, const double *restrict z11,
+                            double *restrict ppr, double *restrict ppi, double *restrict pmr,
+                            double *restrict pmi) {
+  for (size_t e = 0; e < n; e++) {
+    ppr[e] = z00[e] - z11[e];
+    ppi[e] = -(z01[e] + z10[e]);
+    pmr[e] = z00[e] + z11[e];
+    pmi[e] = z01[e] - z10[e];
+  }
+}
+
+/* Back from the solved forms A = v+^T u v+, B = v+^T u v- to the real 2x2 block u (the
+ * factor 1/2 of V^{-T} T V^{-1} is folded into the embedded inverses). */
+static void rot_from_channels(size_t n, const double *restrict ar, const double *restrict ai,
+                              const double *restrict br, const double *restrict bi,
+                              double *restrict u00, double *restrict u01,
+                              double *restrict u10, double *restrict u11) {
+  for (size_t e = 0; e < n; e++) {
+    u00[e] = ar[e] + br[e];
+    u01[e] = bi[e] - ai[e];
+    u10[e] = -(ai[e] + bi[e]);
+    u11[e] = br[e] - ar[e];
+  }
+}
+
 static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
-                      const double *const *results, double *blocks, double *cond,
-                      cod_err *err) {
+                      const double *const *results, double *y, double *cond, cod_err *err) {
   const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt, d2 = 2 * d;
   const size_t W = ROT_CHUNK;
   double *v = cod_malloc_array(2 * d * d, sizeof *v);
@@ -139,8 +169,9 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
   double *e1 = cod_malloc_array(d2 * d2, sizeof *e1), *e2 = cod_malloc_array(d2 * d2, sizeof *e2);
   double *zt = cod_malloc_array(2 * d2 * W, sizeof *zt); /* [pp re; pp im; pm re; pm im] */
   double *ut = cod_malloc_array(2 * d2 * W, sizeof *ut);
+  double *u = cod_malloc_array(4 * W, sizeof *u); /* one chunk of the 4 blocks of a pair */
   int rc = COD_OK;
-  if (!v || !vinv || !ph || !e1 || !e2 || !zt || !ut) {
+  if (!v || !vinv || !ph || !e1 || !e2 || !zt || !ut || !u) {
     rc = cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-rot decoder");
     goto done;
   }
@@ -160,15 +191,9 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
   for (size_t e0 = 0; e0 < L; e0 += W) {
     const size_t n = L - e0 < W ? L - e0 : W;
     for (size_t i = 0; i < d; i++) {
-      const double *z00 = results[i] + e0, *z01 = z00 + L, *z10 = z01 + L, *z11 = z10 + L;
-      double *ppr = zpp + i * W, *ppi = zpp + (d + i) * W;
-      double *pmr = zpm + i * W, *pmi = zpm + (d + i) * W;
-      for (size_t e = 0; e < n; e++) {
-        ppr[e] = z00[e] - z11[e];   /* v+^T Z v+ */
-        ppi[e] = -(z01[e] + z10[e]);
-        pmr[e] = z00[e] + z11[e];   /* v+^T Z v- */
-        pmi[e] = z01[e] - z10[e];
-      }
+      const double *z00 = results[i] + e0;
+      rot_to_channels(n, z00, z00 + L, z00 + 2 * L, z00 + 3 * L, zpp + i * W,
+                      zpp + (d + i) * W, zpm + i * W, zpm + (d + i) * W);
     }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d2, (int)n, (int)d2, 1.0, e1,
                 (int)d2, zpp, (int)W, 0.0, upp, (int)W);
@@ -179,14 +204,13 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
         const size_t ea = kb * i + l, eb = kb * i + kb - 1 - l;
         const double *ar = upp + ea * W, *ai = upp + (d + ea) * W;
         const double *br = upm + eb * W, *bi = upm + (d + eb) * W;
-        double *u00 = blocks + ((2 * i) * mf + 2 * l) * L + e0, *u01 = u00 + L;
-        double *u10 = blocks + ((2 * i + 1) * mf + 2 * l) * L + e0, *u11 = u10 + L;
-        for (size_t e = 0; e < n; e++) {
-          u00[e] = 0.5 * (ar[e] + br[e]);
-          u01[e] = 0.5 * (bi[e] - ai[e]);
-          u10[e] = -0.5 * (ai[e] + bi[e]);
-          u11[e] = 0.5 * (br[e] - ar[e]);
-        }
+        double *u00 = u, *u01 = u + W, *u10 = u + 2 * W, *u11 = u + 3 * W;
+        rot_from_channels(n, ar, ai, br, bi, u00, u01, u10, u11);
+        const size_t b00 = (2 * i) * mf + 2 * l, b10 = (2 * i + 1) * mf + 2 * l;
+        cod_partition_scatter(&c->part, b00, e0, n, u00, y);
+        cod_partition_scatter(&c->part, b00 + 1, e0, n, u01, y);
+        cod_partition_scatter(&c->part, b10, e0, n, u10, y);
+        cod_partition_scatter(&c->part, b10 + 1, e0, n, u11, y);
       }
   }
 done:
@@ -197,11 +221,17 @@ done:
   cod_free(e2);
   cod_free(zt);
   cod_free(ut);
+  cod_free(u);
   return rc;
 }
 
+/* Two real GEMMs of (2 delta)^2 by out_block_len: half the generic decoder's product. */
+static double rot_decode_flops(const cod_code *c) {
+  return 2.0 * 2.0 * (double)(4 * c->delta * c->delta) * (double)c->part.out_block_len;
+}
+
 const cod_scheme_ops cod_scheme_rot = {"nsctc-rot", rot_plan, rot_fill, cod_select_first_delta,
-                                       rot_decode, rot_cond};
+                                       rot_decode, rot_cond, rot_decode_flops};
 
 /* ---- nsctc-cir ----------------------------------------------------------------------- */
 
@@ -255,7 +285,7 @@ static void cir_fill(cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_cir = {"nsctc-cir", cir_plan, cir_fill, cod_select_first_delta,
-                                       NULL, NULL};
+                                       NULL, NULL, NULL};
 
 /* ---- uncoded and replication --------------------------------------------------------- */
 
@@ -308,11 +338,10 @@ static int block_select(const cod_code *c, const size_t *avail, size_t n_avail, 
 
 /* Selected worker p holds block p: decoding is a copy. */
 static int block_decode(const cod_code *c, const size_t *ids, size_t n_sel,
-                        const double *const *results, double *blocks, double *cond,
-                        cod_err *err) {
+                        const double *const *results, double *y, double *cond, cod_err *err) {
   (void)err;
-  size_t L = c->part.out_block_len;
-  for (size_t p = 0; p < n_sel; p++) memcpy(blocks + (ids[p] % c->delta) * L, results[p], L * sizeof *blocks);
+  for (size_t p = 0; p < n_sel; p++)
+    cod_partition_scatter(&c->part, ids[p] % c->delta, 0, c->part.out_block_len, results[p], y);
   *cond = 1.0;
   return COD_OK;
 }
@@ -324,10 +353,16 @@ static int block_cond(const cod_code *c, const size_t *ids, size_t n_sel, double
   return COD_OK;
 }
 
+static double block_decode_flops(const cod_code *c) {
+  (void)c;
+  return 0.0; /* copies */
+}
+
 const cod_scheme_ops cod_scheme_uncoded = {"uncoded", uncoded_plan, block_fill, block_select,
-                                           block_decode, block_cond};
+                                           block_decode, block_cond, block_decode_flops};
 const cod_scheme_ops cod_scheme_replication = {"replication", replication_plan, block_fill,
-                                               block_select, block_decode, block_cond};
+                                               block_select, block_decode, block_cond,
+                                               block_decode_flops};
 
 /* ---- polynomial codes ---------------------------------------------------------------- */
 
@@ -357,6 +392,6 @@ static void poly_cheb_fill(cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_poly_real = {"poly-real", poly_plan, poly_real_fill,
-                                             cod_select_first_delta, NULL, NULL};
+                                             cod_select_first_delta, NULL, NULL, NULL};
 const cod_scheme_ops cod_scheme_poly_cheb = {"poly-cheb", poly_plan, poly_cheb_fill,
-                                             cod_select_first_delta, NULL, NULL};
+                                             cod_select_first_delta, NULL, NULL, NULL};

@@ -104,6 +104,18 @@ int cod_tensor_all_finite(const cod_tensor *t, size_t *first_bad) {
   return 1;
 }
 
+cod_error_stats cod_array_compare(const double *y, const double *ref, size_t len) {
+  double num = 0, den = 0, mx = 0;
+  for (size_t i = 0; i < len; i++) {
+    double d = y[i] - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+    if (!(fabs(d) <= mx)) mx = fabs(d); /* also propagates NaN */
+  }
+  cod_error_stats st = {len ? num / (double)len : 0.0, den > 0 ? sqrt(num / den) : sqrt(num), mx};
+  return st;
+}
+
 /* ---- .npy header scanner ------------------------------------------------------------ */
 
 typedef struct scan {

@@ -43,6 +43,14 @@ int cod_tensor_convert(const cod_tensor *src, cod_dtype dt, cod_tensor *out, cod
 /* 1 if every element is finite, else 0 (and *first_bad gets the flat index, if non-NULL). */
 int cod_tensor_all_finite(const cod_tensor *t, size_t *first_bad);
 
+/* Errors of y against a reference: mean squared error, relative 2-norm error
+ * ||y - ref|| / ||ref|| (the absolute norm when ref is all zero) and max |y - ref|.
+ * A NaN anywhere makes max_abs NaN. Plain data. */
+typedef struct cod_error_stats {
+  double mse, rel, max_abs;
+} cod_error_stats;
+cod_error_stats cod_array_compare(const double *y, const double *ref, size_t len);
+
 /* Load an .npy file (rank 1..4, '<f8' or '<f4', C order) into *out. */
 int cod_npy_load(const char *path, cod_tensor *out, cod_err *err);
 /* Save t as .npy version 1.0 with its own rank (t->ndim) and dtype. */

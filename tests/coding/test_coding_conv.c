@@ -211,6 +211,24 @@ static void check_partition(const cod_conv_geom *g, cod_axis axis, size_t m_in,
   cr_expect_eq(bad, 0, "%zu of %zu entries differ: %s C%zu H%zu W%zu N%zu k%zux%zu s%zu p%zu "
                "m_in %zu m_filt %zu", bad, yl, axis == COD_AXIS_ROWS ? "rows" : "cols", g->c,
                g->h, g->w, g->n_filters, g->kh, g->kw, g->stride, g->pad, m_in, m_filt);
+  /* the same blocks emitted in seeded random chunks through cod_partition_scatter */
+  double *y2 = malloc(yl * 8);
+  cr_assert(y2);
+  for (size_t i = 0; i < yl; i++) y2[i] = NAN;
+  tc_lcg rng;
+  tc_lcg_seed(&rng, seed + 7);
+  for (size_t blk = 0; blk < m_in * m_filt; blk++)
+    for (size_t e0 = 0; e0 < p.out_block_len;) {
+      size_t n = 1 + tc_lcg_below(&rng, 40);
+      if (n > p.out_block_len - e0) n = p.out_block_len - e0;
+      cod_partition_scatter(&p, blk, e0, n, blocks + blk * p.out_block_len + e0, y2);
+      e0 += n;
+    }
+  bad = 0;
+  for (size_t i = 0; i < yl; i++)
+    if (!(y2[i] == yr[i])) bad++;
+  cr_expect_eq(bad, 0, "chunked scatter: %zu of %zu entries differ", bad, yl);
+  free(y2);
   /* zero filters fill the last group */
   for (size_t i = kl; i < m_filt * p.filt_piece_len; i++) cr_expect_eq(groups[i], 0.0);
   free(x), free(k), free(yr), free(y), free(slabs), free(groups), free(blocks);

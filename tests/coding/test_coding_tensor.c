@@ -432,3 +432,18 @@ Test(tensor, status_names) {
   cr_expect_eq(e.status, COD_EIO);
   cr_expect_eq(cod_err_set(NULL, COD_EINVAL, "ignored"), COD_EINVAL);
 }
+
+Test(tensor, array_compare_against_hand_values) {
+  const double ref[4] = {1.0, -2.0, 2.0, 0.0}, y[4] = {1.5, -2.0, 1.0, 0.0};
+  cod_error_stats st = cod_array_compare(y, ref, 4);
+  /* differences 0.5, 0, -1, 0: sum of squares 1.25, ||ref||^2 = 9 */
+  cr_expect_float_eq(st.mse, 1.25 / 4.0, 1e-15);
+  cr_expect_float_eq(st.rel, sqrt(1.25 / 9.0), 1e-15);
+  cr_expect_float_eq(st.max_abs, 1.0, 1e-15);
+  const double zero[2] = {0, 0}, z2[2] = {3.0, 4.0};
+  st = cod_array_compare(z2, zero, 2); /* all-zero reference: the absolute norm */
+  cr_expect_float_eq(st.rel, 5.0, 1e-15);
+  const double nan_y[2] = {0.0, NAN};
+  st = cod_array_compare(nan_y, zero, 2);
+  cr_expect(isnan(st.max_abs), "a NaN must show in max_abs");
+}
