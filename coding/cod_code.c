@@ -97,6 +97,7 @@ void cod_code_free(cod_code *c) {
 }
 
 const char *cod_code_scheme(const cod_code *c) { return c->ops->name; }
+const cod_code_params *cod_code_params_get(const cod_code *c) { return &c->prm; }
 const cod_partition *cod_code_partition(const cod_code *c) { return &c->part; }
 size_t cod_code_workers(const cod_code *c) { return c->n; }
 size_t cod_code_ka(const cod_code *c) { return c->ka; }
@@ -274,6 +275,17 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
   return rc;
 }
 
+int cod_code_select(const cod_code *c, const size_t *avail, size_t n_avail, size_t *used,
+                    size_t *n_used, cod_err *err) {
+  size_t sel[256], n_sel = 0;
+  if (n_avail > 256) n_avail = 256;
+  int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
+  if (rc) return rc;
+  for (size_t i = 0; i < n_sel; i++) used[i] = avail[sel[i]];
+  *n_used = n_sel;
+  return COD_OK;
+}
+
 int cod_code_decodable(const cod_code *c, const size_t *avail, size_t n_avail) {
   size_t sel[256], n_sel = 0;
   if (n_avail > 256) n_avail = 256;
@@ -305,12 +317,9 @@ static int cond_of_ids(const cod_code *c, const size_t *ids, size_t n_sel, doubl
 
 int cod_code_cond(const cod_code *c, const size_t *avail, size_t n_avail, double *cond,
                   cod_err *err) {
-  size_t sel[256], ids[256], n_sel = 0;
-  if (n_avail > 256) n_avail = 256;
-  int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
-  if (rc) return rc;
-  for (size_t i = 0; i < n_sel; i++) ids[i] = avail[sel[i]];
-  return cond_of_ids(c, ids, n_sel, cond, err);
+  size_t ids[256], n_sel = 0;
+  int rc = cod_code_select(c, avail, n_avail, ids, &n_sel, err);
+  return rc ? rc : cond_of_ids(c, ids, n_sel, cond, err);
 }
 
 static double binomial(size_t n, size_t k) {

@@ -65,6 +65,8 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
 void cod_code_free(cod_code *code);
 
 const char *cod_code_scheme(const cod_code *code);
+/* The parameters the code was planned with (scheme points to a static name). */
+const cod_code_params *cod_code_params_get(const cod_code *code);
 const cod_partition *cod_code_partition(const cod_code *code);
 size_t cod_code_workers(const cod_code *code);      /* n */
 size_t cod_code_ka(const cod_code *code);           /* k_A as planned */
@@ -116,6 +118,11 @@ int cod_code_decode(const cod_code *code, const size_t *avail, size_t n_avail,
 /* 1 if the results of the listed workers suffice to decode (the scheme's selection rule
  * succeeds), else 0. Ids must be valid and distinct. */
 int cod_code_decodable(const cod_code *code, const size_t *avail, size_t n_avail);
+/* The workers the decoder would use from `avail` (in arrival order): their ids into
+ * used[] (room for threshold entries) and their count into *n_used. COD_OK,
+ * COD_EUNDECODABLE or COD_EINVAL (bad or repeated id), as cod_code_decode. */
+int cod_code_select(const cod_code *code, const size_t *avail, size_t n_avail, size_t *used,
+                    size_t *n_used, cod_err *err);
 
 /* Floating-point operations of encoding (both operands, all workers) and of the generic
  * decoder's final product; cost models for master timing. */

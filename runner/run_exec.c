@@ -4,12 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
+#include "cod_clock.h"
 #include "cod_code.h"
 #include "model.h"
 #include "model_forward.h"
@@ -19,6 +19,14 @@
 
 /* ---- assets: model, weights, input, uncoded reference -------------------------------- */
 
+/* The filters of one conv layer encoded for one code: weights stay put, so a thread
+ * encodes them once per (layer, code) and every later run uploads the same bytes. */
+typedef struct coded_filters {
+  cod_code_params prm;       /* the code they were encoded for (scheme name is static) */
+  double *data;              /* n x worker_filter_len */
+  double wall_s;             /* how long the encoding took */
+} coded_filters;
+
 struct run_assets {
   char key[3 * RUN_PATH_MAX + 64];
   model *m;
@@ -26,13 +34,18 @@ struct run_assets {
   model_plan *plan;
   double *input, *ref_out;   /* input, final output of the uncoded pipeline */
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
+  coded_filters *filt;       /* per conv layer */
+  void *conv_work;           /* im2col workspace of the largest conv (master's own convs) */
   size_t n_conv;
 };
 
 void run_assets_free(run_assets *a) {
   if (!a) return;
   for (size_t i = 0; a->ref_conv && i < a->n_conv; i++) cod_free(a->ref_conv[i]);
+  for (size_t i = 0; a->filt && i < a->n_conv; i++) cod_free(a->filt[i].data);
   cod_free(a->ref_conv);
+  cod_free(a->filt);
+  cod_free(a->conv_work);
   cod_free(a->input);
   cod_free(a->ref_out);
   model_plan_free(a->plan);
@@ -47,10 +60,7 @@ static size_t shape_len(model_shape s) { return s.c * s.h * s.w; }
 static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *x,
                     const double *k, double *y, cod_err *err) {
   run_assets *a = ctx;
-  void *work = cod_aligned_alloc(cod_conv_workspace_bytes(g, COD_F64));
-  if (!work) return cod_err_set(err, COD_ENOMEM, "out of memory");
-  cod_conv2d_f64(g, x, k, y, work);
-  cod_free(work);
+  cod_conv2d_f64(g, x, k, y, a->conv_work);
   size_t len = cod_conv_output_len(g);
   a->ref_conv[ci] = cod_malloc_array(len, sizeof(double));
   if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -73,7 +83,16 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
   a->input = cod_malloc_array(shape_len(in), sizeof(double));
   a->ref_out = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof(double));
   a->ref_conv = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double *));
-  if (!a->input || !a->ref_out || !a->ref_conv) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  a->filt = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof *a->filt);
+  size_t work = 0;
+  for (size_t i = 0; i < a->n_conv; i++) {
+    cod_conv_geom g = model_conv_geom(a->m, i);
+    size_t b = cod_conv_workspace_bytes(&g, COD_F64);
+    work = b > work ? b : work;
+  }
+  a->conv_work = cod_aligned_alloc(work);
+  if (!a->input || !a->ref_out || !a->ref_conv || !a->filt || !a->conv_work)
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
   if (strcmp(cfg->model.input, "random") == 0) {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -155,16 +174,10 @@ static void *grow(void *p, size_t *cap, size_t need, size_t el) {
 
 static void errors(const double *y, const double *ref, size_t len, double *mse, double *rel,
                    double *maxabs) {
-  double num = 0, den = 0, mx = 0;
-  for (size_t i = 0; i < len; i++) {
-    double d = y[i] - ref[i];
-    num += d * d, den += ref[i] * ref[i];
-    if (!(fabs(d) <= mx)) mx = fabs(d);
-  }
-  *mse = num / (double)len;
-  *rel = den > 0 ? sqrt(num / den) : sqrt(num);
-  *maxabs = mx;
+  cod_error_stats st = cod_array_compare(y, ref, len);
+  *mse = st.mse, *rel = st.rel, *maxabs = st.max_abs;
 }
+
 
 /* ---- the coded forward pass -------------------------------------------------------------- */
 
@@ -331,6 +344,35 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
 }
 
+static int same_code(const cod_code_params *a, const cod_code_params *b) {
+  return strcmp(a->scheme, b->scheme) == 0 && a->n_workers == b->n_workers && a->ka == b->ka &&
+         a->kb == b->kb && a->q == b->q && a->axis == b->axis;
+}
+
+/* This thread's encoding of conv ci's filters for `code`, made on first use. */
+static int cached_filters(exec_ctx *x, size_t ci, const cod_code *code, const double *k,
+                          const coded_filters **out, cod_err *err) {
+  coded_filters *f = &x->a->filt[ci];
+  const cod_code_params *p = cod_code_params_get(code);
+  if (!f->data || !same_code(&f->prm, p)) {
+    cod_free(f->data);
+    f->data = cod_malloc_array(cod_code_workers(code) * cod_code_worker_filter_len(code),
+                               sizeof *f->data);
+    if (!f->data) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+    double w0 = cod_clock_wall_s();
+    int rc = cod_code_encode_filters(code, k, f->data, err);
+    if (rc) {
+      cod_free(f->data);
+      f->data = NULL;
+      return rc;
+    }
+    f->wall_s = cod_clock_wall_s() - w0;
+    f->prm = *p;
+  }
+  *out = f;
+  return COD_OK;
+}
+
 /* Run one conv layer: coded on the cluster if selected, else by the master. */
 static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double *xin,
                     const double *k, double *y, cod_err *err) {
@@ -341,19 +383,22 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   x->last_layer = li + 1;
   if (rc) return rc;
   if (!selected(c, ci)) {
-    if (y) {
-      void *work = cod_aligned_alloc(cod_conv_workspace_bytes(g, COD_F64));
-      if (!work) return cod_err_set(err, COD_ENOMEM, "out of memory");
-      cod_conv2d_f64(g, xin, k, y, work);
-      cod_free(work);
-    }
+    if (y) cod_conv2d_f64(g, xin, k, y, x->a->conv_work);
     return master_busy(x, 2.0 * cod_conv_macs(g) / c->master.master_flops, err);
   }
   cod_code *code = NULL;
   if ((rc = choose_code(c, g, &code, err))) return rc;
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
-  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace};
+  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace, NULL, 0.0};
+  if (y) {
+    const coded_filters *f = NULL;
+    if ((rc = cached_filters(x, ci, code, k, &f, err))) {
+      cod_code_free(code);
+      return rc;
+    }
+    in.coded_filters = f->data, in.coded_filters_wall_s = f->wall_s;
+  }
   run_layer_out lo;
   rc = run_layer_execute(&in, &lo, err);
   if (!rc) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
@@ -372,15 +417,9 @@ static int coded_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double
   return run_conv(ctx, ci, g, xin, k, y, err);
 }
 
-static double wall_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
                 run_result *out, cod_err *err) {
-  double w0 = wall_now();
+  double w0 = cod_clock_wall_s();
   run_result r;
   memset(&r, 0, sizeof r);
   int rc = assets_get(cfg, cache, err);
@@ -437,7 +476,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   if (output && !x.stop_status)
     errors(output, a->ref_out, shape_len(model_output_shape(a->m)), &R->e2e_mse,
            &R->e2e_rel_error, &R->e2e_max_abs_error);
-  R->wall_s = wall_now() - w0;
+  R->wall_s = cod_clock_wall_s() - w0;
   sim_engine_free(x.e);
   cod_free(output);
   *out = r;

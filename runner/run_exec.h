@@ -6,8 +6,10 @@
  * (run_layer.h) on one engine whose clock carries over from layer to layer. The master
  * runs the other layers itself (their time is their MACs over master_flops). Layer errors
  * compare the decoded output with the uncoded pipeline's activation at that layer, so a
- * run costs about one forward pass of compute (docs/decisions/006). With compute = model
- * no numbers are computed at all.
+ * run costs about one forward pass of compute (docs/decisions/006). Weights stay put: each
+ * thread encodes a layer's filters once per code and reuses them, so a run's cpu_encode_s
+ * is the input encoding only, while the simulated encode time still counts both operands.
+ * With compute = model no numbers are computed at all.
  */
 #ifndef FCDCC_RUN_EXEC_H
 #define FCDCC_RUN_EXEC_H

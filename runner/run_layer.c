@@ -12,11 +12,11 @@
 
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
+#include "cod_clock.h"
 #include "res_db.h"
 #include "sim_latency.h"
 #include "sim_link.h"
@@ -52,25 +52,15 @@ struct layer_ctx {
   int done;                /* decoded, undecodable or infeasible */
   int rc;                  /* first error inside a callback */
   cod_err *err;
-  double *cx, *ck, *res;   /* coded inputs, filters, results (real mode) */
+  double *cx, *res;        /* coded inputs, results (real mode) */
+  double *ck_own;          /* coded filters when the caller gave none */
+  const double *ck;        /* coded filters in use */
   void *work;
   size_t il, fl, ol, elsize;
   int real;
 };
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
-
-static double cpu_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double wall_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void trace(layer_ctx *L, const char *kind, long worker) {
   run_layer_out *o = L->out;
@@ -145,38 +135,32 @@ static void ev_decode_done(sim_engine *e, void *p) {
 
 static void do_decode(layer_ctx *L, size_t critical) {
   run_layer_out *o = L->out;
-  cod_decode_info info;
-  memset(&info, 0, sizeof info);
-  double wall = 0, cpu0 = cpu_now();
+  double wall = 0, c0 = cod_clock_thread_cpu_s();
+  int rc;
   if (L->real) {
     const double *res[256];
+    cod_decode_info info;
     for (size_t i = 0; i < L->n_arrived; i++) res[i] = L->res + L->arrived[i] * L->ol;
-    double w0 = wall_now();
-    int rc = cod_code_decode(L->code, L->arrived, L->n_arrived, res,
-                             L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
-                                                                           : COD_DECODE_FAST,
-                             L->in->y, &info, L->err);
-    wall = wall_now() - w0;
-    if (rc) return fail_cb(rc, L);
-    o->cond = info.cond;
-  } else {
-    size_t sel_cond_rc = cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, L->err);
-    if (sel_cond_rc) return fail_cb((int)sel_cond_rc, L);
-    /* which workers the decoder would use: the selection rule via a decodable prefix */
-    for (size_t i = 0; i < L->n_arrived; i++) info.used[info.n_used++] = L->arrived[i];
+    double w0 = cod_clock_wall_s();
+    rc = cod_code_decode(L->code, L->arrived, L->n_arrived, res,
+                         L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
+                                                                       : COD_DECODE_FAST,
+                         L->in->y, &info, L->err);
+    wall = cod_clock_wall_s() - w0;
+    if (!rc) {
+      o->n_used = info.n_used;
+      memcpy(o->used, info.used, info.n_used * sizeof *info.used);
+      o->cond = info.cond;
+    }
+  } else { /* model mode: the same selection and condition number, no numbers */
+    rc = cod_code_select(L->code, L->arrived, L->n_arrived, o->used, &o->n_used, L->err);
+    if (!rc) rc = cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, L->err);
   }
-  o->cpu_decode_s += cpu_now() - cpu0;
-  if (!L->real) {
-    /* model mode: the used set is the minimal decodable prefix of the arrivals */
-    size_t k = 1;
-    while (k < L->n_arrived && !cod_code_decodable(L->code, L->arrived, k)) k++;
-    info.n_used = k;
-  }
-  o->n_used = info.n_used;
-  memcpy(o->used, info.used, info.n_used * sizeof *info.used);
+  if (rc) return fail_cb(rc, L);
+  o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
   for (size_t i = 0; i < L->n_arrived; i++) {
     int used = 0;
-    for (size_t u = 0; u < info.n_used; u++) used |= info.used[u] == L->arrived[i];
+    for (size_t u = 0; u < o->n_used; u++) used |= o->used[u] == L->arrived[i];
     o->workers[L->arrived[i]].status = used ? RES_WORKER_USED : RES_WORKER_STRAGGLER;
   }
   cancel_rest(L, RES_WORKER_CANCELLED);
@@ -227,12 +211,12 @@ static void ev_compute_done(sim_engine *e, void *p) {
   o->flops = 2.0 * cod_code_worker_macs(L->code);
   if (L->real) {
     /* the REAL convolution of this worker's coded pieces, now that its event fired */
-    double c0 = cpu_now();
+    double c0 = cod_clock_thread_cpu_s();
     double *res = L->res + w->j * L->ol;
     cod_code_worker_compute(L->code, L->in->cfg->run.precision == RUN_FP32 ? COD_F32 : COD_F64,
                             L->cx + w->j * L->il, L->ck + w->j * L->fl, res, L->work);
     if (isfinite(L->in->cfg->run.snr_db)) cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
-    L->out->cpu_compute_s += cpu_now() - c0;
+    L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
   }
   w->state = W_DOWNLOADING;
   w->t_down0 = now_s(L);
@@ -354,7 +338,7 @@ static void ctx_free(layer_ctx *L) {
   sim_nic_free(L->nic_up);
   sim_nic_free(L->nic_down);
   cod_free(L->cx);
-  cod_free(L->ck);
+  cod_free(L->ck_own);
   cod_free(L->res);
   cod_free(L->work);
 }
@@ -385,14 +369,12 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   for (size_t i = 0; !rc && i < c->n_classes; i++)
     rc = make_model(c, &c->classes[i].worker.latency, &L->models[i + 1], err);
   if (rc) return rc;
-  if ((rc = sim_nic_new(L->e, isfinite(c->network.master_bps) ? c->network.master_bps : 1e300,
-                        c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR
-                                                                       : SIM_NIC_SEQUENTIAL,
-                        &L->nic_up, err)) ||
-      (rc = sim_nic_new(L->e, isfinite(c->network.master_bps) ? c->network.master_bps : 1e300,
-                        c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR
-                                                                       : SIM_NIC_SEQUENTIAL,
-                        &L->nic_down, err)))
+  /* the master's NIC, one per direction (full duplex); "unlimited" is a very fast NIC */
+  double nic_bps = isfinite(c->network.master_bps) ? c->network.master_bps : 1e300;
+  sim_nic_discipline disc =
+      c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR : SIM_NIC_SEQUENTIAL;
+  if ((rc = sim_nic_new(L->e, nic_bps, disc, &L->nic_up, err)) ||
+      (rc = sim_nic_new(L->e, nic_bps, disc, &L->nic_down, err)))
     return rc;
   L->ws = cod_calloc(L->n, sizeof *L->ws);
   out->workers = cod_calloc(L->n, sizeof *out->workers);
@@ -421,7 +403,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   }
   if (L->real) {
     L->cx = cod_malloc_array(L->n * L->il, sizeof *L->cx);
-    L->ck = cod_malloc_array(L->n * L->fl, sizeof *L->ck);
+    if (!in->coded_filters) L->ck_own = cod_malloc_array(L->n * L->fl, sizeof *L->ck_own);
+    L->ck = in->coded_filters ? in->coded_filters : L->ck_own;
     L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
     L->work = cod_aligned_alloc(cod_code_worker_workspace_bytes(
         code, c->run.precision == RUN_FP32 ? COD_F32 : COD_F64));
@@ -445,15 +428,15 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     finish(&L, RES_STATUS_INFEASIBLE_STORAGE);
     goto done;
   }
-  double wall = 0, c0 = cpu_now();
+  double wall = 0, c0 = cod_clock_thread_cpu_s();
   if (L.real) {
-    double w0 = wall_now();
+    double w0 = cod_clock_wall_s();
     if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)) ||
-        (rc = cod_code_encode_filters(L.code, in->k, L.ck, err)))
+        (L.ck_own && (rc = cod_code_encode_filters(L.code, in->k, L.ck_own, err))))
       goto done;
-    wall = wall_now() - w0;
+    wall = cod_clock_wall_s() - w0 + (L.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
-  out->cpu_encode_s = cpu_now() - c0;
+  out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
   out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
   if ((rc = sim_engine_schedule_after(L.e, sim_time_from_s(out->t_encode_s), ev_encoded, &L,
                                       NULL, NULL))) {

@@ -70,6 +70,11 @@ typedef struct run_layer_in {
   const double *k;         /* filters (N x C x KH x KW); NULL in model-only mode */
   double *y;               /* decoded output (N x H' x W'); NULL in model-only mode */
   int trace;               /* record events */
+  /* Optional: the filters already encoded for this code (n x worker_filter_len), as the
+   * master keeps them while weights stay put, and the wall time that encoding took (for
+   * measured timing). NULL: the layer encodes k itself. Simulated time is the same. */
+  const double *coded_filters;
+  double coded_filters_wall_s;
 } run_layer_in;
 
 /* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
