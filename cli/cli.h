@@ -34,8 +34,6 @@ int cli_parse_double(const char *cmd, const char *opt, const char *s, double *ou
 int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t bound,
                         size_t *out, size_t cap, size_t *n);
 
-double cli_wall_s(void);  /* monotonic wall clock, seconds */
-double cli_cpu_s(void);   /* this process's CPU time, seconds */
 
 /* JSON helpers writing to f. */
 void cli_json_string(FILE *f, const char *s);

@@ -4,7 +4,9 @@
  *     (N x C*KH*KW times C*KH*KW x H'*W'), per layer of AlexNet and VGG-16, fp32 and fp64;
  *     target >= 0.80 on layers with >= 64 input channels;
  *   - NSCTC fast decoding of AlexNet conv2 at n = 20, k_A = k_B = 4 over the layer's
- *     uncoded convolution time; target <= 0.05.
+ *     uncoded convolution time; target <= 0.05;
+ *   - the CPU time of one simulated AlexNet run (n = 20, real computation) over one
+ *     uncoded forward pass; target <= 1.5; and model-only runs' events per second.
  * Each measurement is the best of R repetitions, conv and GEMM interleaved.
  */
 #include <getopt.h>
@@ -14,37 +16,16 @@
 #include <gsl/gsl_cblas.h>
 
 #include "cli.h"
+#include "cod_clock.h"
 #include "cod_alloc.h"
 #include "cod_blas.h"
 #include "cod_code.h"
 #include "cod_conv.h"
-
-typedef struct bench_layer {
-  const char *name;
-  cod_conv_geom g;
-} bench_layer;
-
-/* torchvision AlexNet and VGG-16 conv layers (224x224 input). */
-static const bench_layer layers[] = {
-    {"alexnet/conv1", {3, 224, 224, 64, 11, 11, 4, 2}},
-    {"alexnet/conv2", {64, 27, 27, 192, 5, 5, 1, 2}},
-    {"alexnet/conv3", {192, 13, 13, 384, 3, 3, 1, 1}},
-    {"alexnet/conv4", {384, 13, 13, 256, 3, 3, 1, 1}},
-    {"alexnet/conv5", {256, 13, 13, 256, 3, 3, 1, 1}},
-    {"vgg16/conv1_1", {3, 224, 224, 64, 3, 3, 1, 1}},
-    {"vgg16/conv1_2", {64, 224, 224, 64, 3, 3, 1, 1}},
-    {"vgg16/conv2_1", {64, 112, 112, 128, 3, 3, 1, 1}},
-    {"vgg16/conv2_2", {128, 112, 112, 128, 3, 3, 1, 1}},
-    {"vgg16/conv3_1", {128, 56, 56, 256, 3, 3, 1, 1}},
-    {"vgg16/conv3_2", {256, 56, 56, 256, 3, 3, 1, 1}},
-    {"vgg16/conv3_3", {256, 56, 56, 256, 3, 3, 1, 1}},
-    {"vgg16/conv4_1", {256, 28, 28, 512, 3, 3, 1, 1}},
-    {"vgg16/conv4_2", {512, 28, 28, 512, 3, 3, 1, 1}},
-    {"vgg16/conv4_3", {512, 28, 28, 512, 3, 3, 1, 1}},
-    {"vgg16/conv5_1", {512, 14, 14, 512, 3, 3, 1, 1}},
-    {"vgg16/conv5_2", {512, 14, 14, 512, 3, 3, 1, 1}},
-    {"vgg16/conv5_3", {512, 14, 14, 512, 3, 3, 1, 1}},
-};
+#include "model.h"
+#include "model_forward.h"
+#include "model_weights.h"
+#include "run_config.h"
+#include "run_exec.h"
 
 static void fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
   unsigned s = seed * 2654435761u + 1;
@@ -84,17 +65,17 @@ static int bench_one(const cod_conv_geom *g, cod_dtype dt, int reps, double *t_c
   int N = (int)g->n_filters, K = (int)ckk, M = (int)hw;
   *t_conv = *t_gemm = INFINITY;
   for (int r = 0; r < reps; r++) {
-    double t0 = cli_wall_s();
+    double t0 = cod_clock_wall_s();
     if (dt == COD_F64) cod_conv2d_f64(g, b.x, b.k, b.y, b.work);
     else cod_conv2d_f32(g, b.x, b.k, b.y, b.work);
-    double t1 = cli_wall_s();
+    double t1 = cod_clock_wall_s();
     if (dt == COD_F64)
       cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, K, 1.0, b.k, K, b.col, M,
                   0.0, b.y, M);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, M, K, 1.0f, b.k, K, b.col, M,
                   0.0f, b.y, M);
-    double t2 = cli_wall_s();
+    double t2 = cod_clock_wall_s();
     if (t1 - t0 < *t_conv) *t_conv = t1 - t0;
     if (t2 - t1 < *t_gemm) *t_gemm = t2 - t1;
   }
@@ -102,37 +83,54 @@ static int bench_one(const cod_conv_geom *g, cod_dtype dt, int reps, double *t_c
   return 0;
 }
 
-static int bench_conv(int quick, int reps) {
-  printf("conv2d (im2col + GEMM) against the GEMM of the same shape, 1 thread, best of %d\n",
-         reps);
-  printf("%-16s %-5s %9s %10s %10s %7s %s\n", "layer", "dtype", "GFLOP", "conv GF/s",
-         "gemm GF/s", "ratio", "target");
-  double worst = INFINITY;
-  for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
-    if (quick && strncmp(layers[i].name, "vgg16", 5) == 0 && i % 4 != 2) continue;
+static int bench_conv_model(const char *name, int quick, int reps, double *worst) {
+  model *m = NULL;
+  cod_err e = {0};
+  if (model_lookup(name, &m, &e)) return cli_fail("bench", "%s", e.msg);
+  for (size_t i = 0; i < model_conv_count(m); i++) {
+    if (quick && model_conv_count(m) > 5 && i % 4 != 1) continue;
+    cod_conv_geom g = model_conv_geom(m, i);
     for (int d = 0; d < 2; d++) {
       cod_dtype dt = d ? COD_F64 : COD_F32;
-      double tc, tg, flop = 2.0 * cod_conv_macs(&layers[i].g);
-      if (bench_one(&layers[i].g, dt, reps, &tc, &tg))
-        return cli_fail("bench", "out of memory for layer %s", layers[i].name);
+      double tc, tg, flop = 2.0 * cod_conv_macs(&g);
+      if (bench_one(&g, dt, reps, &tc, &tg)) {
+        model_free(m);
+        return cli_fail("bench", "out of memory for %s/%s", name, model_conv_layer(m, i)->name);
+      }
       double ratio = tg / tc;
-      int gated = layers[i].g.c >= 64;
-      if (gated && ratio < worst) worst = ratio;
-      printf("%-16s %-5s %9.3f %10.1f %10.1f %7.3f %s\n", layers[i].name, d ? "fp64" : "fp32",
-             flop / 1e9, flop / tc / 1e9, flop / tg / 1e9, ratio,
+      int gated = g.c >= 64;
+      if (gated && ratio < *worst) *worst = ratio;
+      printf("%-8s %-9s %-5s %9.3f %10.1f %10.1f %7.3f %s\n", name, model_conv_layer(m, i)->name,
+             d ? "fp64" : "fp32", flop / 1e9, flop / tc / 1e9, flop / tg / 1e9, ratio,
              gated ? (ratio >= 0.8 ? ">=0.80 ok" : ">=0.80 MISSED") : "(C < 64: not gated)");
     }
   }
-  printf("worst conv/GEMM ratio on layers with C >= 64: %.3f (target >= 0.80)\n\n", worst);
+  model_free(m);
   return 0;
 }
 
+static int bench_conv(int quick, int reps) {
+  printf("conv2d (im2col + GEMM) against the GEMM of the same shape, 1 thread, best of %d\n",
+         reps);
+  printf("%-8s %-9s %-5s %9s %10s %10s %7s %s\n", "model", "layer", "dtype", "GFLOP",
+         "conv GF/s", "gemm GF/s", "ratio", "target");
+  double worst = INFINITY;
+  int rc = bench_conv_model("alexnet", quick, reps, &worst);
+  if (!rc) rc = bench_conv_model("vgg16", quick, reps, &worst);
+  if (!rc)
+    printf("worst conv/GEMM ratio on layers with C >= 64: %.3f (target >= 0.80)\n\n", worst);
+  return rc;
+}
+
 static int bench_decode(int reps) {
-  const cod_conv_geom g = layers[1].g; /* AlexNet conv2 */
+  model *m = NULL;
+  cod_err e = {0};
+  if (model_lookup("alexnet", &m, &e)) return cli_fail("bench", "%s", e.msg);
+  const cod_conv_geom g = model_conv_geom(m, 1); /* conv2: 64 -> 192, 5x5, pad 2, 27x27 */
+  model_free(m);
   cod_code_params prm = cod_code_params_default();
   prm.n_workers = 20, prm.ka = 4, prm.kb = 4;
   cod_code *c = NULL;
-  cod_err e = {0};
   if (cod_code_new(&prm, &g, &c, &e)) return cli_fail("bench", "%s", e.msg);
   size_t n = 20, il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
          ol = cod_code_worker_output_len(c);
@@ -163,15 +161,15 @@ static int bench_decode(int reps) {
   }
   double t_conv = INFINITY, t_fast = INFINITY, t_gen = INFINITY, t_enc = INFINITY;
   for (int r = 0; r < reps; r++) {
-    double t0 = cli_wall_s();
+    double t0 = cod_clock_wall_s();
     cod_conv2d_f64(&g, x, k, y, work);
-    double t1 = cli_wall_s();
+    double t1 = cod_clock_wall_s();
     if (cod_code_decode(c, avail, n, res, COD_DECODE_FAST, y, NULL, &e)) break;
-    double t2 = cli_wall_s();
+    double t2 = cod_clock_wall_s();
     if (cod_code_decode(c, avail, n, res, COD_DECODE_GENERIC, y, NULL, &e)) break;
-    double t3 = cli_wall_s();
+    double t3 = cod_clock_wall_s();
     if (cod_code_encode_input(c, x, cx, &e)) break;
-    double t4 = cli_wall_s();
+    double t4 = cod_clock_wall_s();
     t_conv = fmin(t_conv, t1 - t0), t_fast = fmin(t_fast, t2 - t1);
     t_gen = fmin(t_gen, t3 - t2), t_enc = fmin(t_enc, t4 - t3);
   }
@@ -193,11 +191,100 @@ done:
   return rc;
 }
 
+/* A config for the run benchmarks: AlexNet, n = 20, nsctc-rot 4x4, quickstart cluster. */
+static int run_cfg(run_config *cfg, int model_only) {
+  run_config_defaults(cfg);
+  cod_err e = {0};
+  int rc = run_config_set(cfg, "model.name", "alexnet", &e);
+  if (!rc) rc = run_config_set(cfg, "cluster.workers", "20", &e);
+  if (!rc) rc = run_config_set(cfg, "coding.ka", "4", &e);
+  if (!rc) rc = run_config_set(cfg, "coding.kb", "4", &e);
+  if (!rc) rc = run_config_set(cfg, "run.compute", model_only ? "model" : "real", &e);
+  if (!rc) rc = run_config_validate(cfg, &e);
+  return rc ? cli_fail("bench", "%s", e.msg) : 0;
+}
+
+/* CPU of one simulated AlexNet run with real computation against one uncoded forward
+ * pass of the same build, interleaved; then the event rate of model-only runs. The
+ * first run of each kind builds the thread's assets (weights, reference) and is not
+ * timed: a sweep pays that once per thread. */
+static int bench_runs(int reps) {
+  run_config cfg;
+  cod_err e = {0};
+  run_assets *cache = NULL;
+  model_plan *plan = NULL;
+  model *m = NULL;
+  model_weights *w = NULL;
+  double *in = NULL, *out = NULL;
+  int rc = run_cfg(&cfg, 0);
+  if (rc) return rc;
+  run_ident id = {"bench", "bench", "{}", 0, 0};
+  run_result r;
+  if ((rc = run_execute(&cfg, &id, &cache, &r, &e))) goto fail;
+  run_result_fini(&r);
+  if ((rc = model_lookup("alexnet", &m, &e)) || (rc = model_weights_he(m, 1, &w, &e)) ||
+      (rc = model_plan_new(m, &plan, &e)))
+    goto fail;
+  model_shape is = model_input_shape(m), os = model_output_shape(m);
+  in = cod_calloc(is.c * is.h * is.w, sizeof *in);
+  out = cod_calloc(os.c * os.h * os.w, sizeof *out);
+  if (!in || !out) {
+    rc = cod_err_set(&e, COD_ENOMEM, "out of memory");
+    goto fail;
+  }
+  fill(in, is.c * is.h * is.w, COD_F64, 9);
+  double t_run = INFINITY, t_fwd = INFINITY;
+  for (int k = 0; k < reps; k++) {
+    id.trial = (size_t)k + 1;
+    double c0 = cod_clock_thread_cpu_s();
+    if ((rc = run_execute(&cfg, &id, &cache, &r, &e))) goto fail;
+    double c1 = cod_clock_thread_cpu_s();
+    run_result_fini(&r);
+    if ((rc = model_forward(plan, w, in, out, NULL, NULL, &e))) goto fail;
+    double c2 = cod_clock_thread_cpu_s();
+    t_run = fmin(t_run, c1 - c0), t_fwd = fmin(t_fwd, c2 - c1);
+  }
+  printf("\nsimulated run: AlexNet, n=20, nsctc-rot 4x4, real computation, best of %d (CPU)\n", reps);
+  printf("  uncoded forward %8.1f ms\n  simulated run   %8.1f ms   ratio %.3f (target <= 1.5) %s\n",
+         t_fwd * 1e3, t_run * 1e3, t_run / t_fwd, t_run / t_fwd <= 1.5 ? "ok" : "MISSED");
+  run_assets_free(cache);
+  cache = NULL;
+  if ((rc = run_cfg(&cfg, 1))) goto out;
+  if ((rc = run_execute(&cfg, &id, &cache, &r, &e))) goto fail;
+  run_result_fini(&r);
+  uint64_t events = 0;
+  size_t runs = (size_t)reps * 20;
+  double w0 = cod_clock_wall_s();
+  for (size_t k = 0; k < runs; k++) {
+    id.trial = k + 1;
+    if ((rc = run_execute(&cfg, &id, &cache, &r, &e))) goto fail;
+    events += r.events_fired;
+    run_result_fini(&r);
+  }
+  double wall = cod_clock_wall_s() - w0;
+  printf("model-only runs (same config, no numbers): %zu runs, %.0f events/run, "
+         "%.2f M events/s through the whole runner, %.0f runs/s\n",
+         runs, (double)events / (double)runs, (double)events / wall / 1e6, (double)runs / wall);
+  goto out;
+fail:
+  rc = cli_fail("bench", "%s", e.msg);
+out:
+  run_assets_free(cache);
+  model_plan_free(plan);
+  model_weights_free(w);
+  model_free(m);
+  cod_free(in);
+  cod_free(out);
+  return rc;
+}
+
 static const char bench_help[] =
     "Usage: fcdcc bench [--quick] [--reps R]\n"
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
-    "and NSCTC fast decoding against the uncoded convolution of AlexNet conv2.\n\n"
+    "NSCTC fast decoding against the uncoded convolution of AlexNet conv2, the CPU of a\n"
+    "simulated AlexNet run against one uncoded forward pass, and the event rate of\n"
+    "model-only runs.\n\n"
     "  --quick      fewer layers and repetitions\n"
     "  --reps R     repetitions per measurement (default 5, quick 3)\n"
     "  -h, --help   this help\n";
@@ -226,5 +313,6 @@ int cli_bench(int argc, char **argv) {
   printf("BLAS: %s\n\n", blas);
   int rc = bench_conv(quick, (int)reps);
   if (!rc) rc = bench_decode((int)reps);
+  if (!rc) rc = bench_runs((int)reps);
   return rc;
 }

@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cli.h"
+#include "cod_clock.h"
 #include "cod_alloc.h"
 #include "cod_code.h"
 #include "cod_conv.h"
@@ -218,15 +219,15 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
     rc = cli_fail("conv", "out of memory for %zu workers' buffers", n);
     goto done;
   }
-  double t0 = cli_wall_s();
+  double t0 = cod_clock_wall_s();
   if (cod_code_encode_input(c, x->data, cx, &e) || cod_code_encode_filters(c, k->data, ck, &e)) {
     rc = cli_fail("conv", "%s", e.msg);
     goto done;
   }
-  rep->t_enc = cli_wall_s() - t0;
+  rep->t_enc = cod_clock_wall_s() - t0;
   size_t avail[256], na = 0;
   const double *res[256];
-  t0 = cli_wall_s();
+  t0 = cod_clock_wall_s();
   for (size_t j = 0; j < n; j++) {
     int strag = 0;
     for (size_t s = 0; s < o->n_strag; s++) strag |= o->stragglers[s] == j;
@@ -236,13 +237,13 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
     avail[na] = j;
     res[na++] = out + j * ol;
   }
-  rep->t_comp = cli_wall_s() - t0;
-  t0 = cli_wall_s();
+  rep->t_comp = cod_clock_wall_s() - t0;
+  t0 = cod_clock_wall_s();
   if (cod_code_decode(c, avail, na, res, o->method, y, &rep->info, &e)) {
     rc = cli_fail("conv", "%s", e.msg);
     goto done;
   }
-  rep->t_dec = cli_wall_s() - t0;
+  rep->t_dec = cod_clock_wall_s() - t0;
 done:
   cod_free(cx);
   cod_free(ck);
@@ -297,17 +298,8 @@ int cli_conv(int argc, char **argv) {
   }
   cod_conv2d_f64(&g, x.data, k.data, yref.data, work);
   cod_free(work);
-  const double *a = y.data, *b = yref.data;
-  double num = 0, den = 0;
-  size_t len = cod_tensor_numel(&y);
-  for (size_t i = 0; i < len; i++) {
-    double d = a[i] - b[i];
-    num += d * d;
-    den += b[i] * b[i];
-    if (fabs(d) > rep.maxabs || isnan(d)) rep.maxabs = fabs(d);
-  }
-  rep.mse = num / (double)len;
-  rep.rel = den > 0 ? sqrt(num / den) : sqrt(num);
+  cod_error_stats es = cod_array_compare(y.data, yref.data, cod_tensor_numel(&y));
+  rep.mse = es.mse, rep.rel = es.rel, rep.maxabs = es.max_abs;
   if (o.out && cod_npy_save(o.out, &y, &e)) {
     rc = cli_fail("conv", "%s", e.msg);
     goto done;

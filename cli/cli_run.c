@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cod_clock.h"
 #include "cod_alloc.h"
 #include "model.h"
 #include "res_db.h"
@@ -36,7 +37,7 @@ typedef struct progress_state {
 static void progress(void *ctx, size_t done, size_t total) {
   progress_state *p = ctx;
   if (!p->tty) return;
-  double el = cli_wall_s() - p->t0, rate = done / (el > 0 ? el : 1e-9);
+  double el = cod_clock_wall_s() - p->t0, rate = done / (el > 0 ? el : 1e-9);
   double eta = rate > 0 ? (double)(total - done) / rate : 0;
   fprintf(stderr, "\r  runs %zu/%zu  %.2f runs/s  ETA %.0f s   ", done, total, rate, eta);
   if (done == total) fputc('\n', stderr);
@@ -107,7 +108,7 @@ int cli_run(int argc, char **argv) {
     run_scenario_free(sc);
     return rc;
   }
-  progress_state ps = {cli_wall_s(), isatty(2)};
+  progress_state ps = {cod_clock_wall_s(), isatty(2)};
   run_sweep_opts o = {db, jobs, resume, progress, &ps};
   run_sweep_stats st;
   fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
@@ -120,7 +121,7 @@ int cli_run(int argc, char **argv) {
   }
   fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu not decodable or infeasible), "
                   "%zu already present, %.1f s\n",
-          st.committed, st.ok, st.not_ok, st.skipped, cli_wall_s() - ps.t0);
+          st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0);
   if (quiet) return 0;
   res_db *d = NULL;
   if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e)) {

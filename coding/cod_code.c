@@ -143,34 +143,31 @@ int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
 }
 
 size_t cod_code_worker_workspace_bytes(const cod_code *c, cod_dtype prec) {
-  size_t conv = cod_conv_workspace_bytes(&c->wgeom, prec);
+  size_t conv = cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, prec);
   if (prec == COD_F64) return conv;
-  /* fp32 copies of one coded slab, the worker's filters and one slab's output */
-  size_t extra = (c->part.in_piece_len + cod_code_worker_filter_len(c) +
-                  c->eb * c->part.out_block_len) * sizeof(float);
+  /* fp32 copies of the worker's coded slabs, filters and outputs */
+  size_t extra = (cod_code_worker_input_len(c) + cod_code_worker_filter_len(c) +
+                  cod_code_worker_output_len(c)) * sizeof(float);
   return (conv + 63) / 64 * 64 + extra;
 }
 
 void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xin,
                              const double *kin, double *out, void *work) {
-  /* The e_B coded groups are contiguous, so one convolution with e_B*F filters computes
-   * the blocks (slab c, group 0..e_B-1) at once, in exactly the output order. */
-  const size_t in_len = c->part.in_piece_len, blk = c->eb * c->part.out_block_len;
+  /* The e_B coded groups are contiguous, so a convolution with e_B*F filters computes the
+   * blocks (slab s, group 0..e_B-1) at once, in exactly the output order; the e_A slabs
+   * go through one batched convolution so the filters are packed once. */
   if (prec == COD_F64) {
-    for (size_t s = 0; s < c->ea; s++)
-      cod_conv2d_f64(&c->wgeom, xin + s * in_len, kin, out + s * blk, work);
+    cod_conv2d_batch_f64(&c->wgeom, c->ea, xin, kin, out, work);
     return;
   }
-  size_t conv = (cod_conv_workspace_bytes(&c->wgeom, COD_F32) + 63) / 64 * 64;
-  float *xf = (float *)((char *)work + conv);
-  float *kf = xf + in_len;
-  float *yf = kf + cod_code_worker_filter_len(c);
-  for (size_t i = 0; i < cod_code_worker_filter_len(c); i++) kf[i] = (float)kin[i];
-  for (size_t s = 0; s < c->ea; s++) {
-    for (size_t i = 0; i < in_len; i++) xf[i] = (float)xin[s * in_len + i];
-    cod_conv2d_f32(&c->wgeom, xf, kf, yf, work);
-    for (size_t i = 0; i < blk; i++) out[s * blk + i] = yf[i];
-  }
+  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c);
+  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
+  for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
+  for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
+  cod_conv2d_batch_f32(&c->wgeom, c->ea, xf, kf, yf, work);
+  for (size_t i = 0; i < ol; i++) out[i] = yf[i];
 }
 
 int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,

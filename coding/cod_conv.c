@@ -57,9 +57,10 @@ size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
  * The valid output-column range of each (v) is computed once so the inner loop is a
  * branch-free copy (a memcpy when the stride is 1). */
 #define DEFINE_IM2COL(NAME, T)                                                              \
-  static void NAME(const cod_conv_geom *g, const T *x, size_t oh0, size_t nrows, T *col) {   \
+  static void NAME(const cod_conv_geom *g, const T *x, size_t oh0, size_t nrows, T *col,    \
+                   size_t ld) {                                                             \
     const size_t s = g->stride, p = g->pad, H = g->h, W = g->w;                             \
-    const size_t OW = cod_conv_out_w(g), ld = nrows * OW;                                   \
+    const size_t OW = cod_conv_out_w(g);                                                    \
     for (size_t c = 0; c < g->c; c++)                                                       \
       for (size_t u = 0; u < g->kh; u++)                                                    \
         for (size_t v = 0; v < g->kw; v++) {                                                \
@@ -91,45 +92,73 @@ size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
 DEFINE_IM2COL(im2col_f64, double)
 DEFINE_IM2COL(im2col_f32, float)
 
-void cod_conv2d_f64(const cod_conv_geom *g, const double *x, const double *k, double *y,
-                    void *work) {
-  assert(cod_conv_geom_valid(g));
-  const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);
-  const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);
-  if (is_pointwise(g)) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(OH * OW), CKK, 1.0, k,
-                CKK, x, (int)(OH * OW), 0.0, y, (int)(OH * OW));
-    return;
-  }
-  assert(work);
-  const size_t band = band_rows(g, sizeof(double));
-  for (size_t oh0 = 0; oh0 < OH; oh0 += band) {
-    size_t nr = OH - oh0 < band ? OH - oh0 : band;
-    im2col_f64(g, x, oh0, nr, work);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(nr * OW), CKK, 1.0, k,
-                CKK, work, (int)(nr * OW), 0.0, y + oh0 * OW, (int)(OH * OW));
-  }
+static void gemm_f64(int M, int N, int K, const double *A, const double *B, int ldb, double *C,
+                     int ldc) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0, A, K, B, ldb, 0.0, C, ldc);
 }
 
-void cod_conv2d_f32(const cod_conv_geom *g, const float *x, const float *k, float *y,
-                    void *work) {
-  assert(cod_conv_geom_valid(g));
-  const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);
-  const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);
-  if (is_pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(OH * OW), CKK, 1.0f, k,
-                CKK, x, (int)(OH * OW), 0.0f, y, (int)(OH * OW));
-    return;
-  }
-  assert(work);
-  const size_t band = band_rows(g, sizeof(float));
-  for (size_t oh0 = 0; oh0 < OH; oh0 += band) {
-    size_t nr = OH - oh0 < band ? OH - oh0 : band;
-    im2col_f32(g, x, oh0, nr, work);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, (int)(nr * OW), CKK, 1.0f, k,
-                CKK, work, (int)(nr * OW), 0.0f, y + oh0 * OW, (int)(OH * OW));
-  }
+static void gemm_f32(int M, int N, int K, const float *A, const float *B, int ldb, float *C,
+                     int ldc) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, K, B, ldb, 0.0f, C,
+              ldc);
 }
+
+/* Bytes of the batched path's column matrix and product for nimg images, or 0 if the
+ * batch is too large for one GEMM (then images are convolved one by one). */
+static size_t batch_bytes(const cod_conv_geom *g, size_t nimg, size_t el) {
+  size_t cols = nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
+  size_t bytes = (g->c * g->kh * g->kw + g->n_filters) * cols * el;
+  return nimg > 1 && bytes <= COD_CONV_BAND_BYTES ? bytes : 0;
+}
+
+size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_dtype dt) {
+  size_t b = batch_bytes(g, nimg, cod_dtype_size(dt)), one = cod_conv_workspace_bytes(g, dt);
+  return b > one ? b : one;
+}
+
+/* conv (banded im2col + GEMM), and the batch: every image's columns side by side in one
+ * column matrix, one GEMM (the filters are packed once instead of once per image), then
+ * each image's rows copied out of the product. */
+#define DEFINE_CONV(T, SUFFIX)                                                              \
+  void cod_conv2d_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,           \
+                           void *work) {                                                    \
+    assert(cod_conv_geom_valid(g));                                                         \
+    const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);                     \
+    const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);                            \
+    if (is_pointwise(g)) {                                                                  \
+      gemm_##SUFFIX(N, (int)(OH * OW), CKK, k, x, (int)(OH * OW), y, (int)(OH * OW));       \
+      return;                                                                               \
+    }                                                                                       \
+    assert(work);                                                                           \
+    const size_t band = band_rows(g, sizeof(T));                                            \
+    for (size_t oh0 = 0; oh0 < OH; oh0 += band) {                                           \
+      size_t nr = OH - oh0 < band ? OH - oh0 : band;                                        \
+      im2col_##SUFFIX(g, x, oh0, nr, work, nr * OW);                                        \
+      gemm_##SUFFIX(N, (int)(nr * OW), CKK, k, work, (int)(nr * OW), y + oh0 * OW,          \
+                    (int)(OH * OW));                                                        \
+    }                                                                                       \
+  }                                                                                         \
+  void cod_conv2d_batch_##SUFFIX(const cod_conv_geom *g, size_t nimg, const T *x,           \
+                                 const T *k, T *y, void *work) {                            \
+    const size_t in_len = cod_conv_input_len(g), out_len = cod_conv_output_len(g);          \
+    if (!batch_bytes(g, nimg, sizeof(T))) {                                                 \
+      for (size_t i = 0; i < nimg; i++)                                                     \
+        cod_conv2d_##SUFFIX(g, x + i * in_len, k, y + i * out_len, work);                   \
+      return;                                                                               \
+    }                                                                                       \
+    const size_t cols = cod_conv_out_h(g) * cod_conv_out_w(g), ld = nimg * cols;            \
+    const size_t CKK = g->c * g->kh * g->kw, N = g->n_filters;                              \
+    T *col = work, *prod = col + CKK * ld;                                                  \
+    for (size_t i = 0; i < nimg; i++)                                                       \
+      im2col_##SUFFIX(g, x + i * in_len, 0, cod_conv_out_h(g), col + i * cols, ld);         \
+    gemm_##SUFFIX((int)N, (int)ld, (int)CKK, k, col, (int)ld, prod, (int)ld);               \
+    for (size_t i = 0; i < nimg; i++)                                                       \
+      for (size_t f = 0; f < N; f++)                                                        \
+        memcpy(y + i * out_len + f * cols, prod + f * ld + i * cols, cols * sizeof(T));     \
+  }
+
+DEFINE_CONV(double, f64)
+DEFINE_CONV(float, f32)
 
 #define DEFINE_DIRECT(NAME, T)                                                              \
   void NAME(const cod_conv_geom *g, const T *x, const T *k, T *y) {                         \

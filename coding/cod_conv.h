@@ -44,6 +44,16 @@ void cod_conv2d_f64(const cod_conv_geom *g, const double *x, const double *k, do
 void cod_conv2d_f32(const cod_conv_geom *g, const float *x, const float *k, float *y,
                     void *work);
 
+/* Convolve nimg images (x: nimg x C x H x W) with the same filters into y (nimg x N x H' x
+ * W'). Small images share one GEMM, so the filters are packed once: this is what a coded
+ * worker does with its e_A slabs. `work` must hold cod_conv_batch_workspace_bytes(g, nimg,
+ * dt) bytes. Never allocates. */
+size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_dtype dt);
+void cod_conv2d_batch_f64(const cod_conv_geom *g, size_t nimg, const double *x,
+                          const double *k, double *y, void *work);
+void cod_conv2d_batch_f32(const cod_conv_geom *g, size_t nimg, const float *x, const float *k,
+                          float *y, void *work);
+
 /* The naive reference: six nested loops, accumulation in double. */
 void cod_conv2d_direct_f64(const cod_conv_geom *g, const double *x, const double *k,
                            double *y);

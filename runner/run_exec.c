@@ -36,6 +36,7 @@ struct run_assets {
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
   coded_filters *filt;       /* per conv layer */
   void *conv_work;           /* im2col workspace of the largest conv (master's own convs) */
+  run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
   size_t n_conv;
 };
 
@@ -46,6 +47,7 @@ void run_assets_free(run_assets *a) {
   cod_free(a->ref_conv);
   cod_free(a->filt);
   cod_free(a->conv_work);
+  run_scratch_fini(&a->scratch);
   cod_free(a->input);
   cod_free(a->ref_out);
   model_plan_free(a->plan);
@@ -390,7 +392,8 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if ((rc = choose_code(c, g, &code, err))) return rc;
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
-  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace, NULL, 0.0};
+  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace, NULL, 0.0,
+                     &x->a->scratch};
   if (y) {
     const coded_filters *f = NULL;
     if ((rc = cached_filters(x, ci, code, k, &f, err))) {
@@ -477,6 +480,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
     errors(output, a->ref_out, shape_len(model_output_shape(a->m)), &R->e2e_mse,
            &R->e2e_rel_error, &R->e2e_max_abs_error);
   R->wall_s = cod_clock_wall_s() - w0;
+  r.events_fired = sim_engine_events_fired(x.e);
   sim_engine_free(x.e);
   cod_free(output);
   *out = r;

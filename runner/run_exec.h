@@ -15,6 +15,7 @@
 #define FCDCC_RUN_EXEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "res_db.h"
 #include "run_config.h"
@@ -34,6 +35,7 @@ typedef struct run_result {
   size_t n_events;
   char **owned;             /* every string the rows point to (cod_free each) */
   size_t n_owned, cap_owned;
+  uint64_t events_fired;    /* engine events of the run (not stored; for benchmarks) */
 } run_result;
 
 void run_result_fini(run_result *r);

@@ -337,10 +337,44 @@ static void ctx_free(layer_ctx *L) {
   for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(L->models[i]);
   sim_nic_free(L->nic_up);
   sim_nic_free(L->nic_down);
-  cod_free(L->cx);
+  if (!L->in->scratch) {
+    cod_free(L->cx);
+    cod_free(L->res);
+    cod_free(L->work);
+  }
   cod_free(L->ck_own);
-  cod_free(L->res);
-  cod_free(L->work);
+}
+
+void run_scratch_fini(run_scratch *s) {
+  if (!s) return;
+  cod_free(s->cx);
+  cod_free(s->res);
+  cod_free(s->work);
+  memset(s, 0, sizeof *s);
+}
+
+/* Grow the scratch buffers to at least these sizes; on failure nothing is lost (the old,
+ * smaller buffers stay owned by s) and -1 is returned. */
+static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t work_bytes) {
+  if (cx_len > s->cx_len) {
+    double *p = cod_malloc_array(cx_len, sizeof *p);
+    if (!p) return -1;
+    cod_free(s->cx);
+    s->cx = p, s->cx_len = cx_len;
+  }
+  if (res_len > s->res_len) {
+    double *p = cod_malloc_array(res_len, sizeof *p);
+    if (!p) return -1;
+    cod_free(s->res);
+    s->res = p, s->res_len = res_len;
+  }
+  if (work_bytes > s->work_bytes || !s->work) {
+    void *p = cod_aligned_alloc(work_bytes);
+    if (!p) return -1;
+    cod_free(s->work);
+    s->work = p, s->work_bytes = work_bytes;
+  }
+  return 0;
 }
 
 void run_layer_out_fini(run_layer_out *o) {
@@ -402,12 +436,19 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     }
   }
   if (L->real) {
-    L->cx = cod_malloc_array(L->n * L->il, sizeof *L->cx);
+    size_t work = cod_code_worker_workspace_bytes(code, c->run.precision == RUN_FP32 ? COD_F32
+                                                                                     : COD_F64);
+    if (in->scratch) {
+      if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work))
+        return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
+      L->cx = in->scratch->cx, L->res = in->scratch->res, L->work = in->scratch->work;
+    } else {
+      L->cx = cod_malloc_array(L->n * L->il, sizeof *L->cx);
+      L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
+      L->work = cod_aligned_alloc(work);
+    }
     if (!in->coded_filters) L->ck_own = cod_malloc_array(L->n * L->fl, sizeof *L->ck_own);
     L->ck = in->coded_filters ? in->coded_filters : L->ck_own;
-    L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
-    L->work = cod_aligned_alloc(cod_code_worker_workspace_bytes(
-        code, c->run.precision == RUN_FP32 ? COD_F32 : COD_F64));
     if (!L->cx || !L->ck || !L->res || !L->work)
       return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
   }

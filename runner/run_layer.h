@@ -59,6 +59,17 @@ typedef struct run_layer_out {
 
 void run_layer_out_fini(run_layer_out *o);
 
+/* Grow-only buffers for the coded inputs, results and worker workspace, kept by the
+ * caller across layers and runs so that a sweep does not map and fault fresh memory for
+ * every layer. Zero-initialise; release with run_scratch_fini. */
+typedef struct run_scratch {
+  double *cx, *res;
+  void *work;
+  size_t cx_len, res_len, work_bytes;
+} run_scratch;
+
+void run_scratch_fini(run_scratch *s);
+
 /* Everything a layer needs; the caller owns every pointer. */
 typedef struct run_layer_in {
   const run_config *cfg;
@@ -75,6 +86,7 @@ typedef struct run_layer_in {
    * measured timing). NULL: the layer encodes k itself. Simulated time is the same. */
   const double *coded_filters;
   double coded_filters_wall_s;
+  run_scratch *scratch;    /* optional: reuse these buffers (grown as needed) */
 } run_layer_in;
 
 /* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
