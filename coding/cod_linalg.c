@@ -3,9 +3,10 @@
  * Recovery matrices are small (at most a few hundred rows), so an SVD per worker set is
  * cheap next to the GEMM that applies the result to every output entry. Inverses come
  * from LU (square) or Householder QR (tall); condition numbers from the singular values.
- * GSL's own allocations (the Hermitian eigen workspace) bypass cod_malloc; their failure
- * is still checked and reported.
+ * GSL's own allocations (the symmetric eigen workspace) bypass cod_malloc; their failure
+ * is still checked and reported. No GSL complex routine is used (see embed_complex).
  */
+#include <complex.h>
 #include <math.h>
 #include <string.h>
 
@@ -97,11 +98,11 @@ static int left_inverse(const double *m, size_t rows, size_t cols, double *out) 
   rc = COD_ENUMERIC;
   if (rows == cols) {
     gsl_permutation p = {cols, perm};
-    gsl_matrix_view I = gsl_matrix_view_array(out, cols, cols);
+    gsl_matrix_view Inv = gsl_matrix_view_array(out, cols, cols);
     int sign;
     gsl_permutation_init(&p);
     if (gsl_linalg_LU_decomp(&A.matrix, &p, &sign) != GSL_SUCCESS ||
-        gsl_linalg_LU_invert(&A.matrix, &p, &I.matrix) != GSL_SUCCESS)
+        gsl_linalg_LU_invert(&A.matrix, &p, &Inv.matrix) != GSL_SUCCESS)
       goto done;
   } else {
     gsl_vector_view T = gsl_vector_view_array(tau, cols);
@@ -148,44 +149,99 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
   return COD_OK;
 }
 
+/* The real embedding [[Re, -Im], [Im, Re]] (2n x 2n) of a complex n x n matrix. It maps
+ * products to products and inverses to inverses, and has the singular values of m, each
+ * twice. We use it (and plain C complex arithmetic) instead of GSL's complex routines: with this OpenBLAS
+ * (0.3.21, Cooperlake kernels) the zdotc/zdotu that gsl_eigen_herm and the complex LU
+ * call read 16 bytes past the end of their vectors (valgrind: "Invalid read of size 16"),
+ * which crashed model-only sweeps whenever a matrix ended at a page boundary. */
+static void embed_complex(const double *m, size_t n, double *r) {
+  size_t n2 = 2 * n;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++) {
+      double re = m[2 * (i * n + j)], im = m[2 * (i * n + j) + 1];
+      r[i * n2 + j] = re;
+      r[i * n2 + n + j] = -im;
+      r[(n + i) * n2 + j] = im;
+      r[(n + i) * n2 + n + j] = re;
+    }
+}
+
+/* Complex LU with partial pivoting by modulus, then one solve per column of the
+ * identity, in plain C99 complex arithmetic: O(n^3) for the delta x delta matrices of the
+ * decoders (delta <= 255), no BLAS call. (Pivoting on the real embedding instead lost a
+ * factor 50 in decoding accuracy at n = 24, 4 x 5: pivots must be chosen by modulus.) */
 int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err) {
-  double *lu = cod_malloc_array(2 * n * n, sizeof *lu);
+  double complex *a = cod_malloc_array(n * n, sizeof *a);
+  double complex *x = cod_malloc_array(n, sizeof *x);
   size_t *perm = cod_malloc_array(n, sizeof *perm);
-  int rc = COD_OK, sign;
-  if (!lu || !perm) {
+  int rc = COD_OK;
+  if (!a || !x || !perm) {
     rc = cod_err_set(err, COD_ENOMEM, "out of memory inverting a %zux%zu complex matrix", n, n);
     goto done;
   }
-  memcpy(lu, m, 2 * n * n * sizeof *lu);
-  gsl_matrix_complex_view A = gsl_matrix_complex_view_array(lu, n, n);
-  gsl_matrix_complex_view Ai = gsl_matrix_complex_view_array(inv, n, n);
-  gsl_permutation p = {n, perm};
-  gsl_permutation_init(&p);
-  if (gsl_linalg_complex_LU_decomp(&A.matrix, &p, &sign) != GSL_SUCCESS ||
-      gsl_linalg_complex_LU_invert(&A.matrix, &p, &Ai.matrix) != GSL_SUCCESS) {
-    rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
-    goto done;
-  }
-  for (size_t i = 0; i < 2 * n * n; i++)
-    if (!isfinite(inv[i])) {
+  for (size_t i = 0; i < n * n; i++) a[i] = m[2 * i] + I * m[2 * i + 1];
+  for (size_t i = 0; i < n; i++) perm[i] = i;
+  for (size_t k = 0; k < n; k++) {
+    size_t piv = k;
+    for (size_t i = k + 1; i < n; i++)
+      if (cabs(a[i * n + k]) > cabs(a[piv * n + k])) piv = i;
+    if (!(cabs(a[piv * n + k]) > 0)) {
       rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
       goto done;
     }
+    if (piv != k) {
+      for (size_t j = 0; j < n; j++) {
+        double complex t = a[k * n + j];
+        a[k * n + j] = a[piv * n + j], a[piv * n + j] = t;
+      }
+      size_t t = perm[k];
+      perm[k] = perm[piv], perm[piv] = t;
+    }
+    for (size_t i = k + 1; i < n; i++) {
+      double complex f = a[i * n + k] /= a[k * n + k];
+      for (size_t j = k + 1; j < n; j++) a[i * n + j] -= f * a[k * n + j];
+    }
+  }
+  for (size_t col = 0; col < n; col++) { /* solve L U x = P e_col */
+    for (size_t i = 0; i < n; i++) {
+      double complex s = perm[i] == col ? 1.0 : 0.0;
+      for (size_t j = 0; j < i; j++) s -= a[i * n + j] * x[j];
+      x[i] = s;
+    }
+    for (size_t i = n; i-- > 0;) {
+      double complex s = x[i];
+      for (size_t j = i + 1; j < n; j++) s -= a[i * n + j] * x[j];
+      x[i] = s / a[i * n + i];
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (!isfinite(creal(x[i])) || !isfinite(cimag(x[i]))) {
+        rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
+        goto done;
+      }
+      inv[2 * (i * n + col)] = creal(x[i]);
+      inv[2 * (i * n + col) + 1] = cimag(x[i]);
+    }
+  }
 done:
-  cod_free(lu);
+  cod_free(a);
+  cod_free(x);
   cod_free(perm);
   return rc;
 }
 
 int cod_la_cond_complex(const double *m, size_t n, double *cond) {
-  /* Fast path: eigenvalues of the Hermitian m^H m are the squared singular values. Their
-   * absolute error is ~eps*sigma_max^2, so the estimate is trusted only while
-   * cond^2 stays far below 1/eps; larger values are recomputed by SVD below. */
+  /* Fast path: eigenvalues of the Hermitian m^H m are the squared singular values (its
+   * real symmetric embedding has each twice). Their absolute error is ~eps*sigma_max^2,
+   * so the estimate is trusted only while cond^2 stays far below 1/eps; larger values are
+   * recomputed by SVD below. */
+  size_t n2 = 2 * n;
   double *h = cod_malloc_array(2 * n * n, sizeof *h);
-  double *ev = cod_malloc_array(n, sizeof *ev);
-  gsl_eigen_herm_workspace *w = gsl_eigen_herm_alloc(n);
+  double *hr = cod_malloc_array(n2 * n2, sizeof *hr);
+  double *ev = cod_malloc_array(n2, sizeof *ev);
+  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc(n2);
   int rc = COD_ENOMEM;
-  if (h && ev && w) {
+  if (h && hr && ev && w) {
     for (size_t i = 0; i < n; i++)
       for (size_t j = 0; j < n; j++) {
         double re = 0, im = 0; /* (m^H m)[i][j] = sum_k conj(m[k][i]) m[k][j] */
@@ -197,12 +253,13 @@ int cod_la_cond_complex(const double *m, size_t n, double *cond) {
         }
         h[2 * (i * n + j)] = re, h[2 * (i * n + j) + 1] = im;
       }
-    gsl_matrix_complex_view H = gsl_matrix_complex_view_array(h, n, n);
-    gsl_vector_view E = gsl_vector_view_array(ev, n);
+    embed_complex(h, n, hr);
+    gsl_matrix_view H = gsl_matrix_view_array(hr, n2, n2);
+    gsl_vector_view E = gsl_vector_view_array(ev, n2);
     rc = COD_ENUMERIC;
-    if (gsl_eigen_herm(&H.matrix, &E.vector, w) == GSL_SUCCESS) {
+    if (gsl_eigen_symm(&H.matrix, &E.vector, w) == GSL_SUCCESS) {
       double mx = 0, mn = INFINITY;
-      for (size_t i = 0; i < n; i++) mx = fmax(mx, ev[i]), mn = fmin(mn, ev[i]);
+      for (size_t i = 0; i < n2; i++) mx = fmax(mx, ev[i]), mn = fmin(mn, ev[i]);
       if (mn > 0 && mx / mn < 1e12) {
         *cond = sqrt(mx / mn);
         rc = COD_OK;
@@ -211,22 +268,13 @@ int cod_la_cond_complex(const double *m, size_t n, double *cond) {
   }
   cod_free(h);
   cod_free(ev);
-  gsl_eigen_herm_free(w);
-  if (rc == COD_ENOMEM) return rc;
-  if (rc == COD_OK) return rc;
-  size_t n2 = 2 * n;
-  double *r = cod_malloc_array(n2 * n2, sizeof *r);
-  if (!r) return COD_ENOMEM;
-  /* [[Re, -Im], [Im, Re]] has the singular values of m, each twice. */
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < n; j++) {
-      double re = m[2 * (i * n + j)], im = m[2 * (i * n + j) + 1];
-      r[i * n2 + j] = re;
-      r[i * n2 + n + j] = -im;
-      r[(n + i) * n2 + j] = im;
-      r[(n + i) * n2 + n + j] = re;
-    }
-  rc = cod_la_cond_real(r, n2, n2, cond);
-  cod_free(r);
+  if (w) gsl_eigen_symm_free(w);
+  if (rc != COD_ENUMERIC) {
+    cod_free(hr);
+    return rc;
+  }
+  embed_complex(m, n, hr); /* same size as the embedding of h */
+  rc = cod_la_cond_real(hr, n2, n2, cond);
+  cod_free(hr);
   return rc;
 }
