@@ -189,6 +189,7 @@ typedef struct exec_ctx {
   run_assets *a;
   run_result *res;
   sim_engine *e;
+  run_cluster *cl;        /* latency models, random streams and NICs of this run */
   size_t cap_layers, cap_workers, cap_events;
   size_t last_layer;      /* model layer index after the previous conv */
   const char *stop_status;/* set when a layer was not decodable */
@@ -392,8 +393,7 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if ((rc = choose_code(c, g, &code, err))) return rc;
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
-  run_layer_in in = {c, code, x->e, ci, x->id->trial, xin, k, y, c->run.trace, NULL, 0.0,
-                     &x->a->scratch};
+  run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch};
   if (y) {
     const coded_filters *f = NULL;
     if ((rc = cached_filters(x, ci, code, k, &f, err))) {
@@ -432,6 +432,10 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
   if ((rc = sim_engine_new(256, &x.e, err))) return rc;
+  if ((rc = run_cluster_new(cfg, x.e, id->trial, &x.cl, err))) {
+    sim_engine_free(x.e);
+    return rc;
+  }
   double *output = NULL;
   if (cfg->run.compute == RUN_COMPUTE_REAL) {
     output = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof *output);
@@ -460,6 +464,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   }
   if (rc) {
     if (rc == COD_ENOMEM) cod_err_set(err, rc, "out of memory");
+    run_cluster_free(x.cl);
     sim_engine_free(x.e);
     cod_free(output);
     run_result_fini(&r);
@@ -481,6 +486,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
            &R->e2e_rel_error, &R->e2e_max_abs_error);
   R->wall_s = cod_clock_wall_s() - w0;
   r.events_fired = sim_engine_events_fired(x.e);
+  run_cluster_free(x.cl);
   sim_engine_free(x.e);
   cod_free(output);
   *out = r;

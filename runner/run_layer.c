@@ -10,6 +10,7 @@
  */
 #include "run_layer.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -31,8 +32,8 @@ typedef struct wrec {
   size_t j;
   int state;
   run_worker w;            /* resources */
-  sim_latency *lat;        /* borrowed from ctx->models */
-  gsl_rng *rng_lat, *rng_noise;
+  sim_latency *lat;        /* borrowed from the cluster */
+  gsl_rng *rng_lat, *rng_noise; /* borrowed from the cluster; rng_noise NULL if no noise */
   sim_event_id ev;         /* pending engine event, 0 if none */
   sim_xfer_id xfer;        /* pending NIC transfer, 0 if none */
   sim_nic *xfer_nic;
@@ -45,7 +46,6 @@ struct layer_ctx {
   const cod_code *code;
   sim_engine *e;
   sim_nic *nic_up, *nic_down;
-  sim_latency *models[RUN_CLASSES_MAX + 1];
   wrec *ws;
   size_t n, delta, n_failed, n_refused;
   size_t arrived[256], n_arrived;
@@ -328,15 +328,7 @@ static int make_model(const run_config *c, const run_latency *rl, sim_latency **
 }
 
 static void ctx_free(layer_ctx *L) {
-  if (L->ws)
-    for (size_t j = 0; j < L->n; j++) {
-      sim_rng_free(L->ws[j].rng_lat);
-      sim_rng_free(L->ws[j].rng_noise);
-    }
   cod_free(L->ws);
-  for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(L->models[i]);
-  sim_nic_free(L->nic_up);
-  sim_nic_free(L->nic_down);
   if (!L->in->scratch) {
     cod_free(L->cx);
     cod_free(L->res);
@@ -384,8 +376,63 @@ void run_layer_out_fini(run_layer_out *o) {
   memset(o, 0, sizeof *o);
 }
 
-static uint64_t stream_id(uint64_t trial, size_t layer, size_t worker, unsigned purpose) {
-  return ((trial * 4096u + layer) * 1024u + worker) * 4u + purpose;
+struct run_cluster {
+  size_t n;
+  sim_latency *models[RUN_CLASSES_MAX + 1]; /* [0] default, [k+1] class k */
+  gsl_rng **rng_lat, **rng_noise;           /* n each; rng_noise entries NULL without noise */
+  sim_nic *nic_up, *nic_down;               /* the master's NIC, one per direction */
+};
+
+static uint64_t stream_id(uint64_t trial, size_t worker, unsigned purpose) {
+  return (trial * 1024u + worker) * 4u + purpose;
+}
+
+void run_cluster_free(run_cluster *cl) {
+  if (!cl) return;
+  for (size_t j = 0; j < cl->n; j++) {
+    if (cl->rng_lat) sim_rng_free(cl->rng_lat[j]);
+    if (cl->rng_noise) sim_rng_free(cl->rng_noise[j]);
+  }
+  cod_free(cl->rng_lat);
+  cod_free(cl->rng_noise);
+  for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(cl->models[i]);
+  sim_nic_free(cl->nic_up);
+  sim_nic_free(cl->nic_down);
+  cod_free(cl);
+}
+
+int run_cluster_new(const run_config *c, sim_engine *engine, uint64_t trial, run_cluster **out,
+                    cod_err *err) {
+  run_cluster *cl = cod_calloc(1, sizeof *cl);
+  if (!cl) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  cl->n = c->cluster.workers;
+  int noise = c->run.compute == RUN_COMPUTE_REAL && isfinite(c->run.snr_db);
+  int rc = make_model(c, &c->latency, &cl->models[0], err);
+  for (size_t i = 0; !rc && i < c->n_classes; i++)
+    rc = make_model(c, &c->classes[i].worker.latency, &cl->models[i + 1], err);
+  if (rc) goto fail;
+  /* "unlimited" is a very fast NIC */
+  double bps = isfinite(c->network.master_bps) ? c->network.master_bps : 1e300;
+  sim_nic_discipline disc =
+      c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR : SIM_NIC_SEQUENTIAL;
+  if ((rc = sim_nic_new(engine, bps, disc, &cl->nic_up, err)) ||
+      (rc = sim_nic_new(engine, bps, disc, &cl->nic_down, err)))
+    goto fail;
+  cl->rng_lat = cod_calloc(cl->n, sizeof *cl->rng_lat);
+  cl->rng_noise = cod_calloc(cl->n, sizeof *cl->rng_noise);
+  if (!cl->rng_lat || !cl->rng_noise) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t j = 0; j < cl->n; j++)
+    if ((rc = sim_rng_new(c->run.seed, stream_id(trial, j, 0), &cl->rng_lat[j], err)) ||
+        (noise && (rc = sim_rng_new(c->run.seed, stream_id(trial, j, 1), &cl->rng_noise[j], err))))
+      goto fail;
+  *out = cl;
+  return COD_OK;
+fail:
+  run_cluster_free(cl);
+  return rc;
 }
 
 static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, cod_err *err) {
@@ -399,17 +446,9 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   L->il = cod_code_worker_input_len(code);
   L->fl = cod_code_worker_filter_len(code);
   L->ol = cod_code_worker_output_len(code);
-  int rc = make_model(c, &c->latency, &L->models[0], err);
-  for (size_t i = 0; !rc && i < c->n_classes; i++)
-    rc = make_model(c, &c->classes[i].worker.latency, &L->models[i + 1], err);
-  if (rc) return rc;
-  /* the master's NIC, one per direction (full duplex); "unlimited" is a very fast NIC */
-  double nic_bps = isfinite(c->network.master_bps) ? c->network.master_bps : 1e300;
-  sim_nic_discipline disc =
-      c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR : SIM_NIC_SEQUENTIAL;
-  if ((rc = sim_nic_new(L->e, nic_bps, disc, &L->nic_up, err)) ||
-      (rc = sim_nic_new(L->e, nic_bps, disc, &L->nic_down, err)))
-    return rc;
+  run_cluster *cl = in->cluster;
+  assert(cl->n == L->n);
+  L->nic_up = cl->nic_up, L->nic_down = cl->nic_down;
   L->ws = cod_calloc(L->n, sizeof *L->ws);
   out->workers = cod_calloc(L->n, sizeof *out->workers);
   if (!L->ws || !out->workers) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -417,10 +456,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     wrec *w = &L->ws[j];
     w->L = L, w->j = j;
     int klass = run_config_worker(c, j, &w->w);
-    w->lat = L->models[klass + 1];
-    if ((rc = sim_rng_new(c->run.seed, stream_id(in->trial, in->layer_index, j, 0), &w->rng_lat, err)) ||
-        (rc = sim_rng_new(c->run.seed, stream_id(in->trial, in->layer_index, j, 1), &w->rng_noise, err)))
-      return rc;
+    w->lat = cl->models[klass + 1];
+    w->rng_lat = cl->rng_lat[j], w->rng_noise = cl->rng_noise[j];
     run_worker_out *o = &out->workers[j];
     o->klass = klass;
     o->status = RES_WORKER_CANCELLED;

@@ -70,13 +70,24 @@ typedef struct run_scratch {
 
 void run_scratch_fini(run_scratch *s);
 
+/* The cluster's state that lives for a whole run: the latency model of each worker class,
+ * each worker's random streams (latency, and noise when the run has noise) and the
+ * master's two NICs on the run's engine. Streams are keyed by (seed, trial, worker) and
+ * drawn across the layers in order, so a run is reproducible and a trial's draws are the
+ * same for every scheme (common random numbers). A trace latency model is read once per
+ * run and its per-worker cursors advance from layer to layer. */
+typedef struct run_cluster run_cluster;
+
+int run_cluster_new(const run_config *cfg, sim_engine *engine, uint64_t trial,
+                    run_cluster **out, cod_err *err);
+void run_cluster_free(run_cluster *cl); /* before the engine; accepts NULL */
+
 /* Everything a layer needs; the caller owns every pointer. */
 typedef struct run_layer_in {
   const run_config *cfg;
   const cod_code *code;
   sim_engine *engine;      /* the run's engine; the layer starts at its current time */
-  size_t layer_index;      /* for rng streams */
-  uint64_t trial;          /* for rng streams */
+  run_cluster *cluster;    /* of this run, on this engine */
   const double *x;         /* layer input (C x H x W); NULL in model-only mode */
   const double *k;         /* filters (N x C x KH x KW); NULL in model-only mode */
   double *y;               /* decoded output (N x H' x W'); NULL in model-only mode */
