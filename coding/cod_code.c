@@ -245,9 +245,19 @@ static int select_workers(const cod_code *c, const size_t *avail, size_t n_avail
   return COD_OK;
 }
 
+size_t cod_code_decode_workspace_bytes(const cod_code *c) {
+  return c->ops->decode_work_bytes ? c->ops->decode_work_bytes(c) : 0;
+}
+
 int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
                     const double *const *results, cod_decode_method method, double *y,
                     cod_decode_info *info, cod_err *err) {
+  return cod_code_decode_work(c, avail, n_avail, results, method, y, info, NULL, err);
+}
+
+int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
+                         const double *const *results, cod_decode_method method, double *y,
+                         cod_decode_info *info, void *work, cod_err *err) {
   size_t sel[256], ids[256], n_sel = 0;
   const double *res[256];
   if (n_avail > 256) n_avail = 256;
@@ -259,7 +269,7 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
   }
   double cond = NAN;
   int fast = method == COD_DECODE_FAST && c->ops->decode_fast;
-  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, &cond, err)
+  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, &cond, work, err)
             : decode_generic(c, ids, n_sel, res, y, &cond, err);
   if (rc == COD_OK) {
     if (info) {

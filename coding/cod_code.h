@@ -129,6 +129,14 @@ int cod_code_select(const cod_code *code, const size_t *avail, size_t n_avail, s
 double cod_code_encode_flops(const cod_code *code);
 double cod_code_decode_flops(const cod_code *code);
 
+/* The same with a caller-provided workspace of cod_code_decode_workspace_bytes(code)
+ * bytes for the fast path, so that a decoder called once per layer does not map and fault
+ * fresh memory each time (the generic path still allocates). work may be NULL. */
+size_t cod_code_decode_workspace_bytes(const cod_code *code);
+int cod_code_decode_work(const cod_code *code, const size_t *avail, size_t n_avail,
+                         const double *const *results, cod_decode_method method, double *y,
+                         cod_decode_info *info, void *work, cod_err *err);
+
 /* 2-norm condition number of the recovery matrix for a worker set (the set the decoder
  * would select from `avail`). COD_EUNDECODABLE if the set does not suffice. */
 int cod_code_cond(const cod_code *code, const size_t *avail, size_t n_avail, double *cond,

@@ -6,7 +6,6 @@
  * GSL's own allocations (the symmetric eigen workspace) bypass cod_malloc; their failure
  * is still checked and reported. No GSL complex routine is used (see embed_complex).
  */
-#include <complex.h>
 #include <math.h>
 #include <string.h>
 
@@ -151,7 +150,7 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
 
 /* The real embedding [[Re, -Im], [Im, Re]] (2n x 2n) of a complex n x n matrix. It maps
  * products to products and inverses to inverses, and has the singular values of m, each
- * twice. We use it (and plain C complex arithmetic) instead of GSL's complex routines: with this OpenBLAS
+ * twice. We use it (and our own complex LU) instead of GSL's complex routines: with this OpenBLAS
  * (0.3.21, Cooperlake kernels) the zdotc/zdotu that gsl_eigen_herm and the complex LU
  * call read 16 bytes past the end of their vectors (valgrind: "Invalid read of size 16"),
  * which crashed model-only sweeps whenever a matrix ended at a page boundary. */
@@ -168,61 +167,82 @@ static void embed_complex(const double *m, size_t n, double *r) {
 }
 
 /* Complex LU with partial pivoting by modulus, then one solve per column of the
- * identity, in plain C99 complex arithmetic: O(n^3) for the delta x delta matrices of the
- * decoders (delta <= 255), no BLAS call. (Pivoting on the real embedding instead lost a
- * factor 50 in decoding accuracy at n = 24, 4 x 5: pivots must be chosen by modulus.) */
+ * identity, written out in real arithmetic (C99 complex products go through __muldc3,
+ * twice as slow here): O(n^3) for the delta x delta matrices of the decoders, no BLAS
+ * call. Pivoting on the real embedding instead lost a factor ~50 in decoding accuracy at
+ * n = 24, 4 x 5: pivots must be chosen by complex modulus. Matrices are interleaved
+ * (re, im), row-major. */
 int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err) {
-  double complex *a = cod_malloc_array(n * n, sizeof *a);
-  double complex *x = cod_malloc_array(n, sizeof *x);
+  double *a = cod_malloc_array(2 * n * n, sizeof *a);
+  double *x = cod_malloc_array(2 * n, sizeof *x);
   size_t *perm = cod_malloc_array(n, sizeof *perm);
   int rc = COD_OK;
   if (!a || !x || !perm) {
     rc = cod_err_set(err, COD_ENOMEM, "out of memory inverting a %zux%zu complex matrix", n, n);
     goto done;
   }
-  for (size_t i = 0; i < n * n; i++) a[i] = m[2 * i] + I * m[2 * i + 1];
+  memcpy(a, m, 2 * n * n * sizeof *a);
+#define RE(i, j) a[2 * ((i) * n + (j))]
+#define IM(i, j) a[2 * ((i) * n + (j)) + 1]
   for (size_t i = 0; i < n; i++) perm[i] = i;
   for (size_t k = 0; k < n; k++) {
     size_t piv = k;
-    for (size_t i = k + 1; i < n; i++)
-      if (cabs(a[i * n + k]) > cabs(a[piv * n + k])) piv = i;
-    if (!(cabs(a[piv * n + k]) > 0)) {
+    double best = hypot(RE(k, k), IM(k, k));
+    for (size_t i = k + 1; i < n; i++) {
+      double mod = hypot(RE(i, k), IM(i, k));
+      if (mod > best) best = mod, piv = i;
+    }
+    if (!(best > 0)) {
       rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
       goto done;
     }
     if (piv != k) {
-      for (size_t j = 0; j < n; j++) {
-        double complex t = a[k * n + j];
-        a[k * n + j] = a[piv * n + j], a[piv * n + j] = t;
+      for (size_t j = 0; j < 2 * n; j++) {
+        double t = a[2 * k * n + j];
+        a[2 * k * n + j] = a[2 * piv * n + j], a[2 * piv * n + j] = t;
       }
       size_t t = perm[k];
       perm[k] = perm[piv], perm[piv] = t;
     }
+    double pr = RE(k, k), pi = IM(k, k), d = pr * pr + pi * pi;
     for (size_t i = k + 1; i < n; i++) {
-      double complex f = a[i * n + k] /= a[k * n + k];
-      for (size_t j = k + 1; j < n; j++) a[i * n + j] -= f * a[k * n + j];
+      double fr = (RE(i, k) * pr + IM(i, k) * pi) / d, fi = (IM(i, k) * pr - RE(i, k) * pi) / d;
+      RE(i, k) = fr, IM(i, k) = fi;
+      for (size_t j = k + 1; j < n; j++) {
+        RE(i, j) -= fr * RE(k, j) - fi * IM(k, j);
+        IM(i, j) -= fr * IM(k, j) + fi * RE(k, j);
+      }
     }
   }
   for (size_t col = 0; col < n; col++) { /* solve L U x = P e_col */
     for (size_t i = 0; i < n; i++) {
-      double complex s = perm[i] == col ? 1.0 : 0.0;
-      for (size_t j = 0; j < i; j++) s -= a[i * n + j] * x[j];
-      x[i] = s;
+      double sr = perm[i] == col ? 1.0 : 0.0, si = 0.0;
+      for (size_t j = 0; j < i; j++) {
+        sr -= RE(i, j) * x[2 * j] - IM(i, j) * x[2 * j + 1];
+        si -= RE(i, j) * x[2 * j + 1] + IM(i, j) * x[2 * j];
+      }
+      x[2 * i] = sr, x[2 * i + 1] = si;
     }
     for (size_t i = n; i-- > 0;) {
-      double complex s = x[i];
-      for (size_t j = i + 1; j < n; j++) s -= a[i * n + j] * x[j];
-      x[i] = s / a[i * n + i];
+      double sr = x[2 * i], si = x[2 * i + 1];
+      for (size_t j = i + 1; j < n; j++) {
+        sr -= RE(i, j) * x[2 * j] - IM(i, j) * x[2 * j + 1];
+        si -= RE(i, j) * x[2 * j + 1] + IM(i, j) * x[2 * j];
+      }
+      double pr = RE(i, i), pi = IM(i, i), d = pr * pr + pi * pi;
+      x[2 * i] = (sr * pr + si * pi) / d, x[2 * i + 1] = (si * pr - sr * pi) / d;
     }
     for (size_t i = 0; i < n; i++) {
-      if (!isfinite(creal(x[i])) || !isfinite(cimag(x[i]))) {
+      if (!isfinite(x[2 * i]) || !isfinite(x[2 * i + 1])) {
         rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
         goto done;
       }
-      inv[2 * (i * n + col)] = creal(x[i]);
-      inv[2 * (i * n + col) + 1] = cimag(x[i]);
+      inv[2 * (i * n + col)] = x[2 * i];
+      inv[2 * (i * n + col) + 1] = x[2 * i + 1];
     }
   }
+#undef RE
+#undef IM
 done:
   cod_free(a);
   cod_free(x);

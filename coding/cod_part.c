@@ -83,13 +83,27 @@ void cod_partition_scatter(const cod_partition *p, size_t block, size_t e0, size
   /* valid columns of a block row: all of them (rows axis) or those left of W' */
   const size_t cols = rows ? bw : (o0 < OW ? (OW - o0 < bw ? OW - o0 : bw) : 0);
   size_t e = e0, end = e0 + n;
+  if (rows) {
+    /* one filter's part of a row slab is one contiguous run of y: rows o0.. of channel o */
+    const size_t plane = bh * bw, valid = o0 < OH ? (OH - o0 < bh ? OH - o0 : bh) * bw : 0;
+    while (e < end) {
+      size_t f = e / plane, q = e % plane, o = b * p->filt_per_group + f;
+      size_t seg = plane - q < end - e ? plane - q : end - e; /* to the end of this filter */
+      if (o < p->layer.n_filters && q < valid) {
+        size_t len = valid - q < seg ? valid - q : seg;
+        memcpy(y + (o * OH + o0) * OW + q, src + (e - e0), len * sizeof *y);
+      }
+      e += seg;
+    }
+    return;
+  }
   while (e < end) {
     size_t f = e / (bh * bw), r = e / bw % bh, c = e % bw;
     size_t seg = bw - c < end - e ? bw - c : end - e; /* to the end of this block row */
-    size_t o = b * p->filt_per_group + f, orow = rows ? o0 + r : r;
-    if (o < p->layer.n_filters && orow < OH && c < cols) {
+    size_t o = b * p->filt_per_group + f;
+    if (o < p->layer.n_filters && c < cols) {
       size_t len = cols - c < seg ? cols - c : seg;
-      memcpy(y + (o * OH + orow) * OW + (rows ? c : o0 + c), src + (e - e0), len * sizeof *y);
+      memcpy(y + (o * OH + r) * OW + o0 + c, src + (e - e0), len * sizeof *y);
     }
     e += seg;
   }

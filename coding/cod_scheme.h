@@ -40,13 +40,16 @@ struct cod_scheme_ops {
    * cod_partition_scatter) from the results of the selected workers (ids[i], results[i],
    * i < n_sel). Sets *cond. On failure y may be partly written. */
   int (*decode_fast)(const cod_code *c, const size_t *ids, size_t n_sel,
-                     const double *const *results, double *y, double *cond, cod_err *err);
+                     const double *const *results, double *y, double *cond, void *work,
+                     cod_err *err);
   /* Optional structured condition number of the selected set. */
   int (*cond_fast)(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
                    cod_err *err);
   /* Optional flop count of decode_fast's product (the master's decode cost model);
    * absent: the generic decoder's 2 * unknowns * results * out_block_len. */
   double (*decode_flops)(const cod_code *c);
+  /* Optional: bytes of the workspace decode_fast can take (it allocates when given NULL). */
+  size_t (*decode_work_bytes)(const cod_code *c);
 };
 
 extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,

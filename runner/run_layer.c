@@ -142,10 +142,11 @@ static void do_decode(layer_ctx *L, size_t critical) {
     cod_decode_info info;
     for (size_t i = 0; i < L->n_arrived; i++) res[i] = L->res + L->arrived[i] * L->ol;
     double w0 = cod_clock_wall_s();
-    rc = cod_code_decode(L->code, L->arrived, L->n_arrived, res,
-                         L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
-                                                                       : COD_DECODE_FAST,
-                         L->in->y, &info, L->err);
+    rc = cod_code_decode_work(L->code, L->arrived, L->n_arrived, res,
+                              L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
+                                                                            : COD_DECODE_FAST,
+                              L->in->y, &info, L->in->scratch ? L->in->scratch->dwork : NULL,
+                              L->err);
     wall = cod_clock_wall_s() - w0;
     if (!rc) {
       o->n_used = info.n_used;
@@ -342,12 +343,14 @@ void run_scratch_fini(run_scratch *s) {
   cod_free(s->cx);
   cod_free(s->res);
   cod_free(s->work);
+  cod_free(s->dwork);
   memset(s, 0, sizeof *s);
 }
 
 /* Grow the scratch buffers to at least these sizes; on failure nothing is lost (the old,
  * smaller buffers stay owned by s) and -1 is returned. */
-static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t work_bytes) {
+static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t work_bytes,
+                        size_t dwork_bytes) {
   if (cx_len > s->cx_len) {
     double *p = cod_malloc_array(cx_len, sizeof *p);
     if (!p) return -1;
@@ -365,6 +368,12 @@ static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t wo
     if (!p) return -1;
     cod_free(s->work);
     s->work = p, s->work_bytes = work_bytes;
+  }
+  if (dwork_bytes > s->dwork_bytes) {
+    void *p = cod_malloc(dwork_bytes);
+    if (!p) return -1;
+    cod_free(s->dwork);
+    s->dwork = p, s->dwork_bytes = dwork_bytes;
   }
   return 0;
 }
@@ -476,7 +485,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     size_t work = cod_code_worker_workspace_bytes(code, c->run.precision == RUN_FP32 ? COD_F32
                                                                                      : COD_F64);
     if (in->scratch) {
-      if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work))
+      if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work,
+                       cod_code_decode_workspace_bytes(code)))
         return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
       L->cx = in->scratch->cx, L->res = in->scratch->res, L->work = in->scratch->work;
     } else {

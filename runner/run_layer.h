@@ -64,8 +64,8 @@ void run_layer_out_fini(run_layer_out *o);
  * every layer. Zero-initialise; release with run_scratch_fini. */
 typedef struct run_scratch {
   double *cx, *res;
-  void *work;
-  size_t cx_len, res_len, work_bytes;
+  void *work, *dwork;              /* worker convolution and decoder workspaces */
+  size_t cx_len, res_len, work_bytes, dwork_bytes;
 } run_scratch;
 
 void run_scratch_fini(run_scratch *s);
