@@ -266,8 +266,7 @@ void run_config_defaults(run_config *cfg) {
 
 /* ---- scalar parsing ---------------------------------------------------------------- */
 
-/* Shortest "%.*g" text that reads back to exactly x. */
-static void format_real(double x, char *buf, size_t len) {
+void run_config_format_real(double x, char *buf, size_t len) {
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, len, "%.*g", prec, x);
     if (strtod(buf, NULL) == x) break;
@@ -435,7 +434,7 @@ int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_
       return put_canon(canon, canon_len, d->keyword, err);
     if (!parse_real(text, &v) || v < d->lo || v > d->hi || ((d->flags & F_LO_OPEN) && v <= d->lo))
       return bad(err, d, text);
-    format_real(v, buf, sizeof buf);
+    run_config_format_real(v, buf, sizeof buf);
     return put_canon(canon, canon_len, buf, err);
   }
   case RUN_KEY_BOOL: {
@@ -582,7 +581,7 @@ static void key_format(const run_config *cfg, size_t id, size_t class_index, cha
     if (isinf(v) && d->keyword)
       snprintf(buf, len, "%s", d->keyword);
     else
-      format_real(v, buf, len);
+      run_config_format_real(v, buf, len);
     return;
   }
   case RUN_KEY_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); return;

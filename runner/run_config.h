@@ -182,6 +182,10 @@ int run_config_set(run_config *cfg, const char *dotted_key, const char *value, c
  * caller (cod_free). Returns COD_OK or COD_ENOMEM (*out untouched). */
 int run_config_to_json(const run_config *cfg, char **out, cod_err *err);
 
+/* The shortest "%.*g" text that reads back to exactly x ("10", not "1e+01", for whole
+ * numbers below 1e15): the canonical spelling of a real value. */
+void run_config_format_real(double x, char *buf, size_t len);
+
 /* Name of an enumerated value as written in scenario files ("nsctc-rot", "pareto", ...),
  * for the field named by "section.key" (e.g. "coding.scheme"); NULL if unknown. */
 const char *run_config_enum_name(const char *dotted_key, int value);

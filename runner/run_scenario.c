@@ -65,17 +65,6 @@ static char *trim(char *s) {
   return s;
 }
 
-static void format_real(double x, char *buf, size_t len) {
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(buf, len, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) break;
-  }
-  if (x == floor(x) && fabs(x) < 1e15) { /* "10", not "1e+01" */
-    char plain[32];
-    snprintf(plain, sizeof plain, "%.0f", x);
-    if (strlen(plain) <= strlen(buf) && strlen(plain) < len) memcpy(buf, plain, strlen(plain) + 1);
-  }
-}
 
 static void free_values(char **v, size_t n) {
   if (!v) return;
@@ -204,7 +193,7 @@ static int expand_range(size_t id, const char *elem, vlist *l, cod_err *err) {
     } else {
       double v = va + (double)i * vs;
       if (i + 1 == count && fabs(v - vb) <= 1e-9 * vs) v = vb;
-      format_real(v == 0.0 ? 0.0 : v, num, sizeof num);
+      run_config_format_real(v == 0.0 ? 0.0 : v, num, sizeof num);
     }
     int r = run_config_key_parse(id, num, canon, sizeof canon, err);
     if (r) {
