@@ -463,7 +463,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
     R->model = own(&r, model_name(a->m), &rc);
   }
   if (rc) {
-    if (rc == COD_ENOMEM) cod_err_set(err, rc, "out of memory");
+    if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
     run_cluster_free(x.cl);
     sim_engine_free(x.e);
     cod_free(output);

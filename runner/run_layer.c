@@ -190,15 +190,19 @@ static void ev_result(sim_engine *e, void *p) {
   if (!L->done && decodable_now(L)) do_decode(L, w->j);
 }
 
+/* The shared-NIC part of a transfer is done: the transfer ends when the worker's own link
+ * has carried it too (see link_arrival), then `next` fires. */
+static void after_nic(wrec *w, double t0, uint64_t bytes, double link_bps, sim_event_fn next) {
+  layer_ctx *L = w->L;
+  w->xfer = 0;
+  if (sim_engine_schedule_at(L->e, link_arrival(L, t0, bytes, link_bps), next, w, NULL, &w->ev))
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+}
+
 static void xfer_down_done(sim_engine *e, void *p) {
   wrec *w = p;
-  layer_ctx *L = w->L;
   (void)e;
-  w->xfer = 0;
-  uint64_t bytes = L->out->workers[w->j].bytes_down;
-  if (sim_engine_schedule_at(L->e, link_arrival(L, w->t_down0, bytes, w->w.uplink_bps),
-                             ev_result, w, NULL, &w->ev))
-    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  after_nic(w, w->t_down0, w->L->out->workers[w->j].bytes_down, w->w.uplink_bps, ev_result);
 }
 
 static void ev_compute_done(sim_engine *e, void *p) {
@@ -273,13 +277,8 @@ static void ev_arrive(sim_engine *e, void *p) {
 
 static void xfer_up_done(sim_engine *e, void *p) {
   wrec *w = p;
-  layer_ctx *L = w->L;
   (void)e;
-  w->xfer = 0;
-  uint64_t bytes = L->out->workers[w->j].bytes_up;
-  if (sim_engine_schedule_at(L->e, link_arrival(L, w->t_up0, bytes, w->w.downlink_bps),
-                             ev_arrive, w, NULL, &w->ev))
-    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  after_nic(w, w->t_up0, w->L->out->workers[w->j].bytes_up, w->w.downlink_bps, ev_arrive);
 }
 
 static void ev_encoded(sim_engine *e, void *p) {
