@@ -269,7 +269,8 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
   }
   double cond = NAN;
   int fast = method == COD_DECODE_FAST && c->ops->decode_fast;
-  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, &cond, work, err)
+  /* the fast path's condition number is a diagnostic: computed only when asked for */
+  rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, info ? &cond : NULL, work, err)
             : decode_generic(c, ids, n_sel, res, y, &cond, err);
   if (rc == COD_OK) {
     if (info) {

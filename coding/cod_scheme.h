@@ -38,7 +38,7 @@ struct cod_scheme_ops {
                 size_t *n_sel);
   /* Optional structured decoder: the layer output y (N x H' x W', written completely via
    * cod_partition_scatter) from the results of the selected workers (ids[i], results[i],
-   * i < n_sel). Sets *cond. On failure y may be partly written. */
+   * i < n_sel). Sets *cond unless cond is NULL (the caller did not ask for it). */
   int (*decode_fast)(const cod_code *c, const size_t *ids, size_t n_sel,
                      const double *const *results, double *y, double *cond, void *work,
                      cod_err *err);
