@@ -123,11 +123,19 @@ static void apply_coef(const double *coef, size_t rows, size_t m, const double *
               coef, (int)m, pieces, (int)len, 0.0, coded, (int)len);
 }
 
+size_t cod_code_encode_workspace_bytes(const cod_code *c) {
+  return c->m_in * c->part.in_piece_len * sizeof(double);
+}
+
+void cod_code_encode_input_work(const cod_code *c, const double *x, double *coded, void *work) {
+  cod_partition_split_input(&c->part, x, work);
+  apply_coef(c->A, c->n * c->ea, c->m_in, work, c->part.in_piece_len, coded);
+}
+
 int cod_code_encode_input(const cod_code *c, const double *x, double *coded, cod_err *err) {
-  double *slabs = cod_malloc_array(c->m_in * c->part.in_piece_len, sizeof *slabs);
+  void *slabs = cod_malloc(cod_code_encode_workspace_bytes(c));
   if (!slabs) return cod_err_set(err, COD_ENOMEM, "out of memory splitting the input");
-  cod_partition_split_input(&c->part, x, slabs);
-  apply_coef(c->A, c->n * c->ea, c->m_in, slabs, c->part.in_piece_len, coded);
+  cod_code_encode_input_work(c, x, coded, slabs);
   cod_free(slabs);
   return COD_OK;
 }

@@ -88,6 +88,11 @@ double cod_code_worker_macs(const cod_code *code);
  * worker-major. Allocates one temporary of m_in slabs; COD_ENOMEM if it cannot. */
 int cod_code_encode_input(const cod_code *code, const double *x, double *coded,
                           cod_err *err);
+/* The same with a caller-provided workspace of cod_code_encode_workspace_bytes(code)
+ * bytes (the APCP slabs): never allocates, never fails. */
+size_t cod_code_encode_workspace_bytes(const cod_code *code);
+void cod_code_encode_input_work(const cod_code *code, const double *x, double *coded,
+                                void *work);
 /* Encode the filters k (N x C x KH x KW) for all workers: n x worker_filter_len. */
 int cod_code_encode_filters(const cod_code *code, const double *k, double *coded,
                             cod_err *err);

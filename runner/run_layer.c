@@ -176,6 +176,19 @@ static void do_decode(layer_ctx *L, size_t critical) {
     fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory scheduling the decode"), L);
 }
 
+/* The REAL convolution of worker w's coded pieces (and its noise). Its simulated time was
+ * its compute event; the numbers are evaluated when its result reaches the master, so a
+ * result that is cancelled in download (it would arrive after the decode) costs no CPU.
+ * The numbers do not depend on when they are evaluated: same inputs, same noise stream. */
+static void worker_numbers(layer_ctx *L, wrec *w) {
+  double c0 = cod_clock_thread_cpu_s();
+  double *res = L->res + w->j * L->ol;
+  cod_code_worker_compute(L->code, L->in->cfg->run.precision == RUN_FP32 ? COD_F32 : COD_F64,
+                          L->cx + w->j * L->il, L->ck + w->j * L->fl, res, L->work);
+  if (isfinite(L->in->cfg->run.snr_db)) cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
+  L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
+}
+
 static void ev_result(sim_engine *e, void *p) {
   wrec *w = p;
   layer_ctx *L = w->L;
@@ -185,6 +198,7 @@ static void ev_result(sim_engine *e, void *p) {
   w->t_result = now_s(L);
   L->out->workers[w->j].t_finish_s = w->t_result;
   L->out->workers[w->j].status = RES_WORKER_STRAGGLER; /* until the decoder uses it */
+  if (L->real) worker_numbers(L, w);
   L->arrived[L->n_arrived++] = w->j;
   trace(L, "result", (long)w->j);
   if (!L->done && decodable_now(L)) do_decode(L, w->j);
@@ -214,15 +228,6 @@ static void ev_compute_done(sim_engine *e, void *p) {
   trace(L, "compute_done", (long)w->j);
   run_worker_out *o = &L->out->workers[w->j];
   o->flops = 2.0 * cod_code_worker_macs(L->code);
-  if (L->real) {
-    /* the REAL convolution of this worker's coded pieces, now that its event fired */
-    double c0 = cod_clock_thread_cpu_s();
-    double *res = L->res + w->j * L->ol;
-    cod_code_worker_compute(L->code, L->in->cfg->run.precision == RUN_FP32 ? COD_F32 : COD_F64,
-                            L->cx + w->j * L->il, L->ck + w->j * L->fl, res, L->work);
-    if (isfinite(L->in->cfg->run.snr_db)) cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
-    L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
-  }
   w->state = W_DOWNLOADING;
   w->t_down0 = now_s(L);
   w->xfer_nic = L->nic_down;
@@ -343,38 +348,34 @@ void run_scratch_fini(run_scratch *s) {
   cod_free(s->res);
   cod_free(s->work);
   cod_free(s->dwork);
+  cod_free(s->ework);
   memset(s, 0, sizeof *s);
 }
 
 /* Grow the scratch buffers to at least these sizes; on failure nothing is lost (the old,
  * smaller buffers stay owned by s) and -1 is returned. */
-static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t work_bytes,
-                        size_t dwork_bytes) {
-  if (cx_len > s->cx_len) {
-    double *p = cod_malloc_array(cx_len, sizeof *p);
-    if (!p) return -1;
-    cod_free(s->cx);
-    s->cx = p, s->cx_len = cx_len;
-  }
-  if (res_len > s->res_len) {
-    double *p = cod_malloc_array(res_len, sizeof *p);
-    if (!p) return -1;
-    cod_free(s->res);
-    s->res = p, s->res_len = res_len;
-  }
-  if (work_bytes > s->work_bytes || !s->work) {
-    void *p = cod_aligned_alloc(work_bytes);
-    if (!p) return -1;
-    cod_free(s->work);
-    s->work = p, s->work_bytes = work_bytes;
-  }
-  if (dwork_bytes > s->dwork_bytes) {
-    void *p = cod_malloc(dwork_bytes);
-    if (!p) return -1;
-    cod_free(s->dwork);
-    s->dwork = p, s->dwork_bytes = dwork_bytes;
-  }
+/* Replace *buf by a block of at least `need` bytes unless it is large enough already. */
+static int grow_bytes(void **buf, size_t *have, size_t need) {
+  if (need <= *have && *buf) return 0;
+  void *p = cod_aligned_alloc(need);
+  if (!p) return -1;
+  cod_free(*buf);
+  *buf = p, *have = need;
   return 0;
+}
+
+static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t work_bytes,
+                        size_t dwork_bytes, size_t ework_bytes) {
+  size_t cx_bytes = s->cx_len * sizeof(double), res_bytes = s->res_len * sizeof(double);
+  void *cx = s->cx, *res = s->res;
+  int rc = grow_bytes(&cx, &cx_bytes, cx_len * sizeof(double)) ||
+           grow_bytes(&res, &res_bytes, res_len * sizeof(double)) ||
+           grow_bytes(&s->work, &s->work_bytes, work_bytes) ||
+           grow_bytes(&s->dwork, &s->dwork_bytes, dwork_bytes) ||
+           grow_bytes(&s->ework, &s->ework_bytes, ework_bytes);
+  s->cx = cx, s->res = res;
+  s->cx_len = cx_bytes / sizeof(double), s->res_len = res_bytes / sizeof(double);
+  return rc ? -1 : 0;
 }
 
 void run_layer_out_fini(run_layer_out *o) {
@@ -485,7 +486,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
                                                                                      : COD_F64);
     if (in->scratch) {
       if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work,
-                       cod_code_decode_workspace_bytes(code)))
+                       cod_code_decode_workspace_bytes(code), cod_code_encode_workspace_bytes(code)))
         return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
       L->cx = in->scratch->cx, L->res = in->scratch->res, L->work = in->scratch->work;
     } else {
@@ -518,9 +519,11 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   double wall = 0, c0 = cod_clock_thread_cpu_s();
   if (L.real) {
     double w0 = cod_clock_wall_s();
-    if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)) ||
-        (L.ck_own && (rc = cod_code_encode_filters(L.code, in->k, L.ck_own, err))))
+    if (in->scratch)
+      cod_code_encode_input_work(L.code, in->x, L.cx, in->scratch->ework);
+    else if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)))
       goto done;
+    if (L.ck_own && (rc = cod_code_encode_filters(L.code, in->k, L.ck_own, err))) goto done;
     wall = cod_clock_wall_s() - w0 + (L.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
   out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;

@@ -3,10 +3,12 @@
  * This is the one place where a CNN layer, a code and the event engine meet:
  *   master encodes (real) -> uploads through the master NIC and each worker's downlink
  *   -> each worker's compute time is sampled from its latency model -> when a worker's
- *   compute event fires it runs the REAL convolution on its coded pieces -> its result
- *   travels back over its uplink and the master's receiving NIC -> as soon as the
- *   results that have arrived are decodable, the master decodes them (real) and cancels
- *   everything still pending.
+ *   compute event fires, its result travels back over its uplink and the master's
+ *   receiving NIC -> the REAL convolution on its coded pieces is evaluated when that
+ *   result reaches the master (work whose result would arrive after the decode is never
+ *   done: the protocol allows skipping it, and the numbers are the same either way) ->
+ *   as soon as the results that have arrived are decodable, the master decodes them
+ *   (real) and cancels everything still pending.
  * Workers whose task never ends (fail-stop) are counted when they fail; once too few
  * workers remain the layer is undecodable at that simulated time. A worker whose
  * assignment exceeds its storage refuses it. With compute = model nothing numeric is
@@ -64,8 +66,8 @@ void run_layer_out_fini(run_layer_out *o);
  * every layer. Zero-initialise; release with run_scratch_fini. */
 typedef struct run_scratch {
   double *cx, *res;
-  void *work, *dwork;              /* worker convolution and decoder workspaces */
-  size_t cx_len, res_len, work_bytes, dwork_bytes;
+  void *work, *dwork, *ework;      /* worker convolution, decoder and encoder workspaces */
+  size_t cx_len, res_len, work_bytes, dwork_bytes, ework_bytes;
 } run_scratch;
 
 void run_scratch_fini(run_scratch *s);
