@@ -10,8 +10,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cod_status.h"
+#include "run_scenario.h"
+#include "run_sweep.h"
+
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_SKIP 77 /* an optional tool (gnuplot) is missing */
 
 int cli_conv(int argc, char **argv);
 int cli_cond(int argc, char **argv);
@@ -19,6 +24,17 @@ int cli_bench(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);
+int cli_optimum(int argc, char **argv);
+int cli_plot(int argc, char **argv);
+int cli_reproduce(int argc, char **argv);
+int cli_calibrate(int argc, char **argv);
+
+/* `fcdcc run --backend NAME` for NAME other than "sim" (cli_mpi.c): run the validated
+ * scenario sc with the options o (db path, resume, progress) on that backend. Returns a
+ * cod status (err set) like run_sweep; *report = 1 on the process that should print the
+ * summary (MPI rank 0), 0 on the others. An unknown or unavailable backend is COD_EINVAL. */
+int cli_run_backend(const char *backend, run_scenario *sc, run_sweep_opts *o,
+                    run_sweep_stats *st, int *report, cod_err *err);
 
 /* Print "fcdcc CMD: message" and a hint to stderr; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -24,6 +24,10 @@ static const cli_cmd commands[] = {
     {"conv", cli_conv, "one coded convolution with chosen stragglers, checked against direct"},
     {"cond", cli_cond, "worst and mean condition numbers of a code over worker sets"},
     {"bench", cli_bench, "speed benchmarks (ratios measured side by side)"},
+    {"optimum", cli_optimum, "analytical costs, optimal (k_A, k_B) and latency-optimal delta"},
+    {"plot", cli_plot, "draw a figure of a results database with gnuplot (PNG + SVG)"},
+    {"reproduce", cli_reproduce, "run the paper's scenarios and write every figure + REPORT.md"},
+    {"calibrate", cli_calibrate, "fit the simulator's rates to MPI runs (a scenario fragment)"},
 };
 
 static void usage(FILE *f) {

@@ -195,6 +195,7 @@ typedef struct exec_ctx {
   const char *stop_status;/* set when a layer was not decodable */
   double stop_time;
   size_t ka0, kb0, delta0;
+  const run_backend *be;  /* where coded layers run */
 } exec_ctx;
 
 static int selected(const run_config *c, size_t conv_index) {
@@ -403,7 +404,7 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
     in.coded_filters = f->data, in.coded_filters_wall_s = f->wall_s;
   }
   run_layer_out lo;
-  rc = run_layer_execute(&in, &lo, err);
+  rc = x->be->layer(x->be->ctx, &in, &lo, err);
   if (!rc) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
   if (!rc && strcmp(lo.status, RES_STATUS_OK) != 0) {
     x->stop_status = lo.status;
@@ -420,8 +421,20 @@ static int coded_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double
   return run_conv(ctx, ci, g, xin, k, y, err);
 }
 
+static int sim_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  (void)ctx;
+  return run_layer_execute(in, out, err);
+}
+
+static const run_backend sim_backend = {"sim", sim_layer, NULL};
+
 int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
                 run_result *out, cod_err *err) {
+  return run_execute_backend(cfg, id, NULL, cache, out, err);
+}
+
+int run_execute_backend(const run_config *cfg, const run_ident *id, const run_backend *be,
+                        run_assets **cache, run_result *out, cod_err *err) {
   double w0 = cod_clock_wall_s();
   run_result r;
   memset(&r, 0, sizeof r);
@@ -431,6 +444,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   exec_ctx x;
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
+  x.be = be ? be : &sim_backend;
   if ((rc = sim_engine_new(256, &x.e, err))) return rc;
   if ((rc = run_cluster_new(cfg, x.e, id->trial, &x.cl, err))) {
     sim_engine_free(x.e);
@@ -472,7 +486,7 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   }
   R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
   R->seed = cfg->run.seed;
-  R->backend = "sim";
+  R->backend = x.be->name;
   R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
   R->workers = (int64_t)cfg->cluster.workers;
   R->ka = (int64_t)x.ka0, R->kb = (int64_t)x.kb0, R->delta = (int64_t)x.delta0;

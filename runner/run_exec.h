@@ -19,6 +19,7 @@
 
 #include "res_db.h"
 #include "run_config.h"
+#include "run_layer.h"
 
 /* Per-thread cache of model, weights, input and reference activations. */
 typedef struct run_assets run_assets;
@@ -51,6 +52,23 @@ typedef struct run_ident {
  * errors (I/O, bad model file, out of memory) return a status with a message. */
 int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
                 run_result *out, cod_err *err);
+
+/* The seam between the protocol's bookkeeping and where a coded layer really runs.
+ * run_execute uses the simulator (run_layer_execute); the MPI backend (mpi/) supplies an
+ * executor that ships the same coded pieces to real processes. An executor runs one coded
+ * conv layer described by *in (code chosen, filters already encoded, x/k/y NULL in
+ * model-only mode), fills *out exactly as run_layer_execute documents (status, phase times,
+ * workers, used set, cond), and leaves in->engine's clock at the layer's end time, so the
+ * master's own layers are timed after it. */
+typedef struct run_backend {
+  const char *name;    /* the runs.backend column: "sim" or "mpi" */
+  int (*layer)(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err);
+  void *ctx;
+} run_backend;
+
+/* run_execute with the layers run by `be` (NULL = the simulator). */
+int run_execute_backend(const run_config *cfg, const run_ident *id, const run_backend *be,
+                        run_assets **cache, run_result *out, cod_err *err);
 
 /* Write the run and its rows in one transaction. */
 int run_result_write(res_db *db, const run_result *r, cod_err *err);

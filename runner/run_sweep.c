@@ -24,6 +24,7 @@ typedef struct task {
 
 typedef struct sweep {
   const run_scenario *sc;
+  const run_backend *be;
   task *tasks;
   size_t n_tasks, next;
   int abort;
@@ -51,7 +52,7 @@ static void *worker_main(void *arg) {
     if (!rc) rc = run_scenario_point_json(s->sc, t->point, &json, &t->err);
     if (!rc) {
       run_ident id = {run_scenario_source(s->sc), run_scenario_hash(s->sc), json, t->point, t->trial};
-      rc = run_execute(&cfg, &id, &cache, &t->res, &t->err);
+      rc = run_execute_backend(&cfg, &id, s->be, &cache, &t->res, &t->err);
     }
     cod_free(json);
     pthread_mutex_lock(&s->mu);
@@ -67,7 +68,7 @@ static void *worker_main(void *arg) {
 /* The task list: every (point, trial), minus those already stored when resuming. */
 static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_stats *st,
                        cod_err *err) {
-  size_t np = run_scenario_points(s->sc), cap = 0;
+  size_t np = run_scenario_points(s->sc), cap = 0, index = 0;
   for (size_t p = 0; p < np; p++) {
     run_config cfg;
     int rc = run_scenario_point(s->sc, p, &cfg, err);
@@ -75,6 +76,7 @@ static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_
     for (size_t t = 0; t < cfg.run.trials; t++) {
       char key[256];
       int exists = 0;
+      if (o->share_count > 1 && index++ % o->share_count != o->share_index) continue;
       st->total++;
       res_run_key_format(key, sizeof key, run_scenario_hash(s->sc), (int64_t)p, (int64_t)t, NULL);
       if ((rc = res_db_run_exists(db, key, &exists, err))) return rc;
@@ -105,6 +107,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   sweep s;
   memset(&s, 0, sizeof s);
   s.sc = sc;
+  s.be = o->backend;
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   res_db *db = NULL;

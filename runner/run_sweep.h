@@ -21,6 +21,13 @@ typedef struct run_sweep_opts {
   /* called by the committing thread after each run (may be NULL) */
   void (*progress)(void *ctx, size_t done, size_t total);
   void *progress_ctx;
+  /* Where coded layers run: NULL = the simulator. A backend that is not thread-safe
+   * (MPI) needs jobs = 1. */
+  const struct run_backend *backend;
+  /* Share of the sweep this process runs: tasks whose index in sweep order (point-major,
+   * then trial) satisfies index % share_count == share_index. share_count 0 or 1 = all.
+   * Used to spread one sweep over MPI ranks writing into one database. */
+  size_t share_index, share_count;
 } run_sweep_opts;
 
 typedef struct run_sweep_stats {

@@ -2,7 +2,8 @@
 # Install fcdcc's build and run dependencies from Debian 12 packages (only what is missing).
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libgsl-dev libopenblas-dev libsqlite3-dev
-      libinih-dev libcriterion-dev gnuplot-nox)
+      libinih-dev libcriterion-dev gnuplot-nox libopenmpi-dev openmpi-bin
+      clang libclang-rt-14-dev valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
