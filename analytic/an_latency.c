@@ -1,0 +1,135 @@
+/* an_latency.c: expected layer latency and the latency-optimal recovery threshold.
+ *
+ * Design. The simulator's protocol for one layer (runner/run_layer.c) is a fixed chain:
+ * the master encodes (encode_flops / master_flops), submits all n uploads at once to its
+ * NIC, each worker computes for nominal * (a + Exp(mu)) seconds after its data arrives,
+ * its result travels back over its uplink and the master's receiving NIC, and the master
+ * decodes (decode_flops / master_flops) as soon as the arrived results suffice. A
+ * transfer through the shared NIC and a dedicated link ends at max(NIC completion, start +
+ * 8 bytes / link rate) + propagation delay.
+ *
+ * Under a FAIR master NIC the n equal uploads finish together, at n * 8U / master_bps,
+ * so every worker starts computing at the same instant and the decodable moment is an
+ * order statistic of n iid compute times (Lee et al. 2018; sim_shexp_order_stat_mean):
+ *   MDS codes        the delta-th of n:  a + (H_n - H_{n-delta}) / mu
+ *   uncoded          the n-th of n:      a + H_n / mu
+ *   replication      max over delta blocks of the min over r = n/delta copies, i.e. the
+ *                    delta-th of delta iid a + Exp(r mu):  a + H_delta / (r mu)
+ * per unit of nominal time. Equal transfers under processor sharing finish in the order
+ * they started, so the result that makes the set decodable is that of the critical
+ * compute finisher. Its download is modelled as uncontended (the other results are spread
+ * out in time by the exponential part) for the shifted-exponential law, and as sharing the
+ * NIC with all n for the deterministic law (all results leave together): the latter makes
+ * the model exact up to the engine's nanosecond rounding. docs/analytic.md lists the
+ * approximations (download contention, FIFO NIC, heterogeneous or failing workers).
+ */
+#include "an_model.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "sim_latency.h"
+
+an_cluster an_cluster_default(void) {
+  an_cluster c;
+  memset(&c, 0, sizeof c);
+  c.compute_rate_flops = 1e10;
+  c.uplink_bps = 1e9;
+  c.downlink_bps = 1e9;
+  c.master_bps = 1e10;
+  c.master_fair = 1;
+  c.latency_s = 0.0;
+  c.master_flops = 1e11;
+  c.lat_kind = AN_LAT_SHIFTED_EXP;
+  c.shift = 1.0;
+  c.rate = 1.0;
+  return c;
+}
+
+/* A transfer of `bytes` sharing the NIC with `sharers` equal transfers started with it. */
+static double xfer_s(double bytes, double link_bps, double nic_bps, double sharers,
+                     double latency_s) {
+  double t = 0.0;
+  if (isfinite(nic_bps)) t = 8.0 * bytes * sharers / nic_bps;
+  if (isfinite(link_bps)) t = fmax(t, 8.0 * bytes / link_bps);
+  return t + latency_s;
+}
+
+static int scheme_is(const an_code_params *p, const char *name) {
+  return p->scheme && strcmp(p->scheme, name) == 0;
+}
+
+int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
+                        an_latency *out, cod_err *err) {
+  if (!(cl->compute_rate_flops > 0) || !(cl->master_flops > 0) || !(cl->uplink_bps > 0) ||
+      !(cl->downlink_bps > 0) || !(cl->master_bps > 0))
+    return cod_err_set(err, COD_EINVAL, "rates and bandwidths must be > 0");
+  if (!(cl->latency_s >= 0) || !isfinite(cl->latency_s))
+    return cod_err_set(err, COD_EINVAL, "propagation delay must be a finite value >= 0");
+  if (cl->lat_kind != AN_LAT_SHIFTED_EXP && cl->lat_kind != AN_LAT_DETERMINISTIC)
+    return cod_err_set(err, COD_EINVAL, "unknown straggler law %d", (int)cl->lat_kind);
+  if (cl->lat_kind == AN_LAT_SHIFTED_EXP &&
+      (!(cl->shift >= 0) || !isfinite(cl->shift) || !(cl->rate > 0) || !isfinite(cl->rate)))
+    return cod_err_set(err, COD_EINVAL, "shifted-exp needs shift >= 0 and rate > 0");
+  const size_t n = p->n_workers, d = c->delta;
+  if (d < 1 || d > n) return cod_err_set(err, COD_EINVAL, "threshold %zu not in 1..n", d);
+  an_latency L;
+  memset(&L, 0, sizeof L);
+  const int det = cl->lat_kind == AN_LAT_DETERMINISTIC;
+  L.encode_s = c->encode_flops / cl->master_flops;
+  L.decode_s = c->decode_flops / cl->master_flops;
+  L.upload_s = xfer_s(c->upload_bytes, cl->downlink_bps, cl->master_bps, (double)n, cl->latency_s);
+  const double nominal = c->worker_flops / cl->compute_rate_flops;
+  double unit; /* expected critical compute time per unit of nominal time */
+  if (scheme_is(p, "uncoded")) {
+    L.wait_for = n;
+    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, cl->rate, n, n);
+  } else if (scheme_is(p, "replication")) {
+    L.wait_for = d;
+    double r = (double)(n / d);
+    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, r * cl->rate, d, d);
+  } else {
+    L.wait_for = d;
+    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, cl->rate, n, d);
+  }
+  L.compute_s = nominal * unit;
+  L.download_s = xfer_s(c->download_bytes, cl->uplink_bps, cl->master_bps, det ? (double)n : 1.0,
+                        cl->latency_s);
+  L.total_s = L.encode_s + L.upload_s + L.compute_s + L.download_s + L.decode_s;
+  *out = L;
+  return COD_OK;
+}
+
+int an_delta_optimum(const cod_conv_geom *g, const an_code_params *p, const an_cluster *cl,
+                     an_delta_row *rows, size_t *n_rows, size_t *best, cod_err *err) {
+  size_t count = 0, ibest = 0;
+  cod_err last = {0};
+  for (size_t d = 1; d <= p->n_workers; d++) {
+    an_optimum o;
+    if (an_optimum_find(g, p, d, &o, &last) != COD_OK) continue;
+    an_delta_row row;
+    memset(&row, 0, sizeof row);
+    int have = 0;
+    for (size_t i = 0; i < o.n_pairs; i++) {
+      an_code_params q = *p;
+      q.ka = o.pairs[i].ka, q.kb = o.pairs[i].kb;
+      an_costs c;
+      an_latency L;
+      int rc = an_costs_compute(g, &q, &c, err);
+      if (!rc) rc = an_latency_expected(&c, &q, cl, &L, err);
+      if (rc) return rc;
+      if (!have || L.total_s < row.lat.total_s) {
+        row.delta = d, row.ka = q.ka, row.kb = q.kb, row.lat = L;
+        have = 1;
+      }
+    }
+    if (count == 0 || row.lat.total_s < rows[ibest].lat.total_s) ibest = count;
+    rows[count++] = row;
+  }
+  if (count == 0)
+    return cod_err_set(err, COD_EINVAL, "no feasible delta for %s on %zu workers: %s",
+                       p->scheme ? p->scheme : "", p->n_workers, last.msg);
+  *n_rows = count;
+  *best = ibest;
+  return COD_OK;
+}

@@ -1,0 +1,152 @@
+/* an_model.h: the analytical cost and latency model of a coded convolution layer (an_).
+ *
+ * Everything here is a closed form of the layer geometry and the code parameters; nothing
+ * is simulated and no cod_code is planned. The formulas are re-derived independently from
+ * the partition rules (APCP/KCCP, coding/cod_part.c) and each scheme's structure
+ * (NSCTC-MATH.md sections 2-6), so that the tests comparing them with the bytes the
+ * simulator counted check two implementations against each other. Feasibility (which
+ * (k_A, k_B) a scheme accepts) follows the rules of cod_code_new exactly.
+ *
+ * Per worker of scheme S with m_in input slabs, m_filt filter groups, e_A coded slabs and
+ * e_B coded groups per worker (rows axis; columns swap the roles of H and W):
+ *   h^ = ceil(H'/m_in), f = ceil(N/m_filt), span = (h^-1)*s + KH
+ *   upload = storage = (e_A*C*span*(W+2p) + e_B*f*C*KH*KW) * elsize     [bytes]
+ *   download = e_A*e_B*f*h^*W' * elsize                                 [bytes]
+ *   worker flops = 2*e_A*(e_B*f)*h^*W'*C*KH*KW
+ * The expected layer latency (an_latency_expected) follows the simulator's protocol:
+ * encode, upload through the master NIC and each worker's downlink, compute under the
+ * shifted-exponential straggler model via order statistics (Lee et al., IEEE Trans. Inf.
+ * Theory 64(3), 2018), download, decode. docs/analytic.md lists what is exact and what
+ * is approximate.
+ *
+ * No function allocates; all are pure and thread-safe.
+ */
+#ifndef FCDCC_AN_MODEL_H
+#define FCDCC_AN_MODEL_H
+
+#include <stddef.h>
+
+#include "cod_conv.h"
+#include "cod_part.h"
+#include "cod_status.h"
+
+#define AN_PAIRS_MAX 64   /* more than the divisors of any delta <= 255 */
+#define AN_WORKERS_MAX 255 /* as cod_code_new */
+
+/* A code for one layer, as the simulator would plan it. Plain data. */
+typedef struct an_code_params {
+  const char *scheme;  /* nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb */
+  size_t n_workers;    /* n, 1..255 */
+  size_t ka, kb;       /* k_A, k_B >= 1 */
+  size_t q;            /* 0 = the scheme's default (n; nsctc-cir: smallest prime >= n) */
+  cod_axis axis;       /* APCP axis */
+  size_t elsize;       /* bytes of one worker value: 8 (fp64) or 4 (fp32) */
+} an_code_params;
+
+/* The analytical costs of one (layer, code). Plain data. */
+typedef struct an_costs {
+  size_t delta;            /* results the master needs (recovery threshold) */
+  size_t m_in, m_filt;     /* data slabs and filter groups */
+  size_t ea, eb;           /* coded slabs and groups per worker */
+  size_t q;                /* the q in use (nsctc-rot, nsctc-cir), else 0 */
+  size_t out_per_slab;     /* h^ (or w^ for the columns axis) */
+  size_t filt_per_group;   /* f = ceil(N / m_filt) */
+  double input_bytes;      /* per worker: coded slabs */
+  double filter_bytes;     /* per worker: coded filter groups */
+  double upload_bytes;     /* input + filters, per worker, per layer */
+  double storage_bytes;    /* = upload_bytes: a worker keeps what it received */
+  double download_bytes;   /* per worker result */
+  double worker_flops;     /* 2 * multiply-adds of one worker */
+  double encode_flops;     /* master: both operands for all n workers */
+  double decode_flops;     /* master: the decoder's product (0 for copies) */
+} an_costs;
+
+/* Compute the costs of layer g under code p. COD_OK with *out filled, or COD_EINVAL with a
+ * message when cod_code_new would reject the combination (unknown scheme, n or k out of
+ * range, delta > n, nsctc-cir two-sided or q not a prime >= n, uncoded n != k_A*k_B,
+ * replication n not a multiple of k_A*k_B, threshold > 255, invalid geometry, elsize not
+ * 4 or 8). *out untouched on error. */
+int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *out,
+                     cod_err *err);
+
+/* One feasible divisor pair and its cost. */
+typedef struct an_pair {
+  size_t ka, kb;
+  double cost_bytes;       /* per-worker upload + storage */
+} an_pair;
+
+/* The communication-storage trade-off at one delta. Plain data. */
+typedef struct an_optimum {
+  size_t delta;
+  an_pair pairs[AN_PAIRS_MAX]; /* every feasible (k_A, k_B), k_A ascending */
+  size_t n_pairs;
+  an_pair best;            /* exact argmin of cost (first = smallest k_A on ties) */
+  double a, b;             /* closed-form coefficients (reals): cost ~ a/k_A + b/k_B */
+  double ka_star;          /* sqrt(delta * a / b), the continuous minimiser */
+  an_pair rounded;         /* the closed form rounded: of the feasible divisors bracketing
+                              ka_star, the one with the smaller a/k_A + b/k_B */
+} an_optimum;
+
+/* Enumerate every divisor pair (k_A, k_B) of delta that p's scheme accepts for layer g
+ * (p->ka and p->kb are ignored), with cost = upload + storage bytes per worker; the exact
+ * argmin; and beside it the closed form of NSCTC-MATH.md section 6 (rows axis: a =
+ * C*(W+2p)*H'*s, b = N*C*KH*KW; columns axis: H and W swap). COD_EINVAL when delta is 0 or
+ * exceeds n, or when no pair is feasible (the message says why the last one failed).
+ * This is also the pair the simulator's `auto` k_A/k_B chooses with unlimited storage. */
+int an_optimum_find(const cod_conv_geom *g, const an_code_params *p, size_t delta,
+                    an_optimum *out, cod_err *err);
+
+/* Straggler laws the latency model knows. */
+typedef enum an_lat_kind {
+  AN_LAT_SHIFTED_EXP = 0,  /* nominal * (shift + Exp(rate)) */
+  AN_LAT_DETERMINISTIC = 1 /* nominal */
+} an_lat_kind;
+
+/* A homogeneous cluster as the simulator models it (run_config's [cluster], [network],
+ * [latency] and [master] keys). Rates may be INFINITY (unlimited). Plain data. */
+typedef struct an_cluster {
+  double compute_rate_flops; /* worker speed, FLOP/s */
+  double uplink_bps;         /* worker -> master link */
+  double downlink_bps;       /* master -> worker link */
+  double master_bps;         /* the master's NIC (one per direction) */
+  int master_fair;           /* 1: processor sharing; 0: FIFO (approximated, see docs) */
+  double latency_s;          /* per-message propagation delay */
+  double master_flops;       /* master encode/decode speed, FLOP/s */
+  an_lat_kind lat_kind;
+  double shift, rate;        /* shifted-exponential a >= 0 and mu > 0 */
+} an_cluster;
+
+/* The expected phases of one layer. Seconds. */
+typedef struct an_latency {
+  double encode_s;   /* encode_flops / master_flops */
+  double upload_s;   /* until every worker holds its data */
+  double compute_s;  /* expected time until the master's needed set has finished computing */
+  double download_s; /* the last needed result's transfer */
+  double decode_s;   /* decode_flops / master_flops */
+  double total_s;    /* the sum: expected layer latency */
+  size_t wait_for;   /* order statistic used: delta (MDS), n (uncoded), or the replication
+                        law (max over delta blocks of the min over n/delta copies) */
+} an_latency;
+
+/* Expected latency of a layer with costs c (from an_costs_compute for code p) on cluster
+ * cl. COD_EINVAL for non-positive rates or a bad straggler law. *out untouched on error. */
+int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
+                        an_latency *out, cod_err *err);
+
+/* One row of the latency-versus-delta table. */
+typedef struct an_delta_row {
+  size_t delta, ka, kb;    /* the pair with the least expected latency at this delta */
+  an_latency lat;
+} an_delta_row;
+
+/* Expected latency of every feasible delta = 1..n (each with its best feasible pair by
+ * latency) into rows (room for n entries; *n_rows gets the count) and the index of the
+ * latency-optimal delta in *best. COD_EINVAL when no delta is feasible. */
+int an_delta_optimum(const cod_conv_geom *g, const an_code_params *p, const an_cluster *cl,
+                     an_delta_row *rows, size_t *n_rows, size_t *best, cod_err *err);
+
+/* Defaults equal to run_config_defaults(): 1e10 FLOP/s workers, 1 Gbit/s links, 10 Gbit/s
+ * fair master NIC, no propagation delay, 1e11 FLOP/s master, shifted-exp a = 1, mu = 1. */
+an_cluster an_cluster_default(void);
+
+#endif
