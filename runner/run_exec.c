@@ -8,6 +8,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "an_model.h"
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_code.h"
@@ -71,8 +72,9 @@ static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *
 }
 
 static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
-  int rc = model_lookup(cfg->model.name, &a->m, NULL);
-  if (rc) rc = model_load(cfg->model.name, &a->m, err);
+  /* not a built-in name: a model file. Out of memory while parsing a built-in is not. */
+  int rc = model_lookup(cfg->model.name, &a->m, err);
+  if (rc && rc != COD_ENOMEM) rc = model_load(cfg->model.name, &a->m, err);
   if (rc) return rc;
   a->n_conv = model_conv_count(a->m);
   if (cfg->run.compute == RUN_COMPUTE_MODEL) return COD_OK;
@@ -320,6 +322,33 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
   L->status = lo->status;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
+  { /* the analytic prediction beside the measurement (analytic/an_model.h) */
+    const run_config *c = x->cfg;
+    const cod_code_params *cp = cod_code_params_get(code);
+    an_code_params ap = {cp->scheme, cp->n_workers, cp->ka, cp->kb, cp->q, cp->axis,
+                         c->run.precision == RUN_FP32 ? 4u : 8u};
+    cod_conv_geom g = model_conv_geom(x->a->m, ci);
+    an_costs ac;
+    if (an_costs_compute(&g, &ap, &ac, NULL) == COD_OK) {
+      L->an_upload_bytes = ac.upload_bytes, L->an_download_bytes = ac.download_bytes;
+      L->an_storage_bytes = ac.storage_bytes, L->an_compute_flops = ac.worker_flops;
+      /* the latency model covers homogeneous clusters with the shifted-exp or
+       * deterministic law, modelled master timing and every assignment stored */
+      int lat = c->latency.model == RUN_LAT_SHIFTED_EXP ? AN_LAT_SHIFTED_EXP
+                : c->latency.model == RUN_LAT_DETERMINISTIC ? AN_LAT_DETERMINISTIC : -1;
+      an_cluster cl = {c->cluster.compute_rate_flops, c->network.uplink_bps,
+                       c->network.downlink_bps, c->network.master_bps,
+                       c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
+                       c->master.master_flops, (an_lat_kind)(lat < 0 ? 0 : lat),
+                       c->latency.shift, c->latency.rate};
+      an_latency al;
+      if (lat >= 0 && c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
+          (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL) &&
+          ac.storage_bytes <= c->cluster.storage_bytes &&
+          an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK)
+        L->an_latency_s = al.total_s;
+    }
+  }
   r->n_layers++;
   size_t n = cod_code_workers(code);
   res_worker_row *ws = grow(r->workers, &x->cap_workers, r->n_workers + n, sizeof *ws);
