@@ -123,6 +123,13 @@ int cli_run(int argc, char **argv) {
   } else {
     rc = cli_run_backend(backend, sc, &o, &st, &report, &e);
   }
+  if (st.cond_flagged) {
+    run_config c0;
+    double bound = run_scenario_point(sc, 0, &c0, NULL) ? 1e10 : c0.run.cond_bound;
+    fprintf(stderr, "fcdcc run: warning: %zu decoded layer(s) had a condition number above "
+                    "run.cond_bound = %g (layers.cond_flagged = 1); their outputs may be "
+                    "inaccurate\n", st.cond_flagged, bound);
+  }
   run_scenario_free(sc);
   if (rc) {
     fprintf(stderr, "\n");
@@ -182,9 +189,12 @@ int cli_models(int argc, char **argv) {
   cod_err e = {0};
   if (argc == 2) {
     model *m = NULL;
-    if (model_lookup(argv[1], &m, NULL) && model_load(argv[1], &m, &e))
-      return cli_usage_error("models", "%s", e.msg);
-    int rc = model_describe(m, stdout, &e);
+    int rc = model_lookup(argv[1], &m, &e);
+    if (rc == COD_ENOMEM) return cli_fail("models", "%s", e.msg);
+    if (rc && (rc = model_load(argv[1], &m, &e)))
+      return rc == COD_ENOMEM ? cli_fail("models", "%s", e.msg)
+                              : cli_usage_error("models", "%s", e.msg);
+    rc = model_describe(m, stdout, &e);
     model_free(m);
     return rc ? cli_fail("models", "%s", e.msg) : 0;
   }

@@ -117,6 +117,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   if (rc) {
     res_db_close(db);
     cod_free(s.tasks);
+    if (stats) *stats = st;
     return rc;
   }
   pthread_mutex_init(&s.mu, NULL);
@@ -145,6 +146,8 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
       st.committed++;
       if (strcmp(s.tasks[i].res.run.status, RES_STATUS_OK) == 0) st.ok++;
       else st.not_ok++;
+      for (size_t l = 0; l < s.tasks[i].res.n_layers; l++)
+        st.cond_flagged += s.tasks[i].res.layers[l].cond_flagged == 1;
     }
     run_result_fini(&s.tasks[i].res);
     if (o->progress) o->progress(o->progress_ctx, ++done, st.total);

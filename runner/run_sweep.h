@@ -32,8 +32,17 @@ typedef struct run_sweep_opts {
 
 typedef struct run_sweep_stats {
   size_t total, skipped, committed, ok, not_ok;
+  /* layers committed by this call whose decode condition number exceeded
+   * run.cond_bound (layers.cond_flagged = 1); the caller decides whether to warn */
+  size_t cond_flagged;
 } run_sweep_stats;
 
+/* Run the sweep of sc into opts->db_path. Returns COD_OK, or the status and message of the
+ * first failure: COD_EINVAL (invalid scenario, run already stored without resume),
+ * COD_ENOMEM, COD_EIO, COD_EFORMAT (db not an fcdcc file, bad model/weights file),
+ * COD_ENUMERIC (non-finite weights). Every run that finished before the failure is
+ * committed whole; nothing of a failed run is stored. *stats (may be NULL) is filled on
+ * success and on failure. */
 int run_sweep(const run_scenario *sc, const run_sweep_opts *opts, run_sweep_stats *stats,
               cod_err *err);
 
