@@ -145,6 +145,16 @@ typedef struct an_delta_row {
 int an_delta_optimum(const cod_conv_geom *g, const an_code_params *p, const an_cluster *cl,
                      an_delta_row *rows, size_t *n_rows, size_t *best, cod_err *err);
 
+/* The conv layers of a model: a built-in name (lenet5, alexnet, vgg16, resnet18) or a
+ * model file (docs/model-format.md). Writes at most cap geometries to geoms (conv_index
+ * order, projection convs included) and, when names is non-NULL, each layer's name
+ * (at most name_len bytes with the NUL, truncated) to names[i*name_len]; *n gets the
+ * model's conv count (which may exceed cap: then only cap were written). COD_EINVAL for
+ * an unknown built-in name that is not a readable file, else model_load's COD_EIO /
+ * COD_EFORMAT / COD_ENOMEM, with the message. */
+int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, size_t name_len,
+                   size_t cap, size_t *n, cod_err *err);
+
 /* Defaults equal to run_config_defaults(): 1e10 FLOP/s workers, 1 Gbit/s links, 10 Gbit/s
  * fair master NIC, no propagation delay, 1e11 FLOP/s master, shifted-exp a = 1, mu = 1. */
 an_cluster an_cluster_default(void);

@@ -1,0 +1,40 @@
+/* an_layers.c: the conv-layer geometries of a model, for the analytic commands.
+ *
+ * A thin bridge to models/: a built-in name is looked up first, anything else is read as a
+ * model file, exactly as the runner resolves [model] name, so `fcdcc optimum` and a
+ * simulated run see the same layers. The model is freed before returning: callers keep
+ * only plain geometries and names.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "an_model.h"
+#include "model.h"
+
+int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, size_t name_len,
+                   size_t cap, size_t *n, cod_err *err) {
+  model *m = NULL;
+  if (!model_name || !*model_name) return cod_err_set(err, COD_EINVAL, "no model name given");
+  if (model_lookup(model_name, &m, NULL) != COD_OK) {
+    FILE *f = fopen(model_name, "r");
+    if (!f) {
+      const char *const *known = model_builtin_names();
+      char list[256] = "";
+      for (size_t i = 0; known[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
+      return cod_err_set(err, COD_EINVAL, "unknown model '%s' (built-in: %s; or a model file)",
+                         model_name, list);
+    }
+    fclose(f);
+    int rc = model_load(model_name, &m, err);
+    if (rc) return rc;
+  }
+  size_t count = model_conv_count(m);
+  for (size_t i = 0; i < count && i < cap; i++) {
+    geoms[i] = model_conv_geom(m, i);
+    if (names && name_len) snprintf(names + i * name_len, name_len, "%s", model_conv_layer(m, i)->name);
+  }
+  model_free(m);
+  *n = count;
+  return COD_OK;
+}
