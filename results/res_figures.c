@@ -1,0 +1,470 @@
+/* res_figures.c: the queries behind every figure and the reproduction report (res_plot.h).
+ *
+ * Design. Each figure is a builder that runs one or a few SELECTs and fills a `fig`
+ * (res_figures.h). The queries aggregate in SQL (MAX/AVG grouped by the series and the x
+ * value), so the C side only copies numbers. A figure's runs are chosen by the prefix of
+ * their [run] name (bound as ?1, never pasted into SQL): the SEL common table expression
+ * below. Statements are prepared per call (a figure runs each once) with
+ * sqlite3_prepare_v2 and bound parameters; no SQL is built from data.
+ *
+ * Analytic columns (layers.an_*) may be NULL (files written before the analytic model was
+ * stored): such points are skipped, so an analytic curve is simply absent. A figure with no
+ * measured point at all is RES_PLOT_ENODATA, with a message naming what it needs.
+ *
+ * The report (res_plot_report_write) prints the same selections as Markdown tables; every
+ * number is formatted from a query result.
+ */
+#include "res_figures.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+
+/* The runs of one experiment: simulator runs whose [run] name starts with ?1. */
+#define SEL                                                                                \
+  "WITH sel AS (SELECT * FROM runs WHERE backend = 'sim' AND "                             \
+  "substr(json_extract(params_json, '$.run.name'), 1, length(?1)) = ?1) "
+
+/* Number of workers in the class named 'slow' of a run (0 when it has none). */
+#define SLOW_COUNT                                                                         \
+  "COALESCE((SELECT SUM(json_extract(c.value, '$.count')) FROM "                          \
+  "json_each(r.params_json, '$.classes') c WHERE json_extract(c.value, '$.name') = 'slow'), 0)"
+
+static int prepare(res_db *db, const char *sql, const char *prefix, sqlite3_stmt **st,
+                   cod_err *err) {
+  *st = NULL;
+  int rc = sqlite3_prepare_v2(db->conn, sql, -1, st, NULL);
+  if (rc == SQLITE_OK && prefix && sqlite3_bind_parameter_count(*st) >= 1)
+    rc = sqlite3_bind_text(*st, 1, prefix, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    int s = res_fail_sqlite(db, rc, "figure query", err);
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return s;
+  }
+  return COD_OK;
+}
+
+/* Rows (key TEXT, x, y) ordered by key: one series per key, titled key + suffix. Rows with
+ * a NULL or non-finite x or y are skipped. */
+static int add_series(res_db *db, fig *f, const char *sql, const char *prefix, int style,
+                      const char *suffix, cod_err *err) {
+  sqlite3_stmt *st;
+  int rc = prepare(db, sql, prefix, &st, err);
+  if (rc) return rc;
+  fig_series *cur = NULL;
+  char last[FIG_TEXT] = "", key[FIG_TEXT], title[FIG_TEXT];
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_type(st, 1) == SQLITE_NULL || sqlite3_column_type(st, 2) == SQLITE_NULL)
+      continue;
+    double x = sqlite3_column_double(st, 1), y = sqlite3_column_double(st, 2);
+    if (!isfinite(x) || !isfinite(y)) continue;
+    const unsigned char *k = sqlite3_column_text(st, 0);
+    res_fig_text_clean(key, sizeof key, k ? (const char *)k : "?");
+    if (!cur || strcmp(key, last) != 0) {
+      snprintf(title, sizeof title, "%s%s", key, suffix);
+      if (!(cur = res_fig_series_add(f, key, title, style))) break;
+      memcpy(last, key, sizeof last);
+    }
+    if (res_fig_point_add(cur, x, y)) {
+      cur = NULL;
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW) return cod_err_set(err, COD_ENOMEM, "figure %s: out of memory",
+                                           f->info->name);
+  if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "figure query", err);
+  return COD_OK;
+}
+
+static int no_data(const fig *f, cod_err *err) {
+  return cod_err_set(err, RES_PLOT_ENODATA, "figure %s: no data in this database; it needs %s",
+                     f->info->name, f->info->needs);
+}
+
+static void labels(fig *f, const char *title, const char *x, const char *y) {
+  snprintf(f->title, sizeof f->title, "%s", title);
+  snprintf(f->xlabel, sizeof f->xlabel, "%s", x);
+  snprintf(f->ylabel, sizeof f->ylabel, "%s", y);
+}
+
+/* ---- the figures ---------------------------------------------------------------------- */
+
+static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Decoding accuracy against the number of workers (fp64 workers, max over layers "
+            "and trials)", "number of workers n",
+         "max layer MSE vs uncoded output (absolute)");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.model || ' ' || r.scheme, r.workers, MAX(l.mse) FROM sel r "
+                        "JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND "
+                        "l.mse > 0 AND r.precision = 'fp64' GROUP BY r.model, r.scheme, "
+                        "r.workers ORDER BY 1, 2",
+                    "mse-vs-n", FIG_MEASURED, "", err);
+}
+
+static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Worst condition number of the decoding system (max over layers, trials and "
+            "worker sets drawn)", "number of workers n", "worst condition number (2-norm)");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.scheme, r.workers, MAX(l.cond) FROM sel r JOIN layers l ON "
+                        "l.run_id = r.run_id WHERE l.cond > 0 GROUP BY r.scheme, r.workers "
+                        "ORDER BY 1, 2",
+                    "mse-vs-n", FIG_MEASURED, "", err);
+}
+
+static int fig_stragglers(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Latency against stragglers (mean over trials; dashed: analytic model)",
+         "number of slow workers (stragglers)", "mean simulated latency (s)");
+  int rc = add_series(db, f,
+                      SEL "SELECT r.scheme, " SLOW_COUNT ", AVG(r.latency_s) FROM sel r WHERE "
+                          "r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+                      "stragglers", FIG_MEASURED, " (simulated)", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f,
+                    SEL "SELECT r.scheme, " SLOW_COUNT ", AVG((SELECT SUM(l.an_latency_s) FROM "
+                        "layers l WHERE l.run_id = r.run_id)) FROM sel r WHERE r.status = 'ok' "
+                        "GROUP BY 1, 2 ORDER BY 1, 2",
+                    "stragglers", FIG_ANALYTIC, " (analytic)", err);
+}
+
+/* Mark the minimum of every series of `style` with a FIG_MARK series of the same key. */
+static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
+  size_t ns = f->ns;
+  for (size_t i = 0; i < ns; i++) {
+    if (f->s[i].style != style || !f->s[i].n) continue;
+    size_t best = 0;
+    for (size_t k = 1; k < f->s[i].n; k++)
+      if (f->s[i].y[k] < f->s[i].y[best]) best = k;
+    char title[FIG_TEXT];
+    snprintf(title, sizeof title, "%s optimum: k_A = %g", what, f->s[i].x[best]);
+    char key[FIG_TEXT];
+    memcpy(key, f->s[i].key, sizeof key);
+    double x = f->s[i].x[best], y = f->s[i].y[best];
+    fig_series *m = res_fig_series_add(f, key, title, FIG_MARK); /* may move f->s */
+    if (!m || res_fig_point_add(m, x, y))
+      return cod_err_set(err, COD_ENOMEM, "figure %s: out of memory", f->info->name);
+  }
+  return COD_OK;
+}
+
+static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Upload + storage per worker against k_A at fixed delta = k_A k_B "
+            "(points: simulated; dashed: analytic; circle: optimum)",
+         "k_A (input partitions)", "upload + storage per worker (MB)");
+  f->logx = 2;
+  int rc = add_series(db, f,
+                      SEL ", lw AS (SELECT w.run_id, w.layer_index, AVG(w.bytes_up + "
+                          "w.bytes_stored) AS b FROM workers w JOIN sel r ON r.run_id = "
+                          "w.run_id GROUP BY w.run_id, w.layer_index) "
+                          "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta, "
+                          "l.ka, AVG(lw.b) / 1e6 FROM sel r JOIN layers l ON l.run_id = "
+                          "r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "
+                          "l.layer_index WHERE l.status NOT LIKE 'infeasible%' AND "
+                          "l.ka IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+                      "upload-storage", FIG_POINTS, " simulated", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  size_t measured = f->ns;
+  rc = add_series(db, f,
+                  SEL "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta, l.ka, "
+                      "AVG(l.an_upload_bytes + l.an_storage_bytes) / 1e6 FROM sel r JOIN "
+                      "layers l ON l.run_id = r.run_id WHERE l.ka IS NOT NULL GROUP BY 1, 2 "
+                      "ORDER BY 1, 2",
+                  "upload-storage", FIG_ANALYTIC, " analytic", err);
+  if (rc) return rc;
+  return f->ns > measured ? mark_minima(f, FIG_ANALYTIC, "analytic", err)
+                          : mark_minima(f, FIG_POINTS, "simulated", err);
+}
+
+static const char *const phase_names[5] = {"encode", "upload", "compute", "download",
+                                           "decode"};
+
+static int fig_phases(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Where the time goes: share of each phase, summed over conv layers (mean over "
+            "runs; label: total)", "model (summed phase time per inference)",
+         "share of summed phase time (%)");
+  f->kind = FIG_STACKED_PCT;
+  f->ncols = 5;
+  for (size_t c = 0; c < 5; c++)
+    snprintf(f->coltitle[c], sizeof f->coltitle[c], "%s", phase_names[c]);
+  sqlite3_stmt *st;
+  int rc = prepare(db,
+                   SEL ", per AS (SELECT r.model AS model, r.scheme AS scheme, "
+                       "SUM(l.t_encode_s) AS e, SUM(l.t_upload_s) AS u, SUM(l.t_compute_s) "
+                       "AS c, SUM(l.t_download_s) AS d, SUM(l.t_decode_s) AS x FROM sel r "
+                       "JOIN layers l ON l.run_id = r.run_id WHERE r.status = 'ok' GROUP BY "
+                       "r.run_id) SELECT model || ' ' || scheme, AVG(e), AVG(u), AVG(c), "
+                       "AVG(d), AVG(x) FROM per GROUP BY model, scheme "
+                       "ORDER BY AVG(e + u + c + d + x), 1",
+                   "phases", &st, err);
+  if (rc) return rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    double v[5], tot = 0;
+    for (int c = 0; c < 5; c++) {
+      v[c] = sqlite3_column_double(st, c + 1);
+      if (!isfinite(v[c]) || v[c] < 0) v[c] = 0;
+      tot += v[c];
+    }
+    if (!(tot > 0)) continue;
+    char label[FIG_TEXT + 40], clean[FIG_TEXT];
+    const unsigned char *k = sqlite3_column_text(st, 0);
+    res_fig_text_clean(clean, sizeof clean, k ? (const char *)k : "?");
+    snprintf(label, sizeof label, "%s (%.3g s)", clean, tot);
+    char **rows = cod_realloc(f->rows, (f->nrows + 1) * sizeof *rows);
+    if (!rows) break;
+    f->rows = rows;
+    double *cells = cod_realloc(f->cells, (f->nrows + 1) * 5 * sizeof *cells);
+    if (!cells) break;
+    f->cells = cells;
+    if (!(f->rows[f->nrows] = cod_strdup(label))) break;
+    for (int c = 0; c < 5; c++) f->cells[f->nrows * 5 + (size_t)c] = 100.0 * v[c] / tot;
+    f->nrows++;
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_ROW) return cod_err_set(err, COD_ENOMEM, "figure phases: out of memory");
+  if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "figure query", err);
+  return COD_OK;
+}
+
+static int fig_e2e(res_db *db, fig *f, cod_err *err) {
+  labels(f, "End-to-end inference latency against n (mean over trials; dashed: analytic, "
+            "conv layers only)", "number of workers n", "latency per inference (s)");
+  f->logy = 10;
+  int rc = add_series(db, f,
+                      SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG(r.latency_s) "
+                          "FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+                      "e2e", FIG_MEASURED, " (simulated)", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f,
+                    SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG((SELECT "
+                        "SUM(l.an_latency_s) FROM layers l WHERE l.run_id = r.run_id)) FROM "
+                        "sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+                    "e2e", FIG_ANALYTIC, " (analytic)", err);
+}
+
+static int fig_snr(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Normalized MSE against worker SNR (max over layers and trials)",
+         "worker signal-to-noise ratio (dB)", "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.scheme, json_extract(r.params_json, '$.run.snr_db') AS snr, "
+                        "MAX(l.rel_error * l.rel_error) FROM sel r JOIN layers l ON l.run_id "
+                        "= r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
+                        "typeof(json_extract(r.params_json, '$.run.snr_db')) IN "
+                        "('integer', 'real') GROUP BY 1, 2 ORDER BY 1, 2",
+                    "snr", FIG_MEASURED, "", err);
+}
+
+static int fig_precision(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Worker precision: fp32 against fp64 (decoding in fp64; max over layers and "
+            "trials)", "number of workers n", "max layer relative error");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.scheme || ' ' || r.precision, r.workers, MAX(l.rel_error) "
+                        "FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.status = "
+                        "'ok' AND l.rel_error > 0 GROUP BY 1, 2 ORDER BY 1, 2",
+                    "precision", FIG_MEASURED, "", err);
+}
+
+static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Layer latency: simulator against MPI processes (mean per model, scheme, n, "
+            "layer)", "simulated layer latency (s)", "measured MPI layer latency (s)");
+  f->logx = 10;
+  f->logy = 10;
+  f->diag = 1;
+  sqlite3_stmt *st;
+  int rc = prepare(db, "SELECT COUNT(*) FROM runs WHERE backend = 'mpi'", NULL, &st, err);
+  if (rc) return rc;
+  rc = sqlite3_step(st);
+  long long n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return res_fail_sqlite(db, rc, "figure query", err);
+  if (n == 0)
+    return cod_err_set(err, RES_PLOT_ENODATA, "figure sim-vs-real: no runs with backend "
+                       "'mpi' in this database; it needs %s", f->info->needs);
+  return add_series(db, f,
+                    "WITH t AS (SELECT r.backend AS b, r.model AS model, r.scheme AS scheme, "
+                    "r.workers AS n, l.layer_index AS li, AVG(l.t_total_s) AS t FROM runs r "
+                    "JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND "
+                    "l.t_total_s > 0 GROUP BY 1, 2, 3, 4, 5) "
+                    "SELECT s.model || ' ' || s.scheme || ' n=' || s.n, s.t, m.t FROM t s "
+                    "JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND m.n = s.n AND "
+                    "m.li = s.li WHERE s.b = 'sim' AND m.b = 'mpi' ORDER BY 1, 2",
+                    NULL, FIG_POINTS, "", err);
+}
+
+typedef int (*fig_builder)(res_db *db, fig *f, cod_err *err);
+
+static const struct {
+  const char *name;
+  fig_builder build;
+} builders[] = {
+    {"mse-vs-n", fig_mse_vs_n},       {"cond-vs-n", fig_cond_vs_n},
+    {"latency-vs-stragglers", fig_stragglers}, {"upload-storage-vs-ka", fig_upload_storage},
+    {"phases", fig_phases},           {"e2e-vs-n", fig_e2e},
+    {"mse-vs-snr", fig_snr},          {"fp32-vs-fp64", fig_precision},
+    {"sim-vs-real", fig_sim_vs_real},
+};
+
+int res_fig_build(res_db *db, fig *f, cod_err *err) {
+  for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++) {
+    if (strcmp(builders[i].name, f->info->name) != 0) continue;
+    int rc = builders[i].build(db, f, err);
+    if (rc) return rc;
+    return res_fig_points(f) ? COD_OK : no_data(f, err);
+  }
+  return cod_err_set(err, COD_EINVAL, "plot: figure '%s' has no builder", f->info->name);
+}
+
+/* ---- the reproduction report ------------------------------------------------------------ */
+
+static void md_cell(FILE *out, sqlite3_stmt *st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+  case SQLITE_NULL: fputs(" - |", out); break;
+  case SQLITE_INTEGER: fprintf(out, " %lld |", (long long)sqlite3_column_int64(st, i)); break;
+  case SQLITE_FLOAT: fprintf(out, " %.3g |", sqlite3_column_double(st, i)); break;
+  default: {
+    char clean[FIG_TEXT];
+    const unsigned char *s = sqlite3_column_text(st, i);
+    res_fig_text_clean(clean, sizeof clean, s ? (const char *)s : "");
+    fprintf(out, " %s |", clean);
+  }
+  }
+}
+
+/* One Markdown section: heading, a sentence, then the table of sql (prefix bound to ?1),
+ * or a line saying which runs are missing. */
+static int md_table(res_db *db, FILE *out, const char *heading, const char *text,
+                    const char *sql, const char *prefix, const char *needs, cod_err *err) {
+  sqlite3_stmt *st;
+  int rc = prepare(db, sql, prefix, &st, err);
+  if (rc) return rc;
+  fprintf(out, "## %s\n\n%s\n\n", heading, text);
+  int ncol = sqlite3_column_count(st);
+  size_t rows = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (rows++ == 0) {
+      fputc('|', out);
+      for (int i = 0; i < ncol; i++) fprintf(out, " %s |", sqlite3_column_name(st, i));
+      fputs("\n|", out);
+      for (int i = 0; i < ncol; i++) fputs(" ---: |", out);
+      fputc('\n', out);
+    }
+    fputc('|', out);
+    for (int i = 0; i < ncol; i++) md_cell(out, st, i);
+    fputc('\n', out);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "report query", err);
+  if (!rows) fprintf(out, "_No data in this database: needs %s._\n", needs);
+  fputc('\n', out);
+  return COD_OK;
+}
+
+#define MSE_N20                                                                            \
+  SEL "SELECT r.scheme AS scheme, COUNT(*) AS conv_decodes, MAX(l.mse) AS max_mse, "       \
+      "AVG(l.mse) AS mean_mse, MAX(l.rel_error) AS max_rel_error FROM sel r JOIN layers l " \
+      "ON l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND "          \
+      "r.precision = 'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL GROUP BY r.scheme " \
+      "ORDER BY r.scheme"
+
+#define MSE_N20_LAYERS                                                                     \
+  SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, r.ka AS ka, r.kb AS kb, "          \
+      "MAX(l.mse) AS max_mse, MAX(l.cond) AS worst_cond FROM sel r JOIN layers l ON "       \
+      "l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND r.precision = " \
+      "'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL AND r.scheme IN ('nsctc-rot', "      \
+      "'poly-real') GROUP BY l.layer_index, r.scheme ORDER BY l.layer_index, r.scheme"
+
+#define COND_N                                                                             \
+  SEL "SELECT r.workers AS n, r.scheme AS scheme, COUNT(*) AS decodes, MAX(l.cond) AS "     \
+      "worst_cond, SUM(l.cond_flagged) AS flagged FROM sel r JOIN layers l ON l.run_id = "  \
+      "r.run_id WHERE l.cond IS NOT NULL GROUP BY r.workers, r.scheme ORDER BY 1, 2"
+
+#define STRAGGLERS                                                                         \
+  SEL "SELECT r.scheme AS scheme, " SLOW_COUNT " AS slow_workers, COUNT(*) AS runs, "       \
+      "SUM(r.status = 'ok') AS ok, AVG(CASE WHEN r.status = 'ok' THEN r.latency_s END) AS " \
+      "mean_latency_s, AVG(CASE WHEN r.status = 'ok' THEN (SELECT SUM(l.an_latency_s) FROM " \
+      "layers l WHERE l.run_id = r.run_id) END) AS analytic_latency_s FROM sel r "          \
+      "GROUP BY 1, 2 ORDER BY 1, 2"
+
+#define E2E                                                                                \
+  SEL "SELECT r.model AS model, r.scheme AS scheme, r.workers AS n, COUNT(*) AS runs, "     \
+      "SUM(r.status = 'ok') AS ok, AVG(CASE WHEN r.status = 'ok' THEN r.latency_s END) AS " \
+      "mean_latency_s, MAX(CASE WHEN r.status = 'ok' THEN r.latency_s END) AS "             \
+      "max_latency_s, AVG(CASE WHEN r.status = 'ok' THEN (SELECT SUM(l.an_latency_s) FROM " \
+      "layers l WHERE l.run_id = r.run_id) END) AS analytic_conv_s FROM sel r GROUP BY 1, " \
+      "2, 3 ORDER BY 1, 2, 3"
+
+#define ANALYTIC                                                                           \
+  "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_up) AS up, AVG(NULLIF(bytes_down, "   \
+  "0)) AS down, AVG(bytes_stored) AS st FROM workers GROUP BY run_id, layer_index) "        \
+  "SELECT r.scheme AS scheme, COUNT(*) AS layers, AVG(lw.up) AS up_B, "                    \
+  "AVG(l.an_upload_bytes) AS an_up_B, AVG(lw.down) AS down_B, AVG(l.an_download_bytes) AS " \
+  "an_down_B, AVG(lw.st) AS stored_B, AVG(l.an_storage_bytes) AS an_stored_B, "            \
+  "AVG(l.t_total_s) AS layer_s, AVG(l.an_latency_s) AS an_layer_s FROM runs r JOIN "       \
+  "layers l ON l.run_id = r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "  \
+  "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_upload_bytes IS NOT " \
+  "NULL GROUP BY r.scheme ORDER BY r.scheme"
+
+#define PRECISION                                                                          \
+  SEL "SELECT r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, MAX(CASE WHEN "   \
+      "r.precision = 'fp64' THEN l.rel_error END) AS fp64_max_rel, MAX(CASE WHEN "          \
+      "r.precision = 'fp32' THEN l.rel_error END) AS fp32_max_rel FROM sel r JOIN layers l " \
+      "ON l.run_id = r.run_id WHERE l.status = 'ok' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"
+
+#define SNR                                                                                \
+  SEL "SELECT r.scheme AS scheme, json_extract(r.params_json, '$.run.snr_db') AS snr_db, "  \
+      "COUNT(*) AS decodes, MAX(l.rel_error * l.rel_error) AS max_nmse FROM sel r JOIN "    \
+      "layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND typeof(json_extract("     \
+      "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2 ORDER BY 1, 2"
+
+#define RUNS_BY_NAME                                                                       \
+  "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
+  "runs, SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undecodable, "           \
+  "SUM(status LIKE 'infeasible%') AS infeasible FROM runs GROUP BY 1, 2 ORDER BY 1, 2"
+
+int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *err) {
+  static const struct {
+    const char *heading, *text, *sql, *prefix, *needs;
+  } t[] = {
+      {"Max MSE on AlexNet's conv layers, n = 20 (NSCTC against poly-real)",
+       "Absolute mean squared error of each decoded conv output against the uncoded fp64 "
+       "pipeline, fp64 workers, over all trials (the paper reports about 1e-27 for NSCTC and "
+       "about 1e-17 for a real-Vandermonde code; NSCTC-MATH.md section 8).",
+       MSE_N20, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20, compute=real"},
+      {"The same, per conv layer", "Worst MSE and condition number per layer.",
+       MSE_N20_LAYERS, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20"},
+      {"Worst condition number per n", "Largest condition number of a decoding system seen "
+       "per (n, scheme); flagged = decodes above the scenario's cond_bound.",
+       COND_N, "mse-vs-n", "runs named mse-vs-n*"},
+      {"Latency per scheme against stragglers", "Slow workers are the [class slow] workers; "
+       "latency is the simulated time of the selected layers (mean over ok runs), beside the "
+       "analytic expectation summed over those layers (NULL = not stored).",
+       STRAGGLERS, "stragglers", "runs named stragglers*"},
+      {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "
+       "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
+       E2E, "e2e", "runs named e2e*"},
+      {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
+       "that stored analytic values: mean per-worker bytes counted by the simulator (download "
+       "over workers that returned a result) against the analytic model, and layer latency.",
+       ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
+      {"fp32 against fp64 workers", "Max relative error of a decoded layer output; decoding is "
+       "always fp64.", PRECISION, "precision", "runs named precision*"},
+      {"Error against worker SNR", "Max normalized MSE (rel_error squared) over layers and "
+       "trials.", SNR, "snr", "runs named snr*"},
+      {"Runs in this database", "Per experiment ([run] name) and backend.", RUNS_BY_NAME, NULL,
+       "any run"},
+  };
+  fputs("# fcdcc: reproduction report\n\n", out);
+  if (preamble) fprintf(out, "%s\n\n", preamble);
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    int rc = md_table(db, out, t[i].heading, t[i].text, t[i].sql, t[i].prefix, t[i].needs, err);
+    if (rc) return rc;
+  }
+  if (fflush(out) != 0 || ferror(out))
+    return cod_err_set(err, COD_EIO, "report: write error");
+  return COD_OK;
+}

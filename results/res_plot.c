@@ -1,0 +1,437 @@
+/* res_plot.c: drawing the figures with gnuplot run as a child process (see res_plot.h).
+ *
+ * Design. The query side (res_figures.c) fills a `fig`: plain numbers and sanitised labels.
+ * This file writes them into a private temporary directory (mkdtemp): `data.txt` holds one
+ * gnuplot data block per series (blocks separated by two blank lines, addressed with
+ * `index`), `plot.gp` the script, `gnuplot.err` the child's stderr. gnuplot is started with
+ * posix_spawn and an argument vector {gnuplot, plot.gp}: no shell ever parses anything, and
+ * every string that reaches the script is either ours or passed through
+ * res_fig_text_clean() (data-derived labels) or quoted (the output path), so a scheme or
+ * model name in the database cannot inject gnuplot commands (gnuplot has `system`).
+ * The script draws the PNG (pngcairo), then switches terminal and replots into the SVG.
+ * Afterwards the temporary files are removed whatever happened, and both outputs are
+ * checked to be non-empty (the PNG by its signature).
+ *
+ * gnuplot is looked up by this module on the caller's search path (no getenv here), which
+ * lets the caller and the tests decide what "installed" means. Costs: one fork/exec per
+ * figure; data sizes are a few hundred points.
+ */
+#include "res_figures.h"
+#include "res_plot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cod_alloc.h"
+
+extern char **environ;
+
+#define PLOT_PATH_MAX 4096
+
+static const res_plot_figure_info catalogue[] = {
+    {"mse-vs-n", "decoding MSE against the number of workers n, per model and scheme",
+     "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
+    {"cond-vs-n", "worst condition number of the decoding system against n, per scheme",
+     "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini) whose layers have cond"},
+    {"latency-vs-stragglers", "mean latency against the number of slow workers, per scheme",
+     "runs named stragglers* (scenarios/paper/stragglers*.ini), slow workers in [class slow]"},
+    {"upload-storage-vs-ka", "upload + storage bytes per worker against k_A at fixed delta",
+     "runs named upload-storage* (scenarios/paper/upload-storage.ini), ka swept at fixed delta"},
+    {"phases", "share of each phase (encode, upload, compute, download, decode) per model",
+     "runs named phases* (scenarios/paper/phases.ini)"},
+    {"e2e-vs-n", "end-to-end latency against n for each model",
+     "runs named e2e* (scenarios/paper/e2e.ini)"},
+    {"mse-vs-snr", "normalized MSE against worker SNR, per scheme",
+     "runs named snr* (scenarios/paper/snr.ini) with a numeric [run] snr_db, compute=real"},
+    {"fp32-vs-fp64", "relative error with fp32 against fp64 workers, per scheme",
+     "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
+    {"sim-vs-real", "layer latency: simulator against MPI runs of the same layer",
+     "backend='sim' and backend='mpi' runs of the same model, scheme, n and layer "
+     "(fcdcc run X.ini, then mpirun ... fcdcc run X.ini --backend mpi)"},
+};
+
+size_t res_plot_figure_count(void) { return sizeof catalogue / sizeof catalogue[0]; }
+
+const res_plot_figure_info *res_plot_figure_at(size_t i) {
+  return i < res_plot_figure_count() ? &catalogue[i] : NULL;
+}
+
+const res_plot_figure_info *res_plot_figure_find(const char *name) {
+  for (size_t i = 0; name && i < res_plot_figure_count(); i++)
+    if (strcmp(catalogue[i].name, name) == 0) return &catalogue[i];
+  return NULL;
+}
+
+/* ---- the fig object ------------------------------------------------------------------ */
+
+fig_series *res_fig_series_add(fig *f, const char *key, const char *title, int style) {
+  if (f->ns == f->cap) {
+    size_t cap = f->cap ? 2 * f->cap : 8;
+    fig_series *p = cod_realloc(f->s, cap * sizeof *p);
+    if (!p) return NULL;
+    f->s = p;
+    f->cap = cap;
+  }
+  fig_series *s = &f->s[f->ns];
+  memset(s, 0, sizeof *s);
+  res_fig_text_clean(s->key, sizeof s->key, key);
+  res_fig_text_clean(s->title, sizeof s->title, title);
+  s->style = style;
+  s->color = 0;
+  for (size_t i = 0; i < f->ns; i++)
+    if (strcmp(f->s[i].key, s->key) == 0) s->color = f->s[i].color;
+  if (!s->color) s->color = (int)++f->ncolors;
+  f->ns++;
+  return s;
+}
+
+int res_fig_point_add(fig_series *s, double x, double y) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    double *px = cod_realloc(s->x, cap * sizeof *px);
+    if (!px) return COD_ENOMEM;
+    s->x = px;
+    double *py = cod_realloc(s->y, cap * sizeof *py);
+    if (!py) return COD_ENOMEM;
+    s->y = py;
+    s->cap = cap;
+  }
+  s->x[s->n] = x;
+  s->y[s->n] = y;
+  s->n++;
+  return COD_OK;
+}
+
+size_t res_fig_points(const fig *f) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->ns; i++) n += f->s[i].n;
+  return n + f->nrows;
+}
+
+void res_fig_fini(fig *f) {
+  for (size_t i = 0; i < f->ns; i++) {
+    cod_free(f->s[i].x);
+    cod_free(f->s[i].y);
+  }
+  cod_free(f->s);
+  for (size_t i = 0; i < f->nrows; i++) cod_free(f->rows[i]);
+  cod_free(f->rows);
+  cod_free(f->cells);
+  memset(f, 0, sizeof *f);
+}
+
+void res_fig_text_clean(char *dst, size_t cap, const char *src) {
+  static const char ok[] = " -+.,=()%:/_";
+  size_t j = 0;
+  for (; src && *src && j + 1 < cap; src++) {
+    unsigned char c = (unsigned char)*src;
+    int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c != 0 && strchr(ok, c) != NULL);
+    dst[j++] = safe ? (char)c : '?';
+  }
+  if (cap) dst[j] = 0;
+}
+
+/* ---- finding gnuplot ------------------------------------------------------------------ */
+
+static int is_exec_file(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, X_OK) == 0;
+}
+
+int res_plot_gnuplot_find(const res_plot_opts *opts, char *buf, size_t cap, cod_err *err) {
+  const char *prog = opts && opts->gnuplot ? opts->gnuplot : "gnuplot";
+  const char *sp = opts ? opts->search_path : NULL;
+  char cand[PLOT_PATH_MAX];
+  if (strchr(prog, '/')) {
+    if (!is_exec_file(prog))
+      return cod_err_set(err, RES_PLOT_ENOGNUPLOT, "gnuplot not found: '%s' is not an "
+                         "executable file", prog);
+    if (strlen(prog) >= cap)
+      return cod_err_set(err, COD_EINVAL, "gnuplot path too long: '%s'", prog);
+    memcpy(buf, prog, strlen(prog) + 1);
+    return COD_OK;
+  }
+  while (sp && *sp) {
+    size_t len = strcspn(sp, ":");
+    /* an empty PATH element means the current directory, as for execvp */
+    int n = len ? snprintf(cand, sizeof cand, "%.*s/%s", (int)len, sp, prog)
+                : snprintf(cand, sizeof cand, "./%s", prog);
+    if (n > 0 && (size_t)n < sizeof cand && is_exec_file(cand)) {
+      if ((size_t)n >= cap) return cod_err_set(err, COD_EINVAL, "gnuplot path too long");
+      memcpy(buf, cand, (size_t)n + 1);
+      return COD_OK;
+    }
+    sp += len;
+    if (*sp == ':') sp++;
+  }
+  return cod_err_set(err, RES_PLOT_ENOGNUPLOT, "gnuplot not found (looked for '%s' on the "
+                     "search path; install gnuplot, e.g. apt-get install gnuplot-nox)", prog);
+}
+
+/* ---- writing data and script ------------------------------------------------------------ */
+
+/* Write s into f as a gnuplot single-quoted string: ' doubles, nothing else is special.
+ * Control characters are refused (they would end the command). */
+static int put_quoted(FILE *f, const char *s) {
+  for (const char *p = s; *p; p++)
+    if ((unsigned char)*p < 0x20) return COD_EINVAL;
+  fputc('\'', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '\'') fputc('\'', f);
+    fputc(*p, f);
+  }
+  fputc('\'', f);
+  return COD_OK;
+}
+
+static void put_num(FILE *f, double v) {
+  if (isfinite(v)) fprintf(f, "%.17g", v);
+  else fputs("NaN", f);
+}
+
+static void write_data(FILE *f, const fig *g) {
+  if (g->kind == FIG_STACKED_PCT) {
+    for (size_t r = 0; r < g->nrows; r++) {
+      fprintf(f, "\"%s\"", g->rows[r]);
+      for (size_t c = 0; c < g->ncols; c++) {
+        fputc(' ', f);
+        put_num(f, g->cells[r * g->ncols + c]);
+      }
+      fputc('\n', f);
+    }
+    return;
+  }
+  for (size_t i = 0; i < g->ns; i++) {
+    if (i) fputs("\n\n", f);
+    fprintf(f, "# %s\n", g->s[i].title);
+    for (size_t k = 0; k < g->s[i].n; k++) {
+      put_num(f, g->s[i].x[k]);
+      fputc(' ', f);
+      put_num(f, g->s[i].y[k]);
+      fputc('\n', f);
+    }
+  }
+}
+
+static void write_axes(FILE *f, const fig *g) {
+  fprintf(f, "set title \"%s\" font ',14'\n", g->title);
+  fprintf(f, "set xlabel \"%s\"\nset ylabel \"%s\"\n", g->xlabel, g->ylabel);
+  fputs("set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n", f);
+  fputs("set border lw 1.2\nset tics out nomirror\n", f);
+  if (g->logx) fprintf(f, "set logscale x %d\n", g->logx);
+  if (g->logy) fputs("set logscale y 10\nset format y '10^{%L}'\n", f);
+  if (g->logx == 10) fputs("set format x '10^{%L}'\n", f);
+  fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.2\n", f);
+  fputs("set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n", f);
+}
+
+static void write_xy_plot(FILE *f, const fig *g, const char *data) {
+  fputs("plot ", f);
+  for (size_t i = 0; i < g->ns; i++) {
+    const fig_series *s = &g->s[i];
+    if (i) fputs(", \\\n     ", f);
+    put_quoted(f, data);
+    fprintf(f, " index %zu using 1:2 ", i);
+    switch (s->style) {
+    case FIG_ANALYTIC:
+      fprintf(f, "with lines lw 2 dt 2 lc %d", s->color);
+      break;
+    case FIG_MARK:
+      fprintf(f, "with points pt 6 ps 3.5 lw 2.5 lc %d", s->color);
+      break;
+    case FIG_POINTS:
+      fprintf(f, "with points pt 7 ps 1.4 lc %d", s->color);
+      break;
+    default:
+      fprintf(f, "with linespoints lw 2 pt %d ps 1.2 lc %d", 4 + 2 * ((s->color - 1) % 4) + 1,
+              s->color);
+    }
+    fprintf(f, " title \"%s\"", s->title);
+  }
+  if (g->diag) fputs(", \\\n     x with lines lw 1.5 dt 3 lc rgb '#555555' title \"y = x\"", f);
+  fputc('\n', f);
+}
+
+static void write_stacked_plot(FILE *f, const fig *g, const char *data) {
+  fputs("set style data histograms\nset style histogram rowstacked\n"
+        "set style fill solid 0.85 border rgb '#333333'\nset boxwidth 0.65\n"
+        "set yrange [0:100]\nset xtics rotate by 0 nomirror\nunset mxtics\n", f);
+  fputs("plot ", f);
+  for (size_t c = 0; c < g->ncols; c++) {
+    if (c) fputs(", \\\n     ", f);
+    put_quoted(f, data);
+    fprintf(f, " using %zu%s lc %zu title \"%s\"", c + 2, c == 0 ? ":xtic(1)" : "", c + 1,
+            g->coltitle[c]);
+  }
+  fputc('\n', f);
+}
+
+/* The whole script: PNG, then SVG by replot. */
+static int write_script(FILE *f, const fig *g, const char *data, const char *png,
+                        const char *svg) {
+  fputs("set encoding utf8\n", f);
+  fputs("set terminal pngcairo size 1200,720 enhanced font 'DejaVu Sans,12' linewidth 1.2\n",
+        f);
+  fputs("set output ", f);
+  if (put_quoted(f, png)) return COD_EINVAL;
+  fputc('\n', f);
+  write_axes(f, g);
+  if (g->kind == FIG_STACKED_PCT) write_stacked_plot(f, g, data);
+  else write_xy_plot(f, g, data);
+  fputs("set terminal svg size 1200,720 dynamic enhanced font 'DejaVu Sans,12'\n", f);
+  fputs("set output ", f);
+  if (put_quoted(f, svg)) return COD_EINVAL;
+  fputs("\nreplot\nunset output\n", f);
+  return COD_OK;
+}
+
+/* ---- running gnuplot ------------------------------------------------------------------- */
+
+/* First line of the file at path into buf (cap bytes), "" if none. */
+static void first_line(const char *path, char *buf, size_t cap) {
+  buf[0] = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  while (fgets(buf, (int)cap, f)) {
+    buf[strcspn(buf, "\n")] = 0;
+    if (buf[strspn(buf, " \t^")]) break; /* skip blank lines and gnuplot's caret lines */
+  }
+  fclose(f);
+}
+
+static int run_gnuplot(const char *prog, const char *script, const char *errpath,
+                       cod_err *err) {
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa))
+    return cod_err_set(err, COD_ENOMEM, "plot: cannot prepare the gnuplot child");
+  int rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (!rc) rc = posix_spawn_file_actions_addopen(&fa, 2, errpath,
+                                                 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  char *argv[3] = {(char *)"gnuplot", (char *)script, NULL};
+  pid_t pid = 0;
+  if (!rc) rc = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc)
+    return cod_err_set(err, rc == ENOENT ? RES_PLOT_ENOGNUPLOT : COD_EIO,
+                       "plot: cannot start gnuplot '%s': %s", prog, strerror(rc));
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0)
+    if (errno != EINTR) return cod_err_set(err, COD_EIO, "plot: waitpid: %s", strerror(errno));
+  if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) return COD_OK;
+  char line[256];
+  first_line(errpath, line, sizeof line);
+  if (WIFEXITED(ws))
+    return cod_err_set(err, COD_EIO, "plot: gnuplot exited with status %d: %s",
+                       WEXITSTATUS(ws), line[0] ? line : "(no message)");
+  return cod_err_set(err, COD_EIO, "plot: gnuplot killed by signal %d", WTERMSIG(ws));
+}
+
+/* Check that path is a non-empty PNG (signature) or SVG ("<svg" in the first 4 KiB). */
+static int check_output(const char *path, int png, cod_err *err) {
+  static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  char head[4097];
+  FILE *f = fopen(path, "rb");
+  if (!f) return cod_err_set(err, COD_EIO, "plot: gnuplot wrote no '%s'", path);
+  size_t n = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  head[n] = 0;
+  int good = png ? (n >= 8 && memcmp(head, sig, 8) == 0) : (n > 0 && strstr(head, "<svg"));
+  return good ? COD_OK : cod_err_set(err, COD_EIO, "plot: '%s' is empty or not a %s", path,
+                                     png ? "PNG" : "SVG");
+}
+
+typedef struct tmp_files {
+  char dir[PLOT_PATH_MAX], data[PLOT_PATH_MAX], script[PLOT_PATH_MAX], errf[PLOT_PATH_MAX];
+  int made;
+} tmp_files;
+
+static void tmp_cleanup(tmp_files *t) {
+  if (!t->made) return;
+  unlink(t->data);
+  unlink(t->script);
+  unlink(t->errf);
+  rmdir(t->dir);
+  t->made = 0;
+}
+
+static int tmp_make(tmp_files *t, const char *tmp_dir, cod_err *err) {
+  if (snprintf(t->dir, sizeof t->dir, "%s/fcdcc-plot-XXXXXX", tmp_dir) >= (int)sizeof t->dir)
+    return cod_err_set(err, COD_EINVAL, "plot: temporary directory path too long");
+  if (!mkdtemp(t->dir))
+    return cod_err_set(err, COD_EIO, "plot: cannot create a temporary directory in '%s': %s",
+                       tmp_dir, strerror(errno));
+  t->made = 1;
+  if (snprintf(t->data, sizeof t->data, "%s/data.txt", t->dir) >= (int)sizeof t->data ||
+      snprintf(t->script, sizeof t->script, "%s/plot.gp", t->dir) >= (int)sizeof t->script ||
+      snprintf(t->errf, sizeof t->errf, "%s/gnuplot.err", t->dir) >= (int)sizeof t->errf)
+    return cod_err_set(err, COD_EINVAL, "plot: temporary directory path too long");
+  return COD_OK;
+}
+
+/* Write the data and the script into a fresh temporary directory, run gnuplot on them,
+ * check both outputs, remove the temporary files. */
+static int draw(const fig *g, const char *prog, const char *out_dir, const char *tmp_dir,
+                cod_err *err) {
+  char png[PLOT_PATH_MAX], svg[PLOT_PATH_MAX];
+  if (snprintf(png, sizeof png, "%s/%s.png", out_dir, g->info->name) >= (int)sizeof png ||
+      snprintf(svg, sizeof svg, "%s/%s.svg", out_dir, g->info->name) >= (int)sizeof svg)
+    return cod_err_set(err, COD_EINVAL, "plot: output directory path too long");
+  tmp_files t = {0};
+  int rc = tmp_make(&t, tmp_dir, err);
+  if (rc) return rc;
+  FILE *fd = fopen(t.data, "w");
+  if (!fd) {
+    rc = cod_err_set(err, COD_EIO, "plot: cannot write '%s': %s", t.data, strerror(errno));
+    goto out;
+  }
+  write_data(fd, g);
+  if (fclose(fd) != 0) {
+    rc = cod_err_set(err, COD_EIO, "plot: write error on '%s'", t.data);
+    goto out;
+  }
+  FILE *fs = fopen(t.script, "w");
+  if (!fs) {
+    rc = cod_err_set(err, COD_EIO, "plot: cannot write '%s': %s", t.script, strerror(errno));
+    goto out;
+  }
+  rc = write_script(fs, g, t.data, png, svg);
+  if (fclose(fs) != 0 && !rc) rc = COD_EIO;
+  if (rc) {
+    rc = cod_err_set(err, rc, "plot: cannot write the script for '%s' (output directory "
+                     "'%s' must not contain control characters)", g->info->name, out_dir);
+    goto out;
+  }
+  rc = run_gnuplot(prog, t.script, t.errf, err);
+  if (!rc) rc = check_output(png, 1, err);
+  if (!rc) rc = check_output(svg, 0, err);
+out:
+  tmp_cleanup(&t);
+  return rc;
+}
+
+int res_plot_figure(res_db *db, const char *name, const char *out_dir,
+                    const res_plot_opts *opts, cod_err *err) {
+  const res_plot_figure_info *info = res_plot_figure_find(name);
+  if (!info) return cod_err_set(err, COD_EINVAL, "plot: unknown figure '%s' (see --list)",
+                                name ? name : "(null)");
+  char prog[PLOT_PATH_MAX];
+  fig g;
+  memset(&g, 0, sizeof g);
+  g.info = info;
+  int rc = res_fig_build(db, &g, err);
+  if (!rc) rc = res_plot_gnuplot_find(opts, prog, sizeof prog, err);
+  if (!rc) rc = draw(&g, prog, out_dir, opts && opts->tmp_dir ? opts->tmp_dir : "/tmp", err);
+  res_fig_fini(&g);
+  return rc;
+}

@@ -1,0 +1,82 @@
+/* res_plot.h: the paper's figures (gnuplot) and the reproduction report, from a results db.
+ *
+ * Each figure is one or a few prepared SELECTs over the runs/layers/workers tables, turned
+ * into gnuplot data blocks and a script, drawn by gnuplot as a CHILD PROCESS started with an
+ * argument vector (posix_spawn; never a shell, system() or popen()). The data and the script
+ * go through files in a private temporary directory (mkdtemp) that is removed afterwards.
+ * Every figure is written twice: NAME.png (pngcairo) and NAME.svg (svg).
+ *
+ * Which runs a figure uses: the runs whose [run] name (params_json $.run.name) starts with
+ * the figure's prefix (res_plot_figure_info.runs), so that several experiments can share one
+ * database without mixing (the files in scenarios/paper/ set those names). sim-vs-real pairs
+ * backend 'sim' runs with backend 'mpi' runs of the same model, scheme, n and layer, whatever
+ * their names. Analytic columns (layers.an_*) that are NULL are simply not drawn.
+ *
+ * The library reads no environment variable: the caller passes the search path for gnuplot
+ * (normally getenv("PATH")) and the temporary directory. It prints nothing.
+ */
+#ifndef FCDCC_RES_PLOT_H
+#define FCDCC_RES_PLOT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cod_status.h"
+#include "res_db.h"
+
+/* Statuses beyond cod_status.h that only this module returns. */
+enum {
+  RES_PLOT_ENOGNUPLOT = 77, /* gnuplot is not on the search path: the figure is skipped */
+  RES_PLOT_ENODATA = 78     /* the database holds no runs this figure can use */
+};
+
+/* One figure of the catalogue (static storage). */
+typedef struct res_plot_figure_info {
+  const char *name;  /* e.g. "mse-vs-n": the file base name and the command-line name */
+  const char *title; /* one line: what it shows */
+  const char *needs; /* one line: which runs it needs (scenario, run name, compute mode) */
+} res_plot_figure_info;
+
+/* Options of a plot call; zero-initialise then set what you need. */
+typedef struct res_plot_opts {
+  const char *gnuplot;     /* program: a path containing '/', or a name looked up in
+                              search_path; NULL = "gnuplot" */
+  const char *search_path; /* PATH-style list of directories; NULL or "" = none (then only
+                              a gnuplot given with a '/' can be found) */
+  const char *tmp_dir;     /* where the private temp directory is made; NULL = "/tmp" */
+} res_plot_opts;
+
+/* Number of figures in the catalogue, and figure i (< count) of it. */
+size_t res_plot_figure_count(void);
+const res_plot_figure_info *res_plot_figure_at(size_t i);
+/* The catalogue entry named name, or NULL. */
+const res_plot_figure_info *res_plot_figure_find(const char *name);
+
+/* Resolve the gnuplot program of opts into buf (cap bytes): COD_OK if an executable file
+ * was found, RES_PLOT_ENOGNUPLOT ("gnuplot not found ...") if not, COD_EINVAL if it does
+ * not fit in buf. buf untouched on failure. */
+int res_plot_gnuplot_find(const res_plot_opts *opts, char *buf, size_t cap, cod_err *err);
+
+/* Draw figure `name` from db into out_dir/NAME.png and out_dir/NAME.svg (out_dir must
+ * exist; files are replaced). Returns COD_OK, or:
+ *   COD_EINVAL           unknown figure, or an out_dir that cannot be quoted for gnuplot
+ *   RES_PLOT_ENODATA     no usable runs; the message names the figure and what it needs
+ *   RES_PLOT_ENOGNUPLOT  gnuplot not found (checked after the data, so a missing-data
+ *                        figure is reported as such even without gnuplot)
+ *   COD_EIO              temp files, spawning, gnuplot failing (its first stderr line is
+ *                        in the message) or an empty output file; SQLite errors
+ *   COD_ENOMEM
+ * On failure no temporary file is left behind; output files may be partial. */
+int res_plot_figure(res_db *db, const char *name, const char *out_dir,
+                    const res_plot_opts *opts, cod_err *err);
+
+/* Write the reproduction report (Markdown) of db to out: the key tables of the paper
+ * scenarios (max MSE of NSCTC vs poly-real on AlexNet's convs at n = 20, worst condition
+ * number per n, latency per scheme against stragglers, end-to-end latency per model,
+ * analytic against simulated bytes and latency, fp32 against fp64, error against SNR).
+ * Every number comes from a query on db; a table without data says so in one line.
+ * `preamble` (may be NULL) is copied verbatim after the title (e.g. how it was produced).
+ * Returns COD_OK, COD_EIO (SQLite or write error) or COD_ENOMEM. */
+int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *err);
+
+#endif
