@@ -93,9 +93,9 @@ static void labels(fig *f, const char *title, const char *x, const char *y) {
 /* ---- the figures ---------------------------------------------------------------------- */
 
 static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Decoding accuracy against the number of workers (fp64 workers, max over layers "
-            "and trials)", "number of workers n",
-         "max layer MSE vs uncoded output (absolute)");
+  labels(f, "Decoding MSE against n (fp64 workers; max over layers and trials)",
+         "number of workers n", "max layer MSE vs uncoded output (absolute)");
+  f->xstep = 4;
   f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.model || ' ' || r.scheme, r.workers, MAX(l.mse) FROM sel r "
@@ -106,8 +106,9 @@ static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Worst condition number of the decoding system (max over layers, trials and "
-            "worker sets drawn)", "number of workers n", "worst condition number (2-norm)");
+  labels(f, "Worst condition number of the decoding system against n",
+         "number of workers n", "worst condition number (2-norm)");
+  f->xstep = 4;
   f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme, r.workers, MAX(l.cond) FROM sel r JOIN layers l ON "
@@ -117,8 +118,9 @@ static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_stragglers(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Latency against stragglers (mean over trials; dashed: analytic model)",
+  labels(f, "Layer latency against stragglers (mean over trials; dashed: analytic)",
          "number of slow workers (stragglers)", "mean simulated latency (s)");
+  f->xstep = 1;
   int rc = add_series(db, f,
                       SEL "SELECT r.scheme, " SLOW_COUNT ", AVG(r.latency_s) FROM sel r WHERE "
                           "r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
@@ -140,7 +142,8 @@ static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
     for (size_t k = 1; k < f->s[i].n; k++)
       if (f->s[i].y[k] < f->s[i].y[best]) best = k;
     char title[FIG_TEXT];
-    snprintf(title, sizeof title, "%s optimum: k_A = %g", what, f->s[i].x[best]);
+    snprintf(title, sizeof title, "%.90s %s optimum: k_A = %g", f->s[i].key, what,
+             f->s[i].x[best]);
     char key[FIG_TEXT];
     memcpy(key, f->s[i].key, sizeof key);
     double x = f->s[i].x[best], y = f->s[i].y[best];
@@ -152,8 +155,7 @@ static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
 }
 
 static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Upload + storage per worker against k_A at fixed delta = k_A k_B "
-            "(points: simulated; dashed: analytic; circle: optimum)",
+  labels(f, "Upload + storage per worker against k_A at fixed {/Symbol d} = k_A k_B",
          "k_A (input partitions)", "upload + storage per worker (MB)");
   f->logx = 2;
   int rc = add_series(db, f,
@@ -183,8 +185,8 @@ static const char *const phase_names[5] = {"encode", "upload", "compute", "downl
                                            "decode"};
 
 static int fig_phases(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Where the time goes: share of each phase, summed over conv layers (mean over "
-            "runs; label: total)", "model (summed phase time per inference)",
+  labels(f, "Share of each phase in the summed conv-layer time (mean over runs)",
+         "model, scheme (total of the phase times per inference)",
          "share of summed phase time (%)");
   f->kind = FIG_STACKED_PCT;
   f->ncols = 5;
@@ -212,7 +214,9 @@ static int fig_phases(res_db *db, fig *f, cod_err *err) {
     char label[FIG_TEXT + 40], clean[FIG_TEXT];
     const unsigned char *k = sqlite3_column_text(st, 0);
     res_fig_text_clean(clean, sizeof clean, k ? (const char *)k : "?");
-    snprintf(label, sizeof label, "%s (%.3g s)", clean, tot);
+    char *sp = strchr(clean, ' '); /* "model scheme" -> "model\nscheme" (two tic lines) */
+    if (sp) *sp = 0;
+    snprintf(label, sizeof label, "%s\\n%s\\n(%.3g s)", clean, sp ? sp + 1 : "", tot);
     char **rows = cod_realloc(f->rows, (f->nrows + 1) * sizeof *rows);
     if (!rows) break;
     f->rows = rows;
@@ -230,8 +234,9 @@ static int fig_phases(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_e2e(res_db *db, fig *f, cod_err *err) {
-  labels(f, "End-to-end inference latency against n (mean over trials; dashed: analytic, "
-            "conv layers only)", "number of workers n", "latency per inference (s)");
+  labels(f, "End-to-end latency against n (dashed: analytic, conv layers only)",
+         "number of workers n", "latency per inference (s)");
+  f->xstep = 4;
   f->logy = 10;
   int rc = add_series(db, f,
                       SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG(r.latency_s) "
@@ -247,7 +252,9 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
 
 static int fig_snr(res_db *db, fig *f, cod_err *err) {
   labels(f, "Normalized MSE against worker SNR (max over layers and trials)",
-         "worker signal-to-noise ratio (dB)", "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2");
+         "worker signal-to-noise ratio (dB)",
+         "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2");
+  f->xstep = 10;
   f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme, json_extract(r.params_json, '$.run.snr_db') AS snr, "
@@ -259,8 +266,8 @@ static int fig_snr(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_precision(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Worker precision: fp32 against fp64 (decoding in fp64; max over layers and "
-            "trials)", "number of workers n", "max layer relative error");
+  labels(f, "fp32 against fp64 workers (decoding in fp64; max over layers, trials)",
+         "number of workers n", "max layer relative error");
   f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme || ' ' || r.precision, r.workers, MAX(l.rel_error) "
@@ -270,8 +277,8 @@ static int fig_precision(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Layer latency: simulator against MPI processes (mean per model, scheme, n, "
-            "layer)", "simulated layer latency (s)", "measured MPI layer latency (s)");
+  labels(f, "Layer latency: simulator against MPI processes",
+         "simulated layer latency (s)", "measured MPI layer latency (s)");
   f->logx = 10;
   f->logy = 10;
   f->diag = 1;

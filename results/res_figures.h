@@ -41,6 +41,7 @@ typedef struct fig {
   int logx;   /* 0 linear, else the log base of the x axis */
   int logy;   /* 0 linear, else base 10 */
   int diag;   /* draw y = x (sim-vs-real) */
+  double xstep; /* > 0: major x tics every xstep (integer axes); 0 = gnuplot's choice */
   fig_series *s;
   size_t ns, cap, ncolors;
   /* FIG_STACKED_PCT: nrows labelled rows of ncols values (row-major in cells) */

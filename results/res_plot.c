@@ -231,6 +231,7 @@ static void write_axes(FILE *f, const fig *g) {
   if (g->logx) fprintf(f, "set logscale x %d\n", g->logx);
   if (g->logy) fputs("set logscale y 10\nset format y '10^{%L}'\n", f);
   if (g->logx == 10) fputs("set format x '10^{%L}'\n", f);
+  if (g->xstep > 0) fprintf(f, "set xtics %g\nset mxtics 1\n", g->xstep);
   fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.2\n", f);
   fputs("set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n", f);
 }
@@ -244,7 +245,7 @@ static void write_xy_plot(FILE *f, const fig *g, const char *data) {
     fprintf(f, " index %zu using 1:2 ", i);
     switch (s->style) {
     case FIG_ANALYTIC:
-      fprintf(f, "with lines lw 2 dt 2 lc %d", s->color);
+      fprintf(f, "with linespoints lw 2 dt 2 pt 6 ps 1.6 lc %d", s->color);
       break;
     case FIG_MARK:
       fprintf(f, "with points pt 6 ps 3.5 lw 2.5 lc %d", s->color);
@@ -265,7 +266,8 @@ static void write_xy_plot(FILE *f, const fig *g, const char *data) {
 static void write_stacked_plot(FILE *f, const fig *g, const char *data) {
   fputs("set style data histograms\nset style histogram rowstacked\n"
         "set style fill solid 0.85 border rgb '#333333'\nset boxwidth 0.65\n"
-        "set yrange [0:100]\nset xtics rotate by 0 nomirror\nunset mxtics\n", f);
+        "set yrange [0:100]\nset xtics nomirror\nunset mxtics\nset bmargin 7\n"
+        "set xlabel offset 0,-2.5\n", f);
   fputs("plot ", f);
   for (size_t c = 0; c < g->ncols; c++) {
     if (c) fputs(", \\\n     ", f);
