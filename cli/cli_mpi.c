@@ -1,8 +1,88 @@
-/* cli_mpi.c: `fcdcc run --backend mpi`. Placeholder until the MPI backend lands. */
+/* cli_mpi.c: `fcdcc run --backend mpi|mpi-sweep` (cli_run_backend, declared in cli.h).
+ *
+ *   mpi        rank 0 runs the sweep as master, ranks 1..N are the workers of every coded
+ *              layer (mpirun -np N+1, N = cluster.workers);
+ *   mpi-sweep  every rank runs its share of the sweep points on the simulator, all into one
+ *              database (mpirun -np R, any R).
+ * A bounded wait per layer (default 30 s) is set by `--backend mpi:wait=SECONDS` or the
+ * environment variable FCDCC_MPI_WAIT_S. Built without MPI, both are a clear usage error.
+ * Only rank 0 reports; a master that cannot stop its workers aborts the whole job rather
+ * than leave them hanging.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "fcdcc_config.h"
+
+#if FCDCC_HAVE_MPI
+#include "mpi_backend.h"
+#endif
+
+/* Split "mpi:wait=S" into the mode and the wait; COD_EINVAL on anything else. */
+static int parse_backend(const char *backend, int *sweep, double *wait_s, cod_err *err) {
+  const char *colon = strchr(backend, ':');
+  size_t len = colon ? (size_t)(colon - backend) : strlen(backend);
+  if (len == 3 && strncmp(backend, "mpi", 3) == 0) *sweep = 0;
+  else if (len == 9 && strncmp(backend, "mpi-sweep", 9) == 0) *sweep = 1;
+  else return cod_err_set(err, COD_EINVAL, "unknown backend '%s' (expected sim, mpi or mpi-sweep)", backend);
+  const char *env = getenv("FCDCC_MPI_WAIT_S");
+  const char *w = colon ? colon + 1 : NULL;
+  if (w && strncmp(w, "wait=", 5) != 0)
+    return cod_err_set(err, COD_EINVAL, "backend option '%s': expected wait=SECONDS", w);
+  const char *txt = w ? w + 5 : env;
+  if (txt) {
+    char *end = NULL;
+    double v = strtod(txt, &end);
+    if (end == txt || *end || !(v > 0) || v > 1e6)
+      return cod_err_set(err, COD_EINVAL, "bad wait '%s' (%s): expected seconds > 0", txt,
+                         w ? "--backend mpi:wait=" : "FCDCC_MPI_WAIT_S");
+    *wait_s = v;
+  }
+  return COD_OK;
+}
 
 int cli_run_backend(const char *backend, run_scenario *sc, run_sweep_opts *o,
                     run_sweep_stats *st, int *report, cod_err *err) {
+  int sweep = 0;
+  double wait_s = 30.0;
+  int rc = parse_backend(backend, &sweep, &wait_s, err);
+  if (rc) return rc;
+#if !FCDCC_HAVE_MPI
   (void)sc, (void)o, (void)st, (void)report;
-  return cod_err_set(err, COD_EINVAL, "unknown backend '%s' (expected sim)", backend);
+  return cod_err_set(err, COD_EINVAL, "--backend %s: fcdcc was built without MPI (install "
+                     "libopenmpi-dev, then reconfigure: meson setup --reconfigure BUILD -Dmpi=enabled)",
+                     backend);
+#else
+  mpi_opts mo = mpi_opts_default();
+  mo.wait_s = wait_s;
+  int rank = 0, size = 1;
+  if ((rc = mpi_world_start(NULL, NULL, &rank, &size, err))) return rc;
+  *report = rank == 0;
+  if (rank != 0) o->progress = NULL;
+  if (sweep) {
+    if (rank == 0)
+      fprintf(stderr, "fcdcc run: %s: %zu point(s) over %d rank(s) -> %s\n",
+              run_scenario_source(sc), run_scenario_points(sc), size, o->db_path);
+    rc = mpi_share_sweep(sc, o, st, err);
+    mpi_world_stop();
+    return rc;
+  }
+  if (rank == 0) {
+    if (o->jobs > 1) fprintf(stderr, "fcdcc run: --jobs is ignored by the mpi backend\n");
+    fprintf(stderr, "fcdcc run: %s: %zu point(s), master + %d worker rank(s) -> %s\n",
+            run_scenario_source(sc), run_scenario_points(sc), size - 1, o->db_path);
+    rc = mpi_master_sweep(sc, o, &mo, st, err);
+    cod_err e2 = {0};
+    if (size > 1 && mpi_master_shutdown(&mo, &e2)) {
+      fprintf(stderr, "fcdcc run: %s; aborting the MPI job\n", e2.msg);
+      mpi_world_abort(CLI_EXIT_FAIL);
+    }
+  } else {
+    rc = mpi_worker_serve(&mo, err);
+  }
+  mpi_world_stop();
+  return rc;
+#endif
 }

@@ -1,0 +1,697 @@
+/* mpi_master.c: rank 0 of the MPI backend: the layer executor behind the run_backend seam
+ * and the sweep loop that drives it (see mpi_backend.h, mpi_proto.h).
+ *
+ * Why a sweep loop of its own rather than run_sweep(): the executor must draw each worker's
+ * straggling from the simulator's stream of (seed, trial, worker), and the run_backend seam
+ * does not say which trial a layer belongs to; the loop below sets it before each run. It is
+ * run_sweep with jobs = 1 (same resume rule, same task order, one transaction per run).
+ *
+ * One layer: encode the input (wall time = t_encode_s), draw every worker's delay/failure,
+ * post one header + coded slabs (+ coded filters when the worker has not cached them) per
+ * worker with MPI_Isend and one MPI_Irecv per worker for its result, then poll both sets
+ * with MPI_Testsome, sleeping poll_s between polls, until the arrived results are
+ * decodable (decode: t_decode_s), or wait_s has passed (undecodable). Pending receives are
+ * cancelled and the unfinished workers are told to CANCEL; results that still arrive later
+ * carry an older tag and are drained and dropped by every later poll. Times of the
+ * critical worker (the arrival that made the layer decodable): upload = until the master's
+ * sends to it completed (MPI semantics: buffered for small messages), compute = the
+ * worker's own wall time including the injected delay, download = the rest of the time
+ * until its result arrived. So upload + download is the communication time of the
+ * critical worker, which is what `fcdcc calibrate` fits.
+ */
+#include "mpi_backend.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include <mpi.h>
+
+#include "cod_alloc.h"
+#include "cod_clock.h"
+#include "cod_code.h"
+#include "mpi_proto.h"
+#include "res_db.h"
+#include "run_exec.h"
+#include "sim_engine.h"
+#include "sim_latency.h"
+#include "sim_rng.h"
+
+typedef struct mirror {           /* what a worker has in its filter cache */
+  uint64_t keys[MPIB_CACHE];
+  int valid[MPIB_CACHE];
+  size_t next;
+} mirror;
+
+typedef struct master {
+  mpi_opts mo;
+  size_t n;                        /* workers = world size - 1 */
+  int64_t seq;                     /* next layer sequence number */
+  uint64_t run_serial;
+  /* the current run */
+  const run_config *cfg;
+  uint64_t trial;
+  sim_latency *models[RUN_CLASSES_MAX + 1];
+  gsl_rng **rng_lat;
+  /* per worker */
+  mirror *mir;
+  mpi_hdr *hdr;
+  MPI_Request *sreq, *rreq;        /* 3 per worker (hdr, x, k); 1 per worker */
+  int *sleft;                      /* sends of a worker not yet complete */
+  double *t_up, *t_arr, *w_wall, *w_cpu, *delay;
+  int *fail, *got, *refused;
+  int *idx;
+  /* buffers (grow-only) */
+  double *cx, *res, *trash;
+  float *f32x, *f32k;
+  void *ework, *dwork;
+  size_t cx_b, res_b, trash_b, f32x_b, f32k_b, ework_b, dwork_b;
+} master;
+
+static void nap(double s) {
+  if (!(s > 0)) return;
+  struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+  nanosleep(&ts, NULL);
+}
+
+static int grow(void **p, size_t *have, size_t need) {
+  if (*p && *have >= need) return 0;
+  void *q = cod_aligned_alloc(need ? need : 1);
+  if (!q) return -1;
+  cod_free(*p);
+  *p = q, *have = need;
+  return 0;
+}
+
+mpi_opts mpi_opts_default(void) {
+  mpi_opts o = {MPI_BACKEND_WAIT_S, MPI_BACKEND_POLL_S};
+  return o;
+}
+
+/* ---- MPI start and stop ----------------------------------------------------------- */
+
+int mpi_world_start(int *argc, char ***argv, int *rank, int *size, cod_err *err) {
+  int provided = 0;
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    return cod_err_set(err, COD_EINVAL, "MPI_Init failed (run the program under mpirun)");
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, rank);
+  MPI_Comm_size(MPI_COMM_WORLD, size);
+  return COD_OK;
+}
+
+void mpi_world_stop(void) { MPI_Finalize(); }
+
+void mpi_world_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+
+/* ---- per-run state: the simulator's latency models and streams ----------------------- */
+
+static int lat_kind(int run_kind) {
+  switch (run_kind) {
+  case RUN_LAT_PARETO: return SIM_LAT_PARETO;
+  case RUN_LAT_BIMODAL: return SIM_LAT_BIMODAL;
+  case RUN_LAT_FAIL_STOP: return SIM_LAT_FAIL_STOP;
+  case RUN_LAT_DETERMINISTIC: return SIM_LAT_DETERMINISTIC;
+  case RUN_LAT_TRACE: return SIM_LAT_TRACE;
+  default: return SIM_LAT_SHIFTED_EXP;
+  }
+}
+
+/* The same model run_layer.c builds for a [latency] section. */
+static int make_model(const run_config *c, const run_latency *rl, sim_latency **out, cod_err *err) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = (sim_latency_kind)lat_kind(rl->model);
+  p.base_kind = (sim_latency_kind)lat_kind(rl->base);
+  p.shift = rl->shift, p.rate = rl->rate;
+  p.pareto_scale = rl->pareto_scale, p.pareto_shape = rl->pareto_shape;
+  p.bimodal_p = rl->bimodal_p, p.bimodal_factor = rl->bimodal_factor;
+  p.fail_p = rl->fail_p;
+  p.trace_path = c->failures.trace_file;
+  return sim_latency_new_from_params(&p, out, err);
+}
+
+static void run_state_fini(master *M) {
+  for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(M->models[i]), M->models[i] = NULL;
+  for (size_t j = 0; M->rng_lat && j < M->n; j++) sim_rng_free(M->rng_lat[j]), M->rng_lat[j] = NULL;
+}
+
+static int run_state_init(master *M, const run_config *c, uint64_t trial, cod_err *err) {
+  M->cfg = c, M->trial = trial, M->run_serial++;
+  int rc = make_model(c, &c->latency, &M->models[0], err);
+  for (size_t i = 0; !rc && i < c->n_classes; i++)
+    rc = make_model(c, &c->classes[i].worker.latency, &M->models[i + 1], err);
+  /* stream ids as in run_layer.c: (trial * 1024 + worker) * 4 + purpose, purpose 0 */
+  for (size_t j = 0; !rc && j < M->n; j++)
+    rc = sim_rng_new(c->run.seed, (trial * 1024u + j) * 4u, &M->rng_lat[j], err);
+  if (rc) run_state_fini(M);
+  return rc;
+}
+
+/* ---- messages ------------------------------------------------------------------------ */
+
+/* Receive and drop every result of an earlier layer that has arrived (their receives were
+ * cancelled), so that a worker blocked sending one can go on. */
+static int drain_stale(master *M, int keep_tag, cod_err *err) {
+  for (;;) {
+    int flag = 0, count = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
+      return cod_err_set(err, COD_EIO, "MPI probe failed");
+    if (!flag || st.MPI_TAG < MPIB_TAG_RES0 || st.MPI_TAG == keep_tag) return COD_OK;
+    MPI_Get_count(&st, MPI_DOUBLE, &count);
+    if (grow((void **)&M->trash, &M->trash_b, (size_t)count * sizeof(double)))
+      return cod_err_set(err, COD_ENOMEM, "out of memory");
+    if (MPI_Recv(M->trash, count, MPI_DOUBLE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      return cod_err_set(err, COD_EIO, "MPI receive failed");
+  }
+}
+
+static uint64_t fnv1a(const void *p, size_t len) {
+  const unsigned char *b = p;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Cache slot of key on worker j's mirror; *send = 1 if the filters must travel. */
+static int64_t cache_slot(master *M, size_t j, uint64_t key, int *send) {
+  mirror *m = &M->mir[j];
+  for (size_t s = 0; s < MPIB_CACHE; s++)
+    if (m->valid[s] && m->keys[s] == key) return *send = 0, (int64_t)s;
+  size_t s = m->next++ % MPIB_CACHE;
+  m->keys[s] = key, m->valid[s] = 1;
+  *send = 1;
+  return (int64_t)s;
+}
+
+static void fill_header(master *M, const run_layer_in *in, size_t j, int64_t seq, mpi_hdr *h) {
+  const cod_code_params *p = cod_code_params_get(in->code);
+  const cod_conv_geom *g = &cod_code_partition(in->code)->layer;
+  memset(h, 0, sizeof *h);
+  h->cmd = MPIB_CMD_LAYER, h->seq = seq;
+  strncpy(h->scheme, p->scheme, sizeof h->scheme - 1);
+  h->n_workers = (int64_t)p->n_workers, h->ka = (int64_t)p->ka, h->kb = (int64_t)p->kb;
+  h->q = (int64_t)p->q, h->axis = (int64_t)p->axis, h->rank_rtol = p->rank_rtol;
+  int64_t geom[8] = {(int64_t)g->c, (int64_t)g->h, (int64_t)g->w, (int64_t)g->n_filters,
+                     (int64_t)g->kh, (int64_t)g->kw, (int64_t)g->stride, (int64_t)g->pad};
+  memcpy(h->geom, geom, sizeof geom);
+  h->precision = in->cfg->run.precision == RUN_FP32;
+  h->delay_s = M->delay[j], h->fail = M->fail[j];
+  h->snr_db = in->cfg->run.snr_db;
+  h->seed = in->cfg->run.seed, h->trial = M->trial, h->run_serial = M->run_serial;
+}
+
+/* ---- one layer ----------------------------------------------------------------------- */
+
+static void ev_noop(sim_engine *e, void *p) { (void)e, (void)p; }
+
+static int is_fail_worker(const run_config *c, size_t j) {
+  for (size_t i = 0; i < c->failures.n_fail_workers; i++)
+    if (c->failures.fail_workers[i] == j) return 1;
+  return 0;
+}
+
+static int still_possible(const master *M, const cod_code *code) {
+  size_t alive[256], na = 0;
+  for (size_t j = 0; j < M->n; j++)
+    if (!M->refused[j]) alive[na++] = j;
+  return cod_code_decodable(code, alive, na);
+}
+
+typedef struct layer_geo {
+  size_t il, fl, ol, rl;           /* input, filter, output lengths; result message length */
+  int f32;
+} layer_geo;
+
+/* Post the header, data and result receive of every worker that takes part. */
+static int post_all(master *M, const run_layer_in *in, const double *ck, const layer_geo *G,
+                    int64_t seq, cod_err *err) {
+  for (size_t j = 0; j < M->n; j++) {
+    M->sreq[3 * j] = M->sreq[3 * j + 1] = M->sreq[3 * j + 2] = MPI_REQUEST_NULL;
+    M->rreq[j] = MPI_REQUEST_NULL;
+    M->sleft[j] = 0;
+    M->t_up[j] = M->t_arr[j] = M->w_wall[j] = M->w_cpu[j] = 0;
+    if (M->refused[j]) continue;
+    mpi_hdr *h = &M->hdr[j];
+    fill_header(M, in, j, seq, h);
+    const double *kj = ck + j * G->fl;
+    int send = 0;
+    h->filt_key = fnv1a(kj, G->fl * sizeof *kj) ^ (uint64_t)G->fl;
+    h->cache_slot = cache_slot(M, j, h->filt_key, &send);
+    h->send_filters = send;
+    int dest = (int)j + 1, ok = MPI_SUCCESS;
+    ok |= MPI_Isend(h, (int)sizeof *h, MPI_BYTE, dest, MPIB_TAG_CTRL, MPI_COMM_WORLD, &M->sreq[3 * j]);
+    if (G->f32) {
+      float *fx = M->f32x + j * G->il, *fk = M->f32k + j * G->fl;
+      for (size_t i = 0; i < G->il; i++) fx[i] = (float)M->cx[j * G->il + i];
+      ok |= MPI_Isend(fx, (int)G->il, MPI_FLOAT, dest, MPIB_TAG_X, MPI_COMM_WORLD, &M->sreq[3 * j + 1]);
+      if (send) {
+        for (size_t i = 0; i < G->fl; i++) fk[i] = (float)kj[i];
+        ok |= MPI_Isend(fk, (int)G->fl, MPI_FLOAT, dest, MPIB_TAG_K, MPI_COMM_WORLD, &M->sreq[3 * j + 2]);
+      }
+    } else {
+      ok |= MPI_Isend(M->cx + j * G->il, (int)G->il, MPI_DOUBLE, dest, MPIB_TAG_X, MPI_COMM_WORLD,
+                      &M->sreq[3 * j + 1]);
+      if (send)
+        ok |= MPI_Isend((void *)kj, (int)G->fl, MPI_DOUBLE, dest, MPIB_TAG_K, MPI_COMM_WORLD,
+                        &M->sreq[3 * j + 2]);
+    }
+    ok |= MPI_Irecv(M->res + j * G->rl, (int)G->rl, MPI_DOUBLE, dest, mpi_res_tag(seq),
+                    MPI_COMM_WORLD, &M->rreq[j]);
+    if (ok != MPI_SUCCESS) return cod_err_set(err, COD_EIO, "MPI send to worker %zu failed", j);
+    M->sleft[j] = 2 + send;
+  }
+  return COD_OK;
+}
+
+/* Pending sends: note completions. */
+static int poll_sends(master *M, double t0, cod_err *err) {
+  int outc = 0;
+  if (MPI_Testsome((int)(3 * M->n), M->sreq, &outc, M->idx, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+    return cod_err_set(err, COD_EIO, "MPI send failed");
+  for (int i = 0; outc != MPI_UNDEFINED && i < outc; i++) {
+    size_t j = (size_t)M->idx[i] / 3;
+    if (--M->sleft[j] == 0) M->t_up[j] = cod_clock_wall_s() - t0;
+  }
+  return COD_OK;
+}
+
+/* Stop the layer: cancel pending receives, tell unfinished workers to CANCEL, and wait
+ * (bounded) until every send has left. */
+static int layer_cleanup(master *M, int64_t seq, cod_err *err) {
+  int rc = COD_OK;
+  for (size_t j = 0; j < M->n; j++) {
+    if (M->rreq[j] == MPI_REQUEST_NULL) continue;
+    MPI_Cancel(&M->rreq[j]);
+    MPI_Wait(&M->rreq[j], MPI_STATUS_IGNORE);
+    mpi_hdr c;
+    memset(&c, 0, sizeof c);
+    c.cmd = MPIB_CMD_CANCEL, c.seq = seq;
+    if (MPI_Send(&c, (int)sizeof c, MPI_BYTE, (int)j + 1, MPIB_TAG_CTRL, MPI_COMM_WORLD) != MPI_SUCCESS)
+      rc = cod_err_set(err, COD_EIO, "MPI send to worker %zu failed", j);
+  }
+  double t0 = cod_clock_wall_s();
+  for (;;) {
+    int done = 0;
+    if (MPI_Testall((int)(3 * M->n), M->sreq, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+      return cod_err_set(err, COD_EIO, "MPI send failed");
+    if (done) break;
+    if (cod_clock_wall_s() - t0 > M->mo.wait_s)
+      return cod_err_set(err, COD_EIO, "a worker did not take its data within %g s", M->mo.wait_s);
+    if ((rc = drain_stale(M, -1, err))) return rc;
+    nap(M->mo.poll_s);
+  }
+  return rc;
+}
+
+static int grow_buffers(master *M, const cod_code *code, const layer_geo *G, cod_err *err) {
+  size_t n = M->n;
+  if (grow((void **)&M->cx, &M->cx_b, n * G->il * sizeof(double)) ||
+      grow((void **)&M->res, &M->res_b, n * G->rl * sizeof(double)) ||
+      grow(&M->ework, &M->ework_b, cod_code_encode_workspace_bytes(code)) ||
+      grow(&M->dwork, &M->dwork_b, cod_code_decode_workspace_bytes(code)) ||
+      (G->f32 && (grow((void **)&M->f32x, &M->f32x_b, n * G->il * sizeof(float)) ||
+                  grow((void **)&M->f32k, &M->f32k_b, n * G->fl * sizeof(float)))))
+    return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", n);
+  return COD_OK;
+}
+
+/* Draw each worker's straggling delay and failure for this layer at simulated time t_s. */
+static int draw_delays(master *M, const run_layer_in *in, double t_s, cod_err *err) {
+  const run_config *c = in->cfg;
+  double flops = 2.0 * cod_code_worker_macs(in->code);
+  for (size_t j = 0; j < M->n; j++) {
+    M->fail[j] = 0, M->delay[j] = 0;
+    if (M->refused[j]) continue;
+    run_worker rw;
+    int klass = run_config_worker(c, j, &rw);
+    double nominal = flops / rw.compute_rate_flops, d;
+    int rc = sim_latency_sample_at(M->models[klass + 1], M->rng_lat[j], j, t_s, nominal, &d);
+    if (rc) return cod_err_set(err, rc, "latency model: cannot sample worker %zu", j);
+    M->fail[j] = !isfinite(d) || (is_fail_worker(c, j) && t_s + d > c->latency.fail_at_s);
+    M->delay[j] = M->fail[j] ? 0.0 : fmax(0.0, d - nominal);
+  }
+  return COD_OK;
+}
+
+static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, const size_t *arr,
+                      size_t na, run_layer_out *out, double *wall, cod_err *err) {
+  const double *res[256];
+  cod_decode_info info;
+  for (size_t i = 0; i < na; i++) res[i] = M->res + arr[i] * G->rl + MPIB_RES_HEAD;
+  double w0 = cod_clock_wall_s(), c0 = cod_clock_thread_cpu_s();
+  int rc = cod_code_decode_work(in->code, arr, na, res,
+                                in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
+                                                                          : COD_DECODE_FAST,
+                                in->y, &info, M->dwork, err);
+  *wall = cod_clock_wall_s() - w0;
+  out->cpu_decode_s = cod_clock_thread_cpu_s() - c0;
+  if (rc) return rc;
+  out->n_used = info.n_used;
+  memcpy(out->used, info.used, info.n_used * sizeof *info.used);
+  out->cond = info.cond;
+  return COD_OK;
+}
+
+/* Advance the run's engine by wall_s seconds from the layer's start; set t_end_s. */
+static int advance_clock(const run_layer_in *in, run_layer_out *out, double wall_s, cod_err *err) {
+  sim_time_ns t = sim_engine_now(in->engine) + sim_time_from_s(wall_s);
+  if (sim_engine_schedule_at(in->engine, t, ev_noop, NULL, NULL, NULL))
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
+  sim_engine_run(in->engine, t);
+  out->t_end_s = sim_time_to_s(t);
+  return COD_OK;
+}
+
+static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  master *M = ctx;
+  const cod_code *code = in->code;
+  const run_config *c = in->cfg;
+  memset(out, 0, sizeof *out);
+  out->cond = NAN;
+  out->status = RES_STATUS_ERROR;
+  out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
+  if (!in->x || !in->k || !in->y)
+    return cod_err_set(err, COD_EINVAL, "the mpi backend computes for real: set run.compute = real");
+  assert(cod_code_workers(code) == M->n);
+  double L0 = cod_clock_wall_s();
+  layer_geo G = {cod_code_worker_input_len(code), cod_code_worker_filter_len(code),
+                 cod_code_worker_output_len(code), 0, c->run.precision == RUN_FP32};
+  G.rl = MPIB_RES_HEAD + G.ol;
+  size_t el = G.f32 ? 4 : 8;
+  out->workers = cod_calloc(M->n, sizeof *out->workers);
+  if (!out->workers) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int64_t seq = 0;
+  int posted = 0;
+  double *ck_own = NULL;
+  int rc = grow_buffers(M, code, &G, err);
+  if (rc) goto fail;
+  for (size_t j = 0; j < M->n; j++) {
+    run_worker rw;
+    run_worker_out *o = &out->workers[j];
+    o->klass = run_config_worker(c, j, &rw);
+    o->status = RES_WORKER_CANCELLED;
+    o->t_finish_s = NAN;
+    o->bytes_stored = (uint64_t)(G.il + G.fl) * el;
+    M->refused[j] = (double)o->bytes_stored > rw.storage_bytes;
+    M->got[j] = 0;
+    if (M->refused[j]) o->status = RES_WORKER_REFUSED, o->bytes_stored = 0;
+  }
+  if (!still_possible(M, code)) {
+    out->status = RES_STATUS_INFEASIBLE_STORAGE;
+    return advance_clock(in, out, 0.0, err);
+  }
+  /* encode the input (the filters were encoded once by the runner: weights stay put) */
+  double c0 = cod_clock_thread_cpu_s(), w0 = cod_clock_wall_s();
+  cod_code_encode_input_work(code, in->x, M->cx, M->ework);
+  const double *ck = in->coded_filters;
+  if (!ck) {
+    ck_own = cod_malloc_array(M->n * G.fl, sizeof *ck_own);
+    if (!ck_own) {
+      rc = cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+      goto fail;
+    }
+    if ((rc = cod_code_encode_filters(code, in->k, ck_own, err))) goto fail;
+    ck = ck_own;
+  }
+  out->t_encode_s = cod_clock_wall_s() - w0;
+  out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
+  if ((rc = draw_delays(M, in, out->t_start_s + out->t_encode_s, err))) goto fail;
+  seq = M->seq++;
+  int tag = mpi_res_tag(seq);
+  if ((rc = drain_stale(M, tag, err))) goto fail;
+  double t0 = cod_clock_wall_s();
+  posted = 1;
+  if ((rc = post_all(M, in, ck, &G, seq, err))) goto fail;
+  size_t arrived[256], na = 0, critical = 0;
+  int decoded = 0;
+  double dec_wall = 0;
+  while (!decoded) {
+    if ((rc = poll_sends(M, t0, err))) goto fail;
+    int outc = 0;
+    if (MPI_Testsome((int)M->n, M->rreq, &outc, M->idx, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
+      rc = cod_err_set(err, COD_EIO, "MPI receive failed");
+      goto fail;
+    }
+    for (int i = 0; outc != MPI_UNDEFINED && i < outc; i++) {
+      size_t j = (size_t)M->idx[i];
+      const double *r = M->res + j * G.rl;
+      if (r[1] != 0) {
+        rc = cod_err_set(err, COD_EIO, "worker %zu could not run its task (%s)", j,
+                         cod_status_name((int)r[1]));
+        goto fail;
+      }
+      M->got[j] = 1;
+      M->t_arr[j] = cod_clock_wall_s() - t0;
+      M->w_wall[j] = r[2], M->w_cpu[j] = r[3];
+      arrived[na++] = j;
+      run_worker_out *o = &out->workers[j];
+      o->status = RES_WORKER_STRAGGLER;
+      o->flops = 2.0 * cod_code_worker_macs(code);
+      o->t_finish_s = out->t_start_s + (t0 - L0) + M->t_arr[j];
+      out->cpu_compute_s += r[3];
+      if (!decoded && cod_code_decodable(code, arrived, na)) {
+        if ((rc = decode_now(M, in, &G, arrived, na, out, &dec_wall, err))) goto fail;
+        decoded = 1, critical = j;
+      }
+    }
+    if (decoded || cod_clock_wall_s() - t0 > M->mo.wait_s) break;
+    if ((rc = drain_stale(M, tag, err))) goto fail;
+    nap(M->mo.poll_s);
+  }
+  double end = cod_clock_wall_s();
+  if ((rc = poll_sends(M, t0, err))) goto fail;
+  posted = 0;
+  if ((rc = layer_cleanup(M, seq, err))) goto fail;
+  for (size_t j = 0; j < M->n; j++) {
+    run_worker_out *o = &out->workers[j];
+    if (M->refused[j]) continue;
+    o->bytes_up = (uint64_t)(G.il + (M->hdr[j].send_filters ? G.fl : 0)) * el;
+    o->bytes_down = M->got[j] ? (uint64_t)G.ol * sizeof(double) : 0;
+    if (M->fail[j]) o->status = RES_WORKER_FAILED;
+  }
+  if (decoded) {
+    for (size_t u = 0; u < out->n_used; u++) out->workers[out->used[u]].status = RES_WORKER_USED;
+    size_t cj = critical;
+    double up = fmin(M->t_up[cj], M->t_arr[cj]);
+    out->t_upload_s = up;
+    out->t_compute_s = M->w_wall[cj];
+    out->t_download_s = fmax(0.0, M->t_arr[cj] - up - M->w_wall[cj]);
+    out->t_decode_s = dec_wall;
+    out->status = RES_STATUS_OK;
+  } else {
+    out->status = RES_STATUS_UNDECODABLE;
+  }
+  cod_free(ck_own);
+  return advance_clock(in, out, end - L0, err);
+fail:
+  if (posted) layer_cleanup(M, seq, NULL); /* leave no receive posted into our buffers */
+  cod_free(ck_own);
+  run_layer_out_fini(out);
+  return rc;
+}
+
+/* ---- the master's objects and sweep --------------------------------------------------- */
+
+static void master_fini(master *M) {
+  run_state_fini(M);
+  cod_free(M->rng_lat);
+  cod_free(M->mir), cod_free(M->hdr), cod_free(M->sreq), cod_free(M->rreq), cod_free(M->sleft);
+  cod_free(M->t_up), cod_free(M->t_arr), cod_free(M->w_wall), cod_free(M->w_cpu);
+  cod_free(M->delay), cod_free(M->fail), cod_free(M->got), cod_free(M->refused), cod_free(M->idx);
+  cod_free(M->cx), cod_free(M->res), cod_free(M->trash), cod_free(M->f32x), cod_free(M->f32k);
+  cod_free(M->ework), cod_free(M->dwork);
+}
+
+static int master_init(master *M, size_t n, const mpi_opts *mo, cod_err *err) {
+  memset(M, 0, sizeof *M);
+  M->mo = *mo, M->n = n;
+  M->rng_lat = cod_calloc(n, sizeof *M->rng_lat);
+  M->mir = cod_calloc(n, sizeof *M->mir);
+  M->hdr = cod_calloc(n, sizeof *M->hdr);
+  M->sreq = cod_calloc(3 * n, sizeof *M->sreq);
+  M->rreq = cod_calloc(n, sizeof *M->rreq);
+  M->sleft = cod_calloc(n, sizeof *M->sleft);
+  M->t_up = cod_calloc(n, sizeof(double)), M->t_arr = cod_calloc(n, sizeof(double));
+  M->w_wall = cod_calloc(n, sizeof(double)), M->w_cpu = cod_calloc(n, sizeof(double));
+  M->delay = cod_calloc(n, sizeof(double));
+  M->fail = cod_calloc(n, sizeof(int)), M->got = cod_calloc(n, sizeof(int));
+  M->refused = cod_calloc(n, sizeof(int)), M->idx = cod_calloc(3 * n, sizeof(int));
+  if (!M->rng_lat || !M->mir || !M->hdr || !M->sreq || !M->rreq || !M->sleft || !M->t_up ||
+      !M->t_arr || !M->w_wall || !M->w_cpu || !M->delay || !M->fail || !M->got || !M->refused ||
+      !M->idx) {
+    master_fini(M);
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < 3 * n; i++) M->sreq[i] = MPI_REQUEST_NULL;
+  for (size_t i = 0; i < n; i++) M->rreq[i] = MPI_REQUEST_NULL;
+  return COD_OK;
+}
+
+/* Every point must fit the world before anything runs. */
+static int check_points(const run_scenario *sc, size_t n, cod_err *err) {
+  for (size_t p = 0; p < run_scenario_points(sc); p++) {
+    run_config cfg;
+    int rc = run_scenario_point(sc, p, &cfg, err);
+    if (rc) return rc;
+    if (cfg.cluster.workers != n)
+      return cod_err_set(err, COD_EINVAL,
+                         "point %zu has cluster.workers = %zu but mpirun started %zu worker "
+                         "rank(s): use mpirun -np %zu", p, cfg.cluster.workers, n,
+                         cfg.cluster.workers + 1);
+    if (cfg.run.compute != RUN_COMPUTE_REAL)
+      return cod_err_set(err, COD_EINVAL, "point %zu: the mpi backend needs run.compute = real", p);
+  }
+  return COD_OK;
+}
+
+static int one_run(master *M, const run_scenario *sc, res_db *db, size_t p, size_t t,
+                   run_assets **cache, run_sweep_stats *st, cod_err *err) {
+  run_config cfg;
+  char *json = NULL;
+  int rc = run_scenario_point(sc, p, &cfg, err);
+  if (!rc) rc = run_scenario_point_json(sc, p, &json, err);
+  if (!rc) rc = run_state_init(M, &cfg, t, err);
+  if (rc) {
+    cod_free(json);
+    return rc;
+  }
+  run_ident id = {run_scenario_source(sc), run_scenario_hash(sc), json, p, t};
+  run_backend be = {"mpi", master_layer, M};
+  run_result r;
+  rc = run_execute_backend(&cfg, &id, &be, cache, &r, err);
+  run_state_fini(M);
+  cod_free(json);
+  if (rc) return rc;
+  rc = run_result_write(db, &r, err);
+  if (!rc) {
+    st->committed++;
+    if (strcmp(r.run.status, RES_STATUS_OK) == 0) st->ok++;
+    else st->not_ok++;
+    for (size_t i = 0; i < r.n_layers; i++) st->cond_flagged += r.layers[i].cond_flagged == 1;
+  }
+  run_result_fini(&r);
+  return rc;
+}
+
+int mpi_master_sweep(const run_scenario *sc, const run_sweep_opts *o, const mpi_opts *mo,
+                     run_sweep_stats *stats, cod_err *err) {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  run_sweep_stats st;
+  memset(&st, 0, sizeof st);
+  if (size < 2) return cod_err_set(err, COD_EINVAL, "the mpi backend needs at least 2 ranks (mpirun -np N+1)");
+  size_t n = (size_t)size - 1;
+  int rc = run_scenario_validate(sc, NULL, err);
+  if (!rc) rc = check_points(sc, n, err);
+  if (rc) return rc;
+  res_db *db = NULL;
+  if ((rc = res_db_open(o->db_path, 0, &db, err))) return rc;
+  master M;
+  if ((rc = master_init(&M, n, mo, err))) {
+    res_db_close(db);
+    return rc;
+  }
+  run_assets *cache = NULL;
+  /* count first, so that progress knows the total */
+  size_t np = run_scenario_points(sc);
+  for (size_t p = 0; !rc && p < np; p++) {
+    run_config cfg;
+    if (!(rc = run_scenario_point(sc, p, &cfg, err))) st.total += cfg.run.trials;
+  }
+  size_t done = 0;
+  for (size_t p = 0; !rc && p < np; p++) {
+    run_config cfg;
+    if ((rc = run_scenario_point(sc, p, &cfg, err))) break;
+    for (size_t t = 0; !rc && t < cfg.run.trials; t++) {
+      char key[256];
+      int exists = 0;
+      res_run_key_format(key, sizeof key, run_scenario_hash(sc), (int64_t)p, (int64_t)t, NULL);
+      if ((rc = res_db_run_exists(db, key, &exists, err))) break;
+      if (exists && !o->resume) {
+        rc = cod_err_set(err, COD_EINVAL, "%s already holds run %s of this scenario; use "
+                         "--resume to run only the missing runs, or another --db", o->db_path, key);
+        break;
+      }
+      if (exists) st.skipped++;
+      else rc = one_run(&M, sc, db, p, t, &cache, &st, err);
+      if (!rc && o->progress) o->progress(o->progress_ctx, ++done, st.total);
+    }
+  }
+  run_assets_free(cache);
+  master_fini(&M);
+  res_db_close(db);
+  if (stats) *stats = st;
+  return rc;
+}
+
+int mpi_master_shutdown(const mpi_opts *mo, cod_err *err) {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  mpi_hdr h;
+  memset(&h, 0, sizeof h);
+  h.cmd = MPIB_CMD_EXIT;
+  int rc = COD_OK;
+  for (int r = 1; r < size; r++)
+    if (MPI_Send(&h, (int)sizeof h, MPI_BYTE, r, MPIB_TAG_CTRL, MPI_COMM_WORLD) != MPI_SUCCESS)
+      rc = cod_err_set(err, COD_EIO, "MPI send to rank %d failed", r);
+  if (rc) return rc;
+  master M; /* only for the drain buffer */
+  memset(&M, 0, sizeof M);
+  int acks = 0;
+  double t0 = cod_clock_wall_s();
+  while (acks < size - 1) {
+    int flag = 0;
+    MPI_Status st;
+    if (MPI_Iprobe(MPI_ANY_SOURCE, MPIB_TAG_ACK, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS) {
+      rc = cod_err_set(err, COD_EIO, "MPI probe failed");
+      break;
+    }
+    if (flag) {
+      mpi_hdr a;
+      MPI_Recv(&a, (int)sizeof a, MPI_BYTE, st.MPI_SOURCE, MPIB_TAG_ACK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      acks++;
+      continue;
+    }
+    if ((rc = drain_stale(&M, -1, err))) break;
+    if (cod_clock_wall_s() - t0 > mo->wait_s) {
+      rc = cod_err_set(err, COD_EIO, "%d worker(s) did not acknowledge exit within %g s",
+                       size - 1 - acks, mo->wait_s);
+      break;
+    }
+    nap(mo->poll_s);
+  }
+  cod_free(M.trash);
+  return rc;
+}
+
+/* ---- the sweep spread over ranks, on the simulator -------------------------------------- */
+
+int mpi_share_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *stats,
+                    cod_err *err) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  run_sweep_opts mine = *o;
+  mine.backend = NULL;
+  mine.share_index = (size_t)rank, mine.share_count = (size_t)size;
+  run_sweep_stats st;
+  memset(&st, 0, sizeof st);
+  int rc = run_sweep(sc, &mine, &st, err);
+  unsigned long loc[6] = {st.total, st.skipped, st.committed, st.ok, st.not_ok, st.cond_flagged},
+                sum[6] = {0};
+  int worst = rc, any = 0;
+  if (MPI_Reduce(loc, sum, 6, MPI_UNSIGNED_LONG, MPI_SUM, 0, MPI_COMM_WORLD) != MPI_SUCCESS ||
+      MPI_Allreduce(&worst, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+    return cod_err_set(err, COD_EIO, "MPI reduction failed");
+  if (rank == 0) {
+    st.total = sum[0], st.skipped = sum[1], st.committed = sum[2];
+    st.ok = sum[3], st.not_ok = sum[4], st.cond_flagged = sum[5];
+  }
+  if (stats) *stats = st;
+  if (!rc && any) rc = cod_err_set(err, any, "another rank failed (its message is on its stderr)");
+  return rc;
+}
