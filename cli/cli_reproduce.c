@@ -1,7 +1,320 @@
-/* cli_reproduce.c: `fcdcc reproduce`. Placeholder until its issue lands. */
+/* cli_reproduce.c: `fcdcc reproduce [--quick] [--jobs J] [--db PATH] [--out DIR] ...`.
+ *
+ * Runs every scenarios/paper/ *.ini (sorted by name) into one results database through
+ * run_sweep (no shell, no child fcdcc), then draws every figure (results/res_plot.h) and
+ * writes REPORT.md from the same database.
+ *
+ * Fresh database: unless --resume is given, an existing DB (and its -wal/-shm files) is
+ * renamed to DB.old first, so the report only ever describes this invocation's runs.
+ * With --resume the runs already stored are skipped (run_sweep's resume), so an
+ * interrupted reproduction continues where it stopped.
+ *
+ * --quick: a scenario file may carry lines `; quick: section.key=value` (applied with
+ * run_scenario_set, e.g. fewer trials or sweep points) and `; quick: skip` (the file is not
+ * run). They are comments to every other reader of the file.
+ *
+ * Exit: 0 everything ran and every figure with data was drawn; 1 a scenario failed or a
+ * figure other than sim-vs-real had no data; 2 usage; 77 gnuplot missing (the runs and
+ * REPORT.md are still written, figures skipped).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "cod_alloc.h"
+#include "cod_clock.h"
+#include "fcdcc_config.h"
+#include "res_db.h"
+#include "res_plot.h"
+#include "run_scenario.h"
+#include "run_sweep.h"
+
+static const char reproduce_help[] =
+    "Usage: fcdcc reproduce [--quick] [--jobs J] [--db PATH] [--out DIR] [--report PATH]\n"
+    "                       [--scenarios DIR] [--resume]\n"
+    "Run every scenarios/paper/*.ini into one database, draw every figure and write the\n"
+    "report with the key tables (every number from the database).\n\n"
+    "  --quick          apply each file's `; quick:` overrides (fewer trials and points)\n"
+    "  --jobs J         parallel runs (default 2)\n"
+    "  --db PATH        results database (default results/paper.db; an old one is renamed\n"
+    "                   PATH.old unless --resume)\n"
+    "  --resume         keep the database and skip runs already in it\n"
+    "  --out DIR        figures directory (default results/figures)\n"
+    "  --report PATH    report file (default results/REPORT.md)\n"
+    "  --scenarios DIR  scenario directory (default FCDCC_SOURCE_ROOT/scenarios/paper, else\n"
+    "                   ./scenarios/paper)\n"
+    "Exit status: 0 done, 1 a failure, 2 usage, 77 gnuplot missing (report still written).\n";
+
+typedef struct repro_opts {
+  int quick, resume;
+  size_t jobs;
+  const char *db, *out, *report, *dir;
+} repro_opts;
+
+static int make_dirs(const char *path) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len == 0 || len >= sizeof buf) return ENAMETOOLONG;
+  memcpy(buf, path, len + 1);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
+  return 0;
+}
+
+/* mkdir -p of the directory part of a file path. */
+static int make_parent(const char *file) {
+  const char *slash = strrchr(file, '/');
+  if (!slash || slash == file) return 0;
+  char buf[4096];
+  size_t n = (size_t)(slash - file);
+  if (n >= sizeof buf) return ENAMETOOLONG;
+  memcpy(buf, file, n);
+  buf[n] = 0;
+  return make_dirs(buf);
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.ini names of dir, sorted; *out is a cod_malloc'd array of cod_strdup'd names. */
+static int list_scenarios(const char *dir, char ***out, size_t *n) {
+  DIR *d = opendir(dir);
+  if (!d) return cli_fail("reproduce", "cannot open scenario directory '%s': %s", dir,
+                          strerror(errno));
+  char **v = NULL;
+  size_t cnt = 0;
+  struct dirent *e;
+  int rc = 0;
+  while (!rc && (e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0 || e->d_name[0] == '.') continue;
+    char **p = cod_realloc(v, (cnt + 1) * sizeof *p);
+    if (!p || !(p[cnt] = cod_strdup(e->d_name))) {
+      if (p) v = p;
+      rc = cli_fail("reproduce", "out of memory");
+      break;
+    }
+    v = p;
+    cnt++;
+  }
+  closedir(d);
+  if (!rc && cnt == 0) rc = cli_fail("reproduce", "no *.ini file in '%s'", dir);
+  if (rc) {
+    for (size_t i = 0; i < cnt; i++) cod_free(v[i]);
+    cod_free(v);
+    return rc;
+  }
+  qsort(v, cnt, sizeof *v, by_name);
+  *out = v;
+  *n = cnt;
+  return 0;
+}
+
+/* Apply the file's `; quick:` lines to sc; *skip = 1 for `; quick: skip`. */
+static int apply_quick(const char *path, run_scenario *sc, int *skip) {
+  FILE *f = fopen(path, "r");
+  if (!f) return cli_fail("reproduce", "cannot read '%s': %s", path, strerror(errno));
+  char line[512];
+  int rc = 0;
+  cod_err e = {0};
+  while (!rc && fgets(line, sizeof line, f)) {
+    if (strncmp(line, "; quick:", 8) != 0) continue;
+    char *s = line + 8;
+    s += strspn(s, " \t");
+    s[strcspn(s, "\r\n")] = 0;
+    if (strcmp(s, "skip") == 0) {
+      *skip = 1;
+      continue;
+    }
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s) {
+      rc = cli_fail("reproduce", "%s: bad quick line '%s' (expected key=value)", path, s);
+      break;
+    }
+    *eq = 0;
+    if (run_scenario_set(sc, s, eq + 1, &e))
+      rc = cli_fail("reproduce", "%s: quick override %s: %s", path, s, e.msg);
+  }
+  fclose(f);
+  return rc;
+}
+
+static void progress(void *ctx, size_t done, size_t total) {
+  const char *name = ctx;
+  if (done == total) fprintf(stderr, "  %-22s runs %zu/%zu\n", name, done, total);
+}
+
+/* Run one scenario file into the db. */
+static int run_one(const repro_opts *o, const char *dir, const char *name, size_t *runs) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+    return cli_fail("reproduce", "path too long");
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  if (run_scenario_load(path, &sc, &e)) return cli_fail("reproduce", "%s", e.msg);
+  int skip = 0, rc = o->quick ? apply_quick(path, sc, &skip) : 0;
+  size_t bad;
+  if (!rc && !skip && run_scenario_validate(sc, &bad, &e))
+    rc = cli_fail("reproduce", "%s", e.msg);
+  if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
+  if (!rc && !skip) {
+    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0};
+    run_sweep_stats st;
+    memset(&st, 0, sizeof st);
+    if (run_sweep(sc, &so, &st, &e)) rc = cli_fail("reproduce", "%s: %s", path, e.msg);
+    *runs += st.committed;
+  }
+  run_scenario_free(sc);
+  return rc;
+}
+
+/* Move DB, DB-wal, DB-shm aside to DB.old* (replacing older copies). */
+static int move_aside(const char *db) {
+  static const char *const suffix[3] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char from[4096], to[4200];
+    snprintf(from, sizeof from, "%s%s", db, suffix[i]);
+    snprintf(to, sizeof to, "%s.old%s", db, suffix[i]);
+    if (access(from, F_OK) != 0) {
+      unlink(to); /* a stale DB.old-wal must not meet a new DB.old */
+      continue;
+    }
+    if (rename(from, to) != 0)
+      return cli_fail("reproduce", "cannot move '%s' aside: %s", from, strerror(errno));
+    if (i == 0) fprintf(stderr, "fcdcc reproduce: moved the old %s to %s\n", from, to);
+  }
+  return 0;
+}
+
+/* Draw every figure; *gnuplot_missing set when gnuplot is absent. */
+static int draw_all(res_db *db, const char *out, int *gnuplot_missing) {
+  const char *tmp = getenv("TMPDIR");
+  res_plot_opts po = {NULL, getenv("PATH"), tmp && *tmp ? tmp : "/tmp"};
+  int rc = 0;
+  for (size_t i = 0; i < res_plot_figure_count(); i++) {
+    const char *name = res_plot_figure_at(i)->name;
+    cod_err e = {0};
+    int s = res_plot_figure(db, name, out, &po, &e);
+    if (s == RES_PLOT_ENOGNUPLOT) {
+      fprintf(stderr, "fcdcc reproduce: %s; figures skipped\n", e.msg);
+      *gnuplot_missing = 1;
+      return 0;
+    }
+    if (s == COD_OK) {
+      fprintf(stderr, "  figure %-22s %s/%s.png, .svg\n", name, out, name);
+    } else if (s == RES_PLOT_ENODATA && strcmp(name, "sim-vs-real") == 0) {
+      fprintf(stderr, "  figure %-22s skipped: no MPI runs (the paper scenarios are "
+                      "simulated only)\n", name);
+    } else {
+      fprintf(stderr, "fcdcc reproduce: %s\n", e.msg);
+      rc = CLI_EXIT_FAIL;
+    }
+  }
+  return rc;
+}
+
+static int write_report(res_db *db, const repro_opts *o, char **files, size_t n) {
+  if (make_parent(o->report))
+    return cli_fail("reproduce", "cannot create the directory of '%s'", o->report);
+  FILE *f = fopen(o->report, "w");
+  if (!f) return cli_fail("reproduce", "cannot write '%s': %s", o->report, strerror(errno));
+  char pre[4096];
+  int len = snprintf(pre, sizeof pre,
+                     "Written by `fcdcc reproduce%s` (fcdcc %s) from the results database "
+                     "`%s`, which holds the runs of these scenario files (scenarios/paper/): ",
+                     o->quick ? " --quick" : "", FCDCC_VERSION, o->db);
+  for (size_t i = 0; i < n && len > 0 && (size_t)len < sizeof pre; i++)
+    len += snprintf(pre + len, sizeof pre - (size_t)len, "%s`%s`", i ? ", " : "", files[i]);
+  if (len > 0 && (size_t)len < sizeof pre)
+    snprintf(pre + len, sizeof pre - (size_t)len,
+             ".%s Every number below is the result of a query on that database; figures "
+             "are in `%s/` and docs/figures.md tells how to read them. Simulated times are "
+             "in seconds of simulated time, bytes per worker.",
+             o->quick ? " Quick mode: fewer trials and sweep points (the files' `; quick:` "
+                        "lines)." : "", o->out);
+  cod_err e = {0};
+  int rc = res_plot_report_write(db, f, pre, &e);
+  if (fclose(f) != 0 && !rc) return cli_fail("reproduce", "write error on '%s'", o->report);
+  return rc ? cli_fail("reproduce", "%s", e.msg) : 0;
+}
+
+static int parse(int argc, char **argv, repro_opts *o, int *done) {
+  static const struct option longopts[] = {
+      {"quick", 0, 0, 'q'}, {"jobs", 1, 0, 'j'},   {"db", 1, 0, 'd'},
+      {"out", 1, 0, 'o'},   {"report", 1, 0, 'r'}, {"scenarios", 1, 0, 's'},
+      {"resume", 0, 0, 'R'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+  int ch, rc;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (ch) {
+    case 'q': o->quick = 1; break;
+    case 'R': o->resume = 1; break;
+    case 'j':
+      if ((rc = cli_parse_size("reproduce", "--jobs", optarg, 1, 64, &o->jobs))) return rc;
+      break;
+    case 'd': o->db = optarg; break;
+    case 'o': o->out = optarg; break;
+    case 'r': o->report = optarg; break;
+    case 's': o->dir = optarg; break;
+    case 'h': fputs(reproduce_help, stdout); *done = 1; return 0;
+    default:
+      return cli_usage_error("reproduce", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind != argc) return cli_usage_error("reproduce", "unexpected argument '%s'", argv[optind]);
+  return 0;
+}
 
 int cli_reproduce(int argc, char **argv) {
-  (void)argc, (void)argv;
-  return cli_fail("reproduce", "not built yet");
+  repro_opts o = {0, 0, 2, "results/paper.db", "results/figures", "results/REPORT.md", NULL};
+  int done = 0, rc = parse(argc, argv, &o, &done);
+  if (rc || done) return rc;
+  char dirbuf[4096];
+  if (!o.dir) {
+    snprintf(dirbuf, sizeof dirbuf, "%s/scenarios/paper", FCDCC_SOURCE_ROOT);
+    o.dir = access(dirbuf, R_OK) == 0 ? dirbuf : "scenarios/paper";
+  }
+  char **files = NULL;
+  size_t n = 0;
+  if ((rc = list_scenarios(o.dir, &files, &n))) return rc;
+  double t0 = cod_clock_wall_s();
+  if (make_parent(o.db) || make_dirs(o.out))
+    rc = cli_fail("reproduce", "cannot create the directories of '%s' and '%s'", o.db, o.out);
+  if (!rc && !o.resume) rc = move_aside(o.db);
+  fprintf(stderr, "fcdcc reproduce%s: %zu scenario files from %s -> %s (jobs %zu)\n",
+          o.quick ? " --quick" : "", n, o.dir, o.db, o.jobs);
+  size_t runs = 0;
+  for (size_t i = 0; !rc && i < n; i++) rc = run_one(&o, o.dir, files[i], &runs);
+  double t_runs = cod_clock_wall_s() - t0;
+  int missing = 0;
+  if (!rc) {
+    res_db *db = NULL;
+    cod_err e = {0};
+    if (res_db_open(o.db, RES_DB_READONLY, &db, &e)) {
+      rc = cli_fail("reproduce", "%s", e.msg);
+    } else {
+      rc = draw_all(db, o.out, &missing);
+      int rr = write_report(db, &o, files, n);
+      if (!rc) rc = rr;
+      res_db_close(db);
+      if (!rr) fprintf(stderr, "  report %s\n", o.report);
+    }
+  }
+  for (size_t i = 0; i < n; i++) cod_free(files[i]);
+  cod_free(files);
+  fprintf(stderr, "fcdcc reproduce: %zu runs in %.1f s, total %.1f s wall\n", runs, t_runs,
+          cod_clock_wall_s() - t0);
+  if (!rc && missing) return CLI_EXIT_SKIP;
+  return rc;
 }

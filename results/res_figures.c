@@ -353,11 +353,12 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   int ncol = sqlite3_column_count(st);
   size_t rows = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (rows++ == 0) {
+    if (rows++ == 0) { /* text columns left-aligned, numbers right-aligned */
       fputc('|', out);
       for (int i = 0; i < ncol; i++) fprintf(out, " %s |", sqlite3_column_name(st, i));
       fputs("\n|", out);
-      for (int i = 0; i < ncol; i++) fputs(" ---: |", out);
+      for (int i = 0; i < ncol; i++)
+        fputs(sqlite3_column_type(st, i) == SQLITE_TEXT ? " :--- |" : " ---: |", out);
       fputc('\n', out);
     }
     fputc('|', out);
@@ -411,7 +412,8 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "SELECT r.scheme AS scheme, COUNT(*) AS layers, AVG(lw.up) AS up_B, "                    \
   "AVG(l.an_upload_bytes) AS an_up_B, AVG(lw.down) AS down_B, AVG(l.an_download_bytes) AS " \
   "an_down_B, AVG(lw.st) AS stored_B, AVG(l.an_storage_bytes) AS an_stored_B, "            \
-  "AVG(l.t_total_s) AS layer_s, AVG(l.an_latency_s) AS an_layer_s FROM runs r JOIN "       \
+  "AVG(CASE WHEN l.an_latency_s IS NOT NULL THEN l.t_total_s END) AS layer_s, "           \
+  "AVG(l.an_latency_s) AS an_layer_s FROM runs r JOIN "                                    \
   "layers l ON l.run_id = r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "  \
   "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_upload_bytes IS NOT " \
   "NULL GROUP BY r.scheme ORDER BY r.scheme"
@@ -456,7 +458,8 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        E2E, "e2e", "runs named e2e*"},
       {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
        "that stored analytic values: mean per-worker bytes counted by the simulator (download "
-       "over workers that returned a result) against the analytic model, and layer latency.",
+       "over workers that returned a result) against the analytic model, and the layer latency "
+       "of the layers with an analytic latency (none is stored for heterogeneous clusters).",
        ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
       {"fp32 against fp64 workers", "Max relative error of a decoded layer output; decoding is "
        "always fp64.", PRECISION, "precision", "runs named precision*"},
