@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -72,6 +74,26 @@ typedef struct conv_opts {
   cod_decode_method method;
 } conv_opts;
 
+/* --out must be creatable: its directory exists and is writable. Checked before any
+ * work so that a typo costs nothing and writes nothing. */
+static int check_out_dir(const char *path) {
+  char dir[4096];
+  struct stat sb;
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 1;
+  if (n >= sizeof dir) return cli_usage_error("conv", "--out %s: path too long", path);
+  if (!slash) strcpy(dir, ".");
+  else if (n == 0) strcpy(dir, "/");
+  else memcpy(dir, path, n), dir[n] = 0;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return cli_usage_error("conv", "--out %s: directory '%s' does not exist", path, dir);
+  if (access(dir, W_OK) != 0)
+    return cli_usage_error("conv", "--out %s: directory '%s' is not writable", path, dir);
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return cli_usage_error("conv", "--out %s: is a directory", path);
+  return 0;
+}
+
 static int conv_parse(int argc, char **argv, conv_opts *o) {
   static const struct option longopts[] = {
       {"input", 1, 0, 'i'},   {"filter", 1, 0, 'f'},     {"shape", 1, 0, 'S'},
@@ -132,6 +154,7 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       (rc = cli_parse_size_list("conv", "--stragglers", strag, o->prm.n_workers, o->stragglers,
                                 256, &o->n_strag)))
     return rc;
+  if (o->out && (rc = check_out_dir(o->out))) return rc;
   o->seed = (unsigned long)seed;
   return 0;
 }
@@ -355,6 +378,8 @@ int cli_cond(int argc, char **argv) {
   }
   if (optind < argc) return cli_usage_error("cond", "unexpected argument '%s'", argv[optind]);
   if (prm.n_workers == 0) return cli_usage_error("cond", "--workers is required");
+  if (!(max_ex >= 0))
+    return cli_usage_error("cond", "--max-exhaustive: expected a count >= 0, got %g", max_ex);
   /* The recovery matrix does not depend on the layer: any valid geometry will do. */
   cod_conv_geom g = {.c = 1, .h = 4, .w = 4, .n_filters = 1, .kh = 1, .kw = 1, .stride = 1};
   cod_code *c = NULL;

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -50,6 +51,29 @@ static int default_db(const char *scenario, char *buf, size_t len) {
   base = base ? base + 1 : scenario;
   size_t n = strcspn(base, ".");
   return snprintf(buf, len, "results/%.*s.db", (int)n, base) >= (int)len;
+}
+
+/* A database that does not exist yet must have a directory to be created in: say so
+ * plainly instead of SQLite's "unable to open database file". */
+static int check_db_dir(const char *db) {
+  struct stat sb;
+  if (stat(db, &sb) == 0) {
+    if (S_ISDIR(sb.st_mode)) return cli_usage_error("run", "--db %s: is a directory", db);
+    return 0;
+  }
+  char dir[1024];
+  const char *slash = strrchr(db, '/');
+  if (!slash) return 0;
+  size_t n = (size_t)(slash - db);
+  if (n >= sizeof dir) return cli_usage_error("run", "--db %s: path too long", db);
+  memcpy(dir, db, n);
+  dir[n] = 0;
+  if (n == 0) strcpy(dir, "/");
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return cli_usage_error("run", "--db %s: directory '%s' does not exist", db, dir);
+  if (access(dir, W_OK) != 0)
+    return cli_usage_error("run", "--db %s: directory '%s' is not writable", db, dir);
+  return 0;
 }
 
 int cli_run(int argc, char **argv) {
@@ -112,13 +136,18 @@ int cli_run(int argc, char **argv) {
     run_scenario_free(sc);
     return rc;
   }
+  if (!rc) rc = check_db_dir(db);
+  if (rc) {
+    run_scenario_free(sc);
+    return rc;
+  }
   progress_state ps = {cod_clock_wall_s(), isatty(2)};
   run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   int report = 1;
   if (strcmp(backend, "sim") == 0) {
-    fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
+    if (ps.tty) fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
     rc = run_sweep(sc, &o, &st, &e);
   } else {
     rc = cli_run_backend(backend, sc, &o, &st, &report, &e);
@@ -132,14 +161,18 @@ int cli_run(int argc, char **argv) {
   }
   run_scenario_free(sc);
   if (rc) {
-    fprintf(stderr, "\n");
-    if (rc == COD_EINVAL) return cli_usage_error("run", "%s", e.msg);
+    if (ps.tty) fputc('\n', stderr);
+    /* User errors: a bad value, a malformed file (scenario, model, weights, database), or
+     * a path that could not be opened before any run finished. */
+    if (rc == COD_EINVAL || rc == COD_EFORMAT || (rc == COD_EIO && st.committed == 0))
+      return cli_usage_error("run", "%s", e.msg);
+    if (st.committed == 0) return cli_fail("run", "%s", e.msg);
     return cli_fail("run", "%s (%zu finished runs are saved in %s)", e.msg, st.committed, db);
   }
   if (!report) return 0;
   fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu not decodable or infeasible), "
-                  "%zu already present, %.1f s\n",
-          st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0);
+                  "%zu already present, %.1f s -> %s\n",
+          st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0, db);
   if (quiet) return 0;
   res_db *d = NULL;
   if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e)) {

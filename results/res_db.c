@@ -324,8 +324,41 @@ static int open_conn(res_db *db, int flags, cod_err *err) {
   return COD_OK;
 }
 
+/* Refuse files that are certainly not ours from their first 100 bytes, read with stdio
+ * BEFORE SQLite opens them: SQLite opening a WAL-mode file creates its -wal and -shm
+ * companions, so refusing a newer fcdcc file after opening it would still write to the
+ * directory. Only what the main file's header proves is refused here (not SQLite, another
+ * application_id, a newer user_version); the header can be stale while a writer's WAL holds
+ * page 1, so everything else is left to check_state after the open. A missing, empty or
+ * short file passes (SQLite decides). */
+static int precheck_header(const char *path, cod_err *err) {
+  unsigned char h[100];
+  FILE *f = fopen(path, "rb");
+  if (!f) return COD_OK;
+  size_t n = fread(h, 1, sizeof h, f);
+  fclose(f);
+  if (n == 0) return COD_OK;
+  if (n < 16 || memcmp(h, "SQLite format 3", 16) != 0)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': not an SQLite database "
+                       "(fcdcc results files are SQLite files)", path);
+  if (n < sizeof h) return COD_OK;
+  uint32_t version = (uint32_t)h[60] << 24 | (uint32_t)h[61] << 16 | (uint32_t)h[62] << 8 | h[63];
+  uint32_t app = (uint32_t)h[68] << 24 | (uint32_t)h[69] << 16 | (uint32_t)h[70] << 8 | h[71];
+  if (app != 0 && app != (uint32_t)RES_DB_APPLICATION_ID)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': an SQLite database from another "
+                       "application (application_id %lld, fcdcc uses %d), not an fcdcc "
+                       "results database", path, (long long)(int32_t)app, RES_DB_APPLICATION_ID);
+  if (app == (uint32_t)RES_DB_APPLICATION_ID && version > RES_DB_SCHEMA_VERSION)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
+                       "by a newer fcdcc; this build reads version %d", path,
+                       (long long)version, RES_DB_SCHEMA_VERSION);
+  return COD_OK;
+}
+
 int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   if (!path || !out) return cod_err_set(err, COD_EINVAL, "res_db_open: NULL path or out");
+  int pre = precheck_header(path, err);
+  if (pre) return pre;
   res_db *db = cod_calloc(1, sizeof *db);
   if (!db) return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", path);
   db->path = cod_strdup(path);

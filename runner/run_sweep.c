@@ -5,13 +5,20 @@
  * its slot; the calling thread commits slots strictly in task order as they fill. On the
  * first error no new task is claimed; every task before the failed one is still committed,
  * so no finished result is lost.
+ *
+ * Nothing is written before there is something to keep: a database that does not exist yet
+ * is created when the first run is committed, so a sweep that fails on its first run (bad
+ * model, input or weights file) leaves no file behind. Checks that need the model (it
+ * exists, the selected conv layers are in it) run for every point before any run starts.
  */
 #include "run_sweep.h"
 
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cod_alloc.h"
+#include "model.h"
 #include "res_db.h"
 #include "run_exec.h"
 
@@ -65,13 +72,48 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* The task list: every (point, trial), minus those already stored when resuming. */
+/* The model of cfg can be built and holds the selected conv layers. *last names the model
+ * checked before (with *last_convs conv layers), so consecutive points sharing a model
+ * parse it once. A name that is neither built in nor a readable file gets one message
+ * naming both possibilities. */
+static int check_model(const run_config *cfg, size_t p, char *last, size_t cap,
+                       size_t *last_convs, cod_err *err) {
+  const char *name = cfg->model.name;
+  if (strcmp(last, name) != 0) {
+    model *m = NULL;
+    cod_err le = {0};
+    int rc = model_lookup(name, &m, &le);
+    if (rc == COD_EINVAL) {
+      rc = model_load(name, &m, err);
+      if (rc == COD_EIO)
+        return cod_err_set(err, COD_EINVAL, "[model] name: %s (and no model file of that "
+                           "name: %s)", le.msg, err ? err->msg : "cannot open");
+    } else if (rc && err) {
+      *err = le;
+    }
+    if (rc) return rc;
+    *last_convs = model_conv_count(m);
+    model_free(m);
+    snprintf(last, cap, "%s", name);
+  }
+  size_t n = cfg->model.n_layers;
+  if (n && cfg->model.layers[n - 1] > *last_convs)
+    return cod_err_set(err, COD_EINVAL, "[model] layers: conv layer %zu selected (point %zu), "
+                       "but model %s has %zu conv layers", cfg->model.layers[n - 1], p, name,
+                       *last_convs);
+  return COD_OK;
+}
+
+/* The task list: every (point, trial), minus those already stored when resuming (db NULL:
+ * no database yet, so nothing is stored). */
 static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_stats *st,
                        cod_err *err) {
-  size_t np = run_scenario_points(s->sc), cap = 0, index = 0;
+  size_t np = run_scenario_points(s->sc), cap = 0, index = 0, convs = 0;
+  char last_model[sizeof(((run_config *)0)->model.name) + 1] = "";
   for (size_t p = 0; p < np; p++) {
     run_config cfg;
     int rc = run_scenario_point(s->sc, p, &cfg, err);
+    if (!rc) rc = check_model(&cfg, p, last_model, sizeof last_model, &convs, err);
     if (rc) return rc;
     for (size_t t = 0; t < cfg.run.trials; t++) {
       char key[256];
@@ -79,7 +121,7 @@ static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_
       if (o->share_count > 1 && index++ % o->share_count != o->share_index) continue;
       st->total++;
       res_run_key_format(key, sizeof key, run_scenario_hash(s->sc), (int64_t)p, (int64_t)t, NULL);
-      if ((rc = res_db_run_exists(db, key, &exists, err))) return rc;
+      if (db && (rc = res_db_run_exists(db, key, &exists, err))) return rc;
       if (exists && !o->resume)
         return cod_err_set(err, COD_EINVAL,
                            "%s already holds run %s of this scenario; use --resume to run "
@@ -111,8 +153,9 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   res_db *db = NULL;
+  struct stat sb;
   int rc = run_scenario_validate(sc, NULL, err);
-  if (!rc) rc = res_db_open(o->db_path, 0, &db, err);
+  if (!rc && stat(o->db_path, &sb) == 0) rc = res_db_open(o->db_path, 0, &db, err);
   if (!rc) rc = build_tasks(&s, db, o, &st, err);
   if (rc) {
     res_db_close(db);
@@ -141,7 +184,8 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
       if (err) *err = s.tasks[i].err;
       break;
     }
-    rc = run_result_write(db, &s.tasks[i].res, err);
+    if (!db) rc = res_db_open(o->db_path, 0, &db, err); /* the first run to keep */
+    if (!rc) rc = run_result_write(db, &s.tasks[i].res, err);
     if (!rc) {
       st.committed++;
       if (strcmp(s.tasks[i].res.run.status, RES_STATUS_OK) == 0) st.ok++;

@@ -5,6 +5,10 @@
  * order, one transaction per run, so the database holds identical rows (wall-clock
  * columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
  * runs whose key is already in the database are skipped; without it they are an error.
+ * A database that does not exist is created when the first run is committed, so a sweep
+ * that fails before (bad model, input or weights file) writes no file. Before any run
+ * starts, every point's model is parsed once per distinct name and its selected conv
+ * layers checked (COD_EINVAL naming the layer and the model's conv count).
  */
 #ifndef FCDCC_RUN_SWEEP_H
 #define FCDCC_RUN_SWEEP_H
