@@ -107,9 +107,10 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
     cod_tensor t = {0}, t64 = {0};
     if ((rc = cod_npy_load(cfg->model.input, &t, err))) return rc;
     if (cod_tensor_numel(&t) != shape_len(in) || t.n != 1) {
+      size_t got = cod_tensor_numel(&t); /* before fini zeroes the shape */
       cod_tensor_fini(&t);
       return cod_err_set(err, COD_EINVAL, "%s: input has %zu values, model %s expects %zux%zux%zu",
-                         cfg->model.input, cod_tensor_numel(&t), model_name(a->m), in.c, in.h, in.w);
+                         cfg->model.input, got, model_name(a->m), in.c, in.h, in.w);
     }
     rc = cod_tensor_convert(&t, COD_F64, &t64, err);
     cod_tensor_fini(&t);
