@@ -223,7 +223,11 @@ int cli_models(int argc, char **argv) {
   if (argc == 2) {
     model *m = NULL;
     int rc = model_lookup(argv[1], &m, &e);
+    struct stat sb;
     if (rc == COD_ENOMEM) return cli_fail("models", "%s", e.msg);
+    /* a bare word that is no file was meant as a built-in name */
+    if (rc && !strchr(argv[1], '/') && !strstr(argv[1], ".model") && stat(argv[1], &sb) != 0)
+      return cli_usage_error("models", "%s, and no model file '%s'", e.msg, argv[1]);
     if (rc && (rc = model_load(argv[1], &m, &e)))
       return rc == COD_ENOMEM ? cli_fail("models", "%s", e.msg)
                               : cli_usage_error("models", "%s", e.msg);

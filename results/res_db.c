@@ -19,9 +19,11 @@
  */
 #include "res_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cod_alloc.h"
 #include "fcdcc_config.h"
@@ -357,6 +359,11 @@ static int precheck_header(const char *path, cod_err *err) {
 
 int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   if (!path || !out) return cod_err_set(err, COD_EINVAL, "res_db_open: NULL path or out");
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return cod_err_set(err, COD_EIO, "results db '%s': cannot open: is a directory", path);
+  if ((flags & (RES_DB_READONLY | RES_DB_NOCREATE)) && stat(path, &sb) != 0 && errno == ENOENT)
+    return cod_err_set(err, COD_EIO, "results db '%s': cannot open: no such file", path);
   int pre = precheck_header(path, err);
   if (pre) return pre;
   res_db *db = cod_calloc(1, sizeof *db);

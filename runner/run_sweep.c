@@ -84,10 +84,12 @@ static int check_model(const run_config *cfg, size_t p, char *last, size_t cap,
     cod_err le = {0};
     int rc = model_lookup(name, &m, &le);
     if (rc == COD_EINVAL) {
+      /* a bare word that is no file was meant as a built-in name; anything else is a path */
+      struct stat sb;
+      if (!strchr(name, '/') && !strstr(name, ".model") && stat(name, &sb) != 0)
+        return cod_err_set(err, COD_EINVAL, "[model] name: %s, and no model file '%s'",
+                           le.msg, name);
       rc = model_load(name, &m, err);
-      if (rc == COD_EIO)
-        return cod_err_set(err, COD_EINVAL, "[model] name: %s (and no model file of that "
-                           "name: %s)", le.msg, err ? err->msg : "cannot open");
     } else if (rc && err) {
       *err = le;
     }

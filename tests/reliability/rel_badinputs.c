@@ -293,6 +293,7 @@ static int check_entry(int lineno, int want_exit, const char *want_msg, const ch
     bad = fprintf(stderr, "line %d: files changed\n--- before\n%s--- after\n%s", lineno,
                   before, after);
   if (bad) fprintf(stderr, "  command: fcdcc %s\n  stderr:\n%s\n", expand(args), se);
+  else if (getenv("REL_VERBOSE")) printf("line %d: %s\n", lineno, first);
   free(before), free(after), free(so), free(se);
   return bad != 0;
 }
