@@ -4,12 +4,16 @@
  * (runs.backend = 'mpi', layers.status = 'ok'), so that the simulator predicts the real
  * cluster. Per layer the MPI backend stores the critical worker's compute time (its own
  * wall time, injected straggling included: calibrate from runs with latency.model =
- * deterministic) and its communication time, upload + download. Two least-squares fits:
- *   compute    t_compute = flops / compute_rate_flops        (one parameter, through 0)
- *   transfers  t_upload + t_download = 2 latency_s + 8 bytes / bps   (two parameters)
- * where flops and bytes (up + down) are those of the layer's used workers. One symmetric
- * rate is fitted for both directions, because the master can only time a round trip (a
- * send completes when MPI has buffered it, not when it has arrived). The master's encode
+ * deterministic) and its communication time, upload + download. Two fits:
+ *   compute    t_compute = flops / compute_rate_flops: the median over layers of
+ *              flops / t_compute (robust to the first run's page faults and warm-up);
+ *   transfers  t_upload + t_download = 2 latency_s + 8 bytes / master_bps, least squares,
+ *              where bytes = all the layer's traffic (every worker, up + down): the master
+ *              moves every byte itself, so its NIC (shared, fair) is the bottleneck, and the
+ *              workers' own links are left unlimited.
+ * flops are those of a used worker. One rate serves both directions because the master can
+ * only time a round trip (a send completes when MPI has buffered it, not when it has
+ * arrived). The master's encode
  * and decode are not fitted: the fragment sets [master] timing = measured, so the
  * simulator times the same real encode and decode on the machine that runs it.
  * master_flops is left alone (the database holds no flop counts for the master's work).
@@ -19,19 +23,21 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
 #include "cli.h"
+#include "cod_alloc.h"
 
 static const char CAL_SQL[] =
     "SELECT l.t_compute_s, l.t_upload_s + l.t_download_s,\n"
     "  (SELECT MAX(w.flops) FROM workers w WHERE w.run_id = l.run_id\n"
     "     AND w.layer_index = l.layer_index AND w.status = 'used'),\n"
-    "  (SELECT MAX(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = l.run_id\n"
-    "     AND w.layer_index = l.layer_index AND w.status = 'used'),\n"
+    "  (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = l.run_id\n"
+    "     AND w.layer_index = l.layer_index),\n"
     "  r.run_id\n"
     "FROM layers l JOIN runs r ON r.run_id = l.run_id\n"
     "WHERE r.backend = 'mpi' AND l.status = 'ok'\n"
@@ -45,20 +51,26 @@ typedef struct cal_fit {
 
 typedef struct cal_sums {
   size_t n;
-  double ff, ft;                        /* compute: sum f^2, sum f t */
+  double *rates;                        /* compute: f / t of every layer */
   double b, b2, c, bc;                  /* transfers: sums of B, B^2, C, B C */
 } cal_sums;
 
 static void sums_add(cal_sums *s, double t, double f, double c, double bytes) {
   s->n++;
-  s->ff += f * f, s->ft += f * t;
+  s->rates[s->n - 1] = f / t;
   s->b += bytes, s->b2 += bytes * bytes, s->c += c, s->bc += bytes * c;
 }
 
 /* Solve the two fits from the sums. */
-static void fit_solve(const cal_sums *s, cal_fit *fit) {
-  double slope = s->ff > 0 ? s->ft / s->ff : 0; /* seconds per flop */
-  fit->rate_flops = slope > 0 ? 1.0 / slope : INFINITY;
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void fit_solve(cal_sums *s, cal_fit *fit) {
+  qsort(s->rates, s->n, sizeof *s->rates, cmp_double);
+  fit->rate_flops = s->n % 2 ? s->rates[s->n / 2]
+                             : 0.5 * (s->rates[s->n / 2 - 1] + s->rates[s->n / 2]);
   double n = (double)s->n, det = n * s->b2 - s->b * s->b, a, b;
   if (det > 1e-12 * n * s->b2) {
     b = (n * s->bc - s->b * s->c) / det;
@@ -72,6 +84,7 @@ static void fit_solve(const cal_sums *s, cal_fit *fit) {
   fit->bps = b > 0 ? 8.0 / b : INFINITY;
 }
 
+/* msg: 512 bytes. */
 static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
@@ -85,6 +98,7 @@ static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
   /* two passes over the rows: sums, then residuals */
   cal_sums s;
   memset(&s, 0, sizeof s);
+  size_t rcap = 0;
   long last_run = -1;
   for (int pass = 0; pass < 2; pass++) {
     double r_rate = 0, r_comm = 0;
@@ -96,6 +110,14 @@ static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
       double f = sqlite3_column_double(st, 2), bytes = sqlite3_column_double(st, 3);
       if (!(t > 0) || !(f > 0)) continue;
       if (pass == 0) {
+        if (s.n == rcap) {
+          rcap = rcap ? 2 * rcap : 256;
+          double *r = cod_realloc(s.rates, rcap * sizeof *r);
+          if (!r) {
+            break; /* reported below as out of memory */
+          }
+          s.rates = r;
+        }
         sums_add(&s, t, f, c, bytes);
         long run = (long)sqlite3_column_int64(st, 4);
         if (run != last_run) fit->n_runs++, last_run = run;
@@ -107,7 +129,8 @@ static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
       }
     }
     if (rc != SQLITE_DONE) {
-      snprintf(msg, cap, "%s: %s", path, sqlite3_errmsg(db));
+      snprintf(msg, 512, "%s: %s", path, rc == SQLITE_ROW ? "out of memory" : sqlite3_errmsg(db));
+      cod_free(s.rates);
       sqlite3_finalize(st);
       sqlite3_close(db);
       return -1;
@@ -122,6 +145,7 @@ static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
       fit->comm_rms = sqrt(r_comm / (double)s.n);
     }
   }
+  cod_free(s.rates);
   sqlite3_finalize(st);
   sqlite3_close(db);
   return 0;
@@ -138,19 +162,17 @@ static void write_fragment(FILE *f, const char *db, const cal_fit *fit) {
   fprintf(f, "# rms relative residual: compute %.1f%%, transfers %.1f%%\n", 100 * fit->rate_rms,
           100 * fit->comm_rms);
   fprintf(f, "[cluster]\ncompute_rate_flops = %.6g\n", fit->rate_flops);
-  fprintf(f, "[network]\nuplink_bps = ");
+  fprintf(f, "[network]\nuplink_bps = unlimited\ndownlink_bps = unlimited\nmaster_bps = ");
   write_bps(f, fit->bps);
-  fprintf(f, "\ndownlink_bps = ");
-  write_bps(f, fit->bps);
-  fprintf(f, "\nlatency_s = %.6g\nmaster_bps = unlimited\n", fit->latency_s);
+  fprintf(f, "\nmaster_sharing = fair\nlatency_s = %.6g\n", fit->latency_s);
   fprintf(f, "[master]\ntiming = measured\nspeed_factor = 1\n");
 }
 
 static const char USAGE[] =
     "Usage: fcdcc calibrate DB [--out FRAGMENT.ini]\n"
-    "Fit the simulator's cluster.compute_rate_flops, network uplink/downlink_bps and\n"
-    "latency_s to the layers measured by the MPI backend (runs.backend = 'mpi') in DB, by\n"
-    "least squares, and print them with the equivalent --set options.\n"
+    "Fit the simulator's cluster.compute_rate_flops, network.master_bps and latency_s to\n"
+    "the layers measured by the MPI backend (runs.backend = 'mpi') in DB and print them\n"
+    "with the equivalent --set options.\n"
     "  --out F   also write them as a scenario fragment ([cluster], [network], [master])\n"
     "Calibrate from runs with [latency] model = deterministic: injected straggling counts\n"
     "as compute time. See docs/mpi.md.\n";
@@ -182,12 +204,10 @@ int cli_calibrate(int argc, char **argv) {
   if (!isfinite(fit.rate_flops))
     return cli_fail("calibrate", "%s: the measured compute times do not grow with flops", db);
   write_fragment(stdout, db, &fit);
-  printf("# as options: --set cluster.compute_rate_flops=%.6g --set network.uplink_bps=",
-         fit.rate_flops);
+  printf("# as options: --set cluster.compute_rate_flops=%.6g --set network.uplink_bps=unlimited"
+         " --set network.downlink_bps=unlimited --set network.master_bps=", fit.rate_flops);
   write_bps(stdout, fit.bps);
-  printf(" --set network.downlink_bps=");
-  write_bps(stdout, fit.bps);
-  printf(" --set network.latency_s=%.6g --set network.master_bps=unlimited"
+  printf(" --set network.master_sharing=fair --set network.latency_s=%.6g"
          " --set master.timing=measured --set master.speed_factor=1\n", fit.latency_s);
   if (out) {
     FILE *f = fopen(out, "w");

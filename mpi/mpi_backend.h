@@ -39,9 +39,11 @@
 typedef struct mpi_opts {
   double wait_s;   /* give up on a layer this many seconds after its data went out; > 0 */
   double poll_s;   /* sleep between two polls of pending messages, s; >= 0 */
+  int cache_filters; /* 1: a worker keeps coded filters and gets them once per layer and
+                        code; 0: they travel with every layer, as the simulator assumes */
 } mpi_opts;
 
-/* Defaults: wait MPI_BACKEND_WAIT_S, poll MPI_BACKEND_POLL_S. */
+/* Defaults: wait MPI_BACKEND_WAIT_S, poll MPI_BACKEND_POLL_S, cache_filters 1. */
 mpi_opts mpi_opts_default(void);
 
 /* Start MPI (MPI_Init, funneled threads: only the calling thread talks MPI) and report this

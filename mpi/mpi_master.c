@@ -85,7 +85,7 @@ static int grow(void **p, size_t *have, size_t need) {
 }
 
 mpi_opts mpi_opts_default(void) {
-  mpi_opts o = {MPI_BACKEND_WAIT_S, MPI_BACKEND_POLL_S};
+  mpi_opts o = {MPI_BACKEND_WAIT_S, MPI_BACKEND_POLL_S, 1};
   return o;
 }
 
@@ -179,6 +179,7 @@ static uint64_t fnv1a(const void *p, size_t len) {
 /* Cache slot of key on worker j's mirror; *send = 1 if the filters must travel. */
 static int64_t cache_slot(master *M, size_t j, uint64_t key, int *send) {
   mirror *m = &M->mir[j];
+  if (!M->mo.cache_filters) return *send = 1, 0;
   for (size_t s = 0; s < MPIB_CACHE; s++)
     if (m->valid[s] && m->keys[s] == key) return *send = 0, (int64_t)s;
   size_t s = m->next++ % MPIB_CACHE;
@@ -460,9 +461,18 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     }
     if (decoded || cod_clock_wall_s() - t0 > M->mo.wait_s) break;
     if ((rc = drain_stale(M, tag, err))) goto fail;
-    nap(M->mo.poll_s);
+    /* large messages move only while we call into MPI: sleep only once they are out */
+    int sending = 0;
+    for (size_t j = 0; j < M->n; j++) sending |= M->sleft[j] > 0;
+    if (!sending) nap(M->mo.poll_s);
   }
   double end = cod_clock_wall_s();
+  /* filters that travelled this layer count as encoded for it, the simulator's convention
+   * (run_exec.h): the runner encoded them once, in in->coded_filters_wall_s */
+  int shipped = 0;
+  for (size_t j = 0; j < M->n; j++) shipped |= !M->refused[j] && M->hdr[j].send_filters;
+  double filt_s = shipped && in->coded_filters ? in->coded_filters_wall_s : 0.0;
+  out->t_encode_s += filt_s;
   if ((rc = poll_sends(M, t0, err))) goto fail;
   posted = 0;
   if ((rc = layer_cleanup(M, seq, err))) goto fail;
@@ -472,11 +482,13 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     o->bytes_up = (uint64_t)(G.il + (M->hdr[j].send_filters ? G.fl : 0)) * el;
     o->bytes_down = M->got[j] ? (uint64_t)G.ol * sizeof(double) : 0;
     if (M->fail[j]) o->status = RES_WORKER_FAILED;
+    if (M->got[j]) o->t_finish_s += filt_s;
   }
   if (decoded) {
     for (size_t u = 0; u < out->n_used; u++) out->workers[out->used[u]].status = RES_WORKER_USED;
     size_t cj = critical;
-    double up = fmin(M->t_up[cj], M->t_arr[cj]);
+    /* a send's completion is only seen at the next poll: cap it so the phases add up */
+    double up = fmax(0.0, fmin(M->t_up[cj], M->t_arr[cj] - M->w_wall[cj]));
     out->t_upload_s = up;
     out->t_compute_s = M->w_wall[cj];
     out->t_download_s = fmax(0.0, M->t_arr[cj] - up - M->w_wall[cj]);
@@ -486,7 +498,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     out->status = RES_STATUS_UNDECODABLE;
   }
   cod_free(ck_own);
-  return advance_clock(in, out, end - L0, err);
+  return advance_clock(in, out, end - L0 + filt_s, err);
 fail:
   if (posted) layer_cleanup(M, seq, NULL); /* leave no receive posted into our buffers */
   cod_free(ck_own);
