@@ -8,8 +8,9 @@
  * come back to where it was (no leak); and the database must hold only whole runs
  * (rel_db_check: integrity, layers and workers rows per run, no orphans). Model-only and
  * real-compute sweeps are walked separately. The unit suite walks every N up to
- * REL_WALK_DENSE and a stride beyond; REL_WALK_FULL=1 in the environment walks every N
- * (the 'slow' registration sets it).
+ * REL_WALK_DENSE and a stride beyond (today a sweep makes fewer allocations, so every N);
+ * REL_WALK_FULL=1 in the environment (the 'slow' registration) walks every N over
+ * 3 trials per point.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -33,7 +34,18 @@ static void teardown(void) { rel_rmtree(g_dir); }
 
 TestSuite(alloc_walk, .init = setup, .fini = teardown, .timeout = 300);
 
-static const char *scenario_text(int real) {
+/* The slow walk (REL_WALK_FULL) uses 3 trials per point, so the walk also crosses runs
+ * that reuse a thread's asset cache. */
+static const char *scenario_text(int real, int full) {
+  if (full)
+    return real ? "[run]\ntrials = 3\ncompute = real\n"
+                  "[model]\nname = lenet5\n"
+                  "[coding]\nscheme = nsctc-rot, poly-real\nka = 2\nkb = 2\n"
+                  "[cluster]\nworkers = 4\n"
+                : "[run]\ntrials = 3\ncompute = model\n"
+                  "[model]\nname = lenet5\n"
+                  "[coding]\nscheme = nsctc-rot, uncoded\nka = 2\nkb = 2\n"
+                  "[cluster]\nworkers = 4\n";
   return real ? "[run]\ntrials = 1\ncompute = real\n"
                 "[model]\nname = lenet5\n"
                 "[coding]\nscheme = nsctc-rot, poly-real\nka = 2\nkb = 2\n"
@@ -56,7 +68,8 @@ static int sweep_once(const run_scenario *sc, const char *db, run_sweep_stats *s
 static void walk(int real) {
   run_scenario *sc = NULL;
   cod_err e = {0};
-  const char *text = scenario_text(real);
+  int full = getenv("REL_WALK_FULL") != NULL;
+  const char *text = scenario_text(real, full);
   cr_assert_eq(run_scenario_parse(text, strlen(text), "walk.ini", &sc, &e), COD_OK, "%s", e.msg);
   char db[512];
   snprintf(db, sizeof db, "%s/walk.db", g_dir);
@@ -65,12 +78,11 @@ static void walk(int real) {
   /* warm-up: any process-wide lazy state is created here, before the baseline */
   cod_alloc_fail_at_all(-1);
   cr_assert_eq(sweep_once(sc, db, &st, &e), COD_OK, "clean sweep failed: %s", e.msg);
-  cr_assert_eq(st.committed, 2);
+  cr_assert_eq(st.committed, full ? 6 : 2);
   long total = cod_alloc_count_all();
   rel_db_unlink(db);
   cr_assert_gt(total, 10, "a sweep made only %ld allocations?", total);
 
-  int full = getenv("REL_WALK_FULL") != NULL;
   long tried = 0, enomem = 0, ok_anyway = 0;
   for (long n = 0;; n += (full || n < REL_WALK_DENSE) ? 1 : 1 + total / 150) {
     long live0 = cod_alloc_live();
