@@ -24,6 +24,8 @@ const char *cod_status_name(int status) {
   case COD_EFORMAT: return "format";
   case COD_EUNDECODABLE: return "undecodable";
   case COD_ENUMERIC: return "numeric";
+  case COD_ENOTOOL: return "missing tool";
+  case COD_ENODATA: return "no data";
   default: return "unknown";
   }
 }

@@ -18,7 +18,9 @@ enum {
   COD_EIO = 3,          /* a file could not be opened, read or written */
   COD_EFORMAT = 4,      /* a file was read but its contents are malformed */
   COD_EUNDECODABLE = 5, /* fewer usable worker results than the code needs */
-  COD_ENUMERIC = 6      /* a numerical failure: singular system, non-finite values */
+  COD_ENUMERIC = 6,     /* a numerical failure: singular system, non-finite values */
+  COD_ENOTOOL = 7,      /* an optional external program (gnuplot) is not installed */
+  COD_ENODATA = 8       /* a query found no rows to work on (e.g. a figure's runs) */
 };
 
 #define COD_ERR_MSG_LEN 512

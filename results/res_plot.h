@@ -24,10 +24,10 @@
 #include "cod_status.h"
 #include "res_db.h"
 
-/* Statuses beyond cod_status.h that only this module returns. */
+/* The two statuses of this module, named for what they mean here (cod_status.h values). */
 enum {
-  RES_PLOT_ENOGNUPLOT = 77, /* gnuplot is not on the search path: the figure is skipped */
-  RES_PLOT_ENODATA = 78     /* the database holds no runs this figure can use */
+  RES_PLOT_ENOGNUPLOT = COD_ENOTOOL, /* gnuplot is not on the search path: skipped */
+  RES_PLOT_ENODATA = COD_ENODATA     /* the database holds no runs this figure can use */
 };
 
 /* One figure of the catalogue (static storage). */
