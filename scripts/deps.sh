@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libgsl-dev libopenblas-dev libsqlite3-dev
       libinih-dev libcriterion-dev gnuplot-nox libopenmpi-dev openmpi-bin
-      clang libclang-rt-14-dev valgrind)
+      clang libclang-rt-14-dev valgrind sqlite3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
