@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Test wrapper for sanitizer builds (meson test --wrapper): run the test, pass its output
+# through, and fail it if any sanitizer report appears in it.
+#
+# Criterion runs each test in a forked child. A UBSan report with halt_on_error=1 or an
+# ASan error kills the child and fails that test, but LeakSanitizer reports at the
+# child's exit, after Criterion has already recorded the test as passed, and the exit
+# status of the child is then ignored. The report still reaches stderr, so this wrapper
+# turns it into a failing exit status for the whole test executable.
+set -u
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+"$@" 2> >(tee "$log" >&2)
+rc=$?
+wait
+if grep -qE 'ERROR: (Address|Leak|Undefined|Thread|Memory)Sanitizer|runtime error: ' "$log"; then
+  echo "sanitizer-wrap: sanitizer report in the output of $1" >&2
+  [ "$rc" -ne 0 ] || rc=1
+fi
+exit "$rc"
