@@ -46,7 +46,8 @@ typedef struct mpi_opts {
 /* Defaults: wait MPI_BACKEND_WAIT_S, poll MPI_BACKEND_POLL_S, cache_filters 1. */
 mpi_opts mpi_opts_default(void);
 
-/* Start MPI (MPI_Init, funneled threads: only the calling thread talks MPI) and report this
+/* Start MPI (MPI_Init_thread, MPI_THREAD_SERIALIZED: one thread at a time talks MPI; on
+ * rank 0 that is run_sweep's task thread while a sweep runs) and report this
  * process's rank and the world size. COD_EINVAL with a message if MPI cannot start. Call
  * once per process, before anything else of this module. */
 int mpi_world_start(int *argc, char ***argv, int *rank, int *size, cod_err *err);
@@ -59,7 +60,7 @@ void mpi_world_stop(void);
 void mpi_world_abort(int code);
 
 /* Rank 0 of a world of N+1 ranks: run every point x trial of sc (sequentially: jobs is
- * ignored) with coded layers on ranks 1..N, into o->db_path, as run_sweep does (resume,
+ * ignored) with coded layers on ranks 1..N, into o->db_path, through run_sweep (resume,
  * progress, stats, one transaction per run, rows in (point, trial) order). Every point must
  * have cluster.workers = N and run.compute = real (COD_EINVAL otherwise, before anything
  * runs). Does NOT stop the workers: call mpi_master_shutdown() afterwards, also on error.

@@ -1,10 +1,8 @@
 /* mpi_master.c: rank 0 of the MPI backend: the layer executor behind the run_backend seam
- * and the sweep loop that drives it (see mpi_backend.h, mpi_proto.h).
+ * behind run_sweep (see mpi_backend.h, mpi_proto.h, docs/decisions/008).
  *
- * Why a sweep loop of its own rather than run_sweep(): the executor must draw each worker's
- * straggling from the simulator's stream of (seed, trial, worker), and the run_backend seam
- * does not say which trial a layer belongs to; the loop below sets it before each run. It is
- * run_sweep with jobs = 1 (same resume rule, same task order, one transaction per run).
+ * Straggling is drawn from the run's own cluster (run_cluster_draw): the same latency
+ * models and (seed, trial, worker) streams as the simulator, one draw per worker and layer.
  *
  * One layer: encode the input (wall time = t_encode_s), draw every worker's delay/failure,
  * post one header + coded slabs (+ coded filters when the worker has not cached them) per
@@ -48,12 +46,6 @@ typedef struct master {
   mpi_opts mo;
   size_t n;                        /* workers = world size - 1 */
   int64_t seq;                     /* next layer sequence number */
-  uint64_t run_serial;
-  /* the current run */
-  const run_config *cfg;
-  uint64_t trial;
-  sim_latency *models[RUN_CLASSES_MAX + 1];
-  gsl_rng **rng_lat;
   /* per worker */
   mirror *mir;
   mpi_hdr *hdr;
@@ -93,8 +85,13 @@ mpi_opts mpi_opts_default(void) {
 
 int mpi_world_start(int *argc, char ***argv, int *rank, int *size, cod_err *err) {
   int provided = 0;
-  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
     return cod_err_set(err, COD_EINVAL, "MPI_Init failed (run the program under mpirun)");
+  if (provided < MPI_THREAD_SERIALIZED) {
+    MPI_Finalize();
+    return cod_err_set(err, COD_EINVAL, "this MPI library does not allow MPI calls from a "
+                       "thread other than main (MPI_THREAD_SERIALIZED); the sweep needs it");
+  }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, rank);
   MPI_Comm_size(MPI_COMM_WORLD, size);
@@ -105,49 +102,6 @@ void mpi_world_stop(void) { MPI_Finalize(); }
 
 void mpi_world_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
-/* ---- per-run state: the simulator's latency models and streams ----------------------- */
-
-static int lat_kind(int run_kind) {
-  switch (run_kind) {
-  case RUN_LAT_PARETO: return SIM_LAT_PARETO;
-  case RUN_LAT_BIMODAL: return SIM_LAT_BIMODAL;
-  case RUN_LAT_FAIL_STOP: return SIM_LAT_FAIL_STOP;
-  case RUN_LAT_DETERMINISTIC: return SIM_LAT_DETERMINISTIC;
-  case RUN_LAT_TRACE: return SIM_LAT_TRACE;
-  default: return SIM_LAT_SHIFTED_EXP;
-  }
-}
-
-/* The same model run_layer.c builds for a [latency] section. */
-static int make_model(const run_config *c, const run_latency *rl, sim_latency **out, cod_err *err) {
-  sim_latency_params p;
-  sim_latency_params_default(&p);
-  p.kind = (sim_latency_kind)lat_kind(rl->model);
-  p.base_kind = (sim_latency_kind)lat_kind(rl->base);
-  p.shift = rl->shift, p.rate = rl->rate;
-  p.pareto_scale = rl->pareto_scale, p.pareto_shape = rl->pareto_shape;
-  p.bimodal_p = rl->bimodal_p, p.bimodal_factor = rl->bimodal_factor;
-  p.fail_p = rl->fail_p;
-  p.trace_path = c->failures.trace_file;
-  return sim_latency_new_from_params(&p, out, err);
-}
-
-static void run_state_fini(master *M) {
-  for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(M->models[i]), M->models[i] = NULL;
-  for (size_t j = 0; M->rng_lat && j < M->n; j++) sim_rng_free(M->rng_lat[j]), M->rng_lat[j] = NULL;
-}
-
-static int run_state_init(master *M, const run_config *c, uint64_t trial, cod_err *err) {
-  M->cfg = c, M->trial = trial, M->run_serial++;
-  int rc = make_model(c, &c->latency, &M->models[0], err);
-  for (size_t i = 0; !rc && i < c->n_classes; i++)
-    rc = make_model(c, &c->classes[i].worker.latency, &M->models[i + 1], err);
-  /* stream ids as in run_layer.c: (trial * 1024 + worker) * 4 + purpose, purpose 0 */
-  for (size_t j = 0; !rc && j < M->n; j++)
-    rc = sim_rng_new(c->run.seed, (trial * 1024u + j) * 4u, &M->rng_lat[j], err);
-  if (rc) run_state_fini(M);
-  return rc;
-}
 
 /* ---- messages ------------------------------------------------------------------------ */
 
@@ -202,18 +156,14 @@ static void fill_header(master *M, const run_layer_in *in, size_t j, int64_t seq
   h->precision = in->cfg->run.precision == RUN_FP32;
   h->delay_s = M->delay[j], h->fail = M->fail[j];
   h->snr_db = in->cfg->run.snr_db;
-  h->seed = in->cfg->run.seed, h->trial = M->trial, h->run_serial = M->run_serial;
+  h->seed = in->cfg->run.seed, h->trial = run_cluster_trial(in->cluster);
+  h->run_serial = run_cluster_serial(in->cluster);
 }
 
 /* ---- one layer ----------------------------------------------------------------------- */
 
 static void ev_noop(sim_engine *e, void *p) { (void)e, (void)p; }
 
-static int is_fail_worker(const run_config *c, size_t j) {
-  for (size_t i = 0; i < c->failures.n_fail_workers; i++)
-    if (c->failures.fail_workers[i] == j) return 1;
-  return 0;
-}
 
 static int still_possible(const master *M, const cod_code *code) {
   size_t alive[256], na = 0;
@@ -328,11 +278,11 @@ static int draw_delays(master *M, const run_layer_in *in, double t_s, cod_err *e
     M->fail[j] = 0, M->delay[j] = 0;
     if (M->refused[j]) continue;
     run_worker rw;
-    int klass = run_config_worker(c, j, &rw);
-    double nominal = flops / rw.compute_rate_flops, d;
-    int rc = sim_latency_sample_at(M->models[klass + 1], M->rng_lat[j], j, t_s, nominal, &d);
-    if (rc) return cod_err_set(err, rc, "latency model: cannot sample worker %zu", j);
-    M->fail[j] = !isfinite(d) || (is_fail_worker(c, j) && t_s + d > c->latency.fail_at_s);
+    run_config_worker(c, j, &rw);
+    double nominal = flops / rw.compute_rate_flops, d, t_fail;
+    int rc = run_cluster_draw(in->cluster, c, j, t_s, nominal, &d, &t_fail, err);
+    if (rc) return rc;
+    M->fail[j] = isfinite(t_fail); /* lost at any time: it never answers here */
     M->delay[j] = M->fail[j] ? 0.0 : fmax(0.0, d - nominal);
   }
   return COD_OK;
@@ -509,8 +459,6 @@ fail:
 /* ---- the master's objects and sweep --------------------------------------------------- */
 
 static void master_fini(master *M) {
-  run_state_fini(M);
-  cod_free(M->rng_lat);
   cod_free(M->mir), cod_free(M->hdr), cod_free(M->sreq), cod_free(M->rreq), cod_free(M->sleft);
   cod_free(M->t_up), cod_free(M->t_arr), cod_free(M->w_wall), cod_free(M->w_cpu);
   cod_free(M->delay), cod_free(M->fail), cod_free(M->got), cod_free(M->refused), cod_free(M->idx);
@@ -521,7 +469,6 @@ static void master_fini(master *M) {
 static int master_init(master *M, size_t n, const mpi_opts *mo, cod_err *err) {
   memset(M, 0, sizeof *M);
   M->mo = *mo, M->n = n;
-  M->rng_lat = cod_calloc(n, sizeof *M->rng_lat);
   M->mir = cod_calloc(n, sizeof *M->mir);
   M->hdr = cod_calloc(n, sizeof *M->hdr);
   M->sreq = cod_calloc(3 * n, sizeof *M->sreq);
@@ -532,7 +479,7 @@ static int master_init(master *M, size_t n, const mpi_opts *mo, cod_err *err) {
   M->delay = cod_calloc(n, sizeof(double));
   M->fail = cod_calloc(n, sizeof(int)), M->got = cod_calloc(n, sizeof(int));
   M->refused = cod_calloc(n, sizeof(int)), M->idx = cod_calloc(3 * n, sizeof(int));
-  if (!M->rng_lat || !M->mir || !M->hdr || !M->sreq || !M->rreq || !M->sleft || !M->t_up ||
+  if (!M->mir || !M->hdr || !M->sreq || !M->rreq || !M->sleft || !M->t_up ||
       !M->t_arr || !M->w_wall || !M->w_cpu || !M->delay || !M->fail || !M->got || !M->refused ||
       !M->idx) {
     master_fini(M);
@@ -560,83 +507,24 @@ static int check_points(const run_scenario *sc, size_t n, cod_err *err) {
   return COD_OK;
 }
 
-static int one_run(master *M, const run_scenario *sc, res_db *db, size_t p, size_t t,
-                   run_assets **cache, run_sweep_stats *st, cod_err *err) {
-  run_config cfg;
-  char *json = NULL;
-  int rc = run_scenario_point(sc, p, &cfg, err);
-  if (!rc) rc = run_scenario_point_json(sc, p, &json, err);
-  if (!rc) rc = run_state_init(M, &cfg, t, err);
-  if (rc) {
-    cod_free(json);
-    return rc;
-  }
-  run_ident id = {run_scenario_source(sc), run_scenario_hash(sc), json, p, t};
-  run_backend be = {"mpi", master_layer, M};
-  run_result r;
-  rc = run_execute_backend(&cfg, &id, &be, cache, &r, err);
-  run_state_fini(M);
-  cod_free(json);
-  if (rc) return rc;
-  rc = run_result_write(db, &r, err);
-  if (!rc) {
-    st->committed++;
-    if (strcmp(r.run.status, RES_STATUS_OK) == 0) st->ok++;
-    else st->not_ok++;
-    for (size_t i = 0; i < r.n_layers; i++) st->cond_flagged += r.layers[i].cond_flagged == 1;
-  }
-  run_result_fini(&r);
-  return rc;
-}
 
 int mpi_master_sweep(const run_scenario *sc, const run_sweep_opts *o, const mpi_opts *mo,
                      run_sweep_stats *stats, cod_err *err) {
   int size = 1;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  run_sweep_stats st;
-  memset(&st, 0, sizeof st);
   if (size < 2) return cod_err_set(err, COD_EINVAL, "the mpi backend needs at least 2 ranks (mpirun -np N+1)");
   size_t n = (size_t)size - 1;
   int rc = run_scenario_validate(sc, NULL, err);
   if (!rc) rc = check_points(sc, n, err);
-  if (rc) return rc;
-  res_db *db = NULL;
-  if ((rc = res_db_open(o->db_path, 0, &db, err))) return rc;
   master M;
-  if ((rc = master_init(&M, n, mo, err))) {
-    res_db_close(db);
-    return rc;
-  }
-  run_assets *cache = NULL;
-  /* count first, so that progress knows the total */
-  size_t np = run_scenario_points(sc);
-  for (size_t p = 0; !rc && p < np; p++) {
-    run_config cfg;
-    if (!(rc = run_scenario_point(sc, p, &cfg, err))) st.total += cfg.run.trials;
-  }
-  size_t done = 0;
-  for (size_t p = 0; !rc && p < np; p++) {
-    run_config cfg;
-    if ((rc = run_scenario_point(sc, p, &cfg, err))) break;
-    for (size_t t = 0; !rc && t < cfg.run.trials; t++) {
-      char key[256];
-      int exists = 0;
-      res_run_key_format(key, sizeof key, run_scenario_hash(sc), (int64_t)p, (int64_t)t, NULL);
-      if ((rc = res_db_run_exists(db, key, &exists, err))) break;
-      if (exists && !o->resume) {
-        rc = cod_err_set(err, COD_EINVAL, "%s already holds run %s of this scenario; use "
-                         "--resume to run only the missing runs, or another --db", o->db_path, key);
-        break;
-      }
-      if (exists) st.skipped++;
-      else rc = one_run(&M, sc, db, p, t, &cache, &st, err);
-      if (!rc && o->progress) o->progress(o->progress_ctx, ++done, st.total);
-    }
-  }
-  run_assets_free(cache);
+  if (rc || (rc = master_init(&M, n, mo, err))) return rc;
+  /* run_sweep runs the tasks on one thread of its own while the calling thread commits;
+   * only that thread talks MPI until run_sweep returns (MPI_THREAD_SERIALIZED). */
+  run_backend be = {"mpi", master_layer, &M};
+  run_sweep_opts so = *o;
+  so.backend = &be, so.jobs = 1, so.share_count = 0;
+  rc = run_sweep(sc, &so, stats, err);
   master_fini(&M);
-  res_db_close(db);
-  if (stats) *stats = st;
   return rc;
 }
 

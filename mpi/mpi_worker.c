@@ -22,6 +22,7 @@
 #include "cod_clock.h"
 #include "cod_code.h"
 #include "mpi_proto.h"
+#include "run_layer.h"
 #include "sim_rng.h"
 
 typedef struct filt_slot {
@@ -192,8 +193,8 @@ static int do_layer(wstate *w, const mpi_hdr *h, cod_err *err) {
     if (w->noise_run != h->run_serial + 1) {
       sim_rng_free(w->noise);
       w->noise = NULL, w->noise_run = 0;
-      /* the simulator's noise stream of (trial, worker): see run_layer.c */
-      if ((rc = sim_rng_new(h->seed, (h->trial * 1024u + w->id) * 4u + 1u, &w->noise, err)))
+      /* the simulator's noise stream of (trial, worker) */
+      if ((rc = sim_rng_new(h->seed, run_stream_id(h->trial, w->id, RUN_STREAM_NOISE), &w->noise, err)))
         return rc;
       w->noise_run = h->run_serial + 1;
     }

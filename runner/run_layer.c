@@ -32,8 +32,7 @@ typedef struct wrec {
   size_t j;
   int state;
   run_worker w;            /* resources */
-  sim_latency *lat;        /* borrowed from the cluster */
-  gsl_rng *rng_lat, *rng_noise; /* borrowed from the cluster; rng_noise NULL if no noise */
+  gsl_rng *rng_noise;      /* borrowed from the cluster; NULL if no noise */
   sim_event_id ev;         /* pending engine event, 0 if none */
   sim_xfer_id xfer;        /* pending NIC transfer, 0 if none */
   sim_nic *xfer_nic;
@@ -251,11 +250,6 @@ static void ev_failed(sim_engine *e, void *p) {
   }
 }
 
-static int is_fail_worker(const run_config *c, size_t j) {
-  for (size_t i = 0; i < c->failures.n_fail_workers; i++)
-    if (c->failures.fail_workers[i] == j) return 1;
-  return 0;
-}
 
 static void ev_arrive(sim_engine *e, void *p) {
   wrec *w = p;
@@ -265,13 +259,9 @@ static void ev_arrive(sim_engine *e, void *p) {
   w->ev = 0;
   w->t_arrive = now_s(L);
   trace(L, "upload_done", (long)w->j);
-  double nominal = 2.0 * cod_code_worker_macs(L->code) / w->w.compute_rate_flops, d;
-  int rc = sim_latency_sample_at(w->lat, w->rng_lat, w->j, w->t_arrive, nominal, &d);
-  if (rc) return fail_cb(cod_err_set(L->err, rc, "latency model: cannot sample worker %zu", w->j), L);
-  double t_fail = INFINITY;
-  if (!isfinite(d)) t_fail = w->t_arrive;               /* fail-stop: lost at once */
-  if (is_fail_worker(c, w->j) && w->t_arrive + d > c->latency.fail_at_s)
-    t_fail = fmax(w->t_arrive, c->latency.fail_at_s);   /* scheduled failure */
+  double nominal = 2.0 * cod_code_worker_macs(L->code) / w->w.compute_rate_flops, d, t_fail;
+  int rc = run_cluster_draw(L->in->cluster, c, w->j, w->t_arrive, nominal, &d, &t_fail, L->err);
+  if (rc) return fail_cb(rc, L);
   w->state = W_COMPUTING;
   int src = isfinite(t_fail)
                 ? sim_engine_schedule_at(L->e, sim_time_from_s(t_fail), ev_failed, w, NULL, &w->ev)
@@ -390,10 +380,35 @@ struct run_cluster {
   sim_latency *models[RUN_CLASSES_MAX + 1]; /* [0] default, [k+1] class k */
   gsl_rng **rng_lat, **rng_noise;           /* n each; rng_noise entries NULL without noise */
   sim_nic *nic_up, *nic_down;               /* the master's NIC, one per direction */
+  uint64_t trial, serial;
 };
 
-static uint64_t stream_id(uint64_t trial, size_t worker, unsigned purpose) {
+uint64_t run_stream_id(uint64_t trial, size_t worker, unsigned purpose) {
   return (trial * 1024u + worker) * 4u + purpose;
+}
+
+uint64_t run_cluster_trial(const run_cluster *cl) { return cl->trial; }
+uint64_t run_cluster_serial(const run_cluster *cl) { return cl->serial; }
+
+static int is_fail_worker(const run_config *c, size_t j) {
+  for (size_t i = 0; i < c->failures.n_fail_workers; i++)
+    if (c->failures.fail_workers[i] == j) return 1;
+  return 0;
+}
+
+int run_cluster_draw(run_cluster *cl, const run_config *c, size_t j, double t_s,
+                     double nominal_s, double *dur_s, double *fail_s, cod_err *err) {
+  run_worker rw;
+  int klass = run_config_worker(c, j, &rw);
+  double d;
+  int rc = sim_latency_sample_at(cl->models[klass + 1], cl->rng_lat[j], j, t_s, nominal_s, &d);
+  if (rc) return cod_err_set(err, rc, "latency model: cannot sample worker %zu", j);
+  double t_fail = INFINITY;
+  if (!isfinite(d)) t_fail = t_s;                       /* fail-stop: lost at once */
+  if (is_fail_worker(c, j) && t_s + d > c->latency.fail_at_s)
+    t_fail = fmax(t_s, c->latency.fail_at_s);           /* scheduled failure */
+  *dur_s = d, *fail_s = t_fail;
+  return COD_OK;
 }
 
 void run_cluster_free(run_cluster *cl) {
@@ -414,7 +429,9 @@ int run_cluster_new(const run_config *c, sim_engine *engine, uint64_t trial, run
                     cod_err *err) {
   run_cluster *cl = cod_calloc(1, sizeof *cl);
   if (!cl) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  static _Atomic uint64_t next_serial = 1;
   cl->n = c->cluster.workers;
+  cl->trial = trial, cl->serial = next_serial++;
   int noise = c->run.compute == RUN_COMPUTE_REAL && isfinite(c->run.snr_db);
   int rc = make_model(c, &c->latency, &cl->models[0], err);
   for (size_t i = 0; !rc && i < c->n_classes; i++)
@@ -434,8 +451,10 @@ int run_cluster_new(const run_config *c, sim_engine *engine, uint64_t trial, run
     goto fail;
   }
   for (size_t j = 0; j < cl->n; j++)
-    if ((rc = sim_rng_new(c->run.seed, stream_id(trial, j, 0), &cl->rng_lat[j], err)) ||
-        (noise && (rc = sim_rng_new(c->run.seed, stream_id(trial, j, 1), &cl->rng_noise[j], err))))
+    if ((rc = sim_rng_new(c->run.seed, run_stream_id(trial, j, RUN_STREAM_LATENCY),
+                          &cl->rng_lat[j], err)) ||
+        (noise && (rc = sim_rng_new(c->run.seed, run_stream_id(trial, j, RUN_STREAM_NOISE),
+                                    &cl->rng_noise[j], err))))
       goto fail;
   *out = cl;
   return COD_OK;
@@ -465,8 +484,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     wrec *w = &L->ws[j];
     w->L = L, w->j = j;
     int klass = run_config_worker(c, j, &w->w);
-    w->lat = cl->models[klass + 1];
-    w->rng_lat = cl->rng_lat[j], w->rng_noise = cl->rng_noise[j];
+    w->rng_noise = cl->rng_noise[j];
     run_worker_out *o = &out->workers[j];
     o->klass = klass;
     o->status = RES_WORKER_CANCELLED;

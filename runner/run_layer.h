@@ -84,6 +84,26 @@ int run_cluster_new(const run_config *cfg, sim_engine *engine, uint64_t trial,
                     run_cluster **out, cod_err *err);
 void run_cluster_free(run_cluster *cl); /* before the engine; accepts NULL */
 
+/* Purposes of the random streams of a (trial, worker) pair. */
+enum { RUN_STREAM_LATENCY = 0, RUN_STREAM_NOISE = 1 };
+
+/* The sim_rng stream id of (trial, worker, purpose), for a process that must re-create the
+ * stream the simulator draws from (an MPI worker adding its own noise). */
+uint64_t run_stream_id(uint64_t trial, size_t worker, unsigned purpose);
+
+/* The trial the cluster was made for, and a number unique to this cluster within the
+ * process (a backend can tell that a new run began). */
+uint64_t run_cluster_trial(const run_cluster *cl);
+uint64_t run_cluster_serial(const run_cluster *cl);
+
+/* Worker j's task of nominal_s seconds, started at time t_s (s): draws its duration from
+ * the worker's latency model and stream exactly as the simulator does (one draw per call),
+ * *dur_s (s; INFINITY if the model says it never returns), and *fail_s, the time at which
+ * it is lost (INFINITY if it is not: fail-stop draws and failures.fail_workers decide).
+ * Returns COD_OK or the latency model's status. */
+int run_cluster_draw(run_cluster *cl, const run_config *c, size_t j, double t_s,
+                     double nominal_s, double *dur_s, double *fail_s, cod_err *err);
+
 /* Everything a layer needs; the caller owns every pointer. */
 typedef struct run_layer_in {
   const run_config *cfg;
