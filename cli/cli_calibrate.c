@@ -13,142 +13,44 @@
  *              workers' own links are left unlimited.
  * flops are those of a used worker. One rate serves both directions because the master can
  * only time a round trip (a send completes when MPI has buffered it, not when it has
- * arrived). The master's encode
- * and decode are not fitted: the fragment sets [master] timing = measured, so the
- * simulator times the same real encode and decode on the machine that runs it.
+ * arrived). The master's encode and decode are not fitted: the fragment sets [master]
+ * timing = measured, so the simulator times the same real encode and decode on the
+ * machine that runs it.
  * master_flops is left alone (the database holds no flop counts for the master's work).
  *
- * The results database is read with one prepared statement here; see the note in
- * docs/mpi.md (a results/ query function would be the house-style home for it).
+ * The work is split by the house rules: results/res_query.h reads the samples (the only
+ * module that talks to SQLite; a non-fcdcc file or a newer schema is refused there as by
+ * every reader), analytic/an_calib.h fits them (a pure function), and this file parses the
+ * options, prints the fit and writes the fragment.
  */
 #include <getopt.h>
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
-#include <string.h>
 
-#include <sqlite3.h>
-
+#include "an_calib.h"
 #include "cli.h"
 #include "cod_alloc.h"
+#include "res_query.h"
 
-static const char CAL_SQL[] =
-    "SELECT l.t_compute_s, l.t_upload_s + l.t_download_s,\n"
-    "  (SELECT MAX(w.flops) FROM workers w WHERE w.run_id = l.run_id\n"
-    "     AND w.layer_index = l.layer_index AND w.status = 'used'),\n"
-    "  (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = l.run_id\n"
-    "     AND w.layer_index = l.layer_index),\n"
-    "  r.run_id\n"
-    "FROM layers l JOIN runs r ON r.run_id = l.run_id\n"
-    "WHERE r.backend = 'mpi' AND l.status = 'ok'\n"
-    "ORDER BY r.run_id, l.layer_index;";
-
-typedef struct cal_fit {
-  size_t n_layers, n_runs;
-  double rate_flops, rate_rms;          /* fitted rate; rms relative residual */
-  double latency_s, bps, comm_rms;      /* bps INFINITY = unlimited */
-} cal_fit;
-
-typedef struct cal_sums {
-  size_t n;
-  double *rates;                        /* compute: f / t of every layer */
-  double b, b2, c, bc;                  /* transfers: sums of B, B^2, C, B C */
-} cal_sums;
-
-static void sums_add(cal_sums *s, double t, double f, double c, double bytes) {
-  s->n++;
-  s->rates[s->n - 1] = f / t;
-  s->b += bytes, s->b2 += bytes * bytes, s->c += c, s->bc += bytes * c;
-}
-
-/* Solve the two fits from the sums. */
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static void fit_solve(cal_sums *s, cal_fit *fit) {
-  qsort(s->rates, s->n, sizeof *s->rates, cmp_double);
-  fit->rate_flops = s->n % 2 ? s->rates[s->n / 2]
-                             : 0.5 * (s->rates[s->n / 2 - 1] + s->rates[s->n / 2]);
-  double n = (double)s->n, det = n * s->b2 - s->b * s->b, a, b;
-  if (det > 1e-12 * n * s->b2) {
-    b = (n * s->bc - s->b * s->c) / det;
-    a = (s->c - b * s->b) / n;
-  } else { /* every layer moved the same bytes: only the intercept is identifiable */
-    b = 0, a = s->c / n;
+/* The samples of the backend='mpi' runs of db, fitted. COD_ENODATA if there is none. */
+static int calib_fit(const char *db, an_calib *fit, cod_err *err) {
+  res_calib_sample *rows = NULL;
+  size_t n = 0;
+  int status = res_query_calib_samples(db, "mpi", &rows, &n, err);
+  if (status) return status;
+  an_calib_sample *s = cod_malloc_array(n, sizeof *s);
+  if (!s) {
+    cod_free(rows);
+    return cod_err_set(err, COD_ENOMEM, "%s: out of memory", db);
   }
-  if (a < 0) a = 0, b = s->b2 > 0 ? s->bc / s->b2 : 0; /* through the origin */
-  if (b <= 0) b = 0, a = s->c / n;
-  fit->latency_s = a / 2;
-  fit->bps = b > 0 ? 8.0 / b : INFINITY;
-}
-
-/* msg: 512 bytes. */
-static int read_samples(const char *path, cal_fit *fit, char *msg, size_t cap) {
-  sqlite3 *db = NULL;
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, CAL_SQL, -1, &st, NULL);
-  if (rc != SQLITE_OK) {
-    snprintf(msg, cap, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
-    sqlite3_close(db);
-    return -1;
-  }
-  /* two passes over the rows: sums, then residuals */
-  cal_sums s;
-  memset(&s, 0, sizeof s);
-  size_t rcap = 0;
-  long last_run = -1;
-  for (int pass = 0; pass < 2; pass++) {
-    double r_rate = 0, r_comm = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      if (sqlite3_column_type(st, 0) == SQLITE_NULL || sqlite3_column_type(st, 2) == SQLITE_NULL ||
-          sqlite3_column_type(st, 3) == SQLITE_NULL)
-        continue;
-      double t = sqlite3_column_double(st, 0), c = sqlite3_column_double(st, 1);
-      double f = sqlite3_column_double(st, 2), bytes = sqlite3_column_double(st, 3);
-      if (!(t > 0) || !(f > 0)) continue;
-      if (pass == 0) {
-        if (s.n == rcap) {
-          rcap = rcap ? 2 * rcap : 256;
-          double *r = cod_realloc(s.rates, rcap * sizeof *r);
-          if (!r) {
-            break; /* reported below as out of memory */
-          }
-          s.rates = r;
-        }
-        sums_add(&s, t, f, c, bytes);
-        long run = (long)sqlite3_column_int64(st, 4);
-        if (run != last_run) fit->n_runs++, last_run = run;
-      } else {
-        double pt = f / fit->rate_flops;
-        double pc = 2 * fit->latency_s + (isfinite(fit->bps) ? 8 * bytes / fit->bps : 0);
-        r_rate += (pt - t) * (pt - t) / (t * t);
-        r_comm += c > 0 ? (pc - c) * (pc - c) / (c * c) : 0;
-      }
-    }
-    if (rc != SQLITE_DONE) {
-      snprintf(msg, 512, "%s: %s", path, rc == SQLITE_ROW ? "out of memory" : sqlite3_errmsg(db));
-      cod_free(s.rates);
-      sqlite3_finalize(st);
-      sqlite3_close(db);
-      return -1;
-    }
-    if (pass == 0) {
-      if (s.n == 0) break;
-      fit->n_layers = s.n;
-      fit_solve(&s, fit);
-      sqlite3_reset(st);
-    } else {
-      fit->rate_rms = sqrt(r_rate / (double)s.n);
-      fit->comm_rms = sqrt(r_comm / (double)s.n);
-    }
-  }
-  cod_free(s.rates);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return 0;
+  for (size_t i = 0; i < n; i++)
+    s[i] = (an_calib_sample){.run_id = rows[i].run_id, .t_compute_s = rows[i].t_compute_s,
+                             .t_comm_s = rows[i].t_comm_s, .flops = rows[i].flops,
+                             .bytes = rows[i].bytes};
+  cod_free(rows);
+  status = an_calib_compute(s, n, AN_CALIB_DET_RTOL, fit, err);
+  cod_free(s);
+  return status;
 }
 
 static void write_bps(FILE *f, double bps) {
@@ -156,7 +58,7 @@ static void write_bps(FILE *f, double bps) {
   else fputs("unlimited", f);
 }
 
-static void write_fragment(FILE *f, const char *db, const cal_fit *fit) {
+static void write_fragment(FILE *f, const char *db, const an_calib *fit) {
   fprintf(f, "# fcdcc calibrate %s: fitted to %zu decoded layers of %zu backend='mpi' runs.\n",
           db, fit->n_layers, fit->n_runs);
   fprintf(f, "# rms relative residual: compute %.1f%%, transfers %.1f%%\n", 100 * fit->rate_rms,
@@ -191,16 +93,16 @@ int cli_calibrate(int argc, char **argv) {
   }
   if (optind != argc - 1) return cli_usage_error("calibrate", "expected one database path");
   const char *db = argv[optind];
-  cal_fit fit;
-  memset(&fit, 0, sizeof fit);
-  char msg[512];
   FILE *probe = fopen(db, "rb");
   if (!probe) return cli_fail("calibrate", "%s: cannot open", db);
   fclose(probe);
-  if (read_samples(db, &fit, msg, sizeof msg)) return cli_fail("calibrate", "%s", msg);
-  if (fit.n_layers == 0)
+  an_calib fit;
+  cod_err err = {0};
+  int status = calib_fit(db, &fit, &err);
+  if (status == COD_ENODATA)
     return cli_fail("calibrate", "%s holds no decoded layer of a backend='mpi' run "
                     "(run mpirun -np N+1 fcdcc run X.ini --backend mpi first)", db);
+  if (status) return cli_fail("calibrate", "%s", err.msg);
   if (!isfinite(fit.rate_flops))
     return cli_fail("calibrate", "%s: the measured compute times do not grow with flops", db);
   write_fragment(stdout, db, &fit);
