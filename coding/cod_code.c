@@ -213,7 +213,8 @@ static double *recovery_matrix(const cod_code *c, const size_t *ids, size_t n_se
 static int decode_generic(const cod_code *c, const size_t *ids, size_t n_sel,
                           const double *const *results, double *y, double *cond,
                           cod_err *err) {
-  size_t rows, cols, L = c->part.out_block_len, per = c->ea * c->eb;
+  /* recovery_matrix sets rows and cols only on success; 0 keeps the sizes below defined */
+  size_t rows = 0, cols = 0, L = c->part.out_block_len, per = c->ea * c->eb;
   double *m = recovery_matrix(c, ids, n_sel, &rows, &cols);
   double *pinv = cod_malloc_array(rows * cols, sizeof *pinv);
   double *z = cod_malloc_array(rows * L, sizeof *z);
