@@ -5,7 +5,9 @@
  * expected outcome: ok-* must be accepted (scenarios: parsed and every point valid),
  * bad-* rejected by the parser with COD_EFORMAT, invalid-* (scenarios) parsed but a
  * point rejected by validation with COD_EINVAL. A harness contract violation aborts,
- * which fails the test; each folder must hold seeds of both kinds.
+ * which fails the test; each folder must hold seeds of both kinds. The libraries must
+ * not print (STYLE.md): stdout is captured and must stay empty. stderr is left alone, so
+ * that sanitizer and valgrind reports still reach tests/fuzz/sanitizer-wrap.sh.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 
 #include "cod_status.h"
 #include "fuzz_harness.h"
@@ -72,25 +75,33 @@ static void replay(const char *sub, fuzz_fn fn, size_t *n_ok, size_t *n_bad) {
   closedir(d);
 }
 
-Test(fuzz_corpus, scenario) {
+static void quiet_check(void) {
+  fflush(stdout);
+  cr_expect_stdout_eq_str("", "a library printed to stdout");
+}
+
+Test(fuzz_corpus, scenario, .init = cr_redirect_stdout) {
   size_t ok, bad;
   replay("scenario", fuzz_scenario_one, &ok, &bad);
   cr_expect_geq(ok, 3);
   cr_expect_geq(bad, 5);
+  quiet_check();
 }
 
-Test(fuzz_corpus, npy) {
+Test(fuzz_corpus, npy, .init = cr_redirect_stdout) {
   size_t ok, bad;
   replay("npy", fuzz_npy_one, &ok, &bad);
   cr_expect_geq(ok, 4);
   cr_expect_geq(bad, 5);
+  quiet_check();
 }
 
-Test(fuzz_corpus, model) {
+Test(fuzz_corpus, model, .init = cr_redirect_stdout) {
   size_t ok, bad;
   replay("model", fuzz_model_one, &ok, &bad);
   cr_expect_geq(ok, 4);
   cr_expect_geq(bad, 5);
+  quiet_check();
 }
 
 /* The harnesses themselves must reject what they should: a truncated copy of a good
