@@ -346,6 +346,23 @@ static int trace_new(const char *path, void **out, cod_err *err) {
   size_t nw = 0;
   for (size_t i = 0; i < rw.n; i++)
     if (rw.worker[i] + 1 > nw) nw = rw.worker[i] + 1;
+  if (nw > rw.n) {
+    /* n rows cover at most n workers, so one of 0..n has none: report the first such
+     * gap without sizing anything by a hostile worker index (found by fuzzing) */
+    unsigned char *seen = cod_calloc(rw.n + 1, 1);
+    if (!seen) {
+      rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory building trace", path);
+      goto done;
+    }
+    for (size_t i = 0; i < rw.n; i++)
+      if (rw.worker[i] <= rw.n) seen[rw.worker[i]] = 1;
+    size_t gap = 0;
+    while (seen[gap]) gap++;
+    cod_free(seen);
+    rc = cod_err_set(err, COD_EFORMAT, "%s: worker %zu has no rows (workers must be 0..%zu)",
+                     path, gap, nw - 1);
+    goto done;
+  }
   s = cod_calloc(1, sizeof *s);
   if (s) {
     s->offset = cod_calloc(nw + 1, sizeof *s->offset);
