@@ -104,12 +104,21 @@ Test(fuzz_corpus, model, .init = cr_redirect_stdout) {
   quiet_check();
 }
 
+Test(fuzz_corpus, trace, .init = cr_redirect_stdout) {
+  size_t ok, bad;
+  replay("trace", fuzz_trace_one, &ok, &bad);
+  cr_expect_geq(ok, 2);
+  cr_expect_geq(bad, 5);
+  quiet_check();
+}
+
 /* The harnesses themselves must reject what they should: a truncated copy of a good
  * seed is a format error, and an empty input is handled by every target. */
 Test(fuzz_corpus, edge_inputs) {
   static const uint8_t empty[1] = {0};
   cr_expect_eq(fuzz_npy_one(empty, 0), COD_EFORMAT);
   cr_expect_eq(fuzz_model_one(empty, 0), COD_EFORMAT);
+  cr_expect_eq(fuzz_trace_one(empty, 0), COD_EFORMAT);
   /* an empty scenario is all defaults: alexnet, nsctc-rot 4x4 on 20 workers, valid */
   cr_expect_eq(fuzz_scenario_one(empty, 0), COD_OK);
   static const char over[] = "[cluster]\nworkers = 8\n\0cluster.workers=2..4";
