@@ -44,6 +44,7 @@ typedef struct class_def {
 
 struct run_scenario {
   char *source;
+  uint64_t fnv;          /* FNV-1a state: the file's bytes, then every override */
   char hash[17];
   char default_name[RUN_NAME_MAX];
   entry *entries;
@@ -52,6 +53,13 @@ struct run_scenario {
   size_t n_classes;
   size_t n_points;
 };
+
+/* Fold bytes into the scenario's FNV-1a hash and refresh its text form. */
+static void hash_add(run_scenario *sc, const char *p, size_t len) {
+  for (size_t i = 0; i < len; i++) sc->fnv = (sc->fnv ^ (unsigned char)p[i]) * 1099511628211ull;
+  snprintf(sc->hash, sizeof sc->hash, "%016llx", (unsigned long long)sc->fnv);
+}
+
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
@@ -660,9 +668,8 @@ int run_scenario_parse(const char *text, size_t len, const char *name, run_scena
     cod_free(sc);
     return cod_err_set(err, COD_ENOMEM, "out of memory reading %.200s", src);
   }
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
-  snprintf(sc->hash, sizeof sc->hash, "%016llx", (unsigned long long)h);
+  sc->fnv = 14695981039346656037ull;
+  hash_add(sc, text, len);
   default_name_of(src, sc->default_name, sizeof sc->default_name);
 
   pstate ps = {0};
@@ -919,5 +926,11 @@ int run_scenario_set(run_scenario *sc, const char *dotted_key, const char *value
     sc->entries[j] = ent;
   }
   update_strides(sc);
+  /* the override is part of the experiment's identity: runs of X.ini with different
+   * --set values must not share run keys (--resume would skip the wrong runs) */
+  hash_add(sc, "\n--set ", 7);
+  hash_add(sc, dotted_key, strlen(dotted_key));
+  hash_add(sc, "=", 1);
+  hash_add(sc, value, strlen(value));
   return COD_OK;
 }

@@ -44,8 +44,10 @@ void run_scenario_free(run_scenario *sc);
 /* The source name given to load/parse. */
 const char *run_scenario_source(const run_scenario *sc);
 
-/* FNV-1a 64-bit hash of the file's bytes as 16 lower-case hex digits. It identifies the
- * file content only: command-line overrides do not change it (they show in the JSON). */
+/* FNV-1a 64-bit hash, as 16 lower-case hex digits, of the file's bytes followed by every
+ * successful override ("\n--set KEY=VALUE", in the order applied). It identifies the
+ * experiment: the same file with different overrides gives different run keys, so runs
+ * of both can share a database and --resume never mistakes one for the other. */
 const char *run_scenario_hash(const run_scenario *sc);
 
 /* Number of points of the sweep (>= 1). */

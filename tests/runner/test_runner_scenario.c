@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,7 +495,18 @@ Test(overrides, set_replaces_in_place_and_appends_new_keys) {
   cr_assert_eq(run_scenario_set(sc, "coding.scheme", "uncoded, replication", &e), COD_OK);
   cr_assert_eq(run_scenario_set(sc, "run.seed", "7", &e), COD_OK);
   cr_assert_eq(run_scenario_set(sc, "class.f.count", "2", &e), COD_OK, "%s", e.msg);
-  cr_expect_str_eq(run_scenario_hash(sc), hash);
+  /* overrides are part of the identity: the hash continues FNV-1a over "\n--set K=V" */
+  uint64_t f = strtoull(hash, NULL, 16);
+  const char *sets = "\n--set cluster.workers=10..12\n--set coding.scheme=uncoded, replication"
+                     "\n--set run.seed=7\n--set class.f.count=2";
+  for (const char *q = sets; *q; q++) f = (f ^ (unsigned char)*q) * 1099511628211ull;
+  char want[17];
+  snprintf(want, sizeof want, "%016llx", (unsigned long long)f);
+  cr_expect_str_eq(run_scenario_hash(sc), want);
+  cr_expect_str_neq(run_scenario_hash(sc), hash);
+  /* a failed override leaves it alone */
+  cr_assert_neq(run_scenario_set(sc, "cluster.nokey", "1", &e), COD_OK);
+  cr_expect_str_eq(run_scenario_hash(sc), want);
   cr_assert_eq(run_scenario_points(sc), 3 * 2);
   char *l = label_of(sc, 1);
   cr_expect_str_eq(l, "workers=10 scheme=replication");
