@@ -451,6 +451,15 @@ static int coded_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double
   return run_conv(ctx, ci, g, xin, k, y, err);
 }
 
+int run_key_format(char *buf, size_t cap, const char *scenario_hash, const char *backend,
+                   size_t point, size_t trial) {
+  char part[128];
+  int sim = !backend || strcmp(backend, "sim") == 0;
+  int n = snprintf(part, sizeof part, "%s%s%s", scenario_hash, sim ? "" : "/", sim ? "" : backend);
+  if (n < 0 || (size_t)n >= sizeof part) return COD_EINVAL;
+  return res_run_key_format(buf, cap, part, (int64_t)point, (int64_t)trial, NULL);
+}
+
 static int sim_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
   (void)ctx;
   return run_layer_execute(in, out, err);
@@ -499,7 +508,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   res_run_row_init(R);
   if (!rc) {
     char key[256];
-    res_run_key_format(key, sizeof key, id->scenario_hash, (int64_t)id->point, (int64_t)id->trial, NULL);
+    run_key_format(key, sizeof key, id->scenario_hash, x.be->name, id->point, id->trial);
     R->run_key = own(&r, key, &rc);
     R->scenario_path = own(&r, id->scenario_path, &rc);
     R->scenario_hash = own(&r, id->scenario_hash, &rc);

@@ -66,6 +66,13 @@ typedef struct run_backend {
   void *ctx;
 } run_backend;
 
+/* The run key of (scenario hash, backend, point, trial): res_run_key_format's
+ * "<hash>/p<point>/t<trial>" for the simulator (backend NULL or "sim"), and
+ * "<hash>/<backend>/p<point>/t<trial>" otherwise, so that the real and the simulated runs
+ * of one scenario can share a database. COD_EINVAL if it does not fit in cap bytes. */
+int run_key_format(char *buf, size_t cap, const char *scenario_hash, const char *backend,
+                   size_t point, size_t trial);
+
 /* run_execute with the layers run by `be` (NULL = the simulator). */
 int run_execute_backend(const run_config *cfg, const run_ident *id, const run_backend *be,
                         run_assets **cache, run_result *out, cod_err *err);

@@ -122,7 +122,8 @@ static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_
       int exists = 0;
       if (o->share_count > 1 && index++ % o->share_count != o->share_index) continue;
       st->total++;
-      res_run_key_format(key, sizeof key, run_scenario_hash(s->sc), (int64_t)p, (int64_t)t, NULL);
+      run_key_format(key, sizeof key, run_scenario_hash(s->sc),
+                     o->backend ? o->backend->name : NULL, p, t);
       if (db && (rc = res_db_run_exists(db, key, &exists, err))) return rc;
       if (exists && !o->resume)
         return cod_err_set(err, COD_EINVAL,

@@ -83,6 +83,15 @@ calibrate) # the calibrated simulator predicts the MPI layer latency within 25 %
   echo "layer latency, summed over coded layers (median): mpi $m s, calibrated sim $s s"
   awk -v m="$m" -v s="$s" 'BEGIN { e = (s - m) / m; printf "relative error %.1f %%\n", 100 * e;
                                    exit (e < -0.25 || e > 0.25) }' || fail "sim-vs-real error above 25 %"
+  # the same scenario simulated into the MPI database: run keys differ by backend, so both
+  # sets of rows live side by side and the sim-vs-real figure pairs them
+  "$F" run "$S" --db "$T/c.db" $SETS -q >/dev/null || fail "calibrated sim run into the mpi db"
+  [ "$(q "$T/c.db" "select count(*) from runs where backend = 'sim'")" = \
+    "$(q "$T/c.db" "select count(*) from runs where backend = 'mpi'")" ] || fail "sim and mpi runs"
+  if command -v gnuplot >/dev/null; then
+    "$F" plot "$T/c.db" sim-vs-real --out "$T/fig" >/dev/null || fail "plot sim-vs-real"
+    [ -s "$T/fig/sim-vs-real.png" ] && [ -s "$T/fig/sim-vs-real.svg" ] || fail "figure files"
+  fi
   ;;
 sweep) # mpi-sweep: 3 ranks share 6 points x 2 trials, every run stored exactly once
   timeout 60 $MPIRUN -np 3 "$F" run "$LENET" --backend mpi-sweep --db "$T/s.db" \
