@@ -51,6 +51,11 @@ int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t 
                         size_t *out, size_t cap, size_t *n);
 
 
+/* mkdir -p of a directory path, and of the directory part of a file path (no shell).
+ * 0 on success, else an errno value. */
+int cli_make_dirs(const char *path);
+int cli_make_parent(const char *file);
+
 /* JSON helpers writing to f. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v); /* NaN/Inf become null */

@@ -35,22 +35,6 @@ static void list_figures(FILE *f) {
   }
 }
 
-/* mkdir -p for a directory path (no shell). 0 on success, else errno. */
-static int make_dirs(const char *path) {
-  char buf[4096];
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) return ENAMETOOLONG;
-  memcpy(buf, path, len + 1);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-  return 0;
-}
-
 /* Draw one figure; print what happened; return the library status. */
 static int plot_one(res_db *db, const char *name, const char *out, const res_plot_opts *o) {
   cod_err e = {0};
@@ -88,7 +72,7 @@ int cli_plot(int argc, char **argv) {
   res_db *db = NULL;
   cod_err e = {0};
   if (res_db_open(dbpath, RES_DB_READONLY, &db, &e)) return cli_fail("plot", "%s", e.msg);
-  int mk = make_dirs(out);
+  int mk = cli_make_dirs(out);
   if (mk) {
     res_db_close(db);
     return cli_fail("plot", "cannot create output directory '%s': %s", out, strerror(mk));

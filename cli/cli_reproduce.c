@@ -56,33 +56,6 @@ typedef struct repro_opts {
   const char *db, *out, *report, *dir;
 } repro_opts;
 
-static int make_dirs(const char *path) {
-  char buf[4096];
-  size_t len = strlen(path);
-  if (len == 0 || len >= sizeof buf) return ENAMETOOLONG;
-  memcpy(buf, path, len + 1);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
-  return 0;
-}
-
-/* mkdir -p of the directory part of a file path. */
-static int make_parent(const char *file) {
-  const char *slash = strrchr(file, '/');
-  if (!slash || slash == file) return 0;
-  char buf[4096];
-  size_t n = (size_t)(slash - file);
-  if (n >= sizeof buf) return ENAMETOOLONG;
-  memcpy(buf, file, n);
-  buf[n] = 0;
-  return make_dirs(buf);
-}
-
 static int by_name(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -225,7 +198,7 @@ static int draw_all(res_db *db, const char *out, int *gnuplot_missing) {
 }
 
 static int write_report(res_db *db, const repro_opts *o, char **files, size_t n) {
-  if (make_parent(o->report))
+  if (cli_make_parent(o->report))
     return cli_fail("reproduce", "cannot create the directory of '%s'", o->report);
   FILE *f = fopen(o->report, "w");
   if (!f) return cli_fail("reproduce", "cannot write '%s': %s", o->report, strerror(errno));
@@ -289,7 +262,7 @@ int cli_reproduce(int argc, char **argv) {
   size_t n = 0;
   if ((rc = list_scenarios(o.dir, &files, &n))) return rc;
   double t0 = cod_clock_wall_s();
-  if (make_parent(o.db) || make_dirs(o.out))
+  if (cli_make_parent(o.db) || cli_make_dirs(o.out))
     rc = cli_fail("reproduce", "cannot create the directories of '%s' and '%s'", o.db, o.out);
   if (!rc && !o.resume) rc = move_aside(o.db);
   fprintf(stderr, "fcdcc reproduce%s: %zu scenario files from %s -> %s (jobs %zu)\n",

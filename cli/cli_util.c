@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cod_clock.h"
@@ -96,4 +97,30 @@ void cli_json_string(FILE *f, const char *s) {
 void cli_json_number(FILE *f, double v) {
   if (isfinite(v)) fprintf(f, "%.6g", v);
   else fputs("null", f);
+}
+
+int cli_make_dirs(const char *path) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len == 0 || len >= sizeof buf) return ENAMETOOLONG;
+  memcpy(buf, path, len + 1);
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) != 0 && errno != EEXIST) return errno;
+  return 0;
+}
+
+int cli_make_parent(const char *file) {
+  const char *slash = strrchr(file, '/');
+  if (!slash || slash == file) return 0;
+  char buf[4096];
+  size_t n = (size_t)(slash - file);
+  if (n >= sizeof buf) return ENAMETOOLONG;
+  memcpy(buf, file, n);
+  buf[n] = 0;
+  return cli_make_dirs(buf);
 }

@@ -61,20 +61,6 @@ typedef struct master {
   size_t cx_b, res_b, trash_b, f32x_b, f32k_b, ework_b, dwork_b;
 } master;
 
-static void nap(double s) {
-  if (!(s > 0)) return;
-  struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-  nanosleep(&ts, NULL);
-}
-
-static int grow(void **p, size_t *have, size_t need) {
-  if (*p && *have >= need) return 0;
-  void *q = cod_aligned_alloc(need ? need : 1);
-  if (!q) return -1;
-  cod_free(*p);
-  *p = q, *have = need;
-  return 0;
-}
 
 mpi_opts mpi_opts_default(void) {
   mpi_opts o = {MPI_BACKEND_WAIT_S, MPI_BACKEND_POLL_S, 1};
@@ -115,7 +101,7 @@ static int drain_stale(master *M, int keep_tag, cod_err *err) {
       return cod_err_set(err, COD_EIO, "MPI probe failed");
     if (!flag || st.MPI_TAG < MPIB_TAG_RES0 || st.MPI_TAG == keep_tag) return COD_OK;
     MPI_Get_count(&st, MPI_DOUBLE, &count);
-    if (grow((void **)&M->trash, &M->trash_b, (size_t)count * sizeof(double)))
+    if (mpib_grow((void **)&M->trash, &M->trash_b, (size_t)count * sizeof(double)))
       return cod_err_set(err, COD_ENOMEM, "out of memory");
     if (MPI_Recv(M->trash, count, MPI_DOUBLE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
                  MPI_STATUS_IGNORE) != MPI_SUCCESS)
@@ -253,19 +239,19 @@ static int layer_cleanup(master *M, int64_t seq, cod_err *err) {
     if (cod_clock_wall_s() - t0 > M->mo.wait_s)
       return cod_err_set(err, COD_EIO, "a worker did not take its data within %g s", M->mo.wait_s);
     if ((rc = drain_stale(M, -1, err))) return rc;
-    nap(M->mo.poll_s);
+    mpib_nap(M->mo.poll_s);
   }
   return rc;
 }
 
 static int grow_buffers(master *M, const cod_code *code, const layer_geo *G, cod_err *err) {
   size_t n = M->n;
-  if (grow((void **)&M->cx, &M->cx_b, n * G->il * sizeof(double)) ||
-      grow((void **)&M->res, &M->res_b, n * G->rl * sizeof(double)) ||
-      grow(&M->ework, &M->ework_b, cod_code_encode_workspace_bytes(code)) ||
-      grow(&M->dwork, &M->dwork_b, cod_code_decode_workspace_bytes(code)) ||
-      (G->f32 && (grow((void **)&M->f32x, &M->f32x_b, n * G->il * sizeof(float)) ||
-                  grow((void **)&M->f32k, &M->f32k_b, n * G->fl * sizeof(float)))))
+  if (mpib_grow((void **)&M->cx, &M->cx_b, n * G->il * sizeof(double)) ||
+      mpib_grow((void **)&M->res, &M->res_b, n * G->rl * sizeof(double)) ||
+      mpib_grow(&M->ework, &M->ework_b, cod_code_encode_workspace_bytes(code)) ||
+      mpib_grow(&M->dwork, &M->dwork_b, cod_code_decode_workspace_bytes(code)) ||
+      (G->f32 && (mpib_grow((void **)&M->f32x, &M->f32x_b, n * G->il * sizeof(float)) ||
+                  mpib_grow((void **)&M->f32k, &M->f32k_b, n * G->fl * sizeof(float)))))
     return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", n);
   return COD_OK;
 }
@@ -414,7 +400,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     /* large messages move only while we call into MPI: sleep only once they are out */
     int sending = 0;
     for (size_t j = 0; j < M->n; j++) sending |= M->sleft[j] > 0;
-    if (!sending) nap(M->mo.poll_s);
+    if (!sending) mpib_nap(M->mo.poll_s);
   }
   double end = cod_clock_wall_s();
   /* filters that travelled this layer count as encoded for it, the simulator's convention
@@ -562,7 +548,7 @@ int mpi_master_shutdown(const mpi_opts *mo, cod_err *err) {
                        size - 1 - acks, mo->wait_s);
       break;
     }
-    nap(mo->poll_s);
+    mpib_nap(mo->poll_s);
   }
   cod_free(M.trash);
   return rc;

@@ -23,6 +23,7 @@
 #ifndef FCDCC_MPI_PROTO_H
 #define FCDCC_MPI_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { MPIB_CMD_LAYER = 1, MPIB_CMD_CANCEL = 2, MPIB_CMD_EXIT = 3, MPIB_CMD_ACK = 4 };
@@ -58,5 +59,12 @@ typedef struct mpi_hdr {
 } mpi_hdr;
 
 static inline int mpi_res_tag(int64_t seq) { return MPIB_TAG_RES0 + (int)(seq % MPIB_RES_SPAN); }
+
+/* Helpers shared by both sides (mpi_util.c). */
+/* Sleep s seconds (nothing if s <= 0 or NaN): the pause between two polls. */
+void mpib_nap(double s);
+/* Make *p (aligned, cod_alloc) hold at least `need` bytes; *have = its size. Old contents
+ * are not kept. 0 on success, -1 if out of memory (*p and *have unchanged). */
+int mpib_grow(void **p, size_t *have, size_t need);
 
 #endif

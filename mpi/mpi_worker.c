@@ -45,20 +45,6 @@ typedef struct wstate {
   int stashed;
 } wstate;
 
-static void nap(double s) {
-  if (!(s > 0)) return;
-  struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-  nanosleep(&ts, NULL);
-}
-
-static int grow(void **p, size_t *have, size_t need) {
-  if (*p && *have >= need) return 0;
-  void *q = cod_aligned_alloc(need ? need : 1);
-  if (!q) return -1;
-  cod_free(*p);
-  *p = q, *have = need;
-  return 0;
-}
 
 /* Receive the next data message on `tag` (fp32 or fp64 as announced) into doubles. */
 static int recv_values(wstate *w, int tag, int f32, double **dst, size_t *dst_bytes,
@@ -69,11 +55,11 @@ static int recv_values(wstate *w, int tag, int f32, double **dst, size_t *dst_by
   if (MPI_Probe(0, tag, MPI_COMM_WORLD, &st) != MPI_SUCCESS || MPI_Get_count(&st, dt, &count) != MPI_SUCCESS)
     return cod_err_set(err, COD_EIO, "worker %zu: MPI probe failed", w->id);
   size_t n = (size_t)count;
-  if (grow((void **)dst, dst_bytes, n * sizeof(double)))
+  if (mpib_grow((void **)dst, dst_bytes, n * sizeof(double)))
     return cod_err_set(err, COD_ENOMEM, "worker %zu: out of memory for %zu values", w->id, n);
   if (f32) {
     size_t b = w->f32_len * sizeof(float);
-    if (grow((void **)&w->f32, &b, n * sizeof(float)))
+    if (mpib_grow((void **)&w->f32, &b, n * sizeof(float)))
       return cod_err_set(err, COD_ENOMEM, "worker %zu: out of memory", w->id);
     w->f32_len = b / sizeof(float);
     if (MPI_Recv(w->f32, count, MPI_FLOAT, 0, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
@@ -98,7 +84,7 @@ static int next_header(wstate *w, mpi_hdr *h, cod_err *err) {
     if (MPI_Iprobe(0, MPIB_TAG_CTRL, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
       return cod_err_set(err, COD_EIO, "worker %zu: MPI probe failed", w->id);
     if (flag) break;
-    nap(w->mo->poll_s);
+    mpib_nap(w->mo->poll_s);
   }
   if (MPI_Recv(h, (int)sizeof *h, MPI_BYTE, 0, MPIB_TAG_CTRL, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS)
     return cod_err_set(err, COD_EIO, "worker %zu: MPI receive failed", w->id);
@@ -126,7 +112,7 @@ static int straggle(wstate *w, int64_t seq, double delay_s, cod_err *err, int *r
       if (h.cmd != MPIB_CMD_CANCEL) w->stash = h, w->stashed = 1; /* keep it for later */
     }
     double left = t_end - cod_clock_wall_s();
-    nap(fmin(left, fmax(w->mo->poll_s, 1e-4)));
+    mpib_nap(fmin(left, fmax(w->mo->poll_s, 1e-4)));
   }
   return 0;
 }
@@ -176,8 +162,8 @@ static int do_layer(wstate *w, const mpi_hdr *h, cod_err *err) {
   cod_dtype dt = f32 ? COD_F32 : COD_F64;
   size_t ol = code ? cod_code_worker_output_len(code) : 0;
   size_t rb = w->res_len * sizeof(double);
-  if (grow((void **)&w->res, &rb, (MPIB_RES_HEAD + ol) * sizeof(double)) ||
-      (code && grow(&w->work, &w->work_bytes, cod_code_worker_workspace_bytes(code, dt)))) {
+  if (mpib_grow((void **)&w->res, &rb, (MPIB_RES_HEAD + ol) * sizeof(double)) ||
+      (code && mpib_grow(&w->work, &w->work_bytes, cod_code_worker_workspace_bytes(code, dt)))) {
     cod_code_free(code);
     return cod_err_set(err, COD_ENOMEM, "worker %zu: out of memory", w->id);
   }
