@@ -170,7 +170,7 @@ int cli_run(int argc, char **argv) {
     return cli_fail("run", "%s (%zu finished runs are saved in %s)", e.msg, st.committed, db);
   }
   if (!report) return 0;
-  fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu not decodable or infeasible), "
+  fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu undecodable, infeasible or singular), "
                   "%zu already present, %.1f s -> %s\n",
           st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0, db);
   if (quiet) return 0;

@@ -286,6 +286,8 @@ static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, con
                                 in->y, &info, M->dwork, err);
   *wall = cod_clock_wall_s() - w0;
   out->cpu_decode_s = cod_clock_thread_cpu_s() - c0;
+  if (rc == COD_ENUMERIC) /* singular to working precision: the caller stores an outcome */
+    cod_code_cond(in->code, arr, na, &out->cond, NULL);
   if (rc) return rc;
   out->n_used = info.n_used;
   memcpy(out->used, info.used, info.n_used * sizeof *info.used);
@@ -364,7 +366,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   posted = 1;
   if ((rc = post_all(M, in, ck, &G, seq, err))) goto fail;
   size_t arrived[256], na = 0, critical = 0;
-  int decoded = 0;
+  int decoded = 0, singular = 0;
   double dec_wall = 0;
   while (!decoded) {
     if ((rc = poll_sends(M, t0, err))) goto fail;
@@ -391,7 +393,9 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
       o->t_finish_s = out->t_start_s + (t0 - L0) + M->t_arr[j];
       out->cpu_compute_s += r[3];
       if (!decoded && cod_code_decodable(code, arrived, na)) {
-        if ((rc = decode_now(M, in, &G, arrived, na, out, &dec_wall, err))) goto fail;
+        rc = decode_now(M, in, &G, arrived, na, out, &dec_wall, err);
+        if (rc == COD_ENUMERIC) singular = 1, rc = COD_OK; /* as the simulator: an outcome */
+        if (rc) goto fail;
         decoded = 1, critical = j;
       }
     }
@@ -420,7 +424,10 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     if (M->fail[j]) o->status = RES_WORKER_FAILED;
     if (M->got[j]) o->t_finish_s += filt_s;
   }
-  if (decoded) {
+  if (singular) {
+    out->t_decode_s = dec_wall;
+    out->status = RES_STATUS_ERROR;
+  } else if (decoded) {
     for (size_t u = 0; u < out->n_used; u++) out->workers[out->used[u]].status = RES_WORKER_USED;
     size_t cj = critical;
     /* a send's completion is only seen at the next poll: cap it so the phases add up */

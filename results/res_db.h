@@ -53,7 +53,7 @@ enum {
 #define RES_STATUS_OK "ok"
 #define RES_STATUS_UNDECODABLE "undecodable"
 #define RES_STATUS_INFEASIBLE_STORAGE "infeasible: storage"
-#define RES_STATUS_ERROR "error"
+#define RES_STATUS_ERROR "error"   /* layer: decoding system singular to working precision */
 #define RES_STATUS_SKIPPED "skipped"
 /* Worker status strings. */
 #define RES_WORKER_USED "used"             /* its result went into the decode */

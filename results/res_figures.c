@@ -420,9 +420,10 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 
 #define PRECISION                                                                          \
   SEL "SELECT r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, MAX(CASE WHEN "   \
-      "r.precision = 'fp64' THEN l.rel_error END) AS fp64_max_rel, MAX(CASE WHEN "          \
-      "r.precision = 'fp32' THEN l.rel_error END) AS fp32_max_rel FROM sel r JOIN layers l " \
-      "ON l.run_id = r.run_id WHERE l.status = 'ok' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"
+      "r.precision = 'fp64' AND l.status = 'ok' THEN l.rel_error END) AS fp64_max_rel, "    \
+      "MAX(CASE WHEN r.precision = 'fp32' AND l.status = 'ok' THEN l.rel_error END) AS "    \
+      "fp32_max_rel, SUM(l.status = 'error') AS singular FROM sel r JOIN layers l ON "      \
+      "l.run_id = r.run_id WHERE l.status IN ('ok', 'error') GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"
 
 #define SNR                                                                                \
   SEL "SELECT r.scheme AS scheme, json_extract(r.params_json, '$.run.snr_db') AS snr_db, "  \
@@ -433,7 +434,8 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
   "runs, SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undecodable, "           \
-  "SUM(status LIKE 'infeasible%') AS infeasible FROM runs GROUP BY 1, 2 ORDER BY 1, 2"
+  "SUM(status LIKE 'infeasible%') AS infeasible, SUM(status = 'error') AS singular FROM "   \
+  "runs GROUP BY 1, 2 ORDER BY 1, 2"
 
 int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *err) {
   static const struct {
@@ -462,10 +464,13 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "of the layers with an analytic latency (none is stored for heterogeneous clusters).",
        ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
       {"fp32 against fp64 workers", "Max relative error of a decoded layer output; decoding is "
-       "always fp64.", PRECISION, "precision", "runs named precision*"},
+       "always fp64. singular = decodes whose system was singular to working precision "
+       "(cond above 1/rank_rtol = 1e13): stored as layer status 'error', no output.",
+       PRECISION, "precision", "runs named precision*"},
       {"Error against worker SNR", "Max normalized MSE (rel_error squared) over layers and "
        "trials.", SNR, "snr", "runs named snr*"},
-      {"Runs in this database", "Per experiment ([run] name) and backend.", RUNS_BY_NAME, NULL,
+      {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
+       "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run"},
   };
   fputs("# fcdcc: reproduction report\n\n", out);

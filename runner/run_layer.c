@@ -155,6 +155,20 @@ static void do_decode(layer_ctx *L, size_t critical) {
   } else { /* model mode: the same selection and condition number, no numbers */
     rc = cod_code_select(L->code, L->arrived, L->n_arrived, o->used, &o->n_used, L->err);
     if (!rc) rc = cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, L->err);
+    /* the generic decoder's singularity test, so both modes give the same outcome */
+    if (!rc && !(o->cond * cod_code_params_get(L->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
+  }
+  if (rc == COD_ENUMERIC) {
+    /* The system the arrived results give is singular to working precision (poly codes at
+     * large n): an outcome of the layer, like undecodable, not a failure of the sweep. */
+    if (L->real) cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, NULL);
+    o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
+    cancel_rest(L, RES_WORKER_CANCELLED);
+    for (size_t i = 0; i < L->n_arrived; i++)
+      o->workers[L->arrived[i]].status = RES_WORKER_STRAGGLER;
+    finish(L, RES_STATUS_ERROR);
+    sim_engine_stop(L->e);
+    return;
   }
   if (rc) return fail_cb(rc, L);
   o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;

@@ -123,7 +123,8 @@ typedef struct run_layer_in {
 } run_layer_in;
 
 /* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
- * undecodable or infeasible: that is an outcome, not an error), or an error status
+ * undecodable, infeasible, or error when the arrived results give a system singular to
+ * working precision, cond > 1/rank_rtol, cond stored: outcomes, not failures), or an error status
  * (COD_ENOMEM, COD_EINVAL from a latency model, ...) with a message. */
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err);
 
