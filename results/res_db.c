@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cod_alloc.h"
 #include "fcdcc_config.h"
@@ -228,13 +229,19 @@ typedef struct file_state {
   int64_t app_id, version, objects, tables;
 } file_state;
 
+/* The four reads happen in ONE read transaction (one snapshot): read one by one, another
+ * process creating the schema in between made a new file look like a foreign one
+ * (application_id 0 with tables), which failed concurrent openers, e.g. MPI ranks. */
 static int read_state(res_db *db, file_state *fs, cod_err *err) {
-  int rc = query_int(db->conn, "PRAGMA application_id", &fs->app_id);
+  int own = sqlite3_get_autocommit(db->conn);
+  int rc = own ? sqlite3_exec(db->conn, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+  if (rc == SQLITE_OK) rc = query_int(db->conn, "PRAGMA application_id", &fs->app_id);
   if (rc == SQLITE_OK) rc = query_int(db->conn, "PRAGMA user_version", &fs->version);
   if (rc == SQLITE_OK) rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master", &fs->objects);
   if (rc == SQLITE_OK)
     rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
                    "name IN ('runs', 'layers', 'workers', 'events')", &fs->tables);
+  if (own && !sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "COMMIT", NULL, NULL, NULL);
   if (rc == SQLITE_OK) return COD_OK;
   if ((rc & 0xff) == SQLITE_NOTADB)
     return cod_err_set(err, COD_EFORMAT, "results db '%s': not an SQLite database "
@@ -286,9 +293,24 @@ static int create_schema(res_db *db, cod_err *err) {
   return status;
 }
 
+/* Switch the file to WAL (persistent in the file, so only its first openers do it). The
+ * switch needs an exclusive lock and SQLite may answer BUSY without calling the busy
+ * handler (when waiting could deadlock), e.g. while other processes open the new file at
+ * the same moment: retry for up to the busy timeout. */
+static int set_wal(res_db *db, cod_err *err) {
+  const struct timespec nap = {0, 10 * 1000 * 1000};
+  for (int waited_ms = 0;; waited_ms += 10) {
+    int rc = sqlite3_exec(db->conn, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return COD_OK;
+    if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
+        waited_ms >= RES_DB_BUSY_TIMEOUT_MS)
+      return res_fail_sqlite(db, rc, "setting WAL mode", err);
+    nanosleep(&nap, NULL);
+  }
+}
+
 static int configure(res_db *db, cod_err *err) {
-  /* journal_mode answers with a row; sqlite3_exec discards it. It is persistent in the file. */
-  int status = exec_sql(db, "PRAGMA journal_mode = WAL", "setting WAL mode", err);
+  int status = set_wal(db, err);
   if (!status) status = exec_sql(db, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
   if (!status) status = exec_sql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
   return status;

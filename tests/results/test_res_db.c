@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cod_alloc.h"
 #include "fcdcc_config.h"
@@ -815,4 +817,56 @@ Test(res_db, begin_run_allocation_failure_is_clean) {
   cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
   assert_counts(tp.path, 1, 0, 0, 0);
+}
+
+/* Several PROCESSES open one new file at the same moment (MPI ranks writing one sweep):
+ * each must see either a new file or a whole fcdcc file, never a half-created one, and
+ * the switch to WAL must wait for the others instead of failing with "database is
+ * locked". Both happened before the header reads shared one snapshot and set_wal retried. */
+Test(res_db, concurrent_processes_create_one_file) {
+  enum { ROUNDS = 12, PROCS = 6 };
+  for (int round = 0; round < ROUNDS; round++) {
+    char path[600];
+    snprintf(path, sizeof path, "%s.r%d", tp.path, round);
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    pid_t kids[PROCS];
+    for (int k = 0; k < PROCS; k++) {
+      kids[k] = fork();
+      cr_assert_neq(kids[k], -1);
+      if (kids[k] == 0) {
+        close(go[1]);
+        char c;
+        if (read(go[0], &c, 1) != 0) _exit(3); /* wait until the parent closes the pipe */
+        res_db *db = NULL;
+        cod_err e = {0};
+        if (res_db_open(path, 0, &db, &e)) {
+          fprintf(stderr, "process %d: %s\n", k, e.msg);
+          _exit(1);
+        }
+        res_run_row r;
+        fill_run(&r, "cafe", k, 0);
+        int64_t id = 0;
+        int rc = res_db_begin_run(db, &r, &id, &e);
+        if (!rc) rc = res_db_commit_run(db, id, &e);
+        if (rc) fprintf(stderr, "process %d: %s\n", k, e.msg);
+        res_db_close(db);
+        _exit(rc ? 2 : 0);
+      }
+    }
+    close(go[0]);
+    close(go[1]); /* start them all */
+    for (int k = 0; k < PROCS; k++) {
+      int st = -1;
+      cr_assert_eq(waitpid(kids[k], &st, 0), kids[k]);
+      cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "round %d process %d: status %d", round,
+                k, st);
+    }
+    res_db *db = open_ok(path, RES_DB_READONLY);
+    int64_t n = -1;
+    cod_err e = {0};
+    cr_assert_eq(res_db_count_runs(db, &n, &e), COD_OK, "%s", e.msg);
+    cr_expect_eq(n, PROCS, "round %d", round);
+    res_db_close(db);
+  }
 }
