@@ -253,9 +253,13 @@ static void write_xy_plot(FILE *f, const fig *g, const char *data) {
     case FIG_POINTS:
       fprintf(f, "with points pt 7 ps 1.4 lc %d", s->color);
       break;
-    default:
-      fprintf(f, "with linespoints lw 2 pt %d ps 1.2 lc %d", 4 + 2 * ((s->color - 1) % 4) + 1,
-              s->color);
+    default: {
+      /* gnuplot cycles 8 colours: series 9 and up differ by point type and a dash-dot
+       * line (dash type 2 is taken by the analytic curves) */
+      static const int pts[10] = {5, 7, 9, 11, 13, 4, 6, 8, 10, 12};
+      fprintf(f, "with linespoints lw 2 pt %d ps 1.2 lc %d dt %d", pts[(s->color - 1) % 10],
+              s->color, s->color > 8 ? 4 : 1);
+    }
     }
     fprintf(f, " title \"%s\"", s->title);
   }
