@@ -55,6 +55,11 @@ int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t 
  * 0 on success, else an errno value. */
 int cli_make_dirs(const char *path);
 int cli_make_parent(const char *file);
+/* An output file the command will create or replace: its directory must exist and be
+ * writable and the path must not be a directory. Checked before any work, so that a typo
+ * costs nothing and writes nothing. 0 if fine, else a usage error naming option `opt`
+ * (printed) and CLI_EXIT_USAGE. */
+int cli_check_out_path(const char *cmd, const char *opt, const char *path);
 
 /* JSON helpers writing to f. */
 void cli_json_string(FILE *f, const char *s);

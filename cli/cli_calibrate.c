@@ -23,9 +23,11 @@
  * every reader), analytic/an_calib.h fits them (a pure function), and this file parses the
  * options, prints the fit and writes the fragment.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "an_calib.h"
 #include "cli.h"
@@ -92,13 +94,17 @@ int cli_calibrate(int argc, char **argv) {
     }
   }
   if (optind != argc - 1) return cli_usage_error("calibrate", "expected one database path");
+  int status;
   const char *db = argv[optind];
   FILE *probe = fopen(db, "rb");
-  if (!probe) return cli_fail("calibrate", "%s: cannot open", db);
+  if (!probe) return cli_usage_error("calibrate", "%s: cannot open: %s", db, strerror(errno));
   fclose(probe);
+  if (out && (status = cli_check_out_path("calibrate", "--out", out))) return status;
   an_calib fit;
   cod_err err = {0};
-  int status = calib_fit(db, &fit, &err);
+  status = calib_fit(db, &fit, &err);
+  if (status == COD_EIO || status == COD_EFORMAT) /* not a readable fcdcc results file */
+    return cli_usage_error("calibrate", "%s", err.msg);
   if (status == COD_ENODATA)
     return cli_fail("calibrate", "%s holds no decoded layer of a backend='mpi' run "
                     "(run mpirun -np N+1 fcdcc run X.ini --backend mpi first)", db);

@@ -74,26 +74,6 @@ typedef struct conv_opts {
   cod_decode_method method;
 } conv_opts;
 
-/* --out must be creatable: its directory exists and is writable. Checked before any
- * work so that a typo costs nothing and writes nothing. */
-static int check_out_dir(const char *path) {
-  char dir[4096];
-  struct stat sb;
-  const char *slash = strrchr(path, '/');
-  size_t n = slash ? (size_t)(slash - path) : 1;
-  if (n >= sizeof dir) return cli_usage_error("conv", "--out %s: path too long", path);
-  if (!slash) strcpy(dir, ".");
-  else if (n == 0) strcpy(dir, "/");
-  else memcpy(dir, path, n), dir[n] = 0;
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return cli_usage_error("conv", "--out %s: directory '%s' does not exist", path, dir);
-  if (access(dir, W_OK) != 0)
-    return cli_usage_error("conv", "--out %s: directory '%s' is not writable", path, dir);
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-    return cli_usage_error("conv", "--out %s: is a directory", path);
-  return 0;
-}
-
 static int conv_parse(int argc, char **argv, conv_opts *o) {
   static const struct option longopts[] = {
       {"input", 1, 0, 'i'},   {"filter", 1, 0, 'f'},     {"shape", 1, 0, 'S'},
@@ -154,7 +134,7 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       (rc = cli_parse_size_list("conv", "--stragglers", strag, o->prm.n_workers, o->stragglers,
                                 256, &o->n_strag)))
     return rc;
-  if (o->out && (rc = check_out_dir(o->out))) return rc;
+  if (o->out && (rc = cli_check_out_path("conv", "--out", o->out))) return rc;
   o->seed = (unsigned long)seed;
   return 0;
 }

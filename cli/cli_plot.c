@@ -25,7 +25,8 @@ static const char plot_help[] =
     "  --out DIR   output directory (created if missing)\n"
     "  --list      the figures and the runs each one needs\n"
     "  -h, --help  this help\n"
-    "Exit status: 0 written, 1 no data for a figure or a failure, 2 usage, 77 gnuplot not\n"
+    "Exit status: 0 written, 1 no data for a figure or a failure, 2 usage or a missing or\n"
+    "foreign DB, 77 gnuplot not\n"
     "found. How to read each figure: docs/figures.md.\n";
 
 static void list_figures(FILE *f) {
@@ -71,7 +72,9 @@ int cli_plot(int argc, char **argv) {
     return cli_usage_error("plot", "unknown figure '%s' (fcdcc plot --list)", name);
   res_db *db = NULL;
   cod_err e = {0};
-  if (res_db_open(dbpath, RES_DB_READONLY, &db, &e)) return cli_fail("plot", "%s", e.msg);
+  if (res_db_open(dbpath, RES_DB_READONLY, &db, &e))
+    return e.status == COD_ENOMEM ? cli_fail("plot", "%s", e.msg)
+                                  : cli_usage_error("plot", "%s", e.msg);
   int mk = cli_make_dirs(out);
   if (mk) {
     res_db_close(db);

@@ -63,7 +63,7 @@ static int by_name(const void *a, const void *b) {
 /* The *.ini names of dir, sorted; *out is a cod_malloc'd array of cod_strdup'd names. */
 static int list_scenarios(const char *dir, char ***out, size_t *n) {
   DIR *d = opendir(dir);
-  if (!d) return cli_fail("reproduce", "cannot open scenario directory '%s': %s", dir,
+  if (!d) return cli_usage_error("reproduce", "cannot open scenario directory '%s': %s", dir,
                           strerror(errno));
   char **v = NULL;
   size_t cnt = 0;

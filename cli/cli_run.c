@@ -57,23 +57,8 @@ static int default_db(const char *scenario, char *buf, size_t len) {
  * plainly instead of SQLite's "unable to open database file". */
 static int check_db_dir(const char *db) {
   struct stat sb;
-  if (stat(db, &sb) == 0) {
-    if (S_ISDIR(sb.st_mode)) return cli_usage_error("run", "--db %s: is a directory", db);
-    return 0;
-  }
-  char dir[1024];
-  const char *slash = strrchr(db, '/');
-  if (!slash) return 0;
-  size_t n = (size_t)(slash - db);
-  if (n >= sizeof dir) return cli_usage_error("run", "--db %s: path too long", db);
-  memcpy(dir, db, n);
-  dir[n] = 0;
-  if (n == 0) strcpy(dir, "/");
-  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-    return cli_usage_error("run", "--db %s: directory '%s' does not exist", db, dir);
-  if (access(dir, W_OK) != 0)
-    return cli_usage_error("run", "--db %s: directory '%s' is not writable", db, dir);
-  return 0;
+  if (stat(db, &sb) == 0 && !S_ISDIR(sb.st_mode)) return 0;
+  return cli_check_out_path("run", "--db", db);
 }
 
 int cli_run(int argc, char **argv) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cod_clock.h"
@@ -123,4 +124,22 @@ int cli_make_parent(const char *file) {
   memcpy(buf, file, n);
   buf[n] = 0;
   return cli_make_dirs(buf);
+}
+
+int cli_check_out_path(const char *cmd, const char *opt, const char *path) {
+  char dir[4096];
+  struct stat sb;
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 1;
+  if (n >= sizeof dir) return cli_usage_error(cmd, "%s %s: path too long", opt, path);
+  if (!slash) strcpy(dir, ".");
+  else if (n == 0) strcpy(dir, "/");
+  else memcpy(dir, path, n), dir[n] = 0;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return cli_usage_error(cmd, "%s %s: directory '%s' does not exist", opt, path, dir);
+  if (access(dir, W_OK) != 0)
+    return cli_usage_error(cmd, "%s %s: directory '%s' is not writable", opt, path, dir);
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return cli_usage_error(cmd, "%s %s: is a directory", opt, path);
+  return 0;
 }

@@ -500,7 +500,7 @@ Test(res_plot, cli_exit_codes, .timeout = 60) {
   const char *unknown[] = {"plot", P.db, "no-such-figure", NULL};
   cr_assert_eq(run_cli(NULL, unknown), 2);
   const char *nodb[] = {"plot", "/nonexistent/x.db", "phases", NULL};
-  cr_assert_eq(run_cli(NULL, nodb), 1);
+  cr_assert_eq(run_cli(NULL, nodb), 2, "a missing database is a user error");
   const char *ok[] = {"plot", P.db, "phases", "--out", P.out, NULL};
   cr_assert_eq(run_cli(P.empty, ok), 77, "no gnuplot on PATH: skip");
   const char *nodata[] = {"plot", P.db, "sim-vs-real", "--out", P.out, NULL};
