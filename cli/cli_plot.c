@@ -26,8 +26,7 @@ static const char plot_help[] =
     "  --list      the figures and the runs each one needs\n"
     "  -h, --help  this help\n"
     "Exit status: 0 written, 1 no data for a figure or a failure, 2 usage or a missing or\n"
-    "foreign DB, 77 gnuplot not\n"
-    "found. How to read each figure: docs/figures.md.\n";
+    "foreign DB, 77 gnuplot not found. How to read each figure: docs/figures.md.\n";
 
 static void list_figures(FILE *f) {
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
