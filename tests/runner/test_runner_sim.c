@@ -18,6 +18,7 @@
 #include "cod_alloc.h"
 #include "cod_status.h"
 #include "run_scenario.h"
+#include "run_exec.h"
 #include "run_sweep.h"
 
 /* ---- helpers ----------------------------------------------------------------------- */
@@ -391,3 +392,16 @@ static void singular_check(const char *compute) {
 
 Test(sim, singular_decode_is_an_outcome_model_only) { singular_check("model"); }
 Test(sim, singular_decode_is_an_outcome_real) { singular_check("real"); }
+
+/* ---- run keys: one per (scenario + overrides, backend, point, trial) ----------------- */
+
+Test(sim, run_keys_differ_by_backend_only_when_not_sim) {
+  char k[128];
+  cr_assert_eq(run_key_format(k, sizeof k, "00ff", NULL, 3, 1), COD_OK);
+  cr_expect_str_eq(k, "00ff/p3/t1");
+  cr_assert_eq(run_key_format(k, sizeof k, "00ff", "sim", 3, 1), COD_OK);
+  cr_expect_str_eq(k, "00ff/p3/t1", "simulated runs keep the historical key");
+  cr_assert_eq(run_key_format(k, sizeof k, "00ff", "mpi", 3, 1), COD_OK);
+  cr_expect_str_eq(k, "00ff/mpi/p3/t1");
+  cr_expect_eq(run_key_format(k, 8, "00ff", "mpi", 3, 1), COD_EINVAL, "too small a buffer");
+}
