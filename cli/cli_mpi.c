@@ -93,6 +93,11 @@ int cli_run_backend(const char *backend, run_scenario *sc, run_sweep_opts *o,
     fprintf(stderr, "fcdcc run: %s: %zu point(s), master + %d worker rank(s) -> %s\n",
             run_scenario_source(sc), run_scenario_points(sc), size - 1, o->db_path);
     rc = mpi_master_sweep(sc, o, &mo, st, err);
+    if (rc == COD_EIO) { /* an MPI failure or a worker that stopped taking data */
+      fprintf(stderr, "fcdcc run: %s (%zu finished runs are saved in %s); aborting the MPI "
+              "job\n", err->msg, st->committed, o->db_path);
+      mpi_world_abort(CLI_EXIT_FAIL);
+    }
     cod_err e2 = {0};
     if (size > 1 && mpi_master_shutdown(&mo, &e2)) {
       fprintf(stderr, "fcdcc run: %s; aborting the MPI job\n", e2.msg);

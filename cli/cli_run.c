@@ -137,7 +137,7 @@ int cli_run(int argc, char **argv) {
   } else {
     rc = cli_run_backend(backend, sc, &o, &st, &report, &e);
   }
-  if (st.cond_flagged) {
+  if (st.cond_flagged && report) { /* MPI ranks other than 0 hold partial counts */
     run_config c0;
     double bound = run_scenario_point(sc, 0, &c0, NULL) ? 1e10 : c0.run.cond_bound;
     fprintf(stderr, "fcdcc run: warning: %zu decoded layer(s) had a condition number above "

@@ -64,7 +64,9 @@ void mpi_world_abort(int code);
  * progress, stats, one transaction per run, rows in (point, trial) order). Every point must
  * have cluster.workers = N and run.compute = real (COD_EINVAL otherwise, before anything
  * runs). Does NOT stop the workers: call mpi_master_shutdown() afterwards, also on error.
- * Errors as run_sweep, plus COD_EIO for an MPI failure or a worker that reports one. */
+ * Errors as run_sweep, plus COD_EIO for an MPI failure or a worker that reports one or
+ * stops taking data: then sends may still be pending on buffers this module keeps, and
+ * the caller must end the job with mpi_world_abort(), not mpi_master_shutdown(). */
 int mpi_master_sweep(const run_scenario *sc, const run_sweep_opts *o, const mpi_opts *mo,
                      run_sweep_stats *st, cod_err *err);
 

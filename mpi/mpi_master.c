@@ -59,6 +59,9 @@ typedef struct master {
   float *f32x, *f32k;
   void *ework, *dwork;
   size_t cx_b, res_b, trash_b, f32x_b, f32k_b, ework_b, dwork_b;
+  /* 1 once a send could not complete within the wait: its buffer may still be read by
+   * MPI, so no send buffer is freed any more and the caller aborts the job */
+  int stuck;
 } master;
 
 
@@ -236,8 +239,13 @@ static int layer_cleanup(master *M, int64_t seq, cod_err *err) {
     if (MPI_Testall((int)(3 * M->n), M->sreq, &done, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
       return cod_err_set(err, COD_EIO, "MPI send failed");
     if (done) break;
-    if (cod_clock_wall_s() - t0 > M->mo.wait_s)
-      return cod_err_set(err, COD_EIO, "a worker did not take its data within %g s", M->mo.wait_s);
+    if (cod_clock_wall_s() - t0 > M->mo.wait_s) {
+      for (size_t i = 0; i < 3 * M->n; i++)
+        if (M->sreq[i] != MPI_REQUEST_NULL) MPI_Cancel(&M->sreq[i]);
+      M->stuck = 1;
+      return cod_err_set(err, COD_EIO, "a worker did not take its data within %g s",
+                         M->mo.wait_s);
+    }
     if ((rc = drain_stale(M, -1, err))) return rc;
     mpib_nap(M->mo.poll_s);
   }
@@ -444,7 +452,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   return advance_clock(in, out, end - L0 + filt_s, err);
 fail:
   if (posted) layer_cleanup(M, seq, NULL); /* leave no receive posted into our buffers */
-  cod_free(ck_own);
+  if (!M->stuck) cod_free(ck_own);          /* else MPI may still read it: leave it */
   run_layer_out_fini(out);
   return rc;
 }
@@ -452,6 +460,7 @@ fail:
 /* ---- the master's objects and sweep --------------------------------------------------- */
 
 static void master_fini(master *M) {
+  if (M->stuck) return; /* pending sends may still read hdr, cx, f32x, f32k: the job aborts */
   cod_free(M->mir), cod_free(M->hdr), cod_free(M->sreq), cod_free(M->rreq), cod_free(M->sleft);
   cod_free(M->t_up), cod_free(M->t_arr), cod_free(M->w_wall), cod_free(M->w_cpu);
   cod_free(M->delay), cod_free(M->fail), cod_free(M->got), cod_free(M->refused), cod_free(M->idx);

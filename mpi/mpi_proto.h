@@ -9,8 +9,10 @@
  *   MPIB_TAG_X     the worker's coded input slabs (input_len values);
  *   MPIB_TAG_K     its coded filters (filter_len values), only when hdr.send_filters:
  *                    otherwise the worker reuses the copy it cached under hdr.filt_key.
- * Values travel as doubles, or as floats when hdr.precision is fp32 (the bytes counted in
- * the rows are the bytes that travel).
+ * Inputs and filters travel as doubles, or as floats when hdr.precision is fp32; results
+ * always travel as doubles (an fp32 worker's result widened), so for fp32 the download is
+ * twice what the simulator and the analytic model count. The bytes in the rows are the
+ * bytes that travel.
  * Worker -> master: one message per answered layer on tag mpi_res_tag(seq): MPIB_RES_HEAD
  * doubles (seq, status, compute wall s, compute cpu s, injected delay s) followed by the
  * output_len values of its result (doubles). A worker whose task failed (injected

@@ -293,13 +293,21 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
     return cod_err_set(err, RES_PLOT_ENODATA, "figure sim-vs-real: no runs with backend "
                        "'mpi' in this database; it needs %s", f->info->needs);
   return add_series(db, f,
-                    "WITH t AS (SELECT r.backend AS b, r.model AS model, r.scheme AS scheme, "
-                    "r.workers AS n, l.layer_index AS li, AVG(l.t_total_s) AS t FROM runs r "
-                    "JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND "
-                    "l.t_total_s > 0 GROUP BY 1, 2, 3, 4, 5) "
-                    "SELECT s.model || ' ' || s.scheme || ' n=' || s.n, s.t, m.t FROM t s "
-                    "JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND m.n = s.n AND "
-                    "m.li = s.li WHERE s.b = 'sim' AND m.b = 'mpi' ORDER BY 1, 2",
+                    /* one point per layer and pair of experiments (scenario hashes):
+                     * runs of different simulated clusters are never averaged together,
+                     * and trial 0 (cold caches) is left out when there are later ones */
+                    "WITH t AS (SELECT r.backend AS b, r.scenario_hash AS h, r.model AS model, "
+                    "r.scheme AS scheme, r.workers AS n, r.precision AS p, l.layer_index AS li, "
+                    "l.ka AS ka, l.kb AS kb, AVG(l.t_total_s) AS t FROM runs r JOIN layers l "
+                    "ON l.run_id = r.run_id WHERE l.status = 'ok' AND l.t_total_s > 0 AND "
+                    "(r.trial >= 1 OR NOT EXISTS (SELECT 1 FROM runs q WHERE q.scenario_hash "
+                    "= r.scenario_hash AND q.backend = r.backend AND q.trial >= 1)) "
+                    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) "
+                    "SELECT s.model || ' ' || s.scheme || ' n=' || s.n || ' (sim ' || "
+                    "substr(s.h, 1, 6) || ', mpi ' || substr(m.h, 1, 6) || ')', s.t, m.t "
+                    "FROM t s JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND "
+                    "m.n = s.n AND m.p = s.p AND m.li = s.li AND m.ka = s.ka AND m.kb = s.kb "
+                    "WHERE s.b = 'sim' AND m.b = 'mpi' ORDER BY 1, 2",
                     NULL, FIG_POINTS, "", err);
 }
 
@@ -380,11 +388,11 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "ORDER BY r.scheme"
 
 #define MSE_N20_LAYERS                                                                     \
-  SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, r.ka AS ka, r.kb AS kb, "          \
+  SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, l.ka AS ka, l.kb AS kb, "          \
       "MAX(l.mse) AS max_mse, MAX(l.cond) AS worst_cond FROM sel r JOIN layers l ON "       \
       "l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND r.precision = " \
       "'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL AND r.scheme IN ('nsctc-rot', "      \
-      "'poly-real') GROUP BY l.layer_index, r.scheme ORDER BY l.layer_index, r.scheme"
+      "'poly-real') GROUP BY l.layer_index, r.scheme, l.ka, l.kb ORDER BY l.layer_index, r.scheme"
 
 #define COND_N                                                                             \
   SEL "SELECT r.workers AS n, r.scheme AS scheme, COUNT(*) AS decodes, MAX(l.cond) AS "     \
@@ -419,7 +427,7 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "NULL GROUP BY r.scheme ORDER BY r.scheme"
 
 #define PRECISION                                                                          \
-  SEL "SELECT r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, MAX(CASE WHEN "   \
+  SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka AS ka, l.kb AS kb, MAX(CASE WHEN "   \
       "r.precision = 'fp64' AND l.status = 'ok' THEN l.rel_error END) AS fp64_max_rel, "    \
       "MAX(CASE WHEN r.precision = 'fp32' AND l.status = 'ok' THEN l.rel_error END) AS "    \
       "fp32_max_rel, SUM(l.status = 'error') AS singular FROM sel r JOIN layers l ON "      \

@@ -55,8 +55,9 @@ static const res_plot_figure_info catalogue[] = {
     {"fp32-vs-fp64", "relative error with fp32 against fp64 workers, per scheme",
      "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
     {"sim-vs-real", "layer latency: simulator against MPI runs of the same layer",
-     "backend='sim' and backend='mpi' runs of the same model, scheme, n and layer "
-     "(fcdcc run X.ini, then mpirun ... fcdcc run X.ini --backend mpi)"},
+     "backend='sim' and backend='mpi' runs of the same model, scheme, n, layer, k_A, k_B "
+     "and precision; one series per (simulated, MPI) pair of experiments "
+     "(scripts/sim-vs-real.sh)"},
 };
 
 size_t res_plot_figure_count(void) { return sizeof catalogue / sizeof catalogue[0]; }
