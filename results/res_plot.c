@@ -235,6 +235,25 @@ static void write_axes(FILE *f, const fig *g) {
   if (g->xstep > 0) fprintf(f, "set xtics %g\nset mxtics 1\n", g->xstep);
   fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.2\n", f);
   fputs("set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n", f);
+  if (g->diag) { /* simulated against measured: one range for both axes, square plot */
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < g->ns; i++)
+      for (size_t k = 0; k < g->s[i].n; k++) {
+        double v[2] = {g->s[i].x[k], g->s[i].y[k]};
+        for (int d = 0; d < 2; d++)
+          if (isfinite(v[d]) && v[d] > 0) lo = fmin(lo, v[d]), hi = fmax(hi, v[d]);
+      }
+    if (lo <= hi && hi < 30 * lo) { /* within a decade or so: linear axes show tics */
+      fputs("unset logscale\nset format x '%g'\nset format y '%g'\n", f);
+      lo = lo / 1.2, hi = hi * 1.1;
+    } else {
+      lo = lo / 1.5, hi = hi * 1.5;
+    }
+    if (lo <= hi) {
+      fprintf(f, "set xrange [%.6g:%.6g]\nset yrange [%.6g:%.6g]\n", lo, hi, lo, hi);
+      fputs("set offsets 0, 0, 0, 0\nset size ratio -1\n", f);
+    }
+  }
 }
 
 static void write_xy_plot(FILE *f, const fig *g, const char *data) {
