@@ -15,7 +15,9 @@ int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, si
                    size_t cap, size_t *n, cod_err *err) {
   model *m = NULL;
   if (!model_name || !*model_name) return cod_err_set(err, COD_EINVAL, "no model name given");
-  if (model_lookup(model_name, &m, NULL) != COD_OK) {
+  int rc = model_lookup(model_name, &m, err);
+  if (rc == COD_ENOMEM) return rc; /* a built-in that could not be parsed, not a file */
+  if (rc != COD_OK) {
     FILE *f = fopen(model_name, "r");
     if (!f) {
       const char *const *known = model_builtin_names();
@@ -26,7 +28,7 @@ int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, si
                          model_name, list);
     }
     fclose(f);
-    int rc = model_load(model_name, &m, err);
+    rc = model_load(model_name, &m, err);
     if (rc) return rc;
   }
   size_t count = model_conv_count(m);
