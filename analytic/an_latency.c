@@ -30,22 +30,6 @@
 
 #include "sim_latency.h"
 
-an_cluster an_cluster_default(void) {
-  an_cluster c;
-  memset(&c, 0, sizeof c);
-  c.compute_rate_flops = 1e10;
-  c.uplink_bps = 1e9;
-  c.downlink_bps = 1e9;
-  c.master_bps = 1e10;
-  c.master_fair = 1;
-  c.latency_s = 0.0;
-  c.master_flops = 1e11;
-  c.lat_kind = AN_LAT_SHIFTED_EXP;
-  c.shift = 1.0;
-  c.rate = 1.0;
-  return c;
-}
-
 /* A transfer of `bytes` sharing the NIC with `sharers` equal transfers started with it. */
 static double xfer_s(double bytes, double link_bps, double nic_bps, double sharers,
                      double latency_s) {

@@ -155,8 +155,4 @@ int an_delta_optimum(const cod_conv_geom *g, const an_code_params *p, const an_c
 int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, size_t name_len,
                    size_t cap, size_t *n, cod_err *err);
 
-/* Defaults equal to run_config_defaults(): 1e10 FLOP/s workers, 1 Gbit/s links, 10 Gbit/s
- * fair master NIC, no propagation delay, 1e11 FLOP/s master, shifted-exp a = 1, mu = 1. */
-an_cluster an_cluster_default(void);
-
 #endif

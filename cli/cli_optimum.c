@@ -13,6 +13,7 @@
 
 #include "an_model.h"
 #include "cli.h"
+#include "run_exec.h"
 
 #define CMD "optimum"
 #define MAX_CONVS 256
@@ -282,7 +283,9 @@ int cli_optimum(int argc, char **argv) {
   o.scheme = "nsctc-rot";
   o.prm.elsize = 8;
   o.prm.axis = COD_AXIS_ROWS;
-  o.cl = an_cluster_default();
+  run_config dflt; /* the scenario defaults, so optimum and run agree */
+  run_config_defaults(&dflt);
+  run_config_an_cluster(&dflt, &o.cl);
   int rc = parse_opts(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
   static cod_conv_geom geoms[MAX_CONVS];

@@ -333,19 +333,10 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
     if (an_costs_compute(&g, &ap, &ac, NULL) == COD_OK) {
       L->an_upload_bytes = ac.upload_bytes, L->an_download_bytes = ac.download_bytes;
       L->an_storage_bytes = ac.storage_bytes, L->an_compute_flops = ac.worker_flops;
-      /* the latency model covers homogeneous clusters with the shifted-exp or
-       * deterministic law, modelled master timing and every assignment stored */
-      int lat = c->latency.model == RUN_LAT_SHIFTED_EXP ? AN_LAT_SHIFTED_EXP
-                : c->latency.model == RUN_LAT_DETERMINISTIC ? AN_LAT_DETERMINISTIC : -1;
-      an_cluster cl = {c->cluster.compute_rate_flops, c->network.uplink_bps,
-                       c->network.downlink_bps, c->network.master_bps,
-                       c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
-                       c->master.master_flops, (an_lat_kind)(lat < 0 ? 0 : lat),
-                       c->latency.shift, c->latency.rate};
+      /* latency only where the model covers the cluster and every assignment is stored */
+      an_cluster cl;
       an_latency al;
-      if (lat >= 0 && c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
-          (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL) &&
-          ac.storage_bytes <= c->cluster.storage_bytes &&
+      if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
           an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK)
         L->an_latency_s = al.total_s;
     }
@@ -376,6 +367,19 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
     r->n_events++;
   }
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+}
+
+int run_config_an_cluster(const run_config *c, an_cluster *out) {
+  int lat = c->latency.model == RUN_LAT_SHIFTED_EXP ? AN_LAT_SHIFTED_EXP
+            : c->latency.model == RUN_LAT_DETERMINISTIC ? AN_LAT_DETERMINISTIC : -1;
+  an_cluster cl = {c->cluster.compute_rate_flops, c->network.uplink_bps,
+                   c->network.downlink_bps, c->network.master_bps,
+                   c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
+                   c->master.master_flops, (an_lat_kind)(lat < 0 ? 0 : lat),
+                   c->latency.shift, c->latency.rate};
+  *out = cl;
+  return lat >= 0 && c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
+         (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL);
 }
 
 static int same_code(const cod_code_params *a, const cod_code_params *b) {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "an_model.h"
 #include "res_db.h"
 #include "run_config.h"
 #include "run_layer.h"
@@ -65,6 +66,12 @@ typedef struct run_backend {
   int (*layer)(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err);
   void *ctx;
 } run_backend;
+
+/* The analytic model's view (analytic/an_model.h) of cfg's default worker, network,
+ * latency law and master. Returns 1 if its latency model covers cfg (one worker class, the
+ * shifted-exponential or deterministic law, no scheduled failures, modelled master
+ * timing or no numbers), 0 if only its byte and flop counts apply. */
+int run_config_an_cluster(const run_config *cfg, an_cluster *out);
 
 /* The run key of (scenario hash, backend, point, trial): res_run_key_format's
  * "<hash>/p<point>/t<trial>" for the simulator (backend NULL or "sim"), and

@@ -20,6 +20,15 @@
 
 #define MAXL 64
 
+/* The analytic cluster of the scenario defaults (run_config_defaults). */
+static an_cluster default_cluster(void) {
+  run_config c;
+  run_config_defaults(&c);
+  an_cluster cl;
+  cr_assert(run_config_an_cluster(&c, &cl), "the defaults are covered by the latency model");
+  return cl;
+}
+
 static void set(run_config *c, const char *k, const char *v) {
   cod_err e = {0};
   cr_assert_eq(run_config_set(c, k, v, &e), COD_OK, "%s=%s: %s", k, v, e.msg);
@@ -338,7 +347,7 @@ Test(latency, shifted_exp_mean_replication) { shexp_mean("lenet5", "replication"
 Test(latency, delta_optimum_is_min) {
   cod_conv_geom g = {64, 27, 27, 192, 5, 5, 1, 2}; /* AlexNet conv2 */
   an_code_params p = {"nsctc-rot", 20, 0, 0, 0, COD_AXIS_ROWS, 8};
-  an_cluster cl = an_cluster_default();
+  an_cluster cl = default_cluster();
   an_delta_row rows[AN_WORKERS_MAX];
   size_t nr = 0, best = 0;
   cod_err e = {0};
@@ -446,7 +455,7 @@ Test(errors, cli_paths) {
   p.scheme = "bogus";
   an_delta_row rows[AN_WORKERS_MAX];
   size_t nr, best;
-  an_cluster cl = an_cluster_default();
+  an_cluster cl = default_cluster();
   cr_expect_eq(an_delta_optimum(&g[0], &p, &cl, rows, &nr, &best, &e), COD_EINVAL);
 
   p.scheme = "nsctc-rot", p.ka = 2, p.kb = 2;
@@ -455,16 +464,16 @@ Test(errors, cli_paths) {
   cr_assert_eq(an_costs_compute(&g[0], &p, &c, NULL), COD_OK);
   cl.compute_rate_flops = 0;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
-  cl = an_cluster_default();
+  cl = default_cluster();
   cl.rate = 0;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
-  cl = an_cluster_default();
+  cl = default_cluster();
   cl.latency_s = -1;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
-  cl = an_cluster_default();
+  cl = default_cluster();
   cl.lat_kind = (an_lat_kind)7;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
-  cl = an_cluster_default();
+  cl = default_cluster();
   cl.uplink_bps = INFINITY, cl.downlink_bps = INFINITY, cl.master_bps = INFINITY;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_OK);
   cr_expect_eq(L.upload_s, 0.0);
