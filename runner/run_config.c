@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "sim_latency.h"
 
 /* ---- the table -------------------------------------------------------------------- */
 
@@ -210,15 +211,19 @@ int run_config_key_find(const char *section, const char *key) {
 
 /* ---- defaults ------------------------------------------------------------------------ */
 
+/* The parameters of each law are sim/'s defaults (one source); the choice of law and of
+ * the survivors' law of fail-stop are the scenario's own (shifted-exp for both). */
 static void latency_defaults(run_latency *l) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
   l->model = RUN_LAT_SHIFTED_EXP;
-  l->shift = 1.0;
-  l->rate = 1.0;
-  l->pareto_scale = 1.0;
-  l->pareto_shape = 2.0;
-  l->bimodal_p = 0.1;
-  l->bimodal_factor = 5.0;
-  l->fail_p = 0.0;
+  l->shift = p.shift;
+  l->rate = p.rate;
+  l->pareto_scale = p.pareto_scale;
+  l->pareto_shape = p.pareto_shape;
+  l->bimodal_p = p.bimodal_p;
+  l->bimodal_factor = p.bimodal_factor;
+  l->fail_p = p.fail_p;
   l->fail_at_s = 0.0;
   l->base = RUN_LAT_SHIFTED_EXP;
 }
