@@ -281,13 +281,11 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
   /* the fast path's condition number is a diagnostic: computed only when asked for */
   rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, info ? &cond : NULL, work, err)
             : decode_generic(c, ids, n_sel, res, y, &cond, err);
-  if (rc == COD_OK) {
-    if (info) {
-      info->n_used = n_sel;
-      memcpy(info->used, ids, n_sel * sizeof *ids);
-      info->cond = cond;
-      info->method = fast ? COD_DECODE_FAST : COD_DECODE_GENERIC;
-    }
+  if ((rc == COD_OK || rc == COD_ENUMERIC) && info) {
+    info->n_used = n_sel;
+    memcpy(info->used, ids, n_sel * sizeof *ids);
+    info->cond = cond;
+    info->method = fast ? COD_DECODE_FAST : COD_DECODE_GENERIC;
   }
   return rc;
 }

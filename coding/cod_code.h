@@ -115,8 +115,10 @@ typedef struct cod_decode_info {
 /* Decode y (N x H' x W') from the results of the workers listed in `avail` (in arrival
  * order; results[i] is worker avail[i]'s output). The scheme selects which of them to use
  * (MDS codes: the first delta). COD_EUNDECODABLE if they do not suffice; COD_ENUMERIC if
- * the selected system is singular to rank_rtol; COD_ENOMEM. info may be NULL; then the
- * fast decoders skip the condition number, which only info reports. */
+ * the selected system is singular to rank_rtol (y is then undefined, and info, if given,
+ * still describes the selected set and its condition number, NaN if the fast path failed
+ * before knowing it); COD_ENOMEM. info may be NULL; then the fast decoders skip the
+ * condition number, which only info reports. */
 int cod_code_decode(const cod_code *code, const size_t *avail, size_t n_avail,
                     const double *const *results, cod_decode_method method, double *y,
                     cod_decode_info *info, cod_err *err);

@@ -137,10 +137,12 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
   double c;
   if (cod_la_cond_real(m, rows, cols, &c) != COD_OK)
     return cod_err_set(err, COD_ENOMEM, "out of memory in the decoder's SVD");
-  if (!(1.0 / c >= rtol))
+  if (!(1.0 / c >= rtol)) {
+    *cond = c; /* the caller reports it beside the refusal */
     return cod_err_set(err, COD_ENUMERIC,
                        "recovery matrix is singular to working precision (cond %.3g, "
                        "rank_rtol %.3g)", c, rtol);
+  }
   int rc = left_inverse(m, rows, cols, pinv);
   if (rc == COD_ENOMEM) return cod_err_set(err, rc, "out of memory in the decoder");
   if (rc) return cod_err_set(err, rc, "recovery matrix could not be inverted (cond %.3g)", c);

@@ -64,7 +64,8 @@ int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avai
  * values (Golub-Reinsch SVD). COD_ENOMEM on allocation failure. */
 int cod_la_cond_real(const double *m, size_t rows, size_t cols, double *cond);
 /* Left inverse pinv (cols x rows) of m (rows x cols, rows >= cols): LU inverse when
- * square, QR least-squares operator otherwise; *cond gets sigma_max/sigma_min. COD_ENUMERIC if sigma_min/sigma_max < rtol. */
+ * square, QR least-squares operator otherwise; *cond gets sigma_max/sigma_min, also when
+ * it returns COD_ENUMERIC (sigma_min/sigma_max < rtol). */
 int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *pinv,
                 double *cond, cod_err *err);
 /* Inverse of a complex n x n matrix (interleaved re,im; row-major) by LU with partial

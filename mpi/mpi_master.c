@@ -294,8 +294,7 @@ static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, con
                                 in->y, &info, M->dwork, err);
   *wall = cod_clock_wall_s() - w0;
   out->cpu_decode_s = cod_clock_thread_cpu_s() - c0;
-  if (rc == COD_ENUMERIC) /* singular to working precision: the caller stores an outcome */
-    cod_code_cond(in->code, arr, na, &out->cond, NULL);
+  if (rc == COD_ENUMERIC) out->cond = info.cond; /* singular: the caller stores an outcome */
   if (rc) return rc;
   out->n_used = info.n_used;
   memcpy(out->used, info.used, info.n_used * sizeof *info.used);

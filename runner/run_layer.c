@@ -147,10 +147,10 @@ static void do_decode(layer_ctx *L, size_t critical) {
                               L->in->y, &info, L->in->scratch ? L->in->scratch->dwork : NULL,
                               L->err);
     wall = cod_clock_wall_s() - w0;
+    if (!rc || rc == COD_ENUMERIC) o->cond = info.cond;
     if (!rc) {
       o->n_used = info.n_used;
       memcpy(o->used, info.used, info.n_used * sizeof *info.used);
-      o->cond = info.cond;
     }
   } else { /* model mode: the same selection and condition number, no numbers */
     rc = cod_code_select(L->code, L->arrived, L->n_arrived, o->used, &o->n_used, L->err);
@@ -161,7 +161,6 @@ static void do_decode(layer_ctx *L, size_t critical) {
   if (rc == COD_ENUMERIC) {
     /* The system the arrived results give is singular to working precision (poly codes at
      * large n): an outcome of the layer, like undecodable, not a failure of the sweep. */
-    if (L->real) cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, NULL);
     o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
     cancel_rest(L, RES_WORKER_CANCELLED);
     for (size_t i = 0; i < L->n_arrived; i++)
