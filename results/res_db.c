@@ -143,6 +143,18 @@ static int step_done(res_db *db, sqlite3_stmt *st, const char *what, cod_err *er
   return status;
 }
 
+/* step_done of a statement whose bindings (OR-ed sqlite3_bind_* results in bind_rc) may
+ * have failed: a failed bind (out of memory) is reported without stepping. */
+static int bound_step_done(res_db *db, sqlite3_stmt *st, int bind_rc, const char *what,
+                           cod_err *err) {
+  if (bind_rc != SQLITE_OK) {
+    sqlite3_clear_bindings(st);
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': %s: binding the values", db->path,
+                       what);
+  }
+  return step_done(db, st, what, err);
+}
+
 /* ---- binding helpers: NULL markers become SQL NULL ---------------------------------- */
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s) {
@@ -500,12 +512,8 @@ int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_er
   int status = step_done(db, db->st[RES_ST_BEGIN], "starting a run", err);
   if (!status) {
     sqlite3_stmt *st = db->st[RES_ST_INSERT_RUN];
-    if (bind_run(st, row, key ? key : row->run_key) != SQLITE_OK) {
-      sqlite3_clear_bindings(st);
-      status = cod_err_set(err, COD_ENOMEM, "results db '%s': binding the run", db->path);
-    } else {
-      status = step_done(db, st, "inserting the run", err);
-    }
+    status = bound_step_done(db, st, bind_run(st, row, key ? key : row->run_key),
+                             "inserting the run", err);
     if (status) {
       rollback_quietly(db);
     } else {
@@ -530,11 +538,7 @@ int res_db_set_run_outcome(res_db *db, int64_t run_id, const res_run_row *r, cod
   rc |= bind_real(st, 6, r->e2e_rel_error);
   rc |= bind_real(st, 7, r->e2e_max_abs_error);
   rc |= bind_real(st, 8, r->wall_s);
-  if (rc != SQLITE_OK) {
-    sqlite3_clear_bindings(st);
-    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding the outcome", db->path);
-  }
-  return step_done(db, st, "setting the run outcome", err);
+  return bound_step_done(db, st, rc, "setting the run outcome", err);
 }
 
 int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_err *err) {
@@ -568,11 +572,7 @@ int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_
   rc |= bind_real(st, 25, r->an_storage_bytes);
   rc |= bind_real(st, 26, r->an_compute_flops);
   rc |= bind_real(st, 27, r->an_latency_s);
-  if (rc != SQLITE_OK) {
-    sqlite3_clear_bindings(st);
-    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding a layer", db->path);
-  }
-  return step_done(db, st, "inserting a layer", err);
+  return bound_step_done(db, st, rc, "inserting a layer", err);
 }
 
 int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, cod_err *err) {
@@ -589,11 +589,7 @@ int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, co
   rc |= bind_real(st, 8, r->flops);
   rc |= bind_text(st, 9, r->status);
   rc |= bind_real(st, 10, r->t_finish_s);
-  if (rc != SQLITE_OK) {
-    sqlite3_clear_bindings(st);
-    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding a worker", db->path);
-  }
-  return step_done(db, st, "inserting a worker", err);
+  return bound_step_done(db, st, rc, "inserting a worker", err);
 }
 
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_err *err) {
@@ -606,11 +602,7 @@ int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_
   rc |= bind_text(st, 4, r->kind);
   rc |= bind_int(st, 5, r->worker);
   rc |= bind_int(st, 6, r->layer_index);
-  if (rc != SQLITE_OK) {
-    sqlite3_clear_bindings(st);
-    return cod_err_set(err, COD_ENOMEM, "results db '%s': binding an event", db->path);
-  }
-  return step_done(db, st, "inserting an event", err);
+  return bound_step_done(db, st, rc, "inserting an event", err);
 }
 
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
