@@ -59,6 +59,16 @@ static void fill_run(res_run_row *r, const char *hash, int64_t point, int64_t tr
   r->status = RES_STATUS_OK;
 }
 
+/* Begin a run of fill_run(hash, point, trial 0); its id. */
+static int64_t begin_ok(res_db *db, const char *hash, int64_t point) {
+  res_run_row r;
+  fill_run(&r, hash, point, 0);
+  int64_t id = 0;
+  cod_err e = {0};
+  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
+  return id;
+}
+
 static void fill_layer(res_layer_row *l, int64_t index) {
   res_layer_row_init(l);
   l->layer_index = index;
@@ -304,11 +314,8 @@ Test(res_db, run_row_defaults_and_nulls) {
 
 Test(res_db, layer_worker_event_round_trip) {
   res_db *db = open_ok(tp.path, 0);
-  res_run_row r;
-  fill_run(&r, "h", 0, 0);
-  int64_t id = 0;
+  int64_t id = begin_ok(db, "h", 0);
   cod_err e = {0};
-  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
 
   res_layer_row l;
   res_layer_row_init(&l);
@@ -429,11 +436,8 @@ Test(res_db, layer_worker_event_round_trip) {
 
 Test(res_db, layer_nullable_columns_are_null) {
   res_db *db = open_ok(tp.path, 0);
-  res_run_row r;
-  fill_run(&r, "h", 0, 0);
-  int64_t id = 0;
+  int64_t id = begin_ok(db, "h", 0);
   cod_err e = {0};
-  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
   res_layer_row l;
   fill_layer(&l, 0);
   l.status = RES_STATUS_SKIPPED;
@@ -460,11 +464,8 @@ Test(res_db, layer_nullable_columns_are_null) {
 
 /* Write a run with one layer, two workers and an event; leave it open. */
 static int64_t write_open_run(res_db *db, const char *hash, int64_t point) {
-  res_run_row r;
-  fill_run(&r, hash, point, 0);
-  int64_t id = 0;
+  int64_t id = begin_ok(db, hash, point);
   cod_err e = {0};
-  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
   res_layer_row l;
   fill_layer(&l, 0);
   cr_assert_eq(res_db_insert_layer(db, id, &l, &e), COD_OK, "%s", e.msg);
@@ -536,11 +537,8 @@ Test(res_db, failed_commit_rolls_back) {
 
 Test(res_db, workers_may_precede_their_layer) {
   res_db *db = open_ok(tp.path, 0);
-  res_run_row r;
-  fill_run(&r, "h", 0, 0);
-  int64_t id = 0;
+  int64_t id = begin_ok(db, "h", 0);
   cod_err e = {0};
-  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
   res_worker_row w;
   fill_worker(&w, 0, 3);
   cr_assert_eq(res_db_insert_worker(db, id, &w, &e), COD_OK, "%s", e.msg);
