@@ -72,23 +72,23 @@ Test(unit_nic, link_times) {
  *   from 6800  A,B at 1/2: B ends after 2200 ns -> 9000; A 3800
  *   from 9000  A alone: ends at 12800 (= 12800 total bits at 1 bit/ns)
  * Deliveries: C 7300, B 9500, A 13300. */
-Test(unit_nic, fair_share_hand_worked) {
+/* The A/B/C workload above on a NIC of discipline d: `active` transfers share the NIC at
+ * t = 2500 ns, and A, B, C are delivered at done[0..2]. */
+static void abc_workload(sim_nic_discipline d, size_t active, const sim_time_ns done[3]) {
   sim_engine *e;
   sim_nic *n;
-  setup(&e, &n, 1e9, SIM_NIC_FAIR);
+  setup(&e, &n, 1e9, d);
   xfer_rec rec[3] = {{0, -1, 0, 0}, {1, -1, 0, 0}, {2, -1, 0, 0}};
   submit_ev s[3] = {{n, 1000, 500, &rec[0], 0}, {n, 400, 500, &rec[1], 0},
                     {n, 200, 500, &rec[2], 0}};
   for (int i = 0; i < 3; i++)
     cr_assert_eq(sim_engine_schedule_at(e, 1000 * i, do_submit, &s[i], NULL, NULL), COD_OK);
   sim_engine_run(e, 2500);
-  cr_assert_eq(sim_nic_active(n), 3);
+  cr_assert_eq(sim_nic_active(n), active);
   cr_assert_eq(sim_nic_in_flight(n), 3);
   sim_engine_run(e, SIM_TIME_NEVER);
-  cr_assert_eq(rec[2].done_at, 7300);
-  cr_assert_eq(rec[1].done_at, 9500);
-  cr_assert_eq(rec[0].done_at, 13300);
   for (int i = 0; i < 3; i++) {
+    cr_assert_eq(rec[i].done_at, done[i], "transfer %d", i);
     cr_assert_eq(rec[i].n_done, 1);
     cr_assert_eq(rec[i].n_fini, 1);
   }
@@ -99,25 +99,15 @@ Test(unit_nic, fair_share_hand_worked) {
   sim_engine_free(e);
 }
 
+Test(unit_nic, fair_share_hand_worked) {
+  static const sim_time_ns done[3] = {13300, 9500, 7300};
+  abc_workload(SIM_NIC_FAIR, 3, done);
+}
+
 /* Same workload, SEQUENTIAL: A [0,8000), B [8000,11200), C [11200,12800), +500 each. */
 Test(unit_nic, sequential_fifo_hand_worked) {
-  sim_engine *e;
-  sim_nic *n;
-  setup(&e, &n, 1e9, SIM_NIC_SEQUENTIAL);
-  xfer_rec rec[3] = {{0, -1, 0, 0}, {1, -1, 0, 0}, {2, -1, 0, 0}};
-  submit_ev s[3] = {{n, 1000, 500, &rec[0], 0}, {n, 400, 500, &rec[1], 0},
-                    {n, 200, 500, &rec[2], 0}};
-  for (int i = 0; i < 3; i++)
-    cr_assert_eq(sim_engine_schedule_at(e, 1000 * i, do_submit, &s[i], NULL, NULL), COD_OK);
-  sim_engine_run(e, 2500);
-  cr_assert_eq(sim_nic_active(n), 1);
-  cr_assert_eq(sim_nic_in_flight(n), 3);
-  sim_engine_run(e, SIM_TIME_NEVER);
-  cr_assert_eq(rec[0].done_at, 8500);
-  cr_assert_eq(rec[1].done_at, 11700);
-  cr_assert_eq(rec[2].done_at, 13300);
-  sim_nic_free(n);
-  sim_engine_free(e);
+  static const sim_time_ns done[3] = {8500, 11700, 13300};
+  abc_workload(SIM_NIC_SEQUENTIAL, 1, done);
 }
 
 /* Equal transfers submitted together finish together and deliver in submission order;
