@@ -21,6 +21,10 @@
 int cli_conv(int argc, char **argv);
 int cli_cond(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+/* cli_bench_conv.c: `fcdcc bench conv` (argv[0] is "conv"), and the Winograd-vs-im2col
+ * target lines of `fcdcc bench` (0, or an exit status after printing the error). */
+int cli_bench_conv(int argc, char **argv);
+int cli_bench_wino_target(int quick, int reps);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);

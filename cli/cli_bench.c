@@ -288,8 +288,10 @@ out:
 
 static const char bench_help[] =
     "Usage: fcdcc bench [--quick] [--reps R]\n"
+    "       fcdcc bench conv --shape C,H,W,N,K [...]   (one convolution; see its --help)\n"
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
+    "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
     "NSCTC fast decoding against the uncoded convolution of AlexNet conv2, the CPU of a\n"
     "simulated AlexNet run against one uncoded forward pass, and the event rate of\n"
     "model-only runs.\n\n"
@@ -298,6 +300,7 @@ static const char bench_help[] =
     "  -h, --help   this help\n";
 
 int cli_bench(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "conv")) return cli_bench_conv(argc - 1, argv + 1);
   static const struct option longopts[] = {
       {"quick", 0, 0, 'q'}, {"reps", 1, 0, 'r'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int quick = 0, ch;
@@ -320,6 +323,7 @@ int cli_bench(int argc, char **argv) {
   cod_blas_describe(blas, sizeof blas);
   printf("BLAS: %s\n\n", blas);
   int rc = bench_conv(quick, (int)reps);
+  if (!rc) rc = cli_bench_wino_target(quick, (int)reps);
   if (!rc) rc = bench_decode((int)reps);
   if (!rc) rc = bench_runs((int)reps);
   return rc;

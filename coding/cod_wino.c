@@ -1,0 +1,183 @@
+/* cod_wino.c: Winograd F(2x2, 3x3) convolution and the per-layer algorithm choice.
+ *
+ * After Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016).
+ * With the transforms B^T (4x4), G (4x3) and A^T (2x4) of F(2, 3), a 2x2 output tile is
+ * Y = A^T [ sum_c (G g_c G^T) .* (B^T d_c B) ] A, where d_c is the 4x4 input tile of
+ * channel c and g_c the 3x3 filter. Gathering the 16 positions xi of the element-wise
+ * product over all (filter, channel, tile) turns the channel sum into 16 GEMMs:
+ * M_xi (N x P) = U_xi (N x C) * V_xi (C x P), P tiles. Tiles overlap by 2 input rows and
+ * columns; tiles past the output's edge (odd H' or W') are computed and clipped.
+ *
+ * Workspace: U (16 N C) for the whole layer, then V (16 C Pb) and M (16 N Pb) for one band
+ * of tile rows, Pb = band rows x tiles per row, sized so V + M stay within
+ * COD_WINO_BAND_BYTES (one tile row at least). All loops are allocation-free.
+ */
+#include "cod_wino.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include <gsl/gsl_cblas.h>
+
+#define COD_WINO_BAND_BYTES ((size_t)16 << 20)
+
+/* The 4x4 tile loops must be unrolled into registers: left as loops over small stack
+ * arrays, scalar stores followed by vector loads of the same array defeat store-to-load
+ * forwarding and the filter transform alone took more time than the 16 GEMMs. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+static const char *const algo_names[COD_CONV_ALGO_COUNT] = {"im2col", "winograd-2x2"};
+
+const char *cod_conv_algo_name(cod_conv_algo a) {
+  return (unsigned)a < COD_CONV_ALGO_COUNT ? algo_names[a] : NULL;
+}
+
+static int wino_applies(const cod_conv_geom *g) {
+  return g->kh == 3 && g->kw == 3 && g->stride == 1;
+}
+
+int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
+  if (!cod_conv_geom_valid(g)) return 0;
+  if (a == COD_CONV_IM2COL) return 1;
+  if (a == COD_CONV_WINO2) return wino_applies(g);
+  return 0;
+}
+
+static size_t tiles_h(const cod_conv_geom *g) { return (cod_conv_out_h(g) + 1) / 2; }
+static size_t tiles_w(const cod_conv_geom *g) { return (cod_conv_out_w(g) + 1) / 2; }
+
+cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt) {
+  if (dt == COD_F64 && cod_conv_algo_applies(g, COD_CONV_WINO2) && g->c >= COD_WINO_MIN_CHANNELS &&
+      g->n_filters >= COD_WINO_MIN_CHANNELS && tiles_h(g) * tiles_w(g) >= COD_WINO_MIN_TILES)
+    return COD_CONV_WINO2;
+  return COD_CONV_IM2COL;
+}
+
+/* Tile rows per band. */
+static size_t band_tile_rows(const cod_conv_geom *g, size_t el) {
+  size_t per_row = 16 * (g->c + g->n_filters) * tiles_w(g) * el;
+  size_t rows = COD_WINO_BAND_BYTES / per_row;
+  if (rows < 1) rows = 1;
+  return rows < tiles_h(g) ? rows : tiles_h(g);
+}
+
+size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt) {
+  assert(cod_conv_algo_applies(g, a));
+  if (a == COD_CONV_IM2COL) return cod_conv_workspace_bytes(g, dt);
+  size_t el = cod_dtype_size(dt), pb = band_tile_rows(g, el) * tiles_w(g);
+  return (16 * g->n_filters * g->c + 16 * (g->c + g->n_filters) * pb) * el;
+}
+
+/* The three transforms, written out (entries 0, +-1/2, +-1). Each helper is for one
+ * element type T; DEFINE_WINO instantiates them with the GEMM of that type. */
+#define DEFINE_WINO(T, SUFFIX, GEMM)                                                        \
+  /* U_xi[n][c] = (G g G^T)_xi for every filter n and channel c. */                         \
+  static void filt_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                     \
+    const size_t N = g->n_filters, C = g->c, NC = N * C;                                    \
+    for (size_t n = 0; n < N; n++)                                                          \
+      for (size_t c = 0; c < C; c++) {                                                      \
+        const T *f = k + (n * C + c) * 9;                                                   \
+        T t[4][3], u[4][4];                                                                 \
+        UNROLL for (int j = 0; j < 3; j++) {                                                       \
+          t[0][j] = f[j];                                                                   \
+          t[1][j] = (T)0.5 * (f[j] + f[3 + j] + f[6 + j]);                                  \
+          t[2][j] = (T)0.5 * (f[j] - f[3 + j] + f[6 + j]);                                  \
+          t[3][j] = f[6 + j];                                                               \
+        }                                                                                   \
+        UNROLL for (int i = 0; i < 4; i++) {                                                       \
+          u[i][0] = t[i][0];                                                                \
+          u[i][1] = (T)0.5 * (t[i][0] + t[i][1] + t[i][2]);                                 \
+          u[i][2] = (T)0.5 * (t[i][0] - t[i][1] + t[i][2]);                                 \
+          u[i][3] = t[i][2];                                                                \
+        }                                                                                   \
+        UNROLL for (int i = 0; i < 4; i++)                                                         \
+          UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + n * C + c] = u[i][j];    \
+      }                                                                                     \
+  }                                                                                         \
+  /* V_xi[c][p] = (B^T d B)_xi for the tiles of tile rows [tr0, tr0 + ntr). */              \
+  static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
+                             T *V) {                                                        \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g), pb = ntr * TW;             \
+    const long p = (long)g->pad;                                                            \
+    for (size_t c = 0; c < C; c++) {                                                        \
+      const T *xc = x + c * H * W;                                                          \
+      for (size_t ti = 0; ti < ntr; ti++)                                                   \
+        for (size_t tj = 0; tj < TW; tj++) {                                                \
+          long r0 = (long)(2 * (tr0 + ti)) - p, c0 = (long)(2 * tj) - p;                    \
+          T d[4][4], t[4][4];                                                               \
+          if (r0 >= 0 && c0 >= 0 && r0 + 4 <= (long)H && c0 + 4 <= (long)W) {              \
+            UNROLL for (int i = 0; i < 4; i++)                                                     \
+              memcpy(d[i], xc + (size_t)(r0 + i) * W + (size_t)c0, 4 * sizeof(T));          \
+          } else {                                                                          \
+            UNROLL for (int i = 0; i < 4; i++)                                                     \
+              UNROLL for (int j = 0; j < 4; j++) {                                                 \
+                long r = r0 + i, s = c0 + j;                                                \
+                d[i][j] = (r >= 0 && s >= 0 && r < (long)H && s < (long)W)                  \
+                              ? xc[(size_t)r * W + (size_t)s]                               \
+                              : (T)0;                                                       \
+              }                                                                             \
+          }                                                                                 \
+          UNROLL for (int j = 0; j < 4; j++) {                                                     \
+            t[0][j] = d[0][j] - d[2][j];                                                    \
+            t[1][j] = d[1][j] + d[2][j];                                                    \
+            t[2][j] = d[2][j] - d[1][j];                                                    \
+            t[3][j] = d[1][j] - d[3][j];                                                    \
+          }                                                                                 \
+          size_t col = c * pb + ti * TW + tj, cs = C * pb;                                  \
+          UNROLL for (int i = 0; i < 4; i++) {                                                     \
+            V[(size_t)(i * 4 + 0) * cs + col] = t[i][0] - t[i][2];                          \
+            V[(size_t)(i * 4 + 1) * cs + col] = t[i][1] + t[i][2];                          \
+            V[(size_t)(i * 4 + 2) * cs + col] = t[i][2] - t[i][1];                          \
+            V[(size_t)(i * 4 + 3) * cs + col] = t[i][1] - t[i][3];                          \
+          }                                                                                 \
+        }                                                                                   \
+    }                                                                                       \
+  }                                                                                         \
+  /* y's 2x2 tiles of tile rows [tr0, tr0 + ntr) = A^T m A, clipped to H' x W'. */          \
+  static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
+                              T *y) {                                                       \
+    const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
+    const size_t TW = tiles_w(g), pb = ntr * TW, ns = N * pb;                               \
+    for (size_t n = 0; n < N; n++)                                                          \
+      for (size_t ti = 0; ti < ntr; ti++)                                                   \
+        for (size_t tj = 0; tj < TW; tj++) {                                                \
+          size_t col = n * pb + ti * TW + tj;                                               \
+          T m[4][4], t[2][4];                                                               \
+          UNROLL for (int i = 0; i < 16; i++) m[i / 4][i % 4] = M[(size_t)i * ns + col];           \
+          UNROLL for (int j = 0; j < 4; j++) {                                                     \
+            t[0][j] = m[0][j] + m[1][j] + m[2][j];                                          \
+            t[1][j] = m[1][j] - m[2][j] - m[3][j];                                          \
+          }                                                                                 \
+          size_t oh = 2 * (tr0 + ti), ow = 2 * tj;                                          \
+          for (int i = 0; i < 2 && oh + (size_t)i < OH; i++) {                              \
+            T *row = y + (n * OH + oh + (size_t)i) * OW + ow;                               \
+            row[0] = t[i][0] + t[i][1] + t[i][2];                                           \
+            if (ow + 1 < OW) row[1] = t[i][1] - t[i][2] - t[i][3];                          \
+          }                                                                                 \
+        }                                                                                   \
+  }                                                                                         \
+  static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
+                            T *work) {                                                      \
+    const size_t N = g->n_filters, C = g->c, TH = tiles_h(g), TW = tiles_w(g);              \
+    const size_t band = band_tile_rows(g, sizeof(T));                                       \
+    T *U = work, *V = U + 16 * N * C, *M = V + 16 * C * band * TW;                          \
+    filt_##SUFFIX(g, k, U);                                                                 \
+    for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
+      size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
+      input_##SUFFIX(g, x, tr0, ntr, V);                                                    \
+      for (size_t xi = 0; xi < 16; xi++)                                                    \
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
+             U + xi * N * C, (int)C, V + xi * C * pb, (int)pb, (T)0, M + xi * N * pb,       \
+             (int)pb);                                                                      \
+      output_##SUFFIX(g, M, tr0, ntr, y);                                                   \
+    }                                                                                       \
+  }                                                                                         \
+  void cod_conv2d_algo_##SUFFIX(const cod_conv_geom *g, cod_conv_algo a, const T *x,       \
+                                const T *k, T *y, void *work) {                             \
+    assert(cod_conv_algo_applies(g, a));                                                    \
+    if (a == COD_CONV_WINO2) wino_##SUFFIX(g, x, k, y, work);                               \
+    else cod_conv2d_##SUFFIX(g, x, k, y, work);                                             \
+  }
+
+DEFINE_WINO(double, f64, cblas_dgemm)
+DEFINE_WINO(float, f32, cblas_sgemm)

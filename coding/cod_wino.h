@@ -1,0 +1,62 @@
+/* cod_wino.h: convolution algorithms beyond im2col, and the per-layer choice between them.
+ *
+ * cod_conv.h's im2col + GEMM is the general path and the reference of every test. This
+ * header adds Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms
+ * for Convolutional Neural Networks", CVPR 2016) for 3x3 stride-1 layers: each 4x4 input
+ * tile and each 3x3 filter are transformed once, the 16 transformed positions become 16
+ * GEMMs of N x C by C x tiles, and the products are transformed back into 2x2 output tiles.
+ * That is 16 multiplies per 2x2 outputs and channel pair instead of 36 (2.25x fewer), at
+ * the cost of three memory-bound transforms, so it pays on layers with many channels.
+ *
+ * The algorithm is a value (cod_conv_algo); cod_conv_algo_choose() is the automatic rule
+ * and its answer is what callers record. A forced algorithm that does not apply to a
+ * geometry is refused by cod_conv_algo_applies(), never replaced by another silently.
+ *
+ * Error: F(2x2, 3x3)'s transforms have entries 0, +-1/2, +-1, so in fp64 its round-off is
+ * a small multiple of im2col's (tests/coding states the bound they check). Workspace is
+ * caller-provided and bounded: tiles are processed in bands of tile rows.
+ */
+#ifndef FCDCC_COD_WINO_H
+#define FCDCC_COD_WINO_H
+
+#include <stddef.h>
+
+#include "cod_conv.h"
+
+typedef enum cod_conv_algo {
+  COD_CONV_IM2COL = 0, /* "im2col": im2col + GEMM (pointwise layers: one GEMM) */
+  COD_CONV_WINO2 = 1   /* "winograd-2x2": F(2x2, 3x3), 3x3 stride-1 layers only */
+} cod_conv_algo;
+
+#define COD_CONV_ALGO_COUNT 2
+
+/* The algorithm's name (as above), or NULL for a value out of range. */
+const char *cod_conv_algo_name(cod_conv_algo a);
+
+/* 1 if algorithm a can compute geometry g (valid geometries only). */
+int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
+
+/* The automatic choice for g in dt: winograd-2x2 for fp64 3x3 stride-1 layers with at least
+ * COD_WINO_MIN_CHANNELS input channels and filters and at least COD_WINO_MIN_TILES 2x2
+ * output tiles, im2col otherwise. Pure function of the geometry. Why the tile bound:
+ * the filter transform costs 16 N C per call whatever the image size, and the 16 GEMMs
+ * are N x C by C x tiles, so on small images (VGG-16's 14x14 layers: 49 tiles; AlexNet
+ * conv3-5: 49) Winograd only ties with im2col, while from 28x28 up (196 tiles) it is
+ * 1.4-1.8x faster (`fcdcc bench conv`, fp64, one thread). In fp32 the transforms, scalar
+ * code today, cost as much as in fp64 while sgemm is twice as fast, so Winograd loses
+ * (0.5-1.05x) and fp32 always takes im2col until the transforms are vectorised. */
+#define COD_WINO_MIN_CHANNELS 16
+#define COD_WINO_MIN_TILES 100
+cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt);
+
+/* Bytes of workspace cod_conv2d_algo_* needs for (g, a, dt); a must apply to g. */
+size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt);
+
+/* y = conv(x, k) by algorithm a (which must apply to g), layouts as in cod_conv.h. `work`
+ * holds cod_conv_algo_workspace_bytes(g, a, dt) bytes. Never allocates, never fails. */
+void cod_conv2d_algo_f64(const cod_conv_geom *g, cod_conv_algo a, const double *x,
+                         const double *k, double *y, void *work);
+void cod_conv2d_algo_f32(const cod_conv_geom *g, cod_conv_algo a, const float *x,
+                         const float *k, float *y, void *work);
+
+#endif

@@ -1,0 +1,170 @@
+/* test_coding_wino.c: Winograd F(2x2, 3x3) against an extended-precision direct reference,
+ * with its error stated as a multiple of the im2col path's error on the same data.
+ *
+ * Reference: the six-loop convolution accumulated in long double (64-bit mantissa on
+ * x86-64), so it is ~2^11 more accurate than either fp64 path. For each geometry we
+ * measure the RMS and the maximum of |y - ref| / s, s = (|k| conv |x|) per element, for
+ * im2col and for Winograd. Bounds checked:
+ *   - Winograd's RMS relative error <= WINO_RMS_FACTOR x im2col's (the transforms have
+ *     entries 0, +-1/2, +-1: the extra error comes from the larger intermediate values and
+ *     the 16-term output sum; a wrong index or sign gives an error of order 1, 1e13 above);
+ *   - every element within WINO_MAX_FACTOR x 8 sqrt(C*9) eps s (tc_conv_check's bound).
+ * fp32 the same with the fp32 paths. Geometries cover odd and even output sizes (clipped
+ * edge tiles), padding 0/1/2, single-tile-row outputs and bands of several tile rows.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "cod_wino.h"
+#include "tc_util.h"
+
+#define WINO_RMS_FACTOR 8.0
+#define WINO_MAX_FACTOR 16.0
+
+static void ref_ld(const cod_conv_geom *g, const double *x, const double *k, double *y,
+                   int absval) {
+  const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);
+  for (size_t o = 0; o < g->n_filters; o++)
+    for (size_t oh = 0; oh < OH; oh++)
+      for (size_t ow = 0; ow < OW; ow++) {
+        long double acc = 0;
+        for (size_t c = 0; c < g->c; c++)
+          for (size_t u = 0; u < 3; u++)
+            for (size_t v = 0; v < 3; v++) {
+              long ih = (long)(oh + u) - (long)g->pad, iw = (long)(ow + v) - (long)g->pad;
+              if (ih < 0 || iw < 0 || ih >= (long)g->h || iw >= (long)g->w) continue;
+              long double a = k[((o * g->c + c) * 3 + u) * 3 + v];
+              long double b = x[(c * g->h + (size_t)ih) * g->w + (size_t)iw];
+              acc += absval ? fabsl(a) * fabsl(b) : a * b;
+            }
+        y[(o * OH + oh) * OW + ow] = (double)acc;
+      }
+}
+
+typedef struct errs { double rms, max; } errs;
+
+static errs err_of(const double *y, const double *ref, const double *s, size_t len) {
+  errs e = {0, 0};
+  for (size_t i = 0; i < len; i++) {
+    double r = fabs(y[i] - ref[i]) / (s[i] + DBL_MIN);
+    e.rms += r * r;
+    if (!(r <= e.max)) e.max = r;
+  }
+  e.rms = sqrt(e.rms / (double)len);
+  return e;
+}
+
+static void check(size_t c, size_t h, size_t w, size_t n, size_t pad, uint64_t seed) {
+  cod_conv_geom g = tc_geom(c, h, w, n, 3, 3, 1, pad);
+  cr_assert(cod_conv_algo_applies(&g, COD_CONV_WINO2));
+  size_t xl = cod_conv_input_len(&g), kl = cod_conv_filter_len(&g), yl = cod_conv_output_len(&g);
+  double *x = malloc(xl * 8), *k = malloc(kl * 8), *ref = malloc(yl * 8), *s = malloc(yl * 8);
+  double *yi = malloc(yl * 8), *yw = malloc(yl * 8), *y32 = malloc(yl * 8);
+  float *xf = malloc(xl * 4), *kf = malloc(kl * 4), *yf = malloc(yl * 4);
+  cr_assert(x && k && ref && s && yi && yw && y32 && xf && kf && yf);
+  tc_fill(x, xl, seed);
+  tc_fill(k, kl, seed + 11);
+  ref_ld(&g, x, k, ref, 0);
+  ref_ld(&g, x, k, s, 1);
+  size_t n_dot = c * 9;
+  for (int prec = 0; prec < 2; prec++) {
+    double eps = prec ? FLT_EPSILON : DBL_EPSILON;
+    errs ea[2];
+    for (int a = 0; a < 2; a++) {
+      cod_conv_algo algo = a ? COD_CONV_WINO2 : COD_CONV_IM2COL;
+      size_t wb = cod_conv_algo_workspace_bytes(&g, algo, prec ? COD_F32 : COD_F64);
+      unsigned char *work = malloc(wb + 64);
+      cr_assert(work);
+      memset(work, 0xFF, wb + 64);
+      if (!prec) {
+        cod_conv2d_algo_f64(&g, algo, x, k, a ? yw : yi, work);
+      } else {
+        /* fp32 data are the fp64 data rounded; the reference is of the rounded data. */
+        for (size_t i = 0; i < xl; i++) xf[i] = (float)x[i];
+        for (size_t i = 0; i < kl; i++) kf[i] = (float)k[i];
+        cod_conv2d_algo_f32(&g, algo, xf, kf, yf, work);
+        for (size_t i = 0; i < yl; i++) (a ? yw : yi)[i] = yf[i];
+      }
+      for (int i = 0; i < 64; i++) cr_assert_eq(work[wb + i], 0xFF, "workspace overrun");
+      free(work);
+    }
+    if (prec) {
+      double *xd = malloc(xl * 8), *kd = malloc(kl * 8);
+      cr_assert(xd && kd);
+      for (size_t i = 0; i < xl; i++) xd[i] = xf[i];
+      for (size_t i = 0; i < kl; i++) kd[i] = kf[i];
+      ref_ld(&g, xd, kd, ref, 0);
+      free(xd), free(kd);
+    }
+    ea[0] = err_of(yi, ref, s, yl);
+    ea[1] = err_of(yw, ref, s, yl);
+    double floor_rms = eps / 16; /* im2col may be exact on tiny dots */
+    double base = ea[0].rms > floor_rms ? ea[0].rms : floor_rms;
+    cr_expect_leq(ea[1].rms, WINO_RMS_FACTOR * base,
+                  "%s C%zu H%zu W%zu N%zu p%zu: winograd rms %.3g vs im2col %.3g",
+                  prec ? "fp32" : "fp64", c, h, w, n, pad, ea[1].rms, ea[0].rms);
+    cr_expect_leq(ea[1].max, WINO_MAX_FACTOR * 8.0 * sqrt((double)n_dot) * eps,
+                  "%s C%zu H%zu W%zu N%zu p%zu: winograd max %.3g", prec ? "fp32" : "fp64",
+                  c, h, w, n, pad, ea[1].max);
+    cr_log_info("%s C%zu H%zu W%zu N%zu p%zu: rms im2col %.3g winograd %.3g (x%.2f)",
+                prec ? "fp32" : "fp64", c, h, w, n, pad, ea[0].rms, ea[1].rms,
+                ea[1].rms / (ea[0].rms > 0 ? ea[0].rms : floor_rms));
+  }
+  free(x), free(k), free(ref), free(s), free(yi), free(yw), free(y32);
+  free(xf), free(kf), free(yf);
+}
+
+Test(wino, matches_reference_small_shapes) {
+  check(1, 3, 3, 1, 0, 1);   /* one output: a single clipped tile */
+  check(1, 4, 4, 1, 0, 2);   /* exactly one full tile */
+  check(3, 5, 7, 2, 1, 3);   /* odd outputs, pad 1 */
+  check(2, 6, 5, 3, 2, 4);   /* pad 2, even x odd */
+  check(5, 9, 9, 4, 0, 5);
+}
+
+Test(wino, matches_reference_layer_shapes) {
+  check(64, 13, 13, 32, 1, 6);  /* AlexNet conv3-5 spatial size */
+  check(16, 28, 28, 16, 1, 7);
+  check(32, 56, 20, 8, 1, 8);
+}
+
+Test(wino, bands_of_tile_rows) {
+  /* Enough channels and rows that the 16 MiB band holds fewer tile rows than the layer. */
+  cod_conv_geom g = tc_geom(256, 96, 96, 256, 3, 3, 1, 1);
+  size_t wb = cod_conv_algo_workspace_bytes(&g, COD_CONV_WINO2, COD_F64);
+  size_t full = (16 * 256 * 256 + 16 * 512 * 48 * 48) * sizeof(double);
+  cr_assert_lt(wb, full, "the workspace must be banded (%zu >= %zu)", wb, full);
+  check(256, 20, 20, 8, 1, 9);
+  cod_conv_geom g2 = tc_geom(600, 40, 40, 600, 3, 3, 1, 1);
+  cr_assert_lt(cod_conv_algo_workspace_bytes(&g2, COD_CONV_WINO2, COD_F64),
+               (16 * 600 * 600 + 16 * 1200 * 400) * sizeof(double));
+  check(600, 40, 40, 4, 1, 10); /* several bands, many channels */
+}
+
+Test(wino, applicability_and_choice) {
+  cod_conv_geom g3 = tc_geom(64, 13, 13, 64, 3, 3, 1, 1);
+  cr_expect(cod_conv_algo_applies(&g3, COD_CONV_WINO2));
+  cr_expect_eq(cod_conv_algo_choose(&g3, COD_F64), COD_CONV_IM2COL, "7x7 tiles: below the tile bound");
+  cod_conv_geom big = tc_geom(64, 28, 28, 64, 3, 3, 1, 1);
+  cr_expect_eq(cod_conv_algo_choose(&big, COD_F64), COD_CONV_WINO2, "14x14 tiles: winograd");
+  cr_expect_eq(cod_conv_algo_choose(&big, COD_F32), COD_CONV_IM2COL, "fp32: im2col");
+  cod_conv_geom edge = tc_geom(64, 20, 18, 64, 3, 3, 1, 1); /* 10 x 9 = 90 tiles */
+  cr_expect_eq(cod_conv_algo_choose(&edge, COD_F64), COD_CONV_IM2COL);
+  cod_conv_geom s2 = tc_geom(64, 13, 13, 64, 3, 3, 2, 1);
+  cr_expect(!cod_conv_algo_applies(&s2, COD_CONV_WINO2));
+  cr_expect_eq(cod_conv_algo_choose(&s2, COD_F64), COD_CONV_IM2COL);
+  cod_conv_geom k5 = tc_geom(64, 13, 13, 64, 5, 5, 1, 2);
+  cr_expect(!cod_conv_algo_applies(&k5, COD_CONV_WINO2));
+  cod_conv_geom few = tc_geom(3, 32, 32, 64, 3, 3, 1, 1);
+  cr_expect(cod_conv_algo_applies(&few, COD_CONV_WINO2));
+  cr_expect_eq(cod_conv_algo_choose(&few, COD_F64), COD_CONV_IM2COL, "3 input channels: im2col");
+  cr_expect(cod_conv_algo_applies(&few, COD_CONV_IM2COL));
+  cr_expect_str_eq(cod_conv_algo_name(COD_CONV_WINO2), "winograd-2x2");
+  cr_expect_str_eq(cod_conv_algo_name(COD_CONV_IM2COL), "im2col");
+  cr_expect_null(cod_conv_algo_name((cod_conv_algo)7));
+  cr_expect(!cod_conv_algo_applies(&g3, (cod_conv_algo)7));
+}
