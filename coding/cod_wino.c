@@ -21,6 +21,12 @@
 
 #define COD_WINO_BAND_BYTES ((size_t)16 << 20)
 
+/* Elements between the 16 planes of U, V and M. Without it a plane's size is often a
+ * multiple of 4 KiB (VGG-16 conv3_1: 256 x 784 floats), so the 16 streams a transform
+ * reads or writes map to one L1 set and evict each other: the transforms took longer than
+ * the GEMMs. 16 elements move each plane by one or two cache lines. */
+#define PLANE_PAD 16
+
 /* The 4x4 tile loops must be unrolled into registers: left as loops over small stack
  * arrays, scalar stores followed by vector loads of the same array defeat store-to-load
  * forwarding and the filter transform alone took more time than the 16 GEMMs. */
@@ -47,7 +53,8 @@ static size_t tiles_h(const cod_conv_geom *g) { return (cod_conv_out_h(g) + 1) /
 static size_t tiles_w(const cod_conv_geom *g) { return (cod_conv_out_w(g) + 1) / 2; }
 
 cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt) {
-  if (dt == COD_F64 && cod_conv_algo_applies(g, COD_CONV_WINO2) && g->c >= COD_WINO_MIN_CHANNELS &&
+  (void)dt;
+  if (cod_conv_algo_applies(g, COD_CONV_WINO2) && g->c >= COD_WINO_MIN_CHANNELS &&
       g->n_filters >= COD_WINO_MIN_CHANNELS && tiles_h(g) * tiles_w(g) >= COD_WINO_MIN_TILES)
     return COD_CONV_WINO2;
   return COD_CONV_IM2COL;
@@ -61,11 +68,20 @@ static size_t band_tile_rows(const cod_conv_geom *g, size_t el) {
   return rows < tiles_h(g) ? rows : tiles_h(g);
 }
 
+size_t cod_wino_filters_len(const cod_conv_geom *g) {
+  return 16 * (g->n_filters * g->c + PLANE_PAD);
+}
+
+size_t cod_wino_pre_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
+  assert(cod_conv_algo_applies(g, COD_CONV_WINO2));
+  size_t el = cod_dtype_size(dt), pb = band_tile_rows(g, el) * tiles_w(g);
+  return (16 * (g->c * pb + PLANE_PAD) + 16 * (g->n_filters * pb + PLANE_PAD)) * el;
+}
+
 size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt) {
   assert(cod_conv_algo_applies(g, a));
   if (a == COD_CONV_IM2COL) return cod_conv_workspace_bytes(g, dt);
-  size_t el = cod_dtype_size(dt), pb = band_tile_rows(g, el) * tiles_w(g);
-  return (16 * g->n_filters * g->c + 16 * (g->c + g->n_filters) * pb) * el;
+  return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
 }
 
 /* The three transforms, written out (entries 0, +-1/2, +-1). Each helper is for one
@@ -73,7 +89,7 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
 #define DEFINE_WINO(T, SUFFIX, GEMM)                                                        \
   /* U_xi[n][c] = (G g G^T)_xi for every filter n and channel c. */                         \
   static void filt_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                     \
-    const size_t N = g->n_filters, C = g->c, NC = N * C;                                    \
+    const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t c = 0; c < C; c++) {                                                      \
         const T *f = k + (n * C + c) * 9;                                                   \
@@ -123,7 +139,7 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
             t[2][j] = d[2][j] - d[1][j];                                                    \
             t[3][j] = d[1][j] - d[3][j];                                                    \
           }                                                                                 \
-          size_t col = c * pb + ti * TW + tj, cs = C * pb;                                  \
+          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
           UNROLL for (int i = 0; i < 4; i++) {                                                     \
             V[(size_t)(i * 4 + 0) * cs + col] = t[i][0] - t[i][2];                          \
             V[(size_t)(i * 4 + 1) * cs + col] = t[i][1] + t[i][2];                          \
@@ -137,7 +153,7 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
                               T *y) {                                                       \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g), pb = ntr * TW, ns = N * pb;                               \
+    const size_t TW = tiles_w(g), pb = ntr * TW, ns = N * pb + PLANE_PAD;                   \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
         for (size_t tj = 0; tj < TW; tj++) {                                                \
@@ -156,21 +172,37 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
           }                                                                                 \
         }                                                                                   \
   }                                                                                         \
-  static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
-                            T *work) {                                                      \
+  /* The bands of tiles, given the transformed filters U (16 planes of N x C). */         \
+  static void wino_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,    \
+                                  T *V) {                                                   \
     const size_t N = g->n_filters, C = g->c, TH = tiles_h(g), TW = tiles_w(g);              \
     const size_t band = band_tile_rows(g, sizeof(T));                                       \
-    T *U = work, *V = U + 16 * N * C, *M = V + 16 * C * band * TW;                          \
-    filt_##SUFFIX(g, k, U);                                                                 \
+    const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
+    T *M = V + 16 * vs;                                                                     \
     for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
       size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
       input_##SUFFIX(g, x, tr0, ntr, V);                                                    \
       for (size_t xi = 0; xi < 16; xi++)                                                    \
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
-             U + xi * N * C, (int)C, V + xi * C * pb, (int)pb, (T)0, M + xi * N * pb,       \
-             (int)pb);                                                                      \
+             U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
+             M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
       output_##SUFFIX(g, M, tr0, ntr, y);                                                   \
     }                                                                                       \
+  }                                                                                         \
+  void cod_wino_filters_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {               \
+    assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
+    filt_##SUFFIX(g, k, U);                                                                 \
+  }                                                                                         \
+  void cod_conv2d_wino_pre_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,  \
+                                    void *work) {                                           \
+    assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
+    wino_bands_##SUFFIX(g, x, U, y, work);                                                  \
+  }                                                                                         \
+  static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
+                            T *work) {                                                      \
+    T *U = work;                                                                            \
+    filt_##SUFFIX(g, k, U);                                                                 \
+    wino_bands_##SUFFIX(g, x, U, y, U + cod_wino_filters_len(g));                           \
   }                                                                                         \
   void cod_conv2d_algo_##SUFFIX(const cod_conv_geom *g, cod_conv_algo a, const T *x,       \
                                 const T *k, T *y, void *work) {                             \

@@ -36,17 +36,15 @@ const char *cod_conv_algo_name(cod_conv_algo a);
 /* 1 if algorithm a can compute geometry g (valid geometries only). */
 int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
 
-/* The automatic choice for g in dt: winograd-2x2 for fp64 3x3 stride-1 layers with at least
+/* The automatic choice for g in dt: winograd-2x2 for 3x3 stride-1 layers with at least
  * COD_WINO_MIN_CHANNELS input channels and filters and at least COD_WINO_MIN_TILES 2x2
- * output tiles, im2col otherwise. Pure function of the geometry. Why the tile bound:
- * the filter transform costs 16 N C per call whatever the image size, and the 16 GEMMs
- * are N x C by C x tiles, so on small images (VGG-16's 14x14 layers: 49 tiles; AlexNet
- * conv3-5: 49) Winograd only ties with im2col, while from 28x28 up (196 tiles) it is
- * 1.4-1.8x faster (`fcdcc bench conv`, fp64, one thread). In fp32 the transforms, scalar
- * code today, cost as much as in fp64 while sgemm is twice as fast, so Winograd loses
- * (0.5-1.05x) and fp32 always takes im2col until the transforms are vectorised. */
+ * output tiles, im2col otherwise. Pure function of the geometry (dt is part of the
+ * signature because the balance differs by type; today the same rule wins in both).
+ * Measured by `fcdcc bench` (one thread): 1.07-1.32x on AlexNet conv3-5 (13x13, 49 tiles),
+ * 1.24-1.81x on VGG-16's 3x3 layers, fp32 and fp64. Below 16 channels the transforms
+ * cost more than the multiplies they save. */
 #define COD_WINO_MIN_CHANNELS 16
-#define COD_WINO_MIN_TILES 100
+#define COD_WINO_MIN_TILES 16
 cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt);
 
 /* Bytes of workspace cod_conv2d_algo_* needs for (g, a, dt); a must apply to g. */
@@ -58,5 +56,20 @@ void cod_conv2d_algo_f64(const cod_conv_geom *g, cod_conv_algo a, const double *
                          const double *k, double *y, void *work);
 void cod_conv2d_algo_f32(const cod_conv_geom *g, cod_conv_algo a, const float *x,
                          const float *k, float *y, void *work);
+
+/* Weights are fixed during inference, so a caller that convolves many inputs with the
+ * same filters (a model's layer, a worker's coded filters) can transform them once:
+ * cod_wino_filters_len(g) elements of U, filled by cod_wino_filters_*, then
+ * cod_conv2d_wino_pre_* with cod_wino_pre_workspace_bytes(g, dt) bytes of workspace.
+ * Same result, bit for bit, as cod_conv2d_algo_* with COD_CONV_WINO2. g must take
+ * winograd-2x2; never allocates. */
+size_t cod_wino_filters_len(const cod_conv_geom *g);
+size_t cod_wino_pre_workspace_bytes(const cod_conv_geom *g, cod_dtype dt);
+void cod_wino_filters_f64(const cod_conv_geom *g, const double *k, double *U);
+void cod_wino_filters_f32(const cod_conv_geom *g, const float *k, float *U);
+void cod_conv2d_wino_pre_f64(const cod_conv_geom *g, const double *x, const double *U,
+                             double *y, void *work);
+void cod_conv2d_wino_pre_f32(const cod_conv_geom *g, const float *x, const float *U,
+                             float *y, void *work);
 
 #endif

@@ -148,11 +148,13 @@ Test(wino, bands_of_tile_rows) {
 Test(wino, applicability_and_choice) {
   cod_conv_geom g3 = tc_geom(64, 13, 13, 64, 3, 3, 1, 1);
   cr_expect(cod_conv_algo_applies(&g3, COD_CONV_WINO2));
-  cr_expect_eq(cod_conv_algo_choose(&g3, COD_F64), COD_CONV_IM2COL, "7x7 tiles: below the tile bound");
+  cr_expect_eq(cod_conv_algo_choose(&g3, COD_F64), COD_CONV_WINO2, "7x7 tiles: winograd");
+  cod_conv_geom tiny = tc_geom(64, 6, 6, 64, 3, 3, 1, 1); /* 3 x 3 = 9 tiles */
+  cr_expect_eq(cod_conv_algo_choose(&tiny, COD_F64), COD_CONV_IM2COL, "9 tiles: im2col");
   cod_conv_geom big = tc_geom(64, 28, 28, 64, 3, 3, 1, 1);
   cr_expect_eq(cod_conv_algo_choose(&big, COD_F64), COD_CONV_WINO2, "14x14 tiles: winograd");
-  cr_expect_eq(cod_conv_algo_choose(&big, COD_F32), COD_CONV_IM2COL, "fp32: im2col");
-  cod_conv_geom edge = tc_geom(64, 20, 18, 64, 3, 3, 1, 1); /* 10 x 9 = 90 tiles */
+  cr_expect_eq(cod_conv_algo_choose(&big, COD_F32), COD_CONV_WINO2, "fp32 too");
+  cod_conv_geom edge = tc_geom(64, 8, 6, 64, 3, 3, 1, 1); /* 4 x 3 = 12 tiles */
   cr_expect_eq(cod_conv_algo_choose(&edge, COD_F64), COD_CONV_IM2COL);
   cod_conv_geom s2 = tc_geom(64, 13, 13, 64, 3, 3, 2, 1);
   cr_expect(!cod_conv_algo_applies(&s2, COD_CONV_WINO2));
@@ -167,4 +169,34 @@ Test(wino, applicability_and_choice) {
   cr_expect_str_eq(cod_conv_algo_name(COD_CONV_IM2COL), "im2col");
   cr_expect_null(cod_conv_algo_name((cod_conv_algo)7));
   cr_expect(!cod_conv_algo_applies(&g3, (cod_conv_algo)7));
+}
+
+Test(wino, pretransformed_filters_same_bits) {
+  /* Transforming the filters once must give exactly the per-call result. */
+  cod_conv_geom g = tc_geom(24, 17, 14, 20, 3, 3, 1, 1);
+  size_t xl = cod_conv_input_len(&g), kl = cod_conv_filter_len(&g), yl = cod_conv_output_len(&g);
+  double *x = malloc(xl * 8), *k = malloc(kl * 8), *y1 = malloc(yl * 8), *y2 = malloc(yl * 8);
+  double *U = malloc(cod_wino_filters_len(&g) * 8);
+  void *w1 = malloc(cod_conv_algo_workspace_bytes(&g, COD_CONV_WINO2, COD_F64));
+  void *w2 = malloc(cod_wino_pre_workspace_bytes(&g, COD_F64));
+  cr_assert(x && k && y1 && y2 && U && w1 && w2);
+  tc_fill(x, xl, 21);
+  tc_fill(k, kl, 22);
+  cod_conv2d_algo_f64(&g, COD_CONV_WINO2, x, k, y1, w1);
+  cod_wino_filters_f64(&g, k, U);
+  for (int rep = 0; rep < 2; rep++) { /* U is read-only: a second input reuses it */
+    cod_conv2d_wino_pre_f64(&g, x, U, y2, w2);
+    cr_assert_eq(memcmp(y1, y2, yl * 8), 0, "pretransformed result differs (rep %d)", rep);
+  }
+  float *xf = malloc(xl * 4), *kf = malloc(kl * 4), *yf1 = malloc(yl * 4), *yf2 = malloc(yl * 4);
+  float *Uf = malloc(cod_wino_filters_len(&g) * 4);
+  cr_assert(xf && kf && yf1 && yf2 && Uf);
+  for (size_t i = 0; i < xl; i++) xf[i] = (float)x[i];
+  for (size_t i = 0; i < kl; i++) kf[i] = (float)k[i];
+  cod_conv2d_algo_f32(&g, COD_CONV_WINO2, xf, kf, yf1, w1);
+  cod_wino_filters_f32(&g, kf, Uf);
+  cod_conv2d_wino_pre_f32(&g, xf, Uf, yf2, w2);
+  cr_assert_eq(memcmp(yf1, yf2, yl * 4), 0, "fp32 pretransformed result differs");
+  free(x), free(k), free(y1), free(y2), free(U), free(w1), free(w2);
+  free(xf), free(kf), free(yf1), free(yf2), free(Uf);
 }
