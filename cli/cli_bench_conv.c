@@ -163,7 +163,7 @@ int cli_bench_wino_target(int quick, int reps) {
 
 static const char bench_conv_help[] =
     "Usage: fcdcc bench conv --shape C,H,W,N,K [--stride S] [--pad P]\n"
-    "                        [--precision fp32|fp64] [--algo auto|im2col|winograd-2x2]\n"
+    "                        [--precision fp32|fp64] [--algo auto|im2col|winograd-2x2|winograd-4x4]\n"
     "                        [--repeat R] [--json]\n"
     "Time one convolution of a C x H x W input with N filters of K x K, warm, on one\n"
     "thread (thread CPU time, best of R after one warm-up call), and print the time,\n"
@@ -208,7 +208,7 @@ static int parse_algo(const char *s, int *algo) {
       return 0;
     }
   return cli_usage_error("bench conv", "--algo: unknown algorithm '%s' (known: auto, im2col, "
-                         "winograd-2x2)", s);
+                         "winograd-2x2, winograd-4x4)", s);
 }
 
 int cli_bench_conv(int argc, char **argv) {
@@ -260,7 +260,7 @@ int cli_bench_conv(int argc, char **argv) {
   if (!cod_conv_algo_applies(&g, a))
     return cli_usage_error("bench conv", "--algo %s does not apply to this shape (%s)",
                            cod_conv_algo_name(a),
-                           a == COD_CONV_WINO2 ? "it needs a 3x3 kernel and stride 1" : "?");
+                           "it needs a 3x3 kernel and stride 1");
   cod_blas_set_threads(1);
   double t;
   if (time_algos(&g, dt, &a, 1, (int)reps, &t)) return cli_fail("bench conv", "out of memory");

@@ -32,7 +32,11 @@
  * forwarding and the filter transform alone took more time than the 16 GEMMs. */
 #define UNROLL _Pragma("GCC unroll 16")
 
-static const char *const algo_names[COD_CONV_ALGO_COUNT] = {"im2col", "winograd-2x2"};
+static size_t wino4_filters_len(const cod_conv_geom *g);
+static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el);
+
+static const char *const algo_names[COD_CONV_ALGO_COUNT] = {"im2col", "winograd-2x2",
+                                                              "winograd-4x4"};
 
 const char *cod_conv_algo_name(cod_conv_algo a) {
   return (unsigned)a < COD_CONV_ALGO_COUNT ? algo_names[a] : NULL;
@@ -45,7 +49,7 @@ static int wino_applies(const cod_conv_geom *g) {
 int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
   if (!cod_conv_geom_valid(g)) return 0;
   if (a == COD_CONV_IM2COL) return 1;
-  if (a == COD_CONV_WINO2) return wino_applies(g);
+  if (a == COD_CONV_WINO2 || a == COD_CONV_WINO4) return wino_applies(g);
   return 0;
 }
 
@@ -81,8 +85,142 @@ size_t cod_wino_pre_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
 size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt) {
   assert(cod_conv_algo_applies(g, a));
   if (a == COD_CONV_IM2COL) return cod_conv_workspace_bytes(g, dt);
+  if (a == COD_CONV_WINO4)
+    return wino4_filters_len(g) * cod_dtype_size(dt) + wino4_pre_bytes(g, cod_dtype_size(dt));
   return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
 }
+
+/* ---- F(4x4, 3x3) ---------------------------------------------------------------------
+ * Points 0, +-1, +-2 and infinity (Lavin and Gray's choice): 6x6 input tiles, 36 GEMMs,
+ * 36 multiplies per 4x4 outputs and channel pair instead of 144 (4x fewer). The transform
+ * entries reach 5 (B^T), 1/24 (G) and 8 (A^T), so its round-off grows: tests state the
+ * bounds in fp64 and fp32. The automatic rule never takes it: see cod_wino.h. */
+static const double BT4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
+                                 {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
+                                 {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
+static const double AT4[4][6] = {
+    {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+static size_t tiles4_h(const cod_conv_geom *g) { return (cod_conv_out_h(g) + 3) / 4; }
+static size_t tiles4_w(const cod_conv_geom *g) { return (cod_conv_out_w(g) + 3) / 4; }
+
+static size_t band4_tile_rows(const cod_conv_geom *g, size_t el) {
+  size_t per_row = 36 * (g->c + g->n_filters) * tiles4_w(g) * el;
+  size_t rows = COD_WINO_BAND_BYTES / per_row;
+  if (rows < 1) rows = 1;
+  return rows < tiles4_h(g) ? rows : tiles4_h(g);
+}
+
+static size_t wino4_filters_len(const cod_conv_geom *g) {
+  return 36 * (g->n_filters * g->c + PLANE_PAD);
+}
+
+static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el) {
+  size_t pb = band4_tile_rows(g, el) * tiles4_w(g);
+  return (36 * (g->c * pb + PLANE_PAD) + 36 * (g->n_filters * pb + PLANE_PAD)) * el;
+}
+
+#define DEFINE_WINO4(T, SUFFIX, GEMM)                                                       \
+  static void filt4_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                    \
+    const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
+    for (size_t n = 0; n < N; n++)                                                          \
+      for (size_t c = 0; c < C; c++) {                                                      \
+        const T *f = k + (n * C + c) * 9;                                                   \
+        T t[6][3];                                                                          \
+        UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 3; j++) t[i][j] =     \
+            (T)(G4[i][0] * f[j] + G4[i][1] * f[3 + j] + G4[i][2] * f[6 + j]);               \
+        UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++)               \
+            U[(size_t)(i * 6 + j) * NC + n * C + c] =                                       \
+            (T)(G4[j][0] * t[i][0] + G4[j][1] * t[i][1] + G4[j][2] * t[i][2]);              \
+      }                                                                                     \
+  }                                                                                         \
+  static void input4_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,  \
+                              T *V) {                                                       \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles4_w(g), pb = ntr * TW;            \
+    const long p = (long)g->pad;                                                            \
+    for (size_t c = 0; c < C; c++) {                                                        \
+      const T *xc = x + c * H * W;                                                          \
+      for (size_t ti = 0; ti < ntr; ti++)                                                   \
+        for (size_t tj = 0; tj < TW; tj++) {                                                \
+          long r0 = (long)(4 * (tr0 + ti)) - p, c0 = (long)(4 * tj) - p;                    \
+          T d[6][6], t[6][6];                                                               \
+          if (r0 >= 0 && c0 >= 0 && r0 + 6 <= (long)H && c0 + 6 <= (long)W) {              \
+            UNROLL for (int i = 0; i < 6; i++)                                              \
+              memcpy(d[i], xc + (size_t)(r0 + i) * W + (size_t)c0, 6 * sizeof(T));          \
+          } else {                                                                          \
+            for (int i = 0; i < 6; i++)                                                     \
+              for (int j = 0; j < 6; j++) {                                                 \
+                long r = r0 + i, s = c0 + j;                                                \
+                d[i][j] = (r >= 0 && s >= 0 && r < (long)H && s < (long)W)                  \
+                              ? xc[(size_t)r * W + (size_t)s]                               \
+                              : (T)0;                                                       \
+              }                                                                             \
+          }                                                                                 \
+          UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++) {           \
+            T a = 0;                                                                        \
+            UNROLL for (int l = 0; l < 6; l++) a += (T)BT4[i][l] * d[l][j];                 \
+            t[i][j] = a;                                                                    \
+          }                                                                                 \
+          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
+          UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++) {           \
+            T a = 0;                                                                        \
+            UNROLL for (int l = 0; l < 6; l++) a += t[i][l] * (T)BT4[j][l];                 \
+            V[(size_t)(i * 6 + j) * cs + col] = a;                                          \
+          }                                                                                 \
+        }                                                                                   \
+    }                                                                                       \
+  }                                                                                         \
+  static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr, \
+                               T *y) {                                                      \
+    const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
+    const size_t TW = tiles4_w(g), pb = ntr * TW, ns = N * pb + PLANE_PAD;                  \
+    for (size_t n = 0; n < N; n++)                                                          \
+      for (size_t ti = 0; ti < ntr; ti++)                                                   \
+        for (size_t tj = 0; tj < TW; tj++) {                                                \
+          size_t col = n * pb + ti * TW + tj;                                               \
+          T m[6][6], t[4][6];                                                               \
+          UNROLL for (int i = 0; i < 36; i++) m[i / 6][i % 6] = M[(size_t)i * ns + col];    \
+          UNROLL for (int i = 0; i < 4; i++) UNROLL for (int j = 0; j < 6; j++) {           \
+            T a = 0;                                                                        \
+            UNROLL for (int l = 0; l < 6; l++) a += (T)AT4[i][l] * m[l][j];                 \
+            t[i][j] = a;                                                                    \
+          }                                                                                 \
+          size_t oh = 4 * (tr0 + ti), ow = 4 * tj;                                          \
+          for (size_t i = 0; i < 4 && oh + i < OH; i++) {                                   \
+            T *row = y + (n * OH + oh + i) * OW + ow;                                       \
+            for (size_t j = 0; j < 4 && ow + j < OW; j++) {                                 \
+              T a = 0;                                                                      \
+              UNROLL for (int l = 0; l < 6; l++) a += t[i][l] * (T)AT4[j][l];               \
+              row[j] = a;                                                                   \
+            }                                                                               \
+          }                                                                                 \
+        }                                                                                   \
+  }                                                                                         \
+  static void wino4_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,   \
+                                   T *V) {                                                  \
+    const size_t N = g->n_filters, C = g->c, TH = tiles4_h(g), TW = tiles4_w(g);            \
+    const size_t band = band4_tile_rows(g, sizeof(T));                                      \
+    const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
+    T *M = V + 36 * vs;                                                                     \
+    for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
+      size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
+      input4_##SUFFIX(g, x, tr0, ntr, V);                                                   \
+      for (size_t xi = 0; xi < 36; xi++)                                                    \
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
+             U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
+             M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
+      output4_##SUFFIX(g, M, tr0, ntr, y);                                                  \
+    }                                                                                       \
+  }
+
+DEFINE_WINO4(double, f64, cblas_dgemm)
+DEFINE_WINO4(float, f32, cblas_sgemm)
 
 /* The three transforms, written out (entries 0, +-1/2, +-1). Each helper is for one
  * element type T; DEFINE_WINO instantiates them with the GEMM of that type. */
@@ -207,8 +345,15 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
   void cod_conv2d_algo_##SUFFIX(const cod_conv_geom *g, cod_conv_algo a, const T *x,       \
                                 const T *k, T *y, void *work) {                             \
     assert(cod_conv_algo_applies(g, a));                                                    \
-    if (a == COD_CONV_WINO2) wino_##SUFFIX(g, x, k, y, work);                               \
-    else cod_conv2d_##SUFFIX(g, x, k, y, work);                                             \
+    if (a == COD_CONV_WINO2) {                                                              \
+      wino_##SUFFIX(g, x, k, y, work);                                                      \
+    } else if (a == COD_CONV_WINO4) {                                                       \
+      T *U = work;                                                                          \
+      filt4_##SUFFIX(g, k, U);                                                              \
+      wino4_bands_##SUFFIX(g, x, U, y, U + wino4_filters_len(g));                           \
+    } else {                                                                                \
+      cod_conv2d_##SUFFIX(g, x, k, y, work);                                                \
+    }                                                                                       \
   }
 
 DEFINE_WINO(double, f64, cblas_dgemm)

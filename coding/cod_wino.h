@@ -25,10 +25,15 @@
 
 typedef enum cod_conv_algo {
   COD_CONV_IM2COL = 0, /* "im2col": im2col + GEMM (pointwise layers: one GEMM) */
-  COD_CONV_WINO2 = 1   /* "winograd-2x2": F(2x2, 3x3), 3x3 stride-1 layers only */
+  COD_CONV_WINO2 = 1,  /* "winograd-2x2": F(2x2, 3x3), 3x3 stride-1 layers only */
+  COD_CONV_WINO4 = 2   /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
+                          round-off is 4-18x im2col's (tests hold it to 64x RMS) and, with
+                          generic 6x6 transforms and 36 skinny GEMMs, it measured slower
+                          than winograd-2x2 on every AlexNet/VGG-16 layer: offered for
+                          study (--algo), never chosen automatically */
 } cod_conv_algo;
 
-#define COD_CONV_ALGO_COUNT 2
+#define COD_CONV_ALGO_COUNT 3
 
 /* The algorithm's name (as above), or NULL for a value out of range. */
 const char *cod_conv_algo_name(cod_conv_algo a);
