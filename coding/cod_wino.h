@@ -46,10 +46,11 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
  * output tiles, im2col otherwise. Pure function of the geometry (dt is part of the
  * signature because the balance differs by type; today the same rule wins in both).
  * Measured by `fcdcc bench` (one thread): 1.07-1.32x on AlexNet conv3-5 (13x13, 49 tiles),
- * 1.24-1.81x on VGG-16's 3x3 layers, fp32 and fp64. Below 16 channels the transforms
- * cost more than the multiplies they save. */
+ * 1.24-1.81x on VGG-16's 3x3 layers, fp32 and fp64; but 0.6-0.7x on ResNet-18's 7x7
+ * layer4 (16 tiles), hence the tile bound. Below 16 channels the transforms cost more
+ * than the multiplies they save. */
 #define COD_WINO_MIN_CHANNELS 16
-#define COD_WINO_MIN_TILES 16
+#define COD_WINO_MIN_TILES 36
 cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt);
 
 /* Bytes of workspace cod_conv2d_algo_* needs for (g, a, dt); a must apply to g. */

@@ -165,7 +165,7 @@ Test(wino, applicability_and_choice) {
   cod_conv_geom big = tc_geom(64, 28, 28, 64, 3, 3, 1, 1);
   cr_expect_eq(cod_conv_algo_choose(&big, COD_F64), COD_CONV_WINO2, "14x14 tiles: winograd");
   cr_expect_eq(cod_conv_algo_choose(&big, COD_F32), COD_CONV_WINO2, "fp32 too");
-  cod_conv_geom edge = tc_geom(64, 8, 6, 64, 3, 3, 1, 1); /* 4 x 3 = 12 tiles */
+  cod_conv_geom edge = tc_geom(512, 7, 7, 512, 3, 3, 1, 1); /* 4 x 4 = 16 tiles */
   cr_expect_eq(cod_conv_algo_choose(&edge, COD_F64), COD_CONV_IM2COL);
   cod_conv_geom s2 = tc_geom(64, 13, 13, 64, 3, 3, 2, 1);
   cr_expect(!cod_conv_algo_applies(&s2, COD_CONV_WINO2));
