@@ -105,6 +105,15 @@ int an_calib_compute(const an_calib_sample *s, size_t n, double det_rtol, an_cal
   }
   fit.rate_rms = sqrt(r_rate / (double)m);
   fit.comm_rms = sqrt(r_comm / (double)m);
+  /* Times or byte counts near the double range overflow the sums: a NaN or infinite fit
+   * would be written as "latency_s = -nan", which no scenario accepts. bps may be
+   * infinite (no bandwidth term: "unlimited"), never NaN or <= 0. */
+  if (!isfinite(fit.rate_flops) || !(fit.rate_flops > 0) || !isfinite(fit.latency_s) ||
+      !(fit.latency_s >= 0) || isnan(fit.bps) || !(fit.bps > 0))
+    return cod_err_set(err, COD_ENUMERIC, "calibration: the fit is not finite (compute rate "
+                       "%g flop/s, latency %g s, bandwidth %g bit/s) over %zu layers: the "
+                       "measured times or byte counts are too large to fit", fit.rate_flops,
+                       fit.latency_s, fit.bps, m);
   *out = fit;
   return COD_OK;
 }

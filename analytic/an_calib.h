@@ -53,7 +53,9 @@ typedef struct an_calib {
  * skipped (NaN fails these tests). A NaN t_comm_s of a used sample counts as 0 s, as the
  * measured layers of `fcdcc calibrate` always did. det_rtol: see AN_CALIB_DET_RTOL (>= 0).
  * Returns COD_OK with *out filled; COD_ENODATA if no sample is usable; COD_EINVAL if
- * det_rtol is negative or NaN; COD_ENOMEM. *out is untouched on failure. */
+ * det_rtol is negative or NaN; COD_ENUMERIC if the fit is not finite (sums overflowed by
+ * huge times or byte counts; bps may still be +inf = unlimited); COD_ENOMEM. *out is
+ * untouched on failure. */
 int an_calib_compute(const an_calib_sample *s, size_t n, double det_rtol, an_calib *out,
                      cod_err *err);
 

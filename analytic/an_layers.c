@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "an_model.h"
 #include "model.h"
 
@@ -18,8 +20,7 @@ int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, si
   int rc = model_lookup(model_name, &m, err);
   if (rc == COD_ENOMEM) return rc; /* a built-in that could not be parsed, not a file */
   if (rc != COD_OK) {
-    FILE *f = fopen(model_name, "r");
-    if (!f) {
+    if (access(model_name, F_OK) != 0) { /* a probe that cannot block on a FIFO */
       const char *const *known = model_builtin_names();
       char list[256] = "";
       for (size_t i = 0; known[i]; i++)
@@ -27,7 +28,6 @@ int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, si
       return cod_err_set(err, COD_EINVAL, "unknown model '%s' (built-in: %s; or a model file)",
                          model_name, list);
     }
-    fclose(f);
     rc = model_load(model_name, &m, err);
     if (rc) return rc;
   }

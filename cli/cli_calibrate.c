@@ -28,10 +28,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "an_calib.h"
 #include "cli.h"
 #include "cod_alloc.h"
+#include "cod_file.h"
 #include "res_query.h"
 
 /* The samples of the backend='mpi' runs of db, fitted. COD_ENODATA if there is none. */
@@ -96,9 +98,9 @@ int cli_calibrate(int argc, char **argv) {
   if (optind != argc - 1) return cli_usage_error("calibrate", "expected one database path");
   int status;
   const char *db = argv[optind];
-  FILE *probe = fopen(db, "rb");
-  if (!probe) return cli_usage_error("calibrate", "%s: cannot open: %s", db, strerror(errno));
-  fclose(probe);
+  /* a probe that opens nothing (a FIFO would block); res_db_open checks the rest */
+  if (access(db, F_OK) != 0)
+    return cli_usage_error("calibrate", "%s: cannot open: %s", db, strerror(errno));
   if (out && (status = cli_check_out_path("calibrate", "--out", out))) return status;
   an_calib fit;
   cod_err err = {0};
@@ -117,11 +119,11 @@ int cli_calibrate(int argc, char **argv) {
   write_bps(stdout, fit.bps);
   printf(" --set network.master_sharing=fair --set network.latency_s=%.6g"
          " --set master.timing=measured --set master.speed_factor=1\n", fit.latency_s);
-  if (out) {
-    FILE *f = fopen(out, "w");
-    if (!f) return cli_fail("calibrate", "%s: cannot write", out);
-    write_fragment(f, db, &fit);
-    if (fclose(f) != 0) return cli_fail("calibrate", "%s: write error", out);
+  if (out) { /* a temporary file renamed into place: a failure leaves out as it was */
+    cod_file_out o;
+    if (cod_file_out_open(&o, out, &err)) return cli_fail("calibrate", "%s", err.msg);
+    write_fragment(o.f, db, &fit);
+    if (cod_file_out_commit(&o, &err)) return cli_fail("calibrate", "%s", err.msg);
   }
   return 0;
 }

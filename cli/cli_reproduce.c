@@ -5,7 +5,11 @@
  * writes REPORT.md from the same database.
  *
  * Fresh database: unless --resume is given, an existing DB (and its -wal/-shm files) is
- * renamed to DB.old first, so the report only ever describes this invocation's runs.
+ * renamed to the first free one of DB.old, DB.old.1, DB.old.2, ... first, so the report
+ * only ever describes this invocation's runs; no backup is ever overwritten, and a DB that
+ * is not an fcdcc results database (a text file, another program's SQLite file, a
+ * directory) is refused before anything moves. REPORT.md is written to a temporary file
+ * renamed into place.
  * With --resume the runs already stored are skipped (run_sweep's resume), so an
  * interrupted reproduction continues where it stopped.
  *
@@ -28,6 +32,7 @@
 #include "cli.h"
 #include "cod_alloc.h"
 #include "cod_clock.h"
+#include "cod_file.h"
 #include "fcdcc_config.h"
 #include "res_db.h"
 #include "res_plot.h"
@@ -42,7 +47,7 @@ static const char reproduce_help[] =
     "  --quick          apply each file's `; quick:` overrides (fewer trials and points)\n"
     "  --jobs J         parallel runs (default 2)\n"
     "  --db PATH        results database (default results/paper.db; an old one is renamed\n"
-    "                   PATH.old unless --resume)\n"
+    "                   PATH.old, or PATH.old.N if that exists, unless --resume)\n"
     "  --resume         keep the database and skip runs already in it\n"
     "  --out DIR        figures directory (default results/figures)\n"
     "  --report PATH    report file (default results/REPORT.md)\n"
@@ -96,11 +101,12 @@ static int list_scenarios(const char *dir, char ***out, size_t *n) {
 
 /* Apply the file's `; quick:` lines to sc; *skip = 1 for `; quick: skip`. */
 static int apply_quick(const char *path, run_scenario *sc, int *skip) {
-  FILE *f = fopen(path, "r");
-  if (!f) return cli_fail("reproduce", "cannot read '%s': %s", path, strerror(errno));
+  FILE *f = NULL;
+  cod_err e = {0};
+  if (cod_file_fopen_regular(path, "scenario", 0, &f, NULL, &e))
+    return cli_fail("reproduce", "%s", e.msg);
   char line[512];
   int rc = 0;
-  cod_err e = {0};
   while (!rc && fgets(line, sizeof line, f)) {
     if (strncmp(line, "; quick:", 8) != 0) continue;
     char *s = line + 8;
@@ -152,17 +158,48 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
   return rc;
 }
 
-/* Move DB, DB-wal, DB-shm aside to DB.old* (replacing older copies). */
+/* Refuse a --db that exists and is not an fcdcc results database before anything is
+ * moved or written: the read-only open checks the header, application_id and version and
+ * creates nothing beside the file. */
+static int check_db(const char *db) {
+  cod_err e = {0};
+  if (res_db_check_name(db, &e)) return cli_usage_error("reproduce", "--db: %s", e.msg);
+  struct stat sb;
+  if (lstat(db, &sb) != 0) return 0; /* a new file */
+  res_db *d = NULL;
+  if (res_db_open(db, RES_DB_READONLY, &d, &e))
+    return cli_usage_error("reproduce", "--db: %s; refusing to move it aside", e.msg);
+  res_db_close(d);
+  return 0;
+}
+
+/* Move DB, DB-wal, DB-shm aside together to the first free backup name: DB.old, else
+ * DB.old.1, DB.old.2, ... (with the same -wal/-shm suffixes). An existing backup is never
+ * replaced or removed. */
 static int move_aside(const char *db) {
   static const char *const suffix[3] = {"", "-wal", "-shm"};
-  for (int i = 0; i < 3; i++) {
-    char from[4096], to[4200];
-    snprintf(from, sizeof from, "%s%s", db, suffix[i]);
-    snprintf(to, sizeof to, "%s.old%s", db, suffix[i]);
-    if (access(from, F_OK) != 0) {
-      unlink(to); /* a stale DB.old-wal must not meet a new DB.old */
-      continue;
+  struct stat sb;
+  if (lstat(db, &sb) != 0) return 0;
+  char base[4200];
+  int found = 0;
+  for (unsigned k = 0; !found && k < 1000; k++) {
+    if (k == 0) snprintf(base, sizeof base, "%s.old", db);
+    else snprintf(base, sizeof base, "%s.old.%u", db, k);
+    found = 1;
+    for (int i = 0; found && i < 3; i++) {
+      char to[4300];
+      snprintf(to, sizeof to, "%s%s", base, suffix[i]);
+      if (lstat(to, &sb) == 0 || errno != ENOENT) found = 0;
     }
+  }
+  if (!found)
+    return cli_fail("reproduce", "no free backup name for '%s' (%s.old to %s.old.999 exist); "
+                    "move them or use --resume or another --db", db, db, db);
+  for (int i = 0; i < 3; i++) {
+    char from[4096], to[4300];
+    snprintf(from, sizeof from, "%s%s", db, suffix[i]);
+    snprintf(to, sizeof to, "%s%s", base, suffix[i]);
+    if (lstat(from, &sb) != 0) continue;
     if (rename(from, to) != 0)
       return cli_fail("reproduce", "cannot move '%s' aside: %s", from, strerror(errno));
     if (i == 0) fprintf(stderr, "fcdcc reproduce: moved the old %s to %s\n", from, to);
@@ -200,8 +237,10 @@ static int draw_all(res_db *db, const char *out, int *gnuplot_missing) {
 static int write_report(res_db *db, const repro_opts *o, char **files, size_t n) {
   if (cli_make_parent(o->report))
     return cli_fail("reproduce", "cannot create the directory of '%s'", o->report);
-  FILE *f = fopen(o->report, "w");
-  if (!f) return cli_fail("reproduce", "cannot write '%s': %s", o->report, strerror(errno));
+  cod_file_out fo; /* a temporary file renamed into place: a failure leaves the old one */
+  cod_err e = {0};
+  if (cod_file_out_open(&fo, o->report, &e)) return cli_fail("reproduce", "%s", e.msg);
+  FILE *f = fo.f;
   char pre[4096];
   int len = snprintf(pre, sizeof pre,
                      "Written by `fcdcc reproduce%s` (fcdcc %s) from the results database "
@@ -216,10 +255,12 @@ static int write_report(res_db *db, const repro_opts *o, char **files, size_t n)
              "in seconds of simulated time, bytes per worker.",
              o->quick ? " Quick mode: fewer trials and sweep points (the files' `; quick:` "
                         "lines)." : "", o->out);
-  cod_err e = {0};
   int rc = res_plot_report_write(db, f, pre, &e);
-  if (fclose(f) != 0 && !rc) return cli_fail("reproduce", "write error on '%s'", o->report);
-  return rc ? cli_fail("reproduce", "%s", e.msg) : 0;
+  if (rc) {
+    cod_file_out_abort(&fo);
+    return cli_fail("reproduce", "%s", e.msg);
+  }
+  return cod_file_out_commit(&fo, &e) ? cli_fail("reproduce", "%s", e.msg) : 0;
 }
 
 static int parse(int argc, char **argv, repro_opts *o, int *done) {
@@ -261,6 +302,11 @@ int cli_reproduce(int argc, char **argv) {
   char **files = NULL;
   size_t n = 0;
   if ((rc = list_scenarios(o.dir, &files, &n))) return rc;
+  if ((rc = check_db(o.db))) {
+    for (size_t i = 0; i < n; i++) cod_free(files[i]);
+    cod_free(files);
+    return rc;
+  }
   double t0 = cod_clock_wall_s();
   if (cli_make_parent(o.db) || cli_make_dirs(o.out))
     rc = cli_fail("reproduce", "cannot create the directories of '%s' and '%s'", o.db, o.out);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cod_file.h"
 #include "cod_clock.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -139,7 +140,9 @@ int cli_check_out_path(const char *cmd, const char *opt, const char *path) {
     return cli_usage_error(cmd, "%s %s: directory '%s' does not exist", opt, path, dir);
   if (access(dir, W_OK) != 0)
     return cli_usage_error(cmd, "%s %s: directory '%s' is not writable", opt, path, dir);
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-    return cli_usage_error(cmd, "%s %s: is a directory", opt, path);
+  /* an output replaces only a regular file (never a directory, device node or FIFO) */
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return cli_usage_error(cmd, "%s %s: is %s; refusing to replace it", opt, path,
+                           cod_file_kind((unsigned)sb.st_mode));
   return 0;
 }

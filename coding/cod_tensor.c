@@ -4,8 +4,11 @@
  * v2/v3), then a Python dict literal {'descr': '<f8', 'fortran_order': False, 'shape':
  * (a, b, ...), } padded with spaces and a newline. We parse that dict with a small strict
  * scanner rather than pattern matching, so that keys may come in any order but anything
- * unexpected is a format error. Every size from the header is checked for overflow and
- * against the number of data bytes really present before anything is allocated.
+ * unexpected is a format error (a control character such as NUL inside a string, a
+ * version other than 1.0, 2.0, 3.0). Every size from the header is checked for overflow
+ * and against the file's size (fstat) before the data are read or allocated. Saving goes
+ * through a temporary file renamed into place (cod_file_out), so a failed save leaves
+ * the path as it was.
  */
 #include "cod_tensor.h"
 
@@ -17,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 size_t cod_dtype_size(cod_dtype dt) { return dt == COD_F32 ? 4 : 8; }
 
@@ -142,7 +147,7 @@ static int scan_string(scan *s, char *out, size_t cap) {
   char q = *s->p++;
   size_t n = 0;
   while (s->p < s->end && *s->p != q) {
-    if (*s->p == '\\' || n + 1 >= cap) return -1;
+    if (*s->p == '\\' || (unsigned char)*s->p < 0x20 || n + 1 >= cap) return -1;
     out[n++] = *s->p++;
   }
   if (s->p >= s->end) return -1;
@@ -239,38 +244,64 @@ static int parse_header(const char *h, size_t len, const char *name, cod_dtype *
   return COD_OK;
 }
 
-int cod_npy_parse(const unsigned char *buf, size_t len, const char *name, cod_tensor *out,
-                  cod_err *err) {
+/* What the fixed prefix (magic, version, header length) says; buf holds the first len
+ * bytes of a file of file_len bytes. */
+static int npy_prefix(const unsigned char *buf, size_t len, size_t file_len, const char *name,
+                      size_t *hoff, size_t *hlen, cod_err *err) {
   static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (len < 10 || memcmp(buf, magic, 6) != 0)
     return cod_err_set(err, COD_EFORMAT, "%s: not an .npy file (bad magic)", name);
-  unsigned major = buf[6];
-  size_t hlen, hoff;
+  unsigned major = buf[6], minor = buf[7];
+  if ((major != 1 && major != 2 && major != 3) || minor != 0)
+    return cod_err_set(err, COD_EFORMAT, "%s: unsupported .npy version %u.%u (this "
+                       "build reads 1.0, 2.0 and 3.0)", name, major, minor);
   if (major == 1) {
-    hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
-    hoff = 10;
-  } else if (major == 2 || major == 3) {
-    if (len < 12) return cod_err_set(err, COD_EFORMAT, "%s: truncated .npy header", name);
-    hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
-    hoff = 12;
+    *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+    *hoff = 10;
   } else {
-    return cod_err_set(err, COD_EFORMAT, "%s: unsupported .npy version %u", name, major);
+    if (len < 12) return cod_err_set(err, COD_EFORMAT, "%s: truncated .npy header", name);
+    *hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+    *hoff = 12;
   }
-  if (hlen > len - hoff) return cod_err_set(err, COD_EFORMAT, "%s: truncated .npy header", name);
-  cod_dtype dt = COD_F64;
+  if (*hlen > file_len - *hoff)
+    return cod_err_set(err, COD_EFORMAT, "%s: truncated .npy header", name);
+  if (*hlen > COD_NPY_MAX_HEADER_BYTES)
+    return cod_err_set(err, COD_EFORMAT, "%s: .npy header of %zu bytes is larger than the "
+                       "%d this build reads", name, *hlen, COD_NPY_MAX_HEADER_BYTES);
+  return COD_OK;
+}
+
+/* Parse the header dict of an image whose first hoff + hlen bytes are in buf, for a file
+ * of file_len bytes in all: the shape's data must be exactly the rest of the file. */
+static int npy_header(const unsigned char *buf, size_t hoff, size_t hlen, size_t file_len,
+                      const char *name, cod_dtype *dt, size_t *d4, size_t *ndim_out,
+                      size_t *bytes_out, cod_err *err) {
+  if (hlen > file_len - hoff) return cod_err_set(err, COD_EFORMAT, "%s: truncated .npy header", name);
   size_t dims[4] = {1, 1, 1, 1}, ndim = 0;
-  int rc = parse_header((const char *)buf + hoff, hlen, name, &dt, dims, &ndim, err);
+  int rc = parse_header((const char *)buf + hoff, hlen, name, dt, dims, &ndim, err);
   if (rc) return rc;
-  size_t d4[4] = {1, 1, 1, 1};
+  for (size_t i = 0; i < 4; i++) d4[i] = 1;
   for (size_t i = 0; i < ndim; i++) d4[4 - ndim + i] = dims[i];
   size_t bytes;
-  if (shape_bytes(d4[0], d4[1], d4[2], d4[3], dt, &bytes) != 0)
+  if (shape_bytes(d4[0], d4[1], d4[2], d4[3], *dt, &bytes) != 0)
     return cod_err_set(err, COD_EFORMAT, "%s: shape in .npy header overflows", name);
-  size_t avail = len - hoff - hlen;
+  size_t avail = file_len - hoff - hlen;
   if (avail != bytes)
     return cod_err_set(err, COD_EFORMAT,
                        "%s: the header's shape needs %zu data bytes but the file has %zu%s",
                        name, bytes, avail, avail < bytes ? " (truncated)" : "");
+  *ndim_out = ndim;
+  *bytes_out = bytes;
+  return COD_OK;
+}
+
+int cod_npy_parse(const unsigned char *buf, size_t len, const char *name, cod_tensor *out,
+                  cod_err *err) {
+  size_t hoff, hlen, d4[4], ndim, bytes;
+  cod_dtype dt = COD_F64;
+  int rc = npy_prefix(buf, len, len, name, &hoff, &hlen, err);
+  if (!rc) rc = npy_header(buf, hoff, hlen, len, name, &dt, d4, &ndim, &bytes, err);
+  if (rc) return rc;
   cod_tensor t;
   rc = cod_tensor_init(&t, d4[0], d4[1], d4[2], d4[3], dt, err);
   if (rc) return rc;
@@ -280,31 +311,51 @@ int cod_npy_parse(const unsigned char *buf, size_t len, const char *name, cod_te
   return COD_OK;
 }
 
+/* Read exactly n bytes at offset off of fd. */
+static int read_exact(int fd, void *buf, size_t n, size_t off, const char *path, cod_err *err) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return cod_err_set(err, COD_EIO, "%s: read error: %s", path, strerror(errno));
+    if (r == 0) return cod_err_set(err, COD_EFORMAT, "%s: file shrank while being read", path);
+    got += (size_t)r;
+  }
+  return COD_OK;
+}
+
+/* The header is read and checked against the file's size (fstat) before the data are
+ * allocated, so a header that claims gigabytes costs nothing. */
 int cod_npy_load(const char *path, cod_tensor *out, cod_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(errno));
-  int rc = COD_OK;
-  unsigned char *buf = NULL;
-  long size = -1;
-  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-  if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    rc = cod_err_set(err, COD_EIO, "%s: cannot determine the file size", path);
-    goto done;
+  int fd;
+  size_t size;
+  int rc = cod_file_open_regular(path, ".npy", 0, &fd, &size, err);
+  if (rc) return rc;
+  unsigned char pre[12], *head = NULL;
+  size_t plen = size < sizeof pre ? size : sizeof pre;
+  size_t hoff = 0, hlen = 0, d4[4], ndim = 0, bytes = 0;
+  cod_dtype dt = COD_F64;
+  rc = read_exact(fd, pre, plen, 0, path, err);
+  if (!rc) rc = npy_prefix(pre, plen, size, path, &hoff, &hlen, err);
+  if (!rc && !(head = cod_malloc(hoff + hlen)))
+    rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory reading the .npy header", path);
+  if (!rc) rc = read_exact(fd, head, hoff + hlen, 0, path, err);
+  if (!rc) rc = npy_header(head, hoff, hlen, size, path, &dt, d4, &ndim, &bytes, err);
+  cod_free(head);
+  cod_tensor t;
+  memset(&t, 0, sizeof t);
+  if (!rc) rc = cod_tensor_init(&t, d4[0], d4[1], d4[2], d4[3], dt, err);
+  if (!rc) {
+    t.ndim = ndim;
+    rc = read_exact(fd, t.data, bytes, hoff + hlen, path, err); /* little-endian hosts */
   }
-  buf = cod_malloc((size_t)size);
-  if (!buf) {
-    rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory reading %ld bytes", path, size);
-    goto done;
+  close(fd);
+  if (rc) {
+    cod_tensor_fini(&t);
+    return rc;
   }
-  if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-    rc = cod_err_set(err, COD_EIO, "%s: read error", path);
-    goto done;
-  }
-  rc = cod_npy_parse(buf, (size_t)size, path, out, err);
-done:
-  cod_free(buf);
-  fclose(f);
-  return rc;
+  *out = t;
+  return COD_OK;
 }
 
 int cod_npy_save(const char *path, const cod_tensor *t, cod_err *err) {
@@ -325,17 +376,18 @@ int cod_npy_save(const char *path, const cod_tensor *t, cod_err *err) {
   size_t hlen = padded - 10;
   unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
                            (unsigned char)(hlen >> 8)};
-  FILE *f = fopen(path, "wb");
-  if (!f) return cod_err_set(err, COD_EIO, "%s: cannot create: %s", path, strerror(errno));
+  cod_file_out o;
+  int rc = cod_file_out_open(&o, path, err);
+  if (rc) return rc;
+  FILE *f = o.f;
   int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, (size_t)hl, f) == (size_t)hl;
   for (size_t i = 10 + (size_t)hl; ok && i + 1 < padded; i++) ok = fputc(' ', f) != EOF;
   ok = ok && fputc('\n', f) != EOF;
   size_t bytes = cod_tensor_numel(t) * cod_dtype_size(t->dtype);
   ok = ok && fwrite(t->data, 1, bytes, f) == bytes;
-  if (fclose(f) != 0) ok = 0;
   if (!ok) {
-    remove(path);
+    cod_file_out_abort(&o); /* only our temporary file goes; path is untouched */
     return cod_err_set(err, COD_EIO, "%s: write error", path);
   }
-  return COD_OK;
+  return cod_file_out_commit(&o, err);
 }

@@ -51,12 +51,20 @@ typedef struct cod_error_stats {
 } cod_error_stats;
 cod_error_stats cod_array_compare(const double *y, const double *ref, size_t len);
 
-/* Load an .npy file (rank 1..4, '<f8' or '<f4', C order) into *out. */
+/* The largest .npy header dict read, in bytes (numpy's own np.load limit is 10000). */
+#define COD_NPY_MAX_HEADER_BYTES 65536
+
+/* Load an .npy file (rank 1..4, '<f8' or '<f4', C order) into *out. The path must be a
+ * regular file (cod_file_open_regular: a FIFO or directory is COD_EIO, never a hang);
+ * the header is checked against the file's size before the data are allocated or read.
+ * Returns COD_OK, COD_EIO, COD_EFORMAT or COD_ENOMEM; *out untouched on failure. */
 int cod_npy_load(const char *path, cod_tensor *out, cod_err *err);
-/* Save t as .npy version 1.0 with its own rank (t->ndim) and dtype. */
+/* Save t as .npy version 1.0 with its own rank (t->ndim) and dtype, through a temporary
+ * file in the same directory renamed onto path (cod_file_out): on failure path is left as
+ * it was, and an existing path that is not a regular file is refused (COD_EIO). */
 int cod_npy_save(const char *path, const cod_tensor *t, cod_err *err);
-/* Parse an in-memory .npy image (the fuzzing entry point; cod_npy_load uses it). The
- * `name` is used only in messages. */
+/* Parse an in-memory .npy image (the fuzzing entry point; cod_npy_load applies the same
+ * checks to a file). The `name` is used only in messages. */
 int cod_npy_parse(const unsigned char *buf, size_t len, const char *name, cod_tensor *out,
                   cod_err *err);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 /* Files larger than this are rejected before reading (a model is a few KB of text). */
 #define MODEL_MAX_FILE_BYTES ((long)16 << 20)
@@ -37,23 +38,12 @@ int model_lookup(const char *name, model **out, cod_err *err) {
 }
 
 int model_load(const char *path, model **out, cod_err *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(errno));
   char *buf = NULL;
-  int rc = COD_OK;
-  long size = -1;
-  if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-  if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
-    rc = cod_err_set(err, COD_EIO, "%s: cannot determine the size", path);
-  else if (size > MODEL_MAX_FILE_BYTES)
-    rc = cod_err_set(err, COD_EFORMAT, "%s: %ld bytes is too large for a model file (max %ld)",
-                     path, size, MODEL_MAX_FILE_BYTES);
-  else if (!(buf = cod_malloc((size_t)size)))
-    rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory", path);
-  else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
-    rc = cod_err_set(err, COD_EIO, "%s: read error", path);
-  fclose(f);
-  if (!rc) rc = model_parse_buf(buf, (size_t)size, path, out, err);
+  size_t size = 0;
+  /* a regular file only (a FIFO would block the open), its size checked before reading */
+  int rc = cod_file_read_all(path, "model", (size_t)MODEL_MAX_FILE_BYTES, 0, &buf, &size, err);
+  if (rc) return rc;
+  rc = model_parse_buf(buf, size, path, out, err);
   cod_free(buf);
   return rc;
 }

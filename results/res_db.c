@@ -25,8 +25,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 #include "fcdcc_config.h"
 
 #define RES_STR2(x) #x
@@ -122,6 +124,14 @@ int res_status_from_sqlite(int rc) {
 
 int res_fail_sqlite(const res_db *db, int rc, const char *what, cod_err *err) {
   const char *msg = db->conn ? sqlite3_errmsg(db->conn) : sqlite3_errstr(rc);
+  /* The sweep checks run keys before it starts, so a duplicate here is a second process
+   * writing the same sweep at the same time: say so instead of SQLite's raw words. */
+  if (db->conn && sqlite3_extended_errcode(db->conn) == SQLITE_CONSTRAINT_UNIQUE &&
+      strstr(msg, "runs.run_key"))
+    return cod_err_set(err, COD_EINVAL, "results db '%s': %s: another process is running or "
+                       "has written the same sweep (this run key is already in the file); "
+                       "use --resume to run only the missing runs, or another --db (%s)",
+                       db->path, what, msg);
   return cod_err_set(err, res_status_from_sqlite(rc), "results db '%s': %s: %s", db->path,
                      what, msg);
 }
@@ -342,11 +352,62 @@ static int prepare_all(res_db *db, cod_err *err) {
   return COD_OK;
 }
 
+/* "file:" + path percent-encoded + query, for an immutable read-only open. */
+static char *uri_of(const char *path, const char *query) {
+  size_t n = strlen(path);
+  char *u = cod_malloc(5 + 3 * n + strlen(query) + 1);
+  if (!u) return NULL;
+  char *w = u + sprintf(u, "file:");
+  for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        strchr("/-._~", *p))
+      *w++ = (char)*p;
+    else
+      w += sprintf(w, "%%%02X", *p);
+  }
+  strcpy(w, query);
+  return u;
+}
+
+static int exists(const char *path, const char *suffix) {
+  char buf[4200];
+  if (snprintf(buf, sizeof buf, "%s%s", path, suffix) >= (int)sizeof buf) return 1;
+  return access(buf, F_OK) == 0;
+}
+
+/* 0 if the directory of path is writable or its state is not "read-only" (a missing
+ * directory is left to the open's own message); else the errno (EACCES, EROFS, EPERM). */
+static int dir_readonly(const char *path) {
+  char dir[4096] = ".";
+  const char *slash = strrchr(path, '/');
+  if (slash) {
+    size_t n = slash == path ? 1 : (size_t)(slash - path); /* "/x.db" */
+    if (n >= sizeof dir) return 0;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+  }
+  if (access(dir, W_OK) == 0) return 0;
+  return errno == EACCES || errno == EROFS || errno == EPERM ? errno : 0;
+}
+
 static int open_conn(res_db *db, int flags, cod_err *err) {
   int oflags = (flags & RES_DB_READONLY) ? SQLITE_OPEN_READONLY
                : (flags & RES_DB_NOCREATE) ? SQLITE_OPEN_READWRITE
                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-  int rc = sqlite3_open_v2(db->path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+  /* A read-only open must leave no -wal/-shm beside the file. With no -wal present no
+   * writer is active (a WAL writer always has one) and every committed page is in the
+   * main file, so it is opened immutable: no locks, no side files, and it works in a
+   * read-only directory. With a -wal present (a writer running, or one that crashed) its
+   * pages are needed, so the open is an ordinary read-only one. URIs are parsed only for
+   * the name built here; user names that look like URIs were refused before. */
+  char *uri = NULL;
+  if ((flags & RES_DB_READONLY) && !exists(db->path, "-wal")) {
+    uri = uri_of(db->path, "?immutable=1");
+    if (!uri) return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", db->path);
+    oflags |= SQLITE_OPEN_URI;
+  }
+  int rc = sqlite3_open_v2(uri ? uri : db->path, &db->conn, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+  cod_free(uri);
   if (rc != SQLITE_OK) {
     int status = (rc & 0xff) == SQLITE_NOMEM ? COD_ENOMEM : COD_EIO;
     cod_err_set(err, status, "results db '%s': cannot open%s: %s", db->path,
@@ -360,19 +421,26 @@ static int open_conn(res_db *db, int flags, cod_err *err) {
   return COD_OK;
 }
 
-/* Refuse files that are certainly not ours from their first 100 bytes, read with stdio
- * BEFORE SQLite opens them: SQLite opening a WAL-mode file creates its -wal and -shm
+/* Refuse files that are certainly not ours from their first 100 bytes, read BEFORE
+ * SQLite opens them: SQLite opening a WAL-mode file creates its -wal and -shm
  * companions, so refusing a newer fcdcc file after opening it would still write to the
  * directory. Only what the main file's header proves is refused here (not SQLite, another
  * application_id, a newer user_version); the header can be stale while a writer's WAL holds
  * page 1, so everything else is left to check_state after the open. A missing, empty or
- * short file passes (SQLite decides). */
+ * short file passes (SQLite decides). The read goes through cod_file_open_regular, so a
+ * FIFO or device named as the database is refused instead of blocking or being read. */
 static int precheck_header(const char *path, cod_err *err) {
   unsigned char h[100];
-  FILE *f = fopen(path, "rb");
-  if (!f) return COD_OK;
-  size_t n = fread(h, 1, sizeof h, f);
-  fclose(f);
+  struct stat sb;
+  if (stat(path, &sb) != 0) return COD_OK;
+  if (!S_ISREG(sb.st_mode))
+    return cod_err_set(err, COD_EIO, "results db '%s': is %s, not a results database file",
+                       path, cod_file_kind((unsigned)sb.st_mode));
+  int fd;
+  if (cod_file_open_regular(path, "results db", 0, &fd, NULL, err)) return COD_EIO;
+  ssize_t r = read(fd, h, sizeof h);
+  close(fd);
+  size_t n = r > 0 ? (size_t)r : 0;
   if (n == 0) return COD_OK;
   if (n < 16 || memcmp(h, "SQLite format 3", 16) != 0)
     return cod_err_set(err, COD_EFORMAT, "results db '%s': not an SQLite database "
@@ -391,14 +459,44 @@ static int precheck_header(const char *path, cod_err *err) {
   return COD_OK;
 }
 
+int res_db_check_name(const char *path, cod_err *err) {
+  if (!path || !*path)
+    return cod_err_set(err, COD_EINVAL, "results db: empty file name (an unnamed temporary "
+                       "database would save nothing)");
+  if (strncmp(path, ":memory:", 8) == 0)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': an in-memory database would save "
+                       "nothing; name a file", path);
+  if (strncmp(path, "file:", 5) == 0)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': SQLite URI names are not accepted "
+                       "(write ./%s for a file of that name)", path, path);
+  return COD_OK;
+}
+
+/* Remove the file this handle created (and its companions): nothing was kept in it. */
+static void remove_created(const char *path) {
+  static const char *const suffix[4] = {"-wal", "-shm", "-journal", ""};
+  for (int i = 0; i < 4; i++) {
+    char buf[4200];
+    if (snprintf(buf, sizeof buf, "%s%s", path, suffix[i]) < (int)sizeof buf) unlink(buf);
+  }
+}
+
 int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
-  if (!path || !out) return cod_err_set(err, COD_EINVAL, "res_db_open: NULL path or out");
+  if (!out) return cod_err_set(err, COD_EINVAL, "res_db_open: NULL out");
+  int pre = res_db_check_name(path, err);
+  if (pre) return pre;
   struct stat sb;
   if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
     return cod_err_set(err, COD_EIO, "results db '%s': cannot open: is a directory", path);
-  if ((flags & (RES_DB_READONLY | RES_DB_NOCREATE)) && stat(path, &sb) != 0 && errno == ENOENT)
+  int absent = stat(path, &sb) != 0 && errno == ENOENT;
+  if ((flags & (RES_DB_READONLY | RES_DB_NOCREATE)) && absent)
     return cod_err_set(err, COD_EIO, "results db '%s': cannot open: no such file", path);
-  int pre = precheck_header(path, err);
+  int ro = (flags & RES_DB_READONLY) ? 0 : dir_readonly(path);
+  if (ro)
+    return cod_err_set(err, COD_EIO, "results db '%s': the directory is read-only (%s); "
+                       "writing results needs the file and its -wal/-shm companions there",
+                       path, strerror(ro));
+  pre = precheck_header(path, err);
   if (pre) return pre;
   res_db *db = cod_calloc(1, sizeof *db);
   if (!db) return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", path);
@@ -408,6 +506,8 @@ int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
     return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", path);
   }
   db->readonly = (flags & RES_DB_READONLY) != 0;
+  db->created = absent && !db->readonly;
+  db->drop_empty = db->created && (flags & RES_DB_DROP_EMPTY);
   int status = open_conn(db, flags, err);
   file_state fs;
   if (!status) status = read_state(db, &fs, err);
@@ -419,6 +519,7 @@ int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   if (!status && !db->readonly) status = configure(db, err);
   if (!status) status = prepare_all(db, err);
   if (status) {
+    if (db->created) db->drop_empty = 1; /* e.g. a full disk: leave no 0-byte file */
     res_db_close(db);
     return status;
   }
@@ -426,9 +527,26 @@ int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   return COD_OK;
 }
 
+/* 1 if the handle's file holds no run (checked under the write lock, which is kept so
+ * that no other writer can add one before the file is removed); 0 otherwise or if unsure. */
+static int empty_locked(res_db *db) {
+  if (!db->conn) return 1; /* never opened: nothing can be in it */
+  if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+  if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return 0;
+  int64_t n = -1, objects = -1;
+  int rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master", &objects);
+  if (rc == SQLITE_OK && objects > 0) rc = query_int(db->conn, "SELECT COUNT(*) FROM runs", &n);
+  else if (rc == SQLITE_OK) n = 0;
+  return rc == SQLITE_OK && n == 0;
+}
+
 void res_db_close(res_db *db) {
   if (!db) return;
   for (int i = 0; i < RES_ST_COUNT_; i++) sqlite3_finalize(db->st[i]);
+  /* A file this handle created and that holds no run is removed: a database exists only
+   * once its first run committed (a full disk or a failed first run leaves nothing). */
+  int drop = db->drop_empty && empty_locked(db);
+  if (drop) remove_created(db->path); /* still holding the write lock */
   /* Closing with an open transaction rolls it back: a half-written run never survives. */
   if (db->conn) sqlite3_close(db->conn);
   cod_free(db->path);

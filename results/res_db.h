@@ -45,7 +45,9 @@
 /* Open flags (bitwise OR). 0 = read-write, create the file and schema if missing. */
 enum {
   RES_DB_READONLY = 1, /* read-only (reports): the file must exist and be an fcdcc db */
-  RES_DB_NOCREATE = 2  /* read-write, but the file must already exist */
+  RES_DB_NOCREATE = 2, /* read-write, but the file must already exist */
+  RES_DB_DROP_EMPTY = 4 /* if this open creates the file, remove it again at close unless a
+                         * run was committed (so a failed first run leaves no file) */
 };
 
 /* Run and layer status strings (the CHECK constraints accept exactly these, plus any
@@ -229,8 +231,20 @@ void res_event_row_init(res_event_row *row);
 int res_run_key_format(char *buf, size_t cap, const char *scenario_hash, int64_t point_index,
                        int64_t trial, cod_err *err);
 
+/* COD_OK if path names a file SQLite would store: refuses (COD_EINVAL, with a message)
+ * NULL or "" (SQLite's private temporary database), names starting ":memory:" (in memory)
+ * and "file:" (URIs, e.g. file:x.db?mode=memory): each would "commit" and save nothing. */
+int res_db_check_name(const char *path, cod_err *err);
+
 /* Open (and create, unless flags say otherwise) the results file at path.
- *   flags: 0, RES_DB_READONLY or RES_DB_NOCREATE.
+ *   flags: 0, RES_DB_READONLY or RES_DB_NOCREATE, optionally | RES_DB_DROP_EMPTY.
+ * The name is checked with res_db_check_name; a path that exists and is not a regular
+ * file (directory, FIFO, device) is COD_EIO, never opened. A read-write open of a file in
+ * a directory that is not writable is COD_EIO saying so. A read-only open creates nothing
+ * beside the file (no -wal/-shm; with no -wal present it is opened immutable) and works in
+ * a read-only directory. If a read-write open that created the file fails, the file is
+ * removed again (a full disk leaves no 0-byte database). Closing the last handle of a
+ * file leaves no -wal/-shm (SQLite checkpoints and removes them).
  * A new file gets the schema, application_id and user_version in one transaction; every
  * read-write open sets journal_mode=WAL, foreign_keys=ON, synchronous=NORMAL and a busy
  * timeout of RES_DB_BUSY_TIMEOUT_MS. Returns COD_OK and *out = a new handle (free with

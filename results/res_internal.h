@@ -29,6 +29,8 @@ struct res_db {
   sqlite3 *conn;
   char *path;          /* copy of the path given to res_db_open, for messages */
   int readonly;        /* opened with RES_DB_READONLY */
+  int created;         /* this open created the file */
+  int drop_empty;      /* remove the file at close if it holds no run (RES_DB_DROP_EMPTY) */
   int run_open;        /* a run transaction is open ... */
   int64_t run_id;      /* ... and this is its run_id */
   sqlite3_stmt *st[RES_ST_COUNT_];

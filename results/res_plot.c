@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 extern char **environ;
 
@@ -363,17 +364,17 @@ static int run_gnuplot(const char *prog, const char *script, const char *errpath
   return cod_err_set(err, COD_EIO, "plot: gnuplot killed by signal %d", WTERMSIG(ws));
 }
 
-/* Check that path is a non-empty PNG (signature) or SVG ("<svg" in the first 4 KiB). */
-static int check_output(const char *path, int png, cod_err *err) {
+/* Check that path (named `shown` in messages) is a non-empty PNG (signature) or SVG ("<svg" in the first 4 KiB). */
+static int check_output(const char *path, const char *shown, int png, cod_err *err) {
   static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   char head[4097];
   FILE *f = fopen(path, "rb");
-  if (!f) return cod_err_set(err, COD_EIO, "plot: gnuplot wrote no '%s'", path);
+  if (!f) return cod_err_set(err, COD_EIO, "plot: gnuplot wrote no '%s'", shown);
   size_t n = fread(head, 1, sizeof head - 1, f);
   fclose(f);
   head[n] = 0;
   int good = png ? (n >= 8 && memcmp(head, sig, 8) == 0) : (n > 0 && strstr(head, "<svg"));
-  return good ? COD_OK : cod_err_set(err, COD_EIO, "plot: '%s' is empty or not a %s", path,
+  return good ? COD_OK : cod_err_set(err, COD_EIO, "plot: '%s' is empty or not a %s", shown,
                                      png ? "PNG" : "SVG");
 }
 
@@ -414,8 +415,21 @@ static int draw(const fig *g, const char *prog, const char *out_dir, const char 
       snprintf(svg, sizeof svg, "%s/%s.svg", out_dir, g->info->name) >= (int)sizeof svg)
     return cod_err_set(err, COD_EINVAL, "plot: output directory path too long");
   tmp_files t = {0};
-  int rc = tmp_make(&t, tmp_dir, err);
+  /* gnuplot writes to temporary files beside the outputs, renamed into place once both
+   * are checked: a failed draw leaves an older figure as it was, and an output path that
+   * is a device node or directory is refused, never written or removed. */
+  for (const char *c = out_dir; *c; c++)
+    if ((unsigned char)*c < 0x20)
+      return cod_err_set(err, COD_EINVAL, "plot: cannot write the script for '%s' (output "
+                         "directory '%s' must not contain control characters)",
+                         g->info->name, out_dir);
+  cod_file_out opng, osvg;
+  memset(&osvg, 0, sizeof osvg);
+  int rc = cod_file_out_open(&opng, png, err);
+  if (!rc && (rc = cod_file_out_open(&osvg, svg, err))) cod_file_out_abort(&opng);
   if (rc) return rc;
+  rc = tmp_make(&t, tmp_dir, err);
+  if (rc) goto out;
   FILE *fd = fopen(t.data, "w");
   if (!fd) {
     rc = cod_err_set(err, COD_EIO, "plot: cannot write '%s': %s", t.data, strerror(errno));
@@ -431,7 +445,7 @@ static int draw(const fig *g, const char *prog, const char *out_dir, const char 
     rc = cod_err_set(err, COD_EIO, "plot: cannot write '%s': %s", t.script, strerror(errno));
     goto out;
   }
-  rc = write_script(fs, g, t.data, png, svg);
+  rc = write_script(fs, g, t.data, opng.tmp_path, osvg.tmp_path);
   if (fclose(fs) != 0 && !rc) rc = COD_EIO;
   if (rc) {
     rc = cod_err_set(err, rc, "plot: cannot write the script for '%s' (output directory "
@@ -439,10 +453,14 @@ static int draw(const fig *g, const char *prog, const char *out_dir, const char 
     goto out;
   }
   rc = run_gnuplot(prog, t.script, t.errf, err);
-  if (!rc) rc = check_output(png, 1, err);
-  if (!rc) rc = check_output(svg, 0, err);
+  if (!rc) rc = check_output(opng.tmp_path, png, 1, err);
+  if (!rc) rc = check_output(osvg.tmp_path, svg, 0, err);
 out:
   tmp_cleanup(&t);
+  if (!rc) rc = cod_file_out_commit(&opng, err);
+  if (!rc) return cod_file_out_commit(&osvg, err);
+  cod_file_out_abort(&opng);
+  cod_file_out_abort(&osvg);
   return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 typedef struct entry {
   size_t key_id;   /* registry id */
@@ -725,21 +726,13 @@ fail:
 
 int run_scenario_load(const char *path, run_scenario **out, cod_err *err) {
   assert(path && out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return cod_err_set(err, COD_EIO, "%.200s: cannot open: %s", path, strerror(errno));
-  char *buf = cod_malloc(RUN_SCENARIO_MAX_BYTES + 1);
-  if (!buf) {
-    fclose(f);
-    return cod_err_set(err, COD_ENOMEM, "out of memory reading %.200s", path);
-  }
-  size_t n = fread(buf, 1, RUN_SCENARIO_MAX_BYTES + 1, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    cod_free(buf);
-    return cod_err_set(err, COD_EIO, "%.200s: read error", path);
-  }
-  int st = run_scenario_parse(buf, n, path, out, err);
+  char *buf = NULL;
+  size_t n = 0;
+  /* a regular file only (a FIFO would block the open), its size checked before reading,
+   * and no NUL byte (the INI reader would stop at it) */
+  int st = cod_file_read_all(path, "scenario", RUN_SCENARIO_MAX_BYTES, 1, &buf, &n, err);
+  if (st) return st;
+  st = run_scenario_parse(buf, n, path, out, err);
   cod_free(buf);
   return st;
 }

@@ -158,6 +158,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   res_db *db = NULL;
   struct stat sb;
   int rc = run_scenario_validate(sc, NULL, err);
+  if (!rc) rc = res_db_check_name(o->db_path, err); /* before any run is computed */
   if (!rc && stat(o->db_path, &sb) == 0) rc = res_db_open(o->db_path, 0, &db, err);
   if (!rc) rc = build_tasks(&s, db, o, &st, err);
   if (rc) {
@@ -187,7 +188,8 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
       if (err) *err = s.tasks[i].err;
       break;
     }
-    if (!db) rc = res_db_open(o->db_path, 0, &db, err); /* the first run to keep */
+    /* the first run to keep creates the file; if it fails to commit, no file is left */
+    if (!db) rc = res_db_open(o->db_path, RES_DB_DROP_EMPTY, &db, err);
     if (!rc) rc = run_result_write(db, &s.tasks[i].res, err);
     if (!rc) {
       st.committed++;

@@ -27,6 +27,7 @@
 #include <gsl/gsl_sf_gamma.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 struct sim_latency {
   const sim_latency_ops *ops;
@@ -286,16 +287,21 @@ static int parse_row(char *line, const char *path, long lineno, size_t *w_out,
 
 /* Read all rows of a trace file; sets *durations from the header. */
 static int trace_read(const char *path, trace_rows *rw, int *durations, cod_err *err) {
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return cod_err_set(err, COD_EIO, "%s: cannot open trace: %s", path, strerror(errno));
+  FILE *f = NULL;
+  /* a regular file only: a FIFO would block the open, /dev/zero would never end */
+  int orc = cod_file_fopen_regular(path, "trace", 0, &f, NULL, err);
+  if (orc) return orc;
   char buf[257]; /* 255 characters, newline, NUL */
   long lineno = 0;
-  int have_header = 0, rc = COD_OK;
-  while (fgets(buf, sizeof buf, f)) {
+  int have_header = 0, rc = COD_OK, got;
+  while ((got = cod_file_read_line(f, buf, sizeof buf)) != 0) {
     lineno++;
+    if (got == 3) {
+      rc = cod_err_set(err, COD_EFORMAT, "%s:%ld: NUL byte in a text file", path, lineno);
+      break;
+    }
     size_t len = strlen(buf);
-    if (len == sizeof buf - 1 && buf[len - 1] != '\n' && !feof(f)) {
+    if (got == 2 || (len == sizeof buf - 1 && buf[len - 1] != '\n')) {
       rc = cod_err_set(err, COD_EFORMAT, "%s:%ld: line longer than 255 characters", path,
                        lineno);
       break;
