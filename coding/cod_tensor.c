@@ -329,7 +329,7 @@ static int read_exact(int fd, void *buf, size_t n, size_t off, const char *path,
 int cod_npy_load(const char *path, cod_tensor *out, cod_err *err) {
   int fd;
   size_t size;
-  int rc = cod_file_open_regular(path, ".npy", 0, &fd, &size, err);
+  int rc = cod_file_open_regular(path, ".npy input", 0, &fd, &size, err);
   if (rc) return rc;
   unsigned char pre[12], *head = NULL;
   size_t plen = size < sizeof pre ? size : sizeof pre;

@@ -527,17 +527,44 @@ int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   return COD_OK;
 }
 
-/* 1 if the handle's file holds no run (checked under the write lock, which is kept so
- * that no other writer can add one before the file is removed); 0 otherwise or if unsure. */
-static int empty_locked(res_db *db) {
-  if (!db->conn) return 1; /* never opened: nothing can be in it */
-  if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-  if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return 0;
+/* 1 if the file on conn holds no run (the schema may be there); 0 if it holds some or
+ * the read failed. */
+static int count_runs_zero(sqlite3 *conn) {
   int64_t n = -1, objects = -1;
-  int rc = query_int(db->conn, "SELECT COUNT(*) FROM sqlite_master", &objects);
-  if (rc == SQLITE_OK && objects > 0) rc = query_int(db->conn, "SELECT COUNT(*) FROM runs", &n);
+  int rc = query_int(conn, "SELECT COUNT(*) FROM sqlite_master", &objects);
+  if (rc == SQLITE_OK && objects > 0) rc = query_int(conn, "SELECT COUNT(*) FROM runs", &n);
   else if (rc == SQLITE_OK) n = 0;
   return rc == SQLITE_OK && n == 0;
+}
+
+/* 1 if the handle's file holds no run; 0 otherwise or if unsure (then the file is kept).
+ * Checked under the write lock where it can be taken (kept, so that no other writer can
+ * add a run before the file is removed); after an I/O error (a full disk) the handle may
+ * be unable even to read, and a fresh read-only connection decides. */
+static int empty_now(res_db *db) {
+  if (!db->conn) return 1; /* never opened: nothing can be in it */
+  if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+  if (sqlite3_exec(db->conn, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+      count_runs_zero(db->conn))
+    return 1;
+  sqlite3 *ro = NULL;
+  int empty = sqlite3_open_v2(db->path, &ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                              NULL) == SQLITE_OK && count_runs_zero(ro);
+  sqlite3_close(ro);
+  if (empty) return 1;
+  /* Even that needs the -shm (32 KiB), which a full disk may refuse. A -wal shorter than
+   * its header plus one frame holds no commit, so then the main file alone tells. */
+  char wal[4200];
+  struct stat sb;
+  snprintf(wal, sizeof wal, "%s-wal", db->path);
+  if (stat(wal, &sb) == 0 && sb.st_size >= 32 + 24 + 512) return 0;
+  char *uri = uri_of(db->path, "?immutable=1");
+  ro = NULL;
+  empty = uri && sqlite3_open_v2(uri, &ro, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+                                 SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK && count_runs_zero(ro);
+  sqlite3_close(ro);
+  cod_free(uri);
+  return empty;
 }
 
 void res_db_close(res_db *db) {
@@ -545,7 +572,9 @@ void res_db_close(res_db *db) {
   for (int i = 0; i < RES_ST_COUNT_; i++) sqlite3_finalize(db->st[i]);
   /* A file this handle created and that holds no run is removed: a database exists only
    * once its first run committed (a full disk or a failed first run leaves nothing). */
-  int drop = db->drop_empty && empty_locked(db);
+  struct stat sb;
+  int drop = db->drop_empty && (empty_now(db) || /* unlockable: e.g. nothing written */
+                                (stat(db->path, &sb) == 0 && sb.st_size == 0));
   if (drop) remove_created(db->path); /* still holding the write lock */
   /* Closing with an open transaction rolls it back: a half-written run never survives. */
   if (db->conn) sqlite3_close(db->conn);
