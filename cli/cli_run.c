@@ -57,6 +57,8 @@ static int default_db(const char *scenario, char *buf, size_t len) {
  * plainly instead of SQLite's "unable to open database file". */
 static int check_db_dir(const char *db) {
   struct stat sb;
+  cod_err e = {0};
+  if (res_db_check_name(db, &e)) return cli_usage_error("run", "%s", e.msg); /* :memory: ... */
   if (stat(db, &sb) == 0 && !S_ISDIR(sb.st_mode)) return 0;
   return cli_check_out_path("run", "--db", db);
 }

@@ -23,7 +23,18 @@
  * (3x8x8), k.npy (4x3x3x3), nan.npy (x.npy with a NaN), knan.npy (k.npy with an Inf),
  * wnan/ (lenet5 weights with a NaN in conv2), wshape/ (lenet5 weights, conv1 of the wrong
  * shape), adir/ (a directory where a file is expected).
+ * Files and databases (issue 11, make_file_fixtures): fifo and fifo.npy (FIFOs: every
+ * reader must refuse them without blocking), wfifo/ (lenet5 weights with conv1.npy a FIFO), nul.ini
+ * and nul.csv (a scenario and a trace with a NUL byte), sparse.npy (a 4x1x3x3 header on
+ * a sparse 3 GiB file), descr0.npy (descr '<f8\0'), v9.npy and v15.npy (format versions
+ * 9.0 and 1.5), walother.db (another application's WAL-mode SQLite file), calhuge.db
+ * (fcdcc.db as backend='mpi' runs with transfer times of 1e308 s).
+ *
+ * Every child runs with a 60 s alarm, so an input that blocks fails its line instead of
+ * hanging the suite. Snapshots also record inodes: a file replaced by another of the same
+ * size and mtime is a change.
  */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -85,8 +96,9 @@ static void snap_dir(snap *s, const char *dir) {
     struct stat sb;
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     if (lstat(path, &sb) == 0) {
-      snprintf(line, sizeof line, "%s %lld %lld.%09ld %o\n", path, (long long)sb.st_size,
-               (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (unsigned)sb.st_mode);
+      snprintf(line, sizeof line, "%s %lld %lld.%09ld %o %llu\n", path, (long long)sb.st_size,
+               (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec, (unsigned)sb.st_mode,
+               (unsigned long long)sb.st_ino);
       snap_add(s, line);
       if (S_ISDIR(sb.st_mode)) snap_dir(s, path);
     }
@@ -160,6 +172,74 @@ static int sql(const char *path, const char *stmt) {
 
 static int run_child(char **argv, const char *out, const char *errf);
 
+/* A copy of @G@/.npy file `src` with byte `at` set to `v` (at < 0: no change) and the
+ * text `from` replaced by `to` (same length), written to @G@/dst; if sparse_bytes, the
+ * file is then extended (sparse) to that size. */
+static int npy_variant(const char *src, const char *dst, long at, int v, const char *from,
+                       const char *to, size_t to_len, long long sparse_bytes) {
+  char p[600], q[600];
+  unsigned char buf[4096];
+  snprintf(p, sizeof p, "%s/%s", g_G, src);
+  snprintf(q, sizeof q, "%s/%s", g_G, dst);
+  FILE *f = fopen(p, "rb");
+  if (!f) return 1;
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  if (at >= 0) buf[at] = (unsigned char)v;
+  if (from) {
+    unsigned char *m = memmem(buf, n, from, strlen(from));
+    if (!m) return fprintf(stderr, "rel_badinputs: '%s' not in %s\n", from, src), 1;
+    memcpy(m, to, to_len);
+  }
+  f = fopen(q, "wb");
+  if (!f || fwrite(buf, 1, n, f) != n || fclose(f)) return 1;
+  return sparse_bytes ? truncate(q, (off_t)sparse_bytes) != 0 : 0;
+}
+
+static int make_file_fixtures(void) {
+  char p[600], q[700];
+  for (int i = 0; i < 2; i++) {
+    snprintf(p, sizeof p, "%s/%s", g_G, i ? "fifo.npy" : "fifo");
+    if (mkfifo(p, 0600)) return fprintf(stderr, "rel_badinputs: mkfifo: %s\n", strerror(errno)), 1;
+  }
+  snprintf(p, sizeof p, "%s/wfifo", g_G);
+  model *m = NULL;
+  model_weights *wt = NULL;
+  cod_err e = {0};
+  if (mkdir(p, 0700) || model_lookup("lenet5", &m, &e) || model_weights_he(m, 3, &wt, &e) ||
+      model_weights_save_dir(wt, p, &e))
+    return fprintf(stderr, "rel_badinputs: wfifo: %s\n", e.msg), model_free(m), model_weights_free(wt), 1;
+  model_weights_free(wt);
+  model_free(m);
+  snprintf(q, sizeof q, "%s/conv1.npy", p);
+  if (unlink(q) || mkfifo(q, 0600)) return 1;
+  static const char nul_ini[] = "[run]\ncompute = model\n[model]\nname = lenet5\0\n";
+  snprintf(p, sizeof p, "%s/nul.ini", g_G);
+  FILE *f = fopen(p, "wb");
+  if (!f || fwrite(nul_ini, 1, sizeof nul_ini - 1, f) != sizeof nul_ini - 1 || fclose(f)) return 1;
+  static const char nul_csv[] = "worker,factor\n0,1\n\0\n";
+  snprintf(p, sizeof p, "%s/nul.csv", g_G);
+  f = fopen(p, "wb");
+  if (!f || fwrite(nul_csv, 1, sizeof nul_csv - 1, f) != sizeof nul_csv - 1 || fclose(f)) return 1;
+  if (npy_variant("k.npy", "sparse.npy", -1, 0, NULL, NULL, 0, 3LL << 30) ||
+      npy_variant("k.npy", "descr0.npy", -1, 0, "'<f8', ", "'<f8\0',", 7, 0) ||
+      npy_variant("k.npy", "v9.npy", 6, 9, NULL, NULL, 0, 0) ||
+      npy_variant("k.npy", "v15.npy", 7, 5, NULL, NULL, 0, 0))
+    return 1;
+  snprintf(p, sizeof p, "%s/walother.db", g_G);
+  if (sql(p, "PRAGMA journal_mode = WAL; CREATE TABLE notes (body TEXT);")) return 1;
+  snprintf(p, sizeof p, "%s/calhuge.db", g_G);
+  snprintf(q, sizeof q, "%s/fcdcc.db", g_G);
+  char *cp[] = {"/bin/cp", q, p, NULL};
+  char o[600];
+  snprintf(o, sizeof o, "%s/gen.out", g_top);
+  if (run_child(cp, o, o) != 0 ||
+      sql(p, "UPDATE runs SET backend = 'mpi'; UPDATE layers SET t_upload_s = 1e308, "
+             "t_download_s = 1e308"))
+    return 1;
+  return 0;
+}
+
 static int make_fixtures(void) {
   char p[600], q[600];
   snprintf(p, sizeof p, "%s/gen.ini", g_G);
@@ -188,7 +268,7 @@ static int make_fixtures(void) {
   if (weights("wnan", "conv2", 4, 16, 6, 5, 5, 1, NAN) ||
       weights("wshape", "conv1", 4, 6, 1, 3, 3, 0, 0))
     return 1;
-  return 0;
+  return make_file_fixtures();
 }
 
 /* ---- running one entry --------------------------------------------------------------- */
@@ -201,6 +281,7 @@ static int run_child(char **argv, const char *out, const char *errf) {
     int fe = strcmp(out, errf) ? open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fo;
     if (fo < 0 || fe < 0 || chdir(g_T) != 0) _exit(126);
     dup2(fo, 1), dup2(fe, 2);
+    alarm(60); /* kept across exec: a child blocked on an input dies with SIGALRM */
     execv(argv[0], argv);
     _exit(127);
   }
