@@ -12,6 +12,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cli.h"
+#include "cli_parse.h"
 #include "cod_clock.h"
 #include "cod_alloc.h"
 #include "cod_code.h"
@@ -42,20 +43,10 @@ static const char conv_help[] =
     "  --out Y.npy          write the decoded output\n"
     "  -h, --help           this help\n";
 
-static int parse_shape(const char *s, cod_conv_geom *g) {
+/* --shape through the shared strict parser (cli_parse.h; fuzzed in tests/fuzz). */
+static int parse_shape(const char *s, cod_conv_geom *g, char *msg, size_t cap) {
   size_t v[5];
-  size_t n = 0;
-  const char *p = s;
-  while (n < 5) {
-    char *end;
-    unsigned long long x = strtoull(p, &end, 10);
-    if (end == p || x == 0 || x > 100000) return -1;
-    v[n++] = (size_t)x;
-    if (*end == 0) break;
-    if (*end != ',') return -1;
-    p = end + 1;
-  }
-  if (n != 5) return -1;
+  if (cli_parse_shape_msg("--shape", s, v, msg, cap)) return -1;
   g->c = v[0], g->h = v[1], g->w = v[2], g->n_filters = v[3], g->kh = g->kw = v[4];
   return 0;
 }
@@ -144,8 +135,8 @@ static int conv_data(const conv_opts *o, cod_conv_geom *g, cod_tensor *x, cod_te
                      gsl_rng *r) {
   cod_err e = {0};
   if (o->shape) {
-    if (parse_shape(o->shape, g))
-      return cli_usage_error("conv", "--shape: expected C,H,W,N,K (positive), got '%s'", o->shape);
+    char msg[512];
+    if (parse_shape(o->shape, g, msg, sizeof msg)) return cli_usage_error("conv", "%s", msg);
     if (cod_tensor_init(x, 1, g->c, g->h, g->w, COD_F64, &e) ||
         cod_tensor_init(k, g->n_filters, g->c, g->kh, g->kw, COD_F64, &e))
       return cli_fail("conv", "%s", e.msg);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_parse.h"
 #include "cod_file.h"
 #include "cod_clock.h"
 
@@ -31,58 +32,24 @@ int cli_fail(const char *cmd, const char *fmt, ...) {
   return CLI_EXIT_FAIL;
 }
 
+/* The parsers themselves are in cli_parse.c (no printing, so they can be fuzzed). */
 int cli_parse_size(const char *cmd, const char *opt, const char *s, size_t min, size_t max,
                    size_t *out) {
-  char *end;
-  errno = 0;
-  if (!s || !*s || *s == '-' || *s == '+')
-    return cli_usage_error(cmd, "%s: expected a whole number, got '%s'", opt, s ? s : "");
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end)
-    return cli_usage_error(cmd, "%s: expected a whole number, got '%s'", opt, s);
-  if (v < min || v > max)
-    return cli_usage_error(cmd, "%s: %llu is out of range [%zu, %zu]", opt, v, min, max);
-  *out = (size_t)v;
-  return 0;
+  char msg[512];
+  return cli_parse_size_msg(opt, s, min, max, out, msg, sizeof msg)
+             ? cli_usage_error(cmd, "%s", msg) : 0;
 }
 
 int cli_parse_double(const char *cmd, const char *opt, const char *s, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (!*s || errno || *end || isnan(v))
-    return cli_usage_error(cmd, "%s: expected a number, got '%s'", opt, s);
-  *out = v;
-  return 0;
+  char msg[512];
+  return cli_parse_double_msg(opt, s, out, msg, sizeof msg) ? cli_usage_error(cmd, "%s", msg) : 0;
 }
 
 int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t bound,
                         size_t *out, size_t cap, size_t *n) {
-  size_t count = 0;
-  if (!*s) {
-    *n = 0;
-    return 0;
-  }
-  const char *p = s;
-  for (;;) {
-    char item[32];
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    if (len == 0 || len >= sizeof item)
-      return cli_usage_error(cmd, "%s: malformed list '%s'", opt, s);
-    memcpy(item, p, len);
-    item[len] = 0;
-    if (count >= cap) return cli_usage_error(cmd, "%s: more than %zu entries", opt, cap);
-    int rc = cli_parse_size(cmd, opt, item, 0, bound - 1, &out[count]);
-    if (rc) return rc;
-    for (size_t i = 0; i < count; i++)
-      if (out[i] == out[count]) return cli_usage_error(cmd, "%s: %zu listed twice", opt, out[i]);
-    count++;
-    if (!comma) break;
-    p = comma + 1;
-  }
-  *n = count;
-  return 0;
+  char msg[512];
+  return cli_parse_size_list_msg(opt, s, bound, out, cap, n, msg, sizeof msg)
+             ? cli_usage_error(cmd, "%s", msg) : 0;
 }
 
 void cli_json_string(FILE *f, const char *s) {

@@ -1,4 +1,4 @@
-/* fuzz_harness.h: the four fuzz targets of fcdcc, shared by libFuzzer and the tests.
+/* fuzz_harness.h: the five fuzz targets of fcdcc, shared by libFuzzer and the tests.
  *
  * Each target feeds one hostile byte string to one parser of the libraries and checks
  * the contracts every parser promises (cod_status.h): a status in the documented set, a
@@ -37,6 +37,10 @@ int fuzz_model_one(const uint8_t *data, size_t size);
 /* Latency trace CSV reader: sim_latency_new_from_params with model TRACE on the input
  * (through a memfd), then samples for the first workers. Returns the build status. */
 int fuzz_trace_one(const uint8_t *data, size_t size);
+
+/* Command-line number parsers (cli/cli_parse.h): byte 0 picks size, double, size list or
+ * shape, byte 1 the bounds, the rest is the text. COD_OK if accepted, COD_EFORMAT if not. */
+int fuzz_cli_one(const uint8_t *data, size_t size);
 
 /* The libFuzzer entry point; each fuzz_*.c defines it only in the fuzz build. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
