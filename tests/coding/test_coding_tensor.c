@@ -139,6 +139,28 @@ Test(npy_parse, unsupported_version) {
   expect_format_error(&im, "unsupported .npy version 4");
   im.buf[6] = 0;
   expect_format_error(&im, "unsupported .npy version 0");
+  im.buf[6] = 9;
+  expect_format_error(&im, "unsupported .npy version 9.0");
+  im.buf[6] = 1, im.buf[7] = 5; /* only the minor version 0 exists */
+  expect_format_error(&im, "unsupported .npy version 1.5");
+}
+
+Test(npy_parse, control_characters_in_strings) {
+  /* '<f8\0' was read as '<f8' by strcmp: a NUL (or any control character) inside a
+   * header string is a format error */
+  img im;
+  npy_image(&im, 1, "{'descr': '<f8#', 'fortran_order': False, 'shape': (2, 3), }", sample6,
+            sizeof sample6);
+  unsigned char *hash = memchr(im.buf, '#', im.len);
+  cr_assert_not_null(hash);
+  *hash = 0; /* the header now holds '<f8\0' */
+  expect_format_error(&im, "malformed 'descr'");
+  npy_image(&im, 1, "{'descr': '<f8\t', 'fortran_order': False, 'shape': (2, 3), }", sample6,
+            sizeof sample6);
+  expect_format_error(&im, "malformed 'descr'");
+  npy_image(&im, 1, "{'sha\x01pe': (2, 3), 'descr': '<f8', 'fortran_order': False, }", sample6,
+            sizeof sample6);
+  expect_format_error(&im, "malformed .npy header dict");
 }
 
 Test(npy_parse, fortran_order_true) {
