@@ -242,6 +242,29 @@ static void part_outputs(void) {
             none, 1, -1);
   check_cmd("plot", (const char *const[]){"plot", "r.db", "all", "-o", "figs", NULL},
             (const char *const[]){"figs", NULL}, 1, 77);
+  /* a copy relabelled as MPI runs: calibrate fits it and writes only its --out */
+  char from[600], to[600];
+  snprintf(from, sizeof from, "%s/r.db", g_W);
+  snprintf(to, sizeof to, "%s/mpi.db", g_W);
+  sqlite3 *db = NULL;
+  int src = sqlite3_open_v2(from, &db, SQLITE_OPEN_READONLY, NULL);
+  if (src == SQLITE_OK) {
+    sqlite3 *dst = NULL;
+    src = sqlite3_open(to, &dst);
+    sqlite3_backup *b = src == SQLITE_OK ? sqlite3_backup_init(dst, "main", db, "main") : NULL;
+    if (b) sqlite3_backup_step(b, -1), sqlite3_backup_finish(b);
+    if (src == SQLITE_OK) src = sqlite3_exec(dst, "UPDATE runs SET backend = 'mpi'", NULL, NULL, NULL);
+    sqlite3_close(dst);
+  }
+  sqlite3_close(db);
+  if (src != SQLITE_OK) return (void)FAIL("fixture mpi.db");
+  check_cmd("calibrate --out", (const char *const[]){"calibrate", "mpi.db", "--out", "f.ini", NULL},
+            (const char *const[]){"f.ini", NULL}, 0, -1);
+  check_cmd("calibrate --out (replace)",
+            (const char *const[]){"calibrate", "mpi.db", "--out", "f.ini", NULL},
+            (const char *const[]){"f.ini", NULL}, 0, -1);
+  check_cmd("cond", (const char *const[]){"cond", "--workers", "4", "--ka", "2", "--kb", "2", NULL},
+            none, 0, -1);
   check_cmd("models", (const char *const[]){"models", "lenet5", NULL}, none, 0, -1);
   check_cmd("optimum", (const char *const[]){"optimum", "--model", "lenet5", "--workers", "4", NULL},
             none, 0, -1);
