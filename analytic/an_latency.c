@@ -22,10 +22,16 @@
  * NIC with all n for the deterministic law (all results leave together): the latter makes
  * the model exact up to the engine's nanosecond rounding. docs/analytic.md lists the
  * approximations (download contention, FIFO NIC, heterogeneous or failing workers).
+ *
+ * The laws with a closed form are rows of `forms`, found by sim/'s law name; any other
+ * law of sim's registry (pareto, bimodal, fail-stop, trace, any law added later)
+ * gets COD_ENODATA, "no prediction", which the runner stores as NULL an_latency_s. A
+ * closed form for a new law is one row here (and a test against the simulator).
  */
 #include "an_model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sim_latency.h"
@@ -43,6 +49,38 @@ static int scheme_is(const an_code_params *p, const char *name) {
   return p->scheme && strcmp(p->scheme, name) == 0;
 }
 
+/* Expected k-th smallest of n iid compute times per unit of nominal time, each the
+ * minimum over `copies` iid draws of the law (replication). */
+typedef double (*unit_fn)(const sim_latency_params *q, size_t n, size_t k, double copies);
+
+static double shexp_unit(const sim_latency_params *q, size_t n, size_t k, double copies) {
+  /* the minimum of r iid a + Exp(mu) is a + Exp(r mu) */
+  return sim_shexp_order_stat_mean(q->shift, copies * q->rate, n, k);
+}
+static double det_unit(const sim_latency_params *q, size_t n, size_t k, double copies) {
+  return 1.0;
+}
+
+/* The closed forms by law name. download_sharers_n: 1 when the needed results leave the
+ * workers together and share the master NIC with all n (deterministic), 0 when the law
+ * spreads them out (the critical download is modelled uncontended). */
+static const struct {
+  const char *law;
+  unit_fn unit;
+  int download_sharers_n;
+} forms[] = {
+  {"shifted-exp", shexp_unit, 0},
+  {"deterministic", det_unit, 1},
+};
+
+static int form_find(const char *law) {
+  for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+    if (strcmp(law, forms[i].law) == 0) return (int)i;
+  return -1;
+}
+
+int an_latency_has_law(const char *law) { return law && form_find(law) >= 0; }
+
 int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
                         an_latency *out, cod_err *err) {
   if (!(cl->compute_rate_flops > 0) || !(cl->master_flops > 0) || !(cl->uplink_bps > 0) ||
@@ -50,16 +88,23 @@ int an_latency_expected(const an_costs *c, const an_code_params *p, const an_clu
     return cod_err_set(err, COD_EINVAL, "rates and bandwidths must be > 0");
   if (!(cl->latency_s >= 0) || !isfinite(cl->latency_s))
     return cod_err_set(err, COD_EINVAL, "propagation delay must be a finite value >= 0");
-  if (cl->lat_kind != AN_LAT_SHIFTED_EXP && cl->lat_kind != AN_LAT_DETERMINISTIC)
-    return cod_err_set(err, COD_EINVAL, "unknown straggler law %d", (int)cl->lat_kind);
-  if (cl->lat_kind == AN_LAT_SHIFTED_EXP &&
-      (!(cl->shift >= 0) || !isfinite(cl->shift) || !(cl->rate > 0) || !isfinite(cl->rate)))
-    return cod_err_set(err, COD_EINVAL, "shifted-exp needs shift >= 0 and rate > 0");
+  int rc = sim_latency_params_check(&cl->lat, err);
+  if (rc != COD_OK) return rc;
+  const char *law = sim_latency_law_name(cl->lat.kind);
+  const int f = form_find(law);
+  if (f < 0) {
+    char have[128] = "";
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+      snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "",
+               forms[i].law);
+    return cod_err_set(err, COD_ENODATA, "no closed-form latency for law %s (closed forms: %s)",
+                       law, have);
+  }
   const size_t n = p->n_workers, d = c->delta;
   if (d < 1 || d > n) return cod_err_set(err, COD_EINVAL, "threshold %zu not in 1..n", d);
   an_latency L;
   memset(&L, 0, sizeof L);
-  const int det = cl->lat_kind == AN_LAT_DETERMINISTIC;
+  const unit_fn unit_of = forms[f].unit;
   L.encode_s = c->encode_flops / cl->master_flops;
   L.decode_s = c->decode_flops / cl->master_flops;
   L.upload_s = xfer_s(c->upload_bytes, cl->downlink_bps, cl->master_bps, (double)n, cl->latency_s);
@@ -67,18 +112,18 @@ int an_latency_expected(const an_costs *c, const an_code_params *p, const an_clu
   double unit; /* expected critical compute time per unit of nominal time */
   if (scheme_is(p, "uncoded")) {
     L.wait_for = n;
-    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, cl->rate, n, n);
+    unit = unit_of(&cl->lat, n, n, 1.0);
   } else if (scheme_is(p, "replication")) {
     L.wait_for = d;
     double r = (double)(n / d);
-    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, r * cl->rate, d, d);
+    unit = unit_of(&cl->lat, d, d, r);
   } else {
     L.wait_for = d;
-    unit = det ? 1.0 : sim_shexp_order_stat_mean(cl->shift, cl->rate, n, d);
+    unit = unit_of(&cl->lat, n, d, 1.0);
   }
   L.compute_s = nominal * unit;
-  L.download_s = xfer_s(c->download_bytes, cl->uplink_bps, cl->master_bps, det ? (double)n : 1.0,
-                        cl->latency_s);
+  L.download_s = xfer_s(c->download_bytes, cl->uplink_bps, cl->master_bps,
+                        forms[f].download_sharers_n ? (double)n : 1.0, cl->latency_s);
   L.total_s = L.encode_s + L.upload_s + L.compute_s + L.download_s + L.decode_s;
   *out = L;
   return COD_OK;

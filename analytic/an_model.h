@@ -15,9 +15,11 @@
  *   worker flops = 2*e_A*(e_B*f)*h^*W'*C*KH*KW
  * The expected layer latency (an_latency_expected) follows the simulator's protocol:
  * encode, upload through the master NIC and each worker's downlink, compute under the
- * shifted-exponential straggler model via order statistics (Lee et al., IEEE Trans. Inf.
- * Theory 64(3), 2018), download, decode. docs/analytic.md lists what is exact and what
- * is approximate.
+ * cluster's straggler law via order statistics (shifted-exponential: Lee et al., IEEE
+ * Trans. Inf. Theory 64(3), 2018), download, decode. The law is one of sim/'s registry
+ * (sim_latency.h); an_latency.c has closed forms for some laws, found by law name, and
+ * answers "no prediction" (COD_ENODATA) for the others by design. docs/analytic.md lists
+ * what is exact and what is approximate.
  *
  * No function allocates; all are pure and thread-safe.
  */
@@ -29,6 +31,7 @@
 #include "cod_conv.h"
 #include "cod_part.h"
 #include "cod_status.h"
+#include "sim_latency.h"
 
 #define AN_PAIRS_MAX 64   /* more than the divisors of any delta <= 255 */
 #define AN_WORKERS_MAX 255 /* as cod_code_new */
@@ -96,12 +99,6 @@ typedef struct an_optimum {
 int an_optimum_find(const cod_conv_geom *g, const an_code_params *p, size_t delta,
                     an_optimum *out, cod_err *err);
 
-/* Straggler laws the latency model knows. */
-typedef enum an_lat_kind {
-  AN_LAT_SHIFTED_EXP = 0,  /* nominal * (shift + Exp(rate)) */
-  AN_LAT_DETERMINISTIC = 1 /* nominal */
-} an_lat_kind;
-
 /* A homogeneous cluster as the simulator models it (run_config's [cluster], [network],
  * [latency] and [master] keys). Rates may be INFINITY (unlimited). Plain data. */
 typedef struct an_cluster {
@@ -112,8 +109,8 @@ typedef struct an_cluster {
   int master_fair;           /* 1: processor sharing; 0: FIFO (approximated, see docs) */
   double latency_s;          /* per-message propagation delay */
   double master_flops;       /* master encode/decode speed, FLOP/s */
-  an_lat_kind lat_kind;
-  double shift, rate;        /* shifted-exponential a >= 0 and mu > 0 */
+  sim_latency_params lat;    /* the workers' straggler law (kind) and its parameters, as
+                                sim/ would build it; only lat.kind's own fields are read */
 } an_cluster;
 
 /* The expected phases of one layer. Seconds. */
@@ -129,9 +126,15 @@ typedef struct an_latency {
 } an_latency;
 
 /* Expected latency of a layer with costs c (from an_costs_compute for code p) on cluster
- * cl. COD_EINVAL for non-positive rates or a bad straggler law. *out untouched on error. */
+ * cl. COD_EINVAL for non-positive rates, an unknown law or parameters out of sim's bounds
+ * (sim_latency_params_check); COD_ENODATA ("no prediction", by design) for a known law
+ * this model has no closed form for (an_latency_has_law). *out untouched on error. */
 int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
                         an_latency *out, cod_err *err);
+
+/* 1 if an_latency_expected has a closed form for the law named `law` (sim's spelling:
+ * "shifted-exp", "deterministic"), else 0. */
+int an_latency_has_law(const char *law);
 
 /* One row of the latency-versus-delta table. */
 typedef struct an_delta_row {

@@ -109,18 +109,21 @@ static int parse_opts(int argc, char **argv, opts *o) {
         rc = cli_usage_error(CMD, "--latency-s: must be a finite value >= 0");
       break;
     case 'W':
-      if (strcmp(optarg, "shifted-exp") == 0) o->cl.lat_kind = AN_LAT_SHIFTED_EXP;
-      else if (strcmp(optarg, "deterministic") == 0) o->cl.lat_kind = AN_LAT_DETERMINISTIC;
-      else rc = cli_usage_error(CMD, "--law: expected shifted-exp or deterministic, got '%s'", optarg);
+    { /* by sim/'s registry name; the analytic model says which laws it has forms for */
+      size_t kind;
+      if (!an_latency_has_law(optarg) || sim_latency_law_find(optarg, &kind, NULL) != COD_OK)
+        rc = cli_usage_error(CMD, "--law: expected shifted-exp or deterministic, got '%s'", optarg);
+      else o->cl.lat.kind = (sim_latency_kind)kind;
       break;
+    }
     case 'A':
-      rc = cli_parse_double(CMD, "--shift", optarg, &o->cl.shift);
-      if (!rc && !(o->cl.shift >= 0 && isfinite(o->cl.shift)))
+      rc = cli_parse_double(CMD, "--shift", optarg, &o->cl.lat.shift);
+      if (!rc && !(o->cl.lat.shift >= 0 && isfinite(o->cl.lat.shift)))
         rc = cli_usage_error(CMD, "--shift: must be a finite value >= 0");
       break;
     case 'R':
-      rc = cli_parse_double(CMD, "--rate", optarg, &o->cl.rate);
-      if (!rc && !(o->cl.rate > 0 && isfinite(o->cl.rate)))
+      rc = cli_parse_double(CMD, "--rate", optarg, &o->cl.lat.rate);
+      if (!rc && !(o->cl.lat.rate > 0 && isfinite(o->cl.lat.rate)))
         rc = cli_usage_error(CMD, "--rate: must be a finite value > 0");
       break;
     case 'h': fputs(optimum_help, stdout); return -1;
@@ -322,11 +325,11 @@ int cli_optimum(int argc, char **argv) {
     json_kv(stdout, "downlink_bps", o.cl.downlink_bps, 0);
     json_kv(stdout, "master_bps", o.cl.master_bps, 0);
     fprintf(stdout, "\"sharing\": \"%s\", \"law\": \"%s\", ", o.cl.master_fair ? "fair" : "sequential",
-            o.cl.lat_kind == AN_LAT_DETERMINISTIC ? "deterministic" : "shifted-exp");
+            sim_latency_law_name(o.cl.lat.kind));
     json_kv(stdout, "latency_s", o.cl.latency_s, 0);
     json_kv(stdout, "master_flops", o.cl.master_flops, 0);
-    json_kv(stdout, "shift", o.cl.shift, 0);
-    json_kv(stdout, "rate", o.cl.rate, 1);
+    json_kv(stdout, "shift", o.cl.lat.shift, 0);
+    json_kv(stdout, "rate", o.cl.lat.rate, 1);
     fputs("},\n  \"layers\": [", stdout);
   } else {
     printf("model %s, scheme %s, n = %zu, %s, %s axis%s\n", o.model, o.scheme, o.n,

@@ -1,8 +1,12 @@
 /* run_config.c: defaults, the key registry, value parsing, validation and JSON.
  *
- * Every key is one row of the static table `keys`: section, name, kind, where it lives in
+ * Every key is one row of the table of keys: section, name, kind, where it lives in
  * run_config (or in run_class for the keys of [class NAME] sections), its bounds and the
- * human text used in messages. Parsing and printing both go through the table, so the
+ * human text used in messages. The rows of the latency laws ([latency] and [class NAME]:
+ * model, each law parameter, fail_at_s, base) are not written here: they are generated
+ * from sim/'s law registry (sim_latency.h) into the table once, on first use (pthread_once),
+ * so a law added to sim/ is a scenario key with its bounds, default and help at once, and
+ * nothing here names a law. Parsing and printing both go through the table, so the
  * canonical text of a value (run_config_key_parse) and the JSON (run_config_to_json) can
  * never disagree. Reals are printed with the fewest significant digits that read back to
  * the same double, so canonical texts are short and exact.
@@ -14,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +34,9 @@ enum {
   F_ULONG = 2u,    /* integer stored as unsigned long, else size_t */
   F_NPY = 4u,      /* string: keyword or a path ending in .npy */
   F_NONEMPTY = 8u, /* string may not be empty */
-  F_CLASS = 16u    /* offset is into run_class, not run_config */
+  F_CLASS = 16u,   /* offset is into run_class, not run_config */
+  F_LAW_KEYS = 32u, /* placeholder row: the law keys generated from sim/ go here */
+  F_BASE_LAW = 64u  /* enum of laws: only those that wrap none and read no trace */
 };
 
 typedef struct key_def {
@@ -50,8 +57,6 @@ static const char *const scheme_names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
                                            "replication", "poly-real", "poly-cheb", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
-static const char *const latency_names[] = {"shifted-exp", "pareto", "bimodal", "fail-stop",
-                                            "deterministic", "trace", NULL};
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
 static const char *const timing_names[] = {"measured", "model", NULL};
 
@@ -62,35 +67,17 @@ static const char *const timing_names[] = {"measured", "model", NULL};
 #define COFF(f) offsetof(run_class, f)
 #define INFO(sec, k, kind, expect, dflt) {sec, k, kind, expect, dflt}
 
-/* Latency keys exist twice: in [latency] (offset into run_config.latency) and in
- * [class NAME] (offset into run_class.worker.latency). */
-#define LATENCY_KEYS(SEC, BASEOFF, FL)                                                     \
-  {INFO(SEC, "model", RUN_KEY_ENUM,                                                       \
-        "shifted-exp, pareto, bimodal, fail-stop, deterministic or trace", "shifted-exp"), \
-   BASEOFF(model), FL, 0, 0, NULL, latency_names, 0},                                     \
-  {INFO(SEC, "shift", RUN_KEY_REAL, "a real >= 0 (multiple of the nominal compute time)", \
-        "1"), BASEOFF(shift), FL, 0, INFINITY, NULL, NULL, 0},                            \
-  {INFO(SEC, "rate", RUN_KEY_REAL, "a real > 0 (per unit of nominal compute time)", "1"), \
-   BASEOFF(rate), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                            \
-  {INFO(SEC, "pareto_scale", RUN_KEY_REAL, "a real > 0 (multiple of nominal time)", "1"), \
-   BASEOFF(pareto_scale), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                    \
-  {INFO(SEC, "pareto_shape", RUN_KEY_REAL, "a real > 0 (tail index)", "2"),             \
-   BASEOFF(pareto_shape), FL | F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},                    \
-  {INFO(SEC, "bimodal_p", RUN_KEY_REAL, "a probability in [0, 1]", "0.1"),                \
-   BASEOFF(bimodal_p), FL, 0, 1, NULL, NULL, 0},                                          \
-  {INFO(SEC, "bimodal_factor", RUN_KEY_REAL, "a real >= 0 (multiplier)", "5"),            \
-   BASEOFF(bimodal_factor), FL, 0, INFINITY, NULL, NULL, 0},                              \
-  {INFO(SEC, "fail_p", RUN_KEY_REAL, "a probability in [0, 1]", "0"), BASEOFF(fail_p),     \
-   FL, 0, 1, NULL, NULL, 0},                                                              \
-  {INFO(SEC, "fail_at_s", RUN_KEY_REAL, "a time >= 0 in seconds", "0"),                   \
-   BASEOFF(fail_at_s), FL, 0, INFINITY, NULL, NULL, 0},                                   \
-  {INFO(SEC, "base", RUN_KEY_ENUM, "shifted-exp, pareto, bimodal or deterministic",       \
-        "shifted-exp"), BASEOFF(base), FL, 0, 0, NULL, latency_names, 0}
+/* The law keys exist twice: in [latency] (offsets into run_config.latency) and in
+ * [class NAME] (offsets into run_class.worker.latency); each placeholder row holds the
+ * offset of the run_latency the generated rows refer to. */
+#define LAW_KEYS(SEC, OFFSET, FL)                                                         \
+  {INFO(SEC, NULL, 0, NULL, NULL), OFFSET, (FL) | F_LAW_KEYS, 0, 0, NULL, NULL, 0}
 
-#define LAT_MAIN(f) OFF(latency.f)
-#define LAT_CLASS(f) COFF(worker.latency.f)
+/* The survivors' law of fail-stop when the scenario names none (the runner's choice; sim's
+ * own default base is deterministic). */
+#define RUN_BASE_DEFAULT SIM_LAT_SHIFTED_EXP
 
-static const key_def keys[] = {
+static const key_def static_keys[] = {
   /* [run] */
   {INFO("run", "name", RUN_KEY_STRING, "a non-empty name", "the file's base name"),
    OFF(run.name), F_NONEMPTY, 0, 0, NULL, NULL, RUN_NAME_MAX},
@@ -151,7 +138,7 @@ static const key_def keys[] = {
   {INFO("cluster", "on_storage", RUN_KEY_ENUM, "fail or repartition", "fail"),
    OFF(cluster.on_storage), 0, 0, 0, NULL, storage_names, 0},
   /* [latency] */
-  LATENCY_KEYS("latency", LAT_MAIN, 0),
+  LAW_KEYS("latency", OFF(latency), 0),
   {INFO("latency", "fail_workers", RUN_KEY_WORKER_SET,
         "none or worker indices separated by spaces, with a-b spans (e.g. 0 3 7)", "none"),
    OFF(failures.fail_workers), 0, 0, 1e6, NULL, NULL, 0},
@@ -190,20 +177,90 @@ static const key_def keys[] = {
   {INFO("class", "storage_bytes", RUN_KEY_REAL, "unlimited or a real >= 0 in bytes",
         "[cluster] value"), COFF(worker.storage_bytes), F_CLASS, 0, INFINITY, "unlimited",
    NULL, 0},
-  LATENCY_KEYS("class", LAT_CLASS, F_CLASS),
+  LAW_KEYS("class", COFF(worker.latency), F_CLASS),
 };
 
-#define N_KEYS (sizeof keys / sizeof keys[0])
+#define N_STATIC (sizeof static_keys / sizeof static_keys[0])
+#define LAW_ROWS_MAX (SIM_LATENCY_PARAMS_MAX + 3) /* model, parameters, fail_at_s, base */
 
-size_t run_config_key_count(void) { return N_KEYS; }
+/* The table of keys: static_keys with each placeholder replaced by the law rows. Written
+ * once by key_rows_build (under key_rows_once), read-only afterwards. */
+static key_def key_rows[N_STATIC + 2 * LAW_ROWS_MAX];
+static size_t n_key_rows;
+static pthread_once_t key_rows_once = PTHREAD_ONCE_INIT;
+static const char *law_names[SIM_LAT_KINDS + 1];   /* registry order, NULL-terminated */
+static char model_expect[256], base_expect[256];   /* "shifted-exp, pareto, ... or x" */
+static char param_dflt[SIM_LATENCY_PARAMS_MAX][32]; /* canonical texts of sim's defaults */
+
+/* The law rows of one section, at `off` (the run_latency in run_config or run_class). */
+static size_t law_rows(const key_def *ph, key_def *out) {
+  const char *sec = ph->info.section;
+  const unsigned fl = ph->flags & ~F_LAW_KEYS;
+  const size_t off = ph->offset;
+  sim_latency_params dp;
+  sim_latency_params_default(&dp);
+  size_t n = 0;
+  out[n++] = (key_def){INFO(sec, "model", RUN_KEY_ENUM, model_expect,
+                            sim_latency_law_name(dp.kind)),
+                       off + offsetof(run_latency, model), fl, 0, 0, NULL, law_names, 0};
+  for (size_t i = 0; i < sim_latency_param_count(); i++) {
+    const sim_latency_param *q = sim_latency_param_get(i);
+    out[n++] = (key_def){INFO(sec, q->key, RUN_KEY_REAL, q->expect, param_dflt[i]),
+                         off + offsetof(run_latency, param) + i * sizeof(double),
+                         fl | (q->lo_open ? F_LO_OPEN : 0u), q->lo, q->hi, NULL, NULL, 0};
+  }
+  out[n++] = (key_def){INFO(sec, "fail_at_s", RUN_KEY_REAL, "a time >= 0 in seconds", "0"),
+                       off + offsetof(run_latency, fail_at_s), fl, 0, INFINITY, NULL, NULL, 0};
+  out[n++] = (key_def){INFO(sec, "base", RUN_KEY_ENUM, base_expect,
+                            sim_latency_law_name(RUN_BASE_DEFAULT)),
+                       off + offsetof(run_latency, base), fl | F_BASE_LAW, 0, 0, NULL,
+                       law_names, 0};
+  assert(n <= LAW_ROWS_MAX);
+  return n;
+}
+
+static void key_rows_build(void) {
+  for (size_t k = 0; k < sim_latency_law_count(); k++) law_names[k] = sim_latency_law_name(k);
+  law_names[sim_latency_law_count()] = NULL;
+  sim_latency_law_names(model_expect, sizeof model_expect, 0);
+  sim_latency_law_names(base_expect, sizeof base_expect,
+                        SIM_LAT_WRAPS_BASE | SIM_LAT_READS_TRACE);
+  for (size_t i = 0; i < sim_latency_param_count(); i++)
+    run_config_format_real(sim_latency_param_get(i)->dflt, param_dflt[i], sizeof param_dflt[i]);
+  size_t n = 0;
+  for (size_t i = 0; i < N_STATIC; i++) {
+    if (static_keys[i].flags & F_LAW_KEYS)
+      n += law_rows(&static_keys[i], &key_rows[n]);
+    else
+      key_rows[n++] = static_keys[i];
+  }
+  n_key_rows = n;
+}
+
+/* The table of keys and its length. */
+static const key_def *key_table(size_t *n) {
+  pthread_once(&key_rows_once, key_rows_build);
+  *n = n_key_rows;
+  return key_rows;
+}
+
+size_t run_config_key_count(void) {
+  size_t n;
+  key_table(&n);
+  return n;
+}
 
 const run_key_info *run_config_key(size_t id) {
-  assert(id < N_KEYS);
+  size_t n;
+  const key_def *keys = key_table(&n);
+  assert(id < n);
   return &keys[id].info;
 }
 
 int run_config_key_find(const char *section, const char *key) {
-  for (size_t i = 0; i < N_KEYS; i++)
+  size_t n;
+  const key_def *keys = key_table(&n);
+  for (size_t i = 0; i < n; i++)
     if (strcmp(keys[i].info.section, section) == 0 && strcmp(keys[i].info.key, key) == 0)
       return (int)i;
   return -1;
@@ -211,21 +268,28 @@ int run_config_key_find(const char *section, const char *key) {
 
 /* ---- defaults ------------------------------------------------------------------------ */
 
-/* The parameters of each law are sim/'s defaults (one source); the choice of law and of
- * the survivors' law of fail-stop are the scenario's own (shifted-exp for both). */
+/* The law and its parameters are sim/'s defaults (one source); the survivors' law of
+ * fail-stop is the scenario's own (RUN_BASE_DEFAULT). */
 static void latency_defaults(run_latency *l) {
   sim_latency_params p;
   sim_latency_params_default(&p);
-  l->model = RUN_LAT_SHIFTED_EXP;
-  l->shift = p.shift;
-  l->rate = p.rate;
-  l->pareto_scale = p.pareto_scale;
-  l->pareto_shape = p.pareto_shape;
-  l->bimodal_p = p.bimodal_p;
-  l->bimodal_factor = p.bimodal_factor;
-  l->fail_p = p.fail_p;
+  memset(l, 0, sizeof *l);
+  l->model = (int)p.kind;
+  for (size_t i = 0; i < sim_latency_param_count(); i++)
+    l->param[i] = sim_latency_params_get(&p, i);
   l->fail_at_s = 0.0;
-  l->base = RUN_LAT_SHIFTED_EXP;
+  l->base = RUN_BASE_DEFAULT;
+}
+
+void run_latency_sim_params(const run_config *cfg, const run_latency *l,
+                            sim_latency_params *out) {
+  assert(cfg && l && out);
+  sim_latency_params_default(out);
+  out->kind = (sim_latency_kind)l->model;
+  out->base_kind = (sim_latency_kind)l->base;
+  for (size_t i = 0; i < sim_latency_param_count(); i++)
+    sim_latency_params_set(out, i, l->param[i]);
+  out->trace_path = cfg->failures.trace_file;
 }
 
 void run_config_defaults(run_config *cfg) {
@@ -420,8 +484,9 @@ static int put_canon(char *canon, size_t canon_len, const char *s, cod_err *err)
 
 int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_len,
                          cod_err *err) {
-  assert(id < N_KEYS && text && canon);
-  const key_def *d = &keys[id];
+  size_t n_keys;
+  const key_def *d = key_table(&n_keys) + id;
+  assert(id < n_keys && text && canon);
   char buf[64];
   switch (d->info.kind) {
   case RUN_KEY_INT: {
@@ -454,7 +519,8 @@ int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_
   case RUN_KEY_ENUM:
     for (size_t i = 0; d->names[i]; i++) {
       if (strcmp(text, d->names[i]) != 0) continue;
-      if (strcmp(d->info.key, "base") == 0 && (i == RUN_LAT_FAIL_STOP || i == RUN_LAT_TRACE))
+      if ((d->flags & F_BASE_LAW) &&
+          (sim_latency_law_get(i)->traits & (SIM_LAT_WRAPS_BASE | SIM_LAT_READS_TRACE)))
         break;
       return put_canon(canon, canon_len, d->names[i], err);
     }
@@ -509,8 +575,9 @@ static size_t expand_index_set(const char *canon, char sep, size_t *out, size_t 
 
 int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const char *canon,
                          cod_err *err) {
-  assert(cfg && id < N_KEYS && canon);
-  const key_def *d = &keys[id];
+  size_t n_keys;
+  const key_def *d = key_table(&n_keys) + id;
+  assert(cfg && id < n_keys && canon);
   char *base = (char *)cfg;
   if (d->flags & F_CLASS) {
     assert(class_index < cfg->n_classes);
@@ -567,7 +634,8 @@ int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const c
 /* Canonical text of the current value of key id in cfg (class_index for class keys). */
 static void key_format(const run_config *cfg, size_t id, size_t class_index, char *buf,
                        size_t len) {
-  const key_def *d = &keys[id];
+  size_t n_keys;
+  const key_def *d = key_table(&n_keys) + id;
   const char *base = (d->flags & F_CLASS) ? (const char *)&cfg->classes[class_index]
                                           : (const char *)cfg;
   const void *field = base + d->offset;
@@ -634,7 +702,9 @@ int run_config_set(run_config *cfg, const char *dotted_key, const char *value, c
 const char *run_config_enum_name(const char *dotted_key, int value) {
   const char *dot = strchr(dotted_key, '.');
   if (!dot || value < 0) return NULL;
-  for (size_t i = 0; i < N_KEYS; i++) {
+  size_t n_keys;
+  const key_def *keys = key_table(&n_keys);
+  for (size_t i = 0; i < n_keys; i++) {
     const key_def *d = &keys[i];
     if (d->info.kind != RUN_KEY_ENUM || strcmp(d->info.key, dot + 1) != 0 ||
         strlen(d->info.section) != (size_t)(dot - dotted_key) ||
@@ -678,7 +748,8 @@ static int is_coded(int scheme) {
 
 static int check_latency(const run_config *cfg, const run_latency *l, const char *where,
                          cod_err *err) {
-  if (l->model == RUN_LAT_TRACE && !cfg->failures.trace_file[0])
+  if ((sim_latency_law_get((size_t)l->model)->traits & SIM_LAT_READS_TRACE) &&
+      !cfg->failures.trace_file[0])
     return cod_err_set(err, COD_EINVAL,
                        "%s model = trace needs [latency] trace_file (a path)", where);
   return COD_OK;
@@ -794,7 +865,8 @@ static void jindex_array(jbuf *b, const size_t *v, size_t n) {
 }
 
 static void jvalue(jbuf *b, const run_config *cfg, size_t id, size_t class_index) {
-  const key_def *d = &keys[id];
+  size_t n_keys;
+  const key_def *d = key_table(&n_keys) + id;
   char buf[RUN_PATH_MAX + 16];
   switch (d->info.kind) {
   case RUN_KEY_LAYERS:
@@ -821,8 +893,10 @@ int run_config_to_json(const run_config *cfg, char **out, cod_err *err) {
   assert(cfg && out);
   jbuf b = {0};
   const char *section = NULL;
+  size_t n_keys;
+  const key_def *keys = key_table(&n_keys);
   jstr(&b, "{");
-  for (size_t i = 0; i < N_KEYS; i++) {
+  for (size_t i = 0; i < n_keys; i++) {
     const key_def *d = &keys[i];
     if (d->flags & F_CLASS) continue;
     if (!section || strcmp(section, d->info.section) != 0) {
@@ -844,7 +918,7 @@ int run_config_to_json(const run_config *cfg, char **out, cod_err *err) {
     char num[32];
     snprintf(num, sizeof num, ",\"first_worker\":%zu", cfg->classes[c].first_worker);
     jstr(&b, num);
-    for (size_t i = 0; i < N_KEYS; i++) {
+    for (size_t i = 0; i < n_keys; i++) {
       if (!(keys[i].flags & F_CLASS)) continue;
       jstr(&b, ",");
       jquote(&b, keys[i].info.key);

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "cod_status.h"
+#include "sim_latency.h"
 
 #define RUN_NAME_MAX 128         /* bytes of a name field, including the NUL */
 #define RUN_PATH_MAX 512         /* bytes of a path field, including the NUL */
@@ -48,35 +49,25 @@ enum run_scheme {
 };
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
-enum run_latency_model {
-  RUN_LAT_SHIFTED_EXP = 0, RUN_LAT_PARETO = 1, RUN_LAT_BIMODAL = 2,
-  RUN_LAT_FAIL_STOP = 3, RUN_LAT_DETERMINISTIC = 4, RUN_LAT_TRACE = 5
-};
 enum run_sharing { RUN_SHARING_SEQUENTIAL = 0, RUN_SHARING_FAIR = 1 };
 enum run_timing { RUN_TIMING_MEASURED = 0, RUN_TIMING_MODEL = 1 };
 
 /* Straggler model of a worker. A task whose nominal compute time is
- * t = flops / compute_rate_flops takes (the laws of sim/sim_latency.h; see
- * scenarios/README.md):
- *   shifted-exp    t * (shift + X), X ~ Exp(rate)
- *   pareto         t * Y, Y ~ Pareto(scale = pareto_scale, shape = pareto_shape)
- *   bimodal        t * bimodal_factor with probability bimodal_p, else t
- *   deterministic  t
- *   fail-stop      `base` for survivors; each task is lost with probability fail_p, and
- *                  the workers of [latency] fail_workers return nothing that would end
- *                  after fail_at_s
- *   trace          times replayed from [latency] trace_file (CSV, see sim_latency.h) */
+ * t = flops / compute_rate_flops takes a time drawn from one of the laws of sim/'s
+ * registry (sim/sim_latency.h: shifted-exp, pareto, bimodal, fail-stop, deterministic,
+ * trace, ...; scenarios/README.md). The runner names no law: it holds the law
+ * by its registry index and its real parameters by sim's parameter index, and the
+ * [latency] / [class NAME] keys are generated from that registry (run_config.c). Beside
+ * the law's own, two keys are the runner's: fail_at_s (when the workers of [latency]
+ * fail_workers stop returning results) and base (the survivors' law of a law that wraps
+ * one, i.e. fail-stop). */
 typedef struct run_latency {
-  int model;             /* enum run_latency_model; default shifted-exp */
-  double shift;          /* dimensionless multiple of t, >= 0; default 1 */
-  double rate;           /* exponential rate per unit of t, > 0; default 1 */
-  double pareto_scale;   /* Pareto minimum, multiple of t, > 0; default 1 */
-  double pareto_shape;   /* Pareto tail index, > 0; default 2 */
-  double bimodal_p;      /* probability of the slow mode, [0, 1]; default 0.1 */
-  double bimodal_factor; /* slow-mode multiplier, >= 0; default 5 */
-  double fail_p;         /* probability that a task never returns, [0, 1]; default 0 */
-  double fail_at_s;      /* when fail_workers stop, simulated s >= 0; 0 = from the start */
-  int base;              /* enum run_latency_model of survivors (fail-stop); shifted-exp */
+  int model;    /* the law: index in sim_latency_law_get(); default sim's (shifted-exp) */
+  double param[SIM_LATENCY_PARAMS_MAX]; /* param[i]: the value of sim_latency_param_get(i)
+                                           (key, units, bounds there); default sim's */
+  double fail_at_s; /* when fail_workers stop, simulated s >= 0; 0 = from the start */
+  int base;     /* survivors' law (fail-stop), registry index of a law that wraps none and
+                   reads no trace; default shifted-exp */
 } run_latency;
 
 /* The resources of one worker: [cluster]/[network]/[latency] defaults or a class. */
@@ -162,6 +153,12 @@ void run_config_defaults(run_config *cfg);
  * index range holds w, else the [cluster]/[network]/[latency] defaults. Returns the class
  * index, or -1 for a default worker. */
 int run_config_worker(const run_config *cfg, size_t w, run_worker *out);
+
+/* The sim/ parameters of law l for cfg: kind, base_kind and every real parameter from l,
+ * trace_path from cfg->failures.trace_file (owned by cfg; valid while cfg is), no
+ * scheduled failure times (the runner applies fail_workers / fail_at_s itself). */
+void run_latency_sim_params(const run_config *cfg, const run_latency *l,
+                            sim_latency_params *out);
 
 /* Check the rules that span several keys (ka*kb <= workers for coded schemes, auto
  * ka/kb needs 1 <= delta <= workers, replication <= workers, class counts sum to at most

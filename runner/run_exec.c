@@ -370,15 +370,14 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
 }
 
 int run_config_an_cluster(const run_config *c, an_cluster *out) {
-  int lat = c->latency.model == RUN_LAT_SHIFTED_EXP ? AN_LAT_SHIFTED_EXP
-            : c->latency.model == RUN_LAT_DETERMINISTIC ? AN_LAT_DETERMINISTIC : -1;
   an_cluster cl = {c->cluster.compute_rate_flops, c->network.uplink_bps,
                    c->network.downlink_bps, c->network.master_bps,
                    c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
-                   c->master.master_flops, (an_lat_kind)(lat < 0 ? 0 : lat),
-                   c->latency.shift, c->latency.rate};
+                   c->master.master_flops, {0}};
+  run_latency_sim_params(c, &c->latency, &cl.lat);
   *out = cl;
-  return lat >= 0 && c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
+  /* which laws have a closed form is an_latency_expected's to say (by law name) */
+  return c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
          (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL);
 }
 

@@ -68,9 +68,10 @@ typedef struct run_backend {
 } run_backend;
 
 /* The analytic model's view (analytic/an_model.h) of cfg's default worker, network,
- * latency law and master. Returns 1 if its latency model covers cfg (one worker class, the
- * shifted-exponential or deterministic law, no scheduled failures, modelled master
- * timing or no numbers), 0 if only its byte and flop counts apply. */
+ * latency law and master. Returns 1 if its latency model can cover cfg (one worker class,
+ * no scheduled failures, modelled master timing or no numbers; whether it has a closed
+ * form for the law is an_latency_expected's answer), 0 if only its byte and flop counts
+ * apply. */
 int run_config_an_cluster(const run_config *cfg, an_cluster *out);
 
 /* The run key of (scenario hash, backend, point, trial): res_run_key_format's

@@ -307,31 +307,12 @@ static void ev_encoded(sim_engine *e, void *p) {
 
 /* ---- set-up and tear-down -------------------------------------------------------- */
 
-static int lat_kind(int run_kind) {
-  switch (run_kind) {
-  case RUN_LAT_PARETO: return SIM_LAT_PARETO;
-  case RUN_LAT_BIMODAL: return SIM_LAT_BIMODAL;
-  case RUN_LAT_FAIL_STOP: return SIM_LAT_FAIL_STOP;
-  case RUN_LAT_DETERMINISTIC: return SIM_LAT_DETERMINISTIC;
-  case RUN_LAT_TRACE: return SIM_LAT_TRACE;
-  default: return SIM_LAT_SHIFTED_EXP;
-  }
-}
-
+/* The law of rl through sim/'s registry: an unknown law index is sim's error (listing the
+ * known laws), never a default. */
 static int make_model(const run_config *c, const run_latency *rl, sim_latency **out,
                       cod_err *err) {
   sim_latency_params p;
-  sim_latency_params_default(&p);
-  p.kind = (sim_latency_kind)lat_kind(rl->model);
-  p.base_kind = (sim_latency_kind)lat_kind(rl->base);
-  p.shift = rl->shift;
-  p.rate = rl->rate;
-  p.pareto_scale = rl->pareto_scale;
-  p.pareto_shape = rl->pareto_shape;
-  p.bimodal_p = rl->bimodal_p;
-  p.bimodal_factor = rl->bimodal_factor;
-  p.fail_p = rl->fail_p;
-  p.trace_path = c->failures.trace_file;
+  run_latency_sim_params(c, rl, &p);
   return sim_latency_new_from_params(&p, out, err);
 }
 

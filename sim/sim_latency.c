@@ -1,7 +1,12 @@
-/* sim_latency.c: the built-in latency models and their closed forms.
+/* sim_latency.c: the built-in latency laws, their registry and their closed forms.
  *
- * Each kind is a small state struct plus a static ops table; sim_latency itself is only
- * (ops, state). FAIL_STOP owns a nested sim_latency for its survivors. Closed forms:
+ * Each law is a small state struct, a static ops table and a constructor; sim_latency
+ * itself is only (ops, state). Two static tables describe every law (the registry of
+ * sim_latency.h): `laws` (name through ops, formula, traits, constructor) and `params`
+ * (key, units, default, bounds, offset in sim_latency_params), so that defaults, bound
+ * checks and the lists in messages are generated from one place and sim_latency_new_from
+ * _params is a lookup, not a switch. FAIL_STOP owns a nested sim_latency for its
+ * survivors. Closed forms:
  *   shifted exp: mean a + 1/mu; k-th of n: a + (H_n - H_{n-k})/mu (Renyi's representation
  *     of exponential order statistics as sums of independent Exp(mu (n-i)) spacings).
  *   Pareto: mean xm alpha/(alpha-1) (alpha > 1); k-th of n (X = xm U^{-1/alpha}, and the
@@ -92,7 +97,7 @@ static int shexp_order(const void *st, double nominal, size_t n, size_t k, doubl
   *out = nominal * sim_shexp_order_stat_mean(s->a, s->mu, n, k);
   return COD_OK;
 }
-static const sim_latency_ops shexp_ops = {"shifted_exp", shexp_sample, shexp_mean,
+static const sim_latency_ops shexp_ops = {"shifted-exp", shexp_sample, shexp_mean,
                                           shexp_order, no_fail, plain_free};
 
 /* ------------------------------------------------------------------ pareto ----- */
@@ -192,7 +197,7 @@ static void failstop_free(void *st) {
   cod_free(s->fail_at);
   cod_free(s);
 }
-static const sim_latency_ops failstop_ops = {"fail_stop", failstop_sample, failstop_mean,
+static const sim_latency_ops failstop_ops = {"fail-stop", failstop_sample, failstop_mean,
                                              NULL, failstop_p_fail, failstop_free};
 
 /* ------------------------------------------------------------------- trace ----- */
@@ -407,23 +412,6 @@ done:
 
 /* ------------------------------------------------------------ construction ----- */
 
-void sim_latency_params_default(sim_latency_params *p) {
-  assert(p);
-  memset(p, 0, sizeof *p);
-  p->kind = SIM_LAT_SHIFTED_EXP;
-  p->base_kind = SIM_LAT_DETERMINISTIC;
-  p->shift = 1.0;
-  p->rate = 1.0;
-  p->pareto_scale = 1.0;
-  p->pareto_shape = 2.0;
-  p->bimodal_p = 0.1;
-  p->bimodal_factor = 5.0;
-  p->fail_p = 0.0;
-  p->fail_at_s = NULL;
-  p->n_fail_at = 0;
-  p->trace_path = NULL;
-}
-
 int sim_latency_new(const sim_latency_ops *ops, void *state, sim_latency **out,
                     cod_err *err) {
   assert(ops && ops->sample && ops->p_fail && out);
@@ -441,6 +429,13 @@ void sim_latency_free(sim_latency *m) {
   cod_free(m);
 }
 
+/* Hand a freshly allocated state to the caller, or report that the allocation failed. */
+static int put_state(void *s, void **out, cod_err *err) {
+  if (!s) return cod_err_set(err, COD_ENOMEM, "out of memory allocating a latency model");
+  *out = s;
+  return COD_OK;
+}
+
 /* Allocate a copy of a small POD state. */
 static void *state_dup(const void *src, size_t n) {
   void *s = cod_malloc(n);
@@ -448,11 +443,26 @@ static void *state_dup(const void *src, size_t n) {
   return s;
 }
 
-static int failstop_new(const sim_latency_params *p, void **out, cod_err *err) {
-  if (!(p->fail_p >= 0.0 && p->fail_p <= 1.0))
-    return cod_err_set(err, COD_EINVAL, "fail_p = %g must be in [0, 1]", p->fail_p);
-  if (p->base_kind == SIM_LAT_FAIL_STOP)
-    return cod_err_set(err, COD_EINVAL, "fail-stop base_kind must not be fail-stop");
+static int det_make(const sim_latency_params *p, void **out, cod_err *err) {
+  return put_state(cod_malloc(1), out, err);
+}
+static int shexp_make(const sim_latency_params *p, void **out, cod_err *err) {
+  return put_state(state_dup(&(shexp_state){p->shift, p->rate}, sizeof(shexp_state)), out,
+                   err);
+}
+static int pareto_make(const sim_latency_params *p, void **out, cod_err *err) {
+  return put_state(state_dup(&(pareto_state){p->pareto_scale, p->pareto_shape},
+                             sizeof(pareto_state)), out, err);
+}
+static int bimodal_make(const sim_latency_params *p, void **out, cod_err *err) {
+  return put_state(state_dup(&(bimodal_state){p->bimodal_p, p->bimodal_factor},
+                             sizeof(bimodal_state)), out, err);
+}
+static int trace_make(const sim_latency_params *p, void **out, cod_err *err) {
+  return trace_new(p->trace_path, out, err);
+}
+
+static int failstop_make(const sim_latency_params *p, void **out, cod_err *err) {
   if (p->n_fail_at && !p->fail_at_s)
     return cod_err_set(err, COD_EINVAL, "n_fail_at = %zu but fail_at_s is NULL", p->n_fail_at);
   for (size_t i = 0; i < p->n_fail_at; i++)
@@ -483,64 +493,166 @@ static int failstop_new(const sim_latency_params *p, void **out, cod_err *err) {
   return COD_OK;
 }
 
+/* ---------------------------------------------------------------- registry ----- */
+
+#define PARAM(law, field, expect, dflt, lo, hi, lo_open)                                  \
+  {#field, expect, dflt, lo, hi, lo_open, law, offsetof(sim_latency_params, field)}
+
+/* Every real parameter, law by law in the order of `laws`. The keys are the scenario
+ * keys, so they are unique over all laws; the expect texts are what scenario messages
+ * print after "expected". */
+static const sim_latency_param params[] = {
+  PARAM(SIM_LAT_SHIFTED_EXP, shift, "a real >= 0 (multiple of the nominal compute time)",
+        1.0, 0.0, INFINITY, 0),
+  PARAM(SIM_LAT_SHIFTED_EXP, rate, "a real > 0 (per unit of nominal compute time)", 1.0,
+        0.0, INFINITY, 1),
+  PARAM(SIM_LAT_PARETO, pareto_scale, "a real > 0 (multiple of nominal time)", 1.0, 0.0,
+        INFINITY, 1),
+  PARAM(SIM_LAT_PARETO, pareto_shape, "a real > 0 (tail index)", 2.0, 0.0, INFINITY, 1),
+  PARAM(SIM_LAT_BIMODAL, bimodal_p, "a probability in [0, 1]", 0.1, 0.0, 1.0, 0),
+  PARAM(SIM_LAT_BIMODAL, bimodal_factor, "a real >= 0 (multiplier)", 5.0, 0.0, INFINITY,
+        0),
+  PARAM(SIM_LAT_FAIL_STOP, fail_p, "a probability in [0, 1]", 0.0, 0.0, 1.0, 0),
+};
+#define N_PARAMS (sizeof params / sizeof params[0])
+_Static_assert(N_PARAMS <= SIM_LATENCY_PARAMS_MAX, "raise SIM_LATENCY_PARAMS_MAX");
+
+/* Indexed by sim_latency_kind; first_param/n_params index `params`. */
+static const sim_latency_law laws[] = {
+  [SIM_LAT_SHIFTED_EXP] = {&shexp_ops, "t * (shift + X), X ~ Exp(rate)", 0, 0, 2, shexp_make},
+  [SIM_LAT_PARETO] = {&pareto_ops, "t * Y, Y ~ Pareto(scale pareto_scale, shape pareto_shape)",
+                      0, 2, 2, pareto_make},
+  [SIM_LAT_BIMODAL] = {&bimodal_ops, "t * bimodal_factor with probability bimodal_p, else t",
+                       0, 4, 2, bimodal_make},
+  [SIM_LAT_FAIL_STOP] = {&failstop_ops,
+                         "the base law's time; lost with probability fail_p or after the "
+                         "worker's scheduled failure", SIM_LAT_WRAPS_BASE, 6, 1, failstop_make},
+  [SIM_LAT_DETERMINISTIC] = {&det_ops, "t", 0, 7, 0, det_make},
+  [SIM_LAT_TRACE] = {&trace_ops, "replayed from a CSV trace (factors of t, or durations)",
+                     SIM_LAT_READS_TRACE, 7, 0, trace_make},
+};
+_Static_assert(sizeof laws / sizeof laws[0] == SIM_LAT_KINDS, "one registry row per kind");
+
+size_t sim_latency_law_count(void) { return SIM_LAT_KINDS; }
+
+const sim_latency_law *sim_latency_law_get(size_t kind) {
+  assert(kind < SIM_LAT_KINDS);
+  return &laws[kind];
+}
+
+const char *sim_latency_law_name(size_t kind) { return sim_latency_law_get(kind)->ops->name; }
+
+size_t sim_latency_law_names(char *buf, size_t cap, unsigned without) {
+  size_t n = 0, shown = 0, total = 0;
+  for (size_t k = 0; k < SIM_LAT_KINDS; k++) total += !(laws[k].traits & without);
+  if (cap) buf[0] = '\0';
+  for (size_t k = 0; k < SIM_LAT_KINDS; k++) {
+    if (laws[k].traits & without) continue;
+    const char *sep = shown == 0 ? "" : shown + 1 == total ? " or " : ", ";
+    int w = snprintf(cap > n ? buf + n : NULL, cap > n ? cap - n : 0, "%s%s", sep,
+                     laws[k].ops->name);
+    n += (size_t)w;
+    shown++;
+  }
+  return n;
+}
+
+int sim_latency_law_find(const char *name, size_t *kind, cod_err *err) {
+  assert(name && kind);
+  for (size_t k = 0; k < SIM_LAT_KINDS; k++)
+    if (strcmp(name, laws[k].ops->name) == 0) {
+      *kind = k;
+      return COD_OK;
+    }
+  char known[256];
+  sim_latency_law_names(known, sizeof known, 0);
+  return cod_err_set(err, COD_EINVAL, "unknown latency law '%.80s' (known: %s)", name, known);
+}
+
+size_t sim_latency_param_count(void) { return N_PARAMS; }
+
+const sim_latency_param *sim_latency_param_get(size_t i) {
+  assert(i < N_PARAMS);
+  return &params[i];
+}
+
+int sim_latency_param_find(const char *key) {
+  for (size_t i = 0; i < N_PARAMS; i++)
+    if (strcmp(key, params[i].key) == 0) return (int)i;
+  return -1;
+}
+
+double sim_latency_params_get(const sim_latency_params *p, size_t i) {
+  assert(p && i < N_PARAMS);
+  double v;
+  memcpy(&v, (const char *)p + params[i].offset, sizeof v);
+  return v;
+}
+
+void sim_latency_params_set(sim_latency_params *p, size_t i, double v) {
+  assert(p && i < N_PARAMS);
+  memcpy((char *)p + params[i].offset, &v, sizeof v);
+}
+
+int sim_latency_param_accepts(size_t i, double v) {
+  assert(i < N_PARAMS);
+  const sim_latency_param *q = &params[i];
+  return isfinite(v) && v >= q->lo && v <= q->hi && !(q->lo_open && v <= q->lo);
+}
+
+void sim_latency_params_default(sim_latency_params *p) {
+  assert(p);
+  memset(p, 0, sizeof *p);
+  p->kind = SIM_LAT_SHIFTED_EXP;
+  p->base_kind = SIM_LAT_DETERMINISTIC;
+  for (size_t i = 0; i < N_PARAMS; i++) sim_latency_params_set(p, i, params[i].dflt);
+  p->fail_at_s = NULL;
+  p->n_fail_at = 0;
+  p->trace_path = NULL;
+}
+
+/* The parameters of law `kind` in p are within their bounds. */
+static int check_law_params(const sim_latency_params *p, size_t kind, cod_err *err) {
+  const sim_latency_law *L = &laws[kind];
+  for (size_t i = L->first_param; i < L->first_param + L->n_params; i++) {
+    double v = sim_latency_params_get(p, i);
+    if (!sim_latency_param_accepts(i, v))
+      return cod_err_set(err, COD_EINVAL, "%s %s = %g: expected %s", L->ops->name,
+                         params[i].key, v, params[i].expect);
+  }
+  return COD_OK;
+}
+
+static int unknown_kind(const char *field, int kind, cod_err *err) {
+  char known[256];
+  sim_latency_law_names(known, sizeof known, 0);
+  return cod_err_set(err, COD_EINVAL, "unknown latency law %s %d (known: 0 .. %d = %s)",
+                     field, kind, SIM_LAT_KINDS - 1, known);
+}
+
+int sim_latency_params_check(const sim_latency_params *p, cod_err *err) {
+  assert(p);
+  if ((unsigned)p->kind >= SIM_LAT_KINDS) return unknown_kind("kind", (int)p->kind, err);
+  int rc = check_law_params(p, p->kind, err);
+  if (rc != COD_OK || !(laws[p->kind].traits & SIM_LAT_WRAPS_BASE)) return rc;
+  if ((unsigned)p->base_kind >= SIM_LAT_KINDS)
+    return unknown_kind("base_kind", (int)p->base_kind, err);
+  if (laws[p->base_kind].traits & SIM_LAT_WRAPS_BASE)
+    return cod_err_set(err, COD_EINVAL, "%s base_kind %s must not wrap a base law itself",
+                       laws[p->kind].ops->name, laws[p->base_kind].ops->name);
+  return check_law_params(p, p->base_kind, err);
+}
+
 int sim_latency_new_from_params(const sim_latency_params *p, sim_latency **out,
                                 cod_err *err) {
   assert(p && out);
-  const sim_latency_ops *ops = NULL;
+  int rc = sim_latency_params_check(p, err);
+  if (rc != COD_OK) return rc;
+  const sim_latency_law *L = &laws[p->kind];
   void *state = NULL;
-  int rc = COD_OK;
-  switch (p->kind) {
-  case SIM_LAT_DETERMINISTIC:
-    ops = &det_ops;
-    state = cod_malloc(1);
-    break;
-  case SIM_LAT_SHIFTED_EXP:
-    if (!(p->shift >= 0.0 && isfinite(p->shift)))
-      return cod_err_set(err, COD_EINVAL, "shifted-exp shift = %g must be finite and >= 0",
-                         p->shift);
-    if (!(p->rate > 0.0 && isfinite(p->rate)))
-      return cod_err_set(err, COD_EINVAL, "shifted-exp rate = %g must be finite and > 0",
-                         p->rate);
-    ops = &shexp_ops;
-    state = state_dup(&(shexp_state){p->shift, p->rate}, sizeof(shexp_state));
-    break;
-  case SIM_LAT_PARETO:
-    if (!(p->pareto_scale > 0.0 && isfinite(p->pareto_scale)))
-      return cod_err_set(err, COD_EINVAL, "pareto_scale = %g must be finite and > 0",
-                         p->pareto_scale);
-    if (!(p->pareto_shape > 0.0 && isfinite(p->pareto_shape)))
-      return cod_err_set(err, COD_EINVAL, "pareto_shape = %g must be finite and > 0",
-                         p->pareto_shape);
-    ops = &pareto_ops;
-    state = state_dup(&(pareto_state){p->pareto_scale, p->pareto_shape},
-                      sizeof(pareto_state));
-    break;
-  case SIM_LAT_BIMODAL:
-    if (!(p->bimodal_p >= 0.0 && p->bimodal_p <= 1.0))
-      return cod_err_set(err, COD_EINVAL, "bimodal_p = %g must be in [0, 1]", p->bimodal_p);
-    if (!(p->bimodal_factor >= 0.0 && isfinite(p->bimodal_factor)))
-      return cod_err_set(err, COD_EINVAL, "bimodal_factor = %g must be finite and >= 0",
-                         p->bimodal_factor);
-    ops = &bimodal_ops;
-    state = state_dup(&(bimodal_state){p->bimodal_p, p->bimodal_factor},
-                      sizeof(bimodal_state));
-    break;
-  case SIM_LAT_FAIL_STOP:
-    rc = failstop_new(p, &state, err);
-    if (rc != COD_OK) return rc;
-    ops = &failstop_ops;
-    break;
-  case SIM_LAT_TRACE:
-    rc = trace_new(p->trace_path, &state, err);
-    if (rc != COD_OK) return rc;
-    ops = &trace_ops;
-    break;
-  default:
-    return cod_err_set(err, COD_EINVAL, "unknown latency model kind %d", (int)p->kind);
-  }
-  if (!state) return cod_err_set(err, COD_ENOMEM, "out of memory allocating a latency model");
-  rc = sim_latency_new(ops, state, out, err);
-  if (rc != COD_OK) ops->free(state);
+  if ((rc = L->make(p, &state, err)) != COD_OK) return rc;
+  rc = sim_latency_new(L->ops, state, out, err);
+  if (rc != COD_OK) L->ops->free(state);
   return rc;
 }
 

@@ -4,21 +4,30 @@
  * nominal rate, into a sampled duration, or into +INFINITY ("never returns") for a failed
  * worker. Models are one polymorphic axis, so they follow the house pattern: a
  * `const sim_latency_ops *` table plus a state pointer, wrapped in an opaque sim_latency.
- * The built-in models, all multiplicative in the nominal duration:
- *   SHIFTED_EXP   nominal * (a + Exp(mu)), a >= 0, mu > 0. The standard straggler model of
- *                 coded computing (Lee, Lam, Pedarsani, Papailiopoulos, Ramchandran,
- *                 "Speeding up distributed machine learning using codes", IEEE Trans. Inf.
- *                 Theory 64(3), 2018): T = (1/delta)(a + Exp(mu)) per unit of work.
- *   PARETO        nominal * X, X ~ Pareto(scale xm, shape alpha): heavy-tailed stragglers.
- *   BIMODAL       nominal * factor with probability p, else nominal * 1.
- *   DETERMINISTIC nominal.
- *   FAIL_STOP     never with probability p; additionally a worker w with a scheduled
+ * The built-in laws, all multiplicative in the nominal duration t:
+ *   shifted-exp   t * (shift + Exp(rate)), shift >= 0, rate > 0. The standard straggler
+ *                 model of coded computing (Lee, Lam, Pedarsani, Papailiopoulos,
+ *                 Ramchandran, "Speeding up distributed machine learning using codes", IEEE
+ *                 Trans. Inf. Theory 64(3), 2018): T = (1/delta)(a + Exp(mu)) per unit work.
+ *   pareto        t * X, X ~ Pareto(scale xm, shape alpha): heavy-tailed stragglers.
+ *   bimodal       t * factor with probability p, else t * 1.
+ *   fail-stop     never with probability p; additionally a worker w with a scheduled
  *                 failure time fail_at[w] (absolute simulated seconds) never returns a task
  *                 that would end after fail_at[w]. Survivors' durations come from a wrapped
- *                 base model (any kind but FAIL_STOP). The failure uniform and the base
- *                 sample are both always drawn, so changing p keeps the survivors'
+ *                 base law (any law that does not wrap one itself). The failure uniform and
+ *                 the base sample are both always drawn, so changing p keeps the survivors'
  *                 durations identical for a given stream (common random numbers).
- *   TRACE         replay of a CSV file, see below.
+ *   deterministic t.
+ *   trace         replay of a CSV file, see below.
+ *
+ * The registry. Laws are an axis that grows, so this module owns the one table that
+ * describes them (the house pattern of gsl_rng_type): per law its name (the one spelling
+ * used in scenario files, messages and sim_latency_name), a formula for help texts, its
+ * traits, its real parameters and its constructor; per parameter its scenario key (unique
+ * over all laws), the accepted values with units, the default and the bounds. Callers
+ * (the runner's scenario keys, the analytic model, the CLI) look laws up by name or by
+ * index here and keep no list of their own. Adding a law: an enumerator below, its
+ * fields in sim_latency_params, its rows in the two tables of sim_latency.c, its ops.
  *
  * Trace CSV format. The first non-comment line is a header, either `worker,factor`
  * (values multiply the nominal duration) or `worker,duration_s` (values are durations in
@@ -42,20 +51,26 @@
 
 #include "cod_status.h"
 
+/* The built-in laws: the index of each in the registry (sim_latency_law_get). The order
+ * is the order of help texts and messages. */
 typedef enum sim_latency_kind {
   SIM_LAT_SHIFTED_EXP = 0, /* the default */
-  SIM_LAT_DETERMINISTIC = 1,
-  SIM_LAT_PARETO = 2,
-  SIM_LAT_BIMODAL = 3,
-  SIM_LAT_FAIL_STOP = 4,
-  SIM_LAT_TRACE = 5
+  SIM_LAT_PARETO = 1,
+  SIM_LAT_BIMODAL = 2,
+  SIM_LAT_FAIL_STOP = 3,
+  SIM_LAT_DETERMINISTIC = 4,
+  SIM_LAT_TRACE = 5,
+  SIM_LAT_KINDS = 6        /* number of built-in laws (sim_latency_law_count) */
 } sim_latency_kind;
 
-/* All parameters of all built-in models; each kind reads only its fields. Plain data;
- * start from sim_latency_params_default(). */
+/* All parameters of all built-in laws; each kind reads only its fields. Plain data;
+ * start from sim_latency_params_default(). The real parameters are described (key,
+ * units, default, bounds) by the parameter registry (sim_latency_param_get), which also
+ * gives generic access to them by index; the doubles below are dimensionless multiples
+ * of the nominal time t unless said otherwise. */
 typedef struct sim_latency_params {
   sim_latency_kind kind;
-  sim_latency_kind base_kind; /* FAIL_STOP: the survivors' model (not FAIL_STOP) */
+  sim_latency_kind base_kind; /* FAIL_STOP: the survivors' law (one that wraps none) */
   double shift;               /* SHIFTED_EXP: a >= 0 (dimensionless, per unit nominal) */
   double rate;                /* SHIFTED_EXP: mu > 0 */
   double pareto_scale;        /* PARETO: xm > 0 */
@@ -90,14 +105,88 @@ typedef struct sim_latency_ops {
   void (*free)(void *state);
 } sim_latency_ops;
 
-/* Fill p with the defaults: SHIFTED_EXP with a = 1, mu = 1; base_kind DETERMINISTIC;
- * Pareto xm = 1, alpha = 2; bimodal p = 0.1, factor 5; fail_p = 0; no fail times; no
- * trace. */
+/* ---- the registry ---------------------------------------------------------------- */
+
+#define SIM_LATENCY_PARAMS_MAX 24 /* bound on sim_latency_param_count() (asserted) */
+
+/* One real parameter of a law. Plain data. */
+typedef struct sim_latency_param {
+  const char *key;    /* scenario key, unique over all laws: "shift", "pareto_scale", ... */
+  const char *expect; /* the accepted values with units, for messages and help texts */
+  double dflt;        /* default, within the bounds */
+  double lo, hi;      /* a value v is accepted iff finite, v >= lo (v > lo if lo_open) and
+                         v <= hi; lo may be -INFINITY, hi INFINITY */
+  int lo_open;
+  sim_latency_kind law; /* the law it belongs to */
+  size_t offset;      /* of its double in sim_latency_params */
+} sim_latency_param;
+
+/* Traits of a law, for callers that must treat some laws specially without naming them. */
+enum {
+  SIM_LAT_WRAPS_BASE = 1u,  /* draws survivors from params.base_kind (fail-stop) */
+  SIM_LAT_READS_TRACE = 2u  /* needs params.trace_path (trace) */
+};
+
+/* One law. Plain data; the registry's rows are static and immutable. */
+typedef struct sim_latency_law {
+  const sim_latency_ops *ops; /* ops->name is the law's name, its one spelling */
+  const char *formula;        /* the sampled time of a task of nominal time t */
+  unsigned traits;            /* SIM_LAT_* trait bits */
+  size_t first_param;         /* its parameters: registry indices first_param .. */
+  size_t n_params;            /* .. first_param + n_params - 1 */
+  /* Constructor of the model state from parameters whose reals are already within their
+   * bounds; checks the rest (pointer inputs). COD_OK with *state owned by the caller
+   * (ops->free), else an error as for sim_latency_new_from_params, *state untouched. */
+  int (*make)(const sim_latency_params *p, void **state, cod_err *err);
+} sim_latency_law;
+
+/* Number of built-in laws (SIM_LAT_KINDS). */
+size_t sim_latency_law_count(void);
+/* The law of index kind < sim_latency_law_count() (asserted). */
+const sim_latency_law *sim_latency_law_get(size_t kind);
+/* Name of law kind (asserts kind < count): "shifted-exp", "pareto", ... */
+const char *sim_latency_law_name(size_t kind);
+/* Find a law by name. COD_OK with *kind set, or COD_EINVAL with a message listing the
+ * known names ("unknown latency law 'x' (known: shifted-exp, pareto, ...)"); *kind
+ * untouched then. */
+int sim_latency_law_find(const char *name, size_t *kind, cod_err *err);
+/* Write the names of the laws that have none of the trait bits `without` to buf as
+ * "a, b, c or d" (NUL-terminated, truncated to cap bytes). Returns the length the full
+ * text needs (as snprintf). */
+size_t sim_latency_law_names(char *buf, size_t cap, unsigned without);
+
+/* Number of real parameters over all laws (<= SIM_LATENCY_PARAMS_MAX), law by law in
+ * registry order. */
+size_t sim_latency_param_count(void);
+/* Parameter i < sim_latency_param_count() (asserted). */
+const sim_latency_param *sim_latency_param_get(size_t i);
+/* Index of the parameter with scenario key `key`, or -1. */
+int sim_latency_param_find(const char *key);
+/* Parameter i of p (asserts i < count). */
+double sim_latency_params_get(const sim_latency_params *p, size_t i);
+/* Set parameter i of p to v (asserts i < count; v is checked when a model is built). */
+void sim_latency_params_set(sim_latency_params *p, size_t i, double v);
+/* 1 if v is an accepted value of parameter i (finite and within its bounds), else 0. */
+int sim_latency_param_accepts(size_t i, double v);
+
+/* ---- models ---------------------------------------------------------------------- */
+
+/* Fill p with the registry's defaults: SHIFTED_EXP with a = 1, mu = 1; base_kind
+ * DETERMINISTIC; Pareto xm = 1, alpha = 2; bimodal p = 0.1, factor 5; fail_p = 0;
+ * no fail times; no trace. */
 void sim_latency_params_default(sim_latency_params *p);
 
-/* Build a model from parameters. Errors: COD_EINVAL for out-of-range parameters (message
- * names the field), COD_EIO / COD_EFORMAT for trace files (`path:line: ...`), COD_ENOMEM.
- * On success *out owns the model (sim_latency_free); on failure *out is untouched. */
+/* Check that p->kind is a known law and that the real parameters of that law are within
+ * their bounds (for fail-stop, also those of the base law, which must wrap none). COD_OK,
+ * or COD_EINVAL with a message naming the law and the parameter key ("shifted-exp rate =
+ * 0: expected a real > 0 ..."). Pointer inputs (trace_path, fail_at_s) are not checked
+ * here. */
+int sim_latency_params_check(const sim_latency_params *p, cod_err *err);
+
+/* Build a model from parameters through the registry. Errors: COD_EINVAL for an unknown
+ * kind or out-of-range parameters (sim_latency_params_check; the message names the
+ * field), COD_EIO / COD_EFORMAT for trace files (`path:line: ...`), COD_ENOMEM. On
+ * success *out owns the model (sim_latency_free); on failure *out is untouched. */
 int sim_latency_new_from_params(const sim_latency_params *p, sim_latency **out,
                                 cod_err *err);
 
@@ -109,7 +198,8 @@ int sim_latency_new(const sim_latency_ops *ops, void *state, sim_latency **out,
 /* Free a model. Accepts NULL. */
 void sim_latency_free(sim_latency *m);
 
-/* The model's kind name ("shifted_exp", "pareto", ...). */
+/* The model's name: for a built-in law its registry name ("shifted-exp", "fail-stop",
+ * ...), for a custom model its ops->name. */
 const char *sim_latency_name(const sim_latency *m);
 
 /* Sample a duration in seconds for a task of nominal_s >= 0 seconds on `worker`, assuming
@@ -129,7 +219,8 @@ int sim_latency_sample_at(sim_latency *m, gsl_rng *r, size_t worker, double star
 int sim_latency_mean(const sim_latency *m, double nominal_s, double *out_s);
 
 /* Closed-form mean of the k-th smallest of n iid samples, 1 <= k <= n, for shifted-exp,
- * deterministic, Pareto and bimodal models; COD_EINVAL otherwise or for bad n, k. */
+ * deterministic, Pareto and bimodal models; COD_EINVAL otherwise (fail-stop, trace,
+ * custom models without it) or for bad n, k. */
 int sim_latency_order_stat_mean(const sim_latency *m, double nominal_s, size_t n, size_t k,
                                 double *out_s);
 

@@ -465,14 +465,23 @@ Test(errors, cli_paths) {
   cl.compute_rate_flops = 0;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
   cl = default_cluster();
-  cl.rate = 0;
+  cl.lat.rate = 0;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
   cl = default_cluster();
   cl.latency_s = -1;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
   cl = default_cluster();
-  cl.lat_kind = (an_lat_kind)7;
+  cl.lat.kind = (sim_latency_kind)42;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
+  /* a known law without a closed form: "no prediction" by design, not an error of input */
+  cl = default_cluster();
+  cl.lat.kind = SIM_LAT_PARETO;
+  e.msg[0] = '\0';
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_ENODATA);
+  cr_expect(strstr(e.msg, "pareto") && strstr(e.msg, "shifted-exp"), "%s", e.msg);
+  cr_expect(an_latency_has_law("shifted-exp") && an_latency_has_law("deterministic"));
+  cr_expect(!an_latency_has_law("pareto") && !an_latency_has_law("shifted_exp") &&
+            !an_latency_has_law(NULL));
   cl = default_cluster();
   cl.uplink_bps = INFINITY, cl.downlink_bps = INFINITY, cl.master_bps = INFINITY;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_OK);

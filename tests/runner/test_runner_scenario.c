@@ -48,6 +48,19 @@ static char *json_of(const run_scenario *sc, size_t i) {
   return j;
 }
 
+/* The law of a run_latency by its sim/ registry name, and one of its parameters by key
+ * (the runner holds both by registry index). */
+static const char *law_name(int law) {
+  cr_assert(law >= 0 && (size_t)law < sim_latency_law_count(), "law index %d", law);
+  return sim_latency_law_name((size_t)law);
+}
+
+static double lat_param(const run_latency *l, const char *key) {
+  int i = sim_latency_param_find(key);
+  cr_assert_geq(i, 0, "no latency parameter '%s'", key);
+  return l->param[i];
+}
+
 /* ---- defaults ---------------------------------------------------------------------- */
 
 Test(defaults, documented_values) {
@@ -77,13 +90,13 @@ Test(defaults, documented_values) {
   cr_expect_eq(c.cluster.compute_rate_flops, 1e10);
   cr_expect(isinf(c.cluster.storage_bytes));
   cr_expect_eq(c.cluster.on_storage, RUN_STORAGE_FAIL);
-  cr_expect_eq(c.latency.model, RUN_LAT_SHIFTED_EXP);
-  cr_expect_eq(c.latency.shift, 1.0);
-  cr_expect_eq(c.latency.rate, 1.0);
-  cr_expect_eq(c.latency.pareto_shape, 2.0);
-  cr_expect_eq(c.latency.bimodal_factor, 5.0);
-  cr_expect_eq(c.latency.fail_p, 0.0);
-  cr_expect_eq(c.latency.base, RUN_LAT_SHIFTED_EXP);
+  cr_expect_str_eq(law_name(c.latency.model), "shifted-exp");
+  cr_expect_eq(lat_param(&c.latency, "shift"), 1.0);
+  cr_expect_eq(lat_param(&c.latency, "rate"), 1.0);
+  cr_expect_eq(lat_param(&c.latency, "pareto_shape"), 2.0);
+  cr_expect_eq(lat_param(&c.latency, "bimodal_factor"), 5.0);
+  cr_expect_eq(lat_param(&c.latency, "fail_p"), 0.0);
+  cr_expect_str_eq(law_name(c.latency.base), "shifted-exp");
   cr_expect_eq(c.failures.n_fail_workers, 0);
   cr_expect_str_eq(c.failures.trace_file, "");
   cr_expect_eq(c.network.uplink_bps, 1e9);
@@ -309,12 +322,12 @@ Test(keys, fields_hold_the_values_with_units) {
   cr_expect_eq(w.compute_rate_flops, 4e10);
   cr_expect_eq(w.storage_bytes, 1e9);
   cr_expect_eq(run_config_worker(&c, 5, &w), 1);
-  cr_expect_eq(w.latency.model, RUN_LAT_DETERMINISTIC);
+  cr_expect_str_eq(law_name(w.latency.model), "deterministic");
   cr_expect_eq(w.compute_rate_flops, 1e10);
   cr_expect_eq(run_config_worker(&c, 6, &w), -1);
   cr_expect(isinf(w.uplink_bps));
   cr_expect_str_eq(run_config_enum_name("coding.scheme", c.coding.scheme), "nsctc-cir");
-  cr_expect_str_eq(run_config_enum_name("latency.model", RUN_LAT_FAIL_STOP), "fail-stop");
+  cr_expect_str_eq(run_config_enum_name("latency.model", SIM_LAT_FAIL_STOP), "fail-stop");
   cr_expect_null(run_config_enum_name("coding.scheme", 99));
   cr_expect_null(run_config_enum_name("cluster.workers", 0));
   run_scenario_free(sc);
@@ -583,6 +596,11 @@ static const bad_case bad_cases[] = {
   {"[latency]\nbimodal_p = 1.5\n", "t.ini:2: [latency] bimodal_p: bad value '1.5': expected a "
    "probability in [0, 1]"},
   {"[latency]\nbase = fail-stop\n", "[latency] base: bad value 'fail-stop'"},
+  /* the law keys come from sim/'s registry: every law listed, one spelling, bounds there */
+  {"[latency]\nmodel = shifted_exp\n", "t.ini:2: [latency] model: bad value 'shifted_exp': "
+   "expected shifted-exp, pareto, bimodal, fail-stop, deterministic or trace"},
+  {"[class c]\ncount = 1\nbase = trace\n", "t.ini:3: [class c] base: bad value 'trace': expected "
+   "shifted-exp, pareto, bimodal or deterministic"},
   {"[latency]\nfail_workers = 1,\n", "[latency] fail_workers: empty list element"},
   {"[latency]\nfail_workers = 3-1\n", "[latency] fail_workers: bad value '3-1'"},
   {"[latency]\nfail_workers = 0-300\n", "[latency] fail_workers: too many indices"},
@@ -720,7 +738,7 @@ Test(files, quickstart_is_valid) {
     cr_expect_eq(c.cluster.workers, 20);
     cr_expect_eq(c.run.trials, 3);
     cr_expect_str_eq(c.model.name, "alexnet");
-    cr_expect_eq(c.latency.model, RUN_LAT_SHIFTED_EXP);
+    cr_expect_str_eq(law_name(c.latency.model), "shifted-exp");
     if (c.coding.scheme != RUN_SCHEME_UNCODED) {
       cr_expect_eq(c.coding.ka, 4);
       cr_expect_eq(c.coding.kb, 4);

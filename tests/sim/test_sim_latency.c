@@ -145,6 +145,106 @@ Test(unit_latency, parameter_validation) {
   expect_einval(&p, "trace_path");
 }
 
+/* The registry is consistent: every law has a unique name (no '_' spelling), its
+ * parameters are a contiguous run of the parameter table that belongs to it, every
+ * parameter belongs to exactly one law, keys are unique, defaults are within bounds, and
+ * building every law from the defaults gives a model named as its registry row. */
+Test(unit_latency, registry_is_consistent) {
+  size_t nl = sim_latency_law_count(), np = sim_latency_param_count(), covered = 0;
+  cr_assert_eq(nl, SIM_LAT_KINDS);
+  cr_assert_leq(np, SIM_LATENCY_PARAMS_MAX);
+  for (size_t k = 0; k < nl; k++) {
+    const sim_latency_law *L = sim_latency_law_get(k);
+    cr_assert_not_null(L->ops);
+    cr_assert_not_null(L->make);
+    cr_assert(L->formula && *L->formula);
+    cr_assert_str_eq(sim_latency_law_name(k), L->ops->name);
+    cr_assert_null(strchr(L->ops->name, '_'), "one spelling: '%s'", L->ops->name);
+    size_t found = 99;
+    cr_assert_eq(sim_latency_law_find(L->ops->name, &found, NULL), COD_OK);
+    cr_assert_eq(found, k, "names are unique");
+    cr_assert_leq(L->first_param + L->n_params, np);
+    for (size_t i = L->first_param; i < L->first_param + L->n_params; i++)
+      cr_assert_eq((size_t)sim_latency_param_get(i)->law, k, "param %zu of law %zu", i, k);
+    covered += L->n_params;
+  }
+  cr_assert_eq(covered, np, "every parameter belongs to one law");
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  for (size_t i = 0; i < np; i++) {
+    const sim_latency_param *q = sim_latency_param_get(i);
+    cr_assert_eq(sim_latency_param_find(q->key), (int)i, "key '%s' unique", q->key);
+    cr_assert(q->expect && *q->expect);
+    cr_assert(sim_latency_param_accepts(i, q->dflt), "default of %s within bounds", q->key);
+    cr_assert_eq(sim_latency_params_get(&p, i), q->dflt);
+    cr_assert(!sim_latency_param_accepts(i, NAN) && !sim_latency_param_accepts(i, INFINITY));
+    if (q->lo_open) cr_assert(!sim_latency_param_accepts(i, q->lo), "%s: lo open", q->key);
+    if (isfinite(q->lo)) cr_assert(!sim_latency_param_accepts(i, q->lo - 1.0));
+    if (isfinite(q->hi)) cr_assert(!sim_latency_param_accepts(i, q->hi + 1.0));
+    sim_latency_params_set(&p, i, q->dflt + 0.25);
+    cr_assert_eq(sim_latency_params_get(&p, i), q->dflt + 0.25, "set/get of %s", q->key);
+  }
+  cr_assert_eq(sim_latency_param_find("no_such_key"), -1);
+  char path[] = "/tmp/sim_reg_XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(write(fd, "worker,factor\n0,1\n", 18), 18);
+  close(fd);
+  for (size_t k = 0; k < nl; k++) {
+    sim_latency_params_default(&p);
+    p.kind = (sim_latency_kind)k;
+    p.trace_path = path;
+    sim_latency *m = model(&p);
+    cr_assert_str_eq(sim_latency_name(m), sim_latency_law_name(k));
+    sim_latency_free(m);
+  }
+  unlink(path);
+}
+
+/* Unknown names are errors that list every known law; the name list is "a, b or c". */
+Test(unit_latency, registry_lookup_errors_list_the_laws) {
+  size_t k = 77;
+  cod_err e = {0};
+  cr_assert_eq(sim_latency_law_find("shifted_exp", &k, &e), COD_EINVAL);
+  cr_assert_eq(k, 77, "out-parameter untouched");
+  for (size_t i = 0; i < sim_latency_law_count(); i++)
+    cr_assert(strstr(e.msg, sim_latency_law_name(i)), "'%s' lists %s", e.msg,
+              sim_latency_law_name(i));
+  cr_assert(strstr(e.msg, "'shifted_exp'"), "%s", e.msg);
+  char buf[512];
+  size_t need = sim_latency_law_names(buf, sizeof buf, 0);
+  cr_assert_eq(need, strlen(buf));
+  cr_assert(strncmp(buf, "shifted-exp, pareto, ", 21) == 0, "%s", buf);
+  const char *last = sim_latency_law_name(sim_latency_law_count() - 1);
+  char tail[64];
+  snprintf(tail, sizeof tail, " or %s", last);
+  cr_assert_str_eq(buf + strlen(buf) - strlen(tail), tail);
+  /* without the wrapping and trace laws, fail-stop and trace are not listed */
+  sim_latency_law_names(buf, sizeof buf, SIM_LAT_WRAPS_BASE | SIM_LAT_READS_TRACE);
+  cr_assert_null(strstr(buf, "fail-stop"), "%s", buf);
+  cr_assert_null(strstr(buf, "trace"), "%s", buf);
+  cr_assert(strstr(buf, "deterministic"), "%s", buf);
+  /* truncation: the return is the full length, the buffer stays a string */
+  char small[8];
+  cr_assert_eq(sim_latency_law_names(small, sizeof small, 0), need);
+  cr_assert_eq(strlen(small), sizeof small - 1);
+  /* a check of parameters names the law and the key */
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.rate = -2.0;
+  cr_assert_eq(sim_latency_params_check(&p, &e), COD_EINVAL);
+  cr_assert(strstr(e.msg, "shifted-exp rate = -2: expected a real > 0"), "%s", e.msg);
+  p.kind = SIM_LAT_PARETO;
+  cr_assert_eq(sim_latency_params_check(&p, &e), COD_OK, "only the law's own parameters");
+  p.kind = SIM_LAT_FAIL_STOP;
+  p.base_kind = (sim_latency_kind)99;
+  cr_assert_eq(sim_latency_params_check(&p, &e), COD_EINVAL);
+  cr_assert(strstr(e.msg, "base_kind 99"), "%s", e.msg);
+  p.base_kind = SIM_LAT_SHIFTED_EXP;
+  cr_assert_eq(sim_latency_params_check(&p, &e), COD_EINVAL, "the base's parameters too");
+  cr_assert(strstr(e.msg, "rate"), "%s", e.msg);
+}
+
 Test(unit_latency, deterministic_and_names) {
   sim_latency_params p;
   sim_latency_params_default(&p);
@@ -210,7 +310,7 @@ Test(unit_latency, fail_stop_scheduled_failures) {
   cr_assert_eq(sim_latency_mean(m, 2.0, &mean), COD_OK);
   cr_assert_eq(mean, 2.0, "mean of survivors = base mean");
   cr_assert_eq(sim_latency_order_stat_mean(m, 1.0, 3, 1, &mean), COD_EINVAL);
-  cr_assert_str_eq(sim_latency_name(m), "fail_stop");
+  cr_assert_str_eq(sim_latency_name(m), "fail-stop");
   sim_latency_free(m);
   sim_rng_free(r);
 }
