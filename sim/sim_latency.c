@@ -14,6 +14,8 @@
  *       xm * Gamma(n+1) Gamma(n-k+1-1/alpha) / (Gamma(n-k+1) Gamma(n+1-1/alpha)),
  *     finite iff n-k+1 > 1/alpha.
  *   bimodal: values {1, f}; the k-th of n equals f with a binomial probability.
+ *   log-normal: mean shift + exp(mu + sigma^2 / 2); no closed form for order statistics
+ *     (none is known; callers get COD_EINVAL, i.e. "no prediction").
  * All are per unit nominal duration and scaled by nominal_s.
  */
 #include "sim_latency.h"
@@ -161,6 +163,28 @@ static int bimodal_order(const void *st, double nominal, size_t n, size_t k, dou
 }
 static const sim_latency_ops bimodal_ops = {"bimodal", bimodal_sample, bimodal_mean,
                                             bimodal_order, no_fail, plain_free};
+
+/* --------------------------------------------------------------- log-normal ---- */
+
+typedef struct lognormal_state {
+  double shift, mu, sigma;
+} lognormal_state;
+
+static int lognormal_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
+                            double *out) {
+  const lognormal_state *s = st;
+  /* |mu| <= 100, sigma <= 10 and the polar method's |Z| <= sqrt(-2 ln r2) < 39 keep the
+   * exponent below 500 < ln(DBL_MAX): every sample is finite */
+  *out = nominal * (s->shift + gsl_ran_lognormal(r, s->mu, s->sigma));
+  return COD_OK;
+}
+static int lognormal_mean(const void *st, double nominal, double *out) {
+  const lognormal_state *s = st;
+  *out = nominal * (s->shift + exp(s->mu + 0.5 * s->sigma * s->sigma));
+  return COD_OK;
+}
+static const sim_latency_ops lognormal_ops = {"lognormal", lognormal_sample, lognormal_mean,
+                                              NULL, no_fail, plain_free};
 
 /* --------------------------------------------------------------- fail-stop ----- */
 
@@ -458,6 +482,10 @@ static int bimodal_make(const sim_latency_params *p, void **out, cod_err *err) {
   return put_state(state_dup(&(bimodal_state){p->bimodal_p, p->bimodal_factor},
                              sizeof(bimodal_state)), out, err);
 }
+static int lognormal_make(const sim_latency_params *p, void **out, cod_err *err) {
+  lognormal_state s = {p->lognormal_shift, p->lognormal_mu, p->lognormal_sigma};
+  return put_state(state_dup(&s, sizeof s), out, err);
+}
 static int trace_make(const sim_latency_params *p, void **out, cod_err *err) {
   return trace_new(p->trace_path, out, err);
 }
@@ -513,6 +541,13 @@ static const sim_latency_param params[] = {
   PARAM(SIM_LAT_BIMODAL, bimodal_factor, "a real >= 0 (multiplier)", 5.0, 0.0, INFINITY,
         0),
   PARAM(SIM_LAT_FAIL_STOP, fail_p, "a probability in [0, 1]", 0.0, 0.0, 1.0, 0),
+  PARAM(SIM_LAT_LOGNORMAL, lognormal_shift,
+        "a real >= 0 (floor, multiple of the nominal compute time)", 1.0, 0.0, INFINITY, 0),
+  PARAM(SIM_LAT_LOGNORMAL, lognormal_mu,
+        "a real in [-100, 100] (mean of the log of the multiple above the floor)", -0.5,
+        -100.0, 100.0, 0),
+  PARAM(SIM_LAT_LOGNORMAL, lognormal_sigma,
+        "a real in (0, 10] (standard deviation of that log)", 1.0, 0.0, 10.0, 1),
 };
 #define N_PARAMS (sizeof params / sizeof params[0])
 _Static_assert(N_PARAMS <= SIM_LATENCY_PARAMS_MAX, "raise SIM_LATENCY_PARAMS_MAX");
@@ -530,6 +565,9 @@ static const sim_latency_law laws[] = {
   [SIM_LAT_DETERMINISTIC] = {&det_ops, "t", 0, 7, 0, det_make},
   [SIM_LAT_TRACE] = {&trace_ops, "replayed from a CSV trace (factors of t, or durations)",
                      SIM_LAT_READS_TRACE, 7, 0, trace_make},
+  [SIM_LAT_LOGNORMAL] = {&lognormal_ops,
+                         "t * (lognormal_shift + X), ln X ~ N(lognormal_mu, lognormal_sigma^2)",
+                         0, 7, 3, lognormal_make},
 };
 _Static_assert(sizeof laws / sizeof laws[0] == SIM_LAT_KINDS, "one registry row per kind");
 

@@ -19,6 +19,9 @@
  *                 durations identical for a given stream (common random numbers).
  *   deterministic t.
  *   trace         replay of a CSV file, see below.
+ *   lognormal     t * (shift + exp(mu + sigma Z)), Z ~ N(0, 1): a multiplicative
+ *                 (log-normal) slowdown above a floor; shift >= 0, |mu| <= 100,
+ *                 0 < sigma <= 10 (bounds that keep every sample a finite double).
  *
  * The registry. Laws are an axis that grows, so this module owns the one table that
  * describes them (the house pattern of gsl_rng_type): per law its name (the one spelling
@@ -60,7 +63,8 @@ typedef enum sim_latency_kind {
   SIM_LAT_FAIL_STOP = 3,
   SIM_LAT_DETERMINISTIC = 4,
   SIM_LAT_TRACE = 5,
-  SIM_LAT_KINDS = 6        /* number of built-in laws (sim_latency_law_count) */
+  SIM_LAT_LOGNORMAL = 6,
+  SIM_LAT_KINDS = 7        /* number of built-in laws (sim_latency_law_count) */
 } sim_latency_kind;
 
 /* All parameters of all built-in laws; each kind reads only its fields. Plain data;
@@ -78,6 +82,10 @@ typedef struct sim_latency_params {
   double bimodal_p;           /* BIMODAL: probability of the `factor` mode, in [0, 1] */
   double bimodal_factor;      /* BIMODAL: multiplier of the rare mode, >= 0 */
   double fail_p;              /* FAIL_STOP: probability a sample never returns, [0, 1] */
+  double lognormal_shift;     /* LOGNORMAL: floor >= 0 (multiple of t) */
+  double lognormal_mu;        /* LOGNORMAL: mean of the underlying normal (log of a
+                                 multiple of t), [-100, 100] */
+  double lognormal_sigma;     /* LOGNORMAL: its standard deviation, (0, 10] */
   const double *fail_at_s;    /* FAIL_STOP: per-worker absolute failure time in seconds,
                                  +INFINITY = none; NULL or workers >= n_fail_at: none.
                                  Copied by the constructor. */
@@ -173,6 +181,7 @@ int sim_latency_param_accepts(size_t i, double v);
 
 /* Fill p with the registry's defaults: SHIFTED_EXP with a = 1, mu = 1; base_kind
  * DETERMINISTIC; Pareto xm = 1, alpha = 2; bimodal p = 0.1, factor 5; fail_p = 0;
+ * log-normal shift 1, mu -0.5, sigma 1 (mean 1 + e^0 = 2, as the shifted-exp default);
  * no fail times; no trace. */
 void sim_latency_params_default(sim_latency_params *p);
 
@@ -219,8 +228,8 @@ int sim_latency_sample_at(sim_latency *m, gsl_rng *r, size_t worker, double star
 int sim_latency_mean(const sim_latency *m, double nominal_s, double *out_s);
 
 /* Closed-form mean of the k-th smallest of n iid samples, 1 <= k <= n, for shifted-exp,
- * deterministic, Pareto and bimodal models; COD_EINVAL otherwise (fail-stop, trace,
- * custom models without it) or for bad n, k. */
+ * deterministic, Pareto and bimodal models; COD_EINVAL otherwise (log-normal, fail-stop,
+ * trace, custom models without it) or for bad n, k. */
 int sim_latency_order_stat_mean(const sim_latency *m, double nominal_s, size_t n, size_t k,
                                 double *out_s);
 

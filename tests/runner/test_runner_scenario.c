@@ -202,6 +202,7 @@ static const key_case key_cases[] = {
   {"cluster", "storage_bytes", "64e6", "6.4e+07"},
   {"cluster", "on_storage", "repartition", "\"repartition\""},
   {"latency", "model", "pareto", "\"pareto\""},
+  {"latency", "model", "lognormal", "\"lognormal\""},
   {"latency", "shift", "0.25", "0.25"},
   {"latency", "rate", "4", "4"},
   {"latency", "pareto_scale", "1.5", "1.5"},
@@ -209,6 +210,9 @@ static const key_case key_cases[] = {
   {"latency", "bimodal_p", "0.2", "0.2"},
   {"latency", "bimodal_factor", "8", "8"},
   {"latency", "fail_p", "0.05", "0.05"},
+  {"latency", "lognormal_shift", "0.5", "0.5"},
+  {"latency", "lognormal_mu", "-1.25", "-1.25"},
+  {"latency", "lognormal_sigma", "0.75", "0.75"},
   {"latency", "fail_at_s", "1.5e-3", "0.0015"},
   {"latency", "base", "deterministic", "\"deterministic\""},
   {"latency", "fail_workers", "7 0 3-4", "[0,3,4,7]"},
@@ -234,6 +238,9 @@ static const key_case key_cases[] = {
   {"class", "bimodal_p", "1", "1"},
   {"class", "bimodal_factor", "0", "0"},
   {"class", "fail_p", "1", "1"},
+  {"class", "lognormal_shift", "0", "0"},
+  {"class", "lognormal_mu", "100", "100"},
+  {"class", "lognormal_sigma", "10", "10"},
   {"class", "fail_at_s", "3", "3"},
   {"class", "base", "pareto", "\"pareto\""},
 };
@@ -252,6 +259,59 @@ Test(keys, every_registered_key_has_a_case) {
   }
   cr_expect_eq(run_config_key_find("cluster", "nope"), -1);
   cr_expect_eq(run_config_key_find("nope", "workers"), -1);
+}
+
+/* The text of section `heading` of doc (up to the next heading of level 2 or 3). */
+static char *doc_section(const char *doc, const char *heading) {
+  const char *a = strstr(doc, heading);
+  cr_assert_not_null(a, "scenarios/README.md has no '%s'", heading);
+  a += strlen(heading);
+  const char *b3 = strstr(a, "\n### "), *b2 = strstr(a, "\n## ");
+  const char *b = b3 && (!b2 || b3 < b2) ? b3 : b2 ? b2 : a + strlen(a);
+  char *out = malloc((size_t)(b - a) + 1);
+  cr_assert_not_null(out);
+  memcpy(out, a, (size_t)(b - a));
+  out[b - a] = '\0';
+  return out;
+}
+
+/* `word` is one item of a table cell of text: "| word |", "| word," ", word," ", word |". */
+static int in_a_cell(const char *text, const char *word) {
+  static const char *const pre[] = {"| ", ", "}, *const post[] = {" |", ","};
+  char pat[128];
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      snprintf(pat, sizeof pat, "%s%s%s", pre[i], word, post[j]);
+      if (strstr(text, pat)) return 1;
+    }
+  return 0;
+}
+
+/* scenarios/README.md documents every registered key in its section's table and every
+ * latency law of sim/'s registry in the [latency] table: the docs are checked against the
+ * registries, so a key or a law added without its documentation fails here. */
+Test(keys, readme_documents_every_key) {
+  FILE *f = fopen(FCDCC_SOURCE_ROOT "/scenarios/README.md", "rb");
+  cr_assert_not_null(f);
+  static char doc[1 << 17];
+  size_t n = fread(doc, 1, sizeof doc - 1, f);
+  fclose(f);
+  cr_assert_lt(n, sizeof doc - 1, "README larger than the test's buffer");
+  doc[n] = '\0';
+  for (size_t id = 0; id < run_config_key_count(); id++) {
+    const run_key_info *k = run_config_key(id);
+    char heading[64];
+    snprintf(heading, sizeof heading, "### [%s%s]", k->section,
+             strcmp(k->section, "class") == 0 ? " NAME" : "");
+    char *sec = doc_section(doc, heading);
+    cr_expect(in_a_cell(sec, k->key), "%s lacks key %s", heading, k->key);
+    free(sec);
+  }
+  char *lat = doc_section(doc, "### [latency]");
+  for (size_t i = 0; i < sim_latency_law_count(); i++)
+    cr_expect(in_a_cell(lat, sim_latency_law_name(i)), "[latency] lacks law %s",
+              sim_latency_law_name(i));
+  free(lat);
 }
 
 Test(keys, every_key_parses_and_shows_in_json) {
@@ -598,9 +658,13 @@ static const bad_case bad_cases[] = {
   {"[latency]\nbase = fail-stop\n", "[latency] base: bad value 'fail-stop'"},
   /* the law keys come from sim/'s registry: every law listed, one spelling, bounds there */
   {"[latency]\nmodel = shifted_exp\n", "t.ini:2: [latency] model: bad value 'shifted_exp': "
-   "expected shifted-exp, pareto, bimodal, fail-stop, deterministic or trace"},
+   "expected shifted-exp, pareto, bimodal, fail-stop, deterministic, trace or lognormal"},
   {"[class c]\ncount = 1\nbase = trace\n", "t.ini:3: [class c] base: bad value 'trace': expected "
-   "shifted-exp, pareto, bimodal or deterministic"},
+   "shifted-exp, pareto, bimodal, deterministic or lognormal"},
+  {"[latency]\nlognormal_sigma = 0\n", "t.ini:2: [latency] lognormal_sigma: bad value '0': "
+   "expected a real in (0, 10]"},
+  {"[latency]\nlognormal_mu = -101\n", "[latency] lognormal_mu: bad value '-101'"},
+  {"[latency]\nlognormal_shift = -0.5\n", "[latency] lognormal_shift: bad value '-0.5'"},
   {"[latency]\nfail_workers = 1,\n", "[latency] fail_workers: empty list element"},
   {"[latency]\nfail_workers = 3-1\n", "[latency] fail_workers: bad value '3-1'"},
   {"[latency]\nfail_workers = 0-300\n", "[latency] fail_workers: too many indices"},
