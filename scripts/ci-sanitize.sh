@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# CI step: the "no shell, no SQL strings" audit, then the unit suite and the command-line
-# smoke checks under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan, gcc).
+# CI step: the audit (no shell, no SQL strings, no include against the module graph), then
+# the unit suite and the command-line smoke checks under AddressSanitizer +
+# UndefinedBehaviorSanitizer (build-asan, gcc).
 #
 # Every report fails: UBSan halts on the first error, ASan aborts, and because Criterion
 # ignores how a forked test child exits after its test passed (LeakSanitizer reports
@@ -59,8 +60,22 @@ if [ -n "$bad_sql" ]; then
   audit_fail=1
 fi
 rm -rf "$audit"
+# 4. The module graph at the level of #include lines (issue 10 item 7): coding/ includes
+#    nothing of fcdcc outside coding/, sim/ and results/ only cod_status.h and cod_alloc.h
+#    of it, only results/ includes sqlite3.h, and so on, as the header comment of
+#    meson.build states it. The self-test first proves the check can fail (it plants
+#    forbidden includes in a temporary copy).
+if ! selftest=$(scripts/check-includes.sh --self-test 2>&1); then
+  echo "$selftest"
+  echo "ci-sanitize: audit: the include check's self-test failed"
+  audit_fail=1
+fi
+if ! scripts/check-includes.sh; then
+  echo "ci-sanitize: audit: an #include above breaks the module graph of meson.build"
+  audit_fail=1
+fi
 [ "$audit_fail" -eq 0 ] || exit 1
-echo "ci-sanitize: audit ok (no system/popen/shell, SQL only as literals in prepared statements)"
+echo "ci-sanitize: audit ok (no system/popen/shell, SQL only as literals in prepared statements, includes follow the module graph)"
 [ "${1:-}" != "--audit" ] || exit 0
 
 # ---- ASan + UBSan build: unit suite and CLI smoke --------------------------------------
