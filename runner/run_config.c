@@ -746,12 +746,21 @@ static int is_coded(int scheme) {
          scheme == RUN_SCHEME_POLY_REAL || scheme == RUN_SCHEME_POLY_CHEB;
 }
 
+/* The law indices are sim's (a config filled in by code, not parsed, may hold anything),
+ * and a law that reads a trace has a trace file. */
 static int check_latency(const run_config *cfg, const run_latency *l, const char *where,
                          cod_err *err) {
-  if ((sim_latency_law_get((size_t)l->model)->traits & SIM_LAT_READS_TRACE) &&
-      !cfg->failures.trace_file[0])
-    return cod_err_set(err, COD_EINVAL,
-                       "%s model = trace needs [latency] trace_file (a path)", where);
+  const size_t n = sim_latency_law_count();
+  if (l->model < 0 || (size_t)l->model >= n || l->base < 0 || (size_t)l->base >= n) {
+    char known[256];
+    sim_latency_law_names(known, sizeof known, 0);
+    return cod_err_set(err, COD_EINVAL, "%s model = %d, base = %d: not a latency law "
+                       "(laws 0 .. %zu: %s)", where, l->model, l->base, n - 1, known);
+  }
+  const sim_latency_law *law = sim_latency_law_get((size_t)l->model);
+  if ((law->traits & SIM_LAT_READS_TRACE) && !cfg->failures.trace_file[0])
+    return cod_err_set(err, COD_EINVAL, "%s model = %s needs [latency] trace_file (a path)",
+                       where, law->ops->name);
   return COD_OK;
 }
 

@@ -393,6 +393,42 @@ Test(keys, fields_hold_the_values_with_units) {
   run_scenario_free(sc);
 }
 
+/* A law index that is not sim's is an error listing the laws, never a default law; a
+ * class is checked as the [latency] section is. */
+Test(keys, unknown_law_index_is_an_error) {
+  static const int bad[][2] = {{99, 0}, {-1, 0}, {0, 99}, {0, -3}};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    run_config c;
+    run_config_defaults(&c);
+    c.latency.model = bad[i][0];
+    c.latency.base = bad[i][1];
+    cod_err e = {0};
+    cr_expect_eq(run_config_validate(&c, &e), COD_EINVAL, "model %d base %d", bad[i][0],
+                 bad[i][1]);
+    cr_expect(strstr(e.msg, "[latency]") && strstr(e.msg, "not a latency law") &&
+              strstr(e.msg, "shifted-exp") && strstr(e.msg, sim_latency_law_name(
+                  sim_latency_law_count() - 1)), "%s", e.msg);
+  }
+  run_config c;
+  run_config_defaults(&c);
+  c.n_classes = 1;
+  c.classes[0].count = 1;
+  snprintf(c.classes[0].name, sizeof c.classes[0].name, "odd");
+  c.classes[0].worker.latency = c.latency;
+  c.classes[0].worker.latency.model = (int)sim_latency_law_count();
+  cod_err e = {0};
+  cr_expect_eq(run_config_validate(&c, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "[class odd] model = "), "%s", e.msg);
+  /* and sim's constructor refuses it too, listing the laws */
+  sim_latency_params p;
+  run_latency_sim_params(&c, &c.classes[0].worker.latency, &p);
+  sim_latency *m = NULL;
+  cr_expect_eq(sim_latency_new_from_params(&p, &m, &e), COD_EINVAL);
+  cr_expect_null(m);
+  cr_expect(strstr(e.msg, "unknown latency law kind") && strstr(e.msg, "shifted-exp"), "%s",
+            e.msg);
+}
+
 Test(keys, run_config_set_direct) {
   run_config c;
   run_config_defaults(&c);
