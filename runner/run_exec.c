@@ -375,6 +375,7 @@ int run_config_an_cluster(const run_config *c, an_cluster *out) {
                    c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
                    c->master.master_flops, {0}};
   run_latency_sim_params(c, &c->latency, &cl.lat);
+  cl.lat.trace_path = NULL; /* plain data that outlives no cfg: no closed form reads a trace */
   *out = cl;
   /* which laws have a closed form is an_latency_expected's to say (by law name) */
   return c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
