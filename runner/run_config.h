@@ -15,9 +15,9 @@
  * The key registry below is the single source of truth for the accepted keys: their
  * section, type, bounds, default and the canonical text of a value. Its latency-law rows
  * ([latency] and [class NAME]: model, the laws' parameters, fail_at_s, base) are generated
- * from sim/'s law registry (sim_latency.h), which owns names, units, defaults and bounds. run_scenario.c builds
- * sweeps on top of it; a CLI can list it for --help. Cross-key rules (ka*kb <= workers,
- * class counts, ...) live in run_config_validate().
+ * from sim/'s law registry (sim_latency.h), which owns names, units, defaults and bounds.
+ * run_scenario.c builds sweeps on top of it; a CLI can list it for --help. Cross-key
+ * rules (ka*kb <= workers, class counts, ...) live in run_config_validate().
  */
 #ifndef FCDCC_RUN_CONFIG_H
 #define FCDCC_RUN_CONFIG_H

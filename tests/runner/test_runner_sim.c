@@ -491,7 +491,8 @@ Test(sim, lognormal_has_no_latency_prediction) {
     char path[400], text[512];
     snprintf(path, sizeof path, "%s/pred-%d.db", g_dir, i);
     snprintf(text, sizeof text, "[run]\nseed = 7\ncompute = model\n"
-             "[model]\nname = lenet5\nlayers = all\n[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
+             "[model]\nname = lenet5\nlayers = all\n"
+             "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
              "[latency]\nmodel = %s\n", law[i]);
     run_sweep_stats st;
     sweep_ok(text, path, 1, &st);
