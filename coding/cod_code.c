@@ -178,6 +178,24 @@ void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xi
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
 }
 
+int cod_code_worker_compute_half(const cod_code *c, cod_half_format fmt, const double *xin,
+                                 const double *kin, double *out, void *work,
+                                 size_t *n_overflow) {
+  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c);
+  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
+  size_t over = cod_half_round_f64(fmt, kin, fl, kf) + cod_half_round_f64(fmt, xin, il, xf);
+  if (n_overflow) *n_overflow = over;
+  if (over) {
+    for (size_t i = 0; i < ol; i++) out[i] = NAN;
+    return COD_ENUMERIC;
+  }
+  cod_conv2d_batch_f32(&c->wgeom, c->ea, xf, kf, yf, work);
+  for (size_t i = 0; i < ol; i++) out[i] = yf[i];
+  return COD_OK;
+}
+
 int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,
                            size_t *sel, size_t *n_sel) {
   (void)avail;

@@ -35,6 +35,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cod_conv.h"
+#include "cod_half.h"
 #include "cod_part.h"
 #include "cod_status.h"
 
@@ -104,6 +105,17 @@ int cod_code_encode_filters(const cod_code *code, const double *k, double *coded
 size_t cod_code_worker_workspace_bytes(const cod_code *code, cod_dtype prec);
 void cod_code_worker_compute(const cod_code *code, cod_dtype prec, const double *xin,
                              const double *kin, double *out, void *work);
+
+/* A low-precision worker (docs/decisions/010-low-precision-workers.md): its coded slabs
+ * and filters are rounded once to bf16 or fp16 (RNE, cod_half.h) and convolved by the fp32
+ * path, i.e. 16-bit operands with fp32 accumulation, as tensor units compute. `work` must
+ * hold cod_code_worker_workspace_bytes(code, COD_F32) bytes. Returns COD_OK, or
+ * COD_ENUMERIC when an operand overflowed the format (fp16 beyond 65504): that worker
+ * has no numeric result, out is filled with NaN and *n_overflow (if not NULL) counts the
+ * overflowed operands. Never allocates. */
+int cod_code_worker_compute_half(const cod_code *code, cod_half_format fmt, const double *xin,
+                                 const double *kin, double *out, void *work,
+                                 size_t *n_overflow);
 
 typedef struct cod_decode_info {
   size_t n_used;        /* workers whose results were used */

@@ -678,6 +678,73 @@ Test(codes_worker, fp32_compute_is_single_precision) {
   tc_run_fini(&r32);
 }
 
+/* bf16/fp16 workers: the result equals the fp64 convolution of the ROUNDED operands to
+ * fp32-accumulation accuracy (so the operands were rounded once and nothing else), and
+ * differs from the unrounded fp64 result by the format's unit roundoff, not less. */
+Test(codes_worker, half_compute_rounds_operands_and_accumulates_in_fp32) {
+  cod_conv_geom g = tc_geom(4, 13, 9, 6, 3, 3, 1, 1);
+  cod_code_params p = tc_params("nsctc-rot", 6, 2, 2);
+  tc_run r;
+  tc_run_init(&r, &p, &g, 5, COD_F64);
+  size_t wi = cod_code_worker_input_len(r.code), wf = cod_code_worker_filter_len(r.code);
+  size_t wo = cod_code_worker_output_len(r.code), ckk = 4 * 9;
+  void *work = malloc(cod_code_worker_workspace_bytes(r.code, COD_F32));
+  void *w64 = malloc(cod_code_worker_workspace_bytes(r.code, COD_F64) + 1);
+  double *out = malloc(wo * 8), *ref = malloc(wo * 8), *xr = malloc(wi * 8), *kr = malloc(wf * 8);
+  float *tmp = malloc((wi > wf ? wi : wf) * 4);
+  const cod_half_format fmts[2] = {COD_HALF_BF16, COD_HALF_FP16};
+  const double unit[2] = {ldexp(1, -8), ldexp(1, -11)}; /* 2^-p: twice the unit roundoff */
+  for (int f = 0; f < 2; f++) {
+    double worst_ref = 0, worst_64 = 0;
+    for (size_t j = 0; j < r.n; j++) {
+      size_t over = 99;
+      cr_assert_eq(cod_code_worker_compute_half(r.code, fmts[f], r.cx + j * wi, r.ck + j * wf,
+                                                out, work, &over), COD_OK);
+      cr_assert_eq(over, 0);
+      cr_assert_eq(cod_half_round_f64(fmts[f], r.cx + j * wi, wi, tmp), 0);
+      for (size_t i = 0; i < wi; i++) xr[i] = tmp[i];
+      cr_assert_eq(cod_half_round_f64(fmts[f], r.ck + j * wf, wf, tmp), 0);
+      for (size_t i = 0; i < wf; i++) kr[i] = tmp[i];
+      cod_code_worker_compute(r.code, COD_F64, xr, kr, ref, w64);
+      worst_ref = fmax(worst_ref, tc_rel_err(out, ref, wo));
+      worst_64 = fmax(worst_64, tc_rel_err(out, r.res[j], wo));
+    }
+    cr_expect_leq(worst_ref, 16 * sqrt((double)ckk) * FLT_EPSILON, "%s: not fp32 accumulation "
+                  "of the rounded operands (%.3g)", cod_half_name(fmts[f]), worst_ref);
+    cr_expect_leq(worst_64, 16 * sqrt((double)ckk) * unit[f], "%s error %.3g",
+                  cod_half_name(fmts[f]), worst_64);
+    cr_expect_geq(worst_64, unit[f] / 64, "%s workers look more accurate than the format (%.3g)",
+                  cod_half_name(fmts[f]), worst_64);
+  }
+  free(work), free(w64), free(out), free(ref), free(xr), free(kr), free(tmp);
+  tc_run_fini(&r);
+}
+
+/* An fp16 operand beyond 65504 is a numeric failure of the worker, never a number. */
+Test(codes_worker, fp16_overflow_is_a_numeric_failure) {
+  cod_conv_geom g = tc_geom(3, 8, 7, 4, 3, 3, 1, 0);
+  cod_code_params p = tc_params("nsctc-rot", 4, 1, 2);
+  tc_run r;
+  tc_run_init(&r, &p, &g, 6, COD_F64);
+  size_t wi = cod_code_worker_input_len(r.code);
+  size_t wo = cod_code_worker_output_len(r.code);
+  double *x = malloc(wi * 8), *out = malloc(wo * 8);
+  void *work = malloc(cod_code_worker_workspace_bytes(r.code, COD_F32));
+  memcpy(x, r.cx, wi * 8);
+  x[wi / 2] = 7e4, x[1] = -1e6;
+  size_t over = 0;
+  cr_expect_eq(cod_code_worker_compute_half(r.code, COD_HALF_FP16, x, r.ck, out, work, &over),
+               COD_ENUMERIC);
+  cr_expect_eq(over, 2);
+  for (size_t i = 0; i < wo; i++) cr_assert(isnan(out[i]), "overflowed worker stored a number");
+  /* bf16 has fp32's range: the same operands are fine */
+  cr_expect_eq(cod_code_worker_compute_half(r.code, COD_HALF_BF16, x, r.ck, out, work, &over),
+               COD_OK);
+  cr_expect_eq(over, 0);
+  free(x), free(out), free(work);
+  tc_run_fini(&r);
+}
+
 /* The worker workspace is exactly what cod_code_worker_workspace_bytes says: a canary
  * after it survives, and garbage in it does not change the results. */
 Test(codes_worker, workspace_is_sufficient) {
