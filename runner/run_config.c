@@ -50,7 +50,8 @@ typedef struct key_def {
   size_t maxlen;             /* STRING: buffer size */
 } key_def;
 
-static const char *const precision_names[] = {"fp64", "fp32", NULL};
+static const char *const precision_names[] = {"fp64", "fp32", "bf16", "fp16", NULL};
+static const char *const stragglers_names[] = {"random", "worst", NULL};
 static const char *const decode_names[] = {"fast", "generic", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
 static const char *const scheme_names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
@@ -85,7 +86,7 @@ static const key_def static_keys[] = {
    OFF(run.trials), 0, 1, INT_CAP, NULL, NULL, 0},
   {INFO("run", "seed", RUN_KEY_INT, "an integer in [0, 2^53-1]", "1"), OFF(run.seed),
    F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
-  {INFO("run", "precision", RUN_KEY_ENUM, "fp64 or fp32", "fp64"), OFF(run.precision), 0,
+  {INFO("run", "precision", RUN_KEY_ENUM, "fp64, fp32, bf16 or fp16", "fp64"), OFF(run.precision), 0,
    0, 0, NULL, precision_names, 0},
   {INFO("run", "decode", RUN_KEY_ENUM, "fast or generic", "fast"), OFF(run.decode), 0, 0,
    0, NULL, decode_names, 0},
@@ -137,6 +138,11 @@ static const key_def static_keys[] = {
         "unlimited"), OFF(cluster.storage_bytes), 0, 0, INFINITY, "unlimited", NULL, 0},
   {INFO("cluster", "on_storage", RUN_KEY_ENUM, "fail or repartition", "fail"),
    OFF(cluster.on_storage), 0, 0, 0, NULL, storage_names, 0},
+  {INFO("cluster", "stragglers", RUN_KEY_ENUM, "random or worst", "random"),
+   OFF(cluster.stragglers), 0, 0, 0, NULL, stragglers_names, 0},
+  {INFO("cluster", "worst_sets", RUN_KEY_INT,
+        "an integer >= 1 (worker sets the worst-set search may examine)", "20000"),
+   OFF(cluster.worst_sets), 0, 1, INT_CAP, NULL, NULL, 0},
   /* [latency] */
   LAW_KEYS("latency", OFF(latency), 0),
   {INFO("latency", "fail_workers", RUN_KEY_WORKER_SET,
@@ -292,6 +298,12 @@ void run_latency_sim_params(const run_config *cfg, const run_latency *l,
   out->trace_path = cfg->failures.trace_file;
 }
 
+size_t run_precision_operand_bytes(int precision) {
+  return precision == RUN_FP64 ? 8 : precision == RUN_FP32 ? 4 : 2;
+}
+
+size_t run_precision_result_bytes(int precision) { return precision == RUN_FP64 ? 8 : 4; }
+
 void run_config_defaults(run_config *cfg) {
   assert(cfg);
   memset(cfg, 0, sizeof *cfg);
@@ -321,6 +333,8 @@ void run_config_defaults(run_config *cfg) {
   cfg->cluster.compute_rate_flops = 1e10;
   cfg->cluster.storage_bytes = INFINITY;
   cfg->cluster.on_storage = RUN_STORAGE_FAIL;
+  cfg->cluster.stragglers = RUN_STRAGGLERS_RANDOM;
+  cfg->cluster.worst_sets = 20000;
   latency_defaults(&cfg->latency);
   cfg->network.uplink_bps = 1e9;
   cfg->network.downlink_bps = 1e9;

@@ -38,7 +38,8 @@
 
 /* Enumerations: the numeric values are the positions of the names in the scenario
  * syntax, which run_config_enum_name() returns. */
-enum run_precision { RUN_FP64 = 0, RUN_FP32 = 1 };
+enum run_precision { RUN_FP64 = 0, RUN_FP32 = 1, RUN_BF16 = 2, RUN_FP16 = 3 };
+enum run_stragglers { RUN_STRAGGLERS_RANDOM = 0, RUN_STRAGGLERS_WORST = 1 };
 enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
 enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
 enum run_scheme {
@@ -95,7 +96,8 @@ typedef struct run_config {
     char name[RUN_NAME_MAX];   /* label of the run; default: scenario file base name */
     size_t trials;             /* independent repetitions, >= 1; default 1 */
     unsigned long seed;        /* root seed of every gsl_rng stream; default 1 */
-    int precision;             /* enum run_precision of the workers; default fp64 */
+    int precision;             /* enum run_precision of the workers; default fp64. bf16 and
+                                  fp16 round the operands, accumulate in fp32 */
     int decode;                /* enum run_decode; default fast */
     double snr_db;             /* worker noise SNR in dB; INFINITY (= none) by default */
     int trace;                 /* 1 = record the event trace; default 0 */
@@ -125,6 +127,10 @@ typedef struct run_config {
     double compute_rate_flops;  /* default worker speed, FLOP/s; default 1e10 */
     double storage_bytes;       /* default worker storage, bytes; INFINITY (unlimited) */
     int on_storage;             /* enum run_on_storage: what to do when it does not fit */
+    int stragglers;             /* enum run_stragglers: random (the latency draws decide)
+                                   or worst (only the worst-conditioned set returns) */
+    size_t worst_sets;          /* worst: exhaustive if C(n, delta) <= this, else this
+                                   many sets sampled (seed run.seed); default 20000 */
   } cluster;
   run_latency latency;          /* default straggler model ([latency] section) */
   struct {
@@ -147,6 +153,12 @@ typedef struct run_config {
   run_class classes[RUN_CLASSES_MAX]; /* heterogeneous worker classes, file order */
   size_t n_classes;
 } run_config;
+
+/* Bytes of one worker operand element (upload, storage) and of one result element
+ * (download) in the given enum run_precision: 8/8 fp64, 4/4 fp32, 2/4 bf16 and fp16
+ * (16-bit operands, fp32 accumulators). */
+size_t run_precision_operand_bytes(int precision);
+size_t run_precision_result_bytes(int precision);
 
 /* Fill *cfg with the documented defaults (every field; no classes). */
 void run_config_defaults(run_config *cfg);

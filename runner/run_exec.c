@@ -262,7 +262,7 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
     run_config_worker(c, w, &rw);
     min_storage = fmin(min_storage, rw.storage_bytes);
   }
-  size_t el = c->run.precision == RUN_FP32 ? 4 : 8;
+  size_t el = run_precision_operand_bytes(c->run.precision);
   cod_code *best = NULL;
   for (size_t a = 1; a <= delta; a++) {
     if (delta % a) continue;
@@ -327,7 +327,7 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
     const run_config *c = x->cfg;
     const cod_code_params *cp = cod_code_params_get(code);
     an_code_params ap = {cp->scheme, cp->n_workers, cp->ka, cp->kb, cp->q, cp->axis,
-                         c->run.precision == RUN_FP32 ? 4u : 8u};
+                         run_precision_operand_bytes(c->run.precision)};
     cod_conv_geom g = model_conv_geom(x->a->m, ci);
     an_costs ac;
     if (an_costs_compute(&g, &ap, &ac, NULL) == COD_OK) {
@@ -533,7 +533,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
   R->workers = (int64_t)cfg->cluster.workers;
   R->ka = (int64_t)x.ka0, R->kb = (int64_t)x.kb0, R->delta = (int64_t)x.delta0;
-  R->precision = cfg->run.precision == RUN_FP32 ? "fp32" : "fp64";
+  R->precision = run_config_enum_name("run.precision", cfg->run.precision);
   double t_end = sim_time_to_s(sim_engine_now(x.e));
   R->status = x.stop_status ? x.stop_status : RES_STATUS_OK;
   R->status_time_s = x.stop_status ? x.stop_time : t_end;

@@ -55,8 +55,9 @@ struct layer_ctx {
   double *ck_own;          /* coded filters when the caller gave none */
   const double *ck;        /* coded filters in use */
   void *work;
-  size_t il, fl, ol, elsize;
+  size_t il, fl, ol, el_up, el_down;
   int real;
+  unsigned char in_worst[256]; /* stragglers = worst: 1 for the workers that return */
 };
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
@@ -114,6 +115,9 @@ static void finish(layer_ctx *L, const char *status) {
   L->out->status = status;
   L->out->t_end_s = now_s(L);
 }
+
+/* The worker arithmetic of the run's precision (bf16/fp16 go through the fp32 path). */
+static cod_dtype work_dtype(int precision) { return precision == RUN_FP64 ? COD_F64 : COD_F32; }
 
 static int decodable_now(const layer_ctx *L) { return cod_code_decodable(L->code, L->arrived, L->n_arrived); }
 
@@ -192,13 +196,38 @@ static void do_decode(layer_ctx *L, size_t critical) {
  * its compute event; the numbers are evaluated when its result reaches the master, so a
  * result that is cancelled in download (it would arrive after the decode) costs no CPU.
  * The numbers do not depend on when they are evaluated: same inputs, same noise stream. */
-static void worker_numbers(layer_ctx *L, wrec *w) {
+/* Returns 0, or COD_ENUMERIC when a bf16/fp16 operand overflowed: that worker has no
+ * result (its output is NaN and is never used). */
+static int worker_numbers(layer_ctx *L, wrec *w) {
   double c0 = cod_clock_thread_cpu_s();
   double *res = L->res + w->j * L->ol;
-  cod_code_worker_compute(L->code, L->in->cfg->run.precision == RUN_FP32 ? COD_F32 : COD_F64,
-                          L->cx + w->j * L->il, L->ck + w->j * L->fl, res, L->work);
-  if (isfinite(L->in->cfg->run.snr_db)) cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
+  const double *xin = L->cx + w->j * L->il, *kin = L->ck + w->j * L->fl;
+  int prec = L->in->cfg->run.precision, rc = COD_OK;
+  if (prec == RUN_BF16 || prec == RUN_FP16)
+    rc = cod_code_worker_compute_half(L->code, prec == RUN_BF16 ? COD_HALF_BF16 : COD_HALF_FP16,
+                                      xin, kin, res, L->work, NULL);
+  else
+    cod_code_worker_compute(L->code, work_dtype(prec), xin, kin, res, L->work);
+  if (!rc && isfinite(L->in->cfg->run.snr_db))
+    cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
   L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
+  return rc;
+}
+
+/* A worker whose operands overflowed its 16-bit format: a numeric failure. It counts as
+ * failed (it gives the master nothing usable); when that leaves the layer undecodable
+ * the layer's status is the numeric-failure status `error`, not `undecodable`. */
+static void worker_numeric_failure(layer_ctx *L, wrec *w) {
+  w->state = W_FAILED;
+  L->out->workers[w->j].status = RES_WORKER_FAILED;
+  L->out->n_numeric++;
+  L->n_failed++;
+  trace(L, "worker_numeric_failure", (long)w->j);
+  if (!L->done && !still_possible(L)) {
+    cancel_rest(L, RES_WORKER_CANCELLED);
+    finish(L, RES_STATUS_ERROR);
+    sim_engine_stop(L->e);
+  }
 }
 
 static void ev_result(sim_engine *e, void *p) {
@@ -210,7 +239,7 @@ static void ev_result(sim_engine *e, void *p) {
   w->t_result = now_s(L);
   L->out->workers[w->j].t_finish_s = w->t_result;
   L->out->workers[w->j].status = RES_WORKER_STRAGGLER; /* until the decoder uses it */
-  if (L->real) worker_numbers(L, w);
+  if (L->real && worker_numbers(L, w)) return worker_numeric_failure(L, w);
   L->arrived[L->n_arrived++] = w->j;
   trace(L, "result", (long)w->j);
   if (!L->done && decodable_now(L)) do_decode(L, w->j);
@@ -275,6 +304,9 @@ static void ev_arrive(sim_engine *e, void *p) {
   double nominal = 2.0 * cod_code_worker_macs(L->code) / w->w.compute_rate_flops, d, t_fail;
   int rc = run_cluster_draw(L->in->cluster, c, w->j, w->t_arrive, nominal, &d, &t_fail, L->err);
   if (rc) return fail_cb(rc, L);
+  /* stragglers = worst: the draw above still happens (same streams as a random run), but
+   * a worker outside the worst set never returns in time: it fails on arrival */
+  if (L->out->n_worst && !L->in_worst[w->j]) t_fail = w->t_arrive;
   w->state = W_COMPUTING;
   int src = isfinite(t_fail)
                 ? sim_engine_schedule_at(L->e, sim_time_from_s(t_fail), ev_failed, w, NULL, &w->ev)
@@ -328,6 +360,7 @@ static void ctx_free(layer_ctx *L) {
 
 void run_scratch_fini(run_scratch *s) {
   if (!s) return;
+  cod_free(s->worst);
   cod_free(s->cx);
   cod_free(s->res);
   cod_free(s->work);
@@ -464,7 +497,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   L->n = cod_code_workers(code);
   L->delta = cod_code_threshold(code);
   L->real = c->run.compute == RUN_COMPUTE_REAL;
-  L->elsize = c->run.precision == RUN_FP32 ? 4 : 8;
+  L->el_up = run_precision_operand_bytes(c->run.precision);
+  L->el_down = run_precision_result_bytes(c->run.precision);
   L->il = cod_code_worker_input_len(code);
   L->fl = cod_code_worker_filter_len(code);
   L->ol = cod_code_worker_output_len(code);
@@ -483,8 +517,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     o->klass = klass;
     o->status = RES_WORKER_CANCELLED;
     o->t_finish_s = NAN;
-    o->bytes_up = (uint64_t)(L->il + L->fl) * L->elsize;
-    o->bytes_down = (uint64_t)L->ol * L->elsize;
+    o->bytes_up = (uint64_t)(L->il + L->fl) * L->el_up;
+    o->bytes_down = (uint64_t)L->ol * L->el_down;
     o->bytes_stored = o->bytes_up;
     if ((double)o->bytes_stored > w->w.storage_bytes) {
       w->state = W_REFUSED;
@@ -494,8 +528,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     }
   }
   if (L->real) {
-    size_t work = cod_code_worker_workspace_bytes(code, c->run.precision == RUN_FP32 ? COD_F32
-                                                                                     : COD_F64);
+    size_t work = cod_code_worker_workspace_bytes(code, work_dtype(c->run.precision));
     if (in->scratch) {
       if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work,
                        cod_code_decode_workspace_bytes(code), cod_code_encode_workspace_bytes(code)))
@@ -514,6 +547,60 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   return COD_OK;
 }
 
+/* ---- worst-case stragglers --------------------------------------------------------- */
+
+struct run_worst_entry {
+  const char *scheme;     /* static name from cod_code_scheme */
+  size_t n, ka, kb, q, budget;
+  unsigned long seed;
+  cod_cond_stats st;
+};
+
+/* The worst set of this code under the run's search (cached in the scratch when there is
+ * one, so a sweep thread searches each code once), into out->worst_*. */
+static int worst_set_find(layer_ctx *L, cod_err *err) {
+  const run_config *c = L->in->cfg;
+  const cod_code_params *p = cod_code_params_get(L->code);
+  run_scratch *s = L->in->scratch;
+  run_worst_entry key;
+  memset(&key, 0, sizeof key);
+  key.scheme = cod_code_scheme(L->code);
+  key.n = p->n_workers, key.ka = p->ka, key.kb = p->kb, key.q = p->q;
+  key.budget = c->cluster.worst_sets, key.seed = c->run.seed;
+  const run_worst_entry *hit = NULL;
+  for (size_t i = 0; s && i < s->n_worst && !hit; i++) {
+    const run_worst_entry *e = &s->worst[i];
+    if (strcmp(e->scheme, key.scheme) == 0 && e->n == key.n && e->ka == key.ka &&
+        e->kb == key.kb && e->q == key.q && e->budget == key.budget && e->seed == key.seed)
+      hit = e;
+  }
+  if (!hit) {
+    /* exhaustive when all C(n, delta) sets fit the budget, else `budget` sampled sets */
+    int rc = cod_code_cond_search(L->code, (double)key.budget, key.budget, key.seed, &key.st,
+                                  err);
+    if (rc) return rc;
+    if (s) {
+      if (s->n_worst == s->cap_worst) {
+        size_t cap = s->cap_worst ? 2 * s->cap_worst : 8;
+        run_worst_entry *t = cod_realloc(s->worst, cap * sizeof *t);
+        if (!t) return cod_err_set(err, COD_ENOMEM, "out of memory caching a worst set");
+        s->worst = t, s->cap_worst = cap;
+      }
+      s->worst[s->n_worst++] = key;
+    }
+    hit = &key;
+  }
+  run_layer_out *o = L->out;
+  o->n_worst = L->delta;
+  memcpy(o->worst_set, hit->st.worst_set, L->delta * sizeof *o->worst_set);
+  o->worst_cond = hit->st.worst;
+  o->worst_sets_tried = hit->st.n_sets;
+  o->worst_exhaustive = hit->st.exhaustive;
+  memset(L->in_worst, 0, sizeof L->in_worst);
+  for (size_t i = 0; i < L->delta; i++) L->in_worst[o->worst_set[i]] = 1;
+  return COD_OK;
+}
+
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
   layer_ctx L;
   memset(&L, 0, sizeof L);
@@ -522,6 +609,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   out->status = RES_STATUS_ERROR;
   out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
   int rc = ctx_init(&L, in, out, err);
+  if (!rc && in->cfg->cluster.stragglers == RUN_STRAGGLERS_WORST) rc = worst_set_find(&L, err);
   if (rc) goto done;
   trace(&L, "layer_start", -1);
   if (!still_possible(&L)) { /* storage refusals alone make it impossible */

@@ -54,6 +54,14 @@ typedef struct run_layer_out {
   double cpu_encode_s, cpu_compute_s, cpu_decode_s; /* real CPU seconds */
   double cond;             /* of the recovery matrix used; NaN if none */
   size_t used[256], n_used;
+  /* stragglers = worst: the worst-conditioned worker set found (the only workers that
+   * return; the others fail at once), its condition number, the sets examined and
+   * whether that was all C(n, delta) of them. n_worst = 0 for random stragglers. */
+  size_t worst_set[256], n_worst;
+  double worst_cond;
+  size_t worst_sets_tried;
+  int worst_exhaustive;
+  size_t n_numeric;        /* workers whose bf16/fp16 operands overflowed (no result) */
   run_worker_out *workers; /* n entries, owned (cod_free) */
   run_trace_ev *trace;     /* owned; NULL unless tracing */
   size_t n_trace, cap_trace;
@@ -64,10 +72,16 @@ void run_layer_out_fini(run_layer_out *o);
 /* Grow-only buffers for the coded inputs, results and worker workspace, kept by the
  * caller across layers and runs so that a sweep does not map and fault fresh memory for
  * every layer. Zero-initialise; release with run_scratch_fini. */
+typedef struct run_worst_entry run_worst_entry;
 typedef struct run_scratch {
   double *cx, *res;
   void *work, *dwork, *ework;      /* worker convolution, decoder and encoder workspaces */
   size_t cx_len, res_len, work_bytes, dwork_bytes, ework_bytes;
+  /* stragglers = worst: the worst sets already searched, one per code (scheme, n, k_A,
+   * k_B, q) and search (worst_sets, seed), so a sweep thread searches each once. The
+   * condition number of a set depends on the code's matrices only, not on the layer. */
+  run_worst_entry *worst;
+  size_t n_worst, cap_worst;
 } run_scratch;
 
 void run_scratch_fini(run_scratch *s);
