@@ -37,7 +37,11 @@ static const char conv_help[] =
     "  --q Q                rotation denominator / circulant prime (default: from n)\n"
     "  --axis rows|cols     APCP axis (default rows)\n"
     "  --stragglers i,j,..  0-based workers that never answer (default none)\n"
-    "  --precision fp32|fp64  worker arithmetic (default fp64; decoding is always fp64)\n"
+    "  --stragglers worst   only the worst-conditioned set of delta workers answers (the\n"
+    "                       search of fcdcc cond: exhaustive up to 100000 sets, else 2000\n"
+    "                       sets sampled with --seed)\n"
+    "  --precision P        worker arithmetic: fp64 (default), fp32, or bf16/fp16 (operands\n"
+    "                       rounded to 16 bits, fp32 accumulation); decoding is always fp64\n"
     "  --snr DB             add worker noise at this SNR in dB (default none)\n"
     "  --decode fast|generic  decoder (default fast)\n"
     "  --out Y.npy          write the decoded output\n"
@@ -61,6 +65,8 @@ typedef struct conv_opts {
   size_t stride, pad, stragglers[256], n_strag;
   unsigned long seed;
   cod_dtype prec;
+  int half;                  /* -1, or the cod_half_format of bf16/fp16 workers */
+  int worst;                 /* --stragglers worst */
   double snr_db;
   cod_decode_method method;
 } conv_opts;
@@ -100,9 +106,14 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       else rc = cli_usage_error("conv", "--axis: expected rows or cols, got '%s'", optarg);
       break;
     case 'P':
+      o->half = -1;
       if (strcmp(optarg, "fp64") == 0) o->prec = COD_F64;
       else if (strcmp(optarg, "fp32") == 0) o->prec = COD_F32;
-      else rc = cli_usage_error("conv", "--precision: expected fp32 or fp64, got '%s'", optarg);
+      else if (strcmp(optarg, "bf16") == 0) o->prec = COD_F32, o->half = COD_HALF_BF16;
+      else if (strcmp(optarg, "fp16") == 0) o->prec = COD_F32, o->half = COD_HALF_FP16;
+      else
+        rc = cli_usage_error("conv", "--precision: expected fp64, fp32, bf16 or fp16, got '%s'",
+                             optarg);
       break;
     case 'd':
       if (strcmp(optarg, "fast") == 0) o->method = COD_DECODE_FAST;
@@ -121,6 +132,7 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
     return cli_usage_error("conv", "give --input and --filter, or --shape");
   if (o->shape && (o->input || o->filter))
     return cli_usage_error("conv", "--shape excludes --input and --filter");
+  if (strag && strcmp(strag, "worst") == 0) o->worst = 1, strag = NULL;
   if (strag &&
       (rc = cli_parse_size_list("conv", "--stragglers", strag, o->prm.n_workers, o->stragglers,
                                 256, &o->n_strag)))
@@ -172,7 +184,18 @@ static int conv_data(const conv_opts *o, cod_conv_geom *g, cod_tensor *x, cod_te
 typedef struct conv_report {
   double t_enc, t_comp, t_dec, rel, mse, maxabs;
   cod_decode_info info;
+  cod_cond_stats worst;       /* --stragglers worst: the search's result */
+  size_t numeric[256], n_numeric; /* workers whose 16-bit operands overflowed */
 } conv_report;
+
+static const char *conv_prec_name(const conv_opts *o) {
+  if (o->half >= 0) return cod_half_name((cod_half_format)o->half);
+  return o->prec == COD_F32 ? "fp32" : "fp64";
+}
+
+static void print_ids(FILE *f, const size_t *ids, size_t n) {
+  for (size_t i = 0; i < n; i++) fprintf(f, "%s%zu", i ? ", " : "", ids[i]);
+}
 
 static void conv_print(const conv_opts *o, const cod_code *c, const conv_report *r) {
   FILE *f = stdout;
@@ -180,11 +203,25 @@ static void conv_print(const conv_opts *o, const cod_code *c, const conv_report 
   cli_json_string(f, cod_code_scheme(c));
   fprintf(f, ", \"workers\": %zu, \"ka\": %zu, \"kb\": %zu, \"delta\": %zu, \"stragglers\": [",
           cod_code_workers(c), o->prm.ka, o->prm.kb, cod_code_threshold(c));
-  for (size_t i = 0; i < o->n_strag; i++) fprintf(f, "%s%zu", i ? ", " : "", o->stragglers[i]);
+  print_ids(f, o->stragglers, o->n_strag);
   fputs("], \"used\": [", f);
-  for (size_t i = 0; i < r->info.n_used; i++) fprintf(f, "%s%zu", i ? ", " : "", r->info.used[i]);
-  fprintf(f, "], \"precision\": \"%s\", \"decode\": \"%s\", \"snr_db\": ",
-          o->prec == COD_F32 ? "fp32" : "fp64",
+  print_ids(f, r->info.used, r->info.n_used);
+  fputs("]", f);
+  if (o->worst) {
+    fputs(", \"worst_set\": {\"set\": [", f);
+    print_ids(f, r->worst.worst_set, cod_code_threshold(c));
+    fputs("], \"cond\": ", f);
+    cli_json_number(f, r->worst.worst);
+    fprintf(f, ", \"sets_tried\": %zu, \"exhaustive\": %s}", r->worst.n_sets,
+            r->worst.exhaustive ? "true" : "false");
+  }
+  if (o->half >= 0) {
+    fputs(", \"numeric_failures\": [", f);
+    print_ids(f, r->numeric, r->n_numeric);
+    fputs("]", f);
+  }
+  fprintf(f, ", \"precision\": \"%s\", \"decode\": \"%s\", \"snr_db\": ",
+          conv_prec_name(o),
           r->info.method == COD_DECODE_FAST ? "fast" : "generic");
   cli_json_number(f, o->snr_db);
   fputs(", \"cond\": ", f);
@@ -226,7 +263,14 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
     int strag = 0;
     for (size_t s = 0; s < o->n_strag; s++) strag |= o->stragglers[s] == j;
     if (strag) continue;
-    cod_code_worker_compute(c, o->prec, cx + j * il, ck + j * fl, out + j * ol, work);
+    if (o->half >= 0) {
+      if (cod_code_worker_compute_half(c, (cod_half_format)o->half, cx + j * il, ck + j * fl,
+                                       out + j * ol, work, NULL) != COD_OK) {
+        rep->numeric[rep->n_numeric++] = j; /* overflowed: no result from this worker */
+        continue;
+      }
+    } else
+      cod_code_worker_compute(c, o->prec, cx + j * il, ck + j * fl, out + j * ol, work);
     if (!isinf(o->snr_db)) cod_noise_add(out + j * ol, ol, o->snr_db, r);
     avail[na] = j;
     res[na++] = out + j * ol;
@@ -234,7 +278,11 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
   rep->t_comp = cod_clock_wall_s() - t0;
   t0 = cod_clock_wall_s();
   if (cod_code_decode(c, avail, na, res, o->method, y, &rep->info, &e)) {
-    rc = cli_fail("conv", "%s", e.msg);
+    if (rep->n_numeric)
+      rc = cli_fail("conv", "%s (%zu workers overflowed %s)", e.msg, rep->n_numeric,
+                    conv_prec_name(o));
+    else
+      rc = cli_fail("conv", "%s", e.msg);
     goto done;
   }
   rep->t_dec = cod_clock_wall_s() - t0;
@@ -253,6 +301,7 @@ int cli_conv(int argc, char **argv) {
   o.prm.n_workers = 0;
   o.stride = 1;
   o.snr_db = INFINITY;
+  o.half = -1;
   int rc = conv_parse(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -283,6 +332,19 @@ int cli_conv(int argc, char **argv) {
   y.ndim = 3;
   conv_report rep;
   memset(&rep, 0, sizeof rep);
+  if (o.worst) { /* every worker outside the worst set is a straggler */
+    if (cod_code_cond_search(c, 100000, 2000, o.seed, &rep.worst, &e)) {
+      rc = cli_fail("conv", "%s", e.msg);
+      goto done;
+    }
+    size_t d = cod_code_threshold(c);
+    o.n_strag = 0;
+    for (size_t j = 0; j < cod_code_workers(c); j++) {
+      int in = 0;
+      for (size_t i = 0; i < d; i++) in |= rep.worst.worst_set[i] == j;
+      if (!in) o.stragglers[o.n_strag++] = j;
+    }
+  }
   if ((rc = conv_execute(&o, c, &x, &k, y.data, r, &rep))) goto done;
   /* reference: the same im2col+GEMM kernel, uncoded, on the whole layer */
   void *work = cod_aligned_alloc(cod_conv_workspace_bytes(&g, COD_F64));
