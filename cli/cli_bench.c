@@ -5,6 +5,8 @@
  *     target >= 0.80 on layers with >= 64 input channels;
  *   - NSCTC fast decoding of AlexNet conv2 at n = 20, k_A = k_B = 4 over the layer's
  *     uncoded convolution time; target <= 0.05;
+ *   - a bf16 / fp16 worker of that code (operands rounded to 16 bits, fp32 GEMM) over the
+ *     fp32 worker, thread CPU time; target <= 2;
  *   - the CPU time of one simulated AlexNet run (n = 20, real computation) over one
  *     uncoded forward pass; target <= 1.5; and model-only runs' events per second.
  * Each measurement is the best of R repetitions, conv and GEMM interleaved.
@@ -26,6 +28,9 @@
 #include "model_weights.h"
 #include "run_config.h"
 #include "run_exec.h"
+
+static int bench_half(const cod_code *c, const double *cx, const double *ck, double *out,
+                      int reps);
 
 static void fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
   unsigned s = seed * 2654435761u + 1;
@@ -191,12 +196,45 @@ static int bench_decode(int reps) {
          t_cond * 1e3, t_cond / t_conv);
   printf("  generic decode %8.3f ms   ratio %.4f\n", t_gen * 1e3, t_gen / t_conv);
   printf("  input encode   %8.3f ms   ratio %.4f\n", t_enc * 1e3, t_enc / t_conv);
+  rc = bench_half(c, cx, ck, out, reps);
 done:
   cod_free(x), cod_free(k), cod_free(y), cod_free(cx), cod_free(ck), cod_free(out);
   cod_free(work);
   cod_free(dwork);
   cod_code_free(c);
   return rc;
+}
+
+/* One worker of the code in bf16 and fp16 against the same worker in fp32, thread CPU
+ * time, interleaved, best of reps. The emulation's extra cost is the operand rounding. */
+static int bench_half(const cod_code *c, const double *cx, const double *ck, double *out,
+                      int reps) {
+  void *w = cod_aligned_alloc(cod_code_worker_workspace_bytes(c, COD_F32));
+  if (!w) return cli_fail("bench", "out of memory");
+  double t32 = INFINITY, th[2] = {INFINITY, INFINITY};
+  int rc = 0;
+  for (int r = 0; r < reps && !rc; r++) {
+    double t0 = cod_clock_thread_cpu_s();
+    cod_code_worker_compute(c, COD_F32, cx, ck, out, w);
+    t32 = fmin(t32, cod_clock_thread_cpu_s() - t0);
+    for (int f = 0; f < 2 && !rc; f++) {
+      t0 = cod_clock_thread_cpu_s();
+      if (cod_code_worker_compute_half(c, (cod_half_format)f, cx, ck, out, w, NULL))
+        rc = cli_fail("bench", "%s worker overflowed on the benchmark data",
+                      cod_half_name((cod_half_format)f));
+      th[f] = fmin(th[f], cod_clock_thread_cpu_s() - t0);
+    }
+  }
+  cod_free(w);
+  if (rc) return rc;
+  printf("low-precision worker: one nsctc-rot worker of that code, thread CPU, best of %d\n",
+         reps);
+  printf("  fp32 worker    %8.3f ms\n", t32 * 1e3);
+  for (int f = 0; f < 2; f++)
+    printf("  %s worker    %8.3f ms   ratio %.4f (target <= 2) %s\n",
+           cod_half_name((cod_half_format)f), th[f] * 1e3, th[f] / t32,
+           th[f] / t32 <= 2.0 ? "ok" : "MISSED");
+  return 0;
 }
 
 /* A config for the run benchmarks: AlexNet, n = 20, nsctc-rot 4x4, quickstart cluster. */
@@ -292,7 +330,8 @@ static const char bench_help[] =
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
     "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
-    "NSCTC fast decoding against the uncoded convolution of AlexNet conv2, the CPU of a\n"
+    "NSCTC fast decoding against the uncoded convolution of AlexNet conv2, a bf16/fp16 worker\n"
+    "against the fp32 worker of that code (thread CPU), the CPU of a\n"
     "simulated AlexNet run against one uncoded forward pass, and the event rate of\n"
     "model-only runs.\n\n"
     "  --quick      fewer layers and repetitions\n"

@@ -77,22 +77,42 @@ float cod_fp16_to_f32(uint16_t h) {
   return bits_f32(sign | ((e - 15 + 127) << 23) | (m << 13));
 }
 
-size_t cod_half_round_f64(cod_half_format fmt, const double *x, size_t len, float *dst) {
+/* Round many doubles: the common case (the result is a normal number of the format) is
+ * RNE on the double's own bit pattern, a carry-propagating add and a mask, with no
+ * branches a vectoriser must keep; subnormal results, zeros, overflow, inf and NaN take
+ * round_core. Both give the same bits (tested element by element). */
+static size_t round_many(half_fmt f, const double *x, size_t len, float *dst,
+                         float (*to32)(uint16_t)) {
+  const int bias = (1 << (f.ebits - 1)) - 1;
+  const unsigned shift = 52 - f.mbits;
+  const uint64_t lo = (uint64_t)(1023 + 1 - bias) << 52; /* smallest normal of the format */
+  const uint64_t maxf = ((uint64_t)(1023 + bias) << 52) |
+                        ((((uint64_t)1 << f.mbits) - 1) << shift);
+  const uint64_t hi = maxf + ((uint64_t)1 << (shift - 1)); /* from here on: inf */
+  const uint64_t half_m1 = ((uint64_t)1 << (shift - 1)) - 1, mask = ~(((uint64_t)1 << shift) - 1);
+  const uint16_t inf = (uint16_t)(((1u << f.ebits) - 1) << f.mbits);
   size_t over = 0;
-  if (fmt == COD_HALF_FP16) {
-    for (size_t i = 0; i < len; i++) {
-      uint16_t h = cod_fp16_from_f64(x[i]);
-      over += (h & 0x7FFFu) == 0x7C00u && x[i] - x[i] == 0.0; /* finite -> inf */
-      dst[i] = cod_fp16_to_f32(h);
-    }
-  } else {
-    for (size_t i = 0; i < len; i++) {
-      uint16_t h = cod_bf16_from_f64(x[i]);
-      over += (h & 0x7FFFu) == 0x7F80u && x[i] - x[i] == 0.0;
-      dst[i] = cod_bf16_to_f32(h);
+  for (size_t i = 0; i < len; i++) {
+    uint64_t b;
+    memcpy(&b, &x[i], sizeof b);
+    uint64_t a = b & ~((uint64_t)1 << 63);
+    if (a >= lo && a < hi) {
+      uint64_t r = ((a + half_m1 + ((a >> shift) & 1u)) & mask) | (b & ((uint64_t)1 << 63));
+      double v;
+      memcpy(&v, &r, sizeof v);
+      dst[i] = (float)v; /* exact: v has at most 11 significant bits and a float exponent */
+    } else {
+      uint16_t h = round_core(x[i], f);
+      over += (h & 0x7FFFu) == inf && a < ((uint64_t)0x7FF << 52); /* finite -> inf */
+      dst[i] = to32(h);
     }
   }
   return over;
+}
+
+size_t cod_half_round_f64(cod_half_format fmt, const double *x, size_t len, float *dst) {
+  return fmt == COD_HALF_FP16 ? round_many(FP16, x, len, dst, cod_fp16_to_f32)
+                              : round_many(BF16, x, len, dst, cod_bf16_to_f32);
 }
 
 const char *cod_half_name(cod_half_format fmt) { return fmt == COD_HALF_FP16 ? "fp16" : "bf16"; }

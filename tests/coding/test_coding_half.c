@@ -188,3 +188,37 @@ Test(half, round_array_counts_overflow) {
   cr_assert_str_eq(cod_half_name(COD_HALF_BF16), "bf16");
   cr_assert_str_eq(cod_half_name(COD_HALF_FP16), "fp16");
 }
+
+/* The array path (a fast path for normal results) gives exactly the scalar conversion's
+ * bits on every tie, its neighbours and seeded doubles over and beyond the range. */
+static void check_array(const fmtdef *f, cod_half_format fmt, int lo_exp, int hi_exp) {
+  size_t top = max_pattern(f), n = 0, cap = 8 * top + 200000;
+  double *x = malloc(cap * sizeof *x);
+  float *y = malloc(cap * sizeof *y);
+  for (unsigned h = 0; h < top; h++) {
+    double a = ref_value(f, h), b = ref_value(f, h + 1), mid = a + (b - a) / 2;
+    x[n++] = mid, x[n++] = -mid, x[n++] = nextafter(mid, 0), x[n++] = nextafter(mid, 1e300);
+    x[n++] = a, x[n++] = -b;
+  }
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 7);
+  while (n < cap)
+    x[n++] = (gsl_rng_uniform(r) < 0.5 ? -1 : 1) *
+             ldexp(1.0 + gsl_rng_uniform(r),
+                   lo_exp + (int)gsl_rng_uniform_int(r, (unsigned long)(hi_exp - lo_exp)));
+  size_t over = cod_half_round_f64(fmt, x, n, y), want_over = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint16_t h = f->from64(x[i]);
+    float v = f->to32(h);
+    want_over += isinf(v) != 0;
+    cr_assert(memcmp(&v, &y[i], sizeof v) == 0, "%a: array %a, scalar %a", x[i], (double)y[i],
+              (double)v);
+  }
+  cr_assert_eq(over, want_over, "overflow count %zu, want %zu", over, want_over);
+  cr_assert_gt(want_over, 0, "the sample must reach overflow");
+  gsl_rng_free(r);
+  free(x), free(y);
+}
+
+Test(half, fp16_array_path_matches_scalar) { check_array(&F16, COD_HALF_FP16, -30, 20); }
+Test(half, bf16_array_path_matches_scalar) { check_array(&B16, COD_HALF_BF16, -140, 130); }
