@@ -19,7 +19,7 @@
 
 static const cod_scheme_ops *const all_schemes[] = {
     &cod_scheme_rot,     &cod_scheme_cir,       &cod_scheme_uncoded,
-    &cod_scheme_replication, &cod_scheme_poly_real, &cod_scheme_poly_cheb};
+    &cod_scheme_replication, &cod_scheme_poly_real, &cod_scheme_poly_cheb, &cod_scheme_berrut};
 #define N_SCHEMES (sizeof all_schemes / sizeof all_schemes[0])
 
 const char *const *cod_scheme_names(void) {
@@ -48,7 +48,7 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
   if (!ops)
     return cod_err_set(err, COD_EINVAL,
                        "unknown scheme '%s' (known: nsctc-rot, nsctc-cir, uncoded, "
-                       "replication, poly-real, poly-cheb)", prm->scheme ? prm->scheme : "");
+                       "replication, poly-real, poly-cheb, berrut)", prm->scheme ? prm->scheme : "");
   if (prm->n_workers < 1 || prm->ka < 1 || prm->kb < 1)
     return cod_err_set(err, COD_EINVAL, "workers, ka and kb must all be >= 1");
   if (prm->n_workers > 255)
@@ -97,6 +97,7 @@ void cod_code_free(cod_code *c) {
 }
 
 const char *cod_code_scheme(const cod_code *c) { return c->ops->name; }
+int cod_code_approximate(const cod_code *c) { return c->ops->approximate; }
 const cod_code_params *cod_code_params_get(const cod_code *c) { return &c->prm; }
 const cod_partition *cod_code_partition(const cod_code *c) { return &c->part; }
 size_t cod_code_workers(const cod_code *c) { return c->n; }
@@ -295,7 +296,8 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
     res[i] = results[sel[i]];
   }
   double cond = NAN;
-  int fast = method == COD_DECODE_FAST && c->ops->decode_fast;
+  /* an approximate code has one decoder: its own (the generic inverse is not its decode) */
+  int fast = (method == COD_DECODE_FAST || c->ops->approximate) && c->ops->decode_fast;
   /* the fast path's condition number is a diagnostic: computed only when asked for */
   rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, info ? &cond : NULL, work, err)
             : decode_generic(c, ids, n_sel, res, y, &cond, err);

@@ -23,6 +23,8 @@
  *   replication  k_A*k_B blocks, worker j holds block j mod (k_A*k_B); n = r*k_A*k_B
  *   poly-real    polynomial code, real nodes -1 + 2(j+1)/n
  *   poly-cheb    Chebyshev-basis polynomial code at Chebyshev nodes (Fahim-Cadambe)
+ *   berrut       Berrut approximate code (Jahani-Nezhad, Maddah-Ali), k_B = 1: decodes
+ *                APPROXIMATELY from any non-empty set (cod_code_approximate)
  *
  * Decoders only ever see the coded results they are given; nothing recomputes the
  * convolution. Fewer usable results than needed is COD_EUNDECODABLE, never a tensor.
@@ -66,6 +68,11 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
 void cod_code_free(cod_code *code);
 
 const char *cod_code_scheme(const cod_code *code);
+/* 1 if the code is approximate (berrut): cod_code_threshold is then 1 (any single result
+ * decodes), the decode uses every result given and is not exact, method GENERIC still
+ * applies the code's own decoder, and cod_code_cond reports the decoder's amplification
+ * max_i sum_j |D_ij| instead of a 2-norm condition number. 0 for the exact codes. */
+int cod_code_approximate(const cod_code *code);
 /* The parameters the code was planned with (scheme points to a static name). */
 const cod_code_params *cod_code_params_get(const cod_code *code);
 const cod_partition *cod_code_partition(const cod_code *code);

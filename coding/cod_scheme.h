@@ -50,10 +50,14 @@ struct cod_scheme_ops {
   double (*decode_flops)(const cod_code *c);
   /* Optional: bytes of the workspace decode_fast can take (it allocates when given NULL). */
   size_t (*decode_work_bytes)(const cod_code *c);
+  /* Trait: 1 if the code is APPROXIMATE (berrut): select accepts any non-empty set,
+   * decode_fast (required then) is its only decoder and its error shrinks with more
+   * results; cond_fast (required then) reports the decoder's amplification. */
+  int approximate;
 };
 
 extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,
-    cod_scheme_replication, cod_scheme_poly_real, cod_scheme_poly_cheb;
+    cod_scheme_replication, cod_scheme_poly_real, cod_scheme_poly_cheb, cod_scheme_berrut;
 
 /* Shared selection rule of MDS codes: the first delta workers given. */
 int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,

@@ -231,7 +231,7 @@ static double rot_decode_flops(const cod_code *c) {
 
 const cod_scheme_ops cod_scheme_rot = {"nsctc-rot", rot_plan, rot_fill, cod_select_first_delta,
                                        rot_decode, rot_cond, rot_decode_flops,
-                                       rot_decode_work_bytes};
+                                       rot_decode_work_bytes, 0};
 
 /* ---- nsctc-cir ----------------------------------------------------------------------- */
 
@@ -285,7 +285,7 @@ static void cir_fill(cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_cir = {"nsctc-cir", cir_plan, cir_fill, cod_select_first_delta,
-                                       NULL, NULL, NULL, NULL};
+                                       NULL, NULL, NULL, NULL, 0};
 
 /* ---- uncoded and replication --------------------------------------------------------- */
 
@@ -360,10 +360,10 @@ static double block_decode_flops(const cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_uncoded = {"uncoded", uncoded_plan, block_fill, block_select,
-                                           block_decode, block_cond, block_decode_flops, NULL};
+                                           block_decode, block_cond, block_decode_flops, NULL, 0};
 const cod_scheme_ops cod_scheme_replication = {"replication", replication_plan, block_fill,
                                                block_select, block_decode, block_cond,
-                                               block_decode_flops, NULL};
+                                               block_decode_flops, NULL, 0};
 
 /* ---- polynomial codes ---------------------------------------------------------------- */
 
@@ -393,6 +393,6 @@ static void poly_cheb_fill(cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_poly_real = {"poly-real", poly_plan, poly_real_fill,
-                                             cod_select_first_delta, NULL, NULL, NULL, NULL};
+                                             cod_select_first_delta, NULL, NULL, NULL, NULL, 0};
 const cod_scheme_ops cod_scheme_poly_cheb = {"poly-cheb", poly_plan, poly_cheb_fill,
-                                             cod_select_first_delta, NULL, NULL, NULL, NULL};
+                                             cod_select_first_delta, NULL, NULL, NULL, NULL, 0};

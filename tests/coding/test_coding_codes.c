@@ -364,13 +364,14 @@ Test(codes_errors, parameter_errors) {
     cod_code_params q = tc_params(names[count], 4, 2, 2);
     if (strcmp(names[count], "nsctc-cir") == 0) q.kb = 1;
     if (strcmp(names[count], "replication") == 0) q.n_workers = q.ka * q.kb * 2;
+    if (strcmp(names[count], "berrut") == 0) q.kb = 1;
     cod_code *c = NULL;
     cod_err err = {0};
     cr_expect_eq(cod_code_new(&q, &g, &c, &err), COD_OK, "%s: %s", names[count], err.msg);
     if (c) cr_expect_str_eq(cod_code_scheme(c), names[count]);
     cod_code_free(c);
   }
-  cr_expect_eq(count, 6);
+  cr_expect_eq(count, 7);
   cod_code_free(NULL);
 }
 
