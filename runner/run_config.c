@@ -55,7 +55,8 @@ static const char *const stragglers_names[] = {"random", "worst", NULL};
 static const char *const decode_names[] = {"fast", "generic", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
 static const char *const scheme_names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
-                                           "replication", "poly-real", "poly-cheb", NULL};
+                                           "replication", "poly-real", "poly-cheb",
+                                           "berrut", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
@@ -115,7 +116,8 @@ static const key_def static_keys[] = {
    OFF(model.input_seed), F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
   /* [coding] */
   {INFO("coding", "scheme", RUN_KEY_ENUM,
-        "nsctc-rot, nsctc-cir, uncoded, replication, poly-real or poly-cheb", "nsctc-rot"),
+        "nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb or berrut",
+        "nsctc-rot"),
    OFF(coding.scheme), 0, 0, 0, NULL, scheme_names, 0},
   {INFO("coding", "ka", RUN_KEY_INT, "auto or an integer >= 1 (input partitions)", "4"),
    OFF(coding.ka), 0, 1, INT_CAP, "auto", NULL, 0},
@@ -129,6 +131,12 @@ static const key_def static_keys[] = {
    OFF(coding.q), 0, 0, INT_CAP, NULL, NULL, 0},
   {INFO("coding", "axis", RUN_KEY_ENUM, "rows or cols", "rows"), OFF(coding.axis), 0, 0, 0,
    NULL, axis_names, 0},
+  {INFO("coding", "approx_wait", RUN_KEY_INT,
+        "an integer >= 0 (results an approximate code waits for; 0 = unset)", "0"),
+   OFF(coding.approx_wait), 0, 0, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "approx_deadline_s", RUN_KEY_REAL,
+        "none or a time >= 0 in seconds after the encode (approximate codes)", "none"),
+   OFF(coding.approx_deadline_s), 0, 0, INFINITY, "none", NULL, 0},
   /* [cluster] */
   {INFO("cluster", "workers", RUN_KEY_INT, "an integer >= 1 (number of workers)", "20"),
    OFF(cluster.workers), 0, 1, 1e6, NULL, NULL, 0},
@@ -329,6 +337,8 @@ void run_config_defaults(run_config *cfg) {
   cfg->coding.replication = 2;
   cfg->coding.q = 0;
   cfg->coding.axis = RUN_AXIS_ROWS;
+  cfg->coding.approx_wait = 0;
+  cfg->coding.approx_deadline_s = INFINITY;
   cfg->cluster.workers = 20;
   cfg->cluster.compute_rate_flops = 1e10;
   cfg->cluster.storage_bytes = INFINITY;
@@ -805,6 +815,27 @@ int run_config_validate(run_config *cfg, cod_err *err) {
                            "(the other factor is auto)", ka != RUN_AUTO ? "ka" : "kb",
                            fixed, delta);
     }
+  }
+  if (cfg->coding.scheme == RUN_SCHEME_BERRUT) {
+    int wait = cfg->coding.approx_wait > 0, dl = isfinite(cfg->coding.approx_deadline_s);
+    if (wait == dl)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] scheme berrut is approximate: set exactly one of [coding] "
+                         "approx_wait (results to wait for) and approx_deadline_s (decode "
+                         "at a deadline)%s", wait ? "; both are set" : "");
+    if (cfg->coding.approx_wait > n)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] approx_wait = %zu exceeds [cluster] workers = %zu",
+                         cfg->coding.approx_wait, n);
+    if (ka == RUN_AUTO || kb != 1)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] scheme berrut codes the input only: it needs kb = 1 and a "
+                         "fixed ka (got ka = %s, kb = %zu)", ka == RUN_AUTO ? "auto" : "set",
+                         kb);
+    if (cfg->cluster.stragglers == RUN_STRAGGLERS_WORST)
+      return cod_err_set(err, COD_EINVAL,
+                         "[cluster] stragglers = worst needs an exact code: scheme berrut is "
+                         "approximate (its error depends on how many results, not on a set)");
   }
   if (cfg->coding.scheme == RUN_SCHEME_REPLICATION && cfg->coding.replication > n)
     return cod_err_set(err, COD_EINVAL,

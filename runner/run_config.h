@@ -48,7 +48,8 @@ enum run_scheme {
   RUN_SCHEME_UNCODED = 2,     /* "uncoded": split over n workers, wait for all */
   RUN_SCHEME_REPLICATION = 3, /* "replication": r copies of each partition */
   RUN_SCHEME_POLY_REAL = 4,   /* "poly-real": polynomial code, real evaluation points */
-  RUN_SCHEME_POLY_CHEB = 5    /* "poly-cheb": polynomial code, Chebyshev points */
+  RUN_SCHEME_POLY_CHEB = 5,   /* "poly-cheb": polynomial code, Chebyshev points */
+  RUN_SCHEME_BERRUT = 6       /* "berrut": Berrut approximate code (input only, kb = 1) */
 };
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
@@ -121,6 +122,12 @@ typedef struct run_config {
     size_t replication;         /* copies per partition (scheme replication); default 2 */
     size_t q;                   /* code-specific parameter; 0 = the scheme's default */
     int axis;                   /* enum run_axis: input partitioned along rows or cols */
+    /* Decode policy of an APPROXIMATE code (berrut; exact codes ignore both): wait for
+     * approx_wait results (>= 1; 0 = unset), or decode at approx_deadline_s simulated
+     * seconds after the layer's encode ends with whatever arrived (at least one;
+     * INFINITY = unset). An approximate scheme needs exactly one of them. */
+    size_t approx_wait;
+    double approx_deadline_s;
   } coding;
   struct {
     size_t workers;             /* n, >= 1; default 20 */

@@ -58,6 +58,9 @@ struct layer_ctx {
   size_t il, fl, ol, el_up, el_down;
   int real;
   unsigned char in_worst[256]; /* stragglers = worst: 1 for the workers that return */
+  int approx;              /* approximate code: the [coding] approx_* policy decides */
+  int deadline_passed;     /* approx_deadline_s has passed */
+  sim_event_id deadline_ev; /* pending deadline event, 0 if none */
 };
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
@@ -100,6 +103,7 @@ static sim_time_ns link_arrival(const layer_ctx *L, double t0, uint64_t bytes, d
 
 /* Cancel everything still pending; mark the unfinished workers. */
 static void cancel_rest(layer_ctx *L, const char *unfinished_status) {
+  if (L->deadline_ev) sim_engine_cancel(L->e, L->deadline_ev), L->deadline_ev = 0;
   for (size_t j = 0; j < L->n; j++) {
     wrec *w = &L->ws[j];
     if (w->ev) sim_engine_cancel(L->e, w->ev), w->ev = 0;
@@ -119,13 +123,26 @@ static void finish(layer_ctx *L, const char *status) {
 /* The worker arithmetic of the run's precision (bf16/fp16 go through the fp32 path). */
 static cod_dtype work_dtype(int precision) { return precision == RUN_FP64 ? COD_F64 : COD_F32; }
 
-static int decodable_now(const layer_ctx *L) { return cod_code_decodable(L->code, L->arrived, L->n_arrived); }
+/* Results an approximate code waits for: approx_wait, or 1 once the deadline passed (the
+ * deadline itself triggers the decode when results are already in). */
+static size_t approx_needed(const layer_ctx *L) {
+  size_t w = L->in->cfg->coding.approx_wait;
+  return w ? w : 1;
+}
+
+static int decodable_now(const layer_ctx *L) {
+  if (L->approx)
+    return L->n_arrived >= approx_needed(L) &&
+           (L->in->cfg->coding.approx_wait || L->deadline_passed);
+  return cod_code_decodable(L->code, L->arrived, L->n_arrived);
+}
 
 /* Could the workers that have not failed or refused still make the results decodable? */
 static int still_possible(const layer_ctx *L) {
   size_t alive[256], na = 0;
   for (size_t j = 0; j < L->n; j++)
     if (L->ws[j].state != W_FAILED && L->ws[j].state != W_REFUSED) alive[na++] = j;
+  if (L->approx) return na >= approx_needed(L);
   return cod_code_decodable(L->code, alive, na);
 }
 
@@ -321,10 +338,24 @@ static void xfer_up_done(sim_engine *e, void *p) {
   after_nic(w, w->t_up0, w->L->out->workers[w->j].bytes_up, w->w.downlink_bps, ev_arrive);
 }
 
+/* approx_deadline_s: decode now with whatever arrived, or at the first arrival. */
+static void ev_deadline(sim_engine *e, void *p) {
+  layer_ctx *L = p;
+  (void)e;
+  L->deadline_ev = 0;
+  L->deadline_passed = 1;
+  trace(L, "approx_deadline", -1);
+  if (!L->done && L->n_arrived && decodable_now(L)) do_decode(L, L->arrived[L->n_arrived - 1]);
+}
+
 static void ev_encoded(sim_engine *e, void *p) {
   layer_ctx *L = p;
   (void)e;
   trace(L, "encode_done", -1);
+  double dl = L->in->cfg->coding.approx_deadline_s;
+  if (L->approx && isfinite(dl) &&
+      sim_engine_schedule_after(L->e, sim_time_from_s(dl), ev_deadline, L, NULL, &L->deadline_ev))
+    return fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
   for (size_t j = 0; j < L->n; j++) {
     wrec *w = &L->ws[j];
     run_worker_out *o = &L->out->workers[j];
@@ -496,6 +527,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
   L->in = in, L->out = out, L->code = code, L->e = in->engine, L->err = err;
   L->n = cod_code_workers(code);
   L->delta = cod_code_threshold(code);
+  L->approx = cod_code_approximate(code);
   L->real = c->run.compute == RUN_COMPUTE_REAL;
   L->el_up = run_precision_operand_bytes(c->run.precision);
   L->el_down = run_precision_result_bytes(c->run.precision);
@@ -645,6 +677,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   }
 done:
   /* drop this layer's leftovers so the next layer starts from a clean engine */
+  if (L.deadline_ev) sim_engine_cancel(L.e, L.deadline_ev);
   for (size_t j = 0; L.ws && j < L.n; j++) {
     if (L.ws[j].ev) sim_engine_cancel(L.e, L.ws[j].ev);
     if (L.ws[j].xfer) sim_nic_cancel(L.ws[j].xfer_nic, L.ws[j].xfer);
