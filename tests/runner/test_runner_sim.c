@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "cod_alloc.h"
+#include "cod_code.h"
 #include "cod_status.h"
+#include "cod_tensor.h"
 #include "run_scenario.h"
 #include "run_exec.h"
 #include "run_layer.h"
@@ -504,4 +506,175 @@ Test(sim, lognormal_has_no_latency_prediction) {
                  i == 0 ? 0 : nl, "law %s", law[i]);
     sqlite3_close(db);
   }
+}
+/* ---- worst-case stragglers, low-precision workers, approximate codes ------------------ */
+
+/* stragglers = worst: every layer decodes from exactly the worst-conditioned set, found
+ * here independently by enumerating all C(6, 4) sets with cod_code_cond. */
+Test(sim, worst_stragglers_decode_from_the_worst_set) {
+  const char *schemes[2] = {"nsctc-rot", "poly-real"};
+  for (int s = 0; s < 2; s++) {
+    char path[400], text[512];
+    snprintf(path, sizeof path, "%s/worst%d.db", g_dir, s);
+    snprintf(text, sizeof text,
+             BASE_HEAD "[coding]\nscheme = %s\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
+                       "stragglers = worst\n", schemes[s]);
+    run_sweep_stats st;
+    sweep_ok(text, path, 1, &st);
+    cod_conv_geom g = {1, 12, 12, 4, 3, 3, 1, 0};
+    cod_code_params p = cod_code_params_default();
+    p.scheme = schemes[s], p.n_workers = 6, p.ka = 2, p.kb = 2;
+    cod_code *c = NULL;
+    cr_assert_eq(cod_code_new(&p, &g, &c, NULL), COD_OK);
+    size_t set[4] = {0, 1, 2, 3}, best[4] = {0};
+    double worst = -1;
+    for (;;) {
+      double k;
+      cr_assert_eq(cod_code_cond(c, set, 4, &k, NULL), COD_OK);
+      if (k > worst) worst = k, memcpy(best, set, sizeof set);
+      int i = 3;
+      while (i >= 0 && set[i] == (size_t)(2 + i)) i--;
+      if (i < 0) break;
+      set[i]++;
+      for (int j = i + 1; j < 4; j++) set[j] = set[j - 1] + 1;
+    }
+    cod_code_free(c);
+    sqlite3 *db = open_ro(path);
+    long long nl = q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok'");
+    cr_expect_geq(nl, 3);
+    char q[256];
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM workers WHERE status = 'used' AND worker IN "
+             "(%zu, %zu, %zu, %zu)", best[0], best[1], best[2], best[3]);
+    cr_expect_eq(q_int(db, q), 4 * nl, "%s: the used workers are not the worst set", schemes[s]);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed'"), 2 * nl);
+    sqlite3_stmt *stmt = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT cond FROM layers", -1, &stmt, NULL), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      double k = sqlite3_column_double(stmt, 0);
+      cr_expect_leq(fabs(k - worst), 1e-9 * worst, "%s: layer cond %.17g, worst %.17g",
+                    schemes[s], k, worst);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+}
+
+/* An fp16 worker whose operands exceed 65504 has no result: with every worker overflowing
+ * (an input scaled to 1e6) the layer is a numeric failure (status error), its workers
+ * failed; bf16 (fp32's range) runs the same input. */
+Test(sim, fp16_overflow_is_a_numeric_failure_of_worker_and_layer) {
+  char npy[400], path[400], text[1024];
+  snprintf(npy, sizeof npy, "%s/big.npy", g_dir);
+  cod_tensor t;
+  cod_err e = {0};
+  cr_assert_eq(cod_tensor_init(&t, 1, 1, 32, 32, COD_F64, &e), COD_OK, "%s", e.msg);
+  t.ndim = 3;
+  double *v = t.data;
+  for (size_t i = 0; i < 32 * 32; i++) v[i] = 1e6 * (0.5 + (double)((i * 37) % 101) / 101.0);
+  cr_assert_eq(cod_npy_save(npy, &t, &e), COD_OK, "%s", e.msg);
+  cod_tensor_fini(&t);
+  const char *prec[2] = {"fp16", "bf16"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/ovf%d.db", g_dir, i);
+    snprintf(text, sizeof text,
+             "[run]\nseed = 7\nprecision = %s\n[model]\nname = lenet5\ninput = %s\n"
+             "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n", prec[i],
+             npy);
+    run_sweep_stats st;
+    sweep_ok(text, path, 1, &st);
+    sqlite3 *db = open_ro(path);
+    if (i == 0) {
+      char *d = q_dump(db, "SELECT status FROM runs");
+      cr_expect_str_eq(d, "error\n");
+      free(d);
+      cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE layer_index = "
+                             "(SELECT MIN(layer_index) FROM layers) AND status = 'error'"), 1);
+      cr_expect_geq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed'"), 3,
+                    "at least n - delta + 1 workers overflowed before the layer gave up");
+      cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used'"), 0);
+    } else {
+      cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 1);
+      cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE precision = 'bf16'"), 1);
+    }
+    sqlite3_close(db);
+  }
+}
+
+/* berrut with approx_wait = N uses exactly N results in every layer, and its error falls
+ * as N grows (means over trials); a deadline decodes with whatever arrived by then. */
+Test(sim, berrut_approx_wait_and_deadline) {
+  char path[400];
+  db_path(path, sizeof path, "berrut.db");
+  run_sweep_stats st;
+  sweep_ok("[run]\nseed = 3\ntrials = 4\n[model]\nname = lenet5\nlayers = 2\n"
+           "[coding]\nscheme = berrut\nka = 2\nkb = 1\napprox_wait = 1, 4, 10\n"
+           "[cluster]\nworkers = 10\n", path, 1, &st);
+  sqlite3 *db = open_ro(path);
+  const char *q_used = "SELECT COUNT(*) FROM workers w JOIN runs r USING (run_id) WHERE "
+                       "w.status = 'used' AND json_extract(r.params_json, "
+                       "'$.coding.approx_wait') = %d";
+  const int waits[3] = {1, 4, 10};
+  double prev = INFINITY;
+  for (int i = 0; i < 3; i++) {
+    char q[400];
+    snprintf(q, sizeof q, q_used, waits[i]);
+    cr_expect_eq(q_int(db, q), 4 * waits[i], "approx_wait = %d", waits[i]);
+    snprintf(q, sizeof q, "SELECT AVG(l.rel_error) FROM layers l JOIN runs r USING (run_id) "
+             "WHERE json_extract(r.params_json, '$.coding.approx_wait') = %d", waits[i]);
+    sqlite3_stmt *s = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &s, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    double err = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    cr_expect_lt(err, prev, "approx_wait = %d: mean error %.3g not below %.3g", waits[i], err,
+                 prev);
+    prev = err;
+  }
+  cr_expect_gt(prev, 0.0, "berrut is approximate even with all results");
+  sqlite3_close(db);
+  /* a deadline beyond every arrival uses all workers; one before any uses the first */
+  db_path(path, sizeof path, "berrut_dl.db");
+  sweep_ok("[run]\nseed = 3\n[model]\nname = lenet5\nlayers = 2\n"
+           "[coding]\nscheme = berrut\nka = 2\nkb = 1\napprox_deadline_s = 0, 1000\n"
+           "[cluster]\nworkers = 10\n", path, 1, &st);
+  db = open_ro(path);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers w JOIN runs r USING (run_id) WHERE "
+                         "w.status = 'used' AND json_extract(r.params_json, "
+                         "'$.coding.approx_deadline_s') = 0"), 1);
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers w JOIN runs r USING (run_id) WHERE "
+                         "w.status = 'used' AND json_extract(r.params_json, "
+                         "'$.coding.approx_deadline_s') = 1000"), 10);
+  sqlite3_close(db);
+}
+
+/* Parse and validate every point; the status and message of the first bad one. */
+static int validate_text(const char *text, cod_err *e) {
+  run_scenario *sc = NULL;
+  int rc = run_scenario_parse(text, strlen(text), "simtest.ini", &sc, e);
+  size_t bad = 0;
+  if (!rc) rc = run_scenario_validate(sc, &bad, e);
+  run_scenario_free(sc);
+  return rc;
+}
+
+Test(sim, approximate_and_worst_keys_are_checked) {
+  const char *bad[5][2] = {
+      {"scheme = berrut\nka = 2\nkb = 1\n", "set exactly one of"},
+      {"scheme = berrut\nka = 2\nkb = 1\napprox_wait = 2\napprox_deadline_s = 1\n", "both are set"},
+      {"scheme = berrut\nka = 2\nkb = 2\napprox_wait = 2\n", "kb = 1"},
+      {"scheme = berrut\nka = 2\nkb = 1\napprox_wait = 11\n", "exceeds [cluster] workers"},
+      {"scheme = berrut\nka = 2\nkb = 1\napprox_wait = 2\n[cluster]\nstragglers = worst\n",
+       "needs an exact code"}};
+  for (int i = 0; i < 5; i++) {
+    char text[512];
+    snprintf(text, sizeof text, BASE_HEAD "[cluster]\nworkers = 10\n[coding]\n%s", bad[i][0]);
+    cod_err e = {0};
+    cr_expect_eq(validate_text(text, &e), COD_EINVAL, "case %d accepted", i);
+    cr_expect(strstr(e.msg, bad[i][1]) != NULL, "case %d: '%s' lacks '%s'", i, e.msg, bad[i][1]);
+  }
+  cod_err e = {0};
+  cr_expect_neq(validate_text("[run]\nprecision = fp8\n[model]\nname = lenet5\n", &e), COD_OK);
+  cr_expect(strstr(e.msg, "bf16 or fp16") != NULL, "%s", e.msg);
+  cr_expect_neq(validate_text(BASE_HEAD "[cluster]\nstragglers = best\n", &e), COD_OK);
+  cr_expect(strstr(e.msg, "random or worst") != NULL, "%s", e.msg);
 }
