@@ -504,6 +504,17 @@ static int check_points(const run_scenario *sc, size_t n, cod_err *err) {
                          cfg.cluster.workers + 1);
     if (cfg.run.compute != RUN_COMPUTE_REAL)
       return cod_err_set(err, COD_EINVAL, "point %zu: the mpi backend needs run.compute = real", p);
+    /* simulator-only so far: 16-bit workers, worst-set stragglers, approximate codes */
+    if (cfg.run.precision != RUN_FP64 && cfg.run.precision != RUN_FP32)
+      return cod_err_set(err, COD_EINVAL,
+                         "point %zu: the mpi backend runs run.precision = fp64 or fp32 only", p);
+    if (cfg.cluster.stragglers != RUN_STRAGGLERS_RANDOM)
+      return cod_err_set(err, COD_EINVAL,
+                         "point %zu: the mpi backend needs cluster.stragglers = random", p);
+    if (cfg.coding.scheme == RUN_SCHEME_BERRUT)
+      return cod_err_set(err, COD_EINVAL,
+                         "point %zu: the mpi backend has no approximate-code decode policy "
+                         "(scheme berrut)", p);
   }
   return COD_OK;
 }

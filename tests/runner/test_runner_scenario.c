@@ -197,10 +197,14 @@ static const key_case key_cases[] = {
   {"coding", "replication", "3", "3"},
   {"coding", "q", "5", "5"},
   {"coding", "axis", "cols", "\"cols\""},
+  {"coding", "approx_wait", "7", "7"},
+  {"coding", "approx_deadline_s", "0.25", "0.25"},
   {"cluster", "workers", "12", "12"},
   {"cluster", "compute_rate_flops", "2.5e9", "2.5e+09"},
   {"cluster", "storage_bytes", "64e6", "6.4e+07"},
   {"cluster", "on_storage", "repartition", "\"repartition\""},
+  {"cluster", "stragglers", "worst", "\"worst\""},
+  {"cluster", "worst_sets", "500", "500"},
   {"latency", "model", "pareto", "\"pareto\""},
   {"latency", "model", "lognormal", "\"lognormal\""},
   {"latency", "shift", "0.25", "0.25"},
@@ -682,8 +686,8 @@ static const bad_case bad_cases[] = {
   {"[run]\nsnr_db = 0..1e9 step 1e-3\n", "t.ini:2: [run] snr_db: malformed range "
    "'0..1e9 step 1e-3': too many points"},
   {"[coding]\nscheme = a..b\n", "t.ini:2: [coding] scheme: ranges need a numeric key"},
-  {"[run]\nprecision = fp16\n", "t.ini:2: [run] precision: bad value 'fp16': expected fp64 or "
-   "fp32"},
+  {"[run]\nprecision = fp8\n", "t.ini:2: [run] precision: bad value 'fp8': expected fp64, "
+   "fp32, bf16 or fp16"},
   {"[network]\nuplink_bps = -1e9\n", "t.ini:2: [network] uplink_bps: bad value '-1e9': "
    "expected unlimited or a real > 0 in bit/s"},
   {"[network]\nuplink_bps = 0\n", "[network] uplink_bps: bad value '0'"},
