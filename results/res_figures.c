@@ -31,6 +31,12 @@
   "COALESCE((SELECT SUM(json_extract(c.value, '$.count')) FROM "                          \
   "json_each(r.params_json, '$.classes') c WHERE json_extract(c.value, '$.name') = 'slow'), 0)"
 
+/* " (worst set)" for runs with [cluster] stragglers = worst, else "": a series key suffix
+ * (the random-draw series keep their names). */
+#define WORST_SUFFIX                                                                       \
+  "(CASE WHEN json_extract(r.params_json, '$.cluster.stragglers') = 'worst' THEN "         \
+  "' (worst set)' ELSE '' END)"
+
 static int prepare(res_db *db, const char *sql, const char *prefix, sqlite3_stmt **st,
                    cod_err *err) {
   *st = NULL;
@@ -93,14 +99,15 @@ static void labels(fig *f, const char *title, const char *x, const char *y) {
 /* ---- the figures ---------------------------------------------------------------------- */
 
 static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Decoding MSE against n (fp64 workers; max over layers and trials)",
-         "number of workers n", "max layer MSE vs uncoded output (absolute)");
+  labels(f, "Decoding MSE against n (fp64 workers; max over layers and trials; random "
+         "draws and the worst set)", "number of workers n",
+         "max layer MSE vs uncoded output (absolute)");
   f->xstep = 4;
   f->logy = 10;
   return add_series(db, f,
-                    SEL "SELECT r.model || ' ' || r.scheme, r.workers, MAX(l.mse) FROM sel r "
-                        "JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND "
-                        "l.mse > 0 AND r.precision = 'fp64' GROUP BY r.model, r.scheme, "
+                    SEL "SELECT r.model || ' ' || r.scheme || " WORST_SUFFIX ", r.workers, "
+                        "MAX(l.mse) FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE "
+                        "l.status = 'ok' AND l.mse > 0 AND r.precision = 'fp64' GROUP BY 1, "
                         "r.workers ORDER BY 1, 2",
                     "mse-vs-n", FIG_MEASURED, "", err);
 }
@@ -257,7 +264,8 @@ static int fig_snr(res_db *db, fig *f, cod_err *err) {
   f->xstep = 10;
   f->logy = 10;
   return add_series(db, f,
-                    SEL "SELECT r.scheme, json_extract(r.params_json, '$.run.snr_db') AS snr, "
+                    SEL "SELECT r.scheme || " WORST_SUFFIX ", json_extract(r.params_json, "
+                        "'$.run.snr_db') AS snr, "
                         "MAX(l.rel_error * l.rel_error) FROM sel r JOIN layers l ON l.run_id "
                         "= r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
                         "typeof(json_extract(r.params_json, '$.run.snr_db')) IN "
@@ -266,11 +274,12 @@ static int fig_snr(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_precision(res_db *db, fig *f, cod_err *err) {
-  labels(f, "fp32 against fp64 workers (decoding in fp64; max over layers, trials)",
-         "number of workers n", "max layer relative error");
+  labels(f, "fp32, bf16, fp16 against fp64 workers (decoding in fp64; max over layers, "
+         "trials)", "number of workers n", "max layer relative error");
   f->logy = 10;
   return add_series(db, f,
-                    SEL "SELECT r.scheme || ' ' || r.precision, r.workers, MAX(l.rel_error) "
+                    SEL "SELECT r.scheme || ' ' || r.precision || " WORST_SUFFIX ", r.workers, "
+                        "MAX(l.rel_error) "
                         "FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.status = "
                         "'ok' AND l.rel_error > 0 GROUP BY 1, 2 ORDER BY 1, 2",
                     "precision", FIG_MEASURED, "", err);
@@ -311,6 +320,35 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
                     NULL, FIG_POINTS, "", err);
 }
 
+/* The approximate Berrut code: mean layer error against the number of results it decoded
+ * from (the rows' workers_used), beside nsctc-rot, which decodes exactly from its
+ * threshold delta = k_A k_B results (its points sit at x = delta). */
+#define N_USED "(length(l.workers_used) - length(replace(l.workers_used, ',', '')) + 1)"
+
+static int fig_berrut(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Berrut approximate code: error against results used (nsctc-rot: exact at its "
+         "threshold)", "results the decoder used", "mean layer relative error");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
+                        N_USED ", AVG(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
+                        "r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
+                        "l.workers_used IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+                    "berrut-error", FIG_MEASURED, "", err);
+}
+
+static int fig_berrut_latency(res_db *db, fig *f, cod_err *err) {
+  labels(f, "Berrut approximate code: error against layer latency (nsctc-rot: exact)",
+         "mean simulated layer latency (s)", "mean layer relative error");
+  f->logy = 10;
+  return add_series(db, f,
+                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
+                        "AVG(l.t_total_s), AVG(l.rel_error) FROM sel r JOIN layers l ON "
+                        "l.run_id = r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
+                        "l.workers_used IS NOT NULL GROUP BY 1, " N_USED " ORDER BY 1, 2",
+                    "berrut-error", FIG_MEASURED, "", err);
+}
+
 typedef int (*fig_builder)(res_db *db, fig *f, cod_err *err);
 
 static const struct {
@@ -321,7 +359,8 @@ static const struct {
     {"latency-vs-stragglers", fig_stragglers}, {"upload-storage-vs-ka", fig_upload_storage},
     {"phases", fig_phases},           {"e2e-vs-n", fig_e2e},
     {"mse-vs-snr", fig_snr},          {"fp32-vs-fp64", fig_precision},
-    {"sim-vs-real", fig_sim_vs_real},
+    {"sim-vs-real", fig_sim_vs_real},  {"berrut-error", fig_berrut},
+    {"berrut-latency", fig_berrut_latency},
 };
 
 int res_fig_build(res_db *db, fig *f, cod_err *err) {
@@ -380,12 +419,16 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   return COD_OK;
 }
 
+#define STRAGGLERS_OF                                                                      \
+  "COALESCE(json_extract(r.params_json, '$.cluster.stragglers'), 'random')"
+
 #define MSE_N20                                                                            \
-  SEL "SELECT r.scheme AS scheme, COUNT(*) AS conv_decodes, MAX(l.mse) AS max_mse, "       \
+  SEL "SELECT r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, COUNT(*) AS "           \
+      "conv_decodes, MAX(l.mse) AS max_mse, "                                              \
       "AVG(l.mse) AS mean_mse, MAX(l.rel_error) AS max_rel_error FROM sel r JOIN layers l " \
       "ON l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND "          \
-      "r.precision = 'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL GROUP BY r.scheme " \
-      "ORDER BY r.scheme"
+      "r.precision = 'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL GROUP BY 1, 2 "     \
+      "ORDER BY 1, 2"
 
 #define MSE_N20_LAYERS                                                                     \
   SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, l.ka AS ka, l.kb AS kb, "          \
@@ -426,12 +469,23 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_upload_bytes IS NOT " \
   "NULL GROUP BY r.scheme ORDER BY r.scheme"
 
+#define PREC_MAX(p)                                                                        \
+  "MAX(CASE WHEN r.precision = '" p "' AND l.status = 'ok' THEN l.rel_error END) AS " p     \
+  "_max_rel, "
+
 #define PRECISION                                                                          \
-  SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka AS ka, l.kb AS kb, MAX(CASE WHEN "   \
-      "r.precision = 'fp64' AND l.status = 'ok' THEN l.rel_error END) AS fp64_max_rel, "    \
-      "MAX(CASE WHEN r.precision = 'fp32' AND l.status = 'ok' THEN l.rel_error END) AS "    \
-      "fp32_max_rel, SUM(l.status = 'error') AS singular FROM sel r JOIN layers l ON "      \
-      "l.run_id = r.run_id WHERE l.status IN ('ok', 'error') GROUP BY 1, 2, 3, 4 ORDER BY 1, 2"
+  SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka AS ka, l.kb AS kb, " STRAGGLERS_OF  \
+      " AS stragglers, " PREC_MAX("fp64") PREC_MAX("fp32") PREC_MAX("bf16") PREC_MAX("fp16") \
+      "SUM(l.status = 'error') AS numeric_failures FROM sel r JOIN layers l ON "            \
+      "l.run_id = r.run_id WHERE l.status IN ('ok', 'error') GROUP BY 1, 2, 3, 4, 5 "       \
+      "ORDER BY 1, 2, 5"
+
+#define BERRUT                                                                             \
+  SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka * l.kb AS k, " N_USED " AS "         \
+      "results_used, COUNT(*) AS decodes, AVG(l.rel_error) AS mean_rel_error, "             \
+      "MAX(l.rel_error) AS max_rel_error, MAX(l.mse) AS max_mse, AVG(l.t_total_s) AS "     \
+      "mean_layer_s FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' " \
+      "AND l.workers_used IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 
 #define SNR                                                                                \
   SEL "SELECT r.scheme AS scheme, json_extract(r.params_json, '$.run.snr_db') AS snr_db, "  \
@@ -452,7 +506,10 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"Max MSE on AlexNet's conv layers, n = 20 (NSCTC against poly-real)",
        "Absolute mean squared error of each decoded conv output against the uncoded fp64 "
        "pipeline, fp64 workers, over all trials (the paper reports about 1e-27 for NSCTC and "
-       "about 1e-17 for a real-Vandermonde code; NSCTC-MATH.md section 8).",
+       "about 1e-17 for a real-Vandermonde code; NSCTC-MATH.md section 8). stragglers = "
+       "random: each trial's latency draws pick the decoding set; worst: the decoder used "
+       "the worst-conditioned set of the code (scenarios mse-vs-n-worst*), so max_mse is "
+       "the code's worst case, to set beside the paper's 1e-27.",
        MSE_N20, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20, compute=real"},
       {"The same, per conv layer", "Worst MSE and condition number per layer.",
        MSE_N20_LAYERS, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20"},
@@ -471,10 +528,18 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "over workers that returned a result) against the analytic model, and the layer latency "
        "of the layers with an analytic latency (none is stored for heterogeneous clusters).",
        ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
-      {"fp32 against fp64 workers", "Max relative error of a decoded layer output; decoding is "
-       "always fp64. singular = decodes whose system was singular to working precision "
-       "(cond above 1/rank_rtol = 1e13): stored as layer status 'error', no output.",
+      {"fp32, bf16 and fp16 against fp64 workers", "Max relative error of a decoded layer "
+       "output; decoding is always fp64. bf16/fp16 workers round their operands to 16 bits "
+       "and accumulate in fp32 (decision 010). stragglers = worst: the worst-conditioned "
+       "set. numeric_failures = layers stored as status 'error': a system singular to "
+       "working precision (cond above 1/rank_rtol = 1e13), or fp16 operands that "
+       "overflowed on enough workers to leave the layer undecodable; no output.",
        PRECISION, "precision", "runs named precision*"},
+      {"Berrut approximate code: error against results used", "Per number of results the "
+       "decoder used (workers_used): berrut decodes from any number (approx_wait), "
+       "nsctc-rot exactly from its threshold delta = k_A k_B; relative error against the "
+       "uncoded pipeline (NSCTC-MATH.md section 9).", BERRUT, "berrut-error",
+       "runs named berrut-error* (scenarios/paper/berrut-error.ini)"},
       {"Error against worker SNR", "Max normalized MSE (rel_error squared) over layers and "
        "trials.", SNR, "snr", "runs named snr*"},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "

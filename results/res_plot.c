@@ -53,12 +53,18 @@ static const res_plot_figure_info catalogue[] = {
      "runs named e2e* (scenarios/paper/e2e.ini)"},
     {"mse-vs-snr", "normalized MSE against worker SNR, per scheme",
      "runs named snr* (scenarios/paper/snr.ini) with a numeric [run] snr_db, compute=real"},
-    {"fp32-vs-fp64", "relative error with fp32 against fp64 workers, per scheme",
+    {"fp32-vs-fp64", "relative error with fp32, bf16 and fp16 against fp64 workers, per "
+     "scheme, random draws and the worst set",
      "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
     {"sim-vs-real", "layer latency: simulator against MPI runs of the same layer",
      "backend='sim' and backend='mpi' runs of the same model, scheme, n, layer, k_A, k_B "
      "and precision; one series per (simulated, MPI) pair of experiments "
      "(scripts/sim-vs-real.sh)"},
+    {"berrut-error", "Berrut approximate code: error against the number of results used, "
+     "beside nsctc-rot's exact threshold",
+     "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
+    {"berrut-latency", "Berrut approximate code: error against layer latency, beside "
+     "nsctc-rot", "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
 };
 
 size_t res_plot_figure_count(void) { return sizeof catalogue / sizeof catalogue[0]; }
