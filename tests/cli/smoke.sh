@@ -38,6 +38,17 @@ for s in 0,1,2,3 16,17,18,19 0,5,11,19 3,7,12,15; do
     json_le "alexnet conv2 stragglers $s $d rel_error" rel_error 1e-12
   done
 done
+# worst-case stragglers: the decode uses the worst set, whose cond is the search's worst
+check "conv worst stragglers" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 3 --kb 3 \
+  --stragglers worst
+grep -q '"exhaustive": true' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL worst set not exhaustive"; }
+json_le "conv worst stragglers rel_error" rel_error 1e-11
+# 16-bit workers: fp16 error of the rounding, not fp64's; fp16 overflow is a numeric failure
+check "conv bf16" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 3 --kb 3 --precision bf16
+json_le "conv bf16 rel_error" rel_error 0.5
+check "conv fp8" 2 "$bin" conv --shape 16,20,20,16,3 --workers 12 --precision fp8
+check "conv berrut" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 4 --kb 1 --scheme berrut
+json_le "conv berrut rel_error" rel_error 1
 check "cond" 0 "$bin" cond --scheme nsctc-rot --workers 12 --ka 3 --kb 3
 json_le "cond worst" worst 1e3
 check "models list" 0 "$bin" models
