@@ -135,6 +135,7 @@ static void add_run(res_db *db, const run_spec *s) {
     l.rel_error = s->rel * (li + 1);
     l.cond = 10.0 * s->workers;
     l.cond_flagged = 0;
+    l.workers_used = "0,1,2"; /* the three worker rows below, all used */
     l.an_latency_s = isnan(s->an_latency) ? NAN : s->an_latency / 2;
     l.an_upload_bytes = s->an_bytes;
     l.an_storage_bytes = s->an_bytes;
@@ -189,6 +190,12 @@ static void build_db(int with_mpi) {
   for (int ka = 1; ka <= 16; ka *= 2) {
     run_spec r = {"upload-storage", "nsctc-rot", NULL, NULL, NULL, 20, ka, 16 / ka, 0, NAN,
                   NAN, NAN, 0.4, 0.4, 1e6 * (1 + fabs(ka - 4.0))};
+    add_run(db, &r);
+  }
+  for (int b = 0; b < 2; b++) { /* berrut-error: berrut beside nsctc-rot */
+    run_spec r = {b ? "berrut-error-rot" : "berrut-error", b ? "nsctc-rot" : "berrut", NULL,
+                  NULL, NULL, 20, b ? 2 : 4, b ? 2 : 1, 0, NAN, 1e-3, b ? 1e-14 : 1e-2, 0.6,
+                  NAN, NAN};
     add_run(db, &r);
   }
   const char *models[2] = {"lenet5", "alexnet"};
@@ -256,7 +263,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 9);
+  cr_assert_eq(res_plot_figure_count(), 11);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
@@ -444,8 +451,10 @@ Test(res_plot, report_numbers_come_from_the_db) {
   char *s = slurp(path);
   cr_assert_not_null(strstr(s, "preamble-text"));
   /* alexnet, n = 20: layer mse = mse * 20/20 * (layer + 1), max = 2 * mse */
-  cr_assert_not_null(strstr(s, "| nsctc-rot | 2 | 2e-27 | 1.5e-27 |"), "%s", s);
-  cr_assert_not_null(strstr(s, "| poly-real | 2 | 2e-17 | 1.5e-17 |"), "%s", s);
+  cr_assert_not_null(strstr(s, "| nsctc-rot | random | 2 | 2e-27 | 1.5e-27 |"), "%s", s);
+  cr_assert_not_null(strstr(s, "| poly-real | random | 2 | 2e-17 | 1.5e-17 |"), "%s", s);
+  /* berrut-error: 3 results used per layer (workers_used "0,1,2"), rel 1e-2 and 2e-2 */
+  cr_assert_not_null(strstr(s, "| berrut | 20 | 4 | 3 | 2 | 0.015 | 0.02 |"), "%s", s);
   /* stragglers: nsctc-rot with 2 slow workers: latency 0.5, no analytic value */
   cr_assert_not_null(strstr(s, "| nsctc-rot | 2 | 1 | 1 | 0.5 | - |"), "%s", s);
   cr_assert_not_null(strstr(s, "| nsctc-rot | 0 | 1 | 1 | 0.3 | 0.29 |"), "%s", s);
