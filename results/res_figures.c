@@ -432,10 +432,12 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 
 #define MSE_N20_LAYERS                                                                     \
   SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, l.ka AS ka, l.kb AS kb, "          \
+      STRAGGLERS_OF " AS stragglers, "                                                      \
       "MAX(l.mse) AS max_mse, MAX(l.cond) AS worst_cond FROM sel r JOIN layers l ON "       \
       "l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND r.precision = " \
       "'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL AND r.scheme IN ('nsctc-rot', "      \
-      "'poly-real') GROUP BY l.layer_index, r.scheme, l.ka, l.kb ORDER BY l.layer_index, r.scheme"
+      "'poly-real') GROUP BY l.layer_index, r.scheme, l.ka, l.kb, 5 ORDER BY l.layer_index, " \
+      "r.scheme, 5"
 
 #define COND_N                                                                             \
   SEL "SELECT r.workers AS n, r.scheme AS scheme, COUNT(*) AS decodes, MAX(l.cond) AS "     \
@@ -488,10 +490,12 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "AND l.workers_used IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 
 #define SNR                                                                                \
-  SEL "SELECT r.scheme AS scheme, json_extract(r.params_json, '$.run.snr_db') AS snr_db, "  \
+  SEL "SELECT r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, json_extract("          \
+      "r.params_json, '$.run.snr_db') AS snr_db, "                                          \
       "COUNT(*) AS decodes, MAX(l.rel_error * l.rel_error) AS max_nmse FROM sel r JOIN "    \
       "layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND typeof(json_extract("     \
-      "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2 ORDER BY 1, 2"
+      "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2, 3 ORDER BY 1, " \
+      "2, 3"
 
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
