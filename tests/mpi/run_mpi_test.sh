@@ -63,6 +63,12 @@ badworld) # workers != ranks - 1, a bad backend option: clear errors, no hang
   "$F" run "$LENET" --db "$T/sim.db" >/dev/null 2>&1 || fail "sim run"
   out=$("$F" calibrate "$T/sim.db" 2>&1) && fail "calibrate without mpi rows"
   echo "$out" | grep -q "no decoded layer" || fail "message: $out"
+  # what only the simulator implements is refused, not run as something else
+  for kv in run.precision=fp16 cluster.stragglers=worst; do
+    out=$(timeout 60 $MPIRUN -np 5 "$F" run "$LENET" --backend mpi --set "$kv" --db "$T/r.db" 2>&1) \
+      && fail "accepted $kv"
+    echo "$out" | grep -q "mpi backend" || fail "$kv message: $out"
+  done
   ;;
 calibrate) # the calibrated simulator predicts the MPI layer latency within 25 %
   S=$SRC/calib_alexnet.ini
