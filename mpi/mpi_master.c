@@ -337,11 +337,14 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   if (rc) goto fail;
   for (size_t j = 0; j < M->n; j++) {
     run_worker rw;
-    run_worker_out *o = &out->workers[j];
-    o->klass = run_config_worker(c, j, &rw);
+    res_worker_row *o = &out->workers[j];
+    res_worker_row_init(o);
+    o->worker = (int64_t)j;
+    o->worker_class = run_class_name(c, run_config_worker(c, j, &rw));
     o->status = RES_WORKER_CANCELLED;
-    o->t_finish_s = NAN;
-    o->bytes_stored = (uint64_t)(G.il + G.fl) * el;
+    o->flops = 0.0; /* until its result arrives */
+    o->bytes_up = o->bytes_down = 0;
+    o->bytes_stored = (int64_t)((G.il + G.fl) * el);
     M->refused[j] = (double)o->bytes_stored > rw.storage_bytes;
     M->got[j] = 0;
     if (M->refused[j]) o->status = RES_WORKER_REFUSED, o->bytes_stored = 0;
@@ -394,7 +397,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
       M->t_arr[j] = cod_clock_wall_s() - t0;
       M->w_wall[j] = r[2], M->w_cpu[j] = r[3];
       arrived[na++] = j;
-      run_worker_out *o = &out->workers[j];
+      res_worker_row *o = &out->workers[j];
       o->status = RES_WORKER_STRAGGLER;
       o->flops = 2.0 * cod_code_worker_macs(code);
       o->t_finish_s = out->t_start_s + (t0 - L0) + M->t_arr[j];
@@ -424,10 +427,10 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   posted = 0;
   if ((rc = layer_cleanup(M, seq, err))) goto fail;
   for (size_t j = 0; j < M->n; j++) {
-    run_worker_out *o = &out->workers[j];
+    res_worker_row *o = &out->workers[j];
     if (M->refused[j]) continue;
-    o->bytes_up = (uint64_t)(G.il + (M->hdr[j].send_filters ? G.fl : 0)) * el;
-    o->bytes_down = M->got[j] ? (uint64_t)G.ol * sizeof(double) : 0;
+    o->bytes_up = (int64_t)((G.il + (M->hdr[j].send_filters ? G.fl : 0)) * el);
+    o->bytes_down = M->got[j] ? (int64_t)(G.ol * sizeof(double)) : 0;
     if (M->fail[j]) o->status = RES_WORKER_FAILED;
     if (M->got[j]) o->t_finish_s += filt_s;
   }

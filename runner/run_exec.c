@@ -199,6 +199,8 @@ typedef struct exec_ctx {
   double stop_time;
   size_t ka0, kb0, delta0;
   const run_backend *be;  /* where coded layers run */
+  const char **class_names; /* the run's copies of the class names (in res->owned) */
+  size_t n_class_names, cap_class_names;
 } exec_ctx;
 
 static int selected(const run_config *c, size_t conv_index) {
@@ -290,12 +292,31 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
   return COD_OK;
 }
 
-static const char *class_name(const run_config *c, int k) {
-  return k < 0 ? "default" : c->classes[k].name;
+/* The analytic prediction beside the measurement (analytic/an_model.h): the an_* columns
+ * of L, left NULL where the model does not apply. */
+static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
+                            res_layer_row *L) {
+  const run_config *c = x->cfg;
+  const cod_code_params *cp = cod_code_params_get(code);
+  an_code_params ap = {cp->scheme, cp->n_workers, cp->ka, cp->kb, cp->q, cp->axis,
+                       run_precision_operand_bytes(c->run.precision)};
+  cod_conv_geom g = model_conv_geom(x->a->m, ci);
+  an_costs ac;
+  if (an_costs_compute(&g, &ap, &ac, NULL) != COD_OK) return;
+  L->an_upload_bytes = ac.upload_bytes, L->an_download_bytes = ac.download_bytes;
+  L->an_storage_bytes = ac.storage_bytes, L->an_compute_flops = ac.worker_flops;
+  /* latency only where the model covers the cluster and every assignment is stored */
+  an_cluster cl;
+  an_latency al;
+  if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
+      an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK)
+    L->an_latency_s = al.total_s;
 }
 
-static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_layer_out *lo,
-                        const double *y, size_t ylen, cod_err *err) {
+/* The layers row of conv ci. Its strings are copies owned by the run_result. */
+static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
+                            const run_layer_out *lo, const double *y, size_t ylen,
+                            cod_err *err) {
   run_result *r = x->res;
   const model_layer *ml = model_conv_layer(x->a->m, ci);
   int rc = 0;
@@ -323,39 +344,49 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
   L->status = lo->status;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
-  { /* the analytic prediction beside the measurement (analytic/an_model.h) */
-    const run_config *c = x->cfg;
-    const cod_code_params *cp = cod_code_params_get(code);
-    an_code_params ap = {cp->scheme, cp->n_workers, cp->ka, cp->kb, cp->q, cp->axis,
-                         run_precision_operand_bytes(c->run.precision)};
-    cod_conv_geom g = model_conv_geom(x->a->m, ci);
-    an_costs ac;
-    if (an_costs_compute(&g, &ap, &ac, NULL) == COD_OK) {
-      L->an_upload_bytes = ac.upload_bytes, L->an_download_bytes = ac.download_bytes;
-      L->an_storage_bytes = ac.storage_bytes, L->an_compute_flops = ac.worker_flops;
-      /* latency only where the model covers the cluster and every assignment is stored */
-      an_cluster cl;
-      an_latency al;
-      if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
-          an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK)
-        L->an_latency_s = al.total_s;
-    }
-  }
+  record_analytic(x, ci, code, L);
   r->n_layers++;
+  return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+}
+
+/* The run's own copy of a class name, one per distinct name. A backend's rows borrow the
+ * name from the run_config, which a sweep thread overwrites with its next task's config
+ * before the main thread writes this run: a row must own every string it carries. */
+static const char *own_class(exec_ctx *x, const char *name, int *rc) {
+  if (*rc) return NULL;
+  for (size_t i = 0; i < x->n_class_names; i++)
+    if (strcmp(x->class_names[i], name) == 0) return x->class_names[i];
+  const char **names = grow(x->class_names, &x->cap_class_names, x->n_class_names + 1,
+                            sizeof *names);
+  if (!names) return *rc = COD_ENOMEM, NULL;
+  x->class_names = names;
+  const char *d = own(x->res, name, rc);
+  if (d) x->class_names[x->n_class_names++] = d;
+  return d;
+}
+
+/* The backend's workers rows of conv ci, moved into the run_result as they are, with
+ * their layer and their own copy of the class name. */
+static int record_worker_rows(exec_ctx *x, size_t ci, const cod_code *code,
+                              const run_layer_out *lo, cod_err *err) {
+  run_result *r = x->res;
   size_t n = cod_code_workers(code);
   res_worker_row *ws = grow(r->workers, &x->cap_workers, r->n_workers + n, sizeof *ws);
   if (!ws) return cod_err_set(err, COD_ENOMEM, "out of memory");
   r->workers = ws;
+  int rc = 0;
   for (size_t j = 0; j < n; j++) {
     res_worker_row *w = &ws[r->n_workers++];
-    const run_worker_out *o = &lo->workers[j];
-    res_worker_row_init(w);
-    w->layer_index = (int64_t)ci, w->worker = (int64_t)j;
-    w->worker_class = class_name(x->cfg, o->klass);
-    w->bytes_up = (int64_t)o->bytes_up, w->bytes_down = (int64_t)o->bytes_down;
-    w->bytes_stored = (int64_t)o->bytes_stored, w->flops = o->flops;
-    w->status = o->status, w->t_finish_s = o->t_finish_s;
+    *w = lo->workers[j];
+    w->layer_index = (int64_t)ci;
+    if (w->worker_class) w->worker_class = own_class(x, w->worker_class, &rc);
   }
+  return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+}
+
+/* The trace events of conv ci (kinds are string constants). */
+static int record_events(exec_ctx *x, size_t ci, const run_layer_out *lo, cod_err *err) {
+  run_result *r = x->res;
   res_event_row *ev = grow(r->events, &x->cap_events, r->n_events + lo->n_trace, sizeof *ev);
   if (lo->n_trace && !ev) return cod_err_set(err, COD_ENOMEM, "out of memory");
   if (lo->n_trace) r->events = ev;
@@ -366,7 +397,15 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
     e->worker = lo->trace[i].worker, e->layer_index = (int64_t)ci;
     r->n_events++;
   }
-  return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+  return COD_OK;
+}
+
+static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_layer_out *lo,
+                        const double *y, size_t ylen, cod_err *err) {
+  int rc = record_layer_row(x, ci, code, lo, y, ylen, err);
+  if (!rc) rc = record_worker_rows(x, ci, code, lo, err);
+  if (!rc) rc = record_events(x, ci, lo, err);
+  return rc;
 }
 
 int run_config_an_cluster(const run_config *c, an_cluster *out) {
@@ -476,6 +515,63 @@ int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
   return run_execute_backend(cfg, id, NULL, cache, out, err);
 }
 
+/* The coded forward pass of the whole model, then the master's layers after the last
+ * conv. output: the model's output (compute = real), NULL in model-only mode. An
+ * undecodable layer is an outcome (x->stop_status), not an error. */
+static int run_forward(exec_ctx *x, double *output, cod_err *err) {
+  run_assets *a = x->a;
+  int rc = COD_OK;
+  if (output) {
+    rc = model_forward(a->plan, a->w, a->input, output, coded_hook, x, err);
+  } else {
+    for (size_t ci = 0; !rc && ci < a->n_conv; ci++) {
+      cod_conv_geom g = model_conv_geom(a->m, ci);
+      rc = run_conv(x, ci, &g, NULL, NULL, NULL, err);
+    }
+  }
+  if (rc == COD_EUNDECODABLE && x->stop_status) rc = COD_OK;
+  if (!rc && !x->stop_status)
+    rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
+                            x->cfg->master.master_flops, err);
+  return rc;
+}
+
+/* The runs row, once the forward pass is over. Strings that come from the caller or the
+ * model are copies owned by the run_result; the others are static. */
+static int record_run_row(exec_ctx *x, const double *output, double w0) {
+  const run_config *cfg = x->cfg;
+  const run_ident *id = x->id;
+  run_result *r = x->res;
+  res_run_row *R = &r->run;
+  int rc = 0;
+  res_run_row_init(R);
+  char key[256];
+  run_key_format(key, sizeof key, id->scenario_hash, x->be->name, id->point, id->trial);
+  R->run_key = own(r, key, &rc);
+  R->scenario_path = own(r, id->scenario_path, &rc);
+  R->scenario_hash = own(r, id->scenario_hash, &rc);
+  R->params_json = own(r, id->params_json, &rc);
+  R->model = own(r, model_name(x->a->m), &rc);
+  if (rc) return rc;
+  R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
+  R->seed = cfg->run.seed;
+  R->backend = x->be->name;
+  R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
+  R->workers = (int64_t)cfg->cluster.workers;
+  R->ka = (int64_t)x->ka0, R->kb = (int64_t)x->kb0, R->delta = (int64_t)x->delta0;
+  R->precision = run_config_enum_name("run.precision", cfg->run.precision);
+  double t_end = sim_time_to_s(sim_engine_now(x->e));
+  R->status = x->stop_status ? x->stop_status : RES_STATUS_OK;
+  R->status_time_s = x->stop_status ? x->stop_time : t_end;
+  R->latency_s = x->stop_status ? NAN : t_end;
+  if (output && !x->stop_status)
+    errors(output, x->a->ref_out, shape_len(model_output_shape(x->a->m)), &R->e2e_mse,
+           &R->e2e_rel_error, &R->e2e_max_abs_error);
+  R->wall_s = cod_clock_wall_s() - w0;
+  r->events_fired = sim_engine_events_fired(x->e);
+  return COD_OK;
+}
+
 int run_execute_backend(const run_config *cfg, const run_ident *id, const run_backend *be,
                         run_assets **cache, run_result *out, cod_err *err) {
   double w0 = cod_clock_wall_s();
@@ -497,55 +593,18 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   if (cfg->run.compute == RUN_COMPUTE_REAL) {
     output = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof *output);
     if (!output) rc = cod_err_set(err, COD_ENOMEM, "out of memory");
-    if (!rc) rc = model_forward(a->plan, a->w, a->input, output, coded_hook, &x, err);
-  } else {
-    for (size_t ci = 0; !rc && ci < a->n_conv; ci++) {
-      cod_conv_geom g = model_conv_geom(a->m, ci);
-      rc = run_conv(&x, ci, &g, NULL, NULL, NULL, err);
-    }
   }
-  if (rc == COD_EUNDECODABLE && x.stop_status) rc = COD_OK; /* an outcome, not an error */
-  if (!rc && !x.stop_status)
-    rc = master_busy(&x, 2.0 * master_macs(a->m, x.last_layer, model_layer_count(a->m)) /
-                             cfg->master.master_flops, err);
-  res_run_row *R = &r.run;
-  res_run_row_init(R);
-  if (!rc) {
-    char key[256];
-    run_key_format(key, sizeof key, id->scenario_hash, x.be->name, id->point, id->trial);
-    R->run_key = own(&r, key, &rc);
-    R->scenario_path = own(&r, id->scenario_path, &rc);
-    R->scenario_hash = own(&r, id->scenario_hash, &rc);
-    R->params_json = own(&r, id->params_json, &rc);
-    R->model = own(&r, model_name(a->m), &rc);
-  }
-  if (rc) {
-    if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
-    run_cluster_free(x.cl);
-    sim_engine_free(x.e);
-    cod_free(output);
-    run_result_fini(&r);
-    return rc;
-  }
-  R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
-  R->seed = cfg->run.seed;
-  R->backend = x.be->name;
-  R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
-  R->workers = (int64_t)cfg->cluster.workers;
-  R->ka = (int64_t)x.ka0, R->kb = (int64_t)x.kb0, R->delta = (int64_t)x.delta0;
-  R->precision = run_config_enum_name("run.precision", cfg->run.precision);
-  double t_end = sim_time_to_s(sim_engine_now(x.e));
-  R->status = x.stop_status ? x.stop_status : RES_STATUS_OK;
-  R->status_time_s = x.stop_status ? x.stop_time : t_end;
-  R->latency_s = x.stop_status ? NAN : t_end;
-  if (output && !x.stop_status)
-    errors(output, a->ref_out, shape_len(model_output_shape(a->m)), &R->e2e_mse,
-           &R->e2e_rel_error, &R->e2e_max_abs_error);
-  R->wall_s = cod_clock_wall_s() - w0;
-  r.events_fired = sim_engine_events_fired(x.e);
+  if (!rc) rc = run_forward(&x, output, err);
+  if (!rc) rc = record_run_row(&x, output, w0);
+  if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
   run_cluster_free(x.cl);
   sim_engine_free(x.e);
   cod_free(output);
+  cod_free(x.class_names);
+  if (rc) {
+    run_result_fini(&r);
+    return rc;
+  }
   *out = r;
   return COD_OK;
 }

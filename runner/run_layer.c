@@ -108,7 +108,7 @@ static void cancel_rest(layer_ctx *L, const char *unfinished_status) {
     wrec *w = &L->ws[j];
     if (w->ev) sim_engine_cancel(L->e, w->ev), w->ev = 0;
     if (w->xfer) sim_nic_cancel(w->xfer_nic, w->xfer), w->xfer = 0;
-    run_worker_out *o = &L->out->workers[j];
+    res_worker_row *o = &L->out->workers[j];
     if (w->state == W_UPLOADING || w->state == W_COMPUTING || w->state == W_DOWNLOADING)
       o->status = unfinished_status;
   }
@@ -284,7 +284,7 @@ static void ev_compute_done(sim_engine *e, void *p) {
   w->ev = 0;
   w->t_comp_end = now_s(L);
   trace(L, "compute_done", (long)w->j);
-  run_worker_out *o = &L->out->workers[w->j];
+  res_worker_row *o = &L->out->workers[w->j];
   o->flops = 2.0 * cod_code_worker_macs(L->code);
   w->state = W_DOWNLOADING;
   w->t_down0 = now_s(L);
@@ -358,7 +358,7 @@ static void ev_encoded(sim_engine *e, void *p) {
     return fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
   for (size_t j = 0; j < L->n; j++) {
     wrec *w = &L->ws[j];
-    run_worker_out *o = &L->out->workers[j];
+    res_worker_row *o = &L->out->workers[j];
     if (w->state == W_REFUSED) continue;
     w->state = W_UPLOADING;
     w->t_up0 = now_s(L);
@@ -424,6 +424,10 @@ static int scratch_grow(run_scratch *s, size_t cx_len, size_t res_len, size_t wo
   s->cx = cx, s->res = res;
   s->cx_len = cx_bytes / sizeof(double), s->res_len = res_bytes / sizeof(double);
   return rc ? -1 : 0;
+}
+
+const char *run_class_name(const run_config *c, int klass) {
+  return klass < 0 ? "default" : c->classes[klass].name;
 }
 
 void run_layer_out_fini(run_layer_out *o) {
@@ -545,12 +549,14 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     w->L = L, w->j = j;
     int klass = run_config_worker(c, j, &w->w);
     w->rng_noise = cl->rng_noise[j];
-    run_worker_out *o = &out->workers[j];
-    o->klass = klass;
+    res_worker_row *o = &out->workers[j];
+    res_worker_row_init(o);
+    o->worker = (int64_t)j;
+    o->worker_class = run_class_name(c, klass);
     o->status = RES_WORKER_CANCELLED;
-    o->t_finish_s = NAN;
-    o->bytes_up = (uint64_t)(L->il + L->fl) * L->el_up;
-    o->bytes_down = (uint64_t)L->ol * L->el_down;
+    o->flops = 0.0; /* until it computes */
+    o->bytes_up = (int64_t)((L->il + L->fl) * L->el_up);
+    o->bytes_down = (int64_t)(L->ol * L->el_down);
     o->bytes_stored = o->bytes_up;
     if ((double)o->bytes_stored > w->w.storage_bytes) {
       w->state = W_REFUSED;

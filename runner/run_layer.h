@@ -26,17 +26,14 @@
 #include <stdint.h>
 
 #include "cod_code.h"
+#include "res_db.h"
 #include "run_config.h"
 #include "sim_engine.h"
 
-/* Per-worker outcome of one layer. */
-typedef struct run_worker_out {
-  const char *status;      /* RES_WORKER_* string constant */
-  int klass;               /* class index, -1 = default worker */
-  uint64_t bytes_up, bytes_down, bytes_stored;
-  double flops;            /* floating-point operations actually executed */
-  double t_finish_s;       /* when its result reached the master; NaN if never */
-} run_worker_out;
+/* The workers.class value of a worker whose run_config_worker() index is klass: the
+ * name of its [class NAME] (borrowed from c: copy it before c changes) or "default"
+ * (static) for klass < 0. */
+const char *run_class_name(const run_config *c, int klass);
 
 /* One event of the optional trace. */
 typedef struct run_trace_ev {
@@ -62,7 +59,10 @@ typedef struct run_layer_out {
   size_t worst_sets_tried;
   int worst_exhaustive;
   size_t n_numeric;        /* workers whose bf16/fp16 operands overflowed (no result) */
-  run_worker_out *workers; /* n entries, owned (cod_free) */
+  res_worker_row *workers; /* n entries, owned (cod_free): the backend fills each row
+                              (worker, class, bytes, flops, status, t_finish_s) directly;
+                              worker_class is borrowed from cfg and layer_index is left
+                              to the caller, which copies the rows into its run_result */
   run_trace_ev *trace;     /* owned; NULL unless tracing */
   size_t n_trace, cap_trace;
 } run_layer_out;
