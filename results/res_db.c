@@ -18,6 +18,7 @@
  * foreign key, checked at COMMIT; a failed COMMIT is rolled back here.
  */
 #include "res_internal.h"
+#include "res_schema.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,31 +39,8 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
   [RES_ST_BEGIN] = "BEGIN IMMEDIATE",
   [RES_ST_COMMIT] = "COMMIT",
   [RES_ST_ROLLBACK] = "ROLLBACK",
-  [RES_ST_INSERT_RUN] =
-    "INSERT INTO runs (run_key, scenario_path, scenario_hash, point_index, trial, seed,"
-    " backend, program_version, started_at, wall_s, params_json, scheme, model, workers,"
-    " ka, kb, delta, precision, status, status_time_s, latency_s, e2e_mse, e2e_rel_error,"
-    " e2e_max_abs_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-    " COALESCE(?9, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17, ?18, COALESCE(?19, 'error'), ?20, ?21, ?22, ?23, ?24)",
-  [RES_ST_SET_OUTCOME] =
-    "UPDATE runs SET status = COALESCE(?2, 'error'), status_time_s = ?3, latency_s = ?4,"
-    " e2e_mse = ?5, e2e_rel_error = ?6, e2e_max_abs_error = ?7, wall_s = ?8"
-    " WHERE run_id = ?1",
-  [RES_ST_INSERT_LAYER] =
-    "INSERT INTO layers (run_id, layer_index, layer_name, ka, kb, delta, workers_used,"
-    " t_encode_s, t_upload_s, t_compute_s, t_download_s, t_decode_s, t_total_s,"
-    " cpu_encode_s, cpu_compute_s, cpu_decode_s, mse, rel_error, max_abs_error, cond,"
-    " cond_flagged, status, an_upload_bytes, an_download_bytes, an_storage_bytes,"
-    " an_compute_flops, an_latency_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-    " ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
-  [RES_ST_INSERT_WORKER] =
-    "INSERT INTO workers (run_id, layer_index, worker, class, bytes_up, bytes_down,"
-    " bytes_stored, flops, status, t_finish_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-    " ?9, ?10)",
-  [RES_ST_INSERT_EVENT] =
-    "INSERT INTO events (run_id, seq, t_ns, kind, worker, layer_index)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  /* RES_ST_INSERT_RUN, _SET_OUTCOME, _INSERT_LAYER, _INSERT_WORKER, _INSERT_EVENT are
+   * made from the column tables of res_schema.c (generated_sql below). */
   [RES_ST_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE run_key = ?1)",
   [RES_ST_COUNT_RUNS] = "SELECT COUNT(*) FROM runs",
   [RES_ST_SUMMARY] =
@@ -165,52 +143,80 @@ static int bound_step_done(res_db *db, sqlite3_stmt *st, int bind_rc, const char
   return step_done(db, st, what, err);
 }
 
-/* ---- binding helpers: NULL markers become SQL NULL ---------------------------------- */
+/* ---- binding a row from its table description: NULL markers become SQL NULL ------- */
+
+/* Bind every column of a row of t to st, parameters numbered in column order as
+ * res_schema_insert_sql (or, outcome_only, res_schema_outcome_sql) numbers them: the
+ * RUN_ID column gets run_id, except in the runs INSERT where SQLite assigns it. Text is
+ * bound SQLITE_STATIC: bindings are cleared before the caller returns. Returns the OR of
+ * the sqlite3_bind_* results. */
+static int bind_row(sqlite3_stmt *st, const res_table *t, const void *row, int64_t run_id,
+                    int outcome_only) {
+  const unsigned char *base = row;
+  int rc = SQLITE_OK, n = 0;
+  for (size_t i = 0; i < t->n_cols; i++) {
+    const res_column *c = &t->cols[i];
+    const void *p = base + c->offset;
+    if (c->ctype == RES_CT_RUN_ID) {
+      if (t != res_schema_table(RES_TABLE_RUNS) || outcome_only)
+        rc |= sqlite3_bind_int64(st, ++n, run_id);
+      continue;
+    }
+    if (outcome_only && !(c->flags & RES_COL_OUTCOME)) continue;
+    n++;
+    switch (c->ctype) {
+    case RES_CT_TEXT: {
+      const char *s = *(const char *const *)p;
+      rc |= s ? sqlite3_bind_text(st, n, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, n);
+      break;
+    }
+    case RES_CT_I64: {
+      int64_t v = *(const int64_t *)p;
+      rc |= v == RES_NULL_INT ? sqlite3_bind_null(st, n) : sqlite3_bind_int64(st, n, v);
+      break;
+    }
+    case RES_CT_INT: {
+      int v = *(const int *)p;
+      rc |= v == RES_NULL_INT ? sqlite3_bind_null(st, n) : sqlite3_bind_int64(st, n, v);
+      break;
+    }
+    case RES_CT_U64: {
+      int64_t v;
+      memcpy(&v, p, sizeof v); /* the same 64 bits; read back as uint64_t */
+      rc |= sqlite3_bind_int64(st, n, v);
+      break;
+    }
+    case RES_CT_REAL: {
+      double v = *(const double *)p;
+      rc |= isnan(v) ? sqlite3_bind_null(st, n) : sqlite3_bind_double(st, n, v);
+      break;
+    }
+    case RES_CT_RUN_ID: break;
+    }
+  }
+  return rc;
+}
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s) {
   return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
-static int bind_real(sqlite3_stmt *st, int i, double v) {
-  return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
-}
-
-static int bind_int(sqlite3_stmt *st, int i, int64_t v) {
-  return v == RES_NULL_INT ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
-}
-
 /* ---- row initialisers --------------------------------------------------------------- */
 
 void res_run_row_init(res_run_row *row) {
-  memset(row, 0, sizeof *row);
-  row->point_index = row->trial = RES_NULL_INT;
-  row->workers = row->ka = row->kb = row->delta = RES_NULL_INT;
-  row->wall_s = row->status_time_s = row->latency_s = NAN;
-  row->e2e_mse = row->e2e_rel_error = row->e2e_max_abs_error = NAN;
+  res_schema_row_init(res_schema_table(RES_TABLE_RUNS), row);
 }
 
 void res_layer_row_init(res_layer_row *row) {
-  memset(row, 0, sizeof *row);
-  row->layer_index = row->ka = row->kb = row->delta = RES_NULL_INT;
-  row->t_encode_s = row->t_upload_s = row->t_compute_s = NAN;
-  row->t_download_s = row->t_decode_s = row->t_total_s = NAN;
-  row->cpu_encode_s = row->cpu_compute_s = row->cpu_decode_s = NAN;
-  row->mse = row->rel_error = row->max_abs_error = row->cond = NAN;
-  row->cond_flagged = RES_NULL_INT;
-  row->an_upload_bytes = row->an_download_bytes = row->an_storage_bytes = NAN;
-  row->an_compute_flops = row->an_latency_s = NAN;
+  res_schema_row_init(res_schema_table(RES_TABLE_LAYERS), row);
 }
 
 void res_worker_row_init(res_worker_row *row) {
-  memset(row, 0, sizeof *row);
-  row->layer_index = row->worker = RES_NULL_INT;
-  row->bytes_up = row->bytes_down = row->bytes_stored = RES_NULL_INT;
-  row->flops = row->t_finish_s = NAN;
+  res_schema_row_init(res_schema_table(RES_TABLE_WORKERS), row);
 }
 
 void res_event_row_init(res_event_row *row) {
-  memset(row, 0, sizeof *row);
-  row->seq = row->t_ns = row->worker = row->layer_index = RES_NULL_INT;
+  res_schema_row_init(res_schema_table(RES_TABLE_EVENTS), row);
 }
 
 int res_run_key_format(char *buf, size_t cap, const char *scenario_hash, int64_t point_index,
@@ -290,6 +296,11 @@ static int check_state(const res_db *db, const file_state *fs, cod_err *err) {
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by a newer fcdcc; this build reads version %d", db->path,
                        (long long)fs->version, RES_DB_SCHEMA_VERSION);
+  if (fs->version >= 1 && fs->version < RES_DB_SCHEMA_VERSION)
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
+                       "by an older fcdcc; this build reads version %d only (its columns "
+                       "differ): write the runs into a new file", db->path,
+                       (long long)fs->version, RES_DB_SCHEMA_VERSION);
   if (fs->version < 1 || fs->tables != 4)
     return cod_err_set(err, COD_EFORMAT, "results db '%s': fcdcc file with a damaged schema "
                        "(version %lld, %lld of the 4 tables)", db->path,
@@ -304,7 +315,12 @@ static int create_schema(res_db *db, cod_err *err) {
   file_state fs;
   status = read_state(db, &fs, err);
   if (!status && is_new(&fs)) {
-    status = exec_sql(db, RES_DB_SCHEMA_SQL, "creating the schema", err);
+    char *schema = NULL;
+    if (res_schema_create_sql(&schema, NULL))
+      status = cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory for the schema",
+                           db->path);
+    if (!status) status = exec_sql(db, schema, "creating the schema", err);
+    cod_free(schema);
     if (!status)
       status = exec_sql(db, "PRAGMA application_id = " RES_STR(RES_DB_APPLICATION_ID) ";"
                         "PRAGMA user_version = " RES_STR(RES_DB_SCHEMA_VERSION) ";",
@@ -338,10 +354,37 @@ static int configure(res_db *db, cod_err *err) {
   return status;
 }
 
+/* The text of statement i: the static table's, or one made from the column tables
+ * (*owned then holds it, for the caller to free). */
+static int statement_sql(int i, const char **sql, char **owned, cod_err *err) {
+  *owned = NULL;
+  switch (i) {
+  case RES_ST_INSERT_RUN:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_RUNS), owned, err);
+  case RES_ST_INSERT_LAYER:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_LAYERS), owned, err);
+  case RES_ST_INSERT_WORKER:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_WORKERS), owned, err);
+  case RES_ST_INSERT_EVENT:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_EVENTS), owned, err);
+  case RES_ST_SET_OUTCOME:
+    return res_schema_outcome_sql(owned, err);
+  default:
+    *sql = stmt_sql[i];
+    return COD_OK;
+  }
+}
+
 static int prepare_all(res_db *db, cod_err *err) {
   for (int i = 0; i < RES_ST_COUNT_; i++) {
-    int rc = sqlite3_prepare_v3(db->conn, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+    const char *sql = NULL;
+    char *owned = NULL;
+    if (statement_sql(i, &sql, &owned, NULL))
+      return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory for the "
+                         "statements", db->path);
+    int rc = sqlite3_prepare_v3(db->conn, owned ? owned : sql, -1, SQLITE_PREPARE_PERSISTENT,
                                 &db->st[i], NULL);
+    cod_free(owned);
     if (rc != SQLITE_OK) {
       if ((rc & 0xff) == SQLITE_ERROR)
         return cod_err_set(err, COD_EFORMAT, "results db '%s': schema does not match this "
@@ -605,36 +648,6 @@ static void rollback_quietly(res_db *db) {
   db->run_open = 0;
 }
 
-static int bind_run(sqlite3_stmt *st, const res_run_row *r, const char *key) {
-  int64_t seed;
-  memcpy(&seed, &r->seed, sizeof seed); /* the same 64 bits; read back as uint64_t */
-  int rc = bind_text(st, 1, key);
-  rc |= bind_text(st, 2, r->scenario_path);
-  rc |= bind_text(st, 3, r->scenario_hash);
-  rc |= bind_int(st, 4, r->point_index);
-  rc |= bind_int(st, 5, r->trial);
-  rc |= sqlite3_bind_int64(st, 6, seed);
-  rc |= bind_text(st, 7, r->backend);
-  rc |= bind_text(st, 8, r->program_version ? r->program_version : FCDCC_VERSION);
-  rc |= bind_text(st, 9, r->started_at);
-  rc |= bind_real(st, 10, r->wall_s);
-  rc |= bind_text(st, 11, r->params_json);
-  rc |= bind_text(st, 12, r->scheme);
-  rc |= bind_text(st, 13, r->model);
-  rc |= bind_int(st, 14, r->workers);
-  rc |= bind_int(st, 15, r->ka);
-  rc |= bind_int(st, 16, r->kb);
-  rc |= bind_int(st, 17, r->delta);
-  rc |= bind_text(st, 18, r->precision);
-  rc |= bind_text(st, 19, r->status);
-  rc |= bind_real(st, 20, r->status_time_s);
-  rc |= bind_real(st, 21, r->latency_s);
-  rc |= bind_real(st, 22, r->e2e_mse);
-  rc |= bind_real(st, 23, r->e2e_rel_error);
-  rc |= bind_real(st, 24, r->e2e_max_abs_error);
-  return rc;
-}
-
 int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_err *err) {
   if (db->readonly)
     return cod_err_set(err, COD_EINVAL, "results db '%s': opened read-only", db->path);
@@ -659,7 +672,9 @@ int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_er
   int status = step_done(db, db->st[RES_ST_BEGIN], "starting a run", err);
   if (!status) {
     sqlite3_stmt *st = db->st[RES_ST_INSERT_RUN];
-    status = bound_step_done(db, st, bind_run(st, row, key ? key : row->run_key),
+    res_run_row keyed = *row;
+    if (key) keyed.run_key = key;
+    status = bound_step_done(db, st, bind_row(st, res_schema_table(RES_TABLE_RUNS), &keyed, 0, 0),
                              "inserting the run", err);
     if (status) {
       rollback_quietly(db);
@@ -677,79 +692,33 @@ int res_db_set_run_outcome(res_db *db, int64_t run_id, const res_run_row *r, cod
   int status = check_open_run(db, run_id, "setting the outcome", err);
   if (status) return status;
   sqlite3_stmt *st = db->st[RES_ST_SET_OUTCOME];
-  int rc = sqlite3_bind_int64(st, 1, run_id);
-  rc |= bind_text(st, 2, r->status);
-  rc |= bind_real(st, 3, r->status_time_s);
-  rc |= bind_real(st, 4, r->latency_s);
-  rc |= bind_real(st, 5, r->e2e_mse);
-  rc |= bind_real(st, 6, r->e2e_rel_error);
-  rc |= bind_real(st, 7, r->e2e_max_abs_error);
-  rc |= bind_real(st, 8, r->wall_s);
+  int rc = bind_row(st, res_schema_table(RES_TABLE_RUNS), r, run_id, 1);
   return bound_step_done(db, st, rc, "setting the run outcome", err);
 }
 
-int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_err *err) {
-  int status = check_open_run(db, run_id, "inserting a layer", err);
+/* Insert row (of table `table`) into the open run through statement `sid`. */
+static int insert_row(res_db *db, int64_t run_id, int sid, size_t table, const void *row,
+                      const char *what, cod_err *err) {
+  int status = check_open_run(db, run_id, what, err);
   if (status) return status;
-  sqlite3_stmt *st = db->st[RES_ST_INSERT_LAYER];
-  int rc = sqlite3_bind_int64(st, 1, run_id);
-  rc |= bind_int(st, 2, r->layer_index);
-  rc |= bind_text(st, 3, r->layer_name);
-  rc |= bind_int(st, 4, r->ka);
-  rc |= bind_int(st, 5, r->kb);
-  rc |= bind_int(st, 6, r->delta);
-  rc |= bind_text(st, 7, r->workers_used);
-  rc |= bind_real(st, 8, r->t_encode_s);
-  rc |= bind_real(st, 9, r->t_upload_s);
-  rc |= bind_real(st, 10, r->t_compute_s);
-  rc |= bind_real(st, 11, r->t_download_s);
-  rc |= bind_real(st, 12, r->t_decode_s);
-  rc |= bind_real(st, 13, r->t_total_s);
-  rc |= bind_real(st, 14, r->cpu_encode_s);
-  rc |= bind_real(st, 15, r->cpu_compute_s);
-  rc |= bind_real(st, 16, r->cpu_decode_s);
-  rc |= bind_real(st, 17, r->mse);
-  rc |= bind_real(st, 18, r->rel_error);
-  rc |= bind_real(st, 19, r->max_abs_error);
-  rc |= bind_real(st, 20, r->cond);
-  rc |= bind_int(st, 21, r->cond_flagged);
-  rc |= bind_text(st, 22, r->status);
-  rc |= bind_real(st, 23, r->an_upload_bytes);
-  rc |= bind_real(st, 24, r->an_download_bytes);
-  rc |= bind_real(st, 25, r->an_storage_bytes);
-  rc |= bind_real(st, 26, r->an_compute_flops);
-  rc |= bind_real(st, 27, r->an_latency_s);
-  return bound_step_done(db, st, rc, "inserting a layer", err);
+  sqlite3_stmt *st = db->st[sid];
+  return bound_step_done(db, st, bind_row(st, res_schema_table(table), row, run_id, 0), what,
+                         err);
+}
+
+int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_err *err) {
+  return insert_row(db, run_id, RES_ST_INSERT_LAYER, RES_TABLE_LAYERS, r, "inserting a layer",
+                    err);
 }
 
 int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, cod_err *err) {
-  int status = check_open_run(db, run_id, "inserting a worker", err);
-  if (status) return status;
-  sqlite3_stmt *st = db->st[RES_ST_INSERT_WORKER];
-  int rc = sqlite3_bind_int64(st, 1, run_id);
-  rc |= bind_int(st, 2, r->layer_index);
-  rc |= bind_int(st, 3, r->worker);
-  rc |= bind_text(st, 4, r->worker_class);
-  rc |= bind_int(st, 5, r->bytes_up);
-  rc |= bind_int(st, 6, r->bytes_down);
-  rc |= bind_int(st, 7, r->bytes_stored);
-  rc |= bind_real(st, 8, r->flops);
-  rc |= bind_text(st, 9, r->status);
-  rc |= bind_real(st, 10, r->t_finish_s);
-  return bound_step_done(db, st, rc, "inserting a worker", err);
+  return insert_row(db, run_id, RES_ST_INSERT_WORKER, RES_TABLE_WORKERS, r,
+                    "inserting a worker", err);
 }
 
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_err *err) {
-  int status = check_open_run(db, run_id, "inserting an event", err);
-  if (status) return status;
-  sqlite3_stmt *st = db->st[RES_ST_INSERT_EVENT];
-  int rc = sqlite3_bind_int64(st, 1, run_id);
-  rc |= bind_int(st, 2, r->seq);
-  rc |= bind_int(st, 3, r->t_ns);
-  rc |= bind_text(st, 4, r->kind);
-  rc |= bind_int(st, 5, r->worker);
-  rc |= bind_int(st, 6, r->layer_index);
-  return bound_step_done(db, st, rc, "inserting an event", err);
+  return insert_row(db, run_id, RES_ST_INSERT_EVENT, RES_TABLE_EVENTS, r,
+                    "inserting an event", err);
 }
 
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {

@@ -9,9 +9,10 @@
  *
  * The file is identified by PRAGMA application_id = RES_DB_APPLICATION_ID and versioned by
  * PRAGMA user_version = RES_DB_SCHEMA_VERSION; opening anything else fails with COD_EFORMAT
- * and a message naming the file. The schema is RES_DB_SCHEMA_SQL below (the reference
- * for column meanings and units). Every statement is prepared once at open and reused; no
- * SQL is ever built by string formatting.
+ * and a message naming the file. The schema is the column tables of res_schema.c (the
+ * reference for column meanings and units; res_schema.h). Every statement is prepared
+ * once at open and reused; statement texts are made from those compile-time tables only,
+ * never from input, and every value is a bound parameter.
  *
  * Concurrency: the file is in WAL mode with a busy timeout (RES_DB_BUSY_TIMEOUT_MS by
  * default), so several processes or threads may write runs to the same file: writers queue
@@ -35,7 +36,9 @@
 /* PRAGMA application_id of every fcdcc results file: 0x46434443, "FCDC" in ASCII. Written
  * in decimal because it is pasted into a PRAGMA at compile time. */
 #define RES_DB_APPLICATION_ID 1178813507
-/* PRAGMA user_version written by this build. Files with a larger version are refused. */
+/* PRAGMA user_version written by this build; bump it with every change of a column
+ * table in res_schema.c. Files with another version are refused (a larger one: written by
+ * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
 #define RES_DB_SCHEMA_VERSION 1
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
@@ -64,72 +67,9 @@ enum {
 #define RES_WORKER_STRAGGLER "straggler"   /* finished, but after the decode started */
 #define RES_WORKER_REFUSED "refused"       /* could not take the task (e.g. storage) */
 
-/* The schema (version 1), executed once when a file is created. Documentation of record. */
-#define RES_DB_SCHEMA_SQL                                                                  \
-  "CREATE TABLE runs (\n"                                                                  \
-  "  run_id INTEGER PRIMARY KEY,\n"                                                        \
-  "  run_key TEXT NOT NULL UNIQUE,      -- scenario_hash/p<point>/t<trial>\n"              \
-  "  scenario_path TEXT,\n"                                                                \
-  "  scenario_hash TEXT NOT NULL,\n"                                                       \
-  "  point_index INTEGER NOT NULL CHECK (point_index >= 0),\n"                             \
-  "  trial INTEGER NOT NULL CHECK (trial >= 0),\n"                                         \
-  "  seed INTEGER NOT NULL,             -- uint64 stored as its int64 bit pattern\n"       \
-  "  backend TEXT NOT NULL CHECK (backend IN ('sim','mpi')),\n"                            \
-  "  program_version TEXT NOT NULL,\n"                                                     \
-  "  started_at TEXT NOT NULL,          -- wall clock, ISO-8601 UTC\n"                     \
-  "  wall_s REAL,                       -- wall-clock duration of the run\n"               \
-  "  params_json TEXT CHECK (params_json IS NULL OR json_valid(params_json)),\n"           \
-  "  scheme TEXT NOT NULL,\n"                                                              \
-  "  model TEXT NOT NULL,\n"                                                               \
-  "  workers INTEGER,                   -- n\n"                                            \
-  "  ka INTEGER, kb INTEGER, delta INTEGER,\n"                                             \
-  "  precision TEXT,\n"                                                                    \
-  "  status TEXT NOT NULL CHECK (status IN ('ok','undecodable','error')\n"                 \
-  "                              OR status LIKE 'infeasible: %'),\n"                       \
-  "  status_time_s REAL,                -- simulated time the status was known\n"          \
-  "  latency_s REAL,                    -- end-to-end simulated latency\n"                 \
-  "  e2e_mse REAL, e2e_rel_error REAL, e2e_max_abs_error REAL\n"                           \
-  ");\n"                                                                                   \
-  "CREATE TABLE layers (\n"                                                                \
-  "  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"                 \
-  "  layer_index INTEGER NOT NULL CHECK (layer_index >= 0),\n"                             \
-  "  layer_name TEXT,\n"                                                                   \
-  "  ka INTEGER, kb INTEGER, delta INTEGER,\n"                                             \
-  "  workers_used TEXT,                 -- comma-separated worker ids\n"                   \
-  "  t_encode_s REAL, t_upload_s REAL, t_compute_s REAL, t_download_s REAL,\n"             \
-  "  t_decode_s REAL, t_total_s REAL,   -- simulated seconds\n"                            \
-  "  cpu_encode_s REAL, cpu_compute_s REAL, cpu_decode_s REAL, -- real CPU seconds\n"      \
-  "  mse REAL, rel_error REAL, max_abs_error REAL,\n"                                      \
-  "  cond REAL, cond_flagged INTEGER CHECK (cond_flagged IN (0,1)),\n"                     \
-  "  status TEXT NOT NULL CHECK (status IN ('ok','undecodable','error','skipped')\n"       \
-  "                              OR status LIKE 'infeasible: %'),\n"                       \
-  "  an_upload_bytes REAL, an_download_bytes REAL, an_storage_bytes REAL,\n"               \
-  "  an_compute_flops REAL, an_latency_s REAL, -- analytic model, NULL if not computed\n"  \
-  "  PRIMARY KEY (run_id, layer_index)\n"                                                  \
-  ") WITHOUT ROWID;\n"                                                                     \
-  "CREATE TABLE workers (\n"                                                               \
-  "  run_id INTEGER NOT NULL,\n"                                                           \
-  "  layer_index INTEGER NOT NULL,\n"                                                      \
-  "  worker INTEGER NOT NULL CHECK (worker >= 0),\n"                                       \
-  "  class TEXT,\n"                                                                        \
-  "  bytes_up INTEGER, bytes_down INTEGER, bytes_stored INTEGER,\n"                        \
-  "  flops REAL,\n"                                                                        \
-  "  status TEXT NOT NULL CHECK (status IN\n"                                              \
-  "    ('used','cancelled','failed','straggler','refused')),\n"                            \
-  "  t_finish_s REAL,                   -- simulated; NULL if it never finished\n"         \
-  "  PRIMARY KEY (run_id, layer_index, worker),\n"                                         \
-  "  FOREIGN KEY (run_id, layer_index) REFERENCES layers(run_id, layer_index)\n"           \
-  "    ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED\n"                                  \
-  ") WITHOUT ROWID;\n"                                                                     \
-  "CREATE TABLE events (\n"                                                                \
-  "  run_id INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,\n"                 \
-  "  seq INTEGER NOT NULL,\n"                                                              \
-  "  t_ns INTEGER NOT NULL,             -- simulated nanoseconds\n"                        \
-  "  kind TEXT NOT NULL,\n"                                                                \
-  "  worker INTEGER, layer_index INTEGER,\n"                                               \
-  "  PRIMARY KEY (run_id, seq)\n"                                                          \
-  ") WITHOUT ROWID;\n"                                                                     \
-  "CREATE INDEX runs_group ON runs(model, scheme, workers, ka, kb, precision);\n"
+/* The schema is made from the column tables of res_schema.c (res_schema.h), the
+ * reference for column meanings and units: one entry per column, which the CREATE TABLE
+ * text, the INSERT statements and the bindings of the row structs below are made from. */
 
 /* "Communication, storage and accuracy per scheme", in one query (shown in README).
  * One row per scheme, ordered by scheme, over all runs of the file:

@@ -1,0 +1,284 @@
+/* res_schema.c: the column tables of the results database and the SQL made from them
+ * (see res_schema.h).
+ *
+ * Design. One static res_column array per SQL table, next to nothing else: this file is
+ * where a new column goes. The CREATE TABLE, INSERT and UPDATE texts are assembled from
+ * the arrays by a small append-only string builder at open (a few hundred bytes each,
+ * once per handle), so no column list is ever written twice. The texts depend on the
+ * arrays only, never on input. CHECK constraints and comments are kept exactly as the
+ * schema of record had them; the generated CREATE TABLE puts one column on each line.
+ */
+#include "res_schema.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+#include "fcdcc_config.h"
+#include "res_db.h"
+
+#define COL(st, field, name, ctype, cons, unit, comment)                                 \
+  {name, ctype, offsetof(st, field), cons, unit, comment, NULL, 0}
+
+/* ---- runs ---------------------------------------------------------------------------- */
+
+#define RUN(field, ctype, cons, unit, comment)                                            \
+  COL(res_run_row, field, #field, ctype, cons, unit, comment)
+#define RUN_OUTCOME(field, ctype, cons, unit, comment)                                    \
+  {#field, ctype, offsetof(res_run_row, field), cons, unit, comment, NULL, RES_COL_OUTCOME}
+
+static const res_column runs_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "PRIMARY KEY", "", NULL, NULL, 0},
+  RUN(run_key, RES_CT_TEXT, "NOT NULL UNIQUE", "", "scenario_hash/p<point>/t<trial>"),
+  RUN(scenario_path, RES_CT_TEXT, "", "", NULL),
+  RUN(scenario_hash, RES_CT_TEXT, "NOT NULL", "", NULL),
+  RUN(point_index, RES_CT_I64, "NOT NULL CHECK (point_index >= 0)", "", NULL),
+  RUN(trial, RES_CT_I64, "NOT NULL CHECK (trial >= 0)", "", NULL),
+  RUN(seed, RES_CT_U64, "NOT NULL", "", "uint64 stored as its int64 bit pattern"),
+  RUN(backend, RES_CT_TEXT, "NOT NULL CHECK (backend IN ('sim','mpi'))", "", NULL),
+  {"program_version", RES_CT_TEXT, offsetof(res_run_row, program_version), "NOT NULL", "",
+   NULL, "'" FCDCC_VERSION "'", 0},
+  {"started_at", RES_CT_TEXT, offsetof(res_run_row, started_at), "NOT NULL", "",
+   "wall clock, ISO-8601 UTC", "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')", 0},
+  RUN_OUTCOME(wall_s, RES_CT_REAL, "", "s", "wall-clock duration of the run"),
+  RUN(params_json, RES_CT_TEXT, "CHECK (params_json IS NULL OR json_valid(params_json))", "",
+      NULL),
+  RUN(scheme, RES_CT_TEXT, "NOT NULL", "", NULL),
+  RUN(model, RES_CT_TEXT, "NOT NULL", "", NULL),
+  RUN(workers, RES_CT_I64, "", "", "n"),
+  RUN(ka, RES_CT_I64, "", "", NULL),
+  RUN(kb, RES_CT_I64, "", "", NULL),
+  RUN(delta, RES_CT_I64, "", "", NULL),
+  RUN(precision, RES_CT_TEXT, "", "", NULL),
+  {"status", RES_CT_TEXT, offsetof(res_run_row, status),
+   "NOT NULL CHECK (status IN ('ok','undecodable','error') OR status LIKE 'infeasible: %')",
+   "", NULL, "'error'", RES_COL_OUTCOME},
+  RUN_OUTCOME(status_time_s, RES_CT_REAL, "", "s", "simulated time the status was known"),
+  RUN_OUTCOME(latency_s, RES_CT_REAL, "", "s", "end-to-end simulated latency"),
+  RUN_OUTCOME(e2e_mse, RES_CT_REAL, "", "", NULL),
+  RUN_OUTCOME(e2e_rel_error, RES_CT_REAL, "", "", NULL),
+  RUN_OUTCOME(e2e_max_abs_error, RES_CT_REAL, "", "", NULL),
+};
+
+/* ---- layers -------------------------------------------------------------------------- */
+
+#define LAYER(field, ctype, cons, unit, comment)                                          \
+  COL(res_layer_row, field, #field, ctype, cons, unit, comment)
+#define SIM_S "simulated seconds"
+#define CPU_S "real CPU seconds"
+#define AN "analytic model, NULL if not computed"
+
+static const res_column layers_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE", "", NULL,
+   NULL, 0},
+  LAYER(layer_index, RES_CT_I64, "NOT NULL CHECK (layer_index >= 0)", "", NULL),
+  LAYER(layer_name, RES_CT_TEXT, "", "", NULL),
+  LAYER(ka, RES_CT_I64, "", "", NULL),
+  LAYER(kb, RES_CT_I64, "", "", NULL),
+  LAYER(delta, RES_CT_I64, "", "", NULL),
+  LAYER(workers_used, RES_CT_TEXT, "", "", "comma-separated worker ids"),
+  LAYER(t_encode_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(t_upload_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(t_compute_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(t_download_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(t_decode_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(t_total_s, RES_CT_REAL, "", "s", SIM_S),
+  LAYER(cpu_encode_s, RES_CT_REAL, "", "s", CPU_S),
+  LAYER(cpu_compute_s, RES_CT_REAL, "", "s", CPU_S),
+  LAYER(cpu_decode_s, RES_CT_REAL, "", "s", CPU_S),
+  LAYER(mse, RES_CT_REAL, "", "", NULL),
+  LAYER(rel_error, RES_CT_REAL, "", "", NULL),
+  LAYER(max_abs_error, RES_CT_REAL, "", "", NULL),
+  LAYER(cond, RES_CT_REAL, "", "", NULL),
+  LAYER(cond_flagged, RES_CT_INT, "CHECK (cond_flagged IN (0,1))", "", NULL),
+  LAYER(status, RES_CT_TEXT, "NOT NULL CHECK (status IN ('ok','undecodable','error',"
+        "'skipped') OR status LIKE 'infeasible: %')", "", NULL),
+  LAYER(an_upload_bytes, RES_CT_REAL, "", "bytes", AN),
+  LAYER(an_download_bytes, RES_CT_REAL, "", "bytes", AN),
+  LAYER(an_storage_bytes, RES_CT_REAL, "", "bytes", AN),
+  LAYER(an_compute_flops, RES_CT_REAL, "", "flops", AN),
+  LAYER(an_latency_s, RES_CT_REAL, "", "s", AN),
+};
+
+/* ---- workers ------------------------------------------------------------------------- */
+
+#define WORKER(field, ctype, cons, unit, comment)                                         \
+  COL(res_worker_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column workers_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "NOT NULL", "", NULL, NULL, 0},
+  WORKER(layer_index, RES_CT_I64, "NOT NULL", "", NULL),
+  WORKER(worker, RES_CT_I64, "NOT NULL CHECK (worker >= 0)", "", NULL),
+  COL(res_worker_row, worker_class, "class", RES_CT_TEXT, "", "", NULL),
+  WORKER(bytes_up, RES_CT_I64, "", "bytes", NULL),
+  WORKER(bytes_down, RES_CT_I64, "", "bytes", NULL),
+  WORKER(bytes_stored, RES_CT_I64, "", "bytes", NULL),
+  WORKER(flops, RES_CT_REAL, "", "flops", NULL),
+  WORKER(status, RES_CT_TEXT, "NOT NULL CHECK (status IN "
+         "('used','cancelled','failed','straggler','refused'))", "", NULL),
+  WORKER(t_finish_s, RES_CT_REAL, "", "s", "simulated; NULL if it never finished"),
+};
+
+/* ---- events -------------------------------------------------------------------------- */
+
+#define EVENT(field, ctype, cons, unit, comment)                                          \
+  COL(res_event_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column events_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE", "", NULL,
+   NULL, 0},
+  EVENT(seq, RES_CT_I64, "NOT NULL", "", NULL),
+  EVENT(t_ns, RES_CT_I64, "NOT NULL", "ns", "simulated nanoseconds"),
+  EVENT(kind, RES_CT_TEXT, "NOT NULL", "", NULL),
+  EVENT(worker, RES_CT_I64, "", "", NULL),
+  EVENT(layer_index, RES_CT_I64, "", "", NULL),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const res_table tables[RES_TABLE_COUNT] = {
+  [RES_TABLE_RUNS] = {"runs", runs_cols, NCOLS(runs_cols), NULL, NULL, sizeof(res_run_row)},
+  [RES_TABLE_LAYERS] = {"layers", layers_cols, NCOLS(layers_cols),
+                        "PRIMARY KEY (run_id, layer_index)", "WITHOUT ROWID",
+                        sizeof(res_layer_row)},
+  [RES_TABLE_WORKERS] = {"workers", workers_cols, NCOLS(workers_cols),
+                         "PRIMARY KEY (run_id, layer_index, worker),\n"
+                         "  FOREIGN KEY (run_id, layer_index) REFERENCES layers(run_id, "
+                         "layer_index)\n    ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
+                         "WITHOUT ROWID", sizeof(res_worker_row)},
+  [RES_TABLE_EVENTS] = {"events", events_cols, NCOLS(events_cols),
+                        "PRIMARY KEY (run_id, seq)", "WITHOUT ROWID", sizeof(res_event_row)},
+};
+
+/* Indexes, after the tables. */
+static const char schema_indexes[] =
+    "CREATE INDEX runs_group ON runs(model, scheme, workers, ka, kb, precision);\n";
+
+const res_table *res_schema_table(size_t i) { return i < RES_TABLE_COUNT ? &tables[i] : NULL; }
+
+const char *res_ctype_sql(res_ctype t) {
+  return t == RES_CT_TEXT ? "TEXT" : t == RES_CT_REAL ? "REAL" : "INTEGER";
+}
+
+/* ---- text assembly ------------------------------------------------------------------- */
+
+/* An append-only string; on the first failed allocation it stays failed (ok = 0). */
+typedef struct sbuf {
+  char *s;
+  size_t len, cap;
+  int ok;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *text) {
+  if (!b->ok) return;
+  size_t n = strlen(text);
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *s = cod_realloc(b->s, cap);
+    if (!s) {
+      b->ok = 0;
+      return;
+    }
+    b->s = s, b->cap = cap;
+  }
+  memcpy(b->s + b->len, text, n + 1);
+  b->len += n;
+}
+
+static void sb_param(sbuf *b, size_t i) {
+  char num[32];
+  snprintf(num, sizeof num, "?%zu", i);
+  sb_put(b, num);
+}
+
+static int sb_finish(sbuf *b, char **out, const char *what, cod_err *err) {
+  if (!b->ok || !b->s) {
+    cod_free(b->s);
+    return cod_err_set(err, COD_ENOMEM, "results db: out of memory for the %s", what);
+  }
+  *out = b->s;
+  return COD_OK;
+}
+
+static void sb_create_table(sbuf *b, const res_table *t) {
+  sb_put(b, "CREATE TABLE "), sb_put(b, t->name), sb_put(b, " (\n");
+  for (size_t i = 0; i < t->n_cols; i++) {
+    const res_column *c = &t->cols[i];
+    sb_put(b, "  "), sb_put(b, c->name), sb_put(b, " "), sb_put(b, res_ctype_sql(c->ctype));
+    if (c->constraints[0]) sb_put(b, " "), sb_put(b, c->constraints);
+    if (i + 1 < t->n_cols || t->constraints) sb_put(b, ",");
+    if (c->comment) sb_put(b, " -- "), sb_put(b, c->comment);
+    sb_put(b, "\n");
+  }
+  if (t->constraints) sb_put(b, "  "), sb_put(b, t->constraints), sb_put(b, "\n");
+  sb_put(b, ")");
+  if (t->options) sb_put(b, " "), sb_put(b, t->options);
+  sb_put(b, ";\n");
+}
+
+int res_schema_create_sql(char **out, cod_err *err) {
+  sbuf b = {NULL, 0, 0, 1};
+  for (size_t i = 0; i < RES_TABLE_COUNT; i++) sb_create_table(&b, &tables[i]);
+  sb_put(&b, schema_indexes);
+  return sb_finish(&b, out, "schema", err);
+}
+
+int res_schema_insert_sql(const res_table *t, char **out, cod_err *err) {
+  sbuf b = {NULL, 0, 0, 1};
+  sb_put(&b, "INSERT INTO "), sb_put(&b, t->name), sb_put(&b, " (");
+  size_t n = 0;
+  for (size_t i = 0; i < t->n_cols; i++) {
+    if (t == &tables[RES_TABLE_RUNS] && t->cols[i].ctype == RES_CT_RUN_ID) continue;
+    sb_put(&b, n++ ? ", " : ""), sb_put(&b, t->cols[i].name);
+  }
+  sb_put(&b, ") VALUES (");
+  n = 0;
+  for (size_t i = 0; i < t->n_cols; i++) {
+    const res_column *c = &t->cols[i];
+    if (t == &tables[RES_TABLE_RUNS] && c->ctype == RES_CT_RUN_ID) continue;
+    sb_put(&b, n++ ? ", " : "");
+    if (c->if_null) sb_put(&b, "COALESCE(");
+    sb_param(&b, n);
+    if (c->if_null) sb_put(&b, ", "), sb_put(&b, c->if_null), sb_put(&b, ")");
+  }
+  sb_put(&b, ")");
+  return sb_finish(&b, out, "insert statement", err);
+}
+
+int res_schema_outcome_sql(char **out, cod_err *err) {
+  const res_table *t = &tables[RES_TABLE_RUNS];
+  sbuf b = {NULL, 0, 0, 1};
+  sb_put(&b, "UPDATE runs SET ");
+  size_t n = 1;
+  for (size_t i = 0; i < t->n_cols; i++) {
+    const res_column *c = &t->cols[i];
+    if (!(c->flags & RES_COL_OUTCOME)) continue;
+    sb_put(&b, n > 1 ? ", " : ""), sb_put(&b, c->name), sb_put(&b, " = ");
+    if (c->if_null) sb_put(&b, "COALESCE(");
+    sb_param(&b, ++n);
+    if (c->if_null) sb_put(&b, ", "), sb_put(&b, c->if_null), sb_put(&b, ")");
+  }
+  sb_put(&b, " WHERE run_id = ?1");
+  return sb_finish(&b, out, "outcome statement", err);
+}
+
+void res_schema_row_init(const res_table *t, void *row) {
+  memset(row, 0, t->row_size);
+  unsigned char *base = row;
+  for (size_t i = 0; i < t->n_cols; i++) {
+    const res_column *c = &t->cols[i];
+    void *p = base + c->offset;
+    switch (c->ctype) {
+    case RES_CT_I64: *(int64_t *)p = RES_NULL_INT; break;
+    case RES_CT_INT: *(int *)p = RES_NULL_INT; break;
+    case RES_CT_REAL: *(double *)p = NAN; break;
+    case RES_CT_TEXT: *(const char **)p = NULL; break;
+    case RES_CT_U64:
+    case RES_CT_RUN_ID: break;
+    }
+  }
+}

@@ -1,0 +1,345 @@
+/* test_res_schema.c: the column tables of res_schema.h against the SQL made from them and
+ * against what SQLite stores.
+ *
+ * 1. The generated CREATE TABLE text lists every column of each table description, with
+ *    its SQL type, one per line, and nothing else; the file res_db_open creates from it
+ *    has exactly those columns in that order (read back with pragma_table_info through
+ *    plain SQLite, not through the library).
+ * 2. An insert round-trips every column: each row struct is filled through its own
+ *    fields (not through the description's offsets) with seeded random values, written
+ *    through res_db_*, and every column is read back with plain SQLite by name and
+ *    compared bit for bit; a second run with the NULL markers reads back SQL NULL in
+ *    every nullable column and the documented default in the others.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cod_alloc.h"
+#include "fcdcc_config.h"
+#include "res_db.h"
+#include "res_schema.h"
+#include "test_res_util.h"
+
+static tmp_place tp;
+
+static void setup(void) { tmp_place_make(&tp, "schema.db"); }
+static void teardown(void) { tmp_place_remove(&tp); }
+
+TestSuite(res_schema, .init = setup, .fini = teardown);
+
+/* The CREATE TABLE block of `table` inside the schema script, copied into buf. */
+static void table_block(const char *sql, const char *table, char *buf, size_t cap) {
+  char head[64];
+  snprintf(head, sizeof head, "CREATE TABLE %s (\n", table);
+  const char *a = strstr(sql, head);
+  cr_assert_not_null(a, "no '%s' in the schema:\n%s", head, sql);
+  const char *b = strstr(a, "\n)");
+  cr_assert_not_null(b);
+  size_t n = (size_t)(b - a) + 1;
+  cr_assert_lt(n, cap);
+  memcpy(buf, a, n);
+  buf[n] = 0;
+}
+
+Test(res_schema, create_text_lists_every_column_of_the_description) {
+  char *sql = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_schema_create_sql(&sql, &e), COD_OK, "%s", e.msg);
+  for (size_t t = 0; t < RES_TABLE_COUNT; t++) {
+    const res_table *T = res_schema_table(t);
+    char block[8192];
+    table_block(sql, T->name, block, sizeof block);
+    size_t lines = 0;
+    for (const char *p = strchr(block, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
+      if (p[1] == ' ' && p[2] == ' ' && p[3] != ' ') lines++;
+    size_t want_lines = T->n_cols; /* + the lines of the table constraints */
+    for (const char *p = T->constraints; p; p = strstr(p + 1, "\n  "))
+      if (p[0] != '\n' || p[3] != ' ') want_lines++;
+    cr_expect_eq(lines, want_lines, "%s: %zu column/constraint lines, description has %zu",
+                 T->name, lines, want_lines);
+    for (size_t i = 0; i < T->n_cols; i++) {
+      const res_column *c = &T->cols[i];
+      char line[256];
+      snprintf(line, sizeof line, "\n  %s %s", c->name, res_ctype_sql(c->ctype));
+      cr_expect_not_null(strstr(block, line), "%s.%s: no line starting '%s'", T->name,
+                         c->name, line + 1);
+      if (c->comment) {
+        char com[256];
+        snprintf(com, sizeof com, "-- %s\n", c->comment);
+        cr_expect_not_null(strstr(strstr(block, line), com), "%s.%s: comment '%s' missing",
+                           T->name, c->name, c->comment);
+      }
+    }
+  }
+  cod_free(sql);
+  /* the file made from it has the same columns, types and NOT NULLs, in order */
+  res_db *db = NULL;
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  sqlite3 *raw = raw_open(tp.path);
+  for (size_t t = 0; t < RES_TABLE_COUNT; t++) {
+    const res_table *T = res_schema_table(t);
+    char q[256];
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM pragma_table_info('%s')", T->name);
+    cr_expect_eq(raw_int(raw, q), (int64_t)T->n_cols, "%s: column count", T->name);
+    for (size_t i = 0; i < T->n_cols; i++) {
+      const res_column *c = &T->cols[i];
+      snprintf(q, sizeof q, "SELECT name || ' ' || type || ' ' || \"notnull\" FROM "
+               "pragma_table_info('%s') WHERE cid = %zu", T->name, i);
+      char want[160];
+      snprintf(want, sizeof want, "%s %s %d", c->name, res_ctype_sql(c->ctype),
+               strstr(c->constraints, "NOT NULL") != NULL);
+      cr_expect_str_eq(raw_text(raw, q), want, "%s column %zu", T->name, i);
+    }
+  }
+  sqlite3_close(raw);
+}
+
+/* A seeded xorshift64*: the values only need to differ from column to column. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rnd(void) {
+  rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+  return rng_state * 2685821657736338717u;
+}
+static int64_t rnd_int(void) { return (int64_t)(rnd() % 1000000) + 1; }
+static double rnd_real(void) {
+  return ((double)(rnd() >> 11) / 9007199254740992.0 - 0.5) * pow(10.0, (double)(rnd() % 20) - 10.0);
+}
+
+/* Text values live here until the rows are committed. */
+static char texts[64][48];
+static size_t n_texts;
+static const char *rnd_text(const char *prefix) {
+  cr_assert_lt(n_texts, 64);
+  snprintf(texts[n_texts], sizeof texts[0], "%s-%016llx", prefix, (unsigned long long)rnd());
+  return texts[n_texts++];
+}
+
+/* The stored value of column `col` of the row of `table` selected by `where`, as text
+ * that tells types apart: "NULL", "i<int>", "r<hex bits>", "t<text>". */
+static const char *stored(sqlite3 *raw, const char *table, const char *col, const char *where) {
+  static char out[512];
+  char q[512];
+  snprintf(q, sizeof q, "SELECT \"%s\" FROM %s WHERE %s", col, table, where);
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(raw, q, -1, &st, NULL), SQLITE_OK, "%s", q);
+  cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s: no row", q);
+  switch (sqlite3_column_type(st, 0)) {
+  case SQLITE_NULL: snprintf(out, sizeof out, "NULL"); break;
+  case SQLITE_INTEGER: snprintf(out, sizeof out, "i%lld", (long long)sqlite3_column_int64(st, 0)); break;
+  case SQLITE_FLOAT: {
+    double v = sqlite3_column_double(st, 0);
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    snprintf(out, sizeof out, "r%016llx", (unsigned long long)b);
+    break;
+  }
+  default: snprintf(out, sizeof out, "t%s", (const char *)sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+/* The expected stored form of one field of a row (same encoding as stored()). */
+static const char *expect_of(const res_column *c, const void *row) {
+  static char out[512];
+  const unsigned char *p = (const unsigned char *)row + c->offset;
+  switch (c->ctype) {
+  case RES_CT_TEXT: {
+    const char *s = *(const char *const *)p;
+    snprintf(out, sizeof out, s ? "t%s" : "NULL", s);
+    break;
+  }
+  case RES_CT_I64: {
+    int64_t v = *(const int64_t *)p;
+    if (v == RES_NULL_INT) snprintf(out, sizeof out, "NULL");
+    else snprintf(out, sizeof out, "i%lld", (long long)v);
+    break;
+  }
+  case RES_CT_INT: {
+    int v = *(const int *)p;
+    if (v == RES_NULL_INT) snprintf(out, sizeof out, "NULL");
+    else snprintf(out, sizeof out, "i%d", v);
+    break;
+  }
+  case RES_CT_U64: {
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    snprintf(out, sizeof out, "i%lld", (long long)v);
+    break;
+  }
+  case RES_CT_REAL: {
+    double v = *(const double *)p;
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    if (isnan(v)) snprintf(out, sizeof out, "NULL");
+    else snprintf(out, sizeof out, "r%016llx", (unsigned long long)b);
+    break;
+  }
+  case RES_CT_RUN_ID: snprintf(out, sizeof out, "(run id)"); break;
+  }
+  return out;
+}
+
+static void fill_run(res_run_row *r) {
+  res_run_row_init(r);
+  r->run_key = rnd_text("key");
+  r->scenario_path = rnd_text("path");
+  r->scenario_hash = rnd_text("hash");
+  r->point_index = rnd_int(), r->trial = rnd_int();
+  r->seed = rnd() | (1ull << 63); /* above INT64_MAX: the bit pattern must survive */
+  r->backend = "mpi";
+  r->program_version = rnd_text("v");
+  r->started_at = rnd_text("2026");
+  r->wall_s = rnd_real();
+  r->params_json = "{\"a\": [1, 2]}";
+  r->scheme = rnd_text("scheme"), r->model = rnd_text("model");
+  r->workers = rnd_int(), r->ka = rnd_int(), r->kb = rnd_int(), r->delta = rnd_int();
+  r->precision = rnd_text("fp");
+  r->status = "infeasible: storage";
+  r->status_time_s = rnd_real(), r->latency_s = rnd_real();
+  r->e2e_mse = rnd_real(), r->e2e_rel_error = rnd_real(), r->e2e_max_abs_error = rnd_real();
+}
+
+static void fill_layer(res_layer_row *l, int64_t index) {
+  res_layer_row_init(l);
+  l->layer_index = index;
+  l->layer_name = rnd_text("conv");
+  l->ka = rnd_int(), l->kb = rnd_int(), l->delta = rnd_int();
+  l->workers_used = rnd_text("0,1");
+  l->t_encode_s = rnd_real(), l->t_upload_s = rnd_real(), l->t_compute_s = rnd_real();
+  l->t_download_s = rnd_real(), l->t_decode_s = rnd_real(), l->t_total_s = rnd_real();
+  l->cpu_encode_s = rnd_real(), l->cpu_compute_s = rnd_real(), l->cpu_decode_s = rnd_real();
+  l->mse = rnd_real(), l->rel_error = rnd_real(), l->max_abs_error = rnd_real();
+  l->cond = rnd_real();
+  l->cond_flagged = (int)(rnd() & 1);
+  l->status = RES_STATUS_SKIPPED;
+  l->an_upload_bytes = rnd_real(), l->an_download_bytes = rnd_real();
+  l->an_storage_bytes = rnd_real(), l->an_compute_flops = rnd_real();
+  l->an_latency_s = rnd_real();
+}
+
+static void fill_worker(res_worker_row *w, int64_t layer) {
+  res_worker_row_init(w);
+  w->layer_index = layer, w->worker = rnd_int();
+  w->worker_class = rnd_text("class");
+  w->bytes_up = rnd_int(), w->bytes_down = rnd_int(), w->bytes_stored = rnd_int();
+  w->flops = rnd_real();
+  w->status = RES_WORKER_STRAGGLER;
+  w->t_finish_s = rnd_real();
+}
+
+static void fill_event(res_event_row *v) {
+  res_event_row_init(v);
+  v->seq = rnd_int(), v->t_ns = rnd_int();
+  v->kind = rnd_text("kind");
+  v->worker = rnd_int(), v->layer_index = rnd_int();
+}
+
+/* Compare every column of the stored row of table t with the row struct. With distinct
+ * set (every field was given its own random value), also check that no two columns hold
+ * the same value: two description entries reading one field would. */
+static void expect_row(sqlite3 *raw, size_t t, const void *row, const char *where,
+                       int distinct) {
+  const res_table *T = res_schema_table(t);
+  static char seen[64][512];
+  cr_assert_leq(T->n_cols, 64);
+  for (size_t i = 0; distinct && i < T->n_cols; i++) {
+    if (T->cols[i].ctype == RES_CT_RUN_ID) {
+      seen[i][0] = 0;
+      continue;
+    }
+    snprintf(seen[i], sizeof seen[i], "%s", stored(raw, T->name, T->cols[i].name, where));
+    for (size_t k = 0; strcmp(seen[i], "NULL") != 0 && k < i; k++)
+      cr_expect_str_neq(seen[i], seen[k], "%s: columns %s and %s hold the same value",
+                        T->name, T->cols[i].name, T->cols[k].name);
+  }
+  for (size_t i = 0; i < T->n_cols; i++) {
+    const res_column *c = &T->cols[i];
+    if (c->ctype == RES_CT_RUN_ID) continue;
+    char want[512];
+    snprintf(want, sizeof want, "%s", expect_of(c, row));
+    const char *got = stored(raw, T->name, c->name, where);
+    if (strcmp(want, "NULL") == 0 && c->if_null) {
+      cr_expect_str_neq(got, "NULL", "%s.%s: its default replaces NULL", T->name, c->name);
+      continue;
+    }
+    cr_expect_str_eq(got, want, "%s.%s (%s)", T->name, c->name, where);
+  }
+}
+
+Test(res_schema, insert_round_trips_every_column) {
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  res_run_row run;
+  res_layer_row layer;
+  res_worker_row worker;
+  res_event_row event;
+  fill_run(&run);
+  fill_layer(&layer, 3);
+  fill_worker(&worker, 3);
+  fill_event(&event);
+  int64_t id = -1;
+  cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_layer(db, id, &layer, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_worker(db, id, &worker, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_event(db, id, &event, &e), COD_OK, "%s", e.msg);
+  /* the outcome columns written afterwards replace the begin-time ones */
+  res_run_row outcome = run;
+  outcome.status = RES_STATUS_UNDECODABLE;
+  outcome.status_time_s = rnd_real(), outcome.latency_s = NAN, outcome.wall_s = rnd_real();
+  outcome.e2e_mse = rnd_real(), outcome.e2e_rel_error = NAN;
+  outcome.e2e_max_abs_error = rnd_real();
+  cr_assert_eq(res_db_set_run_outcome(db, id, &outcome, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+
+  /* a second run of NULL markers (required fields only) */
+  res_run_row run2;
+  res_run_row_init(&run2);
+  run2.scenario_hash = "h2", run2.point_index = 0, run2.trial = 0, run2.seed = 5;
+  run2.backend = "sim", run2.scheme = "s", run2.model = "m";
+  res_layer_row layer2;
+  res_layer_row_init(&layer2);
+  layer2.layer_index = 0, layer2.status = RES_STATUS_OK;
+  res_worker_row worker2;
+  res_worker_row_init(&worker2);
+  worker2.layer_index = 0, worker2.worker = 0, worker2.status = RES_WORKER_USED;
+  res_event_row event2;
+  res_event_row_init(&event2);
+  event2.seq = 0, event2.t_ns = 0, event2.kind = "k";
+  int64_t id2 = -1;
+  cr_assert_eq(res_db_begin_run(db, &run2, &id2, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_layer(db, id2, &layer2, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_worker(db, id2, &worker2, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_event(db, id2, &event2, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, id2, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+
+  sqlite3 *raw = raw_open(tp.path);
+  char where[64];
+  snprintf(where, sizeof where, "run_id = %lld", (long long)id);
+  expect_row(raw, RES_TABLE_RUNS, &outcome, where, 1);
+  expect_row(raw, RES_TABLE_LAYERS, &layer, where, 1);
+  expect_row(raw, RES_TABLE_WORKERS, &worker, where, 1);
+  expect_row(raw, RES_TABLE_EVENTS, &event, where, 1);
+  snprintf(where, sizeof where, "run_id = %lld", (long long)id2);
+  char key2[64]; /* a NULL run_key is derived (res_run_key_format) */
+  cr_assert_eq(res_run_key_format(key2, sizeof key2, "h2", 0, 0, &e), COD_OK);
+  run2.run_key = key2;
+  expect_row(raw, RES_TABLE_RUNS, &run2, where, 0);
+  expect_row(raw, RES_TABLE_LAYERS, &layer2, where, 0);
+  expect_row(raw, RES_TABLE_WORKERS, &worker2, where, 0);
+  expect_row(raw, RES_TABLE_EVENTS, &event2, where, 0);
+  /* the defaults themselves */
+  char q[128];
+  snprintf(q, sizeof q, "SELECT status FROM runs WHERE run_id = %lld", (long long)id2);
+  cr_expect_str_eq(raw_text(raw, q), "error", "a run without status is 'error'");
+  snprintf(q, sizeof q, "SELECT program_version = '%s' FROM runs WHERE run_id = %lld",
+           FCDCC_VERSION, (long long)id2);
+  cr_expect_eq(raw_int(raw, q), 1, "program_version defaults to this build's");
+  sqlite3_close(raw);
+}
