@@ -1,7 +1,10 @@
 /* res_figures.c: the queries behind every figure and the reproduction report (res_plot.h).
  *
- * Design. Each figure is a builder that runs one or a few SELECTs and fills a `fig`
- * (res_figures.h). The queries aggregate in SQL (MAX/AVG grouped by the series and the x
+ * Design. Every figure is one entry of `figures[]` below: its name, what it shows, which
+ * runs it needs, its title, axes and labels, and its builder, which runs one or a few
+ * SELECTs and fills a `fig` (res_draw.h) through the helpers of res_figures.h (defined
+ * here). res_plot.c only draws a filled `fig` and knows no figure; cli/ lists and draws
+ * figures through res_plot.h, so a new figure is one entry and its builder in this file. The queries aggregate in SQL (MAX/AVG grouped by the series and the x
  * value), so the C side only copies numbers. A figure's runs are chosen by the prefix of
  * their [run] name (bound as ?1, never pasted into SQL): the SEL common table expression
  * below. Statements are prepared per call (a figure runs each once) with
@@ -17,6 +20,7 @@
 #include "res_figures.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cod_alloc.h"
@@ -90,20 +94,79 @@ static int no_data(const fig *f, cod_err *err) {
                      f->info->name, f->info->needs);
 }
 
-static void labels(fig *f, const char *title, const char *x, const char *y) {
-  snprintf(f->title, sizeof f->title, "%s", title);
-  snprintf(f->xlabel, sizeof f->xlabel, "%s", x);
-  snprintf(f->ylabel, sizeof f->ylabel, "%s", y);
+/* ---- the fig object ------------------------------------------------------------------ */
+
+fig_series *res_fig_series_add(fig *f, const char *key, const char *title, int style) {
+  if (f->ns == f->cap) {
+    size_t cap = f->cap ? 2 * f->cap : 8;
+    fig_series *p = cod_realloc(f->s, cap * sizeof *p);
+    if (!p) return NULL;
+    f->s = p;
+    f->cap = cap;
+  }
+  fig_series *s = &f->s[f->ns];
+  memset(s, 0, sizeof *s);
+  res_fig_text_clean(s->key, sizeof s->key, key);
+  res_fig_text_clean(s->title, sizeof s->title, title);
+  s->style = style;
+  s->color = 0;
+  for (size_t i = 0; i < f->ns; i++)
+    if (strcmp(f->s[i].key, s->key) == 0) s->color = f->s[i].color;
+  if (!s->color) s->color = (int)++f->ncolors;
+  f->ns++;
+  return s;
+}
+
+int res_fig_point_add(fig_series *s, double x, double y) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 16;
+    double *px = cod_realloc(s->x, cap * sizeof *px);
+    if (!px) return COD_ENOMEM;
+    s->x = px;
+    double *py = cod_realloc(s->y, cap * sizeof *py);
+    if (!py) return COD_ENOMEM;
+    s->y = py;
+    s->cap = cap;
+  }
+  s->x[s->n] = x;
+  s->y[s->n] = y;
+  s->n++;
+  return COD_OK;
+}
+
+size_t res_fig_points(const fig *f) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->ns; i++) n += f->s[i].n;
+  return n + f->nrows;
+}
+
+void res_fig_fini(fig *f) {
+  for (size_t i = 0; i < f->ns; i++) {
+    cod_free(f->s[i].x);
+    cod_free(f->s[i].y);
+  }
+  cod_free(f->s);
+  for (size_t i = 0; i < f->nrows; i++) cod_free(f->rows[i]);
+  cod_free(f->rows);
+  cod_free(f->cells);
+  memset(f, 0, sizeof *f);
+}
+
+void res_fig_text_clean(char *dst, size_t cap, const char *src) {
+  static const char ok[] = " -+.,=()%:/_";
+  size_t j = 0;
+  for (; src && *src && j + 1 < cap; src++) {
+    unsigned char c = (unsigned char)*src;
+    int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c != 0 && strchr(ok, c) != NULL);
+    dst[j++] = safe ? (char)c : '?';
+  }
+  if (cap) dst[j] = 0;
 }
 
 /* ---- the figures ---------------------------------------------------------------------- */
 
 static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Decoding MSE against n (fp64 workers; max over layers and trials; random "
-         "draws and the worst set)", "number of workers n",
-         "max layer MSE vs uncoded output (absolute)");
-  f->xstep = 4;
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.model || ' ' || r.scheme || " WORST_SUFFIX ", r.workers, "
                         "MAX(l.mse) FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE "
@@ -113,10 +176,6 @@ static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Worst condition number of the decoding system against n",
-         "number of workers n", "worst condition number (2-norm)");
-  f->xstep = 4;
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme, r.workers, MAX(l.cond) FROM sel r JOIN layers l ON "
                         "l.run_id = r.run_id WHERE l.cond > 0 GROUP BY r.scheme, r.workers "
@@ -125,9 +184,6 @@ static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_stragglers(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Layer latency against stragglers (mean over trials; dashed: analytic)",
-         "number of slow workers (stragglers)", "mean simulated latency (s)");
-  f->xstep = 1;
   int rc = add_series(db, f,
                       SEL "SELECT r.scheme, " SLOW_COUNT ", AVG(r.latency_s) FROM sel r WHERE "
                           "r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
@@ -162,9 +218,6 @@ static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
 }
 
 static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Upload + storage per worker against k_A at fixed {/Symbol d} = k_A k_B",
-         "k_A (input partitions)", "upload + storage per worker (MB)");
-  f->logx = 2;
   int rc = add_series(db, f,
                       SEL ", lw AS (SELECT w.run_id, w.layer_index, AVG(w.bytes_up + "
                           "w.bytes_stored) AS b FROM workers w JOIN sel r ON r.run_id = "
@@ -192,10 +245,6 @@ static const char *const phase_names[5] = {"encode", "upload", "compute", "downl
                                            "decode"};
 
 static int fig_phases(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Share of each phase in the summed conv-layer time (mean over runs)",
-         "model, scheme (total of the phase times per inference)",
-         "share of summed phase time (%)");
-  f->kind = FIG_STACKED_PCT;
   f->ncols = 5;
   for (size_t c = 0; c < 5; c++)
     snprintf(f->coltitle[c], sizeof f->coltitle[c], "%s", phase_names[c]);
@@ -241,10 +290,6 @@ static int fig_phases(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_e2e(res_db *db, fig *f, cod_err *err) {
-  labels(f, "End-to-end latency against n (dashed: analytic, conv layers only)",
-         "number of workers n", "latency per inference (s)");
-  f->xstep = 4;
-  f->logy = 10;
   int rc = add_series(db, f,
                       SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG(r.latency_s) "
                           "FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
@@ -258,11 +303,6 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_snr(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Normalized MSE against worker SNR (max over layers and trials)",
-         "worker signal-to-noise ratio (dB)",
-         "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2");
-  f->xstep = 10;
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme || " WORST_SUFFIX ", json_extract(r.params_json, "
                         "'$.run.snr_db') AS snr, "
@@ -274,9 +314,6 @@ static int fig_snr(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_precision(res_db *db, fig *f, cod_err *err) {
-  labels(f, "fp32, bf16, fp16 against fp64 workers (decoding in fp64; max over layers, "
-         "trials)", "number of workers n", "max layer relative error");
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme || ' ' || r.precision || " WORST_SUFFIX ", r.workers, "
                         "MAX(l.rel_error) "
@@ -286,11 +323,6 @@ static int fig_precision(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Layer latency: simulator against MPI processes",
-         "simulated layer latency (s)", "measured MPI layer latency (s)");
-  f->logx = 10;
-  f->logy = 10;
-  f->diag = 1;
   sqlite3_stmt *st;
   int rc = prepare(db, "SELECT COUNT(*) FROM runs WHERE backend = 'mpi'", NULL, &st, err);
   if (rc) return rc;
@@ -326,9 +358,6 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
 #define N_USED "(length(l.workers_used) - length(replace(l.workers_used, ',', '')) + 1)"
 
 static int fig_berrut(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Berrut approximate code: error against results used (nsctc-rot: exact at its "
-         "threshold)", "results the decoder used", "mean layer relative error");
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
                         N_USED ", AVG(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
@@ -338,9 +367,6 @@ static int fig_berrut(res_db *db, fig *f, cod_err *err) {
 }
 
 static int fig_berrut_latency(res_db *db, fig *f, cod_err *err) {
-  labels(f, "Berrut approximate code: error against layer latency (nsctc-rot: exact)",
-         "mean simulated layer latency (s)", "mean layer relative error");
-  f->logy = 10;
   return add_series(db, f,
                     SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
                         "AVG(l.t_total_s), AVG(l.rel_error) FROM sel r JOIN layers l ON "
@@ -349,28 +375,130 @@ static int fig_berrut_latency(res_db *db, fig *f, cod_err *err) {
                     "berrut-error", FIG_MEASURED, "", err);
 }
 
-typedef int (*fig_builder)(res_db *db, fig *f, cod_err *err);
+/* ---- the figure table: one entry per figure ------------------------------------------ */
 
-static const struct {
-  const char *name;
-  fig_builder build;
-} builders[] = {
-    {"mse-vs-n", fig_mse_vs_n},       {"cond-vs-n", fig_cond_vs_n},
-    {"latency-vs-stragglers", fig_stragglers}, {"upload-storage-vs-ka", fig_upload_storage},
-    {"phases", fig_phases},           {"e2e-vs-n", fig_e2e},
-    {"mse-vs-snr", fig_snr},          {"fp32-vs-fp64", fig_precision},
-    {"sim-vs-real", fig_sim_vs_real},  {"berrut-error", fig_berrut},
-    {"berrut-latency", fig_berrut_latency},
+typedef struct fig_def {
+  res_plot_figure_info info; /* name (file and command-line name), what it shows, what runs
+                                it needs: what `fcdcc plot --list` prints */
+  const char *title, *xlabel, *ylabel; /* the plot's title and axis labels */
+  int kind;                  /* enum fig_kind; FIG_XY (0) unless set */
+  int logx, logy;            /* 0 linear, else the log base of the axis */
+  double xstep;              /* > 0: major x tics every xstep; 0 = gnuplot's choice */
+  int diag;                  /* draw y = x */
+  int (*build)(res_db *db, fig *f, cod_err *err); /* its queries: fill f's series/rows */
+} fig_def;
+
+static const fig_def figures[] = {
+    {.info = {"mse-vs-n",
+              "decoding MSE against the number of workers n, per model and scheme",
+              "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
+     .title = "Decoding MSE against n (fp64 workers; max over layers and trials)",
+     .xlabel = "number of workers n",
+     .ylabel = "max layer MSE vs uncoded output (absolute)",
+     .logy = 10, .xstep = 4, .build = fig_mse_vs_n},
+    {.info = {"cond-vs-n",
+              "worst condition number of the decoding system against n, per scheme",
+              "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini) whose layers have cond"},
+     .title = "Worst condition number of the decoding system against n",
+     .xlabel = "number of workers n",
+     .ylabel = "worst condition number (2-norm)",
+     .logy = 10, .xstep = 4, .build = fig_cond_vs_n},
+    {.info = {"latency-vs-stragglers",
+              "mean latency against the number of slow workers, per scheme",
+              "runs named stragglers* (scenarios/paper/stragglers*.ini), slow workers in [class slow]"},
+     .title = "Layer latency against stragglers (mean over trials; dashed: analytic)",
+     .xlabel = "number of slow workers (stragglers)",
+     .ylabel = "mean simulated latency (s)",
+     .xstep = 1, .build = fig_stragglers},
+    {.info = {"upload-storage-vs-ka",
+              "upload + storage bytes per worker against k_A at fixed delta",
+              "runs named upload-storage* (scenarios/paper/upload-storage.ini), ka swept at fixed delta"},
+     .title = "Upload + storage per worker against k_A at fixed {/Symbol d} = k_A k_B",
+     .xlabel = "k_A (input partitions)",
+     .ylabel = "upload + storage per worker (MB)",
+     .logx = 2, .build = fig_upload_storage},
+    {.info = {"phases",
+              "share of each phase (encode, upload, compute, download, decode) per model",
+              "runs named phases* (scenarios/paper/phases.ini)"},
+     .title = "Share of each phase in the summed conv-layer time (mean over runs)",
+     .xlabel = "model, scheme (total of the phase times per inference)",
+     .ylabel = "share of summed phase time (%)",
+     .kind = FIG_STACKED_PCT, .build = fig_phases},
+    {.info = {"e2e-vs-n",
+              "end-to-end latency against n for each model",
+              "runs named e2e* (scenarios/paper/e2e.ini)"},
+     .title = "End-to-end latency against n (dashed: analytic, conv layers only)",
+     .xlabel = "number of workers n",
+     .ylabel = "latency per inference (s)",
+     .logy = 10, .xstep = 4, .build = fig_e2e},
+    {.info = {"mse-vs-snr",
+              "normalized MSE against worker SNR, per scheme",
+              "runs named snr* (scenarios/paper/snr.ini) with a numeric [run] snr_db, compute=real"},
+     .title = "Normalized MSE against worker SNR (max over layers and trials)",
+     .xlabel = "worker signal-to-noise ratio (dB)",
+     .ylabel = "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2",
+     .logy = 10, .xstep = 10, .build = fig_snr},
+    {.info = {"fp32-vs-fp64",
+              "relative error with fp32 against fp64 workers, per scheme",
+              "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
+     .title = "fp32 against fp64 workers (decoding in fp64; max over layers, trials)",
+     .xlabel = "number of workers n",
+     .ylabel = "max layer relative error",
+     .logy = 10, .build = fig_precision},
+    {.info = {"sim-vs-real",
+              "layer latency: simulator against MPI runs of the same layer",
+              "backend='sim' and backend='mpi' runs of the same model, scheme, n, layer, k_A, k_B "
+              "and precision; one series per (simulated, MPI) pair of experiments "
+              "(scripts/sim-vs-real.sh)"},
+     .title = "Layer latency: simulator against MPI processes",
+     .xlabel = "simulated layer latency (s)",
+     .ylabel = "measured MPI layer latency (s)",
+     .logx = 10, .logy = 10, .diag = 1, .build = fig_sim_vs_real},
 };
 
-int res_fig_build(res_db *db, fig *f, cod_err *err) {
-  for (size_t i = 0; i < sizeof builders / sizeof builders[0]; i++) {
-    if (strcmp(builders[i].name, f->info->name) != 0) continue;
-    int rc = builders[i].build(db, f, err);
-    if (rc) return rc;
-    return res_fig_points(f) ? COD_OK : no_data(f, err);
-  }
-  return cod_err_set(err, COD_EINVAL, "plot: figure '%s' has no builder", f->info->name);
+#define N_FIGURES (sizeof figures / sizeof figures[0])
+
+size_t res_plot_figure_count(void) { return N_FIGURES; }
+
+const res_plot_figure_info *res_plot_figure_at(size_t i) {
+  return i < N_FIGURES ? &figures[i].info : NULL;
+}
+
+static const fig_def *figure_def(const char *name) {
+  for (size_t i = 0; name && i < N_FIGURES; i++)
+    if (strcmp(figures[i].info.name, name) == 0) return &figures[i];
+  return NULL;
+}
+
+const res_plot_figure_info *res_plot_figure_find(const char *name) {
+  const fig_def *d = figure_def(name);
+  return d ? &d->info : NULL;
+}
+
+/* Fill f from its entry: the labels and axes, then the queries. */
+static int fig_build(res_db *db, const fig_def *d, fig *f, cod_err *err) {
+  f->info = &d->info;
+  f->kind = d->kind;
+  snprintf(f->title, sizeof f->title, "%s", d->title);
+  snprintf(f->xlabel, sizeof f->xlabel, "%s", d->xlabel);
+  snprintf(f->ylabel, sizeof f->ylabel, "%s", d->ylabel);
+  f->logx = d->logx, f->logy = d->logy, f->xstep = d->xstep, f->diag = d->diag;
+  int rc = d->build(db, f, err);
+  if (rc) return rc;
+  return res_fig_points(f) ? COD_OK : no_data(f, err);
+}
+
+int res_plot_figure(res_db *db, const char *name, const char *out_dir,
+                    const res_plot_opts *opts, cod_err *err) {
+  const fig_def *d = figure_def(name);
+  if (!d) return cod_err_set(err, COD_EINVAL, "plot: unknown figure '%s' (see --list)",
+                             name ? name : "(null)");
+  fig g;
+  memset(&g, 0, sizeof g);
+  int rc = fig_build(db, d, &g, err);
+  if (!rc) rc = res_draw_figure(&g, out_dir, opts, err);
+  res_fig_fini(&g);
+  return rc;
 }
 
 /* ---- the reproduction report ------------------------------------------------------------ */

@@ -1,6 +1,8 @@
 /* res_plot.c: drawing the figures with gnuplot run as a child process (see res_plot.h).
  *
- * Design. The query side (res_figures.c) fills a `fig`: plain numbers and sanitised labels.
+ * Design. This is the drawing layer only: it knows nothing of individual figures (their
+ * table, queries and labels are res_figures.c). The figure side fills a `fig`
+ * (res_draw.h): plain numbers and sanitised labels.
  * This file writes them into a private temporary directory (mkdtemp): `data.txt` holds one
  * gnuplot data block per series (blocks separated by two blank lines, addressed with
  * `index`), `plot.gp` the script, `gnuplot.err` the child's stderr. gnuplot is started with
@@ -16,7 +18,7 @@
  * lets the caller and the tests decide what "installed" means. Costs: one fork/exec per
  * figure; data sizes are a few hundred points.
  */
-#include "res_figures.h"
+#include "res_draw.h"
 #include "res_plot.h"
 
 #include <errno.h>
@@ -37,117 +39,6 @@
 extern char **environ;
 
 #define PLOT_PATH_MAX 4096
-
-static const res_plot_figure_info catalogue[] = {
-    {"mse-vs-n", "decoding MSE against the number of workers n, per model and scheme",
-     "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
-    {"cond-vs-n", "worst condition number of the decoding system against n, per scheme",
-     "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini) whose layers have cond"},
-    {"latency-vs-stragglers", "mean latency against the number of slow workers, per scheme",
-     "runs named stragglers* (scenarios/paper/stragglers*.ini), slow workers in [class slow]"},
-    {"upload-storage-vs-ka", "upload + storage bytes per worker against k_A at fixed delta",
-     "runs named upload-storage* (scenarios/paper/upload-storage.ini), ka swept at fixed delta"},
-    {"phases", "share of each phase (encode, upload, compute, download, decode) per model",
-     "runs named phases* (scenarios/paper/phases.ini)"},
-    {"e2e-vs-n", "end-to-end latency against n for each model",
-     "runs named e2e* (scenarios/paper/e2e.ini)"},
-    {"mse-vs-snr", "normalized MSE against worker SNR, per scheme",
-     "runs named snr* (scenarios/paper/snr.ini) with a numeric [run] snr_db, compute=real"},
-    {"fp32-vs-fp64", "relative error with fp32, bf16 and fp16 against fp64 workers, per "
-     "scheme, random draws and the worst set",
-     "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
-    {"sim-vs-real", "layer latency: simulator against MPI runs of the same layer",
-     "backend='sim' and backend='mpi' runs of the same model, scheme, n, layer, k_A, k_B "
-     "and precision; one series per (simulated, MPI) pair of experiments "
-     "(scripts/sim-vs-real.sh)"},
-    {"berrut-error", "Berrut approximate code: error against the number of results used, "
-     "beside nsctc-rot's exact threshold",
-     "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
-    {"berrut-latency", "Berrut approximate code: error against layer latency, beside "
-     "nsctc-rot", "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
-};
-
-size_t res_plot_figure_count(void) { return sizeof catalogue / sizeof catalogue[0]; }
-
-const res_plot_figure_info *res_plot_figure_at(size_t i) {
-  return i < res_plot_figure_count() ? &catalogue[i] : NULL;
-}
-
-const res_plot_figure_info *res_plot_figure_find(const char *name) {
-  for (size_t i = 0; name && i < res_plot_figure_count(); i++)
-    if (strcmp(catalogue[i].name, name) == 0) return &catalogue[i];
-  return NULL;
-}
-
-/* ---- the fig object ------------------------------------------------------------------ */
-
-fig_series *res_fig_series_add(fig *f, const char *key, const char *title, int style) {
-  if (f->ns == f->cap) {
-    size_t cap = f->cap ? 2 * f->cap : 8;
-    fig_series *p = cod_realloc(f->s, cap * sizeof *p);
-    if (!p) return NULL;
-    f->s = p;
-    f->cap = cap;
-  }
-  fig_series *s = &f->s[f->ns];
-  memset(s, 0, sizeof *s);
-  res_fig_text_clean(s->key, sizeof s->key, key);
-  res_fig_text_clean(s->title, sizeof s->title, title);
-  s->style = style;
-  s->color = 0;
-  for (size_t i = 0; i < f->ns; i++)
-    if (strcmp(f->s[i].key, s->key) == 0) s->color = f->s[i].color;
-  if (!s->color) s->color = (int)++f->ncolors;
-  f->ns++;
-  return s;
-}
-
-int res_fig_point_add(fig_series *s, double x, double y) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 16;
-    double *px = cod_realloc(s->x, cap * sizeof *px);
-    if (!px) return COD_ENOMEM;
-    s->x = px;
-    double *py = cod_realloc(s->y, cap * sizeof *py);
-    if (!py) return COD_ENOMEM;
-    s->y = py;
-    s->cap = cap;
-  }
-  s->x[s->n] = x;
-  s->y[s->n] = y;
-  s->n++;
-  return COD_OK;
-}
-
-size_t res_fig_points(const fig *f) {
-  size_t n = 0;
-  for (size_t i = 0; i < f->ns; i++) n += f->s[i].n;
-  return n + f->nrows;
-}
-
-void res_fig_fini(fig *f) {
-  for (size_t i = 0; i < f->ns; i++) {
-    cod_free(f->s[i].x);
-    cod_free(f->s[i].y);
-  }
-  cod_free(f->s);
-  for (size_t i = 0; i < f->nrows; i++) cod_free(f->rows[i]);
-  cod_free(f->rows);
-  cod_free(f->cells);
-  memset(f, 0, sizeof *f);
-}
-
-void res_fig_text_clean(char *dst, size_t cap, const char *src) {
-  static const char ok[] = " -+.,=()%:/_";
-  size_t j = 0;
-  for (; src && *src && j + 1 < cap; src++) {
-    unsigned char c = (unsigned char)*src;
-    int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (c != 0 && strchr(ok, c) != NULL);
-    dst[j++] = safe ? (char)c : '?';
-  }
-  if (cap) dst[j] = 0;
-}
 
 /* ---- finding gnuplot ------------------------------------------------------------------ */
 
@@ -470,18 +361,10 @@ out:
   return rc;
 }
 
-int res_plot_figure(res_db *db, const char *name, const char *out_dir,
-                    const res_plot_opts *opts, cod_err *err) {
-  const res_plot_figure_info *info = res_plot_figure_find(name);
-  if (!info) return cod_err_set(err, COD_EINVAL, "plot: unknown figure '%s' (see --list)",
-                                name ? name : "(null)");
+int res_draw_figure(const fig *g, const char *out_dir, const res_plot_opts *opts,
+                    cod_err *err) {
   char prog[PLOT_PATH_MAX];
-  fig g;
-  memset(&g, 0, sizeof g);
-  g.info = info;
-  int rc = res_fig_build(db, &g, err);
-  if (!rc) rc = res_plot_gnuplot_find(opts, prog, sizeof prog, err);
-  if (!rc) rc = draw(&g, prog, out_dir, opts && opts->tmp_dir ? opts->tmp_dir : "/tmp", err);
-  res_fig_fini(&g);
+  int rc = res_plot_gnuplot_find(opts, prog, sizeof prog, err);
+  if (!rc) rc = draw(g, prog, out_dir, opts && opts->tmp_dir ? opts->tmp_dir : "/tmp", err);
   return rc;
 }
