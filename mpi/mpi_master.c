@@ -312,29 +312,32 @@ static int advance_clock(const run_layer_in *in, run_layer_out *out, double wall
   return COD_OK;
 }
 
-static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
-  master *M = ctx;
+/* One layer between its steps (master_layer). */
+typedef struct layer_run {
+  const run_layer_in *in;
+  run_layer_out *out;
+  layer_geo G;
+  size_t el;               /* bytes of a worker-side element */
+  double L0, t0;           /* wall clock at the layer's start and at its first send */
+  int64_t seq;             /* this layer's sequence number (its result tag) */
+  int tag;
+  int posted;              /* receives into our buffers are posted */
+  double *ck_own;          /* filters encoded here when the runner did not */
+  const double *ck;        /* the coded filters sent */
+  size_t arrived[256], na, critical;
+  int decoded, singular;
+  double dec_wall;         /* wall time of the decode, s */
+  double filt_s;           /* filter encoding time charged to this layer, s */
+} layer_run;
+
+/* Step 1: every worker's row (refused when its assignment exceeds its storage), then the
+ * input encoding (and the filters' when the runner has not encoded them). *feasible = 0
+ * when too few workers can take the task. */
+static int layer_prepare(master *M, layer_run *L, int *feasible, cod_err *err) {
+  const run_layer_in *in = L->in;
+  run_layer_out *out = L->out;
   const cod_code *code = in->code;
   const run_config *c = in->cfg;
-  memset(out, 0, sizeof *out);
-  out->cond = NAN;
-  out->status = RES_STATUS_ERROR;
-  out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
-  if (!in->x || !in->k || !in->y)
-    return cod_err_set(err, COD_EINVAL, "the mpi backend computes for real: set run.compute = real");
-  assert(cod_code_workers(code) == M->n);
-  double L0 = cod_clock_wall_s();
-  layer_geo G = {cod_code_worker_input_len(code), cod_code_worker_filter_len(code),
-                 cod_code_worker_output_len(code), 0, c->run.precision == RUN_FP32};
-  G.rl = MPIB_RES_HEAD + G.ol;
-  size_t el = G.f32 ? 4 : 8;
-  out->workers = cod_calloc(M->n, sizeof *out->workers);
-  if (!out->workers) return cod_err_set(err, COD_ENOMEM, "out of memory");
-  int64_t seq = 0;
-  int posted = 0;
-  double *ck_own = NULL;
-  int rc = grow_buffers(M, code, &G, err);
-  if (rc) goto fail;
   for (size_t j = 0; j < M->n; j++) {
     run_worker rw;
     res_worker_row *o = &out->workers[j];
@@ -344,119 +347,176 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     o->status = RES_WORKER_CANCELLED;
     o->flops = 0.0; /* until its result arrives */
     o->bytes_up = o->bytes_down = 0;
-    o->bytes_stored = (int64_t)((G.il + G.fl) * el);
+    o->bytes_stored = (int64_t)((L->G.il + L->G.fl) * L->el);
     M->refused[j] = (double)o->bytes_stored > rw.storage_bytes;
     M->got[j] = 0;
     if (M->refused[j]) o->status = RES_WORKER_REFUSED, o->bytes_stored = 0;
   }
-  if (!still_possible(M, code)) {
-    out->status = RES_STATUS_INFEASIBLE_STORAGE;
-    return advance_clock(in, out, 0.0, err);
-  }
+  *feasible = still_possible(M, code);
+  if (!*feasible) return COD_OK;
   /* encode the input (the filters were encoded once by the runner: weights stay put) */
   double c0 = cod_clock_thread_cpu_s(), w0 = cod_clock_wall_s();
   cod_code_encode_input_work(code, in->x, M->cx, M->ework);
-  const double *ck = in->coded_filters;
-  if (!ck) {
-    ck_own = cod_malloc_array(M->n * G.fl, sizeof *ck_own);
-    if (!ck_own) {
-      rc = cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
-      goto fail;
-    }
-    if ((rc = cod_code_encode_filters(code, in->k, ck_own, err))) goto fail;
-    ck = ck_own;
+  L->ck = in->coded_filters;
+  if (!L->ck) {
+    L->ck_own = cod_malloc_array(M->n * L->G.fl, sizeof *L->ck_own);
+    if (!L->ck_own) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+    int rc = cod_code_encode_filters(code, in->k, L->ck_own, err);
+    if (rc) return rc;
+    L->ck = L->ck_own;
   }
   out->t_encode_s = cod_clock_wall_s() - w0;
   out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
-  if ((rc = draw_delays(M, in, out->t_start_s + out->t_encode_s, err))) goto fail;
-  seq = M->seq++;
-  int tag = mpi_res_tag(seq);
-  if ((rc = drain_stale(M, tag, err))) goto fail;
-  double t0 = cod_clock_wall_s();
-  posted = 1;
-  if ((rc = post_all(M, in, ck, &G, seq, err))) goto fail;
-  size_t arrived[256], na = 0, critical = 0;
-  int decoded = 0, singular = 0;
-  double dec_wall = 0;
-  while (!decoded) {
-    if ((rc = poll_sends(M, t0, err))) goto fail;
-    int outc = 0;
-    if (MPI_Testsome((int)M->n, M->rreq, &outc, M->idx, MPI_STATUSES_IGNORE) != MPI_SUCCESS) {
-      rc = cod_err_set(err, COD_EIO, "MPI receive failed");
-      goto fail;
-    }
-    for (int i = 0; outc != MPI_UNDEFINED && i < outc; i++) {
-      size_t j = (size_t)M->idx[i];
-      const double *r = M->res + j * G.rl;
-      if (r[1] != 0) {
-        rc = cod_err_set(err, COD_EIO, "worker %zu could not run its task (%s)", j,
+  return COD_OK;
+}
+
+/* Step 2: draw the delays, drop stale results, post every worker's sends and receive. */
+static int layer_send(master *M, layer_run *L, cod_err *err) {
+  int rc = draw_delays(M, L->in, L->out->t_start_s + L->out->t_encode_s, err);
+  if (rc) return rc;
+  L->seq = M->seq++;
+  L->tag = mpi_res_tag(L->seq);
+  if ((rc = drain_stale(M, L->tag, err))) return rc;
+  L->t0 = cod_clock_wall_s();
+  L->posted = 1;
+  return post_all(M, L->in, L->ck, &L->G, L->seq, err);
+}
+
+/* Step 3, one poll: take the results that have arrived; decode as soon as they are
+ * decodable (a singular system is an outcome, as in the simulator). */
+static int layer_take_arrivals(master *M, layer_run *L, cod_err *err) {
+  const cod_code *code = L->in->code;
+  run_layer_out *out = L->out;
+  int outc = 0;
+  if (MPI_Testsome((int)M->n, M->rreq, &outc, M->idx, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
+    return cod_err_set(err, COD_EIO, "MPI receive failed");
+  for (int i = 0; outc != MPI_UNDEFINED && i < outc; i++) {
+    size_t j = (size_t)M->idx[i];
+    const double *r = M->res + j * L->G.rl;
+    if (r[1] != 0)
+      return cod_err_set(err, COD_EIO, "worker %zu could not run its task (%s)", j,
                          cod_status_name((int)r[1]));
-        goto fail;
-      }
-      M->got[j] = 1;
-      M->t_arr[j] = cod_clock_wall_s() - t0;
-      M->w_wall[j] = r[2], M->w_cpu[j] = r[3];
-      arrived[na++] = j;
-      res_worker_row *o = &out->workers[j];
-      o->status = RES_WORKER_STRAGGLER;
-      o->flops = 2.0 * cod_code_worker_macs(code);
-      o->t_finish_s = out->t_start_s + (t0 - L0) + M->t_arr[j];
-      out->cpu_compute_s += r[3];
-      if (!decoded && cod_code_decodable(code, arrived, na)) {
-        rc = decode_now(M, in, &G, arrived, na, out, &dec_wall, err);
-        if (rc == COD_ENUMERIC) singular = 1, rc = COD_OK; /* as the simulator: an outcome */
-        if (rc) goto fail;
-        decoded = 1, critical = j;
-      }
+    M->got[j] = 1;
+    M->t_arr[j] = cod_clock_wall_s() - L->t0;
+    M->w_wall[j] = r[2], M->w_cpu[j] = r[3];
+    L->arrived[L->na++] = j;
+    res_worker_row *o = &out->workers[j];
+    o->status = RES_WORKER_STRAGGLER;
+    o->flops = 2.0 * cod_code_worker_macs(code);
+    o->t_finish_s = out->t_start_s + (L->t0 - L->L0) + M->t_arr[j];
+    out->cpu_compute_s += r[3];
+    if (!L->decoded && cod_code_decodable(code, L->arrived, L->na)) {
+      int rc = decode_now(M, L->in, &L->G, L->arrived, L->na, out, &L->dec_wall, err);
+      if (rc == COD_ENUMERIC) L->singular = 1, rc = COD_OK;
+      if (rc) return rc;
+      L->decoded = 1, L->critical = j;
     }
-    if (decoded || cod_clock_wall_s() - t0 > M->mo.wait_s) break;
-    if ((rc = drain_stale(M, tag, err))) goto fail;
+  }
+  return COD_OK;
+}
+
+/* Step 3: poll sends and receives, sleeping poll_s between polls, until decoded or wait_s
+ * has passed. */
+static int layer_poll(master *M, layer_run *L, cod_err *err) {
+  int rc;
+  while (!L->decoded) {
+    if ((rc = poll_sends(M, L->t0, err))) return rc;
+    if ((rc = layer_take_arrivals(M, L, err))) return rc;
+    if (L->decoded || cod_clock_wall_s() - L->t0 > M->mo.wait_s) break;
+    if ((rc = drain_stale(M, L->tag, err))) return rc;
     /* large messages move only while we call into MPI: sleep only once they are out */
     int sending = 0;
     for (size_t j = 0; j < M->n; j++) sending |= M->sleft[j] > 0;
     if (!sending) mpib_nap(M->mo.poll_s);
   }
-  double end = cod_clock_wall_s();
-  /* filters that travelled this layer count as encoded for it, the simulator's convention
-   * (run_exec.h): the runner encoded them once, in in->coded_filters_wall_s */
+  return COD_OK;
+}
+
+/* Step 4: finish the sends, cancel what is still pending, and account each worker's bytes
+ * and status. Filters that travelled this layer count as encoded for it, the simulator's
+ * convention (run_exec.h): the runner encoded them once, in in->coded_filters_wall_s. */
+static int layer_drain(master *M, layer_run *L, cod_err *err) {
+  run_layer_out *out = L->out;
   int shipped = 0;
   for (size_t j = 0; j < M->n; j++) shipped |= !M->refused[j] && M->hdr[j].send_filters;
-  double filt_s = shipped && in->coded_filters ? in->coded_filters_wall_s : 0.0;
-  out->t_encode_s += filt_s;
-  if ((rc = poll_sends(M, t0, err))) goto fail;
-  posted = 0;
-  if ((rc = layer_cleanup(M, seq, err))) goto fail;
+  L->filt_s = shipped && L->in->coded_filters ? L->in->coded_filters_wall_s : 0.0;
+  out->t_encode_s += L->filt_s;
+  int rc = poll_sends(M, L->t0, err);
+  if (rc) return rc;
+  L->posted = 0;
+  if ((rc = layer_cleanup(M, L->seq, err))) return rc;
   for (size_t j = 0; j < M->n; j++) {
     res_worker_row *o = &out->workers[j];
     if (M->refused[j]) continue;
-    o->bytes_up = (int64_t)((G.il + (M->hdr[j].send_filters ? G.fl : 0)) * el);
-    o->bytes_down = M->got[j] ? (int64_t)(G.ol * sizeof(double)) : 0;
+    o->bytes_up = (int64_t)((L->G.il + (M->hdr[j].send_filters ? L->G.fl : 0)) * L->el);
+    o->bytes_down = M->got[j] ? (int64_t)(L->G.ol * sizeof(double)) : 0;
     if (M->fail[j]) o->status = RES_WORKER_FAILED;
-    if (M->got[j]) o->t_finish_s += filt_s;
+    if (M->got[j]) o->t_finish_s += L->filt_s;
   }
-  if (singular) {
-    out->t_decode_s = dec_wall;
+  return COD_OK;
+}
+
+/* The layer's outcome and the phases of its critical worker. */
+static void layer_outcome(const master *M, const layer_run *L) {
+  run_layer_out *out = L->out;
+  if (L->singular) {
+    out->t_decode_s = L->dec_wall;
     out->status = RES_STATUS_ERROR;
-  } else if (decoded) {
+  } else if (L->decoded) {
     for (size_t u = 0; u < out->n_used; u++) out->workers[out->used[u]].status = RES_WORKER_USED;
-    size_t cj = critical;
+    size_t cj = L->critical;
     /* a send's completion is only seen at the next poll: cap it so the phases add up */
     double up = fmax(0.0, fmin(M->t_up[cj], M->t_arr[cj] - M->w_wall[cj]));
     out->t_upload_s = up;
     out->t_compute_s = M->w_wall[cj];
     out->t_download_s = fmax(0.0, M->t_arr[cj] - up - M->w_wall[cj]);
-    out->t_decode_s = dec_wall;
+    out->t_decode_s = L->dec_wall;
     out->status = RES_STATUS_OK;
   } else {
     out->status = RES_STATUS_UNDECODABLE;
   }
-  cod_free(ck_own);
-  return advance_clock(in, out, end - L0 + filt_s, err);
-fail:
-  if (posted) layer_cleanup(M, seq, NULL); /* leave no receive posted into our buffers */
-  if (!M->stuck) cod_free(ck_own);          /* else MPI may still read it: leave it */
-  run_layer_out_fini(out);
-  return rc;
+}
+
+static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  master *M = ctx;
+  const cod_code *code = in->code;
+  memset(out, 0, sizeof *out);
+  out->cond = NAN;
+  out->status = RES_STATUS_ERROR;
+  out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
+  if (!in->x || !in->k || !in->y)
+    return cod_err_set(err, COD_EINVAL, "the mpi backend computes for real: set run.compute = real");
+  assert(cod_code_workers(code) == M->n);
+  layer_run L;
+  memset(&L, 0, sizeof L);
+  L.in = in, L.out = out;
+  L.L0 = cod_clock_wall_s();
+  L.G = (layer_geo){cod_code_worker_input_len(code), cod_code_worker_filter_len(code),
+                    cod_code_worker_output_len(code), 0, in->cfg->run.precision == RUN_FP32};
+  L.G.rl = MPIB_RES_HEAD + L.G.ol;
+  L.el = L.G.f32 ? 4 : 8;
+  out->workers = cod_calloc(M->n, sizeof *out->workers);
+  if (!out->workers) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int feasible = 0;
+  int rc = grow_buffers(M, code, &L.G, err);
+  if (!rc) rc = layer_prepare(M, &L, &feasible, err);
+  if (!rc && !feasible) {
+    out->status = RES_STATUS_INFEASIBLE_STORAGE;
+    return advance_clock(in, out, 0.0, err);
+  }
+  if (!rc) rc = layer_send(M, &L, err);
+  if (!rc) rc = layer_poll(M, &L, err);
+  double end = cod_clock_wall_s();
+  if (!rc) rc = layer_drain(M, &L, err);
+  if (rc) {
+    if (L.posted) layer_cleanup(M, L.seq, NULL); /* leave no receive posted into our buffers */
+    if (!M->stuck) cod_free(L.ck_own);           /* else MPI may still read it: leave it */
+    run_layer_out_fini(out);
+    return rc;
+  }
+  layer_outcome(M, &L);
+  cod_free(L.ck_own);
+  return advance_clock(in, out, end - L.L0 + L.filt_s, err);
 }
 
 /* ---- the master's objects and sweep --------------------------------------------------- */
