@@ -382,8 +382,8 @@ static int prepare_all(res_db *db, cod_err *err) {
     if (statement_sql(i, &sql, &owned, NULL))
       return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory for the "
                          "statements", db->path);
-    int rc = sqlite3_prepare_v3(db->conn, owned ? owned : sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                &db->st[i], NULL);
+    if (owned) sql = owned;
+    int rc = sqlite3_prepare_v3(db->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->st[i], NULL);
     cod_free(owned);
     if (rc != SQLITE_OK) {
       if ((rc & 0xff) == SQLITE_ERROR)
