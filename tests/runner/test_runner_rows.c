@@ -12,7 +12,15 @@
  * exact bytes SQLite stores: text and blobs as their bytes in hex, reals as their 64 bits,
  * integers in decimal. It also checks each worker's class against the scenario's file
  * order (workers 0..1 "fast", 2..4 "slow", 5 "default"), which a corrupted but equal pair
- * of dumps would not pass.
+ * of dumps would not pass; and, deterministically, that overwriting the run_config after
+ * run_execute changes none of the run's strings.
+ *
+ * Under the thread checkers: `meson test -C build --setup helgrind runner_rows` (valgrind
+ * helgrind; it reports the old bug as a race in bind_row), and in an ASan build
+ * (`meson setup build-asan -Db_sanitize=address,undefined`, run with
+ * ASAN_OPTIONS=detect_stack_use_after_return=1: the old bug read a finished thread's
+ * stack). ThreadSanitizer cannot run Criterion executables here (Criterion's arena
+ * mapping fails under TSan), hence helgrind.
  */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
