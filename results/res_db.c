@@ -40,7 +40,7 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
   [RES_ST_COMMIT] = "COMMIT",
   [RES_ST_ROLLBACK] = "ROLLBACK",
   /* RES_ST_INSERT_RUN, _SET_OUTCOME, _INSERT_LAYER, _INSERT_WORKER, _INSERT_EVENT are
-   * made from the column tables of res_schema.c (generated_sql below). */
+   * made from the column tables of res_schema.c (statement_sql below). */
   [RES_ST_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE run_key = ?1)",
   [RES_ST_COUNT_RUNS] = "SELECT COUNT(*) FROM runs",
   [RES_ST_SUMMARY] =
