@@ -44,7 +44,7 @@ fi
 #    macro (upper case) or one of the reviewed pass-through parameters listed here
 #    (FILE:EXPRESSION); each helper listed is called with literals or macros only, or (in
 #    res_db.c) with the texts res_schema.c makes from its constant column tables
-#    (docs/decisions/009), never with input.
+#    (docs/decisions/010), never with input.
 allowed='results/res_db.c:sql results/res_db.c:stmt_sql[i] results/res_figures.c:sql'
 bad_sql=$(cd "$audit/code" && for f in $files; do
   perl -0777 -ne 'while (/\bsqlite3_(?:exec|prepare(?:_v2|_v3)?)\s*\(\s*[^,]+,\s*([^,]+?)\s*,/g) {
