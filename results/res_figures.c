@@ -392,7 +392,8 @@ static const fig_def figures[] = {
     {.info = {"mse-vs-n",
               "decoding MSE against the number of workers n, per model and scheme",
               "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
-     .title = "Decoding MSE against n (fp64 workers; max over layers and trials)",
+     .title = "Decoding MSE against n (fp64 workers; max over layers and trials; random "
+              "draws and the worst set)",
      .xlabel = "number of workers n",
      .ylabel = "max layer MSE vs uncoded output (absolute)",
      .logy = 10, .xstep = 4, .build = fig_mse_vs_n},
@@ -439,9 +440,11 @@ static const fig_def figures[] = {
      .ylabel = "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2",
      .logy = 10, .xstep = 10, .build = fig_snr},
     {.info = {"fp32-vs-fp64",
-              "relative error with fp32 against fp64 workers, per scheme",
+              "relative error with fp32, bf16 and fp16 against fp64 workers, per "
+              "scheme, random draws and the worst set",
               "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
-     .title = "fp32 against fp64 workers (decoding in fp64; max over layers, trials)",
+     .title = "fp32, bf16, fp16 against fp64 workers (decoding in fp64; max over layers, "
+              "trials)",
      .xlabel = "number of workers n",
      .ylabel = "max layer relative error",
      .logy = 10, .build = fig_precision},
@@ -454,6 +457,22 @@ static const fig_def figures[] = {
      .xlabel = "simulated layer latency (s)",
      .ylabel = "measured MPI layer latency (s)",
      .logx = 10, .logy = 10, .diag = 1, .build = fig_sim_vs_real},
+    {.info = {"berrut-error",
+              "Berrut approximate code: error against the number of results used, "
+              "beside nsctc-rot's exact threshold",
+              "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
+     .title = "Berrut approximate code: error against results used (nsctc-rot: exact at its "
+              "threshold)",
+     .xlabel = "results the decoder used",
+     .ylabel = "mean layer relative error",
+     .logy = 10, .build = fig_berrut},
+    {.info = {"berrut-latency",
+              "Berrut approximate code: error against layer latency, beside nsctc-rot",
+              "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
+     .title = "Berrut approximate code: error against layer latency (nsctc-rot: exact)",
+     .xlabel = "mean simulated layer latency (s)",
+     .ylabel = "mean layer relative error",
+     .logy = 10, .build = fig_berrut_latency},
 };
 
 #define N_FIGURES (sizeof figures / sizeof figures[0])
