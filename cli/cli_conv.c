@@ -44,7 +44,9 @@ static const char conv_help[] =
     "  --precision P        worker arithmetic: fp64 (default), fp32, or bf16/fp16 (operands\n"
     "                       rounded to 16 bits, fp32 accumulation); decoding is always fp64\n"
     "  --snr DB             add worker noise at this SNR in dB (default none)\n"
-    "  --decode fast|generic  decoder (default fast)\n"
+    "  --decode fast|generic  decoder; fast is refused for a scheme without a structured\n"
+    "                       decoder (poly-real, poly-cheb). Default: fast where the scheme\n"
+    "                       has one, else generic; the JSON's \"decode\" says which ran\n"
     "  --out Y.npy          write the decoded output\n"
     "  -h, --help           this help\n";
 
@@ -303,6 +305,7 @@ int cli_conv(int argc, char **argv) {
   o.stride = 1;
   o.snr_db = INFINITY;
   o.half = -1;
+  o.method = COD_DECODE_AUTO; /* an explicit --decode fast is strict */
   int rc = conv_parse(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -375,24 +378,45 @@ done:
 static const char cond_help[] =
     "Usage: fcdcc cond --scheme NAME --workers n --ka A --kb B [options]\n"
     "Condition number of the recovery matrix over worker sets of size delta: all C(n,delta)\n"
-    "sets when there are at most --max-exhaustive of them, else a seeded sample.\n"
-    "Prints JSON: worst, mean, the worst set, exhaustive or not.\n\n"
-    "  --max-exhaustive M   (default 100000)\n"
+    "sets while that many fit the time budget (at the cost measured on the first sets) and\n"
+    "--max-exhaustive, else a seeded sample, which also stops when the budget is spent.\n"
+    "Prints JSON: worst, mean, the worst set, and how the sets were chosen (\"search\":\n"
+    "\"all M sets\" or \"sampled N of M sets, seed S\"). Progress goes to stderr on a terminal.\n\n"
+    "  --budget-s T         thread-CPU seconds the search may take (default 3; inf = no bound,\n"
+    "                       then the answer depends on the options and seed only)\n"
+    "  --max-exhaustive M   exhaustive only if C(n,delta) <= M as well (default: no cap)\n"
     "  --samples S          sets to sample otherwise (default 2000)\n"
     "  --seed S             sampling seed (default 1)\n"
     "  --q Q                rotation denominator / circulant prime\n"
     "  -h, --help           this help\n";
 
+/* Draws "cond: done/planned" on stderr at most every 0.2 s (only when stderr is a tty). */
+typedef struct cond_progress {
+  double last_wall_s;
+  int drawn;
+} cond_progress;
+
+static void cond_progress_draw(void *ctx, size_t done, double planned, int exhaustive) {
+  cond_progress *p = ctx;
+  double now = cod_clock_wall_s();
+  if (now - p->last_wall_s < 0.2 && (double)done < planned) return;
+  p->last_wall_s = now;
+  p->drawn = 1;
+  fprintf(stderr, "\rcond: %s %zu of %.0f sets (%.0f%%)   ", exhaustive ? "all:" : "sampled",
+          done, planned, 100.0 * (double)done / planned);
+  fflush(stderr);
+}
+
 int cli_cond(int argc, char **argv) {
   static const struct option longopts[] = {
       {"scheme", 1, 0, 'c'}, {"workers", 1, 0, 'n'}, {"ka", 1, 0, 'a'},
       {"kb", 1, 0, 'b'},     {"q", 1, 0, 'q'},       {"max-exhaustive", 1, 0, 'm'},
-      {"samples", 1, 0, 's'}, {"seed", 1, 0, 'r'},   {"help", 0, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"samples", 1, 0, 's'}, {"seed", 1, 0, 'r'},   {"budget-s", 1, 0, 'B'},
+      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
   cod_code_params prm = cod_code_params_default();
   prm.n_workers = 0;
-  size_t samples = 2000, seed = 1;
-  double max_ex = 1e5;
+  cod_cond_search_opts so = cod_cond_search_opts_default();
+  size_t seed = so.seed;
   int ch, rc = 0;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -402,9 +426,10 @@ int cli_cond(int argc, char **argv) {
     case 'a': rc = cli_parse_size("cond", "--ka", optarg, 1, 255, &prm.ka); break;
     case 'b': rc = cli_parse_size("cond", "--kb", optarg, 1, 255, &prm.kb); break;
     case 'q': rc = cli_parse_size("cond", "--q", optarg, 0, 100000, &prm.q); break;
-    case 'm': rc = cli_parse_double("cond", "--max-exhaustive", optarg, &max_ex); break;
-    case 's': rc = cli_parse_size("cond", "--samples", optarg, 1, 10000000, &samples); break;
+    case 'm': rc = cli_parse_double("cond", "--max-exhaustive", optarg, &so.max_exhaustive); break;
+    case 's': rc = cli_parse_size("cond", "--samples", optarg, 1, 10000000, &so.samples); break;
     case 'r': rc = cli_parse_size("cond", "--seed", optarg, 0, (size_t)-1, &seed); break;
+    case 'B': rc = cli_parse_double("cond", "--budget-s", optarg, &so.budget_s); break;
     case 'h': fputs(cond_help, stdout); return 0;
     default: return cli_usage_error("cond", "unknown or incomplete option '%s'", argv[optind - 1]);
     }
@@ -412,15 +437,24 @@ int cli_cond(int argc, char **argv) {
   }
   if (optind < argc) return cli_usage_error("cond", "unexpected argument '%s'", argv[optind]);
   if (prm.n_workers == 0) return cli_usage_error("cond", "--workers is required");
-  if (!(max_ex >= 0))
-    return cli_usage_error("cond", "--max-exhaustive: expected a count >= 0, got %g", max_ex);
+  if (!(so.max_exhaustive >= 0))
+    return cli_usage_error("cond", "--max-exhaustive: expected a count >= 0, got %g",
+                           so.max_exhaustive);
+  if (!(so.budget_s > 0))
+    return cli_usage_error("cond", "--budget-s: expected seconds > 0 (or inf), got %g",
+                           so.budget_s);
+  so.seed = (unsigned long)seed;
+  cond_progress prog = {0, 0};
+  if (isatty(fileno(stderr))) so.progress = cond_progress_draw, so.progress_ctx = &prog;
   /* The recovery matrix does not depend on the layer: any valid geometry will do. */
   cod_conv_geom g = {.c = 1, .h = 4, .w = 4, .n_filters = 1, .kh = 1, .kw = 1, .stride = 1};
   cod_code *c = NULL;
   cod_err e = {0};
   if (cod_code_new(&prm, &g, &c, &e)) return cli_usage_error("cond", "%s", e.msg);
-  cod_cond_stats st;
-  if (cod_code_cond_search(c, max_ex, samples, (unsigned long)seed, &st, &e)) {
+  cod_cond_search_result st;
+  rc = cod_code_cond_search(c, &so, &st, &e);
+  if (prog.drawn) fputs("\n", stderr);
+  if (rc) {
     cod_code_free(c);
     return cli_fail("cond", "%s", e.msg);
   }
@@ -430,8 +464,16 @@ int cli_cond(int argc, char **argv) {
   fputs(", \"mean\": ", stdout);
   cli_json_number(stdout, st.mean);
   fputs(", \"worst_set\": [", stdout);
-  for (size_t i = 0; i < cod_code_threshold(c); i++) printf("%s%zu", i ? ", " : "", st.worst_set[i]);
-  printf("], \"sets\": %zu, \"exhaustive\": %s}\n", st.n_sets, st.exhaustive ? "true" : "false");
+  for (size_t i = 0; i < st.n_worst_set; i++) printf("%s%zu", i ? ", " : "", st.worst_set[i]);
+  printf("], \"sets\": %zu, \"sets_total\": %.0f, \"exhaustive\": %s, ", st.sets_tried,
+         st.sets_total, st.exhaustive ? "true" : "false");
+  if (st.exhaustive) printf("\"search\": \"all %.0f sets\"", st.sets_total);
+  else
+    printf("\"seed\": %lu, \"search\": \"sampled %zu of %.0f sets, seed %lu%s\"", st.seed,
+           st.sets_tried, st.sets_total, st.seed,
+           st.budget_hit ? ", cut by the time budget" : "");
+  fputs("}\n", stdout);
+  cod_cond_search_result_fini(&st);
   cod_code_free(c);
   return 0;
 }

@@ -15,6 +15,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
+#include "cod_clock.h"
 #include "cod_scheme.h"
 
 static const cod_scheme_ops *const all_schemes[] = {
@@ -296,8 +297,12 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
     res[i] = results[sel[i]];
   }
   double cond = NAN;
+  if (method == COD_DECODE_FAST && !c->ops->decode_fast)
+    return cod_err_set(err, COD_EINVAL,
+                       "%s has no fast decoder: ask for the generic decoder (or auto, which "
+                       "uses the generic one for this scheme)", c->ops->name);
   /* an approximate code has one decoder: its own (the generic inverse is not its decode) */
-  int fast = (method == COD_DECODE_FAST || c->ops->approximate) && c->ops->decode_fast;
+  int fast = (method != COD_DECODE_GENERIC || c->ops->approximate) && c->ops->decode_fast;
   /* the fast path's condition number is a diagnostic: computed only when asked for */
   rc = fast ? c->ops->decode_fast(c, ids, n_sel, res, y, info ? &cond : NULL, work, err)
             : decode_generic(c, ids, n_sel, res, y, &cond, err);
@@ -320,6 +325,8 @@ int cod_code_select(const cod_code *c, const size_t *avail, size_t n_avail, size
   *n_used = n_sel;
   return COD_OK;
 }
+
+int cod_code_has_fast_decoder(const cod_code *c) { return c->ops->decode_fast != NULL; }
 
 int cod_code_decodable(const cod_code *c, const size_t *avail, size_t n_avail) {
   size_t sel[256], n_sel = 0;
@@ -363,60 +370,154 @@ static double binomial(size_t n, size_t k) {
   return r;
 }
 
-static int account(const cod_code *c, const size_t *set, cod_cond_stats *st, double *sum,
-                   cod_err *err) {
+cod_cond_search_opts cod_cond_search_opts_default(void) {
+  cod_cond_search_opts o;
+  memset(&o, 0, sizeof o);
+  o.budget_s = 3.0;
+  o.max_exhaustive = INFINITY;
+  o.samples = 2000;
+  o.seed = 1;
+  return o;
+}
+
+void cod_cond_search_result_fini(cod_cond_search_result *r) {
+  if (!r) return;
+  cod_free(r->worst_set);
+  r->worst_set = NULL;
+  r->n_worst_set = 0;
+}
+
+/* Running state of one search. */
+typedef struct search_acc {
+  double worst, sum;
+  size_t n;
+  size_t *worst_set;
+} search_acc;
+
+static void acc_reset(search_acc *a) { a->worst = NAN, a->sum = 0, a->n = 0; }
+
+static int acc_add(const cod_code *c, const size_t *set, search_acc *a, cod_err *err) {
   double k;
   int rc = cod_code_cond(c, set, c->delta, &k, err);
   if (rc == COD_EUNDECODABLE) k = INFINITY, rc = COD_OK; /* e.g. replication missing a block */
   if (rc) return rc;
-  if (st->n_sets == 0 || k > st->worst || (isnan(st->worst) && !isnan(k))) {
-    st->worst = k;
-    memcpy(st->worst_set, set, c->delta * sizeof *set);
+  if (a->n == 0 || k > a->worst || (isnan(a->worst) && !isnan(k))) {
+    a->worst = k;
+    memcpy(a->worst_set, set, c->delta * sizeof *set);
   }
-  *sum += k;
-  st->n_sets++;
+  a->sum += k;
+  a->n++;
   return COD_OK;
 }
 
-int cod_code_cond_search(const cod_code *c, double max_exhaustive, size_t samples,
-                         unsigned long seed, cod_cond_stats *stats, cod_err *err) {
-  cod_cond_stats st;
-  memset(&st, 0, sizeof st);
-  size_t n = c->n, d = c->delta, set[256];
-  double sum = 0, total = binomial(n, d);
+/* Spent thread CPU exceeds the budget, or the projection of `done` sets at the measured
+ * rate to `planned` sets does. */
+static int over_budget(double budget_s, double spent_s, size_t done, double planned) {
+  if (isinf(budget_s)) return 0;
+  return spent_s / (double)done * planned > budget_s;
+}
+
+/* Every C(n, d) set in lexicographic order; *dropped = 1 if the budget overtook it. */
+static int search_exhaustive(const cod_code *c, const cod_cond_search_opts *o, double total,
+                             search_acc *a, int *dropped, cod_err *err) {
+  size_t n = c->n, d = c->delta;
+  size_t *set = cod_malloc_array(d ? d : 1, sizeof *set);
+  if (!set) return cod_err_set(err, COD_ENOMEM, "out of memory for a worker set");
+  double t0 = cod_clock_thread_cpu_s();
   int rc = COD_OK;
-  if (d > n) return cod_err_set(err, COD_EUNDECODABLE, "threshold exceeds the workers");
-  if (total <= max_exhaustive) {
-    st.exhaustive = 1;
-    for (size_t i = 0; i < d; i++) set[i] = i;
-    for (;;) {
-      if ((rc = account(c, set, &st, &sum, err))) return rc;
-      size_t i = d;
-      while (i > 0 && set[i - 1] == n - d + i - 1) i--;
-      if (i == 0) break;
-      set[i - 1]++;
-      for (size_t j = i; j < d; j++) set[j] = set[j - 1] + 1;
+  *dropped = 0;
+  for (size_t i = 0; i < d; i++) set[i] = i;
+  for (;;) {
+    if ((rc = acc_add(c, set, a, err))) break;
+    if (o->progress) o->progress(o->progress_ctx, a->n, total, 1);
+    if (over_budget(o->budget_s, cod_clock_thread_cpu_s() - t0, a->n, total)) {
+      *dropped = 1;
+      break;
     }
-  } else {
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory for a random generator");
-    gsl_rng_set(r, seed);
-    size_t perm[256];
-    for (size_t s = 0; s < samples && rc == COD_OK; s++) {
-      for (size_t i = 0; i < n; i++) perm[i] = i;
-      for (size_t i = 0; i < d; i++) { /* partial Fisher-Yates */
-        size_t j = i + gsl_rng_uniform_int(r, n - i), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-      }
-      memcpy(set, perm, d * sizeof *set);
-      rc = account(c, set, &st, &sum, err);
-    }
-    gsl_rng_free(r);
-    if (rc) return rc;
+    size_t i = d;
+    while (i > 0 && set[i - 1] == n - d + i - 1) i--;
+    if (i == 0) break;
+    set[i - 1]++;
+    for (size_t j = i; j < d; j++) set[j] = set[j - 1] + 1;
   }
-  st.mean = st.n_sets ? sum / (double)st.n_sets : NAN;
-  *stats = st;
+  cod_free(set);
+  return rc;
+}
+
+/* o->samples uniform sets from MT19937(seed); stops early when the budget is spent. */
+static int search_sampled(const cod_code *c, const cod_cond_search_opts *o, search_acc *a,
+                          int *cut, cod_err *err) {
+  size_t n = c->n, d = c->delta;
+  size_t *perm = cod_malloc_array(n, sizeof *perm);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  int rc = COD_OK;
+  *cut = 0;
+  if (!perm || !r) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory for the sampling generator");
+    goto done;
+  }
+  gsl_rng_set(r, o->seed);
+  double t0 = cod_clock_thread_cpu_s();
+  for (size_t s = 0; s < o->samples; s++) {
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = 0; i < d; i++) { /* partial Fisher-Yates */
+      size_t j = i + gsl_rng_uniform_int(r, n - i), t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    if ((rc = acc_add(c, perm, a, err))) break;
+    if (o->progress) o->progress(o->progress_ctx, a->n, (double)o->samples, 0);
+    if (s + 1 < o->samples && !isinf(o->budget_s) &&
+        cod_clock_thread_cpu_s() - t0 > o->budget_s) {
+      *cut = 1;
+      break;
+    }
+  }
+done:
+  gsl_rng_free(r);
+  cod_free(perm);
+  return rc;
+}
+
+int cod_code_cond_search(const cod_code *c, const cod_cond_search_opts *opts,
+                         cod_cond_search_result *res, cod_err *err) {
+  cod_cond_search_opts o = opts ? *opts : cod_cond_search_opts_default();
+  size_t d = c->delta;
+  if (d > c->n) return cod_err_set(err, COD_EUNDECODABLE, "threshold exceeds the workers");
+  if (o.samples == 0)
+    return cod_err_set(err, COD_EINVAL, "condition-number search: samples must be >= 1");
+  if (!(o.budget_s > 0))
+    return cod_err_set(err, COD_EINVAL, "condition-number search: budget_s must be > 0 (got %g)",
+                       o.budget_s);
+  search_acc a = {0};
+  a.worst_set = cod_malloc_array(d ? d : 1, sizeof *a.worst_set);
+  if (!a.worst_set) return cod_err_set(err, COD_ENOMEM, "out of memory for a worker set");
+  acc_reset(&a);
+  double total = binomial(c->n, d);
+  int rc = COD_OK, exhaustive = 0, cut = 0;
+  if (total <= o.max_exhaustive) {
+    rc = search_exhaustive(c, &o, total, &a, &cut, err);
+    if (!rc && (double)a.n == total) exhaustive = 1, cut = 0;
+  }
+  if (!rc && !exhaustive) {
+    acc_reset(&a); /* a sampled result depends on the seed only, not on a dropped pass */
+    int cut2 = 0;
+    rc = search_sampled(c, &o, &a, &cut2, err);
+    cut |= cut2;
+  }
+  if (rc) {
+    cod_free(a.worst_set);
+    return rc;
+  }
+  res->worst = a.worst;
+  res->mean = a.n ? a.sum / (double)a.n : NAN;
+  res->worst_set = a.worst_set;
+  res->n_worst_set = d;
+  res->sets_tried = a.n;
+  res->sets_total = total;
+  res->exhaustive = exhaustive;
+  res->budget_hit = cut;
+  res->seed = o.seed;
   return COD_OK;
 }
 

@@ -13,7 +13,8 @@
  *     values), and recovers every output entry with one GEMM;
  *   - schemes with structure add a FAST decoder (nsctc-rot: two complex unit-circle
  *     Vandermonde systems; uncoded/replication: copies), checked against the generic one
- *     in the tests. nsctc-cir has no fast decoder yet and uses the generic one.
+ *     in the tests (nsctc-cir: FFT along the piece index, then one small Vandermonde
+ *     solve per frequency; cod_cir_fft.c).
  * A scheme is a `const cod_scheme_ops *` (cod_scheme.h) that fills in the matrices.
  *
  * Schemes (names accepted by cod_code_new):
@@ -52,8 +53,11 @@ typedef struct cod_code_params {
 } cod_code_params;
 
 typedef enum cod_decode_method {
-  COD_DECODE_FAST = 0,    /* the scheme's structured decoder (generic if it has none) */
-  COD_DECODE_GENERIC = 1  /* LU/QR inverse of the stacked real generator */
+  COD_DECODE_FAST = 0,    /* the scheme's structured decoder; refused (COD_EINVAL, naming
+                             the scheme) when it has none: never a silent fallback */
+  COD_DECODE_GENERIC = 1, /* LU/QR inverse of the stacked real generator */
+  COD_DECODE_AUTO = 2     /* FAST where the scheme has a structured decoder, else GENERIC
+                             (poly-real, poly-cheb); cod_decode_info.method says which ran */
 } cod_decode_method;
 
 /* Sensible defaults: nsctc-rot, rows, q = 0, rank_rtol = 1e-13. */
@@ -142,6 +146,9 @@ int cod_code_decode(const cod_code *code, const size_t *avail, size_t n_avail,
                     const double *const *results, cod_decode_method method, double *y,
                     cod_decode_info *info, cod_err *err);
 
+/* 1 if the scheme has a structured (fast) decoder, else 0 (then COD_DECODE_FAST is refused). */
+int cod_code_has_fast_decoder(const cod_code *code);
+
 /* 1 if the results of the listed workers suffice to decode (the scheme's selection rule
  * succeeds), else 0. Ids must be valid and distinct. */
 int cod_code_decodable(const cod_code *code, const size_t *avail, size_t n_avail);
@@ -169,18 +176,52 @@ int cod_code_decode_work(const cod_code *code, const size_t *avail, size_t n_ava
 int cod_code_cond(const cod_code *code, const size_t *avail, size_t n_avail, double *cond,
                   cod_err *err);
 
-typedef struct cod_cond_stats {
-  double worst, mean;    /* over the sets examined */
-  size_t worst_set[256]; /* a worst set (threshold entries) */
-  size_t n_sets;         /* sets examined */
-  int exhaustive;        /* 1 if all C(n, delta) sets were examined */
-} cod_cond_stats;
+/* Progress of a condition-number search: `done` sets examined of `planned` (C(n, delta)
+ * when exhaustive, else the samples asked for); called after every set, from the calling
+ * thread. The library never prints: a terminal front end throttles and draws it. */
+typedef void (*cod_cond_progress_fn)(void *ctx, size_t done, double planned, int exhaustive);
 
-/* Worst and mean condition number over all C(n, delta) worker sets when there are at most
- * max_exhaustive of them, else over `samples` sets drawn with a seeded generator. A set
- * that cannot decode (replication missing a block) counts as condition number infinity. */
-int cod_code_cond_search(const cod_code *code, double max_exhaustive, size_t samples,
-                         unsigned long seed, cod_cond_stats *stats, cod_err *err);
+typedef struct cod_cond_search_opts {
+  double budget_s;       /* thread-CPU seconds: exhaustive only while C(n, delta) times the
+                            measured cost of one set fits; sampling stops there too (after
+                            at least one set). INFINITY = no time bound, so the result
+                            depends on the options and seed only (what the runner uses) */
+  double max_exhaustive; /* exhaustive only if C(n, delta) <= this as well (a
+                            machine-independent cap); INFINITY = no cap, 0 = always sample */
+  size_t samples;        /* sets to draw when not exhaustive (>= 1) */
+  unsigned long seed;    /* seed of the sampling generator (MT19937) */
+  cod_cond_progress_fn progress; /* may be NULL */
+  void *progress_ctx;
+} cod_cond_search_opts;
+
+/* Defaults: budget 3 s, no count cap, 2000 samples, seed 1, no progress callback. */
+cod_cond_search_opts cod_cond_search_opts_default(void);
+
+typedef struct cod_cond_search_result {
+  double worst, mean;    /* over the sets examined; a set that cannot decode counts as +inf */
+  size_t *worst_set;     /* heap, cod_code_threshold(code) ids of a worst set; owned by the
+                            result, released by cod_cond_search_result_fini */
+  size_t n_worst_set;    /* entries of worst_set (the threshold) */
+  size_t sets_tried;     /* sets examined (sampled sets may repeat) */
+  double sets_total;     /* C(n, delta), a double because it can exceed size_t */
+  int exhaustive;        /* 1 if every one of the sets_total sets was examined */
+  int budget_hit;        /* 1 if the time budget cut the search short (exhaustive abandoned
+                            for sampling, or fewer than `samples` samples drawn) */
+  unsigned long seed;    /* the sampling seed (meaningful when !exhaustive) */
+} cod_cond_search_result;
+
+void cod_cond_search_result_fini(cod_cond_search_result *res);
+
+/* Worst and mean 2-norm condition number of the recovery matrix over worker sets of the
+ * threshold size (cod_code_cond on each set): every C(n, delta) set in lexicographic order
+ * when opts allow it (max_exhaustive, and budget_s against the cost measured on the sets
+ * done so far; an exhaustive pass that the budget overtakes is dropped and replaced by
+ * sampling), else opts->samples sets drawn uniformly (partial Fisher-Yates) from MT19937
+ * seeded with opts->seed, stopped early when the budget runs out. opts NULL = defaults.
+ * On success *res is filled (call cod_cond_search_result_fini); on error (COD_ENOMEM, a
+ * failing SVD, COD_EINVAL for samples = 0) *res is untouched. */
+int cod_code_cond_search(const cod_code *code, const cod_cond_search_opts *opts,
+                         cod_cond_search_result *res, cod_err *err);
 
 /* Add white Gaussian noise to buf at the given SNR (dB) relative to buf's own mean square:
  * variance = mean(buf^2) / 10^(snr_db/10), drawn from the caller's generator. An infinite

@@ -290,7 +290,7 @@ static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, con
   double w0 = cod_clock_wall_s(), c0 = cod_clock_thread_cpu_s();
   int rc = cod_code_decode_work(in->code, arr, na, res,
                                 in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
-                                                                          : COD_DECODE_FAST,
+                                                                          : COD_DECODE_AUTO,
                                 in->y, &info, M->dwork, err);
   *wall = cod_clock_wall_s() - w0;
   out->cpu_decode_s = cod_clock_thread_cpu_s() - c0;

@@ -164,7 +164,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
     double w0 = cod_clock_wall_s();
     rc = cod_code_decode_work(L->code, L->arrived, L->n_arrived, res,
                               L->in->cfg->run.decode == RUN_DECODE_GENERIC ? COD_DECODE_GENERIC
-                                                                            : COD_DECODE_FAST,
+                                                                            : COD_DECODE_AUTO,
                               L->in->y, &info, L->in->scratch ? L->in->scratch->dwork : NULL,
                               L->err);
     wall = cod_clock_wall_s() - w0;

@@ -185,3 +185,18 @@ int tc_run_decode(const tc_run *r, const size_t *avail, size_t n_avail,
     res[i] = avail[i] < r->n ? r->res[avail[i]] : r->res[0];
   return cod_code_decode(r->code, avail, n_avail, res, method, y, info, err);
 }
+
+cod_cond_search_opts tc_search_opts(double max_exhaustive, size_t samples, unsigned long seed) {
+  cod_cond_search_opts o = cod_cond_search_opts_default();
+  o.budget_s = INFINITY;
+  o.max_exhaustive = max_exhaustive;
+  o.samples = samples ? samples : 1;
+  o.seed = seed;
+  return o;
+}
+
+int tc_cond_search(const cod_code *c, double max_exhaustive, size_t samples, unsigned long seed,
+                   cod_cond_search_result *res, cod_err *err) {
+  cod_cond_search_opts o = tc_search_opts(max_exhaustive, samples, seed);
+  return cod_code_cond_search(c, &o, res, err);
+}

@@ -70,4 +70,11 @@ cod_conv_geom tc_geom(size_t c, size_t h, size_t w, size_t n, size_t kh, size_t 
                       size_t stride, size_t pad);
 cod_code_params tc_params(const char *scheme, size_t n, size_t ka, size_t kb);
 
+/* Search options that depend on the arguments only (no time budget): exhaustive when
+ * C(n, delta) <= max_exhaustive, else `samples` sets from `seed`. */
+cod_cond_search_opts tc_search_opts(double max_exhaustive, size_t samples, unsigned long seed);
+/* cod_code_cond_search with tc_search_opts (samples 0 means 1). */
+int tc_cond_search(const cod_code *c, double max_exhaustive, size_t samples, unsigned long seed,
+                   cod_cond_search_result *res, cod_err *err);
+
 #endif

@@ -59,8 +59,10 @@ static double every_subset(const tc_run *r, double tol, int both, double agree_t
     tc_shuffle(order, d, &rng);
     cod_decode_info info;
     cod_err err = {0};
-    int rc = tc_run_decode(r, order, d, COD_DECODE_FAST, y1, &info, &err);
+    int rc = tc_run_decode(r, order, d, COD_DECODE_AUTO, y1, &info, &err);
     cr_assert_eq(rc, COD_OK, "%s n=%zu: subset #%zu: %s", cod_code_scheme(c), n, count, err.msg);
+    cr_expect_eq(info.method, cod_code_has_fast_decoder(c) ? COD_DECODE_FAST : COD_DECODE_GENERIC,
+                 "%s: auto did not report the decoder that ran", cod_code_scheme(c));
     cr_expect_eq(info.n_used, d);
     cr_expect(memcmp(info.used, order, d * sizeof *order) == 0, "info.used is not the order given");
     cr_expect(isfinite(info.cond) && info.cond >= 1.0, "cond %g", info.cond);
@@ -187,6 +189,30 @@ Test(codes_poly, every_subset_cheb_and_real) {
     tc_run_init(&r, &p, &g[i % 3], 70 + i, COD_F64);
     w = every_subset(&r, 1e-11, 0, 0, 1 + i);
     cr_log_info("poly-real (%zu,%zu,%zu): worst rel err %.3g", cfg[i][0], cfg[i][1], cfg[i][2], w);
+    tc_run_fini(&r);
+  }
+}
+
+/* An explicit fast request on a scheme without a structured decoder is refused with a
+ * message naming the scheme, and y is left alone: never a silent generic decode. */
+Test(codes_poly, fast_request_refused_without_fast_decoder) {
+  const char *schemes[2] = {"poly-real", "poly-cheb"};
+  size_t ng;
+  const cod_conv_geom *g = geoms(&ng);
+  for (int s = 0; s < 2; s++) {
+    cod_code_params p = tc_params(schemes[s], 6, 2, 2);
+    tc_run r;
+    tc_run_init(&r, &p, &g[0], 80 + s, COD_F64);
+    cr_expect_eq(cod_code_has_fast_decoder(r.code), 0);
+    size_t avail[4] = {5, 2, 0, 3};
+    double *y = sentinel_buf(r.out_len);
+    cod_decode_info info;
+    cod_err err = {0};
+    cr_expect_eq(tc_run_decode(&r, avail, 4, COD_DECODE_FAST, y, &info, &err), COD_EINVAL);
+    cr_expect(strstr(err.msg, schemes[s]) != NULL, "message does not name %s: %s", schemes[s],
+              err.msg);
+    cr_expect(untouched(y, r.out_len), "%s: refused fast decode wrote y", schemes[s]);
+    free(y);
     tc_run_fini(&r);
   }
 }
@@ -623,23 +649,23 @@ Test(codes_cond, search_exhaustive_flag_and_determinism) {
     sum += k, cnt++;
   } while (tc_comb_next(set, d, 8));
   cr_assert_eq(cnt, 28);
-  cod_cond_stats st;
+  cod_cond_search_result st;
   cod_err err = {0};
-  cr_assert_eq(cod_code_cond_search(c, 28, 5, 1, &st, &err), COD_OK, "%s", err.msg);
+  cr_assert_eq(tc_cond_search(c, 28, 5, 1, &st, &err), COD_OK, "%s", err.msg);
   cr_expect_eq(st.exhaustive, 1);
-  cr_expect_eq(st.n_sets, 28);
+  cr_expect_eq(st.sets_tried, 28);
   cr_expect_eq(st.worst, worst);
   cr_expect_leq(fabs(st.mean - sum / cnt), 1e-12 * st.mean);
   double kw;
   cr_assert_eq(cod_code_cond(c, st.worst_set, d, &kw, NULL), COD_OK);
   cr_expect_eq(kw, worst, "worst_set does not have the worst condition number");
   /* one fewer allowed: sampling, exactly `samples` sets */
-  cod_cond_stats s1, s2, s3;
-  cr_assert_eq(cod_code_cond_search(c, 27, 40, 12345, &s1, NULL), COD_OK);
-  cr_assert_eq(cod_code_cond_search(c, 27, 40, 12345, &s2, NULL), COD_OK);
-  cr_assert_eq(cod_code_cond_search(c, 0, 40, 999, &s3, NULL), COD_OK);
+  cod_cond_search_result s1, s2, s3;
+  cr_assert_eq(tc_cond_search(c, 27, 40, 12345, &s1, NULL), COD_OK);
+  cr_assert_eq(tc_cond_search(c, 27, 40, 12345, &s2, NULL), COD_OK);
+  cr_assert_eq(tc_cond_search(c, 0, 40, 999, &s3, NULL), COD_OK);
   cr_expect_eq(s1.exhaustive, 0);
-  cr_expect_eq(s1.n_sets, 40);
+  cr_expect_eq(s1.sets_tried, 40);
   /* row order changes the SVD's rounding only: equal to ~cond*eps */
   cr_expect_leq(s1.worst, worst * (1 + 1e-12), "sampled %.17g > exhaustive %.17g", s1.worst, worst);
   cr_expect_geq(s1.worst, 1.0);
@@ -652,6 +678,10 @@ Test(codes_cond, search_exhaustive_flag_and_determinism) {
   cr_expect(distinct, "sampled worst set is not a set of workers");
   cr_assert_eq(cod_code_cond(c, s3.worst_set, d, &kw, NULL), COD_OK);
   cr_expect_eq(kw, s3.worst);
+  cod_cond_search_result_fini(&st);
+  cod_cond_search_result_fini(&s1);
+  cod_cond_search_result_fini(&s2);
+  cod_cond_search_result_fini(&s3);
   cod_code_free(c);
 }
 
@@ -784,11 +814,12 @@ Test(codes_cond, search_on_replication) {
   cod_code_params p = tc_params("replication", 8, 2, 2);
   cod_code *c;
   cr_assert_eq(cod_code_new(&p, &g, &c, NULL), COD_OK);
-  cod_cond_stats st;
+  cod_cond_search_result st;
   cod_err err = {0};
-  int rc = cod_code_cond_search(c, 1e4, 0, 1, &st, &err);
+  int rc = tc_cond_search(c, 1e4, 0, 1, &st, &err);
   cr_expect_eq(rc, COD_OK, "cond_search on replication: rc %d (%s)", rc, err.msg);
-  if (rc == COD_OK) cr_expect(st.worst >= 1.0 && st.n_sets == 70);
+  if (rc == COD_OK) cr_expect(st.worst >= 1.0 && st.sets_tried == 70);
+  if (rc == COD_OK) cod_cond_search_result_fini(&st);
   cod_code_free(c);
 }
 
@@ -845,8 +876,8 @@ Test(codes_noise, rot_mse_falls_tenfold_per_10db) {
   cod_code_params p = tc_params("nsctc-rot", 12, 3, 3);
   tc_run r;
   tc_run_init(&r, &p, &g, 8, COD_F64);
-  cod_cond_stats st;
-  cr_assert_eq(cod_code_cond_search(r.code, 1e4, 0, 1, &st, NULL), COD_OK);
+  cod_cond_search_result st;
+  cr_assert_eq(tc_cond_search(r.code, 1e4, 0, 1, &st, NULL), COD_OK);
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(rng, 7);
   double m80 = noisy_nmse(&r, st.worst_set, 9, 80, rng, 8);
@@ -860,6 +891,7 @@ Test(codes_noise, rot_mse_falls_tenfold_per_10db) {
   cr_expect(m80 / m90 >= 3 && m80 / m90 <= 30, "80/90 dB ratio %.3g", m80 / m90);
   /* amplification bounded by cond^2: NMSE <= cond^2 * 10^(-snr/10) (with slack 10) */
   cr_expect_leq(m80, 10 * st.worst * st.worst * 1e-8);
+  cod_cond_search_result_fini(&st);
   gsl_rng_free(rng);
   tc_run_fini(&r);
 }
@@ -902,7 +934,8 @@ Test(codes_alloc, every_allocation_failure_is_enomem) {
       for (k = 0; k < 1000 && rc == COD_ENOMEM; k++) {
         cod_err err = {0};
         cod_alloc_fail_at(k);
-        rc = tc_run_decode(&r, avail, n, (cod_decode_method)method, y, NULL, &err);
+        rc = tc_run_decode(&r, avail, n, method ? COD_DECODE_GENERIC : COD_DECODE_AUTO, y, NULL,
+                           &err);
         cod_alloc_fail_at(-1);
         if (rc == COD_ENOMEM) {
           fails++;
@@ -928,14 +961,15 @@ Test(codes_alloc, every_allocation_failure_is_enomem) {
       if (rc == COD_ENOMEM) cr_expect_eq(cond, SENTINEL);
     }
     cr_expect_eq(rc, COD_OK);
-    cod_cond_stats st;
+    cod_cond_search_result st;
     rc = COD_ENOMEM;
     for (k = 0; k < 1000 && rc == COD_ENOMEM; k++) {
       cod_alloc_fail_at(k);
-      rc = cod_code_cond_search(r.code, 100, 5, 1, &st, NULL);
+      rc = tc_cond_search(r.code, 100, 5, 1, &st, NULL);
       cod_alloc_fail_at(-1);
     }
     cr_expect_eq(rc, COD_OK, "%s: cond_search rc %d", schemes[s], rc);
+    if (rc == COD_OK) cod_cond_search_result_fini(&st);
     /* encoders */
     double *cx = malloc(r.n * cod_code_worker_input_len(r.code) * 8);
     double *ck = malloc(r.n * cod_code_worker_filter_len(r.code) * 8);

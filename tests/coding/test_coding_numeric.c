@@ -52,16 +52,16 @@ static double worst_poly_real(size_t n, size_t d) {
   return worst;
 }
 
-static cod_cond_stats lib_search(const char *scheme, size_t n, size_t ka, size_t kb) {
+static cod_cond_search_result lib_search(const char *scheme, size_t n, size_t ka, size_t kb) {
   cod_conv_geom g = tc_geom(2, 40, 9, 2 * kb + 1, 3, 3, 1, 1);
   cod_code_params p = tc_params(scheme, n, ka, kb);
   cod_code *c;
   cod_err err = {0};
   cr_assert_eq(cod_code_new(&p, &g, &c, &err), COD_OK, "%s", err.msg);
-  cod_cond_stats st;
-  cr_assert_eq(cod_code_cond_search(c, 1e5, 0, 1, &st, &err), COD_OK, "%s", err.msg);
+  cod_cond_search_result st;
+  cr_assert_eq(tc_cond_search(c, 1e5, 0, 1, &st, &err), COD_OK, "%s", err.msg);
   cr_expect_eq(st.exhaustive, 1);
-  cr_expect_eq((double)st.n_sets, tc_binomial(n, ka * kb));
+  cr_expect_eq((double)st.sets_tried, tc_binomial(n, ka * kb));
   cod_code_free(c);
   return st;
 }
@@ -70,7 +70,7 @@ static void check_worst(size_t n, size_t ka, size_t kb, double rot_lo, double ro
                         double real_lo, double real_hi) {
   size_t d = ka * kb;
   double ir = worst_rot(n, d), ip = worst_poly_real(n, d);
-  cod_cond_stats sr = lib_search("nsctc-rot", n, ka, kb), sp = lib_search("poly-real", n, ka, kb);
+  cod_cond_search_result sr = lib_search("nsctc-rot", n, ka, kb), sp = lib_search("poly-real", n, ka, kb);
   cr_log_info("n=%zu %zux%zu (%zu stragglers, %.0f sets): worst cond nsctc-rot lib %.4g indep %.4g "
               "(mean %.4g); poly-real lib %.4g indep %.4g (mean %.4g)", n, ka, kb, n - d,
               tc_binomial(n, d), sr.worst, ir, sr.mean, sp.worst, ip, sp.mean);
@@ -85,6 +85,8 @@ static void check_worst(size_t n, size_t ka, size_t kb, double rot_lo, double ro
   cr_expect(ip >= real_lo && ip <= real_hi, "poly-real worst %.3g outside [%.0e, %.0e]", ip,
             real_lo, real_hi);
   cr_expect_gt(sp.worst, 1e4 * sr.worst, "poly-real is not much worse than nsctc-rot");
+  cod_cond_search_result_fini(&sr);
+  cod_cond_search_result_fini(&sp);
 }
 
 Test(numeric, worst_cond_n31_three_stragglers, .timeout = 100) {
@@ -106,21 +108,22 @@ static double decode_err(const char *scheme, size_t n, size_t ka, size_t kb, con
   tc_run r;
   tc_run_init(&r, &p, g, 1234 + n, prec);
   size_t d = ka * kb;
-  cod_cond_stats st;
+  cod_cond_search_result st;
   double maxex = tc_binomial(n, d) <= 5000 ? 5000 : 0;
-  cr_assert_eq(cod_code_cond_search(r.code, maxex, 300, 42, &st, NULL), COD_OK);
+  cr_assert_eq(tc_cond_search(r.code, maxex, 300, 42, &st, NULL), COD_OK);
   double *y = malloc(r.out_len * sizeof *y), worst = 0;
   size_t first[64];
   tc_comb_init(first, d);
   const size_t *sets[2] = {st.worst_set, first};
   for (int s = 0; s < 2; s++) {
     cod_err err = {0};
-    int rc = tc_run_decode(&r, sets[s], d, COD_DECODE_FAST, y, NULL, &err);
+    int rc = tc_run_decode(&r, sets[s], d, COD_DECODE_AUTO, y, NULL, &err);
     cr_assert_eq(rc, COD_OK, "%s n=%zu: %s", scheme, n, err.msg);
     double e = tc_rel_err(y, r.yref, r.out_len);
     if (!(e <= worst)) worst = e;
   }
   *cond_out = st.worst;
+  cod_cond_search_result_fini(&st);
   free(y);
   tc_run_fini(&r);
   return worst;
