@@ -63,6 +63,18 @@ extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,
 int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,
                            size_t *sel, size_t *n_sel);
 
+/* nsctc-cir's structured decoder and condition number (cod_cir_fft.c), the
+ * decode_fast / cond_fast / decode_flops / decode_work_bytes of cod_scheme_cir: FFT along
+ * the piece index, one k x k Vandermonde solve per frequency, inverse FFT; the exact
+ * 2-norm condition number of the generic recovery matrix from the per-frequency SVDs. */
+int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
+                   const double *const *results, double *y, double *cond, void *work,
+                   cod_err *err);
+int cod_cir_cond(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
+                 cod_err *err);
+double cod_cir_decode_flops(const cod_code *c);
+size_t cod_cir_decode_work_bytes(const cod_code *c);
+
 /* Linear-algebra helpers (cod_linalg.c). Matrices are row-major. */
 /* 2-norm condition number of a real rows x cols matrix (rows >= cols) from its singular
  * values (Golub-Reinsch SVD). COD_ENOMEM on allocation failure. */

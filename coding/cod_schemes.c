@@ -13,7 +13,7 @@
  *   computed. cond(G_S) = cond(V_S) because the change of basis is unitary up to scale.
  * nsctc-cir: the circulant-permutation embedding, one-sided (CRME section on circulant
  *   permutations): k groups of q slabs, the last slab of each group minus the sum of the
- *   others, worker j holds sum_i P^{i*j} group_i. Decoded by the generic path.
+ *   others, worker j holds sum_i P^{i*j} group_i. Decoded by FFT (cod_cir_fft.c).
  * poly-real: polynomial code with real nodes x_j = -1 + 2(j+1)/n (Yu et al.'s polynomial
  *   codes), input coefficients x^{k_B*i}, filter coefficients x^l.
  * poly-cheb: Fahim & Cadambe (arXiv 1903.08326): Chebyshev polynomials T_{k_B*i} and T_l
@@ -285,7 +285,8 @@ static void cir_fill(cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_cir = {"nsctc-cir", cir_plan, cir_fill, cod_select_first_delta,
-                                       NULL, NULL, NULL, NULL, 0};
+                                       cod_cir_decode, cod_cir_cond, cod_cir_decode_flops,
+                                       cod_cir_decode_work_bytes, 0};
 
 /* ---- uncoded and replication --------------------------------------------------------- */
 

@@ -1,0 +1,328 @@
+/* cod_cir_fft.c: the structured decoder and condition number of nsctc-cir.
+ *
+ * The circulant-permutation embedding (CRME, Ramamoorthy & Tang, arXiv 1910.06515; as a
+ * convolution code in FCDCC, arXiv 2411.01579; NSCTC-MATH section 4): the coded side is k
+ * groups of q pieces (q prime), the last piece of group i minus the sum of its q-1 data
+ * pieces, and worker j's piece t is sum_i U'_{i,(t+i*j) mod q}. Its result pieces, as a
+ * sequence in t, therefore obey Z_j[m] = sum_i w^{m*i*j} U'_i[m] after a DFT along t
+ * (w = e^{2 pi i/q}, FFTW's forward sign). Bin 0 of every group is zero by construction,
+ * so decoding is: FFT each selected worker's q pieces (for every output entry at once),
+ * solve one k x k complex Vandermonde system in the nodes w^{m*j} per frequency
+ * m = 1..floor(q/2) (the others are complex conjugates: the data are real), inverse FFT,
+ * and drop the parity piece s = q-1. The k x k inverses are formed once per worker set
+ * and applied to all output entries of a chunk as one real GEMM on split planes
+ * ([[Re, -Im], [Im, Re]], as the nsctc-rot decoder does), so the cost per output entry is
+ * two length-q real FFTs per worker and 8k^2 flops per frequency pair, instead of the
+ * generic decoder's 2*k^2*q^2.
+ *
+ * FFTW's planner is one global object and not thread-safe: every plan is made and
+ * destroyed under plan_lock (only fftw_execute_* is thread-safe). Plans are made per
+ * decode with FFTW_ESTIMATE (microseconds, no measurement) and FFTW_UNALIGNED, because
+ * worker results come at any 8-byte alignment; FFTW's own allocations bypass cod_malloc,
+ * and a NULL plan is reported as COD_ENOMEM.
+ *
+ * Condition number (docs/decisions/009-cir-fft-decoder.md derives it). With the unitary
+ * DFT, the recovery matrix M (kq x k(q-1): worker pieces against data pieces) is
+ * M = Q * B * (I_k (x) G), Q with orthonormal columns, B = blockdiag_m V_m (V_m[j][i] =
+ * w^{m i j}), G = (rows 1..q-1 of the unitary DFT) * E, E = [I; -1^T] the parity map. G is
+ * not unitary (G G^H = I + phi phi^H, |phi_m| = 1), so cond(M) is not
+ * max sigma_max(V_m) / min sigma_min(V_m) (it lies within a factor sqrt(q) of it). Exactly:
+ * sigma(M)^2 are the eigenvalues of H = D + C C^H with D = blockdiag(V_m V_m^H) and
+ * C = stack_m(phi_m V_m), a rank-k update; by Sylvester's inertia on the Schur complement,
+ * the number of eigenvalues of H below lambda is
+ *   N(lambda) = #{sigma_{m,r}^2 < lambda} - #neg K(lambda),
+ *   K(lambda) = q I_k - lambda sum_m (lambda I - V_m^H V_m)^{-1}   (real symmetric, k x k),
+ * so bisection on N gives sigma_min(M) and sigma_max(M) from the q-1 small SVDs and k x k
+ * eigenvalue counts: O(q k^3) per step instead of the O(q^3 k^3) dense SVD.
+ */
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include <fftw3.h>
+#include <gsl/gsl_cblas.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+
+#include "cod_alloc.h"
+#include "cod_scheme.h"
+
+/* Output entries per pass: the forward planes, the solved planes (each (q/2+1) x 2k x W)
+ * and one inverse output (q x W) stay in L2. */
+#define CIR_CHUNK 128
+
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Frequencies kept by the real FFT: 0..q/2. */
+static size_t cir_nfreq(const cod_code *c) { return c->q / 2 + 1; }
+
+static size_t cir_work_doubles(const cod_code *c) {
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k;
+  return 2 * nf * k2 * CIR_CHUNK   /* forward and solved planes */
+         + q * CIR_CHUNK           /* one inverse output */
+         + nf * k2 * k2            /* embedded inverses, one per frequency */
+         + 4 * k * k;              /* one V_m and its inverse (interleaved complex) */
+}
+
+size_t cod_cir_decode_work_bytes(const cod_code *c) {
+  return cir_work_doubles(c) * sizeof(double);
+}
+
+double cod_cir_decode_flops(const cod_code *c) {
+  double k = (double)c->delta, q = (double)c->q, L = (double)c->part.out_block_len;
+  double nf = (double)(c->q / 2);
+  /* two real FFTs of length q per worker and entry (about 2.5 q log2 q each), and one
+   * 2k x 2k real GEMM per kept frequency */
+  return 2.0 * 2.5 * q * log2(q) * k * L + nf * 2.0 * (2 * k) * (2 * k) * L;
+}
+
+/* V_m[j][i] = w^{m*i*ids[j]}, interleaved complex; exponents reduced in integers. */
+static void cir_vandermonde(const cod_code *c, const size_t *ids, size_t m, double *v) {
+  size_t k = c->delta, q = c->q;
+  for (size_t j = 0; j < k; j++)
+    for (size_t i = 0; i < k; i++) {
+      double t = 2.0 * M_PI * (double)((m * i % q) * ids[j] % q) / (double)q;
+      v[2 * (j * k + i)] = cos(t);
+      v[2 * (j * k + i) + 1] = sin(t);
+    }
+}
+
+/* e (2k x 2k) = [[Re, -Im], [Im, Re]] of inv, times s. */
+static void cir_embed(const double *inv, size_t k, double s, double *e) {
+  size_t k2 = 2 * k;
+  for (size_t r = 0; r < k; r++)
+    for (size_t j = 0; j < k; j++) {
+      double re = s * inv[2 * (r * k + j)], im = s * inv[2 * (r * k + j) + 1];
+      e[r * k2 + j] = re;
+      e[r * k2 + k + j] = -im;
+      e[(k + r) * k2 + j] = im;
+      e[(k + r) * k2 + k + j] = re;
+    }
+}
+
+typedef struct cir_plans {
+  fftw_plan fwd, inv;
+} cir_plans;
+
+/* Forward: q samples at stride L (a worker's pieces) -> split planes at frequency stride
+ * 2k*W; inverse: split planes -> q x W. Both over n entries at unit stride. */
+static int cir_plans_make(const cod_code *c, size_t n, double *zs, double *us, double *ys,
+                          cir_plans *p) {
+  size_t k = c->delta, L = c->part.out_block_len, W = CIR_CHUNK;
+  fftw_iodim fd = {(int)c->q, (int)L, (int)(2 * k * W)}, fv = {(int)n, 1, 1};
+  fftw_iodim id = {(int)c->q, (int)(2 * k * W), (int)W}, iv = {(int)n, 1, 1};
+  unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
+  pthread_mutex_lock(&plan_lock);
+  /* planning with FFTW_ESTIMATE reads nor writes the arrays; ys stands in for the input */
+  p->fwd = fftw_plan_guru_split_dft_r2c(1, &fd, 1, &fv, ys, zs, zs + k * W, flags);
+  p->inv = fftw_plan_guru_split_dft_c2r(1, &id, 1, &iv, us, us + k * W, ys,
+                                        flags | FFTW_DESTROY_INPUT);
+  pthread_mutex_unlock(&plan_lock);
+  return p->fwd && p->inv ? COD_OK : COD_ENOMEM;
+}
+
+static void cir_plans_free(cir_plans *p) {
+  pthread_mutex_lock(&plan_lock);
+  if (p->fwd) fftw_destroy_plan(p->fwd);
+  if (p->inv) fftw_destroy_plan(p->inv);
+  pthread_mutex_unlock(&plan_lock);
+  p->fwd = p->inv = NULL;
+}
+
+/* One chunk [e0, e0+n): forward FFTs, per-frequency solves, inverse FFTs, scatter. */
+static void cir_chunk(const cod_code *c, const cir_plans *p, const double *const *results,
+                      size_t e0, size_t n, const double *emb, double *zs, double *us,
+                      double *ys, double *y) {
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, W = CIR_CHUNK;
+  for (size_t i = 0; i < k; i++)
+    fftw_execute_split_dft_r2c(p->fwd, (double *)results[i] + e0, zs + i * W,
+                               zs + (k + i) * W);
+  for (size_t m = 1; m < nf; m++)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k2, (int)n, (int)k2, 1.0,
+                emb + m * k2 * k2, (int)k2, zs + m * k2 * W, (int)W, 0.0, us + m * k2 * W,
+                (int)W);
+  for (size_t i = 0; i < k; i++) {
+    /* bin 0 of every group is zero by construction */
+    memset(us + i * W, 0, n * sizeof *us);
+    memset(us + (k + i) * W, 0, n * sizeof *us);
+    fftw_execute_split_dft_c2r(p->inv, us + i * W, us + (k + i) * W, ys);
+    for (size_t s = 0; s + 1 < q; s++)
+      cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * W, y);
+  }
+}
+
+int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
+                   const double *const *results, double *y, double *cond, void *work,
+                   cod_err *err) {
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, W = CIR_CHUNK;
+  size_t L = c->part.out_block_len;
+  if (n_sel != k)
+    return cod_err_set(err, COD_EINVAL, "nsctc-cir decoder: %zu results for threshold %zu",
+                       n_sel, k);
+  double *own = work ? NULL : cod_malloc(cod_cir_decode_work_bytes(c));
+  if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-cir decoder");
+  double *zs = work ? work : own, *us = zs + nf * k2 * W, *ys = us + nf * k2 * W;
+  double *emb = ys + q * W, *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k;
+  cir_plans full = {0}, tail = {0};
+  int rc = COD_OK;
+  for (size_t m = 1; m < nf; m++) {
+    cir_vandermonde(c, ids, m, v);
+    if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
+    cir_embed(vinv, k, 1.0 / (double)q, emb + m * k2 * k2); /* FFTW's c2r is unnormalised */
+  }
+  if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
+  size_t n_full = L / W, rem = L % W;
+  if ((n_full && cir_plans_make(c, W, zs, us, ys, &full)) ||
+      (rem && cir_plans_make(c, rem, zs, us, ys, &tail))) {
+    rc = cod_err_set(err, COD_ENOMEM, "FFTW could not plan the nsctc-cir transforms (q = %zu)", q);
+    goto done;
+  }
+  for (size_t b = 0; b < n_full; b++) cir_chunk(c, &full, results, b * W, W, emb, zs, us, ys, y);
+  if (rem) cir_chunk(c, &tail, results, n_full * W, rem, emb, zs, us, ys, y);
+done:
+  cir_plans_free(&full);
+  cir_plans_free(&tail);
+  cod_free(own);
+  return rc;
+}
+
+/* ---- the exact condition number ------------------------------------------------------ */
+
+typedef struct cir_spec {
+  size_t k, q, nm;   /* unknowns per frequency, prime, kept frequencies 1..nm */
+  double *sig2;      /* nm x 2k squared singular values of the real embedding of V_m */
+  double *a;         /* nm x 2k x k: Re parts of the right singular vectors */
+  double *wgt;       /* nm: 2 for a conjugate pair m, q-m; 1 for m = q/2 */
+  double *kmat, *coef, *scaled, *eval; /* K(lambda) and its scratch */
+  gsl_eigen_symm_workspace *ews;
+} cir_spec;
+
+/* Eigenvalues of H below lambda, N(lambda) = #{sigma^2 < lambda} - #neg K(lambda);
+ * -1 if GSL's eigen solver fails. */
+static long cir_count_below(cir_spec *s, double lambda) {
+  size_t k = s->k, k2 = 2 * k, T = s->nm * k2;
+  double below = 0;
+  for (size_t m = 0; m < s->nm; m++)
+    for (size_t t = 0; t < k2; t++) {
+      double d = s->sig2[m * k2 + t];
+      if (d < lambda) below += s->wgt[m] / 2; /* each complex value appears twice in t */
+      s->coef[m * k2 + t] = lambda * s->wgt[m] / (lambda - d);
+    }
+  /* K = q I - A^T diag(coef) A with A = the T x k stack of the vectors a */
+  for (size_t r = 0; r < T; r++)
+    for (size_t i = 0; i < k; i++) s->scaled[r * k + i] = s->coef[r] * s->a[r * k + i];
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)k, (int)T, -1.0, s->a,
+              (int)k, s->scaled, (int)k, 0.0, s->kmat, (int)k);
+  for (size_t i = 0; i < k; i++) s->kmat[i * k + i] += (double)s->q;
+  gsl_matrix_view K = gsl_matrix_view_array(s->kmat, k, k);
+  gsl_vector_view E = gsl_vector_view_array(s->eval, k);
+  if (gsl_eigen_symm(&K.matrix, &E.vector, s->ews) != GSL_SUCCESS) return -1;
+  long neg = 0;
+  for (size_t i = 0; i < k; i++) neg += s->eval[i] < 0;
+  return (long)lround(below) - neg;
+}
+
+/* Smallest lambda in (lo, hi] with N(lambda) >= target, given N(lo) < target <= N(hi),
+ * to relative precision 4 eps by bisection in the logarithm. */
+static int cir_bisect(cir_spec *s, double lo, double hi, long target, double *out) {
+  for (int it = 0; it < 200 && hi > lo * (1 + 4 * DBL_EPSILON); it++) {
+    double mid = sqrt(lo * hi);
+    if (!(mid > lo && mid < hi)) break;
+    long nb = cir_count_below(s, mid);
+    if (nb < 0) return COD_ENUMERIC;
+    if (nb >= target) hi = mid;
+    else lo = mid;
+  }
+  *out = hi;
+  return COD_OK;
+}
+
+static int cir_spec_fill(const cod_code *c, const size_t *ids, cir_spec *s) {
+  size_t k = s->k, k2 = 2 * k;
+  double *v = cod_malloc_array(2 * k * k, sizeof *v);
+  double *g = cod_malloc_array(k2 * k2, sizeof *g), *rv = cod_malloc_array(k2 * k2, sizeof *rv);
+  double *sv = cod_malloc_array(k2, sizeof *sv);
+  int rc = v && g && rv && sv ? COD_OK : COD_ENOMEM;
+  for (size_t m = 1; m <= s->nm && rc == COD_OK; m++) {
+    cir_vandermonde(c, ids, m, v);
+    for (size_t r = 0; r < k; r++)
+      for (size_t i = 0; i < k; i++) {
+        double re = v[2 * (r * k + i)], im = v[2 * (r * k + i) + 1];
+        g[r * k2 + i] = re, g[r * k2 + k + i] = -im;
+        g[(k + r) * k2 + i] = im, g[(k + r) * k2 + k + i] = re;
+      }
+    gsl_matrix_view G = gsl_matrix_view_array(g, k2, k2), R = gsl_matrix_view_array(rv, k2, k2);
+    gsl_vector_view S = gsl_vector_view_array(sv, k2);
+    /* one-sided Jacobi: small singular values to high relative accuracy */
+    if (gsl_linalg_SV_decomp_jacobi(&G.matrix, &R.matrix, &S.vector) != GSL_SUCCESS) {
+      rc = COD_ENUMERIC;
+      break;
+    }
+    s->wgt[m - 1] = 2 * m == s->q ? 1.0 : 2.0;
+    for (size_t t = 0; t < k2; t++) {
+      s->sig2[(m - 1) * k2 + t] = sv[t] * sv[t];
+      for (size_t i = 0; i < k; i++) s->a[((m - 1) * k2 + t) * k + i] = rv[i * k2 + t];
+    }
+  }
+  cod_free(v), cod_free(g), cod_free(rv), cod_free(sv);
+  return rc;
+}
+
+int cod_cir_cond(const cod_code *c, const size_t *ids, size_t n_sel, double *cond,
+                 cod_err *err) {
+  cir_spec s;
+  memset(&s, 0, sizeof s);
+  s.k = c->delta, s.q = c->q, s.nm = c->q / 2;
+  if (n_sel != s.k)
+    return cod_err_set(err, COD_EINVAL, "nsctc-cir condition number: %zu workers for threshold %zu",
+                       n_sel, s.k);
+  size_t k = s.k, T = s.nm * 2 * k;
+  s.sig2 = cod_malloc_array(T, sizeof *s.sig2);
+  s.a = cod_malloc_array(T * k, sizeof *s.a);
+  s.wgt = cod_malloc_array(s.nm, sizeof *s.wgt);
+  s.kmat = cod_malloc_array(k * k, sizeof *s.kmat);
+  s.coef = cod_malloc_array(T, sizeof *s.coef);
+  s.scaled = cod_malloc_array(T * k, sizeof *s.scaled);
+  s.eval = cod_malloc_array(k, sizeof *s.eval);
+  int rc = COD_OK;
+  if (!s.sig2 || !s.a || !s.wgt || !s.kmat || !s.coef || !s.scaled || !s.eval) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory for the nsctc-cir condition number");
+    goto done;
+  }
+  s.ews = gsl_eigen_symm_alloc(k);
+  if (!s.ews) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory for an eigenvalue workspace");
+    goto done;
+  }
+  if ((rc = cir_spec_fill(c, ids, &s))) {
+    rc = cod_err_set(err, rc, rc == COD_ENOMEM ? "out of memory in the nsctc-cir condition number"
+                                               : "nsctc-cir condition number: SVD failed");
+    goto done;
+  }
+  double dmin = INFINITY, dmax = 0;
+  for (size_t t = 0; t < T; t++) dmin = fmin(dmin, s.sig2[t]), dmax = fmax(dmax, s.sig2[t]);
+  long total = (long)(k * (c->q - 1));
+  double lmin = 0, lmax = 0;
+  if (!(dmin > 0)) {
+    *cond = INFINITY; /* a singular V_m: distinct nodes make this impossible for prime q */
+    goto done;
+  }
+  /* H >= D, and ||C||^2 <= (q-1) dmax: lambda_min(H) in [dmin, ...], lambda_max in
+   * [dmax, q dmax]; open the upper end of the first bracket until it holds an eigenvalue */
+  double hi = dmin * 2;
+  while (cir_count_below(&s, hi) < 1 && hi < (double)c->q * dmax * 4) hi *= 2;
+  if ((rc = cir_bisect(&s, dmin * (1 - 4 * DBL_EPSILON), hi, 1, &lmin)) ||
+      (rc = cir_bisect(&s, dmax * (1 - 4 * DBL_EPSILON), (double)c->q * dmax * (1 + 1e-12),
+                       total, &lmax))) {
+    rc = cod_err_set(err, COD_ENUMERIC, "nsctc-cir condition number: eigenvalue count failed");
+    goto done;
+  }
+  *cond = sqrt(lmax / lmin);
+done:
+  if (s.ews) gsl_eigen_symm_free(s.ews);
+  cod_free(s.sig2), cod_free(s.a), cod_free(s.wgt), cod_free(s.kmat);
+  cod_free(s.coef), cod_free(s.scaled), cod_free(s.eval);
+  return rc;
+}
