@@ -3,10 +3,11 @@
  *   - conv2d GFLOP/s over the single-thread OpenBLAS GEMM rate of the SAME matrix shape
  *     (N x C*KH*KW times C*KH*KW x H'*W'), per layer of AlexNet and VGG-16, fp32 and fp64;
  *     target >= 0.80 on layers with >= 64 input channels;
- *   - NSCTC fast decoding of AlexNet conv2 at n = 20, k_A = k_B = 4 over the layer's
- *     uncoded convolution time; target <= 0.05;
- *   - a bf16 / fp16 worker of that code (operands rounded to 16 bits, fp32 GEMM) over the
- *     fp32 worker, thread CPU time; target <= 2;
+ *   - NSCTC fast decoding over the layer's uncoded convolution, in thread CPU time:
+ *     nsctc-rot on AlexNet conv2 at n = 20, k_A = k_B = 4 and nsctc-cir (FFT decoder) on
+ *     conv3 at n = 20, k_A = 1, k_B = 16 (q = 23); target <= 0.05 each;
+ *   - a bf16 / fp16 worker of the nsctc-rot code (operands rounded to 16 bits, fp32 GEMM)
+ *     over the fp32 worker, thread CPU time; target <= 2;
  *   - the CPU time of one simulated AlexNet run (n = 20, real computation) over one
  *     uncoded forward pass; target <= 1.5; and model-only runs' events per second.
  * Each measurement is the best of R repetitions, conv and GEMM interleaved.
@@ -127,17 +128,22 @@ static int bench_conv(int quick, int reps) {
   return rc;
 }
 
-static int bench_decode(int reps) {
+/* One decode benchmark: layer `li` of AlexNet coded with `scheme` (n, k_A, k_B); the
+ * uncoded convolution, the fast decode (workspace reused, as the runner does), its
+ * condition number, the generic decode and the input encoding, in thread CPU seconds,
+ * best of reps, interleaved. Prints the lines and returns the fast/conv ratio. */
+static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, size_t kb,
+                            const char *label, int reps, double *ratio) {
   model *m = NULL;
   cod_err e = {0};
   if (model_lookup("alexnet", &m, &e)) return cli_fail("bench", "%s", e.msg);
-  const cod_conv_geom g = model_conv_geom(m, 1); /* conv2: 64 -> 192, 5x5, pad 2, 27x27 */
+  const cod_conv_geom g = model_conv_geom(m, li);
   model_free(m);
   cod_code_params prm = cod_code_params_default();
-  prm.n_workers = 20, prm.ka = 4, prm.kb = 4;
+  prm.scheme = scheme, prm.n_workers = n, prm.ka = ka, prm.kb = kb;
   cod_code *c = NULL;
   if (cod_code_new(&prm, &g, &c, &e)) return cli_fail("bench", "%s", e.msg);
-  size_t n = 20, il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
          ol = cod_code_worker_output_len(c);
   double *x = cod_malloc_array(cod_conv_input_len(&g), sizeof *x);
   double *k = cod_malloc_array(cod_conv_filter_len(&g), sizeof *k);
@@ -147,8 +153,10 @@ static int bench_decode(int reps) {
   void *work = cod_aligned_alloc(cod_conv_workspace_bytes(&g, COD_F64) +
                                  cod_code_worker_workspace_bytes(c, COD_F64));
   void *dwork = cod_malloc(cod_code_decode_workspace_bytes(c)); /* reused, as the runner does */
+  size_t *avail = cod_malloc_array(n, sizeof *avail);
+  const double **res = cod_malloc_array(n, sizeof *res);
   int rc = 0;
-  if (!x || !k || !y || !cx || !ck || !out || !work || !dwork) {
+  if (!x || !k || !y || !cx || !ck || !out || !work || !dwork || !avail || !res) {
     rc = cli_fail("bench", "out of memory");
     goto done;
   }
@@ -158,28 +166,26 @@ static int bench_decode(int reps) {
     rc = cli_fail("bench", "%s", e.msg);
     goto done;
   }
-  size_t avail[20];
-  const double *res[20];
   for (size_t j = 0; j < n; j++) {
     cod_code_worker_compute(c, COD_F64, cx + j * il, ck + j * fl, out + j * ol, work);
-    avail[j] = (j * 7 + 3) % n; /* a scrambled arrival order; the first 16 are used */
+    avail[j] = (j * 7 + 3) % n; /* a scrambled arrival order; the first delta are used */
     res[j] = out + avail[j] * ol;
   }
   double t_conv = INFINITY, t_fast = INFINITY, t_gen = INFINITY, t_enc = INFINITY,
          t_cond = INFINITY;
   for (int r = 0; r < reps; r++) {
-    double t0 = cod_clock_wall_s();
+    double t0 = cod_clock_thread_cpu_s();
     cod_conv2d_f64(&g, x, k, y, work);
-    double t1 = cod_clock_wall_s();
+    double t1 = cod_clock_thread_cpu_s();
     if (cod_code_decode_work(c, avail, n, res, COD_DECODE_FAST, y, NULL, dwork, &e)) break;
-    double t2 = cod_clock_wall_s();
+    double t2 = cod_clock_thread_cpu_s();
     double cond;
     if (cod_code_cond(c, avail, n, &cond, &e)) break;
-    double t2c = cod_clock_wall_s();
+    double t2c = cod_clock_thread_cpu_s();
     if (cod_code_decode(c, avail, n, res, COD_DECODE_GENERIC, y, NULL, &e)) break;
-    double t3 = cod_clock_wall_s();
-    if (cod_code_encode_input(c, x, cx, &e)) break;
-    double t4 = cod_clock_wall_s();
+    double t3 = cod_clock_thread_cpu_s();
+    if (cod_code_encode_input(c, x, cx, &e) || cod_code_encode_filters(c, k, ck, &e)) break;
+    double t4 = cod_clock_thread_cpu_s();
     t_conv = fmin(t_conv, t1 - t0), t_fast = fmin(t_fast, t2 - t1);
     t_gen = fmin(t_gen, t3 - t2c), t_enc = fmin(t_enc, t4 - t3), t_cond = fmin(t_cond, t2c - t2);
   }
@@ -187,20 +193,23 @@ static int bench_decode(int reps) {
     rc = cli_fail("bench", "%s", e.msg);
     goto done;
   }
-  printf("decode: AlexNet conv2 (64->192, 5x5, pad 2, 27x27), nsctc-rot n=20 k_A=k_B=4, "
-         "best of %d\n", reps);
+  *ratio = t_fast / t_conv;
+  printf("decode: AlexNet %s, %s n=%zu k_A=%zu k_B=%zu, best of %d (thread CPU)\n", label,
+         scheme, n, ka, kb, reps);
   printf("  uncoded conv   %8.3f ms\n", t_conv * 1e3);
-  printf("  fast decode    %8.3f ms   ratio %.4f (target <= 0.05) %s\n", t_fast * 1e3,
-         t_fast / t_conv, t_fast / t_conv <= 0.05 ? "ok" : "MISSED");
+  printf("  fast decode    %8.3f ms   ratio %.4f (target <= 0.05) %s\n", t_fast * 1e3, *ratio,
+         *ratio <= 0.05 ? "ok" : "MISSED");
   printf("  its cond number %7.3f ms   ratio %.4f (a diagnostic the runner asks for)\n",
          t_cond * 1e3, t_cond / t_conv);
   printf("  generic decode %8.3f ms   ratio %.4f\n", t_gen * 1e3, t_gen / t_conv);
-  printf("  input encode   %8.3f ms   ratio %.4f\n", t_enc * 1e3, t_enc / t_conv);
-  rc = bench_half(c, cx, ck, out, reps);
+  printf("  encode (both)  %8.3f ms   ratio %.4f\n", t_enc * 1e3, t_enc / t_conv);
+  if (strcmp(scheme, "nsctc-rot") == 0) rc = bench_half(c, cx, ck, out, reps);
 done:
   cod_free(x), cod_free(k), cod_free(y), cod_free(cx), cod_free(ck), cod_free(out);
   cod_free(work);
   cod_free(dwork);
+  cod_free(avail);
+  cod_free(res);
   cod_code_free(c);
   return rc;
 }
@@ -235,6 +244,21 @@ static int bench_half(const cod_code *c, const double *cx, const double *ck, dou
            cod_half_name((cod_half_format)f), th[f] * 1e3, th[f] / t32,
            th[f] / t32 <= 2.0 ? "ok" : "MISSED");
   return 0;
+}
+
+/* nsctc-rot on conv2 (two-sided, 4x4) and nsctc-cir on conv3 (filter-coded, 1x16, q = 23),
+ * then the two fast-decode ratios side by side. */
+static int bench_decode(int reps) {
+  double r_rot = NAN, r_cir = NAN;
+  int rc = bench_decode_one(1, "nsctc-rot", 20, 4, 4,
+                            "conv2 (64->192, 5x5, pad 2, 27x27)", reps, &r_rot);
+  if (!rc)
+    rc = bench_decode_one(2, "nsctc-cir", 20, 1, 16, "conv3 (192->384, 3x3, pad 1, 13x13)",
+                          reps, &r_cir);
+  if (!rc)
+    printf("fast decode / uncoded conv: nsctc-rot conv2 %.4f, nsctc-cir conv3 %.4f "
+           "(target <= 0.05 each)\n", r_rot, r_cir);
+  return rc;
 }
 
 /* A config for the run benchmarks: AlexNet, n = 20, nsctc-rot 4x4, quickstart cluster. */
@@ -330,8 +354,8 @@ static const char bench_help[] =
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
     "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
-    "NSCTC fast decoding against the uncoded convolution of AlexNet conv2, a bf16/fp16 worker\n"
-    "against the fp32 worker of that code (thread CPU), the CPU of a\n"
+    "NSCTC fast decoding against the uncoded convolution (nsctc-rot on AlexNet conv2,\n"
+    "nsctc-cir on conv3), a bf16/fp16 worker against the fp32 worker (thread CPU), the CPU of a\n"
     "simulated AlexNet run against one uncoded forward pass, and the event rate of\n"
     "model-only runs.\n\n"
     "  --quick      fewer layers and repetitions\n"

@@ -174,6 +174,86 @@ Test(codes_cir, every_subset_both_sides) {
   }
 }
 
+/* The FFT decoder against the generic one on every subset, where it is hardest: few real
+ * blocks among many coded slots (KCCP zero filters and APCP slabs past the output, so
+ * only the first groups are inverse-transformed), the column axis, q larger than n, and
+ * the smallest primes q = 2 (a Nyquist bin) and q = 3. */
+Test(codes_cir, fft_matches_generic_uneven_shapes) {
+  const struct {
+    size_t n, ka, kb, q;
+    cod_conv_geom g;
+    cod_axis axis;
+  } cfg[] = {
+      {7, 1, 4, 0, tc_geom(2, 11, 7, 5, 3, 3, 1, 1), COD_AXIS_ROWS},  /* 5 of 24 groups real */
+      {6, 3, 1, 0, tc_geom(3, 15, 9, 7, 3, 3, 2, 1), COD_AXIS_ROWS},  /* 8 of 18 slabs real */
+      {5, 2, 1, 11, tc_geom(2, 7, 13, 3, 3, 5, 1, 2), COD_AXIS_COLS}, /* 13 of 20, q > n */
+      {2, 1, 2, 0, tc_geom(2, 9, 8, 3, 3, 3, 1, 1), COD_AXIS_ROWS},   /* q = 2 */
+      {3, 3, 1, 0, tc_geom(1, 10, 6, 4, 3, 2, 1, 0), COD_AXIS_ROWS},  /* q = 3 */
+      {9, 1, 6, 13, tc_geom(2, 6, 5, 40, 3, 3, 1, 1), COD_AXIS_ROWS}, /* 40 filters, 72 slots */
+  };
+  for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+    cod_code_params p = tc_params("nsctc-cir", cfg[i].n, cfg[i].ka, cfg[i].kb);
+    p.q = cfg[i].q;
+    p.axis = cfg[i].axis;
+    tc_run r;
+    tc_run_init(&r, &p, &cfg[i].g, 90 + i, COD_F64);
+    cr_assert(cod_code_has_fast_decoder(r.code));
+    double w = every_subset(&r, 1e-12, 1, 1e-12, 31 + i);
+    cr_log_info("nsctc-cir (%zu,%zu,%zu) q=%zu: worst rel err %.3g", cfg[i].n, cfg[i].ka,
+                cfg[i].kb, cfg[i].q, w);
+    tc_run_fini(&r);
+  }
+}
+
+/* The recovery matrix of NSCTC-MATH section 4, built here from the definition: worker j's
+ * piece t is sum_i X'_{i,(t+i*j) mod q}, X'_{i,s} data piece i*(q-1)+s for s < q-1 and
+ * minus the sum of the group's data pieces for s = q-1. */
+static double *cir_definition_matrix(const size_t *set, size_t k, size_t q) {
+  size_t rows = k * q, cols = k * (q - 1);
+  double *m = calloc(rows * cols, sizeof *m);
+  cr_assert_not_null(m);
+  for (size_t w = 0; w < k; w++)
+    for (size_t t = 0; t < q; t++)
+      for (size_t i = 0; i < k; i++) {
+        size_t s = (t + i * set[w]) % q;
+        for (size_t u = 0; u < q - 1; u++)
+          m[(w * q + t) * cols + i * (q - 1) + u] += s == q - 1 ? -1.0 : (double)(s == u);
+      }
+  return m;
+}
+
+/* The structured condition number (per-frequency SVDs and an inertia bisection) equals the
+ * SVD of the dense recovery matrix on every worker set, both coding directions. */
+Test(codes_cir, structured_cond_equals_dense_svd) {
+  const size_t cfg[][4] = {{8, 1, 5, 0}, {7, 3, 1, 13}, {6, 1, 4, 0}, {4, 2, 1, 0}, {2, 1, 2, 0}};
+  for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++) {
+    cod_code_params p = tc_params("nsctc-cir", cfg[c][0], cfg[c][1], cfg[c][2]);
+    p.q = cfg[c][3];
+    cod_conv_geom g = tc_geom(2, 11, 7, 5, 3, 3, 1, 1);
+    cod_code *code;
+    cr_assert_eq(cod_code_new(&p, &g, &code, NULL), COD_OK);
+    size_t n = cfg[c][0], k = cod_code_threshold(code), q = cod_code_results_per_worker(code);
+    size_t set[16], count = 0;
+    double worst = 0, worst_rel = 0;
+    tc_comb_init(set, k);
+    do {
+      double *m = cir_definition_matrix(set, k, q), ks;
+      double kd = tc_cond_real(m, k * q, k * (q - 1));
+      free(m);
+      cr_assert_eq(cod_code_cond(code, set, k, &ks, NULL), COD_OK);
+      double rel = fabs(ks - kd) / kd;
+      if (!(rel <= worst_rel)) worst_rel = rel;
+      if (kd > worst) worst = kd;
+      count++;
+    } while (tc_comb_next(set, k, n));
+    cr_log_info("nsctc-cir (%zu,%zu,%zu) q=%zu: %zu sets, worst cond %.4g, structured vs dense "
+                "SVD within %.2g relative", n, cfg[c][1], cfg[c][2], q, count, worst, worst_rel);
+    cr_expect_leq(worst_rel, 1e-8, "(%zu,%zu,%zu): structured cond off by %.3g", n, cfg[c][1],
+                  cfg[c][2], worst_rel);
+    cod_code_free(code);
+  }
+}
+
 Test(codes_poly, every_subset_cheb_and_real) {
   const size_t cfg[][3] = {{6, 2, 2}, {8, 2, 3}, {7, 3, 2}, {5, 1, 4}};
   size_t ng;
