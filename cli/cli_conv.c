@@ -471,7 +471,8 @@ int cli_cond(int argc, char **argv) {
   else
     printf("\"seed\": %lu, \"search\": \"sampled %zu of %.0f sets, seed %lu%s\"", st.seed,
            st.sets_tried, st.sets_total, st.seed,
-           st.budget_hit ? ", cut by the time budget" : "");
+           st.sets_tried < so.samples ? " (stopped by the time budget)"
+           : st.budget_hit ? " (all of them would exceed the time budget)" : "");
   fputs("}\n", stdout);
   cod_cond_search_result_fini(&st);
   cod_code_free(c);
