@@ -327,6 +327,11 @@ int cli_conv(int argc, char **argv) {
     rc = cli_usage_error("conv", "%s", e.msg);
     goto done;
   }
+  if (o.method == COD_DECODE_FAST && !cod_code_has_fast_decoder(c)) {
+    rc = cli_usage_error("conv", "--decode fast: %s has no fast decoder (use --decode generic, "
+                         "or leave --decode out)", cod_code_scheme(c));
+    goto done;
+  }
   size_t oh = cod_conv_out_h(&g), ow = cod_conv_out_w(&g);
   if (cod_tensor_init(&y, 1, g.n_filters, oh, ow, COD_F64, &e) ||
       cod_tensor_init(&yref, 1, g.n_filters, oh, ow, COD_F64, &e)) {
