@@ -138,6 +138,17 @@ int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *
   case S_ROT: /* two real GEMMs of (2 delta)^2 by the block length */
     c.decode_flops = 2.0 * 2.0 * 4.0 * (double)c.delta * (double)c.delta * (double)block;
     break;
+  case S_CIR: { /* the FFT decoder: cod_cir_decode_flops (coding/cod_cir_fft.c) */
+    const double k = (double)c.delta, q = (double)c.q;
+    const int filters = c.m_in == 1 && c.ea == 1;
+    const size_t nreal = filters ? ceil_div(g->n_filters, c.filt_per_group)
+                                 : ceil_div(out_axis, c.out_per_slab);
+    size_t ng = ceil_div(nreal, c.q - 1);
+    if (ng > c.delta) ng = c.delta;
+    c.decode_flops = 2.5 * q * log2(q) * (k + (double)ng) * (double)block +
+                     (double)(c.q / 2) * 2.0 * (2.0 * (double)ng) * (2.0 * k) * (double)block;
+    break;
+  }
   case S_UNCODED:
   case S_REPL:
     c.decode_flops = 0.0; /* copies */
