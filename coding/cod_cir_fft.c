@@ -79,7 +79,7 @@ static size_t cir_groups_needed(const cod_code *c) {
 static size_t cir_work_doubles(const cod_code *c) {
   size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k;
   return 2 * nf * k2 * CIR_CHUNK   /* forward and solved planes (at most 2k rows each) */
-         + q * CIR_CHUNK           /* one inverse output */
+         + 4 * q * CIR_CHUNK       /* one pair's packed spectrum in and out (split) */
          + nf * k2 * k2            /* embedded inverses, one per frequency */
          + 4 * k * k;              /* one V_m and its inverse (interleaved complex) */
 }
@@ -125,20 +125,23 @@ typedef struct cir_plans {
   fftw_plan fwd, inv;
 } cir_plans;
 
-/* Forward: q samples at stride L (a worker's pieces) -> split planes at frequency stride
- * 2k*W; inverse: split planes at frequency stride 2g*W -> q x W. Both over n entries at
- * unit stride. */
-static int cir_plans_make(const cod_code *c, size_t g, size_t n, double *zs, double *us,
+/* Forward: two workers' q samples at stride L as the real and imaginary parts of one
+ * complex transform -> their packed spectrum (q x W, split); inverse: the same shape on
+ * unit-stride planes (two groups at a time). Both over n entries at unit stride. FFTW's
+ * split interface only transforms forward; the inverse swaps real and imaginary parts of
+ * input and output. */
+static int cir_plans_make(const cod_code *c, size_t g, size_t n, double *zs, double *pk,
                           double *ys, cir_plans *p) {
   size_t k = c->delta, L = c->part.out_block_len, W = CIR_CHUNK;
-  fftw_iodim fd = {(int)c->q, (int)L, (int)(2 * k * W)}, fv = {(int)n, 1, 1};
-  fftw_iodim id = {(int)c->q, (int)(2 * g * W), (int)W}, iv = {(int)n, 1, 1};
+  fftw_iodim fd = {(int)c->q, (int)L, (int)W}, fv = {(int)n, 1, 1};
+  fftw_iodim id = {(int)c->q, (int)W, (int)W}, iv = {(int)n, 1, 1};
   unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
   pthread_mutex_lock(&plan_lock);
   /* planning with FFTW_ESTIMATE reads nor writes the arrays; ys stands in for the input */
-  p->fwd = fftw_plan_guru_split_dft_r2c(1, &fd, 1, &fv, ys, zs, zs + k * W, flags);
-  p->inv = fftw_plan_guru_split_dft_c2r(1, &id, 1, &iv, us, us + g * W, ys,
-                                        flags | FFTW_DESTROY_INPUT);
+  (void)k, (void)g;
+  p->fwd = fftw_plan_guru_split_dft(1, &fd, 1, &fv, zs, zs + 1, ys, ys + c->q * W, flags);
+  p->inv = fftw_plan_guru_split_dft(1, &id, 1, &iv, pk + c->q * W, pk, ys + c->q * W, ys,
+                                    flags | FFTW_DESTROY_INPUT);
   pthread_mutex_unlock(&plan_lock);
   return p->fwd && p->inv ? COD_OK : COD_ENOMEM;
 }
@@ -154,22 +157,58 @@ static void cir_plans_free(cir_plans *p) {
 /* One chunk [e0, e0+n): forward FFTs, per-frequency solves, inverse FFTs, scatter. */
 static void cir_chunk(const cod_code *c, size_t g, const cir_plans *p,
                       const double *const *results, size_t e0, size_t n, const double *emb,
-                      double *zs, double *us, double *ys, double *y) {
+                      double *zs, double *us, double *ys, double *pk, double *y) {
   size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, g2 = 2 * g, W = CIR_CHUNK;
-  for (size_t i = 0; i < k; i++)
-    fftw_execute_split_dft_r2c(p->fwd, (double *)results[i] + e0, zs + i * W,
-                               zs + (k + i) * W);
+  /* Workers a, b in one complex FFT, Z = FFT(x_a + i x_b); then by conjugate symmetry
+   * 2 X_a[m] = Z[m] + conj Z[q-m] and 2 X_b[m] = -i (Z[m] - conj Z[q-m]) (the 1/2 is in
+   * the inverses). An odd last worker pairs with itself: its X_a is still right. */
+  double *pr = ys, *pi = ys + q * W;
+  for (size_t a = 0; a < k; a += 2) {
+    size_t b = a + 1 < k ? a + 1 : a;
+    fftw_execute_split_dft(p->fwd, (double *)results[a] + e0, (double *)results[b] + e0, pr,
+                           pi);
+    for (size_t m = 1; m < nf; m++) {
+      const double *restrict zr = pr + m * W, *restrict zi = pi + m * W;
+      const double *restrict wr = pr + (q - m) * W, *restrict wi = pi + (q - m) * W;
+      double *restrict ar = zs + m * k2 * W + a * W, *restrict ai = ar + k * W;
+      for (size_t e = 0; e < n; e++) ar[e] = zr[e] + wr[e], ai[e] = zi[e] - wi[e];
+      if (b == a) continue;
+      double *restrict br = zs + m * k2 * W + b * W, *restrict bi = br + k * W;
+      for (size_t e = 0; e < n; e++) br[e] = zi[e] + wi[e], bi[e] = wr[e] - zr[e];
+    }
+  }
   for (size_t m = 1; m < nf; m++)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g2, (int)n, (int)k2, 1.0,
                 emb + m * g2 * k2, (int)k2, zs + m * k2 * W, (int)W, 0.0, us + m * g2 * W,
                 (int)W);
-  for (size_t i = 0; i < g; i++) {
-    /* bin 0 of every group is zero by construction */
-    memset(us + i * W, 0, n * sizeof *us);
-    memset(us + (g + i) * W, 0, n * sizeof *us);
-    fftw_execute_split_dft_c2r(p->inv, us + i * W, us + (g + i) * W, ys);
-    for (size_t s = 0; s + 1 < q; s++)
-      cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * W, y);
+  /* Groups a, b through one complex inverse: C = U_a + i U_b over all q bins (bin 0 is
+   * zero by construction, bins q-m conjugate), so the output is u_a + i u_b. A Nyquist
+   * bin (q = 2) keeps its real part only, as a c2r transform would. */
+  double *cr = pk, *ci = pk + q * W, *yr = ys, *yi = ys + q * W;
+  for (size_t a = 0; a < g; a += 2) {
+    size_t b = a + 1 < g ? a + 1 : a;
+    memset(cr, 0, n * sizeof *cr);
+    memset(ci, 0, n * sizeof *ci);
+    for (size_t m = 1; m < nf; m++) {
+      const double *restrict uar = us + m * g2 * W + a * W, *restrict uai = uar + g * W;
+      const double *restrict ubr = us + m * g2 * W + b * W, *restrict ubi = ubr + g * W;
+      double *restrict c1r = cr + m * W, *restrict c1i = ci + m * W;
+      double *restrict c2r = cr + (q - m) * W, *restrict c2i = ci + (q - m) * W;
+      if (2 * m == q) {
+        memcpy(c1r, uar, n * sizeof *c1r);
+        memcpy(c1i, ubr, n * sizeof *c1i);
+        continue;
+      }
+      for (size_t e = 0; e < n; e++) {
+        c1r[e] = uar[e] - ubi[e], c1i[e] = uai[e] + ubr[e];
+        c2r[e] = uar[e] + ubi[e], c2i[e] = ubr[e] - uai[e];
+      }
+    }
+    fftw_execute_split_dft(p->inv, ci, cr, yi, yr);
+    for (size_t s = 0; s + 1 < q; s++) {
+      cod_partition_scatter(&c->part, a * (q - 1) + s, e0, n, yr + s * W, y);
+      if (b != a) cod_partition_scatter(&c->part, b * (q - 1) + s, e0, n, yi + s * W, y);
+    }
   }
 }
 
@@ -184,24 +223,26 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   double *own = work ? NULL : cod_malloc(cod_cir_decode_work_bytes(c));
   if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-cir decoder");
   double *zs = work ? work : own, *us = zs + nf * k2 * W, *ys = us + nf * k2 * W;
-  double *emb = ys + q * W, *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k;
+  double *pk = ys + 2 * q * W, *emb = pk + 2 * q * W, *v = emb + nf * k2 * k2;
+  double *vinv = v + 2 * k * k;
   cir_plans full = {0}, tail = {0};
   int rc = COD_OK;
   for (size_t m = 1; m < nf; m++) {
     cir_vandermonde(c, ids, m, v);
     if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
-    cir_embed(vinv, k, g, 1.0 / (double)q, emb + m * 2 * g * k2); /* c2r is unnormalised */
+    /* 1/q: c2r is unnormalised; 1/2: the packed forward transform doubles the spectra */
+    cir_embed(vinv, k, g, 0.5 / (double)q, emb + m * 2 * g * k2);
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
   size_t n_full = L / W, rem = L % W;
-  if ((n_full && cir_plans_make(c, g, W, zs, us, ys, &full)) ||
-      (rem && cir_plans_make(c, g, rem, zs, us, ys, &tail))) {
+  if ((n_full && cir_plans_make(c, g, W, zs, pk, ys, &full)) ||
+      (rem && cir_plans_make(c, g, rem, zs, pk, ys, &tail))) {
     rc = cod_err_set(err, COD_ENOMEM, "FFTW could not plan the nsctc-cir transforms (q = %zu)", q);
     goto done;
   }
   for (size_t b = 0; b < n_full; b++)
-    cir_chunk(c, g, &full, results, b * W, W, emb, zs, us, ys, y);
-  if (rem) cir_chunk(c, g, &tail, results, n_full * W, rem, emb, zs, us, ys, y);
+    cir_chunk(c, g, &full, results, b * W, W, emb, zs, us, ys, pk, y);
+  if (rem) cir_chunk(c, g, &tail, results, n_full * W, rem, emb, zs, us, ys, pk, y);
 done:
   cir_plans_free(&full);
   cir_plans_free(&tail);
