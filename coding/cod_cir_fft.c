@@ -12,8 +12,10 @@
  * and drop the parity piece s = q-1. The k x k inverses are formed once per worker set
  * and applied to all output entries of a chunk as one real GEMM on split planes
  * ([[Re, -Im], [Im, Re]], as the nsctc-rot decoder does), so the cost per output entry is
- * two length-q real FFTs per worker and 8k^2 flops per frequency pair, instead of the
- * generic decoder's 2*k^2*q^2.
+ * about one length-q real FFT per worker and per needed group and 8k^2 flops per
+ * frequency pair, instead of the generic decoder's 2*k^2*q^2. Two real sequences share
+ * one complex FFT (forward: two workers, split by conjugate symmetry; inverse: two
+ * groups), because FFTW runs a prime length as an O(q^2) generic loop either way.
  *
  * FFTW's planner is one global object and not thread-safe: every plan is made and
  * destroyed under plan_lock (only fftw_execute_* is thread-safe). Plans are made per
@@ -230,7 +232,7 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   for (size_t m = 1; m < nf; m++) {
     cir_vandermonde(c, ids, m, v);
     if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
-    /* 1/q: c2r is unnormalised; 1/2: the packed forward transform doubles the spectra */
+    /* 1/q: the inverse FFT is unnormalised; 1/2: the packed forward doubles the spectra */
     cir_embed(vinv, k, g, 0.5 / (double)q, emb + m * 2 * g * k2);
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
