@@ -765,6 +765,75 @@ Test(codes_cond, search_exhaustive_flag_and_determinism) {
   cod_code_free(c);
 }
 
+/* Progress: called once per set, `done` counting up to the planned number, with the
+ * exhaustive flag of the pass. */
+typedef struct progress_log {
+  size_t calls, last_done, bad;
+  double planned;
+  int exhaustive;
+} progress_log;
+
+static void progress_record(void *ctx, size_t done, double planned, int exhaustive) {
+  progress_log *l = ctx;
+  if (done != l->last_done + 1 || (l->calls && planned != l->planned)) l->bad++;
+  l->calls++, l->last_done = done, l->planned = planned, l->exhaustive = exhaustive;
+}
+
+Test(codes_cond, search_budget_progress_and_errors) {
+  cod_conv_geom g = tc_geom(2, 11, 7, 5, 3, 3, 1, 1);
+  cod_code_params p = tc_params("nsctc-rot", 8, 2, 3);
+  cod_code *c;
+  cr_assert_eq(cod_code_new(&p, &g, &c, NULL), COD_OK);
+  /* no time bound: all 28 sets, each reported */
+  cod_cond_search_opts o = tc_search_opts(INFINITY, 5, 1);
+  progress_log log = {0};
+  o.progress = progress_record, o.progress_ctx = &log;
+  cod_cond_search_result st;
+  cr_assert_eq(cod_code_cond_search(c, &o, &st, NULL), COD_OK);
+  cr_expect(st.exhaustive && !st.budget_hit && st.sets_tried == 28 && st.sets_total == 28);
+  cr_expect(log.calls == 28 && log.bad == 0 && log.planned == 28 && log.exhaustive == 1);
+  cr_expect_eq(st.n_worst_set, 6);
+  cod_cond_search_result_fini(&st);
+  cr_expect_null(st.worst_set);
+  /* a budget no set fits: the exhaustive pass is dropped after its first set, and
+   * sampling stops after its first set too; both say so */
+  o.budget_s = 1e-12;
+  log = (progress_log){0};
+  cr_assert_eq(cod_code_cond_search(c, &o, &st, NULL), COD_OK);
+  cr_expect(!st.exhaustive && st.budget_hit && st.sets_tried == 1 && st.seed == 1,
+            "exhaustive %d budget_hit %d tried %zu", st.exhaustive, st.budget_hit, st.sets_tried);
+  cr_expect(isfinite(st.worst) && st.worst >= 1.0);
+  cod_cond_search_result_fini(&st);
+  /* a sampled result depends on the seed only, not on how long the dropped pass ran */
+  cod_cond_search_result a, b;
+  o = tc_search_opts(0, 7, 99);
+  cr_assert_eq(cod_code_cond_search(c, &o, &a, NULL), COD_OK);
+  o.max_exhaustive = INFINITY, o.budget_s = 1e-12;
+  o.samples = 1;
+  cr_assert_eq(cod_code_cond_search(c, &o, &b, NULL), COD_OK);
+  cr_expect(b.sets_tried == 1 && a.sets_tried == 7);
+  cod_cond_search_result_fini(&a);
+  cod_cond_search_result_fini(&b);
+  /* bad options are refused, the result untouched */
+  cod_err err = {0};
+  memset(&st, 0x5A, sizeof st);
+  cod_cond_search_result before = st;
+  o = tc_search_opts(INFINITY, 5, 1);
+  o.samples = 0;
+  cr_expect_eq(cod_code_cond_search(c, &o, &st, &err), COD_EINVAL);
+  cr_expect(strstr(err.msg, "samples") != NULL, "%s", err.msg);
+  o = tc_search_opts(INFINITY, 5, 1);
+  o.budget_s = 0;
+  cr_expect_eq(cod_code_cond_search(c, &o, &st, &err), COD_EINVAL);
+  cr_expect(strstr(err.msg, "budget") != NULL, "%s", err.msg);
+  cr_expect(memcmp(&st, &before, sizeof st) == 0, "result written on error");
+  /* NULL options are the defaults (3 s budget: 28 sets fit easily) */
+  cr_assert_eq(cod_code_cond_search(c, NULL, &st, NULL), COD_OK);
+  cr_expect(st.exhaustive && st.sets_tried == 28);
+  cod_cond_search_result_fini(&st);
+  cod_code_free(c);
+}
+
 /* ---- precision, noise -------------------------------------------------------------------- */
 
 Test(codes_worker, fp32_compute_is_single_precision) {
