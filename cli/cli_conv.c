@@ -187,7 +187,7 @@ static int conv_data(const conv_opts *o, cod_conv_geom *g, cod_tensor *x, cod_te
 typedef struct conv_report {
   double t_enc, t_comp, t_dec, rel, mse, maxabs;
   cod_decode_info info;
-  cod_cond_stats worst;       /* --stragglers worst: the search's result */
+  cod_cond_search_result worst; /* --stragglers worst: the search's result (owned) */
   size_t numeric[256], n_numeric; /* workers whose 16-bit operands overflowed */
 } conv_report;
 
@@ -215,7 +215,7 @@ static void conv_print(const conv_opts *o, const cod_code *c, const conv_report 
     print_ids(f, r->worst.worst_set, cod_code_threshold(c));
     fputs("], \"cond\": ", f);
     cli_json_number(f, r->worst.worst);
-    fprintf(f, ", \"sets_tried\": %zu, \"exhaustive\": %s}", r->worst.n_sets,
+    fprintf(f, ", \"sets_tried\": %zu, \"exhaustive\": %s}", r->worst.sets_tried,
             r->worst.exhaustive ? "true" : "false");
   }
   if (o->half >= 0) {
@@ -298,6 +298,8 @@ done:
 }
 
 int cli_conv(int argc, char **argv) {
+  conv_report rep; /* before the first goto done, which releases rep.worst */
+  memset(&rep, 0, sizeof rep);
   conv_opts o;
   memset(&o, 0, sizeof o);
   o.prm = cod_code_params_default();
@@ -339,10 +341,12 @@ int cli_conv(int argc, char **argv) {
     goto done;
   }
   y.ndim = 3;
-  conv_report rep;
-  memset(&rep, 0, sizeof rep);
   if (o.worst) { /* every worker outside the worst set is a straggler */
-    if (cod_code_cond_search(c, 100000, 2000, o.seed, &rep.worst, &e)) {
+    /* deterministic: a count cap instead of a time budget, so the set depends on the seed
+     * only (exhaustive up to 100000 sets, else 2000 sampled) */
+    cod_cond_search_opts so = cod_cond_search_opts_default();
+    so.budget_s = INFINITY, so.max_exhaustive = 100000, so.samples = 2000, so.seed = o.seed;
+    if (cod_code_cond_search(c, &so, &rep.worst, &e)) {
       rc = cli_fail("conv", "%s", e.msg);
       goto done;
     }
@@ -371,6 +375,7 @@ int cli_conv(int argc, char **argv) {
   }
   conv_print(&o, c, &rep);
 done:
+  cod_cond_search_result_fini(&rep.worst);
   cod_code_free(c);
   cod_tensor_fini(&x);
   cod_tensor_fini(&k);

@@ -23,7 +23,7 @@
  * worker results come at any 8-byte alignment; FFTW's own allocations bypass cod_malloc,
  * and a NULL plan is reported as COD_ENOMEM.
  *
- * Condition number (docs/decisions/010-cir-fft-decoder.md derives it). With the unitary
+ * Condition number (docs/decisions/012-cir-fft-decoder.md derives it). With the unitary
  * DFT, the recovery matrix M (kq x k(q-1): worker pieces against data pieces) is
  * M = Q * B * (I_k (x) G), Q with orthonormal columns, B = blockdiag_m V_m (V_m[j][i] =
  * w^{m i j}), G = (rows 1..q-1 of the unitary DFT) * E, E = [I; -1^T] the parity map. G is

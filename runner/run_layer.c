@@ -389,8 +389,17 @@ static void ctx_free(layer_ctx *L) {
   cod_free(L->ck_own);
 }
 
+/* One cached worst-set search (see worst_set_find). */
+struct run_worst_entry {
+  const char *scheme;     /* static name from cod_code_scheme */
+  size_t n, ka, kb, q, budget;
+  unsigned long seed;
+  cod_cond_search_result st; /* owned: st.worst_set is released by run_scratch_fini */
+};
+
 void run_scratch_fini(run_scratch *s) {
   if (!s) return;
+  for (size_t i = 0; i < s->n_worst; i++) cod_cond_search_result_fini(&s->worst[i].st);
   cod_free(s->worst);
   cod_free(s->cx);
   cod_free(s->res);
@@ -587,12 +596,6 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
 
 /* ---- worst-case stragglers --------------------------------------------------------- */
 
-struct run_worst_entry {
-  const char *scheme;     /* static name from cod_code_scheme */
-  size_t n, ka, kb, q, budget;
-  unsigned long seed;
-  cod_cond_stats st;
-};
 
 /* The worst set of this code under the run's search (cached in the scratch when there is
  * one, so a sweep thread searches each code once), into out->worst_*. */
@@ -613,29 +616,38 @@ static int worst_set_find(layer_ctx *L, cod_err *err) {
       hit = e;
   }
   if (!hit) {
-    /* exhaustive when all C(n, delta) sets fit the budget, else `budget` sampled sets */
-    int rc = cod_code_cond_search(L->code, (double)key.budget, key.budget, key.seed, &key.st,
-                                  err);
+    /* exhaustive when all C(n, delta) sets fit the count, else `budget` sampled sets; no
+     * time budget, so the rows depend on the scenario and seed only */
+    cod_cond_search_opts so = cod_cond_search_opts_default();
+    so.budget_s = INFINITY, so.max_exhaustive = (double)key.budget, so.samples = key.budget;
+    so.seed = key.seed;
+    int rc = cod_code_cond_search(L->code, &so, &key.st, err);
     if (rc) return rc;
     if (s) {
       if (s->n_worst == s->cap_worst) {
         size_t cap = s->cap_worst ? 2 * s->cap_worst : 8;
         run_worst_entry *t = cod_realloc(s->worst, cap * sizeof *t);
-        if (!t) return cod_err_set(err, COD_ENOMEM, "out of memory caching a worst set");
+        if (!t) {
+          cod_cond_search_result_fini(&key.st);
+          return cod_err_set(err, COD_ENOMEM, "out of memory caching a worst set");
+        }
         s->worst = t, s->cap_worst = cap;
       }
       s->worst[s->n_worst++] = key;
+      hit = &s->worst[s->n_worst - 1];
+    } else {
+      hit = &key;
     }
-    hit = &key;
   }
   run_layer_out *o = L->out;
   o->n_worst = L->delta;
   memcpy(o->worst_set, hit->st.worst_set, L->delta * sizeof *o->worst_set);
   o->worst_cond = hit->st.worst;
-  o->worst_sets_tried = hit->st.n_sets;
+  o->worst_sets_tried = hit->st.sets_tried;
   o->worst_exhaustive = hit->st.exhaustive;
   memset(L->in_worst, 0, sizeof L->in_worst);
   for (size_t i = 0; i < L->delta; i++) L->in_worst[o->worst_set[i]] = 1;
+  if (hit == &key) cod_cond_search_result_fini(&key.st); /* no scratch to keep it */
   return COD_OK;
 }
 
