@@ -3,7 +3,9 @@
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc libgsl-dev libopenblas-dev libfftw3-dev libsqlite3-dev
       libinih-dev libcriterion-dev gnuplot-nox libopenmpi-dev openmpi-bin
-      clang libclang-rt-14-dev valgrind sqlite3)
+      clang libclang-rt-14-dev valgrind sqlite3
+      libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
+      dataset-fashion-mnist zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
