@@ -10,6 +10,7 @@
 #include "cod_clock.h"
 #include "cod_alloc.h"
 #include "model.h"
+#include "model_onnx.h"
 #include "res_db.h"
 #include "res_report.h"
 #include "run_scenario.h"
@@ -162,7 +163,8 @@ int cli_run(int argc, char **argv) {
           st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0, db);
   if (quiet) return 0;
   res_db *d = NULL;
-  if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e)) {
+  if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e) ||
+      res_report_data(d, stdout, &e)) {
     res_db_close(d);
     return cli_fail("run", "%s", e.msg);
   }
@@ -173,7 +175,9 @@ int cli_run(int argc, char **argv) {
 static const char report_help[] =
     "Usage: fcdcc report DB [--per-scheme]\n"
     "Print the summary table of a results database: per (model, scheme, workers, ka, kb,\n"
-    "precision) the runs, outcomes, latency, bytes per worker, worst errors and mean cond.\n\n"
+    "precision) the runs, outcomes, latency, bytes per worker, worst errors and mean cond;\n"
+    "then, if the file holds runs over a data set ([data]), their top-1 (uncoded, coded),\n"
+    "agreement, undecodable images and largest logit error.\n\n"
     "  --per-scheme   communication, storage and accuracy per scheme (the README query)\n"
     "  -h, --help     this help\n";
 
@@ -193,12 +197,13 @@ int cli_report(int argc, char **argv) {
   if (res_db_open(argv[optind], RES_DB_READONLY, &d, &e))
     return cli_usage_error("report", "%s", e.msg);
   int rc = per ? res_report_per_scheme(d, stdout, &e) : res_report_summary(d, stdout, &e);
+  if (!rc && !per) rc = res_report_data(d, stdout, &e); /* prints nothing without data runs */
   res_db_close(d);
   return rc ? cli_fail("report", "%s", e.msg) : 0;
 }
 
 static const char models_help[] =
-    "Usage: fcdcc models [NAME | FILE.model]\n"
+    "Usage: fcdcc models [NAME | FILE.model | FILE.onnx]\n"
     "Without an argument, list the built-in models with their conv layers and MACs;\n"
     "with one, describe every layer (shapes, MACs, parameters). Format: docs/model-format.md\n";
 
@@ -213,9 +218,10 @@ int cli_models(int argc, char **argv) {
     struct stat sb;
     if (rc == COD_ENOMEM) return cli_fail("models", "%s", e.msg);
     /* a bare word that is no file was meant as a built-in name */
-    if (rc && !strchr(argv[1], '/') && !strstr(argv[1], ".model") && stat(argv[1], &sb) != 0)
+    if (rc && !strchr(argv[1], '/') && !strstr(argv[1], ".model") &&
+        !model_onnx_is_path(argv[1]) && stat(argv[1], &sb) != 0)
       return cli_usage_error("models", "%s, and no model file '%s'", e.msg, argv[1]);
-    if (rc && (rc = model_load(argv[1], &m, &e)))
+    if (rc && (rc = model_load_any(argv[1], &m, NULL, &e)))
       return rc == COD_ENOMEM ? cli_fail("models", "%s", e.msg)
                               : cli_usage_error("models", "%s", e.msg);
     rc = model_describe(m, stdout, &e);

@@ -764,6 +764,23 @@ static int op_identity(imp *I, const Onnx__NodeProto *nd) {
   return define_transfer(I, x, x->s, x->rank);
 }
 
+/* Pad by zero everywhere (torch.onnx writes one before every avg_pool2d): the identity. */
+static int op_pad(imp *I, const Onnx__NodeProto *nd) {
+  int rc = attrs_check(I, nd, "mode pads value ");
+  val *x, *p = NULL;
+  if (rc || (rc = want_act(I, 0, &x))) return rc;
+  if (nd->n_input > 1 && nd->input[1][0] && (rc = want_const(I, 1, &p))) return rc;
+  const Onnx__AttributeProto *pa = attr_get(nd, "pads");
+  int zero = 1;
+  for (size_t i = 0; p && i < p->c.n; i++) zero &= p->c.v[i] == 0;
+  for (size_t i = 0; pa && i < pa->n_ints; i++) zero &= pa->ints[i] == 0;
+  if (!zero || (!p && !pa))
+    return node_err(I, COD_EFORMAT, "only a Pad of zero on every side (a no-op) is supported; "
+                    "pad inside the Conv or pool instead");
+  if ((rc = last_reader(I, x))) return rc;
+  return define_transfer(I, x, x->s, x->rank);
+}
+
 static int op_softmax(imp *I, const Onnx__NodeProto *nd) {
   int rc = attrs_check(I, nd, "axis ");
   val *x;
@@ -838,6 +855,7 @@ static int import_node(imp *I, const Onnx__NodeProto *nd) {
   if (!strcmp(op, "Reshape")) return op_flatten(I, nd, 1);
   if (!strcmp(op, "Dropout") || !strcmp(op, "Identity")) return op_identity(I, nd);
   if (!strcmp(op, "Softmax")) return op_softmax(I, nd);
+  if (!strcmp(op, "Pad")) return op_pad(I, nd);
   if (!strcmp(op, "Constant")) return op_const(I, nd, 0);
   if (!strcmp(op, "Transpose")) return op_const(I, nd, 1);
   return node_err(I, COD_EFORMAT, "operator '%.40s' is not supported (docs/onnx.md lists the "
@@ -1093,4 +1111,20 @@ int model_onnx_load(const char *path, model **m_out, model_weights **w_out, cod_
   if (!rc) rc = model_onnx_parse_buf(buf, size, path, NULL, 0, m_out, w_out, err);
   cod_free(buf);
   return rc;
+}
+
+int model_load_any(const char *path, model **m_out, model_weights **w_out, cod_err *err) {
+  if (!model_onnx_is_path(path)) {
+    int rc = model_load(path, m_out, err);
+    if (!rc && w_out) *w_out = NULL;
+    return rc;
+  }
+  model *m;
+  model_weights *w;
+  int rc = model_onnx_load(path, &m, &w, err);
+  if (rc) return rc;
+  if (w_out) *w_out = w;
+  else model_weights_free(w);
+  *m_out = m;
+  return COD_OK;
 }

@@ -10,7 +10,8 @@
  * AveragePool, GlobalAveragePool, BatchNormalization (folded into the preceding conv when
  * that conv's output feeds only it), Gemm, MatMul (+ Add of a constant as its bias), Add of
  * two activations (a residual connection, through a slot), Flatten / Reshape to 2-D,
- * Dropout, Identity, Softmax, plus Constant and a 2-D Transpose of a constant. The leading
+ * Dropout, Identity, Softmax, a Pad by zero (a no-op), plus Constant and a 2-D Transpose of
+ * a constant. The leading
  * (batch) dimension of the graph input is ignored: a model is one image.
  *
  * Every refusal (an unsupported operator or attribute, a dangling input, a node that reads
@@ -55,6 +56,12 @@ int model_onnx_parse_buf(const void *buf, size_t len, const char *name,
 /* Read the regular file `path` (at most MODEL_ONNX_MAX_FILE_BYTES) and import it
  * (COD_EIO if it cannot be opened or read, or is not a regular file). */
 int model_onnx_load(const char *path, model **m_out, model_weights **w_out, cod_err *err);
+
+/* Read a model FILE the way every place that takes a model name does: an .onnx path through
+ * model_onnx_load, anything else through model_load (the text format). `w_out` may be NULL
+ * (the weights of an .onnx file are then dropped); for a text model *w_out is set to NULL,
+ * its weights come from elsewhere ([model] weights). Errors as those two functions. */
+int model_load_any(const char *path, model **m_out, model_weights **w_out, cod_err *err);
 
 /* A float32 or float64 TensorProto (e.g. the input_0.pb / output_0.pb files of ONNX's test
  * data) as float64: *data (cod_malloc'd, *n values, C order) and dims[0..*rank). COD_EFORMAT

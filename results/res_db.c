@@ -84,6 +84,14 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
     "  AND c.precision IS g.precision\n"
     "ORDER BY g.model, g.scheme, g.workers, g.ka, g.kb, g.precision",
   [RES_ST_PER_SCHEME] = RES_SQL_PER_SCHEME,
+  [RES_ST_DATA_REPORT] =
+    "SELECT r.model, d.source, r.scheme, r.workers AS n, r.ka, r.kb, r.precision AS prec,\n"
+    "       COUNT(*) AS runs, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded,\n"
+    "       AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement,\n"
+    "       SUM(d.undecodable) AS undec, MAX(d.max_logit_error) AS max_logit_err\n"
+    "FROM data_runs d JOIN runs r ON r.run_id = d.run_id\n"
+    "GROUP BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision\n"
+    "ORDER BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision",
 };
 
 /* ---- error helpers ------------------------------------------------------------------ */
@@ -367,6 +375,8 @@ static int statement_sql(int i, const char **sql, char **owned, cod_err *err) {
     return res_schema_insert_sql(res_schema_table(RES_TABLE_WORKERS), owned, err);
   case RES_ST_INSERT_EVENT:
     return res_schema_insert_sql(res_schema_table(RES_TABLE_EVENTS), owned, err);
+  case RES_ST_INSERT_DATA_RUN:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_DATA_RUNS), owned, err);
   case RES_ST_SET_OUTCOME:
     return res_schema_outcome_sql(owned, err);
   default:
@@ -719,6 +729,11 @@ int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, co
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_err *err) {
   return insert_row(db, run_id, RES_ST_INSERT_EVENT, RES_TABLE_EVENTS, r,
                     "inserting an event", err);
+}
+
+int res_db_insert_data_run(res_db *db, int64_t run_id, const res_data_row *r, cod_err *err) {
+  return insert_row(db, run_id, RES_ST_INSERT_DATA_RUN, RES_TABLE_DATA_RUNS, r,
+                    "inserting a data_runs row", err);
 }
 
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {

@@ -39,7 +39,7 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 1
+#define RES_DB_SCHEMA_VERSION 2 /* 2: the data_runs table */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -118,6 +118,17 @@ typedef struct res_run_row {
   double e2e_rel_error;        /* ||y - y_ref|| / ||y_ref|| end to end */
   double e2e_max_abs_error;    /* max |y - y_ref| end to end */
 } res_run_row;
+
+/* One row of `data_runs`: top-1 under coding over a data set (runner/run_data.h). */
+typedef struct res_data_row {
+  const char *source;          /* (req) e.g. "fashion-mnist:test" */
+  int64_t images;              /* (req, >= 1) images evaluated, one coded inference each */
+  double top1_coded;           /* share of images whose coded argmax is the label; NAN: none */
+  double top1_uncoded;         /* the same for the uncoded pipeline */
+  double agreement;            /* share of images whose coded argmax = uncoded argmax */
+  int64_t undecodable;         /* images with an undecodable layer (count as disagreeing) */
+  double max_logit_error;      /* max |coded - uncoded| over the logits of decoded images */
+} res_data_row;
 
 /* One row of `layers` (a conv layer of a run). */
 typedef struct res_layer_row {
@@ -220,6 +231,8 @@ int res_db_set_run_outcome(res_db *db, int64_t run_id, const res_run_row *row, c
 int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *row, cod_err *err);
 int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *row, cod_err *err);
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *row, cod_err *err);
+/* The data_runs row of the open run (at most one per run); errors as above. */
+int res_db_insert_data_run(res_db *db, int64_t run_id, const res_data_row *row, cod_err *err);
 
 /* COMMIT the open run run_id. On failure (e.g. a workers row without its layer row:
  * COD_EINVAL; I/O: COD_EIO) the run is rolled back, so nothing of it is visible. */

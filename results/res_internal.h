@@ -22,6 +22,8 @@ enum res_stmt_id {
   RES_ST_COUNT_RUNS,
   RES_ST_SUMMARY,
   RES_ST_PER_SCHEME,
+  RES_ST_INSERT_DATA_RUN,
+  RES_ST_DATA_REPORT,
   RES_ST_COUNT_ /* number of statements */
 };
 

@@ -32,4 +32,10 @@ int res_report_summary(res_db *db, FILE *out, cod_err *err);
 /* The RES_SQL_PER_SCHEME query printed as a table (see res_db.h for its columns). */
 int res_report_per_scheme(res_db *db, FILE *out, cod_err *err);
 
+/* Top-1 under coding: per (model, data source, scheme, workers, ka, kb, precision) the runs,
+ * images, mean uncoded and coded top-1, mean agreement, undecodable images and the largest
+ * logit error, from the data_runs table. Prints nothing (and returns COD_OK) when the file
+ * holds no data runs, so reports of other runs are unchanged. */
+int res_report_data(res_db *db, FILE *out, cod_err *err);
+
 #endif

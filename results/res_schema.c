@@ -137,6 +137,25 @@ static const res_column events_cols[] = {
   EVENT(layer_index, RES_CT_I64, "", "", NULL),
 };
 
+/* ---- data_runs (version 2): one row per run over a data set ([data] source); its runs,
+ * layers and workers rows describe the first image. Its own table, so the columns of
+ * `runs` stay those of every run. */
+
+#define DATA(field, ctype, cons, unit, comment)                                           \
+  COL(res_data_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column data_runs_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE", "",
+   NULL, NULL, 0},
+  DATA(source, RES_CT_TEXT, "NOT NULL", "", "[data] source (and split)"),
+  DATA(images, RES_CT_I64, "NOT NULL CHECK (images >= 1)", "", "images, one coded inference each"),
+  DATA(top1_coded, RES_CT_REAL, "", "", "share of labelled images right, coded; NULL without labels"),
+  DATA(top1_uncoded, RES_CT_REAL, "", "", "the same, uncoded pipeline"),
+  DATA(agreement, RES_CT_REAL, "NOT NULL", "", "share with coded argmax = uncoded argmax"),
+  DATA(undecodable, RES_CT_I64, "NOT NULL", "", "images with an undecodable layer"),
+  DATA(max_logit_error, RES_CT_REAL, "", "", "max |coded - uncoded| logit over decoded images"),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const res_table tables[RES_TABLE_COUNT] = {
@@ -151,6 +170,8 @@ static const res_table tables[RES_TABLE_COUNT] = {
                          "WITHOUT ROWID", sizeof(res_worker_row)},
   [RES_TABLE_EVENTS] = {"events", events_cols, NCOLS(events_cols),
                         "PRIMARY KEY (run_id, seq)", "WITHOUT ROWID", sizeof(res_event_row)},
+  [RES_TABLE_DATA_RUNS] = {"data_runs", data_runs_cols, NCOLS(data_runs_cols), NULL, NULL,
+                           sizeof(res_data_row)},
 };
 
 /* Indexes, after the tables. */

@@ -48,7 +48,7 @@ typedef struct res_column {
 
 /* One table. */
 typedef struct res_table {
-  const char *name;        /* "runs", "layers", "workers", "events" */
+  const char *name;        /* "runs", "layers", "workers", "events", "data_runs" */
   const res_column *cols;  /* n_cols columns, in CREATE TABLE order */
   size_t n_cols;
   const char *constraints; /* table constraints after the columns, or NULL */
@@ -56,9 +56,9 @@ typedef struct res_table {
   size_t row_size;         /* sizeof the row struct */
 } res_table;
 
-/* The tables, in creation order: RES_TABLE_RUNS .. RES_TABLE_EVENTS. */
+/* The tables, in creation order: RES_TABLE_RUNS .. RES_TABLE_DATA_RUNS. */
 enum { RES_TABLE_RUNS, RES_TABLE_LAYERS, RES_TABLE_WORKERS, RES_TABLE_EVENTS,
-       RES_TABLE_COUNT };
+       RES_TABLE_DATA_RUNS, RES_TABLE_COUNT };
 const res_table *res_schema_table(size_t i); /* i < RES_TABLE_COUNT */
 
 /* The SQL type of a column: "TEXT", "INTEGER" or "REAL". */

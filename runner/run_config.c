@@ -61,6 +61,7 @@ static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
 static const char *const timing_names[] = {"measured", "model", NULL};
+static const char *const split_names[] = {"test", "train", NULL};
 
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in JSON readers and doubles */
 #define INT_CAP 1e9                 /* sizes above this are certainly mistakes */
@@ -176,6 +177,23 @@ static const key_def static_keys[] = {
    OFF(master.timing), 0, 0, 0, NULL, timing_names, 0},
   {INFO("master", "master_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s", "1e11"),
    OFF(master.master_flops), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  /* [data] */
+  {INFO("data", "source", RUN_KEY_STRING,
+        "none, fashion-mnist, or a path to IDX images (.gz or not) or a uint8 .npy", "none"),
+   OFF(data.source), F_NONEMPTY, 0, 0, "none", NULL, RUN_PATH_MAX},
+  {INFO("data", "split", RUN_KEY_ENUM, "test or train", "test"), OFF(data.split), 0, 0, 0,
+   NULL, split_names, 0},
+  {INFO("data", "images", RUN_KEY_INT, "an integer >= 1 (images evaluated)", "100"),
+   OFF(data.images), 0, 1, 1e7, NULL, NULL, 0},
+  {INFO("data", "first", RUN_KEY_INT, "an integer >= 0 (index of the first image)", "0"),
+   OFF(data.first), 0, 0, 1e7, NULL, NULL, 0},
+  {INFO("data", "mean", RUN_KEY_REAL, "a real (subtracted from pixel / 255)", "0"),
+   OFF(data.mean), 0, -INFINITY, INFINITY, NULL, NULL, 0},
+  {INFO("data", "std", RUN_KEY_REAL, "a real > 0 (divides pixel / 255 - mean)", "1"),
+   OFF(data.std), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  {INFO("data", "labels", RUN_KEY_STRING,
+        "none or a path to IDX (.gz or not) or uint8 .npy labels (path sources)", "none"),
+   OFF(data.labels), F_NONEMPTY, 0, 0, "none", NULL, RUN_PATH_MAX},
   /* [class NAME] */
   {INFO("class", "count", RUN_KEY_INT, "an integer >= 1 (workers in the class)",
         "required"), COFF(count), F_CLASS, 1, 1e6, NULL, NULL, 0},
@@ -354,6 +372,13 @@ void run_config_defaults(run_config *cfg) {
   cfg->master.speed_factor = 1.0;
   cfg->master.timing = RUN_TIMING_MODEL;
   cfg->master.master_flops = 1e11;
+  snprintf(cfg->data.source, sizeof cfg->data.source, "none");
+  cfg->data.split = RUN_SPLIT_TEST;
+  cfg->data.images = 100;
+  cfg->data.first = 0;
+  cfg->data.mean = 0.0;
+  cfg->data.std = 1.0;
+  snprintf(cfg->data.labels, sizeof cfg->data.labels, "none");
   cfg->n_classes = 0;
 }
 
@@ -793,6 +818,15 @@ int run_config_validate(run_config *cfg, cod_err *err) {
   const size_t n = cfg->cluster.workers;
   const size_t ka = cfg->coding.ka, kb = cfg->coding.kb, delta = cfg->coding.delta;
   int st;
+  if (strcmp(cfg->data.source, "none") != 0) {
+    if (cfg->run.compute == RUN_COMPUTE_MODEL)
+      return cod_err_set(err, COD_EINVAL, "[data] source = %s needs [run] compute = real "
+                         "(model-only runs compute no logits)", cfg->data.source);
+    if (strcmp(cfg->model.input, "random") != 0)
+      return cod_err_set(err, COD_EINVAL, "[data] source = %s and [model] input = %s: the "
+                         "data set supplies the images, leave input unset", cfg->data.source,
+                         cfg->model.input);
+  }
   if (is_coded(cfg->coding.scheme)) {
     const char *sch = scheme_names[cfg->coding.scheme];
     if (ka != RUN_AUTO && kb != RUN_AUTO) {

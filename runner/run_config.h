@@ -92,6 +92,9 @@ typedef struct run_class {
   run_worker worker;             /* resources of each worker of the class */
 } run_class;
 
+/* Split of a bundled data set ([data] split). */
+enum run_split { RUN_SPLIT_TEST = 0, RUN_SPLIT_TRAIN };
+
 typedef struct run_config {
   struct {
     char name[RUN_NAME_MAX];   /* label of the run; default: scenario file base name */
@@ -157,6 +160,14 @@ typedef struct run_config {
     int timing;                 /* enum run_timing; default model (deterministic) */
     double master_flops;        /* master speed for timing = model, FLOP/s; 1e11 */
   } master;
+  struct {                      /* [data]: a run over a data set (runner/run_data.h) */
+    char source[RUN_PATH_MAX];  /* none, fashion-mnist, or an IDX (.gz) / uint8 .npy path */
+    int split;                  /* enum run_split of fashion-mnist; default test */
+    size_t images;              /* images evaluated, >= 1; default 100 */
+    size_t first;               /* index of the first image; default 0 */
+    double mean, std;           /* x = (pixel / 255 - mean) / std; defaults 0 and 1 */
+    char labels[RUN_PATH_MAX];  /* labels of a path source (IDX or .npy), or none */
+  } data;
   run_class classes[RUN_CLASSES_MAX]; /* heterogeneous worker classes, file order */
   size_t n_classes;
 } run_config;

@@ -14,7 +14,9 @@
 #include "cod_code.h"
 #include "model.h"
 #include "model_forward.h"
+#include "model_onnx.h"
 #include "model_weights.h"
+#include "run_data.h"
 #include "run_layer.h"
 #include "sim_engine.h"
 
@@ -29,7 +31,7 @@ typedef struct coded_filters {
 } coded_filters;
 
 struct run_assets {
-  char key[3 * RUN_PATH_MAX + 64];
+  char key[6 * RUN_PATH_MAX + 128];
   model *m;
   model_weights *w;
   model_plan *plan;
@@ -39,6 +41,7 @@ struct run_assets {
   void *conv_work;           /* im2col workspace of the largest conv (master's own convs) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
   size_t n_conv;
+  run_data data;             /* [data] images (data.n = 0 without a data set) */
 };
 
 void run_assets_free(run_assets *a) {
@@ -51,6 +54,7 @@ void run_assets_free(run_assets *a) {
   run_scratch_fini(&a->scratch);
   cod_free(a->input);
   cod_free(a->ref_out);
+  run_data_fini(&a->data);
   model_plan_free(a->plan);
   model_weights_free(a->w);
   model_free(a->m);
@@ -73,14 +77,23 @@ static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *
 
 static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
   /* not a built-in name: a model file. Out of memory while parsing a built-in is not. */
+  /* an .onnx file carries its trained weights; they replace [model] weights = he */
+  model_weights *own_w = NULL;
   int rc = model_lookup(cfg->model.name, &a->m, err);
-  if (rc && rc != COD_ENOMEM) rc = model_load(cfg->model.name, &a->m, err);
+  if (rc && rc != COD_ENOMEM) rc = model_load_any(cfg->model.name, &a->m, &own_w, err);
   if (rc) return rc;
   a->n_conv = model_conv_count(a->m);
+  if (own_w && strcmp(cfg->model.weights, "he") != 0) {
+    model_weights_free(own_w);
+    return cod_err_set(err, COD_EINVAL, "[model] weights = %s: the ONNX model %s carries its "
+                       "own weights (leave weights unset)", cfg->model.weights, cfg->model.name);
+  }
+  if (own_w) a->w = own_w;
   if (cfg->run.compute == RUN_COMPUTE_MODEL) return COD_OK;
-  rc = strcmp(cfg->model.weights, "he") == 0
-           ? model_weights_he(a->m, cfg->model.weights_seed, &a->w, err)
-           : model_weights_load_dir(a->m, cfg->model.weights, &a->w, err);
+  if (!a->w)
+    rc = strcmp(cfg->model.weights, "he") == 0
+             ? model_weights_he(a->m, cfg->model.weights_seed, &a->w, err)
+             : model_weights_load_dir(a->m, cfg->model.weights, &a->w, err);
   if (rc) return rc;
   if ((rc = model_plan_new(a->m, &a->plan, err))) return rc;
   model_shape in = model_input_shape(a->m);
@@ -97,7 +110,11 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
   a->conv_work = cod_aligned_alloc(work);
   if (!a->input || !a->ref_out || !a->ref_conv || !a->filt || !a->conv_work)
     return cod_err_set(err, COD_ENOMEM, "out of memory");
-  if (strcmp(cfg->model.input, "random") == 0) {
+  if (strcmp(cfg->data.source, "none") != 0) {
+    /* a data set: the reference activations (and the rows) are those of its first image */
+    if ((rc = run_data_load(cfg, in, &a->data, err))) return rc;
+    memcpy(a->input, a->data.x, shape_len(in) * sizeof(double));
+  } else if (strcmp(cfg->model.input, "random") == 0) {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory");
     gsl_rng_set(r, cfg->model.input_seed);
@@ -125,8 +142,10 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
 
 static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
   char key[sizeof((*cache)->key)];
-  snprintf(key, sizeof key, "%s|%s|%lu|%s|%lu|%d", cfg->model.name, cfg->model.weights,
-           cfg->model.weights_seed, cfg->model.input, cfg->model.input_seed, cfg->run.compute);
+  snprintf(key, sizeof key, "%s|%s|%lu|%s|%lu|%d|%s|%d|%zu|%zu|%.17g|%.17g|%s", cfg->model.name,
+           cfg->model.weights, cfg->model.weights_seed, cfg->model.input, cfg->model.input_seed,
+           cfg->run.compute, cfg->data.source, cfg->data.split, cfg->data.images,
+           cfg->data.first, cfg->data.mean, cfg->data.std, cfg->data.labels);
   if (*cache && strcmp((*cache)->key, key) == 0) return COD_OK;
   run_assets_free(*cache);
   *cache = NULL;
@@ -201,6 +220,7 @@ typedef struct exec_ctx {
   const run_backend *be;  /* where coded layers run */
   const char **class_names; /* the run's copies of the class names (in res->owned) */
   size_t n_class_names, cap_class_names;
+  int quiet;              /* images after the first of a data set: no rows, no run status */
 } exec_ctx;
 
 static int selected(const run_config *c, size_t conv_index) {
@@ -478,10 +498,9 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   }
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);
-  if (!rc) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
+  if (!rc && !x->quiet) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
   if (!rc && strcmp(lo.status, RES_STATUS_OK) != 0) {
-    x->stop_status = lo.status;
-    x->stop_time = lo.t_end_s;
+    if (!x->quiet) x->stop_status = lo.status, x->stop_time = lo.t_end_s;
     rc = cod_err_set(err, COD_EUNDECODABLE, "%s: %s", ml->name, lo.status);
   }
   run_layer_out_fini(&lo);
@@ -510,6 +529,51 @@ static int sim_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_
 
 static const run_backend sim_backend = {"sim", sim_layer, NULL};
 
+/* The images after the first of a data set: each one uncoded, then coded on the same
+ * engine and cluster (fresh straggler draws), tallied with the first image's result. */
+static int data_images(exec_ctx *x, const double *out0, run_result *r, cod_err *err) {
+  run_assets *a = x->a;
+  const run_data *d = &a->data;
+  size_t no = shape_len(model_output_shape(a->m));
+  double *ref = cod_malloc_array(no, sizeof *ref), *y = cod_malloc_array(no, sizeof *y);
+  int rc = ref && y ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
+  run_data_tally t;
+  memset(&t, 0, sizeof t);
+  if (!rc) run_data_tally_add(&t, x->stop_status ? NULL : out0, a->ref_out, no,
+                              d->label ? d->label[0] : -1);
+  x->quiet = 1;
+  for (size_t i = 1; !rc && i < d->n; i++) {
+    const double *img = d->x + i * d->elems;
+    if ((rc = model_forward(a->plan, a->w, img, ref, NULL, NULL, err))) break;
+    x->last_layer = 0;
+    cod_err le = {0};
+    int coded = model_forward(a->plan, a->w, img, y, coded_hook, x, &le);
+    if (coded && coded != COD_EUNDECODABLE) {
+      rc = coded;
+      if (err) *err = le;
+      break;
+    }
+    if (!coded)
+      rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
+                              x->cfg->master.master_flops, err);
+    run_data_tally_add(&t, coded ? NULL : y, ref, no, d->label ? d->label[i] : -1);
+  }
+  x->quiet = 0;
+  cod_free(ref);
+  cod_free(y);
+  if (rc) return rc;
+  res_data_row *D = &r->data;
+  D->source = own(r, d->source, &rc);
+  D->images = (int64_t)t.images;
+  D->top1_coded = t.labelled ? (double)t.right_coded / (double)t.labelled : NAN;
+  D->top1_uncoded = t.labelled ? (double)t.right_uncoded / (double)t.labelled : NAN;
+  D->agreement = (double)t.agree / (double)t.images;
+  D->undecodable = (int64_t)t.undecodable;
+  D->max_logit_error = t.undecodable == t.images ? NAN : t.max_logit_error;
+  r->has_data = 1;
+  return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+}
+
 int run_execute(const run_config *cfg, const run_ident *id, run_assets **cache,
                 run_result *out, cod_err *err) {
   return run_execute_backend(cfg, id, NULL, cache, out, err);
@@ -536,9 +600,9 @@ static int run_forward(exec_ctx *x, double *output, cod_err *err) {
   return rc;
 }
 
-/* The runs row, once the forward pass is over. Strings that come from the caller or the
+/* The runs row, once the forward pass is over (t_end: when it ended, s). Strings that come from the caller or the
  * model are copies owned by the run_result; the others are static. */
-static int record_run_row(exec_ctx *x, const double *output, double w0) {
+static int record_run_row(exec_ctx *x, const double *output, double w0, double t_end) {
   const run_config *cfg = x->cfg;
   const run_ident *id = x->id;
   run_result *r = x->res;
@@ -560,7 +624,6 @@ static int record_run_row(exec_ctx *x, const double *output, double w0) {
   R->workers = (int64_t)cfg->cluster.workers;
   R->ka = (int64_t)x->ka0, R->kb = (int64_t)x->kb0, R->delta = (int64_t)x->delta0;
   R->precision = run_config_enum_name("run.precision", cfg->run.precision);
-  double t_end = sim_time_to_s(sim_engine_now(x->e));
   R->status = x->stop_status ? x->stop_status : RES_STATUS_OK;
   R->status_time_s = x->stop_status ? x->stop_time : t_end;
   R->latency_s = x->stop_status ? NAN : t_end;
@@ -595,7 +658,11 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
     if (!output) rc = cod_err_set(err, COD_ENOMEM, "out of memory");
   }
   if (!rc) rc = run_forward(&x, output, err);
-  if (!rc) rc = record_run_row(&x, output, w0);
+  /* the run's latency is the first image's; the other images of a data set follow on the
+   * same engine and cluster (fresh straggler draws) and only feed the data_runs row */
+  double t_end = sim_time_to_s(sim_engine_now(x.e));
+  if (!rc && a->data.n) rc = data_images(&x, output, &r, err);
+  if (!rc) rc = record_run_row(&x, output, w0, t_end);
   if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
   run_cluster_free(x.cl);
   sim_engine_free(x.e);
@@ -616,6 +683,7 @@ int run_result_write(res_db *db, const run_result *r, cod_err *err) {
   for (size_t i = 0; !rc && i < r->n_layers; i++) rc = res_db_insert_layer(db, id, &r->layers[i], err);
   for (size_t i = 0; !rc && i < r->n_workers; i++) rc = res_db_insert_worker(db, id, &r->workers[i], err);
   for (size_t i = 0; !rc && i < r->n_events; i++) rc = res_db_insert_event(db, id, &r->events[i], err);
+  if (!rc && r->has_data) rc = res_db_insert_data_run(db, id, &r->data, err);
   if (!rc) rc = res_db_commit_run(db, id, err);
   if (rc) res_db_rollback_run(db, id, NULL);
   return rc;

@@ -38,6 +38,8 @@ typedef struct run_result {
   char **owned;             /* every string the rows point to (cod_free each) */
   size_t n_owned, cap_owned;
   uint64_t events_fired;    /* engine events of the run (not stored; for benchmarks) */
+  res_data_row data;        /* top-1 over the [data] images (runner/run_data.h) */
+  int has_data;             /* 1 if `data` is filled (a run with [data] source) */
 } run_result;
 
 void run_result_fini(run_result *r);

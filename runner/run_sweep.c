@@ -19,6 +19,7 @@
 
 #include "cod_alloc.h"
 #include "model.h"
+#include "model_onnx.h"
 #include "res_db.h"
 #include "run_exec.h"
 
@@ -86,10 +87,11 @@ static int check_model(const run_config *cfg, size_t p, char *last, size_t cap,
     if (rc == COD_EINVAL) {
       /* a bare word that is no file was meant as a built-in name; anything else is a path */
       struct stat sb;
-      if (!strchr(name, '/') && !strstr(name, ".model") && stat(name, &sb) != 0)
+      if (!strchr(name, '/') && !strstr(name, ".model") && !model_onnx_is_path(name) &&
+          stat(name, &sb) != 0)
         return cod_err_set(err, COD_EINVAL, "[model] name: %s, and no model file '%s'",
                            le.msg, name);
-      rc = model_load(name, &m, err);
+      rc = model_load_any(name, &m, NULL, err);
     } else if (rc && err) {
       *err = le;
     }
