@@ -28,6 +28,7 @@ static const cli_cmd commands[] = {
     {"plot", cli_plot, "draw a figure of a results database with gnuplot (PNG + SVG)"},
     {"reproduce", cli_reproduce, "run the paper's scenarios and write every figure + REPORT.md"},
     {"calibrate", cli_calibrate, "fit the simulator's rates to MPI runs (a scenario fragment)"},
+    {"infer", cli_infer, "forward passes (uncoded or coded) with logits and activations out"},
 };
 
 static void usage(FILE *f) {

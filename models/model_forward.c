@@ -103,13 +103,16 @@ static void add_bias(double *y, const double *b, size_t c, size_t hw) {
     for (size_t j = 0; j < hw; j++) y[i * hw + j] += b[i];
 }
 
-int model_forward(model_plan *p, const model_weights *w, const double *input,
-                  double *output, model_conv_hook hook, void *hook_ctx, cod_err *err) {
+/* Layers 0..last; the tensor layer `last` wrote goes to output (dump: of that layer's
+ * shape, from its slot if it acted on one). */
+static int forward_range(model_plan *p, const model_weights *w, const double *input,
+                         double *output, model_conv_hook hook, void *hook_ctx, size_t last,
+                         cod_err *err) {
   const model *m = p->m;
   assert(model_weights_model(w) == m);
   int cur = 0;
   memcpy(p->buf[0], input, model_shape_elems(m->input) * sizeof(double));
-  for (size_t i = 0; i < m->n_layers; i++) {
+  for (size_t i = 0; i <= last; i++) {
     const model_layer *L = &m->layers[i];
     double *x = L->slot >= 0 && L->kind != MODEL_SAVE && L->kind != MODEL_ADD
                     ? p->slot[L->slot] : p->buf[cur];
@@ -180,8 +183,22 @@ int model_forward(model_plan *p, const model_weights *w, const double *input,
       else cur = !cur;
     }
   }
-  memcpy(output, p->buf[cur], model_shape_elems(model_output_shape(m)) * sizeof(double));
+  const model_layer *E = &m->layers[last];
+  const double *src = E->slot >= 0 && E->kind != MODEL_SAVE && E->kind != MODEL_ADD
+                          ? p->slot[E->slot] : p->buf[cur];
+  memcpy(output, src, model_shape_elems(E->out) * sizeof(double));
   return COD_OK;
+}
+
+int model_forward(model_plan *p, const model_weights *w, const double *input,
+                  double *output, model_conv_hook hook, void *hook_ctx, cod_err *err) {
+  return forward_range(p, w, input, output, hook, hook_ctx, p->m->n_layers - 1, err);
+}
+
+int model_forward_dump(model_plan *p, const model_weights *w, const double *input,
+                       size_t layer, double *act, cod_err *err) {
+  assert(layer < p->m->n_layers);
+  return forward_range(p, w, input, act, NULL, NULL, layer, err);
 }
 
 int model_forward_once(const model_weights *w, const double *input, double *output,

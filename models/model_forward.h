@@ -40,6 +40,12 @@ size_t model_plan_bytes(const model_plan *p);
 int model_forward(model_plan *p, const model_weights *w, const double *input,
                   double *output, model_conv_hook hook, void *hook_ctx, cod_err *err);
 
+/* Run layers 0..layer of one image, uncoded, and write the tensor layer `layer` produced
+ * (model_layer_get(m, layer)->out, C*H*W doubles; for a layer on a slot, the slot) to act:
+ * the activations a user compares with their own framework's. */
+int model_forward_dump(model_plan *p, const model_weights *w, const double *input,
+                       size_t layer, double *act, cod_err *err);
+
 /* Convenience: plan, run once, free. */
 int model_forward_once(const model_weights *w, const double *input, double *output,
                        model_conv_hook hook, void *hook_ctx, cod_err *err);

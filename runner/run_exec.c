@@ -184,6 +184,7 @@ void run_result_fini(run_result *r) {
   cod_free(r->layers);
   cod_free(r->workers);
   cod_free(r->events);
+  cod_free(r->logits);
   memset(r, 0, sizeof *r);
 }
 
@@ -666,12 +667,14 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
   run_cluster_free(x.cl);
   sim_engine_free(x.e);
-  cod_free(output);
   cod_free(x.class_names);
   if (rc) {
+    cod_free(output);
     run_result_fini(&r);
     return rc;
   }
+  if (output && !x.stop_status) r.logits = output; /* handed to the caller */
+  else cod_free(output);
   *out = r;
   return COD_OK;
 }
