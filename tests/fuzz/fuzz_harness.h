@@ -34,6 +34,10 @@ int fuzz_npy_one(const uint8_t *data, size_t size);
  * (cod_code_new) for each of the first convolution layers. Returns the parse status. */
 int fuzz_model_one(const uint8_t *data, size_t size);
 
+/* Data-set readers: model_idx_parse and model_npy_u8_parse (models/model_data.h). Returns
+ * the IDX status for an input starting with 0x00, else the .npy status. */
+int fuzz_idx_one(const uint8_t *data, size_t size);
+
 /* Latency trace CSV reader: sim_latency_new_from_params with model TRACE on the input
  * (through a memfd), then samples for the first workers. Returns the build status. */
 int fuzz_trace_one(const uint8_t *data, size_t size);

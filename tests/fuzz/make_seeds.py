@@ -44,13 +44,21 @@ def values(fmt, n):
     return b"".join(struct.pack("<" + fmt, (i * 7 % 11) - 3.25 + i / 8.0) for i in range(n))
 
 
+def idx(type_byte, dims, data):
+    return bytes([0, 0, type_byte, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + data
+
+
+def pixels(n):
+    return bytes((i * 37 + 11) % 256 for i in range(n))
+
+
 def write(sub, name, blob):
     with open(os.path.join(CORPUS, sub, name), "wb") as f:
         f.write(blob)
 
 
 def main():
-    for sub in ("npy", "scenario", "model"):
+    for sub in ("npy", "scenario", "model", "idx"):
         os.makedirs(os.path.join(CORPUS, sub), exist_ok=True)
     write("npy", "ok-f8-v1-2x3", npy(1, "<f8", False, (2, 3), values("d", 6)))
     write("npy", "ok-f4-v1-4d", npy(1, "<f4", False, (1, 2, 2, 3), values("f", 12)))
@@ -70,6 +78,19 @@ def main():
     write("npy", "bad-header-len", npy(2, "<f8", False, (2,), values("d", 2), hlen_delta=4096))
     write("npy", "bad-magic", b"\x93NUMPX\x01\x00" + npy(1, "<f8", False, (1,), values("d", 1))[8:])
     write("npy", "bad-overflow", npy(1, "<f8", False, (1 << 40, 1 << 40), b""))
+    write("idx", "ok-images-2x3x4", idx(8, (2, 3, 4), pixels(24)))
+    write("idx", "ok-labels-5", idx(8, (5,), bytes([3, 1, 4, 1, 5])))
+    write("idx", "ok-4d", idx(8, (1, 2, 2, 2), pixels(8)))
+    write("idx", "ok-npy-u8-2x3", npy(1, "|u1", False, (2, 3), pixels(6)))
+    write("idx", "bad-type-float", idx(0x0D, (2,), struct.pack(">2f", 1.0, 2.0)))
+    write("idx", "bad-rank0", idx(8, (), b""))
+    write("idx", "bad-rank5", idx(8, (1, 1, 1, 1, 2), pixels(2)))
+    write("idx", "bad-truncated", idx(8, (2, 3, 4), pixels(23)))
+    write("idx", "bad-extra", idx(8, (2, 2), pixels(5)))
+    write("idx", "bad-huge-dims", idx(8, (60000, 60000, 60000), pixels(16)))
+    write("idx", "bad-zero-dim", idx(8, (0, 28), b""))
+    write("idx", "bad-npy-f4", npy(1, "<f4", False, (2,), values("f", 2)))
+    write("idx", "bad-npy-fortran", npy(1, "|u1", True, (2, 3), pixels(6)))
     for ini in ("scenarios/quickstart.ini", "tests/golden/small.ini"):
         shutil.copyfile(os.path.join(ROOT, ini), os.path.join(CORPUS, "scenario", "ok-" + os.path.basename(ini)))
     for name in sorted(os.listdir(os.path.join(ROOT, "models", "zoo"))):

@@ -120,6 +120,14 @@ Test(fuzz_corpus, cli, .init = cr_redirect_stdout) {
   quiet_check();
 }
 
+Test(fuzz_corpus, idx, .init = cr_redirect_stdout) {
+  size_t ok, bad;
+  replay("idx", fuzz_idx_one, &ok, &bad);
+  cr_expect_geq(ok, 3);
+  cr_expect_geq(bad, 5);
+  quiet_check();
+}
+
 /* The harnesses themselves must reject what they should: a truncated copy of a good
  * seed is a format error, and an empty input is handled by every target. */
 Test(fuzz_corpus, edge_inputs) {
@@ -128,6 +136,7 @@ Test(fuzz_corpus, edge_inputs) {
   cr_expect_eq(fuzz_model_one(empty, 0), COD_EFORMAT);
   cr_expect_eq(fuzz_trace_one(empty, 0), COD_EFORMAT);
   cr_expect_eq(fuzz_cli_one(empty, 0), COD_EFORMAT);
+  cr_expect_eq(fuzz_idx_one(empty, 0), COD_EFORMAT);
   /* an empty scenario is all defaults: alexnet, nsctc-rot 4x4 on 20 workers, valid */
   cr_expect_eq(fuzz_scenario_one(empty, 0), COD_OK);
   static const char over[] = "[cluster]\nworkers = 8\n\0cluster.workers=2..4";
