@@ -12,6 +12,7 @@
 
 #include "an_model.h"
 #include "model.h"
+#include "model_onnx.h"
 
 int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, size_t name_len,
                    size_t cap, size_t *n, cod_err *err) {
@@ -28,7 +29,7 @@ int an_model_convs(const char *model_name, cod_conv_geom *geoms, char *names, si
       return cod_err_set(err, COD_EINVAL, "unknown model '%s' (built-in: %s; or a model file)",
                          model_name, list);
     }
-    rc = model_load(model_name, &m, err);
+    rc = model_load_any(model_name, &m, NULL, err);
     if (rc) return rc;
   }
   size_t count = model_conv_count(m);
