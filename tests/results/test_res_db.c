@@ -90,7 +90,7 @@ Test(res_db, creates_schema_and_reopens) {
   res_db_close(db);
 
   sqlite3 *c = raw_open(tp.path);
-  cr_assert_eq(raw_int(c, "PRAGMA user_version"), 1);
+  cr_assert_eq(raw_int(c, "PRAGMA user_version"), RES_DB_SCHEMA_VERSION);
   cr_assert_eq(raw_int(c, "PRAGMA application_id"), 0x46434443);
   cr_assert_str_eq(raw_text(c, "PRAGMA journal_mode"), "wal");
   cr_assert_eq(raw_int(c, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
@@ -109,7 +109,7 @@ Test(res_db, creates_schema_and_reopens) {
   res_db_close(db);
   c = raw_open(tp.path);
   cr_assert_eq(raw_int(c, "SELECT COUNT(*) FROM sqlite_master"), objects);
-  cr_assert_eq(raw_int(c, "PRAGMA user_version"), 1);
+  cr_assert_eq(raw_int(c, "PRAGMA user_version"), RES_DB_SCHEMA_VERSION);
   sqlite3_close(c);
 }
 
@@ -164,7 +164,9 @@ Test(res_db, rejects_other_application_id_even_without_tables) {
 Test(res_db, rejects_newer_schema_version) {
   res_db_close(open_ok(tp.path, 0));
   sqlite3 *c = raw_open(tp.path);
-  raw_exec(c, "PRAGMA user_version = 2");
+  char newer[64];
+  snprintf(newer, sizeof newer, "PRAGMA user_version = %d", RES_DB_SCHEMA_VERSION + 1);
+  raw_exec(c, newer);
   sqlite3_close(c);
   open_fails(tp.path, 0, COD_EFORMAT, "written by a newer fcdcc");
   open_fails(tp.path, RES_DB_READONLY, COD_EFORMAT, "written by a newer fcdcc");
@@ -867,4 +869,32 @@ Test(res_db, concurrent_processes_create_one_file) {
     cr_expect_eq(n, PROCS, "round %d", round);
     res_db_close(db);
   }
+}
+
+/* Version 2 adds data_runs: a row round-trips (read back with plain SQLite); a version-1
+ * file (no data_runs) still opens and takes every other row, and refuses only data rows. */
+Test(res_db, data_runs_row_and_version_1_files) {
+  res_db *db = open_ok(tp.path, 0);
+  int64_t id = begin_ok(db, "h", 0);
+  res_data_row d = {"fashion-mnist:test", 1000, 0.857, 0.861, 0.996, 3, 2.5e-13};
+  cod_err e = {0};
+  cr_assert_eq(res_db_insert_data_run(db, id, &d, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_insert_data_run(db, id, &d, &e), COD_EINVAL, "one data row per run");
+  cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  sqlite3 *c = raw_open(tp.path);
+  cr_expect_eq(raw_int(c, "SELECT images FROM data_runs"), 1000);
+  cr_expect_eq(raw_int(c, "SELECT undecodable FROM data_runs"), 3);
+  cr_expect_eq(raw_int(c, "SELECT top1_coded = 0.857 AND top1_uncoded = 0.861 AND "
+                          "agreement = 0.996 AND max_logit_error = 2.5e-13 FROM data_runs"), 1);
+  cr_expect_str_eq(raw_text(c, "SELECT source FROM data_runs"), "fashion-mnist:test");
+  raw_exec(c, "DROP TABLE data_runs; PRAGMA user_version = 1");
+  sqlite3_close(c);
+  db = open_ok(tp.path, 0);
+  id = begin_ok(db, "h", 1);
+  cr_expect_eq(res_db_insert_data_run(db, id, &d, &e), COD_EIO);
+  cr_expect(strstr(e.msg, "version-1"), "%s", e.msg);
+  cr_expect_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  res_db_close(open_ok(tp.path, RES_DB_READONLY));
 }

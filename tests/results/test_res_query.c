@@ -252,7 +252,9 @@ Test(res_query, foreign_files_are_refused) {
 Test(res_query, newer_schema_is_refused) {
   res_db_close(db_create());
   sqlite3 *c = raw_open(tp.path);
-  raw_exec(c, "PRAGMA user_version = 2");
+  char newer[64];
+  snprintf(newer, sizeof newer, "PRAGMA user_version = %d", RES_DB_SCHEMA_VERSION + 1);
+  raw_exec(c, newer);
   sqlite3_close(c);
   query_fails(tp.path, COD_EFORMAT, "newer fcdcc");
 }

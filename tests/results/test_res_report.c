@@ -269,3 +269,48 @@ Test(res_report, write_error_is_reported) {
   fclose(f);
   res_db_close(db);
 }
+
+/* The data report: nothing at all without data runs (so every other report is unchanged),
+ * else one row per group with the means computed here by hand. */
+Test(res_report, data_report_empty_without_data_runs) {
+  build_fixture(0);
+  assert_report(res_report_data, "");
+}
+
+Test(res_report, data_report_means_per_group) {
+  res_db *db = open_db(0);
+  const double top1c[3] = {0.80, 0.90, 0.50}, agree[3] = {0.95, 0.85, 1.0};
+  for (int k = 0; k < 3; k++) {
+    res_run_row r;
+    res_run_row_init(&r);
+    r.scenario_hash = "data";
+    r.point_index = k;
+    r.trial = 0;
+    r.seed = 1;
+    r.backend = "sim";
+    r.model = "net.onnx";
+    r.scheme = k < 2 ? "nsctc-rot" : "uncoded";
+    r.workers = 20, r.ka = 2, r.kb = 2, r.precision = "fp64", r.status = RES_STATUS_OK;
+    int64_t id = 0;
+    cod_err e = {0};
+    cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
+    res_data_row d = {"fashion-mnist:test", 100, top1c[k], 0.875, agree[k], k, 1e-13 * (k + 1)};
+    cr_assert_eq(res_db_insert_data_run(db, id, &d, &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  }
+  res_db_close(db);
+  db = open_db(RES_DB_READONLY);
+  int st = -1;
+  cod_err e = {0};
+  char *got = capture(db, res_report_data, &st, &e);
+  cr_assert_eq(st, COD_OK, "%s", e.msg);
+  /* nsctc-rot: 2 runs, 200 images, top-1 (0.8 + 0.9) / 2, agreement (0.95 + 0.85) / 2,
+   * 0 + 1 undecodable, max logit error 2e-13; uncoded: the third run alone */
+  cr_expect(strstr(got, "nsctc-rot  20   2   2  fp64     2     200         0.875        0.85        0.9      1          2e-13"),
+            "got:\n%s", got);
+  cr_expect(strstr(got, "uncoded    20   2   2  fp64     1     100         0.875         0.5          1      2          3e-13"),
+            "got:\n%s", got);
+  cr_expect(strstr(got, "top1_uncoded  top1_coded  agreement  undec  max_logit_err"), "got:\n%s", got);
+  free(got);
+  res_db_close(db);
+}
