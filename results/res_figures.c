@@ -644,6 +644,14 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2, 3 ORDER BY 1, " \
       "2, 3"
 
+/* Top-1 under coding over a data set (the data_runs table of schema version 2). */
+#define FASHION                                                                            \
+  SEL "SELECT r.model AS model, r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, " \
+      "r.precision AS prec, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded, "  \
+      "AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement, SUM(d.undecodable) "  \
+      "AS undecodable, MAX(d.max_logit_error) AS max_logit_err FROM sel r JOIN data_runs d " \
+      "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
   "runs, SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undecodable, "           \
@@ -693,6 +701,11 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "runs named berrut-error* (scenarios/paper/berrut-error.ini)"},
       {"Error against worker SNR", "Max normalized MSE (rel_error squared) over layers and "
        "trials.", SNR, "snr", "runs named snr*"},
+      {"Top-1 on Fashion-MNIST under coding", "The shipped LeNet-5 and ResNet-8 "
+       "(models/trained) on Fashion-MNIST test images, each image one coded inference with "
+       "fresh straggler draws: top-1 of the uncoded and of the coded pipeline, agreement (share "
+       "of images whose coded argmax equals the uncoded one; an undecodable image disagrees) "
+       "and the largest logit error.", FASHION, "fashion", "runs named fashion* with [data]"},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run"},
