@@ -36,15 +36,17 @@
 
 /* ---- protobuf-c through cod_alloc --------------------------------------------------- */
 
+/* allocator_data, when set, is an int that records a failed allocation, so a message that
+ * protobuf-c could not unpack for lack of memory is COD_ENOMEM, not a format error. */
 static void *pb_alloc(void *ctx, size_t n) {
-  (void)ctx;
-  return cod_malloc(n ? n : 1);
+  void *p = cod_malloc(n ? n : 1);
+  if (!p && ctx) *(int *)ctx = 1;
+  return p;
 }
 static void pb_free(void *ctx, void *p) {
   (void)ctx;
   cod_free(p);
 }
-static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 
 int model_onnx_is_path(const char *name) {
   size_t n = strlen(name);
@@ -127,7 +129,10 @@ static int tensor_decode(const Onnx__TensorProto *t, const char *what, cval *out
 int model_onnx_tensor_parse(const void *buf, size_t len, const char *name, double **data,
                             size_t *n, int64_t dims[MODEL_ONNX_MAX_RANK], size_t *rank,
                             cod_err *err) {
-  Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pb_allocator, len, buf);
+  int oom = 0;
+  ProtobufCAllocator alloc = {pb_alloc, pb_free, &oom};
+  Onnx__TensorProto *t = onnx__tensor_proto__unpack(&alloc, len, buf);
+  if (!t && oom) return cod_err_set(err, COD_ENOMEM, "%s: out of memory", name);
   if (!t) return cod_err_set(err, COD_EFORMAT, "%s: not a serialized ONNX TensorProto", name);
   cval c = {0};
   int rc = tensor_decode(t, name, &c, err);
@@ -135,7 +140,7 @@ int model_onnx_tensor_parse(const void *buf, size_t len, const char *name, doubl
     cod_free(c.v);
     rc = cod_err_set(err, COD_EFORMAT, "%s: an int64 tensor, not float32/float64", name);
   }
-  onnx__tensor_proto__free_unpacked(t, &pb_allocator);
+  onnx__tensor_proto__free_unpacked(t, &alloc);
   if (rc) return rc;
   *data = c.v, *n = c.n, *rank = c.rank;
   for (size_t i = 0; i < c.rank; i++) dims[i] = c.dims[i];
@@ -879,7 +884,10 @@ static int import_inputs(imp *I, const model_onnx_binding *bind, size_t n_bind) 
     v->loc = LOC_CONST;
   }
   for (size_t j = 0; j < n_bind; j++) {
-    Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pb_allocator, bind[j].len, bind[j].pb);
+    int oom = 0;
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &oom};
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(&alloc, bind[j].len, bind[j].pb);
+    if (!t && oom) return cod_err_set(I->err, COD_ENOMEM, "%s: out of memory", I->file);
     if (!t) return cod_err_set(I->err, COD_EFORMAT, "%s: bound value %zu is not a TensorProto",
                                I->file, j);
     const char *nm = bind[j].name ? bind[j].name : t->name ? t->name : "";
@@ -895,7 +903,7 @@ static int import_inputs(imp *I, const model_onnx_binding *bind, size_t n_bind) 
       rc = cod_err_set(I->err, COD_ENOMEM, "%s: out of memory", I->file);
     else
       rc = tensor_decode(t, I->file, &v->c, I->err);
-    onnx__tensor_proto__free_unpacked(t, &pb_allocator);
+    onnx__tensor_proto__free_unpacked(t, &alloc);
     if (rc) return rc;
     v->loc = LOC_CONST;
   }
@@ -1055,7 +1063,10 @@ static int build_model(imp *I, model **m_out, model_weights **w_out) {
 int model_onnx_parse_buf(const void *buf, size_t len, const char *name,
                          const model_onnx_binding *bind, size_t n_bind, model **m_out,
                          model_weights **w_out, cod_err *err) {
-  Onnx__ModelProto *mp = onnx__model_proto__unpack(&pb_allocator, len, buf);
+  int oom = 0;
+  ProtobufCAllocator alloc = {pb_alloc, pb_free, &oom};
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, buf);
+  if (!mp && oom) return cod_err_set(err, COD_ENOMEM, "%s: out of memory", name);
   if (!mp) return cod_err_set(err, COD_EFORMAT, "%s: not an ONNX model (protobuf decoding failed)", name);
   imp I;
   memset(&I, 0, sizeof I);
@@ -1083,7 +1094,7 @@ int model_onnx_parse_buf(const void *buf, size_t len, const char *name,
   }
   if (!rc) rc = build_model(&I, m_out, w_out);
   imp_fini(&I);
-  onnx__model_proto__free_unpacked(mp, &pb_allocator);
+  onnx__model_proto__free_unpacked(mp, &alloc);
   return rc;
 }
 

@@ -27,6 +27,7 @@
 #include <zlib.h>
 
 #include "cod_alloc.h"
+#include "fcdcc_config.h"
 #include "model.h"
 #include "model_data.h"
 #include "model_forward.h"
@@ -547,4 +548,35 @@ Test(unit, npy_u8_parse_and_errors) {
   memcpy(c, b, sizeof b);
   memcpy(strstr((char *)c + 10, "False"), "True ", 5);
   cr_expect_eq(model_npy_u8_parse(c, sizeof c, "t.npy", &a, &e), COD_EFORMAT);
+}
+
+/* Every allocation of an import may fail: COD_ENOMEM (or a clean success once n is past
+ * the last allocation), nothing leaked, out-parameters untouched on failure. The shipped
+ * ResNet-8 exercises slots, folding and every layer kind of the importer. */
+Test(unit, onnx_allocation_failures) {
+  size_t len = 0;
+  unsigned char *buf = slurp(FCDCC_SOURCE_ROOT "/models/trained/resnet8-fashion.onnx", &len);
+  cr_assert_not_null(buf);
+  long live = cod_alloc_live();
+  int done = 0;
+  for (long n = 1; !done && n < 100000; n += n < 200 ? 1 : 37) {
+    model *m = (model *)0x1;
+    model_weights *w = (model_weights *)0x1;
+    cod_err e = {0};
+    cod_alloc_fail_at(n);
+    int rc = model_onnx_parse_buf(buf, len, "r8.onnx", NULL, 0, &m, &w, &e);
+    cod_alloc_fail_at(0);
+    if (rc == COD_OK) {
+      cr_expect_eq(model_conv_count(m), 9);
+      model_weights_free(w);
+      model_free(m);
+      done = 1;
+    } else {
+      cr_assert_eq(rc, COD_ENOMEM, "fail at %ld: %s", n, e.msg);
+      cr_expect(m == (model *)0x1 && w == (model_weights *)0x1);
+    }
+    cr_assert_eq(cod_alloc_live(), live, "leak with allocation %ld failing", n);
+  }
+  cr_expect(done, "the import never succeeded");
+  free(buf);
 }

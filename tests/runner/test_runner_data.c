@@ -17,6 +17,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
+#include "fcdcc_config.h"
 #include "model.h"
 #include "model_forward.h"
 #include "model_weights.h"
@@ -200,4 +201,22 @@ Test(data, tally_and_argmax) {
   cr_expect(t.images == 3 && t.labelled == 3 && t.agree == 1 && t.undecodable == 1);
   cr_expect(t.right_uncoded == 2 && t.right_coded == 1);
   cr_expect(fabs(t.max_logit_error - 0.8) < 1e-15, "%g", t.max_logit_error);
+}
+
+/* An .onnx model brings its weights: [model] weights = DIR is refused, naming both. */
+Test(data, onnx_model_refuses_a_weights_directory) {
+  run_config c;
+  run_config_defaults(&c);
+  cod_err e = {0};
+  cr_assert_eq(run_config_set(&c, "model.name", FCDCC_SOURCE_ROOT "/models/trained/lenet5-fashion.onnx", &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_set(&c, "model.weights", g_dir, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_set(&c, "cluster.workers", "4", &e), COD_OK);
+  cr_assert_eq(run_config_set(&c, "coding.ka", "2", &e), COD_OK);
+  cr_assert_eq(run_config_set(&c, "coding.kb", "2", &e), COD_OK);
+  run_ident id = {"d.ini", "0123456789abcdef", "{}", 0, 0};
+  run_assets *cache = NULL;
+  run_result r;
+  cr_expect_eq(run_execute(&c, &id, &cache, &r, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "carries its own weights"), "%s", e.msg);
+  run_assets_free(cache);
 }
