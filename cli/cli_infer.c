@@ -3,9 +3,9 @@
  *
  * Images come from one .npy (--input, float32/float64, one image) or from a data set
  * (--data, the [data] keys as options). Without --scheme the passes are uncoded (models/
- * only). With --scheme every image is one coded run (runner's run_execute, with the
- * image's index as the trial so each image gets fresh straggler draws), and the summary adds
- * the agreement with the uncoded argmax. Options become scenario keys through
+ * only). With --scheme the images are one coded run of the runner (run_execute over the
+ * [data] selection: each image one coded inference with fresh straggler draws), and the
+ * summary adds the agreement with the uncoded argmax. Options become scenario keys through
  * run_config_set, so their syntax, bounds and messages are those of a scenario file.
  * Output: a JSON summary on stdout; --out writes the logits as an (images x classes)
  * float64 .npy, --dump-out the uncoded activations after --dump-layer of the first image.
@@ -178,6 +178,13 @@ int cli_infer(int argc, char **argv) {
     rc = cod_err_set(&e, COD_ENOMEM, "out of memory");
     goto done;
   }
+  if (o.coded) { /* one coded run over every image: fresh straggler draws per image */
+    run_ident id = {"infer", "infer", "{}", 0, 0};
+    run_result r;
+    if ((rc = run_execute(&o.cfg, &id, &cache, &r, &e))) goto done;
+    for (size_t k = 0; k < d.n * nout; k++) logits[k] = r.logits ? r.logits[k] : NAN;
+    run_result_fini(&r);
+  }
   for (size_t i = 0; i < d.n; i++) {
     const double *x = d.x + i * d.elems;
     if ((rc = model_forward(plan, w, x, ref, NULL, NULL, &e))) goto done;
@@ -188,23 +195,14 @@ int cli_infer(int argc, char **argv) {
       memcpy(y, ref, nout * sizeof *y);
       continue;
     }
-    /* one coded run of image i: the data set narrowed to it, trial i for fresh draws */
-    run_config ci = o.cfg;
-    if (strcmp(ci.data.source, "none") != 0) ci.data.first = o.cfg.data.first + i, ci.data.images = 1;
-    run_ident id = {"infer", "infer", "{}", 0, i};
-    run_result r;
-    if ((rc = run_execute(&ci, &id, &cache, &r, &e))) goto done;
-    if (r.logits) {
-      memcpy(y, r.logits, nout * sizeof *y);
-      size_t c = run_data_argmax(y, nout);
-      agree += c == u;
-      if (d.label) right_c += c == (size_t)d.label[i];
-      for (size_t k = 0; k < nout; k++) max_err = fmax(max_err, fabs(y[k] - ref[k]));
-    } else {
+    if (isnan(y[0])) {
       undec++;
-      for (size_t k = 0; k < nout; k++) y[k] = NAN;
+      continue;
     }
-    run_result_fini(&r);
+    size_t c = run_data_argmax(y, nout);
+    agree += c == u;
+    if (d.label) right_c += c == (size_t)d.label[i];
+    for (size_t k = 0; k < nout; k++) max_err = fmax(max_err, fabs(y[k] - ref[k]));
   }
   if (o.out && (rc = save_2d(o.out, logits, d.n, nout, &e))) goto done;
   if (o.dump_layer) {

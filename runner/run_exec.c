@@ -537,7 +537,9 @@ static int data_images(exec_ctx *x, const double *out0, run_result *r, cod_err *
   const run_data *d = &a->data;
   size_t no = shape_len(model_output_shape(a->m));
   double *ref = cod_malloc_array(no, sizeof *ref), *y = cod_malloc_array(no, sizeof *y);
-  int rc = ref && y ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
+  double *all = cod_malloc_array(d->n * no, sizeof *all); /* every image's coded logits */
+  int rc = ref && y && all ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
+  for (size_t k = 0; !rc && k < no; k++) all[k] = x->stop_status ? NAN : out0[k];
   run_data_tally t;
   memset(&t, 0, sizeof t);
   if (!rc) run_data_tally_add(&t, x->stop_status ? NULL : out0, a->ref_out, no,
@@ -558,11 +560,17 @@ static int data_images(exec_ctx *x, const double *out0, run_result *r, cod_err *
       rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
                               x->cfg->master.master_flops, err);
     run_data_tally_add(&t, coded ? NULL : y, ref, no, d->label ? d->label[i] : -1);
+    for (size_t k = 0; k < no; k++) all[i * no + k] = coded ? NAN : y[k];
   }
   x->quiet = 0;
   cod_free(ref);
   cod_free(y);
-  if (rc) return rc;
+  if (rc) {
+    cod_free(all);
+    return rc;
+  }
+  cod_free(r->logits);
+  r->logits = all;
   res_data_row *D = &r->data;
   D->source = own(r, d->source, &rc);
   D->images = (int64_t)t.images;
@@ -673,7 +681,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
     run_result_fini(&r);
     return rc;
   }
-  if (output && !x.stop_status) r.logits = output; /* handed to the caller */
+  if (output && !x.stop_status && !r.logits) r.logits = output; /* handed to the caller */
   else cod_free(output);
   *out = r;
   return COD_OK;

@@ -40,8 +40,9 @@ typedef struct run_result {
   uint64_t events_fired;    /* engine events of the run (not stored; for benchmarks) */
   res_data_row data;        /* top-1 over the [data] images (runner/run_data.h) */
   int has_data;             /* 1 if `data` is filled (a run with [data] source) */
-  double *logits;           /* coded final output of the (first) image, model output size;
-                               NULL if undecodable or compute = model (not stored) */
+  double *logits;           /* coded final output (model output size) of the image, or of
+                               every [data] image in order (NaN rows: undecodable); NULL if
+                               the image was undecodable or compute = model (not stored) */
 } run_result;
 
 void run_result_fini(run_result *r);

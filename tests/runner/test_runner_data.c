@@ -89,8 +89,9 @@ static void cfg_make(run_config *c, size_t first, size_t images, const char *ext
   cr_assert_eq(run_config_validate(c, &e), COD_OK, "%s", e.msg);
 }
 
-/* The uncoded top-1 of images [first, first + n), computed without the runner. */
-static double expected_top1(size_t first, size_t n) {
+/* The uncoded top-1 of images [first, first + n), computed without the runner; their
+ * logits into logits[n x 3] if not NULL. */
+static double expected_top1_logits(size_t first, size_t n, double *logits) {
   model *m = NULL;
   model_weights *w = NULL;
   cod_err e = {0};
@@ -101,6 +102,7 @@ static double expected_top1(size_t first, size_t n) {
     double x[HW * HW], y[3];
     for (size_t j = 0; j < HW * HW; j++) x[j] = (g_pix[i * HW * HW + j] / 255.0 - 0.4) / 0.25;
     cr_assert_eq(model_forward_once(w, x, y, NULL, NULL, &e), COD_OK, "%s", e.msg);
+    if (logits) memcpy(logits + (i - first) * 3, y, sizeof y);
     size_t best = y[1] > y[0] ? 1 : 0;
     if (y[2] > y[best]) best = 2;
     right += best == g_label[i];
@@ -109,6 +111,8 @@ static double expected_top1(size_t first, size_t n) {
   model_free(m);
   return (double)right / (double)n;
 }
+
+static double expected_top1(size_t first, size_t n) { return expected_top1_logits(first, n, NULL); }
 
 static void run_ok(const run_config *c, size_t trial, run_result *r) {
   run_ident id = {"d.ini", "0123456789abcdef", "{}", 0, trial};
@@ -134,6 +138,12 @@ Test(data, coded_agrees_and_top1_matches_independent_forward) {
   cr_expect_str_eq(r.data.source, g_img);
   cr_expect_str_eq(r.run.status, "ok");
   cr_expect_eq(r.n_layers, 2, "rows describe the first image only");
+  double lg[9 * 3];
+  expected_top1_logits(2, 9, lg);
+  cr_assert_not_null(r.logits, "every image's coded logits");
+  for (size_t i = 0; i < 9 * 3; i++)
+    cr_expect(fabs(r.logits[i] - lg[i]) <= 1e-9 * (1 + fabs(lg[i])), "logit %zu: %.17g vs %.17g",
+              i, r.logits[i], lg[i]);
   run_result_fini(&r);
 }
 
@@ -148,6 +158,7 @@ Test(data, undecodable_images_disagree) {
   cr_expect_eq(r.data.top1_coded, 0.0);
   cr_expect(fabs(r.data.top1_uncoded - expected_top1(0, 5)) < 1e-12);
   cr_expect(isnan(r.data.max_logit_error));
+  cr_expect(r.logits && isnan(r.logits[0]) && isnan(r.logits[5 * 3 - 1]), "undecodable rows are NaN");
   run_result_fini(&r);
 }
 
