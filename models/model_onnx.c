@@ -491,6 +491,8 @@ static int op_conv(imp *I, const Onnx__NodeProto *nd) {
     return node_err(I, COD_EFORMAT, "weight '%.80s' must be N x %zu x KH x KW for an input of %zu "
                     "channels", wv->name, x->s.c, x->s.c);
   size_t N = (size_t)wv->c.dims[0], C = x->s.c, kh = (size_t)wv->c.dims[2], kw = (size_t)wv->c.dims[3];
+  if (N < 1 || kh < 1 || kw < 1)
+    return node_err(I, COD_EFORMAT, "weight '%.80s' has an empty dimension", wv->name);
   int64_t ks[2], st[2], dl[2];
   if (attr_ints(nd, "kernel_shape", 2, 0, ks) || attr_ints(nd, "strides", 2, 1, st) ||
       attr_ints(nd, "dilations", 2, 1, dl))
@@ -513,6 +515,9 @@ static int op_conv(imp *I, const Onnx__NodeProto *nd) {
   if (!o.h || !o.w)
     return node_err(I, COD_EFORMAT, "window %zux%zu larger than the padded input %zux%zu", ekh,
                     ekw, x->s.h + 2 * pad, x->s.w + 2 * pad);
+  if (N * C > MODEL_MAX_ELEMS / ekh / ekw)
+    return node_err(I, COD_EFORMAT, "the (dilated) kernel %zu x %zu x %zu x %zu is larger than %zu "
+                    "elements", N, C, ekh, ekw, MODEL_MAX_ELEMS);
   int slot;
   if ((rc = place_unary(I, x, 1, &slot))) return rc;
   olayer *L = layer_add(I, MODEL_CONV);

@@ -359,6 +359,12 @@ Test(unit, onnx_refusals) {
   gb_node(&b, "Conv", "x", "W", "y");
   expect_refusal(&b, "(Conv): weight 'W' must be N x 2 x KH x KW");
 
+  static const int64_t empty_dims[4] = {0, 2, 3, 3};
+  gb_init(&b, "y");
+  gb_init_tensor(&b, "W", empty_dims, 4, w_conv);
+  gb_node(&b, "Conv", "x", "W", "y");
+  expect_refusal(&b, "(Conv): weight 'W' has an empty dimension");
+
   /* external data */
   gb_init(&b, "y");
   gb_init_tensor(&b, "W", w_dims, 4, w_conv);
