@@ -13,7 +13,8 @@ dataset-fashion-mnist package.
   scripts/train-fashion.py check --fcdcc build/cli/fcdcc [--out models/trained]
       computes PyTorch's top-1 on the 10000 test images, runs `fcdcc infer --data` on the
       same images, and prints both top-1 accuracies and the number of images whose argmax
-      differs (must be 0); then compares fcdcc's logits with PyTorch's for test image 0.
+      differs (must be 0); then compares fcdcc's logits with PyTorch's for test image 0, and
+      the first conv layer's activations (`fcdcc infer --dump-layer 0`).
 
 Normalisation (as the scenarios state it in [data]): x = (pixel / 255 - 0.2860) / 0.3530.
 """
@@ -168,6 +169,20 @@ def check(args):
         print(f"{name}: PyTorch top-1 {pt_top1:.4f}  fcdcc top-1 {fc_top1:.4f} "
               f"(fcdcc says {summary.get('top1')})  argmax differs on {diff} of {len(yte)} images; "
               f"image 0 logits max |fcdcc - PyTorch| = {err0:.3g} (relative {rel0:.3g})")
+        # one layer's activations: the first conv's output (bias added, before the relu)
+        with tempfile.TemporaryDirectory() as tmp:
+            apath, xpath = os.path.join(tmp, "a.npy"), os.path.join(tmp, "x.npy")
+            np.save(xpath, xte[0].numpy().astype(np.float64))
+            subprocess.run([args.fcdcc, "infer", "--model", path_of(args.out, name), "--input",
+                            xpath, "--dump-layer", "0", "--dump-out", apath], check=True,
+                           capture_output=True, text=True)
+            act = np.load(apath)
+        first_conv = [mo for mo in net.modules() if isinstance(mo, nn.Conv2d)][0]
+        with torch.no_grad():
+            ref = first_conv(xte[0:1])[0].numpy()
+        aerr = float(np.abs(act - ref).max())
+        print(f"{name}: layer 0 (first conv) activations max |fcdcc - PyTorch| = {aerr:.3g} "
+              f"(relative {aerr / float(np.abs(ref).max()):.3g})")
         if diff:
             sys.exit(f"{name}: fcdcc and PyTorch disagree on {diff} images")
 
