@@ -4,21 +4,21 @@
  * reader, then parse the buffer, so the parsers are pure functions of (buffer, length) that
  * the fuzzer drives directly. The bounded reader grows its buffer by doubling and stops at
  * MODEL_DATA_MAX_BYTES plus the largest header: a hostile header cannot make it allocate more
- * than the file holds. The file is opened non-blocking and checked to be a regular file
- * before zlib sees it, so a FIFO or a device never blocks or streams forever.
+ * than the file holds. The file is opened through cod_file_open_regular (non-blocking, a
+ * regular file only) before zlib sees it, so a FIFO or a device never blocks or streams
+ * forever.
  */
 #include "model_data.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zlib.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 
 #define NPY_MAX_HEADER 65536u
 
@@ -149,13 +149,9 @@ int model_npy_u8_parse(const void *buf, size_t len, const char *name, model_u8ar
 
 /* The whole (decompressed) content of the regular file `path`, at most `cap` bytes. */
 static int read_bounded(const char *path, size_t cap, uint8_t **out, size_t *len, cod_err *err) {
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    close(fd);
-    return cod_err_set(err, COD_EIO, "%s: not a regular file", path);
-  }
+  int fd = -1; /* cod_file: non-blocking open, regular files only (a FIFO never blocks) */
+  int rc0 = cod_file_open_regular(path, "data set", 0, &fd, NULL, err);
+  if (rc0) return rc0;
   gzFile z = gzdopen(fd, "rb");
   if (!z) {
     close(fd);

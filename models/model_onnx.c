@@ -20,17 +20,14 @@
 #include "model_onnx.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cod_alloc.h"
+#include "cod_file.h"
 #include "model_internal.h"
 #include "onnx.pb-c.h"
 
@@ -1104,27 +1101,12 @@ int model_onnx_parse_buf(const void *buf, size_t len, const char *name,
 }
 
 int model_onnx_load(const char *path, model **m_out, model_weights **w_out, cod_err *err) {
-  /* non-blocking open + fstat: a FIFO or device named as a model never blocks the reader */
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat sb;
-  int rc = COD_OK;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
-    rc = cod_err_set(err, COD_EIO, "%s: not a regular file", path);
-  else if ((uint64_t)sb.st_size > MODEL_ONNX_MAX_FILE_BYTES)
-    rc = cod_err_set(err, COD_EFORMAT, "%s: %lld bytes is too large for an ONNX model (max %zu)",
-                     path, (long long)sb.st_size, MODEL_ONNX_MAX_FILE_BYTES);
-  size_t size = rc ? 0 : (size_t)sb.st_size;
-  unsigned char *buf = rc ? NULL : cod_malloc(size ? size : 1);
-  if (!rc && !buf) rc = cod_err_set(err, COD_ENOMEM, "%s: out of memory", path);
-  for (size_t got = 0; !rc && got < size;) {
-    ssize_t k = read(fd, buf + got, size - got);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) rc = cod_err_set(err, COD_EIO, "%s: read error", path);
-    else got += (size_t)k;
-  }
-  close(fd);
-  if (!rc) rc = model_onnx_parse_buf(buf, size, path, NULL, 0, m_out, w_out, err);
+  /* cod_file: a non-blocking open of a regular file, its size checked before reading */
+  char *buf = NULL;
+  size_t size = 0;
+  int rc = cod_file_read_all(path, "ONNX model", MODEL_ONNX_MAX_FILE_BYTES, 0, &buf, &size, err);
+  if (rc) return rc;
+  rc = model_onnx_parse_buf(buf, size, path, NULL, 0, m_out, w_out, err);
   cod_free(buf);
   return rc;
 }
