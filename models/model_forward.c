@@ -107,7 +107,7 @@ static void add_bias(double *y, const double *b, size_t c, size_t hw) {
  * shape, from its slot if it acted on one). */
 static int forward_range(model_plan *p, const model_weights *w, const double *input,
                          double *output, model_conv_hook hook, void *hook_ctx, size_t last,
-                         cod_err *err) {
+                         int dump, cod_err *err) {
   const model *m = p->m;
   assert(model_weights_model(w) == m);
   int cur = 0;
@@ -184,6 +184,10 @@ static int forward_range(model_plan *p, const model_weights *w, const double *in
     }
   }
   const model_layer *E = &m->layers[last];
+  if (!dump) { /* the model's output: the current tensor, as it always was */
+    memcpy(output, p->buf[cur], model_shape_elems(model_output_shape(m)) * sizeof(double));
+    return COD_OK;
+  }
   const double *src = E->slot >= 0 && E->kind != MODEL_SAVE && E->kind != MODEL_ADD
                           ? p->slot[E->slot] : p->buf[cur];
   memcpy(output, src, model_shape_elems(E->out) * sizeof(double));
@@ -192,13 +196,13 @@ static int forward_range(model_plan *p, const model_weights *w, const double *in
 
 int model_forward(model_plan *p, const model_weights *w, const double *input,
                   double *output, model_conv_hook hook, void *hook_ctx, cod_err *err) {
-  return forward_range(p, w, input, output, hook, hook_ctx, p->m->n_layers - 1, err);
+  return forward_range(p, w, input, output, hook, hook_ctx, p->m->n_layers - 1, 0, err);
 }
 
 int model_forward_dump(model_plan *p, const model_weights *w, const double *input,
                        size_t layer, double *act, cod_err *err) {
   assert(layer < p->m->n_layers);
-  return forward_range(p, w, input, act, NULL, NULL, layer, err);
+  return forward_range(p, w, input, act, NULL, NULL, layer, 1, err);
 }
 
 int model_forward_once(const model_weights *w, const double *input, double *output,

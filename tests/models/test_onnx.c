@@ -462,11 +462,28 @@ Test(unit, onnx_residual_dilated_bn_vs_naive) {
   size_t OH, OW;
   naive_conv(x, 2, 6, 6, w_conv, 2, 3, 3, 1, 2, 2, ref, &OH, &OW);
   cr_assert(OH == 6 && OW == 6);
+  double pre[72]; /* conv + batchnorm, before the relu: what the conv layer dumps */
   for (size_t c = 0; c < 2; c++)
     for (size_t j = 0; j < 36; j++) {
       double t = (ref[c * 36 + j] - mean[c]) / sqrt((double)var[c] + 1e-5) * gamma[c] + beta[c];
+      pre[c * 36 + j] = t;
       ref[c * 36 + j] = (t > 0 ? t : 0) + x[c * 36 + j];
     }
+  model_plan *plan = NULL;
+  cr_assert_eq(model_plan_new(m, &plan, &e), COD_OK);
+  double act[72];
+  long ci = -1;
+  for (size_t i = 0; i < model_layer_count(m); i++)
+    if (model_layer_get(m, i)->kind == MODEL_CONV) ci = (long)i;
+  cr_assert_geq(ci, 0);
+  cr_assert_eq(model_forward_dump(plan, w, x, (size_t)ci, act, &e), COD_OK, "%s", e.msg);
+  for (size_t i = 0; i < 72; i++)
+    cr_expect(fabs(act[i] - pre[i]) <= 1e-12 * (1 + fabs(pre[i])), "dump[%zu] = %.17g, naive %.17g",
+              i, act[i], pre[i]);
+  cr_assert_eq(model_forward_dump(plan, w, x, model_layer_count(m) - 1, act, &e), COD_OK);
+  for (size_t i = 0; i < 72; i++)
+    cr_expect(fabs(act[i] - ref[i]) <= 1e-12 * (1 + fabs(ref[i])), "last-layer dump[%zu]", i);
+  model_plan_free(plan);
   cr_assert_eq(model_forward_once(w, x, y, NULL, NULL, &e), COD_OK, "%s", e.msg);
   for (size_t i = 0; i < 72; i++)
     cr_expect(fabs(y[i] - ref[i]) <= 1e-12 * (1 + fabs(ref[i])), "y[%zu] = %.17g, naive %.17g",
