@@ -129,7 +129,6 @@ int res_report_per_scheme(res_db *db, FILE *out, cod_err *err) {
 
 int res_report_data(res_db *db, FILE *out, cod_err *err) {
   sqlite3_stmt *st = db->st[RES_ST_DATA_REPORT];
-  if (!st) return COD_OK; /* a version-1 file */
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc == SQLITE_DONE) return COD_OK; /* no data runs: nothing to print */
