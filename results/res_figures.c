@@ -352,6 +352,17 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
                     NULL, FIG_POINTS, "", err);
 }
 
+/* Fashion-MNIST: share of images whose coded argmax equals the uncoded argmax against n,
+ * per network, scheme and worker precision (data_runs rows, one per run over the images). */
+static int fig_fashion(res_db *db, fig *f, cod_err *err) {
+  return add_series(db, f,
+                    SEL "SELECT replace(replace(r.model, 'models/trained/', ''), '.onnx', '') "
+                        "|| ' ' || r.scheme || ' ' || r.precision, r.workers, "
+                        "AVG(d.agreement) FROM sel r JOIN data_runs d ON d.run_id = r.run_id "
+                        "GROUP BY 1, 2 ORDER BY 1, 2",
+                    "fashion-n", FIG_MEASURED, "", err);
+}
+
 /* The approximate Berrut code: mean layer error against the number of results it decoded
  * from (the rows' workers_used), beside nsctc-rot, which decodes exactly from its
  * threshold delta = k_A k_B results (its points sit at x = delta). */
@@ -457,6 +468,14 @@ static const fig_def figures[] = {
      .xlabel = "simulated layer latency (s)",
      .ylabel = "measured MPI layer latency (s)",
      .logx = 10, .logy = 10, .diag = 1, .build = fig_sim_vs_real},
+    {.info = {"fashion-agreement-vs-n",
+              "Fashion-MNIST: share of test images where the coded pipeline's class equals "
+              "the uncoded one, against n, per trained network, scheme and precision",
+              "runs named fashion-n* with a [data] section (scenarios/paper/fashion-n.ini)"},
+     .title = "Fashion-MNIST: coded argmax = uncoded argmax (trained LeNet-5 and ResNet-8)",
+     .xlabel = "number of workers n",
+     .ylabel = "agreement with the uncoded class (share of images)",
+     .xstep = 4, .build = fig_fashion},
     {.info = {"berrut-error",
               "Berrut approximate code: error against the number of results used, "
               "beside nsctc-rot's exact threshold",

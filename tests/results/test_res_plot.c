@@ -87,6 +87,7 @@ typedef struct run_spec {
 } run_spec;
 
 static int64_t next_point;
+static const res_data_row *next_data; /* add_run: a data_runs row for the run, or NULL */
 
 static void add_run(res_db *db, const run_spec *s) {
   char json[1024], snr[32], classes[128];
@@ -152,7 +153,16 @@ static void add_run(res_db *db, const run_spec *s) {
       cr_assert_eq(res_db_insert_worker(db, id, &wr, &e), COD_OK, "%s", e.msg);
     }
   }
+  if (next_data) cr_assert_eq(res_db_insert_data_run(db, id, next_data, &e), COD_OK, "%s", e.msg);
   cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+}
+
+/* A run with a data_runs row of the given agreement (200 images). */
+static void add_run_with_data(res_db *db, const run_spec *s, double agreement) {
+  res_data_row d = {"fashion-mnist:test", 200, 0.88, 0.88, agreement, 0, 1e-6};
+  next_data = &d;
+  add_run(db, s);
+  next_data = NULL;
 }
 
 /* Every figure gets data; analytic values are NULL on some runs. */
@@ -197,6 +207,11 @@ static void build_db(int with_mpi) {
                   NULL, NULL, 20, b ? 2 : 4, b ? 2 : 1, 0, NAN, 1e-3, b ? 1e-14 : 1e-2, 0.6,
                   NAN, NAN};
     add_run(db, &r);
+  }
+  for (int n = 16; n <= 24; n += 8) { /* fashion-n: one data_runs row per run */
+    run_spec r = {"fashion-n", "poly-real", "models/trained/lenet5-fashion.onnx", "fp32", NULL,
+                  n, 4, 4, 0, NAN, 1e-10, 1e-6, 0.5, NAN, NAN};
+    add_run_with_data(db, &r, n == 16 ? 1.0 : 0.9);
   }
   const char *models[2] = {"lenet5", "alexnet"};
   for (int m = 0; m < 2; m++) {
@@ -263,7 +278,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 11);
+  cr_assert_eq(res_plot_figure_count(), 12);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
