@@ -1,12 +1,18 @@
 /* an_cost.c: per-worker bytes and flops of a coded layer, and the k_A/k_B trade-off.
  *
- * Design. The scheme table below gives, for each scheme, the four integers that decide
- * every cost: m_in data slabs, m_filt filter groups, e_A coded slabs and e_B coded groups
- * per worker (NSCTC-MATH.md sections 3-5):
+ * Design. Which (n, k_A, k_B, q) a scheme accepts is coding/'s answer (cod_scheme_check,
+ * the registry's dry run of the planner), so the analytic model refuses exactly what the
+ * simulator refuses, with the same message. What each accepted code COSTS is re-derived
+ * here, independently of the planner, in ONE table `schemes` keyed by the registry name:
+ * for each scheme the four integers that decide every cost, m_in data slabs, m_filt
+ * filter groups, e_A coded slabs and e_B coded groups per worker (NSCTC-MATH.md sections
+ * 3-5), its decoder's product and the order statistic its master waits for:
  *   nsctc-rot    m_in = 2k_A, m_filt = 2k_B, e_A = e_B = 2 (2x2 rotation blocks)
  *   nsctc-cir    one-sided, q prime >= n: coding the input (k_B = 1) m_in = k(q-1), e_A = q,
  *                m_filt = e_B = 1; coding the filters (k_B > 1) the mirror image
  *   poly-*, uncoded, replication: m_in = k_A, m_filt = k_B, e_A = e_B = 1
+ * A registered scheme without a row has no analytic model: an_costs_compute says so and
+ * the runner leaves its an_* columns NULL, by design rather than by a missed case.
  * The APCP/KCCP partition then fixes the slab and group shapes (an_model.h), from which
  * upload, storage, download and flops follow. Costs are exact integers held in doubles
  * (all below 2^53 for any layer that fits in memory). The closed form of section 6 is
@@ -17,6 +23,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "cod_registry.h"
+
 static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
 
 static int is_prime(size_t v) {
@@ -26,92 +34,115 @@ static int is_prime(size_t v) {
   return 1;
 }
 
-enum scheme_id { S_ROT, S_CIR, S_UNCODED, S_REPL, S_POLY_REAL, S_POLY_CHEB, S_NONE };
-
-static int scheme_of(const char *name) {
-  static const char *const names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
-                                      "replication", "poly-real", "poly-cheb"};
-  for (int i = 0; name && i < S_NONE; i++)
-    if (strcmp(name, names[i]) == 0) return i;
-  return S_NONE;
-}
-
 static int geom_ok(const cod_conv_geom *g) {
   if (!g->c || !g->h || !g->w || !g->n_filters || !g->kh || !g->kw || !g->stride) return 0;
   return g->kh <= g->h + 2 * g->pad && g->kw <= g->w + 2 * g->pad;
 }
 
-/* The scheme's structure, with the feasibility rules of its planner. */
-static int plan(int s, const an_code_params *p, an_costs *c, cod_err *err) {
-  size_t n = p->n_workers, ka = p->ka, kb = p->kb, d = ka * kb;
-  c->delta = d;
+/* ---- the table: each scheme's structure and decoder cost ------------------------------ */
+
+static void shape_rot(const an_code_params *p, an_costs *c) {
+  c->q = p->q ? p->q : p->n_workers;
+  c->m_in = 2 * p->ka, c->m_filt = 2 * p->kb, c->ea = c->eb = 2;
+}
+
+static void shape_cir(const an_code_params *p, an_costs *c) {
+  size_t q = p->q;
+  if (!q)
+    for (q = p->n_workers < 2 ? 2 : p->n_workers; !is_prime(q); q++) {
+    }
+  const int filters = p->kb > 1;
+  c->q = q;
+  c->m_in = filters ? 1 : c->delta * (q - 1), c->m_filt = filters ? c->delta * (q - 1) : 1;
+  c->ea = filters ? 1 : q, c->eb = filters ? q : 1;
+}
+
+/* one coded (or plain) slab and group per worker */
+static void shape_single(const an_code_params *p, an_costs *c) {
   c->q = 0;
-  switch (s) {
-  case S_ROT:
-    if (d > n) break;
-    c->q = p->q ? p->q : n;
-    if (c->q < n)
-      return cod_err_set(err, COD_EINVAL, "nsctc-rot: q = %zu must be >= n = %zu", c->q, n);
-    c->m_in = 2 * ka, c->m_filt = 2 * kb, c->ea = c->eb = 2;
-    return COD_OK;
-  case S_CIR: {
-    if (ka > 1 && kb > 1)
-      return cod_err_set(err, COD_EINVAL, "nsctc-cir is one-sided: k_A = 1 or k_B = 1; got "
-                         "k_A = %zu, k_B = %zu", ka, kb);
-    if (d > n) break;
-    size_t q = p->q;
-    if (!q)
-      for (q = n < 2 ? 2 : n; !is_prime(q); q++) {
-      }
-    if (!is_prime(q) || q < n)
-      return cod_err_set(err, COD_EINVAL, "nsctc-cir: q = %zu must be a prime >= n = %zu", q, n);
-    int filters = kb > 1;
-    c->q = q;
-    c->m_in = filters ? 1 : d * (q - 1), c->m_filt = filters ? d * (q - 1) : 1;
-    c->ea = filters ? 1 : q, c->eb = filters ? q : 1;
-    return COD_OK;
-  }
-  case S_UNCODED:
-    if (d != n)
-      return cod_err_set(err, COD_EINVAL, "uncoded needs k_A*k_B = n; got %zu*%zu != %zu", ka,
-                         kb, n);
-    c->m_in = ka, c->m_filt = kb, c->ea = c->eb = 1;
-    return COD_OK;
-  case S_REPL:
-    if (d > n || n % d)
-      return cod_err_set(err, COD_EINVAL, "replication: n = %zu must be a multiple of "
-                         "k_A*k_B = %zu", n, d);
-    c->m_in = ka, c->m_filt = kb, c->ea = c->eb = 1;
-    return COD_OK;
-  default: /* the polynomial codes */
-    if (d > n) break;
-    c->m_in = ka, c->m_filt = kb, c->ea = c->eb = 1;
-    return COD_OK;
-  }
-  return cod_err_set(err, COD_EINVAL, "%s: k_A*k_B = %zu exceeds the %zu workers", p->scheme,
-                     d, n);
+  c->m_in = p->ka, c->m_filt = p->kb, c->ea = c->eb = 1;
+}
+
+/* The decoder's product per scheme; g and out_axis (H' rows, or W' for the columns axis)
+ * for the decoders whose count depends on the layer (nsctc-cir's FFT decoder). */
+#define DECODE_ARGS const an_costs *c, const cod_conv_geom *g, size_t out_axis, double block
+
+/* two real GEMMs of (2 delta)^2 by the block length */
+static double decode_rot(DECODE_ARGS) {
+  (void)g, (void)out_axis;
+  return 2.0 * 2.0 * 4.0 * (double)c->delta * (double)c->delta * block;
+}
+
+static double decode_copies(DECODE_ARGS) {
+  (void)c, (void)g, (void)out_axis, (void)block;
+  return 0.0;
+}
+
+/* the generic decoder: unknowns x observations x block */
+static double decode_generic(DECODE_ARGS) {
+  (void)g, (void)out_axis;
+  return 2.0 * (double)(c->m_in * c->m_filt) * (double)(c->delta * c->ea * c->eb) * block;
+}
+
+/* the FFT decoder: cod_cir_decode_flops (coding/cod_cir_fft.c), re-derived */
+static double decode_cir(DECODE_ARGS) {
+  const double k = (double)c->delta, q = (double)c->q;
+  const int filters = c->m_in == 1 && c->ea == 1;
+  const size_t nreal = filters ? ceil_div(g->n_filters, c->filt_per_group)
+                               : ceil_div(out_axis, c->out_per_slab);
+  size_t ng = ceil_div(nreal, c->q - 1);
+  if (ng > c->delta) ng = c->delta;
+  return 2.5 * q * log2(q) * (k + (double)ng) * block +
+         (double)(c->q / 2) * 2.0 * (2.0 * (double)ng) * (2.0 * k) * block;
+}
+
+typedef struct an_scheme {
+  const char *name; /* a coding/ registry name */
+  void (*shape)(const an_code_params *p, an_costs *c);       /* m_in, m_filt, ea, eb, q */
+  double (*decode_flops)(DECODE_ARGS); /* the master's product, flops */
+  an_wait wait;     /* the compute order statistic the master waits for */
+} an_scheme;
+
+static const an_scheme schemes[] = {
+    {"nsctc-rot", shape_rot, decode_rot, AN_WAIT_DELTA_OF_N},
+    {"nsctc-cir", shape_cir, decode_cir, AN_WAIT_DELTA_OF_N},
+    {"uncoded", shape_single, decode_copies, AN_WAIT_ALL},
+    {"replication", shape_single, decode_copies, AN_WAIT_COPIES},
+    {"poly-real", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
+    {"poly-cheb", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
+};
+
+int an_scheme_has_formulas(const char *name) {
+  for (size_t i = 0; name && i < sizeof schemes / sizeof *schemes; i++)
+    if (strcmp(name, schemes[i].name) == 0) return 1;
+  return 0;
+}
+
+static const an_scheme *scheme_row(const char *name) {
+  for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++)
+    if (strcmp(name, schemes[i].name) == 0) return &schemes[i];
+  return NULL;
 }
 
 int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *out,
                      cod_err *err) {
-  int s = scheme_of(p->scheme);
-  if (s == S_NONE)
-    return cod_err_set(err, COD_EINVAL, "unknown scheme '%s' (known: nsctc-rot, nsctc-cir, "
-                       "uncoded, replication, poly-real, poly-cheb)", p->scheme ? p->scheme : "");
-  if (p->n_workers < 1 || p->ka < 1 || p->kb < 1)
-    return cod_err_set(err, COD_EINVAL, "workers, k_A and k_B must all be >= 1");
-  if (p->n_workers > AN_WORKERS_MAX)
-    return cod_err_set(err, COD_EINVAL, "at most %d workers are supported (got %zu)",
-                       AN_WORKERS_MAX, p->n_workers);
+  cod_code_params cp = cod_code_params_default();
+  cp.scheme = p->scheme, cp.n_workers = p->n_workers, cp.ka = p->ka, cp.kb = p->kb;
+  cp.q = p->q, cp.axis = p->axis;
+  int rc = cod_scheme_check(&cp, err); /* feasibility: the planner's own rules */
+  if (rc) return rc;
   if (p->elsize != 4 && p->elsize != 8)
     return cod_err_set(err, COD_EINVAL, "element size must be 4 or 8 bytes (got %zu)", p->elsize);
   if (!geom_ok(g)) return cod_err_set(err, COD_EINVAL, "invalid layer geometry");
+  const an_scheme *s = scheme_row(p->scheme);
+  if (!s)
+    return cod_err_set(err, COD_EINVAL, "scheme %s has no analytic cost formulas "
+                       "(analytic/an_cost.c)", p->scheme);
   an_costs c;
   memset(&c, 0, sizeof c);
-  int rc = plan(s, p, &c, err);
-  if (rc) return rc;
-  if (c.delta > AN_WORKERS_MAX)
-    return cod_err_set(err, COD_EINVAL, "recovery threshold %zu exceeds 255", c.delta);
+  c.delta = p->ka * p->kb;
+  c.wait = s->wait;
+  s->shape(p, &c);
   /* APCP along the chosen axis, KCCP over the output channels */
   const int rows = p->axis == COD_AXIS_ROWS;
   const size_t s_ = g->stride, hp = g->h + 2 * g->pad, wp = g->w + 2 * g->pad;
@@ -134,29 +165,7 @@ int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *
   const double n = (double)p->n_workers;
   c.encode_flops = 2.0 * n * ((double)(c.ea * c.m_in) * (double)slab +
                               (double)(c.eb * c.m_filt) * (double)group);
-  switch (s) {
-  case S_ROT: /* two real GEMMs of (2 delta)^2 by the block length */
-    c.decode_flops = 2.0 * 2.0 * 4.0 * (double)c.delta * (double)c.delta * (double)block;
-    break;
-  case S_CIR: { /* the FFT decoder: cod_cir_decode_flops (coding/cod_cir_fft.c) */
-    const double k = (double)c.delta, q = (double)c.q;
-    const int filters = c.m_in == 1 && c.ea == 1;
-    const size_t nreal = filters ? ceil_div(g->n_filters, c.filt_per_group)
-                                 : ceil_div(out_axis, c.out_per_slab);
-    size_t ng = ceil_div(nreal, c.q - 1);
-    if (ng > c.delta) ng = c.delta;
-    c.decode_flops = 2.5 * q * log2(q) * (k + (double)ng) * (double)block +
-                     (double)(c.q / 2) * 2.0 * (2.0 * (double)ng) * (2.0 * k) * (double)block;
-    break;
-  }
-  case S_UNCODED:
-  case S_REPL:
-    c.decode_flops = 0.0; /* copies */
-    break;
-  default: /* the generic decoder: unknowns x observations x block */
-    c.decode_flops = 2.0 * (double)(c.m_in * c.m_filt) * (double)(c.delta * c.ea * c.eb) *
-                     (double)block;
-  }
+  c.decode_flops = s->decode_flops(&c, g, out_axis, (double)block);
   *out = c;
   return COD_OK;
 }

@@ -45,10 +45,6 @@ static double xfer_s(double bytes, double link_bps, double nic_bps, double share
   return t + latency_s;
 }
 
-static int scheme_is(const an_code_params *p, const char *name) {
-  return p->scheme && strcmp(p->scheme, name) == 0;
-}
-
 /* Expected k-th smallest of n iid compute times per unit of nominal time, each the
  * minimum over `copies` iid draws of the law (replication). */
 typedef double (*unit_fn)(const sim_latency_params *q, size_t n, size_t k, double copies);
@@ -110,10 +106,10 @@ int an_latency_expected(const an_costs *c, const an_code_params *p, const an_clu
   L.upload_s = xfer_s(c->upload_bytes, cl->downlink_bps, cl->master_bps, (double)n, cl->latency_s);
   const double nominal = c->worker_flops / cl->compute_rate_flops;
   double unit; /* expected critical compute time per unit of nominal time */
-  if (scheme_is(p, "uncoded")) {
+  if (c->wait == AN_WAIT_ALL) {
     L.wait_for = n;
     unit = unit_of(&cl->lat, n, n, 1.0);
-  } else if (scheme_is(p, "replication")) {
+  } else if (c->wait == AN_WAIT_COPIES) {
     L.wait_for = d;
     double r = (double)(n / d);
     unit = unit_of(&cl->lat, d, d, r);

@@ -5,7 +5,9 @@
  * the partition rules (APCP/KCCP, coding/cod_part.c) and each scheme's structure
  * (NSCTC-MATH.md sections 2-6), so that the tests comparing them with the bytes the
  * simulator counted check two implementations against each other. Feasibility (which
- * (k_A, k_B) a scheme accepts) follows the rules of cod_code_new exactly.
+ * (n, k_A, k_B, q) a scheme accepts) is coding/'s registry check (cod_scheme_check), the
+ * same rules and messages as cod_code_new. The formulas of every scheme sit in one table
+ * in an_cost.c, keyed by the registry name.
  *
  * Per worker of scheme S with m_in input slabs, m_filt filter groups, e_A coded slabs and
  * e_B coded groups per worker (rows axis; columns swap the roles of H and W):
@@ -28,23 +30,31 @@
 
 #include <stddef.h>
 
+#include "cod_code.h"
 #include "cod_conv.h"
 #include "cod_part.h"
 #include "cod_status.h"
 #include "sim_latency.h"
 
-#define AN_PAIRS_MAX 64   /* more than the divisors of any delta <= 255 */
-#define AN_WORKERS_MAX 255 /* as cod_code_new */
+#define AN_PAIRS_MAX 64   /* more than the divisors of any delta <= 4096 (at most 48) */
+#define AN_WORKERS_MAX COD_WORKERS_MAX /* the most workers of any scheme (cod_code.h) */
 
 /* A code for one layer, as the simulator would plan it. Plain data. */
 typedef struct an_code_params {
-  const char *scheme;  /* nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb */
-  size_t n_workers;    /* n, 1..255 */
+  const char *scheme;  /* a coding/ registry name (cod_registry.h) */
+  size_t n_workers;    /* n, 1..the scheme's max_workers */
   size_t ka, kb;       /* k_A, k_B >= 1 */
   size_t q;            /* 0 = the scheme's default (n; nsctc-cir: smallest prime >= n) */
   cod_axis axis;       /* APCP axis */
   size_t elsize;       /* bytes of one worker value: 8 (fp64) or 4 (fp32) */
 } an_code_params;
+
+/* The compute order statistic the master of a scheme waits for (an_latency_expected). */
+typedef enum an_wait {
+  AN_WAIT_DELTA_OF_N = 0, /* MDS-like codes: the delta-th of n finishers */
+  AN_WAIT_ALL = 1,        /* uncoded: all n */
+  AN_WAIT_COPIES = 2      /* replication: max over delta blocks of the min over n/delta */
+} an_wait;
 
 /* The analytical costs of one (layer, code). Plain data. */
 typedef struct an_costs {
@@ -62,15 +72,21 @@ typedef struct an_costs {
   double worker_flops;     /* 2 * multiply-adds of one worker */
   double encode_flops;     /* master: both operands for all n workers */
   double decode_flops;     /* master: the decoder's product (0 for copies) */
+  an_wait wait;            /* the scheme's waiting law, for the latency model */
 } an_costs;
 
 /* Compute the costs of layer g under code p. COD_OK with *out filled, or COD_EINVAL with a
- * message when cod_code_new would reject the combination (unknown scheme, n or k out of
- * range, delta > n, nsctc-cir two-sided or q not a prime >= n, uncoded n != k_A*k_B,
- * replication n not a multiple of k_A*k_B, threshold > 255, invalid geometry, elsize not
- * 4 or 8). *out untouched on error. */
+ * message when cod_code_new would reject the combination (cod_scheme_check's message:
+ * unknown scheme, n above the scheme's limit, k out of range, delta > n, nsctc-cir
+ * two-sided or q not a prime >= n, uncoded n != k_A*k_B, replication n not a multiple of
+ * k_A*k_B), for an invalid geometry or elsize not 4 or 8, or when the scheme has no
+ * analytic formulas (an_scheme_has_formulas). *out untouched on error. */
 int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *out,
                      cod_err *err);
+
+/* 1 if the analytic model has cost formulas for the registry scheme called name, else 0
+ * (then a run stores NULL analytic columns for it). */
+int an_scheme_has_formulas(const char *name);
 
 /* One feasible divisor pair and its cost. */
 typedef struct an_pair {

@@ -56,6 +56,19 @@ int cli_parse_size_list(const char *cmd, const char *opt, const char *s, size_t 
                         size_t *out, size_t cap, size_t *n);
 
 
+/* Largest number --workers, --ka, --kb and --delta parse to (syntax only, as [cluster]
+ * workers): the limit of each scheme is coding/'s registry's, checked afterwards with
+ * cod_scheme_check_workers so that conv, cond, optimum and run refuse with one message. */
+#define CLI_COUNT_MAX 1000000
+
+/* The schemes of coding/'s registry for a --help text: per scheme its name, summary, the
+ * (k_A, k_B) it accepts with its worker limit, and its extra parameters; each line starts
+ * with indent. */
+void cli_print_schemes(FILE *f, const char *indent);
+/* The registry's worker limit: 0 if scheme takes n workers, else a usage error of cmd
+ * naming --scheme (unknown scheme, with the known ones) or --workers (printed). */
+int cli_check_workers(const char *cmd, const char *scheme, size_t n);
+
 /* mkdir -p of a directory path, and of the directory part of a file path (no shell).
  * 0 on success, else an errno value. */
 int cli_make_dirs(const char *path);

@@ -17,6 +17,7 @@
 #include "cod_alloc.h"
 #include "cod_code.h"
 #include "cod_conv.h"
+#include "cod_registry.h"
 #include "cod_tensor.h"
 
 static const char conv_help[] =
@@ -30,12 +31,11 @@ static const char conv_help[] =
     "  --seed S             seed of --shape data and of worker noise (default 1)\n"
     "  --stride S           stride (default 1)\n"
     "  --pad P              zero padding (default 0)\n"
-    "  --scheme NAME        nsctc-rot (default), nsctc-cir, uncoded, replication,\n"
-    "                       poly-real, poly-cheb, berrut (approximate: k_B = 1,\n"
-    "                       decodes from every worker that answers)\n"
-    "  --workers n          number of workers (required)\n"
+    "  --scheme NAME        a scheme listed below (default nsctc-rot)\n"
+    "  --workers n          number of workers (required; the scheme's limit below)\n"
     "  --ka A, --kb B       input slabs and filter groups parameters (default 1)\n"
     "  --q Q                rotation denominator / circulant prime (default: from n)\n"
+    "  --code-seed S        seed of a seeded scheme's coefficients (rkr; default 1)\n"
     "  --axis rows|cols     APCP axis (default rows)\n"
     "  --stragglers i,j,..  0-based workers that never answer (default none)\n"
     "  --stragglers worst   only the worst-conditioned set of delta workers answers (the\n"
@@ -48,7 +48,8 @@ static const char conv_help[] =
     "                       decoder (poly-real, poly-cheb). Default: fast where the scheme\n"
     "                       has one, else generic; the JSON's \"decode\" says which ran\n"
     "  --out Y.npy          write the decoded output\n"
-    "  -h, --help           this help\n";
+    "  -h, --help           this help\n"
+    "Schemes (coding/'s registry):\n";
 
 /* --shape through the shared strict parser (cli_parse.h; fuzzed in tests/fuzz). */
 static int parse_shape(const char *s, cod_conv_geom *g, char *msg, size_t cap) {
@@ -65,7 +66,7 @@ static void fill_random(double *a, size_t len, gsl_rng *r) {
 typedef struct conv_opts {
   const char *input, *filter, *shape, *out;
   cod_code_params prm;
-  size_t stride, pad, stragglers[256], n_strag;
+  size_t stride, pad, stragglers[COD_WORKERS_MAX], n_strag;
   unsigned long seed;
   cod_dtype prec;
   int half;                  /* -1, or the cod_half_format of bf16/fp16 workers */
@@ -82,9 +83,9 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       {"kb", 1, 0, 'b'},      {"q", 1, 0, 'q'},          {"axis", 1, 0, 'x'},
       {"stragglers", 1, 0, 'g'}, {"precision", 1, 0, 'P'}, {"snr", 1, 0, 'N'},
       {"decode", 1, 0, 'd'},  {"out", 1, 0, 'o'},        {"help", 0, 0, 'h'},
-      {0, 0, 0, 0}};
+      {"code-seed", 1, 0, 'C'}, {0, 0, 0, 0}};
   const char *strag = NULL;
-  size_t seed = 1;
+  size_t seed = 1, code_seed = 1;
   int ch, rc = 0;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -98,10 +99,11 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
     case 'r': rc = cli_parse_size("conv", "--seed", optarg, 0, (size_t)-1, &seed); break;
     case 's': rc = cli_parse_size("conv", "--stride", optarg, 1, 1000, &o->stride); break;
     case 'p': rc = cli_parse_size("conv", "--pad", optarg, 0, 1000, &o->pad); break;
-    case 'n': rc = cli_parse_size("conv", "--workers", optarg, 1, 255, &o->prm.n_workers); break;
-    case 'a': rc = cli_parse_size("conv", "--ka", optarg, 1, 255, &o->prm.ka); break;
-    case 'b': rc = cli_parse_size("conv", "--kb", optarg, 1, 255, &o->prm.kb); break;
+    case 'n': rc = cli_parse_size("conv", "--workers", optarg, 1, CLI_COUNT_MAX, &o->prm.n_workers); break;
+    case 'a': rc = cli_parse_size("conv", "--ka", optarg, 1, CLI_COUNT_MAX, &o->prm.ka); break;
+    case 'b': rc = cli_parse_size("conv", "--kb", optarg, 1, CLI_COUNT_MAX, &o->prm.kb); break;
     case 'q': rc = cli_parse_size("conv", "--q", optarg, 0, 100000, &o->prm.q); break;
+    case 'C': rc = cli_parse_size("conv", "--code-seed", optarg, 0, (size_t)-1, &code_seed); break;
     case 'N': rc = cli_parse_double("conv", "--snr", optarg, &o->snr_db); break;
     case 'x':
       if (strcmp(optarg, "rows") == 0) o->prm.axis = COD_AXIS_ROWS;
@@ -123,7 +125,10 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       else if (strcmp(optarg, "generic") == 0) o->method = COD_DECODE_GENERIC;
       else rc = cli_usage_error("conv", "--decode: expected fast or generic, got '%s'", optarg);
       break;
-    case 'h': fputs(conv_help, stdout); return -1;
+    case 'h':
+      fputs(conv_help, stdout);
+      cli_print_schemes(stdout, "  ");
+      return -1;
     default:
       return cli_usage_error("conv", "unknown or incomplete option '%s'", argv[optind - 1]);
     }
@@ -131,6 +136,7 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
   }
   if (optind < argc) return cli_usage_error("conv", "unexpected argument '%s'", argv[optind]);
   if (o->prm.n_workers == 0) return cli_usage_error("conv", "--workers is required");
+  if ((rc = cli_check_workers("conv", o->prm.scheme, o->prm.n_workers))) return rc;
   if (!o->shape && (!o->input || !o->filter))
     return cli_usage_error("conv", "give --input and --filter, or --shape");
   if (o->shape && (o->input || o->filter))
@@ -138,10 +144,11 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
   if (strag && strcmp(strag, "worst") == 0) o->worst = 1, strag = NULL;
   if (strag &&
       (rc = cli_parse_size_list("conv", "--stragglers", strag, o->prm.n_workers, o->stragglers,
-                                256, &o->n_strag)))
+                                COD_WORKERS_MAX, &o->n_strag)))
     return rc;
   if (o->out && (rc = cli_check_out_path("conv", "--out", o->out))) return rc;
   o->seed = (unsigned long)seed;
+  o->prm.seed = (unsigned long)code_seed;
   return 0;
 }
 
@@ -188,7 +195,7 @@ typedef struct conv_report {
   double t_enc, t_comp, t_dec, rel, mse, maxabs;
   cod_decode_info info;
   cod_cond_search_result worst; /* --stragglers worst: the search's result (owned) */
-  size_t numeric[256], n_numeric; /* workers whose 16-bit operands overflowed */
+  size_t numeric[COD_WORKERS_MAX], n_numeric; /* workers whose 16-bit operands overflowed */
 } conv_report;
 
 static const char *conv_prec_name(const conv_opts *o) {
@@ -259,8 +266,8 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
     goto done;
   }
   rep->t_enc = cod_clock_wall_s() - t0;
-  size_t avail[256], na = 0;
-  const double *res[256];
+  size_t avail[COD_WORKERS_MAX], na = 0;
+  const double *res[COD_WORKERS_MAX];
   t0 = cod_clock_wall_s();
   for (size_t j = 0; j < n; j++) {
     int strag = 0;
@@ -398,7 +405,9 @@ static const char cond_help[] =
     "  --samples S          sets to sample otherwise (default 2000)\n"
     "  --seed S             sampling seed (default 1)\n"
     "  --q Q                rotation denominator / circulant prime\n"
-    "  -h, --help           this help\n";
+    "  --code-seed S        seed of a seeded scheme's coefficients (rkr; default 1)\n"
+    "  -h, --help           this help\n"
+    "Schemes (coding/'s registry):\n";
 
 /* Draws "cond: done/planned" on stderr at most every 0.2 s (only when stderr is a tty). */
 typedef struct cond_progress {
@@ -422,31 +431,37 @@ int cli_cond(int argc, char **argv) {
       {"scheme", 1, 0, 'c'}, {"workers", 1, 0, 'n'}, {"ka", 1, 0, 'a'},
       {"kb", 1, 0, 'b'},     {"q", 1, 0, 'q'},       {"max-exhaustive", 1, 0, 'm'},
       {"samples", 1, 0, 's'}, {"seed", 1, 0, 'r'},   {"budget-s", 1, 0, 'B'},
-      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"help", 0, 0, 'h'},   {"code-seed", 1, 0, 'C'}, {0, 0, 0, 0}};
   cod_code_params prm = cod_code_params_default();
   prm.n_workers = 0;
   cod_cond_search_opts so = cod_cond_search_opts_default();
-  size_t seed = so.seed;
+  size_t seed = so.seed, code_seed = 1;
   int ch, rc = 0;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (ch) {
     case 'c': prm.scheme = optarg; break;
-    case 'n': rc = cli_parse_size("cond", "--workers", optarg, 1, 255, &prm.n_workers); break;
-    case 'a': rc = cli_parse_size("cond", "--ka", optarg, 1, 255, &prm.ka); break;
-    case 'b': rc = cli_parse_size("cond", "--kb", optarg, 1, 255, &prm.kb); break;
+    case 'n': rc = cli_parse_size("cond", "--workers", optarg, 1, CLI_COUNT_MAX, &prm.n_workers); break;
+    case 'a': rc = cli_parse_size("cond", "--ka", optarg, 1, CLI_COUNT_MAX, &prm.ka); break;
+    case 'b': rc = cli_parse_size("cond", "--kb", optarg, 1, CLI_COUNT_MAX, &prm.kb); break;
+    case 'C': rc = cli_parse_size("cond", "--code-seed", optarg, 0, (size_t)-1, &code_seed); break;
     case 'q': rc = cli_parse_size("cond", "--q", optarg, 0, 100000, &prm.q); break;
     case 'm': rc = cli_parse_double("cond", "--max-exhaustive", optarg, &so.max_exhaustive); break;
     case 's': rc = cli_parse_size("cond", "--samples", optarg, 1, 10000000, &so.samples); break;
     case 'r': rc = cli_parse_size("cond", "--seed", optarg, 0, (size_t)-1, &seed); break;
     case 'B': rc = cli_parse_double("cond", "--budget-s", optarg, &so.budget_s); break;
-    case 'h': fputs(cond_help, stdout); return 0;
+    case 'h':
+      fputs(cond_help, stdout);
+      cli_print_schemes(stdout, "  ");
+      return 0;
     default: return cli_usage_error("cond", "unknown or incomplete option '%s'", argv[optind - 1]);
     }
     if (rc) return rc;
   }
   if (optind < argc) return cli_usage_error("cond", "unexpected argument '%s'", argv[optind]);
   if (prm.n_workers == 0) return cli_usage_error("cond", "--workers is required");
+  if ((rc = cli_check_workers("cond", prm.scheme, prm.n_workers))) return rc;
+  prm.seed = (unsigned long)code_seed;
   if (!(so.max_exhaustive >= 0))
     return cli_usage_error("cond", "--max-exhaustive: expected a count >= 0, got %g",
                            so.max_exhaustive);

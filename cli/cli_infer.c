@@ -233,7 +233,7 @@ int cli_infer(int argc, char **argv) {
   printf(", \"source\": ");
   cli_json_string(stdout, d.source);
   printf(", \"images\": %zu, \"outputs\": %zu, \"scheme\": ", d.n, nout);
-  cli_json_string(stdout, o.coded ? run_config_enum_name("coding.scheme", o.cfg.coding.scheme) : "none");
+  cli_json_string(stdout, o.coded ? o.cfg.coding.scheme : "none");
   printf(", \"top1_uncoded\": ");
   cli_json_number(stdout, d.label ? (double)right_u / (double)d.n : NAN);
   printf(", \"top1\": ");

@@ -11,6 +11,7 @@
 #include "cli_parse.h"
 #include "cod_file.h"
 #include "cod_clock.h"
+#include "cod_registry.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
   va_list ap;
@@ -111,5 +112,22 @@ int cli_check_out_path(const char *cmd, const char *opt, const char *path) {
   if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
     return cli_usage_error(cmd, "%s %s: is %s; refusing to replace it", opt, path,
                            cod_file_kind((unsigned)sb.st_mode));
+  return 0;
+}
+
+void cli_print_schemes(FILE *f, const char *indent) {
+  for (size_t i = 0; i < cod_scheme_count(); i++) {
+    const cod_scheme_info *s = cod_scheme_at(i);
+    fprintf(f, "%s%-12s %s\n", indent, s->name, s->summary);
+    fprintf(f, "%s%-12s %s; n <= %zu\n", indent, "", s->pairs, s->max_workers);
+    for (size_t k = 0; k < COD_SCHEME_PARAMS_MAX && s->params[k].name; k++)
+      fprintf(f, "%s%-12s %s: %s\n", indent, "", s->params[k].name, s->params[k].meaning);
+  }
+}
+
+int cli_check_workers(const char *cmd, const char *scheme, size_t n) {
+  cod_err e = {0};
+  if (!cod_scheme_find(scheme, &e)) return cli_usage_error(cmd, "--scheme: %s", e.msg);
+  if (cod_scheme_check_workers(scheme, n, &e)) return cli_usage_error(cmd, "--workers: %s", e.msg);
   return 0;
 }

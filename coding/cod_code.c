@@ -18,18 +18,6 @@
 #include "cod_clock.h"
 #include "cod_scheme.h"
 
-static const cod_scheme_ops *const all_schemes[] = {
-    &cod_scheme_rot,     &cod_scheme_cir,       &cod_scheme_uncoded,
-    &cod_scheme_replication, &cod_scheme_poly_real, &cod_scheme_poly_cheb, &cod_scheme_berrut};
-#define N_SCHEMES (sizeof all_schemes / sizeof all_schemes[0])
-
-const char *const *cod_scheme_names(void) {
-  static const char *names[N_SCHEMES + 1];
-  for (size_t i = 0; i < N_SCHEMES; i++) names[i] = all_schemes[i]->name;
-  names[N_SCHEMES] = NULL;
-  return names;
-}
-
 cod_code_params cod_code_params_default(void) {
   cod_code_params p;
   memset(&p, 0, sizeof p);
@@ -38,40 +26,32 @@ cod_code_params cod_code_params_default(void) {
   p.ka = p.kb = 1;
   p.axis = COD_AXIS_ROWS;
   p.rank_rtol = 1e-13;
+  p.seed = 1;
   return p;
 }
 
 int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
                  cod_err *err) {
-  const cod_scheme_ops *ops = NULL;
-  for (size_t i = 0; i < N_SCHEMES; i++)
-    if (prm->scheme && strcmp(prm->scheme, all_schemes[i]->name) == 0) ops = all_schemes[i];
-  if (!ops)
-    return cod_err_set(err, COD_EINVAL,
-                       "unknown scheme '%s' (known: nsctc-rot, nsctc-cir, uncoded, "
-                       "replication, poly-real, poly-cheb, berrut)", prm->scheme ? prm->scheme : "");
-  if (prm->n_workers < 1 || prm->ka < 1 || prm->kb < 1)
-    return cod_err_set(err, COD_EINVAL, "workers, ka and kb must all be >= 1");
-  if (prm->n_workers > 255)
-    return cod_err_set(err, COD_EINVAL, "at most 255 workers are supported (got %zu)",
-                       prm->n_workers);
+  int rc = cod_scheme_check(prm, err); /* the registry's dry run: one set of rules */
+  if (rc) return rc;
+  const cod_scheme_def *def = cod_scheme_def_find(prm->scheme);
+  const cod_scheme_ops *ops = def->ops;
+  assert(strcmp(ops->name, def->info.name) == 0); /* one spelling per scheme */
+  assert(ops->approximate == def->info.approximate);
   if (!cod_conv_geom_valid(layer))
     return cod_err_set(err, COD_EINVAL, "invalid layer geometry");
   cod_code *c = cod_calloc(1, sizeof *c);
   if (!c) return cod_err_set(err, COD_ENOMEM, "out of memory planning a code");
   c->prm = *prm;
-  c->prm.scheme = ops->name;
+  c->prm.scheme = def->info.name;
+  c->def = def;
   c->ops = ops;
   c->n = prm->n_workers;
   c->ka = prm->ka;
   c->kb = prm->kb;
   c->q = prm->q;
-  int rc = ops->plan(c, err);
+  rc = ops->plan(c, err);
   if (rc) goto fail;
-  if (c->delta > 255) {
-    rc = cod_err_set(err, COD_EINVAL, "recovery threshold %zu exceeds 255", c->delta);
-    goto fail;
-  }
   rc = cod_partition_init(&c->part, layer, prm->axis, c->m_in, c->m_filt, err);
   if (rc) goto fail;
   c->wgeom = c->part.piece;
@@ -82,7 +62,17 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
     rc = cod_err_set(err, COD_ENOMEM, "out of memory for the encoding matrices");
     goto fail;
   }
+  if (def->info.takes_seed) {
+    if (!(c->rng = gsl_rng_alloc(gsl_rng_mt19937))) {
+      rc = cod_err_set(err, COD_ENOMEM, "out of memory for the %s coefficient generator",
+                       def->info.name);
+      goto fail;
+    }
+    gsl_rng_set(c->rng, prm->seed);
+  }
   ops->fill(c);
+  gsl_rng_free(c->rng);
+  c->rng = NULL;
   *out = c;
   return COD_OK;
 fail:
@@ -97,7 +87,7 @@ void cod_code_free(cod_code *c) {
   cod_free(c);
 }
 
-const char *cod_code_scheme(const cod_code *c) { return c->ops->name; }
+const char *cod_code_scheme(const cod_code *c) { return c->def->info.name; }
 int cod_code_approximate(const cod_code *c) { return c->ops->approximate; }
 const cod_code_params *cod_code_params_get(const cod_code *c) { return &c->prm; }
 const cod_partition *cod_code_partition(const cod_code *c) { return &c->part; }
@@ -270,7 +260,7 @@ static int select_workers(const cod_code *c, const size_t *avail, size_t n_avail
   if (c->ops->select(c, avail, n_avail, sel, n_sel) != COD_OK)
     return cod_err_set(err, COD_EUNDECODABLE,
                        "undecodable: %zu usable results, %s needs %zu", n_avail,
-                       c->ops->name, c->delta);
+                       c->def->info.name, c->delta);
   return COD_OK;
 }
 
@@ -287,9 +277,8 @@ int cod_code_decode(const cod_code *c, const size_t *avail, size_t n_avail,
 int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
                          const double *const *results, cod_decode_method method, double *y,
                          cod_decode_info *info, void *work, cod_err *err) {
-  size_t sel[256], ids[256], n_sel = 0;
-  const double *res[256];
-  if (n_avail > 256) n_avail = 256;
+  size_t sel[COD_WORKERS_MAX], ids[COD_WORKERS_MAX], n_sel = 0;
+  const double *res[COD_WORKERS_MAX];
   int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
   if (rc) return rc;
   for (size_t i = 0; i < n_sel; i++) {
@@ -300,7 +289,7 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
   if (method == COD_DECODE_FAST && !c->ops->decode_fast)
     return cod_err_set(err, COD_EINVAL,
                        "%s has no fast decoder: ask for the generic decoder (or auto, which "
-                       "uses the generic one for this scheme)", c->ops->name);
+                       "uses the generic one for this scheme)", c->def->info.name);
   /* an approximate code has one decoder: its own (the generic inverse is not its decode) */
   int fast = (method != COD_DECODE_GENERIC || c->ops->approximate) && c->ops->decode_fast;
   /* the fast path's condition number is a diagnostic: computed only when asked for */
@@ -317,8 +306,7 @@ int cod_code_decode_work(const cod_code *c, const size_t *avail, size_t n_avail,
 
 int cod_code_select(const cod_code *c, const size_t *avail, size_t n_avail, size_t *used,
                     size_t *n_used, cod_err *err) {
-  size_t sel[256], n_sel = 0;
-  if (n_avail > 256) n_avail = 256;
+  size_t sel[COD_WORKERS_MAX], n_sel = 0;
   int rc = select_workers(c, avail, n_avail, sel, &n_sel, err);
   if (rc) return rc;
   for (size_t i = 0; i < n_sel; i++) used[i] = avail[sel[i]];
@@ -329,8 +317,8 @@ int cod_code_select(const cod_code *c, const size_t *avail, size_t n_avail, size
 int cod_code_has_fast_decoder(const cod_code *c) { return c->ops->decode_fast != NULL; }
 
 int cod_code_decodable(const cod_code *c, const size_t *avail, size_t n_avail) {
-  size_t sel[256], n_sel = 0;
-  if (n_avail > 256) n_avail = 256;
+  size_t sel[COD_WORKERS_MAX], n_sel = 0;
+  assert(n_avail <= c->n); /* valid, distinct ids: at most n of them */
   return c->ops->select(c, avail, n_avail, sel, &n_sel) == COD_OK;
 }
 
@@ -359,7 +347,7 @@ static int cond_of_ids(const cod_code *c, const size_t *ids, size_t n_sel, doubl
 
 int cod_code_cond(const cod_code *c, const size_t *avail, size_t n_avail, double *cond,
                   cod_err *err) {
-  size_t ids[256], n_sel = 0;
+  size_t ids[COD_WORKERS_MAX], n_sel = 0;
   int rc = cod_code_select(c, avail, n_avail, ids, &n_sel, err);
   return rc ? rc : cond_of_ids(c, ids, n_sel, cond, err);
 }

@@ -17,15 +17,9 @@
  *     solve per frequency; cod_cir_fft.c).
  * A scheme is a `const cod_scheme_ops *` (cod_scheme.h) that fills in the matrices.
  *
- * Schemes (names accepted by cod_code_new):
- *   nsctc-rot    rotation-matrix embedding, any k_A, k_B, delta = k_A*k_B <= n
- *   nsctc-cir    circulant-permutation embedding, one-sided (k_A = 1 or k_B = 1)
- *   uncoded      n = k_A*k_B blocks, one per worker; needs every worker
- *   replication  k_A*k_B blocks, worker j holds block j mod (k_A*k_B); n = r*k_A*k_B
- *   poly-real    polynomial code, real nodes -1 + 2(j+1)/n
- *   poly-cheb    Chebyshev-basis polynomial code at Chebyshev nodes (Fahim-Cadambe)
- *   berrut       Berrut approximate code (Jahani-Nezhad, Maddah-Ali), k_B = 1: decodes
- *                APPROXIMATELY from any non-empty set (cod_code_approximate)
+ * Schemes: the names accepted by cod_code_new, their traits and limits are the registry
+ * of cod_registry.h (nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb,
+ * berrut (approximate: cod_code_approximate) at the time of writing; `fcdcc cond --help` prints the live list).
  *
  * Decoders only ever see the coded results they are given; nothing recomputes the
  * convolution. Fewer usable results than needed is COD_EUNDECODABLE, never a tensor.
@@ -42,14 +36,21 @@
 #include "cod_part.h"
 #include "cod_status.h"
 
+/* The most workers any code takes: worker sets are held in arrays of this many entries
+ * (cod_decode_info.used, cod_cond_stats.worst_set). Each scheme's own limit is its
+ * registry max_workers (<= this); cod_code_new refuses more with a message. */
+#define COD_WORKERS_MAX 4096
+
 typedef struct cod_code_params {
-  const char *scheme;  /* one of the names above */
+  const char *scheme;  /* a registry name (cod_registry.h) */
   size_t n_workers;    /* n */
   size_t ka, kb;       /* k_A, k_B */
   size_t q;            /* rotation angle denominator (>= n) or circulant prime (>= n);
                           0 = default (n, or the smallest prime >= n) */
   cod_axis axis;       /* APCP axis */
   double rank_rtol;    /* generic decoder: sigma_min/sigma_max below this = singular */
+  unsigned long seed;  /* seeded schemes (registry takes_seed, e.g. rkr): the seed of the
+                          coefficients; other schemes ignore it. Default 1 */
 } cod_code_params;
 
 typedef enum cod_decode_method {
@@ -60,13 +61,14 @@ typedef enum cod_decode_method {
                              (poly-real, poly-cheb); cod_decode_info.method says which ran */
 } cod_decode_method;
 
-/* Sensible defaults: nsctc-rot, rows, q = 0, rank_rtol = 1e-13. */
+/* Sensible defaults: nsctc-rot, rows, q = 0, rank_rtol = 1e-13, seed = 1. */
 cod_code_params cod_code_params_default(void);
 
 typedef struct cod_code cod_code;
 
-/* Plan a code for one layer. Validates the combination (unknown scheme, delta > n,
- * one-sided circulant, uncoded n != k_A*k_B, ...) and returns COD_EINVAL with a message. */
+/* Plan a code for one layer. Validates the combination exactly as cod_scheme_check does
+ * (unknown scheme, n above the scheme's limit, delta > n, one-sided circulant, uncoded
+ * n != k_A*k_B, ...), then the geometry, and returns COD_EINVAL with a message. */
 int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
                  cod_err *err);
 void cod_code_free(cod_code *code);
@@ -130,7 +132,7 @@ int cod_code_worker_compute_half(const cod_code *code, cod_half_format fmt, cons
 
 typedef struct cod_decode_info {
   size_t n_used;        /* workers whose results were used */
-  size_t used[256];     /* their ids, in the order given (first n_used) */
+  size_t used[COD_WORKERS_MAX]; /* their ids, in the order given (first n_used) */
   double cond;          /* 2-norm condition number of the recovery matrix used */
   cod_decode_method method;  /* the method actually applied */
 } cod_decode_info;
@@ -227,8 +229,5 @@ int cod_code_cond_search(const cod_code *code, const cod_cond_search_opts *opts,
  * variance = mean(buf^2) / 10^(snr_db/10), drawn from the caller's generator. An infinite
  * SNR adds nothing. This is how the CRME authors model worker noise. */
 void cod_noise_add(double *buf, size_t len, double snr_db, gsl_rng *rng);
-
-/* Names of all schemes, NULL-terminated. */
-const char *const *cod_scheme_names(void);
 
 #endif

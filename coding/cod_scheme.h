@@ -4,13 +4,19 @@
  * threshold) and then the real coefficient matrices A (n*e_A x m_in) and B (n*e_B x
  * m_filt); the generic machinery in cod_code.c does the rest. Optional ops give a
  * structured decoder and condition number; when absent, the generic SVD path is used.
+ * A scheme is registered as a cod_scheme_def (its public cod_scheme_info beside its ops)
+ * in the table of cod_registry.c.
  */
 #ifndef FCDCC_COD_SCHEME_H
 #define FCDCC_COD_SCHEME_H
 
+#include <gsl/gsl_rng.h>
+
 #include "cod_code.h"
+#include "cod_registry.h"
 
 typedef struct cod_scheme_ops cod_scheme_ops;
+typedef struct cod_scheme_def cod_scheme_def;
 
 struct cod_code {
   cod_code_params prm;
@@ -20,6 +26,8 @@ struct cod_code {
   size_t ea, eb;         /* coded slabs and groups per worker */
   size_t delta;          /* results needed */
   int code_filters;      /* nsctc-cir: 1 if the filters (not the input) are coded */
+  const cod_scheme_def *def; /* the registry row */
+  gsl_rng *rng;          /* seeded schemes: the generator of fill (NULL outside fill) */
   cod_partition part;
   cod_conv_geom wgeom;   /* one worker convolution: a coded slab with e_B coded groups */
   double *A;             /* n*ea x m_in, row-major */
@@ -28,12 +36,15 @@ struct cod_code {
 
 struct cod_scheme_ops {
   const char *name;
-  /* Check parameters; set m_in, m_filt, ea, eb, delta, q. */
+  /* Check parameters; set m_in, m_filt, ea, eb, delta, q. Must not allocate: it is also
+   * the dry run of cod_scheme_check (on a code with only prm, n, ka, kb and q set). */
   int (*plan)(cod_code *c, cod_err *err);
-  /* Fill c->A and c->B (allocated and zeroed by the caller). */
+  /* Fill c->A and c->B (allocated and zeroed by the caller). A scheme whose info says
+   * takes_seed draws from c->rng, seeded with prm.seed by cod_code_new. */
   void (*fill)(cod_code *c);
   /* Choose which of the n_avail workers to use; write positions into avail (0-based
-   * indices of the avail array) to sel and their count to *n_sel. 0 or COD_EUNDECODABLE. */
+   * indices of the avail array) to sel (room for delta) and their count to *n_sel.
+   * 0 or COD_EUNDECODABLE. */
   int (*select)(const cod_code *c, const size_t *avail, size_t n_avail, size_t *sel,
                 size_t *n_sel);
   /* Optional structured decoder: the layer output y (N x H' x W', written completely via
@@ -58,6 +69,20 @@ struct cod_scheme_ops {
 
 extern const cod_scheme_ops cod_scheme_rot, cod_scheme_cir, cod_scheme_uncoded,
     cod_scheme_replication, cod_scheme_poly_real, cod_scheme_poly_cheb, cod_scheme_berrut;
+
+/* One row of the registry: the public description and the implementation. info.name and
+ * ops->name are the same string (a registry test checks it). */
+struct cod_scheme_def {
+  cod_scheme_info info;
+  const cod_scheme_ops *ops;
+};
+
+/* The rows of cod_registry.c's table, defined beside each scheme's ops. */
+extern const cod_scheme_def cod_def_rot, cod_def_cir, cod_def_uncoded, cod_def_replication,
+    cod_def_poly_real, cod_def_poly_cheb, cod_def_berrut;
+
+/* The registry row of the scheme called name, or NULL (no message). */
+const cod_scheme_def *cod_scheme_def_find(const char *name);
 
 /* Shared selection rule of MDS codes: the first delta workers given. */
 int cod_select_first_delta(const cod_code *c, const size_t *avail, size_t n_avail,

@@ -42,6 +42,8 @@
 #include "cod_alloc.h"
 #include "cod_scheme.h"
 
+#define BERRUT_POINTS_MAX 256 /* the point arrays below: k_A and the results of one decode */
+
 static double data_point(size_t i, size_t k) {
   return cos((2.0 * (double)i + 1.0) * M_PI / (2.0 * (double)k));
 }
@@ -55,6 +57,9 @@ static int berrut_plan(cod_code *c, cod_err *err) {
                        "filters); got k_B = %zu", c->kb);
   if (c->n < 2)
     return cod_err_set(err, COD_EINVAL, "berrut needs at least 2 workers (got %zu)", c->n);
+  if (c->ka > BERRUT_POINTS_MAX)
+    return cod_err_set(err, COD_EINVAL, "berrut: k_A = %zu exceeds the %d data points its "
+                       "decoder holds", c->ka, BERRUT_POINTS_MAX);
   c->m_in = c->ka;
   c->m_filt = 1;
   c->ea = c->eb = 1;
@@ -79,7 +84,7 @@ static void berrut_weights(const double *p, size_t m, double z, size_t hit, doub
 
 static void berrut_fill(cod_code *c) {
   size_t k = c->m_in, n = c->n;
-  double alpha[256], w[256];
+  double alpha[BERRUT_POINTS_MAX], w[BERRUT_POINTS_MAX];
   for (size_t i = 0; i < k; i++) alpha[i] = data_point(i, k);
   for (size_t j = 0; j < n; j++) {
     size_t hit = k;
@@ -105,8 +110,8 @@ static int berrut_select(const cod_code *c, const size_t *avail, size_t n_avail,
 /* The k x d decoding matrix D (row-major): estimate_i = sum_s D[i][s] result_s, for the
  * results of workers ids[0..d) in the given order. */
 static void berrut_decoder(const cod_code *c, const size_t *ids, size_t d, double *D) {
-  size_t k = c->m_in, n = c->n, order[256];
-  double z[256], v[256];
+  size_t k = c->m_in, n = c->n, order[BERRUT_POINTS_MAX];
+  double z[BERRUT_POINTS_MAX], v[BERRUT_POINTS_MAX];
   /* rank the returned points along the axis: z_j decreases with j, so sort the ids */
   for (size_t s = 0; s < d; s++) order[s] = s;
   for (size_t a = 1; a < d; a++)
@@ -175,3 +180,11 @@ static double berrut_decode_flops(const cod_code *c) {
 const cod_scheme_ops cod_scheme_berrut = {"berrut", berrut_plan, berrut_fill, berrut_select,
                                           berrut_decode, berrut_cond, berrut_decode_flops,
                                           NULL, 1};
+
+const cod_scheme_def cod_def_berrut = {
+    {"berrut", "Berrut approximate code: the input coded, APPROXIMATE from any non-empty set",
+     "k_B = 1, n >= 2, k_A <= 256; the runner's [coding] approx_wait / approx_deadline_s "
+     "decide how many results to wait for; n < 256 (the decoder's point arrays)",
+     "Jahani-Nezhad & Maddah-Ali, arXiv 2009.08327", 1, 1, COD_PAIR_FREE, 0,
+     BERRUT_POINTS_MAX - 1, {{NULL, NULL}}, 1},
+    &cod_scheme_berrut};

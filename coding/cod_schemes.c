@@ -397,3 +397,50 @@ const cod_scheme_ops cod_scheme_poly_real = {"poly-real", poly_plan, poly_real_f
                                              cod_select_first_delta, NULL, NULL, NULL, NULL, 0};
 const cod_scheme_ops cod_scheme_poly_cheb = {"poly-cheb", poly_plan, poly_cheb_fill,
                                              cod_select_first_delta, NULL, NULL, NULL, NULL, 0};
+
+/* ---- registry rows (cod_registry.h) -------------------------------------------------- */
+
+#define Q_PARAM(what) {{"q", what}}
+#define CIR_WORKERS_MAX 255 /* the dense circulant generator grows as n^3 */
+
+const cod_scheme_def cod_def_rot = {
+    {"nsctc-rot", "NSCTC with the rotation-matrix embedding: both operands coded, 2x2 blocks",
+     "any k_A, k_B with k_A*k_B <= n; q >= n distinct rotation nodes",
+     "FCDCC/NSCTC, arXiv 2411.01579; CRME, Ramamoorthy & Tang, arXiv 1910.06515", 1, 2,
+     COD_PAIR_FREE, 0, COD_WORKERS_MAX,
+     Q_PARAM("rotation angle 2*pi/q: an integer >= n; 0 = n"), 0},
+    &cod_scheme_rot};
+
+const cod_scheme_def cod_def_cir = {
+    {"nsctc-cir", "NSCTC with the circulant-permutation embedding: one operand coded",
+     "k_A = 1 or k_B = 1, k_A*k_B <= n; q a prime >= n; its dense generator is n*q x "
+     "k(q-1), O(n^3) memory (0.13 GB per k at n = 255), hence the lower limit",
+     "FCDCC/NSCTC, arXiv 2411.01579; CRME, Ramamoorthy & Tang, arXiv 1910.06515", 1, 1,
+     COD_PAIR_FREE, 0, CIR_WORKERS_MAX,
+     Q_PARAM("circulant size: a prime >= n; 0 = the smallest prime >= n"), 0},
+    &cod_scheme_cir};
+
+const cod_scheme_def cod_def_uncoded = {
+    {"uncoded", "no code: n blocks, one per worker, the master waits for all of them",
+     "k_A*k_B = n (the runner derives the pair)", "", 0, 0, COD_PAIR_ALL, 0,
+     COD_WORKERS_MAX, {{NULL, NULL}}, 0},
+    &cod_scheme_uncoded};
+
+const cod_scheme_def cod_def_replication = {
+    {"replication", "r copies of k_A*k_B blocks: worker j holds block j mod k_A*k_B",
+     "n = r*k_A*k_B (the runner derives the pair from [coding] replication = r)",
+     "", 0, 0, COD_PAIR_COPIES, 0, COD_WORKERS_MAX, {{NULL, NULL}}, 0},
+    &cod_scheme_replication};
+
+const cod_scheme_def cod_def_poly_real = {
+    {"poly-real", "polynomial code at the real nodes -1 + 2(j+1)/n",
+     "any k_A, k_B with k_A*k_B <= n (ill-conditioned beyond a few tens)",
+     "polynomial codes, Yu, Maddah-Ali & Avestimehr, arXiv 1705.10464", 1, 2, COD_PAIR_FREE,
+     0, COD_WORKERS_MAX, {{NULL, NULL}}, 0},
+    &cod_scheme_poly_real};
+
+const cod_scheme_def cod_def_poly_cheb = {
+    {"poly-cheb", "polynomial code in the Chebyshev basis at the Chebyshev nodes",
+     "any k_A, k_B with k_A*k_B <= n", "Fahim & Cadambe, arXiv 1903.08326", 1, 2,
+     COD_PAIR_FREE, 0, COD_WORKERS_MAX, {{NULL, NULL}}, 0},
+    &cod_scheme_poly_cheb};

@@ -29,6 +29,7 @@
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_code.h"
+#include "cod_registry.h"
 #include "mpi_proto.h"
 #include "res_db.h"
 #include "run_exec.h"
@@ -155,7 +156,7 @@ static void ev_noop(sim_engine *e, void *p) { (void)e, (void)p; }
 
 
 static int still_possible(const master *M, const cod_code *code) {
-  size_t alive[256], na = 0;
+  size_t alive[COD_WORKERS_MAX], na = 0;
   for (size_t j = 0; j < M->n; j++)
     if (!M->refused[j]) alive[na++] = j;
   return cod_code_decodable(code, alive, na);
@@ -284,7 +285,7 @@ static int draw_delays(master *M, const run_layer_in *in, double t_s, cod_err *e
 
 static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, const size_t *arr,
                       size_t na, run_layer_out *out, double *wall, cod_err *err) {
-  const double *res[256];
+  const double *res[COD_WORKERS_MAX];
   cod_decode_info info;
   for (size_t i = 0; i < na; i++) res[i] = M->res + arr[i] * G->rl + MPIB_RES_HEAD;
   double w0 = cod_clock_wall_s(), c0 = cod_clock_thread_cpu_s();
@@ -324,7 +325,7 @@ typedef struct layer_run {
   int posted;              /* receives into our buffers are posted */
   double *ck_own;          /* filters encoded here when the runner did not */
   const double *ck;        /* the coded filters sent */
-  size_t arrived[256], na, critical;
+  size_t arrived[COD_WORKERS_MAX], na, critical;
   int decoded, singular;
   double dec_wall;         /* wall time of the decode, s */
   double filt_s;           /* filter encoding time charged to this layer, s */
@@ -574,10 +575,10 @@ static int check_points(const run_scenario *sc, size_t n, cod_err *err) {
     if (cfg.cluster.stragglers != RUN_STRAGGLERS_RANDOM)
       return cod_err_set(err, COD_EINVAL,
                          "point %zu: the mpi backend needs cluster.stragglers = random", p);
-    if (cfg.coding.scheme == RUN_SCHEME_BERRUT)
+    if (cod_scheme_find(cfg.coding.scheme, NULL)->approximate)
       return cod_err_set(err, COD_EINVAL,
                          "point %zu: the mpi backend has no approximate-code decode policy "
-                         "(scheme berrut)", p);
+                         "(scheme %s)", p, cfg.coding.scheme);
   }
   return COD_OK;
 }

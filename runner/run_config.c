@@ -24,7 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "cod_alloc.h"
+#include "cod_registry.h"
 #include "sim_latency.h"
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -36,7 +39,8 @@ enum {
   F_NONEMPTY = 8u, /* string may not be empty */
   F_CLASS = 16u,   /* offset is into run_class, not run_config */
   F_LAW_KEYS = 32u, /* placeholder row: the law keys generated from sim/ go here */
-  F_BASE_LAW = 64u  /* enum of laws: only those that wrap none and read no trace */
+  F_BASE_LAW = 64u, /* enum of laws: only those that wrap none and read no trace */
+  F_SCHEME = 128u   /* ENUM whose names are coding/'s registry, stored as the name */
 };
 
 typedef struct key_def {
@@ -46,7 +50,8 @@ typedef struct key_def {
   double lo, hi;             /* bounds of reals and integers (integers are < 2^53 here) */
   const char *keyword;       /* REAL: word meaning INFINITY; INT: word meaning 0;
                                 STRING: word accepted besides a path */
-  const char *const *names;  /* ENUM: NULL-terminated names, value = position */
+  const char *const *names;  /* ENUM: NULL-terminated names, value = position (F_SCHEME:
+                                NULL, the registry's names, stored as text) */
   size_t maxlen;             /* STRING: buffer size */
 } key_def;
 
@@ -54,9 +59,6 @@ static const char *const precision_names[] = {"fp64", "fp32", "bf16", "fp16", NU
 static const char *const stragglers_names[] = {"random", "worst", NULL};
 static const char *const decode_names[] = {"fast", "generic", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
-static const char *const scheme_names[] = {"nsctc-rot", "nsctc-cir", "uncoded",
-                                           "replication", "poly-real", "poly-cheb",
-                                           "berrut", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
@@ -64,6 +66,22 @@ static const char *const timing_names[] = {"measured", "model", NULL};
 static const char *const split_names[] = {"test", "train", NULL};
 
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in JSON readers and doubles */
+
+/* The accepted values of [coding] scheme, "a, b or c", written from coding/'s registry
+ * when the key table is built (key_rows_build, once). */
+static char scheme_expect[512];
+
+static void scheme_expect_fill(void) {
+  size_t used = 0, n = cod_scheme_count();
+  for (size_t i = 0; i < n; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+    int k = snprintf(scheme_expect + used, sizeof scheme_expect - used, "%s%s", sep,
+                     cod_scheme_at(i)->name);
+    assert(k > 0 && used + (size_t)k < sizeof scheme_expect);
+    used += (size_t)k;
+  }
+}
+
 #define INT_CAP 1e9                 /* sizes above this are certainly mistakes */
 
 #define OFF(f) offsetof(run_config, f)
@@ -116,10 +134,8 @@ static const key_def static_keys[] = {
   {INFO("model", "input_seed", RUN_KEY_INT, "an integer in [0, 2^53-1]", "1"),
    OFF(model.input_seed), F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
   /* [coding] */
-  {INFO("coding", "scheme", RUN_KEY_ENUM,
-        "nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb or berrut",
-        "nsctc-rot"),
-   OFF(coding.scheme), 0, 0, 0, NULL, scheme_names, 0},
+  {INFO("coding", "scheme", RUN_KEY_ENUM, scheme_expect, "nsctc-rot"), OFF(coding.scheme),
+   F_SCHEME, 0, 0, NULL, NULL, RUN_SCHEME_NAME_MAX},
   {INFO("coding", "ka", RUN_KEY_INT, "auto or an integer >= 1 (input partitions)", "4"),
    OFF(coding.ka), 0, 1, INT_CAP, "auto", NULL, 0},
   {INFO("coding", "kb", RUN_KEY_INT, "auto or an integer >= 1 (filter partitions)", "4"),
@@ -130,6 +146,9 @@ static const key_def static_keys[] = {
    OFF(coding.replication), 0, 1, INT_CAP, NULL, NULL, 0},
   {INFO("coding", "q", RUN_KEY_INT, "an integer >= 0 (0 = scheme default)", "0"),
    OFF(coding.q), 0, 0, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "seed", RUN_KEY_INT,
+        "an integer in [0, 2^53-1] (coefficients of seeded schemes)", "1"),
+   OFF(coding.seed), F_ULONG, 0, SEED_MAX, NULL, NULL, 0},
   {INFO("coding", "axis", RUN_KEY_ENUM, "rows or cols", "rows"), OFF(coding.axis), 0, 0, 0,
    NULL, axis_names, 0},
   {INFO("coding", "approx_wait", RUN_KEY_INT,
@@ -252,6 +271,7 @@ static size_t law_rows(const key_def *ph, key_def *out) {
 }
 
 static void key_rows_build(void) {
+  scheme_expect_fill();
   for (size_t k = 0; k < sim_latency_law_count(); k++) law_names[k] = sim_latency_law_name(k);
   law_names[sim_latency_law_count()] = NULL;
   sim_latency_law_names(model_expect, sizeof model_expect, 0);
@@ -348,12 +368,13 @@ void run_config_defaults(run_config *cfg) {
   cfg->model.weights_seed = 1;
   snprintf(cfg->model.input, sizeof cfg->model.input, "random");
   cfg->model.input_seed = 1;
-  cfg->coding.scheme = RUN_SCHEME_NSCTC_ROT;
+  snprintf(cfg->coding.scheme, sizeof cfg->coding.scheme, "nsctc-rot");
   cfg->coding.ka = 4;
   cfg->coding.kb = 4;
   cfg->coding.delta = 0;
   cfg->coding.replication = 2;
   cfg->coding.q = 0;
+  cfg->coding.seed = 1;
   cfg->coding.axis = RUN_AXIS_ROWS;
   cfg->coding.approx_wait = 0;
   cfg->coding.approx_deadline_s = INFINITY;
@@ -566,6 +587,10 @@ int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_
     return bad(err, d, text);
   }
   case RUN_KEY_ENUM:
+    if (d->flags & F_SCHEME) {
+      const cod_scheme_info *si = cod_scheme_find(text, NULL);
+      return si ? put_canon(canon, canon_len, si->name, err) : bad(err, d, text);
+    }
     for (size_t i = 0; d->names[i]; i++) {
       if (strcmp(text, d->names[i]) != 0) continue;
       if ((d->flags & F_BASE_LAW) &&
@@ -651,6 +676,13 @@ int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const c
     *(int *)field = strcmp(canon, "true") == 0;
     return COD_OK;
   case RUN_KEY_ENUM:
+    if (d->flags & F_SCHEME) {
+      if (!cod_scheme_find(canon, NULL) || strlen(canon) + 1 > d->maxlen)
+        return cod_err_set(err, COD_EINVAL, "bad value '%.80s': expected %s", canon,
+                           d->info.expect);
+      memcpy(field, canon, strlen(canon) + 1);
+      return COD_OK;
+    }
     for (int i = 0; d->names[i]; i++)
       if (strcmp(canon, d->names[i]) == 0) {
         *(int *)field = i;
@@ -707,7 +739,12 @@ static void key_format(const run_config *cfg, size_t id, size_t class_index, cha
     return;
   }
   case RUN_KEY_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); return;
-  case RUN_KEY_ENUM: snprintf(buf, len, "%s", d->names[*(const int *)field]); return;
+  case RUN_KEY_ENUM:
+    if (d->flags & F_SCHEME)
+      snprintf(buf, len, "%s", (const char *)field);
+    else
+      snprintf(buf, len, "%s", d->names[*(const int *)field]);
+    return;
   case RUN_KEY_STRING: snprintf(buf, len, "%s", (const char *)field); return;
   default: buf[0] = '\0'; return; /* index sets are printed by the JSON writer */
   }
@@ -755,7 +792,7 @@ const char *run_config_enum_name(const char *dotted_key, int value) {
   const key_def *keys = key_table(&n_keys);
   for (size_t i = 0; i < n_keys; i++) {
     const key_def *d = &keys[i];
-    if (d->info.kind != RUN_KEY_ENUM || strcmp(d->info.key, dot + 1) != 0 ||
+    if (d->info.kind != RUN_KEY_ENUM || !d->names || strcmp(d->info.key, dot + 1) != 0 ||
         strlen(d->info.section) != (size_t)(dot - dotted_key) ||
         strncmp(d->info.section, dotted_key, (size_t)(dot - dotted_key)) != 0)
       continue;
@@ -790,9 +827,59 @@ int run_config_worker(const run_config *cfg, size_t w, run_worker *out) {
   return -1;
 }
 
-static int is_coded(int scheme) {
-  return scheme == RUN_SCHEME_NSCTC_ROT || scheme == RUN_SCHEME_NSCTC_CIR ||
-         scheme == RUN_SCHEME_POLY_REAL || scheme == RUN_SCHEME_POLY_CHEB;
+cod_code_params run_config_code_params(const run_config *cfg, size_t ka, size_t kb) {
+  cod_code_params p = cod_code_params_default();
+  p.scheme = cfg->coding.scheme;
+  p.n_workers = cfg->cluster.workers;
+  p.ka = ka, p.kb = kb;
+  p.q = cfg->coding.q;
+  p.seed = cfg->coding.seed;
+  p.axis = cfg->coding.axis == RUN_AXIS_COLS ? COD_AXIS_COLS : COD_AXIS_ROWS;
+  return p;
+}
+
+void run_config_pairs(const run_config *cfg, run_pairs *out) {
+  run_pairs p = {cfg->coding.ka, cfg->coding.kb, 0};
+  const cod_scheme_info *s = cod_scheme_find(cfg->coding.scheme, NULL);
+  assert(s); /* the key accepts registry names only */
+  /* uncoded splits into n blocks and replication into n / r: their pair is derived */
+  size_t fixed = cod_scheme_fixed_threshold(s, cfg->cluster.workers, cfg->coding.replication);
+  if (fixed && p.ka * p.kb != fixed) p.ka = p.kb = RUN_AUTO;
+  int repartition = cfg->cluster.on_storage == RUN_STORAGE_REPARTITION;
+  if (p.ka != RUN_AUTO && p.kb != RUN_AUTO && !repartition) {
+    *out = p;
+    return;
+  }
+  p.delta = fixed ? fixed : p.ka != RUN_AUTO && p.kb != RUN_AUTO ? p.ka * p.kb : cfg->coding.delta;
+  if (repartition) p.ka = p.kb = RUN_AUTO; /* storage may pick any pair of delta */
+  *out = p;
+}
+
+int run_pairs_allow(const run_pairs *p, size_t a, size_t b) {
+  return (p->ka == RUN_AUTO || p->ka == a) && (p->kb == RUN_AUTO || p->kb == b);
+}
+
+/* The registry's dry run of the code a layer would plan: the fixed pair, or at least one
+ * allowed divisor pair of delta (a layer picks among those that plan). */
+static int check_code(const run_config *cfg, cod_err *err) {
+  run_pairs p;
+  run_config_pairs(cfg, &p);
+  cod_err last = {0};
+  if (p.delta == 0) {
+    cod_code_params cp = run_config_code_params(cfg, p.ka, p.kb);
+    if (cod_scheme_check(&cp, &last) == COD_OK) return COD_OK;
+    return cod_err_set(err, COD_EINVAL, "[coding] scheme = %s, ka = %zu, kb = %zu: %s",
+                       cfg->coding.scheme, p.ka, p.kb, last.msg);
+  }
+  for (size_t a = 1; a <= p.delta; a++) {
+    if (p.delta % a || !run_pairs_allow(&p, a, p.delta / a)) continue;
+    cod_code_params cp = run_config_code_params(cfg, a, p.delta / a);
+    if (cod_scheme_check(&cp, &last) == COD_OK) return COD_OK;
+  }
+  return cod_err_set(err, COD_EINVAL,
+                     "[coding] scheme = %s: no (ka, kb) with ka * kb = %zu plans on [cluster] "
+                     "workers = %zu: %s", cfg->coding.scheme, p.delta, cfg->cluster.workers,
+                     last.msg[0] ? last.msg : "no pair matches the fixed ka or kb");
 }
 
 /* The law indices are sim's (a config filled in by code, not parsed, may hold anything),
@@ -827,13 +914,39 @@ int run_config_validate(run_config *cfg, cod_err *err) {
                          "data set supplies the images, leave input unset", cfg->data.source,
                          cfg->model.input);
   }
-  if (is_coded(cfg->coding.scheme)) {
-    const char *sch = scheme_names[cfg->coding.scheme];
+  const cod_scheme_info *sch = cod_scheme_find(cfg->coding.scheme, err);
+  if (!sch) return COD_EINVAL;
+  cod_err lim = {0};
+  if (cod_scheme_check_workers(sch->name, n, &lim))
+    return cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu: %s", n, lim.msg);
+  if (sch->approximate) { /* berrut: how many results to wait for */
+    int wait = cfg->coding.approx_wait > 0, dl = isfinite(cfg->coding.approx_deadline_s);
+    if (wait == dl)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] scheme %s is approximate: set exactly one of [coding] "
+                         "approx_wait (results to wait for) and approx_deadline_s (decode "
+                         "at a deadline)%s", sch->name, wait ? "; both are set" : "");
+    if (cfg->coding.approx_wait > n)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] approx_wait = %zu exceeds [cluster] workers = %zu",
+                         cfg->coding.approx_wait, n);
+    if (ka == RUN_AUTO || kb != 1)
+      return cod_err_set(err, COD_EINVAL,
+                         "[coding] scheme %s codes the input only: it needs kb = 1 and a "
+                         "fixed ka (got ka = %s, kb = %zu)", sch->name,
+                         ka == RUN_AUTO ? "auto" : "set", kb);
+    if (cfg->cluster.stragglers == RUN_STRAGGLERS_WORST)
+      return cod_err_set(err, COD_EINVAL,
+                         "[cluster] stragglers = worst needs an exact code: scheme %s is "
+                         "approximate (its error depends on how many results, not on a set)",
+                         sch->name);
+  }
+  if (sch->pair == COD_PAIR_FREE) {
     if (ka != RUN_AUTO && kb != RUN_AUTO) {
       if (ka * kb > n)
         return cod_err_set(err, COD_EINVAL,
                            "[coding] ka * kb = %zu * %zu = %zu exceeds [cluster] workers = %zu "
-                           "(scheme %s needs ka * kb <= workers)", ka, kb, ka * kb, n, sch);
+                           "(scheme %s needs ka * kb <= workers)", ka, kb, ka * kb, n, sch->name);
     } else {
       if (delta == 0)
         return cod_err_set(err, COD_EINVAL,
@@ -850,31 +963,11 @@ int run_config_validate(run_config *cfg, cod_err *err) {
                            fixed, delta);
     }
   }
-  if (cfg->coding.scheme == RUN_SCHEME_BERRUT) {
-    int wait = cfg->coding.approx_wait > 0, dl = isfinite(cfg->coding.approx_deadline_s);
-    if (wait == dl)
-      return cod_err_set(err, COD_EINVAL,
-                         "[coding] scheme berrut is approximate: set exactly one of [coding] "
-                         "approx_wait (results to wait for) and approx_deadline_s (decode "
-                         "at a deadline)%s", wait ? "; both are set" : "");
-    if (cfg->coding.approx_wait > n)
-      return cod_err_set(err, COD_EINVAL,
-                         "[coding] approx_wait = %zu exceeds [cluster] workers = %zu",
-                         cfg->coding.approx_wait, n);
-    if (ka == RUN_AUTO || kb != 1)
-      return cod_err_set(err, COD_EINVAL,
-                         "[coding] scheme berrut codes the input only: it needs kb = 1 and a "
-                         "fixed ka (got ka = %s, kb = %zu)", ka == RUN_AUTO ? "auto" : "set",
-                         kb);
-    if (cfg->cluster.stragglers == RUN_STRAGGLERS_WORST)
-      return cod_err_set(err, COD_EINVAL,
-                         "[cluster] stragglers = worst needs an exact code: scheme berrut is "
-                         "approximate (its error depends on how many results, not on a set)");
-  }
-  if (cfg->coding.scheme == RUN_SCHEME_REPLICATION && cfg->coding.replication > n)
+  if (sch->pair == COD_PAIR_COPIES && cfg->coding.replication > n)
     return cod_err_set(err, COD_EINVAL,
                        "[coding] replication = %zu exceeds [cluster] workers = %zu",
                        cfg->coding.replication, n);
+  if ((st = check_code(cfg, err))) return st;
   size_t total = 0;
   for (size_t i = 0; i < cfg->n_classes; i++) {
     cfg->classes[i].first_worker = total;

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 
+#include "cod_code.h"
 #include "cod_status.h"
 #include "sim_latency.h"
 
@@ -35,6 +36,7 @@
 #define RUN_CLASS_NAME_MAX 64    /* bytes of a class name, including the NUL */
 #define RUN_AUTO 0               /* value of coding.ka / coding.kb for `auto` */
 #define RUN_VALUE_MAX 4096       /* bytes that always hold a canonical value text */
+#define RUN_SCHEME_NAME_MAX 32   /* bytes of a coding scheme name, including the NUL */
 
 /* Enumerations: the numeric values are the positions of the names in the scenario
  * syntax, which run_config_enum_name() returns. */
@@ -42,15 +44,6 @@ enum run_precision { RUN_FP64 = 0, RUN_FP32 = 1, RUN_BF16 = 2, RUN_FP16 = 3 };
 enum run_stragglers { RUN_STRAGGLERS_RANDOM = 0, RUN_STRAGGLERS_WORST = 1 };
 enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
 enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
-enum run_scheme {
-  RUN_SCHEME_NSCTC_ROT = 0,   /* "nsctc-rot": NSCTC with rotation matrices */
-  RUN_SCHEME_NSCTC_CIR = 1,   /* "nsctc-cir": NSCTC with circulant permutations */
-  RUN_SCHEME_UNCODED = 2,     /* "uncoded": split over n workers, wait for all */
-  RUN_SCHEME_REPLICATION = 3, /* "replication": r copies of each partition */
-  RUN_SCHEME_POLY_REAL = 4,   /* "poly-real": polynomial code, real evaluation points */
-  RUN_SCHEME_POLY_CHEB = 5,   /* "poly-cheb": polynomial code, Chebyshev points */
-  RUN_SCHEME_BERRUT = 6       /* "berrut": Berrut approximate code (input only, kb = 1) */
-};
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
 enum run_sharing { RUN_SHARING_SEQUENTIAL = 0, RUN_SHARING_FAIR = 1 };
@@ -118,12 +111,14 @@ typedef struct run_config {
     unsigned long input_seed;   /* seed of the random input; default 1 */
   } model;
   struct {
-    int scheme;                 /* enum run_scheme; default nsctc-rot */
+    char scheme[RUN_SCHEME_NAME_MAX]; /* a coding/ registry name (cod_registry.h), checked
+                                   when set; default nsctc-rot */
     size_t ka;                  /* input partitions, >= 1, or RUN_AUTO; default 4 */
     size_t kb;                  /* filter partitions, >= 1, or RUN_AUTO; default 4 */
     size_t delta;               /* recovery threshold for auto ka/kb; 0 = unset */
     size_t replication;         /* copies per partition (scheme replication); default 2 */
     size_t q;                   /* code-specific parameter; 0 = the scheme's default */
+    unsigned long seed;         /* coefficients of seeded schemes (rkr); default 1 */
     int axis;                   /* enum run_axis: input partitioned along rows or cols */
     /* Decode policy of an APPROXIMATE code (berrut; exact codes ignore both): wait for
      * approx_wait results (>= 1; 0 = unset), or decode at approx_deadline_s simulated
@@ -192,12 +187,29 @@ int run_config_worker(const run_config *cfg, size_t w, run_worker *out);
 void run_latency_sim_params(const run_config *cfg, const run_latency *l,
                             sim_latency_params *out);
 
-/* Check the rules that span several keys (ka*kb <= workers for coded schemes, auto
- * ka/kb needs 1 <= delta <= workers, replication <= workers, class counts sum to at most
- * workers, failed workers exist, model = trace needs trace_file, ...). Returns COD_OK or
- * COD_EINVAL with a message naming the keys ("[coding] ka * kb = 25 exceeds [cluster]
- * workers = 20"). Also sets classes[].first_worker. */
+/* Check the rules that span several keys (ka*kb <= workers for schemes whose pair is
+ * free, auto ka/kb needs 1 <= delta <= workers, replication <= workers, class counts sum
+ * to at most workers, failed workers exist, model = trace needs trace_file, ...), and the
+ * code itself through coding/'s registry (cod_scheme_check: the worker limit of the
+ * scheme and its own rules, for the pair or at least one of the pairs a layer may use).
+ * Returns COD_OK or COD_EINVAL with a message naming the keys ("[coding] ka * kb = 25
+ * exceeds [cluster] workers = 20"). Also sets classes[].first_worker. */
 int run_config_validate(run_config *cfg, cod_err *err);
+
+/* The (k_A, k_B) a coded layer of cfg may use, after the scheme's fixed pair rule
+ * (registry: uncoded k_A*k_B = n, replication n / r) and storage repartitioning: either a
+ * fixed pair (delta == 0), or the divisor pairs of delta, restricted to those with the
+ * factor ka (or kb) when it is not RUN_AUTO. */
+typedef struct run_pairs {
+  size_t ka, kb;
+  size_t delta;
+} run_pairs;
+
+void run_config_pairs(const run_config *cfg, run_pairs *out);
+/* 1 if (a, b) with a*b = p->delta is one of the pairs p allows. */
+int run_pairs_allow(const run_pairs *p, size_t a, size_t b);
+/* The code parameters of a layer of cfg with the pair (ka, kb). */
+cod_code_params run_config_code_params(const run_config *cfg, size_t ka, size_t kb);
 
 /* Set one scalar parameter by "section.key" (e.g. "cluster.workers") or
  * "class.NAME.key" (the class named NAME must exist in cfg) from its text, with
@@ -215,8 +227,9 @@ int run_config_to_json(const run_config *cfg, char **out, cod_err *err);
  * numbers below 1e15): the canonical spelling of a real value. */
 void run_config_format_real(double x, char *buf, size_t len);
 
-/* Name of an enumerated value as written in scenario files ("nsctc-rot", "pareto", ...),
- * for the field named by "section.key" (e.g. "coding.scheme"); NULL if unknown. */
+/* Name of an enumerated value as written in scenario files ("pareto", "fp32", ...), for
+ * the field named by "section.key" (e.g. "latency.model"); NULL if unknown. The scheme is
+ * not an enumeration: coding.scheme holds its name. */
 const char *run_config_enum_name(const char *dotted_key, int value);
 
 /* ---- Key registry --------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_code.h"
+#include "cod_registry.h"
 #include "model.h"
 #include "model_forward.h"
 #include "model_onnx.h"
@@ -253,32 +254,17 @@ static double master_macs(const model *m, size_t from, size_t to) {
   return macs;
 }
 
-static cod_code_params code_params(const run_config *c, size_t ka, size_t kb) {
-  cod_code_params p = cod_code_params_default();
-  p.scheme = run_config_enum_name("coding.scheme", c->coding.scheme);
-  p.n_workers = c->cluster.workers;
-  p.ka = ka, p.kb = kb;
-  p.q = c->coding.q;
-  p.axis = c->coding.axis == RUN_AXIS_COLS ? COD_AXIS_COLS : COD_AXIS_ROWS;
-  return p;
-}
-
 /* Choose (ka, kb): the configured pair, or for `auto` (or storage repartitioning) the
- * divisor pair of delta with the least per-worker upload that fits every worker's storage. */
+ * divisor pair of delta with the least per-worker upload that fits every worker's storage.
+ * run_config_pairs applies the scheme's fixed pair rule from coding/'s registry. */
 static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **out, cod_err *err) {
-  size_t ka = c->coding.ka, kb = c->coding.kb;
-  int repartition = c->cluster.on_storage == RUN_STORAGE_REPARTITION;
-  /* uncoded splits into n blocks and replication into n / r: their pair is derived */
-  size_t forced = c->coding.scheme == RUN_SCHEME_UNCODED ? c->cluster.workers
-                  : c->coding.scheme == RUN_SCHEME_REPLICATION
-                      ? c->cluster.workers / (c->coding.replication ? c->coding.replication : 1)
-                      : 0;
-  if (forced && ka * kb != forced) ka = kb = RUN_AUTO;
-  if (ka != RUN_AUTO && kb != RUN_AUTO && !repartition) {
-    cod_code_params p = code_params(c, ka, kb);
+  run_pairs pr;
+  run_config_pairs(c, &pr);
+  if (pr.delta == 0) {
+    cod_code_params p = run_config_code_params(c, pr.ka, pr.kb);
     return cod_code_new(&p, g, out, err);
   }
-  size_t delta = forced ? forced : ka != RUN_AUTO && kb != RUN_AUTO ? ka * kb : c->coding.delta;
+  const size_t delta = pr.delta;
   double min_storage = INFINITY, best_bytes = INFINITY;
   for (size_t w = 0; w < c->cluster.workers; w++) {
     run_worker rw;
@@ -290,10 +276,8 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
   for (size_t a = 1; a <= delta; a++) {
     if (delta % a) continue;
     size_t b = delta / a;
-    if ((ka != RUN_AUTO && ka != a && !repartition) ||
-        (kb != RUN_AUTO && kb != b && !repartition))
-      continue;
-    cod_code_params p = code_params(c, a, b);
+    if (!run_pairs_allow(&pr, a, b)) continue;
+    cod_code_params p = run_config_code_params(c, a, b);
     cod_code *cand = NULL;
     if (cod_code_new(&p, g, &cand, NULL) != COD_OK) continue;
     double bytes = (double)((cod_code_worker_input_len(cand) + cod_code_worker_filter_len(cand)) * el);
@@ -306,7 +290,7 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
     }
   }
   if (!best) {
-    cod_code_params p = code_params(c, ka ? ka : 1, kb ? kb : delta);
+    cod_code_params p = run_config_code_params(c, pr.ka ? pr.ka : 1, pr.kb ? pr.kb : delta);
     return cod_code_new(&p, g, out, err); /* reports why no pair works */
   }
   *out = best;
@@ -350,11 +334,15 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
   L->layer_name = own(r, ml->name, &rc);
   L->ka = (int64_t)cod_code_ka(code), L->kb = (int64_t)cod_code_kb(code);
   L->delta = (int64_t)cod_code_threshold(code);
-  char used[256 * 4 + 1] = "";
-  size_t pos = 0;
+  /* ids below COD_WORKERS_MAX: at most 4 digits and a comma each */
+  size_t cap = lo->n_used * 5 + 1, pos = 0;
+  char *used = cod_malloc(cap);
+  if (!used) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  used[0] = '\0';
   for (size_t i = 0; i < lo->n_used; i++)
-    pos += (size_t)snprintf(used + pos, sizeof used - pos, "%s%zu", i ? "," : "", lo->used[i]);
+    pos += (size_t)snprintf(used + pos, cap - pos, "%s%zu", i ? "," : "", lo->used[i]);
   L->workers_used = own(r, used, &rc);
+  cod_free(used);
   L->t_encode_s = lo->t_encode_s, L->t_upload_s = lo->t_upload_s;
   L->t_compute_s = lo->t_compute_s, L->t_download_s = lo->t_download_s;
   L->t_decode_s = lo->t_decode_s, L->t_total_s = lo->t_end_s - lo->t_start_s;
@@ -629,7 +617,7 @@ static int record_run_row(exec_ctx *x, const double *output, double w0, double t
   R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
   R->seed = cfg->run.seed;
   R->backend = x->be->name;
-  R->scheme = run_config_enum_name("coding.scheme", cfg->coding.scheme);
+  R->scheme = cod_scheme_find(cfg->coding.scheme, NULL)->name; /* static, outlives cfg */
   R->workers = (int64_t)cfg->cluster.workers;
   R->ka = (int64_t)x->ka0, R->kb = (int64_t)x->kb0, R->delta = (int64_t)x->delta0;
   R->precision = run_config_enum_name("run.precision", cfg->run.precision);

@@ -47,7 +47,7 @@ struct layer_ctx {
   sim_nic *nic_up, *nic_down;
   wrec *ws;
   size_t n, delta, n_failed, n_refused;
-  size_t arrived[256], n_arrived;
+  size_t arrived[COD_WORKERS_MAX], n_arrived;
   int done;                /* decoded, undecodable or infeasible */
   int rc;                  /* first error inside a callback */
   cod_err *err;
@@ -57,7 +57,7 @@ struct layer_ctx {
   void *work;
   size_t il, fl, ol, el_up, el_down;
   int real;
-  unsigned char in_worst[256]; /* stragglers = worst: 1 for the workers that return */
+  unsigned char in_worst[COD_WORKERS_MAX]; /* stragglers = worst: 1 for the workers that return */
   int approx;              /* approximate code: the [coding] approx_* policy decides */
   int deadline_passed;     /* approx_deadline_s has passed */
   sim_event_id deadline_ev; /* pending deadline event, 0 if none */
@@ -139,7 +139,7 @@ static int decodable_now(const layer_ctx *L) {
 
 /* Could the workers that have not failed or refused still make the results decodable? */
 static int still_possible(const layer_ctx *L) {
-  size_t alive[256], na = 0;
+  size_t alive[COD_WORKERS_MAX], na = 0;
   for (size_t j = 0; j < L->n; j++)
     if (L->ws[j].state != W_FAILED && L->ws[j].state != W_REFUSED) alive[na++] = j;
   if (L->approx) return na >= approx_needed(L);
@@ -158,7 +158,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
   double wall = 0, c0 = cod_clock_thread_cpu_s();
   int rc;
   if (L->real) {
-    const double *res[256];
+    const double *res[COD_WORKERS_MAX];
     cod_decode_info info;
     for (size_t i = 0; i < L->n_arrived; i++) res[i] = L->res + L->arrived[i] * L->ol;
     double w0 = cod_clock_wall_s();

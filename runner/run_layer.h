@@ -50,11 +50,11 @@ typedef struct run_layer_out {
                                   critical worker (the one whose arrival made it decodable) */
   double cpu_encode_s, cpu_compute_s, cpu_decode_s; /* real CPU seconds */
   double cond;             /* of the recovery matrix used; NaN if none */
-  size_t used[256], n_used;
+  size_t used[COD_WORKERS_MAX], n_used; /* cod_code.h bounds every worker set */
   /* stragglers = worst: the worst-conditioned worker set found (the only workers that
    * return; the others fail at once), its condition number, the sets examined and
    * whether that was all C(n, delta) of them. n_worst = 0 for random stragglers. */
-  size_t worst_set[256], n_worst;
+  size_t worst_set[COD_WORKERS_MAX], n_worst;
   double worst_cond;
   size_t worst_sets_tried;
   int worst_exhaustive;

@@ -403,7 +403,10 @@ Test(errors, costs_reject_what_cod_code_new_rejects) {
   cr_expect_eq(costs_rc(NULL, 20, 2, 2, 0, 8, &e), COD_EINVAL);
   cr_expect_eq(costs_rc("nsctc-rot", 0, 1, 1, 0, 8, &e), COD_EINVAL);
   cr_expect_eq(costs_rc("nsctc-rot", 20, 0, 1, 0, 8, &e), COD_EINVAL);
-  cr_expect_eq(costs_rc("nsctc-rot", 256, 1, 1, 0, 8, &e), COD_EINVAL);
+  cr_expect_eq(costs_rc("nsctc-rot", COD_WORKERS_MAX + 1, 1, 1, 0, 8, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "nsctc-rot supports at most 4096 workers (got 4097)") != NULL, "%s", e.msg);
+  cr_expect_eq(costs_rc("nsctc-cir", 256, 1, 1, 0, 8, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "nsctc-cir supports at most 255 workers") != NULL, "%s", e.msg);
   cr_expect_eq(costs_rc("nsctc-rot", 20, 1, 1, 0, 2, &e), COD_EINVAL);
   cr_expect_eq(costs_rc("nsctc-rot", 20, 5, 5, 0, 8, &e), COD_EINVAL);
   cr_expect(strstr(e.msg, "exceeds") != NULL);

@@ -79,7 +79,7 @@ Test(defaults, documented_values) {
   cr_expect_eq(c.model.n_layers, 0);
   cr_expect_str_eq(c.model.weights, "he");
   cr_expect_str_eq(c.model.input, "random");
-  cr_expect_eq(c.coding.scheme, RUN_SCHEME_NSCTC_ROT);
+  cr_expect_str_eq(c.coding.scheme, "nsctc-rot");
   cr_expect_eq(c.coding.ka, 4);
   cr_expect_eq(c.coding.kb, 4);
   cr_expect_eq(c.coding.delta, 0);
@@ -196,6 +196,7 @@ static const key_case key_cases[] = {
   {"coding", "delta", "6", "6"},
   {"coding", "replication", "3", "3"},
   {"coding", "q", "5", "5"},
+  {"coding", "seed", "9007199254740991", "9007199254740991"},
   {"coding", "axis", "cols", "\"cols\""},
   {"coding", "approx_wait", "7", "7"},
   {"coding", "approx_deadline_s", "0.25", "0.25"},
@@ -362,7 +363,7 @@ Test(keys, fields_hold_the_values_with_units) {
   run_scenario *sc = parse_ok(
       "[run]\nsnr_db = -3.5\nprecision = fp32\n"
       "[model]\nlayers = 2-4\n"
-      "[coding]\nscheme = nsctc-cir\nka = auto\nkb = 3\ndelta = 12\n"
+      "[coding]\nscheme = nsctc-cir\nka = auto\nkb = 3\ndelta = 3\n"
       "[cluster]\nworkers = 20\nstorage_bytes = 1e9\n"
       "[latency]\nfail_workers = 19 2\n"
       "[network]\nuplink_bps = unlimited\n"
@@ -375,10 +376,10 @@ Test(keys, fields_hold_the_values_with_units) {
   cr_expect_eq(c.model.n_layers, 3);
   cr_expect_eq(c.model.layers[0], 2);
   cr_expect_eq(c.model.layers[2], 4);
-  cr_expect_eq(c.coding.scheme, RUN_SCHEME_NSCTC_CIR);
+  cr_expect_str_eq(c.coding.scheme, "nsctc-cir");
   cr_expect_eq(c.coding.ka, RUN_AUTO);
   cr_expect_eq(c.coding.kb, 3);
-  cr_expect_eq(c.coding.delta, 12);
+  cr_expect_eq(c.coding.delta, 3); /* one-sided: 1 x 3 (12 = 4 x 3 cannot plan) */
   cr_expect_eq(c.cluster.storage_bytes, 1e9);
   cr_expect_eq(c.failures.n_fail_workers, 2);
   cr_expect_eq(c.failures.fail_workers[0], 2);
@@ -397,9 +398,10 @@ Test(keys, fields_hold_the_values_with_units) {
   cr_expect_eq(w.compute_rate_flops, 1e10);
   cr_expect_eq(run_config_worker(&c, 6, &w), -1);
   cr_expect(isinf(w.uplink_bps));
-  cr_expect_str_eq(run_config_enum_name("coding.scheme", c.coding.scheme), "nsctc-cir");
   cr_expect_str_eq(run_config_enum_name("latency.model", SIM_LAT_FAIL_STOP), "fail-stop");
-  cr_expect_null(run_config_enum_name("coding.scheme", 99));
+  /* the scheme is held by name, not as an enumeration */
+  cr_expect_null(run_config_enum_name("coding.scheme", 0));
+  cr_expect_null(run_config_enum_name("latency.model", 99));
   cr_expect_null(run_config_enum_name("cluster.workers", 0));
   run_scenario_free(sc);
 }
@@ -535,7 +537,7 @@ Test(sweeps, cartesian_order_last_key_fastest) {
         point_ok(sc, i, &c);
         cr_expect_eq(c.cluster.workers, w);
         cr_expect_eq(c.run.seed, seed);
-        cr_expect_eq(c.coding.scheme, s ? RUN_SCHEME_POLY_REAL : RUN_SCHEME_UNCODED);
+        cr_expect_str_eq(c.coding.scheme, s ? "poly-real" : "uncoded");
         cr_expect_eq(c.coding.ka, 2);
       }
   run_scenario_free(sc);
@@ -842,15 +844,15 @@ Test(files, quickstart_is_valid) {
   size_t bad = 0;
   cr_expect_eq(run_scenario_validate(sc, &bad, &e), COD_OK, "point %zu: %s", bad, e.msg);
   run_config c;
-  const int schemes[] = {RUN_SCHEME_NSCTC_ROT, RUN_SCHEME_UNCODED, RUN_SCHEME_POLY_REAL};
+  const char *const schemes[] = {"nsctc-rot", "uncoded", "poly-real"};
   for (size_t i = 0; i < 3; i++) {
     point_ok(sc, i, &c);
-    cr_expect_eq(c.coding.scheme, schemes[i]);
+    cr_expect_str_eq(c.coding.scheme, schemes[i]);
     cr_expect_eq(c.cluster.workers, 20);
     cr_expect_eq(c.run.trials, 3);
     cr_expect_str_eq(c.model.name, "alexnet");
     cr_expect_str_eq(law_name(c.latency.model), "shifted-exp");
-    if (c.coding.scheme != RUN_SCHEME_UNCODED) {
+    if (strcmp(c.coding.scheme, "uncoded") != 0) {
       cr_expect_eq(c.coding.ka, 4);
       cr_expect_eq(c.coding.kb, 4);
     }
