@@ -35,16 +35,13 @@ const cod_scheme_def *cod_scheme_def_find(const char *name) {
 
 size_t cod_scheme_list(char *buf, size_t len, const char *sep) {
   size_t need = 0;
-  if (len) buf[0] = '\0';
   for (size_t i = 0; i < N_SCHEMES; i++) {
     const char *parts[2] = {i ? sep : "", table[i]->info.name};
-    for (size_t k = 0; k < 2; k++) {
-      size_t l = strlen(parts[k]);
-      if (need + l < len) memcpy(buf + need, parts[k], l + 1);
-      else if (len && need < len) buf[need] = '\0';
-      need += l;
-    }
+    for (size_t k = 0; k < 2; k++)
+      for (const char *c = parts[k]; *c; c++, need++)
+        if (need + 1 < len) buf[need] = *c;
   }
+  if (len) buf[need < len ? need : len - 1] = '\0';
   return need;
 }
 
