@@ -10,7 +10,7 @@
  *   nsctc-rot    m_in = 2k_A, m_filt = 2k_B, e_A = e_B = 2 (2x2 rotation blocks)
  *   nsctc-cir    one-sided, q prime >= n: coding the input (k_B = 1) m_in = k(q-1), e_A = q,
  *                m_filt = e_B = 1; coding the filters (k_B > 1) the mirror image
- *   poly-*, uncoded, replication: m_in = k_A, m_filt = k_B, e_A = e_B = 1
+ *   poly-*, rkr, uncoded, replication: m_in = k_A, m_filt = k_B, e_A = e_B = 1
  * A registered scheme without a row has no analytic model: an_costs_compute says so and
  * the runner leaves its an_* columns NULL, by design rather than by a missed case.
  * The APCP/KCCP partition then fixes the slab and group shapes (an_model.h), from which
@@ -110,6 +110,7 @@ static const an_scheme schemes[] = {
     {"replication", shape_single, decode_copies, AN_WAIT_COPIES},
     {"poly-real", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
     {"poly-cheb", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
+    {"rkr", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
 };
 
 int an_scheme_has_formulas(const char *name) {

@@ -19,7 +19,7 @@
  *
  * Schemes: the names accepted by cod_code_new, their traits and limits are the registry
  * of cod_registry.h (nsctc-rot, nsctc-cir, uncoded, replication, poly-real, poly-cheb,
- * berrut (approximate: cod_code_approximate) at the time of writing; `fcdcc cond --help` prints the live list).
+ * berrut (approximate: cod_code_approximate), rkr at the time of writing; `fcdcc cond --help` prints the live list).
  *
  * Decoders only ever see the coded results they are given; nothing recomputes the
  * convolution. Fewer usable results than needed is COD_EUNDECODABLE, never a tensor.

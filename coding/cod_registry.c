@@ -17,7 +17,7 @@
 
 static const cod_scheme_def *const table[] = {
     &cod_def_rot,       &cod_def_cir,       &cod_def_uncoded, &cod_def_replication,
-    &cod_def_poly_real, &cod_def_poly_cheb, &cod_def_berrut};
+    &cod_def_poly_real, &cod_def_poly_cheb, &cod_def_berrut, &cod_def_rkr};
 #define N_SCHEMES (sizeof table / sizeof table[0])
 
 size_t cod_scheme_count(void) { return N_SCHEMES; }

@@ -79,7 +79,7 @@ struct cod_scheme_def {
 
 /* The rows of cod_registry.c's table, defined beside each scheme's ops. */
 extern const cod_scheme_def cod_def_rot, cod_def_cir, cod_def_uncoded, cod_def_replication,
-    cod_def_poly_real, cod_def_poly_cheb, cod_def_berrut;
+    cod_def_poly_real, cod_def_poly_cheb, cod_def_berrut, cod_def_rkr;
 
 /* The registry row of the scheme called name, or NULL (no message). */
 const cod_scheme_def *cod_scheme_def_find(const char *name);
