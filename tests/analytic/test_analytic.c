@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "an_model.h"
+#include "cod_code.h"
+#include "cod_registry.h"
 #include "cod_status.h"
 #include "res_db.h"
 #include "run_config.h"
@@ -120,7 +122,8 @@ static const sweep_case cases[] = {
     {"nsctc-rot", 20, 4, 4}, {"nsctc-rot", 9, 2, 3},  {"nsctc-cir", 20, 1, 5},
     {"nsctc-cir", 11, 6, 1}, {"uncoded", 12, 0, 0},   {"uncoded", 20, 4, 5},
     {"replication", 20, 2, 5}, {"replication", 12, 0, 0}, {"poly-real", 20, 4, 4},
-    {"poly-real", 7, 1, 5},  {"poly-cheb", 20, 5, 3}, {"poly-cheb", 16, 4, 2}};
+    {"poly-real", 7, 1, 5},  {"poly-cheb", 20, 5, 3}, {"poly-cheb", 16, 4, 2},
+    {"rkr", 20, 4, 4},       {"rkr", 9, 3, 2}};
 
 static void sweep_model(const char *model) {
   run_assets *cache = NULL;
@@ -340,6 +343,7 @@ Test(latency, shifted_exp_mean_rot_alexnet) { shexp_mean("alexnet", "nsctc-rot",
 Test(latency, shifted_exp_mean_poly) { shexp_mean("lenet5", "poly-real", 10, 2, 3, 1500); }
 Test(latency, shifted_exp_mean_uncoded) { shexp_mean("lenet5", "uncoded", 8, 2, 4, 1500); }
 Test(latency, shifted_exp_mean_replication) { shexp_mean("lenet5", "replication", 12, 2, 2, 1500); }
+Test(latency, shifted_exp_mean_rkr) { shexp_mean("lenet5", "rkr", 10, 2, 3, 1500); }
 
 /* The latency-optimal delta: every row is the minimum over its pairs, and the optimum is
  * the minimum over the rows; expected compute time falls with delta while the order
@@ -491,4 +495,100 @@ Test(errors, cli_paths) {
   cl.uplink_bps = INFINITY, cl.downlink_bps = INFINITY, cl.master_bps = INFINITY;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_OK);
   cr_expect_eq(L.upload_s, 0.0);
+}
+
+/* ---- the scheme registry seen from analytic/ and runner/ ------------------------------ */
+
+/* analytic/'s one table covers every exact scheme of coding/'s registry; berrut (an
+ * approximate code whose costs depend on how many results the runner waits for) has no
+ * row, by design: its costs are refused with a message and a run stores NULL analytic
+ * columns. A name unknown to the registry is refused with the registry's known names. */
+Test(registry, every_scheme_has_analytic_formulas) {
+  cod_conv_geom g = {16, 20, 20, 32, 3, 3, 1, 1};
+  for (size_t i = 0; i < cod_scheme_count(); i++) {
+    const cod_scheme_info *s = cod_scheme_at(i);
+    int want = !s->approximate;
+    cr_expect_eq(an_scheme_has_formulas(s->name), want, "%s: analytic formulas %d", s->name, !want);
+    size_t n = s->pair == COD_PAIR_ALL ? 4 : 8;
+    an_code_params p = {s->name, n, 2, s->sides == 1 ? 1 : 2, 0, COD_AXIS_ROWS, 8};
+    an_costs c;
+    cod_err e = {0};
+    int rc = an_costs_compute(&g, &p, &c, &e);
+    if (want) cr_expect_eq(rc, COD_OK, "%s: %s", s->name, e.msg);
+    else cr_expect(rc == COD_EINVAL && strstr(e.msg, "no analytic cost formulas"), "%s: %s", s->name, e.msg);
+  }
+  cr_expect(!an_scheme_has_formulas("turbo") && !an_scheme_has_formulas(NULL));
+  cod_err e = {0}, ref = {0};
+  an_code_params p = {"turbo", 8, 2, 2, 0, COD_AXIS_ROWS, 8};
+  an_costs c;
+  cr_expect_eq(an_costs_compute(&g, &p, &c, &e), COD_EINVAL);
+  cod_scheme_find("turbo", &ref);
+  cr_expect_str_eq(e.msg, ref.msg);
+}
+
+/* n beyond a scheme's limit: the planner, the registry's dry run, the analytic model and
+ * the scenario validation all give the registry's one message. */
+Test(registry, worker_limit_reads_the_same_everywhere) {
+  const char *schemes[] = {"nsctc-rot", "nsctc-cir", "rkr"};
+  for (size_t i = 0; i < 3; i++) {
+    const cod_scheme_info *s = cod_scheme_find(schemes[i], NULL);
+    cr_assert_not_null(s);
+    size_t n = s->max_workers + 1;
+    char want[128];
+    snprintf(want, sizeof want, "%s supports at most %zu workers (got %zu)", s->name,
+             s->max_workers, n);
+    cod_code_params cp = cod_code_params_default();
+    cp.scheme = s->name, cp.n_workers = n, cp.ka = 1, cp.kb = 1;
+    cod_conv_geom g = {16, 20, 20, 32, 3, 3, 1, 1};
+    cod_code *code = NULL;
+    cod_err e1 = {0}, e2 = {0}, e3 = {0}, e4 = {0};
+    cr_expect_eq(cod_code_new(&cp, &g, &code, &e1), COD_EINVAL);
+    cr_expect_str_eq(e1.msg, want);
+    cr_expect_eq(cod_scheme_check(&cp, &e2), COD_EINVAL);
+    cr_expect_str_eq(e2.msg, want);
+    an_code_params ap = {s->name, n, 1, 1, 0, COD_AXIS_ROWS, 8};
+    an_costs ac;
+    cr_expect_eq(an_costs_compute(&g, &ap, &ac, &e3), COD_EINVAL);
+    cr_expect_str_eq(e3.msg, want);
+    run_config c;
+    run_config_defaults(&c);
+    set(&c, "coding.scheme", s->name);
+    setz(&c, "cluster.workers", n);
+    set(&c, "coding.ka", "1");
+    set(&c, "coding.kb", "1");
+    cr_expect_eq(run_config_validate(&c, &e4), COD_EINVAL);
+    cr_expect(strstr(e4.msg, want) != NULL, "run: '%s' lacks '%s'", e4.msg, want);
+    /* and at the limit every one of them accepts */
+    setz(&c, "cluster.workers", s->max_workers);
+    cr_expect_eq(run_config_validate(&c, &e4), COD_OK, "%s", e4.msg);
+  }
+}
+
+/* A coded layer on 1024 workers through the runner (model-only compute): every worker row
+ * is there with the analytic bytes, and the decoder used worker ids above 255. */
+static void run_1024(const char *scheme, size_t ka, size_t kb) {
+  run_assets *cache = NULL;
+  run_config c;
+  base_cfg(&c, "lenet5", scheme, 1024, ka, kb, 0);
+  run_result r;
+  cr_assert_eq(run(&c, 0, &cache, &r), COD_OK, "%s on 1024 workers", scheme);
+  cr_expect_str_eq(r.run.status, RES_STATUS_OK);
+  check_rows(&r, &c, "lenet5", scheme);
+  for (size_t i = 0; i < r.n_layers; i++) {
+    const char *u = r.layers[i].workers_used;
+    size_t ids = 1, above = 0, v = 0;
+    for (const char *p = u; *p; p++)
+      if (*p == ',') ids++, above += v >= 256, v = 0;
+      else v = v * 10 + (size_t)(*p - '0');
+    above += v >= 256;
+    cr_expect_eq(ids, ka * kb, "%s layer %zu: '%s'", scheme, i, u);
+    cr_expect_gt(above, 0, "%s layer %zu used no worker above 255: %s", scheme, i, u);
+  }
+  run_result_fini(&r);
+  run_assets_free(cache);
+}
+
+Test(registry, coded_layers_on_1024_workers) {
+  run_1024("nsctc-rot", 4, 4);
+  run_1024("rkr", 4, 4);
 }

@@ -180,8 +180,8 @@ void tc_run_fini(tc_run *r) {
 
 int tc_run_decode(const tc_run *r, const size_t *avail, size_t n_avail,
                   cod_decode_method method, double *y, cod_decode_info *info, cod_err *err) {
-  const double *res[256];
-  for (size_t i = 0; i < n_avail && i < 256; i++)
+  const double *res[COD_WORKERS_MAX];
+  for (size_t i = 0; i < n_avail && i < COD_WORKERS_MAX; i++)
     res[i] = avail[i] < r->n ? r->res[avail[i]] : r->res[0];
   return cod_code_decode(r->code, avail, n_avail, res, method, y, info, err);
 }
