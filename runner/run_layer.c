@@ -454,8 +454,14 @@ struct run_cluster {
   uint64_t trial, serial;
 };
 
+/* Workers below 1024 keep the layout that predates the 4096-worker limit (so every stored
+ * run draws the same numbers); the others get a disjoint range from 2^62 on, where ids
+ * cannot meet those of any (trial < 2^40, worker < 1024). */
+#define RUN_STREAM_LEGACY_WORKERS 1024u
 uint64_t run_stream_id(uint64_t trial, size_t worker, unsigned purpose) {
-  return (trial * 1024u + worker) * 4u + purpose;
+  assert(worker < COD_WORKERS_MAX && purpose < 4u);
+  if (worker < RUN_STREAM_LEGACY_WORKERS) return (trial * RUN_STREAM_LEGACY_WORKERS + worker) * 4u + purpose;
+  return (UINT64_C(1) << 62) + (trial * COD_WORKERS_MAX + worker) * 4u + purpose;
 }
 
 uint64_t run_cluster_trial(const run_cluster *cl) { return cl->trial; }

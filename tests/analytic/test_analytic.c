@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "an_model.h"
@@ -19,6 +20,7 @@
 #include "res_db.h"
 #include "run_config.h"
 #include "run_exec.h"
+#include "run_layer.h"
 
 #define MAXL 64
 
@@ -499,6 +501,11 @@ Test(errors, cli_paths) {
 
 /* ---- the scheme registry seen from analytic/ and runner/ ------------------------------ */
 
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
 /* analytic/'s one table covers every exact scheme of coding/'s registry; berrut (an
  * approximate code whose costs depend on how many results the runner waits for) has no
  * row, by design: its costs are refused with a message and a run stores NULL analytic
@@ -591,4 +598,23 @@ static void run_1024(const char *scheme, size_t ka, size_t kb) {
 Test(registry, coded_layers_on_1024_workers) {
   run_1024("nsctc-rot", 4, 4);
   run_1024("rkr", 4, 4);
+}
+
+/* The random streams of 4096 workers over several trials never coincide, and the first
+ * 1024 workers keep the layout every earlier run was drawn with. */
+Test(registry, stream_ids_of_4096_workers_are_distinct) {
+  const size_t n = COD_WORKERS_MAX, trials = 3, m = trials * n * 2;
+  uint64_t *ids = malloc(m * sizeof *ids);
+  cr_assert_not_null(ids);
+  size_t k = 0;
+  for (uint64_t t = 0; t < trials; t++)
+    for (size_t w = 0; w < n; w++)
+      for (unsigned p = 0; p < 2; p++) {
+        ids[k++] = run_stream_id(t, w, p);
+        if (w < 1024) cr_assert_eq(ids[k - 1], (t * 1024 + w) * 4 + p);
+      }
+  qsort(ids, m, sizeof *ids, cmp_u64);
+  for (size_t i = 1; i < m; i++) cr_assert_neq(ids[i], ids[i - 1], "stream id %llu repeats",
+                                               (unsigned long long)ids[i]);
+  free(ids);
 }
