@@ -21,6 +21,7 @@
 
 #include "cod_code.h"
 #include "cod_registry.h"
+#include "fcdcc_config.h"
 #include "tc_util.h"
 
 /* Parameters a scheme accepts, from its traits only. */
@@ -253,4 +254,37 @@ Test(registry, coded_layer_on_1024_workers) {
   /* rkr: any set; take 9 ids scattered above 255 */
   size_t any[9] = {1023, 300, 511, 256, 1000, 777, 640, 901, 333};
   big_decode("rkr", any, 9, 3, 3, 1e-10);
+}
+
+/* scenarios/README.md's scheme table is checked against the registry: one row per scheme,
+ * stating its worker limit, and no row for a scheme the registry does not have. */
+Test(registry, scenario_readme_table_matches) {
+  FILE *f = fopen(FCDCC_SOURCE_ROOT "/scenarios/README.md", "r");
+  cr_assert_not_null(f);
+  static char text[1 << 17];
+  size_t len = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[len] = '\0';
+  const char *table = strstr(text, "| scheme | what it is |");
+  cr_assert_not_null(table, "no scheme table in scenarios/README.md");
+  size_t rows = 0;
+  for (const char *p = strstr(table, "\n| `"); p && strncmp(p, "\n| `", 4) == 0;
+       p = strchr(p + 1, '\n')) {
+    char name[64] = "";
+    const char *q = p + 4, *e = strchr(q, '`');
+    cr_assert(e && e - q < 64);
+    memcpy(name, q, (size_t)(e - q));
+    const cod_scheme_info *si = cod_scheme_find(name, NULL);
+    cr_expect_not_null(si, "README row for unknown scheme '%s'", name);
+    const char *eol = strchr(p + 1, '\n');
+    char lim[48];
+    if (si) {
+      snprintf(lim, sizeof lim, "workers <= %zu", si->max_workers);
+      const char *hit = strstr(p, lim);
+      cr_expect(hit && (!eol || hit < eol), "README row of %s lacks '%s'", name, lim);
+    }
+    rows++;
+  }
+  cr_expect_eq(rows, cod_scheme_count(), "README lists %zu schemes, the registry %zu", rows,
+               cod_scheme_count());
 }
