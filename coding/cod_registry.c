@@ -48,7 +48,7 @@ size_t cod_scheme_list(char *buf, size_t len, const char *sep) {
 const cod_scheme_info *cod_scheme_find(const char *name, cod_err *err) {
   const cod_scheme_def *d = cod_scheme_def_find(name);
   if (d) return &d->info;
-  char known[256];
+  char known[COD_ERR_MSG_LEN];
   cod_scheme_list(known, sizeof known, ", ");
   cod_err_set(err, COD_EINVAL, "unknown scheme '%.64s' (known: %s)", name ? name : "", known);
   return NULL;

@@ -533,6 +533,31 @@ Test(registry, every_scheme_has_analytic_formulas) {
   cr_expect_str_eq(e.msg, ref.msg);
 }
 
+/* Every registry name is a value of [coding] scheme (and fits the fixed-size name fields
+ * of run_config and of the MPI header), and the scenario's list of values is the
+ * registry's. */
+Test(registry, every_scheme_is_a_scenario_value) {
+  int id = run_config_key_find("coding", "scheme");
+  cr_assert_geq(id, 0);
+  const run_key_info *k = run_config_key((size_t)id);
+  for (size_t i = 0; i < cod_scheme_count(); i++) {
+    const char *name = cod_scheme_at(i)->name;
+    cr_expect_lt(strlen(name), RUN_SCHEME_NAME_MAX);
+    cr_expect_lt(strlen(name), 32u); /* MPIB_SCHEME_MAX */
+    run_config c;
+    run_config_defaults(&c);
+    set(&c, "coding.scheme", name);
+    cr_expect_str_eq(c.coding.scheme, name);
+    cr_expect(strstr(k->expect, name) != NULL, "'%s' not in the key's values '%s'", name, k->expect);
+  }
+  run_config c;
+  run_config_defaults(&c);
+  cod_err e = {0};
+  cr_expect_eq(run_config_set(&c, "coding.scheme", "turbo", &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, k->expect) != NULL, "%s", e.msg);
+  cr_expect_str_eq(c.coding.scheme, "nsctc-rot");
+}
+
 /* n beyond a scheme's limit: the planner, the registry's dry run, the analytic model and
  * the scenario validation all give the registry's one message. */
 Test(registry, worker_limit_reads_the_same_everywhere) {
