@@ -86,12 +86,13 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
   [RES_ST_PER_SCHEME] = RES_SQL_PER_SCHEME,
   [RES_ST_DATA_REPORT] =
     "SELECT r.model, d.source, r.scheme, r.workers AS n, r.ka, r.kb, r.precision AS prec,\n"
+    "       COALESCE(json_extract(r.params_json, '$.run.snr_db'), 'none') AS snr_db,\n"
     "       COUNT(*) AS runs, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded,\n"
     "       AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement,\n"
     "       SUM(d.undecodable) AS undec, MAX(d.max_logit_error) AS max_logit_err\n"
     "FROM data_runs d JOIN runs r ON r.run_id = d.run_id\n"
-    "GROUP BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision\n"
-    "ORDER BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision",
+    "GROUP BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision, 8\n"
+    "ORDER BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision, 8",
 };
 
 /* ---- error helpers ------------------------------------------------------------------ */

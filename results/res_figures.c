@@ -666,10 +666,11 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 /* Top-1 under coding over a data set (the data_runs table of schema version 2). */
 #define FASHION                                                                            \
   SEL "SELECT r.model AS model, r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, " \
-      "r.precision AS prec, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded, "  \
+      "r.precision AS prec, COALESCE(json_extract(r.params_json, '$.run.snr_db'), 'none') "  \
+      "AS snr_db, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded, "            \
       "AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement, SUM(d.undecodable) "  \
       "AS undecodable, MAX(d.max_logit_error) AS max_logit_err FROM sel r JOIN data_runs d " \
-      "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6"
+      "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
 
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
@@ -724,7 +725,9 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "(models/trained) on Fashion-MNIST test images, each image one coded inference with "
        "fresh straggler draws: top-1 of the uncoded and of the coded pipeline, agreement (share "
        "of images whose coded argmax equals the uncoded one; an undecodable image disagrees) "
-       "and the largest logit error.", FASHION, "fashion", "runs named fashion* with [data]"},
+       "and the largest logit error, per network, scheme, n, split, precision and worker SNR "
+       "(fashion-n, fashion-precision with fp64/fp32/bf16/fp16, fashion-snr).", FASHION,
+       "fashion", "runs named fashion* with [data]"},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run"},

@@ -279,8 +279,9 @@ Test(res_report, data_report_empty_without_data_runs) {
 
 Test(res_report, data_report_means_per_group) {
   res_db *db = open_db(0);
-  const double top1c[3] = {0.80, 0.90, 0.50}, agree[3] = {0.95, 0.85, 1.0};
-  for (int k = 0; k < 3; k++) {
+  /* run 3 is nsctc-rot like runs 0-1 but at SNR 40 dB: a group of its own, never pooled */
+  const double top1c[4] = {0.80, 0.90, 0.50, 0.70}, agree[4] = {0.95, 0.85, 1.0, 0.75};
+  for (int k = 0; k < 4; k++) {
     res_run_row r;
     res_run_row_init(&r);
     r.scenario_hash = "data";
@@ -289,7 +290,8 @@ Test(res_report, data_report_means_per_group) {
     r.seed = 1;
     r.backend = "sim";
     r.model = "net.onnx";
-    r.scheme = k < 2 ? "nsctc-rot" : "uncoded";
+    r.scheme = k == 2 ? "uncoded" : "nsctc-rot";
+    r.params_json = k == 3 ? "{\"run\":{\"snr_db\":40}}" : NULL;
     r.workers = 20, r.ka = 2, r.kb = 2, r.precision = "fp64", r.status = RES_STATUS_OK;
     int64_t id = 0;
     cod_err e = {0};
@@ -306,9 +308,11 @@ Test(res_report, data_report_means_per_group) {
   cr_assert_eq(st, COD_OK, "%s", e.msg);
   /* nsctc-rot: 2 runs, 200 images, top-1 (0.8 + 0.9) / 2, agreement (0.95 + 0.85) / 2,
    * 0 + 1 undecodable, max logit error 2e-13; uncoded: the third run alone */
-  cr_expect(strstr(got, "nsctc-rot  20   2   2  fp64     2     200         0.875        0.85        0.9      1          2e-13"),
+  cr_expect(strstr(got, "nsctc-rot  20   2   2  fp64  none       2     200         0.875        0.85        0.9      1          2e-13"),
             "got:\n%s", got);
-  cr_expect(strstr(got, "uncoded    20   2   2  fp64     1     100         0.875         0.5          1      2          3e-13"),
+  cr_expect(strstr(got, "nsctc-rot  20   2   2  fp64  40         1     100         0.875         0.7       0.75      3          4e-13"),
+            "got:\n%s", got);
+  cr_expect(strstr(got, "uncoded    20   2   2  fp64  none       1     100         0.875         0.5          1      2          3e-13"),
             "got:\n%s", got);
   cr_expect(strstr(got, "top1_uncoded  top1_coded  agreement  undec  max_logit_err"), "got:\n%s", got);
   free(got);
