@@ -218,6 +218,7 @@ typedef struct exec_ctx {
   size_t last_layer;      /* model layer index after the previous conv */
   const char *stop_status;/* set when a layer was not decodable */
   double stop_time;
+  char stop_msg[COD_ERR_MSG_LEN]; /* why, when stop_status is error; else "" */
   size_t ka0, kb0, delta0;
   const run_backend *be;  /* where coded layers run */
   const char **class_names; /* the run's copies of the class names (in res->owned) */
@@ -234,14 +235,28 @@ static int selected(const run_config *c, size_t conv_index) {
 
 static void ev_master_done(sim_engine *e, void *p) { (void)e, (void)p; }
 
-/* Advance the clock by `s` seconds of master work. */
+/* Advance the clock by `s` seconds of master work. Passing the horizon ends the run with
+ * status error (an outcome: COD_EUNDECODABLE with stop_status set, as for a layer). */
 static int master_busy(exec_ctx *x, double s, cod_err *err) {
   if (!(s > 0)) return COD_OK;
-  sim_time_ns t = sim_engine_now(x->e) + sim_time_from_s(s);
+  sim_time_ns d, t;
+  if (sim_time_from_s_checked(s, &d) || sim_time_add_checked(sim_engine_now(x->e), d, &t)) {
+    x->stop_status = RES_STATUS_ERROR;
+    x->stop_time = sim_time_to_s(sim_engine_now(x->e));
+    snprintf(x->stop_msg, sizeof x->stop_msg, "master work: %s", RUN_MSG_HORIZON);
+    return cod_err_set(err, COD_EUNDECODABLE, "%s", x->stop_msg);
+  }
   if (sim_engine_schedule_at(x->e, t, ev_master_done, NULL, NULL, NULL) != COD_OK)
     return cod_err_set(err, COD_ENOMEM, "out of memory");
   sim_engine_run(x->e, t);
   return COD_OK;
+}
+
+/* Every value finite? (one pass; NaN iff some entry is Inf or NaN) */
+static int all_finite(const double *v, size_t n) {
+  double acc = 0.0;
+  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0;
+  return acc == 0.0;
 }
 
 /* MACs of the non-conv layers in [from, to) run by the master. */
@@ -487,9 +502,17 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   }
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);
+  /* a decode of finite results can still overflow (or a backend's worker return Inf):
+   * the layer is a numeric failure, never `ok` */
+  if (!rc && y && strcmp(lo.status, RES_STATUS_OK) == 0 && !all_finite(y, cod_conv_output_len(g))) {
+    lo.status = RES_STATUS_ERROR;
+    snprintf(lo.error_msg, sizeof lo.error_msg, "the decoded output is not finite (overflow)");
+  }
   if (!rc && !x->quiet) rc = record_layer(x, ci, code, &lo, y, cod_conv_output_len(g), err);
   if (!rc && strcmp(lo.status, RES_STATUS_OK) != 0) {
     if (!x->quiet) x->stop_status = lo.status, x->stop_time = lo.t_end_s;
+    if (!x->quiet && lo.error_msg[0])
+      snprintf(x->stop_msg, sizeof x->stop_msg, "layer %s: %s", ml->name, lo.error_msg);
     rc = cod_err_set(err, COD_EUNDECODABLE, "%s: %s", ml->name, lo.status);
   }
   run_layer_out_fini(&lo);
@@ -547,6 +570,10 @@ static int data_images(exec_ctx *x, const double *out0, run_result *r, cod_err *
     if (!coded)
       rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
                               x->cfg->master.master_flops, err);
+    if (rc == COD_EUNDECODABLE && x->stop_status) { /* past the horizon: the run's outcome */
+      rc = COD_OK;
+      break;
+    }
     run_data_tally_add(&t, coded ? NULL : y, ref, no, d->label ? d->label[i] : -1);
     for (size_t k = 0; k < no; k++) all[i * no + k] = coded ? NAN : y[k];
   }
@@ -594,6 +621,7 @@ static int run_forward(exec_ctx *x, double *output, cod_err *err) {
   if (!rc && !x->stop_status)
     rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
                             x->cfg->master.master_flops, err);
+  if (rc == COD_EUNDECODABLE && x->stop_status) rc = COD_OK; /* past the horizon: an outcome */
   return rc;
 }
 
@@ -624,6 +652,7 @@ static int record_run_row(exec_ctx *x, const double *output, double w0, double t
   R->status = x->stop_status ? x->stop_status : RES_STATUS_OK;
   R->status_time_s = x->stop_status ? x->stop_time : t_end;
   R->latency_s = x->stop_status ? NAN : t_end;
+  memcpy(r->error_msg, x->stop_msg, sizeof r->error_msg);
   if (output && !x->stop_status)
     errors(output, x->a->ref_out, shape_len(model_output_shape(x->a->m)), &R->e2e_mse,
            &R->e2e_rel_error, &R->e2e_max_abs_error);

@@ -43,6 +43,8 @@ typedef struct run_result {
   double *logits;           /* coded final output (model output size) of the image, or of
                                every [data] image in order (NaN rows: undecodable); NULL if
                                the image was undecodable or compute = model (not stored) */
+  char error_msg[COD_ERR_MSG_LEN]; /* why run.status is error ("layer conv2: worker 3
+                               returned non-finite values ..."; not stored), else "" */
 } run_result;
 
 void run_result_fini(run_result *r);

@@ -65,6 +65,9 @@ struct layer_ctx {
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
 
+static void cancel_rest(layer_ctx *L, const char *unfinished_status);
+static void finish(layer_ctx *L, const char *status);
+
 static void trace(layer_ctx *L, const char *kind, long worker) {
   run_layer_out *o = L->out;
   if (!L->in->trace) return;
@@ -93,12 +96,52 @@ static double master_time(const layer_ctx *L, double flops, double wall_s) {
   return flops / c->master.master_flops;
 }
 
-/* Completion time of a transfer that started at t0 over a shared NIC (done now) and a
+/* The layer ends with status error and out->error_msg = msg (a numeric failure, or time
+ * beyond the horizon): everything pending is cancelled and the engine stops. */
+static void fail_outcome(layer_ctx *L, const char *msg) {
+  if (L->done) return;
+  cancel_rest(L, RES_WORKER_CANCELLED);
+  finish(L, RES_STATUS_ERROR);
+  snprintf(L->out->error_msg, sizeof L->out->error_msg, "%s", msg);
+  if (sim_engine_now(L->e) > SIM_TIME_HORIZON_NS) L->out->t_end_s = NAN;
+  sim_engine_stop(L->e);
+}
+
+/* Schedule fn(payload) at absolute simulated time t_s (s), at least now. A time beyond
+ * the horizon is the layer's outcome (RUN_MSG_HORIZON), never an overflow. Returns 0 if
+ * scheduled, 1 if the layer ended (outcome or error recorded). */
+static int schedule_s(layer_ctx *L, double t_s, sim_event_fn fn, void *payload,
+                      sim_event_id *id) {
+  sim_time_ns t, now = sim_engine_now(L->e);
+  if (sim_time_from_s_checked(t_s, &t) != COD_OK || now > SIM_TIME_HORIZON_NS) {
+    fail_outcome(L, RUN_MSG_HORIZON);
+    return 1;
+  }
+  if (t < now) t = now;
+  if (sim_engine_schedule_at(L->e, t, fn, payload, NULL, id) != COD_OK) {
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory scheduling an event"), L);
+    return 1;
+  }
+  return 0;
+}
+
+/* Submit a transfer to a master NIC; a NIC whose transfers would end beyond the horizon
+ * is the layer's outcome, anything else out of memory. */
+static int nic_submit(layer_ctx *L, sim_nic *nic, uint64_t bytes, sim_event_fn done, void *p,
+                      sim_xfer_id *id) {
+  int rc = sim_nic_submit(nic, bytes, 0, done, p, NULL, id);
+  if (!rc) return 0;
+  if (rc == COD_EINVAL || sim_nic_status(nic) == COD_EINVAL) fail_outcome(L, RUN_MSG_HORIZON);
+  else fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  return 1;
+}
+
+/* Completion time (s) of a transfer that started at t0 over a shared NIC (done now) and a
  * dedicated link of rate bps. */
-static sim_time_ns link_arrival(const layer_ctx *L, double t0, uint64_t bytes, double bps) {
+static double link_arrival(const layer_ctx *L, double t0, uint64_t bytes, double bps) {
   double t = now_s(L);
   if (isfinite(bps)) t = fmax(t, t0 + (double)bytes * 8.0 / bps);
-  return sim_time_from_s(t + L->in->cfg->network.latency_s);
+  return t + L->in->cfg->network.latency_s;
 }
 
 /* Cancel everything still pending; mark the unfinished workers. */
@@ -153,6 +196,14 @@ static void ev_decode_done(sim_engine *e, void *p) {
   finish(L, RES_STATUS_OK);
 }
 
+/* One pass over a result: every value finite? The cheap guard that keeps an overflowed
+ * (fp32 near 3.4e38) or NaN result from being decoded into an `ok` layer. */
+static int all_finite(const double *v, size_t n) {
+  double acc = 0.0;
+  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0; /* NaN iff some v[i] is Inf or NaN */
+  return acc == 0.0;
+}
+
 static void do_decode(layer_ctx *L, size_t critical) {
   run_layer_out *o = L->out;
   double wall = 0, c0 = cod_clock_thread_cpu_s();
@@ -204,9 +255,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
   o->t_download_s = cw->t_result - cw->t_down0;
   o->t_decode_s = master_time(L, cod_code_decode_flops(L->code), wall);
   trace(L, "decode_start", -1);
-  if (sim_engine_schedule_after(L->e, sim_time_from_s(o->t_decode_s), ev_decode_done, L, NULL,
-                                NULL))
-    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory scheduling the decode"), L);
+  schedule_s(L, now_s(L) + o->t_decode_s, ev_decode_done, L, NULL);
 }
 
 /* The REAL convolution of worker w's coded pieces (and its noise). Its simulated time was
@@ -231,9 +280,10 @@ static int worker_numbers(layer_ctx *L, wrec *w) {
   return rc;
 }
 
-/* A worker whose operands overflowed its 16-bit format: a numeric failure. It counts as
- * failed (it gives the master nothing usable); when that leaves the layer undecodable
- * the layer's status is the numeric-failure status `error`, not `undecodable`. */
+/* A worker whose operands overflowed its 16-bit format, or whose result is not finite: a
+ * numeric failure. It counts as failed (it gives the master nothing usable); when that
+ * leaves the layer undecodable the layer's status is the numeric-failure status `error`
+ * (with the reason in error_msg), not `undecodable`. */
 static void worker_numeric_failure(layer_ctx *L, wrec *w) {
   w->state = W_FAILED;
   L->out->workers[w->j].status = RES_WORKER_FAILED;
@@ -241,9 +291,10 @@ static void worker_numeric_failure(layer_ctx *L, wrec *w) {
   L->n_failed++;
   trace(L, "worker_numeric_failure", (long)w->j);
   if (!L->done && !still_possible(L)) {
-    cancel_rest(L, RES_WORKER_CANCELLED);
-    finish(L, RES_STATUS_ERROR);
-    sim_engine_stop(L->e);
+    char msg[160];
+    snprintf(msg, sizeof msg, "worker %zu returned non-finite values (%s overflow?)", w->j,
+             run_config_enum_name("run.precision", L->in->cfg->run.precision));
+    fail_outcome(L, msg);
   }
 }
 
@@ -256,7 +307,10 @@ static void ev_result(sim_engine *e, void *p) {
   w->t_result = now_s(L);
   L->out->workers[w->j].t_finish_s = w->t_result;
   L->out->workers[w->j].status = RES_WORKER_STRAGGLER; /* until the decoder uses it */
-  if (L->real && worker_numbers(L, w)) return worker_numeric_failure(L, w);
+  if (L->real) { /* a 16-bit overflow, or any result that is not finite (fp32 near 3.4e38) */
+    int nrc = worker_numbers(L, w);
+    if (nrc || !all_finite(L->res + w->j * L->ol, L->ol)) return worker_numeric_failure(L, w);
+  }
   L->arrived[L->n_arrived++] = w->j;
   trace(L, "result", (long)w->j);
   if (!L->done && decodable_now(L)) do_decode(L, w->j);
@@ -267,8 +321,7 @@ static void ev_result(sim_engine *e, void *p) {
 static void after_nic(wrec *w, double t0, uint64_t bytes, double link_bps, sim_event_fn next) {
   layer_ctx *L = w->L;
   w->xfer = 0;
-  if (sim_engine_schedule_at(L->e, link_arrival(L, t0, bytes, link_bps), next, w, NULL, &w->ev))
-    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  schedule_s(L, link_arrival(L, t0, bytes, link_bps), next, w, &w->ev);
 }
 
 static void xfer_down_done(sim_engine *e, void *p) {
@@ -289,8 +342,7 @@ static void ev_compute_done(sim_engine *e, void *p) {
   w->state = W_DOWNLOADING;
   w->t_down0 = now_s(L);
   w->xfer_nic = L->nic_down;
-  if (sim_nic_submit(L->nic_down, o->bytes_down, 0, xfer_down_done, w, NULL, &w->xfer))
-    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  nic_submit(L, L->nic_down, o->bytes_down, xfer_down_done, w, &w->xfer);
 }
 
 static void ev_failed(sim_engine *e, void *p) {
@@ -325,11 +377,10 @@ static void ev_arrive(sim_engine *e, void *p) {
    * a worker outside the worst set never returns in time: it fails on arrival */
   if (L->out->n_worst && !L->in_worst[w->j]) t_fail = w->t_arrive;
   w->state = W_COMPUTING;
-  int src = isfinite(t_fail)
-                ? sim_engine_schedule_at(L->e, sim_time_from_s(t_fail), ev_failed, w, NULL, &w->ev)
-                : sim_engine_schedule_at(L->e, sim_time_from_s(w->t_arrive + d), ev_compute_done,
-                                         w, NULL, &w->ev);
-  if (src) fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+  if (isfinite(t_fail))
+    schedule_s(L, t_fail, ev_failed, w, &w->ev);
+  else
+    schedule_s(L, w->t_arrive + d, ev_compute_done, w, &w->ev);
 }
 
 static void xfer_up_done(sim_engine *e, void *p) {
@@ -363,8 +414,7 @@ static void ev_encoded(sim_engine *e, void *p) {
     w->state = W_UPLOADING;
     w->t_up0 = now_s(L);
     w->xfer_nic = L->nic_up;
-    if (sim_nic_submit(L->nic_up, o->bytes_up, 0, xfer_up_done, w, NULL, &w->xfer))
-      return fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory"), L);
+    if (nic_submit(L, L->nic_up, o->bytes_up, xfer_up_done, w, &w->xfer)) return;
   }
 }
 
@@ -684,12 +734,11 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   }
   out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
   out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
-  if ((rc = sim_engine_schedule_after(L.e, sim_time_from_s(out->t_encode_s), ev_encoded, &L,
-                                      NULL, NULL))) {
-    rc = cod_err_set(err, COD_ENOMEM, "out of memory scheduling the encode");
-    goto done;
-  }
+  schedule_s(&L, out->t_start_s + out->t_encode_s, ev_encoded, &L, NULL);
   while (!L.done && !L.rc && sim_engine_step(L.e)) {
+    /* a NIC that could not deliver within the horizon stopped the engine */
+    if (sim_nic_status(L.nic_up) == COD_EINVAL || sim_nic_status(L.nic_down) == COD_EINVAL)
+      fail_outcome(&L, RUN_MSG_HORIZON);
   }
   if (L.rc) {
     rc = L.rc;

@@ -50,6 +50,8 @@ typedef struct run_layer_out {
                                   critical worker (the one whose arrival made it decodable) */
   double cpu_encode_s, cpu_compute_s, cpu_decode_s; /* real CPU seconds */
   double cond;             /* of the recovery matrix used; NaN if none */
+  char error_msg[160];     /* why status is error ("" for a singular decode, and when not
+                              error): RUN_MSG_HORIZON or a numeric failure's message */
   size_t used[COD_WORKERS_MAX], n_used; /* cod_code.h bounds every worker set */
   /* stragglers = worst: the worst-conditioned worker set found (the only workers that
    * return; the others fail at once), its condition number, the sets examined and
@@ -68,6 +70,11 @@ typedef struct run_layer_out {
 } run_layer_out;
 
 void run_layer_out_fini(run_layer_out *o);
+
+/* The error_msg of a layer whose simulated time would pass SIM_TIME_HORIZON_NS (a random
+ * draw, a measured wall time times speed_factor, a trace entry): an outcome of the run,
+ * recorded as status error, never an overflow. */
+#define RUN_MSG_HORIZON "simulated time beyond horizon (2^62 ns, about 146 years)"
 
 /* Grow-only buffers for the coded inputs, results and worker workspace, kept by the
  * caller across layers and runs so that a sweep does not map and fault fresh memory for
@@ -138,7 +145,9 @@ typedef struct run_layer_in {
 
 /* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
  * undecodable, infeasible, or error when the arrived results give a system singular to
- * working precision, cond > 1/rank_rtol, cond stored: outcomes, not failures), or an error status
+ * working precision, cond > 1/rank_rtol, cond stored; or error with out->error_msg when
+ * a worker's result or the decoded output is not finite (fp32 overflow, say: that worker
+ * is marked failed) or the layer's time passes the horizon: outcomes, not failures), or an error status
  * (COD_ENOMEM, COD_EINVAL from a latency model, ...) with a message. */
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err);
 

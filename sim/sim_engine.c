@@ -186,8 +186,10 @@ int sim_engine_schedule_at(sim_engine *e, sim_time_ns t_ns, sim_event_fn fn, voi
 
 int sim_engine_schedule_after(sim_engine *e, sim_time_ns delay_ns, sim_event_fn fn,
                               void *payload, sim_fini_fn fini, sim_event_id *id_out) {
-  assert(delay_ns >= 0 && delay_ns <= SIM_TIME_NEVER - e->now);
-  return sim_engine_schedule_at(e, e->now + delay_ns, fn, payload, fini, id_out);
+  assert(delay_ns >= 0);
+  sim_time_ns t;
+  if (sim_time_add_checked(e->now, delay_ns, &t) != COD_OK) return COD_EINVAL;
+  return sim_engine_schedule_at(e, t, fn, payload, fini, id_out);
 }
 
 /* The node index of a pending event, or NO_POS. */
@@ -266,6 +268,22 @@ sim_time_ns sim_time_from_s(double s) {
   double ns = ceil(s * 1e9);
   if (!(ns < 9.2233720368547758e18)) return SIM_TIME_NEVER; /* 2^63, exact in double */
   return (sim_time_ns)ns;
+}
+
+int sim_time_from_s_checked(double s, sim_time_ns *out) {
+  if (!(s >= 0.0)) return COD_EINVAL; /* NaN or negative */
+  double ns = ceil(s * 1e9);
+  if (!(ns <= (double)SIM_TIME_HORIZON_NS)) return COD_EINVAL; /* 2^62 is exact in double */
+  *out = (sim_time_ns)ns;
+  return COD_OK;
+}
+
+int sim_time_add_checked(sim_time_ns a, sim_time_ns b, sim_time_ns *out) {
+  sim_time_ns t;
+  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &t) || t > SIM_TIME_HORIZON_NS)
+    return COD_EINVAL;
+  *out = t;
+  return COD_OK;
 }
 
 double sim_time_to_s(sim_time_ns t) {

@@ -29,6 +29,12 @@
 typedef int64_t sim_time_ns;
 /* Largest representable time: "never". Also the `until` of a run that drains the queue. */
 #define SIM_TIME_NEVER INT64_MAX
+/* The simulation horizon: 2^62 ns, about 146 years. Every time a simulation computes from
+ * its inputs must stay at or below it; the checked conversions below refuse anything
+ * beyond it, so that the sum of two in-horizon times (< 2^63) can never overflow and a
+ * caller can report "simulated time beyond horizon" instead of wrapping around. */
+#define SIM_TIME_HORIZON_NS ((sim_time_ns)1 << 62)
+#define SIM_TIME_HORIZON_S 4611686018.427387904 /* the same, in seconds */
 
 /* Identifies one scheduled event. 0 is never issued, so it can mean "no event". An id
  * stays unique for the life of the engine (ids carry a slot generation; a slot would have
@@ -75,8 +81,10 @@ sim_time_ns sim_engine_now(const sim_engine *e);
 int sim_engine_schedule_at(sim_engine *e, sim_time_ns t_ns, sim_event_fn fn, void *payload,
                            sim_fini_fn fini, sim_event_id *id_out);
 
-/* As sim_engine_schedule_at at now + delay_ns; delay_ns >= 0 and now + delay_ns must not
- * overflow (asserted). */
+/* As sim_engine_schedule_at at now + delay_ns (delay_ns >= 0, asserted). A time now +
+ * delay_ns beyond SIM_TIME_HORIZON_NS (or one that would overflow) is refused with
+ * COD_EINVAL and nothing is scheduled, so a huge delay computed from input is a status,
+ * never an assertion. */
 int sim_engine_schedule_after(sim_engine *e, sim_time_ns delay_ns, sim_event_fn fn,
                               void *payload, sim_fini_fn fini, sim_event_id *id_out);
 
@@ -116,6 +124,17 @@ uint64_t sim_engine_events_fired(const sim_engine *e);
  * a decimal like 1.1e-3 whose binary value lies just above 1100000 ns yields 1100001 ns:
  * rounding never shortens, and errs by at most 1 ns. */
 sim_time_ns sim_time_from_s(double s);
+
+/* Seconds to nanoseconds, checked: rounds up as sim_time_from_s, and returns COD_OK with
+ * *out set when 0 <= s and the result is <= SIM_TIME_HORIZON_NS; COD_EINVAL (*out
+ * untouched) for NaN, negative, infinite or beyond-horizon durations. This is the
+ * conversion for any duration that comes from input (scenario values, random draws,
+ * measured wall times scaled by a factor). */
+int sim_time_from_s_checked(double s, sim_time_ns *out);
+
+/* *out = a + b when both are >= 0 and the sum is <= SIM_TIME_HORIZON_NS: COD_OK; else
+ * COD_EINVAL with *out untouched (no overflow whatever a and b are). */
+int sim_time_add_checked(sim_time_ns a, sim_time_ns b, sim_time_ns *out);
 
 /* Nanoseconds to seconds (SIM_TIME_NEVER maps to +INFINITY). */
 double sim_time_to_s(sim_time_ns t);

@@ -192,12 +192,22 @@ static void on_deliver(sim_engine *e, void *payload) {
 static void finish_serialization(sim_nic *n, nic_xfer *x, double t_exact) {
   active_remove(n, x);
   x->state = XF_PROPAGATING;
-  sim_time_ns now = sim_engine_now(n->e);
-  sim_time_ns end = (sim_time_ns)ceil(t_exact);
+  x->deliver_ev = SIM_EVENT_NONE;
+  sim_time_ns now = sim_engine_now(n->e), end, at;
+  double ce = ceil(t_exact);
+  /* A rate so low (or a clock so late) that the transfer ends beyond the horizon: it
+   * stays undelivered and the sticky status tells the caller why. */
+  if (!(ce <= (double)SIM_TIME_HORIZON_NS)) {
+    set_error(n, COD_EINVAL);
+    return;
+  }
+  end = (sim_time_ns)ce;
   if (end < now) end = now;
-  assert(x->latency_ns <= SIM_TIME_NEVER - end);
-  if (sim_engine_schedule_at(n->e, end + x->latency_ns, on_deliver, x, NULL,
-                             &x->deliver_ev) != COD_OK)
+  if (sim_time_add_checked(end, x->latency_ns, &at) != COD_OK) {
+    set_error(n, COD_EINVAL);
+    return;
+  }
+  if (sim_engine_schedule_at(n->e, at, on_deliver, x, NULL, &x->deliver_ev) != COD_OK)
     set_error(n, COD_ENOMEM);
 }
 

@@ -88,9 +88,10 @@ size_t sim_nic_in_flight(const sim_nic *n);
 /* Total bytes of delivered transfers. */
 uint64_t sim_nic_bytes_delivered(const sim_nic *n);
 
-/* Sticky status: COD_OK, or COD_ENOMEM if the NIC could not schedule an engine event from
- * inside an engine callback (it then also calls sim_engine_stop()); the simulation is no
- * longer faithful once this is set. */
+/* Sticky status: COD_OK, COD_ENOMEM if the NIC could not schedule an engine event from
+ * inside an engine callback, or COD_EINVAL if a transfer would have been delivered beyond
+ * SIM_TIME_HORIZON_NS (it then stays undelivered); either way it also calls
+ * sim_engine_stop(), and the simulation is no longer faithful once this is set. */
 int sim_nic_status(const sim_nic *n);
 
 #endif
