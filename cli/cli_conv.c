@@ -19,6 +19,8 @@
 #include "cod_conv.h"
 #include "cod_registry.h"
 #include "cod_tensor.h"
+#include "run_config.h"
+
 
 static const char conv_help[] =
     "Usage: fcdcc conv [--input X.npy --filter K.npy | --shape C,H,W,N,K] [options]\n"
@@ -43,7 +45,7 @@ static const char conv_help[] =
     "                       sets sampled with --seed)\n"
     "  --precision P        worker arithmetic: fp64 (default), fp32, or bf16/fp16 (operands\n"
     "                       rounded to 16 bits, fp32 accumulation); decoding is always fp64\n"
-    "  --snr DB             add worker noise at this SNR in dB (default none)\n"
+    "  --snr DB             add worker noise at this SNR in dB, in [-100, 300] (default none)\n"
     "  --decode fast|generic  decoder; fast is refused for a scheme without a structured\n"
     "                       decoder (poly-real, poly-cheb). Default: fast where the scheme\n"
     "                       has one, else generic; the JSON's \"decode\" says which ran\n"
@@ -104,7 +106,12 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
     case 'b': rc = cli_parse_size("conv", "--kb", optarg, 1, CLI_COUNT_MAX, &o->prm.kb); break;
     case 'q': rc = cli_parse_size("conv", "--q", optarg, 0, 100000, &o->prm.q); break;
     case 'C': rc = cli_parse_size("conv", "--code-seed", optarg, 0, (size_t)-1, &code_seed); break;
-    case 'N': rc = cli_parse_double("conv", "--snr", optarg, &o->snr_db); break;
+    case 'N':
+      rc = cli_parse_double("conv", "--snr", optarg, &o->snr_db);
+      if (!rc && !(o->snr_db >= RUN_SNR_DB_MIN && o->snr_db <= RUN_SNR_DB_MAX))
+        rc = cli_usage_error("conv", "--snr: %s is outside [%g, %g] dB", optarg, RUN_SNR_DB_MIN,
+                             RUN_SNR_DB_MAX);
+      break;
     case 'x':
       if (strcmp(optarg, "rows") == 0) o->prm.axis = COD_AXIS_ROWS;
       else if (strcmp(optarg, "cols") == 0) o->prm.axis = COD_AXIS_COLS;
@@ -282,6 +289,12 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
     } else
       cod_code_worker_compute(c, o->prec, cx + j * il, ck + j * fl, out + j * ol, work);
     if (!isinf(o->snr_db)) cod_noise_add(out + j * ol, ol, o->snr_db, r);
+    for (size_t i = 0; o->half < 0 && i < ol; i++) /* 16-bit overflow is counted above */
+      if (!isfinite(out[j * ol + i])) {
+        rc = cli_fail("conv", "worker %zu returned non-finite values (%s overflow: the data "
+                      "are too large for this precision)", j, o->prec == COD_F32 ? "fp32" : "fp64");
+        goto done;
+      }
     avail[na] = j;
     res[na++] = out + j * ol;
   }
@@ -366,6 +379,10 @@ int cli_conv(int argc, char **argv) {
     }
   }
   if ((rc = conv_execute(&o, c, &x, &k, y.data, r, &rep))) goto done;
+  if (!cod_tensor_all_finite(&y, NULL)) {
+    rc = cli_fail("conv", "the decoded output is not finite (overflow in the decode)");
+    goto done;
+  }
   /* reference: the same im2col+GEMM kernel, uncoded, on the whole layer */
   void *work = cod_aligned_alloc(cod_conv_workspace_bytes(&g, COD_F64));
   if (!work) {

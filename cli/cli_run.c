@@ -147,6 +147,9 @@ int cli_run(int argc, char **argv) {
                     "run.cond_bound = %g (layers.cond_flagged = 1); their outputs may be "
                     "inaccurate\n", st.cond_flagged, bound);
   }
+  if (st.failed_runs && report)
+    fprintf(stderr, "fcdcc run: warning: %zu run(s) ended with status error; first: %s\n",
+            st.failed_runs, st.first_failure);
   run_scenario_free(sc);
   if (rc) {
     if (ps.tty) fputc('\n', stderr);

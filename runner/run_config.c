@@ -110,8 +110,8 @@ static const key_def static_keys[] = {
    0, 0, NULL, precision_names, 0},
   {INFO("run", "decode", RUN_KEY_ENUM, "fast or generic", "fast"), OFF(run.decode), 0, 0,
    0, NULL, decode_names, 0},
-  {INFO("run", "snr_db", RUN_KEY_REAL, "none or a real SNR in dB", "none"),
-   OFF(run.snr_db), 0, -INFINITY, INFINITY, "none", NULL, 0},
+  {INFO("run", "snr_db", RUN_KEY_REAL, "none or a real SNR in dB in [-100, 300]", "none"),
+   OFF(run.snr_db), 0, RUN_SNR_DB_MIN, RUN_SNR_DB_MAX, "none", NULL, 0},
   {INFO("run", "trace", RUN_KEY_BOOL, "true or false", "false"), OFF(run.trace), 0, 0, 0,
    NULL, NULL, 0},
   {INFO("run", "cond_bound", RUN_KEY_REAL, "a real > 0 (condition number)", "1e10"),
@@ -900,11 +900,38 @@ static int check_latency(const run_config *cfg, const run_latency *l, const char
   return COD_OK;
 }
 
+/* The keys each cross-key rule blames, most specific first (run_config_validate_blame). */
+static const char *const B_KAKB[] = {"coding.ka", "coding.kb", "cluster.workers", NULL};
+static const char *const B_AUTO[] = {"coding.delta", "coding.ka", "coding.kb", NULL};
+static const char *const B_DELTA[] = {"coding.delta", "cluster.workers", NULL};
+static const char *const B_KA_DELTA[] = {"coding.ka", "coding.delta", NULL};
+static const char *const B_KB_DELTA[] = {"coding.kb", "coding.delta", NULL};
+static const char *const B_REPL[] = {"coding.replication", "cluster.workers", NULL};
+static const char *const B_WORKERS[] = {"cluster.workers", NULL};
+static const char *const B_CLASS_MODEL[] = {"class.model", "latency.trace_file", NULL};
+static const char *const B_COUNTS[] = {"class.count", "cluster.workers", NULL};
+static const char *const B_FAILW[] = {"latency.fail_workers", "cluster.workers", NULL};
+static const char *const B_TRACE[] = {"latency.model", "latency.trace_file", NULL};
+
 int run_config_validate(run_config *cfg, cod_err *err) {
+  return run_config_validate_blame(cfg, NULL, NULL, err);
+}
+
+int run_config_validate_blame(run_config *cfg, const char *const **blame, int *klass,
+                              cod_err *err) {
   assert(cfg);
   const size_t n = cfg->cluster.workers;
   const size_t ka = cfg->coding.ka, kb = cfg->coding.kb, delta = cfg->coding.delta;
-  int st;
+  const char *const *dummy_b;
+  int dummy_k, st;
+  if (!blame) blame = &dummy_b;
+  if (!klass) klass = &dummy_k;
+  *blame = NULL, *klass = -1;
+  /* first: every size allocated per worker depends on n, and the codes stop at 255 */
+  if (n > RUN_WORKERS_MAX)
+    return *blame = B_WORKERS,
+           cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu exceeds %d, the most workers "
+                       "a code supports", n, RUN_WORKERS_MAX);
   if (strcmp(cfg->data.source, "none") != 0) {
     if (cfg->run.compute == RUN_COMPUTE_MODEL)
       return cod_err_set(err, COD_EINVAL, "[data] source = %s needs [run] compute = real "
@@ -918,7 +945,7 @@ int run_config_validate(run_config *cfg, cod_err *err) {
   if (!sch) return COD_EINVAL;
   cod_err lim = {0};
   if (cod_scheme_check_workers(sch->name, n, &lim))
-    return cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu: %s", n, lim.msg);
+    return *blame = B_WORKERS, cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu: %s", n, lim.msg);
   if (sch->approximate) { /* berrut: how many results to wait for */
     int wait = cfg->coding.approx_wait > 0, dl = isfinite(cfg->coding.approx_deadline_s);
     if (wait == dl)
@@ -944,27 +971,27 @@ int run_config_validate(run_config *cfg, cod_err *err) {
   if (sch->pair == COD_PAIR_FREE) {
     if (ka != RUN_AUTO && kb != RUN_AUTO) {
       if (ka * kb > n)
-        return cod_err_set(err, COD_EINVAL,
+        return *blame = B_KAKB, cod_err_set(err, COD_EINVAL,
                            "[coding] ka * kb = %zu * %zu = %zu exceeds [cluster] workers = %zu "
                            "(scheme %s needs ka * kb <= workers)", ka, kb, ka * kb, n, sch->name);
     } else {
       if (delta == 0)
-        return cod_err_set(err, COD_EINVAL,
+        return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
                            "[coding] ka or kb = auto needs [coding] delta >= 1 "
                            "(the recovery threshold ka * kb)");
       if (delta > n)
-        return cod_err_set(err, COD_EINVAL,
+        return *blame = B_DELTA, cod_err_set(err, COD_EINVAL,
                            "[coding] delta = %zu exceeds [cluster] workers = %zu", delta, n);
       size_t fixed = ka != RUN_AUTO ? ka : kb;
       if (fixed != RUN_AUTO && delta % fixed != 0)
-        return cod_err_set(err, COD_EINVAL,
+        return *blame = ka != RUN_AUTO ? B_KA_DELTA : B_KB_DELTA, cod_err_set(err, COD_EINVAL,
                            "[coding] %s = %zu does not divide [coding] delta = %zu "
                            "(the other factor is auto)", ka != RUN_AUTO ? "ka" : "kb",
                            fixed, delta);
     }
   }
   if (sch->pair == COD_PAIR_COPIES && cfg->coding.replication > n)
-    return cod_err_set(err, COD_EINVAL,
+    return *blame = B_REPL, cod_err_set(err, COD_EINVAL,
                        "[coding] replication = %zu exceeds [cluster] workers = %zu",
                        cfg->coding.replication, n);
   if ((st = check_code(cfg, err))) return st;
@@ -974,18 +1001,19 @@ int run_config_validate(run_config *cfg, cod_err *err) {
     total += cfg->classes[i].count;
     char where[RUN_CLASS_NAME_MAX + 16];
     snprintf(where, sizeof where, "[class %s]", cfg->classes[i].name);
-    if ((st = check_latency(cfg, &cfg->classes[i].worker.latency, where, err))) return st;
+    if ((st = check_latency(cfg, &cfg->classes[i].worker.latency, where, err)))
+      return *blame = B_CLASS_MODEL, *klass = (int)i, st;
   }
   if (total > n)
-    return cod_err_set(err, COD_EINVAL,
+    return *blame = B_COUNTS, *klass = (int)cfg->n_classes - 1, cod_err_set(err, COD_EINVAL,
                        "the [class] counts add up to %zu workers, more than [cluster] "
                        "workers = %zu", total, n);
   for (size_t i = 0; i < cfg->failures.n_fail_workers; i++)
     if (cfg->failures.fail_workers[i] >= n)
-      return cod_err_set(err, COD_EINVAL,
+      return *blame = B_FAILW, cod_err_set(err, COD_EINVAL,
                          "[latency] fail_workers names worker %zu, but workers are 0..%zu "
                          "([cluster] workers = %zu)", cfg->failures.fail_workers[i], n - 1, n);
-  if ((st = check_latency(cfg, &cfg->latency, "[latency]", err))) return st;
+  if ((st = check_latency(cfg, &cfg->latency, "[latency]", err))) return *blame = B_TRACE, st;
   return COD_OK;
 }
 

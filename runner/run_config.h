@@ -37,6 +37,11 @@
 #define RUN_AUTO 0               /* value of coding.ka / coding.kb for `auto` */
 #define RUN_VALUE_MAX 4096       /* bytes that always hold a canonical value text */
 #define RUN_SCHEME_NAME_MAX 32   /* bytes of a coding scheme name, including the NUL */
+/* Accepted SNR of worker noise, dB: beyond these the noise is 10^5 times the signal or
+ * 10^-15 of it (below double rounding), and 10^(-snr/20) would overflow long before. */
+#define RUN_SNR_DB_MIN (-100.0)
+#define RUN_SNR_DB_MAX 300.0
+#define RUN_WORKERS_MAX COD_WORKERS_MAX /* most workers of a point: the codes' limit */
 
 /* Enumerations: the numeric values are the positions of the names in the scenario
  * syntax, which run_config_enum_name() returns. */
@@ -210,6 +215,14 @@ void run_config_pairs(const run_config *cfg, run_pairs *out);
 int run_pairs_allow(const run_pairs *p, size_t a, size_t b);
 /* The code parameters of a layer of cfg with the pair (ka, kb). */
 cod_code_params run_config_code_params(const run_config *cfg, size_t ka, size_t kb);
+
+/* run_config_validate, also naming the keys the broken rule involves: on error *blame (if
+ * non-NULL) is a static NULL-terminated list of "section.key" names, the most specific
+ * first ("class.KEY" for a class key, whose class index is then *klass; else *klass =
+ * -1), so a scenario can point at the line to fix. Also refuses workers >
+ * RUN_WORKERS_MAX before anything sized per worker is built. */
+int run_config_validate_blame(run_config *cfg, const char *const **blame, int *klass,
+                              cod_err *err);
 
 /* Set one scalar parameter by "section.key" (e.g. "cluster.workers") or
  * "class.NAME.key" (the class named NAME must exist in cfg) from its text, with

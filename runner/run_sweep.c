@@ -14,6 +14,7 @@
 #include "run_sweep.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -199,6 +200,9 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
       else st.not_ok++;
       for (size_t l = 0; l < s.tasks[i].res.n_layers; l++)
         st.cond_flagged += s.tasks[i].res.layers[l].cond_flagged == 1;
+      if (s.tasks[i].res.error_msg[0] && st.failed_runs++ == 0)
+        snprintf(st.first_failure, sizeof st.first_failure, "point %zu trial %zu: %.400s",
+                 s.tasks[i].point, s.tasks[i].trial, s.tasks[i].res.error_msg);
     }
     run_result_fini(&s.tasks[i].res);
     if (o->progress) o->progress(o->progress_ctx, ++done, st.total);

@@ -39,6 +39,11 @@ typedef struct run_sweep_stats {
   /* layers committed by this call whose decode condition number exceeded
    * run.cond_bound (layers.cond_flagged = 1); the caller decides whether to warn */
   size_t cond_flagged;
+  /* runs committed by this call with status error and a reason (a worker result or a
+   * decoded output that is not finite, time beyond the horizon); the first one's
+   * "point P trial T: reason", for the caller to warn about */
+  size_t failed_runs;
+  char first_failure[COD_ERR_MSG_LEN];
 } run_sweep_stats;
 
 /* Run the sweep of sc into opts->db_path. Returns COD_OK, or the status and message of the
