@@ -716,3 +716,7 @@ int run_result_write(res_db *db, const run_result *r, cod_err *err) {
   if (rc) res_db_rollback_run(db, id, NULL);
   return rc;
 }
+
+int run_code_choose(const run_config *c, const cod_conv_geom *g, cod_code **out, cod_err *err) {
+  return choose_code(c, g, out, err);
+}

@@ -74,6 +74,13 @@ typedef struct run_backend {
   void *ctx;
 } run_backend;
 
+/* The code run_execute plans for a conv layer of geometry g under cfg: the configured
+ * (ka, kb), or for `auto` and storage repartitioning the divisor pair of delta with the
+ * least per-worker upload that fits storage. COD_OK with *out owned by the caller
+ * (cod_code_free), or cod_code_new's status and message for the pair that fails. */
+int run_code_choose(const run_config *cfg, const cod_conv_geom *g, cod_code **out,
+                    cod_err *err);
+
 /* The analytic model's view (analytic/an_model.h) of cfg's default worker, network,
  * latency law and master. Returns 1 if its latency model can cover cfg (one worker class,
  * no scheduled failures, modelled master timing or no numbers; whether it has a closed

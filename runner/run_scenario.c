@@ -823,8 +823,11 @@ int run_scenario_point(const run_scenario *sc, size_t i, run_config *out, cod_er
     st = run_config_key_apply(out, en->key_id, en->cls, value_at(en, i), &e);
     if (st) bad_entry = en;
   }
-  if (!st) st = run_config_validate(out, &e);
+  const char *const *blame = NULL;
+  int klass = -1;
+  if (!st) st = run_config_validate_blame(out, &blame, &klass, &e);
   if (!st) return COD_OK;
+  if (!bad_entry && blame) return run_scenario_point_blame(sc, i, blame, klass, st, e.msg, err);
   char *label = NULL;
   if (run_scenario_label(sc, i, &label, NULL)) label = NULL;
   char sec[RUN_CLASS_NAME_MAX + 16], wb[32];
@@ -839,6 +842,55 @@ int run_scenario_point(const run_scenario *sc, size_t i, run_config *out, cod_er
   }
   cod_free(label);
   return st;
+}
+
+/* The entry of "section.key" (class keys: "class.key" of class klass), or NULL. */
+static const entry *entry_of(const run_scenario *sc, const char *dotted, int klass) {
+  char sec[32];
+  const char *dot = strchr(dotted, '.');
+  if (!dot || (size_t)(dot - dotted) >= sizeof sec) return NULL;
+  memcpy(sec, dotted, (size_t)(dot - dotted));
+  sec[dot - dotted] = '\0';
+  int id = run_config_key_find(sec, dot + 1);
+  int is_class = strcmp(sec, "class") == 0;
+  if (id < 0 || (is_class && klass < 0)) return NULL;
+  for (size_t j = 0; j < sc->n_entries; j++)
+    if (sc->entries[j].key_id == (size_t)id && (!is_class || sc->entries[j].cls == (size_t)klass))
+      return &sc->entries[j];
+  return NULL;
+}
+
+int run_scenario_point_blame(const run_scenario *sc, size_t i, const char *const *keys,
+                             int klass, int status, const char *msg, cod_err *err) {
+  assert(sc && keys && keys[0] && i < sc->n_points);
+  const char *key = keys[0];
+  const entry *en = NULL;
+  for (size_t k = 0; keys[k] && !en; k++) { /* a key that varies is what changed */
+    const entry *c = entry_of(sc, keys[k], klass);
+    if (c && c->n_values > 1) en = c, key = keys[k];
+  }
+  for (size_t k = 0; keys[k] && !en; k++) { /* else one the user wrote */
+    const entry *c = entry_of(sc, keys[k], klass);
+    if (c) en = c, key = keys[k];
+  }
+  char sec[RUN_CLASS_NAME_MAX + 16], where_s[400];
+  const char *dot = strchr(key, '.');
+  if (strncmp(key, "class.", 6) == 0 && klass >= 0 && (size_t)klass < sc->n_classes)
+    snprintf(sec, sizeof sec, "class %s", sc->classes[klass].name);
+  else
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot ? dot - key : 0), key);
+  if (en && en->line)
+    snprintf(where_s, sizeof where_s, "%.200s:%zu: [%s] %s", sc->source, en->line, sec, dot + 1);
+  else if (en)
+    snprintf(where_s, sizeof where_s, "command line: [%s] %s", sec, dot + 1);
+  else
+    snprintf(where_s, sizeof where_s, "%.200s: [%s] %s (default)", sc->source, sec, dot + 1);
+  char *label = NULL;
+  if (run_scenario_label(sc, i, &label, NULL)) label = NULL;
+  cod_err_set(err, status, "%s: point %zu (%.100s): %s", where_s, i,
+              label && label[0] ? label : "no key varies", msg);
+  cod_free(label);
+  return status;
 }
 
 int run_scenario_point_json(const run_scenario *sc, size_t i, char **out, cod_err *err) {

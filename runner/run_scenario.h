@@ -56,7 +56,8 @@ size_t run_scenario_points(const run_scenario *sc);
 /* Materialise point i (< run_scenario_points) into *out: defaults, then every key in file
  * order with its i-th combination of values, then the cross-key checks of
  * run_config_validate(). Returns COD_OK, or COD_EINVAL with a message
- * "source: point i (label): ..." naming the keys; *out is unspecified on error. */
+ * "source:LINE: [section] key: point i (label): ..." (run_scenario_point_blame) naming
+ * the key to fix; *out is unspecified on error. */
 int run_scenario_point(const run_scenario *sc, size_t i, run_config *out, cod_err *err);
 
 /* Short label of the values that vary at point i, e.g. "scheme=uncoded workers=8"
@@ -68,6 +69,15 @@ int run_scenario_label(const run_scenario *sc, size_t i, char **out, cod_err *er
 /* The canonical JSON object of point i (run_config_to_json of the materialised,
  * validated point). *out owned by the caller (cod_free). Errors as run_scenario_point. */
 int run_scenario_point_json(const run_scenario *sc, size_t i, char **out, cod_err *err);
+
+/* Report a problem of point i caused by one of `keys` (a NULL-terminated list of
+ * "section.key", most specific first; "class.key" names the key of class klass): sets err
+ * to status and "FILE:LINE: [section] key: point i (label): msg", blaming the first key
+ * that varies in the sweep, else the first set in the file ("command line: [s] k: ..."
+ * for an override), else the first ("FILE: [s] k (default): ..."). Returns status. Used
+ * for every check of a point, so each message names the file, line, key and point. */
+int run_scenario_point_blame(const run_scenario *sc, size_t i, const char *const *keys,
+                             int klass, int status, const char *msg, cod_err *err);
 
 /* Check every point; on the first bad one return its status and message, and its index
  * in *bad_point if non-NULL. */

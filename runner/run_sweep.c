@@ -23,12 +23,14 @@
 #include "model_onnx.h"
 #include "res_db.h"
 #include "run_exec.h"
+#include "run_plan.h"
 
+/* One (point, trial). Kept small (32 bytes): the list holds every run of the sweep before
+ * the first starts, and its result exists only from the end of the run to its commit. */
 typedef struct task {
   size_t point, trial;
   int state;        /* 0 waiting, 1 running, 2 done, 3 failed */
-  run_result res;
-  cod_err err;
+  run_result *res;  /* when done: owned until committed */
 } task;
 
 typedef struct sweep {
@@ -37,6 +39,8 @@ typedef struct sweep {
   task *tasks;
   size_t n_tasks, next;
   int abort;
+  size_t fail_index;  /* the earliest failed task, SIZE_MAX if none (under mu) */
+  cod_err fail_err;   /* its message */
   pthread_mutex_t mu;
   pthread_cond_t cv;
 } sweep;
@@ -57,16 +61,26 @@ static void *worker_main(void *arg) {
     task *t = &s->tasks[i];
     run_config cfg;
     char *json = NULL;
-    int rc = run_scenario_point(s->sc, t->point, &cfg, &t->err);
-    if (!rc) rc = run_scenario_point_json(s->sc, t->point, &json, &t->err);
+    cod_err e = {0};
+    run_result *res = cod_calloc(1, sizeof *res);
+    int rc = res ? COD_OK : cod_err_set(&e, COD_ENOMEM, "out of memory");
+    if (!rc) rc = run_scenario_point(s->sc, t->point, &cfg, &e);
+    if (!rc) rc = run_scenario_point_json(s->sc, t->point, &json, &e);
     if (!rc) {
       run_ident id = {run_scenario_source(s->sc), run_scenario_hash(s->sc), json, t->point, t->trial};
-      rc = run_execute_backend(&cfg, &id, s->be, &cache, &t->res, &t->err);
+      rc = run_execute_backend(&cfg, &id, s->be, &cache, res, &e);
     }
     cod_free(json);
+    if (rc) cod_free(res), res = NULL;
     pthread_mutex_lock(&s->mu);
     t->state = rc ? 3 : 2;
+    t->res = res;
     if (rc) s->abort = 1;
+    if (rc && i < s->fail_index) {
+      s->fail_index = i;
+      s->fail_err = e;
+      if (!s->fail_err.status) s->fail_err.status = rc;
+    }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
   }
@@ -74,51 +88,95 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-/* The model of cfg can be built and holds the selected conv layers. *last names the model
- * checked before (with *last_convs conv layers), so consecutive points sharing a model
- * parse it once. A name that is neither built in nor a readable file gets one message
+static const char *const B_MODEL[] = {"model.name", NULL};
+static const char *const B_LAYERS[] = {"model.layers", "model.name", NULL};
+static const char *const B_TRIALS[] = {"run.trials", NULL};
+
+/* The model called `name`, built in or a file. A name that is neither gets one message
  * naming both possibilities. */
-static int check_model(const run_config *cfg, size_t p, char *last, size_t cap,
-                       size_t *last_convs, cod_err *err) {
-  const char *name = cfg->model.name;
-  if (strcmp(last, name) != 0) {
-    model *m = NULL;
-    cod_err le = {0};
-    int rc = model_lookup(name, &m, &le);
-    if (rc == COD_EINVAL) {
-      /* a bare word that is no file was meant as a built-in name; anything else is a path */
-      struct stat sb;
-      if (!strchr(name, '/') && !strstr(name, ".model") && !model_onnx_is_path(name) &&
-          stat(name, &sb) != 0)
-        return cod_err_set(err, COD_EINVAL, "[model] name: %s, and no model file '%s'",
-                           le.msg, name);
-      rc = model_load_any(name, &m, NULL, err);
-    } else if (rc && err) {
-      *err = le;
-    }
-    if (rc) return rc;
-    *last_convs = model_conv_count(m);
-    model_free(m);
-    snprintf(last, cap, "%s", name);
+static int load_model(const char *name, model **out, cod_err *err) {
+  cod_err le = {0};
+  int rc = model_lookup(name, out, &le);
+  if (rc == COD_EINVAL) {
+    /* a bare word that is no file was meant as a built-in name; anything else is a path */
+    struct stat sb;
+    if (!strchr(name, '/') && !strstr(name, ".model") && !model_onnx_is_path(name) &&
+        stat(name, &sb) != 0)
+      return cod_err_set(err, COD_EINVAL, "%s, and no model file '%s'", le.msg, name);
+    rc = model_load_any(name, out, NULL, err);
+  } else if (rc && err) {
+    *err = le;
   }
-  size_t n = cfg->model.n_layers;
-  if (n && cfg->model.layers[n - 1] > *last_convs)
-    return cod_err_set(err, COD_EINVAL, "[model] layers: conv layer %zu selected (point %zu), "
-                       "but model %s has %zu conv layers", cfg->model.layers[n - 1], p, name,
-                       *last_convs);
-  return COD_OK;
+  return rc;
+}
+
+/* The fields of a point that its dry run does not depend on, cleared, so that points
+ * differing only in them share one run_plan_check. */
+static void plan_key(const run_config *cfg, run_config *key) {
+  memcpy(key, cfg, sizeof *key);
+  memset(&key->run.name, 0, sizeof key->run.name);
+  key->run.trials = 0, key->run.seed = 0, key->run.trace = 0, key->run.cond_bound = 0;
+  key->run.decode = 0, key->run.snr_db = 0;
+  key->model.weights_seed = 0, key->model.input_seed = 0;
+}
+
+/* Everything about every point that can be known before running it, in point order, so
+ * a sweep never commits runs and then stops on a later point's mistake: the point's own
+ * checks (run_scenario_point), points x trials within RUN_SWEEP_MAX_RUNS, the model and
+ * its selected layers, and the dry run of run_plan_check. Messages name the file, line,
+ * key and point (run_scenario_point_blame). */
+static int check_sweep(const run_scenario *sc, cod_err *err) {
+  size_t np = run_scenario_points(sc), runs = 0;
+  run_config *cfg = cod_malloc_array(2, sizeof *cfg), *key = cfg + 1, *last = NULL;
+  if (!cfg) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  last = cod_malloc(sizeof *last);
+  char last_model[sizeof(((run_config *)0)->model.name)] = "";
+  model *m = NULL;
+  int rc = last ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory"), have_last = 0;
+  for (size_t p = 0; p < np && !rc; p++) {
+    const char *const *blame = NULL;
+    int klass = -1;
+    cod_err e = {0};
+    if ((rc = run_scenario_point(sc, p, cfg, err))) break;
+    if (__builtin_add_overflow(runs, cfg->run.trials, &runs) || runs > RUN_SWEEP_MAX_RUNS) {
+      rc = cod_err_set(&e, COD_EINVAL, "the sweep has more than %d runs (points x trials)",
+                       RUN_SWEEP_MAX_RUNS);
+      blame = B_TRIALS;
+    } else if (strcmp(last_model, cfg->model.name) != 0) {
+      model_free(m), m = NULL, last_model[0] = '\0', have_last = 0;
+      if ((rc = load_model(cfg->model.name, &m, &e))) blame = B_MODEL;
+      else snprintf(last_model, sizeof last_model, "%s", cfg->model.name);
+    }
+    size_t nl = cfg->model.n_layers;
+    if (!rc && nl && cfg->model.layers[nl - 1] > model_conv_count(m)) {
+      rc = cod_err_set(&e, COD_EINVAL, "conv layer %zu selected, but model %s has %zu conv "
+                       "layers", cfg->model.layers[nl - 1], cfg->model.name, model_conv_count(m));
+      blame = B_LAYERS;
+    }
+    if (!rc) {
+      plan_key(cfg, key);
+      if (!have_last || memcmp(key, last, sizeof *key) != 0) {
+        if ((rc = run_plan_check(cfg, m, &blame, &klass, &e)) == COD_ENOMEM) blame = NULL;
+        memcpy(last, key, sizeof *key), have_last = !rc;
+      }
+    }
+    if (rc && blame) rc = run_scenario_point_blame(sc, p, blame, klass, rc, e.msg, err);
+    else if (rc && err) *err = e;
+  }
+  model_free(m);
+  cod_free(last);
+  cod_free(cfg);
+  return rc;
 }
 
 /* The task list: every (point, trial), minus those already stored when resuming (db NULL:
  * no database yet, so nothing is stored). */
 static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_stats *st,
                        cod_err *err) {
-  size_t np = run_scenario_points(s->sc), cap = 0, index = 0, convs = 0;
-  char last_model[sizeof(((run_config *)0)->model.name) + 1] = "";
+  size_t np = run_scenario_points(s->sc), cap = 0, index = 0;
   for (size_t p = 0; p < np; p++) {
     run_config cfg;
     int rc = run_scenario_point(s->sc, p, &cfg, err);
-    if (!rc) rc = check_model(&cfg, p, last_model, sizeof last_model, &convs, err);
     if (rc) return rc;
     for (size_t t = 0; t < cfg.run.trials; t++) {
       char key[256];
@@ -160,7 +218,8 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   memset(&st, 0, sizeof st);
   res_db *db = NULL;
   struct stat sb;
-  int rc = run_scenario_validate(sc, NULL, err);
+  s.fail_index = SIZE_MAX;
+  int rc = check_sweep(sc, err);
   if (!rc) rc = res_db_check_name(o->db_path, err); /* before any run is computed */
   if (!rc && stat(o->db_path, &sb) == 0) rc = res_db_open(o->db_path, 0, &db, err);
   if (!rc) rc = build_tasks(&s, db, o, &st, err);
@@ -186,25 +245,32 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
     int state = s.tasks[i].state;
     pthread_mutex_unlock(&s.mu);
     if (state == 0) break; /* never started: an earlier... later task failed */
-    if (state == 3) {
-      rc = s.tasks[i].err.status ? s.tasks[i].err.status : COD_EINVAL;
-      if (err) *err = s.tasks[i].err;
+    if (state == 3) { /* every earlier task is committed: it is the earliest failure */
+      pthread_mutex_lock(&s.mu);
+      rc = s.fail_err.status ? s.fail_err.status : COD_EINVAL;
+      if (err) *err = s.fail_err;
+      pthread_mutex_unlock(&s.mu);
       break;
     }
+    run_result *res = s.tasks[i].res;
     /* the first run to keep creates the file; if it fails to commit, no file is left */
     if (!db) rc = res_db_open(o->db_path, RES_DB_DROP_EMPTY, &db, err);
-    if (!rc) rc = run_result_write(db, &s.tasks[i].res, err);
+    if (!rc) rc = run_result_write(db, res, err);
     if (!rc) {
       st.committed++;
-      if (strcmp(s.tasks[i].res.run.status, RES_STATUS_OK) == 0) st.ok++;
+      if (strcmp(res->run.status, RES_STATUS_OK) == 0) st.ok++;
       else st.not_ok++;
-      for (size_t l = 0; l < s.tasks[i].res.n_layers; l++)
-        st.cond_flagged += s.tasks[i].res.layers[l].cond_flagged == 1;
-      if (s.tasks[i].res.error_msg[0] && st.failed_runs++ == 0)
+      for (size_t l = 0; l < res->n_layers; l++)
+        st.cond_flagged += res->layers[l].cond_flagged == 1;
+      if (res->error_msg[0] && st.failed_runs++ == 0)
         snprintf(st.first_failure, sizeof st.first_failure, "point %zu trial %zu: %.400s",
-                 s.tasks[i].point, s.tasks[i].trial, s.tasks[i].res.error_msg);
+                 s.tasks[i].point, s.tasks[i].trial, res->error_msg);
     }
-    run_result_fini(&s.tasks[i].res);
+    pthread_mutex_lock(&s.mu);
+    s.tasks[i].res = NULL;
+    pthread_mutex_unlock(&s.mu);
+    run_result_fini(res);
+    cod_free(res);
     if (o->progress) o->progress(o->progress_ctx, ++done, st.total);
   }
   if (rc) {
@@ -213,13 +279,13 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
     pthread_mutex_unlock(&s.mu);
   }
   /* a later task may have failed first: report it once the earlier ones are in */
-  for (size_t i = 0; !rc && i < s.n_tasks; i++)
-    if (s.tasks[i].state == 3) {
-      rc = s.tasks[i].err.status ? s.tasks[i].err.status : COD_EINVAL;
-      if (err) *err = s.tasks[i].err;
-    }
   for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
-  for (size_t i = 0; i < s.n_tasks; i++) run_result_fini(&s.tasks[i].res);
+  if (!rc && s.fail_index != SIZE_MAX) {
+    rc = s.fail_err.status ? s.fail_err.status : COD_EINVAL;
+    if (err) *err = s.fail_err;
+  }
+  for (size_t i = 0; i < s.n_tasks; i++)
+    if (s.tasks[i].res) run_result_fini(s.tasks[i].res), cod_free(s.tasks[i].res);
   pthread_mutex_destroy(&s.mu);
   pthread_cond_destroy(&s.cv);
   cod_free(s.tasks);

@@ -7,8 +7,11 @@
  * runs whose key is already in the database are skipped; without it they are an error.
  * A database that does not exist is created when the first run is committed, so a sweep
  * that fails before (bad model, input or weights file) writes no file. Before any run
- * starts, every point's model is parsed once per distinct name and its selected conv
- * layers checked (COD_EINVAL naming the layer and the model's conv count).
+ * starts, every point is checked: its values, points x trials within RUN_SWEEP_MAX_RUNS,
+ * its model (parsed once per distinct name) and selected conv layers, and its dry run
+ * (run_plan.h: every code planned, trace coverage, deterministic times within the
+ * simulation horizon); a failure is COD_EINVAL (or the model/trace file's status) with a
+ * message "FILE:LINE: [section] key: point P (label): ...".
  */
 #ifndef FCDCC_RUN_SWEEP_H
 #define FCDCC_RUN_SWEEP_H
@@ -17,6 +20,10 @@
 
 #include "cod_status.h"
 #include "run_scenario.h"
+
+/* Most runs (points x trials) of one sweep, refused before anything is allocated: the
+ * run list costs 32 bytes a run, and a million runs is days of simulation already. */
+#define RUN_SWEEP_MAX_RUNS 1000000
 
 typedef struct run_sweep_opts {
   const char *db_path;

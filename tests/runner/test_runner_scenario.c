@@ -770,7 +770,8 @@ typedef struct point_case {
 
 static const point_case point_cases[] = {
   {"[coding]\nka = 4\nkb = 4, 6\n[cluster]\nworkers = 20\n", 1,
-   "t.ini: point 1 of 2 (kb=6): [coding] ka * kb = 4 * 6 = 24 exceeds [cluster] workers = 20"},
+   "t.ini:3: [coding] kb: point 1 (kb=6): [coding] ka * kb = 4 * 6 = 24 exceeds [cluster] "
+   "workers = 20"},
   {"[coding]\nka = auto\n", 0, "[coding] ka or kb = auto needs [coding] delta >= 1"},
   {"[coding]\nka = auto\ndelta = 30\n", 0, "[coding] delta = 30 exceeds [cluster] workers = 20"},
   {"[coding]\nka = auto\nkb = 3\ndelta = 8\n", 0, "[coding] kb = 3 does not divide [coding] "
