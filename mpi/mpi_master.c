@@ -21,6 +21,8 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -265,8 +267,10 @@ static int grow_buffers(master *M, const cod_code *code, const layer_geo *G, cod
   return COD_OK;
 }
 
-/* Draw each worker's straggling delay and failure for this layer at simulated time t_s. */
-static int draw_delays(master *M, const run_layer_in *in, double t_s, cod_err *err) {
+/* Draw each worker's straggling delay and failure for this layer at simulated time t_s.
+ * *beyond is set when a returning worker's draw ends beyond the simulation horizon (the
+ * simulator's outcome RUN_MSG_HORIZON; no process is asked to sleep that long). */
+static int draw_delays(master *M, const run_layer_in *in, double t_s, int *beyond, cod_err *err) {
   const run_config *c = in->cfg;
   double flops = 2.0 * cod_code_worker_macs(in->code);
   for (size_t j = 0; j < M->n; j++) {
@@ -279,6 +283,7 @@ static int draw_delays(master *M, const run_layer_in *in, double t_s, cod_err *e
     if (rc) return rc;
     M->fail[j] = isfinite(t_fail); /* lost at any time: it never answers here */
     M->delay[j] = M->fail[j] ? 0.0 : fmax(0.0, d - nominal);
+    if (!M->fail[j] && !(t_s + d <= SIM_TIME_HORIZON_S)) *beyond = 1;
   }
   return COD_OK;
 }
@@ -303,9 +308,17 @@ static int decode_now(master *M, const run_layer_in *in, const layer_geo *G, con
   return COD_OK;
 }
 
-/* Advance the run's engine by wall_s seconds from the layer's start; set t_end_s. */
+/* Advance the run's engine by wall_s seconds from the layer's start; set t_end_s. A clock
+ * that would pass the horizon makes the layer's outcome error (RUN_MSG_HORIZON). */
 static int advance_clock(const run_layer_in *in, run_layer_out *out, double wall_s, cod_err *err) {
-  sim_time_ns t = sim_engine_now(in->engine) + sim_time_from_s(wall_s);
+  sim_time_ns d, t;
+  if (sim_time_from_s_checked(wall_s, &d) ||
+      sim_time_add_checked(sim_engine_now(in->engine), d, &t)) {
+    out->status = RES_STATUS_ERROR;
+    snprintf(out->error_msg, sizeof out->error_msg, "%s", RUN_MSG_HORIZON);
+    out->t_end_s = NAN;
+    return COD_OK;
+  }
   if (sim_engine_schedule_at(in->engine, t, ev_noop, NULL, NULL, NULL))
     return cod_err_set(err, COD_ENOMEM, "out of memory");
   sim_engine_run(in->engine, t);
@@ -329,6 +342,8 @@ typedef struct layer_run {
   int decoded, singular;
   double dec_wall;         /* wall time of the decode, s */
   double filt_s;           /* filter encoding time charged to this layer, s */
+  int beyond;              /* a returning worker's draw ends past the simulation horizon */
+  size_t nonfinite;        /* first worker whose result was not finite; SIZE_MAX if none */
 } layer_run;
 
 /* Step 1: every worker's row (refused when its assignment exceeds its storage), then the
@@ -373,8 +388,8 @@ static int layer_prepare(master *M, layer_run *L, int *feasible, cod_err *err) {
 
 /* Step 2: draw the delays, drop stale results, post every worker's sends and receive. */
 static int layer_send(master *M, layer_run *L, cod_err *err) {
-  int rc = draw_delays(M, L->in, L->out->t_start_s + L->out->t_encode_s, err);
-  if (rc) return rc;
+  int rc = draw_delays(M, L->in, L->out->t_start_s + L->out->t_encode_s, &L->beyond, err);
+  if (rc || L->beyond) return rc; /* past the horizon: no rank is asked to sleep that long */
   L->seq = M->seq++;
   L->tag = mpi_res_tag(L->seq);
   if ((rc = drain_stale(M, L->tag, err))) return rc;
@@ -397,6 +412,13 @@ static int layer_take_arrivals(master *M, layer_run *L, cod_err *err) {
     if (r[1] != 0)
       return cod_err_set(err, COD_EIO, "worker %zu could not run its task (%s)", j,
                          cod_status_name((int)r[1]));
+    int finite = 1; /* one pass: an overflowed (fp32) result must not decode into `ok` */
+    for (size_t v = 0; v < L->G.ol && finite; v++) finite = isfinite(r[MPIB_RES_HEAD + v]);
+    if (!finite) {
+      if (L->nonfinite == SIZE_MAX) L->nonfinite = j;
+      M->fail[j] = 1;
+      continue;
+    }
     M->got[j] = 1;
     M->t_arr[j] = cod_clock_wall_s() - L->t0;
     M->w_wall[j] = r[2], M->w_cpu[j] = r[3];
@@ -423,7 +445,8 @@ static int layer_poll(master *M, layer_run *L, cod_err *err) {
   while (!L->decoded) {
     if ((rc = poll_sends(M, L->t0, err))) return rc;
     if ((rc = layer_take_arrivals(M, L, err))) return rc;
-    if (L->decoded || cod_clock_wall_s() - L->t0 > M->mo.wait_s) break;
+    if (L->decoded || L->nonfinite != SIZE_MAX || cod_clock_wall_s() - L->t0 > M->mo.wait_s)
+      break;
     if ((rc = drain_stale(M, L->tag, err))) return rc;
     /* large messages move only while we call into MPI: sleep only once they are out */
     int sending = 0;
@@ -476,6 +499,11 @@ static void layer_outcome(const master *M, const layer_run *L) {
   } else {
     out->status = RES_STATUS_UNDECODABLE;
   }
+  if (L->nonfinite != SIZE_MAX) {
+    out->status = RES_STATUS_ERROR;
+    snprintf(out->error_msg, sizeof out->error_msg, "worker %zu returned non-finite values "
+             "(%s overflow?)", L->nonfinite, L->G.f32 ? "fp32" : "fp64");
+  }
 }
 
 static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, cod_err *err) {
@@ -491,6 +519,7 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   layer_run L;
   memset(&L, 0, sizeof L);
   L.in = in, L.out = out;
+  L.nonfinite = SIZE_MAX;
   L.L0 = cod_clock_wall_s();
   L.G = (layer_geo){cod_code_worker_input_len(code), cod_code_worker_filter_len(code),
                     cod_code_worker_output_len(code), 0, in->cfg->run.precision == RUN_FP32};
@@ -506,6 +535,13 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
     return advance_clock(in, out, 0.0, err);
   }
   if (!rc) rc = layer_send(M, &L, err);
+  if (!rc && L.beyond) { /* nothing was posted: the simulator's RUN_MSG_HORIZON outcome */
+    cod_free(L.ck_own);
+    rc = advance_clock(in, out, cod_clock_wall_s() - L.L0, err);
+    out->status = RES_STATUS_ERROR;
+    snprintf(out->error_msg, sizeof out->error_msg, "%s", RUN_MSG_HORIZON);
+    return rc;
+  }
   if (!rc) rc = layer_poll(M, &L, err);
   double end = cod_clock_wall_s();
   if (!rc) rc = layer_drain(M, &L, err);

@@ -53,14 +53,22 @@ static int selected(const run_config *c, size_t conv_index) {
   return 0;
 }
 
-/* The law's smallest multiple of the nominal time, and whether it has one (> 0). */
+/* The law that draws a returning task's time (fail-stop's survivors draw from base). */
+static int drawing_law(const run_latency *l) {
+  return (sim_latency_law_get((size_t)l->model)->traits & SIM_LAT_WRAPS_BASE) ? l->base
+                                                                               : l->model;
+}
+
+/* The law's smallest multiple of the nominal time (0 if it has none). */
 static double law_min_factor(const run_latency *l) {
-  int kind = l->model == RUN_LAT_FAIL_STOP ? l->base : l->model;
-  switch (kind) {
-  case RUN_LAT_SHIFTED_EXP: return l->shift;
-  case RUN_LAT_PARETO: return l->pareto_scale;
-  default: return 0.0; /* deterministic is the nominal itself; bimodal may be below */
-  }
+  int kind = drawing_law(l), i = -1;
+  if (kind == SIM_LAT_SHIFTED_EXP) i = sim_latency_param_find("shift");
+  else if (kind == SIM_LAT_PARETO) i = sim_latency_param_find("pareto_scale");
+  return i < 0 ? 0.0 : l->param[i]; /* deterministic is the nominal itself; bimodal may be below */
+}
+
+static int reads_trace(const run_latency *l) {
+  return (sim_latency_law_get((size_t)l->model)->traits & SIM_LAT_READS_TRACE) != 0;
 }
 
 static int beyond(double s) { return !(s <= SIM_TIME_HORIZON_S); }
@@ -76,8 +84,8 @@ static int horizon_error(const char *const *keys, const char *const **blame, int
 
 /* Every worker that replays the trace has a row in it (workers are 0..W-1 in a trace). */
 static int check_trace(const run_config *c, const char *const **blame, cod_err *err) {
-  int uses = c->latency.model == RUN_LAT_TRACE;
-  for (size_t k = 0; k < c->n_classes; k++) uses |= c->classes[k].worker.latency.model == RUN_LAT_TRACE;
+  int uses = reads_trace(&c->latency);
+  for (size_t k = 0; k < c->n_classes; k++) uses |= reads_trace(&c->classes[k].worker.latency);
   if (!uses) return COD_OK;
   sim_latency_params p;
   sim_latency_params_default(&p);
@@ -92,7 +100,7 @@ static int check_trace(const run_config *c, const char *const **blame, cod_err *
     for (size_t j = c->cluster.workers; j-- > 0;) {
       run_worker w;
       run_config_worker(c, j, &w);
-      if (w.latency.model != RUN_LAT_TRACE) continue;
+      if (!reads_trace(&w.latency)) continue;
       if (sim_latency_sample(m, r, j, 1.0, &d) != COD_OK)
         rc = cod_err_set(err, COD_EINVAL, "%s has no row for worker %zu (the point has %zu "
                          "workers replaying it; a trace must list workers 0..n-1)",
@@ -179,7 +187,7 @@ int run_plan_check(const run_config *c, const model *m, const char *const **blam
     if (k == 0 && classed >= c->cluster.workers) continue;
     int kl = (int)k - 1, cls = k > 0;
     const run_latency *lat = cls ? &c->classes[k - 1].worker.latency : &c->latency;
-    int pareto = (lat->model == RUN_LAT_FAIL_STOP ? lat->base : lat->model) == RUN_LAT_PARETO;
+    int pareto = drawing_law(lat) == SIM_LAT_PARETO;
     if (beyond(ks[k].compute))
       return horizon_error(cls ? B_C_RATE : B_RATE, blame, kl, klass,
                            "the workers' nominal compute times", ks[k].compute, err);

@@ -194,11 +194,18 @@ static int expand_range(size_t id, const char *elem, vlist *l, cod_err *err) {
   if (span + 1 > RUN_SCENARIO_MAX_POINTS)
     return cod_err_set(err, COD_EINVAL, "malformed range '%.80s': too many points (more than %d)",
                        elem, RUN_SCENARIO_MAX_POINTS);
-  size_t count = integer ? (size_t)((ib - ia) / is) + 1 : (size_t)floor(span + 1e-9) + 1;
+  /* integers: ib >= ia, so ib - ia fits in 64 unsigned bits whatever their signs; each
+   * value stays in [ia, ib], and the additions are checked all the same */
+  size_t count = integer ? (size_t)(((unsigned long long)ib - (unsigned long long)ia) /
+                                    (unsigned long long)is) + 1
+                         : (size_t)floor(span + 1e-9) + 1;
+  long long iv = ia;
   for (size_t i = 0; i < count; i++) {
     char num[64], canon[RUN_VALUE_MAX];
     if (integer) {
-      snprintf(num, sizeof num, "%lld", ia + (long long)i * is);
+      if (i > 0 && __builtin_add_overflow(iv, is, &iv))
+        return cod_err_set(err, COD_EINVAL, "malformed range '%.80s': out of range", elem);
+      snprintf(num, sizeof num, "%lld", iv);
     } else {
       double v = va + (double)i * vs;
       if (i + 1 == count && fabs(v - vb) <= 1e-9 * vs) v = vb;
@@ -333,6 +340,8 @@ typedef struct pstate {
   size_t long_line;   /* first line that did not fit inih's buffer; 0 = none */
   size_t indent_line; /* first indented line that looks like `key = value`; 0 = none */
   size_t indent_owner; /* line of the key whose value it joined */
+  size_t junk_line;   /* first line with bytes inih would drop silently; 0 = none */
+  char junk_what[80]; /* what they are */
   int max_line;       /* inih's buffer size */
   char *section;
   size_t n_headers;
@@ -364,6 +373,28 @@ static int push_header(pstate *ps, const char *s, size_t n) {
   return 1;
 }
 
+static void junk(pstate *ps, const char *what) {
+  if (ps->junk_line) return;
+  ps->junk_line = ps->line;
+  snprintf(ps->junk_what, sizeof ps->junk_what, "%s", what);
+}
+
+/* Bytes of a physical line that inih would take as whitespace or drop: a carriage return
+ * that does not end the line (CRLF line ends are accepted; a lone CR, old Mac style, would
+ * make the whole file one line), and control characters other than tab. */
+static void check_bytes(pstate *ps, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '\r' && !(i + 1 < n && s[i + 1] == '\n'))
+      return junk(ps, "carriage return without a line feed (line ends must be LF or CRLF)");
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      char what[80];
+      snprintf(what, sizeof what, "control character 0x%02x", c);
+      return junk(ps, what);
+    }
+  }
+}
+
 /* Classify the line in `str` the way inih will: comment, continuation, header, key. */
 static void classify(pstate *ps, char *str) {
   char *start = str;
@@ -390,6 +421,11 @@ static void classify(pstate *ps, char *str) {
     p++;
   }
   if (*p != ']') return; /* inih reports it as a syntax error */
+  /* inih ignores whatever follows the ']': `[cluster] workers = 0` would vanish */
+  const char *rest = p + 1;
+  while (*rest && isspace((unsigned char)*rest)) rest++;
+  if (*rest && *rest != ';' && *rest != '#')
+    junk(ps, "text after ']' on a section line (put keys on their own lines)");
   if (!push_header(ps, start + 1, (size_t)(p - start - 1))) ps->oom = 1;
   ps->key_seen = 0;
 }
@@ -403,6 +439,7 @@ static char *reader(char *str, int num, void *stream) {
   ps->line++;
   ps->pos += n;
   ps->max_line = num;
+  check_bytes(ps, s, n);
   if (n + 1 > (size_t)num || (n + 2 > (size_t)num && !nl)) {
     if (!ps->long_line) ps->long_line = ps->line;
     str[0] = '\n';
@@ -699,6 +736,10 @@ int run_scenario_parse(const char *text, size_t len, const char *name, run_scena
                 "previous value: keys must start in column 1", src, ps.indent_line);
     /* reported in place of any error in the value it was glued to */
     keep_first(&fe, ps.indent_owner ? ps.indent_owner : ps.indent_line, &e);
+  }
+  if (ps.junk_line) {
+    cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: %s", src, ps.junk_line, ps.junk_what);
+    keep_first(&fe, ps.junk_line, &e);
   }
   check_headers(sc, &ps, src, &fe);
   if (ps.n_raw && !(sc->entries = cod_calloc(ps.n_raw, sizeof *sc->entries))) {
