@@ -324,3 +324,52 @@ Test(unit_engine, scheduling_in_the_past_asserts, .signal = SIGABRT) {
   sim_engine_run(e, 100);
   sim_engine_schedule_at(e, 99, log_fn, &LABELS[0], NULL, NULL);
 }
+
+/* ---- the horizon (issue 11): checked conversions and additions, never an overflow ----- */
+
+Test(unit_engine, checked_time_conversion_refuses_beyond_the_horizon) {
+  sim_time_ns t = -7;
+  cr_assert_eq(sim_time_from_s_checked(1.0, &t), COD_OK);
+  cr_assert_eq(t, 1000000000);
+  cr_assert_eq(sim_time_from_s_checked(1.5e-9, &t), COD_OK);
+  cr_assert_eq(t, 2, "rounds up like sim_time_from_s");
+  /* 2^62 ns exactly is the last representable time; the horizon in seconds agrees */
+  cr_assert_eq((double)SIM_TIME_HORIZON_NS, ldexp(1.0, 62));
+  cr_assert_float_eq(SIM_TIME_HORIZON_S * 1e9, ldexp(1.0, 62), 1e3);
+  cr_assert_eq(sim_time_from_s_checked(ldexp(1.0, 62) * 1e-9 * (1 - 1e-12), &t), COD_OK);
+  cr_assert_leq(t, SIM_TIME_HORIZON_NS);
+  const double bad[] = {ldexp(1.0, 62) * 1e-9 * (1 + 1e-12), 5e9, 1e300, INFINITY, NAN, -1.0,
+                        -0.5e-9};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    t = -7;
+    cr_expect_eq(sim_time_from_s_checked(bad[i], &t), COD_EINVAL, "case %zu (%g)", i, bad[i]);
+    cr_expect_eq(t, -7, "case %zu: out untouched", i);
+  }
+}
+
+Test(unit_engine, checked_time_addition) {
+  sim_time_ns t = -7;
+  cr_assert_eq(sim_time_add_checked(SIM_TIME_HORIZON_NS - 5, 5, &t), COD_OK);
+  cr_assert_eq(t, SIM_TIME_HORIZON_NS);
+  t = -7;
+  cr_expect_eq(sim_time_add_checked(SIM_TIME_HORIZON_NS, 1, &t), COD_EINVAL);
+  cr_expect_eq(sim_time_add_checked(SIM_TIME_NEVER, SIM_TIME_NEVER, &t), COD_EINVAL, "overflow");
+  cr_expect_eq(sim_time_add_checked(SIM_TIME_NEVER, 1, &t), COD_EINVAL, "overflow");
+  cr_expect_eq(sim_time_add_checked(-1, 5, &t), COD_EINVAL);
+  cr_expect_eq(sim_time_add_checked(5, -1, &t), COD_EINVAL);
+  cr_expect_eq(t, -7, "out untouched");
+}
+
+Test(unit_engine, schedule_after_beyond_the_horizon_is_a_status) {
+  sim_engine *e = mk(0);
+  sim_engine_run(e, 1000);
+  cr_assert_eq(sim_engine_schedule_after(e, SIM_TIME_HORIZON_NS, log_fn, &LABELS[0], NULL, NULL),
+               COD_EINVAL, "now + delay passes the horizon");
+  cr_assert_eq(sim_engine_schedule_after(e, SIM_TIME_NEVER, log_fn, &LABELS[0], NULL, NULL),
+               COD_EINVAL, "now + delay would overflow");
+  cr_assert_eq(sim_engine_pending(e), 0, "nothing scheduled");
+  cr_assert_eq(sim_engine_schedule_after(e, SIM_TIME_HORIZON_NS - 1000, log_fn, &LABELS[0],
+                                         NULL, NULL), COD_OK, "exactly at the horizon");
+  cr_assert_eq(sim_engine_next_time(e), SIM_TIME_HORIZON_NS);
+  sim_engine_free(e);
+}

@@ -378,3 +378,32 @@ Test(unit_nic, sequential_random_workload_matches_recurrence) {
   sim_engine_free(e);
   sim_rng_free(r);
 }
+
+/* ---- the horizon (issue 11) ---------------------------------------------------------- */
+
+/* A NIC so slow that a transfer would end beyond the horizon: the transfer is never
+ * delivered, the NIC's sticky status says why (COD_EINVAL), and no assertion fires. The
+ * time is 8e9 bits / 1 bit per s = 8e9 s > 2^62 ns (4.6e9 s). A fast one of the same
+ * size next to it is delivered normally. */
+Test(unit_nic, nic_transfer_beyond_the_horizon_is_a_status) {
+  sim_engine *e = NULL;
+  sim_nic *slow = NULL, *fast = NULL;
+  cr_assert_eq(sim_engine_new(0, &e, NULL), COD_OK);
+  cr_assert_eq(sim_nic_new(e, 1.0, SIM_NIC_FAIR, &slow, NULL), COD_OK);
+  cr_assert_eq(sim_nic_new(e, 8e9, SIM_NIC_SEQUENTIAL, &fast, NULL), COD_OK);
+  xfer_rec a = {1, -1, 0, 0}, b = {2, -1, 0, 0};
+  cr_assert_eq(sim_nic_submit(slow, 1000000000u, 0, rec_done, &a, rec_fini, NULL), COD_OK);
+  cr_assert_eq(sim_nic_submit(fast, 1000000000u, 0, rec_done, &b, rec_fini, NULL), COD_OK);
+  sim_engine_run(e, SIM_TIME_NEVER);
+  while (sim_engine_step(e)) {
+  }
+  cr_expect_eq(b.n_done, 1);
+  cr_expect_eq(b.done_at, 1000000000, "8e9 bits at 8e9 bit/s: 1 s");
+  cr_expect_eq(a.n_done, 0, "never delivered");
+  cr_expect_eq(sim_nic_status(slow), COD_EINVAL);
+  cr_expect_eq(sim_nic_status(fast), COD_OK);
+  sim_nic_free(slow);
+  sim_nic_free(fast);
+  cr_expect_eq(a.n_fini, 1, "the payload is finalized once, when the NIC is freed");
+  sim_engine_free(e);
+}
