@@ -737,10 +737,6 @@ int run_scenario_parse(const char *text, size_t len, const char *name, run_scena
     /* reported in place of any error in the value it was glued to */
     keep_first(&fe, ps.indent_owner ? ps.indent_owner : ps.indent_line, &e);
   }
-  if (ps.junk_line) {
-    cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: %s", src, ps.junk_line, ps.junk_what);
-    keep_first(&fe, ps.junk_line, &e);
-  }
   check_headers(sc, &ps, src, &fe);
   if (ps.n_raw && !(sc->entries = cod_calloc(ps.n_raw, sizeof *sc->entries))) {
     st = cod_err_set(err, COD_ENOMEM, "out of memory reading %.200s", src);
@@ -749,6 +745,10 @@ int run_scenario_parse(const char *text, size_t len, const char *name, run_scena
   if (check_entries(sc, &ps, src, &fe) < 0) {
     st = cod_err_set(err, COD_ENOMEM, "out of memory reading %.200s", src);
     goto fail;
+  }
+  if (ps.junk_line) { /* after the entries: on the same line, a value's own error names the key */
+    cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: %s", src, ps.junk_line, ps.junk_what);
+    keep_first(&fe, ps.junk_line, &e);
   }
   if (fe.line) {
     st = fe.e.status;

@@ -938,3 +938,109 @@ Test(robustness, every_allocation_failure_is_reported) {
   }
   cr_expect(reached_ok);
 }
+
+/* ---- issue 11: a strict reader, overflow-checked ranges, blame on the key ----------------- */
+
+static void expect_format_error(const char *text, size_t len, const char *fragment) {
+  run_scenario *sc = (run_scenario *)0x1;
+  cod_err e = {0};
+  cr_expect_eq(run_scenario_parse(text, len, "t.ini", &sc, &e), COD_EFORMAT, "for %s", fragment);
+  cr_expect(strstr(e.msg, fragment) != NULL, "message\n  %s\nlacks\n  %s", e.msg, fragment);
+  cr_expect_eq(sc, (run_scenario *)0x1, "out-parameter touched on error");
+}
+
+Test(strict, nothing_is_dropped_silently) {
+  /* inih keeps the header and drops the rest of its line: the key would vanish */
+  const char *t1 = "[run]\ntrials = 1\n[cluster] workers = 0\n";
+  expect_format_error(t1, strlen(t1), "t.ini:3: text after ']' on a section line");
+  /* a comment after a header is fine (both comment characters) */
+  run_scenario_free(parse_ok("[run] ; the run\ntrials = 2\n[cluster] # n\nworkers = 3\n"));
+  /* old Mac line ends: the file would be one line, [run] and nothing else */
+  const char *t2 = "[run]\rtrials = 2\r[cluster]\rworkers = 0\r";
+  expect_format_error(t2, strlen(t2), "t.ini:1: carriage return without a line feed");
+  /* inih would read "3" and take the rest for a comment */
+  const char *t3 = "[run]\ntrials = 2\r\n[cluster]\nworkers = 3\r; workers = 4\n";
+  expect_format_error(t3, strlen(t3), "t.ini:4: carriage return without a line feed");
+  /* control characters that isspace() would have trimmed away */
+  const char *t4 = "[run]\ntrials = 2\n[cluster]\nworkers = 3\v\n";
+  expect_format_error(t4, strlen(t4), "t.ini:4: control character 0x0b");
+  const char *t5 = "[run]\n; a comment with a form feed \f\ntrials = 2\n";
+  expect_format_error(t5, strlen(t5), "t.ini:2: control character 0x0c");
+}
+
+Test(strict, crlf_line_ends_stay_accepted) {
+  run_scenario *sc = parse_ok("[run]\r\ntrials = 3\r\n[cluster]\r\nworkers = 16, 20\r\n");
+  run_config c;
+  cr_assert_eq(run_scenario_points(sc), 2);
+  point_ok(sc, 1, &c);
+  cr_expect_eq(c.run.trials, 3);
+  cr_expect_eq(c.cluster.workers, 20);
+  run_scenario_free(sc);
+}
+
+Test(strict, integer_ranges_cannot_overflow) {
+  /* the span is INT64_MAX - INT64_MIN: it overflowed a signed subtraction (UBSan) */
+  const char *t = "[run]\nseed = -9223372036854775808..9223372036854775807 step "
+                  "9223372036854775807\n";
+  expect_format_error(t, strlen(t), "t.ini:2: [run] seed: in range '-9223372036854775808.."
+                                    "9223372036854775807 step 9223372036854775807': bad value "
+                                    "'-9223372036854775808'");
+  const char *u = "[run]\nseed = 0..9223372036854775807 step 4611686018427387904\n";
+  expect_format_error(u, strlen(u), "bad value '4611686018427387904'");
+  /* large values near the bounds still expand exactly */
+  const char *w[] = {"999999990", "999999995", "1000000000"};
+  expect_values("[run]\ntrials = 999999990..1000000000 step 5\n", "trials", w, 3);
+}
+
+Test(strict, workers_and_snr_bounds) {
+  run_scenario *sc = parse_ok("[cluster]\nworkers = 250..300\n[coding]\nka = 2\nkb = 2\n");
+  run_config c;
+  cod_err e = {0};
+  point_ok(sc, 5, &c); /* 255 */
+  cr_expect_eq(c.cluster.workers, 255);
+  size_t bad = 99;
+  cr_expect_eq(run_scenario_validate(sc, &bad, &e), COD_EINVAL);
+  cr_expect_eq(bad, 6);
+  cr_expect_str_eq(e.msg, "t.ini:2: [cluster] workers: point 6 (workers=256): [cluster] workers "
+                          "= 256 exceeds 255, the most workers a code supports");
+  run_scenario_free(sc);
+  const char *s1 = "[run]\nsnr_db = -1e308\n";
+  expect_format_error(s1, strlen(s1), "t.ini:2: [run] snr_db: bad value '-1e308': expected none "
+                                      "or a real SNR in dB in [-100, 300]");
+  const char *s2 = "[run]\nsnr_db = 300.5\n";
+  expect_format_error(s2, strlen(s2), "bad value '300.5'");
+  sc = parse_ok("[run]\nsnr_db = -100, 300\n");
+  point_ok(sc, 0, &c);
+  cr_expect_eq(c.run.snr_db, -100.0);
+  run_scenario_free(sc);
+}
+
+Test(strict, blame_names_the_varying_key_else_the_written_one) {
+  run_scenario *sc = parse_ok("[coding]\nka = 4\nkb = 4\n[cluster]\nworkers = 20, 10\n");
+  run_config c;
+  cod_err e = {0};
+  cr_expect_eq(run_scenario_point(sc, 1, &c, &e), COD_EINVAL);
+  cr_expect(strncmp(e.msg, "t.ini:5: [cluster] workers: point 1 (workers=10): ", 50) == 0,
+            "%s", e.msg);
+  run_scenario_free(sc);
+  sc = parse_ok("[cluster]\nworkers = 10\n[coding]\nkb = 4\nka = 4\n");
+  cr_expect_eq(run_scenario_point(sc, 0, &c, &e), COD_EINVAL);
+  cr_expect(strncmp(e.msg, "t.ini:5: [coding] ka: point 0 (no key varies): ", 47) == 0, "%s",
+            e.msg);
+  /* the same rule from an override, and a key left at its default */
+  cr_assert_eq(run_scenario_set(sc, "coding.ka", "4", &e), COD_OK);
+  cr_expect_eq(run_scenario_point(sc, 0, &c, &e), COD_EINVAL);
+  cr_expect(strncmp(e.msg, "command line: [coding] ka: point 0", 34) == 0, "%s", e.msg);
+  run_scenario_free(sc);
+  sc = parse_ok("[latency]\nmodel = trace\n");
+  const char *const keys[] = {"latency.trace_file", NULL};
+  cr_expect_eq(run_scenario_point_blame(sc, 0, keys, -1, COD_EINVAL, "why", &e), COD_EINVAL);
+  cr_expect_str_eq(e.msg, "t.ini: [latency] trace_file (default): point 0 (no key varies): why");
+  run_scenario_free(sc);
+  sc = parse_ok("[cluster]\nworkers = 8\n[class slow]\ncount = 2\ncompute_rate_flops = 1, 2\n");
+  const char *const ck[] = {"class.compute_rate_flops", NULL};
+  run_scenario_point_blame(sc, 1, ck, 0, COD_EINVAL, "why", &e);
+  cr_expect_str_eq(e.msg, "t.ini:5: [class slow] compute_rate_flops: point 1 "
+                          "(slow.compute_rate_flops=2): why");
+  run_scenario_free(sc);
+}
