@@ -11,6 +11,7 @@
 #include "run_layer.h"
 
 #include <assert.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -531,6 +532,11 @@ int run_cluster_draw(run_cluster *cl, const run_config *c, size_t j, double t_s,
   int rc = sim_latency_sample_at(cl->models[klass + 1], cl->rng_lat[j], j, t_s, nominal_s, &d);
   if (rc) return cod_err_set(err, rc, "latency model: cannot sample worker %zu", j);
   double t_fail = INFINITY;
+  /* Only fail-stop and a trace's `inf` mean "never returns"; any other law's infinite draw
+   * is an overflow (Pareto with a tiny tail index), i.e. a time beyond every horizon. */
+  if (!isfinite(d) && !(sim_latency_law_get((size_t)rw.latency.model)->traits &
+                        (SIM_LAT_WRAPS_BASE | SIM_LAT_READS_TRACE)))
+    d = DBL_MAX;
   if (!isfinite(d)) t_fail = t_s;                       /* fail-stop: lost at once */
   if (is_fail_worker(c, j) && t_s + d > c->latency.fail_at_s)
     t_fail = fmax(t_s, c->latency.fail_at_s);           /* scheduled failure */
