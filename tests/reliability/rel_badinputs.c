@@ -7,7 +7,7 @@
  *   EXIT  SUBSTRING  ARGS  [SCENARIO]
  * EXIT is the expected exit status; SUBSTRING must occur in the first line of stderr;
  * ARGS are the arguments after `fcdcc`, separated by single spaces; SCENARIO, if present,
- * is scenario text with "\n" escapes that is written to @T@/s.ini first. In ARGS and
+ * is scenario text with "\n" (and "\t", "\r") escapes that is written to @T@/s.ini first. In ARGS and
  * SCENARIO, @T@ is a fresh working directory (also the child's cwd), @G@ a directory of
  * generated fixtures (below) and @F@ the checked-in fixtures folder. '#' lines and blank
  * lines are ignored.
@@ -21,6 +21,7 @@
  * newer.db (fcdcc.db with user_version 99), other.db (an SQLite file of another
  * application), text.db (a text file), x.npy (1x1x32x32, lenet5's input), x3.npy
  * (3x8x8), k.npy (4x3x3x3), nan.npy (x.npy with a NaN), knan.npy (k.npy with an Inf),
+ * x30.npy and k30.npy (x3.npy and k.npy times 1e30),
  * wnan/ (lenet5 weights with a NaN in conv2), wshape/ (lenet5 weights, conv1 of the wrong
  * shape), adir/ (a directory where a file is expected).
  * Files and databases (issue 11, make_file_fixtures): fifo and fifo.npy (FIFOs: every
@@ -118,6 +119,8 @@ static char *snapshot(void) {
 
 /* ---- fixtures ------------------------------------------------------------------------ */
 
+static double g_scale = 1.0; /* multiplies every generated value (x30.npy, k30.npy) */
+
 /* A float64 .npy of rank ndim in @G@ with seeded values; if poisoned, the middle element
  * is `poison`. */
 static int npy(const char *name, size_t ndim, size_t n, size_t c, size_t h, size_t w,
@@ -129,7 +132,7 @@ static int npy(const char *name, size_t ndim, size_t n, size_t c, size_t h, size
   if (cod_tensor_init(&t, n, c, h, w, COD_F64, &e)) return 1;
   t.ndim = ndim;
   double *v = t.data;
-  for (size_t i = 0; i < n * c * h * w; i++) v[i] = cos(0.71 * (double)i);
+  for (size_t i = 0; i < n * c * h * w; i++) v[i] = g_scale * cos(0.71 * (double)i);
   if (poisoned) v[(n * c * h * w) / 2] = poison;
   int rc = cod_npy_save(path, &t, &e);
   cod_tensor_fini(&t);
@@ -265,6 +268,10 @@ static int make_fixtures(void) {
       npy("k.npy", 4, 4, 3, 3, 3, 0, 0) || npy("nan.npy", 4, 1, 1, 32, 32, 1, NAN) ||
       npy("knan.npy", 4, 4, 3, 3, 3, 1, INFINITY))
     return 1;
+  g_scale = 1e30; /* finite, but their products overflow fp32 (and nearly fp64: 1e60) */
+  int big = npy("x30.npy", 3, 1, 3, 8, 8, 0, 0) || npy("k30.npy", 4, 4, 3, 3, 3, 0, 0);
+  g_scale = 1.0;
+  if (big) return 1;
   if (weights("wnan", "conv2", 4, 16, 6, 5, 5, 1, NAN) ||
       weights("wshape", "conv1", 4, 6, 1, 3, 3, 0, 0))
     return 1;
@@ -290,7 +297,8 @@ static int run_child(char **argv, const char *out, const char *errf) {
   return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 }
 
-/* Replace @T@, @G@, @F@ and the two-character escape "\n"; result in a static buffer. */
+/* Replace @T@, @G@, @F@ and the two-character escapes "\n", "\t", "\r"; result in a
+ * static buffer. */
 static const char *expand(const char *in) {
   static char buf[8192];
   size_t n = 0;
@@ -307,6 +315,9 @@ static const char *expand(const char *in) {
       p++;
     } else if (p[0] == '\\' && p[1] == 't') {
       buf[n++] = '\t';
+      p++;
+    } else if (p[0] == '\\' && p[1] == 'r') {
+      buf[n++] = '\r';
       p++;
     } else {
       buf[n++] = *p;
