@@ -126,6 +126,22 @@ static int schedule_s(layer_ctx *L, double t_s, sim_event_fn fn, void *payload,
   return 0;
 }
 
+/* As schedule_s, delay_s (s) after now, rounded as a duration (ceil of the delay alone,
+ * so the times are those of a plain sim_engine_schedule_after). */
+static int schedule_after_s(layer_ctx *L, double delay_s, sim_event_fn fn, void *payload) {
+  sim_time_ns d, t;
+  if (sim_time_from_s_checked(delay_s, &d) != COD_OK ||
+      sim_time_add_checked(sim_engine_now(L->e), d, &t) != COD_OK) {
+    fail_outcome(L, RUN_MSG_HORIZON);
+    return 1;
+  }
+  if (sim_engine_schedule_at(L->e, t, fn, payload, NULL, NULL) != COD_OK) {
+    fail_cb(cod_err_set(L->err, COD_ENOMEM, "out of memory scheduling an event"), L);
+    return 1;
+  }
+  return 0;
+}
+
 /* Submit a transfer to a master NIC; a NIC whose transfers would end beyond the horizon
  * is the layer's outcome, anything else out of memory. */
 static int nic_submit(layer_ctx *L, sim_nic *nic, uint64_t bytes, sim_event_fn done, void *p,
@@ -256,7 +272,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
   o->t_download_s = cw->t_result - cw->t_down0;
   o->t_decode_s = master_time(L, cod_code_decode_flops(L->code), wall);
   trace(L, "decode_start", -1);
-  schedule_s(L, now_s(L) + o->t_decode_s, ev_decode_done, L, NULL);
+  schedule_after_s(L, o->t_decode_s, ev_decode_done, L);
 }
 
 /* The REAL convolution of worker w's coded pieces (and its noise). Its simulated time was
@@ -740,7 +756,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   }
   out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
   out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
-  schedule_s(&L, out->t_start_s + out->t_encode_s, ev_encoded, &L, NULL);
+  schedule_after_s(&L, out->t_encode_s, ev_encoded, &L);
   while (!L.done && !L.rc && sim_engine_step(L.e)) {
     /* a NIC that could not deliver within the horizon stopped the engine */
     if (sim_nic_status(L.nic_up) == COD_EINVAL || sim_nic_status(L.nic_down) == COD_EINVAL)
