@@ -29,7 +29,10 @@ typedef struct run_scenario run_scenario;
 /* Read and check the scenario file at path. On success *out owns a new scenario (free
  * with run_scenario_free). Errors: COD_EIO (cannot read), COD_EFORMAT (syntax, unknown
  * section or key, duplicate, bad value, malformed range; the message starts with
- * "path:LINE: [section] key: "), COD_ENOMEM. *out untouched on error. */
+ * "path:LINE: [section] key: "; also, with "path:LINE: ", anything the INI syntax would
+ * drop silently: text after the ']' of a section line, a carriage return that does not
+ * end a line (CRLF is accepted), control characters other than tab), COD_ENOMEM. *out
+ * untouched on error. */
 int run_scenario_load(const char *path, run_scenario **out, cod_err *err);
 
 /* Same from memory: text[0..len) need not be NUL-terminated; `name` (e.g. the path) is

@@ -2,7 +2,9 @@
  *
  * An engine is a clock plus a priority queue of pending events. Simulated time is one
  * unit everywhere: signed 64-bit integer nanoseconds (sim_time_ns), which spans 292 years
- * and makes equal times compare exactly. Events are ordered by (time, sequence number),
+ * and makes equal times compare exactly. Times computed from input stay within the
+ * horizon SIM_TIME_HORIZON_NS (2^62 ns, about 146 years) through the checked conversion
+ * and addition below, so the sum of two of them cannot overflow. Events are ordered by (time, sequence number),
  * the sequence number being the order of scheduling, so events at equal times fire in the
  * order they were scheduled (FIFO) and a run is reproducible bit for bit.
  *
