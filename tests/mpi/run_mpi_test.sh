@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/mpi/run_mpi_test.sh FCDCC SRCDIR CASE: one end-to-end test of the MPI backend.
-# Cases: exact, failstop, undecodable, calibrate, sweep, badworld. Needs mpirun and the
+# Cases: exact, failstop, undecodable, calibrate, sweep, badworld, hostile. Needs mpirun and the
 # sqlite3 shell (exit 77 = skipped when either is missing). Runs on loopback (vader).
 set -u
 F=$1; SRC=$2; CASE=$3
@@ -108,6 +108,22 @@ sweep) # mpi-sweep: 3 ranks share 6 points x 2 trials, every run stored exactly 
   a=$(q "$T/s.db" "select run_key, latency_s from runs order by run_key")
   b=$(q "$T/ref.db" "select run_key, latency_s from runs order by run_key")
   [ "$a" = "$b" ] || fail "rows differ from a single-process sweep"
+  ;;
+hostile) # issue 11: a draw past the simulation horizon is the runs' error outcome, at once
+  start=$(date +%s)
+  out=$(timeout 60 $MPIRUN -np 5 "$F" run "$LENET" --backend mpi --db "$T/h.db" \
+    --set latency.model=shifted-exp --set latency.rate=1e-300 2>&1) || fail "run failed: $out"
+  el=$(( $(date +%s) - start ))
+  [ $el -le 20 ] || fail "took $el s: a worker slept its draw"
+  [ "$(q "$T/h.db" "select count(*) from runs where status='error'")" = 2 ] \
+    || fail "$(q "$T/h.db" "select status from runs")"
+  [ "$(q "$T/h.db" "select count(*) from layers where status='ok'")" = 0 ] || fail "ok layers"
+  echo "$out" | grep -q "simulated time beyond horizon" || fail "no warning: $out"
+  # a key that makes every run pass it is refused before any rank works
+  out=$(timeout 60 $MPIRUN -np 5 "$F" run "$LENET" --backend mpi --db "$T/k.db" \
+    --set latency.model=shifted-exp --set latency.shift=1e18 2>&1) && fail "accepted shift = 1e18"
+  echo "$out" | grep -q "command line: \[latency\] shift: point 0" || fail "message: $out"
+  [ ! -e "$T/k.db" ] || fail "a database was written"
   ;;
 *) fail "unknown case" ;;
 esac
