@@ -247,3 +247,20 @@ Test(hostile, deterministic_durations_beyond_the_horizon_name_their_key) {
   expect_refused("trials1e9", "[run]\ncompute = model\ntrials = 1000000000\n" HEAD,
                  "h.ini:3: [run] trials: point 0 (no key varies): the sweep has more than");
 }
+
+Test(hostile, master_nic_past_the_horizon_at_run_time) {
+  /* at 1.5e-3 bit/s one upload per layer fits the dry run's lower bound, but the four
+   * workers' uploads of conv3 (lenet5's largest filters) end past 2^62 ns: the NIC's
+   * sticky status becomes the layer's outcome, after two layers that were fine */
+  expect_outcome("nic", "[run]\ncompute = model\n" HEAD
+                 "[network]\nmaster_bps = 1.5e-3\n[latency]\nmodel = deterministic\n", 0,
+                 "layer conv3: simulated time beyond horizon");
+  char db[400];
+  snprintf(db, sizeof db, "%s/nic.db", g_dir);
+  cr_expect_str_eq(q_text(db, "SELECT layer_index, status, t_total_s IS NULL FROM layers"),
+                   "0|ok|0\n1|ok|0\n2|error|1\n");
+  cr_expect_str_eq(q_text(db, "SELECT status_time_s IS NULL, latency_s IS NULL FROM runs"),
+                   "1|1\n", "no time past the horizon is stored");
+  expect_outcome("nic_ok", "[run]\ncompute = model\n" HEAD
+                 "[network]\nmaster_bps = 1.5e3\n[latency]\nmodel = deterministic\n", 1, NULL);
+}
