@@ -912,6 +912,10 @@ static const char *const B_CLASS_MODEL[] = {"class.model", "latency.trace_file",
 static const char *const B_COUNTS[] = {"class.count", "cluster.workers", NULL};
 static const char *const B_FAILW[] = {"latency.fail_workers", "cluster.workers", NULL};
 static const char *const B_TRACE[] = {"latency.model", "latency.trace_file", NULL};
+static const char *const B_CODE[] = {"coding.scheme", "coding.ka", "coding.kb",
+                                     "coding.delta", "cluster.workers", NULL};
+static const char *const B_CODE_Q[] = {"coding.q", "coding.scheme", "coding.ka", "coding.kb",
+                                       "cluster.workers", NULL};
 
 int run_config_validate(run_config *cfg, cod_err *err) {
   return run_config_validate_blame(cfg, NULL, NULL, err);
@@ -927,11 +931,6 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
   if (!blame) blame = &dummy_b;
   if (!klass) klass = &dummy_k;
   *blame = NULL, *klass = -1;
-  /* first: every size allocated per worker depends on n, and the codes stop at 255 */
-  if (n > RUN_WORKERS_MAX)
-    return *blame = B_WORKERS,
-           cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu exceeds %d, the most workers "
-                       "a code supports", n, RUN_WORKERS_MAX);
   if (strcmp(cfg->data.source, "none") != 0) {
     if (cfg->run.compute == RUN_COMPUTE_MODEL)
       return cod_err_set(err, COD_EINVAL, "[data] source = %s needs [run] compute = real "
@@ -994,7 +993,7 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
     return *blame = B_REPL, cod_err_set(err, COD_EINVAL,
                        "[coding] replication = %zu exceeds [cluster] workers = %zu",
                        cfg->coding.replication, n);
-  if ((st = check_code(cfg, err))) return st;
+  if ((st = check_code(cfg, err))) return *blame = cfg->coding.q ? B_CODE_Q : B_CODE, st;
   size_t total = 0;
   for (size_t i = 0; i < cfg->n_classes; i++) {
     cfg->classes[i].first_worker = total;

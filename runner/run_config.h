@@ -41,7 +41,6 @@
  * 10^-15 of it (below double rounding), and 10^(-snr/20) would overflow long before. */
 #define RUN_SNR_DB_MIN (-100.0)
 #define RUN_SNR_DB_MAX 300.0
-#define RUN_WORKERS_MAX COD_WORKERS_MAX /* most workers of a point: the codes' limit */
 
 /* Enumerations: the numeric values are the positions of the names in the scenario
  * syntax, which run_config_enum_name() returns. */
@@ -219,8 +218,8 @@ cod_code_params run_config_code_params(const run_config *cfg, size_t ka, size_t 
 /* run_config_validate, also naming the keys the broken rule involves: on error *blame (if
  * non-NULL) is a static NULL-terminated list of "section.key" names, the most specific
  * first ("class.KEY" for a class key, whose class index is then *klass; else *klass =
- * -1), so a scenario can point at the line to fix. Also refuses workers >
- * RUN_WORKERS_MAX before anything sized per worker is built. */
+ * -1), so a scenario can point at the line to fix. The workers limit of the scheme is
+ * checked first, before anything sized per worker is built. */
 int run_config_validate_blame(run_config *cfg, const char *const **blame, int *klass,
                               cod_err *err);
 

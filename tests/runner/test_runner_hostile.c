@@ -189,16 +189,16 @@ static void expect_refused(const char *name, const char *text, const char *msg) 
 }
 
 Test(hostile, every_point_is_checked_before_the_first_run) {
-  expect_refused("workers", "[run]\ncompute = model\n[model]\nname = lenet5\n[coding]\nka = 2\n"
-                 "kb = 2\n[cluster]\nworkers = 250..300\n",
-                 "h.ini:9: [cluster] workers: point 6 (workers=256): [cluster] workers = 256 "
-                 "exceeds 255");
+  expect_refused("workers", "[run]\ncompute = model\n[model]\nname = lenet5\n[coding]\n"
+                 "scheme = nsctc-cir\nka = 1\nkb = 2\n[cluster]\nworkers = 250..300\n",
+                 "h.ini:10: [cluster] workers: point 6 (workers=256): [cluster] workers = 256: "
+                 "nsctc-cir supports at most 255 workers");
   expect_refused("cir", "[run]\ncompute = model\n" HEAD "[coding]\nscheme = nsctc-rot, nsctc-cir\n",
-                 "h.ini:11: [coding] scheme: point 1 (scheme=nsctc-cir): conv layer 1 (conv1): "
-                 "nsctc-cir is one-sided");
+                 "h.ini:11: [coding] scheme: point 1 (scheme=nsctc-cir): [coding] scheme = "
+                 "nsctc-cir, ka = 2, kb = 2: nsctc-cir is one-sided");
   expect_refused("q", "[run]\ncompute = model\n" HEAD "[coding]\nq = 5, 3\n",
-                 "h.ini:11: [coding] q: point 1 (q=3): conv layer 1 (conv1): nsctc-rot: q = 3 "
-                 "must be >= n = 4");
+                 "h.ini:11: [coding] q: point 1 (q=3): [coding] scheme = nsctc-rot, ka = 2, kb = 2: "
+                 "nsctc-rot: q = 3 must be >= n = 4");
   expect_refused("layers", "[run]\ncompute = model\n" HEAD "[model]\nlayers = 1, 9\n",
                  "h.ini:11: [model] layers: point 1 (layers=9): conv layer 9 selected, but "
                  "model lenet5 has 3 conv layers");

@@ -993,7 +993,8 @@ Test(strict, integer_ranges_cannot_overflow) {
 }
 
 Test(strict, workers_and_snr_bounds) {
-  run_scenario *sc = parse_ok("[cluster]\nworkers = 250..300\n[coding]\nka = 2\nkb = 2\n");
+  run_scenario *sc = parse_ok("[cluster]\nworkers = 250..300\n[coding]\nscheme = nsctc-cir\n"
+                              "ka = 1\nkb = 2\n");
   run_config c;
   cod_err e = {0};
   point_ok(sc, 5, &c); /* 255 */
@@ -1002,7 +1003,7 @@ Test(strict, workers_and_snr_bounds) {
   cr_expect_eq(run_scenario_validate(sc, &bad, &e), COD_EINVAL);
   cr_expect_eq(bad, 6);
   cr_expect_str_eq(e.msg, "t.ini:2: [cluster] workers: point 6 (workers=256): [cluster] workers "
-                          "= 256 exceeds 255, the most workers a code supports");
+                          "= 256: nsctc-cir supports at most 255 workers (got 256)");
   run_scenario_free(sc);
   const char *s1 = "[run]\nsnr_db = -1e308\n";
   expect_format_error(s1, strlen(s1), "t.ini:2: [run] snr_db: bad value '-1e308': expected none "
