@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "cod_status.h"
+#include "cod_tensor.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
 
@@ -24,6 +25,8 @@ int cli_bench(int argc, char **argv);
 /* cli_bench_conv.c: `fcdcc bench conv` (argv[0] is "conv"), and the Winograd-vs-im2col
  * target lines of `fcdcc bench` (0, or an exit status after printing the error). */
 int cli_bench_conv(int argc, char **argv);
+/* Seeded benchmark data in [-0.5, 0.5): len elements of type dt (cli_bench.c). */
+void cli_bench_fill(void *a, size_t len, cod_dtype dt, unsigned seed);
 int cli_bench_wino_target(int quick, int reps);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);

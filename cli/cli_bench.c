@@ -39,7 +39,7 @@
 static int bench_half(const cod_code *c, const double *cx, const double *ck, double *out,
                       int reps);
 
-static void fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
+void cli_bench_fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
   unsigned s = seed * 2654435761u + 1;
   for (size_t i = 0; i < len; i++) {
     s = s * 1664525u + 1013904223u;
@@ -71,9 +71,9 @@ static int bench_one(const cod_conv_geom *g, cod_dtype dt, int reps, double *t_c
     bufs_free(&b);
     return -1;
   }
-  fill(b.x, cod_conv_input_len(g), dt, 1);
-  fill(b.k, cod_conv_filter_len(g), dt, 2);
-  fill(b.col, ckk * hw, dt, 3);
+  cli_bench_fill(b.x, cod_conv_input_len(g), dt, 1);
+  cli_bench_fill(b.k, cod_conv_filter_len(g), dt, 2);
+  cli_bench_fill(b.col, ckk * hw, dt, 3);
   int N = (int)g->n_filters, K = (int)ckk, M = (int)hw;
   *t_conv = *t_gemm = INFINITY;
   for (int r = 0; r < reps; r++) {
@@ -166,8 +166,8 @@ static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, 
     rc = cli_fail("bench", "out of memory");
     goto done;
   }
-  fill(x, cod_conv_input_len(&g), COD_F64, 4);
-  fill(k, cod_conv_filter_len(&g), COD_F64, 5);
+  cli_bench_fill(x, cod_conv_input_len(&g), COD_F64, 4);
+  cli_bench_fill(k, cod_conv_filter_len(&g), COD_F64, 5);
   if (cod_code_encode_input(c, x, cx, &e) || cod_code_encode_filters(c, k, ck, &e)) {
     rc = cli_fail("bench", "%s", e.msg);
     goto done;
@@ -308,7 +308,7 @@ static int bench_runs(int reps) {
     rc = cod_err_set(&e, COD_ENOMEM, "out of memory");
     goto fail;
   }
-  fill(in, is.c * is.h * is.w, COD_F64, 9);
+  cli_bench_fill(in, is.c * is.h * is.w, COD_F64, 9);
   double t_run = INFINITY, t_fwd = INFINITY;
   for (int k = 0; k < reps; k++) {
     id.trial = (size_t)k + 1;

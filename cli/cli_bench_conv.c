@@ -21,15 +21,6 @@
 #include "cod_wino.h"
 #include "model.h"
 
-static void fill_seeded(void *a, size_t len, cod_dtype dt, unsigned seed) {
-  unsigned s = seed * 2654435761u + 1;
-  for (size_t i = 0; i < len; i++) {
-    s = s * 1664525u + 1013904223u;
-    double v = (double)(s >> 8) / 16777216.0 - 0.5;
-    if (dt == COD_F64) ((double *)a)[i] = v;
-    else ((float *)a)[i] = (float)v;
-  }
-}
 
 typedef struct conv_bufs {
   void *x, *k, *y, *work[COD_CONV_ALGO_COUNT];
@@ -58,8 +49,8 @@ static int conv_bufs_init(conv_bufs *b, const cod_conv_geom *g, cod_dtype dt,
     conv_bufs_free(b);
     return COD_ENOMEM;
   }
-  fill_seeded(b->x, cod_conv_input_len(g), dt, 1);
-  fill_seeded(b->k, cod_conv_filter_len(g), dt, 2);
+  cli_bench_fill(b->x, cod_conv_input_len(g), dt, 1);
+  cli_bench_fill(b->k, cod_conv_filter_len(g), dt, 2);
   return COD_OK;
 }
 
@@ -97,8 +88,8 @@ static int time_wino_pre(const cod_conv_geom *g, cod_dtype dt, int reps, double 
   void *w = cod_aligned_alloc(cod_wino_pre_workspace_bytes(g, dt));
   int rc = x && k && U && y && w ? COD_OK : COD_ENOMEM;
   if (!rc) {
-    fill_seeded(x, xl, dt, 1);
-    fill_seeded(k, kl, dt, 2);
+    cli_bench_fill(x, xl, dt, 1);
+    cli_bench_fill(k, kl, dt, 2);
     if (dt == COD_F64) cod_wino_filters_f64(g, k, U);
     else cod_wino_filters_f32(g, k, U);
     *best = INFINITY;
