@@ -176,9 +176,8 @@ static const char *const required[] = {
 Test(unit, onnx_conformance, .timeout = 120) {
   struct stat sb;
   if (stat(TESTDATA, &sb) != 0) {
-    cr_log_warn("%s is absent (apt-get install libonnx-testdata): conformance cases not run",
-                TESTDATA);
-    return;
+    cr_skip_test("%s is absent (apt-get install libonnx-testdata): conformance cases not run",
+                 TESTDATA);
   }
   const char *subs[] = {"node", "pytorch-converted"};
   size_t passed = 0, skipped = 0, failed = 0;
@@ -569,7 +568,8 @@ Test(unit, npy_u8_parse_and_errors) {
   cr_expect_eq(model_npy_u8_parse(c, sizeof c, "t.npy", &a, &e), COD_EFORMAT);
   cr_expect(strstr(e.msg, "uint8"), "%s", e.msg);
   memcpy(c, b, sizeof b);
-  memcpy(strstr((char *)c + 10, "False"), "True ", 5);
+  /* c is not a string: place "True " at the offset "False" has in hdr */
+  memcpy(c + 10 + (strstr(hdr, "False") - hdr), "True ", 5);
   cr_expect_eq(model_npy_u8_parse(c, sizeof c, "t.npy", &a, &e), COD_EFORMAT);
 }
 
