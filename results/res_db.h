@@ -39,7 +39,8 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 2 /* 2: the data_runs table */
+#define RES_DB_SCHEMA_VERSION 3 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+                                  * layers.worst_exhaustive */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -142,6 +143,10 @@ typedef struct res_layer_row {
   double mse, rel_error, max_abs_error; /* layer output error vs. direct convolution */
   double cond;                /* condition number of the decoding system */
   int cond_flagged;           /* 1 if cond exceeded the scenario's threshold, 0 if not, -1 NULL */
+  int64_t worst_sets_tried;   /* stragglers = worst: worker sets the worst-set search examined;
+                                 -1 (NULL) for random stragglers */
+  int worst_exhaustive;       /* stragglers = worst: 1 if those were all C(n, delta) sets, 0 if
+                                 sampled; -1 (NULL) for random stragglers */
   const char *status;         /* (req) RES_STATUS_* or RES_STATUS_SKIPPED */
   double an_upload_bytes, an_download_bytes, an_storage_bytes; /* analytic model, bytes */
   double an_compute_flops;    /* analytic model, flops */

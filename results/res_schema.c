@@ -94,6 +94,10 @@ static const res_column layers_cols[] = {
   LAYER(max_abs_error, RES_CT_REAL, "", "", NULL),
   LAYER(cond, RES_CT_REAL, "", "", NULL),
   LAYER(cond_flagged, RES_CT_INT, "CHECK (cond_flagged IN (0,1))", "", NULL),
+  LAYER(worst_sets_tried, RES_CT_I64, "CHECK (worst_sets_tried >= 1)", "",
+        "stragglers = worst: sets searched; NULL for random stragglers"),
+  LAYER(worst_exhaustive, RES_CT_INT, "CHECK (worst_exhaustive IN (0,1))", "",
+        "stragglers = worst: 1 if all C(n, delta) sets were searched"),
   LAYER(status, RES_CT_TEXT, "NOT NULL CHECK (status IN ('ok','undecodable','error',"
         "'skipped') OR status LIKE 'infeasible: %')", "", NULL),
   LAYER(an_upload_bytes, RES_CT_REAL, "", "bytes", AN),

@@ -365,6 +365,10 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
   L->cpu_decode_s = lo->cpu_decode_s;
   L->cond = lo->cond;
   L->cond_flagged = isnan(lo->cond) ? -1 : lo->cond > x->cfg->run.cond_bound;
+  if (lo->n_worst > 0) { /* stragglers = worst; NULL otherwise (and from the mpi backend) */
+    L->worst_sets_tried = (int64_t)lo->worst_sets_tried;
+    L->worst_exhaustive = lo->worst_exhaustive ? 1 : 0;
+  }
   L->status = lo->status;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);

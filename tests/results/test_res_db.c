@@ -451,8 +451,9 @@ Test(res_db, layer_nullable_columns_are_null) {
                         "t_upload_s", "t_compute_s", "t_download_s", "t_decode_s",
                         "t_total_s", "cpu_encode_s", "cpu_compute_s", "cpu_decode_s", "mse",
                         "rel_error", "max_abs_error", "cond", "cond_flagged",
-                        "an_upload_bytes", "an_download_bytes", "an_storage_bytes",
-                        "an_compute_flops", "an_latency_s"};
+                        "worst_sets_tried", "worst_exhaustive", "an_upload_bytes",
+                        "an_download_bytes", "an_storage_bytes", "an_compute_flops",
+                        "an_latency_s"};
   for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT %s IS NULL FROM layers", cols[i]);

@@ -218,6 +218,8 @@ static void fill_layer(res_layer_row *l, int64_t index) {
   l->mse = rnd_real(), l->rel_error = rnd_real(), l->max_abs_error = rnd_real();
   l->cond = rnd_real();
   l->cond_flagged = (int)(rnd() & 1);
+  /* the other 0/1 column: distinct values, so a swap of the two would show */
+  l->worst_sets_tried = rnd_int(), l->worst_exhaustive = 1 - l->cond_flagged;
   l->status = RES_STATUS_SKIPPED;
   l->an_upload_bytes = rnd_real(), l->an_download_bytes = rnd_real();
   l->an_storage_bytes = rnd_real(), l->an_compute_flops = rnd_real();

@@ -179,7 +179,8 @@ Test(sim, nsctc_rot_fp64_exact) {
 #define DUMP_LAYERS                                                                      \
   "SELECT r.run_key, l.layer_index, l.layer_name, l.ka, l.kb, l.delta, l.workers_used, " \
   "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, l.t_decode_s, l.t_total_s, " \
-  "l.mse, l.rel_error, l.max_abs_error, l.cond, l.cond_flagged, l.status, "              \
+  "l.mse, l.rel_error, l.max_abs_error, l.cond, l.cond_flagged, l.worst_sets_tried, "    \
+  "l.worst_exhaustive, l.status, "                                                        \
   "l.an_upload_bytes, l.an_download_bytes, l.an_storage_bytes, l.an_compute_flops, "     \
   "l.an_latency_s FROM layers l JOIN runs r USING (run_id) "                              \
   "ORDER BY r.run_key, l.layer_index"
@@ -555,6 +556,57 @@ Test(sim, worst_stragglers_decode_from_the_worst_set) {
                     schemes[s], k, worst);
     }
     sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+}
+
+/* C(n, k), exact for the small arguments of these tests. */
+static long long choose(long long n, long long k) {
+  long long c = 1;
+  for (long long i = 1; i <= k; i++) c = c * (n - k + i) / i;
+  return c;
+}
+
+/* The layers rows say how the worst set was found: stragglers = worst with worst_sets >=
+ * C(n, delta) examines every set (worst_exhaustive = 1, worst_sets_tried = C(n, delta),
+ * delta from the code the test builds itself); a smaller worst_sets samples that many
+ * (worst_exhaustive = 0); random stragglers leave both NULL. */
+Test(sim, worst_rows_record_the_search) {
+  const size_t n = 7;
+  cod_conv_geom g = {1, 12, 12, 4, 3, 3, 1, 0};
+  cod_code_params p = cod_code_params_default();
+  p.scheme = "poly-real", p.n_workers = n, p.ka = 2, p.kb = 2;
+  cod_code *c = NULL;
+  cr_assert_eq(cod_code_new(&p, &g, &c, NULL), COD_OK);
+  long long delta = (long long)cod_code_threshold(c);
+  cod_code_free(c);
+  long long total = choose((long long)n, delta);
+  cr_assert_gt(total, 3);
+  const char *mode[3] = {"stragglers = worst\n", "stragglers = worst\nworst_sets = 3\n",
+                         "stragglers = random\n"};
+  for (int m = 0; m < 3; m++) {
+    char path[400], text[512], q[256];
+    snprintf(path, sizeof path, "%s/worstrows%d.db", g_dir, m);
+    snprintf(text, sizeof text,
+             BASE_HEAD "[coding]\nscheme = poly-real\nka = 2\nkb = 2\n[cluster]\n"
+                       "workers = %zu\n%s", n, mode[m]);
+    run_sweep_stats st;
+    sweep_ok(text, path, 1, &st);
+    sqlite3 *db = open_ro(path);
+    long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+    cr_expect_geq(nl, 3);
+    cr_expect_eq(q_int(db, "SELECT COUNT(DISTINCT delta) FROM layers"), 1);
+    cr_expect_eq(q_int(db, "SELECT MIN(delta) FROM layers"), delta);
+    if (m == 2) {
+      cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE worst_sets_tried IS NULL "
+                             "AND worst_exhaustive IS NULL"), nl,
+                   "%s", q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
+    } else {
+      snprintf(q, sizeof q, "SELECT COUNT(*) FROM layers WHERE worst_exhaustive = %d AND "
+               "worst_sets_tried = %lld", m == 0, m == 0 ? total : 3);
+      cr_expect_eq(q_int(db, q), nl, "C(%zu, %lld) = %lld: %s", n, delta, total,
+                   q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
+    }
     sqlite3_close(db);
   }
 }
