@@ -84,6 +84,7 @@ typedef struct run_spec {
   double snr_db;             /* NaN = none */
   double mse, rel, latency, an_latency; /* an_latency NaN = NULL */
   double an_bytes;           /* an_upload = an_storage = this; NaN = NULL */
+  const char *stragglers;    /* [cluster] stragglers, or NULL (random) */
 } run_spec;
 
 static int64_t next_point;
@@ -95,8 +96,9 @@ static void add_run(res_db *db, const run_spec *s) {
   else snprintf(snr, sizeof snr, "%g", s->snr_db);
   if (s->slow) snprintf(classes, sizeof classes, "[{\"name\":\"slow\",\"count\":%d}]", s->slow);
   else snprintf(classes, sizeof classes, "[]");
-  snprintf(json, sizeof json, "{\"run\":{\"name\":\"%s\",\"snr_db\":%s},\"classes\":%s}",
-           s->name, snr, classes);
+  snprintf(json, sizeof json,
+           "{\"run\":{\"name\":\"%s\",\"snr_db\":%s},\"cluster\":{\"stragglers\":\"%s\"},"
+           "\"classes\":%s}", s->name, snr, s->stragglers ? s->stragglers : "random", classes);
   res_run_row r;
   res_run_row_init(&r);
   r.scenario_hash = "feedfacefeedface";
@@ -175,53 +177,55 @@ static void build_db(int with_mpi) {
     double mse = s ? 1e-17 : 1e-27;
     for (int n = 16; n <= 24; n += 4) {
       run_spec r = {"mse-vs-n", schemes[s], "alexnet", "fp64", NULL, n, 4, 4, 0, NAN,
-                    mse * n / 20.0, 1e-14, 1.0, NAN, NAN};
+                    mse * n / 20.0, 1e-14, 1.0, NAN, NAN, NULL};
       add_run(db, &r);
       run_spec e2e = {"e2e", schemes[s], "lenet5", NULL, NULL, n, 4, 4, 0, NAN,
-                      NAN, NAN, 10.0 / n, n == 20 ? NAN : 9.0 / n, 1e6};
+                      NAN, NAN, 10.0 / n, n == 20 ? NAN : 9.0 / n, 1e6, NULL};
       add_run(db, &e2e);
     }
     for (int slow = 0; slow <= 3; slow++) {
       run_spec r = {"stragglers", schemes[s], NULL, NULL, NULL, 20, 4, 4, slow, NAN,
-                    NAN, NAN, 0.3 + 0.1 * slow, slow ? NAN : 0.29, 1e6};
+                    NAN, NAN, 0.3 + 0.1 * slow, slow ? NAN : 0.29, 1e6, NULL};
       add_run(db, &r);
     }
     for (int snr = 80; snr <= 120; snr += 20) {
       run_spec r = {"snr", schemes[s], NULL, NULL, NULL, 20, 4, 4, 0, (double)snr,
-                    1e-10, pow(10.0, -snr / 20.0), 0.5, NAN, NAN};
+                    1e-10, pow(10.0, -snr / 20.0), 0.5, NAN, NAN, NULL};
       add_run(db, &r);
     }
-    for (int p = 0; p < 2; p++) {
-      run_spec r = {"precision-n20", schemes[s], NULL, p ? "fp32" : "fp64", NULL, 20, 4, 4,
-                    0, NAN, 1e-12, p ? 1e-5 : 1e-14, 0.5, NAN, NAN};
-      add_run(db, &r);
-    }
+    for (int p = 0; p < 2; p++)
+      for (int w = 0; w < 2; w++) { /* random draws and the worst set */
+        run_spec r = {w ? "precision-n20-worst" : "precision-n20", schemes[s], NULL,
+                      p ? "fp32" : "fp64", NULL, 20, 4, 4, 0, NAN, 1e-12,
+                      (p ? 1e-5 : 1e-14) * (w ? 10 : 1), 0.5, NAN, NAN, w ? "worst" : NULL};
+        add_run(db, &r);
+      }
   }
   for (int ka = 1; ka <= 16; ka *= 2) {
     run_spec r = {"upload-storage", "nsctc-rot", NULL, NULL, NULL, 20, ka, 16 / ka, 0, NAN,
-                  NAN, NAN, 0.4, 0.4, 1e6 * (1 + fabs(ka - 4.0))};
+                  NAN, NAN, 0.4, 0.4, 1e6 * (1 + fabs(ka - 4.0)), NULL};
     add_run(db, &r);
   }
   for (int b = 0; b < 2; b++) { /* berrut-error: berrut beside nsctc-rot */
     run_spec r = {b ? "berrut-error-rot" : "berrut-error", b ? "nsctc-rot" : "berrut", NULL,
                   NULL, NULL, 20, b ? 2 : 4, b ? 2 : 1, 0, NAN, 1e-3, b ? 1e-14 : 1e-2, 0.6,
-                  NAN, NAN};
+                  NAN, NAN, NULL};
     add_run(db, &r);
   }
   for (int n = 16; n <= 24; n += 8) { /* fashion-n: one data_runs row per run */
     run_spec r = {"fashion-n", "poly-real", "models/trained/lenet5-fashion.onnx", "fp32", NULL,
-                  n, 4, 4, 0, NAN, 1e-10, 1e-6, 0.5, NAN, NAN};
+                  n, 4, 4, 0, NAN, 1e-10, 1e-6, 0.5, NAN, NAN, NULL};
     add_run_with_data(db, &r, n == 16 ? 1.0 : 0.9);
   }
   const char *models[2] = {"lenet5", "alexnet"};
   for (int m = 0; m < 2; m++) {
     run_spec r = {"phases", "nsctc-rot", models[m], NULL, NULL, 20, 4, 4, 0, NAN,
-                  NAN, NAN, 0.7, NAN, NAN};
+                  NAN, NAN, 0.7, NAN, NAN, NULL};
     add_run(db, &r);
   }
   if (with_mpi) {
     run_spec r = {"mpi-check", "nsctc-rot", "lenet5", NULL, "mpi", 20, 4, 4, 0, NAN,
-                  NAN, NAN, 0.8, NAN, NAN};
+                  NAN, NAN, 0.8, NAN, NAN, NULL};
     add_run(db, &r); /* pairs with the lenet5 e2e sim runs at n = 20 */
   }
   res_db_close(db);
@@ -278,7 +282,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 12);
+  cr_assert_eq(res_plot_figure_count(), 13);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
@@ -425,7 +429,7 @@ Test(res_plot, hostile_names_cannot_reach_the_script, .timeout = 30) {
   cod_err e = {0};
   cr_assert_eq(res_db_open(P.db, 0, &db, &e), COD_OK);
   run_spec r = {"mse-vs-n", scheme, "alexnet", "fp64", NULL, 20, 4, 4, 0, NAN,
-                1e-27, 1e-14, 1.0, NAN, NAN};
+                1e-27, 1e-14, 1.0, NAN, NAN, NULL};
   add_run(db, &r);
   res_plot_opts o = {NULL, getenv("PATH"), P.tmp};
   cr_assert_eq(res_plot_figure(db, "mse-vs-n", P.out, &o, &e), COD_OK, "%s", e.msg);
