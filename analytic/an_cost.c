@@ -84,7 +84,7 @@ static double decode_generic(DECODE_ARGS) {
   return 2.0 * (double)(c->m_in * c->m_filt) * (double)(c->delta * c->ea * c->eb) * block;
 }
 
-/* the FFT decoder: cod_cir_decode_flops (coding/cod_cir_fft.c), re-derived */
+/* the structured decoder: cod_cir_decode_flops (coding/cod_cir_fft.c), re-derived */
 static double decode_cir(DECODE_ARGS) {
   const double k = (double)c->delta, q = (double)c->q;
   const int filters = c->m_in == 1 && c->ea == 1;
@@ -92,8 +92,11 @@ static double decode_cir(DECODE_ARGS) {
                                : ceil_div(out_axis, c->out_per_slab);
   size_t ng = ceil_div(nreal, c->q - 1);
   if (ng > c->delta) ng = c->delta;
-  return 2.5 * q * log2(q) * (k + (double)ng) * block +
-         (double)(c->q / 2) * 2.0 * (2.0 * (double)ng) * (2.0 * k) * block;
+  const double gn = (double)ng, rows = 2.0 * (double)(c->q / 2);
+  /* the DFTs as matrices: odd q the cos/sin halves (q(q-1) flops per sequence), q = 2 full */
+  const double tr = c->q % 2 ? q * (q - 1) * (k + gn)
+                             : 2.0 * rows * q * k + 2.0 * (q - 1) * rows * gn;
+  return tr * block + (double)(c->q / 2) * 2.0 * (2.0 * gn) * (2.0 * k) * block;
 }
 
 typedef struct an_scheme {

@@ -1,27 +1,23 @@
 /* cod_cir_fft.c: the structured decoder and condition number of nsctc-cir.
  *
- * The circulant-permutation embedding (CRME, Ramamoorthy & Tang, arXiv 1910.06515; as a
- * convolution code in FCDCC, arXiv 2411.01579; NSCTC-MATH section 4): the coded side is k
- * groups of q pieces (q prime), the last piece of group i minus the sum of its q-1 data
- * pieces, and worker j's piece t is sum_i U'_{i,(t+i*j) mod q}. Its result pieces, as a
- * sequence in t, therefore obey Z_j[m] = sum_i w^{m*i*j} U'_i[m] after a DFT along t
- * (w = e^{2 pi i/q}, FFTW's forward sign). Bin 0 of every group is zero by construction,
- * so decoding is: FFT each selected worker's q pieces (for every output entry at once),
- * solve one k x k complex Vandermonde system in the nodes w^{m*j} per frequency
- * m = 1..floor(q/2) (the others are complex conjugates: the data are real), inverse FFT,
- * and drop the parity piece s = q-1. The k x k inverses are formed once per worker set
- * and applied to all output entries of a chunk as one real GEMM on split planes
- * ([[Re, -Im], [Im, Re]], as the nsctc-rot decoder does), so the cost per output entry is
- * about one length-q real FFT per worker and per needed group and 8k^2 flops per
- * frequency pair, instead of the generic decoder's 2*k^2*q^2. Two real sequences share
- * one complex FFT (forward: two workers, split by conjugate symmetry; inverse: two
- * groups), because FFTW runs a prime length as an O(q^2) generic loop either way.
- *
- * FFTW's planner is one global object and not thread-safe: every plan is made and
- * destroyed under plan_lock (only fftw_execute_* is thread-safe). Plans are made per
- * decode with FFTW_ESTIMATE (microseconds, no measurement) and FFTW_UNALIGNED, because
- * worker results come at any 8-byte alignment; FFTW's own allocations bypass cod_malloc,
- * and a NULL plan is reported as COD_ENOMEM.
+ * The circulant-permutation embedding (CRME, Ramamoorthy & Tang, arXiv 1910.06515; as a convolution
+ * code in FCDCC, arXiv 2411.01579; NSCTC-MATH section 4): the coded side is k groups of q pieces (q
+ * prime), the last piece of group i minus the sum of its q-1 data pieces, and worker j's piece t is
+ * sum_i U'_{i,(t+i*j) mod q}. Its result pieces, as a sequence in t, therefore obey Z_j[m] = sum_i
+ * w^{m*i*j} U'_i[m] after a DFT along t (w = e^{2 pi i/q}; the DFT has the forward sign e^{-2 pi i
+ * m t/q}). Bin 0 of every group is zero by construction, so decoding is: a DFT of each selected
+ * worker's q pieces (for every output entry at once), solve one k x k complex Vandermonde system in
+ * the nodes w^{m*j} per frequency m = 1..floor(q/2) (the others are complex conjugates: the data
+ * are real), inverse DFT, and drop the parity piece s = q-1. The k x k inverses are formed once per
+ * worker set and applied to all output entries of a chunk as one real GEMM per frequency on split
+ * planes ([[Re, -Im], [Im, Re]], as nsctc-rot does). The length-q transforms are real DGEMMs too,
+ * not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and h x h, h = (q-1)/2) on the
+ * butterflies x[t] +- x[q-t] of every worker at once (two GEMMs over all workers' entries), and the
+ * same halves inverse over all needed groups. q is a prime here, and FFTW runs a small prime length
+ * as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2) work at
+ * BLAS-3 speed. Per entry that is about q^2 (k + g) flops for the transforms and 8 g k per
+ * frequency for the solve, instead of the generic decoder's 2 k^2 q^2. q = 2 (a Nyquist bin) uses
+ * the full matrices.
  *
  * Condition number (docs/decisions/012-cir-fft-decoder.md derives it). With the unitary
  * DFT, the recovery matrix M (kq x k(q-1): worker pieces against data pieces) is
@@ -39,10 +35,8 @@
  */
 #include <float.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
-#include <fftw3.h>
 #include <gsl/gsl_cblas.h>
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
@@ -51,19 +45,22 @@
 #include "cod_alloc.h"
 #include "cod_scheme.h"
 
-/* Output entries per pass: the forward planes, the solved planes (each (q/2+1) x 2k x W)
- * and one inverse output (q x W) stay in L1/L2. 16 measured best of 8..512 on AlexNet
- * conv3 at n = 20, 1 x 16 (1.54 ms against 1.71 ms at 64 and 2.8 ms at 512). */
-#define CIR_CHUNK 16
+/* Output entries per pass: the forward planes (2(q/2) k x W), the solved planes
+ * (2(q/2) g x W) and the inverse output ((q-1) g x W) stay in L2. Tried on AlexNet conv3
+ * at n = 20, 1 x 16 (see docs/decisions/012-cir-fft-decoder.md). */
+#ifndef CIR_CHUNK
+#define CIR_CHUNK 512
+#endif
 
-static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Frequencies kept by the real FFT: 0..q/2. */
+/* Frequencies kept by the real transform: 0..q/2 (bin 0 is zero and never formed). */
 static size_t cir_nfreq(const cod_code *c) { return c->q / 2 + 1; }
+
+/* Rows of a real spectrum: (Re, Im) of bins 1..q/2, in that order. */
+static size_t cir_nrows(const cod_code *c) { return 2 * (c->q / 2); }
 
 /* Groups (of q-1 data pieces) holding at least one block that reaches y: KCCP's zero
  * filters and APCP's slabs past the output are known zeros, so only the first groups'
- * rows of each inverse are applied and only their inverse FFTs are taken. The other
+ * rows of each inverse are applied and only their inverse transforms are taken. The other
  * unknowns are still part of every solve (the systems are square); they are just not
  * formed, so the decoded entries are the same numbers either way. */
 static size_t cir_groups_needed(const cod_code *c) {
@@ -79,11 +76,14 @@ static size_t cir_groups_needed(const cod_code *c) {
 }
 
 static size_t cir_work_doubles(const cod_code *c) {
-  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k;
-  return 2 * nf * k2 * CIR_CHUNK   /* forward and solved planes (at most 2k rows each) */
-         + 4 * q * CIR_CHUNK       /* one pair's packed spectrum in and out (split) */
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, R = cir_nrows(c);
+  return R * k * CIR_CHUNK         /* forward spectra of every worker */
+         + R * k * CIR_CHUNK       /* solved spectra (at most k groups) */
+         + q * k * CIR_CHUNK       /* butterflies of every worker, or the inverse output */
+         + R * q + (q - 1) * R     /* the real DFT matrix and its inverse */
          + nf * k2 * k2            /* embedded inverses, one per frequency */
-         + 4 * k * k;              /* one V_m and its inverse (interleaved complex) */
+         + 4 * k * k               /* one V_m and its inverse (interleaved complex) */
+         + 2 * q;                  /* the twiddles */
 }
 
 size_t cod_cir_decode_work_bytes(const cod_code *c) {
@@ -92,14 +92,37 @@ size_t cod_cir_decode_work_bytes(const cod_code *c) {
 
 double cod_cir_decode_flops(const cod_code *c) {
   double k = (double)c->delta, q = (double)c->q, L = (double)c->part.out_block_len;
-  double nf = (double)(c->q / 2);
+  double nf = (double)(c->q / 2), R = (double)cir_nrows(c);
   double g = (double)cir_groups_needed(c);
-  /* a real FFT of length q (about 2.5 q log2 q flops) per worker and entry and one per
-   * needed group and entry, and one 2g x 2k real GEMM per kept frequency */
-  return 2.5 * q * log2(q) * (k + g) * L + nf * 2.0 * (2 * g) * (2 * k) * L;
+  /* per entry: the forward DFT on every worker's q pieces and the inverse on every needed
+   * group (odd q: the half matrices, q(q-1) flops each; q = 2: the full R x q and
+   * (q-1) x R), and one 2g x 2k real GEMM per kept frequency */
+  double tr = c->q % 2 ? q * (q - 1) * (k + g) : 2.0 * R * q * k + 2.0 * (q - 1) * R * g;
+  return tr * L + nf * 2.0 * (2 * g) * (2 * k) * L;
+}
+
+/* tw[2p], tw[2p+1] = cos, sin(2 pi p/q), p < q: every angle below is one of these (the
+ * exponents are reduced in integers), so q sincos calls serve the whole decode. */
+static void cir_twiddles(size_t q, double *tw) {
+  for (size_t p = 0; p < q; p++) {
+    double a = 2.0 * M_PI * (double)p / (double)q;
+    tw[2 * p] = cos(a), tw[2 * p + 1] = sin(a);
+  }
 }
 
 /* V_m[j][i] = w^{m*i*ids[j]}, interleaved complex; exponents reduced in integers. */
+static void cir_vandermonde_tw(const cod_code *c, const size_t *ids, size_t m, const double *tw,
+                               double *v) {
+  size_t k = c->delta, q = c->q;
+  for (size_t j = 0; j < k; j++)
+    for (size_t i = 0; i < k; i++) {
+      size_t p = (m * i % q) * ids[j] % q;
+      v[2 * (j * k + i)] = tw[2 * p];
+      v[2 * (j * k + i) + 1] = tw[2 * p + 1];
+    }
+}
+
+/* The same from the trigonometric functions (the condition number's path). */
 static void cir_vandermonde(const cod_code *c, const size_t *ids, size_t m, double *v) {
   size_t k = c->delta, q = c->q;
   for (size_t j = 0; j < k; j++)
@@ -110,12 +133,36 @@ static void cir_vandermonde(const cod_code *c, const size_t *ids, size_t m, doub
     }
 }
 
-/* e (2g x 2k) = [[Re, -Im], [Im, Re]] of the first g rows of inv (k x k), times s. */
-static void cir_embed(const double *inv, size_t k, size_t g, double s, double *e) {
+/* The real DFT matrices, angles reduced in integers. f (R x q): row 2(m-1) is
+ * cos(2 pi m t/q), row 2(m-1)+1 is -sin(2 pi m t/q) (the forward sign), so f x is the
+ * (Re, Im) of bins 1..q/2 of x. h ((q-1) x R): the unnormalised inverse's real form
+ * with the 1/q folded in: u[s] = sum_m wgt_m (Re U[m] cos - Im U[m] sin)(2 pi m s/q) / q,
+ * wgt 2 for a conjugate pair m, q-m, 1 for a Nyquist bin (q = 2: real part only, as a
+ * c2r transform keeps); bin 0 is zero by construction. Only s < q-1 (the data pieces). */
+static void cir_dft_matrices(size_t q, const double *tw, double *f, double *h) {
+  size_t R = 2 * (q / 2);
+  for (size_t m = 1; m <= q / 2; m++) {
+    int nyq = 2 * m == q;
+    for (size_t t = 0; t < q; t++) {
+      size_t p = m * t % q;
+      f[(2 * (m - 1)) * q + t] = tw[2 * p];
+      f[(2 * (m - 1) + 1) * q + t] = nyq ? 0.0 : -tw[2 * p + 1];
+    }
+    double w = (nyq ? 1.0 : 2.0) / (double)q;
+    for (size_t s = 0; s + 1 < q; s++) {
+      size_t p = m * s % q;
+      h[s * R + 2 * (m - 1)] = w * tw[2 * p];
+      h[s * R + 2 * (m - 1) + 1] = nyq ? 0.0 : -w * tw[2 * p + 1];
+    }
+  }
+}
+
+/* e (2g x 2k) = [[Re, -Im], [Im, Re]] of the first g rows of inv (k x k). */
+static void cir_embed(const double *inv, size_t k, size_t g, double *e) {
   size_t k2 = 2 * k;
   for (size_t r = 0; r < g; r++)
     for (size_t j = 0; j < k; j++) {
-      double re = s * inv[2 * (r * k + j)], im = s * inv[2 * (r * k + j) + 1];
+      double re = inv[2 * (r * k + j)], im = inv[2 * (r * k + j) + 1];
       e[r * k2 + j] = re;
       e[r * k2 + k + j] = -im;
       e[(g + r) * k2 + j] = im;
@@ -123,131 +170,135 @@ static void cir_embed(const double *inv, size_t k, size_t g, double s, double *e
     }
 }
 
-typedef struct cir_plans {
-  fftw_plan fwd, inv;
-} cir_plans;
-
-/* Forward: two workers' q samples at stride L as the real and imaginary parts of one
- * complex transform -> their packed spectrum (q x W, split); inverse: the same shape on
- * unit-stride planes (two groups at a time). Both over n entries at unit stride. FFTW's
- * split interface only transforms forward; the inverse swaps real and imaginary parts of
- * input and output. */
-static int cir_plans_make(const cod_code *c, size_t g, size_t n, double *zs, double *pk,
-                          double *ys, cir_plans *p) {
-  size_t k = c->delta, L = c->part.out_block_len, W = CIR_CHUNK;
-  fftw_iodim fd = {(int)c->q, (int)L, (int)W}, fv = {(int)n, 1, 1};
-  fftw_iodim id = {(int)c->q, (int)W, (int)W}, iv = {(int)n, 1, 1};
-  unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
-  pthread_mutex_lock(&plan_lock);
-  /* planning with FFTW_ESTIMATE reads nor writes the arrays; ys stands in for the input */
-  (void)k, (void)g;
-  p->fwd = fftw_plan_guru_split_dft(1, &fd, 1, &fv, zs, zs + 1, ys, ys + c->q * W, flags);
-  p->inv = fftw_plan_guru_split_dft(1, &id, 1, &iv, pk + c->q * W, pk, ys + c->q * W, ys,
-                                    flags | FFTW_DESTROY_INPUT);
-  pthread_mutex_unlock(&plan_lock);
-  return p->fwd && p->inv ? COD_OK : COD_ENOMEM;
-}
-
-static void cir_plans_free(cir_plans *p) {
-  pthread_mutex_lock(&plan_lock);
-  if (p->fwd) fftw_destroy_plan(p->fwd);
-  if (p->inv) fftw_destroy_plan(p->inv);
-  pthread_mutex_unlock(&plan_lock);
-  p->fwd = p->inv = NULL;
-}
-
-/* One chunk [e0, e0+n): forward FFTs, per-frequency solves, inverse FFTs, scatter. */
-static void cir_chunk(const cod_code *c, size_t g, const cir_plans *p,
-                      const double *const *results, size_t e0, size_t n, const double *emb,
-                      double *zs, double *us, double *ys, double *pk, double *y) {
-  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, g2 = 2 * g, W = CIR_CHUNK;
-  /* Workers a, b in one complex FFT, Z = FFT(x_a + i x_b); then by conjugate symmetry
-   * 2 X_a[m] = Z[m] + conj Z[q-m] and 2 X_b[m] = -i (Z[m] - conj Z[q-m]) (the 1/2 is in
-   * the inverses). An odd last worker pairs with itself: its X_a is still right. */
-  double *pr = ys, *pi = ys + q * W;
-  for (size_t a = 0; a < k; a += 2) {
-    size_t b = a + 1 < k ? a + 1 : a;
-    fftw_execute_split_dft(p->fwd, (double *)results[a] + e0, (double *)results[b] + e0, pr,
-                           pi);
-    for (size_t m = 1; m < nf; m++) {
-      const double *restrict zr = pr + m * W, *restrict zi = pi + m * W;
-      const double *restrict wr = pr + (q - m) * W, *restrict wi = pi + (q - m) * W;
-      double *restrict ar = zs + m * k2 * W + a * W, *restrict ai = ar + k * W;
-      for (size_t e = 0; e < n; e++) ar[e] = zr[e] + wr[e], ai[e] = zi[e] - wi[e];
-      if (b == a) continue;
-      double *restrict br = zs + m * k2 * W + b * W, *restrict bi = br + k * W;
-      for (size_t e = 0; e < n; e++) br[e] = zi[e] + wi[e], bi[e] = wr[e] - zr[e];
-    }
-  }
+/* q = 2: one chunk [e0, e0+n) as three real GEMM stages. Forward: worker j's q pieces (rows at
+ * stride L): f (R x q) times the q x n slice, written to rows r*k + j of
+ * zs (so each frequency's 2k rows, Re then Im of every worker, are contiguous). Solve: per
+ * frequency, the 2g x 2k embedded inverse on those rows, written to rows r*g + i of us, so
+ * us is one R x (g W) matrix whose column block i is group i. Inverse: h times all of us
+ * at once, ys[s][i W + e]; then the scatter drops nothing (h has only the data rows). */
+static void cir_chunk(const cod_code *c, size_t g, const double *const *results, size_t e0,
+                      size_t n, const double *f, const double *h, const double *emb,
+                      double *zs, double *us, double *ys, double *y) {
+  /* the planes are n wide (n <= CIR_CHUNK): no padding columns to fill or transform */
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, g2 = 2 * g, W = n;
+  size_t L = c->part.out_block_len, R = cir_nrows(c);
+  for (size_t j = 0; j < k; j++)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)n, (int)q, 1.0, f,
+                (int)q, results[j] + e0, (int)L, 0.0, zs + j * W, (int)(k * W));
   for (size_t m = 1; m < nf; m++)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g2, (int)n, (int)k2, 1.0,
-                emb + m * g2 * k2, (int)k2, zs + m * k2 * W, (int)W, 0.0, us + m * g2 * W,
-                (int)W);
-  /* Groups a, b through one complex inverse: C = U_a + i U_b over all q bins (bin 0 is
-   * zero by construction, bins q-m conjugate), so the output is u_a + i u_b. A Nyquist
-   * bin (q = 2) keeps its real part only, as a c2r transform would. */
-  double *cr = pk, *ci = pk + q * W, *yr = ys, *yi = ys + q * W;
-  for (size_t a = 0; a < g; a += 2) {
-    size_t b = a + 1 < g ? a + 1 : a;
-    memset(cr, 0, n * sizeof *cr);
-    memset(ci, 0, n * sizeof *ci);
-    for (size_t m = 1; m < nf; m++) {
-      const double *restrict uar = us + m * g2 * W + a * W, *restrict uai = uar + g * W;
-      const double *restrict ubr = us + m * g2 * W + b * W, *restrict ubi = ubr + g * W;
-      double *restrict c1r = cr + m * W, *restrict c1i = ci + m * W;
-      double *restrict c2r = cr + (q - m) * W, *restrict c2i = ci + (q - m) * W;
-      if (2 * m == q) {
-        memcpy(c1r, uar, n * sizeof *c1r);
-        memcpy(c1i, ubr, n * sizeof *c1i);
-        continue;
-      }
-      for (size_t e = 0; e < n; e++) {
-        c1r[e] = uar[e] - ubi[e], c1i[e] = uai[e] + ubr[e];
-        c2r[e] = uar[e] + ubi[e], c2i[e] = ubr[e] - uai[e];
-      }
-    }
-    fftw_execute_split_dft(p->inv, ci, cr, yi, yr);
-    for (size_t s = 0; s + 1 < q; s++) {
-      cod_partition_scatter(&c->part, a * (q - 1) + s, e0, n, yr + s * W, y);
-      if (b != a) cod_partition_scatter(&c->part, b * (q - 1) + s, e0, n, yi + s * W, y);
+                emb + m * g2 * k2, (int)k2, zs + (m - 1) * k2 * W, (int)W, 0.0,
+                us + (m - 1) * g2 * W, (int)W);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(q - 1), (int)(g * W), (int)R,
+              1.0, h, (int)R, us, (int)(g * W), 0.0, ys, (int)(g * W));
+  for (size_t i = 0; i < g; i++)
+    for (size_t s = 0; s + 1 < q; s++)
+      cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * g * W + i * W, y);
+}
+
+/* Odd q: the half-size real DFT matrices (h = (q-1)/2, angles reduced in integers).
+ * fc (h x (h+1)): cos(2 pi m t/q), t = 0..h; fs (h x h): -sin(2 pi m t/q), t = 1..h, on the
+ * butterflies x[0], x[t] + x[q-t] and x[t] - x[q-t]: Re and Im of bin m. hc ((h+1) x h):
+ * (2/q) cos(2 pi m s/q), s = 0..h; hs (h x h): -(2/q) sin(2 pi m s/q), s = 1..h, so that
+ * u[s] = C[s] + S[s] and u[q-s] = C[s] - S[s] (bin 0 is zero, bins q-m conjugate). */
+static void cir_dft_half(size_t q, const double *tw, double *fc, double *fs, double *hc,
+                         double *hs) {
+  size_t h = q / 2;
+  for (size_t m = 1; m <= h; m++) {
+    for (size_t t = 0; t <= h; t++) {
+      size_t p = m * t % q;
+      fc[(m - 1) * (h + 1) + t] = tw[2 * p];
+      hc[t * h + (m - 1)] = 2.0 / (double)q * tw[2 * p];
+      if (t == 0) continue;
+      fs[(m - 1) * h + (t - 1)] = -tw[2 * p + 1];
+      hs[(t - 1) * h + (m - 1)] = -2.0 / (double)q * tw[2 * p + 1];
     }
   }
+}
+
+/* One chunk for odd q, halving both transforms by the symmetry of cos and sin in t, q-t.
+ * The butterflies of every worker go into bf as rows t*k + j (sums, t = 0..h) and
+ * (t-1)*k + j (differences), so each transform is one GEMM over all workers (or all
+ * groups) at once: bins in zs rows r*k + j as in cir_chunk, solve as there, inverse
+ * halves into bf, recombined into zs ((q-1) x g n, the data pieces) and scattered. */
+static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *results, size_t e0,
+                          size_t n, const double *mats, const double *emb, double *zs,
+                          double *us, double *bf, double *y) {
+  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n;
+  size_t L = c->part.out_block_len;
+  const double *fc = mats, *fs = fc + h * (h + 1), *hc = fs + h * h, *hs = hc + (h + 1) * h;
+  double *sb = bf, *db = bf + (h + 1) * k * W;
+  for (size_t j = 0; j < k; j++) {
+    const double *x = results[j] + e0;
+    memcpy(sb + j * W, x, n * sizeof *sb);
+    for (size_t t = 1; t <= h; t++) {
+      const double *restrict xa = x + t * L, *restrict xb = x + (q - t) * L;
+      double *restrict sp = sb + (t * k + j) * W, *restrict dp = db + ((t - 1) * k + j) * W;
+      for (size_t e = 0; e < n; e++) sp[e] = xa[e] + xb[e], dp[e] = xa[e] - xb[e];
+    }
+  }
+  int kW = (int)(k * W), gW = (int)(g * W);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, kW, (int)(h + 1), 1.0, fc,
+              (int)(h + 1), sb, kW, 0.0, zs, 2 * kW);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, kW, (int)h, 1.0, fs, (int)h,
+              db, kW, 0.0, zs + k * W, 2 * kW);
+  for (size_t m = 1; m <= h; m++)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g2, (int)n, (int)k2, 1.0,
+                emb + m * g2 * k2, (int)k2, zs + (m - 1) * k2 * W, (int)W, 0.0,
+                us + (m - 1) * g2 * W, (int)W);
+  double *cb = bf, *sn = bf + (h + 1) * g * W;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(h + 1), gW, (int)h, 1.0, hc,
+              (int)h, us, 2 * gW, 0.0, cb, gW);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, gW, (int)h, 1.0, hs, (int)h,
+              us + g * W, 2 * gW, 0.0, sn, gW);
+  size_t gw = g * W;
+  memcpy(zs, cb, gw * sizeof *zs);
+  for (size_t t = 1; t <= h; t++) {
+    const double *restrict cp = cb + t * gw, *restrict spn = sn + (t - 1) * gw;
+    double *restrict up = zs + t * gw, *restrict dn = zs + (q - t) * gw;
+    if (t == 1) { /* u[q-1] is the parity piece: not needed */
+      for (size_t e = 0; e < gw; e++) up[e] = cp[e] + spn[e];
+      continue;
+    }
+    for (size_t e = 0; e < gw; e++) up[e] = cp[e] + spn[e], dn[e] = cp[e] - spn[e];
+  }
+  for (size_t i = 0; i < g; i++)
+    for (size_t s = 0; s + 1 < q; s++)
+      cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, zs + s * gw + i * W, y);
 }
 
 int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
                    const double *const *results, double *y, double *cond, void *work,
                    cod_err *err) {
   size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, W = CIR_CHUNK;
-  size_t L = c->part.out_block_len, g = cir_groups_needed(c);
+  size_t L = c->part.out_block_len, g = cir_groups_needed(c), R = cir_nrows(c);
   if (n_sel != k)
     return cod_err_set(err, COD_EINVAL, "nsctc-cir decoder: %zu results for threshold %zu",
                        n_sel, k);
   double *own = work ? NULL : cod_malloc(cod_cir_decode_work_bytes(c));
   if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-cir decoder");
-  double *zs = work ? work : own, *us = zs + nf * k2 * W, *ys = us + nf * k2 * W;
-  double *pk = ys + 2 * q * W, *emb = pk + 2 * q * W, *v = emb + nf * k2 * k2;
-  double *vinv = v + 2 * k * k;
-  cir_plans full = {0}, tail = {0};
+  double *zs = work ? work : own, *us = zs + R * k * W, *ys = us + R * k * W;
+  double *f = ys + q * k * W, *h = f + R * q, *emb = h + (q - 1) * R;
+  double *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k, *tw = vinv + 2 * k * k;
   int rc = COD_OK;
+  cir_twiddles(q, tw);
   for (size_t m = 1; m < nf; m++) {
-    cir_vandermonde(c, ids, m, v);
+    cir_vandermonde_tw(c, ids, m, tw, v);
     if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
-    /* 1/q: the inverse FFT is unnormalised; 1/2: the packed forward doubles the spectra */
-    cir_embed(vinv, k, g, 0.5 / (double)q, emb + m * 2 * g * k2);
+    cir_embed(vinv, k, g, emb + m * 2 * g * k2);
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
-  size_t n_full = L / W, rem = L % W;
-  if ((n_full && cir_plans_make(c, g, W, zs, pk, ys, &full)) ||
-      (rem && cir_plans_make(c, g, rem, zs, pk, ys, &tail))) {
-    rc = cod_err_set(err, COD_ENOMEM, "FFTW could not plan the nsctc-cir transforms (q = %zu)", q);
-    goto done;
+  if (q % 2) {
+    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1), f + (q / 2) * (2 * (q / 2) + 1),
+                 f + (q / 2) * (3 * (q / 2) + 2));
+    for (size_t e0 = 0; e0 < L; e0 += W)
+      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, emb, zs, us, ys, y);
+  } else { /* q = 2, the only even prime: the full matrices (a Nyquist bin) */
+    cir_dft_matrices(q, tw, f, h);
+    for (size_t e0 = 0; e0 < L; e0 += W)
+      cir_chunk(c, g, results, e0, L - e0 < W ? L - e0 : W, f, h, emb, zs, us, ys, y);
   }
-  for (size_t b = 0; b < n_full; b++)
-    cir_chunk(c, g, &full, results, b * W, W, emb, zs, us, ys, pk, y);
-  if (rem) cir_chunk(c, g, &tail, results, n_full * W, rem, emb, zs, us, ys, pk, y);
 done:
-  cir_plans_free(&full);
-  cir_plans_free(&tail);
   cod_free(own);
   return rc;
 }
