@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install fcdcc's build and run dependencies from Debian 12 packages (only what is missing).
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config gcc libgsl-dev libopenblas-dev libfftw3-dev libsqlite3-dev
+pkgs=(meson ninja-build pkg-config gcc libgsl-dev libopenblas-dev libsqlite3-dev
       libinih-dev libcriterion-dev gnuplot-nox libopenmpi-dev openmpi-bin
       clang libclang-rt-14-dev valgrind sqlite3
       libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
