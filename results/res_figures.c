@@ -420,8 +420,8 @@ static const fig_def figures[] = {
     {.info = {"mse-vs-n",
               "decoding MSE against the number of workers n, per model and scheme",
               "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
-     .title = "Decoding MSE against n (fp64 workers; max over layers and trials; random "
-              "draws and the worst set)",
+     .title = "Decoding MSE against n (fp64 workers; max over layers, trials; random draws, "
+              "worst set)",
      .xlabel = "number of workers n",
      .ylabel = "max layer MSE vs uncoded output (absolute)",
      .logy = 10, .xstep = 4, .build = fig_mse_vs_n},
