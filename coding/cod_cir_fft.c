@@ -157,18 +157,6 @@ static void cir_dft_matrices(size_t q, const double *tw, double *f, double *h) {
   }
 }
 
-/* e (2g x 2k) = [[Re, -Im], [Im, Re]] of the first g rows of inv (k x k). */
-static void cir_embed(const double *inv, size_t k, size_t g, double *e) {
-  size_t k2 = 2 * k;
-  for (size_t r = 0; r < g; r++)
-    for (size_t j = 0; j < k; j++) {
-      double re = inv[2 * (r * k + j)], im = inv[2 * (r * k + j) + 1];
-      e[r * k2 + j] = re;
-      e[r * k2 + k + j] = -im;
-      e[(g + r) * k2 + j] = im;
-      e[(g + r) * k2 + k + j] = re;
-    }
-}
 
 /* q = 2: one chunk [e0, e0+n) as three real GEMM stages. Forward: worker j's q pieces (rows at
  * stride L): f (R x q) times the q x n slice, written to rows r*k + j of
@@ -285,7 +273,7 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   for (size_t m = 1; m < nf; m++) {
     cir_vandermonde_tw(c, ids, m, tw, v);
     if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
-    cir_embed(vinv, k, g, emb + m * 2 * g * k2);
+    cod_la_complex_embed(vinv, g, k, emb + m * 2 * g * k2);
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
   if (q % 2) {

@@ -156,16 +156,20 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
  * (0.3.21, Cooperlake kernels) the zdotc/zdotu that gsl_eigen_herm and the complex LU
  * call read 16 bytes past the end of their vectors (valgrind: "Invalid read of size 16"),
  * which crashed model-only sweeps whenever a matrix ended at a page boundary. */
-static void embed_complex(const double *m, size_t n, double *r) {
+void cod_la_complex_embed(const double *m, size_t g, size_t n, double *r) {
   size_t n2 = 2 * n;
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < g; i++)
     for (size_t j = 0; j < n; j++) {
       double re = m[2 * (i * n + j)], im = m[2 * (i * n + j) + 1];
       r[i * n2 + j] = re;
       r[i * n2 + n + j] = -im;
-      r[(n + i) * n2 + j] = im;
-      r[(n + i) * n2 + n + j] = re;
+      r[(g + i) * n2 + j] = im;
+      r[(g + i) * n2 + n + j] = re;
     }
+}
+
+static void embed_complex(const double *m, size_t n, double *r) {
+  cod_la_complex_embed(m, n, n, r);
 }
 
 /* Complex LU with partial pivoting by modulus, then one solve per column of the

@@ -112,6 +112,9 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
 /* Inverse of a complex n x n matrix (interleaved re,im; row-major) by LU with partial
  * pivoting. COD_ENUMERIC if singular. */
 int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err);
+/* The real (2g x 2n) embedding [[Re, -Im], [Im, Re]] of the first g rows of the complex
+ * n x n matrix m (interleaved re/im, row-major), written to r. */
+void cod_la_complex_embed(const double *m, size_t g, size_t n, double *r);
 /* 2-norm condition number of a complex n x n matrix via its real 2n x 2n embedding. */
 int cod_la_cond_complex(const double *m, size_t n, double *cond);
 
