@@ -32,8 +32,6 @@
  * forwarding and the filter transform alone took more time than the 16 GEMMs. */
 #define UNROLL _Pragma("GCC unroll 16")
 
-static size_t wino4_filters_len(const cod_conv_geom *g);
-static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el);
 
 static const char *const algo_names[COD_CONV_ALGO_COUNT] = {"im2col", "winograd-2x2",
                                                               "winograd-4x4"};
@@ -53,40 +51,50 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
   return 0;
 }
 
-static size_t tiles_h(const cod_conv_geom *g) { return (cod_conv_out_h(g) + 1) / 2; }
-static size_t tiles_w(const cod_conv_geom *g) { return (cod_conv_out_w(g) + 1) / 2; }
+/* Geometry of F(m x m, 3x3), m = 2 or 4: output tiles of m x m, (m+2)^2 transform planes. */
+static size_t tiles_h(const cod_conv_geom *g, size_t m) { return (cod_conv_out_h(g) + m - 1) / m; }
+static size_t tiles_w(const cod_conv_geom *g, size_t m) { return (cod_conv_out_w(g) + m - 1) / m; }
+static size_t planes(size_t m) { return (m + 2) * (m + 2); }
+
+/* Tile rows per band. */
+static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
+  size_t per_row = planes(m) * (g->c + g->n_filters) * tiles_w(g, m) * el;
+  size_t rows = COD_WINO_BAND_BYTES / per_row;
+  if (rows < 1) rows = 1;
+  return rows < tiles_h(g, m) ? rows : tiles_h(g, m);
+}
+
+/* Elements of the transformed filters, and bytes of the rest of the workspace. */
+static size_t filters_len(const cod_conv_geom *g, size_t m) {
+  return planes(m) * (g->n_filters * g->c + PLANE_PAD);
+}
+static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
+  size_t pb = band_tile_rows(g, el, m) * tiles_w(g, m);
+  return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (g->n_filters * pb + PLANE_PAD)) *
+         el;
+}
 
 cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt) {
   (void)dt;
   if (cod_conv_algo_applies(g, COD_CONV_WINO2) && g->c >= COD_WINO_MIN_CHANNELS &&
-      g->n_filters >= COD_WINO_MIN_CHANNELS && tiles_h(g) * tiles_w(g) >= COD_WINO_MIN_TILES)
+      g->n_filters >= COD_WINO_MIN_CHANNELS && tiles_h(g, 2) * tiles_w(g, 2) >= COD_WINO_MIN_TILES)
     return COD_CONV_WINO2;
   return COD_CONV_IM2COL;
 }
 
-/* Tile rows per band. */
-static size_t band_tile_rows(const cod_conv_geom *g, size_t el) {
-  size_t per_row = 16 * (g->c + g->n_filters) * tiles_w(g) * el;
-  size_t rows = COD_WINO_BAND_BYTES / per_row;
-  if (rows < 1) rows = 1;
-  return rows < tiles_h(g) ? rows : tiles_h(g);
-}
 
-size_t cod_wino_filters_len(const cod_conv_geom *g) {
-  return 16 * (g->n_filters * g->c + PLANE_PAD);
-}
+size_t cod_wino_filters_len(const cod_conv_geom *g) { return filters_len(g, 2); }
 
 size_t cod_wino_pre_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
   assert(cod_conv_algo_applies(g, COD_CONV_WINO2));
-  size_t el = cod_dtype_size(dt), pb = band_tile_rows(g, el) * tiles_w(g);
-  return (16 * (g->c * pb + PLANE_PAD) + 16 * (g->n_filters * pb + PLANE_PAD)) * el;
+  return pre_bytes(g, cod_dtype_size(dt), 2);
 }
 
 size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt) {
   assert(cod_conv_algo_applies(g, a));
   if (a == COD_CONV_IM2COL) return cod_conv_workspace_bytes(g, dt);
   if (a == COD_CONV_WINO4)
-    return wino4_filters_len(g) * cod_dtype_size(dt) + wino4_pre_bytes(g, cod_dtype_size(dt));
+    return filters_len(g, 4) * cod_dtype_size(dt) + pre_bytes(g, cod_dtype_size(dt), 4);
   return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
 }
 
@@ -107,25 +115,6 @@ static const double G4[6][3] = {{1.0 / 4, 0, 0},
 static const double AT4[4][6] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
-static size_t tiles4_h(const cod_conv_geom *g) { return (cod_conv_out_h(g) + 3) / 4; }
-static size_t tiles4_w(const cod_conv_geom *g) { return (cod_conv_out_w(g) + 3) / 4; }
-
-static size_t band4_tile_rows(const cod_conv_geom *g, size_t el) {
-  size_t per_row = 36 * (g->c + g->n_filters) * tiles4_w(g) * el;
-  size_t rows = COD_WINO_BAND_BYTES / per_row;
-  if (rows < 1) rows = 1;
-  return rows < tiles4_h(g) ? rows : tiles4_h(g);
-}
-
-static size_t wino4_filters_len(const cod_conv_geom *g) {
-  return 36 * (g->n_filters * g->c + PLANE_PAD);
-}
-
-static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el) {
-  size_t pb = band4_tile_rows(g, el) * tiles4_w(g);
-  return (36 * (g->c * pb + PLANE_PAD) + 36 * (g->n_filters * pb + PLANE_PAD)) * el;
-}
-
 #define DEFINE_WINO4(T, SUFFIX, GEMM)                                                       \
   static void filt4_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                    \
     const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
@@ -142,7 +131,7 @@ static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el) {
   }                                                                                         \
   static void input4_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,  \
                               T *V) {                                                       \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles4_w(g), pb = ntr * TW;            \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4), pb = ntr * TW;            \
     const long p = (long)g->pad;                                                            \
     for (size_t c = 0; c < C; c++) {                                                        \
       const T *xc = x + c * H * W;                                                          \
@@ -179,7 +168,7 @@ static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el) {
   static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr, \
                                T *y) {                                                      \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles4_w(g), pb = ntr * TW, ns = N * pb + PLANE_PAD;                  \
+    const size_t TW = tiles_w(g, 4), pb = ntr * TW, ns = N * pb + PLANE_PAD;                  \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
         for (size_t tj = 0; tj < TW; tj++) {                                                \
@@ -201,22 +190,6 @@ static size_t wino4_pre_bytes(const cod_conv_geom *g, size_t el) {
             }                                                                               \
           }                                                                                 \
         }                                                                                   \
-  }                                                                                         \
-  static void wino4_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,   \
-                                   T *V) {                                                  \
-    const size_t N = g->n_filters, C = g->c, TH = tiles4_h(g), TW = tiles4_w(g);            \
-    const size_t band = band4_tile_rows(g, sizeof(T));                                      \
-    const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
-    T *M = V + 36 * vs;                                                                     \
-    for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
-      size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
-      input4_##SUFFIX(g, x, tr0, ntr, V);                                                   \
-      for (size_t xi = 0; xi < 36; xi++)                                                    \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
-             U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
-             M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
-      output4_##SUFFIX(g, M, tr0, ntr, y);                                                  \
-    }                                                                                       \
   }
 
 DEFINE_WINO4(double, f64, cblas_dgemm)
@@ -251,7 +224,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
   /* V_xi[c][p] = (B^T d B)_xi for the tiles of tile rows [tr0, tr0 + ntr). */              \
   static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
                              T *V) {                                                        \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g), pb = ntr * TW;             \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 2), pb = ntr * TW;             \
     const long p = (long)g->pad;                                                            \
     for (size_t c = 0; c < C; c++) {                                                        \
       const T *xc = x + c * H * W;                                                          \
@@ -291,7 +264,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
                               T *y) {                                                       \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g), pb = ntr * TW, ns = N * pb + PLANE_PAD;                   \
+    const size_t TW = tiles_w(g, 2), pb = ntr * TW, ns = N * pb + PLANE_PAD;                   \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
         for (size_t tj = 0; tj < TW; tj++) {                                                \
@@ -310,21 +283,24 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
           }                                                                                 \
         }                                                                                   \
   }                                                                                         \
-  /* The bands of tiles, given the transformed filters U (16 planes of N x C). */         \
+  /* The bands of tiles of F(m x m, 3x3), given the transformed filters U ((m+2)^2 planes   \
+   * of N x C): per band, the input transform, one GEMM per plane, the output transform. */ \
   static void wino_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,    \
-                                  T *V) {                                                   \
-    const size_t N = g->n_filters, C = g->c, TH = tiles_h(g), TW = tiles_w(g);              \
-    const size_t band = band_tile_rows(g, sizeof(T));                                       \
+                                  T *V, size_t m) {                                         \
+    const size_t N = g->n_filters, C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
+    const size_t band = band_tile_rows(g, sizeof(T), m), np = planes(m);                    \
     const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
-    T *M = V + 16 * vs;                                                                     \
+    T *M = V + np * vs;                                                                     \
     for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
       size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
-      input_##SUFFIX(g, x, tr0, ntr, V);                                                    \
-      for (size_t xi = 0; xi < 16; xi++)                                                    \
+      if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V);                                        \
+      else input4_##SUFFIX(g, x, tr0, ntr, V);                                              \
+      for (size_t xi = 0; xi < np; xi++)                                                    \
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
              U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
              M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
-      output_##SUFFIX(g, M, tr0, ntr, y);                                                   \
+      if (m == 2) output_##SUFFIX(g, M, tr0, ntr, y);                                       \
+      else output4_##SUFFIX(g, M, tr0, ntr, y);                                             \
     }                                                                                       \
   }                                                                                         \
   void cod_wino_filters_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {               \
@@ -334,13 +310,13 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
   void cod_conv2d_wino_pre_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,  \
                                     void *work) {                                           \
     assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
-    wino_bands_##SUFFIX(g, x, U, y, work);                                                  \
+    wino_bands_##SUFFIX(g, x, U, y, work, 2);                                       \
   }                                                                                         \
   static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
                             T *work) {                                                      \
     T *U = work;                                                                            \
     filt_##SUFFIX(g, k, U);                                                                 \
-    wino_bands_##SUFFIX(g, x, U, y, U + cod_wino_filters_len(g));                           \
+    wino_bands_##SUFFIX(g, x, U, y, U + filters_len(g, 2), 2);                           \
   }                                                                                         \
   void cod_conv2d_algo_##SUFFIX(const cod_conv_geom *g, cod_conv_algo a, const T *x,       \
                                 const T *k, T *y, void *work) {                             \
@@ -350,7 +326,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
     } else if (a == COD_CONV_WINO4) {                                                       \
       T *U = work;                                                                          \
       filt4_##SUFFIX(g, k, U);                                                              \
-      wino4_bands_##SUFFIX(g, x, U, y, U + wino4_filters_len(g));                           \
+      wino_bands_##SUFFIX(g, x, U, y, U + filters_len(g, 4), 4);                           \
     } else {                                                                                \
       cod_conv2d_##SUFFIX(g, x, k, y, work);                                                \
     }                                                                                       \
