@@ -177,8 +177,8 @@ static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
 
 static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.scheme, r.workers, MAX(l.cond) FROM sel r JOIN layers l ON "
-                        "l.run_id = r.run_id WHERE l.cond > 0 GROUP BY r.scheme, r.workers "
+                    SEL "SELECT r.scheme || " WORST_SUFFIX ", r.workers, MAX(l.cond) FROM sel "
+                        "r JOIN layers l ON l.run_id = r.run_id WHERE l.cond > 0 GROUP BY 1, 2 "
                         "ORDER BY 1, 2",
                     "mse-vs-n", FIG_MEASURED, "", err);
 }
@@ -632,9 +632,10 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "r.scheme, 5"
 
 #define COND_N                                                                             \
-  SEL "SELECT r.workers AS n, r.scheme AS scheme, COUNT(*) AS decodes, MAX(l.cond) AS "     \
-      "worst_cond, SUM(l.cond_flagged) AS flagged FROM sel r JOIN layers l ON l.run_id = "  \
-      "r.run_id WHERE l.cond IS NOT NULL GROUP BY r.workers, r.scheme ORDER BY 1, 2"
+  SEL "SELECT r.workers AS n, r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, "      \
+      "COUNT(*) AS decodes, MAX(l.cond) AS worst_cond, SUM(l.cond_flagged) AS flagged "     \
+      "FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.cond IS NOT NULL GROUP BY "  \
+      "1, 2, 3 ORDER BY 1, 2, 3"
 
 #define STRAGGLERS                                                                         \
   SEL "SELECT r.scheme AS scheme, " SLOW_COUNT " AS slow_workers, COUNT(*) AS runs, "       \
