@@ -10,12 +10,15 @@
  * the nodes w^{m*j} per frequency m = 1..floor(q/2) (the others are complex conjugates: the data
  * are real), inverse DFT, and drop the parity piece s = q-1. The k x k inverses are formed once per
  * worker set and applied to all output entries of a chunk as one real GEMM per frequency on split
- * planes ([[Re, -Im], [Im, Re]], as nsctc-rot does). The length-q transforms are real DGEMMs too,
- * not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and h x h, h = (q-1)/2) on the
+ * planes ([[Re, -Im], [Im, Re]], as nsctc-rot does); only the g rows of each inverse that
+ * reach the output are formed (cod_la_complex_inverse_rows). The length-q transforms are
+ * matrix products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and h x h, h = (q-1)/2) on the
  * butterflies x[t] +- x[q-t] of every worker at once (two GEMMs over all workers' entries), and the
  * same halves inverse over all needed groups. q is a prime here, and FFTW runs a small prime length
  * as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2) work at
- * BLAS-3 speed. Per entry that is about q^2 (k + g) flops for the transforms and 8 g k per
+ * BLAS-3 speed. Every product has an inner size of 11 to 32, where OpenBLAS's packing costs
+ * as much as the arithmetic, so they go through cod_gemm_small (cod_kernel.h), which reads
+ * the small matrix in place. Per entry that is about q^2 (k + g) flops for the transforms and 8 g k per
  * frequency for the solve, instead of the generic decoder's 2 k^2 q^2. q = 2 (a Nyquist bin) uses
  * the full matrices.
  *
@@ -43,6 +46,7 @@
 #include <gsl/gsl_linalg.h>
 
 #include "cod_alloc.h"
+#include "cod_kernel.h"
 #include "cod_scheme.h"
 
 /* Output entries per pass: the forward planes (2(q/2) k x W), the solved planes
@@ -83,6 +87,7 @@ static size_t cir_work_doubles(const cod_code *c) {
          + R * q + (q - 1) * R     /* the real DFT matrix and its inverse */
          + nf * k2 * k2            /* embedded inverses, one per frequency */
          + 4 * k * k               /* one V_m and its inverse (interleaved complex) */
+         + cod_la_complex_inverse_rows_work_doubles(k) /* the LU and its row solves */
          + 2 * q;                  /* the twiddles */
 }
 
@@ -171,14 +176,11 @@ static void cir_chunk(const cod_code *c, size_t g, const double *const *results,
   size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, g2 = 2 * g, W = n;
   size_t L = c->part.out_block_len, R = cir_nrows(c);
   for (size_t j = 0; j < k; j++)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)n, (int)q, 1.0, f,
-                (int)q, results[j] + e0, (int)L, 0.0, zs + j * W, (int)(k * W));
+    cod_gemm_small(R, q, n, f, q, results[j] + e0, L, zs + j * W, k * W);
   for (size_t m = 1; m < nf; m++)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g2, (int)n, (int)k2, 1.0,
-                emb + m * g2 * k2, (int)k2, zs + (m - 1) * k2 * W, (int)W, 0.0,
-                us + (m - 1) * g2 * W, (int)W);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(q - 1), (int)(g * W), (int)R,
-              1.0, h, (int)R, us, (int)(g * W), 0.0, ys, (int)(g * W));
+    cod_gemm_small(g2, k2, n, emb + m * g2 * k2, k2, zs + (m - 1) * k2 * W, W,
+                   us + (m - 1) * g2 * W, W);
+  cod_gemm_small(q - 1, R, g * W, h, R, us, g * W, ys, g * W);
   for (size_t i = 0; i < g; i++)
     for (size_t s = 0; s + 1 < q; s++)
       cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * g * W + i * W, y);
@@ -225,20 +227,15 @@ static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *resu
       for (size_t e = 0; e < n; e++) sp[e] = xa[e] + xb[e], dp[e] = xa[e] - xb[e];
     }
   }
-  int kW = (int)(k * W), gW = (int)(g * W);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, kW, (int)(h + 1), 1.0, fc,
-              (int)(h + 1), sb, kW, 0.0, zs, 2 * kW);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, kW, (int)h, 1.0, fs, (int)h,
-              db, kW, 0.0, zs + k * W, 2 * kW);
+  size_t kW = k * W, gW = g * W;
+  cod_gemm_small(h, h + 1, kW, fc, h + 1, sb, kW, zs, 2 * kW);
+  cod_gemm_small(h, h, kW, fs, h, db, kW, zs + k * W, 2 * kW);
   for (size_t m = 1; m <= h; m++)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g2, (int)n, (int)k2, 1.0,
-                emb + m * g2 * k2, (int)k2, zs + (m - 1) * k2 * W, (int)W, 0.0,
-                us + (m - 1) * g2 * W, (int)W);
+    cod_gemm_small(g2, k2, n, emb + m * g2 * k2, k2, zs + (m - 1) * k2 * W, W,
+                   us + (m - 1) * g2 * W, W);
   double *cb = bf, *sn = bf + (h + 1) * g * W;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(h + 1), gW, (int)h, 1.0, hc,
-              (int)h, us, 2 * gW, 0.0, cb, gW);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, gW, (int)h, 1.0, hs, (int)h,
-              us + g * W, 2 * gW, 0.0, sn, gW);
+  cod_gemm_small(h + 1, h, gW, hc, h, us, 2 * gW, cb, gW);
+  cod_gemm_small(h, h, gW, hs, h, us + g * W, 2 * gW, sn, gW);
   size_t gw = g * W;
   memcpy(zs, cb, gw * sizeof *zs);
   for (size_t t = 1; t <= h; t++) {
@@ -268,11 +265,12 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   double *zs = work ? work : own, *us = zs + R * k * W, *ys = us + R * k * W;
   double *f = ys + q * k * W, *h = f + R * q, *emb = h + (q - 1) * R;
   double *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k, *tw = vinv + 2 * k * k;
+  double *luw = tw + 2 * q;
   int rc = COD_OK;
   cir_twiddles(q, tw);
   for (size_t m = 1; m < nf; m++) {
     cir_vandermonde_tw(c, ids, m, tw, v);
-    if ((rc = cod_la_complex_inverse(v, k, vinv, err))) goto done;
+    if ((rc = cod_la_complex_inverse_rows(v, k, g, vinv, luw, err))) goto done;
     cod_la_complex_embed(vinv, g, k, emb + m * 2 * g * k2);
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;

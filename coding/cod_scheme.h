@@ -112,6 +112,12 @@ int cod_la_pinv(const double *m, size_t rows, size_t cols, double rtol, double *
 /* Inverse of a complex n x n matrix (interleaved re,im; row-major) by LU with partial
  * pivoting. COD_ENUMERIC if singular. */
 int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err);
+/* The first g rows of the inverse of a complex n x n matrix (layout as above; inv is g x n),
+ * without the other rows; work holds cod_la_complex_inverse_rows_work_doubles(n) doubles.
+ * COD_ENUMERIC if singular. */
+size_t cod_la_complex_inverse_rows_work_doubles(size_t n);
+int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv, double *work,
+                                cod_err *err);
 /* The real (2g x 2n) embedding [[Re, -Im], [Im, Re]] of the first g rows of the complex
  * n x n matrix m (interleaved re/im, row-major), written to r. */
 void cod_la_complex_embed(const double *m, size_t g, size_t n, double *r);

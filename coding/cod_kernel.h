@@ -1,0 +1,27 @@
+/* cod_kernel.h: a product of a small matrix by a wide one, without BLAS's packing.
+ *
+ * The nsctc-cir decoder's stages multiply an 11 to 32 column matrix (a half DFT, one
+ * frequency's embedded inverse) by planes a few hundred entries wide. OpenBLAS packs both
+ * operands for every such call, and at these inner sizes the packing costs as much as the
+ * arithmetic (9-17 GFLOP/s measured on AlexNet conv3, against 38 for the layer's own GEMM).
+ * Here the small matrix is read in place (it stays in L1) and the wide one streams through
+ * once per block of four output rows, twelve entries at a time in FMA registers. The AVX2
+ * path is chosen at run time; any other CPU runs the portable loop, which the tests compare
+ * with it and with cblas_dgemm.
+ */
+#ifndef FCDCC_COD_KERNEL_H
+#define FCDCC_COD_KERNEL_H
+
+#include <stddef.h>
+
+/* C (M x W, row stride ldc) = A (M x K, row stride lda) * B (K x W, row stride ldb), all
+ * row-major fp64, C not aliasing A or B. Any sizes (M, K or W may be 0). */
+void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, const double *B,
+                    size_t ldb, double *C, size_t ldc);
+/* The same, always the portable loop (for tests and for CPUs without AVX2 and FMA). */
+void cod_gemm_small_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                             const double *B, size_t ldb, double *C, size_t ldc);
+/* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
+int cod_gemm_small_simd(void);
+
+#endif
