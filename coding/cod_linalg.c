@@ -172,36 +172,25 @@ static void embed_complex(const double *m, size_t n, double *r) {
   cod_la_complex_embed(m, n, n, r);
 }
 
-/* Complex LU with partial pivoting by modulus, then one solve per column of the
- * identity, written out in real arithmetic (C99 complex products go through __muldc3,
- * twice as slow here): O(n^3) for the delta x delta matrices of the decoders, no BLAS
- * call. Pivoting on the real embedding instead lost a factor ~50 in decoding accuracy at
- * n = 24, 4 x 5: pivots must be chosen by complex modulus. Matrices are interleaved
- * (re, im), row-major. */
-int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err) {
-  double *a = cod_malloc_array(2 * n * n, sizeof *a);
-  double *x = cod_malloc_array(2 * n, sizeof *x);
-  size_t *perm = cod_malloc_array(n, sizeof *perm);
-  int rc = COD_OK;
-  if (!a || !x || !perm) {
-    rc = cod_err_set(err, COD_ENOMEM, "out of memory inverting a %zux%zu complex matrix", n, n);
-    goto done;
-  }
-  memcpy(a, m, 2 * n * n * sizeof *a);
+/* In place P a = L U of a complex n x n matrix (interleaved re, im; row-major; L unit lower
+ * below the diagonal, U on and above it), partial pivoting by the modulus, compared as its
+ * square (the same order, no hypot per entry). Pivoting on the real embedding instead lost
+ * a factor ~50 in decoding accuracy at n = 24, 4 x 5: pivots must be chosen by complex
+ * modulus. perm[r] = the row of the original matrix now in row r. COD_ENUMERIC if a pivot
+ * is zero or not finite. */
+static int complex_lu(double *a, size_t n, size_t *perm, cod_err *err) {
 #define RE(i, j) a[2 * ((i) * n + (j))]
 #define IM(i, j) a[2 * ((i) * n + (j)) + 1]
   for (size_t i = 0; i < n; i++) perm[i] = i;
   for (size_t k = 0; k < n; k++) {
     size_t piv = k;
-    double best = hypot(RE(k, k), IM(k, k));
+    double best = RE(k, k) * RE(k, k) + IM(k, k) * IM(k, k);
     for (size_t i = k + 1; i < n; i++) {
-      double mod = hypot(RE(i, k), IM(i, k));
+      double mod = RE(i, k) * RE(i, k) + IM(i, k) * IM(i, k);
       if (mod > best) best = mod, piv = i;
     }
-    if (!(best > 0)) {
-      rc = cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
-      goto done;
-    }
+    if (!(best > 0) || !isfinite(best))
+      return cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
     if (piv != k) {
       for (size_t j = 0; j < 2 * n; j++) {
         double t = a[2 * k * n + j];
@@ -220,6 +209,24 @@ int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err)
       }
     }
   }
+  return COD_OK;
+}
+
+/* Complex LU (complex_lu), then one solve per column of the
+ * identity, written out in real arithmetic (C99 complex products go through __muldc3,
+ * twice as slow here): O(n^3) for the delta x delta matrices of the decoders, no BLAS
+ * call. Matrices are interleaved (re, im), row-major. */
+int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err) {
+  double *a = cod_malloc_array(2 * n * n, sizeof *a);
+  double *x = cod_malloc_array(2 * n, sizeof *x);
+  size_t *perm = cod_malloc_array(n, sizeof *perm);
+  int rc = COD_OK;
+  if (!a || !x || !perm) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory inverting a %zux%zu complex matrix", n, n);
+    goto done;
+  }
+  memcpy(a, m, 2 * n * n * sizeof *a);
+  if ((rc = complex_lu(a, n, perm, err))) goto done;
   for (size_t col = 0; col < n; col++) { /* solve L U x = P e_col */
     for (size_t i = 0; i < n; i++) {
       double sr = perm[i] == col ? 1.0 : 0.0, si = 0.0;
@@ -247,8 +254,6 @@ int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err)
       inv[2 * (i * n + col) + 1] = x[2 * i + 1];
     }
   }
-#undef RE
-#undef IM
 done:
   cod_free(a);
   cod_free(x);
@@ -271,36 +276,8 @@ int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv
   double *a = work, *u = a + 2 * n * n, *v = u + 2 * n;
   size_t *perm = (size_t *)(void *)(v + 2 * n); /* n slots of a double's size */
   memcpy(a, m, 2 * n * n * sizeof *a);
-#define RE(i, j) a[2 * ((i) * n + (j))]
-#define IM(i, j) a[2 * ((i) * n + (j)) + 1]
-  for (size_t i = 0; i < n; i++) perm[i] = i;
-  for (size_t k = 0; k < n; k++) {
-    size_t piv = k;
-    double best = RE(k, k) * RE(k, k) + IM(k, k) * IM(k, k);
-    for (size_t i = k + 1; i < n; i++) {
-      double mod = RE(i, k) * RE(i, k) + IM(i, k) * IM(i, k);
-      if (mod > best) best = mod, piv = i;
-    }
-    if (!(best > 0) || !isfinite(best))
-      return cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
-    if (piv != k) {
-      for (size_t j = 0; j < 2 * n; j++) {
-        double t = a[2 * k * n + j];
-        a[2 * k * n + j] = a[2 * piv * n + j], a[2 * piv * n + j] = t;
-      }
-      size_t t = perm[k];
-      perm[k] = perm[piv], perm[piv] = t;
-    }
-    double pr = RE(k, k) / best, pi = -IM(k, k) / best; /* 1 / pivot */
-    for (size_t i = k + 1; i < n; i++) {
-      double fr = RE(i, k) * pr - IM(i, k) * pi, fi = IM(i, k) * pr + RE(i, k) * pi;
-      RE(i, k) = fr, IM(i, k) = fi;
-      for (size_t j = k + 1; j < n; j++) {
-        RE(i, j) -= fr * RE(k, j) - fi * IM(k, j);
-        IM(i, j) -= fr * IM(k, j) + fi * RE(k, j);
-      }
-    }
-  }
+  int rc = complex_lu(a, n, perm, err);
+  if (rc) return rc;
   for (size_t i = 0; i < g; i++) {
     /* u U = e_i^T: u_j = (delta_ij - sum_{l<j} u_l U_lj) / U_jj, zero for j < i */
     for (size_t j = 0; j < n; j++) {
