@@ -173,20 +173,27 @@ static void embed_complex(const double *m, size_t n, double *r) {
 }
 
 /* In place P a = L U of a complex n x n matrix (interleaved re, im; row-major; L unit lower
- * below the diagonal, U on and above it), partial pivoting by the modulus, compared as its
- * square (the same order, no hypot per entry). Pivoting on the real embedding instead lost
- * a factor ~50 in decoding accuracy at n = 24, 4 x 5: pivots must be chosen by complex
- * modulus. perm[r] = the row of the original matrix now in row r. COD_ENUMERIC if a pivot
- * is zero or not finite. */
-static int complex_lu(double *a, size_t n, size_t *perm, cod_err *err) {
+ * below the diagonal, U on and above it), partial pivoting by the modulus. Pivoting on the
+ * real embedding instead lost a factor ~50 in decoding accuracy at n = 24, 4 x 5: pivots
+ * must be chosen by complex modulus. by_square compares squared moduli instead of hypot's:
+ * the same order in exact arithmetic and no hypot per entry, but the rounded values tie
+ * differently on the unit-circle Vandermondes (every entry of modulus 1), so the pivots,
+ * hence the last bits, differ; the full inverse keeps hypot so that nsctc-rot's stored
+ * errors stay bit-identical with earlier versions. perm[r] = the row of the original
+ * matrix now in row r. COD_ENUMERIC if a pivot is zero or not finite. */
+static double complex_mod(double re, double im, int by_square) {
+  return by_square ? re * re + im * im : hypot(re, im);
+}
+
+static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err *err) {
 #define RE(i, j) a[2 * ((i) * n + (j))]
 #define IM(i, j) a[2 * ((i) * n + (j)) + 1]
   for (size_t i = 0; i < n; i++) perm[i] = i;
   for (size_t k = 0; k < n; k++) {
     size_t piv = k;
-    double best = RE(k, k) * RE(k, k) + IM(k, k) * IM(k, k);
+    double best = complex_mod(RE(k, k), IM(k, k), by_square);
     for (size_t i = k + 1; i < n; i++) {
-      double mod = RE(i, k) * RE(i, k) + IM(i, k) * IM(i, k);
+      double mod = complex_mod(RE(i, k), IM(i, k), by_square);
       if (mod > best) best = mod, piv = i;
     }
     if (!(best > 0) || !isfinite(best))
@@ -226,7 +233,7 @@ int cod_la_complex_inverse(const double *m, size_t n, double *inv, cod_err *err)
     goto done;
   }
   memcpy(a, m, 2 * n * n * sizeof *a);
-  if ((rc = complex_lu(a, n, perm, err))) goto done;
+  if ((rc = complex_lu(a, n, perm, 0, err))) goto done;
   for (size_t col = 0; col < n; col++) { /* solve L U x = P e_col */
     for (size_t i = 0; i < n; i++) {
       double sr = perm[i] == col ? 1.0 : 0.0, si = 0.0;
@@ -276,7 +283,7 @@ int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv
   double *a = work, *u = a + 2 * n * n, *v = u + 2 * n;
   size_t *perm = (size_t *)(void *)(v + 2 * n); /* n slots of a double's size */
   memcpy(a, m, 2 * n * n * sizeof *a);
-  int rc = complex_lu(a, n, perm, err);
+  int rc = complex_lu(a, n, perm, 1, err);
   if (rc) return rc;
   for (size_t i = 0; i < g; i++) {
     /* u U = e_i^T: u_j = (delta_ij - sum_{l<j} u_l U_lj) / U_jj, zero for j < i */
