@@ -221,3 +221,12 @@ int an_optimum_find(const cod_conv_geom *g, const an_code_params *p, size_t delt
   *out = o;
   return COD_OK;
 }
+
+double an_storage_whole_model_bytes(const an_costs *c, size_t n) {
+  double filters = 0, slab = 0;
+  for (size_t i = 0; i < n; i++) {
+    filters += c[i].filter_bytes;
+    slab = c[i].input_bytes > slab ? c[i].input_bytes : slab;
+  }
+  return filters + slab;
+}

@@ -84,6 +84,12 @@ typedef struct an_costs {
 int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *out,
                      cod_err *err);
 
+/* The per-worker storage of a whole network served layer after layer ([cluster] storage =
+ * whole-model, runner/run_storage.h): the coded filters of every layer plus the largest
+ * coded input slab, sum_i c[i].filter_bytes + max_i c[i].input_bytes, over the n layers'
+ * costs c (in model order; 0 for n = 0). Bytes, exact below 2^53. */
+double an_storage_whole_model_bytes(const an_costs *c, size_t n);
+
 /* 1 if the analytic model has cost formulas for the registry scheme called name, else 0
  * (then a run stores NULL analytic columns for it). */
 int an_scheme_has_formulas(const char *name);

@@ -364,7 +364,8 @@ static int layer_prepare(master *M, layer_run *L, int *feasible, cod_err *err) {
     o->flops = 0.0; /* until its result arrives */
     o->bytes_up = o->bytes_down = 0;
     o->bytes_stored = (int64_t)((L->G.il + L->G.fl) * L->el);
-    M->refused[j] = (double)o->bytes_stored > rw.storage_bytes;
+    M->refused[j] = in->storage_refuse ? in->storage_refuse[j] != 0
+                                       : (double)o->bytes_stored > rw.storage_bytes;
     M->got[j] = 0;
     if (M->refused[j]) o->status = RES_WORKER_REFUSED, o->bytes_stored = 0;
   }

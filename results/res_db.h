@@ -39,8 +39,9 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 3 /* 2: the data_runs table; 3: layers.worst_sets_tried and
-                                  * layers.worst_exhaustive */
+#define RES_DB_SCHEMA_VERSION 4 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+                                  * layers.worst_exhaustive; 4: storage (whole-model need,
+                                  * overflow) and energy columns of runs, layers, workers */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -118,6 +119,19 @@ typedef struct res_run_row {
   double e2e_mse;              /* end-to-end output mean squared error vs. direct conv */
   double e2e_rel_error;        /* ||y - y_ref|| / ||y_ref|| end to end */
   double e2e_max_abs_error;    /* max |y - y_ref| end to end */
+  /* storage (runner/run_storage.h): NaN / -1 = NULL */
+  double storage_model_bytes;  /* [cluster] storage = whole-model: per-worker storage of the
+                                  whole model (coded filters of every served layer + the
+                                  largest coded input slab), bytes */
+  double an_storage_model_bytes; /* the same from the analytic model, bytes */
+  int64_t storage_overflow_layer; /* conv index of the first layer whose storage check
+                                  failed for some worker; -1 (NULL) if none */
+  double storage_overflow_bytes; /* by how much that layer's need exceeded the smallest
+                                  worker storage, bytes */
+  /* energy of the inference (runner/run_energy.h); NaN (NULL) if not modelled */
+  double energy_j;             /* workers + master over the run, J */
+  double energy_workers_j;     /* all workers over the run, J */
+  double energy_master_j;      /* the master over the run, J */
 } res_run_row;
 
 /* One row of `data_runs`: top-1 under coding over a data set (runner/run_data.h). */
@@ -151,6 +165,14 @@ typedef struct res_layer_row {
   double an_upload_bytes, an_download_bytes, an_storage_bytes; /* analytic model, bytes */
   double an_compute_flops;    /* analytic model, flops */
   double an_latency_s;        /* analytic model, s */
+  double storage_need_bytes;  /* per-worker storage this layer's check compared with each
+                                 worker's: whole-model, the filters held so far plus the
+                                 largest slab so far; NaN (NULL) for per-layer runs */
+  double storage_overflow_bytes; /* need minus the smallest worker storage when > 0 (some
+                                 worker refused for storage); NaN (NULL) otherwise */
+  double energy_workers_j;    /* every worker over the layer's window, J; NaN = not modelled */
+  double energy_master_j;     /* the master over the layer's window, J; NaN = not modelled */
+  double an_energy_j;         /* analytic: workers + master, J (deterministic law only) */
 } res_layer_row;
 
 /* One row of `workers` (one worker's part in one layer). */
@@ -164,6 +186,9 @@ typedef struct res_worker_row {
   double flops;               /* floating-point operations executed */
   const char *status;         /* (req) RES_WORKER_* */
   double t_finish_s;          /* simulated finish time, s; NaN = never finished */
+  double t_busy_s;            /* simulated seconds spent computing (until done, failed or
+                                 cancelled); NaN = its data never arrived */
+  double energy_j;            /* the worker over the layer's window, J; NaN = not modelled */
 } res_worker_row;
 
 /* One row of `events` (optional trace). */

@@ -61,6 +61,14 @@ static const res_column runs_cols[] = {
   RUN_OUTCOME(e2e_mse, RES_CT_REAL, "", "", NULL),
   RUN_OUTCOME(e2e_rel_error, RES_CT_REAL, "", "", NULL),
   RUN_OUTCOME(e2e_max_abs_error, RES_CT_REAL, "", "", NULL),
+  RUN(storage_model_bytes, RES_CT_REAL, "", "bytes",
+      "storage = whole-model: per-worker coded filters of every served layer + largest slab"),
+  RUN(an_storage_model_bytes, RES_CT_REAL, "", "bytes", "the same, analytic model"),
+  RUN(storage_overflow_layer, RES_CT_I64, "", "", "first conv layer whose storage overflowed"),
+  RUN(storage_overflow_bytes, RES_CT_REAL, "", "bytes", "its need - smallest worker storage"),
+  RUN_OUTCOME(energy_j, RES_CT_REAL, "", "J", "workers + master per inference; NULL: not modelled"),
+  RUN_OUTCOME(energy_workers_j, RES_CT_REAL, "", "J", "all workers per inference"),
+  RUN_OUTCOME(energy_master_j, RES_CT_REAL, "", "J", "the master per inference"),
 };
 
 /* ---- layers -------------------------------------------------------------------------- */
@@ -105,6 +113,12 @@ static const res_column layers_cols[] = {
   LAYER(an_storage_bytes, RES_CT_REAL, "", "bytes", AN),
   LAYER(an_compute_flops, RES_CT_REAL, "", "flops", AN),
   LAYER(an_latency_s, RES_CT_REAL, "", "s", AN),
+  LAYER(storage_need_bytes, RES_CT_REAL, "", "bytes",
+        "per-worker need checked (whole-model: cumulative); NULL per-layer"),
+  LAYER(storage_overflow_bytes, RES_CT_REAL, "", "bytes", "need - smallest worker storage, if > 0"),
+  LAYER(energy_workers_j, RES_CT_REAL, "", "J", "all workers over the layer; NULL: not modelled"),
+  LAYER(energy_master_j, RES_CT_REAL, "", "J", "the master over the layer"),
+  LAYER(an_energy_j, RES_CT_REAL, "", "J", AN),
 };
 
 /* ---- workers ------------------------------------------------------------------------- */
@@ -124,6 +138,8 @@ static const res_column workers_cols[] = {
   WORKER(status, RES_CT_TEXT, "NOT NULL CHECK (status IN "
          "('used','cancelled','failed','straggler','refused'))", "", NULL),
   WORKER(t_finish_s, RES_CT_REAL, "", "s", "simulated; NULL if it never finished"),
+  WORKER(t_busy_s, RES_CT_REAL, "", "s", "simulated computing time; NULL if no data arrived"),
+  WORKER(energy_j, RES_CT_REAL, "", "J", "over the layer; NULL: energy not modelled"),
 };
 
 /* ---- events -------------------------------------------------------------------------- */

@@ -61,6 +61,7 @@ static const char *const decode_names[] = {"fast", "generic", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
+static const char *const storage_mode_names[] = {"per-layer", "whole-model", NULL};
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
 static const char *const timing_names[] = {"measured", "model", NULL};
 static const char *const split_names[] = {"test", "train", NULL};
@@ -93,6 +94,21 @@ static void scheme_expect_fill(void) {
  * offset of the run_latency the generated rows refer to. */
 #define LAW_KEYS(SEC, OFFSET, FL)                                                         \
   {INFO(SEC, NULL, 0, NULL, NULL), OFFSET, (FL) | F_LAW_KEYS, 0, 0, NULL, NULL, 0}
+
+/* The five energy keys of a device (run_energy_params at OFFSET): [cluster] (default
+ * worker), [class NAME] and [master]. Joules and watts in [0, 1e12] (so every energy is finite); 0 everywhere = not modelled. */
+#define ENERGY_KEY(SEC, K, FIELD, EXPECT, OFFSET, FL, DFLT)                                \
+  {INFO(SEC, K, RUN_KEY_REAL, EXPECT, DFLT), (OFFSET) + offsetof(run_energy_params, FIELD), \
+   FL, 0, 1e12, NULL, NULL, 0}
+#define ENERGY_KEYS(SEC, OFFSET, FL, DFLT)                                                 \
+  ENERGY_KEY(SEC, "j_per_flop", j_per_flop, "a real in [0, 1e12], J per FLOP", OFFSET, FL, DFLT), \
+  ENERGY_KEY(SEC, "j_per_byte_sent", j_per_byte_sent, "a real in [0, 1e12], J per byte sent",     \
+             OFFSET, FL, DFLT),                                                            \
+  ENERGY_KEY(SEC, "j_per_byte_recv", j_per_byte_recv, "a real in [0, 1e12], J per byte received", \
+             OFFSET, FL, DFLT),                                                            \
+  ENERGY_KEY(SEC, "idle_w", idle_w, "a real in [0, 1e12], W while idle", OFFSET, FL, DFLT), \
+  ENERGY_KEY(SEC, "busy_w", busy_w, "a real in [0, 1e12], W while computing", OFFSET, FL, \
+             DFLT)
 
 /* The survivors' law of fail-stop when the scenario names none (the runner's choice; sim's
  * own default base is deterministic). */
@@ -171,6 +187,9 @@ static const key_def static_keys[] = {
   {INFO("cluster", "worst_sets", RUN_KEY_INT,
         "an integer >= 1 (worker sets the worst-set search may examine)", "20000"),
    OFF(cluster.worst_sets), 0, 1, INT_CAP, NULL, NULL, 0},
+  {INFO("cluster", "storage", RUN_KEY_ENUM, "per-layer or whole-model", "per-layer"),
+   OFF(cluster.storage), 0, 0, 0, NULL, storage_mode_names, 0},
+  ENERGY_KEYS("cluster", OFF(cluster.energy), 0, "0"),
   /* [latency] */
   LAW_KEYS("latency", OFF(latency), 0),
   {INFO("latency", "fail_workers", RUN_KEY_WORKER_SET,
@@ -196,6 +215,7 @@ static const key_def static_keys[] = {
    OFF(master.timing), 0, 0, 0, NULL, timing_names, 0},
   {INFO("master", "master_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s", "1e11"),
    OFF(master.master_flops), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
+  ENERGY_KEYS("master", OFF(master.energy), 0, "0"),
   /* [data] */
   {INFO("data", "source", RUN_KEY_STRING,
         "none, fashion-mnist, or a path to IDX images (.gz or not) or a uint8 .npy", "none"),
@@ -229,6 +249,7 @@ static const key_def static_keys[] = {
         "[cluster] value"), COFF(worker.storage_bytes), F_CLASS, 0, INFINITY, "unlimited",
    NULL, 0},
   LAW_KEYS("class", COFF(worker.latency), F_CLASS),
+  ENERGY_KEYS("class", COFF(worker.energy), F_CLASS, "[cluster] value"),
 };
 
 #define N_STATIC (sizeof static_keys / sizeof static_keys[0])
@@ -384,6 +405,7 @@ void run_config_defaults(run_config *cfg) {
   cfg->cluster.on_storage = RUN_STORAGE_FAIL;
   cfg->cluster.stragglers = RUN_STRAGGLERS_RANDOM;
   cfg->cluster.worst_sets = 20000;
+  cfg->cluster.storage = RUN_STORAGE_PER_LAYER;
   latency_defaults(&cfg->latency);
   cfg->network.uplink_bps = 1e9;
   cfg->network.downlink_bps = 1e9;
@@ -811,6 +833,7 @@ static void worker_defaults(const run_config *cfg, run_worker *w) {
   w->downlink_bps = cfg->network.downlink_bps;
   w->storage_bytes = cfg->cluster.storage_bytes;
   w->latency = cfg->latency;
+  w->energy = cfg->cluster.energy;
 }
 
 int run_config_worker(const run_config *cfg, size_t w, run_worker *out) {

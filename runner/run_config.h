@@ -50,6 +50,10 @@ enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
 enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
+/* What a worker's storage must hold ([cluster] storage, runner/run_storage.h): one layer's
+ * assignment at a time, or the coded filters of every layer it serves plus the largest
+ * coded input slab. */
+enum run_storage_mode { RUN_STORAGE_PER_LAYER = 0, RUN_STORAGE_WHOLE_MODEL = 1 };
 enum run_sharing { RUN_SHARING_SEQUENTIAL = 0, RUN_SHARING_FAIR = 1 };
 enum run_timing { RUN_TIMING_MEASURED = 0, RUN_TIMING_MODEL = 1 };
 
@@ -71,6 +75,17 @@ typedef struct run_latency {
                    reads no trace; default shifted-exp */
 } run_latency;
 
+/* The energy model of one device (a worker class, the default worker, or the master;
+ * runner/run_energy.h). All zero (the default) = energy not modelled. The powers are the
+ * device's whole draw in that state; the per-FLOP and per-byte energies come on top. */
+typedef struct run_energy_params {
+  double j_per_flop;      /* J per floating-point operation executed, >= 0 */
+  double j_per_byte_sent; /* J per byte the device sends, >= 0 */
+  double j_per_byte_recv; /* J per byte the device receives, >= 0 */
+  double idle_w;          /* W while not computing, >= 0 */
+  double busy_w;          /* W while computing, >= 0 */
+} run_energy_params;
+
 /* The resources of one worker: [cluster]/[network]/[latency] defaults or a class. */
 typedef struct run_worker {
   double compute_rate_flops; /* worker speed, FLOP/s, > 0 */
@@ -78,6 +93,7 @@ typedef struct run_worker {
   double downlink_bps;       /* master -> worker link, bit/s, > 0 or INFINITY */
   double storage_bytes;      /* worker memory for encoded data, bytes, or INFINITY */
   run_latency latency;       /* straggler model */
+  run_energy_params energy;  /* joules and watts ([cluster] / [class NAME] energy keys) */
 } run_worker;
 
 /* One [class NAME] section, resolved: `worker` starts from the defaults of the same
@@ -140,6 +156,8 @@ typedef struct run_config {
                                    or worst (only the worst-conditioned set returns) */
     size_t worst_sets;          /* worst: exhaustive if C(n, delta) <= this, else this
                                    many sets sampled (seed run.seed); default 20000 */
+    int storage;                /* enum run_storage_mode of the storage check; per-layer */
+    run_energy_params energy;   /* default worker's energy model; all 0 (not modelled) */
   } cluster;
   run_latency latency;          /* default straggler model ([latency] section) */
   struct {
@@ -158,6 +176,7 @@ typedef struct run_config {
     double speed_factor;        /* measured wall time is multiplied by it; 1 */
     int timing;                 /* enum run_timing; default model (deterministic) */
     double master_flops;        /* master speed for timing = model, FLOP/s; 1e11 */
+    run_energy_params energy;   /* the master's energy model; all 0 (not modelled) */
   } master;
   struct {                      /* [data]: a run over a data set (runner/run_data.h) */
     char source[RUN_PATH_MAX];  /* none, fashion-mnist, or an IDX (.gz) / uint8 .npy path */

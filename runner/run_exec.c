@@ -18,7 +18,9 @@
 #include "model_onnx.h"
 #include "model_weights.h"
 #include "run_data.h"
+#include "run_energy.h"
 #include "run_layer.h"
+#include "run_storage.h"
 #include "sim_engine.h"
 
 /* ---- assets: model, weights, input, uncoded reference -------------------------------- */
@@ -224,6 +226,8 @@ typedef struct exec_ctx {
   const char **class_names; /* the run's copies of the class names (in res->owned) */
   size_t n_class_names, cap_class_names;
   int quiet;              /* images after the first of a data set: no rows, no run status */
+  run_storage_plan *storage; /* storage = whole-model: the run's plan; NULL per-layer */
+  double master_own_s;    /* seconds of the master's own layers (first image), for energy */
 } exec_ctx;
 
 static int selected(const run_config *c, size_t conv_index) {
@@ -239,6 +243,7 @@ static void ev_master_done(sim_engine *e, void *p) { (void)e, (void)p; }
  * status error (an outcome: COD_EUNDECODABLE with stop_status set, as for a layer). */
 static int master_busy(exec_ctx *x, double s, cod_err *err) {
   if (!(s > 0)) return COD_OK;
+  if (!x->quiet) x->master_own_s += s;
   sim_time_ns d, t;
   if (sim_time_from_s_checked(s, &d) || sim_time_add_checked(sim_engine_now(x->e), d, &t)) {
     x->stop_status = RES_STATUS_ERROR;
@@ -269,10 +274,21 @@ static double master_macs(const model *m, size_t from, size_t to) {
   return macs;
 }
 
+/* Per-worker storage a code needs when the worker already holds held_f bytes of coded
+ * filters and a largest slab of held_s bytes (both 0 for the per-layer check): its own
+ * coded filters on top, and the larger of the two slabs (runner/run_storage.h). */
+static double storage_need(const cod_code *code, size_t el, double held_f, double held_s) {
+  return held_f + (double)(cod_code_worker_filter_len(code) * el) +
+         fmax(held_s, (double)(cod_code_worker_input_len(code) * el));
+}
+
 /* Choose (ka, kb): the configured pair, or for `auto` (or storage repartitioning) the
- * divisor pair of delta with the least per-worker upload that fits every worker's storage.
- * run_config_pairs applies the scheme's fixed pair rule from coding/'s registry. */
-static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **out, cod_err *err) {
+ * divisor pair of delta with the least per-worker upload that fits every worker's storage
+ * (with held_f / held_s already held: storage_need). Repartitioning keeps a configured
+ * pair that fits. run_config_pairs applies the scheme's fixed pair rule from coding/'s
+ * registry. */
+static int choose_code(const run_config *c, const cod_conv_geom *g, double held_f,
+                       double held_s, cod_code **out, cod_err *err) {
   run_pairs pr;
   run_config_pairs(c, &pr);
   if (pr.delta == 0) {
@@ -288,6 +304,20 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
   }
   size_t el = run_precision_operand_bytes(c->run.precision);
   cod_code *best = NULL;
+  /* repartition changes a configured split only when it does not fit */
+  const cod_scheme_info *si = cod_scheme_find(c->coding.scheme, NULL);
+  size_t fixed = si ? cod_scheme_fixed_threshold(si, c->cluster.workers, c->coding.replication) : 0;
+  if (c->cluster.on_storage == RUN_STORAGE_REPARTITION && c->coding.ka != RUN_AUTO &&
+      c->coding.kb != RUN_AUTO && (!fixed || c->coding.ka * c->coding.kb == fixed)) {
+    cod_code_params p = run_config_code_params(c, c->coding.ka, c->coding.kb);
+    if (cod_code_new(&p, g, &best, NULL) == COD_OK &&
+        storage_need(best, el, held_f, held_s) <= min_storage) {
+      *out = best;
+      return COD_OK;
+    }
+    cod_code_free(best);
+    best = NULL;
+  }
   for (size_t a = 1; a <= delta; a++) {
     if (delta % a) continue;
     size_t b = delta / a;
@@ -296,7 +326,8 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, cod_code **o
     cod_code *cand = NULL;
     if (cod_code_new(&p, g, &cand, NULL) != COD_OK) continue;
     double bytes = (double)((cod_code_worker_input_len(cand) + cod_code_worker_filter_len(cand)) * el);
-    int fits = bytes <= min_storage, best_fits = best && best_bytes <= min_storage;
+    int fits = storage_need(cand, el, held_f, held_s) <= min_storage;
+    int best_fits = best && storage_need(best, el, held_f, held_s) <= min_storage;
     if (!best || (fits && !best_fits) || (fits == best_fits && bytes < best_bytes)) {
       cod_code_free(best);
       best = cand, best_bytes = bytes;
@@ -329,8 +360,10 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
   an_cluster cl;
   an_latency al;
   if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
-      an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK)
+      isnan(L->storage_overflow_bytes) && an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK) {
     L->an_latency_s = al.total_s;
+    run_energy_an_layer(c, &ac, &ap, &cl, &al, L);
+  }
 }
 
 /* The layers row of conv ci. Its strings are copies owned by the run_result. */
@@ -372,6 +405,9 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
   L->status = lo->status;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
+  run_storage_layer_row(x->cfg, x->storage, ci, code, L);
+  if (strcmp(x->be->name, "sim") == 0) /* only the simulator's rows carry busy times */
+    run_energy_layer(x->cfg, code, lo, lo->workers, cod_code_workers(code), L);
   record_analytic(x, ci, code, L);
   r->n_layers++;
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
@@ -492,10 +528,13 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
     return master_busy(x, 2.0 * cod_conv_macs(g) / c->master.master_flops, err);
   }
   cod_code *code = NULL;
-  if ((rc = choose_code(c, g, &code, err))) return rc;
+  double held_f, held_s;
+  run_storage_held(x->storage, ci, &held_f, &held_s);
+  if ((rc = choose_code(c, g, held_f, held_s, &code, err))) return rc;
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
-  run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch};
+  run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch,
+                     run_storage_refusals(x->storage, ci)};
   if (y) {
     const coded_filters *f = NULL;
     if ((rc = cached_filters(x, ci, code, k, &f, err))) {
@@ -660,6 +699,9 @@ static int record_run_row(exec_ctx *x, const double *output, double w0, double t
   if (output && !x->stop_status)
     errors(output, x->a->ref_out, shape_len(model_output_shape(x->a->m)), &R->e2e_mse,
            &R->e2e_rel_error, &R->e2e_max_abs_error);
+  run_storage_run_row(x->storage, r->layers, r->n_layers, R);
+  if (strcmp(x->be->name, "sim") == 0)
+    run_energy_run(cfg, r->layers, r->n_layers, x->master_own_s, R->status_time_s, R);
   R->wall_s = cod_clock_wall_s() - w0;
   r->events_fired = sim_engine_events_fired(x->e);
   return COD_OK;
@@ -677,9 +719,14 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
   x.be = be ? be : &sim_backend;
-  if ((rc = sim_engine_new(256, &x.e, err))) return rc;
+  if ((rc = run_storage_plan_new(cfg, a->m, &x.storage, err))) return rc;
+  if ((rc = sim_engine_new(256, &x.e, err))) {
+    run_storage_plan_free(x.storage);
+    return rc;
+  }
   if ((rc = run_cluster_new(cfg, x.e, id->trial, &x.cl, err))) {
     sim_engine_free(x.e);
+    run_storage_plan_free(x.storage);
     return rc;
   }
   double *output = NULL;
@@ -696,6 +743,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
   run_cluster_free(x.cl);
   sim_engine_free(x.e);
+  run_storage_plan_free(x.storage);
   cod_free(x.class_names);
   if (rc) {
     cod_free(output);
@@ -722,5 +770,10 @@ int run_result_write(res_db *db, const run_result *r, cod_err *err) {
 }
 
 int run_code_choose(const run_config *c, const cod_conv_geom *g, cod_code **out, cod_err *err) {
-  return choose_code(c, g, out, err);
+  return choose_code(c, g, 0.0, 0.0, out, err);
+}
+
+int run_code_choose_held(const run_config *c, const cod_conv_geom *g, double held_filter_bytes,
+                         double held_slab_bytes, cod_code **out, cod_err *err) {
+  return choose_code(c, g, held_filter_bytes, held_slab_bytes, out, err);
 }

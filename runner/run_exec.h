@@ -76,10 +76,18 @@ typedef struct run_backend {
 
 /* The code run_execute plans for a conv layer of geometry g under cfg: the configured
  * (ka, kb), or for `auto` and storage repartitioning the divisor pair of delta with the
- * least per-worker upload that fits storage. COD_OK with *out owned by the caller
+ * least per-worker upload that fits storage (repartitioning keeps a configured pair that
+ * fits). COD_OK with *out owned by the caller
  * (cod_code_free), or cod_code_new's status and message for the pair that fails. */
 int run_code_choose(const run_config *cfg, const cod_conv_geom *g, cod_code **out,
                     cod_err *err);
+/* run_code_choose for a worker that already holds held_filter_bytes of coded filters and a
+ * largest coded input slab of held_slab_bytes (storage = whole-model, runner/run_storage.h):
+ * a pair fits when held_filter_bytes + its filters + max(held_slab_bytes, its slab) is
+ * within every worker's storage. With both 0 it is run_code_choose. */
+int run_code_choose_held(const run_config *cfg, const cod_conv_geom *g,
+                         double held_filter_bytes, double held_slab_bytes, cod_code **out,
+                         cod_err *err);
 
 /* The analytic model's view (analytic/an_model.h) of cfg's default worker, network,
  * latency law and master. Returns 1 if its latency model can cover cfg (one worker class,

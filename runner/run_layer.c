@@ -171,6 +171,7 @@ static void cancel_rest(layer_ctx *L, const char *unfinished_status) {
     res_worker_row *o = &L->out->workers[j];
     if (w->state == W_UPLOADING || w->state == W_COMPUTING || w->state == W_DOWNLOADING)
       o->status = unfinished_status;
+    if (w->state == W_COMPUTING) o->t_busy_s = now_s(L) - w->t_arrive; /* cut short */
   }
 }
 
@@ -355,6 +356,7 @@ static void ev_compute_done(sim_engine *e, void *p) {
   w->t_comp_end = now_s(L);
   trace(L, "compute_done", (long)w->j);
   res_worker_row *o = &L->out->workers[w->j];
+  o->t_busy_s = w->t_comp_end - w->t_arrive;
   o->flops = 2.0 * cod_code_worker_macs(L->code);
   w->state = W_DOWNLOADING;
   w->t_down0 = now_s(L);
@@ -369,6 +371,7 @@ static void ev_failed(sim_engine *e, void *p) {
   w->ev = 0;
   w->state = W_FAILED;
   L->out->workers[w->j].status = RES_WORKER_FAILED;
+  L->out->workers[w->j].t_busy_s = now_s(L) - w->t_arrive; /* computed until it was lost */
   L->n_failed++;
   trace(L, "worker_failed", (long)w->j);
   if (!L->done && !still_possible(L)) {
@@ -645,7 +648,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     o->bytes_up = (int64_t)((L->il + L->fl) * L->el_up);
     o->bytes_down = (int64_t)(L->ol * L->el_down);
     o->bytes_stored = o->bytes_up;
-    if ((double)o->bytes_stored > w->w.storage_bytes) {
+    if (in->storage_refuse ? in->storage_refuse[j] != 0
+                           : (double)o->bytes_stored > w->w.storage_bytes) {
       w->state = W_REFUSED;
       o->status = RES_WORKER_REFUSED;
       o->bytes_up = o->bytes_down = o->bytes_stored = 0;

@@ -141,6 +141,10 @@ typedef struct run_layer_in {
   const double *coded_filters;
   double coded_filters_wall_s;
   run_scratch *scratch;    /* optional: reuse these buffers (grown as needed) */
+  /* Optional: one byte per worker, 1 = it refuses the layer for storage (the whole-model
+   * check of runner/run_storage.h). NULL: a worker refuses when this layer's assignment
+   * alone exceeds its storage_bytes (the per-layer check). */
+  const unsigned char *storage_refuse;
 } run_layer_in;
 
 /* Simulate and compute one layer. Returns COD_OK with *out filled (status may be

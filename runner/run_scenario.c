@@ -857,6 +857,7 @@ int run_scenario_point(const run_scenario *sc, size_t i, run_config *out, cod_er
     cl->worker.downlink_bps = out->network.downlink_bps;
     cl->worker.storage_bytes = out->cluster.storage_bytes;
     cl->worker.latency = out->latency;
+    cl->worker.energy = out->cluster.energy;
   }
   for (size_t j = 0; j < sc->n_entries && !st; j++) {
     const entry *en = &sc->entries[j];

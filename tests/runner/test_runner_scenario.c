@@ -255,6 +255,22 @@ static const key_case key_cases[] = {
   {"class", "lognormal_sigma", "10", "10"},
   {"class", "fail_at_s", "3", "3"},
   {"class", "base", "pareto", "\"pareto\""},
+  {"cluster", "storage", "whole-model", "\"whole-model\""},
+  {"cluster", "j_per_flop", "1.5e-10", "1.5e-10"},
+  {"cluster", "j_per_byte_sent", "2e-8", "2e-08"},
+  {"cluster", "j_per_byte_recv", "1e-8", "1e-08"},
+  {"cluster", "idle_w", "0.5", "0.5"},
+  {"cluster", "busy_w", "4", "4"},
+  {"master", "j_per_flop", "5e-11", "5e-11"},
+  {"master", "j_per_byte_sent", "3e-9", "3e-09"},
+  {"master", "j_per_byte_recv", "0", "0"},
+  {"master", "idle_w", "10", "10"},
+  {"master", "busy_w", "65", "65"},
+  {"class", "j_per_flop", "1e12", "1e+12"},
+  {"class", "j_per_byte_sent", "0.125", "0.125"},
+  {"class", "j_per_byte_recv", "7e-9", "7e-09"},
+  {"class", "idle_w", "0.25", "0.25"},
+  {"class", "busy_w", "2.5", "2.5"},
 };
 #define N_CASES (sizeof key_cases / sizeof key_cases[0])
 
