@@ -403,6 +403,27 @@ static int fig_berrut_latency(res_db *db, fig *f, cod_err *err) {
                     "berrut-error", FIG_MEASURED, "", err);
 }
 
+/* Energy against latency (runs named energy*): one point per configuration, the mean over
+ * the trials of one sweep point (scenario hash, point index), so swept keys are never
+ * pooled; ENERGY_FRONT keeps the points no other point beats in both latency and energy
+ * (the Pareto front over every scheme). */
+#define ENERGY_PTS                                                                         \
+  SEL ", pts AS (SELECT r.scheme AS scheme, r.ka AS ka, r.kb AS kb, r.delta AS delta, "   \
+  "AVG(r.latency_s) AS latency_s, AVG(r.energy_j) AS energy_j, COUNT(*) AS runs FROM sel " \
+  "r WHERE r.status = 'ok' AND r.energy_j IS NOT NULL AND r.latency_s IS NOT NULL GROUP "  \
+  "BY r.scenario_hash, r.point_index) "
+#define ENERGY_FRONT                                                                       \
+  "FROM pts p WHERE NOT EXISTS (SELECT 1 FROM pts q WHERE q.latency_s <= p.latency_s AND " \
+  "q.energy_j <= p.energy_j AND (q.latency_s < p.latency_s OR q.energy_j < p.energy_j)) "
+
+static int fig_energy(res_db *db, fig *f, cod_err *err) {
+  int rc = add_series(db, f, ENERGY_PTS "SELECT scheme, latency_s, energy_j FROM pts "
+                      "ORDER BY 1, 2", "energy", FIG_POINTS, "", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f, ENERGY_PTS "SELECT 'Pareto front', latency_s, energy_j "
+                    ENERGY_FRONT "ORDER BY 2", "energy", FIG_MARK, "", err);
+}
+
 /* ---- the figure table: one entry per figure ------------------------------------------ */
 
 typedef struct fig_def {
@@ -518,6 +539,15 @@ static const fig_def figures[] = {
      .xlabel = "mean simulated layer latency (s)",
      .ylabel = "mean layer relative error",
      .logy = 10, .build = fig_berrut_latency},
+    {.info = {"energy-vs-latency",
+              "energy per inference against latency, one point per configuration, per "
+              "scheme, with the Pareto front over all schemes",
+              "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)"},
+     .title = "Energy against latency per inference (one point per configuration; large: "
+              "Pareto front)",
+     .xlabel = "mean simulated latency per inference (s)",
+     .ylabel = "mean energy per inference, workers + master (J)",
+     .build = fig_energy},
 };
 
 #define N_FIGURES (sizeof figures / sizeof figures[0])
@@ -755,6 +785,12 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "and the largest logit error, per network, scheme, n, split, precision and worker SNR "
        "(fashion-n, fashion-precision with fp64/fp32/bf16/fp16, fashion-snr).", FASHION,
        "fashion", "runs named fashion* with [data]"},
+      {"Energy against latency: the Pareto front", "Configurations (sweep points, mean over "
+       "their trials) that no other configuration beats in both latency and energy per "
+       "inference (workers + master, runner/run_energy.h); ka, kb, delta of the first coded "
+       "layer.", ENERGY_PTS "SELECT scheme, ka, kb, delta, runs, latency_s, energy_j "
+       ENERGY_FRONT "ORDER BY latency_s", "energy",
+       "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)"},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run"},

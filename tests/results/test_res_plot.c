@@ -89,6 +89,7 @@ typedef struct run_spec {
 
 static int64_t next_point;
 static const res_data_row *next_data; /* add_run: a data_runs row for the run, or NULL */
+static double next_energy = NAN;      /* add_run: the run's energy_j (NaN = NULL) */
 
 static void add_run(res_db *db, const run_spec *s) {
   char json[1024], snr[32], classes[128];
@@ -116,6 +117,7 @@ static void add_run(res_db *db, const run_spec *s) {
   r.precision = s->precision ? s->precision : "fp64";
   r.status = RES_STATUS_OK;
   r.latency_s = s->latency;
+  r.energy_j = next_energy;
   int64_t id;
   cod_err e = {0};
   cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
@@ -223,6 +225,18 @@ static void build_db(int with_mpi) {
                   NAN, NAN, 0.7, NAN, NAN, NULL};
     add_run(db, &r);
   }
+  /* energy-vs-latency: (latency, energy) per configuration; (0.9, 13) is beaten by (0.8,
+   * 12), the four others form the Pareto front */
+  static const struct { const char *scheme; double lat, energy; } ep[] = {
+      {"nsctc-rot", 1.0, 10.0}, {"nsctc-rot", 0.8, 12.0}, {"nsctc-rot", 0.9, 13.0},
+      {"uncoded", 1.5, 8.0}, {"uncoded", 0.7, 20.0}};
+  for (size_t i = 0; i < sizeof ep / sizeof ep[0]; i++) {
+    run_spec r = {"energy-latency", ep[i].scheme, NULL, NULL, NULL, 20, 2, 2, 0, NAN,
+                  NAN, NAN, ep[i].lat, NAN, NAN, NULL};
+    next_energy = ep[i].energy;
+    add_run(db, &r);
+    next_energy = NAN;
+  }
   if (with_mpi) {
     run_spec r = {"mpi-check", "nsctc-rot", "lenet5", NULL, "mpi", 20, 4, 4, 0, NAN,
                   NAN, NAN, 0.8, NAN, NAN, NULL};
@@ -282,7 +296,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 13);
+  cr_assert_eq(res_plot_figure_count(), 14);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
@@ -323,8 +337,11 @@ Test(res_plot, legends_come_from_the_data, .timeout = 30) {
   cr_assert_eq(res_plot_figure(db, "mse-vs-n", P.out, &o, &e), COD_OK, "%s", e.msg);
   cr_assert_eq(res_plot_figure(db, "upload-storage-vs-ka", P.out, &o, &e), COD_OK, "%s",
                e.msg);
+  cr_assert_eq(res_plot_figure(db, "energy-vs-latency", P.out, &o, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
   char svg[400];
+  snprintf(svg, sizeof svg, "%s/energy-vs-latency.svg", P.out);
+  check_svg(svg, "Pareto front");
   snprintf(svg, sizeof svg, "%s/mse-vs-n.svg", P.out);
   check_svg(svg, "alexnet poly-real");
   /* the analytic optimum of 1e6 (1 + |ka - 4|) is at ka = 4 */
@@ -477,6 +494,17 @@ Test(res_plot, report_numbers_come_from_the_db) {
   /* stragglers: nsctc-rot with 2 slow workers: latency 0.5, no analytic value */
   cr_assert_not_null(strstr(s, "| nsctc-rot | 2 | 1 | 1 | 0.5 | - |"), "%s", s);
   cr_assert_not_null(strstr(s, "| nsctc-rot | 0 | 1 | 1 | 0.3 | 0.29 |"), "%s", s);
+  /* energy: the Pareto front in latency order, without the dominated (0.9 s, 13 J) */
+  const char *front = strstr(s, "## Energy against latency: the Pareto front");
+  cr_assert_not_null(front);
+  const char *p1 = strstr(front, "| uncoded | 2 | 2 | 4 | 1 | 0.7 | 20 |");
+  const char *p2 = strstr(front, "| nsctc-rot | 2 | 2 | 4 | 1 | 0.8 | 12 |");
+  const char *p3 = strstr(front, "| nsctc-rot | 2 | 2 | 4 | 1 | 1 | 10 |");
+  const char *p4 = strstr(front, "| uncoded | 2 | 2 | 4 | 1 | 1.5 | 8 |");
+  cr_assert(p1 && p2 && p3 && p4 && p1 < p2 && p2 < p3 && p3 < p4, "%s", front);
+  const char *next = strstr(front + 4, "\n## ");
+  const char *dom = strstr(front, "| 0.9 | 13 |");
+  cr_assert(!dom || (next && dom > next), "the dominated point is not on the front");
   free(s);
 }
 
