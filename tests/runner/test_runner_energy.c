@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cod_alloc.h"
 #include "cod_code.h"
 #include "cod_status.h"
 #include "model.h"
@@ -430,4 +431,59 @@ Test(energy, busy_time_is_the_nominal_compute_time) {
     cr_expect(fabs(r.workers[j].t_busy_s - t) <= 2e-9, "%.12g vs %.12g", r.workers[j].t_busy_s, t);
   }
   run_result_fini(&r);
+}
+
+/* ---- errors --------------------------------------------------------------------------- */
+
+/* Every allocation of a whole-model run with energy modelled (plan, rows) fails once in
+ * turn: the run returns COD_ENOMEM with a message or succeeds, and leaks nothing. */
+Test(errors, out_of_memory_in_a_whole_model_run) {
+  run_config c;
+  cfg_base(&c, "lenet5", 4, 2, 2);
+  set(&c, "cluster.storage", "whole-model");
+  set(&c, "cluster.busy_w", "2");
+  set(&c, "master.idle_w", "1");
+  cod_err e = {0};
+  cr_assert_eq(run_config_validate(&c, &e), COD_OK, "%s", e.msg);
+  int done = 0;
+  for (long n = 0; n < 2000 && !done; n++) {
+    long live0 = cod_alloc_live();
+    run_assets *cache = NULL;
+    run_result r;
+    run_ident id = {"t.ini", "0000000000000000", "{}", 0, 0};
+    memset(&e, 0, sizeof e);
+    cod_alloc_fail_at(n);
+    int st = run_execute(&c, &id, &cache, &r, &e);
+    cod_alloc_fail_at(-1);
+    if (st == COD_OK) {
+      cr_expect(isfinite(r.run.energy_j) && isfinite(r.run.storage_model_bytes));
+      run_result_fini(&r);
+      done = 1;
+    } else {
+      cr_assert_eq(st, COD_ENOMEM, "n=%ld: %d %s", n, st, e.msg);
+      cr_expect(strstr(e.msg, "memory") != NULL, "n=%ld: '%s'", n, e.msg);
+    }
+    run_assets_free(cache);
+    cr_assert_eq(cod_alloc_live(), live0, "n=%ld: leaked %ld blocks", n, cod_alloc_live() - live0);
+  }
+  cr_assert(done, "never got past the allocations");
+}
+
+/* A plan whose layer no pair plans reports the planner's message (a config filled in by
+ * code, bypassing the scenario checks: nsctc-cir coded on both sides). */
+Test(errors, plan_reports_the_planner_error) {
+  run_config c;
+  cfg_base(&c, "lenet5", 7, 2, 2);
+  set(&c, "cluster.storage", "whole-model");
+  snprintf(c.coding.scheme, sizeof c.coding.scheme, "nsctc-cir");
+  run_assets *cache = NULL;
+  run_result r;
+  cod_err e = {0};
+  run_ident id = {"t.ini", "0000000000000000", "{}", 0, 0};
+  long live0 = cod_alloc_live();
+  int st = run_execute(&c, &id, &cache, &r, &e);
+  cr_expect_eq(st, COD_EINVAL, "%d %s", st, e.msg);
+  cr_expect(e.msg[0] != '\0');
+  run_assets_free(cache);
+  cr_expect_eq(cod_alloc_live(), live0);
 }
