@@ -39,9 +39,11 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 4 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 5 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
-                                  * overflow) and energy columns of runs, layers, workers */
+                                  * overflow) and energy columns of runs, layers, workers;
+                                  * 5: workers.tasks and workers.tasks_used (allocation,
+                                  * returns) */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -189,6 +191,9 @@ typedef struct res_worker_row {
   double t_busy_s;            /* simulated seconds spent computing (until done, failed or
                                  cancelled); NaN = its data never arrived */
   double energy_j;            /* the worker over the layer's window, J; NaN = not modelled */
+  int64_t tasks;              /* coded tasks assigned to the worker (1 under allocation =
+                                 equal); -1 = NULL (backends that do not say) */
+  int64_t tasks_used;         /* of those, the task results the decoder used; -1 = NULL */
 } res_worker_row;
 
 /* One row of `events` (optional trace). */

@@ -140,6 +140,10 @@ static const res_column workers_cols[] = {
   WORKER(t_finish_s, RES_CT_REAL, "", "s", "simulated; NULL if it never finished"),
   WORKER(t_busy_s, RES_CT_REAL, "", "s", "simulated computing time; NULL if no data arrived"),
   WORKER(energy_j, RES_CT_REAL, "", "J", "over the layer; NULL: energy not modelled"),
+  WORKER(tasks, RES_CT_I64, "CHECK (tasks IS NULL OR tasks >= 0)", "",
+         "coded tasks assigned ([cluster] allocation)"),
+  WORKER(tasks_used, RES_CT_I64, "CHECK (tasks_used IS NULL OR tasks_used BETWEEN 0 AND tasks)",
+         "", "task results the decoder used"),
 };
 
 /* ---- events -------------------------------------------------------------------------- */

@@ -28,6 +28,7 @@
 
 #include "cod_alloc.h"
 #include "cod_registry.h"
+#include "run_alloc.h"
 #include "sim_latency.h"
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -65,6 +66,8 @@ static const char *const storage_mode_names[] = {"per-layer", "whole-model", NUL
 static const char *const sharing_names[] = {"sequential", "fair", NULL};
 static const char *const timing_names[] = {"measured", "model", NULL};
 static const char *const split_names[] = {"test", "train", NULL};
+static const char *const allocation_names[] = {"equal", "proportional", NULL};
+static const char *const returns_names[] = {"per-worker", "per-task", NULL};
 
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in JSON readers and doubles */
 
@@ -190,6 +193,13 @@ static const key_def static_keys[] = {
   {INFO("cluster", "storage", RUN_KEY_ENUM, "per-layer or whole-model", "per-layer"),
    OFF(cluster.storage), 0, 0, 0, NULL, storage_mode_names, 0},
   ENERGY_KEYS("cluster", OFF(cluster.energy), 0, "0"),
+  {INFO("cluster", "allocation", RUN_KEY_ENUM, "equal or proportional", "equal"),
+   OFF(cluster.allocation), 0, 0, 0, NULL, allocation_names, 0},
+  {INFO("cluster", "tasks", RUN_KEY_INT,
+        "unset or an integer > workers (coded tasks in all, allocation = proportional)",
+        "unset"), OFF(cluster.tasks), 0, 1, INT_CAP, "unset", NULL, 0},
+  {INFO("cluster", "returns", RUN_KEY_ENUM, "per-worker or per-task", "per-worker"),
+   OFF(cluster.returns), 0, 0, 0, NULL, returns_names, 0},
   /* [latency] */
   LAW_KEYS("latency", OFF(latency), 0),
   {INFO("latency", "fail_workers", RUN_KEY_WORKER_SET,
@@ -406,6 +416,9 @@ void run_config_defaults(run_config *cfg) {
   cfg->cluster.stragglers = RUN_STRAGGLERS_RANDOM;
   cfg->cluster.worst_sets = 20000;
   cfg->cluster.storage = RUN_STORAGE_PER_LAYER;
+  cfg->cluster.allocation = RUN_ALLOC_EQUAL;
+  cfg->cluster.tasks = 0;
+  cfg->cluster.returns = RUN_RETURNS_PER_WORKER;
   latency_defaults(&cfg->latency);
   cfg->network.uplink_bps = 1e9;
   cfg->network.downlink_bps = 1e9;
@@ -853,7 +866,7 @@ int run_config_worker(const run_config *cfg, size_t w, run_worker *out) {
 cod_code_params run_config_code_params(const run_config *cfg, size_t ka, size_t kb) {
   cod_code_params p = cod_code_params_default();
   p.scheme = cfg->coding.scheme;
-  p.n_workers = cfg->cluster.workers;
+  p.n_workers = run_alloc_coded_workers(cfg);
   p.ka = ka, p.kb = kb;
   p.q = cfg->coding.q;
   p.seed = cfg->coding.seed;
@@ -866,7 +879,7 @@ void run_config_pairs(const run_config *cfg, run_pairs *out) {
   const cod_scheme_info *s = cod_scheme_find(cfg->coding.scheme, NULL);
   assert(s); /* the key accepts registry names only */
   /* uncoded splits into n blocks and replication into n / r: their pair is derived */
-  size_t fixed = cod_scheme_fixed_threshold(s, cfg->cluster.workers, cfg->coding.replication);
+  size_t fixed = cod_scheme_fixed_threshold(s, run_alloc_coded_workers(cfg), cfg->coding.replication);
   if (fixed && p.ka * p.kb != fixed) p.ka = p.kb = RUN_AUTO;
   int repartition = cfg->cluster.on_storage == RUN_STORAGE_REPARTITION;
   if (p.ka != RUN_AUTO && p.kb != RUN_AUTO && !repartition) {
@@ -931,6 +944,8 @@ static const char *const B_KA_DELTA[] = {"coding.ka", "coding.delta", NULL};
 static const char *const B_KB_DELTA[] = {"coding.kb", "coding.delta", NULL};
 static const char *const B_REPL[] = {"coding.replication", "cluster.workers", NULL};
 static const char *const B_WORKERS[] = {"cluster.workers", NULL};
+static const char *const B_ALLOC[] = {"cluster.tasks", "cluster.allocation",
+                                      "cluster.returns", "cluster.workers", NULL};
 static const char *const B_CLASS_MODEL[] = {"class.model", "latency.trace_file", NULL};
 static const char *const B_COUNTS[] = {"class.count", "cluster.workers", NULL};
 static const char *const B_FAILW[] = {"latency.fail_workers", "cluster.workers", NULL};
@@ -968,6 +983,10 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
   cod_err lim = {0};
   if (cod_scheme_check_workers(sch->name, n, &lim))
     return *blame = B_WORKERS, cod_err_set(err, COD_EINVAL, "[cluster] workers = %zu: %s", n, lim.msg);
+  if ((st = run_alloc_validate(cfg, err))) return *blame = B_ALLOC, st;
+  /* the code's own worker count: [cluster] tasks under allocation = proportional */
+  const size_t nc = run_alloc_coded_workers(cfg);
+  const char *nc_key = nc == n ? "workers" : "tasks";
   if (sch->approximate) { /* berrut: how many results to wait for */
     int wait = cfg->coding.approx_wait > 0, dl = isfinite(cfg->coding.approx_deadline_s);
     if (wait == dl)
@@ -992,18 +1011,19 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
   }
   if (sch->pair == COD_PAIR_FREE) {
     if (ka != RUN_AUTO && kb != RUN_AUTO) {
-      if (ka * kb > n)
+      if (ka * kb > nc)
         return *blame = B_KAKB, cod_err_set(err, COD_EINVAL,
-                           "[coding] ka * kb = %zu * %zu = %zu exceeds [cluster] workers = %zu "
-                           "(scheme %s needs ka * kb <= workers)", ka, kb, ka * kb, n, sch->name);
+                           "[coding] ka * kb = %zu * %zu = %zu exceeds [cluster] %s = %zu "
+                           "(scheme %s needs ka * kb <= %s)", ka, kb, ka * kb, nc_key, nc,
+                           sch->name, nc_key);
     } else {
       if (delta == 0)
         return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
                            "[coding] ka or kb = auto needs [coding] delta >= 1 "
                            "(the recovery threshold ka * kb)");
-      if (delta > n)
+      if (delta > nc)
         return *blame = B_DELTA, cod_err_set(err, COD_EINVAL,
-                           "[coding] delta = %zu exceeds [cluster] workers = %zu", delta, n);
+                           "[coding] delta = %zu exceeds [cluster] %s = %zu", delta, nc_key, nc);
       size_t fixed = ka != RUN_AUTO ? ka : kb;
       if (fixed != RUN_AUTO && delta % fixed != 0)
         return *blame = ka != RUN_AUTO ? B_KA_DELTA : B_KB_DELTA, cod_err_set(err, COD_EINVAL,
@@ -1012,10 +1032,10 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
                            fixed, delta);
     }
   }
-  if (sch->pair == COD_PAIR_COPIES && cfg->coding.replication > n)
+  if (sch->pair == COD_PAIR_COPIES && cfg->coding.replication > nc)
     return *blame = B_REPL, cod_err_set(err, COD_EINVAL,
-                       "[coding] replication = %zu exceeds [cluster] workers = %zu",
-                       cfg->coding.replication, n);
+                       "[coding] replication = %zu exceeds [cluster] %s = %zu",
+                       cfg->coding.replication, nc_key, nc);
   if ((st = check_code(cfg, err))) return *blame = cfg->coding.q ? B_CODE_Q : B_CODE, st;
   size_t total = 0;
   for (size_t i = 0; i < cfg->n_classes; i++) {

@@ -56,6 +56,9 @@ enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
 enum run_storage_mode { RUN_STORAGE_PER_LAYER = 0, RUN_STORAGE_WHOLE_MODEL = 1 };
 enum run_sharing { RUN_SHARING_SEQUENTIAL = 0, RUN_SHARING_FAIR = 1 };
 enum run_timing { RUN_TIMING_MEASURED = 0, RUN_TIMING_MODEL = 1 };
+/* [cluster] allocation and returns (runner/run_alloc.h). */
+enum run_allocation { RUN_ALLOC_EQUAL = 0, RUN_ALLOC_PROPORTIONAL = 1 };
+enum run_returns { RUN_RETURNS_PER_WORKER = 0, RUN_RETURNS_PER_TASK = 1 };
 
 /* Straggler model of a worker. A task whose nominal compute time is
  * t = flops / compute_rate_flops takes a time drawn from one of the laws of sim/'s
@@ -158,6 +161,12 @@ typedef struct run_config {
                                    many sets sampled (seed run.seed); default 20000 */
     int storage;                /* enum run_storage_mode of the storage check; per-layer */
     run_energy_params energy;   /* default worker's energy model; all 0 (not modelled) */
+    int allocation;             /* enum run_allocation: one coded task per worker (equal,
+                                   default) or `tasks` tasks shared by speed (proportional) */
+    size_t tasks;               /* proportional: coded tasks in all, > workers; 0 = unset */
+    int returns;                /* enum run_returns: a worker sends once after all of its
+                                   tasks (per-worker, default) or each task's result at
+                                   once (per-task) */
   } cluster;
   run_latency latency;          /* default straggler model ([latency] section) */
   struct {

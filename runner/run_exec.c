@@ -434,7 +434,8 @@ static const char *own_class(exec_ctx *x, const char *name, int *rc) {
 static int record_worker_rows(exec_ctx *x, size_t ci, const cod_code *code,
                               const run_layer_out *lo, cod_err *err) {
   run_result *r = x->res;
-  size_t n = cod_code_workers(code);
+  size_t n = x->cfg->cluster.workers; /* physical workers (the code may have more tasks) */
+  (void)code;
   res_worker_row *ws = grow(r->workers, &x->cap_workers, r->n_workers + n, sizeof *ws);
   if (!ws) return cod_err_set(err, COD_ENOMEM, "out of memory");
   r->workers = ws;

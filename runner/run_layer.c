@@ -20,6 +20,7 @@
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "res_db.h"
+#include "run_alloc.h"
 #include "sim_latency.h"
 #include "sim_link.h"
 #include "sim_rng.h"
@@ -265,6 +266,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
     int used = 0;
     for (size_t u = 0; u < o->n_used; u++) used |= o->used[u] == L->arrived[i];
     o->workers[L->arrived[i]].status = used ? RES_WORKER_USED : RES_WORKER_STRAGGLER;
+    o->workers[L->arrived[i]].tasks_used = used;
   }
   cancel_rest(L, RES_WORKER_CANCELLED);
   wrec *cw = &L->ws[critical];
@@ -535,6 +537,10 @@ uint64_t run_stream_id(uint64_t trial, size_t worker, unsigned purpose) {
 }
 
 uint64_t run_cluster_trial(const run_cluster *cl) { return cl->trial; }
+gsl_rng *run_cluster_noise_rng(run_cluster *cl, size_t j) { return cl->rng_noise[j]; }
+void run_cluster_nics(run_cluster *cl, sim_nic **up, sim_nic **down) {
+  *up = cl->nic_up, *down = cl->nic_down;
+}
 uint64_t run_cluster_serial(const run_cluster *cl) { return cl->serial; }
 
 static int is_fail_worker(const run_config *c, size_t j) {
@@ -645,6 +651,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     o->worker_class = run_class_name(c, klass);
     o->status = RES_WORKER_CANCELLED;
     o->flops = 0.0; /* until it computes */
+    o->tasks = 1, o->tasks_used = 0; /* one coded task each (allocation = equal) */
     o->bytes_up = (int64_t)((L->il + L->fl) * L->el_up);
     o->bytes_down = (int64_t)(L->ol * L->el_down);
     o->bytes_stored = o->bytes_up;
@@ -734,6 +741,7 @@ static int worst_set_find(layer_ctx *L, cod_err *err) {
 }
 
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
+  if (run_alloc_applies(in->cfg)) return run_alloc_layer_execute(in, out, err);
   layer_ctx L;
   memset(&L, 0, sizeof L);
   memset(out, 0, sizeof *out);

@@ -25,10 +25,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "cod_code.h"
 #include "res_db.h"
 #include "run_config.h"
 #include "sim_engine.h"
+#include "sim_link.h"
 
 /* The workers.class value of a worker whose run_config_worker() index is klass: the
  * name of its [class NAME] (borrowed from c: copy it before c changes) or "default"
@@ -116,6 +119,11 @@ uint64_t run_stream_id(uint64_t trial, size_t worker, unsigned purpose);
  * process (a backend can tell that a new run began). */
 uint64_t run_cluster_trial(const run_cluster *cl);
 uint64_t run_cluster_serial(const run_cluster *cl);
+
+/* Worker j's noise stream (NULL when the run has no noise) and the master's two NICs,
+ * borrowed, for a layer executor that is not run_layer.c's (runner/run_alloc.c). */
+gsl_rng *run_cluster_noise_rng(run_cluster *cl, size_t j);
+void run_cluster_nics(run_cluster *cl, sim_nic **up, sim_nic **down);
 
 /* Worker j's task of nominal_s seconds, started at time t_s (s): draws its duration from
  * the worker's latency model and stream exactly as the simulator does (one draw per call),
