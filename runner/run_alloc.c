@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "an_alloc.h"
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_registry.h"
@@ -160,6 +161,49 @@ int run_alloc_validate(const run_config *cfg, cod_err *err) {
   int rc = run_alloc_counts(cfg, counts, err);
   cod_free(counts);
   return rc;
+}
+
+/* ---- the analytic prediction ------------------------------------------------------ */
+
+int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *out_s) {
+  const size_t n = cfg->cluster.workers;
+  if (isfinite(cfg->network.master_bps) || cfg->failures.n_fail_workers ||
+      !(cfg->master.timing == RUN_TIMING_MODEL || cfg->run.compute == RUN_COMPUTE_MODEL))
+    return 0;
+  /* MDS: the scheme's own threshold is its only rule (uncoded waits for all, replication
+   * for one copy of each part: not any-threshold-many) */
+  const cod_scheme_info *sch = cod_scheme_find(cod_code_scheme(code), NULL);
+  if (!sch || sch->pair != COD_PAIR_FREE || sch->approximate) return 0;
+  an_alloc_worker *w = cod_calloc(n, sizeof *w);
+  size_t *counts = cod_malloc_array(n, sizeof *counts);
+  int ok = w && counts && run_alloc_counts(cfg, counts, NULL) == COD_OK;
+  const size_t el_up = run_precision_operand_bytes(cfg->run.precision);
+  const size_t el_down = run_precision_result_bytes(cfg->run.precision);
+  const double up_bytes = (double)((cod_code_worker_input_len(code) + cod_code_worker_filter_len(code)) * el_up);
+  const double down_bytes = (double)(cod_code_worker_output_len(code) * el_down);
+  const double encode_s = cod_code_encode_flops(code) / cfg->master.master_flops;
+  for (size_t j = 0; ok && j < n; j++) {
+    run_worker rw;
+    run_config_worker(cfg, j, &rw);
+    sim_latency_params p;
+    run_latency_sim_params(cfg, &rw.latency, &p);
+    if (strcmp(sim_latency_law_name(p.kind), "shifted-exp") != 0) ok = 0;
+    double up = isfinite(rw.downlink_bps) ? 8.0 * up_bytes * (double)counts[j] / rw.downlink_bps : 0.0;
+    w[j] = (an_alloc_worker){counts[j], encode_s + up + cfg->network.latency_s,
+                             2.0 * cod_code_worker_macs(code) / rw.compute_rate_flops, p.shift,
+                             p.rate, isfinite(rw.uplink_bps) ? 8.0 * down_bytes / rw.uplink_bps : 0.0,
+                             cfg->network.latency_s};
+  }
+  double t = NAN;
+  an_alloc_opts o = an_alloc_opts_default();
+  if (ok)
+    ok = an_alloc_expected(w, n, cod_code_threshold(code),
+                           cfg->cluster.returns == RUN_RETURNS_PER_TASK, &o, &t, NULL) == COD_OK;
+  cod_free(w);
+  cod_free(counts);
+  if (!ok) return 0;
+  *out_s = t + cod_code_decode_flops(code) / cfg->master.master_flops;
+  return 1;
 }
 
 /* ---- the layer ----------------------------------------------------------------------- */

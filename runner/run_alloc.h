@@ -65,6 +65,13 @@ int run_alloc_counts(const run_config *cfg, size_t *counts, cod_err *err);
  * policy, every worker at least one task. COD_OK or COD_EINVAL with the message. */
 int run_alloc_validate(const run_config *cfg, cod_err *err);
 
+/* The analytic expected latency (s) of one layer of cfg under code (analytic/an_alloc.h)
+ * into *out_s: encode + the time threshold-many task results have arrived + decode. 1 if
+ * the model covers the run (every worker's law shifted-exp, an MDS code (any threshold
+ * tasks decode), unlimited master NIC, no fail_workers, modelled master timing), else 0
+ * and *out_s untouched. */
+int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *out_s);
+
 /* One layer under cfg's allocation and returns, with run_layer_execute's contract (the
  * same inputs, outcomes, rows and errors). The code in `in` must be planned for
  * run_alloc_coded_workers(cfg) workers; out->workers has one row per physical worker,

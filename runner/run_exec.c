@@ -1,5 +1,6 @@
 /* run_exec.c: one run of a whole CNN on the simulated cluster (see run_exec.h). */
 #include "run_exec.h"
+#include "run_alloc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -359,7 +360,10 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
   /* latency only where the model covers the cluster and every assignment is stored */
   an_cluster cl;
   an_latency al;
-  if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
+  if (run_alloc_applies(c)) { /* tasks and per-task returns: runner/run_alloc.h */
+    if (ac.storage_bytes <= c->cluster.storage_bytes && isnan(L->storage_overflow_bytes))
+      run_alloc_an_latency(c, code, &L->an_latency_s);
+  } else if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
       isnan(L->storage_overflow_bytes) && an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK) {
     L->an_latency_s = al.total_s;
     run_energy_an_layer(c, &ac, &ap, &cl, &al, L);
