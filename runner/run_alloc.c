@@ -444,9 +444,14 @@ static void a_decode(actx *A, atask *critical) {
   if (rc == COD_ENUMERIC) return a_outcome(A, RES_STATUS_ERROR, NULL);
   if (rc) return a_fail(A, rc);
   for (size_t u = 0; u < n_used_t; u++) o->workers[A->ts[used_t[u]].j].tasks_used++;
+  /* the workers in the order the decoder first used one of their tasks, as run_layer.c
+   * lists the decoder's workers */
   o->n_used = 0;
-  for (size_t j = 0; j < A->n; j++)
-    if (o->workers[j].tasks_used > 0) o->used[o->n_used++] = j;
+  for (size_t u = 0; u < n_used_t; u++) {
+    size_t j = A->ts[used_t[u]].j, seen = 0;
+    for (size_t i = 0; i < o->n_used; i++) seen |= o->used[i] == j;
+    if (!seen) o->used[o->n_used++] = j;
+  }
   a_cancel_rest(A);
   a_rows_close(A);
   awrk *cw = &A->ws[critical->j];

@@ -76,7 +76,7 @@ int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *ou
  * same inputs, outcomes, rows and errors). The code in `in` must be planned for
  * run_alloc_coded_workers(cfg) workers; out->workers has one row per physical worker,
  * with `tasks` and `tasks_used` set, and out->used lists the physical workers of which at
- * least one task result was used (ascending). */
+ * least one task result was used, in the order the decoder first used one of them. */
 int run_alloc_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err);
 
 #endif
