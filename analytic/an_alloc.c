@@ -15,6 +15,7 @@
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sort.h>
 
 #include "cod_alloc.h"
 
@@ -134,14 +135,45 @@ int an_alloc_expected(const an_alloc_worker *w, size_t n, size_t threshold, int 
                          "= %g up to t = %g s", opts->tail_tol, t0 + span);
     }
   }
-  const size_t m = opts->intervals;
-  const double h = span / (double)m;
-  double acc = 0.0;
-  for (size_t i = 0; i <= m; i++) {
-    double f = tail(w, n, threshold, per_task, t0 + h * (double)i, cur, nxt);
-    acc += f * (i == 0 || i == m ? 1.0 : i % 2 ? 4.0 : 2.0);
+  /* The integrand is smooth between the instants a task's shift ends (its kinks): one
+   * composite Simpson rule per piece between consecutive kinks, with panels in
+   * proportion to the piece's length (at least 2), keeps the rule's h^4 order. */
+  size_t nk = 0;
+  for (size_t j = 0; j < n; j++) nk += per_task ? w[j].tasks : 1;
+  double *kink = cod_malloc_array(nk + 2, sizeof *kink);
+  if (!kink) {
+    cod_free(buf);
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
   }
+  size_t nb = 0;
+  const double t_end = t0 + span;
+  kink[nb++] = t0, kink[nb++] = t_end;
+  for (size_t j = 0; j < n; j++) {
+    const an_alloc_worker *x = &w[j];
+    size_t k0 = per_task ? 1 : x->tasks;
+    for (size_t k = k0; k <= x->tasks; k++) {
+      double ser = per_task ? x->ser_s : (double)x->tasks * x->ser_s;
+      double tk = x->start_s + x->nominal_s * (double)k * x->shift + ser + x->latency_s;
+      if (tk > t0 && tk < t_end) kink[nb++] = tk;
+    }
+  }
+  gsl_sort(kink, 1, nb);
+  double acc = 0.0;
+  for (size_t b = 0; b + 1 < nb; b++) {
+    double len = kink[b + 1] - kink[b];
+    if (!(len > 0)) continue;
+    size_t m = (size_t)ceil((double)opts->intervals * len / span);
+    m += m % 2;
+    if (m < 2) m = 2;
+    double h = len / (double)m, part = 0.0;
+    for (size_t i = 0; i <= m; i++) {
+      double f = tail(w, n, threshold, per_task, kink[b] + h * (double)i, cur, nxt);
+      part += f * (i == 0 || i == m ? 1.0 : i % 2 ? 4.0 : 2.0);
+    }
+    acc += part * h / 3.0;
+  }
+  cod_free(kink);
   cod_free(buf);
-  *out_s = t0 + acc * h / 3.0;
+  *out_s = t0 + acc;
   return COD_OK;
 }

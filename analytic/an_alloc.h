@@ -13,14 +13,15 @@
  * P(X_j >= k) = P(G_k <= mu_j ((t - start_j - msg_j) / nominal_j - k a_j)), the workers are
  * independent, so P(T > t) = P(sum_j X_j(t) < threshold) is a convolution of n small
  * distributions (capped at threshold), and E[T] = t_0 + integral from t_0 of P(T > t) dt is
- * integrated numerically (composite Simpson on `intervals` panels up to the time where
+ * integrated numerically (composite Simpson on about `intervals` panels, split at the
+ * instants a task's shift ends where the integrand has kinks, up to the time where
  * P(T > t) falls below tail_tol; both are parameters). The model assumes each message
  * finds the worker's uplink free (true when a task's shortest compute nominal_j a_j is at
  * least ser_j) and the master's NIC unlimited (the runner predicts nothing otherwise).
  * After Reisizadeh et al., "Coded computation over heterogeneous clusters", IEEE Trans.
  * IT 2019, whose HCMM analysis uses the same per-worker shifted-exponential model.
  *
- * Pure; allocates one array of threshold + 1 doubles per call.
+ * Pure; allocates two arrays (2 threshold and tasks + 2 doubles) per call.
  */
 #ifndef FCDCC_AN_ALLOC_H
 #define FCDCC_AN_ALLOC_H
@@ -41,7 +42,7 @@ typedef struct an_alloc_worker {
 
 /* Numerical parameters (no hidden tolerances). */
 typedef struct an_alloc_opts {
-  size_t intervals;      /* Simpson panels over [t_0, t_end], even, >= 2 */
+  size_t intervals;      /* Simpson panels over [t_0, t_end] (plus <= 2 per kink), even, >= 2 */
   double tail_tol;       /* t_end: P(T > t_end) < tail_tol, in (0, 1) */
 } an_alloc_opts;
 
