@@ -196,6 +196,32 @@ static int fig_stragglers(res_db *db, fig *f, cod_err *err) {
                     "stragglers", FIG_ANALYTIC, " (analytic)", err);
 }
 
+/* "<allocation> allocation, <returns> returns" of a run ([cluster] allocation, returns). */
+#define ALLOC_KEY                                                                          \
+  "(COALESCE(json_extract(r.params_json, '$.cluster.allocation'), 'equal') || "            \
+  "' allocation, ' || COALESCE(json_extract(r.params_json, '$.cluster.returns'), "         \
+  "'per-worker') || ' returns')"
+
+/* hetero-alloc: the coded-layer latency (layers.t_total_s summed per run, the quantity
+ * the analytic an_latency_s predicts) quantile curve of each (allocation, returns) pair, one series
+ * per pair (never pooled), and its analytic mean as a dashed level where one is stored. */
+static int fig_hetero_alloc(res_db *db, fig *f, cod_err *err) {
+  int rc = add_series(db, f,
+                      SEL ", k AS (SELECT " ALLOC_KEY " AS key, (SELECT SUM(l.t_total_s) FROM "
+                          "layers l WHERE l.run_id = r.run_id) AS y FROM sel r "
+                          "WHERE r.status = 'ok') SELECT key, "
+                          "cume_dist() OVER (PARTITION BY key ORDER BY y), y FROM k "
+                          "ORDER BY key, y",
+                      "hetero", FIG_MEASURED, " (simulated)", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f,
+                    SEL ", m AS (SELECT " ALLOC_KEY " AS key, AVG((SELECT SUM(l.an_latency_s) "
+                        "FROM layers l WHERE l.run_id = r.run_id)) AS y FROM sel r WHERE "
+                        "r.status = 'ok' GROUP BY 1), x(v) AS (VALUES (0.0), (1.0)) "
+                        "SELECT key, v, y FROM m, x ORDER BY key, v",
+                    "hetero", FIG_ANALYTIC, " (analytic mean)", err);
+}
+
 /* Mark the minimum of every series of `style` with a FIG_MARK series of the same key. */
 static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
   size_t ns = f->ns;
@@ -460,6 +486,15 @@ static const fig_def figures[] = {
      .xlabel = "number of slow workers (stragglers)",
      .ylabel = "mean simulated latency (s)",
      .xstep = 1, .build = fig_stragglers},
+    {.info = {"hetero-alloc",
+              "latency quantiles of equal against proportional allocation, per-worker "
+              "against per-task returns, on a heterogeneous cluster",
+              "runs named hetero* (scenarios/paper/hetero-*.ini), [cluster] allocation and "
+              "returns swept"},
+     .title = "Heterogeneous cluster: latency by allocation and returns (dashed: analytic)",
+     .xlabel = "share of trials (empirical CDF)",
+     .ylabel = "coded-layer latency (s), summed over the run's coded layers",
+     .build = fig_hetero_alloc},
     {.info = {"upload-storage-vs-ka",
               "upload + storage bytes per worker against k_A at fixed delta",
               "runs named upload-storage* (scenarios/paper/upload-storage.ini), ka swept at fixed delta"},
@@ -674,6 +709,17 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "layers l WHERE l.run_id = r.run_id) END) AS analytic_latency_s FROM sel r "          \
       "GROUP BY 1, 2 ORDER BY 1, 2"
 
+#define HETERO                                                                             \
+  SEL ", k AS (SELECT json_extract(r.params_json, '$.run.name') AS name, " ALLOC_KEY " AS "  \
+      "policy, (SELECT SUM(l.t_total_s) FROM layers l WHERE l.run_id = r.run_id) AS lat, "  \
+      "(SELECT SUM(l.an_latency_s) FROM layers l WHERE "                                    \
+      "l.run_id = r.run_id) AS an FROM sel r WHERE r.status = 'ok'), "                      \
+      "o AS (SELECT name, policy, lat, an, ROW_NUMBER() OVER (PARTITION BY name, policy "   \
+      "ORDER BY lat) AS rn, COUNT(*) OVER (PARTITION BY name, policy) AS m FROM k) "       \
+      "SELECT name, policy, COUNT(*) AS runs, AVG(lat) AS mean_latency_s, "                 \
+      "MAX(CASE WHEN rn = (95 * m + 99) / 100 THEN lat END) AS p95_latency_s, "            \
+      "AVG(an) AS analytic_latency_s FROM o GROUP BY 1, 2 ORDER BY 1, 2"
+
 #define E2E                                                                                \
   SEL "SELECT r.model AS model, r.scheme AS scheme, r.workers AS n, COUNT(*) AS runs, "     \
       "SUM(r.status = 'ok') AS ok, AVG(CASE WHEN r.status = 'ok' THEN r.latency_s END) AS " \
@@ -756,6 +802,12 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "latency is the simulated time of the selected layers (mean over ok runs), beside the "
        "analytic expectation summed over those layers (NULL = not stored).",
        STRAGGLERS, "stragglers", "runs named stragglers*"},
+      {"Allocation and returns on a heterogeneous cluster", "Equal allocation (one coded "
+       "task per worker) against proportional allocation ([cluster] tasks shared by class "
+       "speed), with one message per worker or one per task; mean and nearest-rank p95 of "
+       "the simulated coded-layer latency (layers.t_total_s summed per run) over ok runs, beside the analytic expectation (NULL where the "
+       "model does not cover the run: equal allocation with per-worker returns on "
+       "heterogeneous classes).", HETERO, "hetero", "runs named hetero*"},
       {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "
        "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
        E2E, "e2e", "runs named e2e*"},

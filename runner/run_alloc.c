@@ -165,7 +165,38 @@ int run_alloc_validate(const run_config *cfg, cod_err *err) {
 
 /* ---- the analytic prediction ------------------------------------------------------ */
 
-int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *out_s) {
+/* The cached prediction of scratch: the inputs (n workers, threshold, per_task) then
+ * the result. 1 and *t if they are the same inputs. */
+typedef struct an_cache_head {
+  size_t n, threshold;
+  int per_task;
+  double t;
+} an_cache_head;
+
+static int an_cache_get(const run_scratch *s, const an_alloc_worker *w, const an_cache_head *h,
+                        double *t) {
+  if (!s || !s->alloc_an || s->alloc_an_bytes != sizeof *h + h->n * sizeof *w) return 0;
+  const an_cache_head *c = s->alloc_an;
+  if (c->n != h->n || c->threshold != h->threshold || c->per_task != h->per_task ||
+      memcmp(c + 1, w, h->n * sizeof *w) != 0)
+    return 0;
+  *t = c->t;
+  return 1;
+}
+
+static void an_cache_put(run_scratch *s, const an_alloc_worker *w, const an_cache_head *h) {
+  if (!s) return;
+  size_t bytes = sizeof *h + h->n * sizeof *w;
+  an_cache_head *c = cod_malloc(bytes);
+  if (!c) return; /* no cache: the next call integrates again */
+  *c = *h;
+  memcpy(c + 1, w, h->n * sizeof *w);
+  cod_free(s->alloc_an);
+  s->alloc_an = c, s->alloc_an_bytes = bytes;
+}
+
+int run_alloc_an_latency(const run_config *cfg, const cod_code *code, run_scratch *scratch,
+                         double *out_s) {
   const size_t n = cfg->cluster.workers;
   if (isfinite(cfg->network.master_bps) || cfg->failures.n_fail_workers ||
       !(cfg->master.timing == RUN_TIMING_MODEL || cfg->run.compute == RUN_COMPUTE_MODEL))
@@ -174,7 +205,7 @@ int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *ou
    * for one copy of each part: not any-threshold-many) */
   const cod_scheme_info *sch = cod_scheme_find(cod_code_scheme(code), NULL);
   if (!sch || sch->pair != COD_PAIR_FREE || sch->approximate) return 0;
-  an_alloc_worker *w = cod_calloc(n, sizeof *w);
+  an_alloc_worker *w = cod_calloc(n, sizeof *w); /* zeroed: compared bytewise */
   size_t *counts = cod_malloc_array(n, sizeof *counts);
   int ok = w && counts && run_alloc_counts(cfg, counts, NULL) == COD_OK;
   const size_t el_up = run_precision_operand_bytes(cfg->run.precision);
@@ -196,9 +227,12 @@ int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *ou
   }
   double t = NAN;
   an_alloc_opts o = an_alloc_opts_default();
-  if (ok)
-    ok = an_alloc_expected(w, n, cod_code_threshold(code),
-                           cfg->cluster.returns == RUN_RETURNS_PER_TASK, &o, &t, NULL) == COD_OK;
+  an_cache_head h = {n, cod_code_threshold(code), cfg->cluster.returns == RUN_RETURNS_PER_TASK,
+                     NAN};
+  if (ok && !an_cache_get(scratch, w, &h, &t)) {
+    ok = an_alloc_expected(w, n, h.threshold, h.per_task, &o, &t, NULL) == COD_OK;
+    if (ok) h.t = t, an_cache_put(scratch, w, &h);
+  }
   cod_free(w);
   cod_free(counts);
   if (!ok) return 0;

@@ -69,8 +69,10 @@ int run_alloc_validate(const run_config *cfg, cod_err *err);
  * into *out_s: encode + the time threshold-many task results have arrived + decode. 1 if
  * the model covers the run (every worker's law shifted-exp, an MDS code (any threshold
  * tasks decode), unlimited master NIC, no fail_workers, modelled master timing), else 0
- * and *out_s untouched. */
-int run_alloc_an_latency(const run_config *cfg, const cod_code *code, double *out_s);
+ * and *out_s untouched. scratch (optional) keeps the last prediction and its inputs: the
+ * trials of one point integrate once. */
+int run_alloc_an_latency(const run_config *cfg, const cod_code *code, run_scratch *scratch,
+                         double *out_s);
 
 /* One layer under cfg's allocation and returns, with run_layer_execute's contract (the
  * same inputs, outcomes, rows and errors). The code in `in` must be planned for

@@ -362,7 +362,7 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
   an_latency al;
   if (run_alloc_applies(c)) { /* tasks and per-task returns: runner/run_alloc.h */
     if (ac.storage_bytes <= c->cluster.storage_bytes && isnan(L->storage_overflow_bytes))
-      run_alloc_an_latency(c, code, &L->an_latency_s);
+      run_alloc_an_latency(c, code, &x->a->scratch, &L->an_latency_s);
   } else if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
       isnan(L->storage_overflow_bytes) && an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK) {
     L->an_latency_s = al.total_s;

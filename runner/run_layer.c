@@ -473,6 +473,7 @@ void run_scratch_fini(run_scratch *s) {
   if (!s) return;
   for (size_t i = 0; i < s->n_worst; i++) cod_cond_search_result_fini(&s->worst[i].st);
   cod_free(s->worst);
+  cod_free(s->alloc_an);
   cod_free(s->cx);
   cod_free(s->res);
   cod_free(s->work);

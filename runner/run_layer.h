@@ -92,6 +92,10 @@ typedef struct run_scratch {
    * condition number of a set depends on the code's matrices only, not on the layer. */
   run_worst_entry *worst;
   size_t n_worst, cap_worst;
+  /* runner/run_alloc.c: the last analytic prediction and its inputs (owned), so the trials
+   * of one sweep point integrate it once */
+  void *alloc_an;
+  size_t alloc_an_bytes;
 } run_scratch;
 
 void run_scratch_fini(run_scratch *s);

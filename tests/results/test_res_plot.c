@@ -90,6 +90,7 @@ typedef struct run_spec {
 static int64_t next_point;
 static const res_data_row *next_data; /* add_run: a data_runs row for the run, or NULL */
 static double next_energy = NAN;      /* add_run: the run's energy_j (NaN = NULL) */
+static const char *next_cluster; /* add_run: more [cluster] JSON members (",\"k\":\"v\"") */
 
 static void add_run(res_db *db, const run_spec *s) {
   char json[1024], snr[32], classes[128];
@@ -98,8 +99,9 @@ static void add_run(res_db *db, const run_spec *s) {
   if (s->slow) snprintf(classes, sizeof classes, "[{\"name\":\"slow\",\"count\":%d}]", s->slow);
   else snprintf(classes, sizeof classes, "[]");
   snprintf(json, sizeof json,
-           "{\"run\":{\"name\":\"%s\",\"snr_db\":%s},\"cluster\":{\"stragglers\":\"%s\"},"
-           "\"classes\":%s}", s->name, snr, s->stragglers ? s->stragglers : "random", classes);
+           "{\"run\":{\"name\":\"%s\",\"snr_db\":%s},\"cluster\":{\"stragglers\":\"%s\"%s},"
+           "\"classes\":%s}", s->name, snr, s->stragglers ? s->stragglers : "random",
+           next_cluster ? next_cluster : "", classes);
   res_run_row r;
   res_run_row_init(&r);
   r.scenario_hash = "feedfacefeedface";
@@ -237,6 +239,19 @@ static void build_db(int with_mpi) {
     add_run(db, &r);
     next_energy = NAN;
   }
+  for (int a = 0; a < 2; a++) /* hetero-alloc: one series per (allocation, returns) */
+    for (int ret = 0; ret < 2; ret++)
+      for (int t = 0; t < 3; t++) {
+        char extra[128];
+        snprintf(extra, sizeof extra, ",\"allocation\":\"%s\",\"returns\":\"%s\"",
+                 a ? "proportional" : "equal", ret ? "per-task" : "per-worker");
+        run_spec r = {a ? "hetero-proportional" : "hetero-equal", "nsctc-rot", NULL, NULL,
+                      NULL, 20, 4, 4, 0, NAN, NAN, NAN, 0.3 - 0.05 * a - 0.02 * ret + 0.01 * t,
+                      a || ret ? 0.28 - 0.05 * a : NAN, NAN, NULL};
+        next_cluster = extra;
+        add_run(db, &r);
+        next_cluster = NULL;
+      }
   if (with_mpi) {
     run_spec r = {"mpi-check", "nsctc-rot", "lenet5", NULL, "mpi", 20, 4, 4, 0, NAN,
                   NAN, NAN, 0.8, NAN, NAN, NULL};
