@@ -34,6 +34,7 @@
 #include "cod_registry.h"
 #include "mpi_proto.h"
 #include "res_db.h"
+#include "run_alloc.h"
 #include "run_exec.h"
 #include "sim_engine.h"
 #include "sim_latency.h"
@@ -516,6 +517,9 @@ static int master_layer(void *ctx, const run_layer_in *in, run_layer_out *out, c
   out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));
   if (!in->x || !in->k || !in->y)
     return cod_err_set(err, COD_EINVAL, "the mpi backend computes for real: set run.compute = real");
+  if (run_alloc_applies(in->cfg)) /* one coded task per rank, one message each */
+    return cod_err_set(err, COD_EINVAL, "the mpi backend runs [cluster] allocation = equal "
+                       "with returns = per-worker only (runner/run_alloc.h is simulated)");
   assert(cod_code_workers(code) == M->n);
   layer_run L;
   memset(&L, 0, sizeof L);
