@@ -805,7 +805,8 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"Allocation and returns on a heterogeneous cluster", "Equal allocation (one coded "
        "task per worker) against proportional allocation ([cluster] tasks shared by class "
        "speed), with one message per worker or one per task; mean and nearest-rank p95 of "
-       "the simulated coded-layer latency (layers.t_total_s summed per run) over ok runs, beside the analytic expectation (NULL where the "
+       "the simulated coded-layer latency (layers.t_total_s summed per run) over ok runs, "
+       "beside the analytic expectation (NULL where the "
        "model does not cover the run: equal allocation with per-worker returns on "
        "heterogeneous classes).", HETERO, "hetero", "runs named hetero*"},
       {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "

@@ -210,7 +210,8 @@ int run_alloc_an_latency(const run_config *cfg, const cod_code *code, run_scratc
   int ok = w && counts && run_alloc_counts(cfg, counts, NULL) == COD_OK;
   const size_t el_up = run_precision_operand_bytes(cfg->run.precision);
   const size_t el_down = run_precision_result_bytes(cfg->run.precision);
-  const double up_bytes = (double)((cod_code_worker_input_len(code) + cod_code_worker_filter_len(code)) * el_up);
+  const double up_bytes =
+      (double)((cod_code_worker_input_len(code) + cod_code_worker_filter_len(code)) * el_up);
   const double down_bytes = (double)(cod_code_worker_output_len(code) * el_down);
   const double encode_s = cod_code_encode_flops(code) / cfg->master.master_flops;
   for (size_t j = 0; ok && j < n; j++) {
@@ -219,11 +220,12 @@ int run_alloc_an_latency(const run_config *cfg, const cod_code *code, run_scratc
     sim_latency_params p;
     run_latency_sim_params(cfg, &rw.latency, &p);
     if (strcmp(sim_latency_law_name(p.kind), "shifted-exp") != 0) ok = 0;
-    double up = isfinite(rw.downlink_bps) ? 8.0 * up_bytes * (double)counts[j] / rw.downlink_bps : 0.0;
+    double m = (double)counts[j];
+    double up = isfinite(rw.downlink_bps) ? 8.0 * up_bytes * m / rw.downlink_bps : 0.0;
+    double ser = isfinite(rw.uplink_bps) ? 8.0 * down_bytes / rw.uplink_bps : 0.0;
     w[j] = (an_alloc_worker){counts[j], encode_s + up + cfg->network.latency_s,
                              2.0 * cod_code_worker_macs(code) / rw.compute_rate_flops, p.shift,
-                             p.rate, isfinite(rw.uplink_bps) ? 8.0 * down_bytes / rw.uplink_bps : 0.0,
-                             cfg->network.latency_s};
+                             p.rate, ser, cfg->network.latency_s};
   }
   double t = NAN;
   an_alloc_opts o = an_alloc_opts_default();
@@ -701,7 +703,8 @@ static int a_ctx_init(actx *A, const run_layer_in *in, run_layer_out *out, cod_e
   if (A->real) {
     A->cx = cod_malloc_array(A->N * A->il, sizeof *A->cx);
     A->res = cod_malloc_array(A->N * A->ol, sizeof *A->res);
-    A->work = cod_aligned_alloc(cod_code_worker_workspace_bytes(in->code, a_dtype(c->run.precision)));
+    A->work =
+        cod_aligned_alloc(cod_code_worker_workspace_bytes(in->code, a_dtype(c->run.precision)));
     if (!in->coded_filters) A->ck_own = cod_malloc_array(A->N * A->fl, sizeof *A->ck_own);
     A->ck = in->coded_filters ? in->coded_filters : A->ck_own;
     if (!A->cx || !A->res || !A->work || !A->ck)

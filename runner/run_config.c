@@ -879,7 +879,8 @@ void run_config_pairs(const run_config *cfg, run_pairs *out) {
   const cod_scheme_info *s = cod_scheme_find(cfg->coding.scheme, NULL);
   assert(s); /* the key accepts registry names only */
   /* uncoded splits into n blocks and replication into n / r: their pair is derived */
-  size_t fixed = cod_scheme_fixed_threshold(s, run_alloc_coded_workers(cfg), cfg->coding.replication);
+  size_t fixed =
+      cod_scheme_fixed_threshold(s, run_alloc_coded_workers(cfg), cfg->coding.replication);
   if (fixed && p.ka * p.kb != fixed) p.ka = p.kb = RUN_AUTO;
   int repartition = cfg->cluster.on_storage == RUN_STORAGE_REPARTITION;
   if (p.ka != RUN_AUTO && p.kb != RUN_AUTO && !repartition) {
