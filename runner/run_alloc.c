@@ -709,6 +709,10 @@ static int a_ctx_init(actx *A, const run_layer_in *in, run_layer_out *out, cod_e
     A->ck = in->coded_filters ? in->coded_filters : A->ck_own;
     if (!A->cx || !A->res || !A->work || !A->ck)
       return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu tasks", A->N);
+    /* a result that never arrived is NaN: a decode that read one could not end `ok` (the
+     * runner checks the decoded output is finite), so "decoded from what arrived" is
+     * checked by every real run, not only promised */
+    for (size_t i = 0; i < A->N * A->ol; i++) A->res[i] = NAN;
   }
   return COD_OK;
 }
