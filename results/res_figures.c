@@ -728,6 +728,13 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "layers l WHERE l.run_id = r.run_id) END) AS analytic_conv_s FROM sel r GROUP BY 1, " \
       "2, 3 ORDER BY 1, 2, 3"
 
+/* Runs with one coded task per worker and one message each (no [cluster] allocation or
+ * per-task returns; files written before those keys count as such): the an_* byte columns
+ * of the other runs describe one task, not a worker's share. */
+#define ONE_TASK_EACH                                                                      \
+  "COALESCE(json_extract(r.params_json, '$.cluster.allocation'), 'equal') = 'equal' AND "  \
+  "COALESCE(json_extract(r.params_json, '$.cluster.returns'), 'per-worker') = 'per-worker'"
+
 #define ANALYTIC                                                                           \
   "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_up) AS up, AVG(NULLIF(bytes_down, "   \
   "0)) AS down, AVG(bytes_stored) AS st FROM workers GROUP BY run_id, layer_index) "        \
@@ -738,7 +745,7 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "AVG(l.an_latency_s) AS an_layer_s FROM runs r JOIN "                                    \
   "layers l ON l.run_id = r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "  \
   "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_upload_bytes IS NOT " \
-  "NULL GROUP BY r.scheme ORDER BY r.scheme"
+  "NULL AND " ONE_TASK_EACH " GROUP BY r.scheme ORDER BY r.scheme"
 
 #define PREC_MAX(p)                                                                        \
   "MAX(CASE WHEN r.precision = '" p "' AND l.status = 'ok' THEN l.rel_error END) AS " p     \
@@ -815,7 +822,8 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
        "that stored analytic values: mean per-worker bytes counted by the simulator (download "
        "over workers that returned a result) against the analytic model, and the layer latency "
-       "of the layers with an analytic latency (none is stored for heterogeneous clusters).",
+       "of the layers with an analytic latency (none is stored for heterogeneous clusters); runs "
+       "with [cluster] allocation or per-task returns are in the allocation table.",
        ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
       {"fp32, bf16 and fp16 against fp64 workers", "Max relative error of a decoded layer "
        "output; decoding is always fp64. bf16/fp16 workers round their operands to 16 bits "
