@@ -159,7 +159,9 @@ typedef struct run_layer_in {
   const unsigned char *storage_refuse;
 } run_layer_in;
 
-/* Simulate and compute one layer. Returns COD_OK with *out filled (status may be
+/* Simulate and compute one layer. A config with [cluster] allocation = proportional or
+ * returns = per-task is handed to run_alloc_layer_execute (runner/run_alloc.h), whose
+ * contract is this one. Returns COD_OK with *out filled (status may be
  * undecodable, infeasible, or error when the arrived results give a system singular to
  * working precision, cond > 1/rank_rtol, cond stored; or error with out->error_msg when
  * a worker's result or the decoded output is not finite (fp32 overflow, say: that worker

@@ -25,8 +25,10 @@
 #include "cod_status.h"
 #include "run_alloc.h"
 #include "run_config.h"
+#include "run_layer.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "sim_engine.h"
 
 static char g_dir[256];
 
@@ -461,4 +463,58 @@ Test(alloc, worker_without_a_task_is_refused) {
   c.classes[0].worker.compute_rate_flops = c.cluster.compute_rate_flops / 100.0;
   cr_assert_eq(run_config_validate(&c, &e), COD_EINVAL);
   cr_expect_not_null(strstr(e.msg, "worker 0 (class slow) would get no task"), "%s", e.msg);
+}
+
+/* ---- allocation failures ------------------------------------------------------------- */
+
+/* Every allocation of one proportional, per-task layer (real arithmetic) made to fail in
+ * turn: the layer returns COD_ENOMEM with a message or succeeds, and frees all it took. */
+Test(alloc, layer_out_of_memory_walk) {
+  run_config c;
+  run_config_defaults(&c);
+  cod_err e = {0};
+  const char *kv[][2] = {{"cluster.workers", "3"}, {"cluster.allocation", "proportional"},
+                         {"cluster.tasks", "7"}, {"cluster.returns", "per-task"},
+                         {"coding.ka", "2"}, {"coding.kb", "2"}, {"run.trace", "true"}};
+  for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+    cr_assert_eq(run_config_set(&c, kv[i][0], kv[i][1], &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_validate(&c, &e), COD_OK, "%s", e.msg);
+  cod_conv_geom g = {2, 8, 8, 3, 3, 3, 1, 1};
+  cod_code_params p = run_config_code_params(&c, 2, 2);
+  cod_code *code = NULL;
+  cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+  size_t xl = cod_conv_input_len(&g), kl = cod_conv_filter_len(&g), yl = cod_conv_output_len(&g);
+  double *x = malloc(xl * sizeof *x), *k = malloc(kl * sizeof *k), *y = malloc(yl * sizeof *y);
+  for (size_t i = 0; i < xl; i++) x[i] = sin(1.0 + (double)i);
+  for (size_t i = 0; i < kl; i++) k[i] = cos(2.0 + (double)i);
+  long ok = 0, enomem = 0;
+  for (long n = 0; n < 400; n++) {
+    sim_engine *eng = NULL;
+    run_cluster *cl = NULL;
+    cr_assert_eq(sim_engine_new(64, &eng, &e), COD_OK);
+    cr_assert_eq(run_cluster_new(&c, eng, 0, &cl, &e), COD_OK, "%s", e.msg);
+    long live0 = cod_alloc_live();
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 1, NULL, 0.0, NULL};
+    run_layer_out out;
+    cod_err le = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_layer_execute(&in, &out, &le);
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      cr_assert_str_eq(out.status, "ok", "N=%ld", n);
+      ok++;
+      run_layer_out_fini(&out);
+    } else {
+      cr_assert_eq(rc, COD_ENOMEM, "N=%ld: %s (%s)", n, cod_status_name(rc), le.msg);
+      cr_assert(le.msg[0], "N=%ld: no message", n);
+      enomem++;
+    }
+    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n, cod_alloc_live() - live0);
+    run_cluster_free(cl);
+    sim_engine_free(eng);
+    if (rc == COD_OK && ok > 3) break; /* past the last allocation */
+  }
+  cr_expect_gt(enomem, 5, "the walk reached only %ld allocation sites", enomem);
+  free(x), free(k), free(y);
+  cod_code_free(code);
 }
