@@ -491,7 +491,7 @@ static const fig_def figures[] = {
               "against per-task returns, on a heterogeneous cluster",
               "runs named hetero* (scenarios/paper/hetero-*.ini), [cluster] allocation and "
               "returns swept"},
-     .title = "Heterogeneous cluster: latency by allocation and returns (dashed: analytic)",
+     .title = "Allocation and returns on a heterogeneous cluster",
      .xlabel = "share of trials (empirical CDF)",
      .ylabel = "coded-layer latency (s), summed over the run's coded layers",
      .build = fig_hetero_alloc},
