@@ -301,7 +301,8 @@ Test(alloc, rows_task_counts_add_up) {
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM (SELECT run_id, layer_index, SUM(tasks) AS t, "
                           "SUM(tasks_used) AS u FROM workers GROUP BY 1, 2) x JOIN layers l "
                           "USING (run_id, layer_index) WHERE x.t = 18 AND x.u = l.delta"), 12.0,
-               "%s", q_dump(db, "SELECT run_id, worker, class, tasks, tasks_used, status FROM workers"));
+               "%s", q_dump(db, "SELECT run_id, worker, class, tasks, tasks_used, status "
+                                "FROM workers"));
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM workers WHERE (tasks_used > 0) != "
                           "(status = 'used') OR tasks_used > tasks"), 0.0);
   /* shares 18 * 4/12 = 6 for each fast worker, 1.5 for each of the four others */
@@ -364,7 +365,8 @@ Test(alloc, real_decode_from_arrived_tasks) {
   sqlite3 *db = open_ro(path);
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok' AND rel_error < 1e-10"),
                12.0, "%s", q_dump(db, "SELECT run_id, layer_index, status, rel_error FROM layers"));
-  cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM workers WHERE worker = 3 AND status != 'failed'"), 0.0);
+  cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM workers WHERE worker = 3 AND "
+                          "status != 'failed'"), 0.0);
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error < 1e-10"), 6.0);
   sqlite3_close(db);
 }
@@ -404,8 +406,9 @@ Test(alloc, simulated_mean_matches_analytic) {
   /* equal allocation, per-worker returns: run_layer.c's runs, the homogeneous model does
    * not cover classes (NULL as before) */
   cr_expect(isnan(q_real(db, "SELECT MAX(an_latency_s) FROM layers l JOIN runs r USING (run_id) "
-                             "WHERE json_extract(r.params_json, '$.cluster.allocation') = 'equal' "
-                             "AND json_extract(r.params_json, '$.cluster.returns') = 'per-worker'")));
+                             "WHERE json_extract(r.params_json, '$.cluster.allocation') = "
+                             "'equal' AND json_extract(r.params_json, '$.cluster.returns') = "
+                             "'per-worker'")));
   sqlite3_close(db);
 }
 
