@@ -258,6 +258,7 @@ typedef struct awrk {          /* one physical worker */
   sim_event_id ev;             /* arrival, compute or failure event */
   sim_xfer_id xfer;            /* its upload on the NIC */
   double t_up0, t_arrive, t_task0, link_free_s;
+  double busy_s;               /* simulated seconds spent computing so far */
 } awrk;
 
 typedef struct atask {         /* one coded task; the last task of a message carries it */
@@ -322,6 +323,10 @@ static double a_master_time(const actx *A, double flops, double wall_s) {
 static void a_cancel_rest(actx *A) {
   for (size_t j = 0; j < A->n; j++) {
     awrk *w = &A->ws[j];
+    if (w->state == A_COMPUTING && w->ev) { /* its current task is cut short */
+      w->busy_s += a_now(A) - A->ts[w->first + w->next].t_comp0;
+      w->state = A_DONE;
+    }
     if (w->ev) sim_engine_cancel(A->e, w->ev), w->ev = 0;
     if (w->xfer) sim_nic_cancel(A->nic_up, w->xfer), w->xfer = 0;
   }
@@ -345,6 +350,7 @@ static void a_rows_close(actx *A) {
     awrk *w = &A->ws[j];
     res_worker_row *r = &o->workers[j];
     if (w->state == A_REFUSED) continue;
+    if (!isnan(w->t_arrive)) r->t_busy_s = w->busy_s; /* NaN while its data never arrived */
     int arrived = 0;
     for (size_t t = w->first; t < w->first + w->m; t++) arrived |= A->ts[t].state == T_ARRIVED;
     if (r->tasks_used > 0) r->status = RES_WORKER_USED;
@@ -563,6 +569,7 @@ static void ev_task_done(sim_engine *e, void *p) {
   w->ev = 0;
   atask *k = &A->ts[w->first + w->next];
   k->t_comp_end = a_now(A);
+  w->busy_s += k->t_comp_end - k->t_comp0;
   k->state = T_COMPUTED;
   A->out->workers[w->j].flops += 2.0 * cod_code_worker_macs(A->code);
   a_trace(A, "compute_done", (long)w->j);
@@ -579,6 +586,7 @@ static void ev_worker_failed(sim_engine *e, void *p) {
   actx *A = w->A;
   (void)e;
   w->ev = 0;
+  if (w->next < w->m) w->busy_s += a_now(A) - A->ts[w->first + w->next].t_comp0;
   w->state = A_FAILED;
   for (size_t t = w->first; t < w->first + w->m; t++)
     if (A->ts[t].state == T_PENDING || A->ts[t].state == T_COMPUTED) A->ts[t].state = T_LOST;
@@ -676,6 +684,7 @@ static int a_ctx_init(actx *A, const run_layer_in *in, run_layer_out *out, cod_e
   for (size_t j = 0; !rc && j < A->n; j++) {
     awrk *w = &A->ws[j];
     w->A = A, w->j = j, w->first = first, w->m = counts[j];
+    w->t_arrive = NAN;
     first += counts[j];
     int klass = run_config_worker(c, j, &w->w);
     w->rng_noise = run_cluster_noise_rng(in->cluster, j);
@@ -691,7 +700,10 @@ static int a_ctx_init(actx *A, const run_layer_in *in, run_layer_out *out, cod_e
     o->bytes_up = (int64_t)(w->m * (A->il + A->fl) * A->el_up);
     o->bytes_down = (int64_t)(w->m * A->ol * A->el_down);
     o->bytes_stored = o->bytes_up;
-    if ((double)o->bytes_stored > w->w.storage_bytes) {
+    /* the whole-model check of runner/run_storage.h when the caller made one (it counts
+     * one task's share per worker), else this layer's m_j tasks against storage_bytes */
+    if (in->storage_refuse ? in->storage_refuse[j] != 0
+                           : (double)o->bytes_stored > w->w.storage_bytes) {
       w->state = A_REFUSED;
       o->status = RES_WORKER_REFUSED;
       o->bytes_up = o->bytes_down = o->bytes_stored = 0;

@@ -307,7 +307,8 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, double held_
   cod_code *best = NULL;
   /* repartition changes a configured split only when it does not fit */
   const cod_scheme_info *si = cod_scheme_find(c->coding.scheme, NULL);
-  size_t fixed = si ? cod_scheme_fixed_threshold(si, c->cluster.workers, c->coding.replication) : 0;
+  size_t fixed =
+      si ? cod_scheme_fixed_threshold(si, run_alloc_coded_workers(c), c->coding.replication) : 0;
   if (c->cluster.on_storage == RUN_STORAGE_REPARTITION && c->coding.ka != RUN_AUTO &&
       c->coding.kb != RUN_AUTO && (!fixed || c->coding.ka * c->coding.kb == fixed)) {
     cod_code_params p = run_config_code_params(c, c->coding.ka, c->coding.kb);
@@ -411,7 +412,7 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
   run_storage_layer_row(x->cfg, x->storage, ci, code, L);
   if (strcmp(x->be->name, "sim") == 0) /* only the simulator's rows carry busy times */
-    run_energy_layer(x->cfg, code, lo, lo->workers, cod_code_workers(code), L);
+    run_energy_layer(x->cfg, code, lo, lo->workers, x->cfg->cluster.workers, L);
   record_analytic(x, ci, code, L);
   r->n_layers++;
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;

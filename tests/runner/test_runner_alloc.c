@@ -325,11 +325,12 @@ Test(alloc, rows_task_counts_add_up) {
  * rows of run_alloc.c's executor equal those of run_layer.c's, bit for bit. */
 Test(alloc, equal_per_task_is_run_layer_protocol) {
   char path[400];
-  sweep_text(HET("returns = per-worker, per-task\n") "[latency]\nmodel = shifted-exp\n",
-             "eq.db", path, sizeof path);
+  sweep_text(HET("returns = per-worker, per-task\nbusy_w = 2\nidle_w = 0.5\nj_per_flop = 1e-9\n")
+             "[latency]\nmodel = shifted-exp\n", "eq.db", path, sizeof path);
   sqlite3 *db = open_ro(path);
   const char *cols = "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, "
-                     "l.t_decode_s, l.t_total_s, l.cond, l.workers_used, l.status";
+                     "l.t_decode_s, l.t_total_s, l.cond, l.workers_used, l.status, "
+                     "l.energy_workers_j, l.energy_master_j";
   char sql[1024];
   snprintf(sql, sizeof sql, "SELECT r.trial, %s FROM layers l JOIN runs r USING (run_id) WHERE "
            "json_extract(r.params_json, '$.cluster.returns') = '%%s' ORDER BY r.trial", cols);
@@ -341,7 +342,8 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
   cr_expect_str_eq(a, b);
   free(a), free(b);
   const char *wq = "SELECT r.trial, w.worker, w.bytes_up, w.bytes_down, w.flops, w.status, "
-                   "w.t_finish_s, w.tasks, w.tasks_used FROM workers w JOIN runs r USING (run_id) "
+                   "w.t_finish_s, w.t_busy_s, w.energy_j, w.tasks, w.tasks_used FROM workers w "
+                   "JOIN runs r USING (run_id) "
                    "WHERE json_extract(r.params_json, '$.cluster.returns') = '%s' "
                    "ORDER BY r.trial, w.worker";
   snprintf(q1, sizeof q1, wq, "per-worker");
@@ -497,7 +499,7 @@ Test(alloc, layer_out_of_memory_walk) {
     cr_assert_eq(sim_engine_new(64, &eng, &e), COD_OK);
     cr_assert_eq(run_cluster_new(&c, eng, 0, &cl, &e), COD_OK, "%s", e.msg);
     long live0 = cod_alloc_live();
-    run_layer_in in = {&c, code, eng, cl, x, k, y, 1, NULL, 0.0, NULL};
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 1, NULL, 0.0, NULL, NULL};
     run_layer_out out;
     cod_err le = {0};
     cod_alloc_fail_at(n);
