@@ -257,7 +257,7 @@ typedef struct awrk {          /* one physical worker */
   gsl_rng *rng_noise;
   sim_event_id ev;             /* arrival, compute or failure event */
   sim_xfer_id xfer;            /* its upload on the NIC */
-  double t_up0, t_arrive, t_task0, link_free_s;
+  double t_up0, t_arrive, link_free_s;
   double busy_s;               /* simulated seconds spent computing so far */
 } awrk;
 
