@@ -176,32 +176,65 @@ int cli_run(int argc, char **argv) {
 }
 
 static const char report_help[] =
-    "Usage: fcdcc report DB [--per-scheme]\n"
+    "Usage: fcdcc report DB [--per-scheme] [--by KEY[,KEY...]] [--ci] [--json]\n"
+    "       fcdcc report --explain\n"
     "Print the summary table of a results database: per (model, scheme, workers, ka, kb,\n"
     "precision) the runs, outcomes, latency, bytes per worker, worst errors and mean cond;\n"
     "then, if the file holds runs over a data set ([data]), their top-1 (uncoded, coded),\n"
-    "agreement, undecodable images and largest logit error.\n\n"
-    "  --per-scheme   communication, storage and accuracy per scheme (the README query)\n"
+    "agreement, undecodable images and largest logit error.\n"
+    "No row pools runs of different sweep points: a scenario key whose values differ\n"
+    "between runs of one row splits it, and the column `point` shows those keys' values.\n\n"
+    "  --per-scheme   communication, storage and accuracy per scheme (split the same way)\n"
+    "  --by KEYS      rows are exactly the values of these scenario keys (comma-separated,\n"
+    "                 e.g. --by scheme,slow.count): you choose what is pooled\n"
+    "  --ci           add the 95% intervals of the mean and p95 latency\n"
+    "  --json         one JSON object per row (intervals included) instead of the table\n"
+    "  --explain      every column of the reports and of the stored tables, with units\n"
     "  -h, --help     this help\n";
 
 int cli_report(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"per-scheme", 0, 0, 'p'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-  int per = 0, ch;
+      {"per-scheme", 0, 0, 'p'}, {"by", 1, 0, 'b'}, {"ci", 0, 0, 'c'}, {"json", 0, 0, 'j'},
+      {"explain", 0, 0, 'x'},    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  res_report_opts o = {0};
+  int ch, explain = 0;
+  char *by_text = NULL;
+  const char *by[33];
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    if (ch == 'p') per = 1;
+    if (ch == 'p') o.per_scheme = 1;
+    else if (ch == 'b') by_text = optarg;
+    else if (ch == 'c') o.ci = 1;
+    else if (ch == 'j') o.json = 1;
+    else if (ch == 'x') explain = 1;
     else if (ch == 'h') return fputs(report_help, stdout), 0;
-    else return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+    else return cli_usage_error("report", "unknown or incomplete option '%s'", argv[optind - 1]);
+  }
+  cod_err e = {0};
+  if (explain) {
+    if (optind != argc) return cli_usage_error("report", "--explain takes no DB");
+    return res_report_explain(stdout, &e) ? cli_fail("report", "%s", e.msg) : 0;
   }
   if (optind != argc - 1) return cli_usage_error("report", "expected exactly one DB");
+  if (by_text && o.per_scheme) return cli_usage_error("report", "--by and --per-scheme exclude each other");
+  size_t nby = 0;
+  if (by_text) { /* split in place: optarg points into argv, which we may modify */
+    char *save = NULL;
+    for (char *tok = strtok_r(by_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+      if (nby == 32) return cli_usage_error("report", "--by: at most 32 keys");
+      by[nby++] = tok;
+    }
+    if (!nby) return cli_usage_error("report", "--by: expected KEY[,KEY...]");
+    by[nby] = NULL;
+    o.by = by;
+  }
   res_db *d = NULL;
-  cod_err e = {0};
   if (res_db_open(argv[optind], RES_DB_READONLY, &d, &e))
     return cli_usage_error("report", "%s", e.msg);
-  int rc = per ? res_report_per_scheme(d, stdout, &e) : res_report_summary(d, stdout, &e);
-  if (!rc && !per) rc = res_report_data(d, stdout, &e); /* prints nothing without data runs */
+  int rc = res_report_write(d, &o, stdout, &e);
+  if (!rc && !o.per_scheme && !o.json && !o.by) rc = res_report_data(d, stdout, &e);
   res_db_close(d);
+  if (rc == COD_EINVAL) return cli_usage_error("report", "--by: %s", e.msg);
   return rc ? cli_fail("report", "%s", e.msg) : 0;
 }
 

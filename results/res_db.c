@@ -43,47 +43,26 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
    * made from the column tables of res_schema.c (statement_sql below). */
   [RES_ST_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE run_key = ?1)",
   [RES_ST_COUNT_RUNS] = "SELECT COUNT(*) FROM runs",
-  [RES_ST_SUMMARY] =
-    "WITH okr AS (\n"
-    "  SELECT model, scheme, workers, ka, kb, precision, latency_s,\n"
-    "         ROW_NUMBER() OVER (PARTITION BY model, scheme, workers, ka, kb, precision\n"
-    "                            ORDER BY latency_s) AS rn,\n"
-    "         COUNT(*) OVER (PARTITION BY model, scheme, workers, ka, kb, precision) AS m\n"
-    "  FROM runs WHERE status = 'ok' AND latency_s IS NOT NULL),\n"
-    "p95 AS (SELECT model, scheme, workers, ka, kb, precision, latency_s AS lat\n"
-    "        FROM okr WHERE rn = (95 * m + 99) / 100),\n"
-    "pw AS (SELECT run_id, worker, SUM(bytes_up) AS up, SUM(bytes_down) AS down,\n"
-    "              SUM(bytes_stored) AS st FROM workers GROUP BY run_id, worker),\n"
-    "bytes AS (SELECT r.model, r.scheme, r.workers, r.ka, r.kb, r.precision,\n"
-    "                 AVG(pw.up) AS up, AVG(pw.down) AS down, AVG(pw.st) AS st\n"
-    "          FROM pw JOIN runs r ON r.run_id = pw.run_id\n"
-    "          GROUP BY r.model, r.scheme, r.workers, r.ka, r.kb, r.precision),\n"
-    "conds AS (SELECT r.model, r.scheme, r.workers, r.ka, r.kb, r.precision,\n"
-    "                 AVG(l.cond) AS cond\n"
-    "          FROM layers l JOIN runs r ON r.run_id = l.run_id\n"
-    "          GROUP BY r.model, r.scheme, r.workers, r.ka, r.kb, r.precision),\n"
-    "g AS (SELECT model, scheme, workers, ka, kb, precision, COUNT(*) AS runs,\n"
-    "             SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undec,\n"
-    "             SUM(status LIKE 'infeasible:%') AS infeas,\n"
-    "             AVG(CASE WHEN status = 'ok' THEN latency_s END) AS lat_mean,\n"
-    "             MAX(e2e_mse) AS max_mse, MAX(e2e_rel_error) AS max_rel\n"
-    "      FROM runs GROUP BY model, scheme, workers, ka, kb, precision)\n"
-    "SELECT g.model, g.scheme, g.workers AS n, g.ka, g.kb, g.precision AS prec, g.runs,\n"
-    "       g.ok, g.undec, g.infeas, g.lat_mean AS lat_mean_s, p.lat AS lat_p95_s,\n"
-    "       b.up AS up_B_w, b.down AS down_B_w, b.st AS store_B_w, g.max_mse, g.max_rel,\n"
-    "       c.cond AS mean_cond\n"
-    "FROM g\n"
-    "LEFT JOIN p95 p ON p.model IS g.model AND p.scheme IS g.scheme\n"
-    "  AND p.workers IS g.workers AND p.ka IS g.ka AND p.kb IS g.kb\n"
-    "  AND p.precision IS g.precision\n"
-    "LEFT JOIN bytes b ON b.model IS g.model AND b.scheme IS g.scheme\n"
-    "  AND b.workers IS g.workers AND b.ka IS g.ka AND b.kb IS g.kb\n"
-    "  AND b.precision IS g.precision\n"
-    "LEFT JOIN conds c ON c.model IS g.model AND c.scheme IS g.scheme\n"
-    "  AND c.workers IS g.workers AND c.ka IS g.ka AND c.kb IS g.kb\n"
-    "  AND c.precision IS g.precision\n"
-    "ORDER BY g.model, g.scheme, g.workers, g.ka, g.kb, g.precision",
-  [RES_ST_PER_SCHEME] = RES_SQL_PER_SCHEME,
+  /* the summary reports (res_summary.c): per-run rows, grouped in C */
+  [RES_ST_REPORT_RUNS] =
+    "SELECT run_id, model, scheme, workers, ka, kb, precision, status, latency_s, e2e_mse,\n"
+    "       e2e_rel_error, delta, (json_extract(params_json, '$.coding.ka') = 'auto' OR\n"
+    "       json_extract(params_json, '$.coding.kb') = 'auto')\n"
+    "FROM runs ORDER BY run_id",
+  /* per (run, worker): bytes summed over the run's layers; then summed per run, with the
+   * number of non-NULL (run, worker) sums, so a group's mean is over (run, worker) pairs */
+  [RES_ST_REPORT_WORKERS] =
+    "SELECT run_id, SUM(up), COUNT(up), SUM(down), COUNT(down), SUM(st), COUNT(st),\n"
+    "       SUM(comm), SUM(st)\n"
+    "FROM (SELECT run_id, worker, SUM(bytes_up) AS up, SUM(bytes_down) AS down,\n"
+    "             SUM(bytes_stored) AS st, SUM(bytes_up + bytes_down) AS comm\n"
+    "      FROM workers GROUP BY run_id, worker)\n"
+    "GROUP BY run_id ORDER BY run_id",
+  [RES_ST_REPORT_LAYERS] =
+    "SELECT run_id, SUM(cond), COUNT(cond), group_concat(ka || 'x' || kb, ','),\n"
+    "       COUNT(DISTINCT ka || 'x' || kb)\n"
+    "FROM (SELECT * FROM layers ORDER BY run_id, layer_index)\n"
+    "GROUP BY run_id ORDER BY run_id",
   [RES_ST_DATA_REPORT] =
     "SELECT r.model, d.source, r.scheme, r.workers AS n, r.ka, r.kb, r.precision AS prec,\n"
     "       COALESCE(json_extract(r.params_json, '$.run.snr_db'), 'none') AS snr_db,\n"

@@ -75,26 +75,6 @@ enum {
  * reference for column meanings and units: one entry per column, which the CREATE TABLE
  * text, the INSERT statements and the bindings of the row structs below are made from. */
 
-/* "Communication, storage and accuracy per scheme", in one query (shown in README).
- * One row per scheme, ordered by scheme, over all runs of the file:
- *   scheme, runs, ok (runs with status 'ok'),
- *   comm_bytes_per_run   mean over runs of SUM(bytes_up + bytes_down) over its workers rows,
- *   storage_bytes_per_run mean over runs of SUM(bytes_stored) over its workers rows,
- *   max_mse, max_rel_error  worst end-to-end accuracy over the scheme's runs. */
-#define RES_SQL_PER_SCHEME                                                                 \
-  "WITH per_run AS (\n"                                                                    \
-  "  SELECT r.run_id, r.scheme, r.status, r.e2e_mse, r.e2e_rel_error,\n"                   \
-  "         (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w\n"                       \
-  "           WHERE w.run_id = r.run_id) AS comm_bytes,\n"                                 \
-  "         (SELECT SUM(w.bytes_stored) FROM workers w\n"                                  \
-  "           WHERE w.run_id = r.run_id) AS storage_bytes\n"                               \
-  "  FROM runs r)\n"                                                                       \
-  "SELECT scheme, COUNT(*) AS runs, SUM(status = 'ok') AS ok,\n"                           \
-  "       AVG(comm_bytes) AS comm_bytes_per_run,\n"                                        \
-  "       AVG(storage_bytes) AS storage_bytes_per_run,\n"                                  \
-  "       MAX(e2e_mse) AS max_mse, MAX(e2e_rel_error) AS max_rel_error\n"                  \
-  "FROM per_run GROUP BY scheme ORDER BY scheme;"
-
 typedef struct res_db res_db; /* opaque: one connection + its prepared statements */
 
 /* One row of `runs`. Fields marked (req) must be set; the others may hold NULL markers. */

@@ -20,8 +20,9 @@ enum res_stmt_id {
   RES_ST_INSERT_EVENT,
   RES_ST_RUN_EXISTS,
   RES_ST_COUNT_RUNS,
-  RES_ST_SUMMARY,
-  RES_ST_PER_SCHEME,
+  RES_ST_REPORT_RUNS,    /* the summary reports' per-run rows (res_summary.c) */
+  RES_ST_REPORT_WORKERS, /* ... their per-run sums over workers */
+  RES_ST_REPORT_LAYERS,  /* ... and over layers */
   RES_ST_INSERT_DATA_RUN,
   RES_ST_DATA_REPORT,
   RES_ST_COUNT_ /* number of statements */
@@ -45,6 +46,11 @@ int res_status_from_sqlite(int rc);
 /* Record "results db '<path>': <what>: <sqlite message>" with the status mapped from rc;
  * returns that status. */
 int res_fail_sqlite(const res_db *db, int rc, const char *what, cod_err *err);
+
+/* Print a fixed-width table of preformatted cells (res_report.h): nrows rows of ncol
+ * strings, row 0 the header; text[i] = 1 left-aligns column i. COD_OK or COD_EIO. */
+int res_print_cells(const res_db *db, const char *const *cells, size_t nrows, size_t ncol,
+                    const int *text, FILE *out, cod_err *err);
 
 /* Run a prepared SELECT and print its result as the fixed-width table described in
  * res_report.h. The statement is reset before returning. */

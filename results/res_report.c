@@ -10,6 +10,7 @@
 #include "res_internal.h"
 #include "res_report.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,16 +83,30 @@ static int collect(res_db *db, sqlite3_stmt *st, cell_table *t, cod_err *err) {
   return COD_OK;
 }
 
-static void print_line(const cell_table *t, size_t row, FILE *out) {
-  for (int i = 0; i < t->ncol; i++) {
-    const char *s = t->cells[row * (size_t)t->ncol + (size_t)i];
-    int w = (int)t->width[i];
-    if (i + 1 == t->ncol && t->text[i])
-      fputs(s, out); /* no trailing blanks */
-    else
-      fprintf(out, t->text[i] ? "%-*s" : "%*s", w, s);
-    fputs(i + 1 == t->ncol ? "\n" : "  ", out);
+int res_print_cells(const res_db *db, const char *const *cells, size_t nrows, size_t ncol,
+                    const int *text, FILE *out, cod_err *err) {
+  size_t width[64] = {0};
+  assert(ncol <= 64);
+  for (size_t i = 0; i < nrows * ncol; i++) {
+    size_t len = strlen(cells[i]);
+    if (len > width[i % ncol]) width[i % ncol] = len;
   }
+  for (size_t r = 0; r < nrows; r++) {
+    for (size_t i = 0; i < ncol; i++) {
+      const char *s = cells[r * ncol + i];
+      if (i + 1 == ncol && text[i]) fputs(s, out); /* no trailing blanks */
+      else fprintf(out, text[i] ? "%-*s" : "%*s", (int)width[i], s);
+      fputs(i + 1 == ncol ? "\n" : "  ", out);
+    }
+    if (r == 0)
+      for (size_t i = 0; i < ncol; i++) {
+        for (size_t k = 0; k < width[i]; k++) fputc('-', out);
+        fputs(i + 1 == ncol ? "\n" : "  ", out);
+      }
+  }
+  if (fflush(out) != 0 || ferror(out))
+    return cod_err_set(err, COD_EIO, "results db '%s': report: write error", db->path);
+  return COD_OK;
 }
 
 int res_print_table(res_db *db, sqlite3_stmt *st, FILE *out, cod_err *err) {
@@ -104,27 +119,21 @@ int res_print_table(res_db *db, sqlite3_stmt *st, FILE *out, cod_err *err) {
                    : cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory",
                                  db->path);
   sqlite3_reset(st);
-  if (!status) {
-    size_t rows = t.ncells / (size_t)t.ncol;
-    print_line(&t, 0, out);
-    for (int i = 0; i < t.ncol; i++) {
-      for (size_t k = 0; k < t.width[i]; k++) fputc('-', out);
-      fputs(i + 1 == t.ncol ? "\n" : "  ", out);
-    }
-    for (size_t r = 1; r < rows; r++) print_line(&t, r, out);
-    if (fflush(out) != 0 || ferror(out))
-      status = cod_err_set(err, COD_EIO, "results db '%s': report: write error", db->path);
-  }
+  if (!status)
+    status = res_print_cells(db, (const char *const *)t.cells, t.ncells / (size_t)t.ncol,
+                             (size_t)t.ncol, t.text, out, err);
   table_fini(&t);
   return status;
 }
 
 int res_report_summary(res_db *db, FILE *out, cod_err *err) {
-  return res_print_table(db, db->st[RES_ST_SUMMARY], out, err);
+  return res_report_write(db, NULL, out, err);
 }
 
 int res_report_per_scheme(res_db *db, FILE *out, cod_err *err) {
-  return res_print_table(db, db->st[RES_ST_PER_SCHEME], out, err);
+  res_report_opts o = {0};
+  o.per_scheme = 1;
+  return res_report_write(db, &o, out, err);
 }
 
 int res_report_data(res_db *db, FILE *out, cod_err *err) {

@@ -16,26 +16,71 @@
 #include "cod_status.h"
 #include "res_db.h"
 
-/* The summary, one line per (model, scheme, workers, ka, kb, precision), ordered by them:
- *   model scheme n ka kb prec   group keys (n = workers)
+/* No summary pools runs of different sweep points. The rows of a report are cells (the
+ * summary: model, scheme, n, ka, kb, precision; per scheme: the scheme); a scenario key
+ * whose values differ between two runs of one cell (res_points.h) splits it, and the
+ * column `point` (shown only when some key splits) holds those keys' values, "a=1, b=x".
+ * With opts->by, the rows are exactly the values of the named scenario keys instead (the
+ * user chose what to pool). Every column, with units: res_report_explain / docs/figures.md.
+ *
+ * The summary columns:
+ *   model scheme n ka kb prec   the cell (n = workers). ka, kb: the runs' split when every
+ *                               layer uses it, else "auto(d=DELTA)" (ka or kb = auto) or
+ *                               "per-layer", and the column layer_splits lists the splits
+ *                               (KAxKB per conv layer, in layer order)
+ *   point                       the splitting keys' values (only when some key splits)
  *   runs ok undec infeas        number of runs; runs with status ok / undecodable /
  *                               "infeasible: *"
  *   lat_mean_s lat_p95_s        mean and nearest-rank 95th percentile (rank ceil(0.95 m)
- *                               of the m sorted values) of latency_s over the ok runs
- *   up_B_w down_B_w store_B_w   mean over (run, worker) pairs of that worker's bytes_up /
- *                               bytes_down / bytes_stored summed over the run's layers
+ *                               of the m sorted values) of latency_s over the ok runs;
+ *                               with opts->ci (and in JSON) each followed by its 95%
+ *                               interval, *_lo_s and *_hi_s (res_stats.h: t-interval,
+ *                               order-statistic interval)
+ *   to_worker_B_w to_master_B_w store_B_w
+ *                               mean over (run, worker) pairs of that worker's bytes sent
+ *                               master -> worker (workers.bytes_up) / worker -> master
+ *                               (workers.bytes_down) / stored (bytes_stored), each summed
+ *                               over the run's layers
  *   max_mse max_rel             max e2e_mse / e2e_rel_error over the group's runs
  *   mean_cond                   mean of layers.cond over the group's layers
- * Returns COD_OK, COD_EIO (SQLite or write error), COD_ENOMEM. */
-int res_report_summary(res_db *db, FILE *out, cod_err *err);
+ * Per scheme: scheme [point] runs ok comm_bytes_per_run (mean over runs with workers rows
+ * of the run's SUM(bytes_up + bytes_down)) storage_bytes_per_run (of SUM(bytes_stored))
+ * max_mse max_rel_error (over the runs' e2e_mse / e2e_rel_error).
+ * Rows are ordered by the cell columns (NULL first), then by the splitting keys' values
+ * (numbers as numbers), so the output of a given database is byte-for-byte reproducible. */
+typedef struct res_report_opts {
+  int per_scheme;          /* the per-scheme table instead of the summary */
+  const char *const *by;   /* NULL, or a NULL-terminated list of scenario keys (as
+                              res_points_key_find accepts: "cluster.workers", "workers",
+                              "slow.count", "n"): rows are their values, nothing else */
+  int ci;                  /* text: add the interval columns */
+  int json;                /* a JSON array of one object per row (intervals included) */
+} res_report_opts;
 
-/* The RES_SQL_PER_SCHEME query printed as a table (see res_db.h for its columns). */
+/* Write the report o describes (NULL = the summary as text) to out. Returns COD_OK,
+ * COD_EINVAL (a --by key that is unknown or ambiguous, with the candidates), COD_EIO
+ * (SQLite or write error), COD_ENOMEM. On failure nothing has been printed. */
+int res_report_write(res_db *db, const res_report_opts *o, FILE *out, cod_err *err);
+
+/* res_report_write(db, NULL, ...) and with per_scheme = 1. */
+int res_report_summary(res_db *db, FILE *out, cod_err *err);
 int res_report_per_scheme(res_db *db, FILE *out, cod_err *err);
+
+/* Print every column of the reports (name, unit, meaning) and then every stored column of
+ * every table of the schema (res_schema.h: name, SQL type, unit, meaning) to out.
+ * COD_OK or COD_EIO (write error). */
+int res_report_explain(FILE *out, cod_err *err);
 
 /* Top-1 under coding: per (model, data source, scheme, workers, ka, kb, precision) the runs,
  * images, mean uncoded and coded top-1, mean agreement, undecodable images and the largest
  * logit error, from the data_runs table. Prints nothing (and returns COD_OK) when the file
  * holds no data runs, so reports of other runs are unchanged. */
 int res_report_data(res_db *db, FILE *out, cod_err *err);
+
+/* For the tests: the report columns res_report_explain describes, and the meaning it
+ * prints for a stored column (its own sentence, else the schema comment; NULL if none). */
+size_t res_explain_report_count(void);
+const char *res_explain_report_name(size_t i);
+const char *res_explain_meaning(const char *name, const char *comment);
 
 #endif

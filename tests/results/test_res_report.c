@@ -115,24 +115,24 @@ static const rspec fixture[] = {
 enum { NFIX = sizeof fixture / sizeof *fixture };
 
 /* Column widths: model 7, scheme 7, n 1, ka 2, kb 2, prec 4, runs 4, ok 2, undec 5,
- * infeas 6, lat_mean_s 10, lat_p95_s 9, up_B_w 6, down_B_w 8, store_B_w 9, max_mse 7,
+ * infeas 6, lat_mean_s 10, lat_p95_s 9, to_worker_B_w 13, to_master_B_w 13, store_B_w 9, max_mse 7,
  * max_rel 7, mean_cond 9; text left-aligned, numbers right-aligned, two blanks between. */
 static const char expected_summary[] =
   "model    scheme   n  ka  kb  prec  runs  ok  undec  infeas  lat_mean_s  lat_p95_s  "
-  "up_B_w  down_B_w  store_B_w  max_mse  max_rel  mean_cond\n"
+  "to_worker_B_w  to_master_B_w  store_B_w  max_mse  max_rel  mean_cond\n"
   "-------  -------  -  --  --  ----  ----  --  -----  ------  ----------  ---------  "
-  "------  --------  ---------  -------  -------  ---------\n"
+  "-------------  -------------  ---------  -------  -------  ---------\n"
   "alexnet  " "fcdcc    " "8  " " 2  " " 4  " "fp32  " "   3  " " 3  " "    0  " "     0  "
-  "         2  " "        3  " "     8  " "       8  " "        8  " "  4e-06  " "  0.001  "
+  "         2  " "        3  " "            8  " "            8  " "        8  " "  4e-06  " "  0.001  "
   "        1\n"
   "lenet    " "fcdcc    " "4  " " 2  " " 2  " "fp64  " "   3  " " 2  " "    1  " "     0  "
-  "         2  " "      2.5  " "   300  " "      30  " "     3000  " "    0.5  " "   0.25  "
+  "         2  " "      2.5  " "          300  " "           30  " "     3000  " "    0.5  " "   0.25  "
   "       20\n"
   "lenet    " "nsctc    " "4  " " 2  " " 2  " "fp64  " "   1  " " 1  " "    0  " "     0  "
-  "      0.75  " "     0.75  " "     -  " "       -  " "        -  " "  0.001  " "   0.01  "
+  "      0.75  " "     0.75  " "            -  " "            -  " "        -  " "  0.001  " "   0.01  "
   "        -\n"
   "lenet    " "uncoded  " "1  " " -  " " -  " "fp64  " "   1  " " 0  " "    0  " "     1  "
-  "         -  " "        -  " "     -  " "       -  " "        -  " "      -  " "      -  "
+  "         -  " "        -  " "            -  " "            -  " "        -  " "      -  " "      -  "
   "        -\n";
 
 /* Per scheme. fcdcc: 6 runs, 5 ok; communication per run (workers' up + down):
@@ -227,11 +227,11 @@ Test(res_report, p95_is_nearest_rank) {
   res_db_close(db);
   assert_report(res_report_summary,
                 "model  scheme  n  ka  kb  prec  runs  ok  undec  infeas  lat_mean_s  "
-                "lat_p95_s  up_B_w  down_B_w  store_B_w  max_mse  max_rel  mean_cond\n"
+                "lat_p95_s  to_worker_B_w  to_master_B_w  store_B_w  max_mse  max_rel  mean_cond\n"
                 "-----  ------  -  --  --  ----  ----  --  -----  ------  ----------  "
-                "---------  ------  --------  ---------  -------  -------  ---------\n"
+                "---------  -------------  -------------  ---------  -------  -------  ---------\n"
                 "m      s       2   1   1  fp64    20  20      0       0        10.5  "
-                "       19       -         -          -        0        0          -\n");
+                "       19              -              -          -        0        0          -\n");
 }
 
 Test(res_report, allocation_failures_are_clean) {
