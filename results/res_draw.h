@@ -32,6 +32,8 @@ typedef struct fig_series {
   int color;            /* gnuplot linetype, 1-based */
   size_t n, cap;
   double *x, *y;
+  double *lo, *hi; /* the 95% interval (or band) of each y; NaN = none (not drawn) */
+  int band;        /* 1 if some point has an interval: drawn with error bars */
 } fig_series;
 
 typedef struct fig {
@@ -50,6 +52,8 @@ typedef struct fig {
   size_t ncols;
   double *cells;
   char coltitle[FIG_MAX_COLS][48];
+  void *split;         /* res_figures.c's point-split state while the figure is built */
+  char note[400];      /* a line under the plot (e.g. "error bars: 95% t-interval"), or "" */
 } fig;
 
 /* Draw g into out_dir/NAME.png and out_dir/NAME.svg (NAME = g->info->name) with the

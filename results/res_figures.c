@@ -21,9 +21,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "res_points.h"
+#include "res_stats.h"
 
 /* The runs of one experiment: simulator runs whose [run] name starts with ?1. */
 #define SEL                                                                                \
@@ -56,13 +59,205 @@ static int prepare(res_db *db, const char *sql, const char *prefix, sqlite3_stmt
   return COD_OK;
 }
 
-/* Rows (key TEXT, x, y) ordered by key: one series per key, titled key + suffix. Rows with
- * a NULL or non-finite x or y are skipped. */
+/* ---- never pooling points: the SQL functions res_point / res_point_tag ----------------
+ *
+ * A figure's query puts res_point_tag(r.run_id) at the end of its series key (and a report
+ * table res_point(r.run_id) AS point among its group columns). The query runs twice. In
+ * the probe pass both return "\x1f<point>", so every row is one (cell, point); the keys
+ * whose values differ inside a cell are found (res_points_split) and OR-ed into the mask.
+ * In the drawing pass res_point_tag returns " (key=value, ...)" of the masked keys, or ""
+ * when none splits, and res_point the bare "key=value, ..." (the point column). */
+
+typedef struct split_ctx {
+  res_points *pts;
+  unsigned char *mask; /* nkeys: the keys that split some cell of this figure */
+  int probe;           /* 1 in the probe pass */
+} split_ctx;
+
+#define PT_TAG " || res_point_tag(r.run_id)"
+#define PT_COL "res_point(r.run_id) AS point"
+
+static void sql_point_fn(sqlite3_context *c, sqlite3_value **v, int tag) {
+  split_ctx *x = sqlite3_user_data(c);
+  size_t pt;
+  if (sqlite3_value_type(v[0]) == SQLITE_NULL ||
+      res_points_of_run(x->pts, sqlite3_value_int64(v[0]), &pt)) {
+    sqlite3_result_text(c, "", 0, SQLITE_STATIC);
+    return;
+  }
+  if (x->probe) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "\x1f%zu", pt);
+    sqlite3_result_text(c, buf, -1, SQLITE_TRANSIENT);
+    return;
+  }
+  char *label = NULL;
+  if (res_points_label(x->pts, pt, x->mask, &label, NULL)) {
+    sqlite3_result_error_nomem(c);
+    return;
+  }
+  if (tag && label[0]) {
+    size_t n = strlen(label) + 4;
+    char *t = cod_malloc(n);
+    if (!t) {
+      cod_free(label);
+      sqlite3_result_error_nomem(c);
+      return;
+    }
+    snprintf(t, n, " (%s)", label);
+    cod_free(label);
+    label = t;
+  }
+  sqlite3_result_text(c, label, -1, SQLITE_TRANSIENT);
+  cod_free(label);
+}
+
+static void sql_point(sqlite3_context *c, int argc, sqlite3_value **v) {
+  (void)argc;
+  sql_point_fn(c, v, 0);
+}
+
+static void sql_point_tag(sqlite3_context *c, int argc, sqlite3_value **v) {
+  (void)argc;
+  sql_point_fn(c, v, 1);
+}
+
+/* res_ci95(y): half-width of the 95% t-interval of the mean of the non-NULL y (NULL for
+ * fewer than two), Welford's running mean and sum of squared deviations. */
+typedef struct ci_acc {
+  double n, mean, m2;
+} ci_acc;
+
+static void sql_ci_step(sqlite3_context *c, int argc, sqlite3_value **v) {
+  (void)argc;
+  if (sqlite3_value_type(v[0]) == SQLITE_NULL) return;
+  ci_acc *a = sqlite3_aggregate_context(c, sizeof *a);
+  if (!a) {
+    sqlite3_result_error_nomem(c);
+    return;
+  }
+  double y = sqlite3_value_double(v[0]), d = y - a->mean;
+  a->n += 1;
+  a->mean += d / a->n;
+  a->m2 += d * (y - a->mean);
+}
+
+static void sql_ci_final(sqlite3_context *c) {
+  ci_acc *a = sqlite3_aggregate_context(c, 0);
+  if (!a || a->n < 2) {
+    sqlite3_result_null(c);
+    return;
+  }
+  double sd = sqrt(a->m2 / (a->n - 1));
+  sqlite3_result_double(c, res_stats_t975((size_t)a->n - 1) * sd / sqrt(a->n));
+}
+
+/* Register the functions on db's connection with ctx (NULL ctx: remove them). */
+static int split_register(res_db *db, split_ctx *ctx, cod_err *err) {
+  int fl = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  int rc = sqlite3_create_function_v2(db->conn, "res_point", 1, fl, ctx,
+                                      ctx ? sql_point : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db->conn, "res_point_tag", 1, fl, ctx,
+                                    ctx ? sql_point_tag : NULL, NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_create_function_v2(db->conn, "res_ci95", 1, fl, ctx, NULL,
+                                    ctx ? sql_ci_step : NULL, ctx ? sql_ci_final : NULL, NULL);
+  return rc == SQLITE_OK ? COD_OK : res_fail_sqlite(db, rc, "registering figure functions", err);
+}
+
+static int split_begin(res_db *db, split_ctx *ctx, cod_err *err) {
+  memset(ctx, 0, sizeof *ctx);
+  int rc = res_points_load(db, &ctx->pts, err);
+  if (rc) return rc;
+  ctx->mask = cod_calloc(res_points_nkeys(ctx->pts) + 1, 1);
+  if (!ctx->mask) {
+    res_points_free(ctx->pts);
+    return cod_err_set(err, COD_ENOMEM, "figure: out of memory");
+  }
+  return split_register(db, ctx, err);
+}
+
+static void split_end(res_db *db, split_ctx *ctx) {
+  split_register(db, NULL, NULL);
+  res_points_free(ctx->pts);
+  cod_free(ctx->mask);
+}
+
+/* The probe pass of sql: cells are the first ncell columns (the point tag stripped off);
+ * the point is the "\x1f<n>" tag found in any column. OR the splitting keys into the mask. */
+static int split_probe(res_db *db, split_ctx *x, const char *sql, const char *prefix,
+                       int ncell, cod_err *err) {
+  sqlite3_stmt *st;
+  x->probe = 1;
+  int rc = prepare(db, sql, prefix, &st, err);
+  if (rc) {
+    x->probe = 0;
+    return rc;
+  }
+  char **cells = NULL;
+  size_t *cell = NULL, *pt = NULL, n = 0, cap = 0;
+  int status = COD_OK;
+  while (!status && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char buf[1024] = "";
+    size_t point = (size_t)-1, used = 0;
+    int ncol = sqlite3_column_count(st);
+    for (int i = 0; i < ncol; i++) {
+      const char *t = (const char *)sqlite3_column_text(st, i);
+      const char *tag = t ? strchr(t, '\x1f') : NULL;
+      if (tag) point = (size_t)strtoull(tag + 1, NULL, 10);
+      if (i < ncell && used < sizeof buf)
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%.*s\x1e",
+                                 tag ? (int)(tag - t) : (int)strlen(t ? t : ""), t ? t : "");
+    }
+    if (point == (size_t)-1) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 64;
+      char **c2 = cod_realloc(cells, cap * sizeof *c2);
+      if (c2) cells = c2;
+      size_t *a = c2 ? cod_realloc(cell, cap * sizeof *a) : NULL;
+      if (a) cell = a;
+      size_t *b = a ? cod_realloc(pt, cap * sizeof *b) : NULL;
+      if (b) pt = b;
+      if (!b) {
+        status = COD_ENOMEM;
+        break;
+      }
+    }
+    size_t id = n;
+    for (size_t j = 0; j < n && id == n; j++)
+      if (strcmp(cells[cell[j]], buf) == 0) id = cell[j];
+    cells[n] = NULL;
+    if (id == n && !(cells[n] = cod_strdup(buf))) {
+      status = COD_ENOMEM;
+      break;
+    }
+    cell[n] = id, pt[n] = point, n++;
+  }
+  sqlite3_finalize(st);
+  x->probe = 0;
+  if (status) status = cod_err_set(err, COD_ENOMEM, "figure: out of memory");
+  else if (rc != SQLITE_DONE) status = res_fail_sqlite(db, rc, "figure query", err);
+  if (!status) status = res_points_split(x->pts, cell, pt, n, x->mask, err);
+  for (size_t j = 0; j < n; j++) cod_free(cells[j]);
+  cod_free(cells), cod_free(cell), cod_free(pt);
+  return status;
+}
+
+/* Rows (key TEXT, x, y[, ci95 half-width]) ordered by key: one series per key, titled
+ * key + suffix. Rows with a NULL or non-finite x or y are skipped. A query that tags its
+ * key with res_point_tag is probed first, so its series split wherever points differ. */
 static int add_series(res_db *db, fig *f, const char *sql, const char *prefix, int style,
                       const char *suffix, cod_err *err) {
+  split_ctx *sx = f->split;
+  if (sx && strstr(sql, "res_point")) {
+    int rc = split_probe(db, sx, sql, prefix, 2, err);
+    if (rc) return rc;
+  }
   sqlite3_stmt *st;
   int rc = prepare(db, sql, prefix, &st, err);
   if (rc) return rc;
+  int has_ci = sqlite3_column_count(st) >= 4;
   fig_series *cur = NULL;
   char last[FIG_TEXT] = "", key[FIG_TEXT], title[FIG_TEXT];
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -70,6 +265,8 @@ static int add_series(res_db *db, fig *f, const char *sql, const char *prefix, i
       continue;
     double x = sqlite3_column_double(st, 1), y = sqlite3_column_double(st, 2);
     if (!isfinite(x) || !isfinite(y)) continue;
+    double h = has_ci && sqlite3_column_type(st, 3) != SQLITE_NULL ? sqlite3_column_double(st, 3)
+                                                                   : NAN;
     const unsigned char *k = sqlite3_column_text(st, 0);
     res_fig_text_clean(key, sizeof key, k ? (const char *)k : "?");
     if (!cur || strcmp(key, last) != 0) {
@@ -77,7 +274,7 @@ static int add_series(res_db *db, fig *f, const char *sql, const char *prefix, i
       if (!(cur = res_fig_series_add(f, key, title, style))) break;
       memcpy(last, key, sizeof last);
     }
-    if (res_fig_point_add(cur, x, y)) {
+    if (res_fig_point_add_ci(cur, x, y, y - h, y + h)) {
       cur = NULL;
       break;
     }
@@ -117,21 +314,28 @@ fig_series *res_fig_series_add(fig *f, const char *key, const char *title, int s
   return s;
 }
 
-int res_fig_point_add(fig_series *s, double x, double y) {
+int res_fig_point_add_ci(fig_series *s, double x, double y, double lo, double hi) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 16;
-    double *px = cod_realloc(s->x, cap * sizeof *px);
-    if (!px) return COD_ENOMEM;
-    s->x = px;
-    double *py = cod_realloc(s->y, cap * sizeof *py);
-    if (!py) return COD_ENOMEM;
-    s->y = py;
+    double **arr[4] = {&s->x, &s->y, &s->lo, &s->hi};
+    for (int i = 0; i < 4; i++) {
+      double *p = cod_realloc(*arr[i], cap * sizeof *p);
+      if (!p) return COD_ENOMEM;
+      *arr[i] = p;
+    }
     s->cap = cap;
   }
   s->x[s->n] = x;
   s->y[s->n] = y;
+  s->lo[s->n] = lo;
+  s->hi[s->n] = hi;
+  if (isfinite(lo) && isfinite(hi)) s->band = 1;
   s->n++;
   return COD_OK;
+}
+
+int res_fig_point_add(fig_series *s, double x, double y) {
+  return res_fig_point_add_ci(s, x, y, NAN, NAN);
 }
 
 size_t res_fig_points(const fig *f) {
@@ -144,6 +348,8 @@ void res_fig_fini(fig *f) {
   for (size_t i = 0; i < f->ns; i++) {
     cod_free(f->s[i].x);
     cod_free(f->s[i].y);
+    cod_free(f->s[i].lo);
+    cod_free(f->s[i].hi);
   }
   cod_free(f->s);
   for (size_t i = 0; i < f->nrows; i++) cod_free(f->rows[i]);
@@ -168,7 +374,7 @@ void res_fig_text_clean(char *dst, size_t cap, const char *src) {
 
 static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.model || ' ' || r.scheme || " WORST_SUFFIX ", r.workers, "
+                    SEL "SELECT r.model || ' ' || r.scheme || " WORST_SUFFIX PT_TAG ", r.workers, "
                         "MAX(l.mse) FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE "
                         "l.status = 'ok' AND l.mse > 0 AND r.precision = 'fp64' GROUP BY 1, "
                         "r.workers ORDER BY 1, 2",
@@ -177,7 +383,7 @@ static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
 
 static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.scheme || " WORST_SUFFIX ", r.workers, MAX(l.cond) FROM sel "
+                    SEL "SELECT r.scheme || " WORST_SUFFIX PT_TAG ", r.workers, MAX(l.cond) FROM sel "
                         "r JOIN layers l ON l.run_id = r.run_id WHERE l.cond > 0 GROUP BY 1, 2 "
                         "ORDER BY 1, 2",
                     "mse-vs-n", FIG_MEASURED, "", err);
@@ -185,12 +391,13 @@ static int fig_cond_vs_n(res_db *db, fig *f, cod_err *err) {
 
 static int fig_stragglers(res_db *db, fig *f, cod_err *err) {
   int rc = add_series(db, f,
-                      SEL "SELECT r.scheme, " SLOW_COUNT ", AVG(r.latency_s) FROM sel r WHERE "
+                      SEL "SELECT r.scheme" PT_TAG ", " SLOW_COUNT ", AVG(r.latency_s), "
+                          "res_ci95(r.latency_s) FROM sel r WHERE "
                           "r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
                       "stragglers", FIG_MEASURED, " (simulated)", err);
   if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
   return add_series(db, f,
-                    SEL "SELECT r.scheme, " SLOW_COUNT ", AVG((SELECT SUM(l.an_latency_s) FROM "
+                    SEL "SELECT r.scheme" PT_TAG ", " SLOW_COUNT ", AVG((SELECT SUM(l.an_latency_s) FROM "
                         "layers l WHERE l.run_id = r.run_id)) FROM sel r WHERE r.status = 'ok' "
                         "GROUP BY 1, 2 ORDER BY 1, 2",
                     "stragglers", FIG_ANALYTIC, " (analytic)", err);
@@ -248,8 +455,8 @@ static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
                       SEL ", lw AS (SELECT w.run_id, w.layer_index, AVG(w.bytes_up + "
                           "w.bytes_stored) AS b FROM workers w JOIN sel r ON r.run_id = "
                           "w.run_id GROUP BY w.run_id, w.layer_index) "
-                          "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta, "
-                          "l.ka, AVG(lw.b) / 1e6 FROM sel r JOIN layers l ON l.run_id = "
+                          "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta" PT_TAG ", "
+                          "l.ka, AVG(lw.b) / 1e6, res_ci95(lw.b) / 1e6 FROM sel r JOIN layers l ON l.run_id = "
                           "r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "
                           "l.layer_index WHERE l.status NOT LIKE 'infeasible%' AND "
                           "l.ka IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
@@ -257,7 +464,7 @@ static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
   if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
   size_t measured = f->ns;
   rc = add_series(db, f,
-                  SEL "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta, l.ka, "
+                  SEL "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta" PT_TAG ", l.ka, "
                       "AVG(l.an_upload_bytes + l.an_storage_bytes) / 1e6 FROM sel r JOIN "
                       "layers l ON l.run_id = r.run_id WHERE l.ka IS NOT NULL GROUP BY 1, 2 "
                       "ORDER BY 1, 2",
@@ -270,20 +477,26 @@ static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
 static const char *const phase_names[5] = {"encode", "upload", "compute", "download",
                                            "decode"};
 
+#define PHASES_SQL                                                                         \
+  SEL ", per AS (SELECT r.model AS model, r.scheme AS scheme, res_point_tag(r.run_id) AS pt, " \
+      "SUM(l.t_encode_s) AS e, SUM(l.t_upload_s) AS u, SUM(l.t_compute_s) "                 \
+      "AS c, SUM(l.t_download_s) AS d, SUM(l.t_decode_s) AS x FROM sel r "                  \
+      "JOIN layers l ON l.run_id = r.run_id WHERE r.status = 'ok' GROUP BY "                \
+      "r.run_id) SELECT model || ' ' || scheme || pt, AVG(e), AVG(u), AVG(c), "             \
+      "AVG(d), AVG(x) FROM per GROUP BY model, scheme, pt "                                 \
+      "ORDER BY AVG(e + u + c + d + x), 1"
+
 static int fig_phases(res_db *db, fig *f, cod_err *err) {
+  if (f->split) {
+    int prc = split_probe(db, f->split, PHASES_SQL, "phases", 1, err);
+    if (prc) return prc;
+  }
   f->ncols = 5;
   for (size_t c = 0; c < 5; c++)
     snprintf(f->coltitle[c], sizeof f->coltitle[c], "%s", phase_names[c]);
   sqlite3_stmt *st;
   int rc = prepare(db,
-                   SEL ", per AS (SELECT r.model AS model, r.scheme AS scheme, "
-                       "SUM(l.t_encode_s) AS e, SUM(l.t_upload_s) AS u, SUM(l.t_compute_s) "
-                       "AS c, SUM(l.t_download_s) AS d, SUM(l.t_decode_s) AS x FROM sel r "
-                       "JOIN layers l ON l.run_id = r.run_id WHERE r.status = 'ok' GROUP BY "
-                       "r.run_id) SELECT model || ' ' || scheme, AVG(e), AVG(u), AVG(c), "
-                       "AVG(d), AVG(x) FROM per GROUP BY model, scheme "
-                       "ORDER BY AVG(e + u + c + d + x), 1",
-                   "phases", &st, err);
+                   PHASES_SQL, "phases", &st, err);
   if (rc) return rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     double v[5], tot = 0;
@@ -317,12 +530,12 @@ static int fig_phases(res_db *db, fig *f, cod_err *err) {
 
 static int fig_e2e(res_db *db, fig *f, cod_err *err) {
   int rc = add_series(db, f,
-                      SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG(r.latency_s) "
-                          "FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+                      SEL "SELECT r.model || ' ' || r.scheme" PT_TAG ", r.workers, AVG(r.latency_s), "
+                          "res_ci95(r.latency_s) FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
                       "e2e", FIG_MEASURED, " (simulated)", err);
   if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
   return add_series(db, f,
-                    SEL "SELECT r.model || ' ' || r.scheme, r.workers, AVG((SELECT "
+                    SEL "SELECT r.model || ' ' || r.scheme" PT_TAG ", r.workers, AVG((SELECT "
                         "SUM(l.an_latency_s) FROM layers l WHERE l.run_id = r.run_id)) FROM "
                         "sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
                     "e2e", FIG_ANALYTIC, " (analytic)", err);
@@ -330,7 +543,7 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
 
 static int fig_snr(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.scheme || " WORST_SUFFIX ", json_extract(r.params_json, "
+                    SEL "SELECT r.scheme || " WORST_SUFFIX PT_TAG ", json_extract(r.params_json, "
                         "'$.run.snr_db') AS snr, "
                         "MAX(l.rel_error * l.rel_error) FROM sel r JOIN layers l ON l.run_id "
                         "= r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
@@ -346,11 +559,11 @@ static int fig_snr(res_db *db, fig *f, cod_err *err) {
 
 static int precision_series(res_db *db, fig *f, int worst, cod_err *err) {
   return add_series(db, f,
-                    worst ? SEL "SELECT r.scheme || ' ' || r.precision, r.workers, "
+                    worst ? SEL "SELECT r.scheme || ' ' || r.precision" PT_TAG ", r.workers, "
                                 "MAX(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
                                 "r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
                                 IS_WORST " GROUP BY 1, 2 ORDER BY 1, 2"
-                          : SEL "SELECT r.scheme || ' ' || r.precision, r.workers, "
+                          : SEL "SELECT r.scheme || ' ' || r.precision" PT_TAG ", r.workers, "
                                 "MAX(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
                                 "r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND NOT "
                                 "COALESCE(" IS_WORST ", 0) GROUP BY 1, 2 ORDER BY 1, 2",
@@ -400,8 +613,8 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
 static int fig_fashion(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
                     SEL "SELECT replace(replace(r.model, 'models/trained/', ''), '.onnx', '') "
-                        "|| ' ' || r.scheme || ' ' || r.precision, r.workers, "
-                        "AVG(d.agreement) FROM sel r JOIN data_runs d ON d.run_id = r.run_id "
+                        "|| ' ' || r.scheme || ' ' || r.precision" PT_TAG ", r.workers, "
+                        "AVG(d.agreement), res_ci95(d.agreement) FROM sel r JOIN data_runs d ON d.run_id = r.run_id "
                         "GROUP BY 1, 2 ORDER BY 1, 2",
                     "fashion-n", FIG_MEASURED, "", err);
 }
@@ -413,8 +626,8 @@ static int fig_fashion(res_db *db, fig *f, cod_err *err) {
 
 static int fig_berrut(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
-                        N_USED ", AVG(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
+                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb)" PT_TAG ", "
+                        N_USED ", AVG(l.rel_error), res_ci95(l.rel_error) FROM sel r JOIN layers l ON l.run_id = "
                         "r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
                         "l.workers_used IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
                     "berrut-error", FIG_MEASURED, "", err);
@@ -422,8 +635,8 @@ static int fig_berrut(res_db *db, fig *f, cod_err *err) {
 
 static int fig_berrut_latency(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
-                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb), "
-                        "AVG(l.t_total_s), AVG(l.rel_error) FROM sel r JOIN layers l ON "
+                    SEL "SELECT r.scheme || ' n=' || r.workers || ' k=' || (l.ka * l.kb)" PT_TAG ", "
+                        "AVG(l.t_total_s), AVG(l.rel_error), res_ci95(l.rel_error) FROM sel r JOIN layers l ON "
                         "l.run_id = r.run_id WHERE l.status = 'ok' AND l.rel_error > 0 AND "
                         "l.workers_used IS NOT NULL GROUP BY 1, " N_USED " ORDER BY 1, 2",
                     "berrut-error", FIG_MEASURED, "", err);
@@ -455,6 +668,8 @@ static int fig_energy(res_db *db, fig *f, cod_err *err) {
 typedef struct fig_def {
   res_plot_figure_info info; /* name (file and command-line name), what it shows, what runs
                                 it needs: what `fcdcc plot --list` prints */
+  const char *prefix;        /* the [run] name prefix of its runs (NULL: any run), for the
+                                line under the plot saying what was run */
   const char *title, *xlabel, *ylabel; /* the plot's title and axis labels */
   int kind;                  /* enum fig_kind; FIG_XY (0) unless set */
   int logx, logy;            /* 0 linear, else the log base of the axis */
@@ -466,7 +681,9 @@ typedef struct fig_def {
 static const fig_def figures[] = {
     {.info = {"mse-vs-n",
               "decoding MSE against the number of workers n, per model and scheme",
-              "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64"},
+              "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini), compute=real, fp64",
+              "checks the paper's abstract: maximum MSE about 1e-27 for AlexNet's conv layers at n = 20 (NSCTC, fp64); compare the n = 20 points of the alexnet nsctc-rot series and REPORT.md's first table"},
+     .prefix = "mse-vs-n",
      .title = "Decoding MSE against n (fp64 workers; max over layers, trials; random draws, "
               "worst set)",
      .xlabel = "number of workers n",
@@ -475,6 +692,7 @@ static const fig_def figures[] = {
     {.info = {"cond-vs-n",
               "worst condition number of the decoding system against n, per scheme",
               "runs named mse-vs-n* (scenarios/paper/mse-vs-n.ini) whose layers have cond"},
+     .prefix = "mse-vs-n",
      .title = "Worst condition number of the decoding system against n",
      .xlabel = "number of workers n",
      .ylabel = "worst condition number (2-norm)",
@@ -482,7 +700,8 @@ static const fig_def figures[] = {
     {.info = {"latency-vs-stragglers",
               "mean latency against the number of slow workers, per scheme",
               "runs named stragglers* (scenarios/paper/stragglers*.ini), slow workers in [class slow]"},
-     .title = "Layer latency against stragglers (mean over trials; dashed: analytic)",
+     .prefix = "stragglers",
+     .title = "Layer latency against stragglers (mean over trials, simulated and analytic)",
      .xlabel = "number of slow workers (stragglers)",
      .ylabel = "mean simulated latency (s)",
      .xstep = 1, .build = fig_stragglers},
@@ -498,6 +717,7 @@ static const fig_def figures[] = {
     {.info = {"upload-storage-vs-ka",
               "upload + storage bytes per worker against k_A at fixed delta",
               "runs named upload-storage* (scenarios/paper/upload-storage.ini), ka swept at fixed delta"},
+     .prefix = "upload-storage",
      .title = "Upload + storage per worker against k_A at fixed {/Symbol d} = k_A k_B",
      .xlabel = "k_A (input partitions)",
      .ylabel = "upload + storage per worker (MB)",
@@ -505,6 +725,7 @@ static const fig_def figures[] = {
     {.info = {"phases",
               "share of each phase (encode, upload, compute, download, decode) per model",
               "runs named phases* (scenarios/paper/phases.ini)"},
+     .prefix = "phases",
      .title = "Share of each phase in the summed conv-layer time (mean over runs)",
      .xlabel = "model, scheme (total of the phase times per inference)",
      .ylabel = "share of summed phase time (%)",
@@ -512,13 +733,16 @@ static const fig_def figures[] = {
     {.info = {"e2e-vs-n",
               "end-to-end latency against n for each model",
               "runs named e2e* (scenarios/paper/e2e.ini)"},
-     .title = "End-to-end latency against n (dashed: analytic, conv layers only)",
+     .prefix = "e2e",
+     .title = "End-to-end latency per inference against n (mean over trials; analytic: conv "
+              "layers only)",
      .xlabel = "number of workers n",
      .ylabel = "latency per inference (s)",
      .logy = 10, .xstep = 4, .build = fig_e2e},
     {.info = {"mse-vs-snr",
               "normalized MSE against worker SNR, per scheme",
               "runs named snr* (scenarios/paper/snr.ini) with a numeric [run] snr_db, compute=real"},
+     .prefix = "snr",
      .title = "Normalized MSE against worker SNR (max over layers and trials)",
      .xlabel = "worker signal-to-noise ratio (dB)",
      .ylabel = "normalized MSE  ||y - y_{ref}||^2 / ||y_{ref}||^2",
@@ -527,6 +751,7 @@ static const fig_def figures[] = {
               "relative error with fp32, bf16 and fp16 against fp64 workers, per "
               "scheme, random straggler draws",
               "runs named precision* (scenarios/paper/precision*.ini), compute=real"},
+     .prefix = "precision",
      .title = "fp32, bf16, fp16 against fp64 workers, random draws (decoding in fp64; max "
               "over layers, trials)",
      .xlabel = "number of workers n",
@@ -536,6 +761,7 @@ static const fig_def figures[] = {
               "the same with the worst-conditioned set of returning workers",
               "runs named precision*-worst (scenarios/paper/precision-n*-worst.ini), "
               "[cluster] stragglers = worst, compute=real"},
+     .prefix = "precision",
      .title = "fp32, bf16, fp16 against fp64 workers, worst set (decoding in fp64; max over "
               "layers)",
      .xlabel = "number of workers n",
@@ -554,6 +780,7 @@ static const fig_def figures[] = {
               "Fashion-MNIST: share of test images where the coded pipeline's class equals "
               "the uncoded one, against n, per trained network, scheme and precision",
               "runs named fashion-n* with a [data] section (scenarios/paper/fashion-n.ini)"},
+     .prefix = "fashion-n",
      .title = "Fashion-MNIST: coded argmax = uncoded argmax (trained LeNet-5 and ResNet-8)",
      .xlabel = "number of workers n",
      .ylabel = "agreement with the uncoded class (share of images)",
@@ -562,6 +789,7 @@ static const fig_def figures[] = {
               "Berrut approximate code: error against the number of results used, "
               "beside nsctc-rot's exact threshold",
               "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
+     .prefix = "berrut-error",
      .title = "Berrut approximate code: error against results used (nsctc-rot: exact at its "
               "threshold)",
      .xlabel = "results the decoder used",
@@ -570,6 +798,7 @@ static const fig_def figures[] = {
     {.info = {"berrut-latency",
               "Berrut approximate code: error against layer latency, beside nsctc-rot",
               "runs named berrut-error* (scenarios/paper/berrut-error.ini), compute=real"},
+     .prefix = "berrut-error",
      .title = "Berrut approximate code: error against layer latency (nsctc-rot: exact)",
      .xlabel = "mean simulated layer latency (s)",
      .ylabel = "mean layer relative error",
@@ -589,6 +818,12 @@ static const fig_def figures[] = {
 
 size_t res_plot_figure_count(void) { return N_FIGURES; }
 
+const char *res_plot_figure_provenance(const res_plot_figure_info *fi) {
+  return fi && fi->claim ? fi->claim
+                         : "fcdcc's own experiment (our reading of the scheme; no published "
+                           "number to compare with)";
+}
+
 const res_plot_figure_info *res_plot_figure_at(size_t i) {
   return i < N_FIGURES ? &figures[i].info : NULL;
 }
@@ -604,6 +839,48 @@ const res_plot_figure_info *res_plot_figure_find(const char *name) {
   return d ? &d->info : NULL;
 }
 
+/* The line under the plot: which keys split series (so the reader knows the legend's
+ * parentheses are sweep points, not pooled), and how the error bars were made. */
+static void note_splits(fig *f, const split_ctx *sx, const char *ran) {
+  char keys[FIG_TEXT] = "";
+  size_t used = 0;
+  for (size_t k = 0; k < res_points_nkeys(sx->pts) && used < sizeof keys; k++)
+    if (sx->mask[k]) {
+      char name[96];
+      res_points_display(sx->pts, k, sx->mask, name, sizeof name);
+      used += (size_t)snprintf(keys + used, sizeof keys - used, "%s%s", used ? ", " : "", name);
+    }
+  int bars = 0;
+  for (size_t i = 0; i < f->ns; i++) bars |= f->s[i].band;
+  char note[3 * FIG_TEXT];
+  snprintf(note, sizeof note, "%s%s%s%s%s%s", ran, ran[0] && (bars || keys[0]) ? " - " : "",
+           bars ? "error bars: 95% t-interval of the mean" : "", bars && keys[0] ? " - " : "",
+           keys[0] ? "series split by sweep keys: " : "", keys);
+  res_fig_text_clean(f->note, sizeof f->note, note);
+}
+
+/* "what was run" of the figure's runs: models, n, layers, number of runs (no prefix: "") */
+static int what_ran(res_db *db, const fig_def *d, char *buf, size_t cap, cod_err *err) {
+  buf[0] = 0;
+  if (!d->prefix) return COD_OK;
+  sqlite3_stmt *st;
+  int rc = prepare(db, SEL "SELECT group_concat(DISTINCT replace(replace(model, "
+                           "'models/trained/', ''), '.onnx', '')), group_concat(DISTINCT "
+                           "workers), group_concat(DISTINCT json_extract(params_json, "
+                           "'$.model.layers')), COUNT(*) FROM sel",
+                   d->prefix, &st, err);
+  if (rc) return rc;
+  if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_int64(st, 3) > 0) {
+    const char *m = (const char *)sqlite3_column_text(st, 0);
+    const char *n = (const char *)sqlite3_column_text(st, 1);
+    const char *l = (const char *)sqlite3_column_text(st, 2);
+    snprintf(buf, cap, "runs: %s, n = %s, conv layers %s, %lld runs", m ? m : "?", n ? n : "?",
+             l ? l : "all", (long long)sqlite3_column_int64(st, 3));
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? COD_OK : res_fail_sqlite(db, rc, "figure query", err);
+}
+
 /* Fill f from its entry: the labels and axes, then the queries. */
 static int fig_build(res_db *db, const fig_def *d, fig *f, cod_err *err) {
   f->info = &d->info;
@@ -612,7 +889,17 @@ static int fig_build(res_db *db, const fig_def *d, fig *f, cod_err *err) {
   snprintf(f->xlabel, sizeof f->xlabel, "%s", d->xlabel);
   snprintf(f->ylabel, sizeof f->ylabel, "%s", d->ylabel);
   f->logx = d->logx, f->logy = d->logy, f->xstep = d->xstep, f->diag = d->diag;
-  int rc = d->build(db, f, err);
+  char ran[FIG_TEXT];
+  int rc = what_ran(db, d, ran, sizeof ran, err);
+  if (rc) return rc;
+  split_ctx sx;
+  rc = split_begin(db, &sx, err);
+  if (rc) return rc;
+  f->split = &sx;
+  rc = d->build(db, f, err);
+  if (!rc) note_splits(f, &sx, ran);
+  f->split = NULL;
+  split_end(db, &sx);
   if (rc) return rc;
   return res_fig_points(f) ? COD_OK : no_data(f, err);
 }

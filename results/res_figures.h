@@ -11,8 +11,10 @@
 
 /* Append a series (colour from its key) and return it, or NULL when out of memory. */
 fig_series *res_fig_series_add(fig *f, const char *key, const char *title, int style);
-/* Append a point; COD_OK or COD_ENOMEM. */
+/* Append a point (without an interval); COD_OK or COD_ENOMEM. */
 int res_fig_point_add(fig_series *s, double x, double y);
+/* Append a point with its interval [lo, hi] (NaN: none); COD_OK or COD_ENOMEM. */
+int res_fig_point_add_ci(fig_series *s, double x, double y, double lo, double hi);
 /* Total number of points over the series (and rows of a stacked table). */
 size_t res_fig_points(const fig *f);
 /* Free everything f owns (not f itself). */

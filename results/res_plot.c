@@ -117,6 +117,13 @@ static void write_data(FILE *f, const fig *g) {
       put_num(f, g->s[i].x[k]);
       fputc(' ', f);
       put_num(f, g->s[i].y[k]);
+      if (g->s[i].band) { /* a point without an interval gets a zero-length bar */
+        int has = isfinite(g->s[i].lo[k]) && isfinite(g->s[i].hi[k]);
+        fputc(' ', f);
+        put_num(f, has ? g->s[i].lo[k] : g->s[i].y[k]);
+        fputc(' ', f);
+        put_num(f, has ? g->s[i].hi[k] : g->s[i].y[k]);
+      }
       fputc('\n', f);
     }
   }
@@ -131,7 +138,17 @@ static void write_axes(FILE *f, const fig *g) {
   if (g->logy) fputs("set logscale y 10\nset format y '10^{%L}'\n", f);
   if (g->logx == 10) fputs("set format x '10^{%L}'\n", f);
   if (g->xstep > 0) fprintf(f, "set xtics %g\nset mxtics 1\n", g->xstep);
-  fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.2\n", f);
+  /* the legend outside the data: at the right while it fits in one column, else below
+   * in rows of three, so that it never takes the canvas from the plot */
+  if (g->ns <= 12)
+    fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.1 "
+          "font ',10'\n", f);
+  else
+    fputs("set key outside below center horizontal Left reverse noenhanced samplen 3 "
+          "maxcols 3 font ',9'\n", f);
+  if (g->note[0])
+    fprintf(f, "set bmargin 6\nset label 99 \"%s\" at screen 0.01, screen 0.02 left "
+            "font ',9' noenhanced\n", g->note);
   fputs("set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n", f);
   if (g->diag) { /* simulated against measured: one range for both axes, square plot */
     double lo = INFINITY, hi = -INFINITY;
@@ -154,30 +171,39 @@ static void write_axes(FILE *f, const fig *g) {
   }
 }
 
+/* Series style: colour, marker and dash all follow the series' colour index, each from a
+ * list of a different length (12 colours, 10 markers, 4 dash patterns), so two series
+ * differ in at least two of the three up to 60 series, and fp32 and fp64 never differ by
+ * colour alone. Dash 2 (dashed) is kept for analytic curves, which also have open marks. */
+static const char *const palette[12] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                        "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                                        "#7f7f7f", "#bcbd22", "#000000", "#aec7e8"};
+
 static void write_xy_plot(FILE *f, const fig *g, const char *data) {
+  static const int pts[10] = {7, 5, 9, 11, 13, 15, 1, 2, 3, 8};
+  static const int dts[4] = {1, 4, 5, 3};
   fputs("plot ", f);
   for (size_t i = 0; i < g->ns; i++) {
     const fig_series *s = &g->s[i];
+    size_t c = (size_t)(s->color > 0 ? s->color - 1 : 0);
     if (i) fputs(", \\\n     ", f);
     put_quoted(f, data);
-    fprintf(f, " index %zu using 1:2 ", i);
+    fprintf(f, " index %zu using 1:2%s ", i, s->band ? ":3:4" : "");
+    const char *with = s->band ? "yerrorlines" : "linespoints";
     switch (s->style) {
     case FIG_ANALYTIC:
-      fprintf(f, "with linespoints lw 2 dt 2 pt 6 ps 1.6 lc %d", s->color);
+      fprintf(f, "with %s lw 1.6 dt 2 pt 6 ps 1.4 lc rgb '%s'", with, palette[c % 12]);
       break;
     case FIG_MARK:
-      fprintf(f, "with points pt 6 ps 3.5 lw 2.5 lc %d", s->color);
+      fprintf(f, "with points pt 6 ps 3.5 lw 2.5 lc rgb '%s'", palette[c % 12]);
       break;
     case FIG_POINTS:
-      fprintf(f, "with points pt 7 ps 1.4 lc %d", s->color);
+      fprintf(f, "with %s pt %d ps 1.4 lc rgb '%s'", s->band ? "yerrorbars" : "points",
+              pts[c % 10], palette[c % 12]);
       break;
-    default: {
-      /* gnuplot cycles 8 colours: series 9 and up differ by point type and a dash-dot
-       * line (dash type 2 is taken by the analytic curves) */
-      static const int pts[10] = {5, 7, 9, 11, 13, 4, 6, 8, 10, 12};
-      fprintf(f, "with linespoints lw 2 pt %d ps 1.2 lc %d dt %d", pts[(s->color - 1) % 10],
-              s->color, s->color > 8 ? 4 : 1);
-    }
+    default:
+      fprintf(f, "with %s lw 2 pt %d ps 1.2 lc rgb '%s' dt %d", with, pts[c % 10],
+              palette[c % 12], dts[c % 4]);
     }
     fprintf(f, " title \"%s\"", s->title);
   }

@@ -35,7 +35,15 @@ typedef struct res_plot_figure_info {
   const char *name;  /* e.g. "mse-vs-n": the file base name and the command-line name */
   const char *title; /* one line: what it shows */
   const char *needs; /* one line: which runs it needs (scenario, run name, compute mode) */
+  const char *claim; /* the published claim it checks (the paper's abstract is all we have
+                        of the paper), or NULL: fcdcc's own experiment on our reading of
+                        the scheme */
 } res_plot_figure_info;
+
+/* The line REPORT.md, docs/figures.md and `fcdcc plot --list` print for fi's provenance:
+ * "checks the paper's claim: ..." or "fcdcc's own experiment (our reading of the scheme;
+ * no published number to compare with)". Static storage. */
+const char *res_plot_figure_provenance(const res_plot_figure_info *fi);
 
 /* Options of a plot call; zero-initialise then set what you need. */
 typedef struct res_plot_opts {
