@@ -17,7 +17,8 @@ enum fig_style {
   FIG_MEASURED, /* solid line with points */
   FIG_ANALYTIC, /* dashed line, same colour as the measured series with the same key */
   FIG_MARK,     /* large points only (an optimum) */
-  FIG_POINTS    /* points only */
+  FIG_POINTS,   /* points only */
+  FIG_STEPS     /* a step function (an empirical CDF) */
 };
 
 enum fig_kind { FIG_XY, FIG_STACKED_PCT };
@@ -52,6 +53,7 @@ typedef struct fig {
   size_t ncols;
   double *cells;
   char coltitle[FIG_MAX_COLS][48];
+  int plain;           /* 1: title and axis labels are plain text (no gnuplot markup) */
   void *split;         /* res_figures.c's point-split state while the figure is built */
   char note[400];      /* a line under the plot (e.g. "error bars: 95% t-interval"), or "" */
 } fig;

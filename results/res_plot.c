@@ -130,8 +130,9 @@ static void write_data(FILE *f, const fig *g) {
 }
 
 static void write_axes(FILE *f, const fig *g) {
-  fprintf(f, "set title \"%s\" font ',14'\n", g->title);
-  fprintf(f, "set xlabel \"%s\"\nset ylabel \"%s\"\n", g->xlabel, g->ylabel);
+  const char *ne = g->plain ? " noenhanced" : "";
+  fprintf(f, "set title \"%s\" font ',14'%s\n", g->title, ne);
+  fprintf(f, "set xlabel \"%s\"%s\nset ylabel \"%s\"%s\n", g->xlabel, ne, g->ylabel, ne);
   fputs("set grid xtics ytics mxtics mytics lc rgb '#dddddd'\n", f);
   fputs("set border lw 1.2\nset tics out nomirror\n", f);
   if (g->logx) fprintf(f, "set logscale x %d\n", g->logx);
@@ -196,6 +197,9 @@ static void write_xy_plot(FILE *f, const fig *g, const char *data) {
       break;
     case FIG_MARK:
       fprintf(f, "with points pt 6 ps 3.5 lw 2.5 lc rgb '%s'", palette[c % 12]);
+      break;
+    case FIG_STEPS:
+      fprintf(f, "with steps lw 2 lc rgb '%s' dt %d", palette[c % 12], dts[c % 4]);
       break;
     case FIG_POINTS:
       fprintf(f, "with %s pt %d ps 1.4 lc rgb '%s'", s->band ? "yerrorbars" : "points",

@@ -78,6 +78,44 @@ int res_plot_gnuplot_find(const res_plot_opts *opts, char *buf, size_t cap, cod_
 int res_plot_figure(res_db *db, const char *name, const char *out_dir,
                     const res_plot_opts *opts, cod_err *err);
 
+/* ---- the general plot: any metric against any scenario key --------------------------- */
+
+enum { RES_BAND_CI95, RES_BAND_P5_P95, RES_BAND_NONE };
+
+/* What `fcdcc plot DB --x KEY --y METRIC ...` draws. Zero-initialise, then set. */
+typedef struct res_gplot_spec {
+  const char *x;            /* scenario key of the x axis (res_points_key_find names:
+                               "cluster.workers", "workers", "slow.count", "n"); NULL with
+                               cdf. Its values must be numbers. */
+  const char *y;            /* metric: a numeric stored column, "column" when one table has
+                               it, else "table.column" (runs, layers, workers, data_runs);
+                               one sample per row of that table (res_plot_metric_*) */
+  const char *const *by;    /* NULL-terminated series keys (scenario keys, or "layer");
+                               NULL or empty = every key whose values differ inside an x
+                               position, and "layer" for per-layer metrics of several
+                               layers: nothing is pooled */
+  const char *const *where; /* NULL-terminated "KEY=VALUE" filters (all must hold; numbers
+                               compare as numbers; "layer" names a layer), or NULL */
+  int stat;                 /* res_stat (res_stats.h): mean (0) unless set */
+  int band;                 /* RES_BAND_*: ci95 (0) unless set */
+  int logx, logy;           /* log10 axes */
+  int cdf;                  /* the empirical CDF of the metric per series (x is unused) */
+  const char *name;         /* output base name; NULL = "plot" */
+} res_gplot_spec;
+
+/* Draw sp from db into out_dir/NAME.png and .svg. Returns COD_OK, or COD_EINVAL (unknown
+ * or ambiguous key or metric, a non-numeric x, a malformed --where: the message names it
+ * and the candidates), RES_PLOT_ENODATA (no sample passes the filters), and the statuses
+ * of res_plot_figure. */
+int res_plot_general(res_db *db, const res_gplot_spec *sp, const char *out_dir,
+                     const res_plot_opts *opts, cod_err *err);
+
+/* The metrics res_plot_general accepts, for --help and docs: i < count gives the table and
+ * column name and unit of metric i (every numeric column of runs, layers, workers and
+ * data_runs but ids and indexes), made from the column tables. */
+size_t res_plot_metric_count(void);
+void res_plot_metric_at(size_t i, const char **table, const char **column, const char **unit);
+
 /* Write the reproduction report (Markdown) of db to out: the key tables of the paper
  * scenarios (max MSE of NSCTC vs poly-real on AlexNet's convs at n = 20, worst condition
  * number per n, latency per scheme against stragglers, end-to-end latency per model,
