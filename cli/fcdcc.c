@@ -29,6 +29,7 @@ static const cli_cmd commands[] = {
     {"reproduce", cli_reproduce, "run the paper's scenarios and write every figure + REPORT.md"},
     {"calibrate", cli_calibrate, "fit the simulator's rates to MPI runs (a scenario fragment)"},
     {"infer", cli_infer, "forward passes (uncoded or coded) with logits and activations out"},
+    {"export", cli_export, "every table of a results database as CSV files (pandas, R)"},
 };
 
 static void usage(FILE *f) {

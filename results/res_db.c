@@ -609,6 +609,17 @@ void res_db_close(res_db *db) {
   int drop = db->drop_empty && (empty_now(db) || /* unlockable: e.g. nothing written */
                                 (stat(db->path, &sb) == 0 && sb.st_size == 0));
   if (drop) remove_created(db->path); /* still holding the write lock */
+  /* A clean close leaves no -wal/-shm: the last writer checkpoints the log into the file
+   * and turns the file back to rollback-journal mode (the next read-write open sets WAL
+   * again), so later read-only opens need no side files at all. Both statements fail
+   * harmlessly, at once (no busy wait), while another connection has the file open; that
+   * connection's close does it instead. */
+  if (db->conn && !db->readonly && !drop) {
+    if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_busy_timeout(db->conn, 0);
+    sqlite3_exec(db->conn, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_exec(db->conn, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+  }
   /* Closing with an open transaction rolls it back: a half-written run never survives. */
   if (db->conn) sqlite3_close(db->conn);
   cod_free(db->path);
