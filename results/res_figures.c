@@ -907,6 +907,13 @@ static int fig_build(res_db *db, const fig_def *d, fig *f, cod_err *err) {
   return res_fig_points(f) ? COD_OK : no_data(f, err);
 }
 
+int res_fig_build_named(res_db *db, const char *name, fig *f, cod_err *err) {
+  const fig_def *d = figure_def(name);
+  if (!d) return cod_err_set(err, COD_EINVAL, "plot: unknown figure '%s' (see --list)",
+                             name ? name : "(null)");
+  return fig_build(db, d, f, err);
+}
+
 int res_plot_figure(res_db *db, const char *name, const char *out_dir,
                     const res_plot_opts *opts, cod_err *err) {
   const fig_def *d = figure_def(name);

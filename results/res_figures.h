@@ -25,4 +25,14 @@ void res_fig_fini(fig *f);
  * anything else becomes '?'. Always NUL-terminates. */
 void res_fig_text_clean(char *dst, size_t cap, const char *src);
 
+/* Fill f (zero-initialised) as res_plot_figure would draw figure `name`, without
+ * drawing: the series, points, intervals, labels and note. For the tests. Statuses as
+ * res_plot_figure (no gnuplot needed). Free with res_fig_fini. */
+int res_fig_build_named(res_db *db, const char *name, fig *f, cod_err *err);
+
+/* The same for the general plot (res_plot_general without drawing); f->info points into
+ * storage that *info_out provides (the caller's). */
+int res_gplot_build(res_db *db, const res_gplot_spec *sp, fig *f, res_plot_figure_info *info,
+                    cod_err *err);
+
 #endif

@@ -446,8 +446,8 @@ static void label_fig(gp *g, fig *f, const unsigned char *mask) {
   }
 }
 
-int res_plot_general(res_db *db, const res_gplot_spec *sp, const char *out_dir,
-                     const res_plot_opts *opts, cod_err *err) {
+int res_gplot_build(res_db *db, const res_gplot_spec *sp, fig *f, res_plot_figure_info *info,
+                    cod_err *err) {
   gp g;
   memset(&g, 0, sizeof g);
   g.sp = sp;
@@ -457,24 +457,29 @@ int res_plot_general(res_db *db, const res_gplot_spec *sp, const char *out_dir,
   if (!rc) rc = resolve(&g, db, err);
   if (!rc) rc = read_samples(&g, db, err);
   unsigned char *mask = NULL;
-  fig f;
-  memset(&f, 0, sizeof f);
-  res_plot_figure_info info = {sp->name ? sp->name : "plot", "general plot", "any runs", NULL};
-  f.info = &info;
-  f.kind = FIG_XY;
+  *info = (res_plot_figure_info){sp->name ? sp->name : "plot", "general plot", "any runs", NULL};
+  f->info = info;
+  f->kind = FIG_XY;
   int layer = 0;
   if (!rc && !(mask = cod_calloc(res_points_nkeys(g.pts) + 1, 1)))
     rc = cod_err_set(err, COD_ENOMEM, "plot: out of memory");
   if (!rc) rc = make_series(&g, mask, &layer, err);
-  if (!rc) rc = fill_fig(&g, &f, mask, layer, err);
-  if (!rc) {
-    label_fig(&g, &f, mask);
-    rc = res_fig_points(&f) ? res_draw_figure(&f, out_dir, opts, err)
-                            : cod_err_set(err, RES_PLOT_ENODATA, "plot: nothing to draw");
-  }
-  res_fig_fini(&f);
+  if (!rc) rc = fill_fig(&g, f, mask, layer, err);
+  if (!rc) label_fig(&g, f, mask);
+  if (!rc && !res_fig_points(f)) rc = cod_err_set(err, RES_PLOT_ENODATA, "plot: nothing to draw");
   cod_free(mask);
   cod_free(g.s);
   res_points_free(g.pts);
+  return rc;
+}
+
+int res_plot_general(res_db *db, const res_gplot_spec *sp, const char *out_dir,
+                     const res_plot_opts *opts, cod_err *err) {
+  fig f;
+  memset(&f, 0, sizeof f);
+  res_plot_figure_info info;
+  int rc = res_gplot_build(db, sp, &f, &info, err);
+  if (!rc) rc = res_draw_figure(&f, out_dir, opts, err);
+  res_fig_fini(&f);
   return rc;
 }
