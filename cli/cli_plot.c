@@ -189,7 +189,7 @@ int cli_plot(int argc, char **argv) {
   if (a.general) {
     if (optind != argc - 1) return cli_usage_error("plot", "expected DB (and no FIGURE with --x/--y)");
   } else {
-    if (optind != argc - 2) return cli_usage_error("plot", "expected DB and FIGURE (or all, or --x/--y)");
+    if (optind != argc - 2) return cli_usage_error("plot", "expected DB and FIGURE (or all); or DB --x KEY --y METRIC");
     name = argv[optind + 1];
     if (strcmp(name, "all") != 0 && !res_plot_figure_find(name))
       return cli_usage_error("plot", "unknown figure '%s' (fcdcc plot --list)", name);

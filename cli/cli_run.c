@@ -208,7 +208,7 @@ int cli_report(int argc, char **argv) {
     else if (ch == 'j') o.json = 1;
     else if (ch == 'x') explain = 1;
     else if (ch == 'h') return fputs(report_help, stdout), 0;
-    else return cli_usage_error("report", "unknown or incomplete option '%s'", argv[optind - 1]);
+    else return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
   }
   cod_err e = {0};
   if (explain) {

@@ -609,16 +609,16 @@ void res_db_close(res_db *db) {
   int drop = db->drop_empty && (empty_now(db) || /* unlockable: e.g. nothing written */
                                 (stat(db->path, &sb) == 0 && sb.st_size == 0));
   if (drop) remove_created(db->path); /* still holding the write lock */
-  /* A clean close leaves no -wal/-shm: the last writer checkpoints the log into the file
-   * and turns the file back to rollback-journal mode (the next read-write open sets WAL
-   * again), so later read-only opens need no side files at all. Both statements fail
-   * harmlessly, at once (no busy wait), while another connection has the file open; that
-   * connection's close does it instead. */
-  if (db->conn && !db->readonly && !drop) {
+  /* A clean close leaves no -wal/-shm: SQLite checkpoints the log into the file and
+   * deletes both when the last connection closes. A handle that committed runs
+   * checkpoints first anyway (TRUNCATE, no busy wait: it fails harmlessly while another
+   * connection reads), so even a reader that keeps the file open meanwhile finds the log
+   * empty. The journal mode stays WAL: switching it back at close would make every later
+   * read-write open rewrite the header, and a refused run must leave the file unchanged. */
+  if (db->conn && !db->readonly && !drop && db->committed) {
     if (!sqlite3_get_autocommit(db->conn)) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_busy_timeout(db->conn, 0);
     sqlite3_exec(db->conn, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    sqlite3_exec(db->conn, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
   }
   /* Closing with an open transaction rolls it back: a half-written run never survives. */
   if (db->conn) sqlite3_close(db->conn);
@@ -731,6 +731,7 @@ int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
   int status = check_open_run(db, run_id, "commit", err);
   if (status) return status;
   status = step_done(db, db->st[RES_ST_COMMIT], "committing the run", err);
+  if (!status) db->committed = 1;
   /* A failed COMMIT (deferred foreign key, I/O) leaves the transaction open: end it. */
   rollback_quietly(db);
   return status;

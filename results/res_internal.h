@@ -34,6 +34,7 @@ struct res_db {
   int readonly;        /* opened with RES_DB_READONLY */
   int created;         /* this open created the file */
   int drop_empty;      /* remove the file at close if it holds no run (RES_DB_DROP_EMPTY) */
+  int committed;       /* this handle committed a run (checkpoint at close) */
   int run_open;        /* a run transaction is open ... */
   int64_t run_id;      /* ... and this is its run_id */
   sqlite3_stmt *st[RES_ST_COUNT_];
