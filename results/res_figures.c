@@ -244,6 +244,40 @@ static int split_probe(res_db *db, split_ctx *x, const char *sql, const char *pr
   return status;
 }
 
+int res_split_begin(res_db *db, split_ctx **out, cod_err *err) {
+  split_ctx *x = cod_malloc(sizeof *x);
+  if (!x) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int rc = split_begin(db, x, err);
+  if (rc) {
+    cod_free(x);
+    return rc;
+  }
+  *out = x;
+  return COD_OK;
+}
+
+void res_split_end(res_db *db, split_ctx *ctx) {
+  if (!ctx) return;
+  split_end(db, ctx);
+  cod_free(ctx);
+}
+
+int res_split_probe_point(res_db *db, split_ctx *x, const char *sql, const char *prefix,
+                          int *splits, cod_err *err) {
+  sqlite3_stmt *st;
+  int rc = prepare(db, sql, prefix, &st, err), ncell = 0;
+  if (rc) return rc;
+  for (int i = 0; i < sqlite3_column_count(st); i++)
+    if (strcmp(sqlite3_column_name(st, i), "point") == 0) ncell = i;
+  sqlite3_finalize(st);
+  memset(x->mask, 0, res_points_nkeys(x->pts) + 1);
+  *splits = 0;
+  if (ncell == 0) return COD_OK;
+  rc = split_probe(db, x, sql, prefix, ncell, err);
+  for (size_t k = 0; !rc && k < res_points_nkeys(x->pts); k++) *splits |= x->mask[k];
+  return rc;
+}
+
 /* Rows (key TEXT, x, y[, ci95 half-width]) ordered by key: one series per key, titled
  * key + suffix. Rows with a NULL or non-finite x or y are skipped. A query that tags its
  * key with res_point_tag is probed first, so its series split wherever points differ. */
@@ -994,12 +1028,12 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "COALESCE(json_extract(r.params_json, '$.cluster.stragglers'), 'random')"
 
 #define MSE_N20                                                                            \
-  SEL "SELECT r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, COUNT(*) AS "           \
+  SEL "SELECT r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, " PT_COL ", COUNT(*) AS " \
       "conv_decodes, MAX(l.mse) AS max_mse, "                                              \
       "AVG(l.mse) AS mean_mse, MAX(l.rel_error) AS max_rel_error FROM sel r JOIN layers l " \
       "ON l.run_id = r.run_id WHERE r.model = 'alexnet' AND r.workers = 20 AND "          \
-      "r.precision = 'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL GROUP BY 1, 2 "     \
-      "ORDER BY 1, 2"
+      "r.precision = 'fp64' AND l.status = 'ok' AND l.mse IS NOT NULL GROUP BY 1, 2, 3 "  \
+      "ORDER BY 1, 2, 3"
 
 #define MSE_N20_LAYERS                                                                     \
   SEL "SELECT l.layer_name AS layer, r.scheme AS scheme, l.ka AS ka, l.kb AS kb, "          \
@@ -1012,9 +1046,9 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 
 #define COND_N                                                                             \
   SEL "SELECT r.workers AS n, r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, "      \
-      "COUNT(*) AS decodes, MAX(l.cond) AS worst_cond, SUM(l.cond_flagged) AS flagged "     \
+      PT_COL ", COUNT(*) AS decodes, MAX(l.cond) AS worst_cond, SUM(l.cond_flagged) AS flagged "     \
       "FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.cond IS NOT NULL GROUP BY "  \
-      "1, 2, 3 ORDER BY 1, 2, 3"
+      "1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
 
 #define STRAGGLERS                                                                         \
   SEL "SELECT r.scheme AS scheme, " SLOW_COUNT " AS slow_workers, " PT_COL ", COUNT(*) AS runs, " \
@@ -1068,34 +1102,34 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 
 #define PRECISION                                                                          \
   SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka AS ka, l.kb AS kb, " STRAGGLERS_OF  \
-      " AS stragglers, " PREC_MAX("fp64") PREC_MAX("fp32") PREC_MAX("bf16") PREC_MAX("fp16") \
+      " AS stragglers, " PT_COL ", " PREC_MAX("fp64") PREC_MAX("fp32") PREC_MAX("bf16") PREC_MAX("fp16") \
       "SUM(l.status = 'error') AS numeric_failures FROM sel r JOIN layers l ON "            \
-      "l.run_id = r.run_id WHERE l.status IN ('ok', 'error') GROUP BY 1, 2, 3, 4, 5 "       \
-      "ORDER BY 1, 2, 5"
+      "l.run_id = r.run_id WHERE l.status IN ('ok', 'error') GROUP BY 1, 2, 3, 4, 5, 6 "    \
+      "ORDER BY 1, 2, 5, 6"
 
 #define BERRUT                                                                             \
   SEL "SELECT r.scheme AS scheme, r.workers AS n, l.ka * l.kb AS k, " N_USED " AS "         \
-      "results_used, COUNT(*) AS decodes, AVG(l.rel_error) AS mean_rel_error, "             \
+      "results_used, " PT_COL ", COUNT(*) AS decodes, AVG(l.rel_error) AS mean_rel_error, "             \
       "MAX(l.rel_error) AS max_rel_error, MAX(l.mse) AS max_mse, AVG(l.t_total_s) AS "     \
       "mean_layer_s FROM sel r JOIN layers l ON l.run_id = r.run_id WHERE l.status = 'ok' " \
-      "AND l.workers_used IS NOT NULL GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+      "AND l.workers_used IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
 
 #define SNR                                                                                \
   SEL "SELECT r.scheme AS scheme, " STRAGGLERS_OF " AS stragglers, json_extract("          \
-      "r.params_json, '$.run.snr_db') AS snr_db, "                                          \
+      "r.params_json, '$.run.snr_db') AS snr_db, " PT_COL ", "                             \
       "COUNT(*) AS decodes, MAX(l.rel_error * l.rel_error) AS max_nmse FROM sel r JOIN "    \
       "layers l ON l.run_id = r.run_id WHERE l.status = 'ok' AND typeof(json_extract("     \
-      "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2, 3 ORDER BY 1, " \
-      "2, 3"
+      "r.params_json, '$.run.snr_db')) IN ('integer', 'real') GROUP BY 1, 2, 3, 4 ORDER BY " \
+      "1, 2, 3, 4"
 
 /* Top-1 under coding over a data set (the data_runs table of schema version 2). */
 #define FASHION                                                                            \
   SEL "SELECT r.model AS model, r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, " \
       "r.precision AS prec, COALESCE(json_extract(r.params_json, '$.run.snr_db'), 'none') "  \
-      "AS snr_db, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded, "            \
+      "AS snr_db, " PT_COL ", SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded, "            \
       "AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement, SUM(d.undecodable) "  \
       "AS undecodable, MAX(d.max_logit_error) AS max_logit_err FROM sel r JOIN data_runs d " \
-      "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 2, 3, 4, 5, 6, 7"
+      "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
 
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \

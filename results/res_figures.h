@@ -25,6 +25,17 @@ void res_fig_fini(fig *f);
  * anything else becomes '?'. Always NUL-terminates. */
 void res_fig_text_clean(char *dst, size_t cap, const char *src);
 
+/* The point-split state of res_figures.c (the SQL functions res_point, res_point_tag and
+ * res_ci95 registered on db's connection while it lives), for other tables of results/. */
+typedef struct split_ctx split_ctx;
+int res_split_begin(res_db *db, split_ctx **out, cod_err *err);
+void res_split_end(res_db *db, split_ctx *ctx); /* unregisters; accepts NULL */
+/* Probe sql (prefix bound to ?1 when non-NULL): its rows are cells of the columns before
+ * the one named `point` (which holds res_point(run_id)); *splits = 1 if some scenario key
+ * differs inside a cell, and the labels res_point returns afterwards name those keys. */
+int res_split_probe_point(res_db *db, split_ctx *ctx, const char *sql, const char *prefix,
+                          int *splits, cod_err *err);
+
 /* Fill f (zero-initialised) as res_plot_figure would draw figure `name`, without
  * drawing: the series, points, intervals, labels and note. For the tests. Statuses as
  * res_plot_figure (no gnuplot needed). Free with res_fig_fini. */

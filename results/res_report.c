@@ -9,6 +9,7 @@
  */
 #include "res_internal.h"
 #include "res_report.h"
+#include "res_figures.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -136,12 +137,37 @@ int res_report_per_scheme(res_db *db, FILE *out, cod_err *err) {
   return res_report_write(db, &o, out, err);
 }
 
+/* The data report with the point column: the same groups, split by the scenario keys
+ * that differ inside one (res_points.h); used only when some key does, so the table of a
+ * database without such runs is unchanged. */
+static const char DATA_POINT_SQL[] =
+    "SELECT r.model, d.source, r.scheme, r.workers AS n, r.ka, r.kb, r.precision AS prec,\n"
+    "       COALESCE(json_extract(r.params_json, '$.run.snr_db'), 'none') AS snr_db,\n"
+    "       res_point(r.run_id) AS point,\n"
+    "       COUNT(*) AS runs, SUM(d.images) AS images, AVG(d.top1_uncoded) AS top1_uncoded,\n"
+    "       AVG(d.top1_coded) AS top1_coded, AVG(d.agreement) AS agreement,\n"
+    "       SUM(d.undecodable) AS undec, MAX(d.max_logit_error) AS max_logit_err\n"
+    "FROM data_runs d JOIN runs r ON r.run_id = d.run_id\n"
+    "GROUP BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision, 8, 9\n"
+    "ORDER BY r.model, d.source, r.scheme, r.workers, r.ka, r.kb, r.precision, 8, 9";
+
 int res_report_data(res_db *db, FILE *out, cod_err *err) {
   sqlite3_stmt *st = db->st[RES_ST_DATA_REPORT];
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc == SQLITE_DONE) return COD_OK; /* no data runs: nothing to print */
   if (rc != SQLITE_ROW) return res_fail_sqlite(db, rc, "data report", err);
-  fputs("\ntop-1 over data sets (one coded inference per image):\n", out);
-  return res_print_table(db, st, out, err);
+  split_ctx *sx = NULL;
+  int splits = 0, status = res_split_begin(db, &sx, err);
+  if (!status) status = res_split_probe_point(db, sx, DATA_POINT_SQL, NULL, &splits, err);
+  sqlite3_stmt *pst = NULL;
+  if (!status && splits && (rc = sqlite3_prepare_v2(db->conn, DATA_POINT_SQL, -1, &pst, NULL)))
+    status = res_fail_sqlite(db, rc, "data report", err);
+  if (!status) {
+    fputs("\ntop-1 over data sets (one coded inference per image):\n", out);
+    status = res_print_table(db, pst ? pst : st, out, err);
+  }
+  sqlite3_finalize(pst);
+  res_split_end(db, sx);
+  return status;
 }
