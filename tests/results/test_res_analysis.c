@@ -480,3 +480,41 @@ Test(res_analysis, no_wal_or_shm_after_clean_closes) {
   res_db_close(a);
   cr_assert(!exists_sfx("-wal") && !exists_sfx("-shm"), "after a report and an export");
 }
+
+/* ---- per-layer splits ------------------------------------------------------------------ */
+
+Test(res_analysis, per_layer_splits_are_shown_as_what_they_are) {
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK);
+  static const int split[3][2] = {{8, 2}, {2, 8}, {1, 16}};
+  for (int t = 0; t < 2; t++) {
+    res_run_row r;
+    res_run_row_init(&r);
+    r.scenario_hash = "00000000000000cc";
+    r.point_index = 0, r.trial = t, r.seed = 3, r.backend = "sim";
+    r.params_json = "{\"coding\":{\"scheme\":\"nsctc-rot\",\"ka\":\"auto\",\"kb\":\"auto\","
+                    "\"delta\":16}}";
+    r.scheme = "nsctc-rot", r.model = "alexnet", r.workers = 20;
+    r.ka = 8, r.kb = 2, r.delta = 16; /* the runs row holds conv1's split */
+    r.precision = "fp64", r.status = RES_STATUS_OK, r.latency_s = 1 + t;
+    int64_t id;
+    cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
+    for (int li = 0; li < 3; li++) {
+      res_layer_row l;
+      res_layer_row_init(&l);
+      l.layer_index = li;
+      l.ka = split[li][0], l.kb = split[li][1], l.delta = 16;
+      l.status = RES_STATUS_OK;
+      cr_assert_eq(res_db_insert_layer(db, id, &l, &e), COD_OK, "%s", e.msg);
+    }
+    cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  }
+  res_db_close(db);
+  char *out = capture_report(NULL);
+  cr_assert(strstr(out, "auto(d=16)"), "%s", out);
+  cr_assert(strstr(out, "layer_splits"), "%s", out);
+  cr_assert(strstr(out, "8x2,2x8,1x16"), "%s", out);
+  cr_assert_eq(count_lines(out), 3, "%s", out);
+  free(out);
+}
