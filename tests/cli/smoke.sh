@@ -63,6 +63,18 @@ printf '[model]\nname = lenet5\n[cluster]\nworkers = 6\n[coding]\nka = 2\nkb = 2
 check "run lenet5" 0 "$bin" run "$tmp/s.ini" --db "$tmp/s.db" --jobs 2
 check "report" 0 "$bin" report "$tmp/s.db"
 check "report per scheme" 0 "$bin" report "$tmp/s.db" --per-scheme
+check "report json" 0 "$bin" report "$tmp/s.db" --json
+check "report by scheme" 0 "$bin" report "$tmp/s.db" --by scheme --ci
+check "report by unknown key" 2 "$bin" report "$tmp/s.db" --by no.such_key
+check "report explain" 0 "$bin" report --explain
+check "export csv" 0 "$bin" export "$tmp/s.db" --csv "$tmp/csv"
+check "export refuses to overwrite" 2 "$bin" export "$tmp/s.db" --csv "$tmp/csv"
+check "export --force" 0 "$bin" export "$tmp/s.db" --csv "$tmp/csv" --force
+check "export --help" 0 "$bin" export --help
+check "plot metrics" 0 "$bin" plot --metrics
+check "plot unknown metric" 2 "$bin" plot "$tmp/s.db" --x workers --y no_such_metric
+if [ -e "$tmp/s.db-wal" ] || [ -e "$tmp/s.db-shm" ]; then
+  fail=$((fail + 1)); echo "FAIL -wal/-shm left beside s.db"; else pass=$((pass + 1)); fi
 check "rerun without resume" 2 "$bin" run "$tmp/s.ini" --db "$tmp/s.db"
 check "rerun with resume" 0 "$bin" run "$tmp/s.ini" --db "$tmp/s.db" --resume
 echo "not a database" >"$tmp/x.db"
