@@ -110,11 +110,17 @@ static void write_data(FILE *f, const fig *g) {
     }
     return;
   }
+  /* On an integer x axis the error bars of several series would sit on one another: each
+   * series with bars is drawn shifted by a fraction of a tic, spread over 30% of it. */
+  size_t nb = 0, jb = 0;
+  for (size_t i = 0; i < g->ns; i++) nb += g->s[i].band;
+  double spread = g->xstep > 0 && !g->logx && nb > 1 ? 0.3 * g->xstep : 0;
   for (size_t i = 0; i < g->ns; i++) {
     if (i) fputs("\n\n", f);
     fprintf(f, "# %s\n", g->s[i].title);
+    double dx = g->s[i].band && spread > 0 ? ((double)jb++ + 0.5) / (double)nb * spread - spread / 2 : 0;
     for (size_t k = 0; k < g->s[i].n; k++) {
-      put_num(f, g->s[i].x[k]);
+      put_num(f, g->s[i].x[k] + dx);
       fputc(' ', f);
       put_num(f, g->s[i].y[k]);
       if (g->s[i].band) { /* a point without an interval gets a zero-length bar */
