@@ -70,8 +70,11 @@ static int prepare(res_db *db, const char *sql, const char *prefix, sqlite3_stmt
 
 typedef struct split_ctx {
   res_points *pts;
-  unsigned char *mask; /* nkeys: the keys that split some cell of this figure */
-  int probe;           /* 1 in the probe pass */
+  unsigned char *mask;  /* nkeys: the keys that split some cell of this figure */
+  unsigned char *pmask; /* npts x nkeys: per point, the keys that split its own cells */
+  int per_point;        /* labels from pmask (tables: a row names only what tells it
+                           apart) instead of mask (figures: one label per line) */
+  int probe;            /* 1 in the probe pass */
 } split_ctx;
 
 #define PT_TAG " || res_point_tag(r.run_id)"
@@ -92,7 +95,8 @@ static void sql_point_fn(sqlite3_context *c, sqlite3_value **v, int tag) {
     return;
   }
   char *label = NULL;
-  if (res_points_label(x->pts, pt, x->mask, &label, NULL)) {
+  const unsigned char *m = x->per_point ? x->pmask + pt * res_points_nkeys(x->pts) : x->mask;
+  if (res_points_label(x->pts, pt, m, &label, NULL)) {
     sqlite3_result_error_nomem(c);
     return;
   }
@@ -171,7 +175,9 @@ static int split_begin(res_db *db, split_ctx *ctx, cod_err *err) {
   int rc = res_points_load(db, &ctx->pts, err);
   if (rc) return rc;
   ctx->mask = cod_calloc(res_points_nkeys(ctx->pts) + 1, 1);
-  if (!ctx->mask) {
+  ctx->pmask = cod_calloc(res_points_nkeys(ctx->pts) * res_points_count(ctx->pts) + 1, 1);
+  if (!ctx->mask || !ctx->pmask) {
+    cod_free(ctx->mask), cod_free(ctx->pmask);
     res_points_free(ctx->pts);
     return cod_err_set(err, COD_ENOMEM, "figure: out of memory");
   }
@@ -182,6 +188,7 @@ static void split_end(res_db *db, split_ctx *ctx) {
   split_register(db, NULL, NULL);
   res_points_free(ctx->pts);
   cod_free(ctx->mask);
+  cod_free(ctx->pmask);
 }
 
 /* The probe pass of sql: cells are the first ncell columns (the point tag stripped off);
@@ -238,7 +245,9 @@ static int split_probe(res_db *db, split_ctx *x, const char *sql, const char *pr
   x->probe = 0;
   if (status) status = cod_err_set(err, COD_ENOMEM, "figure: out of memory");
   else if (rc != SQLITE_DONE) status = res_fail_sqlite(db, rc, "figure query", err);
-  if (!status) status = res_points_split(x->pts, cell, pt, n, x->mask, err);
+  if (!status)
+    status = res_points_split_cells(x->pts, cell, pt, n, x->mask, x->per_point ? x->pmask : NULL,
+                                    err);
   for (size_t j = 0; j < n; j++) cod_free(cells[j]);
   cod_free(cells), cod_free(cell), cod_free(pt);
   return status;
@@ -262,6 +271,22 @@ void res_split_end(res_db *db, split_ctx *ctx) {
   cod_free(ctx);
 }
 
+/* Forget the last table's masks and switch to per-point labels. */
+static void split_reset_table(split_ctx *x) {
+  size_t nk = res_points_nkeys(x->pts);
+  memset(x->mask, 0, nk + 1);
+  memset(x->pmask, 0, nk * res_points_count(x->pts) + 1);
+  x->per_point = 1;
+}
+
+/* Never split by key `canon` (a table that has it as columns, e.g. one per precision). */
+static void split_exempt(split_ctx *x, const char *canon) {
+  size_t k, nk = res_points_nkeys(x->pts);
+  if (!canon || res_points_key_find(x->pts, canon, &k, NULL)) return;
+  x->mask[k] = 0;
+  for (size_t i = 0; i < res_points_count(x->pts); i++) x->pmask[i * nk + k] = 0;
+}
+
 int res_split_probe_point(res_db *db, split_ctx *x, const char *sql, const char *prefix,
                           int *splits, cod_err *err) {
   sqlite3_stmt *st;
@@ -270,7 +295,7 @@ int res_split_probe_point(res_db *db, split_ctx *x, const char *sql, const char 
   for (int i = 0; i < sqlite3_column_count(st); i++)
     if (strcmp(sqlite3_column_name(st, i), "point") == 0) ncell = i;
   sqlite3_finalize(st);
-  memset(x->mask, 0, res_points_nkeys(x->pts) + 1);
+  split_reset_table(x);
   *splits = 0;
   if (ncell == 0) return COD_OK;
   rc = split_probe(db, x, sql, prefix, ncell, err);
@@ -980,8 +1005,8 @@ static void md_cell(FILE *out, sqlite3_stmt *st, int i) {
 /* One Markdown section: heading, a sentence, then the table of sql (prefix bound to ?1),
  * or a line saying which runs are missing. */
 static int md_table(res_db *db, FILE *out, const char *heading, const char *text,
-                    const char *sql, const char *prefix, const char *needs, split_ctx *sx,
-                    cod_err *err) {
+                    const char *sql, const char *prefix, const char *needs,
+                    const char *unsplit, split_ctx *sx, cod_err *err) {
   sqlite3_stmt *st;
   int rc = prepare(db, sql, prefix, &st, err), ncell = 0;
   if (rc) return rc;
@@ -990,8 +1015,9 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   sqlite3_finalize(st);
   int split = sx && ncell > 0;
   if (split) { /* the keys that differ inside a row of the first ncell columns */
-    memset(sx->mask, 0, res_points_nkeys(sx->pts) + 1);
+    split_reset_table(sx);
     if ((rc = split_probe(db, sx, sql, prefix, ncell, err))) return rc;
+    split_exempt(sx, unsplit);
   }
   int show_point = 0;
   for (size_t k = 0; split && k < res_points_nkeys(sx->pts); k++) show_point |= sx->mask[k];
@@ -1140,6 +1166,7 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
 int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *err) {
   static const struct {
     const char *heading, *text, *sql, *prefix, *needs;
+    const char *unsplit; /* a key the table shows as columns: never a point (NULL: none) */
   } t[] = {
       {"Max MSE on AlexNet's conv layers, n = 20 (NSCTC against poly-real)",
        "Absolute mean squared error of each decoded conv output against the uncoded fp64 "
@@ -1149,62 +1176,62 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "random: each trial's latency draws pick the decoding set; worst: the decoder used "
        "the worst-conditioned set of the code (scenarios mse-vs-n-worst*), so max_mse is "
        "the code's worst case, to set beside the paper's 1e-27.",
-       MSE_N20, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20, compute=real"},
+       MSE_N20, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20, compute=real", NULL},
       {"The same, per conv layer", "Worst MSE and condition number per layer.",
-       MSE_N20_LAYERS, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20"},
+       MSE_N20_LAYERS, "mse-vs-n", "runs named mse-vs-n* with model alexnet, n = 20", NULL},
       {"Worst condition number per n", "Largest condition number of a decoding system seen "
        "per (n, scheme); flagged = decodes above the scenario's cond_bound.",
-       COND_N, "mse-vs-n", "runs named mse-vs-n*"},
+       COND_N, "mse-vs-n", "runs named mse-vs-n*", NULL},
       {"Latency per scheme against stragglers", "Slow workers are the [class slow] workers; "
        "latency is the simulated time of the selected layers (mean over ok runs), beside the "
        "analytic expectation summed over those layers (NULL = not stored).",
-       STRAGGLERS, "stragglers", "runs named stragglers*"},
+       STRAGGLERS, "stragglers", "runs named stragglers*", NULL},
       {"Allocation and returns on a heterogeneous cluster", "Equal allocation (one coded "
        "task per worker) against proportional allocation ([cluster] tasks shared by class "
        "speed), with one message per worker or one per task; mean and nearest-rank p95 of "
        "the simulated coded-layer latency (layers.t_total_s summed per run) over ok runs, "
        "beside the analytic expectation (NULL where the "
        "model does not cover the run: equal allocation with per-worker returns on "
-       "heterogeneous classes).", HETERO, "hetero", "runs named hetero*"},
+       "heterogeneous classes).", HETERO, "hetero", "runs named hetero*", NULL},
       {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "
        "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
-       E2E, "e2e", "runs named e2e*"},
+       E2E, "e2e", "runs named e2e*", NULL},
       {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
        "that stored analytic values: mean per-worker bytes counted by the simulator (download "
        "over workers that returned a result) against the analytic model, and the layer latency "
        "of the layers with an analytic latency (none is stored for heterogeneous clusters); runs "
        "with [cluster] allocation or per-task returns are in the allocation table.",
-       ANALYTIC, NULL, "layers with an_* columns (written by the current runner)"},
+       ANALYTIC, NULL, "layers with an_* columns (written by the current runner)", NULL},
       {"fp32, bf16 and fp16 against fp64 workers", "Max relative error of a decoded layer "
        "output; decoding is always fp64. bf16/fp16 workers round their operands to 16 bits "
        "and accumulate in fp32 (decision 010). stragglers = worst: the worst-conditioned "
        "set. numeric_failures = layers stored as status 'error': a system singular to "
        "working precision (cond above 1/rank_rtol = 1e13), or fp16 operands that "
        "overflowed on enough workers to leave the layer undecodable; no output.",
-       PRECISION, "precision", "runs named precision*"},
+       PRECISION, "precision", "runs named precision*", "run.precision"},
       {"Berrut approximate code: error against results used", "Per number of results the "
        "decoder used (workers_used): berrut decodes from any number (approx_wait), "
        "nsctc-rot exactly from its threshold delta = k_A k_B; relative error against the "
        "uncoded pipeline (NSCTC-MATH.md section 9).", BERRUT, "berrut-error",
-       "runs named berrut-error* (scenarios/paper/berrut-error.ini)"},
+       "runs named berrut-error* (scenarios/paper/berrut-error.ini)", NULL},
       {"Error against worker SNR", "Max normalized MSE (rel_error squared) over layers and "
-       "trials.", SNR, "snr", "runs named snr*"},
+       "trials.", SNR, "snr", "runs named snr*", NULL},
       {"Top-1 on Fashion-MNIST under coding", "The shipped LeNet-5 and ResNet-8 "
        "(models/trained) on Fashion-MNIST test images, each image one coded inference with "
        "fresh straggler draws: top-1 of the uncoded and of the coded pipeline, agreement (share "
        "of images whose coded argmax equals the uncoded one; an undecodable image disagrees) "
        "and the largest logit error, per network, scheme, n, split, precision and worker SNR "
        "(fashion-n, fashion-precision with fp64/fp32/bf16/fp16, fashion-snr).", FASHION,
-       "fashion", "runs named fashion* with [data]"},
+       "fashion", "runs named fashion* with [data]", NULL},
       {"Energy against latency: the Pareto front", "Configurations (sweep points, mean over "
        "their trials) that no other configuration beats in both latency and energy per "
        "inference (workers + master, runner/run_energy.h); ka, kb, delta of the first coded "
        "layer.", ENERGY_PTS "SELECT scheme, ka, kb, delta, runs, latency_s, energy_j "
        ENERGY_FRONT "ORDER BY latency_s", "energy",
-       "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)"},
+       "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)", NULL},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
-       "any run"},
+       "any run", NULL},
   };
   fputs("# fcdcc: reproduction report\n\n", out);
   if (preamble) fprintf(out, "%s\n\n", preamble);
@@ -1224,7 +1251,7 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
   if (src) return src;
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     int rc = md_table(db, out, t[i].heading, t[i].text, t[i].sql, t[i].prefix, t[i].needs,
-                      &sx, err);
+                      t[i].unsplit, &sx, err);
     if (rc) {
       split_end(db, &sx);
       return rc;

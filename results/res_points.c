@@ -289,11 +289,43 @@ int res_points_split(const res_points *p, const size_t *cell, const size_t *poin
   return COD_OK;
 }
 
+int res_points_split_cells(const res_points *p, const size_t *cell, const size_t *point,
+                           size_t n, unsigned char *gmask, unsigned char *pmask, cod_err *err) {
+  pair *v = cod_malloc((n ? n : 1) * sizeof *v);
+  unsigned char *local = cod_malloc(p->nkeys + 1);
+  if (!v || !local) {
+    cod_free(v), cod_free(local);
+    return cod_err_set(err, COD_ENOMEM, "splitting points: out of memory");
+  }
+  for (size_t j = 0; j < n; j++) v[j].cell = cell[j], v[j].point = point[j];
+  qsort(v, n, sizeof *v, cmp_pair);
+  for (size_t j = 0; j < n;) {
+    size_t e = j + 1;
+    while (e < n && v[e].cell == v[j].cell) e++;
+    memset(local, 0, p->nkeys + 1);
+    for (size_t q = j + 1; q < e; q++) {
+      if (v[q].point == v[j].point || v[q].point >= p->npts || v[j].point >= p->npts) continue;
+      for (size_t k = 0; k < p->nkeys; k++)
+        if (!local[k] && !same(p->val[v[j].point][k], p->val[v[q].point][k])) local[k] = 1;
+    }
+    for (size_t k = 0; k < p->nkeys; k++) {
+      if (!local[k]) continue;
+      if (gmask) gmask[k] = 1;
+      for (size_t q = j; pmask && q < e; q++)
+        if (v[q].point < p->npts) pmask[v[q].point * p->nkeys + k] = 1;
+    }
+    j = e;
+  }
+  cod_free(v), cod_free(local);
+  return COD_OK;
+}
+
 void res_points_display(const res_points *p, size_t k, const unsigned char *mask, char *buf,
                         size_t cap) {
+  (void)mask;
   const char *s = short_name(p->keys[k]);
   for (size_t j = 0; j < p->nkeys; j++)
-    if (j != k && mask[j] && strcmp(short_name(p->keys[j]), s) == 0) {
+    if (j != k && strcmp(short_name(p->keys[j]), s) == 0) {
       s = p->keys[k];
       break;
     }

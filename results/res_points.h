@@ -49,13 +49,20 @@ int res_points_key_find(const res_points *p, const char *name, size_t *k, cod_er
 int res_points_split(const res_points *p, const size_t *cell, const size_t *point, size_t n,
                      unsigned char *mask, cod_err *err);
 
+/* The same per cell: for every cell, the keys that differ among its points are OR-ed into
+ * gmask (nkeys bytes, may be NULL) and into pmask[point * nkeys ...] of each of its points
+ * (npts x nkeys bytes, may be NULL): a point's own mask holds only the keys that tell it
+ * apart from a point it shares a cell with. COD_OK or COD_ENOMEM. */
+int res_points_split_cells(const res_points *p, const size_t *cell, const size_t *point,
+                           size_t n, unsigned char *gmask, unsigned char *pmask, cod_err *err);
+
 /* "a=1, b=x" of the keys in mask at point i, in key order, into *out (cod_free): key names
  * as res_points_display. "" if mask is empty. COD_OK or COD_ENOMEM. */
 int res_points_label(const res_points *p, size_t i, const unsigned char *mask, char **out,
                      cod_err *err);
-/* The short name of key k among the keys of mask: the bare key ("workers"), "NAME.key"
- * for a class key, or the canonical name when another key of mask has the same short
- * name. Written into buf (cap bytes). */
+/* The short name of key k: the bare key ("workers"), "NAME.key" for a class key, or the
+ * canonical name when another key of the database has the same short name ("model.name"
+ * beside "run.name"). mask is unused (kept for the callers). Written into buf. */
 void res_points_display(const res_points *p, size_t k, const unsigned char *mask, char *buf,
                         size_t cap);
 

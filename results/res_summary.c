@@ -519,7 +519,7 @@ static int build(res_db *db, const res_report_opts *o, run_rec *r, size_t n,
     if (st) return st;
     cfg.nby++;
   }
-  unsigned char *mask = cod_calloc(nk + 1, 1), *bymask = cod_calloc(nk + 1, 1);
+  unsigned char *mask = cod_calloc(nk + 1, 1), *bymask = cod_calloc(nk + 1, 1), *pmask = NULL;
   size_t *ix = cod_malloc((n + 1) * sizeof *ix), *tmp = cod_malloc((n + 1) * sizeof *tmp);
   size_t *cell = cod_malloc((n + 1) * sizeof *cell), *ptv = cod_malloc((n + 1) * sizeof *ptv);
   const run_rec **grp = cod_malloc((n + 1) * sizeof *grp);
@@ -545,7 +545,8 @@ static int build(res_db *db, const res_report_opts *o, run_rec *r, size_t n,
       if (i && cmp_cell(&g, &r[ix[i - 1]], &r[ix[i]])) c++;
       cell[i] = c, ptv[i] = r[ix[i]].point;
     }
-    status = res_points_split(pts, cell, ptv, n, mask, err);
+    pmask = cod_calloc(nk * res_points_count(pts) + 1, 1);
+    status = pmask ? res_points_split_cells(pts, cell, ptv, n, mask, pmask, err) : oom(db, err);
     cfg.has_point = mask_any(mask, nk);
   }
   for (size_t i = 0; !status && i < n; i++) cfg.has_splits |= r[i].splits_vary;
@@ -562,14 +563,17 @@ static int build(res_db *db, const res_report_opts *o, run_rec *r, size_t n,
       while (j < n && !cmp_cell(&g, &r[ix[i]], &r[ix[j]]) &&
              !cmp_points(&g, r[ix[i]].point, r[ix[j]].point))
         grp[m++] = &r[ix[j++]];
-      status = reduce(&t, &cfg, pts, mask, grp, m, lat, err);
+      /* the label names only the keys that tell this row from its cell's other rows */
+      size_t pt = r[ix[i]].point;
+      const unsigned char *lm = pmask && pt < res_points_count(pts) ? pmask + pt * nk : mask;
+      status = reduce(&t, &cfg, pts, lm, grp, m, lat, err);
       i = j;
     }
     if (!status && t.oom) status = oom(db, err);
   }
   if (!status) status = o && o->json ? print_json(db, &t, out, err) : print_text(db, &t, out, err);
   rtab_fini(&t);
-  cod_free(mask), cod_free(bymask), cod_free(ix), cod_free(tmp), cod_free(cell), cod_free(ptv);
+  cod_free(mask), cod_free(bymask), cod_free(pmask), cod_free(ix), cod_free(tmp), cod_free(cell), cod_free(ptv);
   cod_free(grp), cod_free(lat);
   return status;
 }
