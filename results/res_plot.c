@@ -153,9 +153,13 @@ static void write_axes(FILE *f, const fig *g) {
   else
     fputs("set key outside below center horizontal Left reverse noenhanced samplen 3 "
           "maxcols 3 font ',9'\n", f);
+  if (g->ns > 12) /* room for the legend rows below the axis label (and the note) */
+    fprintf(f, "set bmargin %zu\n", (g->ns + 2) / 3 + (g->note[0] ? 6 : 5));
+  else if (g->note[0])
+    fputs("set bmargin 6\n", f);
   if (g->note[0])
-    fprintf(f, "set bmargin 6\nset label 99 \"%s\" at screen 0.01, screen 0.02 left "
-            "font ',9' noenhanced\n", g->note);
+    fprintf(f, "set label 99 \"%s\" at screen 0.01, screen 0.015 left font ',9' "
+            "noenhanced\n", g->note);
   fputs("set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05\n", f);
   if (g->diag) { /* simulated against measured: one range for both axes, square plot */
     double lo = INFINITY, hi = -INFINITY;
