@@ -869,6 +869,7 @@ static const fig_def figures[] = {
               "energy per inference against latency, one point per configuration, per "
               "scheme, with the Pareto front over all schemes",
               "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)"},
+     .prefix = "energy",
      .title = "Energy against latency per inference (one point per configuration; large: "
               "Pareto front)",
      .xlabel = "mean simulated latency per inference (s)",
