@@ -284,6 +284,16 @@ static int label_of(const gp *g, const sample *s, const unsigned char *mask, int
   return COD_OK;
 }
 
+typedef struct xrank {
+  double x;
+  size_t i;
+} xrank;
+
+static int cmp_xrank(const void *a, const void *b) {
+  const xrank *p = a, *q = b;
+  return (p->x > q->x) - (p->x < q->x);
+}
+
 static int make_series(gp *g, unsigned char *mask, int *layer, cod_err *err) {
   size_t nk = res_points_nkeys(g->pts);
   *layer = g->by_layer;
@@ -293,12 +303,22 @@ static int make_series(gp *g, unsigned char *mask, int *layer, cod_err *err) {
       cod_free(cell), cod_free(pt);
       return cod_err_set(err, COD_ENOMEM, "plot: out of memory");
     }
+    /* cell = rank of the sample's x among the distinct x values (one sort, not a search
+     * per sample: a workers metric has a sample per worker and layer) */
+    xrank *xr = cod_malloc((g->n + 1) * sizeof *xr);
+    if (!xr) {
+      cod_free(cell), cod_free(pt);
+      return cod_err_set(err, COD_ENOMEM, "plot: out of memory");
+    }
+    for (size_t i = 0; i < g->n; i++) xr[i].x = g->sp->cdf ? 0 : g->s[i].x, xr[i].i = i;
+    qsort(xr, g->n, sizeof *xr, cmp_xrank);
+    for (size_t j = 0, c = 0; j < g->n; j++) {
+      if (j && xr[j].x != xr[j - 1].x) c++;
+      cell[xr[j].i] = c;
+    }
+    cod_free(xr);
     for (size_t i = 0; i < g->n; i++) {
-      double xi = g->sp->cdf ? 0 : g->s[i].x;
-      size_t c = i;
-      for (size_t j = 0; j < i && c == i; j++) /* first sample with the same x */
-        if ((g->sp->cdf ? 0 : g->s[j].x) == xi) c = cell[j];
-      cell[i] = c, pt[i] = g->s[i].point;
+      pt[i] = g->s[i].point;
       if (strcmp(g->s[i].layer, g->s[0].layer) != 0) *layer = 1;
     }
     int rc = res_points_split(g->pts, cell, pt, g->n, mask, err);
