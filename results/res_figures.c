@@ -769,6 +769,7 @@ static const fig_def figures[] = {
               "against per-task returns, on a heterogeneous cluster",
               "runs named hetero* (scenarios/paper/hetero-*.ini), [cluster] allocation and "
               "returns swept"},
+     .prefix = "hetero",
      .title = "Allocation and returns on a heterogeneous cluster",
      .xlabel = "share of trials (empirical CDF)",
      .ylabel = "coded-layer latency (s), summed over the run's coded layers",
