@@ -73,6 +73,14 @@ check "export --force" 0 "$bin" export "$tmp/s.db" --csv "$tmp/csv" --force
 check "export --help" 0 "$bin" export --help
 check "plot metrics" 0 "$bin" plot --metrics
 check "plot unknown metric" 2 "$bin" plot "$tmp/s.db" --x workers --y no_such_metric
+# never pool: a sweep over two keys the summary has no column for (a latency shift and
+# the size of a slow class) gives one row per combination, labelled in the point column
+printf '[run]\ntrials = 2\nseed = 5\ncompute = model\n[model]\nname = lenet5\n[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n[latency]\nmodel = shifted-exp\nshift = 1.0, 2.0\n[class slow]\ncount = 1, 2\nshift = 8.0\n' >"$tmp/two.ini"
+check "two-key sweep" 0 "$bin" run "$tmp/two.ini" --db "$tmp/two.db" --quiet
+"$bin" report "$tmp/two.db" >"$tmp/two.txt" 2>/dev/null
+rows=$(grep -c '^lenet5' "$tmp/two.txt")
+if [ "$rows" = 4 ] && grep -q 'shift=2, slow.count=1' "$tmp/two.txt"; then pass=$((pass + 1)); else
+  fail=$((fail + 1)); echo "FAIL two-key sweep report: $rows rows"; sed 's/^/  /' "$tmp/two.txt"; fi
 if [ -e "$tmp/s.db-wal" ] || [ -e "$tmp/s.db-shm" ]; then
   fail=$((fail + 1)); echo "FAIL -wal/-shm left beside s.db"; else pass=$((pass + 1)); fi
 check "rerun without resume" 2 "$bin" run "$tmp/s.ini" --db "$tmp/s.db"
