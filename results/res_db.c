@@ -207,6 +207,18 @@ void res_event_row_init(res_event_row *row) {
   res_schema_row_init(res_schema_table(RES_TABLE_EVENTS), row);
 }
 
+void res_request_row_init(res_request_row *row) {
+  res_schema_row_init(res_schema_table(RES_TABLE_REQUESTS), row);
+}
+
+void res_load_row_init(res_load_row *row) {
+  res_schema_row_init(res_schema_table(RES_TABLE_LOAD_RUNS), row);
+}
+
+void res_load_worker_row_init(res_load_worker_row *row) {
+  res_schema_row_init(res_schema_table(RES_TABLE_LOAD_WORKERS), row);
+}
+
 int res_run_key_format(char *buf, size_t cap, const char *scenario_hash, int64_t point_index,
                        int64_t trial, cod_err *err) {
   if (!scenario_hash || point_index < 0 || trial < 0)
@@ -357,6 +369,12 @@ static int statement_sql(int i, const char **sql, char **owned, cod_err *err) {
     return res_schema_insert_sql(res_schema_table(RES_TABLE_EVENTS), owned, err);
   case RES_ST_INSERT_DATA_RUN:
     return res_schema_insert_sql(res_schema_table(RES_TABLE_DATA_RUNS), owned, err);
+  case RES_ST_INSERT_REQUEST:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_REQUESTS), owned, err);
+  case RES_ST_INSERT_LOAD_RUN:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_LOAD_RUNS), owned, err);
+  case RES_ST_INSERT_LOAD_WORKER:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_LOAD_WORKERS), owned, err);
   case RES_ST_SET_OUTCOME:
     return res_schema_outcome_sql(owned, err);
   default:
@@ -725,6 +743,22 @@ int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_
 int res_db_insert_data_run(res_db *db, int64_t run_id, const res_data_row *r, cod_err *err) {
   return insert_row(db, run_id, RES_ST_INSERT_DATA_RUN, RES_TABLE_DATA_RUNS, r,
                     "inserting a data_runs row", err);
+}
+
+int res_db_insert_request(res_db *db, int64_t run_id, const res_request_row *r, cod_err *err) {
+  return insert_row(db, run_id, RES_ST_INSERT_REQUEST, RES_TABLE_REQUESTS, r,
+                    "inserting a requests row", err);
+}
+
+int res_db_insert_load_run(res_db *db, int64_t run_id, const res_load_row *r, cod_err *err) {
+  return insert_row(db, run_id, RES_ST_INSERT_LOAD_RUN, RES_TABLE_LOAD_RUNS, r,
+                    "inserting a load_runs row", err);
+}
+
+int res_db_insert_load_worker(res_db *db, int64_t run_id, const res_load_worker_row *r,
+                              cod_err *err) {
+  return insert_row(db, run_id, RES_ST_INSERT_LOAD_WORKER, RES_TABLE_LOAD_WORKERS, r,
+                    "inserting a load_workers row", err);
 }
 
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {

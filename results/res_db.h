@@ -39,11 +39,13 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 5 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 6 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
                                   * returns) */
+                                  * 6: the requests, load_runs and load_workers tables of
+                                  * runs under load */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -127,6 +129,53 @@ typedef struct res_data_row {
   double max_logit_error;      /* max |coded - uncoded| over the logits of decoded images */
 } res_data_row;
 
+/* Request status strings (requests.status). */
+#define RES_REQUEST_DONE "done"               /* every layer decoded */
+#define RES_REQUEST_UNDECODABLE "undecodable" /* a layer could not be decoded */
+#define RES_REQUEST_DROPPED "dropped"         /* still in flight when a saturated run stopped */
+
+/* One row of `requests` (version 4): one request of a run under load (runner/run_load.h). */
+typedef struct res_request_row {
+  int64_t request_id;          /* (req, >= 0) issue order, from 0 */
+  double arrival_s;            /* simulated arrival time, s */
+  double start_s;              /* when the master began its first layer, s; NaN: never */
+  double finish_s;             /* when it ended (decoded, undecodable), s; NaN: dropped */
+  const char *status;          /* (req) RES_REQUEST_* */
+  double latency_s;            /* finish_s - arrival_s; NaN unless done */
+} res_request_row;
+
+/* One row of `load_runs` (version 4): the aggregates of a run under load. */
+typedef struct res_load_row {
+  const char *arrivals;        /* (req) [load] arrivals */
+  const char *cancel;          /* (req) [load] cancel */
+  const char *service;         /* (req) [load] service */
+  double offered_per_s;        /* offered load, requests/s (NaN for closed loops) */
+  int64_t requests, warmup;    /* (req) as configured */
+  int64_t completed;           /* requests done (all, warm-up included) */
+  int64_t undecodable, dropped;
+  int64_t measured;            /* done requests in the statistics (id >= warmup) */
+  double throughput_per_s;     /* measured / (last finish - first measured arrival) */
+  double lat_mean_s, lat_mean_ci_s; /* mean latency of measured requests, 95 % CI half-width */
+  double lat_p50_s, lat_p50_ci_s, lat_p95_s, lat_p95_ci_s, lat_p99_s, lat_p99_ci_s;
+  int64_t ci_batches;          /* non-empty batches of the batch-means CIs */
+  int saturated;               /* (req) 1 if the run stopped at a saturation bound */
+  double saturated_at_s;       /* simulated time it stopped there, s; NaN if not */
+  int64_t max_in_flight;       /* most requests in flight at once */
+  double sim_time_s;           /* simulated time of the whole run, s */
+  int64_t events;              /* engine events fired */
+} res_load_row;
+
+/* One row of `load_workers` (version 4): one worker over a run under load. */
+typedef struct res_load_worker_row {
+  int64_t worker;              /* (req, >= 0) */
+  const char *worker_class;    /* column `class` */
+  double utilisation;          /* busy time / sim_time_s */
+  double queue_mean;           /* time-average tasks at the worker (queued + in service) */
+  int64_t queue_max;           /* most tasks at once */
+  int64_t tasks_done;          /* tasks that ran to completion */
+  int64_t tasks_cancelled;     /* tasks dropped queued or running by a decode */
+} res_load_worker_row;
+
 /* One row of `layers` (a conv layer of a run). */
 typedef struct res_layer_row {
   int64_t layer_index;        /* (req, >= 0) position of the conv layer in the model */
@@ -191,6 +240,9 @@ void res_run_row_init(res_run_row *row);
 void res_layer_row_init(res_layer_row *row);
 void res_worker_row_init(res_worker_row *row);
 void res_event_row_init(res_event_row *row);
+void res_request_row_init(res_request_row *row);
+void res_load_row_init(res_load_row *row);
+void res_load_worker_row_init(res_load_worker_row *row);
 
 /* Write the canonical run key "<scenario_hash>/p<point_index>/t<trial>" into buf (cap
  * bytes, NUL-terminated). Returns COD_OK, or COD_EINVAL if it does not fit. */
@@ -248,6 +300,11 @@ int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *row, 
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *row, cod_err *err);
 /* The data_runs row of the open run (at most one per run); errors as above. */
 int res_db_insert_data_run(res_db *db, int64_t run_id, const res_data_row *row, cod_err *err);
+/* Rows of a run under load: its requests, its one load_runs row, its load_workers rows. */
+int res_db_insert_request(res_db *db, int64_t run_id, const res_request_row *row, cod_err *err);
+int res_db_insert_load_run(res_db *db, int64_t run_id, const res_load_row *row, cod_err *err);
+int res_db_insert_load_worker(res_db *db, int64_t run_id, const res_load_worker_row *row,
+                              cod_err *err);
 
 /* COMMIT the open run run_id. On failure (e.g. a workers row without its layer row:
  * COD_EINVAL; I/O: COD_EIO) the run is rolled back, so nothing of it is visible. */

@@ -25,6 +25,9 @@ enum res_stmt_id {
   RES_ST_REPORT_LAYERS,  /* ... and over layers */
   RES_ST_INSERT_DATA_RUN,
   RES_ST_DATA_REPORT,
+  RES_ST_INSERT_REQUEST,
+  RES_ST_INSERT_LOAD_RUN,
+  RES_ST_INSERT_LOAD_WORKER,
   RES_ST_COUNT_ /* number of statements */
 };
 

@@ -180,6 +180,74 @@ static const res_column data_runs_cols[] = {
   DATA(max_logit_error, RES_CT_REAL, "", "", "max |coded - uncoded| logit over decoded images"),
 };
 
+/* ---- requests, load_runs, load_workers (version 4): a run under load ([load] arrivals,
+ * runner/run_load.h). Their own tables, so a single-inference run's rows are unchanged. */
+
+#define REQ(field, ctype, cons, unit, comment)                                            \
+  COL(res_request_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column requests_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE", "", NULL,
+   NULL, 0},
+  REQ(request_id, RES_CT_I64, "NOT NULL CHECK (request_id >= 0)", "", "issue order from 0"),
+  REQ(arrival_s, RES_CT_REAL, "NOT NULL", "s", SIM_S),
+  REQ(start_s, RES_CT_REAL, "", "s", "master begins its first layer; NULL if never"),
+  REQ(finish_s, RES_CT_REAL, "", "s", "decoded or undecodable; NULL if dropped"),
+  REQ(status, RES_CT_TEXT, "NOT NULL CHECK (status IN ('done','undecodable','dropped'))", "",
+      NULL),
+  REQ(latency_s, RES_CT_REAL, "", "s", "finish_s - arrival_s of a done request"),
+};
+
+#define LOAD(field, ctype, cons, unit, comment)                                           \
+  COL(res_load_row, field, #field, ctype, cons, unit, comment)
+#define CI95 "half-width of the 95 % CI, batch means"
+
+static const res_column load_runs_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE", "",
+   NULL, NULL, 0},
+  LOAD(arrivals, RES_CT_TEXT, "NOT NULL", "", "[load] arrivals"),
+  LOAD(cancel, RES_CT_TEXT, "NOT NULL", "", "[load] cancel"),
+  LOAD(service, RES_CT_TEXT, "NOT NULL", "", "[load] service"),
+  LOAD(offered_per_s, RES_CT_REAL, "", "1/s", "offered load; NULL for closed loops"),
+  LOAD(requests, RES_CT_I64, "NOT NULL CHECK (requests >= 1)", "", NULL),
+  LOAD(warmup, RES_CT_I64, "NOT NULL CHECK (warmup >= 0)", "", NULL),
+  LOAD(completed, RES_CT_I64, "NOT NULL", "", "done requests, warm-up included"),
+  LOAD(undecodable, RES_CT_I64, "NOT NULL", "", NULL),
+  LOAD(dropped, RES_CT_I64, "NOT NULL", "", "in flight when a saturated run stopped"),
+  LOAD(measured, RES_CT_I64, "NOT NULL", "", "done requests with id >= warmup"),
+  LOAD(throughput_per_s, RES_CT_REAL, "", "1/s", "measured / measured window"),
+  LOAD(lat_mean_s, RES_CT_REAL, "", "s", NULL),
+  LOAD(lat_mean_ci_s, RES_CT_REAL, "", "s", CI95),
+  LOAD(lat_p50_s, RES_CT_REAL, "", "s", "histogram, 0.5 % relative"),
+  LOAD(lat_p50_ci_s, RES_CT_REAL, "", "s", CI95),
+  LOAD(lat_p95_s, RES_CT_REAL, "", "s", NULL),
+  LOAD(lat_p95_ci_s, RES_CT_REAL, "", "s", CI95),
+  LOAD(lat_p99_s, RES_CT_REAL, "", "s", NULL),
+  LOAD(lat_p99_ci_s, RES_CT_REAL, "", "s", CI95),
+  LOAD(ci_batches, RES_CT_I64, "", "", "non-empty batches behind the CIs"),
+  LOAD(saturated, RES_CT_INT, "NOT NULL CHECK (saturated IN (0,1))", "",
+       "1: stopped at [load] queue_limit or time_limit_s"),
+  LOAD(saturated_at_s, RES_CT_REAL, "", "s", "when it stopped there"),
+  LOAD(max_in_flight, RES_CT_I64, "", "", "most requests in flight at once"),
+  LOAD(sim_time_s, RES_CT_REAL, "", "s", "simulated length of the run"),
+  LOAD(events, RES_CT_I64, "", "", "engine events fired"),
+};
+
+#define LWORKER(field, ctype, cons, unit, comment)                                        \
+  COL(res_load_worker_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column load_workers_cols[] = {
+  {"run_id", RES_CT_RUN_ID, 0, "NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE", "", NULL,
+   NULL, 0},
+  LWORKER(worker, RES_CT_I64, "NOT NULL CHECK (worker >= 0)", "", NULL),
+  COL(res_load_worker_row, worker_class, "class", RES_CT_TEXT, "", "", NULL),
+  LWORKER(utilisation, RES_CT_REAL, "", "", "busy time / sim_time_s"),
+  LWORKER(queue_mean, RES_CT_REAL, "", "", "time-average tasks queued or in service"),
+  LWORKER(queue_max, RES_CT_I64, "", "", NULL),
+  LWORKER(tasks_done, RES_CT_I64, "", "", NULL),
+  LWORKER(tasks_cancelled, RES_CT_I64, "", "", "dropped by a decode, queued or running"),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const res_table tables[RES_TABLE_COUNT] = {
@@ -196,6 +264,14 @@ static const res_table tables[RES_TABLE_COUNT] = {
                         "PRIMARY KEY (run_id, seq)", "WITHOUT ROWID", sizeof(res_event_row)},
   [RES_TABLE_DATA_RUNS] = {"data_runs", data_runs_cols, NCOLS(data_runs_cols), NULL, NULL,
                            sizeof(res_data_row)},
+  [RES_TABLE_REQUESTS] = {"requests", requests_cols, NCOLS(requests_cols),
+                          "PRIMARY KEY (run_id, request_id)", "WITHOUT ROWID",
+                          sizeof(res_request_row)},
+  [RES_TABLE_LOAD_RUNS] = {"load_runs", load_runs_cols, NCOLS(load_runs_cols), NULL, NULL,
+                           sizeof(res_load_row)},
+  [RES_TABLE_LOAD_WORKERS] = {"load_workers", load_workers_cols, NCOLS(load_workers_cols),
+                              "PRIMARY KEY (run_id, worker)", "WITHOUT ROWID",
+                              sizeof(res_load_worker_row)},
 };
 
 /* Indexes, after the tables. */

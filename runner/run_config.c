@@ -29,6 +29,7 @@
 #include "cod_alloc.h"
 #include "cod_registry.h"
 #include "run_alloc.h"
+#include "run_load.h"
 #include "sim_latency.h"
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -68,6 +69,10 @@ static const char *const timing_names[] = {"measured", "model", NULL};
 static const char *const split_names[] = {"test", "train", NULL};
 static const char *const allocation_names[] = {"equal", "proportional", NULL};
 static const char *const returns_names[] = {"per-worker", "per-task", NULL};
+static const char *const arrivals_names[] = {"none", "poisson", "periodic", "trace", "closed",
+                                             NULL};
+static const char *const cancel_names[] = {"on-decode", "never", NULL};
+static const char *const service_names[] = {"fcfs", "ps", NULL};
 
 #define SEED_MAX 9007199254740991.0 /* 2^53 - 1: exact in JSON readers and doubles */
 
@@ -243,6 +248,36 @@ static const key_def static_keys[] = {
   {INFO("data", "labels", RUN_KEY_STRING,
         "none or a path to IDX (.gz or not) or uint8 .npy labels (path sources)", "none"),
    OFF(data.labels), F_NONEMPTY, 0, 0, "none", NULL, RUN_PATH_MAX},
+  /* [load] */
+  {INFO("load", "arrivals", RUN_KEY_ENUM, "none, poisson, periodic, trace or closed", "none"),
+   OFF(load.arrivals), 0, 0, 0, NULL, arrivals_names, 0},
+  {INFO("load", "rate_per_s", RUN_KEY_REAL, "a real > 0 in requests/s", "10"),
+   OFF(load.rate_per_s), F_LO_OPEN, 0, 1e12, NULL, NULL, 0},
+  {INFO("load", "requests", RUN_KEY_INT, "an integer >= 1 (requests issued)", "1000"),
+   OFF(load.requests), 0, 1, 1e12, NULL, NULL, 0},
+  {INFO("load", "warmup", RUN_KEY_INT,
+        "an integer >= 0 (first requests left out of the statistics)", "0"),
+   OFF(load.warmup), 0, 0, 1e12, NULL, NULL, 0},
+  {INFO("load", "trace", RUN_KEY_STRING, "a path of arrival times in s (empty = none)", ""),
+   OFF(load.trace), 0, 0, 0, NULL, NULL, RUN_PATH_MAX},
+  {INFO("load", "clients", RUN_KEY_INT, "an integer >= 1 (closed-loop clients)", "1"),
+   OFF(load.clients), 0, 1, 1e6, NULL, NULL, 0},
+  {INFO("load", "think_s", RUN_KEY_REAL, "a time >= 0 in s (mean exponential think time)",
+        "0"), OFF(load.think_s), 0, 0, 1e9, NULL, NULL, 0},
+  {INFO("load", "cancel", RUN_KEY_ENUM, "on-decode or never", "on-decode"), OFF(load.cancel),
+   0, 0, 0, NULL, cancel_names, 0},
+  {INFO("load", "queue_limit", RUN_KEY_INT,
+        "an integer >= 1 (requests in flight beyond which the run is saturated)", "10000"),
+   OFF(load.queue_limit), 0, 1, 1e8, NULL, NULL, 0},
+  {INFO("load", "time_limit_s", RUN_KEY_REAL,
+        "none or a time > 0 in s (simulated time beyond which the run is saturated)", "none"),
+   OFF(load.time_limit_s), F_LO_OPEN, 0, INFINITY, "none", NULL, 0},
+  {INFO("load", "batch", RUN_KEY_INT, "an integer >= 1 (requests coded together)", "1"),
+   OFF(load.batch), 0, 1, 1e6, NULL, NULL, 0},
+  {INFO("load", "batch_timeout_s", RUN_KEY_REAL, "a time >= 0 in s (wait for a batch)", "0"),
+   OFF(load.batch_timeout_s), 0, 0, 1e9, NULL, NULL, 0},
+  {INFO("load", "service", RUN_KEY_ENUM, "fcfs or ps", "fcfs"), OFF(load.service), 0, 0, 0,
+   NULL, service_names, 0},
   /* [class NAME] */
   {INFO("class", "count", RUN_KEY_INT, "an integer >= 1 (workers in the class)",
         "required"), COFF(count), F_CLASS, 1, 1e6, NULL, NULL, 0},
@@ -435,6 +470,18 @@ void run_config_defaults(run_config *cfg) {
   cfg->data.mean = 0.0;
   cfg->data.std = 1.0;
   snprintf(cfg->data.labels, sizeof cfg->data.labels, "none");
+  cfg->load.arrivals = RUN_ARRIVALS_NONE;
+  cfg->load.rate_per_s = 10.0;
+  cfg->load.requests = 1000;
+  cfg->load.warmup = 0;
+  cfg->load.clients = 1;
+  cfg->load.think_s = 0.0;
+  cfg->load.cancel = RUN_CANCEL_ON_DECODE;
+  cfg->load.queue_limit = 10000;
+  cfg->load.time_limit_s = INFINITY;
+  cfg->load.batch = 1;
+  cfg->load.batch_timeout_s = 0.0;
+  cfg->load.service = RUN_SERVICE_FCFS;
   cfg->n_classes = 0;
 }
 
@@ -970,6 +1017,8 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
   if (!blame) blame = &dummy_b;
   if (!klass) klass = &dummy_k;
   *blame = NULL, *klass = -1;
+  if (cfg->load.arrivals != RUN_ARRIVALS_NONE && (st = run_load_validate(cfg, blame, err)))
+    return st;
   if (strcmp(cfg->data.source, "none") != 0) {
     if (cfg->run.compute == RUN_COMPUTE_MODEL)
       return cod_err_set(err, COD_EINVAL, "[data] source = %s needs [run] compute = real "

@@ -59,6 +59,11 @@ enum run_timing { RUN_TIMING_MEASURED = 0, RUN_TIMING_MODEL = 1 };
 /* [cluster] allocation and returns (runner/run_alloc.h). */
 enum run_allocation { RUN_ALLOC_EQUAL = 0, RUN_ALLOC_PROPORTIONAL = 1 };
 enum run_returns { RUN_RETURNS_PER_WORKER = 0, RUN_RETURNS_PER_TASK = 1 };
+/* [load] (runner/run_load.h): how requests arrive, what a decode cancels, worker service. */
+enum run_arrivals { RUN_ARRIVALS_NONE = 0, RUN_ARRIVALS_POISSON, RUN_ARRIVALS_PERIODIC,
+                    RUN_ARRIVALS_TRACE, RUN_ARRIVALS_CLOSED };
+enum run_cancel { RUN_CANCEL_ON_DECODE = 0, RUN_CANCEL_NEVER = 1 };
+enum run_service { RUN_SERVICE_FCFS = 0, RUN_SERVICE_PS = 1 };
 
 /* Straggler model of a worker. A task whose nominal compute time is
  * t = flops / compute_rate_flops takes a time drawn from one of the laws of sim/'s
@@ -195,6 +200,21 @@ typedef struct run_config {
     double mean, std;           /* x = (pixel / 255 - mean) / std; defaults 0 and 1 */
     char labels[RUN_PATH_MAX];  /* labels of a path source (IDX or .npy), or none */
   } data;
+  struct {                      /* [load]: a stream of requests (runner/run_load.h) */
+    int arrivals;               /* enum run_arrivals; none = one inference (default) */
+    double rate_per_s;          /* poisson / periodic arrival rate, requests/s; 10 */
+    size_t requests;            /* requests issued, >= 1; 1000 */
+    size_t warmup;              /* first requests left out of the statistics; 0 */
+    char trace[RUN_PATH_MAX];   /* arrivals = trace: file of arrival times (s); "" */
+    size_t clients;             /* arrivals = closed: clients, >= 1; 1 */
+    double think_s;             /* closed: mean exponential think time, s; 0 */
+    int cancel;                 /* enum run_cancel; on-decode */
+    size_t queue_limit;         /* saturated when more requests are in flight; 10000 */
+    double time_limit_s;        /* saturated past this simulated time; INFINITY = none */
+    size_t batch;               /* requests coded together; 1 */
+    double batch_timeout_s;     /* wait for a batch to fill, s; 0 */
+    int service;                /* enum run_service of every worker; fcfs */
+  } load;
   run_class classes[RUN_CLASSES_MAX]; /* heterogeneous worker classes, file order */
   size_t n_classes;
 } run_config;

@@ -21,6 +21,7 @@
 #include "run_data.h"
 #include "run_energy.h"
 #include "run_layer.h"
+#include "run_load.h"
 #include "run_storage.h"
 #include "sim_engine.h"
 
@@ -181,8 +182,14 @@ static const char *own(run_result *r, const char *s, int *rc) {
   return d;
 }
 
+const char *run_result_own(run_result *r, const char *s, int *rc) {
+  return s ? own(r, s, rc) : NULL;
+}
+
 void run_result_fini(run_result *r) {
   if (!r) return;
+  if (r->requests_spool) fclose(r->requests_spool);
+  cod_free(r->load_workers);
   for (size_t i = 0; i < r->n_owned; i++) cod_free(r->owned[i]);
   cod_free(r->owned);
   cod_free(r->layers);
@@ -282,6 +289,9 @@ static double storage_need(const cod_code *code, size_t el, double held_f, doubl
   return held_f + (double)(cod_code_worker_filter_len(code) * el) +
          fmax(held_s, (double)(cod_code_worker_input_len(code) * el));
 }
+
+double run_master_macs(const model *m, size_t from, size_t to) { return master_macs(m, from, to); }
+int run_conv_selected(const run_config *c, size_t conv_index) { return selected(c, conv_index); }
 
 /* Choose (ka, kb): the configured pair, or for `auto` (or storage repartitioning) the
  * divisor pair of delta with the least per-worker upload that fits every worker's storage
@@ -721,6 +731,17 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   int rc = assets_get(cfg, cache, err);
   if (rc) return rc;
   run_assets *a = *cache;
+  if (cfg->load.arrivals != RUN_ARRIVALS_NONE) { /* a stream of requests (run_load.h) */
+    if (be && strcmp(be->name, "sim") != 0)
+      return cod_err_set(err, COD_EINVAL, "[load] arrivals = %s: only the simulator serves "
+                         "request streams (backend %s)",
+                         run_config_enum_name("load.arrivals", cfg->load.arrivals), be->name);
+    rc = run_load_execute(cfg, id, a->m, &r, err);
+    if (rc) return rc;
+    r.run.wall_s = cod_clock_wall_s() - w0;
+    *out = r;
+    return COD_OK;
+  }
   exec_ctx x;
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
@@ -770,6 +791,10 @@ int run_result_write(res_db *db, const run_result *r, cod_err *err) {
   for (size_t i = 0; !rc && i < r->n_workers; i++) rc = res_db_insert_worker(db, id, &r->workers[i], err);
   for (size_t i = 0; !rc && i < r->n_events; i++) rc = res_db_insert_event(db, id, &r->events[i], err);
   if (!rc && r->has_data) rc = res_db_insert_data_run(db, id, &r->data, err);
+  if (!rc && r->has_load) rc = res_db_insert_load_run(db, id, &r->load, err);
+  for (size_t i = 0; !rc && i < r->n_load_workers; i++)
+    rc = res_db_insert_load_worker(db, id, &r->load_workers[i], err);
+  if (!rc && r->requests_spool) rc = run_load_write_requests(db, id, r, err);
   if (!rc) rc = res_db_commit_run(db, id, err);
   if (rc) res_db_rollback_run(db, id, NULL);
   return rc;

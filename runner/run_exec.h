@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "an_model.h"
 #include "res_db.h"
 #include "run_config.h"
@@ -43,11 +45,21 @@ typedef struct run_result {
   double *logits;           /* coded final output (model output size) of the image, or of
                                every [data] image in order (NaN rows: undecodable); NULL if
                                the image was undecodable or compute = model (not stored) */
+  int has_load;             /* 1 for a run under load ([load] arrivals, run_load.h): */
+  res_load_row load;        /* its aggregates, */
+  res_load_worker_row *load_workers; /* its per-worker rows (n_load_workers = workers), */
+  size_t n_load_workers;
+  FILE *requests_spool;     /* and its requests rows, spooled by run_load.c (fclose) */
+  uint64_t n_requests;
   char error_msg[COD_ERR_MSG_LEN]; /* why run.status is error ("layer conv2: worker 3
                                returned non-finite values ..."; not stored), else "" */
 } run_result;
 
 void run_result_fini(run_result *r);
+
+/* A copy of s owned by r (freed by run_result_fini); NULL for NULL. On out of memory
+ * *rc = COD_ENOMEM and NULL. */
+const char *run_result_own(run_result *r, const char *s, int *rc);
 
 /* Where a run sits in its sweep. */
 typedef struct run_ident {

@@ -65,7 +65,7 @@ static void hash_add(run_scenario *sc, const char *p, size_t len) {
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static const char *const main_sections[] = {"run", "cluster", "model", "coding", "latency",
-                                            "network", "master", "data", NULL};
+                                            "network", "master", "data", "load", NULL};
 
 static char *trim(char *s) {
   while (*s && isspace((unsigned char)*s)) s++;
