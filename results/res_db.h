@@ -43,8 +43,7 @@
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
-                                  * returns) */
-                                  * 6: the requests, load_runs and load_workers tables of
+                                  * returns); 6: the requests, load_runs and load_workers tables of
                                   * runs under load */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000

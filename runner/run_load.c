@@ -163,8 +163,11 @@ typedef struct mjob {
   int decode;              /* 0: the stage's own work + encode; 1: its decode */
 } mjob;
 
+typedef struct client_ev { load_ctx *X; } client_ev;
+
 struct load_ctx {
   const run_config *c;
+  client_ev *clients;      /* closed loops: one record per client */
   sim_engine *e;
   run_cluster *cl;
   sim_nic *nic_up, *nic_down;
@@ -786,30 +789,21 @@ static void ev_arrival(sim_engine *e, void *p) {
   if (!X->saturated) schedule_open(X);
 }
 
-typedef struct client_ev { load_ctx *X; size_t client; } client_ev;
-
 static void ev_client(sim_engine *e, void *p) {
   client_ev *ce = p;
   (void)e;
   load_ctx *X = ce->X;
-  size_t client = ce->client;
-  cod_free(ce);
-  if (X->issued < X->c->load.requests) arrive(X, client);
+  if (X->issued < X->c->load.requests) arrive(X, (size_t)(ce - X->clients));
 }
 
-/* Closed loop: client issues its next request after its think time. */
+/* Closed loop: client issues its next request after its think time (one pending event
+ * per client at most: its record is the event's payload). */
 static void issue_next(load_ctx *X, size_t client) {
   if (X->issued >= X->c->load.requests) return;
-  client_ev *ce = cod_malloc(sizeof *ce);
-  if (!ce) return oom(X);
-  ce->X = X, ce->client = client;
+  client_ev *ce = &X->clients[client];
+  ce->X = X;
   double th = X->c->load.think_s > 0 ? gsl_ran_exponential(X->rng_arr, X->c->load.think_s) : 0;
-  sim_event_id id;
-  sim_time_ns d = sim_time_from_s(th);
-  if (sim_engine_schedule_after(X->e, d, ev_client, ce, cod_free, &id)) {
-    cod_free(ce);
-    oom(X);
-  }
+  after(X, th, ev_client, ce, NULL);
 }
 
 /* ---- set-up ------------------------------------------------------------------------- */
@@ -870,6 +864,7 @@ static void ctx_free(load_ctx *X) {
   for (size_t j = 0; X->w && j < X->n; j++) cod_free(X->w[j].ring), cod_free(X->w[j].act);
   cod_free(X->w);
   cod_free(X->mq);
+  cod_free(X->clients);
   for (size_t i = 0; i < X->n_blocks; i++) cod_free(X->blocks[i]);
   cod_free(X->blocks);
   sim_rng_free(X->rng_arr);
@@ -968,12 +963,17 @@ int run_load_execute(const run_config *c, const run_ident *id, const model *m,
   X.c = c, X.err = err, X.n = c->cluster.workers;
   run_result r;
   memset(&r, 0, sizeof r);
+  /* an unlimited master NIC is a very fast one, as in run_layer.c's cluster */
+  double bps = isfinite(c->network.master_bps) ? c->network.master_bps : 1e300;
+  sim_nic_discipline disc = c->network.master_sharing == RUN_SHARING_FAIR ? SIM_NIC_FAIR
+                                                                          : SIM_NIC_SEQUENTIAL;
   int rc = sim_engine_new(1024, &X.e, err);
   if (!rc) rc = run_cluster_new(c, X.e, id->trial, &X.cl, err);
-  if (!rc) rc = sim_nic_new(X.e, c->network.master_bps, (sim_nic_discipline)c->network.master_sharing,
-                            &X.nic_up, err);
-  if (!rc) rc = sim_nic_new(X.e, c->network.master_bps, (sim_nic_discipline)c->network.master_sharing,
-                            &X.nic_down, err);
+  if (!rc) rc = sim_nic_new(X.e, bps, disc, &X.nic_up, err);
+  if (!rc) rc = sim_nic_new(X.e, bps, disc, &X.nic_down, err);
+  if (!rc && c->load.arrivals == RUN_ARRIVALS_CLOSED &&
+      !(X.clients = cod_calloc(c->load.clients, sizeof *X.clients)))
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory for %zu clients", c->load.clients);
   if (!rc) rc = sim_rng_new(c->run.seed, run_stream_id(id->trial, 0, RUN_STREAM_ARRIVALS),
                             &X.rng_arr, err);
   if (!rc) rc = sim_stats_new(c->load.requests - c->load.warmup, &X.stats, err);
