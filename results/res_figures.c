@@ -431,6 +431,31 @@ void res_fig_text_clean(char *dst, size_t cap, const char *src) {
 
 /* ---- the figures ---------------------------------------------------------------------- */
 
+/* Runs under load (the load_runs table of schema version 4): one series per combination of
+ * model, n, scheme, (k_A, k_B), cancel policy and worker service, so that nothing is pooled;
+ * saturated points (stopped at a bound, their latency meaningless) are left out. */
+#define LOAD_KEY                                                                           \
+  "r.model || ' n=' || r.workers || ' ' || r.scheme || ' ' || r.ka || 'x' || r.kb || "     \
+  "' cancel ' || l.cancel || (CASE WHEN l.service = 'fcfs' THEN '' ELSE ' ' || l.service " \
+  "END)"
+
+static int fig_load(res_db *db, fig *f, const char *col, cod_err *err) {
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           SEL "SELECT " LOAD_KEY PT_TAG ", l.offered_per_s, AVG(l.%s), res_ci95(l.%s) FROM sel "
+               "r JOIN load_runs l ON l.run_id = r.run_id WHERE l.saturated = 0 AND "
+               "l.offered_per_s IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2", col, col);
+  return add_series(db, f, sql, "load-", FIG_MEASURED, "", err);
+}
+
+static int fig_load_p99(res_db *db, fig *f, cod_err *err) {
+  return fig_load(db, f, "lat_p99_s", err);
+}
+
+static int fig_load_mean(res_db *db, fig *f, cod_err *err) {
+  return fig_load(db, f, "lat_mean_s", err);
+}
+
 static int fig_mse_vs_n(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
                     SEL "SELECT r.model || ' ' || r.scheme || " WORST_SUFFIX PT_TAG ", r.workers, "
@@ -876,6 +901,22 @@ static const fig_def figures[] = {
      .xlabel = "mean simulated latency per inference (s)",
      .ylabel = "mean energy per inference, workers + master (J)",
      .build = fig_energy},
+    {.info = {"load-p99",
+              "p99 latency of a request stream against the offered load, per scheme, "
+              "(k_A, k_B) and cancel policy (unsaturated points)",
+              "runs named load-* with [load] arrivals (scenarios/paper/load-*.ini)"},
+     .title = "Under load: p99 latency against offered Poisson load (unsaturated)",
+     .xlabel = "offered load (requests/s)",
+     .ylabel = "p99 request latency (s)",
+     .logy = 10, .build = fig_load_p99},
+    {.info = {"load-mean",
+              "mean latency of a request stream against the offered load, per scheme, "
+              "(k_A, k_B) and cancel policy (unsaturated points)",
+              "runs named load-* with [load] arrivals (scenarios/paper/load-*.ini)"},
+     .title = "Under load: mean latency against offered Poisson load (unsaturated)",
+     .xlabel = "offered load (requests/s)",
+     .ylabel = "mean request latency (s)",
+     .logy = 10, .build = fig_load_mean},
 };
 
 #define N_FIGURES (sizeof figures / sizeof figures[0])
@@ -1159,6 +1200,20 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "AS undecodable, MAX(d.max_logit_error) AS max_logit_err FROM sel r JOIN data_runs d " \
       "ON d.run_id = r.run_id GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"
 
+/* The largest offered load each combination sustains (unsaturated, p99 at or under the
+ * target) and the largest it serves unsaturated, over the load-* runs. */
+#define LOAD_MAX(target)                                                                    \
+  "MAX(CASE WHEN l.saturated = 0 AND l.lat_p99_s <= " target " THEN l.offered_per_s END) " \
+  "AS max_load_p99_le_" target "s, "
+#define LOAD_TABLE                                                                          \
+  SEL "SELECT r.model AS model, r.workers AS n, r.scheme AS scheme, r.ka AS ka, r.kb AS kb, " \
+      "l.cancel AS cancel, l.service AS service, " PT_COL ", " LOAD_MAX("3") LOAD_MAX("10") \
+      "MAX(CASE WHEN l.saturated = 0 THEN l.offered_per_s END) AS max_unsaturated, "         \
+      "MIN(CASE WHEN l.saturated = 1 THEN l.offered_per_s END) AS first_saturated, "         \
+      "MIN(l.lat_p99_s) AS best_p99_s FROM sel r JOIN load_runs l ON l.run_id = r.run_id "   \
+      "WHERE l.offered_per_s IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, " \
+      "4, 5, 6, 7, 8"
+
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
   "runs, SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undecodable, "           \
@@ -1231,6 +1286,14 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "layer.", ENERGY_PTS "SELECT scheme, ka, kb, delta, runs, latency_s, energy_j "
        ENERGY_FRONT "ORDER BY latency_s", "energy",
        "runs named energy* with energy modelled (scenarios/paper/energy-*.ini)", NULL},
+      {"Serving under load: the largest load sustained at a p99 target",
+       "AlexNet on 20 workers under a Poisson stream (scenarios/paper/load-*.ini, "
+       "docs/load.md): per scheme, (k_A, k_B) and cancel policy, the largest offered load "
+       "(requests/s) of the sweep whose p99 latency is at most 3 s and 10 s without "
+       "saturating, the largest unsaturated load, the first saturated one (more than "
+       "[load] queue_limit requests in flight), and the best p99 of the sweep. A coarse "
+       "grid: the sweep's step (0.25 requests/s) bounds each number.", LOAD_TABLE, "load-",
+       "runs named load-* with [load] arrivals", "load.rate_per_s"},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run", NULL},

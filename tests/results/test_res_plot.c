@@ -91,6 +91,7 @@ static int64_t next_point;
 static const res_data_row *next_data; /* add_run: a data_runs row for the run, or NULL */
 static double next_energy = NAN;      /* add_run: the run's energy_j (NaN = NULL) */
 static const char *next_cluster; /* add_run: more [cluster] JSON members (",\"k\":\"v\"") */
+static const res_load_row *next_load; /* add_run: a load_runs row for the run, or NULL */
 
 static void add_run(res_db *db, const run_spec *s) {
   char json[1024], snr[32], classes[128];
@@ -160,6 +161,7 @@ static void add_run(res_db *db, const run_spec *s) {
     }
   }
   if (next_data) cr_assert_eq(res_db_insert_data_run(db, id, next_data, &e), COD_OK, "%s", e.msg);
+  if (next_load) cr_assert_eq(res_db_insert_load_run(db, id, next_load, &e), COD_OK, "%s", e.msg);
   cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
 }
 
@@ -221,6 +223,20 @@ static void build_db(int with_mpi) {
                   n, 4, 4, 0, NAN, 1e-10, 1e-6, 0.5, NAN, NAN, NULL};
     add_run_with_data(db, &r, n == 16 ? 1.0 : 0.9);
   }
+  for (int s = 0; s < 2; s++) /* load-*: three offered loads, the last one saturated */
+    for (int k = 1; k <= 3; k++) {
+      res_load_row L;
+      res_load_row_init(&L);
+      L.arrivals = "poisson", L.cancel = "on-decode", L.service = "fcfs";
+      L.offered_per_s = 0.5 * k, L.requests = 1000, L.warmup = 100;
+      L.completed = L.measured = 900, L.undecodable = L.dropped = 0;
+      L.lat_mean_s = 1.0 * k + s, L.lat_p99_s = 3.0 * k + s, L.saturated = k == 3;
+      run_spec r = {s ? "load-poly-cheb" : "load-uncoded", s ? "poly-cheb" : "uncoded", NULL,
+                    NULL, NULL, 20, 4, 4, 0, NAN, NAN, NAN, L.lat_mean_s, NAN, NAN, NULL};
+      next_load = &L;
+      add_run(db, &r);
+      next_load = NULL;
+    }
   const char *models[2] = {"lenet5", "alexnet"};
   for (int m = 0; m < 2; m++) {
     run_spec r = {"phases", "nsctc-rot", models[m], NULL, NULL, 20, 4, 4, 0, NAN,
@@ -311,7 +327,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 15);
+  cr_assert_eq(res_plot_figure_count(), 17);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
