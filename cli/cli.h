@@ -28,6 +28,10 @@ int cli_bench_conv(int argc, char **argv);
 /* Seeded benchmark data in [-0.5, 0.5): len elements of type dt (cli_bench.c). */
 void cli_bench_fill(void *a, size_t len, cod_dtype dt, unsigned seed);
 int cli_bench_wino_target(int quick, int reps);
+
+/* cli_bench_load.c: the request-stream benchmark of `fcdcc bench` (events/s beside the bare
+ * engine, peak RSS of two stream lengths in forked children). 0 or an exit code. */
+int cli_bench_load(int quick);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);

@@ -12,7 +12,9 @@
  *     uncoded forward pass; target <= 1.5; and model-only runs' events per second;
  *   - coded LeNet-5 inferences per second (the shipped Fashion-MNIST network, one run over
  *     200 test images at n = 20, real computation) beside uncoded inferences per second of
- *     the same images and build.
+ *     the same images and build;
+ *   - a request stream ([load]): events/s beside the bare engine, and peak RSS of two
+ *     stream lengths (cli_bench_load.c).
  * Each measurement is the best of R repetitions, conv and GEMM interleaved.
  */
 #include <getopt.h>
@@ -426,6 +428,7 @@ done:
 static const char bench_help[] =
     "Usage: fcdcc bench [--quick] [--reps R]\n"
     "       fcdcc bench conv --shape C,H,W,N,K [...]   (one convolution; see its --help)\n"
+    "       fcdcc bench load [--quick]   (the request-stream benchmark alone)\n"
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
     "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
@@ -433,13 +436,20 @@ static const char bench_help[] =
     "nsctc-cir on conv3), a bf16/fp16 worker against the fp32 worker (thread CPU), the CPU of a\n"
     "simulated AlexNet run against one uncoded forward pass, the event rate of\n"
     "model-only runs, and coded against uncoded LeNet-5 inferences per second on\n"
-    "Fashion-MNIST images (skipped with a message without dataset-fashion-mnist).\n\n"
+    "Fashion-MNIST images (skipped with a message without dataset-fashion-mnist), and a\n"
+    "compute = model Poisson request stream through AlexNet (10^6 requests; quick 10^5):\n"
+    "its events/s beside the bare engine's, and the peak RSS of 10^5 and 10^6 requests.\n\n"
     "  --quick      fewer layers and repetitions\n"
     "  --reps R     repetitions per measurement (default 5, quick 3)\n"
     "  -h, --help   this help\n";
 
 int cli_bench(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "conv")) return cli_bench_conv(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "load")) { /* the request-stream benchmark alone */
+    if (argc > 3 || (argc == 3 && strcmp(argv[2], "--quick")))
+      return cli_usage_error("bench", "usage: fcdcc bench load [--quick]");
+    return cli_bench_load(argc == 3);
+  }
   static const struct option longopts[] = {
       {"quick", 0, 0, 'q'}, {"reps", 1, 0, 'r'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int quick = 0, ch;
@@ -466,5 +476,6 @@ int cli_bench(int argc, char **argv) {
   if (!rc) rc = bench_decode((int)reps);
   if (!rc) rc = bench_runs((int)reps);
   if (!rc) rc = bench_lenet_data((int)reps);
+  if (!rc) rc = cli_bench_load(quick);
   return rc;
 }
