@@ -163,6 +163,14 @@ typedef struct mjob {
   int decode;              /* 0: the stage's own work + encode; 1: its decode */
 } mjob;
 
+/* A file of arrival times being read: one time in s a line, not decreasing. */
+typedef struct trace_rd {
+  FILE *f;
+  const char *path;
+  size_t line;
+  double last;
+} trace_rd;
+
 typedef struct client_ev { load_ctx *X; } client_ev;
 
 struct load_ctx {
@@ -187,9 +195,7 @@ struct load_ctx {
   uint64_t seq;
   /* arrivals */
   uint64_t issued, in_flight, max_in_flight;
-  FILE *trace;
-  size_t trace_line;
-  double trace_last;
+  trace_rd trace;
   /* outcome */
   int rc, saturated;
   double saturated_at, t_first_measured, t_last_finish;
@@ -730,20 +736,20 @@ static void arrive(load_ctx *X, size_t client) {
   master_submit(X, r, 0);
 }
 
-/* The next arrival time of an open stream (s), or INFINITY when the trace ends. */
-static int trace_next(load_ctx *X, double *t_s) {
+/* The next arrival time (s), or INFINITY at the end of the file. COD_OK, or COD_EIO /
+ * COD_EFORMAT with "PATH:LINE: ..." */
+static int trace_next(trace_rd *tr, double *t_s, cod_err *err) {
   char line[256];
   for (;;) {
-    int k = cod_file_read_line(X->trace, line, sizeof line);
-    X->trace_line++;
+    int k = cod_file_read_line(tr->f, line, sizeof line);
+    tr->line++;
     if (k == 0) {
-      if (ferror(X->trace))
-        return cod_err_set(X->err, COD_EIO, "%s: read error", X->c->load.trace);
+      if (ferror(tr->f)) return cod_err_set(err, COD_EIO, "%s: read error", tr->path);
       *t_s = INFINITY;
       return COD_OK;
     }
     if (k != 1)
-      return cod_err_set(X->err, COD_EFORMAT, "%s:%zu: %s", X->c->load.trace, X->trace_line,
+      return cod_err_set(err, COD_EFORMAT, "%s:%zu: %s", tr->path, tr->line,
                          k == 2 ? "line too long" : "NUL byte in a text file");
     char *s = line;
     while (*s == ' ' || *s == '\t') s++;
@@ -753,16 +759,35 @@ static int trace_next(load_ctx *X, double *t_s) {
     double t = strtod(s, &end);
     while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n') end++;
     if (end == s || *end || errno || !isfinite(t) || t < 0)
-      return cod_err_set(X->err, COD_EFORMAT, "%s:%zu: expected an arrival time >= 0 in s",
-                         X->c->load.trace, X->trace_line);
-    if (t < X->trace_last)
-      return cod_err_set(X->err, COD_EFORMAT, "%s:%zu: arrival time %g s is before the "
-                         "previous one (%g s): times must not decrease", X->c->load.trace,
-                         X->trace_line, t, X->trace_last);
-    X->trace_last = t;
+      return cod_err_set(err, COD_EFORMAT, "%s:%zu: expected an arrival time >= 0 in s",
+                         tr->path, tr->line);
+    if (t < tr->last)
+      return cod_err_set(err, COD_EFORMAT, "%s:%zu: arrival time %g s is before the "
+                         "previous one (%g s): times must not decrease", tr->path, tr->line,
+                         t, tr->last);
+    tr->last = t;
     *t_s = t;
     return COD_OK;
   }
+}
+
+static const char *const B_TRACE_READ[] = {"load.trace", NULL};
+
+int run_load_check_trace(const run_config *c, const char *const **blame, cod_err *err) {
+  if (c->load.arrivals != RUN_ARRIVALS_TRACE) return COD_OK;
+  trace_rd tr = {NULL, c->load.trace, 0, 0};
+  int rc = cod_file_fopen_regular(c->load.trace, "load trace", 0, &tr.f, NULL, err);
+  double t = 0;
+  size_t n = 0;
+  while (!rc && isfinite(t)) {
+    rc = trace_next(&tr, &t, err);
+    n += !rc && isfinite(t);
+  }
+  if (tr.f) fclose(tr.f);
+  if (!rc && n == 0)
+    rc = cod_err_set(err, COD_EFORMAT, "%s: no arrival times", c->load.trace);
+  if (rc) *blame = B_TRACE_READ;
+  return rc;
 }
 
 /* Schedule the open stream's next arrival after the one now (or the first at t = 0). */
@@ -771,10 +796,12 @@ static void schedule_open(load_ctx *X) {
   const run_config *c = X->c;
   double t;
   switch (c->load.arrivals) {
-  case RUN_ARRIVALS_POISSON: t = now_s(X) + gsl_ran_exponential(X->rng_arr, 1.0 / c->load.rate_per_s); break;
+  case RUN_ARRIVALS_POISSON:
+    t = now_s(X) + gsl_ran_exponential(X->rng_arr, 1.0 / c->load.rate_per_s);
+    break;
   case RUN_ARRIVALS_PERIODIC: t = (double)X->issued / c->load.rate_per_s; break;
   default: {
-    int rc = trace_next(X, &t);
+    int rc = trace_next(&X->trace, &t, X->err);
     if (rc) return fail(X, rc);
     if (!isfinite(t)) return; /* the trace ended: fewer requests than [load] requests */
   }
@@ -869,7 +896,7 @@ static void ctx_free(load_ctx *X) {
   cod_free(X->blocks);
   sim_rng_free(X->rng_arr);
   sim_stats_free(X->stats);
-  if (X->trace) fclose(X->trace);
+  if (X->trace.f) fclose(X->trace.f);
 }
 
 /* ---- rows ----------------------------------------------------------------------------- */
@@ -879,7 +906,7 @@ static double offered(const load_ctx *X) {
   switch (c->load.arrivals) {
   case RUN_ARRIVALS_POISSON:
   case RUN_ARRIVALS_PERIODIC: return c->load.rate_per_s;
-  case RUN_ARRIVALS_TRACE: return X->trace_last > 0 ? (double)X->issued / X->trace_last : NAN;
+  case RUN_ARRIVALS_TRACE: return X->trace.last > 0 ? (double)X->issued / X->trace.last : NAN;
   default: return NAN;
   }
 }
@@ -986,7 +1013,9 @@ int run_load_execute(const run_config *c, const run_ident *id, const model *m,
     rc = cod_err_set(err, COD_EIO, "cannot create the temporary requests spool: %s",
                      strerror(errno));
   if (!rc && c->load.arrivals == RUN_ARRIVALS_TRACE)
-    rc = cod_file_fopen_regular(c->load.trace, "load trace", 0, &X.trace, NULL, err);
+    X.trace.path = c->load.trace;
+  if (!rc && c->load.arrivals == RUN_ARRIVALS_TRACE)
+    rc = cod_file_fopen_regular(c->load.trace, "load trace", 0, &X.trace.f, NULL, err);
   if (rc) goto done;
   if (c->load.arrivals == RUN_ARRIVALS_CLOSED) {
     for (size_t k = 0; k < c->load.clients && X.issued < c->load.requests; k++) arrive(&X, k);

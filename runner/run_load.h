@@ -47,6 +47,12 @@ enum { RUN_STREAM_ARRIVALS = 3 };
  * run_config_validate_blame. */
 int run_load_validate(const run_config *cfg, const char *const **blame, cod_err *err);
 
+/* The dry-run check of a trace of arrival times (run_plan_check, before the first run):
+ * readable, every line a time >= 0 in s not below the previous one, at least one. COD_OK
+ * for other arrivals; else COD_EIO / COD_EFORMAT with "PATH:LINE: ..." and *blame =
+ * {"load.trace"}. */
+int run_load_check_trace(const run_config *cfg, const char *const **blame, cod_err *err);
+
 /* Simulate the request stream of cfg (arrivals != none, compute = model) through model m,
  * as trial id->trial, and fill *out: the runs row (status ok, latency_s = mean latency of
  * the measured requests; ka, kb, delta of the first coded layer), the load row, the

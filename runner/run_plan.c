@@ -18,6 +18,7 @@
 
 #include "cod_code.h"
 #include "run_exec.h"
+#include "run_load.h"
 #include "sim_engine.h"
 #include "sim_latency.h"
 #include "sim_rng.h"
@@ -118,6 +119,7 @@ int run_plan_check(const run_config *c, const model *m, const char *const **blam
                    cod_err *err) {
   *blame = NULL, *klass = -1;
   int rc = check_trace(c, blame, err);
+  if (!rc) rc = run_load_check_trace(c, blame, err); /* [load] trace of arrival times */
   if (rc) return rc;
   const int modelled = c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL;
   const double el = c->run.precision == RUN_FP32 ? 4.0 : 8.0;

@@ -322,6 +322,18 @@ Test(load, periodic_trace_closed) {
     cr_expect_eq(run_execute(&cfg, &id, &cache, &rr, &e), COD_EFORMAT);
     cr_expect(strstr(e.msg, path) && strstr(e.msg, bad[i][1]), "message '%s'", e.msg);
     run_assets_free(cache);
+    /* a sweep refuses the file before its first run, naming the key's line too */
+    char dbp[160];
+    snprintf(dbp, sizeof dbp, "%s/never.db", dir);
+    run_sweep_opts o;
+    memset(&o, 0, sizeof o);
+    o.db_path = dbp, o.jobs = 1;
+    run_sweep_stats st;
+    cod_err e2 = {0};
+    cr_expect_neq(run_sweep(sc, &o, &st, &e2), COD_OK);
+    cr_expect(strstr(e2.msg, "loadtest.ini:") && strstr(e2.msg, "[load] trace") &&
+              strstr(e2.msg, bad[i][1]), "sweep message '%s'", e2.msg);
+    cr_expect_neq(access(dbp, F_OK), 0, "no database for a refused sweep");
     run_scenario_free(sc);
   }
   unlink(path);
