@@ -141,6 +141,8 @@ typedef struct res_request_row {
   double finish_s;             /* when it ended (decoded, undecodable), s; NaN: dropped */
   const char *status;          /* (req) RES_REQUEST_* */
   double latency_s;            /* finish_s - arrival_s; NaN unless done */
+  double e2e_rel_error;        /* compute = real: output error vs uncoded; NaN otherwise */
+  double max_layer_rel_error;  /* compute = real: worst decoded layer's relative error */
 } res_request_row;
 
 /* One row of `load_runs` (version 4): the aggregates of a run under load. */
@@ -162,6 +164,10 @@ typedef struct res_load_row {
   int64_t max_in_flight;       /* most requests in flight at once */
   double sim_time_s;           /* simulated time of the whole run, s */
   int64_t events;              /* engine events fired */
+  const char *compute;         /* (req) [run] compute: real (numbers per request) or model */
+  double max_e2e_rel_error;    /* compute = real: worst request output error; NaN otherwise */
+  double max_layer_rel_error;  /* compute = real: worst decoded layer over the requests */
+  int64_t singular;            /* compute = real: done requests with a singular decode */
 } res_load_row;
 
 /* One row of `load_workers` (version 4): one worker over a run under load. */

@@ -196,6 +196,8 @@ static const res_column requests_cols[] = {
   REQ(status, RES_CT_TEXT, "NOT NULL CHECK (status IN ('done','undecodable','dropped'))", "",
       NULL),
   REQ(latency_s, RES_CT_REAL, "", "s", "finish_s - arrival_s of a done request"),
+  REQ(e2e_rel_error, RES_CT_REAL, "", "", "compute = real: output vs uncoded pipeline"),
+  REQ(max_layer_rel_error, RES_CT_REAL, "", "", "compute = real: worst decoded layer"),
 };
 
 #define LOAD(field, ctype, cons, unit, comment)                                           \
@@ -231,6 +233,11 @@ static const res_column load_runs_cols[] = {
   LOAD(max_in_flight, RES_CT_I64, "", "", "most requests in flight at once"),
   LOAD(sim_time_s, RES_CT_REAL, "", "s", "simulated length of the run"),
   LOAD(events, RES_CT_I64, "", "", "engine events fired"),
+  LOAD(compute, RES_CT_TEXT, "NOT NULL CHECK (compute IN ('real','model'))", "",
+       "real: every done request's numbers computed"),
+  LOAD(max_e2e_rel_error, RES_CT_REAL, "", "", "compute = real: worst request output error"),
+  LOAD(max_layer_rel_error, RES_CT_REAL, "", "", "compute = real: worst decoded layer"),
+  LOAD(singular, RES_CT_I64, "", "", "compute = real: done requests with a singular decode"),
 };
 
 #define LWORKER(field, ctype, cons, unit, comment)                                        \

@@ -584,6 +584,75 @@ static int coded_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double
   return run_conv(ctx, ci, g, xin, k, y, err);
 }
 
+/* ---- one request's numbers under load (run_load.c) ----------------------------------- */
+
+typedef struct sets_ctx {
+  run_assets *a;
+  const run_config *cfg;
+  cod_code *const *codes;
+  const size_t *const *avail;
+  const size_t *n_avail;
+  size_t stage;
+  double max_rel;
+} sets_ctx;
+
+/* A coded conv: encode, the workers of the recorded set compute, decode from that set. */
+static int sets_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *xin,
+                     const double *k, double *y, cod_err *err) {
+  sets_ctx *S = ctx;
+  if (!selected(S->cfg, ci)) {
+    cod_conv2d_f64(g, xin, k, y, S->a->conv_work);
+    return COD_OK;
+  }
+  const cod_code *code = S->codes[S->stage];
+  const size_t *av = S->avail[S->stage];
+  size_t nav = S->n_avail[S->stage++];
+  size_t n = cod_code_workers(code), il = cod_code_worker_input_len(code);
+  size_t fl = cod_code_worker_filter_len(code), ol = cod_code_worker_output_len(code);
+  cod_dtype dt = S->cfg->run.precision == RUN_FP64 ? COD_F64 : COD_F32;
+  double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
+  double *res = cod_malloc_array(n * ol, sizeof *res);
+  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes(code, dt));
+  const double *rp[COD_WORKERS_MAX];
+  int rc = !cx || !ck || !res || !work ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
+  if (!rc) rc = cod_code_encode_input(code, xin, cx, err);
+  if (!rc) rc = cod_code_encode_filters(code, k, ck, err);
+  for (size_t i = 0; !rc && i < nav; i++) {
+    size_t j = av[i];
+    cod_code_worker_compute(code, dt, cx + j * il, ck + j * fl, res + j * ol, work);
+    rp[i] = res + j * ol;
+  }
+  if (!rc)
+    rc = cod_code_decode(code, av, nav, rp, S->cfg->run.decode == RUN_DECODE_GENERIC
+                         ? COD_DECODE_GENERIC : COD_DECODE_AUTO, y, NULL, err);
+  if (!rc) {
+    double mse, rel, mx;
+    errors(y, S->a->ref_conv[ci], cod_conv_output_len(g), &mse, &rel, &mx);
+    S->max_rel = fmax(S->max_rel, rel);
+  }
+  cod_free(cx), cod_free(ck), cod_free(res), cod_free(work);
+  return rc;
+}
+
+const model *run_assets_model(const run_assets *a) { return a->m; }
+
+int run_assets_coded_forward(run_assets *a, const run_config *cfg, cod_code *const *codes,
+                             const size_t *const *avail, const size_t *n_avail,
+                             double *e2e_rel, double *max_layer_rel, cod_err *err) {
+  sets_ctx S = {a, cfg, codes, avail, n_avail, 0, 0.0};
+  size_t no = shape_len(model_output_shape(a->m));
+  double *out = cod_malloc_array(no, sizeof *out);
+  if (!out) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int rc = model_forward(a->plan, a->w, a->input, out, sets_hook, &S, err);
+  if (!rc) {
+    double mse, mx;
+    errors(out, a->ref_out, no, &mse, e2e_rel, &mx);
+    *max_layer_rel = S.max_rel;
+  }
+  cod_free(out);
+  return rc;
+}
+
 int run_key_format(char *buf, size_t cap, const char *scenario_hash, const char *backend,
                    size_t point, size_t trial) {
   char part[128];
@@ -736,7 +805,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
       return cod_err_set(err, COD_EINVAL, "[load] arrivals = %s: only the simulator serves "
                          "request streams (backend %s)",
                          run_config_enum_name("load.arrivals", cfg->load.arrivals), be->name);
-    rc = run_load_execute(cfg, id, a->m, &r, err);
+    rc = run_load_execute(cfg, id, a, &r, err);
     if (rc) return rc;
     r.run.wall_s = cod_clock_wall_s() - w0;
     *out = r;

@@ -119,6 +119,17 @@ int run_key_format(char *buf, size_t cap, const char *scenario_hash, const char 
 int run_execute_backend(const run_config *cfg, const run_ident *id, const run_backend *be,
                         run_assets **cache, run_result *out, cod_err *err);
 
+/* One request's real numbers under load (runner/run_load.c, compute = real): the coded
+ * forward pass of the run's input in which coded conv layer s (selected convs in order)
+ * encodes with codes[s], has the workers avail[s][0 .. n_avail[s]-1] (arrival order)
+ * compute their coded pieces (fp64, or fp32 for [run] precision = fp32) and decodes from
+ * them; the other convs run uncoded. *e2e_rel: relative error of the output against the
+ * uncoded pipeline, *max_layer_rel: the worst relative error of a decoded layer. COD_OK,
+ * or the decoder's status (COD_ENUMERIC: singular) / COD_ENOMEM with a message. */
+int run_assets_coded_forward(run_assets *a, const run_config *cfg, cod_code *const *codes,
+                             const size_t *const *avail, const size_t *n_avail,
+                             double *e2e_rel, double *max_layer_rel, cod_err *err);
+
 /* Write the run and its rows in one transaction. */
 int run_result_write(res_db *db, const run_result *r, cod_err *err);
 

@@ -46,7 +46,8 @@
 
 /* ---- validation -------------------------------------------------------------------- */
 
-static const char *const B_COMPUTE[] = {"run.compute", "load.arrivals", NULL};
+static const char *const B_COMPUTE[] = {"run.compute", "master.timing", "run.precision",
+                                        "run.snr_db", NULL};
 static const char *const B_BATCH[] = {"load.batch", NULL};
 static const char *const B_WARMUP[] = {"load.warmup", "load.requests", NULL};
 static const char *const B_TRACE_FILE[] = {"load.trace", "load.arrivals", NULL};
@@ -58,10 +59,14 @@ static const char *const B_EVENTS[] = {"run.trace", "load.arrivals", NULL};
 
 int run_load_validate(const run_config *c, const char *const **blame, cod_err *err) {
   const char *arr = run_config_enum_name("load.arrivals", c->load.arrivals);
-  if (c->run.compute != RUN_COMPUTE_MODEL)
+  if (c->run.compute == RUN_COMPUTE_REAL &&
+      (c->master.timing == RUN_TIMING_MEASURED || c->run.precision > RUN_FP32 ||
+       isfinite(c->run.snr_db)))
     return *blame = B_COMPUTE, cod_err_set(err, COD_EINVAL,
-                      "[load] arrivals = %s needs [run] compute = model (a request stream "
-                      "with real numbers is not implemented)", arr);
+                      "[load] arrivals = %s with [run] compute = real: the stream's numbers "
+                      "are computed with modelled master timing, fp64 or fp32 workers and no "
+                      "worker noise (use compute = model, or master timing = model, "
+                      "precision fp64/fp32, snr_db = none)", arr);
   if (c->load.batch != 1)
     return *blame = B_BATCH, cod_err_set(err, COD_EINVAL,
                       "[load] batch = %zu: batching requests is not implemented (batch = 1)",
@@ -130,6 +135,8 @@ struct req {
   size_t *arrived;         /* n */
   unsigned char *lost;     /* n */
   task **tasks;            /* n: the current layer's tasks (NULL: done or none) */
+  size_t *sets;            /* compute = real: n per coded stage, the arrived set at decode */
+  size_t *n_sets;          /* compute = real: its length per coded stage */
   req *next_free, *next_live, *prev_live;
 };
 
@@ -196,6 +203,12 @@ struct load_ctx {
   /* arrivals */
   uint64_t issued, in_flight, max_in_flight;
   trace_rd trace;
+  /* compute = real */
+  int real;
+  run_assets *assets;
+  cod_code **codes;        /* of the coded stages, in order */
+  double max_e2e_rel, max_layer_rel;
+  uint64_t n_numeric;      /* done requests whose decode was singular (no numbers) */
   /* outcome */
   int rc, saturated;
   double saturated_at, t_first_measured, t_last_finish;
@@ -254,7 +267,9 @@ static void *block_new(load_ctx *X, size_t bytes) {
 static req *req_get(load_ctx *X) {
   if (!X->req_free) {
     size_t n = X->n;
-    size_t one = sizeof(req) + n * (sizeof(size_t) + sizeof(task *) + 1);
+    size_t ns = X->real ? X->n_stages : 0;
+    size_t one = sizeof(req) + n * (sizeof(size_t) + sizeof(task *)) +
+                 ns * (n + 1) * sizeof(size_t) + n;
     one = (one + 15) & ~(size_t)15;
     unsigned char *b = block_new(X, POOL_CHUNK * one);
     if (!b) return NULL;
@@ -262,7 +277,9 @@ static req *req_get(load_ctx *X) {
       req *r = (req *)(b + i * one);
       r->arrived = (size_t *)(r + 1);
       r->tasks = (task **)(r->arrived + n);
-      r->lost = (unsigned char *)(r->tasks + n);
+      r->sets = (size_t *)(r->tasks + n);
+      r->n_sets = r->sets + ns * n;
+      r->lost = (unsigned char *)(r->n_sets + ns);
       r->next_free = X->req_free, X->req_free = r;
     }
   }
@@ -325,9 +342,11 @@ static void worker_next(load_ctx *X, wk *w);
 static void ps_update(load_ctx *X, wk *w);
 static void ps_schedule(load_ctx *X, wk *w);
 
+typedef struct spool_rec { int64_t id; double a, s, f, l, e2e, lay; int32_t st; } spool_rec;
+
 static int spool_write(load_ctx *X, const res_request_row *row, int status) {
-  struct { int64_t id; double a, s, f, l; int32_t st; } rec = {
-      row->request_id, row->arrival_s, row->start_s, row->finish_s, row->latency_s, status};
+  spool_rec rec = {row->request_id, row->arrival_s, row->start_s, row->finish_s,
+                   row->latency_s, row->e2e_rel_error, row->max_layer_rel_error, status};
   if (fwrite(&rec, sizeof rec, 1, X->spool) != 1) {
     fail(X, cod_err_set(X->err, COD_EIO, "writing the requests spool: %s", strerror(errno)));
     return 1;
@@ -335,11 +354,33 @@ static int spool_write(load_ctx *X, const res_request_row *row, int status) {
   return 0;
 }
 
+/* compute = real: the request's coded forward pass from the sets its layers decoded from;
+ * a singular decode is an outcome (NaN errors, counted), anything else fails the run. */
+static int real_numbers(load_ctx *X, req *r, res_request_row *row) {
+  const size_t *av[RUN_LAYERS_MAX];
+  for (size_t k = 0; k + 1 < X->n_stages; k++) av[k] = r->sets + k * X->n;
+  cod_err e = {0};
+  double e2e = NAN, lay = NAN;
+  int rc = run_assets_coded_forward(X->assets, X->c, X->codes, av, r->n_sets, &e2e, &lay, &e);
+  if (rc == COD_ENUMERIC) {
+    X->n_numeric++;
+    return 0;
+  }
+  if (rc) {
+    fail(X, cod_err_set(X->err, rc, "request %llu: %s", (unsigned long long)r->id, e.msg));
+    return 1;
+  }
+  row->e2e_rel_error = e2e, row->max_layer_rel_error = lay;
+  X->max_e2e_rel = fmax(X->max_e2e_rel, e2e), X->max_layer_rel = fmax(X->max_layer_rel, lay);
+  return 0;
+}
+
 /* The request ends with status s now (dropped: at a saturated stop). */
 static void req_finish(load_ctx *X, req *r, int s) {
   double t = now_s(X);
   res_request_row row = {(int64_t)r->id, r->t_arrival, r->t_start, s == R_DROPPED ? NAN : t,
-                         rstatus_names[s], s == R_DONE ? t - r->t_arrival : NAN};
+                         rstatus_names[s], s == R_DONE ? t - r->t_arrival : NAN, NAN, NAN};
+  if (s == R_DONE && X->real && real_numbers(X, r, &row)) return;
   spool_write(X, &row, s);
   if (s == R_DONE) {
     X->n_done++;
@@ -430,6 +471,10 @@ static void ev_result(sim_engine *e, void *p) {
     r->tasks[t->j] = NULL;
     r->arrived[r->n_arrived++] = t->j;
     if (cod_code_decodable(X->st[r->stage].code, r->arrived, r->n_arrived)) {
+      if (X->real) { /* the set this layer decodes from, for the request's numbers */
+        memcpy(r->sets + r->stage * X->n, r->arrived, r->n_arrived * sizeof *r->arrived);
+        r->n_sets[r->stage] = r->n_arrived;
+      }
       layer_close(X, r);
       master_submit(X, r, 1);
     }
@@ -892,6 +937,7 @@ static void ctx_free(load_ctx *X) {
   cod_free(X->w);
   cod_free(X->mq);
   cod_free(X->clients);
+  cod_free(X->codes);
   for (size_t i = 0; i < X->n_blocks; i++) cod_free(X->blocks[i]);
   cod_free(X->blocks);
   sim_rng_free(X->rng_arr);
@@ -962,6 +1008,12 @@ static int rows_fill(load_ctx *X, const run_ident *id, const model *m, run_resul
   L->max_in_flight = (int64_t)X->max_in_flight;
   L->sim_time_s = t_end;
   L->events = (int64_t)sim_engine_events_fired(X->e);
+  L->compute = run_config_enum_name("run.compute", c->run.compute);
+  if (X->real) {
+    L->max_e2e_rel_error = X->n_done > X->n_numeric ? X->max_e2e_rel : NAN;
+    L->max_layer_rel_error = X->n_done > X->n_numeric ? X->max_layer_rel : NAN;
+    L->singular = (int64_t)X->n_numeric;
+  }
   r->has_load = 1;
   r->events_fired = sim_engine_events_fired(X->e);
   r->load_workers = cod_calloc(X->n, sizeof *r->load_workers);
@@ -983,11 +1035,13 @@ static int rows_fill(load_ctx *X, const run_ident *id, const model *m, run_resul
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
 }
 
-int run_load_execute(const run_config *c, const run_ident *id, const model *m,
+int run_load_execute(const run_config *c, const run_ident *id, run_assets *a,
                      run_result *out, cod_err *err) {
+  const model *m = run_assets_model(a);
   load_ctx X;
   memset(&X, 0, sizeof X);
   X.c = c, X.err = err, X.n = c->cluster.workers;
+  X.real = c->run.compute == RUN_COMPUTE_REAL, X.assets = a;
   run_result r;
   memset(&r, 0, sizeof r);
   /* an unlimited master NIC is a very fast one, as in run_layer.c's cluster */
@@ -1009,6 +1063,14 @@ int run_load_execute(const run_config *c, const run_ident *id, const model *m,
   for (size_t j = 0; !rc && j < X.n; j++)
     X.w[j].klass = run_config_worker(c, j, &X.w[j].w), X.w[j].X = &X;
   if (!rc) rc = stages_build(&X, m, err);
+  if (!rc && X.real && X.n_stages - 1 > RUN_LAYERS_MAX)
+    rc = cod_err_set(err, COD_EINVAL, "[load] with compute = real: %zu coded layers, more "
+                     "than the %d a request records", X.n_stages - 1, RUN_LAYERS_MAX);
+  if (!rc && X.real) {
+    if (!(X.codes = cod_calloc(X.n_stages, sizeof *X.codes)))
+      rc = cod_err_set(err, COD_ENOMEM, "out of memory");
+    for (size_t k = 0; !rc && k + 1 < X.n_stages; k++) X.codes[k] = X.st[k].code;
+  }
   if (!rc && !(X.spool = tmpfile()))
     rc = cod_err_set(err, COD_EIO, "cannot create the temporary requests spool: %s",
                      strerror(errno));
@@ -1061,14 +1123,15 @@ done:
 }
 
 int run_load_write_requests(res_db *db, int64_t run_id, const run_result *r, cod_err *err) {
-  struct { int64_t id; double a, s, f, l; int32_t st; } rec;
+  spool_rec rec;
   FILE *f = r->requests_spool;
   if (fseek(f, 0, SEEK_SET) != 0)
     return cod_err_set(err, COD_EIO, "reading the requests spool: %s", strerror(errno));
   for (uint64_t i = 0; i < r->n_requests; i++) {
     if (fread(&rec, sizeof rec, 1, f) != 1)
       return cod_err_set(err, COD_EIO, "reading the requests spool: short read");
-    res_request_row row = {rec.id, rec.a, rec.s, rec.f, rstatus_names[rec.st], rec.l};
+    res_request_row row = {rec.id, rec.a, rec.s, rec.f, rstatus_names[rec.st], rec.l, rec.e2e,
+                           rec.lay};
     int rc = res_db_insert_request(db, run_id, &row, err);
     if (rc) return rc;
   }

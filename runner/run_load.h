@@ -26,8 +26,17 @@
  * there, records saturated = 1 and the time, and the requests still in flight are
  * `dropped`.
  *
- * Limits, refused up front by run_load_validate with a message: compute = real, batch > 1,
- * stragglers = worst, approximate codes, [data] source, [run] trace under load.
+ * With compute = real every done request's numbers are computed when it ends: the coded
+ * forward pass of the run's input in which each coded layer encodes, has the workers whose
+ * results had arrived at its decode compute their pieces, and decodes from that set
+ * (run_assets_coded_forward), so the request's error against the uncoded pipeline is the
+ * one those draws give; timing is the modelled one either way. A real request costs about
+ * one coded forward pass of CPU (AlexNet: a second or so), so real streams are for small
+ * request counts.
+ *
+ * Limits, refused up front by run_load_validate with a message: batch > 1, stragglers =
+ * worst, approximate codes, [data] source, [run] trace under load; with compute = real also
+ * measured master timing, bf16/fp16 workers and worker noise.
  */
 #ifndef FCDCC_RUN_LOAD_H
 #define FCDCC_RUN_LOAD_H
@@ -53,14 +62,17 @@ int run_load_validate(const run_config *cfg, const char *const **blame, cod_err 
  * {"load.trace"}. */
 int run_load_check_trace(const run_config *cfg, const char *const **blame, cod_err *err);
 
-/* Simulate the request stream of cfg (arrivals != none, compute = model) through model m,
+/* Simulate the request stream of cfg (arrivals != none) through the model of assets a,
  * as trial id->trial, and fill *out: the runs row (status ok, latency_s = mean latency of
  * the measured requests; ka, kb, delta of the first coded layer), the load row, the
  * load_workers rows and the spooled requests rows. Outcomes (saturation, undecodable
  * requests) are rows; errors (out of memory, an unreadable or malformed trace of arrival
  * times, a latency model's status) return a status with a message, *out untouched. */
-int run_load_execute(const run_config *cfg, const run_ident *id, const model *m,
+int run_load_execute(const run_config *cfg, const run_ident *id, run_assets *a,
                      run_result *out, cod_err *err);
+
+/* The model of a run's assets (borrowed). */
+const model *run_assets_model(const run_assets *a);
 
 /* The cost model of the single-inference run (defined in run_exec.c), shared with the
  * request stream: MACs of the non-conv layers in [from, to) the master runs, and whether

@@ -227,7 +227,7 @@ static void build_db(int with_mpi) {
     for (int k = 1; k <= 3; k++) {
       res_load_row L;
       res_load_row_init(&L);
-      L.arrivals = "poisson", L.cancel = "on-decode", L.service = "fcfs";
+      L.arrivals = "poisson", L.cancel = "on-decode", L.service = "fcfs", L.compute = "model";
       L.offered_per_s = 0.5 * k, L.requests = 1000, L.warmup = 100;
       L.completed = L.measured = 900, L.undecodable = L.dropped = 0;
       L.lat_mean_s = 1.0 * k + s, L.lat_p99_s = 3.0 * k + s, L.saturated = k == 3;

@@ -256,7 +256,8 @@ Test(load, rows_and_determinism) {
 /* What is refused up front, by key. */
 Test(load, refusals) {
   static const char *const bad[][2] = {
-    {"[run]\ncompute = real\n[load]\narrivals = poisson\n", "compute = model"},
+    {"[run]\ncompute = real\nprecision = bf16\n[load]\narrivals = poisson\n", "compute = real"},
+    {"[run]\ncompute = real\nsnr_db = 40\n[load]\narrivals = poisson\n", "no worker noise"},
     {"[run]\ncompute = model\n[load]\narrivals = poisson\nbatch = 2\n", "batch"},
     {"[run]\ncompute = model\n[load]\narrivals = poisson\nrequests = 5\nwarmup = 5\n", "warmup"},
     {"[run]\ncompute = model\n[load]\narrivals = trace\n", "needs [load] trace"},
@@ -370,4 +371,42 @@ Test(load, processor_sharing_mm1) {
               expect, se);
     run_result_fini(&r);
   }
+}
+
+/* compute = real: every done request's numbers are computed from the set its layers
+ * decoded from. fp64 nsctc-rot decodes to round-off, fp32 workers to about 1e-6: the
+ * errors are measured, not assumed; the run's maximum is the maximum of its rows. */
+Test(load, real_numbers_per_request) {
+  double worst[2];
+  for (int p = 0; p < 2; p++) {
+    char text[2048];
+    snprintf(text, sizeof text, "[run]\ncompute = real\nprecision = %s\nseed = 2\n"
+             "[model]\nname = lenet5\n[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n"
+             "[cluster]\nworkers = 6\ncompute_rate_flops = 1e8\n"
+             "[latency]\nmodel = shifted-exp\nshift = 1\nrate = 0.5\n"
+             "[load]\narrivals = poisson\nrate_per_s = 80\nrequests = 40\n",
+             p ? "fp32" : "fp64");
+    run_result r;
+    run_point(text, 0, &r);
+    cr_assert_eq(r.load.completed, 40);
+    cr_expect_str_eq(r.load.compute, "real");
+    cr_expect_eq(r.load.singular, 0);
+    /* the spooled rows: every request has its error, the maximum is the run's */
+    cr_assert_eq(fseek(r.requests_spool, 0, SEEK_SET), 0);
+    double mx = 0;
+    size_t n = 0;
+    struct { int64_t id; double a, s, f, l, e2e, lay; int32_t st; } rec;
+    while (fread(&rec, sizeof rec, 1, r.requests_spool) == 1) {
+      cr_expect(isfinite(rec.e2e) && rec.e2e > 0, "request %lld: e2e %g", (long long)rec.id,
+                rec.e2e);
+      cr_expect(rec.lay >= 0 && isfinite(rec.lay));
+      mx = fmax(mx, rec.e2e), n++;
+    }
+    cr_expect_eq(n, 40);
+    cr_expect_eq(mx, r.load.max_e2e_rel_error);
+    worst[p] = r.load.max_layer_rel_error;
+    run_result_fini(&r);
+  }
+  cr_expect_lt(worst[0], 1e-10, "fp64 nsctc-rot: %g", worst[0]);
+  cr_expect(worst[1] > 1e-9 && worst[1] < 1e-3, "fp32 workers: %g", worst[1]);
 }
