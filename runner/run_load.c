@@ -48,7 +48,6 @@
 
 static const char *const B_COMPUTE[] = {"run.compute", "master.timing", "run.precision",
                                         "run.snr_db", NULL};
-static const char *const B_BATCH[] = {"load.batch", NULL};
 static const char *const B_WARMUP[] = {"load.warmup", "load.requests", NULL};
 static const char *const B_TRACE_FILE[] = {"load.trace", "load.arrivals", NULL};
 static const char *const B_CLIENTS[] = {"load.clients", "load.arrivals", NULL};
@@ -67,10 +66,6 @@ int run_load_validate(const run_config *c, const char *const **blame, cod_err *e
                       "are computed with modelled master timing, fp64 or fp32 workers and no "
                       "worker noise (use compute = model, or master timing = model, "
                       "precision fp64/fp32, snr_db = none)", arr);
-  if (c->load.batch != 1)
-    return *blame = B_BATCH, cod_err_set(err, COD_EINVAL,
-                      "[load] batch = %zu: batching requests is not implemented (batch = 1)",
-                      c->load.batch);
   if (c->load.warmup >= c->load.requests)
     return *blame = B_WARMUP, cod_err_set(err, COD_EINVAL,
                       "[load] warmup = %zu leaves none of [load] requests = %zu measured",
@@ -116,6 +111,7 @@ typedef struct task {
   req *r;
   uint64_t seq;            /* the layer sequence number it belongs to */
   size_t j, stage;
+  uint64_t nm;             /* requests of its job (a batch's tasks carry all of them) */
   int state, cancelled;    /* cancelled: left in the worker ring, released when reached */
   sim_event_id ev;
   sim_xfer_id xfer;
@@ -126,10 +122,17 @@ typedef struct task {
   struct task *next_free;
 } task;
 
-struct req {
-  uint64_t id, seq;        /* seq: the current coded layer's sequence number */
-  double t_arrival, t_start;
-  size_t stage, client;
+/* One request of a job (a job is one request, or a batch of [load] batch of them). */
+typedef struct member { uint64_t id; double t_arrival; size_t client; } member;
+
+struct req {               /* a job: its members go through the stages together */
+  uint64_t id, seq;        /* id: its first member's; seq: the current coded layer's number */
+  double t_start;
+  size_t stage;
+  member *m;               /* batch entries, nm of them */
+  size_t nm;
+  int launched;            /* a batch still filling at the master: 0 */
+  sim_event_id timeout_ev; /* a filling batch's timeout */
   size_t n_arrived, n_lost;
   int decided;             /* the current layer is decoded or undecodable */
   size_t *arrived;         /* n */
@@ -138,6 +141,7 @@ struct req {
   size_t *sets;            /* compute = real: n per coded stage, the arrived set at decode */
   size_t *n_sets;          /* compute = real: its length per coded stage */
   req *next_free, *next_live, *prev_live;
+  load_ctx *X;
 };
 
 typedef struct stage {
@@ -203,6 +207,8 @@ struct load_ctx {
   /* arrivals */
   uint64_t issued, in_flight, max_in_flight;
   trace_rd trace;
+  req *open;               /* the batch filling at the master, or NULL */
+  size_t *think;           /* [load] batch entries: clients of a finished batch */
   /* compute = real */
   int real;
   run_assets *assets;
@@ -268,14 +274,15 @@ static req *req_get(load_ctx *X) {
   if (!X->req_free) {
     size_t n = X->n;
     size_t ns = X->real ? X->n_stages : 0;
-    size_t one = sizeof(req) + n * (sizeof(size_t) + sizeof(task *)) +
-                 ns * (n + 1) * sizeof(size_t) + n;
+    size_t one = sizeof(req) + X->c->load.batch * sizeof(member) +
+                 n * (sizeof(size_t) + sizeof(task *)) + ns * (n + 1) * sizeof(size_t) + n;
     one = (one + 15) & ~(size_t)15;
     unsigned char *b = block_new(X, POOL_CHUNK * one);
     if (!b) return NULL;
     for (size_t i = 0; i < POOL_CHUNK; i++) {
       req *r = (req *)(b + i * one);
-      r->arrived = (size_t *)(r + 1);
+      r->m = (member *)(r + 1);
+      r->arrived = (size_t *)(r->m + X->c->load.batch);
       r->tasks = (task **)(r->arrived + n);
       r->sets = (size_t *)(r->tasks + n);
       r->n_sets = r->sets + ns * n;
@@ -367,7 +374,7 @@ static int real_numbers(load_ctx *X, req *r, res_request_row *row) {
     return 0;
   }
   if (rc) {
-    fail(X, cod_err_set(X->err, rc, "request %llu: %s", (unsigned long long)r->id, e.msg));
+    fail(X, cod_err_set(X->err, rc, "request %llu: %s", (unsigned long long)r->m[0].id, e.msg));
     return 1;
   }
   row->e2e_rel_error = e2e, row->max_layer_rel_error = lay;
@@ -375,29 +382,44 @@ static int real_numbers(load_ctx *X, req *r, res_request_row *row) {
   return 0;
 }
 
-/* The request ends with status s now (dropped: at a saturated stop). */
+/* The job ends with status s now (dropped: at a saturated stop): one row per member. */
 static void req_finish(load_ctx *X, req *r, int s) {
-  double t = now_s(X);
-  res_request_row row = {(int64_t)r->id, r->t_arrival, r->t_start, s == R_DROPPED ? NAN : t,
-                         rstatus_names[s], s == R_DONE ? t - r->t_arrival : NAN, NAN, NAN};
-  if (s == R_DONE && X->real && real_numbers(X, r, &row)) return;
-  spool_write(X, &row, s);
-  if (s == R_DONE) {
-    X->n_done++;
-    if (r->id >= X->c->load.warmup) {
-      X->n_measured++;
-      sim_stats_add(X->stats, r->id - X->c->load.warmup, t - r->t_arrival);
-      if (t > X->t_last_finish) X->t_last_finish = t;
-    }
-  } else if (s == R_UNDECODABLE) {
-    X->n_undecodable++;
-  } else {
-    X->n_dropped++;
+  double t = now_s(X), e2e = NAN, lay = NAN;
+  if (s == R_DONE && X->real) { /* the members share the run's input and the decode sets */
+    res_request_row probe;
+    probe.e2e_rel_error = probe.max_layer_rel_error = NAN;
+    if (real_numbers(X, r, &probe)) return;
+    e2e = probe.e2e_rel_error, lay = probe.max_layer_rel_error;
   }
-  size_t client = r->client;
-  X->in_flight--;
+  if (r->timeout_ev) sim_engine_cancel(X->e, r->timeout_ev), r->timeout_ev = 0;
+  for (size_t i = 0; i < r->nm; i++) {
+    const member *mb = &r->m[i];
+    res_request_row row = {(int64_t)mb->id, mb->t_arrival, r->t_start,
+                           s == R_DROPPED ? NAN : t, rstatus_names[s],
+                           s == R_DONE ? t - mb->t_arrival : NAN, e2e, lay};
+    if (spool_write(X, &row, s)) return;
+    if (s == R_DONE) {
+      X->n_done++;
+      if (mb->id >= X->c->load.warmup) {
+        X->n_measured++;
+        sim_stats_add(X->stats, mb->id - X->c->load.warmup, t - mb->t_arrival);
+        if (t > X->t_last_finish) X->t_last_finish = t;
+      }
+    } else if (s == R_UNDECODABLE) {
+      X->n_undecodable++;
+    } else {
+      X->n_dropped++;
+    }
+    X->in_flight--;
+  }
+  /* the members' clients think again: copied out before the record is reused (issue_next
+   * only schedules, so X->think is not overwritten meanwhile) */
+  size_t nm = r->nm;
+  int closed = s != R_DROPPED && X->c->load.arrivals == RUN_ARRIVALS_CLOSED;
+  for (size_t i = 0; closed && i < nm; i++) X->think[i] = r->m[i].client;
+  if (X->open == r) X->open = NULL;
   req_put(X, r);
-  if (s != R_DROPPED && X->c->load.arrivals == RUN_ARRIVALS_CLOSED) issue_next(X, client);
+  for (size_t i = 0; closed && i < nm; i++) issue_next(X, X->think[i]);
 }
 
 /* Cancel task t (the policy allows it): it leaves every queue and never runs. */
@@ -494,8 +516,8 @@ static void xfer_down_done(sim_engine *e, void *p) {
   (void)e;
   t->xfer = 0;
   t->state = T_LINK_DOWN;
-  at(X, link_end(X, t->t0, X->st[t->stage].bytes_down, X->w[t->j].w.uplink_bps), ev_result, t,
-     &t->ev);
+  at(X, link_end(X, t->t0, t->nm * X->st[t->stage].bytes_down, X->w[t->j].w.uplink_bps),
+     ev_result, t, &t->ev);
 }
 
 /* Task t has finished its service at worker w: its result goes back. */
@@ -505,7 +527,7 @@ static void task_served(load_ctx *X, task *t) {
   X->w[t->j].done++;
   t->state = T_DOWN;
   t->t0 = now_s(X);
-  if (sim_nic_submit(X->nic_down, X->st[t->stage].bytes_down, 0, xfer_down_done, t, NULL,
+  if (sim_nic_submit(X->nic_down, t->nm * X->st[t->stage].bytes_down, 0, xfer_down_done, t, NULL,
                      &t->xfer))
     fail(X, cod_err_set(X->err, COD_ENOMEM, "out of memory (or the master NIC passed the "
                         "horizon)"));
@@ -545,7 +567,7 @@ static void ev_fcfs_done(sim_engine *e, void *p) {
 /* Draw task t's service time at worker j now: *d (s) and *t_fail (INFINITY if it returns). */
 static int draw(load_ctx *X, task *t, double *d, double *t_fail) {
   const stage *s = &X->st[t->stage];
-  double nominal = s->flops / X->w[t->j].w.compute_rate_flops;
+  double nominal = (double)t->nm * s->flops / X->w[t->j].w.compute_rate_flops;
   int rc = run_cluster_draw(X->cl, X->c, t->j, now_s(X), nominal, d, t_fail, X->err);
   if (rc) fail(X, rc);
   return rc;
@@ -682,8 +704,8 @@ static void xfer_up_done(sim_engine *e, void *p) {
   (void)e;
   t->xfer = 0;
   t->state = T_LINK_UP;
-  at(X, link_end(X, t->t0, X->st[t->stage].bytes_up, X->w[t->j].w.downlink_bps), ev_at_worker,
-     t, &t->ev);
+  at(X, link_end(X, t->t0, t->nm * X->st[t->stage].bytes_up, X->w[t->j].w.downlink_bps),
+     ev_at_worker, t, &t->ev);
 }
 
 /* r's current stage is encoded: one task per worker that can store its share. */
@@ -697,11 +719,11 @@ static void layer_start(load_ctx *X, req *r) {
     if (s->refused[j]) continue;
     task *t = task_get(X);
     if (!t) return oom(X);
-    t->r = r, t->seq = r->seq, t->j = j, t->stage = r->stage;
+    t->r = r, t->seq = r->seq, t->j = j, t->stage = r->stage, t->nm = r->nm;
     t->state = T_UP;
     t->t0 = now_s(X);
     r->tasks[j] = t;
-    if (sim_nic_submit(X->nic_up, s->bytes_up, 0, xfer_up_done, t, NULL, &t->xfer))
+    if (sim_nic_submit(X->nic_up, t->nm * s->bytes_up, 0, xfer_up_done, t, NULL, &t->xfer))
       return fail(X, cod_err_set(X->err, COD_ENOMEM, "out of memory (or the master NIC "
                                  "passed the horizon)"));
   }
@@ -737,7 +759,7 @@ static void master_next(load_ctx *X) {
   mjob *j = &X->mq[X->mq_head];
   const stage *s = &X->st[j->r->stage];
   if (isnan(j->r->t_start)) j->r->t_start = now_s(X);
-  double d = j->decode ? s->decode_s : s->master_s + (s->code ? s->encode_s : 0.0);
+  double d = (double)j->r->nm * (j->decode ? s->decode_s : s->master_s + (s->code ? s->encode_s : 0.0));
   X->m_busy = 1;
   after(X, d, ev_master_done, X, NULL);
 }
@@ -767,18 +789,44 @@ static void saturate(load_ctx *X) {
 
 static void ev_arrival(sim_engine *e, void *p);
 
-/* A new request now, from `client` (closed loops; 0 otherwise). */
+static void launch(load_ctx *X, req *r) {
+  if (r->timeout_ev) sim_engine_cancel(X->e, r->timeout_ev), r->timeout_ev = 0;
+  if (X->open == r) X->open = NULL;
+  r->launched = 1;
+  master_submit(X, r, 0);
+}
+
+/* batch_timeout_s after a batch's first member: it goes with what it has. */
+static void ev_batch_timeout(sim_engine *e, void *p) {
+  req *r = p;
+  (void)e;
+  r->timeout_ev = 0;
+  launch(r->X, r);
+}
+
+/* A new request now, from `client` (closed loops; 0 otherwise): a job of its own, or a
+ * member of the batch filling at the master. */
 static void arrive(load_ctx *X, size_t client) {
   if (X->in_flight >= X->c->load.queue_limit) return saturate(X);
-  req *r = req_get(X);
-  if (!r) return oom(X);
-  r->id = X->issued++;
-  r->t_arrival = now_s(X), r->t_start = NAN;
-  r->stage = 0, r->client = client, r->seq = 0, r->decided = 0;
-  if (r->id == X->c->load.warmup) X->t_first_measured = r->t_arrival;
+  req *r = X->open;
+  if (!r) {
+    if (!(r = req_get(X))) return oom(X);
+    r->X = X;
+    r->t_start = NAN, r->stage = 0, r->seq = 0, r->decided = 0, r->nm = 0;
+    r->launched = 0, r->timeout_ev = 0;
+    r->id = X->issued;
+  }
+  member *mb = &r->m[r->nm++];
+  mb->id = X->issued++, mb->t_arrival = now_s(X), mb->client = client;
+  if (mb->id == X->c->load.warmup) X->t_first_measured = mb->t_arrival;
   X->in_flight++;
   if (X->in_flight > X->max_in_flight) X->max_in_flight = X->in_flight;
-  master_submit(X, r, 0);
+  const size_t B = X->c->load.batch;
+  if (B == 1 || r->nm == B || X->c->load.batch_timeout_s <= 0) return launch(X, r);
+  if (r->nm == 1) {
+    X->open = r;
+    after(X, X->c->load.batch_timeout_s, ev_batch_timeout, r, &r->timeout_ev);
+  }
 }
 
 /* The next arrival time (s), or INFINITY at the end of the file. COD_OK, or COD_EIO /
@@ -938,6 +986,7 @@ static void ctx_free(load_ctx *X) {
   cod_free(X->mq);
   cod_free(X->clients);
   cod_free(X->codes);
+  cod_free(X->think);
   for (size_t i = 0; i < X->n_blocks; i++) cod_free(X->blocks[i]);
   cod_free(X->blocks);
   sim_rng_free(X->rng_arr);
@@ -1052,6 +1101,8 @@ int run_load_execute(const run_config *c, const run_ident *id, run_assets *a,
   if (!rc) rc = run_cluster_new(c, X.e, id->trial, &X.cl, err);
   if (!rc) rc = sim_nic_new(X.e, bps, disc, &X.nic_up, err);
   if (!rc) rc = sim_nic_new(X.e, bps, disc, &X.nic_down, err);
+  if (!rc && !(X.think = cod_calloc(c->load.batch, sizeof *X.think)))
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory");
   if (!rc && c->load.arrivals == RUN_ARRIVALS_CLOSED &&
       !(X.clients = cod_calloc(c->load.clients, sizeof *X.clients)))
     rc = cod_err_set(err, COD_ENOMEM, "out of memory for %zu clients", c->load.clients);

@@ -34,8 +34,11 @@
  * one coded forward pass of CPU (AlexNet: a second or so), so real streams are for small
  * request counts.
  *
- * Limits, refused up front by run_load_validate with a message: batch > 1, stragglers =
- * worst, approximate codes, [data] source, [run] trace under load; with compute = real also
+ * Batching: `batch` requests fill a job at the master (launched when full or batch_timeout_s
+ * after its first member); the job costs batch times one request on every server and its
+ * members finish together, each with its own row.
+ *
+ * Limits, refused up front by run_load_validate with a message: stragglers = worst, approximate codes, [data] source, [run] trace under load; with compute = real also
  * measured master timing, bf16/fp16 workers and worker noise.
  */
 #ifndef FCDCC_RUN_LOAD_H

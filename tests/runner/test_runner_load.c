@@ -258,7 +258,8 @@ Test(load, refusals) {
   static const char *const bad[][2] = {
     {"[run]\ncompute = real\nprecision = bf16\n[load]\narrivals = poisson\n", "compute = real"},
     {"[run]\ncompute = real\nsnr_db = 40\n[load]\narrivals = poisson\n", "no worker noise"},
-    {"[run]\ncompute = model\n[load]\narrivals = poisson\nbatch = 2\n", "batch"},
+    {"[run]\ncompute = model\n[coding]\nscheme = berrut\n[load]\narrivals = poisson\n",
+     "approximate"},
     {"[run]\ncompute = model\n[load]\narrivals = poisson\nrequests = 5\nwarmup = 5\n", "warmup"},
     {"[run]\ncompute = model\n[load]\narrivals = trace\n", "needs [load] trace"},
     {"[run]\ncompute = model\n[load]\narrivals = poisson\ntrace = t.txt\n", "reads no file"},
@@ -409,4 +410,34 @@ Test(load, real_numbers_per_request) {
   }
   cr_expect_lt(worst[0], 1e-10, "fp64 nsctc-rot: %g", worst[0]);
   cr_expect(worst[1] > 1e-9 && worst[1] < 1e-3, "fp32 workers: %g", worst[1]);
+}
+
+/* Batching: B requests coded together cost B times one request's work on every server
+ * and finish together. Periodic arrivals at 10/s on the deterministic single worker
+ * (D = 10 ms a request), B = 4 with a long timeout: a batch fills in 0.3 s and is served
+ * in 4 D, so member i of a batch waits (3 - i) / 10 s + 4 D, mean 0.15 s + 0.04 s. With a
+ * timeout (0.05 s) shorter than the gap between arrivals every batch leaves alone after
+ * the timeout: latency 0.05 s + D. */
+Test(load, batching) {
+  const char *law = "[latency]\nmodel = deterministic\n";
+  char text[2048];
+  run_result r;
+  snprintf(text, sizeof text, MM1_HEAD "%s[load]\narrivals = periodic\nrate_per_s = 10\n"
+           "requests = 400\nbatch = 4\nbatch_timeout_s = 10\n", law);
+  run_point(text, 0, &r);
+  cr_expect_eq(r.load.completed, 400);
+  cr_expect(fabs(r.load.lat_mean_s - (0.15 + 4 * D_S)) < 1e-6, "batch of 4: mean %.9g s",
+            r.load.lat_mean_s);
+  cr_expect_eq(r.load_workers[0].tasks_done, 100, "one task per batch");
+  cr_expect(fabs(r.load_workers[0].utilisation * r.load.sim_time_s - 400 * D_S) < 1e-6,
+            "busy time is the requests' work");
+  run_result_fini(&r);
+  snprintf(text, sizeof text, MM1_HEAD "%s[load]\narrivals = periodic\nrate_per_s = 10\n"
+           "requests = 50\nbatch = 4\nbatch_timeout_s = 0.05\n", law);
+  run_point(text, 0, &r);
+  cr_expect_eq(r.load.completed, 50);
+  cr_expect(fabs(r.load.lat_mean_s - (0.05 + D_S)) < 1e-6, "timeout: mean %.9g s",
+            r.load.lat_mean_s);
+  cr_expect_eq(r.load_workers[0].tasks_done, 50);
+  run_result_fini(&r);
 }
