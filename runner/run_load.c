@@ -930,7 +930,7 @@ static void issue_next(load_ctx *X, size_t client) {
 
 static int stages_build(load_ctx *X, const model *m, cod_err *err) {
   const run_config *c = X->c;
-  size_t n_conv = model_conv_count(m), last = 0, ns = 0;
+  size_t n_conv = model_conv_count(m), last = 0;
   X->st = cod_calloc(n_conv + 1, sizeof *X->st);
   if (!X->st) return cod_err_set(err, COD_ENOMEM, "out of memory");
   size_t el_up = run_precision_operand_bytes(c->run.precision);
@@ -946,7 +946,7 @@ static int stages_build(load_ctx *X, const model *m, cod_err *err) {
       pending += 2.0 * cod_conv_macs(&g) / c->master.master_flops;
       continue;
     }
-    stage *s = &X->st[ns++];
+    stage *s = &X->st[X->n_stages++]; /* counted at once: ctx_free releases it */
     s->master_s = pending, pending = 0;
     int rc = run_code_choose(c, &g, &s->code, err);
     if (rc) return rc;
@@ -966,8 +966,7 @@ static int stages_build(load_ctx *X, const model *m, cod_err *err) {
       s->refused[j] = (double)s->bytes_stored > X->w[j].w.storage_bytes;
   }
   pending += 2.0 * run_master_macs(m, last, model_layer_count(m)) / c->master.master_flops;
-  X->st[ns++].master_s = pending;
-  X->n_stages = ns;
+  X->st[X->n_stages++].master_s = pending;
   return COD_OK;
 }
 

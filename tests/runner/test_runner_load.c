@@ -441,3 +441,63 @@ Test(load, batching) {
   cr_expect_eq(r.load_workers[0].tasks_done, 50);
   run_result_fini(&r);
 }
+
+/* Allocation-failure walk: for N = 0, 1, ... the N-th allocation of the run fails. The run
+ * either succeeds (a tolerated failure) or returns COD_ENOMEM with a message, and every
+ * block comes back (no leak), in model and real mode, FCFS and PS, with batches. */
+static void alloc_walk(const char *text) {
+  run_scenario *sc = parse_ok(text);
+  run_config cfg;
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  run_ident id = {"loadtest.ini", "0123456789abcdef", NULL, 0, 0};
+  long enomem = 0;
+  /* the clean run's allocation count: every N up to 150, then about 100 more across it */
+  cod_alloc_fail_at(-1);
+  {
+    run_assets *cache = NULL;
+    run_result r;
+    cr_assert_eq(run_execute(&cfg, &id, &cache, &r, &e), COD_OK, "%s", e.msg);
+    run_result_fini(&r);
+    run_assets_free(cache);
+  }
+  long total = cod_alloc_count();
+  for (long n = 0;; n += n < 150 ? 1 : 1 + total / 100) {
+    long live0 = cod_alloc_live();
+    run_assets *cache = NULL;
+    run_result r;
+    cod_err ee = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_execute(&cfg, &id, &cache, &r, &ee);
+    int fired = cod_alloc_count() > n; /* the counter passed N: the injection was reached */
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) run_result_fini(&r);
+    run_assets_free(cache);
+    cr_assert_eq(cod_alloc_live() - live0, 0, "N=%ld: leaked (rc %d: %s)", n, rc, ee.msg);
+    if (rc) {
+      cr_assert_eq(rc, COD_ENOMEM, "N=%ld: status %d: %s", n, rc, ee.msg);
+      cr_assert(ee.msg[0], "N=%ld: no message", n);
+      enomem++;
+    } else if (!fired) {
+      break;
+    }
+    cr_assert_lt(n, 100000, "walk does not terminate");
+  }
+  cr_expect_gt(enomem, 5);
+  run_scenario_free(sc);
+}
+
+#define WALK_HEAD                                                                         \
+  "[model]\nname = lenet5\n[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n"                \
+  "[cluster]\nworkers = 4\ncompute_rate_flops = 1e8\n"                                    \
+  "[load]\narrivals = poisson\nrate_per_s = 100\n"
+
+Test(load, alloc_walk_model) { alloc_walk("[run]\ncompute = model\n" WALK_HEAD "requests = 60\n"); }
+Test(load, alloc_walk_real) { alloc_walk("[run]\ncompute = real\n" WALK_HEAD "requests = 8\n"); }
+Test(load, alloc_walk_ps_batch_closed) {
+  alloc_walk("[run]\ncompute = model\n" WALK_HEAD
+             "requests = 60\nservice = ps\nbatch = 3\nbatch_timeout_s = 0.02\ncancel = never\n");
+  alloc_walk("[run]\ncompute = model\n[model]\nname = lenet5\n[coding]\nscheme = uncoded\n"
+             "[cluster]\nworkers = 4\n[load]\narrivals = closed\nclients = 3\nthink_s = 0.01\n"
+             "requests = 40\n");
+}
