@@ -55,6 +55,7 @@ static const char *const B_WORST[] = {"cluster.stragglers", "load.arrivals", NUL
 static const char *const B_SCHEME[] = {"coding.scheme", "load.arrivals", NULL};
 static const char *const B_DATA[] = {"data.source", "load.arrivals", NULL};
 static const char *const B_EVENTS[] = {"run.trace", "load.arrivals", NULL};
+static const char *const B_STORAGE[] = {"cluster.storage", "load.arrivals", NULL};
 
 int run_load_validate(const run_config *c, const char *const **blame, cod_err *err) {
   const char *arr = run_config_enum_name("load.arrivals", c->load.arrivals);
@@ -90,6 +91,11 @@ int run_load_validate(const run_config *c, const char *const **blame, cod_err *e
   if (strcmp(c->data.source, "none") != 0)
     return *blame = B_DATA, cod_err_set(err, COD_EINVAL,
                       "[data] source and [load] arrivals = %s exclude each other", arr);
+  if (c->cluster.storage == RUN_STORAGE_WHOLE_MODEL)
+    return *blame = B_STORAGE, cod_err_set(err, COD_EINVAL,
+                      "[cluster] storage = whole-model is a single-inference plan: under "
+                      "[load] each layer's coded data is checked against storage_bytes alone "
+                      "(use storage = per-layer)");
   if (c->run.trace)
     return *blame = B_EVENTS, cod_err_set(err, COD_EINVAL,
                       "[run] trace = true records every event: not with [load] arrivals");

@@ -267,6 +267,8 @@ Test(load, refusals) {
     {"[run]\ncompute = model\n[cluster]\nstragglers = worst\n[load]\narrivals = poisson\n",
      "stragglers"},
     {"[run]\ncompute = model\ntrace = true\n[load]\narrivals = poisson\n", "trace"},
+    {"[run]\ncompute = model\n[cluster]\nstorage = whole-model\n[load]\narrivals = poisson\n",
+     "whole-model"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     run_scenario *sc = parse_ok(bad[i][0]);
