@@ -106,6 +106,28 @@ Test(load, mm1) {
   check_mean(law, 0.7, an_queue_mm1_response_s(0.7 / D_S, D_S));
 }
 
+/* The M/M/1 FCFS response time is exponential with rate mu - lambda (Kleinrock vol. 1,
+ * 3.2), so its p99 is ln(100) / (mu - lambda): the histogram quantile and its batch-means
+ * interval against it, within 4 standard errors plus the histogram's half-bin (0.5 %). */
+Test(load, mm1_p99) {
+  const double rho = 0.6, expect = log(100.0) * D_S / (1.0 - rho);
+  for (int seed = 1; seed <= 4; seed++) {
+    char text[2048];
+    snprintf(text, sizeof text, MM1_HEAD "[latency]\nmodel = shifted-exp\nshift = 0\n"
+             "rate = 1\n[run]\nseed = %d\n[load]\narrivals = poisson\nrate_per_s = %.17g\n"
+             "requests = 40000\nwarmup = 2000\n", seed, rho / D_S);
+    run_result r;
+    run_point(text, 0, &r);
+    const res_load_row *L = &r.load;
+    double se = L->lat_p99_ci_s / gsl_cdf_tdist_Pinv(0.975, (double)(L->ci_batches - 1));
+    cr_assert(se > 0 && se < 0.2 * expect, "p99 standard error %g s", se);
+    cr_expect(fabs(L->lat_p99_s - expect) <= 4.0 * se + 0.005 * expect,
+              "seed %d: simulated p99 %.6g s, theory %.6g s, SE %.3g s", seed, L->lat_p99_s,
+              expect, se);
+    run_result_fini(&r);
+  }
+}
+
 /* The formulas themselves, from their textbook values, and their refusals. */
 Test(load, queue_formulas) {
   cr_expect_float_eq(an_queue_md1_response_s(50, 0.01), 0.01 + 0.5 * 0.01 / (2 * 0.5), 1e-15);
