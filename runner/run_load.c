@@ -56,6 +56,8 @@ static const char *const B_SCHEME[] = {"coding.scheme", "load.arrivals", NULL};
 static const char *const B_DATA[] = {"data.source", "load.arrivals", NULL};
 static const char *const B_EVENTS[] = {"run.trace", "load.arrivals", NULL};
 static const char *const B_STORAGE[] = {"cluster.storage", "load.arrivals", NULL};
+static const char *const B_ALLOC[] = {"cluster.allocation", "cluster.returns", "load.arrivals",
+                                      NULL};
 
 int run_load_validate(const run_config *c, const char *const **blame, cod_err *err) {
   const char *arr = run_config_enum_name("load.arrivals", c->load.arrivals);
@@ -91,6 +93,12 @@ int run_load_validate(const run_config *c, const char *const **blame, cod_err *e
   if (strcmp(c->data.source, "none") != 0)
     return *blame = B_DATA, cod_err_set(err, COD_EINVAL,
                       "[data] source and [load] arrivals = %s exclude each other", arr);
+  if (c->cluster.allocation != RUN_ALLOC_EQUAL || c->cluster.returns != RUN_RETURNS_PER_WORKER)
+    return *blame = B_ALLOC, cod_err_set(err, COD_EINVAL,
+                      "[cluster] allocation = %s, returns = %s: under [load] each worker holds "
+                      "one coded task per layer (allocation = equal, returns = per-worker)",
+                      run_config_enum_name("cluster.allocation", c->cluster.allocation),
+                      run_config_enum_name("cluster.returns", c->cluster.returns));
   if (c->cluster.storage == RUN_STORAGE_WHOLE_MODEL)
     return *blame = B_STORAGE, cod_err_set(err, COD_EINVAL,
                       "[cluster] storage = whole-model is a single-inference plan: under "

@@ -291,6 +291,8 @@ Test(load, refusals) {
     {"[run]\ncompute = model\ntrace = true\n[load]\narrivals = poisson\n", "trace"},
     {"[run]\ncompute = model\n[cluster]\nstorage = whole-model\n[load]\narrivals = poisson\n",
      "whole-model"},
+    {"[run]\ncompute = model\n[cluster]\nallocation = proportional\n[load]\narrivals = poisson\n",
+     "one coded task per layer"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     run_scenario *sc = parse_ok(bad[i][0]);
