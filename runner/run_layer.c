@@ -519,6 +519,8 @@ void run_layer_out_fini(run_layer_out *o) {
   memset(o, 0, sizeof *o);
 }
 
+_Static_assert(COD_WORKERS_MAX <= SIM_LATENCY_WORKERS_MAX, "a per-worker law covers every worker");
+
 struct run_cluster {
   size_t n;
   sim_latency *models[RUN_CLASSES_MAX + 1]; /* [0] default, [k+1] class k */

@@ -16,6 +16,9 @@
  *   bimodal: values {1, f}; the k-th of n equals f with a binomial probability.
  *   log-normal: mean shift + exp(mu + sigma^2 / 2); no closed form for order statistics
  *     (none is known; callers get COD_EINVAL, i.e. "no prediction").
+ *   markov: stationary mean (1 - pi) (a_f + 1/mu_f) + pi (a_s + 1/mu_s), pi = S_s/(S_f+S_s).
+ * Every law also has its CDF and the times where it jumps or kinks (ops cdf, breaks), so
+ * that analytic/ can integrate order statistics of any mix of laws (an_orderstat.h).
  * All are per unit nominal duration and scaled by nominal_s.
  */
 #include "sim_latency.h"
@@ -35,6 +38,7 @@
 
 #include "cod_alloc.h"
 #include "cod_file.h"
+#include "sim_rng.h"
 
 struct sim_latency {
   const sim_latency_ops *ops;
@@ -56,6 +60,19 @@ double sim_shexp_order_stat_mean(double a, double mu, size_t n, size_t k) {
   return a + s / mu;
 }
 
+/* The sampled multiple of the nominal time that t_s seconds amount to: -1 for t_s < 0,
+ * INFINITY for a task of no nominal time (its multiplicative samples are all 0). */
+static double unit_of(double nominal, double t) {
+  if (t < 0.0) return -1.0;
+  return nominal > 0.0 ? t / nominal : INFINITY;
+}
+
+/* One break point, if room. */
+static size_t put_break(double *at, size_t cap, size_t i, double v) {
+  if (i < cap) at[i] = v;
+  return i + 1;
+}
+
 /* ------------------------------------------------------------ deterministic ---- */
 
 static int det_sample(void *st, gsl_rng *r, size_t w, double t0, double nominal,
@@ -74,8 +91,16 @@ static int det_order(const void *st, double nominal, size_t n, size_t k, double 
 static double no_fail(const void *st) { return 0.0; }
 static void plain_free(void *st) { cod_free(st); }
 
+static int det_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  *p = unit_of(nominal, t) >= 1.0 ? 1.0 : 0.0;
+  return COD_OK;
+}
+static size_t det_breaks(const void *st, size_t w, double nominal, double *at, size_t cap) {
+  return put_break(at, cap, 0, nominal);
+}
+
 static const sim_latency_ops det_ops = {"deterministic", det_sample, det_mean, det_order,
-                                        no_fail, plain_free};
+                                        no_fail, plain_free, det_cdf, det_breaks};
 
 /* ------------------------------------------------------------- shifted exp ----- */
 
@@ -99,8 +124,22 @@ static int shexp_order(const void *st, double nominal, size_t n, size_t k, doubl
   *out = nominal * sim_shexp_order_stat_mean(s->a, s->mu, n, k);
   return COD_OK;
 }
+/* P(a + Exp(mu) <= y) per unit nominal time. */
+static double shexp_unit_cdf(double a, double mu, double y) {
+  return y <= a ? 0.0 : isinf(y) ? 1.0 : -expm1(-mu * (y - a));
+}
+static int shexp_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const shexp_state *s = st;
+  *p = shexp_unit_cdf(s->a, s->mu, unit_of(nominal, t));
+  return COD_OK;
+}
+static size_t shexp_breaks(const void *st, size_t w, double nominal, double *at, size_t cap) {
+  const shexp_state *s = st;
+  return put_break(at, cap, 0, nominal * s->a);
+}
 static const sim_latency_ops shexp_ops = {"shifted-exp", shexp_sample, shexp_mean,
-                                          shexp_order, no_fail, plain_free};
+                                          shexp_order, no_fail, plain_free, shexp_cdf,
+                                          shexp_breaks};
 
 /* ------------------------------------------------------------------ pareto ----- */
 
@@ -131,8 +170,20 @@ static int pareto_order(const void *st, double nominal, size_t n, size_t k, doub
   *out = nominal * s->xm * exp(lg);
   return COD_OK;
 }
+static int pareto_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const pareto_state *s = st;
+  double y = unit_of(nominal, t);
+  *p = y < s->xm ? 0.0 : isinf(y) ? 1.0 : -expm1(s->alpha * log(s->xm / y));
+  return COD_OK;
+}
+static size_t pareto_breaks(const void *st, size_t w, double nominal, double *at,
+                            size_t cap) {
+  const pareto_state *s = st;
+  return put_break(at, cap, 0, nominal * s->xm);
+}
 static const sim_latency_ops pareto_ops = {"pareto", pareto_sample, pareto_mean,
-                                           pareto_order, no_fail, plain_free};
+                                           pareto_order, no_fail, plain_free, pareto_cdf,
+                                           pareto_breaks};
 
 /* ----------------------------------------------------------------- bimodal ----- */
 
@@ -161,8 +212,20 @@ static int bimodal_order(const void *st, double nominal, size_t n, size_t k, dou
   *out = nominal * (1.0 + (s->factor - 1.0) * pf);
   return COD_OK;
 }
+static int bimodal_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const bimodal_state *s = st;
+  double y = unit_of(nominal, t);
+  *p = (1.0 - s->p) * (y >= 1.0) + s->p * (y >= s->factor);
+  return COD_OK;
+}
+static size_t bimodal_breaks(const void *st, size_t w, double nominal, double *at,
+                             size_t cap) {
+  const bimodal_state *s = st;
+  return put_break(at, cap, put_break(at, cap, 0, nominal), nominal * s->factor);
+}
 static const sim_latency_ops bimodal_ops = {"bimodal", bimodal_sample, bimodal_mean,
-                                            bimodal_order, no_fail, plain_free};
+                                            bimodal_order, no_fail, plain_free, bimodal_cdf,
+                                            bimodal_breaks};
 
 /* --------------------------------------------------------------- log-normal ---- */
 
@@ -183,8 +246,115 @@ static int lognormal_mean(const void *st, double nominal, double *out) {
   *out = nominal * (s->shift + exp(s->mu + 0.5 * s->sigma * s->sigma));
   return COD_OK;
 }
+static int lognormal_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const lognormal_state *s = st;
+  double y = unit_of(nominal, t) - s->shift;
+  *p = y <= 0.0 ? 0.0 : isinf(y) ? 1.0 : gsl_cdf_lognormal_P(y, s->mu, s->sigma);
+  return COD_OK;
+}
+static size_t lognormal_breaks(const void *st, size_t w, double nominal, double *at,
+                               size_t cap) {
+  const lognormal_state *s = st;
+  return put_break(at, cap, 0, nominal * s->shift);
+}
 static const sim_latency_ops lognormal_ops = {"lognormal", lognormal_sample, lognormal_mean,
-                                              NULL, no_fail, plain_free};
+                                              NULL, no_fail, plain_free, lognormal_cdf,
+                                              lognormal_breaks};
+
+/* ------------------------------------------------------------------ markov ----- */
+
+/* Per worker: the state of its two-state chain and the chain's own splitmix64 stream, so
+ * that the trajectory of states does not depend on how many task durations were drawn
+ * from the worker's stream in between (common random numbers across schemes). */
+typedef struct markov_worker {
+  int seeded;          /* the chain has started (at its first sample) */
+  int slow;            /* current state: 1 slow, 0 fast */
+  uint64_t key;        /* splitmix64 state of the chain's private stream */
+  double next_switch_s; /* absolute time of the next switch */
+} markov_worker;
+
+typedef struct markov_state {
+  double a[2], mu[2];  /* [0] fast, [1] slow: shifted-exp per unit nominal */
+  double sojourn_s[2]; /* mean sojourn in each state, seconds */
+  markov_worker *w;    /* SIM_LATENCY_WORKERS_MAX entries */
+} markov_state;
+
+/* A uniform in (0, 1) from the top 53 bits of the chain's next output. */
+static double markov_uniform(uint64_t *key) {
+  return ((double)(sim_splitmix64(key) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+/* Bring worker w's chain to time t0 (seconds). A chain that has not run draws its key from
+ * the worker's stream (two 32-bit words) and starts at time 0 in the stationary law, with
+ * an exponential residual sojourn (memorylessness). Earlier times than the last switch
+ * see the current state (the engine asks at non-decreasing times). After a gap of 40
+ * relaxation times (gap * (1/S_f + 1/S_s) > 40) the chain has forgotten its state to
+ * within e^-40 < 2^-57, below double precision: it restarts from the stationary law at
+ * t0, which bounds the work per sample. */
+static void markov_advance(const markov_state *s, gsl_rng *r, markov_worker *w, double t0) {
+  const double pslow = s->sojourn_s[1] / (s->sojourn_s[0] + s->sojourn_s[1]);
+  const double relax = 1.0 / s->sojourn_s[0] + 1.0 / s->sojourn_s[1];
+  double from = 0.0;
+  if (!w->seeded) {
+    uint64_t hi = gsl_rng_get(r) & 0xffffffffu, lo = gsl_rng_get(r) & 0xffffffffu;
+    w->key = hi << 32 | lo;
+    w->seeded = 1;
+  } else if (t0 < w->next_switch_s) {
+    return;
+  } else if ((t0 - w->next_switch_s) * relax <= 40.0) {
+    while (t0 >= w->next_switch_s) {
+      w->slow ^= 1;
+      w->next_switch_s += -s->sojourn_s[w->slow] * log(markov_uniform(&w->key));
+    }
+    return;
+  } else {
+    from = t0;
+  }
+  w->slow = markov_uniform(&w->key) < pslow;
+  w->next_switch_s = from - s->sojourn_s[w->slow] * log(markov_uniform(&w->key));
+  while (t0 >= w->next_switch_s) {
+    w->slow ^= 1;
+    w->next_switch_s += -s->sojourn_s[w->slow] * log(markov_uniform(&w->key));
+  }
+}
+
+static int markov_sample(void *st, gsl_rng *r, size_t wk, double t0, double nominal,
+                         double *out) {
+  markov_state *s = st;
+  if (wk >= SIM_LATENCY_WORKERS_MAX) return COD_EINVAL;
+  markov_worker *w = &s->w[wk];
+  markov_advance(s, r, w, t0);
+  const int k = w->slow;
+  *out = nominal * (s->a[k] + gsl_ran_exponential(r, 1.0 / s->mu[k]));
+  return COD_OK;
+}
+static int markov_mean(const void *st, double nominal, double *out) {
+  const markov_state *s = st;
+  const double ps = s->sojourn_s[1] / (s->sojourn_s[0] + s->sojourn_s[1]);
+  *out = nominal * ((1.0 - ps) * (s->a[0] + 1.0 / s->mu[0]) + ps * (s->a[1] + 1.0 / s->mu[1]));
+  return COD_OK;
+}
+static void markov_free(void *st) {
+  markov_state *s = st;
+  if (!s) return;
+  cod_free(s->w);
+  cod_free(s);
+}
+static int markov_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const markov_state *s = st;
+  const double ps = s->sojourn_s[1] / (s->sojourn_s[0] + s->sojourn_s[1]);
+  double y = unit_of(nominal, t);
+  *p = (1.0 - ps) * shexp_unit_cdf(s->a[0], s->mu[0], y) +
+       ps * shexp_unit_cdf(s->a[1], s->mu[1], y);
+  return COD_OK;
+}
+static size_t markov_breaks(const void *st, size_t w, double nominal, double *at,
+                            size_t cap) {
+  const markov_state *s = st;
+  return put_break(at, cap, put_break(at, cap, 0, nominal * s->a[0]), nominal * s->a[1]);
+}
+static const sim_latency_ops markov_ops = {"markov", markov_sample, markov_mean, NULL,
+                                           no_fail, markov_free, markov_cdf, markov_breaks};
 
 /* --------------------------------------------------------------- fail-stop ----- */
 
@@ -221,8 +391,21 @@ static void failstop_free(void *st) {
   cod_free(s->fail_at);
   cod_free(s);
 }
+static int failstop_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const failstop_state *s = st;
+  double b;
+  int rc = sim_latency_cdf(s->base, w, nominal, t, &b);
+  if (rc == COD_OK) *p = (1.0 - s->p) * b;
+  return rc;
+}
+static size_t failstop_breaks(const void *st, size_t w, double nominal, double *at,
+                              size_t cap) {
+  const failstop_state *s = st;
+  return sim_latency_breaks(s->base, w, nominal, at, cap);
+}
 static const sim_latency_ops failstop_ops = {"fail-stop", failstop_sample, failstop_mean,
-                                             NULL, failstop_p_fail, failstop_free};
+                                             NULL, failstop_p_fail, failstop_free,
+                                             failstop_cdf, failstop_breaks};
 
 /* ------------------------------------------------------------------- trace ----- */
 
@@ -252,8 +435,30 @@ static void trace_free(void *st) {
   cod_free(s->value);
   cod_free(s);
 }
+/* Worker w's value v as seconds for a task of nominal seconds. */
+static double trace_seconds(const trace_state *s, double v, double nominal) {
+  return s->durations ? v : (isinf(v) ? INFINITY : nominal * v);
+}
+static int trace_cdf(const void *st, size_t w, double nominal, double t, double *p) {
+  const trace_state *s = st;
+  if (w >= s->n_workers) return COD_EINVAL;
+  size_t hit = 0, a = s->offset[w], b = s->offset[w + 1];
+  for (size_t i = a; i < b; i++) hit += trace_seconds(s, s->value[i], nominal) <= t;
+  *p = (double)hit / (double)(b - a);
+  return COD_OK;
+}
+static size_t trace_breaks(const void *st, size_t w, double nominal, double *at, size_t cap) {
+  const trace_state *s = st;
+  if (w >= s->n_workers) return 0;
+  size_t n = 0;
+  for (size_t i = s->offset[w]; i < s->offset[w + 1]; i++) {
+    double d = trace_seconds(s, s->value[i], nominal);
+    if (isfinite(d)) n = put_break(at, cap, n, d);
+  }
+  return n;
+}
 static const sim_latency_ops trace_ops = {"trace", trace_sample, NULL, NULL, no_fail,
-                                          trace_free};
+                                          trace_free, trace_cdf, trace_breaks};
 
 /* Trim leading and trailing blanks in place; returns the start. */
 static char *trim(char *s) {
@@ -490,6 +695,20 @@ static int trace_make(const sim_latency_params *p, void **out, cod_err *err) {
   return trace_new(p->trace_path, out, err);
 }
 
+static int markov_make(const sim_latency_params *p, void **out, cod_err *err) {
+  markov_state *s = cod_calloc(1, sizeof *s);
+  if (s) s->w = cod_calloc(SIM_LATENCY_WORKERS_MAX, sizeof *s->w);
+  if (!s || !s->w) {
+    markov_free(s);
+    return cod_err_set(err, COD_ENOMEM, "out of memory allocating a markov model");
+  }
+  s->a[0] = p->markov_fast_shift, s->mu[0] = p->markov_fast_rate;
+  s->a[1] = p->markov_slow_shift, s->mu[1] = p->markov_slow_rate;
+  s->sojourn_s[0] = p->markov_fast_sojourn_s, s->sojourn_s[1] = p->markov_slow_sojourn_s;
+  *out = s;
+  return COD_OK;
+}
+
 static int failstop_make(const sim_latency_params *p, void **out, cod_err *err) {
   if (p->n_fail_at && !p->fail_at_s)
     return cod_err_set(err, COD_EINVAL, "n_fail_at = %zu but fail_at_s is NULL", p->n_fail_at);
@@ -548,6 +767,22 @@ static const sim_latency_param params[] = {
         -100.0, 100.0, 0),
   PARAM(SIM_LAT_LOGNORMAL, lognormal_sigma,
         "a real in (0, 10] (standard deviation of that log)", 1.0, 0.0, 10.0, 1),
+  PARAM(SIM_LAT_MARKOV, markov_fast_shift,
+        "a real >= 0 (fast state's shift, multiple of the nominal compute time)", 1.0, 0.0,
+        INFINITY, 0),
+  PARAM(SIM_LAT_MARKOV, markov_fast_rate,
+        "a real > 0 (fast state's rate, per unit of nominal compute time)", 1.0, 0.0,
+        INFINITY, 1),
+  PARAM(SIM_LAT_MARKOV, markov_slow_shift,
+        "a real >= 0 (slow state's shift, multiple of the nominal compute time)", 5.0, 0.0,
+        INFINITY, 0),
+  PARAM(SIM_LAT_MARKOV, markov_slow_rate,
+        "a real > 0 (slow state's rate, per unit of nominal compute time)", 0.2, 0.0,
+        INFINITY, 1),
+  PARAM(SIM_LAT_MARKOV, markov_fast_sojourn_s,
+        "a time > 0 in seconds (mean stay in the fast state)", 1.0, 0.0, INFINITY, 1),
+  PARAM(SIM_LAT_MARKOV, markov_slow_sojourn_s,
+        "a time > 0 in seconds (mean stay in the slow state)", 0.1, 0.0, INFINITY, 1),
 };
 #define N_PARAMS (sizeof params / sizeof params[0])
 _Static_assert(N_PARAMS <= SIM_LATENCY_PARAMS_MAX, "raise SIM_LATENCY_PARAMS_MAX");
@@ -568,6 +803,10 @@ static const sim_latency_law laws[] = {
   [SIM_LAT_LOGNORMAL] = {&lognormal_ops,
                          "t * (lognormal_shift + X), ln X ~ N(lognormal_mu, lognormal_sigma^2)",
                          0, 7, 3, lognormal_make},
+  [SIM_LAT_MARKOV] = {&markov_ops,
+                      "t * (shift_s + Exp(rate_s)) in the worker's state s (fast or slow), "
+                      "which switches after Exp sojourns of mean markov_fast_sojourn_s / "
+                      "markov_slow_sojourn_s seconds", 0, 10, 6, markov_make},
 };
 _Static_assert(sizeof laws / sizeof laws[0] == SIM_LAT_KINDS, "one registry row per kind");
 
@@ -723,3 +962,17 @@ int sim_latency_order_stat_mean(const sim_latency *m, double nominal_s, size_t n
 }
 
 double sim_latency_p_fail(const sim_latency *m) { return m->ops->p_fail(m->state); }
+
+int sim_latency_cdf(const sim_latency *m, size_t worker, double nominal_s, double t_s,
+                    double *out_p) {
+  assert(m && out_p && nominal_s >= 0.0 && !isnan(t_s));
+  if (!m->ops->cdf) return COD_EINVAL;
+  return m->ops->cdf(m->state, worker, nominal_s, t_s, out_p);
+}
+
+size_t sim_latency_breaks(const sim_latency *m, size_t worker, double nominal_s, double *at,
+                          size_t cap) {
+  assert(m && (at || cap == 0) && nominal_s >= 0.0);
+  if (!m->ops->breaks) return 0;
+  return m->ops->breaks(m->state, worker, nominal_s, at, cap);
+}

@@ -22,6 +22,21 @@
  *   lognormal     t * (shift + exp(mu + sigma Z)), Z ~ N(0, 1): a multiplicative
  *                 (log-normal) slowdown above a floor; shift >= 0, |mu| <= 100,
  *                 0 < sigma <= 10 (bounds that keep every sample a finite double).
+ *   markov        bursty, correlated stragglers: each worker is in a fast or a slow state
+ *                 and draws t * (a_s + Exp(mu_s)) with its state s's own shifted-exp
+ *                 parameters; the state is a continuous-time Markov chain in simulated
+ *                 time with exponential sojourns of means markov_fast_sojourn_s and
+ *                 markov_slow_sojourn_s (seconds), so the stationary share of slow time is
+ *                 S_slow / (S_fast + S_slow). The state at a task's start governs the whole
+ *                 task. The chains live in the model (one per worker, up to
+ *                 SIM_LATENCY_WORKERS_MAX), so they persist across layers and requests for
+ *                 as long as the model does; each starts in the stationary law at time 0
+ *                 and runs on its own splitmix64 stream keyed by two draws from the
+ *                 worker's stream at its first sample, so the trajectory of states is the
+ *                 same whatever else is drawn (common random numbers across schemes).
+ *                 Cost per sample: the switches since the last one (at most ~40
+ *                 relaxation times' worth, after which the chain is restarted from its
+ *                 stationary law, exact to double precision).
  *
  * The registry. Laws are an axis that grows, so this module owns the one table that
  * describes them (the house pattern of gsl_rng_type): per law its name (the one spelling
@@ -30,7 +45,8 @@
  * over all laws), the accepted values with units, the default and the bounds. Callers
  * (the runner's scenario keys, the analytic model, the CLI) look laws up by name or by
  * index here and keep no list of their own. Adding a law: an enumerator below, its
- * fields in sim_latency_params, its rows in the two tables of sim_latency.c, its ops.
+ * fields in sim_latency_params, its rows in the two tables of sim_latency.c, its ops
+ * (sample, free, and its CDF with its break points, which the analytic model integrates).
  *
  * Trace CSV format. The first non-comment line is a header, either `worker,factor`
  * (values multiply the nominal duration) or `worker,duration_s` (values are durations in
@@ -64,7 +80,8 @@ typedef enum sim_latency_kind {
   SIM_LAT_DETERMINISTIC = 4,
   SIM_LAT_TRACE = 5,
   SIM_LAT_LOGNORMAL = 6,
-  SIM_LAT_KINDS = 7        /* number of built-in laws (sim_latency_law_count) */
+  SIM_LAT_MARKOV = 7,
+  SIM_LAT_KINDS = 8        /* number of built-in laws (sim_latency_law_count) */
 } sim_latency_kind;
 
 /* All parameters of all built-in laws; each kind reads only its fields. Plain data;
@@ -86,6 +103,12 @@ typedef struct sim_latency_params {
   double lognormal_mu;        /* LOGNORMAL: mean of the underlying normal (log of a
                                  multiple of t), [-100, 100] */
   double lognormal_sigma;     /* LOGNORMAL: its standard deviation, (0, 10] */
+  double markov_fast_shift;   /* MARKOV: fast state's shifted-exp a >= 0 */
+  double markov_fast_rate;    /* MARKOV: fast state's mu > 0 */
+  double markov_slow_shift;   /* MARKOV: slow state's a >= 0 */
+  double markov_slow_rate;    /* MARKOV: slow state's mu > 0 */
+  double markov_fast_sojourn_s; /* MARKOV: mean stay in the fast state, seconds > 0 */
+  double markov_slow_sojourn_s; /* MARKOV: mean stay in the slow state, seconds > 0 */
   const double *fail_at_s;    /* FAIL_STOP: per-worker absolute failure time in seconds,
                                  +INFINITY = none; NULL or workers >= n_fail_at: none.
                                  Copied by the constructor. */
@@ -111,11 +134,24 @@ typedef struct sim_latency_ops {
   /* Probability that one sample is +INFINITY, ignoring scheduled failure times. */
   double (*p_fail)(const void *state);
   void (*free)(void *state);
+  /* P(sample <= t_s) for a task of nominal_s on `worker` (a never-returning sample is
+   * never <= t_s, so the CDF tends to 1 - p_fail), for a task started at a stationary
+   * moment (markov: the stationary mixture of its states) and ignoring scheduled failure
+   * times. COD_OK or COD_EINVAL (worker unknown to the model); NULL: no CDF. */
+  int (*cdf)(const void *state, size_t worker, double nominal_s, double t_s, double *out_p);
+  /* The times (seconds) at which that CDF jumps or has a kink, so that it is smooth
+   * between them: writes at most cap of them to at and returns how many there are (which
+   * may exceed cap). Unordered, duplicates allowed. NULL with cdf. */
+  size_t (*breaks)(const void *state, size_t worker, double nominal_s, double *at,
+                   size_t cap);
 } sim_latency_ops;
 
 /* ---- the registry ---------------------------------------------------------------- */
 
-#define SIM_LATENCY_PARAMS_MAX 24 /* bound on sim_latency_param_count() (asserted) */
+#define SIM_LATENCY_PARAMS_MAX 24
+/* Workers a per-worker law (markov) keeps state for; a sample for a worker at or above it
+ * is COD_EINVAL. Not below coding's COD_WORKERS_MAX (the runner asserts it). */
+#define SIM_LATENCY_WORKERS_MAX 4096 /* bound on sim_latency_param_count() (asserted) */
 
 /* One real parameter of a law. Plain data. */
 typedef struct sim_latency_param {
@@ -182,6 +218,7 @@ int sim_latency_param_accepts(size_t i, double v);
 /* Fill p with the registry's defaults: SHIFTED_EXP with a = 1, mu = 1; base_kind
  * DETERMINISTIC; Pareto xm = 1, alpha = 2; bimodal p = 0.1, factor 5; fail_p = 0;
  * log-normal shift 1, mu -0.5, sigma 1 (mean 1 + e^0 = 2, as the shifted-exp default);
+ * markov fast (1, 1), slow (5, 0.2), sojourns 1 s fast and 0.1 s slow (slow share 1/11);
  * no fail times; no trace. */
 void sim_latency_params_default(sim_latency_params *p);
 
@@ -213,7 +250,8 @@ const char *sim_latency_name(const sim_latency *m);
 
 /* Sample a duration in seconds for a task of nominal_s >= 0 seconds on `worker`, assuming
  * it starts at absolute time 0 (see _sample_at for scheduled failures). COD_OK, or
- * COD_EINVAL if the worker is unknown to the model (a trace without that worker);
+ * COD_EINVAL if the worker is unknown to the model (a trace without that worker, a markov
+ * worker >= SIM_LATENCY_WORKERS_MAX);
  * *out_s untouched on failure. */
 int sim_latency_sample(sim_latency *m, gsl_rng *r, size_t worker, double nominal_s,
                        double *out_s);
@@ -235,6 +273,19 @@ int sim_latency_order_stat_mean(const sim_latency *m, double nominal_s, size_t n
 
 /* Probability that one sample never returns, ignoring scheduled failure times. */
 double sim_latency_p_fail(const sim_latency *m);
+
+/* The law's CDF (ops->cdf): *out_p = P(a sample for a task of nominal_s >= 0 seconds on
+ * `worker` is <= t_s seconds), in [0, 1 - p_fail]; t_s < 0 gives 0. Every built-in law
+ * has one (trace: the empirical CDF of that worker's values; markov: the stationary
+ * mixture; fail-stop: (1 - fail_p) times the base law's). COD_OK; COD_EINVAL for a worker
+ * the model does not know or a model without a CDF; *out_p untouched then. */
+int sim_latency_cdf(const sim_latency *m, size_t worker, double nominal_s, double t_s,
+                    double *out_p);
+
+/* The jump and kink times (s) of that CDF (ops->breaks), at most cap written to at (which
+ * may be NULL when cap is 0); returns their number, or 0 for a model without a CDF. */
+size_t sim_latency_breaks(const sim_latency *m, size_t worker, double nominal_s, double *at,
+                          size_t cap);
 
 /* Harmonic number H_n = sum_{i=1..n} 1/i (H_0 = 0). */
 double sim_harmonic(size_t n);

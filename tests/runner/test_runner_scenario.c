@@ -221,6 +221,13 @@ static const key_case key_cases[] = {
   {"latency", "lognormal_shift", "0.5", "0.5"},
   {"latency", "lognormal_mu", "-1.25", "-1.25"},
   {"latency", "lognormal_sigma", "0.75", "0.75"},
+  {"latency", "model", "markov", "\"markov\""},
+  {"latency", "markov_fast_shift", "0.5", "0.5"},
+  {"latency", "markov_fast_rate", "3", "3"},
+  {"latency", "markov_slow_shift", "4", "4"},
+  {"latency", "markov_slow_rate", "0.25", "0.25"},
+  {"latency", "markov_fast_sojourn_s", "0.02", "0.02"},
+  {"latency", "markov_slow_sojourn_s", "5e-3", "0.005"},
   {"latency", "fail_at_s", "1.5e-3", "0.0015"},
   {"latency", "base", "deterministic", "\"deterministic\""},
   {"latency", "fail_workers", "7 0 3-4", "[0,3,4,7]"},
@@ -270,6 +277,12 @@ static const key_case key_cases[] = {
   {"class", "lognormal_shift", "0", "0"},
   {"class", "lognormal_mu", "100", "100"},
   {"class", "lognormal_sigma", "10", "10"},
+  {"class", "markov_fast_shift", "0", "0"},
+  {"class", "markov_fast_rate", "2", "2"},
+  {"class", "markov_slow_shift", "8", "8"},
+  {"class", "markov_slow_rate", "1", "1"},
+  {"class", "markov_fast_sojourn_s", "1", "1"},
+  {"class", "markov_slow_sojourn_s", "2", "2"},
   {"class", "fail_at_s", "3", "3"},
   {"class", "base", "pareto", "\"pareto\""},
   {"cluster", "storage", "whole-model", "\"whole-model\""},
@@ -740,9 +753,9 @@ static const bad_case bad_cases[] = {
   {"[latency]\nbase = fail-stop\n", "[latency] base: bad value 'fail-stop'"},
   /* the law keys come from sim/'s registry: every law listed, one spelling, bounds there */
   {"[latency]\nmodel = shifted_exp\n", "t.ini:2: [latency] model: bad value 'shifted_exp': "
-   "expected shifted-exp, pareto, bimodal, fail-stop, deterministic, trace or lognormal"},
+   "expected shifted-exp, pareto, bimodal, fail-stop, deterministic, trace, lognormal or markov"},
   {"[class c]\ncount = 1\nbase = trace\n", "t.ini:3: [class c] base: bad value 'trace': expected "
-   "shifted-exp, pareto, bimodal, deterministic or lognormal"},
+   "shifted-exp, pareto, bimodal, deterministic, lognormal or markov"},
   {"[latency]\nlognormal_sigma = 0\n", "t.ini:2: [latency] lognormal_sigma: bad value '0': "
    "expected a real in (0, 10]"},
   {"[latency]\nlognormal_mu = -101\n", "[latency] lognormal_mu: bad value '-101'"},

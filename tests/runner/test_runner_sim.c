@@ -508,6 +508,34 @@ Test(sim, lognormal_has_no_latency_prediction) {
     sqlite3_close(db);
   }
 }
+/* Trace replay keeps each worker's own sequence across the layers of a run (the trace
+ * model lives in the run's cluster, its cursors advance from layer to layer) and restarts
+ * with every trial: with every worker's l-th value (l + 1) * 10 ms, conv layer l's critical
+ * compute time is (l mod 3 + 1) * 10 ms, in every trial. */
+Test(sim, trace_sequence_continues_across_layers) {
+  char trace[400], path[400], text[900];
+  db_path(trace, sizeof trace, "seq.csv");
+  db_path(path, sizeof path, "seq.db");
+  FILE *f = fopen(trace, "w");
+  cr_assert_not_null(f);
+  fputs("worker,duration_s\n", f);
+  for (int l = 0; l < 3; l++)
+    for (int w = 0; w < 6; w++) fprintf(f, "%d,%g\n", w, 0.01 * (l + 1));
+  cr_assert_eq(fclose(f), 0);
+  snprintf(text, sizeof text, "[run]\nseed = 3\ntrials = 2\ncompute = model\n"
+           "[model]\nname = lenet5\nlayers = all\n"
+           "[coding]\nscheme = uncoded\nka = 2\nkb = 3\n[cluster]\nworkers = 6\n"
+           "[latency]\nmodel = trace\ntrace_file = %s\n", trace);
+  run_sweep_stats st;
+  sweep_ok(text, path, 1, &st);
+  sqlite3 *db = open_ro(path);
+  long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
+  cr_assert_geq(nl, 6, "two trials of lenet5's 3 conv layers");
+  cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE "
+                         "abs(t_compute_s - 0.01 * (layer_index % 3 + 1)) < 1e-8"), nl);
+  sqlite3_close(db);
+}
+
 /* ---- worst-case stragglers, low-precision workers, approximate codes ------------------ */
 
 /* stragglers = worst: every layer decodes from exactly the worst-conditioned set, found

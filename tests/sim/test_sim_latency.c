@@ -723,3 +723,188 @@ Test(numeric_latency, order_statistics_vs_monte_carlo) {
   sim_latency_free(m);
   sim_rng_free(r);
 }
+
+/* ------------------------------------------------------- markov ----------------- */
+
+/* A markov model whose state a sample reveals: fast draws t * (1 + ~0), slow t * (10 + ~0)
+ * (rates so large that the exponential part is below 1e-8 with overwhelming probability). */
+static sim_latency *markov_model(double fast_s, double slow_s) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_MARKOV;
+  p.markov_fast_shift = 1.0, p.markov_fast_rate = 1e9;
+  p.markov_slow_shift = 10.0, p.markov_slow_rate = 1e9;
+  p.markov_fast_sojourn_s = fast_s, p.markov_slow_sojourn_s = slow_s;
+  return model(&p);
+}
+
+static int markov_is_slow(sim_latency *m, gsl_rng *r, size_t w, double t_s) {
+  double d = 0.0;
+  cr_assert_eq(sim_latency_sample_at(m, r, w, t_s, 1.0, &d), COD_OK);
+  cr_assert((d > 0.99 && d < 1.01) || (d > 9.99 && d < 10.01), "d = %g", d);
+  return d > 5.0;
+}
+
+/* The chain's stationary share of slow time and its mean sojourns match the parameters.
+ * Each of W workers is an independent chain (its own key), observed on a grid of step dt
+ * over a horizon of ~100 cycles. Share: the mean over workers of each worker's slow
+ * share, within 5 standard errors of that mean (estimated from the workers' spread).
+ * Sojourns: a run of k grid points in one state measures k * dt, whose mean is the
+ * sojourn's (uniform phase); runs shorter than dt are missed and merge their neighbours,
+ * a relative bias below dt/(2 S_fast) + dt/(2 S_slow), added to 5 standard errors of the
+ * mean run (runs are independent exponentials: SE = sd / sqrt(runs)). */
+Test(numeric_latency, markov_share_and_sojourns_match_parameters) {
+  const double sf = 0.3, ss = 0.1, dt = 0.0005;
+  const size_t W = 600, N = 80000;
+  sim_latency *m = markov_model(sf, ss);
+  double *share = cod_malloc_array(W, sizeof *share);
+  cr_assert_not_null(share);
+  double run_sum[2] = {0, 0}, run_sq[2] = {0, 0};
+  size_t runs[2] = {0, 0};
+  for (size_t w = 0; w < W; w++) {
+    gsl_rng *r = rng(41, w);
+    size_t nslow = 0, len = 0;
+    int prev = -1;
+    for (size_t i = 0; i < N; i++) {
+      int s = markov_is_slow(m, r, w, (double)i * dt);
+      nslow += (size_t)s;
+      if (s == prev) {
+        len++;
+        continue;
+      }
+      if (prev >= 0 && i > len) {
+        /* a complete run (not the first, cut by the grid's start) */
+        double L = (double)len * dt;
+        run_sum[prev] += L, run_sq[prev] += L * L, runs[prev]++;
+      }
+      prev = s, len = 1;
+    }
+    share[w] = (double)nslow / (double)N;
+    sim_rng_free(r);
+  }
+  double mean = gsl_stats_mean(share, 1, W), se = gsl_stats_sd(share, 1, W) / sqrt((double)W);
+  double want = ss / (sf + ss);
+  cr_expect(fabs(mean - want) < 5.0 * se, "slow share %.5f vs %.5f (se %.5f)", mean, want, se);
+  cr_expect(se < 0.0015, "the test resolves the share to 0.6%% (se %.5f)", se);
+  const double S[2] = {sf, ss};
+  const double bias = dt / (2.0 * sf) + dt / (2.0 * ss);
+  for (int k = 0; k < 2; k++) {
+    double mu = run_sum[k] / (double)runs[k];
+    double sd = sqrt(run_sq[k] / (double)runs[k] - mu * mu);
+    double tol = 5.0 * sd / sqrt((double)runs[k]) + bias * S[k];
+    cr_expect(fabs(mu - S[k]) < tol, "state %d: mean sojourn %.5f s vs %.5f s (tol %.5f, %zu runs)",
+              k, mu, S[k], tol, runs[k]);
+    cr_expect_gt(runs[k], 50000u);
+  }
+  cod_free(share);
+  sim_latency_free(m);
+}
+
+/* The trajectory of states runs on its own stream: drawing other numbers from the worker's
+ * stream between samples (another scheme's tasks, noise) leaves the states unchanged, and a
+ * second model on an identical stream sees the same states (the chain persists in the
+ * model, not in the stream). */
+Test(unit_latency, markov_states_independent_of_other_draws) {
+  sim_latency *a = markov_model(0.05, 0.05), *b = markov_model(0.05, 0.05);
+  gsl_rng *ra = rng(7, 3), *rb = rng(7, 3);
+  size_t same = 0, slow = 0, switches = 0;
+  int prev = 0;
+  for (size_t i = 0; i < 2000; i++) {
+    double t = 0.01 * (double)i;
+    int sa = markov_is_slow(a, ra, 5, t);
+    for (size_t j = 0; j < i % 4; j++) (void)gsl_rng_get(rb);
+    int sb = markov_is_slow(b, rb, 5, t);
+    same += sa == sb, slow += (size_t)sa, switches += i && sa != prev;
+    prev = sa;
+  }
+  cr_expect_eq(same, 2000u);
+  cr_expect(slow > 500 && slow < 1500, "both states visited (%zu slow)", slow);
+  cr_expect_gt(switches, 100u, "the state switches between samples");
+  /* another worker has another chain */
+  size_t differ = 0;
+  gsl_rng *rc = rng(7, 4);
+  sim_latency *c = markov_model(0.05, 0.05);
+  for (size_t i = 0; i < 2000; i++) {
+    double t = 0.01 * (double)i;
+    differ += markov_is_slow(c, rc, 6, t) != markov_is_slow(a, ra, 5, t + 20.0);
+  }
+  cr_expect_gt(differ, 300u);
+  sim_rng_free(ra);
+  sim_rng_free(rb);
+  sim_rng_free(rc);
+  sim_latency_free(a);
+  sim_latency_free(b);
+  sim_latency_free(c);
+}
+
+/* After a long gap the chain restarts from its stationary law (the shortcut of the
+ * advance): a second sample far in the future is slow with the stationary probability,
+ * within 5 binomial standard errors; and the marginal mean of a sample equals the closed
+ * form sim_latency_mean within 5 standard errors. Bad workers and parameters are errors. */
+Test(numeric_latency, markov_long_gap_and_marginal_mean) {
+  sim_latency *m = markov_model(0.2, 0.05);
+  const size_t W = 4000;
+  size_t slow = 0;
+  for (size_t w = 0; w < W; w++) {
+    gsl_rng *r = rng(9, w);
+    (void)markov_is_slow(m, r, w, 0.0);
+    slow += (size_t)markov_is_slow(m, r, w, 1e6);
+    sim_rng_free(r);
+  }
+  double p = 0.05 / 0.25, se = sqrt(p * (1 - p) / (double)W);
+  cr_expect(fabs((double)slow / (double)W - p) < 5.0 * se, "slow share %.4f vs %.4f",
+            (double)slow / (double)W, p);
+  sim_latency_free(m);
+  sim_latency_params q;
+  sim_latency_params_default(&q);
+  q.kind = SIM_LAT_MARKOV;
+  m = model(&q);
+  double want = 0.0, sum = 0.0, sq = 0.0;
+  cr_assert_eq(sim_latency_mean(m, 2.0, &want), COD_OK);
+  for (size_t w = 0; w < W; w++) {
+    gsl_rng *r = rng(10, w);
+    double d = 0.0;
+    cr_assert_eq(sim_latency_sample_at(m, r, w, 3.0, 2.0, &d), COD_OK);
+    sum += d, sq += d * d;
+    sim_rng_free(r);
+  }
+  double mu = sum / (double)W, sd = sqrt(sq / (double)W - mu * mu);
+  double ps = 0.1 / 1.1;
+  cr_expect(fabs(want - 2.0 * ((1 - ps) * 2.0 + ps * 10.0)) < 1e-12, "closed form %g", want);
+  cr_expect(fabs(mu - want) < 5.0 * sd / sqrt((double)W), "mean %g vs %g", mu, want);
+  gsl_rng *r = rng(1, 1);
+  double d = -1.0;
+  cr_expect_eq(sim_latency_sample_at(m, r, SIM_LATENCY_WORKERS_MAX, 0.0, 1.0, &d), COD_EINVAL);
+  cr_expect_eq(d, -1.0, "out-parameter untouched");
+  sim_rng_free(r);
+  sim_latency_free(m);
+  cod_err e = {0};
+  q.markov_slow_sojourn_s = 0.0;
+  cr_expect_eq(sim_latency_params_check(&q, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "markov markov_slow_sojourn_s = 0: expected a time > 0"), "%s",
+            e.msg);
+  q.markov_slow_sojourn_s = 1.0, q.markov_fast_rate = 0.0;
+  cr_expect_eq(sim_latency_params_check(&q, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "markov_fast_rate"), "%s", e.msg);
+}
+
+Test(unit_latency, markov_allocation_failures_report_enomem) {
+  sim_latency_params p;
+  sim_latency_params_default(&p);
+  p.kind = SIM_LAT_MARKOV;
+  long k = 0;
+  for (;; k++) {
+    sim_latency *m = NULL;
+    cod_err err = {0};
+    cod_alloc_fail_at(k);
+    int rc = sim_latency_new_from_params(&p, &m, &err);
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      sim_latency_free(m);
+      break;
+    }
+    cr_assert_eq(rc, COD_ENOMEM, "allocation %ld: %s", k, err.msg);
+    cr_assert_null(m);
+  }
+  cr_assert_eq(k, 3, "state, chains, wrapper (%ld)", k);
+}
