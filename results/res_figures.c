@@ -625,6 +625,37 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
                     "e2e", FIG_ANALYTIC, " (analytic)", err);
 }
 
+/* Bursty stragglers (scenarios/paper/bursty-*.ini): per scheme and markov chain (both
+ * mean stays, so no two chains pool), the nearest-rank 95th percentile of the run latency
+ * (solid) and its mean (points), against the mean slow stay. The series key carries the
+ * model, n and the stationary slow share, so runs that differ in any of them never share
+ * a curve. */
+#define BURSTY_RANKED                                                                      \
+  SEL ", b AS (SELECT r.model || ' ' || r.scheme || ' n=' || r.workers || "                 \
+  "' (slow share ' || printf('%.3g', "                                                     \
+  "1.0 * json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') / "                \
+  "(json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') + "                     \
+  "json_extract(r.params_json, '$.latency.markov_fast_sojourn_s'))) || ')'" PT_TAG " AS k, "  \
+  PT_COL ", "                                                                              \
+  "json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') AS x, "                  \
+  "json_extract(r.params_json, '$.latency.markov_fast_sojourn_s') AS xf, "                 \
+  "r.latency_s AS y FROM sel r WHERE r.status = 'ok' AND "                                 \
+  "json_extract(r.params_json, '$.latency.model') = 'markov'), "                           \
+  "t AS (SELECT k, point, x, xf, y, ROW_NUMBER() OVER (PARTITION BY k, point, x, xf "      \
+  "ORDER BY y) AS rk, COUNT(*) OVER (PARTITION BY k, point, x, xf) AS n FROM b) "
+
+static int fig_bursty(res_db *db, fig *f, cod_err *err) {
+  int rc = add_series(db, f,
+                      BURSTY_RANKED "SELECT k, x, MIN(y) FROM t WHERE rk >= 0.95 * n "
+                                    "GROUP BY k, point, x, xf ORDER BY 1, 2",
+                      "bursty", FIG_MEASURED, " p95", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f,
+                    BURSTY_RANKED "SELECT k, x, AVG(y), res_ci95(y) FROM t GROUP BY k, point, x, "
+                                  "xf ORDER BY 1, 2",
+                    "bursty", FIG_POINTS, " mean", err);
+}
+
 static int fig_snr(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
                     SEL "SELECT r.scheme || " WORST_SUFFIX PT_TAG ", json_extract(r.params_json, "
@@ -815,6 +846,14 @@ static const fig_def figures[] = {
      .xlabel = "model, scheme (total of the phase times per inference)",
      .ylabel = "share of summed phase time (%)",
      .kind = FIG_STACKED_PCT, .build = fig_phases},
+    {.info = {"latency-vs-burst",
+              "95th percentile and mean of end-to-end latency against the mean slow stay of "
+              "bursty (markov) stragglers at a fixed stationary slow share, per scheme",
+              "runs named bursty* (scenarios/paper/bursty-*.ini), latency model markov"},
+     .title = "End-to-end latency under bursty stragglers (same slow share; points: mean)",
+     .xlabel = "mean stay in the slow state (s); left: independent limit",
+     .ylabel = "95th percentile of simulated latency (s)",
+     .logx = 10, .build = fig_bursty},
     {.info = {"e2e-vs-n",
               "end-to-end latency against n for each model",
               "runs named e2e* (scenarios/paper/e2e.ini)"},
@@ -1152,6 +1191,11 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "COALESCE(json_extract(r.params_json, '$.cluster.allocation'), 'equal') = 'equal' AND "  \
   "COALESCE(json_extract(r.params_json, '$.cluster.returns'), 'per-worker') = 'per-worker'"
 
+#define BURSTY                                                                             \
+  BURSTY_RANKED "SELECT k AS series, point, x AS slow_stay_s, xf AS fast_stay_s, MAX(n) AS "  \
+  "runs, AVG(y) AS mean_latency_s, MIN(CASE WHEN rk >= 0.95 * n THEN y END) AS "             \
+  "p95_latency_s FROM t GROUP BY k, point, x, xf ORDER BY 1, 2, 3, 4"
+
 #define ANALYTIC                                                                           \
   "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_up) AS up, AVG(NULLIF(bytes_down, "   \
   "0)) AS down, AVG(bytes_stored) AS st FROM workers GROUP BY run_id, layer_index) "        \
@@ -1250,6 +1294,11 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "beside the analytic expectation (NULL where the "
        "model does not cover the run: equal allocation with per-worker returns on "
        "heterogeneous classes).", HETERO, "hetero", "runs named hetero*", NULL},
+      {"End-to-end latency under bursty stragglers", "Per model, scheme, n and markov chain "
+       "(mean stays in the slow and fast state, s): mean and nearest-rank 95th percentile of "
+       "the simulated latency of one inference. Every bursty-*.ini has the same stationary "
+       "slow share, so the per-layer marginal law and the mean are the same; burstiness "
+       "moves the tail.", BURSTY, "bursty", "runs named bursty* with latency model markov", NULL},
       {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "
        "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
        E2E, "e2e", "runs named e2e*", NULL},

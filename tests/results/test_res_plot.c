@@ -92,17 +92,19 @@ static const res_data_row *next_data; /* add_run: a data_runs row for the run, o
 static double next_energy = NAN;      /* add_run: the run's energy_j (NaN = NULL) */
 static const char *next_cluster; /* add_run: more [cluster] JSON members (",\"k\":\"v\"") */
 static const res_load_row *next_load; /* add_run: a load_runs row for the run, or NULL */
+static const char *next_latency;      /* add_run: the [latency] object of params_json */
 
 static void add_run(res_db *db, const run_spec *s) {
-  char json[1024], snr[32], classes[128];
+  char json[1280], snr[32], classes[128], lat[256] = "";
   if (isnan(s->snr_db)) snprintf(snr, sizeof snr, "\"none\"");
   else snprintf(snr, sizeof snr, "%g", s->snr_db);
   if (s->slow) snprintf(classes, sizeof classes, "[{\"name\":\"slow\",\"count\":%d}]", s->slow);
   else snprintf(classes, sizeof classes, "[]");
+  if (next_latency) snprintf(lat, sizeof lat, ",\"latency\":%s", next_latency);
   snprintf(json, sizeof json,
            "{\"run\":{\"name\":\"%s\",\"snr_db\":%s},\"cluster\":{\"stragglers\":\"%s\"%s},"
-           "\"classes\":%s}", s->name, snr, s->stragglers ? s->stragglers : "random",
-           next_cluster ? next_cluster : "", classes);
+           "\"classes\":%s%s}", s->name, snr, s->stragglers ? s->stragglers : "random",
+           next_cluster ? next_cluster : "", classes, lat);
   res_run_row r;
   res_run_row_init(&r);
   r.scenario_hash = "feedfacefeedface";
@@ -237,6 +239,19 @@ static void build_db(int with_mpi) {
       add_run(db, &r);
       next_load = NULL;
     }
+  /* bursty: two chains of slow share 0.1, 20 runs each with latencies 1..20 s (bursts)
+   * and 0.5..10 s (independent limit): nearest-rank p95 19 and 9.5 s, means 10.5, 5.25 */
+  for (int b = 0; b < 2; b++)
+    for (int i = 1; i <= 20; i++) {
+      run_spec r = {"bursty", "nsctc-rot", NULL, NULL, NULL, 20, 4, 4, 0, NAN, NAN, NAN,
+                    b ? (double)i : 0.5 * i, NAN, NAN, NULL};
+      next_latency = b ? "{\"model\":\"markov\",\"markov_slow_sojourn_s\":10,"
+                         "\"markov_fast_sojourn_s\":90}"
+                       : "{\"model\":\"markov\",\"markov_slow_sojourn_s\":0.001,"
+                         "\"markov_fast_sojourn_s\":0.009}";
+      add_run(db, &r);
+      next_latency = NULL;
+    }
   const char *models[2] = {"lenet5", "alexnet"};
   for (int m = 0; m < 2; m++) {
     run_spec r = {"phases", "nsctc-rot", models[m], NULL, NULL, 20, 4, 4, 0, NAN,
@@ -327,7 +342,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 17);
+  cr_assert_eq(res_plot_figure_count(), 18);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
@@ -369,12 +384,15 @@ Test(res_plot, legends_come_from_the_data, .timeout = 30) {
   cr_assert_eq(res_plot_figure(db, "upload-storage-vs-ka", P.out, &o, &e), COD_OK, "%s",
                e.msg);
   cr_assert_eq(res_plot_figure(db, "energy-vs-latency", P.out, &o, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_plot_figure(db, "latency-vs-burst", P.out, &o, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
   char svg[400];
   snprintf(svg, sizeof svg, "%s/energy-vs-latency.svg", P.out);
   check_svg(svg, "Pareto front");
   snprintf(svg, sizeof svg, "%s/mse-vs-n.svg", P.out);
   check_svg(svg, "alexnet poly-real");
+  snprintf(svg, sizeof svg, "%s/latency-vs-burst.svg", P.out);
+  check_svg(svg, "alexnet nsctc-rot n=20 (slow share 0.1) p95");
   /* the analytic optimum of 1e6 (1 + |ka - 4|) is at ka = 4 */
   snprintf(svg, sizeof svg, "%s/upload-storage-vs-ka.svg", P.out);
   check_svg(svg, "optimum: k_A = 4");
@@ -536,6 +554,11 @@ Test(res_plot, report_numbers_come_from_the_db) {
   const char *next = strstr(front + 4, "\n## ");
   const char *dom = strstr(front, "| 0.9 | 13 |");
   cr_assert(!dom || (next && dom > next), "the dominated point is not on the front");
+  /* bursty: latencies 1..20 s (nearest-rank p95 = the 19th) and 0.5..10 s */
+  cr_assert_not_null(strstr(s, "| alexnet nsctc-rot n=20 (slow share 0.1) | 10 | 90 | 20 | 10.5 | 19 |"),
+                     "%s", s);
+  cr_assert_not_null(strstr(s, "| alexnet nsctc-rot n=20 (slow share 0.1) | 0.001 | 0.009 | 20 | 5.25 | 9.5 |"),
+                     "%s", s);
   free(s);
 }
 
