@@ -23,10 +23,18 @@
  * the model exact up to the engine's nanosecond rounding. docs/analytic.md lists the
  * approximations (download contention, FIFO NIC, heterogeneous or failing workers).
  *
- * The laws with a closed form are rows of `forms`, found by sim/'s law name; any other
- * law of sim's registry (pareto, bimodal, fail-stop, trace, any law added later)
- * gets COD_ENODATA, "no prediction", which the runner stores as NULL an_latency_s. A
- * closed form for a new law is one row here (and a test against the simulator).
+ * The laws with a closed form are rows of `forms`, found by sim/'s law name. Any other
+ * law of sim's registry (pareto, bimodal, lognormal, markov, fail-stop, trace, any law
+ * added later), and every heterogeneous cluster, takes the numerical path: worker j's
+ * completion is T_j = upload_j + X_j + download_j, X_j its class's law at its class's
+ * nominal time (the runner's worker-to-class rule), and the decodable moment's
+ * expectation is integrated from the laws' CDFs (an_orderstat.h). Its download is
+ * modelled uncontended, as for shifted-exp; upload_s and download_s report the workers'
+ * means and compute_s the rest of the expected critical time. The markov law enters with
+ * its stationary mixture: a layer's workers are each in the stationary state, independent
+ * of one another (exact for the marginal law of a layer; the correlation across layers
+ * moves tails, not means). A closed form for a new law is one row of `forms` (and a test
+ * against the simulator).
  */
 #include "an_model.h"
 
@@ -34,6 +42,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "an_orderstat.h"
+#include "cod_alloc.h"
 #include "sim_latency.h"
 
 /* A transfer of `bytes` sharing the NIC with `sharers` equal transfers started with it. */
@@ -77,8 +87,57 @@ static int form_find(const char *law) {
 
 int an_latency_has_law(const char *law) { return law && form_find(law) >= 0; }
 
-int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
-                        an_latency *out, cod_err *err) {
+/* The resources of worker j of cl (the runner's rule: classes first, in order). */
+static void worker_of(const an_cluster *cl, size_t j, double *rate, double *up, double *down,
+                      size_t *model) {
+  size_t first = 0;
+  for (size_t i = 0; i < cl->n_classes; i++) {
+    if (j < first + cl->classes[i].count) {
+      *rate = cl->classes[i].compute_rate_flops, *up = cl->classes[i].uplink_bps;
+      *down = cl->classes[i].downlink_bps, *model = i + 1;
+      return;
+    }
+    first += cl->classes[i].count;
+  }
+  *rate = cl->compute_rate_flops, *up = cl->uplink_bps, *down = cl->downlink_bps, *model = 0;
+}
+
+/* The numerical path: see the file comment. L has encode_s and decode_s set. */
+static int numeric_latency(const an_costs *c, const an_code_params *p, const an_cluster *cl,
+                           an_latency *L, cod_err *err) {
+  const size_t n = p->n_workers, d = c->delta;
+  sim_latency *models[AN_CLASSES_MAX + 1] = {NULL};
+  an_orderstat_worker *w = cod_calloc(n, sizeof *w);
+  int rc = w ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory (%zu workers)", n);
+  for (size_t i = 0; rc == COD_OK && i <= cl->n_classes; i++)
+    rc = sim_latency_new_from_params(i ? &cl->classes[i - 1].lat : &cl->lat, &models[i], err);
+  double up_sum = 0.0, down_sum = 0.0, t = 0.0;
+  for (size_t j = 0; rc == COD_OK && j < n; j++) {
+    double rate, upl, downl;
+    size_t m;
+    worker_of(cl, j, &rate, &upl, &downl, &m);
+    double up = xfer_s(c->upload_bytes, downl, cl->master_bps, (double)n, cl->latency_s);
+    double down = xfer_s(c->download_bytes, upl, cl->master_bps, 1.0, cl->latency_s);
+    w[j] = (an_orderstat_worker){models[m], j, c->worker_flops / rate, up + down};
+    up_sum += up, down_sum += down;
+  }
+  if (rc == COD_OK) {
+    an_orderstat_tol tol = an_orderstat_tol_default();
+    rc = an_orderstat_mean(w, n, c->wait, c->wait == AN_WAIT_ALL ? n : d, &tol, &t, err);
+  }
+  if (rc == COD_OK) {
+    L->wait_for = c->wait == AN_WAIT_ALL ? n : d;
+    L->upload_s = up_sum / (double)n, L->download_s = down_sum / (double)n;
+    L->compute_s = t - L->upload_s - L->download_s;
+    L->total_s = L->encode_s + t + L->decode_s;
+  }
+  for (size_t i = 0; i <= AN_CLASSES_MAX; i++) sim_latency_free(models[i]);
+  cod_free(w);
+  return rc;
+}
+
+/* The cluster's rates, delay, classes and laws are usable. */
+static int check_cluster(const an_cluster *cl, size_t n, cod_err *err) {
   if (!(cl->compute_rate_flops > 0) || !(cl->master_flops > 0) || !(cl->uplink_bps > 0) ||
       !(cl->downlink_bps > 0) || !(cl->master_bps > 0))
     return cod_err_set(err, COD_EINVAL, "rates and bandwidths must be > 0");
@@ -86,18 +145,40 @@ int an_latency_expected(const an_costs *c, const an_code_params *p, const an_clu
     return cod_err_set(err, COD_EINVAL, "propagation delay must be a finite value >= 0");
   int rc = sim_latency_params_check(&cl->lat, err);
   if (rc != COD_OK) return rc;
-  const char *law = sim_latency_law_name(cl->lat.kind);
-  const int f = form_find(law);
-  if (f < 0) {
-    char have[128] = "";
-    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-      snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "",
-               forms[i].law);
-    return cod_err_set(err, COD_ENODATA, "no closed-form latency for law %s (closed forms: %s)",
-                       law, have);
+  if (cl->n_classes > AN_CLASSES_MAX)
+    return cod_err_set(err, COD_EINVAL, "%zu worker classes: at most %d", cl->n_classes,
+                       AN_CLASSES_MAX);
+  size_t covered = 0;
+  for (size_t i = 0; i < cl->n_classes; i++) {
+    const an_class *k = &cl->classes[i];
+    if (k->count < 1 || !(k->compute_rate_flops > 0) || !(k->uplink_bps > 0) ||
+        !(k->downlink_bps > 0))
+      return cod_err_set(err, COD_EINVAL, "worker class %zu: count >= 1 and rates > 0 "
+                         "required", i);
+    if ((rc = sim_latency_params_check(&k->lat, err)) != COD_OK) return rc;
+    covered += k->count;
   }
+  if (covered > n)
+    return cod_err_set(err, COD_EINVAL, "worker classes cover %zu workers, the code has %zu",
+                       covered, n);
+  return COD_OK;
+}
+
+int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
+                        an_latency *out, cod_err *err) {
   const size_t n = p->n_workers, d = c->delta;
+  int rc = check_cluster(cl, n, err);
+  if (rc != COD_OK) return rc;
   if (d < 1 || d > n) return cod_err_set(err, COD_EINVAL, "threshold %zu not in 1..n", d);
+  const int f = cl->n_classes ? -1 : form_find(sim_latency_law_name(cl->lat.kind));
+  if (f < 0) {
+    an_latency L;
+    memset(&L, 0, sizeof L);
+    L.encode_s = c->encode_flops / cl->master_flops;
+    L.decode_s = c->decode_flops / cl->master_flops;
+    if ((rc = numeric_latency(c, p, cl, &L, err)) == COD_OK) *out = L;
+    return rc;
+  }
   an_latency L;
   memset(&L, 0, sizeof L);
   const unit_fn unit_of = forms[f].unit;

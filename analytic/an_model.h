@@ -20,10 +20,12 @@
  * cluster's straggler law via order statistics (shifted-exponential: Lee et al., IEEE
  * Trans. Inf. Theory 64(3), 2018), download, decode. The law is one of sim/'s registry
  * (sim_latency.h); an_latency.c has closed forms for some laws, found by law name, and
- * answers "no prediction" (COD_ENODATA) for the others by design. docs/analytic.md lists
- * what is exact and what is approximate.
+ * integrates the order statistic numerically from the laws' CDFs for the others and for
+ * heterogeneous classes (an_orderstat.h). docs/analytic.md lists what is exact and what
+ * is approximate.
  *
- * No function allocates; all are pure and thread-safe.
+ * All functions are pure and thread-safe; only the numerical latency path allocates (and
+ * frees before returning).
  */
 #ifndef FCDCC_AN_MODEL_H
 #define FCDCC_AN_MODEL_H
@@ -121,8 +123,22 @@ typedef struct an_optimum {
 int an_optimum_find(const cod_conv_geom *g, const an_code_params *p, size_t delta,
                     an_optimum *out, cod_err *err);
 
-/* A homogeneous cluster as the simulator models it (run_config's [cluster], [network],
- * [latency] and [master] keys). Rates may be INFINITY (unlimited). Plain data. */
+#define AN_CLASSES_MAX 16 /* as runner's RUN_CLASSES_MAX */
+
+/* One class of workers ([class NAME]): `count` workers with their own speed, links and
+ * straggler law. Plain data. */
+typedef struct an_class {
+  size_t count;              /* >= 1 */
+  double compute_rate_flops; /* FLOP/s > 0 */
+  double uplink_bps;         /* worker -> master, > 0 or INFINITY */
+  double downlink_bps;       /* master -> worker, > 0 or INFINITY */
+  sim_latency_params lat;    /* its law, as sim/ would build it */
+} an_class;
+
+/* A cluster as the simulator models it (run_config's [cluster], [network], [latency],
+ * [master] and [class NAME] keys). Rates may be INFINITY (unlimited). Workers 0 ..
+ * classes[0].count - 1 are class 0, the next classes[1].count class 1, and so on (the
+ * runner's run_config_worker); the remaining workers have the fields below. Plain data. */
 typedef struct an_cluster {
   double compute_rate_flops; /* worker speed, FLOP/s */
   double uplink_bps;         /* worker -> master link */
@@ -132,7 +148,10 @@ typedef struct an_cluster {
   double latency_s;          /* per-message propagation delay */
   double master_flops;       /* master encode/decode speed, FLOP/s */
   sim_latency_params lat;    /* the workers' straggler law (kind) and its parameters, as
-                                sim/ would build it; only lat.kind's own fields are read */
+                                sim/ would build it; only lat.kind's own fields are read
+                                (and lat.trace_path for a trace, borrowed) */
+  size_t n_classes;          /* 0 = homogeneous */
+  an_class classes[AN_CLASSES_MAX];
 } an_cluster;
 
 /* The expected phases of one layer. Seconds. */
@@ -148,14 +167,19 @@ typedef struct an_latency {
 } an_latency;
 
 /* Expected latency of a layer with costs c (from an_costs_compute for code p) on cluster
- * cl. COD_EINVAL for non-positive rates, an unknown law or parameters out of sim's bounds
- * (sim_latency_params_check); COD_ENODATA ("no prediction", by design) for a known law
- * this model has no closed form for (an_latency_has_law). *out untouched on error. */
+ * cl. A homogeneous cluster whose law has a closed form (an_latency_has_law) uses it; any
+ * other law of sim's registry, and any heterogeneous cluster, integrates the order
+ * statistic of the workers' completion times numerically (an_orderstat.h, tolerances
+ * an_orderstat_tol_default; this path allocates). COD_EINVAL for non-positive rates, an
+ * unknown law, parameters out of sim's bounds (sim_latency_params_check), classes that
+ * cover more than n workers or a trace without its file; COD_EUNDECODABLE when the layer
+ * never decodes; COD_ENUMERIC when the expectation is infinite or does not converge;
+ * COD_ENOMEM; COD_EIO / COD_EFORMAT from reading a trace. *out untouched on error. */
 int an_latency_expected(const an_costs *c, const an_code_params *p, const an_cluster *cl,
                         an_latency *out, cod_err *err);
 
 /* 1 if an_latency_expected has a closed form for the law named `law` (sim's spelling:
- * "shifted-exp", "deterministic"), else 0. */
+ * "shifted-exp", "deterministic"), else 0 (then it integrates numerically). */
 int an_latency_has_law(const char *law);
 
 /* One row of the latency-versus-delta table. */

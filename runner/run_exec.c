@@ -371,10 +371,16 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
   /* latency only where the model covers the cluster and every assignment is stored */
   an_cluster cl;
   an_latency al;
+  double min_storage = INFINITY;
+  for (size_t w = 0; w < c->cluster.workers; w++) {
+    run_worker rw;
+    run_config_worker(c, w, &rw);
+    min_storage = fmin(min_storage, rw.storage_bytes);
+  }
   if (run_alloc_applies(c)) { /* tasks and per-task returns: runner/run_alloc.h */
     if (ac.storage_bytes <= c->cluster.storage_bytes && isnan(L->storage_overflow_bytes))
       run_alloc_an_latency(c, code, &x->a->scratch, &L->an_latency_s);
-  } else if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= c->cluster.storage_bytes &&
+  } else if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= min_storage &&
       isnan(L->storage_overflow_bytes) && an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK) {
     L->an_latency_s = al.total_s;
     run_energy_an_layer(c, &ac, &ap, &cl, &al, L);
@@ -489,15 +495,28 @@ static int record_layer(exec_ctx *x, size_t ci, const cod_code *code, const run_
 }
 
 int run_config_an_cluster(const run_config *c, an_cluster *out) {
-  an_cluster cl = {c->cluster.compute_rate_flops, c->network.uplink_bps,
-                   c->network.downlink_bps, c->network.master_bps,
-                   c->network.master_sharing == RUN_SHARING_FAIR, c->network.latency_s,
-                   c->master.master_flops, {0}};
+  an_cluster cl;
+  memset(&cl, 0, sizeof cl);
+  cl.compute_rate_flops = c->cluster.compute_rate_flops;
+  cl.uplink_bps = c->network.uplink_bps, cl.downlink_bps = c->network.downlink_bps;
+  cl.master_bps = c->network.master_bps;
+  cl.master_fair = c->network.master_sharing == RUN_SHARING_FAIR;
+  cl.latency_s = c->network.latency_s, cl.master_flops = c->master.master_flops;
+  /* a trace law's path points into cfg: the cluster is used while cfg lives */
   run_latency_sim_params(c, &c->latency, &cl.lat);
-  cl.lat.trace_path = NULL; /* plain data that outlives no cfg: no closed form reads a trace */
+  _Static_assert(AN_CLASSES_MAX >= RUN_CLASSES_MAX, "every class has an analytic twin");
+  cl.n_classes = c->n_classes;
+  for (size_t i = 0; i < c->n_classes; i++) {
+    const run_worker *w = &c->classes[i].worker;
+    an_class *k = &cl.classes[i];
+    k->count = c->classes[i].count, k->compute_rate_flops = w->compute_rate_flops;
+    k->uplink_bps = w->uplink_bps, k->downlink_bps = w->downlink_bps;
+    run_latency_sim_params(c, &w->latency, &k->lat);
+  }
   *out = cl;
-  /* which laws have a closed form is an_latency_expected's to say (by law name) */
-  return c->n_classes == 0 && c->failures.n_fail_workers == 0 &&
+  /* which laws have a closed form is an_latency_expected's to say (by law name); the
+   * others and the classes are integrated numerically */
+  return c->failures.n_fail_workers == 0 &&
          (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL);
 }
 

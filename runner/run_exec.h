@@ -102,10 +102,10 @@ int run_code_choose_held(const run_config *cfg, const cod_conv_geom *g,
                          cod_err *err);
 
 /* The analytic model's view (analytic/an_model.h) of cfg's default worker, network,
- * latency law and master. Returns 1 if its latency model can cover cfg (one worker class,
- * no scheduled failures, modelled master timing or no numbers; whether it has a closed
- * form for the law is an_latency_expected's answer), 0 if only its byte and flop counts
- * apply. */
+ * latency law, worker classes and master (a trace law's path borrows cfg's). Returns 1
+ * if its latency model can cover cfg (no scheduled failures, modelled master timing or no
+ * numbers; closed form or numerical integration is an_latency_expected's choice), 0 if
+ * only its byte and flop counts apply. */
 int run_config_an_cluster(const run_config *cfg, an_cluster *out);
 
 /* The run key of (scenario hash, backend, point, trial): res_run_key_format's

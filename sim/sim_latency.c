@@ -443,7 +443,10 @@ static int trace_cdf(const void *st, size_t w, double nominal, double t, double 
   const trace_state *s = st;
   if (w >= s->n_workers) return COD_EINVAL;
   size_t hit = 0, a = s->offset[w], b = s->offset[w + 1];
-  for (size_t i = a; i < b; i++) hit += trace_seconds(s, s->value[i], nominal) <= t;
+  for (size_t i = a; i < b; i++) {
+    double d = trace_seconds(s, s->value[i], nominal);
+    hit += isfinite(d) && d <= t; /* an `inf` value never returns */
+  }
   *p = (double)hit / (double)(b - a);
   return COD_OK;
 }

@@ -8,6 +8,7 @@
  * of the order statistic) and exactly in a deterministic cluster.
  */
 #include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include "run_config.h"
 #include "run_exec.h"
 #include "run_layer.h"
+
+/* As main() does: GSL reports failures by status (checked by the library), never aborts. */
+static void __attribute__((constructor)) gsl_quiet(void) { gsl_set_error_handler_off(); }
 
 #define MAXL 64
 
@@ -482,14 +486,36 @@ Test(errors, cli_paths) {
   cl = default_cluster();
   cl.lat.kind = (sim_latency_kind)42;
   cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
-  /* a known law without a closed form: "no prediction" by design, not an error of input */
+  /* a known law without a closed form is integrated numerically (it was "no prediction",
+   * COD_ENODATA, before the numerical path) */
   cl = default_cluster();
   cl.lat.kind = SIM_LAT_LOGNORMAL;
-  e.msg[0] = '\0';
-  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_ENODATA);
-  cr_expect(strstr(e.msg, "lognormal") && strstr(e.msg, "shifted-exp"), "%s", e.msg);
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_OK, "%s", e.msg);
   cl.lat.kind = SIM_LAT_PARETO;
-  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_ENODATA);
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_OK, "%s", e.msg);
+  /* an infinite mean (Pareto alpha = 0.01: alpha (n - k + 1) <= 1) is a numerical error */
+  cl.lat.pareto_shape = 0.01;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_ENUMERIC);
+  cr_expect(strstr(e.msg, "infinite mean"), "%s", e.msg);
+  /* every worker lost: never decodable */
+  cl = default_cluster();
+  cl.lat.kind = SIM_LAT_FAIL_STOP;
+  cl.lat.fail_p = 1.0;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EUNDECODABLE);
+  /* classes: bad counts and rates, more workers than the code */
+  cl = default_cluster();
+  cl.n_classes = 1;
+  cl.classes[0] = (an_class){0, 1e9, 1e9, 1e9, cl.lat};
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
+  cl.classes[0].count = p.n_workers + 1;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "cover"), "%s", e.msg);
+  cl.classes[0].count = 1, cl.classes[0].compute_rate_flops = 0.0;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
+  cl.classes[0].compute_rate_flops = 1e9, cl.classes[0].lat.rate = -1.0;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
+  cl.n_classes = AN_CLASSES_MAX + 1;
+  cr_expect_eq(an_latency_expected(&c, &p, &cl, &L, &e), COD_EINVAL);
   cr_expect(an_latency_has_law("shifted-exp") && an_latency_has_law("deterministic"));
   cr_expect(!an_latency_has_law("pareto") && !an_latency_has_law("shifted_exp") &&
             !an_latency_has_law(NULL));
