@@ -344,6 +344,72 @@ static void shexp_mean(const char *model, const char *scheme, size_t n, size_t k
   run_assets_free(cache);
 }
 
+/* Any law and heterogeneous classes: the simulated mean layer time against the numerical
+ * prediction (an_orderstat), within 5 standard errors estimated from the trials' spread.
+ * Unlimited master NIC as above, so the prediction is exact in expectation. `kv` holds
+ * key, value pairs applied to the config, NULL-terminated. */
+static void law_mean(const char *scheme, size_t n, size_t ka, size_t kb, size_t trials,
+                     const char *const *kv) {
+  run_assets *cache = NULL;
+  run_config c;
+  base_cfg(&c, "lenet5", scheme, n, ka, kb, 0);
+  set(&c, "network.master_bps", "unlimited");
+  set(&c, "network.latency_s", "1e-5");
+  for (size_t i = 0; kv[i]; i += 2) {
+    char name[RUN_CLASS_NAME_MAX];
+    size_t kl = strlen(kv[i]);
+    if (sscanf(kv[i], "class.%31[^.]", name) == 1 && kl > 6 &&
+        strcmp(kv[i] + kl - 6, ".count") == 0) { /* a new class, as a file's */
+      run_class *k = &c.classes[c.n_classes];
+      memset(k, 0, sizeof *k);
+      snprintf(k->name, sizeof k->name, "%s", name);
+      run_config_worker(&c, c.cluster.workers - 1, &k->worker); /* the defaults */
+      c.n_classes++;
+    }
+    set(&c, kv[i], kv[i + 1]);
+  }
+  double sum[MAXL] = {0}, sq[MAXL] = {0}, an[MAXL] = {0};
+  size_t nl = 0;
+  for (size_t t = 0; t < trials; t++) {
+    run_result r;
+    cr_assert_eq(run(&c, t, &cache, &r), COD_OK);
+    nl = r.n_layers;
+    for (size_t i = 0; i < nl; i++) {
+      double x = r.layers[i].t_total_s;
+      sum[i] += x, sq[i] += x * x;
+      an[i] = r.layers[i].an_latency_s;
+    }
+    run_result_fini(&r);
+  }
+  for (size_t i = 0; i < nl; i++) {
+    double mean = sum[i] / (double)trials;
+    double se = sqrt(fmax(sq[i] / (double)trials - mean * mean, 0.0) / (double)trials);
+    cr_expect(isfinite(an[i]) && fabs(mean - an[i]) <= 5.0 * se + 1e-8,
+              "%s %s layer %zu: simulated mean %.9g, analytic %.9g, 5 s.e. %.3g", scheme,
+              kv[1], i, mean, an[i], 5 * se);
+    cr_expect(se < 0.05 * mean, "layer %zu resolved to 25%% (se %.3g)", i, se);
+  }
+  run_assets_free(cache);
+}
+
+static const char *const KV_CLASSES[] = {
+    "latency.shift", "0.5", "latency.rate", "2", "class.fast.count", "5",
+    "class.fast.compute_rate_flops", "4e9", "class.fast.rate", "4", NULL};
+static const char *const KV_PARETO_CLASS[] = {
+    "latency.model", "pareto", "latency.pareto_shape", "3", "class.slow.count", "4",
+    "class.slow.compute_rate_flops", "2.5e8", "class.slow.model", "lognormal", NULL};
+static const char *const KV_BIMODAL[] = {"latency.model", "bimodal", "latency.bimodal_p", "0.2",
+                                         NULL};
+static const char *const KV_MARKOV[] = {"latency.model", "markov",
+                                        "latency.markov_fast_sojourn_s", "1e-4",
+                                        "latency.markov_slow_sojourn_s", "1e-4", NULL};
+Test(latency, classes_mean_rot) { law_mean("nsctc-rot", 20, 4, 4, 500, KV_CLASSES); }
+Test(latency, pareto_lognormal_classes_mean_poly) {
+  law_mean("poly-real", 10, 2, 3, 500, KV_PARETO_CLASS);
+}
+Test(latency, bimodal_mean_replication) { law_mean("replication", 12, 2, 2, 500, KV_BIMODAL); }
+Test(latency, markov_mean_uncoded) { law_mean("uncoded", 8, 2, 4, 500, KV_MARKOV); }
+
 Test(latency, shifted_exp_mean_rot) { shexp_mean("lenet5", "nsctc-rot", 20, 4, 4, 1500); }
 Test(latency, shifted_exp_mean_rot_alexnet) { shexp_mean("alexnet", "nsctc-rot", 20, 4, 4, 400); }
 Test(latency, shifted_exp_mean_poly) { shexp_mean("lenet5", "poly-real", 10, 2, 3, 1500); }
