@@ -288,9 +288,9 @@ static double markov_uniform(uint64_t *key) {
  * the worker's stream (two 32-bit words) and starts at time 0 in the stationary law, with
  * an exponential residual sojourn (memorylessness). Earlier times than the last switch
  * see the current state (the engine asks at non-decreasing times). After a gap of 40
- * relaxation times (gap * (1/S_f + 1/S_s) > 40) the chain has forgotten its state to
- * within e^-40 < 2^-57, below double precision: it restarts from the stationary law at
- * t0, which bounds the work per sample. */
+ * relaxation times (gap * (1/S_f + 1/S_s) > 40, from the last switch or from time 0)
+ * the chain has forgotten its state to within e^-40 < 2^-57, below double precision: it
+ * restarts from the stationary law at t0, which bounds the work per sample. */
 static void markov_advance(const markov_state *s, gsl_rng *r, markov_worker *w, double t0) {
   const double pslow = s->sojourn_s[1] / (s->sojourn_s[0] + s->sojourn_s[1]);
   const double relax = 1.0 / s->sojourn_s[0] + 1.0 / s->sojourn_s[1];
@@ -299,6 +299,7 @@ static void markov_advance(const markov_state *s, gsl_rng *r, markov_worker *w, 
     uint64_t hi = gsl_rng_get(r) & 0xffffffffu, lo = gsl_rng_get(r) & 0xffffffffu;
     w->key = hi << 32 | lo;
     w->seeded = 1;
+    if (t0 * relax > 40.0) from = t0; /* time 0 is forgotten by t0 as well */
   } else if (t0 < w->next_switch_s) {
     return;
   } else if ((t0 - w->next_switch_s) * relax <= 40.0) {

@@ -855,6 +855,17 @@ Test(numeric_latency, markov_long_gap_and_marginal_mean) {
   cr_expect(fabs((double)slow / (double)W - p) < 5.0 * se, "slow share %.4f vs %.4f",
             (double)slow / (double)W, p);
   sim_latency_free(m);
+  /* a chain first asked far from time 0 starts there in the stationary law (in O(1)) */
+  m = markov_model(0.2, 0.05);
+  slow = 0;
+  for (size_t w = 0; w < W; w++) {
+    gsl_rng *r = rng(19, w);
+    slow += (size_t)markov_is_slow(m, r, w, 1e9);
+    sim_rng_free(r);
+  }
+  cr_expect(fabs((double)slow / (double)W - p) < 5.0 * se, "first at 1e9 s: slow share %.4f",
+            (double)slow / (double)W);
+  sim_latency_free(m);
   sim_latency_params q;
   sim_latency_params_default(&q);
   q.kind = SIM_LAT_MARKOV;
