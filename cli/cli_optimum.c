@@ -25,7 +25,9 @@ static const char optimum_help[] =
     "Analytical costs of coded conv layers: per-worker upload, storage and download bytes,\n"
     "worker and master flops; the optimal (k_A, k_B) at delta by enumerating the feasible\n"
     "divisor pairs, with the closed form k_A* = sqrt(delta*a/b) beside it; the expected\n"
-    "layer latency under the shifted-exponential model; the latency-optimal delta.\n\n"
+    "layer latency under the cluster's straggler law (closed forms for shifted-exp and\n"
+    "deterministic, numerical integration of the order statistic for every other law);\n"
+    "the latency-optimal delta; and the end-to-end totals over the selected layers.\n\n"
     "  --model NAME       lenet5, alexnet, vgg16, resnet18 or a model file\n"
     "  --workers N        n (required; at most the scheme's limit below)\n"
     "  --layer L          one conv layer: 1-based index or name (conv2); default all\n"
@@ -38,8 +40,10 @@ static const char optimum_help[] =
     "  --compute-rate F   worker FLOP/s (1e10)      --master-flops F  master FLOP/s (1e11)\n"
     "  --uplink-bps B     worker->master (1e9)      --downlink-bps B  master->worker (1e9)\n"
     "  --master-bps B     master NIC (1e10)         --sharing fair|sequential (fair)\n"
-    "  --latency-s S      per-message delay (0)     --law shifted-exp|deterministic\n"
+    "  --latency-s S      per-message delay (0)     --law LAW  a latency law (shifted-exp)\n"
     "  --shift A          shifted-exp a (1)         --rate MU         shifted-exp mu (1)\n"
+    "  --param KEY=VALUE  any law parameter by its scenario key (pareto_shape=3, ...;\n"
+    "                     scenarios/README.md [latency]); repeatable\n"
     "  Rates accept 'unlimited'.\n"
     "  -h, --help         this help\n"
     "Formulas and their exactness: docs/analytic.md. A scheme without analytic formulas is\n"
@@ -71,7 +75,7 @@ static int parse_opts(int argc, char **argv, opts *o) {
       {"master-flops", 1, 0, 'M'}, {"uplink-bps", 1, 0, 'U'},   {"downlink-bps", 1, 0, 'D'},
       {"master-bps", 1, 0, 'B'},   {"sharing", 1, 0, 'S'},      {"latency-s", 1, 0, 'L'},
       {"law", 1, 0, 'W'},          {"shift", 1, 0, 'A'},        {"rate", 1, 0, 'R'},
-      {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+      {"param", 1, 0, 'P'},        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
   int ch, rc = 0;
   opterr = 0;
   optind = 1;
@@ -109,11 +113,36 @@ static int parse_opts(int argc, char **argv, opts *o) {
         rc = cli_usage_error(CMD, "--latency-s: must be a finite value >= 0");
       break;
     case 'W':
-    { /* by sim/'s registry name; the analytic model says which laws it has forms for */
+    { /* by sim/'s registry name; a law that reads a trace needs a file optimum has not */
       size_t kind;
-      if (!an_latency_has_law(optarg) || sim_latency_law_find(optarg, &kind, NULL) != COD_OK)
-        rc = cli_usage_error(CMD, "--law: expected shifted-exp or deterministic, got '%s'", optarg);
+      cod_err le = {0};
+      if (sim_latency_law_find(optarg, &kind, &le) != COD_OK)
+        rc = cli_usage_error(CMD, "--law: %s", le.msg);
+      else if (sim_latency_law_get(kind)->traits & SIM_LAT_READS_TRACE)
+        rc = cli_usage_error(CMD, "--law: %s reads a trace file; run a scenario instead", optarg);
       else o->cl.lat.kind = (sim_latency_kind)kind;
+      break;
+    }
+    case 'P':
+    { /* KEY=VALUE through sim/'s parameter registry */
+      char key[64];
+      const char *eq = strchr(optarg, '=');
+      size_t kl = eq ? (size_t)(eq - optarg) : 0;
+      int id = -1;
+      if (eq && kl < sizeof key) {
+        memcpy(key, optarg, kl);
+        key[kl] = '\0';
+        id = sim_latency_param_find(key);
+      }
+      double v = 0.0;
+      if (id < 0)
+        rc = cli_usage_error(CMD, "--param: expected KEY=VALUE with a latency-law key "
+                             "(scenarios/README.md [latency]), got '%s'", optarg);
+      else if (!(rc = cli_parse_double(CMD, "--param", eq + 1, &v)) &&
+               !sim_latency_param_accepts((size_t)id, v))
+        rc = cli_usage_error(CMD, "--param %s: expected %s, got '%s'", key,
+                             sim_latency_param_get((size_t)id)->expect, eq + 1);
+      else if (!rc) sim_latency_params_set(&o->cl.lat, (size_t)id, v);
       break;
     }
     case 'A':
@@ -335,16 +364,28 @@ int cli_optimum(int argc, char **argv) {
            o.prm.elsize == 4 ? "fp32" : "fp64", o.prm.axis == COD_AXIS_COLS ? "cols" : "rows",
            o.delta ? "" : ", each layer at its latency-optimal delta");
   }
+  double tot_s = 0.0, tot_opt_s = 0.0; /* the end-to-end sums over the selected layers */
   for (size_t i = first; i < last; i++) {
     if ((rc = analyse(&o, &geoms[i], r, &e))) {
       if (o.json) fputs("]}\n", stdout);
       free(r);
       return cli_usage_error(CMD, "%s: %s", names + i * NAME_LEN, e.msg);
     }
+    tot_s += r->lat.total_s, tot_opt_s += r->rows[r->best_row].lat.total_s;
     if (o.json) print_json(stdout, i, names + i * NAME_LEN, &geoms[i], r, i == first);
     else print_text(stdout, names + i * NAME_LEN, &geoms[i], r);
   }
-  if (o.json) fputs("]}\n", stdout);
+  if (o.json) {
+    fputs("],\n  \"totals\": {", stdout);
+    json_kv(stdout, "latency_s", tot_s, 0);
+    json_kv(stdout, "latency_optimal_s", tot_opt_s, 1);
+    fputs("}}\n", stdout);
+  } else {
+    printf("end-to-end over %zu conv layer%s: expected %.6g s at %s, %.6g s with each "
+           "layer at its latency-optimal delta (conv layers only)\n", last - first,
+           last - first == 1 ? "" : "s", tot_s, o.delta ? "the given delta" : "the chosen deltas",
+           tot_opt_s);
+  }
   free(r);
   return 0;
 }

@@ -51,6 +51,16 @@ check "conv berrut" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 4 --kb
 json_le "conv berrut rel_error" rel_error 1
 check "cond" 0 "$bin" cond --scheme nsctc-rot --workers 12 --ka 3 --kb 3
 json_le "cond worst" worst 1e3
+# optimum: every law of the registry, law parameters by key, the end-to-end totals
+check "optimum pareto" 0 "$bin" optimum --model lenet5 --workers 6 --law pareto --param pareto_shape=3 --json
+json_le "optimum pareto totals" latency_s 10
+grep -q '"totals"' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL optimum json lacks totals"; }
+check "optimum markov text" 0 "$bin" optimum --model lenet5 --workers 6 --law markov
+grep -q '^end-to-end over 3 conv layers' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL optimum text lacks the end-to-end line"; }
+check "optimum bad param" 2 "$bin" optimum --model lenet5 --workers 6 --param shift=-1
+check "optimum unknown param" 2 "$bin" optimum --model lenet5 --workers 6 --param nope=1
+check "optimum trace law" 2 "$bin" optimum --model lenet5 --workers 6 --law trace
+check "optimum unknown law" 2 "$bin" optimum --model lenet5 --workers 6 --law nope
 check "models list" 0 "$bin" models
 check "models alexnet" 0 "$bin" models alexnet
 check "models unknown" 2 "$bin" models no-such-model
