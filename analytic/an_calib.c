@@ -117,3 +117,91 @@ int an_calib_compute(const an_calib_sample *s, size_t n, double det_rtol, an_cal
   *out = fit;
   return COD_OK;
 }
+
+/* The predicted compute and transfer times of sample x under fit. */
+static void predict_parts(const an_calib *fit, const an_calib_sample *x, double *pt,
+                          double *pc) {
+  *pt = x->flops / fit->rate_flops;
+  *pc = 2 * fit->latency_s + (isfinite(fit->bps) ? 8 * x->bytes / fit->bps : 0);
+}
+
+static int cmp_group(const void *a, const void *b) {
+  const an_calib_sample *x = *(const an_calib_sample *const *)a,
+                        *y = *(const an_calib_sample *const *)b;
+  return (x->group > y->group) - (x->group < y->group);
+}
+
+int an_calib_predict(const an_calib *fit, const an_calib_sample *s, size_t n,
+                     an_calib_eval *out, cod_err *err) {
+  assert(fit && out && (s || n == 0));
+  if (!(fit->rate_flops > 0) || !(fit->bps > 0) || !(fit->latency_s >= 0))
+    return cod_err_set(err, COD_EINVAL, "calibration: a fit needs rate_flops > 0, bps > 0 "
+                       "and latency_s >= 0");
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) m += (size_t)sample_usable(&s[i]);
+  if (m == 0)
+    return cod_err_set(err, COD_ENODATA, "calibration: none of the %zu held-out samples is "
+                       "usable", n);
+  const an_calib_sample **u = cod_malloc_array(m, sizeof *u);
+  int64_t *runs = cod_malloc_array(m, sizeof *runs);
+  if (!u || !runs) {
+    cod_free(u);
+    cod_free(runs);
+    return cod_err_set(err, COD_ENOMEM, "calibration: out of memory (%zu samples)", m);
+  }
+  an_calib_eval ev = {.n_layers = m};
+  double se2 = 0, se = 0, st2 = 0, sc2 = 0;
+  size_t k = 0, ncomm = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!sample_usable(&s[i])) continue;
+    const an_calib_sample *x = &s[i];
+    double pt, pc, c = comm_of(x), t = x->t_compute_s + c;
+    predict_parts(fit, x, &pt, &pc);
+    double e = (pt + pc - t) / t;
+    se += e, se2 += e * e, ev.max_abs = fmax(ev.max_abs, fabs(e));
+    st2 += (pt - x->t_compute_s) * (pt - x->t_compute_s) / (x->t_compute_s * x->t_compute_s);
+    if (c > 0) sc2 += (pc - c) * (pc - c) / (c * c), ncomm++;
+    u[k] = x, runs[k++] = x->run_id;
+  }
+  ev.rms = sqrt(se2 / (double)m), ev.mean = se / (double)m;
+  ev.compute_rms = sqrt(st2 / (double)m);
+  ev.comm_rms = ncomm ? sqrt(sc2 / (double)ncomm) : NAN;
+  qsort(runs, m, sizeof *runs, cmp_int64);
+  for (size_t i = 0; i < m; i++) ev.n_runs += (size_t)(i == 0 || runs[i] != runs[i - 1]);
+  /* the repeats: groups of equal group id > 0 */
+  qsort(u, m, sizeof *u, cmp_group);
+  double ss = 0, dof = 0, sm2 = 0;
+  for (size_t a = 0; a < m;) {
+    size_t b = a + 1;
+    while (b < m && u[b]->group == u[a]->group) b++;
+    if (u[a]->group > 0 && b - a >= 2) {
+      double mean = 0, pmean = 0;
+      for (size_t i = a; i < b; i++) {
+        double pt, pc;
+        predict_parts(fit, u[i], &pt, &pc);
+        mean += u[i]->t_compute_s + comm_of(u[i]), pmean += pt + pc;
+      }
+      mean /= (double)(b - a), pmean /= (double)(b - a);
+      for (size_t i = a; i < b; i++) {
+        double d = (u[i]->t_compute_s + comm_of(u[i]) - mean) / mean;
+        ss += d * d;
+      }
+      dof += (double)(b - a - 1);
+      sm2 += (pmean - mean) * (pmean - mean) / (mean * mean);
+      ev.n_groups++;
+    }
+    a = b;
+  }
+  cod_free(u);
+  cod_free(runs);
+  if (ev.n_groups) {
+    ev.noise_rms = sqrt(ss / dof);
+    ev.rms_of_means = sqrt(sm2 / (double)ev.n_groups);
+    ev.noise_share = ev.rms > 0 ? fmin(1.0, ev.noise_rms * ev.noise_rms / (ev.rms * ev.rms))
+                                : NAN;
+  } else {
+    ev.noise_rms = ev.rms_of_means = ev.noise_share = NAN;
+  }
+  *out = ev;
+  return COD_OK;
+}

@@ -36,25 +36,67 @@
 #include "cod_file.h"
 #include "res_query.h"
 
-/* The samples of the backend='mpi' runs of db, fitted. COD_ENODATA if there is none. */
-static int calib_fit(const char *db, an_calib *fit, cod_err *err) {
+/* The fit and, with a holdout text, its scores on its own and on the held-out samples. */
+typedef struct calib_result {
+  an_calib fit;
+  int have_holdout;
+  an_calib_eval own, held; /* on the fitted samples; on the held-out ones */
+  int held_all_trials;     /* 1: the held-out runs have no trial >= 1, all trials scored */
+} calib_result;
+
+/* The samples of the backend='mpi' runs of db not held out, fitted; with holdout, the
+ * runs whose [run] name contains it are scored instead (trials >= 1 when there are any:
+ * trial 0 runs with cold caches). COD_ENODATA if a set is empty. */
+static int calib_fit(const char *db, const char *holdout, calib_result *res, cod_err *err) {
   res_calib_sample *rows = NULL;
   size_t n = 0;
-  int status = res_query_calib_samples(db, "mpi", &rows, &n, err);
+  int status = res_query_calib_split(db, "mpi", holdout, &rows, &n, err);
   if (status) return status;
-  an_calib_sample *s = cod_malloc_array(n, sizeof *s);
-  if (!s) {
+  an_calib_sample *fit_s = cod_malloc_array(n, sizeof *fit_s);
+  an_calib_sample *held_s = cod_malloc_array(n, sizeof *held_s);
+  if (!fit_s || !held_s) {
     cod_free(rows);
+    cod_free(fit_s);
+    cod_free(held_s);
     return cod_err_set(err, COD_ENOMEM, "%s: out of memory", db);
   }
-  for (size_t i = 0; i < n; i++)
-    s[i] = (an_calib_sample){.run_id = rows[i].run_id, .t_compute_s = rows[i].t_compute_s,
-                             .t_comm_s = rows[i].t_comm_s, .flops = rows[i].flops,
-                             .bytes = rows[i].bytes};
+  size_t nf = 0, nh = 0, later = 0;
+  for (size_t i = 0; i < n; i++) later += rows[i].held_out && rows[i].trial >= 1;
+  for (size_t i = 0; i < n; i++) {
+    an_calib_sample x = {.run_id = rows[i].run_id, .t_compute_s = rows[i].t_compute_s,
+                         .t_comm_s = rows[i].t_comm_s, .flops = rows[i].flops,
+                         .bytes = rows[i].bytes, .group = rows[i].repeat_group};
+    if (!rows[i].held_out) fit_s[nf++] = x;
+    else if (!later || rows[i].trial >= 1) held_s[nh++] = x;
+  }
   cod_free(rows);
-  status = an_calib_compute(s, n, AN_CALIB_DET_RTOL, fit, err);
-  cod_free(s);
+  memset(res, 0, sizeof *res);
+  res->have_holdout = holdout != NULL;
+  res->held_all_trials = later == 0;
+  status = an_calib_compute(fit_s, nf, AN_CALIB_DET_RTOL, &res->fit, err);
+  if (!status && holdout) status = an_calib_predict(&res->fit, fit_s, nf, &res->own, err);
+  if (!status && holdout) {
+    status = an_calib_predict(&res->fit, held_s, nh, &res->held, err);
+    if (status == COD_ENODATA)
+      status = cod_err_set(err, COD_ENODATA, "%s: no decoded layer of a backend='mpi' run "
+                           "whose [run] name contains '%s' to hold out", db, holdout);
+  }
+  cod_free(fit_s);
+  cod_free(held_s);
   return status;
+}
+
+static void print_eval(const char *what, const an_calib_eval *e) {
+  printf("# %s: %zu layers of %zu runs: rms error %.1f%% (mean %+.1f%%, max %.1f%%; compute "
+         "%.1f%%, transfers %.1f%%)\n", what, e->n_layers, e->n_runs, 100 * e->rms,
+         100 * e->mean, 100 * e->max_abs, 100 * e->compute_rms, 100 * e->comm_rms);
+  if (e->n_groups)
+    printf("#   repeats of the same real run (%zu layers seen >= 2 times): noise %.1f%% rms; "
+           "error against the repeats' mean %.1f%% rms; noise explains %.0f%% of the mean "
+           "squared error\n", e->n_groups, 100 * e->noise_rms, 100 * e->rms_of_means,
+           100 * e->noise_share);
+  else
+    printf("#   no layer was measured twice: the noise is not separated (run trials >= 2)\n");
 }
 
 static void write_bps(FILE *f, double bps) {
@@ -75,22 +117,31 @@ static void write_fragment(FILE *f, const char *db, const an_calib *fit) {
 }
 
 static const char USAGE[] =
-    "Usage: fcdcc calibrate DB [--out FRAGMENT.ini]\n"
+    "Usage: fcdcc calibrate DB [--holdout TEXT] [--out FRAGMENT.ini]\n"
     "Fit the simulator's cluster.compute_rate_flops, network.master_bps and latency_s to\n"
     "the layers measured by the MPI backend (runs.backend = 'mpi') in DB and print them\n"
     "with the equivalent --set options.\n"
+    "  --holdout TEXT  fit only the runs whose [run] name does not contain TEXT, and score\n"
+    "            the fit on those that do (trials >= 1): the held-out error, its bias,\n"
+    "            and the run-to-run noise of repeated layers beside it; the sim-vs-real\n"
+    "            figure marks MPI runs whose name contains 'holdout'\n"
     "  --out F   also write them as a scenario fragment ([cluster], [network], [master])\n"
     "Calibrate from runs with [latency] model = deterministic: injected straggling counts\n"
     "as compute time. See docs/mpi.md.\n";
 
 int cli_calibrate(int argc, char **argv) {
-  static const struct option opts[] = {{"out", 1, 0, 'o'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-  const char *out = NULL;
+  static const struct option opts[] = {{"out", 1, 0, 'o'}, {"holdout", 1, 0, 'H'},
+                                       {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+  const char *out = NULL, *holdout = NULL;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
     switch (c) {
     case 'o': out = optarg; break;
+    case 'H':
+      if (!*optarg) return cli_usage_error("calibrate", "--holdout: expected a non-empty text");
+      holdout = optarg;
+      break;
     case 'h': fputs(USAGE, stdout); return 0;
     default: return cli_usage_error("calibrate", "unknown option");
     }
@@ -102,14 +153,18 @@ int cli_calibrate(int argc, char **argv) {
   if (access(db, F_OK) != 0)
     return cli_usage_error("calibrate", "%s: cannot open: %s", db, strerror(errno));
   if (out && (status = cli_check_out_path("calibrate", "--out", out))) return status;
-  an_calib fit;
+  calib_result res;
   cod_err err = {0};
-  status = calib_fit(db, &fit, &err);
+  status = calib_fit(db, holdout, &res, &err);
+  const an_calib fit = res.fit;
   if (status == COD_EIO || status == COD_EFORMAT) /* not a readable fcdcc results file */
     return cli_usage_error("calibrate", "%s", err.msg);
+  if (status == COD_ENODATA && holdout && res.fit.n_layers)
+    return cli_fail("calibrate", "%s", err.msg);
   if (status == COD_ENODATA)
-    return cli_fail("calibrate", "%s holds no decoded layer of a backend='mpi' run "
-                    "(run mpirun -np N+1 fcdcc run X.ini --backend mpi first)", db);
+    return cli_fail("calibrate", "%s holds no decoded layer of a backend='mpi' run%s "
+                    "(run mpirun -np N+1 fcdcc run X.ini --backend mpi first)", db,
+                    holdout ? " to fit (all are held out)" : "");
   if (status) return cli_fail("calibrate", "%s", err.msg);
   if (!isfinite(fit.rate_flops))
     return cli_fail("calibrate", "%s: the measured compute times do not grow with flops", db);
@@ -119,6 +174,11 @@ int cli_calibrate(int argc, char **argv) {
   write_bps(stdout, fit.bps);
   printf(" --set network.master_sharing=fair --set network.latency_s=%.6g"
          " --set master.timing=measured --set master.speed_factor=1\n", fit.latency_s);
+  if (res.have_holdout) {
+    print_eval("fitted runs, scored on themselves", &res.own);
+    print_eval(res.held_all_trials ? "held-out runs (all trials)" : "held-out runs (trials >= 1)",
+               &res.held);
+  }
   if (out) { /* a temporary file renamed into place: a failure leaves out as it was */
     cod_file_out o;
     if (cod_file_out_open(&o, out, &err)) return cli_fail("calibrate", "%s", err.msg);

@@ -707,16 +707,21 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
   return add_series(db, f,
                     /* one point per layer and pair of experiments (scenario hashes):
                      * runs of different simulated clusters are never averaged together,
-                     * and trial 0 (cold caches) is left out when there are later ones */
+                     * and trial 0 (cold caches) is left out when there are later ones; an
+                     * MPI experiment whose [run] name contains "holdout" (not fitted by
+                     * `fcdcc calibrate --holdout holdout`) is marked "held out" */
                     "WITH t AS (SELECT r.backend AS b, r.scenario_hash AS h, r.model AS model, "
                     "r.scheme AS scheme, r.workers AS n, r.precision AS p, l.layer_index AS li, "
-                    "l.ka AS ka, l.kb AS kb, AVG(l.t_total_s) AS t FROM runs r JOIN layers l "
+                    "l.ka AS ka, l.kb AS kb, AVG(l.t_total_s) AS t, MAX(instr(COALESCE("
+                    "json_extract(r.params_json, '$.run.name'), ''), 'holdout') > 0) AS ho "
+                    "FROM runs r JOIN layers l "
                     "ON l.run_id = r.run_id WHERE l.status = 'ok' AND l.t_total_s > 0 AND "
                     "(r.trial >= 1 OR NOT EXISTS (SELECT 1 FROM runs q WHERE q.scenario_hash "
                     "= r.scenario_hash AND q.backend = r.backend AND q.trial >= 1)) "
                     "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) "
                     "SELECT s.model || ' ' || s.scheme || ' n=' || s.n || ' (sim ' || "
-                    "substr(s.h, 1, 6) || ', mpi ' || substr(m.h, 1, 6) || ')', s.t, m.t "
+                    "substr(s.h, 1, 6) || ', mpi ' || substr(m.h, 1, 6) || ')' || CASE WHEN "
+                    "m.ho THEN ' held out' ELSE '' END, s.t, m.t "
                     "FROM t s JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND "
                     "m.n = s.n AND m.p = s.p AND m.li = s.li AND m.ka = s.ka AND m.kb = s.kb "
                     "WHERE s.b = 'sim' AND m.b = 'mpi' ORDER BY 1, 2",
@@ -897,7 +902,8 @@ static const fig_def figures[] = {
     {.info = {"sim-vs-real",
               "layer latency: simulator against MPI runs of the same layer",
               "backend='sim' and backend='mpi' runs of the same model, scheme, n, layer, k_A, k_B "
-              "and precision; one series per (simulated, MPI) pair of experiments "
+              "and precision; one series per (simulated, MPI) pair of experiments, marked "
+              "'held out' when the MPI run's [run] name contains holdout "
               "(scripts/sim-vs-real.sh)"},
      .title = "Layer latency: simulator against MPI processes",
      .xlabel = "simulated layer latency (s)",

@@ -21,7 +21,9 @@ static const char CALIB_SQL[] =
     "     AND w.layer_index = l.layer_index AND w.status = 'used'),\n"
     "  (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = l.run_id\n"
     "     AND w.layer_index = l.layer_index),\n"
-    "  l.t_total_s\n"
+    "  l.t_total_s, r.trial,\n"
+    "  DENSE_RANK() OVER (ORDER BY r.scenario_hash, r.point_index, l.layer_index),\n"
+    "  ?2 IS NOT NULL AND instr(COALESCE(json_extract(r.params_json, '$.run.name'), ''), ?2) > 0\n"
     "FROM layers l JOIN runs r ON r.run_id = l.run_id\n"
     "WHERE r.backend = ?1 AND l.status = 'ok'\n"
     "ORDER BY l.run_id, l.layer_index;";
@@ -55,6 +57,9 @@ static int read_rows(res_db *db, sqlite3_stmt *st, res_calib_sample **arr, size_
     s->flops = column_real(st, 4);
     s->bytes = column_real(st, 5);
     s->t_total_s = column_real(st, 6);
+    s->trial = sqlite3_column_int64(st, 7);
+    s->repeat_group = sqlite3_column_int64(st, 8);
+    s->held_out = sqlite3_column_int(st, 9) != 0;
   }
   if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "calibration samples", err);
   return COD_OK;
@@ -62,14 +67,23 @@ static int read_rows(res_db *db, sqlite3_stmt *st, res_calib_sample **arr, size_
 
 int res_query_calib_samples(const char *path, const char *backend, res_calib_sample **samples,
                             size_t *n, cod_err *err) {
+  return res_query_calib_split(path, backend, NULL, samples, n, err);
+}
+
+int res_query_calib_split(const char *path, const char *backend, const char *holdout,
+                          res_calib_sample **samples, size_t *n, cod_err *err) {
   if (!path || !backend || !samples || !n)
     return cod_err_set(err, COD_EINVAL, "res_query_calib_samples: NULL argument");
+  if (holdout && !*holdout)
+    return cod_err_set(err, COD_EINVAL, "calibration: an empty holdout name would hold out "
+                       "every run");
   res_db *db = NULL;
   int status = res_db_open(path, RES_DB_READONLY, &db, err);
   if (status) return status;
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db->conn, CALIB_SQL, -1, &st, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, backend, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK && holdout) rc = sqlite3_bind_text(st, 2, holdout, -1, SQLITE_STATIC);
   res_calib_sample *arr = NULL;
   size_t cap = 0, count = 0;
   if (rc != SQLITE_OK)

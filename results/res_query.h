@@ -25,6 +25,10 @@ typedef struct res_calib_sample {
   double flops;         /* MAX(workers.flops) over its workers with status 'used' (NaN: none) */
   double bytes;         /* SUM(bytes_up + bytes_down) over ALL its workers rows (NaN: none) */
   double t_total_s;     /* layers.t_total_s, s */
+  int64_t trial;        /* runs.trial (0: the first, cold-cache run of its point) */
+  int64_t repeat_group; /* >= 1, equal for the same layer of the same scenario point:
+                           the repeats (trials) of one real run */
+  int held_out;         /* 1 if the run's [run] name contains the holdout text */
 } res_calib_sample;
 
 /* The calibration samples of the file at path for one backend: one entry per layers row
@@ -37,5 +41,11 @@ typedef struct res_calib_sample {
  * fcdcc, damaged schema), COD_ENOMEM. *samples and *n are untouched on failure. */
 int res_query_calib_samples(const char *path, const char *backend, res_calib_sample **samples,
                             size_t *n, cod_err *err);
+
+/* As res_query_calib_samples, with held_out = 1 for the samples of runs whose [run] name
+ * contains `holdout` (bound, never pasted; NULL: none held out). COD_EINVAL also for an
+ * empty holdout text. */
+int res_query_calib_split(const char *path, const char *backend, const char *holdout,
+                          res_calib_sample **samples, size_t *n, cod_err *err);
 
 #endif

@@ -268,3 +268,74 @@ Test(res_query, null_arguments) {
   cr_assert_eq(res_query_calib_samples(tp.path, "mpi", NULL, &n, &e), COD_EINVAL);
   cr_assert_eq(res_query_calib_samples(tp.path, "mpi", &s, NULL, &e), COD_EINVAL);
 }
+
+/* A committed mpi run of scenario `hash`, trial `trial`, [run] name `name`, one ok layer
+ * per index 0..layers-1 with one used worker. */
+static int64_t named_run(res_db *db, const char *hash, int64_t trial, const char *name,
+                         int layers) {
+  char json[128];
+  snprintf(json, sizeof json, "{\"run\":{\"name\":\"%s\"}}", name);
+  res_run_row r;
+  res_run_row_init(&r);
+  r.scenario_hash = hash;
+  r.point_index = 0;
+  r.trial = trial;
+  r.seed = 7;
+  r.backend = "mpi";
+  r.scheme = "nsctc-rot";
+  r.model = "lenet";
+  r.params_json = json;
+  r.status = RES_STATUS_OK;
+  int64_t id = -1;
+  cod_err e = {0};
+  cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
+  for (int l = 0; l < layers; l++) {
+    layer_add(db, id, l, RES_STATUS_OK, 0.5, 0.25, 0.125, 1.0);
+    worker_add(db, id, l, 0, RES_WORKER_USED, 1e9, 10, 20);
+  }
+  run_commit(db, id);
+  return id;
+}
+
+/* The split: held_out follows the [run] name (a substring, bound as a parameter), trial is
+ * the run's, and repeat_group is equal exactly for the same layer of the same scenario
+ * point (the trials of one real run). */
+Test(res_query, calib_split_marks_held_out_runs_and_repeats) {
+  res_db *db = db_create();
+  int64_t f0 = named_run(db, "fit", 0, "mpi-calib", 2);
+  int64_t f1 = named_run(db, "fit", 1, "mpi-calib", 2);
+  int64_t h1 = named_run(db, "held", 1, "mpi-calib-holdout-n3", 2);
+  int64_t h2 = named_run(db, "held", 2, "mpi-calib-holdout-n3", 2);
+  res_db_close(db);
+  res_calib_sample *s = NULL;
+  size_t n = 0;
+  cod_err e = {0};
+  cr_assert_eq(res_query_calib_split(tp.path, "mpi", "holdout", &s, &n, &e), COD_OK, "%s",
+               e.msg);
+  cr_assert_eq(n, 8);
+  const int64_t run[8] = {f0, f0, f1, f1, h1, h1, h2, h2};
+  for (size_t i = 0; i < 8; i++) {
+    cr_expect_eq(s[i].run_id, run[i]);
+    cr_expect_eq(s[i].held_out, i >= 4, "sample %zu", i);
+    cr_expect_eq(s[i].trial, i < 2 ? 0 : i < 6 ? 1 : 2, "sample %zu", i);
+    cr_expect_geq(s[i].repeat_group, 1);
+  }
+  /* layer l of the same scenario: one group per (scenario, layer), four in all */
+  cr_expect_eq(s[0].repeat_group, s[2].repeat_group);
+  cr_expect_eq(s[1].repeat_group, s[3].repeat_group);
+  cr_expect_eq(s[4].repeat_group, s[6].repeat_group);
+  cr_expect_neq(s[0].repeat_group, s[1].repeat_group);
+  cr_expect_neq(s[0].repeat_group, s[4].repeat_group);
+  cr_expect_neq(s[1].repeat_group, s[5].repeat_group);
+  cod_free(s);
+  /* no holdout: nothing held out; a text no name contains: nothing either */
+  cr_assert_eq(res_query_calib_split(tp.path, "mpi", NULL, &s, &n, &e), COD_OK, "%s", e.msg);
+  for (size_t i = 0; i < n; i++) cr_expect_eq(s[i].held_out, 0);
+  cod_free(s);
+  cr_assert_eq(res_query_calib_split(tp.path, "mpi", "n4", &s, &n, &e), COD_OK, "%s", e.msg);
+  for (size_t i = 0; i < n; i++) cr_expect_eq(s[i].held_out, 0);
+  cod_free(s);
+  s = NULL;
+  cr_expect_eq(res_query_calib_split(tp.path, "mpi", "", &s, &n, &e), COD_EINVAL);
+  cr_expect_null(s);
+}
