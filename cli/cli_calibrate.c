@@ -46,7 +46,8 @@ typedef struct calib_result {
 
 /* The samples of the backend='mpi' runs of db not held out, fitted; with holdout, the
  * runs whose [run] name contains it are scored instead (trials >= 1 when there are any:
- * trial 0 runs with cold caches). COD_ENODATA if a set is empty. */
+ * trial 0 runs with cold caches; the fit itself uses every trial, its median is robust to
+ * them). COD_ENODATA if a set is empty. */
 static int calib_fit(const char *db, const char *holdout, calib_result *res, cod_err *err) {
   res_calib_sample *rows = NULL;
   size_t n = 0;
@@ -54,27 +55,31 @@ static int calib_fit(const char *db, const char *holdout, calib_result *res, cod
   if (status) return status;
   an_calib_sample *fit_s = cod_malloc_array(n, sizeof *fit_s);
   an_calib_sample *held_s = cod_malloc_array(n, sizeof *held_s);
-  if (!fit_s || !held_s) {
+  an_calib_sample *own_s = cod_malloc_array(n, sizeof *own_s);
+  if (!fit_s || !held_s || !own_s) {
     cod_free(rows);
     cod_free(fit_s);
     cod_free(held_s);
+    cod_free(own_s);
     return cod_err_set(err, COD_ENOMEM, "%s: out of memory", db);
   }
-  size_t nf = 0, nh = 0, later = 0;
+  size_t nf = 0, nh = 0, no = 0, later = 0, own_later = 0;
   for (size_t i = 0; i < n; i++) later += rows[i].held_out && rows[i].trial >= 1;
+  for (size_t i = 0; i < n; i++) own_later += !rows[i].held_out && rows[i].trial >= 1;
   for (size_t i = 0; i < n; i++) {
     an_calib_sample x = {.run_id = rows[i].run_id, .t_compute_s = rows[i].t_compute_s,
                          .t_comm_s = rows[i].t_comm_s, .flops = rows[i].flops,
                          .bytes = rows[i].bytes, .group = rows[i].repeat_group};
     if (!rows[i].held_out) fit_s[nf++] = x;
-    else if (!later || rows[i].trial >= 1) held_s[nh++] = x;
+    if (!rows[i].held_out && (!own_later || rows[i].trial >= 1)) own_s[no++] = x;
+    else if (rows[i].held_out && (!later || rows[i].trial >= 1)) held_s[nh++] = x;
   }
   cod_free(rows);
   memset(res, 0, sizeof *res);
   res->have_holdout = holdout != NULL;
   res->held_all_trials = later == 0;
   status = an_calib_compute(fit_s, nf, AN_CALIB_DET_RTOL, &res->fit, err);
-  if (!status && holdout) status = an_calib_predict(&res->fit, fit_s, nf, &res->own, err);
+  if (!status && holdout) status = an_calib_predict(&res->fit, own_s, no, &res->own, err);
   if (!status && holdout) {
     status = an_calib_predict(&res->fit, held_s, nh, &res->held, err);
     if (status == COD_ENODATA)
@@ -83,6 +88,7 @@ static int calib_fit(const char *db, const char *holdout, calib_result *res, cod
   }
   cod_free(fit_s);
   cod_free(held_s);
+  cod_free(own_s);
   return status;
 }
 
@@ -175,7 +181,7 @@ int cli_calibrate(int argc, char **argv) {
   printf(" --set network.master_sharing=fair --set network.latency_s=%.6g"
          " --set master.timing=measured --set master.speed_factor=1\n", fit.latency_s);
   if (res.have_holdout) {
-    print_eval("fitted runs, scored on themselves", &res.own);
+    print_eval("fitted runs (trials >= 1), scored on themselves", &res.own);
     print_eval(res.held_all_trials ? "held-out runs (all trials)" : "held-out runs (trials >= 1)",
                &res.held);
   }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/mpi/run_mpi_test.sh FCDCC SRCDIR CASE: one end-to-end test of the MPI backend.
-# Cases: exact, failstop, undecodable, calibrate, sweep, badworld, hostile. Needs mpirun and the
+# Cases: exact, failstop, undecodable, calibrate, holdout, sweep, badworld, hostile. Needs mpirun and the
 # sqlite3 shell (exit 77 = skipped when either is missing). Runs on loopback (vader).
 set -u
 F=$1; SRC=$2; CASE=$3
@@ -69,6 +69,25 @@ badworld) # workers != ranks - 1, a bad backend option: clear errors, no hang
       && fail "accepted $kv"
     echo "$out" | grep -q "mpi backend" || fail "$kv message: $out"
   done
+  ;;
+holdout) # calibrate --holdout: fit on AlexNet n = 4, score LeNet-5 (held out by its name)
+  timeout 120 $MPIRUN -np 5 "$F" run "$SRC/calib_alexnet.ini" --backend mpi:cache=off --db "$T/h.db" -q \
+    || fail "mpi fit run"
+  timeout 120 $MPIRUN -np 5 "$F" run "$SRC/calib_holdout_lenet.ini" --backend mpi:cache=off --db "$T/h.db" \
+    --set run.trials=3 -q || fail "mpi held-out run"
+  "$F" calibrate "$T/h.db" --holdout holdout > "$T/h.txt" || fail "calibrate --holdout"
+  cat "$T/h.txt"
+  # 9 fitted layers (3 runs x 3), 6 held out (trials 1 and 2 x 3 layers), each layer twice
+  grep -q '^# rms relative residual' "$T/h.txt" || fail "no fit"
+  grep -q "fitted to 9 decoded layers of 3 backend='mpi' runs" "$T/h.txt" || fail "fit set"
+  grep -q '^# held-out runs (trials >= 1): 6 layers of 2 runs: rms error [0-9.]*%' "$T/h.txt" \
+    || fail "held-out line"
+  grep -q '(3 layers seen >= 2 times): noise [0-9.]*% rms' "$T/h.txt" || fail "noise line"
+  "$F" calibrate "$T/h.db" --holdout no-such-run >/dev/null 2>"$T/e.txt" && fail "empty held-out set accepted"
+  grep -q "no-such-run" "$T/e.txt" || fail "message: $(cat "$T/e.txt")"
+  "$F" calibrate "$T/h.db" --holdout mpi-calib >/dev/null 2>"$T/e.txt" && fail "everything held out accepted"
+  grep -q "all are held out" "$T/e.txt" || fail "message: $(cat "$T/e.txt")"
+  "$F" calibrate "$T/h.db" --holdout "" >/dev/null 2>&1; [ $? = 2 ] || fail "empty --holdout not a usage error"
   ;;
 calibrate) # the calibrated simulator predicts the MPI layer latency within 25 %
   S=$SRC/calib_alexnet.ini
