@@ -693,6 +693,26 @@ static int fig_precision_worst(res_db *db, fig *f, cod_err *err) {
   return precision_series(db, f, 1, err);
 }
 
+/* One point per layer and pair of experiments (scenario hashes): runs of different
+ * simulated clusters are never averaged together, and trial 0 (cold caches) is left out
+ * when there are later ones. m.ho: the MPI experiment's [run] name contains "holdout" (not
+ * fitted by `fcdcc calibrate --holdout holdout`). Ends in a WHERE clause to extend. */
+#define SIM_VS_REAL                                                                        \
+  "WITH t AS (SELECT r.backend AS b, r.scenario_hash AS h, r.model AS model, "             \
+  "r.scheme AS scheme, r.workers AS n, r.precision AS p, l.layer_index AS li, "            \
+  "l.ka AS ka, l.kb AS kb, AVG(l.t_total_s) AS t, MAX(instr(COALESCE("                     \
+  "json_extract(r.params_json, '$.run.name'), ''), 'holdout') > 0) AS ho "                 \
+  "FROM runs r JOIN layers l "                                                             \
+  "ON l.run_id = r.run_id WHERE l.status = 'ok' AND l.t_total_s > 0 AND "                  \
+  "(r.trial >= 1 OR NOT EXISTS (SELECT 1 FROM runs q WHERE q.scenario_hash "               \
+  "= r.scenario_hash AND q.backend = r.backend AND q.trial >= 1)) "                        \
+  "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) "                                                   \
+  "SELECT s.model || ' ' || s.scheme || ' n=' || s.n || ' (sim ' || "                      \
+  "substr(s.h, 1, 6) || ', mpi ' || substr(m.h, 1, 6) || ')', s.t, m.t "                   \
+  "FROM t s JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND "                    \
+  "m.n = s.n AND m.p = s.p AND m.li = s.li AND m.ka = s.ka AND m.kb = s.kb "               \
+  "WHERE s.b = 'sim' AND m.b = 'mpi' "
+
 static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
   sqlite3_stmt *st;
   int rc = prepare(db, "SELECT COUNT(*) FROM runs WHERE backend = 'mpi'", NULL, &st, err);
@@ -704,28 +724,11 @@ static int fig_sim_vs_real(res_db *db, fig *f, cod_err *err) {
   if (n == 0)
     return cod_err_set(err, RES_PLOT_ENODATA, "figure sim-vs-real: no runs with backend "
                        "'mpi' in this database; it needs %s", f->info->needs);
-  return add_series(db, f,
-                    /* one point per layer and pair of experiments (scenario hashes):
-                     * runs of different simulated clusters are never averaged together,
-                     * and trial 0 (cold caches) is left out when there are later ones; an
-                     * MPI experiment whose [run] name contains "holdout" (not fitted by
-                     * `fcdcc calibrate --holdout holdout`) is marked "held out" */
-                    "WITH t AS (SELECT r.backend AS b, r.scenario_hash AS h, r.model AS model, "
-                    "r.scheme AS scheme, r.workers AS n, r.precision AS p, l.layer_index AS li, "
-                    "l.ka AS ka, l.kb AS kb, AVG(l.t_total_s) AS t, MAX(instr(COALESCE("
-                    "json_extract(r.params_json, '$.run.name'), ''), 'holdout') > 0) AS ho "
-                    "FROM runs r JOIN layers l "
-                    "ON l.run_id = r.run_id WHERE l.status = 'ok' AND l.t_total_s > 0 AND "
-                    "(r.trial >= 1 OR NOT EXISTS (SELECT 1 FROM runs q WHERE q.scenario_hash "
-                    "= r.scenario_hash AND q.backend = r.backend AND q.trial >= 1)) "
-                    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9) "
-                    "SELECT s.model || ' ' || s.scheme || ' n=' || s.n || ' (sim ' || "
-                    "substr(s.h, 1, 6) || ', mpi ' || substr(m.h, 1, 6) || ')' || CASE WHEN "
-                    "m.ho THEN ' held out' ELSE '' END, s.t, m.t "
-                    "FROM t s JOIN t m ON m.model = s.model AND m.scheme = s.scheme AND "
-                    "m.n = s.n AND m.p = s.p AND m.li = s.li AND m.ka = s.ka AND m.kb = s.kb "
-                    "WHERE s.b = 'sim' AND m.b = 'mpi' ORDER BY 1, 2",
-                    NULL, FIG_POINTS, "", err);
+  /* fitted experiments as points, held-out ones as large marks */
+  rc = add_series(db, f, SIM_VS_REAL "AND NOT m.ho ORDER BY 1, 2", NULL, FIG_POINTS, "", err);
+  if (rc) return rc;
+  return add_series(db, f, SIM_VS_REAL "AND m.ho ORDER BY 1, 2", NULL, FIG_MARK, " held out",
+                    err);
 }
 
 /* Fashion-MNIST: share of images whose coded argmax equals the uncoded argmax against n,

@@ -287,6 +287,9 @@ static void build_db(int with_mpi) {
     run_spec r = {"mpi-check", "nsctc-rot", "lenet5", NULL, "mpi", 20, 4, 4, 0, NAN,
                   NAN, NAN, 0.8, NAN, NAN, NULL};
     add_run(db, &r); /* pairs with the lenet5 e2e sim runs at n = 20 */
+    run_spec h = {"mpi-calib-holdout", "nsctc-rot", "lenet5", NULL, "mpi", 16, 4, 4, 0, NAN,
+                  NAN, NAN, 0.9, NAN, NAN, NULL};
+    add_run(db, &h); /* held out of a calibration: marked in sim-vs-real */
   }
   res_db_close(db);
 }
@@ -372,6 +375,9 @@ Test(res_plot, every_figure_writes_png_and_svg, .timeout = 60) {
   res_db_close(db);
   cr_assert_eq(dir_entries(P.tmp), 0, "temporary files left behind");
   cr_assert_eq(dir_entries(P.out), 2 * res_plot_figure_count());
+  char svg[400];
+  snprintf(svg, sizeof svg, "%s/sim-vs-real.svg", P.out);
+  check_svg(svg, "n=16 (sim feedfa, mpi feedfa) held out");
 }
 
 Test(res_plot, legends_come_from_the_data, .timeout = 30) {
