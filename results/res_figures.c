@@ -1306,8 +1306,8 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"End-to-end latency under bursty stragglers", "Per model, scheme, n and markov chain "
        "(mean stays in the slow and fast state, s): mean and nearest-rank 95th percentile of "
        "the simulated latency of one inference. Every bursty-*.ini has the same stationary "
-       "slow share, so the per-layer marginal law and the mean are the same; burstiness "
-       "moves the tail.", BURSTY, "bursty", "runs named bursty* with latency model markov", NULL},
+       "slow share, so the per-layer marginal law is the same and the means should agree; "
+       "burstiness moves the tail.", BURSTY, "bursty", "runs named bursty* with latency model markov", NULL},
       {"End-to-end latency per model", "Simulated latency of one inference (all layers, master "
        "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
        E2E, "e2e", "runs named e2e*", NULL},
