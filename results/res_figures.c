@@ -1314,8 +1314,9 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
        "that stored analytic values: mean per-worker bytes counted by the simulator (download "
        "over workers that returned a result) against the analytic model, and the layer latency "
-       "of the layers with an analytic latency (none is stored for heterogeneous clusters); runs "
-       "with [cluster] allocation or per-task returns are in the allocation table.",
+       "of the layers with an analytic latency (every law and worker classes; none with "
+       "scheduled failures); runs with [cluster] allocation or per-task returns are in the "
+       "allocation table.",
        ANALYTIC, NULL, "layers with an_* columns (written by the current runner)", NULL},
       {"fp32, bf16 and fp16 against fp64 workers", "Max relative error of a decoded layer "
        "output; decoding is always fp64. bf16/fp16 workers round their operands to 16 bits "
