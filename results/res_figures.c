@@ -1300,9 +1300,9 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "task per worker) against proportional allocation ([cluster] tasks shared by class "
        "speed), with one message per worker or one per task; mean and nearest-rank p95 of "
        "the simulated coded-layer latency (layers.t_total_s summed per run) over ok runs, "
-       "beside the analytic expectation (NULL where the "
-       "model does not cover the run: equal allocation with per-worker returns on "
-       "heterogeneous classes).", HETERO, "hetero", "runs named hetero*", NULL},
+       "beside the analytic expectation (an_alloc for task allocation and per-task "
+       "returns; equal allocation with per-worker returns by the numerical order statistic "
+       "over the classes).", HETERO, "hetero", "runs named hetero*", NULL},
       {"End-to-end latency under bursty stragglers", "Per model, scheme, n and markov chain "
        "(mean stays in the slow and fast state, s): mean and nearest-rank 95th percentile of "
        "the simulated latency of one inference. Every bursty-*.ini has the same stationary "
