@@ -630,12 +630,12 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
  * (solid) and its mean (points), against the mean slow stay. The series key carries the
  * model, n and the stationary slow share, so runs that differ in any of them never share
  * a curve. */
-#define BURSTY_RANKED                                                                      \
+#define BURSTY_RANKED_TAGGED(TAG)                                                          \
   SEL ", b AS (SELECT r.model || ' ' || r.scheme || ' n=' || r.workers || "                 \
   "' (slow share ' || printf('%.3g', "                                                     \
   "1.0 * json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') / "                \
   "(json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') + "                     \
-  "json_extract(r.params_json, '$.latency.markov_fast_sojourn_s'))) || ')'" PT_TAG " AS k, "  \
+  "json_extract(r.params_json, '$.latency.markov_fast_sojourn_s'))) || ')'" TAG " AS k, "     \
   PT_COL ", "                                                                              \
   "json_extract(r.params_json, '$.latency.markov_slow_sojourn_s') AS x, "                  \
   "json_extract(r.params_json, '$.latency.markov_fast_sojourn_s') AS xf, "                 \
@@ -643,6 +643,8 @@ static int fig_e2e(res_db *db, fig *f, cod_err *err) {
   "json_extract(r.params_json, '$.latency.model') = 'markov'), "                           \
   "t AS (SELECT k, point, x, xf, y, ROW_NUMBER() OVER (PARTITION BY k, point, x, xf "      \
   "ORDER BY y) AS rk, COUNT(*) OVER (PARTITION BY k, point, x, xf) AS n FROM b) "
+/* Figures tag the series key with the splitting sweep keys; tables show them in `point`. */
+#define BURSTY_RANKED BURSTY_RANKED_TAGGED(PT_TAG)
 
 static int fig_bursty(res_db *db, fig *f, cod_err *err) {
   int rc = add_series(db, f,
@@ -1201,9 +1203,9 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "COALESCE(json_extract(r.params_json, '$.cluster.returns'), 'per-worker') = 'per-worker'"
 
 #define BURSTY                                                                             \
-  BURSTY_RANKED "SELECT k AS series, point, x AS slow_stay_s, xf AS fast_stay_s, MAX(n) AS "  \
-  "runs, AVG(y) AS mean_latency_s, MIN(CASE WHEN rk >= 0.95 * n THEN y END) AS "             \
-  "p95_latency_s FROM t GROUP BY k, point, x, xf ORDER BY 1, 2, 3, 4"
+  BURSTY_RANKED_TAGGED("") "SELECT k AS series, point, MAX(n) AS runs, AVG(y) AS "          \
+  "mean_latency_s, MIN(CASE WHEN rk >= 0.95 * n THEN y END) AS p95_latency_s FROM t "        \
+  "GROUP BY k, point, x, xf ORDER BY 1, x, xf"
 
 #define ANALYTIC                                                                           \
   "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_up) AS up, AVG(NULLIF(bytes_down, "   \
@@ -1304,7 +1306,8 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "returns; equal allocation with per-worker returns by the numerical order statistic "
        "over the classes).", HETERO, "hetero", "runs named hetero*", NULL},
       {"End-to-end latency under bursty stragglers", "Per model, scheme, n and markov chain "
-       "(mean stays in the slow and fast state, s): mean and nearest-rank 95th percentile of "
+       "(point: the mean stays in the slow and fast state, s): mean and nearest-rank 95th "
+       "percentile of "
        "the simulated latency of one inference. Every bursty-*.ini has the same stationary "
        "slow share, so the per-layer marginal law is the same and the means should agree; "
        "burstiness moves the tail.", BURSTY, "bursty", "runs named bursty* with latency model markov", NULL},
