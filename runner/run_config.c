@@ -30,6 +30,7 @@
 #include "cod_registry.h"
 #include "run_alloc.h"
 #include "run_load.h"
+#include "run_units.h"
 #include "sim_latency.h"
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -654,7 +655,14 @@ int run_config_key_parse(size_t id, const char *text, char *canon, size_t canon_
     double v;
     if (d->keyword && strcmp(text, d->keyword) == 0)
       return put_canon(canon, canon_len, d->keyword, err);
-    if (!parse_real(text, &v) || v < d->lo || v > d->hi || ((d->flags & F_LO_OPEN) && v <= d->lo))
+    if (!parse_real(text, &v)) { /* 5G, 100Mbit/s, 1GiB for keys with a unit (run_units.h) */
+      char why[COD_ERR_MSG_LEN / 2];
+      int u = run_units_parse(text, run_units_of_key(d->info.key), &v, why, sizeof why);
+      if (u < 0) return cod_err_set(err, COD_EINVAL, "bad value '%.80s': %s (expected %s)",
+                                    text, why, d->info.expect);
+      if (u == 0) return bad(err, d, text);
+    }
+    if (v < d->lo || v > d->hi || ((d->flags & F_LO_OPEN) && v <= d->lo))
       return bad(err, d, text);
     run_config_format_real(v, buf, sizeof buf);
     return put_canon(canon, canon_len, buf, err);

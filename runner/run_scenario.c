@@ -28,6 +28,7 @@
 
 #include "cod_alloc.h"
 #include "cod_file.h"
+#include "run_units.h"
 
 typedef struct entry {
   size_t key_id;   /* registry id */
@@ -173,14 +174,15 @@ static int expand_range(size_t id, const char *elem, vlist *l, cod_err *err) {
     ok = ok && errno == 0;
     va = (double)ia, vb = (double)ib, vs = (double)is;
   } else {
-    va = strtod(a, &end);
-    ok = ok && *a && !*end && isfinite(va);
-    vb = strtod(b, &end);
-    ok = ok && *b && !*end && isfinite(vb);
-    if (s) {
-      vs = strtod(s, &end);
-      ok = ok && *s && !*end && isfinite(vs);
-    }
+    /* the ends and step take the key's prefixes and unit: 1G..4G step 1G (run_units.h) */
+    int unit = run_units_of_key(k->key);
+    char why[COD_ERR_MSG_LEN / 2];
+    int ra = run_units_parse(a, unit, &va, why, sizeof why);
+    int rb = ra < 0 ? ra : run_units_parse(b, unit, &vb, why, sizeof why);
+    int rs = rb < 0 || !s ? 1 : run_units_parse(s, unit, &vs, why, sizeof why);
+    if (ra < 0 || rb < 0 || rs < 0)
+      return cod_err_set(err, COD_EINVAL, "malformed range '%.80s': %s", elem, why);
+    ok = ra == 1 && rb == 1 && rs == 1;
   }
   if (!ok)
     return cod_err_set(err, COD_EINVAL, "malformed range '%.80s': expected %s 'a..b step s'",
