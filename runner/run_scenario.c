@@ -545,6 +545,45 @@ static void known_keys(const char *section, char *buf, size_t len) {
   }
 }
 
+/* Edit distance of a and b (both short key names), capped at 9. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), row[65];
+  if (la > 64 || lb > 64) return 9;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[lb] > 9 ? 9 : row[lb];
+}
+
+/* " (known: ...; did you mean 'workers'?)" for an unknown key of section, the nearest known
+ * key suggested when it is within a third of the name's length (at least 1 edit), so a
+ * file and a --set typo get the same help. */
+static void unknown_key_help(const char *section, const char *key, char *buf, size_t len) {
+  char list[400];
+  known_keys(section, list, sizeof list);
+  const char *best = NULL;
+  size_t best_d = 9, limit = strlen(key) / 3 > 1 ? strlen(key) / 3 : 1;
+  for (size_t i = 0; i < run_config_key_count(); i++) {
+    const run_key_info *k = run_config_key(i);
+    if (strcmp(k->section, section) != 0) continue;
+    size_t d = edit_distance(key, k->key);
+    if (d < best_d) best_d = d, best = k->key;
+  }
+  if (best && best_d <= limit)
+    snprintf(buf, len, " (known: %s; did you mean '%s'?)", list, best);
+  else
+    snprintf(buf, len, " (known: %s)", list);
+}
+
 static int check_headers(run_scenario *sc, const pstate *ps, const char *src, firsterr *fe) {
   cod_err e = {0};
   for (size_t h = 0; h < ps->n_headers; h++) {
@@ -618,10 +657,10 @@ static int check_entries(run_scenario *sc, const pstate *ps, const char *src, fi
     }
     int id = run_config_key_find(sec_kind, re->key);
     if (id < 0) {
-      char list[400];
-      known_keys(sec_kind, list, sizeof list);
-      cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: [%.60s] %.60s: unknown key (known: %s)", src,
-                  line, re->section, re->key, list);
+      char help[480];
+      unknown_key_help(sec_kind, re->key, help, sizeof help);
+      cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: [%.60s] %.60s: unknown key%s", src,
+                  line, re->section, re->key, help);
       keep_first(fe, line, &e);
       return 1;
     }
@@ -988,8 +1027,18 @@ int run_scenario_set(run_scenario *sc, const char *dotted_key, const char *value
                        dotted_key);
   }
   int id = run_config_key_find(sec, key);
-  if (id < 0)
-    return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: unknown key", label, key);
+  int known_section = strcmp(sec, "class") == 0;
+  for (size_t i = 0; main_sections[i]; i++) known_section |= strcmp(sec, main_sections[i]) == 0;
+  if (id < 0 && !known_section)
+    return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: unknown key: no section "
+                       "[%s] (sections: run, model, coding, cluster, latency, network, "
+                       "master, data, class.NAME)", label, key, sec);
+  if (id < 0) {
+    char help[480];
+    unknown_key_help(sec, key, help, sizeof help);
+    return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: unknown key%s", label, key,
+                       help);
+  }
   entry ent = {(size_t)id, ci, 0, NULL, 0, 1};
   cod_err inner = {0};
   int st = expand_value((size_t)id, value, &ent.values, &ent.n_values, &inner);

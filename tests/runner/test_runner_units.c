@@ -113,3 +113,26 @@ Test(units, scenario_refusals_name_file_line_and_key) {
   cr_expect(c.network.master_bps == 8e10);
   cr_expect_eq(run_config_set(&c, "class.x.storage_bytes", "1G", &e), COD_EINVAL);
 }
+
+/* A --set typo gets what a file typo gets: the known keys and the nearest one. */
+Test(keys, set_typo_lists_known_keys_and_suggests_like_a_file_typo) {
+  cod_err ef = {0}, es = {0};
+  cr_assert_null(parse("[cluster]\nworker = 3\n", &ef));
+  run_scenario *sc = parse("[cluster]\nworkers = 3\n", &es);
+  cr_assert_not_null(sc);
+  cr_expect_eq(run_scenario_set(sc, "cluster.worker", "3", &es), COD_EINVAL);
+  const char *tail = "unknown key (known: workers, compute_rate_flops, storage_bytes, on_storage, "
+                     "stragglers, worst_sets; did you mean 'workers'?)";
+  cr_expect(strstr(ef.msg, tail) != NULL, "%s", ef.msg);
+  cr_expect(strstr(es.msg, "command line: [cluster] worker: ") == es.msg, "%s", es.msg);
+  cr_expect(strstr(es.msg, tail) != NULL, "%s", es.msg);
+  /* far from every key: the list, no guess */
+  cr_expect_eq(run_scenario_set(sc, "cluster.zzzzzzzz", "3", &es), COD_EINVAL);
+  cr_expect(strstr(es.msg, "did you mean") == NULL && strstr(es.msg, "(known: workers,"), "%s",
+            es.msg);
+  cr_expect_eq(run_scenario_set(sc, "clust.workers", "3", &es), COD_EINVAL);
+  cr_expect(strstr(es.msg, "no section [clust] (sections: run, model,") != NULL, "%s", es.msg);
+  cr_expect_eq(run_scenario_set(sc, "coding.sceme", "uncoded", &es), COD_EINVAL);
+  cr_expect(strstr(es.msg, "did you mean 'scheme'?") != NULL, "%s", es.msg);
+  run_scenario_free(sc);
+}
