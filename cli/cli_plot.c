@@ -29,7 +29,7 @@ static const char plot_help[] =
     "       fcdcc plot --list | --metrics\n"
     "Draw a figure of a results database with gnuplot, as PNG and SVG.\n"
     "A named FIGURE (fcdcc plot --list) is written to DIR/FIGURE.png and .svg (default DIR\n"
-    "results/figures); `all` draws every figure whose runs are in DB and says why the\n"
+    "./figures); `all` draws every figure whose runs are in DB and says why the\n"
     "others were skipped. The general plot draws any stored METRIC (fcdcc plot --metrics)\n"
     "against any scenario KEY (section.key, a unique bare key, NAME.key for [class NAME],\n"
     "n for cluster.workers), one series per value of every key that differs inside an x\n"
@@ -207,7 +207,7 @@ int cli_plot(int argc, char **argv) {
     res_db_close(db);
     return rc;
   }
-  const char *out = a.out ? a.out : "results/figures";
+  const char *out = a.out ? a.out : "figures"; /* the current directory, never the sources */
   int mk = cli_make_dirs(out);
   if (mk) {
     res_db_close(db);

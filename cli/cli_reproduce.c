@@ -2,7 +2,8 @@
  *
  * Runs every scenarios/paper/ *.ini (sorted by name) into one results database through
  * run_sweep (no shell, no child fcdcc), then draws every figure (results/res_plot.h) and
- * writes REPORT.md from the same database.
+ * writes REPORT.md from the same database. Every output goes under --out DIR (default: the
+ * current directory: paper.db, figures/, REPORT.md), never into the source tree.
  *
  * Fresh database: unless --resume is given, an existing DB (and its -wal/-shm files) is
  * renamed to the first free one of DB.old, DB.old.1, DB.old.2, ... first, so the report
@@ -46,11 +47,12 @@ static const char reproduce_help[] =
     "report with the key tables (every number from the database).\n\n"
     "  --quick          apply each file's `; quick:` overrides (fewer trials and points)\n"
     "  --jobs J         parallel runs (default 2)\n"
-    "  --db PATH        results database (default results/paper.db; an old one is renamed\n"
+    "  --out DIR        output directory (default: the current directory): DIR/paper.db,\n"
+    "                   DIR/figures/ and DIR/REPORT.md unless --db or --report say otherwise\n"
+    "  --db PATH        results database (default DIR/paper.db; an old one is renamed\n"
     "                   PATH.old, or PATH.old.N if that exists, unless --resume)\n"
     "  --resume         keep the database and skip runs already in it\n"
-    "  --out DIR        figures directory (default results/figures)\n"
-    "  --report PATH    report file (default results/REPORT.md)\n"
+    "  --report PATH    report file (default DIR/REPORT.md)\n"
     "  --scenarios DIR  scenario directory (default FCDCC_SOURCE_ROOT/scenarios/paper, else\n"
     "                   ./scenarios/paper)\n"
     "Exit status: 0 done, 1 a failure, 2 usage, 77 gnuplot missing (report still written).\n";
@@ -148,7 +150,7 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
     rc = cli_fail("reproduce", "%s", e.msg);
   if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
   if (!rc && !skip) {
-    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0};
+    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, NULL};
     run_sweep_stats st;
     memset(&st, 0, sizeof st);
     if (run_sweep(sc, &so, &st, &e)) rc = cli_fail("reproduce", "%s: %s", path, e.msg);
@@ -291,9 +293,20 @@ static int parse(int argc, char **argv, repro_opts *o, int *done) {
 }
 
 int cli_reproduce(int argc, char **argv) {
-  repro_opts o = {0, 0, 2, "results/paper.db", "results/figures", "results/REPORT.md", NULL};
+  repro_opts o = {0, 0, 2, NULL, ".", NULL, NULL};
   int done = 0, rc = parse(argc, argv, &o, &done);
   if (rc || done) return rc;
+  /* every output under --out (default: the current directory), never the source tree */
+  char dbdef[4096], figdir[4096], repdef[4096];
+  if (!*o.out) return cli_usage_error("reproduce", "--out: empty directory name");
+  const char *pre = strcmp(o.out, ".") == 0 ? "" : o.out, *sep = *pre ? "/" : "";
+  if (snprintf(dbdef, sizeof dbdef, "%s%spaper.db", pre, sep) >= (int)sizeof dbdef ||
+      snprintf(figdir, sizeof figdir, "%s%sfigures", pre, sep) >= (int)sizeof figdir ||
+      snprintf(repdef, sizeof repdef, "%s%sREPORT.md", pre, sep) >= (int)sizeof repdef)
+    return cli_usage_error("reproduce", "--out: path too long");
+  if (!o.db) o.db = dbdef;
+  if (!o.report) o.report = repdef;
+  o.out = figdir;
   char dirbuf[4096];
   if (!o.dir) {
     snprintf(dirbuf, sizeof dirbuf, "%s/scenarios/paper", FCDCC_SOURCE_ROOT);

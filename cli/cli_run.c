@@ -2,6 +2,7 @@
  * results database) and `fcdcc models` (list the built-in CNNs or describe one). */
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,11 +18,12 @@
 #include "run_sweep.h"
 
 static const char run_help[] =
-    "Usage: fcdcc run SCENARIO.ini [--db PATH] [--seed N] [--jobs J] [--trace] [--resume]\n"
-    "                 [--set section.key=value ...] [--backend sim|mpi]\n"
+    "Usage: fcdcc run SCENARIO.ini [--db PATH | --out DIR] [--seed N] [--jobs J] [--trace]\n"
+    "                 [--resume] [--set section.key=value ...] [--backend sim|mpi]\n"
     "Simulate every point x trial of a scenario (real encode, worker convolutions and decode\n"
     "on every event) and store the runs in SQLite; then print the summary table.\n\n"
-    "  --db PATH       results database (default results/NAME.db, NAME = scenario base name)\n"
+    "  --db PATH       results database (default DIR/NAME.db, NAME = scenario base name)\n"
+    "  --out DIR       directory of the default database (default: the current directory)\n"
     "  --seed N        override [run] seed\n"
     "  --jobs J        parallel runs (default 1); rows are identical whatever J is\n"
     "  --trace         record every event in the events table\n"
@@ -31,27 +33,106 @@ static const char run_help[] =
     "                  mpirun -np N+1 fcdcc run X.ini --backend mpi (docs/mpi.md)\n"
     "  -q, --quiet     no summary table\n"
     "  -h, --help      this help\n"
+    "Every point is checked before the first run; on a terminal, a sweep expected to take\n"
+    "over a minute prints its runs and expected time after its first runs.\n"
+    "Ctrl-C (SIGINT) or SIGTERM: no new run starts, the running ones finish and are\n"
+    "committed, and the command to continue (--resume) is printed; a second signal kills.\n"
+    "Exit status: 0 done, 1 a run-time failure, 2 a user error, 130 stopped by SIGINT,\n"
+    "143 stopped by SIGTERM (the committed runs are kept).\n"
     "Scenario keys: scenarios/README.md.\n";
 
 typedef struct progress_state {
   double t0;
   int tty;
+  size_t jobs;
+  size_t first_done;   /* `done` of the first call minus one: runs present before */
+  int called, estimated;
 } progress_state;
+
+/* Runs timed before the cost estimate, and the expected time above which it is printed. */
+#define PILOT_RUNS 3
+#define ESTIMATE_ABOVE_S 60.0
+
+/* The cost estimate: the sweep's own first runs are its pilots (they are committed like
+ * every other run, so the estimate never changes a row), timed on the wall clock; printed
+ * once, on a terminal only, when the rest of the sweep is expected to take over a minute. */
+static void estimate(progress_state *p, size_t done, size_t total, double el) {
+  size_t timed = done - p->first_done;
+  if (p->estimated || timed == 0 || (timed < PILOT_RUNS && el < 10.0 && done < total)) return;
+  p->estimated = 1;
+  double rest = el / (double)timed * (double)(total - done);
+  if (rest + el <= ESTIMATE_ABOVE_S) return;
+  fprintf(stderr, "\r  estimate: %zu runs to go, about %.0f s (%.1f min) at the pace of the "
+                  "first %zu with --jobs %zu; Ctrl-C stops after the current runs, --resume "
+                  "continues\n", total - done, rest, rest / 60.0, timed, p->jobs);
+}
 
 static void progress(void *ctx, size_t done, size_t total) {
   progress_state *p = ctx;
   if (!p->tty) return;
-  double el = cod_clock_wall_s() - p->t0, rate = done / (el > 0 ? el : 1e-9);
+  if (!p->called) p->called = 1, p->first_done = done - 1, p->t0 = cod_clock_wall_s();
+  double el = cod_clock_wall_s() - p->t0;
+  double rate = (double)(done - p->first_done) / (el > 0 ? el : 1e-9);
   double eta = rate > 0 ? (double)(total - done) / rate : 0;
+  estimate(p, done, total, el);
   fprintf(stderr, "\r  runs %zu/%zu  %.2f runs/s  ETA %.0f s   ", done, total, rate, eta);
   if (done == total) fputc('\n', stderr);
 }
 
-static int default_db(const char *scenario, char *buf, size_t len) {
+static int default_db(const char *out, const char *scenario, char *buf, size_t len) {
   const char *base = strrchr(scenario, '/');
   base = base ? base + 1 : scenario;
   size_t n = strcspn(base, ".");
-  return snprintf(buf, len, "results/%.*s.db", (int)n, base) >= (int)len;
+  return snprintf(buf, len, "%s/%.*s.db", out, (int)n, base) >= (int)len;
+}
+
+/* SIGINT / SIGTERM: the first asks the sweep to stop after the running runs commit (the
+ * flag run_sweep polls); a second one kills with the default action. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+  if (stop_signal) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_signal = sig;
+  static const char msg[] = "\nfcdcc run: stopping after the current runs (again to kill)\n";
+  ssize_t w = write(2, msg, sizeof msg - 1);
+  (void)w;
+}
+
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* An argument as the shell would need it: as is, or in single quotes. */
+static void print_arg(const char *a) {
+  if (*a && strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                      "_-./=:,+@%") == strlen(a)) {
+    fprintf(stderr, " %s", a);
+    return;
+  }
+  fputs(" '", stderr);
+  for (; *a; a++)
+    if (*a == '\'') fputs("'\\''", stderr);
+    else fputc(*a, stderr);
+  fputc('\'', stderr);
+}
+
+/* After a stop: what is saved, and the command that continues (this one plus --resume). */
+static void print_resume(int argc, char **argv, const char *db, const run_sweep_stats *st,
+                         int resume) {
+  fprintf(stderr, "fcdcc run: stopped by %s: %zu runs committed to %s, %zu not run; "
+                  "continue with:\n  fcdcc", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+          st->committed, db, st->total - st->committed - st->skipped);
+  for (int i = 0; i < argc; i++) print_arg(argv[i]);
+  fprintf(stderr, "%s\n", resume ? "" : " --resume");
 }
 
 /* A database that does not exist yet must have a directory to be created in: say so
@@ -68,9 +149,9 @@ int cli_run(int argc, char **argv) {
   static const struct option longopts[] = {
       {"db", 1, 0, 'd'},     {"seed", 1, 0, 's'},   {"jobs", 1, 0, 'j'}, {"trace", 0, 0, 't'},
       {"resume", 0, 0, 'r'}, {"set", 1, 0, 'S'},    {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
-      {"backend", 1, 0, 'b'},
+      {"backend", 1, 0, 'b'}, {"out", 1, 0, 'o'},
       {0, 0, 0, 0}};
-  const char *db = NULL, *seed = NULL, *sets[64], *backend = "sim";
+  const char *db = NULL, *seed = NULL, *sets[64], *backend = "sim", *out = NULL;
   size_t n_sets = 0, jobs = 1;
   int trace = 0, resume = 0, quiet = 0, ch, rc;
   opterr = 0;
@@ -85,6 +166,7 @@ int cli_run(int argc, char **argv) {
     case 'r': resume = 1; break;
     case 'q': quiet = 1; break;
     case 'b': backend = optarg; break;
+    case 'o': out = optarg; break;
     case 'S':
       if (n_sets == 64) return cli_usage_error("run", "too many --set options");
       sets[n_sets++] = optarg;
@@ -96,8 +178,16 @@ int cli_run(int argc, char **argv) {
   if (optind != argc - 1) return cli_usage_error("run", "expected exactly one SCENARIO.ini");
   const char *path = argv[optind];
   char dbbuf[1024];
+  if (db && out) return cli_usage_error("run", "--db and --out: give one (--out DIR means "
+                                        "--db DIR/NAME.db)");
+  if (out) {
+    struct stat sb;
+    if (!*out || stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      return cli_usage_error("run", "--out %s: not a directory (create it first)", out);
+  }
   if (!db) {
-    if (default_db(path, dbbuf, sizeof dbbuf)) return cli_usage_error("run", "scenario path too long");
+    if (default_db(out ? out : ".", path, dbbuf, sizeof dbbuf))
+      return cli_usage_error("run", "scenario path too long");
     db = dbbuf;
   }
   run_scenario *sc = NULL;
@@ -129,8 +219,9 @@ int cli_run(int argc, char **argv) {
     run_scenario_free(sc);
     return rc;
   }
-  progress_state ps = {cod_clock_wall_s(), isatty(2)};
-  run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0};
+  progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0};
+  catch_stop_signals();
+  run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   int report = 1;
@@ -159,6 +250,10 @@ int cli_run(int argc, char **argv) {
       return cli_usage_error("run", "%s", e.msg);
     if (st.committed == 0) return cli_fail("run", "%s", e.msg);
     return cli_fail("run", "%s (%zu finished runs are saved in %s)", e.msg, st.committed, db);
+  }
+  if (st.stopped) {
+    if (report) print_resume(argc, argv, db, &st, resume);
+    return 128 + (stop_signal ? (int)stop_signal : SIGINT);
   }
   if (!report) return 0;
   fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu undecodable, infeasible or singular), "

@@ -39,6 +39,7 @@ typedef struct sweep {
   task *tasks;
   size_t n_tasks, next;
   int abort;
+  const volatile sig_atomic_t *stop; /* opts->stop: claim no task once it is set */
   size_t fail_index;  /* the earliest failed task, SIZE_MAX if none (under mu) */
   cod_err fail_err;   /* its message */
   pthread_mutex_t mu;
@@ -51,7 +52,8 @@ static void *worker_main(void *arg) {
   for (;;) {
     pthread_mutex_lock(&s->mu);
     size_t i = s->next;
-    if (s->abort || i >= s->n_tasks) {
+    if (s->abort || i >= s->n_tasks || (s->stop && *s->stop)) {
+      pthread_cond_broadcast(&s->cv); /* the committer may wait for a task none will run */
       pthread_mutex_unlock(&s->mu);
       break;
     }
@@ -214,6 +216,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   memset(&s, 0, sizeof s);
   s.sc = sc;
   s.be = o->backend;
+  s.stop = o->stop;
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   res_db *db = NULL;
@@ -241,9 +244,14 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   size_t done = st.skipped;
   for (size_t i = 0; !rc && i < s.n_tasks; i++) {
     pthread_mutex_lock(&s.mu);
-    while (s.tasks[i].state < 2 && !(s.abort && s.tasks[i].state == 0)) pthread_cond_wait(&s.cv, &s.mu);
+    while (s.tasks[i].state < 2 && !((s.abort || (s.stop && *s.stop)) && s.tasks[i].state == 0))
+      pthread_cond_wait(&s.cv, &s.mu);
     int state = s.tasks[i].state;
     pthread_mutex_unlock(&s.mu);
+    if (state == 0 && !s.abort) { /* stopped: every run that started is committed */
+      st.stopped = 1;
+      break;
+    }
     if (state == 0) break; /* never started: an earlier... later task failed */
     if (state == 3) { /* every earlier task is committed: it is the earliest failure */
       pthread_mutex_lock(&s.mu);

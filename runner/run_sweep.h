@@ -16,6 +16,7 @@
 #ifndef FCDCC_RUN_SWEEP_H
 #define FCDCC_RUN_SWEEP_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "cod_status.h"
@@ -39,6 +40,10 @@ typedef struct run_sweep_opts {
    * then trial) satisfies index % share_count == share_index. share_count 0 or 1 = all.
    * Used to spread one sweep over MPI ranks writing into one database. */
   size_t share_index, share_count;
+  /* Set asynchronously (a signal handler) to stop the sweep: no run starts once it is
+   * nonzero, the runs already running finish and are committed, and run_sweep returns
+   * COD_OK with stats->stopped = 1; `resume` then continues it. May be NULL. */
+  const volatile sig_atomic_t *stop;
 } run_sweep_opts;
 
 typedef struct run_sweep_stats {
@@ -51,6 +56,7 @@ typedef struct run_sweep_stats {
    * "point P trial T: reason", for the caller to warn about */
   size_t failed_runs;
   char first_failure[COD_ERR_MSG_LEN];
+  int stopped; /* 1: opts->stop ended the sweep before every run was done */
 } run_sweep_stats;
 
 /* Run the sweep of sc into opts->db_path. Returns COD_OK, or the status and message of the

@@ -3,11 +3,15 @@
 # machine, fit the simulator to those runs (fcdcc calibrate), simulate the same scenario
 # with the fitted values into the same database, print the per-layer latencies side by
 # side and draw `fcdcc plot DB sim-vs-real`.
-#   usage: scripts/sim-vs-real.sh [DB] [FIGURE_DIR]   (defaults results/sim-vs-real.db, results/figures)
+#   usage: scripts/sim-vs-real.sh [DB] [FIGURE_DIR]   (defaults ./sim-vs-real.db, ./figures of
+#   the directory it is started from: outputs never go into the source tree)
 set -euo pipefail
+here=$PWD
+DB=${1:-$here/sim-vs-real.db}
+OUT=${2:-$here/figures}
+case $DB in /*) ;; *) DB=$here/$DB ;; esac
+case $OUT in /*) ;; *) OUT=$here/$OUT ;; esac
 cd "$(dirname "$0")/.."
-DB=${1:-results/sim-vs-real.db}
-OUT=${2:-results/figures}
 F=build/cli/fcdcc
 S=tests/mpi/calib_alexnet.ini
 SETS=(--set model.layers=all --set run.trials=4)

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh
 meson test -C build --print-errorlogs --num-processes 2
 bash tests/cli/smoke.sh build/cli/fcdcc
+bash tests/cli/sweeps.sh build/cli/fcdcc
 # Issue 5 (docs/fuzzing.md): the no-shell/no-SQL audit and the unit suite + CLI smoke under
 # ASan/UBSan (build-asan), each libFuzzer target for FUZZ_SECONDS (build-fuzz, clang), and
 # the slow suite under valgrind (reusing ./build). Each step prints its wall time.
