@@ -37,6 +37,8 @@ typedef struct entry {
   char **values;   /* canonical alternatives, n_values >= 1 */
   size_t n_values;
   size_t stride;   /* product of n_values of the entries after this one */
+  int paired;      /* 1: a follower of a [sweep] pair: varies with entry `lead` */
+  size_t lead;     /* paired: index of the pair's first entry (same n_values) */
 } entry;
 
 typedef struct class_def {
@@ -54,6 +56,8 @@ struct run_scenario {
   class_def classes[RUN_CLASSES_MAX];
   size_t n_classes;
   size_t n_points;
+  int skip_infeasible;   /* [sweep] skip = infeasible */
+  size_t sweep_line;     /* line of [sweep] skip, 0 = not set */
 };
 
 /* Fold bytes into the scenario's FNV-1a hash and refresh its text form. */
@@ -298,6 +302,7 @@ done:
 static size_t count_points(const run_scenario *sc, size_t skip, size_t n_alt) {
   size_t total = 1;
   for (size_t i = 0; i < sc->n_entries; i++) {
+    if (sc->entries[i].paired) continue; /* varies with its lead */
     size_t n = i == skip ? n_alt : sc->entries[i].n_values;
     if (n > RUN_SCENARIO_MAX_POINTS || total * n > RUN_SCENARIO_MAX_POINTS) return 0;
     total *= n;
@@ -312,9 +317,12 @@ static size_t count_points(const run_scenario *sc, size_t skip, size_t n_alt) {
 static void update_strides(run_scenario *sc) {
   size_t stride = 1;
   for (size_t i = sc->n_entries; i-- > 0;) {
+    if (sc->entries[i].paired) continue;
     sc->entries[i].stride = stride;
     stride *= sc->entries[i].n_values;
   }
+  for (size_t i = 0; i < sc->n_entries; i++) /* a pair's keys move together */
+    if (sc->entries[i].paired) sc->entries[i].stride = sc->entries[sc->entries[i].lead].stride;
   sc->n_points = stride;
 }
 
@@ -592,11 +600,11 @@ static int check_headers(run_scenario *sc, const pstate *ps, const char *src, fi
     const char *cls = class_of(name);
     int known = 0;
     for (size_t i = 0; main_sections[i]; i++) known |= strcmp(name, main_sections[i]) == 0;
-    if (known) continue;
+    if (known || strcmp(name, "sweep") == 0) continue;
     if (!cls) {
       cod_err_set(&e, COD_EFORMAT,
                   "%.200s:%zu: [%.60s]: unknown section (expected run, model, coding, cluster, "
-                  "latency, network, master or class NAME)", src, line, name);
+                  "latency, network, master, data, sweep or class NAME)", src, line, name);
       keep_first(fe, line, &e);
       return 1;
     }
@@ -627,6 +635,187 @@ static int check_headers(run_scenario *sc, const pstate *ps, const char *src, fi
   return 0;
 }
 
+/* ---- [sweep]: skip = infeasible, pair = KEY,KEY: AxB, ... ----------------------------- */
+
+#define PAIR_KEYS_MAX 4 /* keys one pair line may tie together */
+
+static int sweep_error(firsterr *fe, size_t line, const char *src, const char *key,
+                       const char *fmt, const char *a, const char *b) {
+  cod_err e = {0}, m = {0};
+  cod_err_set(&m, COD_EFORMAT, fmt, a, b);
+  cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: [sweep] %s: %s", src, line, key, m.msg);
+  keep_first(fe, line, &e);
+  return 1;
+}
+
+/* The registry id and class of a pair's key name: "section.key", "class.NAME.key", or a bare
+ * key that names exactly one key outside [class]. 0, or 1 with msg. */
+static int pair_key(const run_scenario *sc, const char *name, size_t *id, size_t *cls,
+                    char *msg, size_t cap) {
+  const char *dot = strchr(name, '.'), *last = strrchr(name, '.');
+  *cls = 0;
+  if (!dot) {
+    int found = -1, twice = 0;
+    for (size_t i = 0; i < run_config_key_count(); i++) {
+      const run_key_info *k = run_config_key(i);
+      if (strcmp(k->section, "class") == 0 || strcmp(k->key, name) != 0) continue;
+      twice |= found >= 0;
+      found = (int)i;
+    }
+    if (found < 0 || twice) {
+      snprintf(msg, cap, "'%.60s' %s: write section.key", name,
+               found < 0 ? "is no key" : "is a key of several sections");
+      return 1;
+    }
+    *id = (size_t)found;
+    return 0;
+  }
+  char sec[32];
+  if ((size_t)(dot - name) >= sizeof sec) {
+    snprintf(msg, cap, "'%.60s' is no section.key", name);
+    return 1;
+  }
+  memcpy(sec, name, (size_t)(dot - name));
+  sec[dot - name] = '\0';
+  if (strcmp(sec, "class") == 0) {
+    size_t n = (size_t)(last - dot - 1), c = 0;
+    while (c < sc->n_classes && !(strlen(sc->classes[c].name) == n &&
+                                  strncmp(sc->classes[c].name, dot + 1, n) == 0))
+      c++;
+    if (last == dot || c == sc->n_classes) {
+      snprintf(msg, cap, "'%.60s': no such class (write class.NAME.key)", name);
+      return 1;
+    }
+    *cls = c;
+  } else if (last != dot) {
+    snprintf(msg, cap, "'%.60s' is no section.key", name);
+    return 1;
+  }
+  int k = run_config_key_find(sec, last + 1);
+  if (k < 0) {
+    snprintf(msg, cap, "'%.60s' is no key", name);
+    return 1;
+  }
+  *id = (size_t)k;
+  return 0;
+}
+
+/* `pair = K1,K2[,...]: a1xb1, a2xb2, ...`: one sweep axis whose values are tuples, the keys
+ * taking the tuple's elements together (entries of the keys, the first leading). */
+static int sweep_pair(run_scenario *sc, const raw_entry *re, const char *src, firsterr *fe) {
+  size_t line = re->line, nk = 0, ids[PAIR_KEYS_MAX], cls[PAIR_KEYS_MAX];
+  char *copy = cod_strdup(re->value), msg[256];
+  if (!copy) return -1;
+  char *colon = strchr(copy, ':');
+  int st = 0;
+  if (!colon) {
+    st = sweep_error(fe, line, src, "pair", "expected 'KEY,KEY: AxB, ...' (e.g. pair = ka,kb: "
+                     "4x5, 5x4)%s%s", "", "");
+    goto done;
+  }
+  *colon = '\0';
+  for (char *k = copy, *next; k && !st; k = next) {
+    next = strchr(k, ',');
+    if (next) *next++ = '\0';
+    char *name = trim(k);
+    if (nk == PAIR_KEYS_MAX) {
+      st = sweep_error(fe, line, src, "pair", "more than 4 keys%s%s", "", "");
+    } else if (pair_key(sc, name, &ids[nk], &cls[nk], msg, sizeof msg)) {
+      st = sweep_error(fe, line, src, "pair", "%s%s", msg, "");
+    } else {
+      for (size_t j = 0; j < nk && !st; j++)
+        if (ids[j] == ids[nk] && cls[j] == cls[nk])
+          st = sweep_error(fe, line, src, "pair", "key '%s' named twice%s", name, "");
+      int kind = run_config_key(ids[nk])->kind;
+      if (!st && (kind == RUN_KEY_LAYERS || kind == RUN_KEY_WORKER_SET))
+        st = sweep_error(fe, line, src, "pair", "'%s' holds a set: it cannot be paired%s",
+                         name, "");
+      nk++;
+    }
+  }
+  if (!st && nk < 2) st = sweep_error(fe, line, src, "pair", "name at least two keys%s%s", "", "");
+  for (size_t j = 0; j < sc->n_entries && !st; j++)
+    for (size_t k = 0; k < nk && !st; k++)
+      if (sc->entries[j].key_id == ids[k] && sc->entries[j].cls == cls[k]) {
+        char first[32];
+        snprintf(first, sizeof first, "%zu", sc->entries[j].line);
+        st = sweep_error(fe, line, src, "pair", "%s is already set at line %s",
+                         run_config_key(ids[k])->key, first);
+      }
+  vlist col[PAIR_KEYS_MAX];
+  memset(col, 0, sizeof col);
+  size_t tuples = 0;
+  for (char *t = colon + 1, *next; t && !st; t = next) {
+    next = strchr(t, ',');
+    if (next) *next++ = '\0';
+    char *tuple = trim(t), *v = tuple;
+    for (size_t k = 0; k < nk && !st; k++) {
+      char *x = k + 1 < nk ? strchr(v, 'x') : NULL;
+      if (k + 1 < nk && !x) {
+        st = sweep_error(fe, line, src, "pair", "'%s': expected one value per key joined by "
+                         "'x' (e.g. 4x5)%s", tuple, "");
+        break;
+      }
+      if (x) *x = '\0';
+      char canon[RUN_VALUE_MAX];
+      cod_err ie = {0};
+      if (run_config_key_parse(ids[k], trim(v), canon, sizeof canon, &ie)) {
+        st = sweep_error(fe, line, src, "pair", "%s: %s", run_config_key(ids[k])->key, ie.msg);
+      } else if (vlist_push(&col[k], canon)) {
+        st = -1;
+      }
+      v = x ? x + 1 : NULL;
+    }
+    if (!st && v && strchr(v, 'x'))
+      st = sweep_error(fe, line, src, "pair", "'%.60s': more values than keys%s", v, "");
+    tuples++;
+  }
+  for (size_t a = 0; a < tuples && !st; a++) /* the same tuple twice runs a point twice */
+    for (size_t b = a + 1; b < tuples && !st; b++) {
+      size_t same = 0;
+      for (size_t k = 0; k < nk; k++) same += strcmp(col[k].v[a], col[k].v[b]) == 0;
+      if (same == nk) {
+        char nb[32];
+        snprintf(nb, sizeof nb, "%zu", b + 1);
+        st = sweep_error(fe, line, src, "pair", "tuple %s repeats an earlier one%s", nb, "");
+      }
+    }
+  if (!st && !count_points(sc, sc->n_entries, tuples))
+    st = sweep_error(fe, line, src, "pair", "the sweep has too many points%s%s", "", "");
+  for (size_t k = 0; k < nk; k++) {
+    if (st) {
+      free_values(col[k].v, col[k].n);
+      continue;
+    }
+    entry ent = {ids[k], cls[k], line, col[k].v, col[k].n, 1, k > 0, sc->n_entries - k};
+    sc->entries[sc->n_entries++] = ent; /* capacity: PAIR_KEYS_MAX per raw entry */
+  }
+done:
+  cod_free(copy);
+  return st;
+}
+
+/* A [sweep] line: skip or pair. 0, 1 (error kept in fe) or -1 (out of memory). */
+static int sweep_entry(run_scenario *sc, const raw_entry *re, const char *src, firsterr *fe) {
+  if (strcmp(re->key, "pair") == 0) return sweep_pair(sc, re, src, fe);
+  if (strcmp(re->key, "skip") == 0) {
+    char *v = cod_strdup(re->value);
+    if (!v) return -1;
+    char *t = trim(v);
+    int st = 0;
+    if (sc->sweep_line)
+      st = sweep_error(fe, re->line, src, "skip", "duplicate key%s%s", "", "");
+    else if (strcmp(t, "infeasible") == 0 || strcmp(t, "none") == 0)
+      sc->skip_infeasible = strcmp(t, "infeasible") == 0, sc->sweep_line = re->line;
+    else
+      st = sweep_error(fe, re->line, src, "skip", "bad value '%.60s': expected none or "
+                       "infeasible (run the feasible points, record the others)%s", t, "");
+    cod_free(v);
+    return st;
+  }
+  return sweep_error(fe, re->line, src, re->key, "unknown key (known: skip, pair)%s%s", "", "");
+}
+
 /* Turn raw entries into checked entries; stops at the first error. */
 static int check_entries(run_scenario *sc, const pstate *ps, const char *src, firsterr *fe) {
   cod_err e = {0};
@@ -642,6 +831,11 @@ static int check_entries(run_scenario *sc, const pstate *ps, const char *src, fi
                   "a [section] header)", src, line, re->key);
       keep_first(fe, line, &e);
       return 1;
+    }
+    if (strcmp(re->section, "sweep") == 0) {
+      int st = sweep_entry(sc, re, src, fe);
+      if (st) return st;
+      continue;
     }
     if (cls) {
       while (ci < sc->n_classes && strcmp(sc->classes[ci].name, cls) != 0) ci++;
@@ -671,7 +865,7 @@ static int check_entries(run_scenario *sc, const pstate *ps, const char *src, fi
         keep_first(fe, line, &e);
         return 1;
       }
-    entry ent = {(size_t)id, ci, line, NULL, 0, 1};
+    entry ent = {(size_t)id, ci, line, NULL, 0, 1, 0, 0};
     cod_err inner = {0};
     int st = expand_value((size_t)id, re->value, &ent.values, &ent.n_values, &inner);
     if (st == COD_ENOMEM) return -1;
@@ -779,7 +973,7 @@ int run_scenario_parse(const char *text, size_t len, const char *name, run_scena
     keep_first(&fe, ps.indent_owner ? ps.indent_owner : ps.indent_line, &e);
   }
   check_headers(sc, &ps, src, &fe);
-  if (ps.n_raw && !(sc->entries = cod_calloc(ps.n_raw, sizeof *sc->entries))) {
+  if (ps.n_raw && !(sc->entries = cod_calloc(ps.n_raw * PAIR_KEYS_MAX, sizeof *sc->entries))) {
     st = cod_err_set(err, COD_ENOMEM, "out of memory reading %.200s", src);
     goto fail;
   }
@@ -822,6 +1016,7 @@ int run_scenario_load(const char *path, run_scenario **out, cod_err *err) {
 /* ---- accessors and points -------------------------------------------------------------- */
 
 const char *run_scenario_source(const run_scenario *sc) { return sc->source; }
+int run_scenario_skip_infeasible(const run_scenario *sc) { return sc->skip_infeasible; }
 const char *run_scenario_hash(const run_scenario *sc) { return sc->hash; }
 size_t run_scenario_points(const run_scenario *sc) { return sc->n_points; }
 
@@ -1013,6 +1208,16 @@ int run_scenario_set(run_scenario *sc, const char *dotted_key, const char *value
   sec[dot - dotted_key] = '\0';
   snprintf(key, sizeof key, "%s", last + 1);
   snprintf(label, sizeof label, "%s", sec);
+  if (strcmp(sec, "sweep") == 0) { /* the sweep's own keys: skip (pairs belong in the file) */
+    if (strcmp(dotted_key, "sweep.skip") != 0)
+      return cod_err_set(err, COD_EINVAL, "command line: [sweep] %s: only sweep.skip can be "
+                         "set here (a pair is written in the file)", key);
+    if (strcmp(value, "infeasible") != 0 && strcmp(value, "none") != 0)
+      return cod_err_set(err, COD_EINVAL, "command line: [sweep] skip: bad value '%.60s': "
+                         "expected none or infeasible", value);
+    sc->skip_infeasible = strcmp(value, "infeasible") == 0;
+    return COD_OK; /* which points run is no part of a run's identity: its key stays */
+  }
   if (strcmp(sec, "class") == 0) {
     size_t n = (size_t)(last - dot - 1);
     while (ci < sc->n_classes && !(strlen(sc->classes[ci].name) == n &&
@@ -1039,13 +1244,22 @@ int run_scenario_set(run_scenario *sc, const char *dotted_key, const char *value
     return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: unknown key%s", label, key,
                        help);
   }
-  entry ent = {(size_t)id, ci, 0, NULL, 0, 1};
+  entry ent = {(size_t)id, ci, 0, NULL, 0, 1, 0, 0};
   cod_err inner = {0};
   int st = expand_value((size_t)id, value, &ent.values, &ent.n_values, &inner);
   if (st) return cod_err_set(err, st, "command line: [%s] %s: %s", label, key, inner.msg);
   size_t j = 0;
   while (j < sc->n_entries && !(sc->entries[j].key_id == (size_t)id && sc->entries[j].cls == ci))
     j++;
+  int in_pair = j < sc->n_entries && (sc->entries[j].paired ||
+                                      (j + 1 < sc->n_entries && sc->entries[j + 1].paired &&
+                                       sc->entries[j + 1].lead == j));
+  if (in_pair) {
+    free_values(ent.values, ent.n_values);
+    return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: the key is paired in [sweep] "
+                       "pair (line %zu); change the pair in the file", label, key,
+                       sc->entries[j].line);
+  }
   if (!count_points(sc, j, ent.n_values)) {
     free_values(ent.values, ent.n_values);
     return cod_err_set(err, COD_EINVAL, "command line: [%s] %s: the sweep has too many points "

@@ -6,6 +6,9 @@
  * cartesian product of its multi-valued keys: point i is decoded in mixed radix with the
  * multi-valued keys in FILE ORDER and the LAST KEY VARYING FASTEST. Keys added later by
  * run_scenario_set() that were not in the file count as coming after every file key.
+ * A [sweep] section describes the sweep, not a point (never in a point's JSON): `skip =
+ * infeasible` runs only the feasible points, and `pair = ka, kb: 4x5, 5x4` ties keys into
+ * one multi-valued axis of tuples (at the pair line's place in the order).
  *
  * Every value is parsed and checked against the key registry (run_config.h) when the
  * file is read, so a type, unit or range error is reported with FILE:LINE and the key;
@@ -52,6 +55,10 @@ const char *run_scenario_source(const run_scenario *sc);
  * experiment: the same file with different overrides gives different run keys, so runs
  * of both can share a database and --resume never mistakes one for the other. */
 const char *run_scenario_hash(const run_scenario *sc);
+
+/* 1 if the file's [sweep] skip = infeasible (or --set sweep.skip=infeasible) asks to run
+ * the feasible points only and record the others (run_sweep.h), else 0. */
+int run_scenario_skip_infeasible(const run_scenario *sc);
 
 /* Number of points of the sweep (>= 1). */
 size_t run_scenario_points(const run_scenario *sc);
