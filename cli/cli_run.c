@@ -14,6 +14,7 @@
 #include "model_onnx.h"
 #include "res_db.h"
 #include "res_report.h"
+#include "run_plan.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
 
@@ -145,6 +146,55 @@ static int check_db_dir(const char *db) {
   return cli_check_out_path("run", "--db", db);
 }
 
+/* Points listed in full before the rest are counted. */
+#define PLAN_LIST_MAX 40
+
+/* The skipped points of pl of the given state (-1: any), one indented line each. */
+static void print_skips(const run_sweep_plan *pl, int state) {
+  size_t shown = 0, n = state < 0 ? pl->n_skips : pl->n_infeasible;
+  for (size_t i = 0; i < pl->n_skips; i++) {
+    const run_point_skip *k = &pl->skips[i];
+    if (state >= 0 && k->state != state) continue;
+    if (shown++ == PLAN_LIST_MAX) {
+      fprintf(stderr, "  ... and %zu more (all in the table skipped_points once it runs)\n",
+              n - PLAN_LIST_MAX);
+      return;
+    }
+    if (k->state == RUN_POINT_DUPLICATE) fprintf(stderr, "  point %zu: %s\n", k->point, k->reason);
+    else fprintf(stderr, "  %s\n", k->reason);
+  }
+}
+
+/* Plan the sweep (run_plan.h) before anything runs: refuse it with ONE message that lists
+ * EVERY infeasible point (its first line says how many and shows the first; each point
+ * follows on an indented line), or say which points will not run and why. 0 or an exit
+ * status (printed). */
+static int print_plan(const run_scenario *sc) {
+  run_sweep_plan pl;
+  cod_err e = {0};
+  int rc = run_plan_sweep(sc, &pl, &e);
+  if (rc) {
+    run_plan_sweep_fini(&pl);
+    return rc == COD_ENOMEM ? cli_fail("run", "%s", e.msg) : cli_usage_error("run", "%s", e.msg);
+  }
+  if (run_plan_sweep_refusal(&pl, &e) != COD_OK) {
+    fprintf(stderr, "fcdcc run: %s\n", e.msg);
+    if (pl.n_infeasible > 1) print_skips(&pl, RUN_POINT_INFEASIBLE);
+    run_plan_sweep_fini(&pl);
+    fputs("Try 'fcdcc run --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+  }
+  if (pl.n_skips) {
+    fprintf(stderr, "fcdcc run: %zu of the %zu points will not run (recorded in the table "
+                    "skipped_points): %zu infeasible ([sweep] skip = infeasible), %zu the same "
+                    "as an earlier point once the keys the scheme ignores are set aside\n",
+            pl.n_skips, pl.n_points, pl.n_infeasible, pl.n_duplicate);
+    print_skips(&pl, -1);
+  }
+  run_plan_sweep_fini(&pl);
+  return 0;
+}
+
 int cli_run(int argc, char **argv) {
   static const struct option longopts[] = {
       {"db", 1, 0, 'd'},     {"seed", 1, 0, 's'},   {"jobs", 1, 0, 'j'}, {"trace", 0, 0, 't'},
@@ -209,7 +259,10 @@ int cli_run(int argc, char **argv) {
     if (run_scenario_set(sc, key, eq + 1, &e)) rc = cli_usage_error("run", "%s", e.msg);
   }
   size_t bad;
-  if (!rc && run_scenario_validate(sc, &bad, &e)) rc = cli_usage_error("run", "%s", e.msg);
+  int sim = strcmp(backend, "sim") == 0;
+  /* the simulator plans every point itself (every infeasible point listed at once) */
+  if (!rc && !sim && run_scenario_validate(sc, &bad, &e)) rc = cli_usage_error("run", "%s", e.msg);
+  if (!rc && sim) rc = print_plan(sc);
   if (rc) {
     run_scenario_free(sc);
     return rc;
@@ -225,7 +278,7 @@ int cli_run(int argc, char **argv) {
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   int report = 1;
-  if (strcmp(backend, "sim") == 0) {
+  if (sim) {
     if (ps.tty) fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
     rc = run_sweep(sc, &o, &st, &e);
   } else {

@@ -375,6 +375,8 @@ static int statement_sql(int i, const char **sql, char **owned, cod_err *err) {
     return res_schema_insert_sql(res_schema_table(RES_TABLE_LOAD_RUNS), owned, err);
   case RES_ST_INSERT_LOAD_WORKER:
     return res_schema_insert_sql(res_schema_table(RES_TABLE_LOAD_WORKERS), owned, err);
+  case RES_ST_INSERT_SKIPPED:
+    return res_schema_insert_sql(res_schema_table(RES_TABLE_SKIPPED), owned, err);
   case RES_ST_SET_OUTCOME:
     return res_schema_outcome_sql(owned, err);
   default:
@@ -759,6 +761,15 @@ int res_db_insert_load_worker(res_db *db, int64_t run_id, const res_load_worker_
                               cod_err *err) {
   return insert_row(db, run_id, RES_ST_INSERT_LOAD_WORKER, RES_TABLE_LOAD_WORKERS, r,
                     "inserting a load_workers row", err);
+}
+
+int res_db_insert_skipped(res_db *db, const res_skipped_row *r, cod_err *err) {
+  if (db->run_id)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': a skipped point is recorded "
+                       "outside a run (run %lld is open)", db->path, (long long)db->run_id);
+  sqlite3_stmt *st = db->st[RES_ST_INSERT_SKIPPED];
+  return bound_step_done(db, st, bind_row(st, res_schema_table(RES_TABLE_SKIPPED), r, 0, 0),
+                         "recording a skipped point", err);
 }
 
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {

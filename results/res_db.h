@@ -39,12 +39,12 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 6 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 7 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
                                   * returns); 6: the requests, load_runs and load_workers tables of
-                                  * runs under load */
+                                  * runs under load; 7: the skipped_points table */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -180,6 +180,16 @@ typedef struct res_load_worker_row {
   int64_t tasks_done;          /* tasks that ran to completion */
   int64_t tasks_cancelled;     /* tasks dropped queued or running by a decode */
 } res_load_worker_row;
+/* One row of `skipped_points` (version 4): a sweep point that was not run, and why. */
+typedef struct res_skipped_row {
+  const char *scenario_hash;   /* (req) the scenario's identity (runs.scenario_hash) */
+  const char *scenario_path;   /* the scenario file as given */
+  int64_t point_index;         /* (req, >= 0) the point (runs.point_index of its runs) */
+  const char *label;           /* the point's label of varying values ("" if none) */
+  const char *kind;            /* (req) "infeasible" or "duplicate" */
+  int64_t same_as;             /* duplicate: the point that ran in its place; else -1 */
+  const char *reason;          /* (req) the check's message, or which keys the scheme ignores */
+} res_skipped_row;
 
 /* One row of `layers` (a conv layer of a run). */
 typedef struct res_layer_row {
@@ -317,6 +327,11 @@ int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err);
 
 /* ROLLBACK the open run run_id (nothing of it stays). COD_EINVAL if it is not open. */
 int res_db_rollback_run(res_db *db, int64_t run_id, cod_err *err);
+
+/* Record a point the sweep did not run (one autocommitted INSERT; a point already recorded
+ * for the same scenario_hash is left as it is, so a resumed sweep may record it again).
+ * Not inside an open run: COD_EINVAL then. Errors as res_db_insert_layer. */
+int res_db_insert_skipped(res_db *db, const res_skipped_row *row, cod_err *err);
 
 /* *exists = 1 if a committed run with this run_key is in the file, else 0. */
 int res_db_run_exists(res_db *db, const char *run_key, int *exists, cod_err *err);

@@ -28,6 +28,7 @@ enum res_stmt_id {
   RES_ST_INSERT_REQUEST,
   RES_ST_INSERT_LOAD_RUN,
   RES_ST_INSERT_LOAD_WORKER,
+  RES_ST_INSERT_SKIPPED,
   RES_ST_COUNT_ /* number of statements */
 };
 

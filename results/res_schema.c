@@ -255,6 +255,22 @@ static const res_column load_workers_cols[] = {
   LWORKER(queue_max, RES_CT_I64, "", "", "most tasks at the worker at once"),
   LWORKER(tasks_done, RES_CT_I64, "", "", "tasks that ran to completion"),
   LWORKER(tasks_cancelled, RES_CT_I64, "", "", "dropped by a decode, queued or running"),
+/* ---- skipped_points (version 4): the points of a sweep that did not run: infeasible ones
+ * under [sweep] skip = infeasible, and duplicates (the same configuration as an earlier
+ * point once the keys the scheme ignores are set aside). No runs rows of their own, so no
+ * summary counts them twice; this table says they were asked for and why they did not run. */
+
+#define SKIP(field, ctype, cons, unit, comment)                                           \
+  COL(res_skipped_row, field, #field, ctype, cons, unit, comment)
+
+static const res_column skipped_cols[] = {
+  SKIP(scenario_hash, RES_CT_TEXT, "NOT NULL", "", "runs.scenario_hash of the sweep"),
+  SKIP(scenario_path, RES_CT_TEXT, "", "", NULL),
+  SKIP(point_index, RES_CT_I64, "NOT NULL CHECK (point_index >= 0)", "", NULL),
+  SKIP(label, RES_CT_TEXT, "", "", "the point's varying values"),
+  SKIP(kind, RES_CT_TEXT, "NOT NULL CHECK (kind IN ('infeasible','duplicate'))", "", NULL),
+  SKIP(same_as, RES_CT_I64, "", "", "duplicate: the point that ran in its place"),
+  SKIP(reason, RES_CT_TEXT, "NOT NULL", "", "why it did not run"),
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -281,6 +297,9 @@ static const res_table tables[RES_TABLE_COUNT] = {
   [RES_TABLE_LOAD_WORKERS] = {"load_workers", load_workers_cols, NCOLS(load_workers_cols),
                               "PRIMARY KEY (run_id, worker)", "WITHOUT ROWID",
                               sizeof(res_load_worker_row)},
+  [RES_TABLE_SKIPPED] = {"skipped_points", skipped_cols, NCOLS(skipped_cols),
+                         "PRIMARY KEY (scenario_hash, point_index) ON CONFLICT IGNORE",
+                         "WITHOUT ROWID", sizeof(res_skipped_row)},
 };
 
 /* Indexes, after the tables. */

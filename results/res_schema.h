@@ -59,7 +59,7 @@ typedef struct res_table {
 /* The tables, in creation order: RES_TABLE_RUNS .. RES_TABLE_DATA_RUNS. */
 enum { RES_TABLE_RUNS, RES_TABLE_LAYERS, RES_TABLE_WORKERS, RES_TABLE_EVENTS,
        RES_TABLE_DATA_RUNS, RES_TABLE_REQUESTS, RES_TABLE_LOAD_RUNS, RES_TABLE_LOAD_WORKERS,
-       RES_TABLE_COUNT };
+       RES_TABLE_SKIPPED, RES_TABLE_COUNT };
 const res_table *res_schema_table(size_t i); /* i < RES_TABLE_COUNT */
 
 /* The SQL type of a column: "TEXT", "INTEGER" or "REAL". */

@@ -44,7 +44,26 @@ typedef struct sweep {
   cod_err fail_err;   /* its message */
   pthread_mutex_t mu;
   pthread_cond_t cv;
+  run_sweep_plan plan; /* which points run; the others are recorded with the first run */
 } sweep;
+
+/* The points the plan skips, into skipped_points (idempotent: a resumed sweep repeats it). */
+static int record_skips(const sweep *s, res_db *db, cod_err *err) {
+  for (size_t i = 0; i < s->plan.n_skips; i++) {
+    const run_point_skip *k = &s->plan.skips[i];
+    char *label = NULL;
+    int rc = run_scenario_label(s->sc, k->point, &label, err);
+    res_skipped_row row = {run_scenario_hash(s->sc), run_scenario_source(s->sc),
+                           (int64_t)k->point, label,
+                           k->state == RUN_POINT_DUPLICATE ? "duplicate" : "infeasible",
+                           k->state == RUN_POINT_DUPLICATE ? (int64_t)k->same_as : RES_NULL_INT,
+                           k->reason};
+    if (!rc) rc = res_db_insert_skipped(db, &row, err);
+    cod_free(label);
+    if (rc) return rc;
+  }
+  return COD_OK;
+}
 
 static void *worker_main(void *arg) {
   sweep *s = arg;
@@ -90,87 +109,6 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
-static const char *const B_MODEL[] = {"model.name", NULL};
-static const char *const B_LAYERS[] = {"model.layers", "model.name", NULL};
-static const char *const B_TRIALS[] = {"run.trials", NULL};
-
-/* The model called `name`, built in or a file. A name that is neither gets one message
- * naming both possibilities. */
-static int load_model(const char *name, model **out, cod_err *err) {
-  cod_err le = {0};
-  int rc = model_lookup(name, out, &le);
-  if (rc == COD_EINVAL) {
-    /* a bare word that is no file was meant as a built-in name; anything else is a path */
-    struct stat sb;
-    if (!strchr(name, '/') && !strstr(name, ".model") && !model_onnx_is_path(name) &&
-        stat(name, &sb) != 0)
-      return cod_err_set(err, COD_EINVAL, "%s, and no model file '%s'", le.msg, name);
-    rc = model_load_any(name, out, NULL, err);
-  } else if (rc && err) {
-    *err = le;
-  }
-  return rc;
-}
-
-/* The fields of a point that its dry run does not depend on, cleared, so that points
- * differing only in them share one run_plan_check. */
-static void plan_key(const run_config *cfg, run_config *key) {
-  memcpy(key, cfg, sizeof *key);
-  memset(&key->run.name, 0, sizeof key->run.name);
-  key->run.trials = 0, key->run.seed = 0, key->run.trace = 0, key->run.cond_bound = 0;
-  key->run.decode = 0, key->run.snr_db = 0;
-  key->model.weights_seed = 0, key->model.input_seed = 0;
-}
-
-/* Everything about every point that can be known before running it, in point order, so
- * a sweep never commits runs and then stops on a later point's mistake: the point's own
- * checks (run_scenario_point), points x trials within RUN_SWEEP_MAX_RUNS, the model and
- * its selected layers, and the dry run of run_plan_check. Messages name the file, line,
- * key and point (run_scenario_point_blame). */
-static int check_sweep(const run_scenario *sc, cod_err *err) {
-  size_t np = run_scenario_points(sc), runs = 0;
-  run_config *cfg = cod_malloc_array(2, sizeof *cfg), *key = cfg + 1, *last = NULL;
-  if (!cfg) return cod_err_set(err, COD_ENOMEM, "out of memory");
-  last = cod_malloc(sizeof *last);
-  char last_model[sizeof(((run_config *)0)->model.name)] = "";
-  model *m = NULL;
-  int rc = last ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory"), have_last = 0;
-  for (size_t p = 0; p < np && !rc; p++) {
-    const char *const *blame = NULL;
-    int klass = -1;
-    cod_err e = {0};
-    if ((rc = run_scenario_point(sc, p, cfg, err))) break;
-    if (__builtin_add_overflow(runs, cfg->run.trials, &runs) || runs > RUN_SWEEP_MAX_RUNS) {
-      rc = cod_err_set(&e, COD_EINVAL, "the sweep has more than %d runs (points x trials)",
-                       RUN_SWEEP_MAX_RUNS);
-      blame = B_TRIALS;
-    } else if (strcmp(last_model, cfg->model.name) != 0) {
-      model_free(m), m = NULL, last_model[0] = '\0', have_last = 0;
-      if ((rc = load_model(cfg->model.name, &m, &e))) blame = B_MODEL;
-      else snprintf(last_model, sizeof last_model, "%s", cfg->model.name);
-    }
-    size_t nl = cfg->model.n_layers;
-    if (!rc && nl && cfg->model.layers[nl - 1] > model_conv_count(m)) {
-      rc = cod_err_set(&e, COD_EINVAL, "conv layer %zu selected, but model %s has %zu conv "
-                       "layers", cfg->model.layers[nl - 1], cfg->model.name, model_conv_count(m));
-      blame = B_LAYERS;
-    }
-    if (!rc) {
-      plan_key(cfg, key);
-      if (!have_last || memcmp(key, last, sizeof *key) != 0) {
-        if ((rc = run_plan_check(cfg, m, &blame, &klass, &e)) == COD_ENOMEM) blame = NULL;
-        memcpy(last, key, sizeof *key), have_last = !rc;
-      }
-    }
-    if (rc && blame) rc = run_scenario_point_blame(sc, p, blame, klass, rc, e.msg, err);
-    else if (rc && err) *err = e;
-  }
-  model_free(m);
-  cod_free(last);
-  cod_free(cfg);
-  return rc;
-}
-
 /* The task list: every (point, trial), minus those already stored when resuming (db NULL:
  * no database yet, so nothing is stored). */
 static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_stats *st,
@@ -178,6 +116,7 @@ static int build_tasks(sweep *s, res_db *db, const run_sweep_opts *o, run_sweep_
   size_t np = run_scenario_points(s->sc), cap = 0, index = 0;
   for (size_t p = 0; p < np; p++) {
     run_config cfg;
+    if (s->plan.state[p] != RUN_POINT_RUN) continue; /* skipped: recorded, never run */
     int rc = run_scenario_point(s->sc, p, &cfg, err);
     if (rc) return rc;
     for (size_t t = 0; t < cfg.run.trials; t++) {
@@ -222,13 +161,16 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   res_db *db = NULL;
   struct stat sb;
   s.fail_index = SIZE_MAX;
-  int rc = check_sweep(sc, err);
+  int rc = run_plan_sweep(sc, &s.plan, err), recorded = 0;
+  if (!rc) rc = run_plan_sweep_refusal(&s.plan, err);
+  st.infeasible = s.plan.n_infeasible, st.duplicates = s.plan.n_duplicate;
   if (!rc) rc = res_db_check_name(o->db_path, err); /* before any run is computed */
   if (!rc && stat(o->db_path, &sb) == 0) rc = res_db_open(o->db_path, 0, &db, err);
   if (!rc) rc = build_tasks(&s, db, o, &st, err);
   if (rc) {
     res_db_close(db);
     cod_free(s.tasks);
+    run_plan_sweep_fini(&s.plan);
     if (stats) *stats = st;
     return rc;
   }
@@ -263,6 +205,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
     run_result *res = s.tasks[i].res;
     /* the first run to keep creates the file; if it fails to commit, no file is left */
     if (!db) rc = res_db_open(o->db_path, RES_DB_DROP_EMPTY, &db, err);
+    if (!rc && !recorded) rc = record_skips(&s, db, err), recorded = 1;
     if (!rc) rc = run_result_write(db, res, err);
     if (!rc) {
       st.committed++;
@@ -297,6 +240,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   pthread_mutex_destroy(&s.mu);
   pthread_cond_destroy(&s.cv);
   cod_free(s.tasks);
+  run_plan_sweep_fini(&s.plan);
   res_db_close(db);
   if (stats) *stats = st;
   return rc;

@@ -11,7 +11,11 @@
  * its model (parsed once per distinct name) and selected conv layers, and its dry run
  * (run_plan.h: every code planned, trace coverage, deterministic times within the
  * simulation horizon); a failure is COD_EINVAL (or the model/trace file's status) with a
- * message "FILE:LINE: [section] key: point P (label): ...".
+ * message "FILE:LINE: [section] key: point P (label): ..." (run_plan_sweep: every
+ * infeasible point is found, the message counts them). Under [sweep] skip = infeasible the
+ * feasible points run and the infeasible ones are recorded in skipped_points; a point
+ * that repeats an earlier one up to keys its scheme ignores never runs and is recorded
+ * there too (with the first committed run, so a sweep that writes nothing records nothing).
  */
 #ifndef FCDCC_RUN_SWEEP_H
 #define FCDCC_RUN_SWEEP_H
@@ -57,6 +61,9 @@ typedef struct run_sweep_stats {
   size_t failed_runs;
   char first_failure[COD_ERR_MSG_LEN];
   int stopped; /* 1: opts->stop ended the sweep before every run was done */
+  /* points not run (run_plan.h): infeasible ones under [sweep] skip = infeasible, and
+   * duplicates of an earlier point; both are rows of skipped_points */
+  size_t infeasible, duplicates;
 } run_sweep_stats;
 
 /* Run the sweep of sc into opts->db_path. Returns COD_OK, or the status and message of the

@@ -367,8 +367,10 @@ static int check_entry(int lineno, int want_exit, const char *want_msg, const ch
   char first[1024] = "";
   sscanf(se, "%1023[^\n]", first);
   int lines = 0, hint = 0;
+  /* one message: its first line, and the indented lines of a list it announces (every
+   * infeasible point of a sweep, issue 17) */
   for (char *p = se; *p; p++)
-    if (*p == '\n') lines++;
+    if (*p == '\n' && !(p[1] == ' ' && p[2] == ' ')) lines++;
   if (le && se[le - 1] != '\n') lines++;
   char *h = strstr(se, "\nTry 'fcdcc ");
   if (h && !strchr(h + 1, '\n')[1]) hint = 1;
