@@ -766,8 +766,6 @@ static int sweep_pair(run_scenario *sc, const raw_entry *re, const char *src, fi
       }
       v = x ? x + 1 : NULL;
     }
-    if (!st && v && strchr(v, 'x'))
-      st = sweep_error(fe, line, src, "pair", "'%.60s': more values than keys%s", v, "");
     tuples++;
   }
   for (size_t a = 0; a < tuples && !st; a++) /* the same tuple twice runs a point twice */

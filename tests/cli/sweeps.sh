@@ -72,5 +72,32 @@ check "resume after a stop" 0 "$bin" run long.ini --db long.db -q --jobs 2 --res
 [ "$(q long.db "select count(*) || ' ' || count(distinct run_key) from runs")" = "6000 6000" ] &&
   ok || bad "resume did not complete the sweep with distinct runs"
 
+# every infeasible point in one message; skip = infeasible runs the others and records them
+printf "$base[coding]\nscheme = nsctc-cir\nka = 1..3\nkb = 1..3\n" | sed 's/workers = 6/workers = 12/' >cir.ini
+check "infeasible points refused" 2 "$bin" run cir.ini --db cir.db
+[ ! -e cir.db ] && ok || bad "a refused sweep wrote its db"
+has "first line counts them" err "and 3 more of the 9 points are infeasible"
+for p in "point 4 (ka=2 kb=2)" "point 5 (ka=2 kb=3)" "point 7 (ka=3 kb=2)" "point 8 (ka=3 kb=3)"; do
+  has "listed: $p" err "$p"
+done
+check "skip = infeasible" 0 "$bin" run cir.ini --db cir.db -q --set sweep.skip=infeasible
+[ "$(q cir.db "select group_concat(point_index) from (select distinct point_index from runs order by 1)")" = "0,1,2,3,6" ] &&
+  ok || bad "skip = infeasible ran other points than 0,1,2,3,6"
+[ "$(q cir.db "select group_concat(point_index || ':' || kind) from skipped_points order by point_index")" = "4:infeasible,5:infeasible,7:infeasible,8:infeasible" ] &&
+  ok || bad "skipped_points: $(q cir.db "select * from skipped_points")"
+check "resume records nothing twice" 0 "$bin" run cir.ini --db cir.db -q --set sweep.skip=infeasible --resume
+[ "$(q cir.db "select count(*) from skipped_points")" = 4 ] && ok || bad "skipped_points grew on resume"
+
+# points the scheme ignores run once; paired lists
+printf "$base[coding]\nscheme = uncoded\nka = 1, 2\nkb = 2, 4\n" >dup.ini
+check "duplicates run once" 0 "$bin" run dup.ini --db dup.db -q
+has "duplicates announced" err "3 the same as an earlier point"
+[ "$(q dup.db "select count(distinct point_index) || ' ' || (select count(*) from skipped_points where kind = 'duplicate' and same_as = 0) from runs")" = "1 3" ] &&
+  ok || bad "uncoded with 4 (ka, kb) ran $(q dup.db "select count(distinct point_index) from runs") points"
+printf "$base[coding]\nscheme = nsctc-rot\n[sweep]\npair = ka,kb: 2x3, 3x2, 1x6\n" >pair.ini
+check "pair" 0 "$bin" run pair.ini --db pair.db -q
+[ "$(q pair.db "select group_concat(ka || 'x' || kb) from (select ka, kb from runs order by point_index)")" = "2x3,3x2,1x6" ] &&
+  ok || bad "pair ran $(q pair.db "select group_concat(ka || 'x' || kb) from runs")"
+
 echo "cli sweeps: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -136,3 +136,249 @@ Test(keys, set_typo_lists_known_keys_and_suggests_like_a_file_typo) {
   cr_expect(strstr(es.msg, "did you mean 'scheme'?") != NULL, "%s", es.msg);
   run_scenario_free(sc);
 }
+
+/* ---- the plan of a sweep (run_plan.h) ------------------------------------------------ */
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "fcdcc_config.h"
+#include "run_plan.h"
+#include "run_sweep.h"
+
+/* nsctc-cir is one-sided: with ka = 1..4, kb = 1..6 a point is feasible iff ka = 1 or
+ * kb = 1, which this test counts itself. */
+Test(plan, every_infeasible_point_is_listed) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[run]\ncompute = model\n[model]\nname = lenet5\n[cluster]\nworkers = 24\n"
+                           "[coding]\nscheme = nsctc-cir\nka = 1..4\nkb = 1..6\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  run_sweep_plan pl;
+  cr_assert_eq(run_plan_sweep(sc, &pl, &e), COD_OK, "%s", e.msg);
+  size_t want = 0, k = 0;
+  for (size_t ka = 1; ka <= 4; ka++)
+    for (size_t kb = 1; kb <= 6; kb++) {
+      int feasible = ka == 1 || kb == 1;
+      size_t p = (ka - 1) * 6 + (kb - 1);
+      cr_expect_eq(pl.state[p], feasible ? RUN_POINT_RUN : RUN_POINT_INFEASIBLE, "point %zu", p);
+      if (feasible) continue;
+      want++;
+      cr_assert_lt(k, pl.n_skips);
+      char label[64];
+      snprintf(label, sizeof label, "point %zu (ka=%zu kb=%zu)", p, ka, kb);
+      cr_expect_eq(pl.skips[k].point, p);
+      cr_expect(strstr(pl.skips[k].reason, label) && strstr(pl.skips[k].reason, "one-sided"),
+                "%s", pl.skips[k].reason);
+      k++;
+    }
+  cr_expect_eq(pl.n_infeasible, want);
+  cr_expect_eq(pl.n_duplicate, 0);
+  cr_expect_eq(run_plan_sweep_refusal(&pl, &e), COD_EINVAL);
+  char tail[160];
+  snprintf(tail, sizeof tail, "and %zu more of the 24 points are infeasible", want - 1);
+  cr_expect(strstr(e.msg, tail) && strstr(e.msg, "u.ini:9: [coding] ka: point 7 (ka=2 kb=2)"),
+            "%s", e.msg);
+  run_plan_sweep_fini(&pl);
+  /* skip = infeasible: the same plan may run */
+  cr_assert_eq(run_scenario_set(sc, "sweep.skip", "infeasible", &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_plan_sweep(sc, &pl, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(run_plan_sweep_refusal(&pl, &e), COD_OK, "%s", e.msg);
+  run_plan_sweep_fini(&pl);
+  cr_expect_eq(run_scenario_set(sc, "sweep.skip", "maybe", &e), COD_EINVAL);
+  cr_expect_eq(run_scenario_set(sc, "sweep.pair", "ka,kb: 1x2", &e), COD_EINVAL);
+  run_scenario_free(sc);
+}
+
+Test(plan, all_infeasible_is_refused_even_with_skip) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[sweep]\nskip = infeasible\n[run]\ncompute = model\n[model]\n"
+                           "name = lenet5\n[cluster]\nworkers = 24\n[coding]\nscheme = nsctc-cir\n"
+                           "ka = 2, 3\nkb = 2\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  run_sweep_plan pl;
+  cr_assert_eq(run_plan_sweep(sc, &pl, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(run_plan_sweep_refusal(&pl, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "every one of the 2 points is infeasible") != NULL, "%s", e.msg);
+  run_plan_sweep_fini(&pl);
+  run_scenario_free(sc);
+}
+
+/* uncoded on n = 6 uses (ka, kb) only when ka * kb = 6; otherwise its pair is derived, so
+ * points differing only there are one configuration. The expected classes are computed
+ * here from that rule; nsctc-rot uses every pair. */
+Test(plan, points_that_differ_only_in_ignored_keys_run_once) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[run]\ncompute = model\n[model]\nname = lenet5\n[cluster]\nworkers = 6\n"
+                           "[coding]\nscheme = uncoded, nsctc-rot\nka = 1, 2, 3\nkb = 1, 2\n"
+                           "replication = 2, 3\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  run_sweep_plan pl;
+  cr_assert_eq(run_plan_sweep(sc, &pl, &e), COD_OK, "%s", e.msg);
+  size_t dup = 0, first_derived = (size_t)-1;
+  for (size_t s = 0; s < 2; s++)
+    for (size_t a = 0; a < 3; a++)
+      for (size_t b = 0; b < 2; b++)
+        for (size_t r = 0; r < 2; r++) {
+          size_t p = ((s * 3 + a) * 2 + b) * 2 + r, ka = a + 1, kb = b + 1;
+          int want_dup;
+          if (s == 1) want_dup = r == 1; /* nsctc-rot ignores replication only */
+          else if (ka * kb == 6) want_dup = r == 1;
+          else {
+            want_dup = first_derived != (size_t)-1;
+            if (!want_dup) first_derived = p;
+          }
+          dup += (size_t)want_dup;
+          cr_expect_eq(pl.state[p], want_dup ? RUN_POINT_DUPLICATE : RUN_POINT_RUN, "point %zu", p);
+        }
+  cr_expect_eq(pl.n_duplicate, dup);
+  cr_expect_eq(run_plan_sweep_refusal(&pl, &e), COD_OK); /* duplicates are no error */
+  for (size_t i = 0; i < pl.n_skips; i++) {
+    cr_expect_lt(pl.skips[i].same_as, pl.skips[i].point);
+    cr_expect(strstr(pl.skips[i].reason, "same configuration as point") != NULL);
+    cr_expect_eq(pl.state[pl.skips[i].same_as], RUN_POINT_RUN);
+  }
+  run_plan_sweep_fini(&pl);
+  run_scenario_free(sc);
+}
+
+/* Rows of shipped scenarios must not change: none of them has a point that is skipped. */
+Test(plan, shipped_scenarios_skip_nothing, .timeout = 60) {
+  static const char *const dirs[] = {"scenarios", "scenarios/paper", "tests/golden"};
+  size_t files = 0;
+  for (size_t d = 0; d < 3; d++) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", FCDCC_SOURCE_ROOT, dirs[d]);
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp, "%s", dir);
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+      size_t n = strlen(de->d_name);
+      if (n < 5 || strcmp(de->d_name + n - 4, ".ini") != 0) continue;
+      char path[2048];
+      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      run_scenario *sc = NULL;
+      cod_err e = {0};
+      cr_assert_eq(run_scenario_load(path, &sc, &e), COD_OK, "%s", e.msg);
+      run_sweep_plan pl;
+      int rc = run_plan_sweep(sc, &pl, &e);
+      /* a model file missing on this machine is no skip; the plan stops then */
+      if (rc == COD_OK) {
+        cr_expect_eq(pl.n_skips, 0, "%s: %zu points skipped, e.g. %s", path, pl.n_skips,
+                     pl.n_skips ? pl.skips[0].reason : "");
+        files++;
+      }
+      run_plan_sweep_fini(&pl);
+      run_scenario_free(sc);
+    }
+    closedir(dp);
+  }
+  cr_expect_gt(files, 10);
+}
+
+/* ---- [sweep] pair ----------------------------------------------------------------------- */
+
+Test(pair, tuples_vary_together_in_file_order) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[cluster]\nworkers = 20\n[coding]\nscheme = nsctc-rot, poly-real\n"
+                           "[sweep]\npair = ka, coding.kb: 4x5, 5x4, 2x10\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  static const size_t want[3][2] = {{4, 5}, {5, 4}, {2, 10}};
+  cr_assert_eq(run_scenario_points(sc), 6);
+  for (size_t s = 0; s < 2; s++)
+    for (size_t t = 0; t < 3; t++) {
+      run_config c;
+      size_t p = s * 3 + t;
+      cr_assert_eq(run_scenario_point(sc, p, &c, &e), COD_OK, "%s", e.msg);
+      cr_expect_str_eq(c.coding.scheme, s ? "poly-real" : "nsctc-rot");
+      cr_expect_eq(c.coding.ka, want[t][0], "point %zu", p);
+      cr_expect_eq(c.coding.kb, want[t][1], "point %zu", p);
+      char *l = NULL;
+      char lw[96];
+      cr_assert_eq(run_scenario_label(sc, p, &l, NULL), COD_OK);
+      snprintf(lw, sizeof lw, "scheme=%s ka=%zu kb=%zu", c.coding.scheme, want[t][0], want[t][1]);
+      cr_expect_str_eq(l, lw);
+      free(l);
+    }
+  /* a paired key cannot be overridden alone */
+  cr_expect_eq(run_scenario_set(sc, "coding.kb", "2", &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "paired in [sweep] pair (line 6)") != NULL, "%s", e.msg);
+  cr_expect_eq(run_scenario_set(sc, "coding.ka", "2", &e), COD_EINVAL);
+  cr_expect_eq(run_scenario_set(sc, "cluster.workers", "24, 30", &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(run_scenario_points(sc), 12);
+  run_scenario_free(sc);
+}
+
+Test(pair, class_keys_pair_and_blame_the_pair_line) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[cluster]\nworkers = 6\n[class slow]\ncount = 1\n[sweep]\n"
+                           "pair = class.slow.count, coding.ka: 1x2, 2x3\n", &e);
+  cr_assert_null(sc); /* class count twice */
+  cr_expect(strstr(e.msg, "u.ini:6: [sweep] pair: count is already set at line 4") != NULL,
+            "%s", e.msg);
+  sc = parse("[class slow]\nshift = 2\n[sweep]\npair = class.slow.count, coding.ka: 1x2, 9x3\n"
+             "[cluster]\nworkers = 6\n[coding]\nkb = 2\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  run_config c;
+  cr_expect_eq(run_scenario_point(sc, 0, &c, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(c.classes[0].count, 1);
+  cr_expect_eq(run_scenario_point(sc, 1, &c, &e), COD_EINVAL);
+  cr_expect(strstr(e.msg, "u.ini:4: [class slow] count: point 1 (slow.count=9 ka=3)") != NULL,
+            "%s", e.msg);
+  run_scenario_free(sc);
+}
+
+Test(pair, malformed_pairs_name_line_and_problem) {
+  static const struct { const char *text, *want; } cases[] = {
+    {"[sweep]\npair = ka, kb 4x5\n", "u.ini:2: [sweep] pair: expected 'KEY,KEY: AxB, ...'"},
+    {"[sweep]\npair = ka: 4, 5\n", "name at least two keys"},
+    {"[sweep]\npair = ka, nokey: 4x5\n", "'nokey' is no key"},
+    {"[sweep]\npair = ka, name: 4xa\n", "'name' is a key of several sections"},
+    {"[sweep]\npair = ka, ka: 4x5\n", "key 'ka' named twice"},
+    {"[sweep]\npair = ka, layers: 4x5\n", "'layers' holds a set"},
+    {"[sweep]\npair = ka, kb: 4x5, 6\n", "'6': expected one value per key joined by 'x'"},
+    {"[sweep]\npair = ka, kb: 4x5x6\n", "kb: bad value '5x6'"},
+    {"[sweep]\npair = ka, kb: 4x0\n", "kb: bad value '0'"},
+    {"[sweep]\npair = ka, kb: 4x5, 4x5\n", "tuple 2 repeats an earlier one"},
+    {"[sweep]\npair = ka, class.x.count: 4x5\n", "no such class"},
+    {"[sweep]\npair = a.b.c, ka: 4x5\n", "is no section.key"},
+    {"[coding]\nka = 2\n[sweep]\npair = ka, kb: 4x5\n", "ka is already set at line 2"},
+    {"[sweep]\npair = ka, kb: 4x5\n[coding]\nkb = 2\n", "u.ini:4: [coding] kb: duplicate key (first set at line 2)"},
+    {"[sweep]\nskip = sometimes\n", "u.ini:2: [sweep] skip: bad value 'sometimes'"},
+    {"[sweep]\nskip = none\nskip = infeasible\n", "u.ini:3: [sweep] skip: duplicate key"},
+    {"[sweep]\nrepeat = 2\n", "u.ini:2: [sweep] repeat: unknown key (known: skip, pair)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cod_err e = {0};
+    run_scenario *sc = parse(cases[i].text, &e);
+    cr_expect_null(sc, "case %zu parsed", i);
+    run_scenario_free(sc);
+    cr_expect(strstr(e.msg, cases[i].want) != NULL, "case %zu: '%s' not in '%s'", i,
+              cases[i].want, e.msg);
+  }
+}
+
+/* ---- a stop flag set before the sweep: nothing runs, nothing is written -------------- */
+
+Test(stop, a_stop_before_the_first_run_commits_nothing) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[run]\ncompute = model\ntrials = 50\n[model]\nname = lenet5\n"
+                           "[cluster]\nworkers = 6\n[coding]\nka = 2\nkb = 2\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  char db[] = "/tmp/fcdcc_stop_XXXXXX";
+  int fd = mkstemp(db);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  unlink(db);
+  volatile sig_atomic_t stop = 1;
+  run_sweep_opts o;
+  memset(&o, 0, sizeof o);
+  o.db_path = db, o.jobs = 2, o.stop = &stop;
+  run_sweep_stats st;
+  cr_expect_eq(run_sweep(sc, &o, &st, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(st.stopped, 1);
+  cr_expect_eq(st.committed, 0);
+  cr_expect_eq(st.total, 50);
+  cr_expect_neq(access(db, F_OK), 0, "a stopped sweep with no run wrote %s", db);
+  run_scenario_free(sc);
+}
