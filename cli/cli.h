@@ -41,6 +41,7 @@ int cli_reproduce(int argc, char **argv);
 int cli_calibrate(int argc, char **argv);
 int cli_infer(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_recommend(int argc, char **argv);
 
 /* `fcdcc run --backend NAME` for NAME other than "sim" (cli_mpi.c): run the validated
  * scenario sc with the options o (db path, resume, progress) on that backend. Returns a

@@ -30,6 +30,8 @@ static const cli_cmd commands[] = {
     {"calibrate", cli_calibrate, "fit the simulator's rates to MPI runs (a scenario fragment)"},
     {"infer", cli_infer, "forward passes (uncoded or coded) with logits and activations out"},
     {"export", cli_export, "every table of a results database as CSV files (pandas, R)"},
+    {"recommend", cli_recommend, "rank stored configurations (or a scenario's, analytically) "
+                                 "by an objective under constraints"},
 };
 
 static void usage(FILE *f) {
