@@ -99,5 +99,33 @@ check "pair" 0 "$bin" run pair.ini --db pair.db -q
 [ "$(q pair.db "select group_concat(ka || 'x' || kb) from (select ka, kb from runs order by point_index)")" = "2x3,3x2,1x6" ] &&
   ok || bad "pair ran $(q pair.db "select group_concat(ka || 'x' || kb) from runs")"
 
+# fcdcc recommend: one row per configuration, constraints, JSON, the analytic answer
+printf '[run]\ntrials = 8\n[model]\nname = lenet5\n[cluster]\nworkers = 8\n[coding]\nscheme = nsctc-rot, poly-real\nka = 2\nkb = 2, 3\n' >rec.ini
+check "run rec" 0 "$bin" run rec.ini -q
+check "recommend --help" 0 "$bin" recommend --help
+check "recommend p95" 0 "$bin" recommend rec.db --objective p95 --max-mse 1e-20
+[ "$(grep -c '^[1-4] ' out)" = 4 ] && ok || { bad "recommend ranked $(grep -c '^[1-4] ' out) of 4"; cat out; }
+has "recommend names the configuration" out "scheme=nsctc-rot kb=3"
+has "recommend states its method" out "bootstrap resamples"
+has "recommend margins" out "margins (ranked): #1 mse"
+check "recommend storage bound" 0 "$bin" recommend rec.db --objective mean --max-storage 150kB
+has "recommend unranked rows" out "breaks max-storage"
+check "recommend json" 0 "$bin" recommend rec.db --objective bytes --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["ranked"]) == 4, d' out 2>/dev/null &&
+  ok || bad "recommend --json is not JSON with 4 ranked rows"
+check "recommend --scenario" 0 "$bin" recommend --scenario rec.ini --objective mean --max-mse 1e-20
+has "analytic says MSE is unchecked" out "NOT checked: the MSE has no analytic model"
+[ "$(grep -c '^[1-4] ' out)" = 4 ] && ok || bad "analytic recommend ranked $(grep -c '^[1-4] ' out) of 4"
+check "recommend no objective" 2 "$bin" recommend rec.db
+check "recommend bad objective" 2 "$bin" recommend rec.db --objective p50
+has "recommend bad objective message" err "unknown 'p50' (known: p95, mean, bytes, energy)"
+check "recommend storage unit" 2 "$bin" recommend rec.db --objective p95 --max-storage 5Mbit/s
+has "recommend storage unit message" err "a value in bit/s, but the key is in bytes"
+check "recommend energy" 2 "$bin" recommend rec.db --objective energy
+check "recommend missing db" 2 "$bin" recommend nothing.db --objective p95
+check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective p95
+check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
+check "recommend two dbs" 2 "$bin" recommend rec.db rec.db --objective p95
+
 echo "cli sweeps: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
