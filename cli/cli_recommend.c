@@ -250,8 +250,9 @@ static int recommend_scenario(const rec_args *a) {
                            "latencies, not quantiles: use --objective mean and no --max-p99 "
                            "(or run the sweep and rank its database)");
   if (a->o.objective == RES_REC_ENERGY)
-    return cli_usage_error("recommend", "--scenario: the analytic model has no energy; use "
-                           "--objective mean or bytes");
+    return cli_usage_error("recommend", "--scenario: energy is not ranked from the analytic "
+                           "model here; use --objective mean or bytes, or rank the runs' "
+                           "database");
   run_scenario *sc = NULL;
   cod_err e = {0};
   if (run_scenario_load(a->scenario, &sc, &e))

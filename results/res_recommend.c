@@ -257,6 +257,10 @@ static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
 
 static void check_constraints(res_rec_row *w, const res_rec_opts *o) {
   w->meets = 1, w->fails = NULL;
+  if (o->objective == RES_REC_ENERGY && isnan(w->energy_j)) { /* energy keys all 0 */
+    w->meets = 0, w->fails = "energy (not modelled in these runs)";
+    return;
+  }
   if (!isnan(o->max_mse) && !(w->mse <= o->max_mse))
     w->meets = 0, w->fails = isnan(w->mse) ? "mse (no ok run)" : "max-mse";
   else if (!isnan(o->max_storage_bytes) && !(w->storage_bytes <= o->max_storage_bytes))

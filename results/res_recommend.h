@@ -23,7 +23,9 @@
  * Constraints are checked on the stored values (no bootstrap): max_mse on the worst MSE,
  * max_storage_bytes on the worst storage, max_p99_s on the p99 latency. Margins: bound -
  * value for storage and p99, bound / value for the MSE (it spans orders of magnitude).
- * Energy: used when runs has a column energy_j, else COD_ENODATA says the file has none.
+ * Energy: runs.energy_j (version 4 files; NULL where a run's energy keys are all 0: such a
+ * configuration is listed as not rankable by energy); a file without the column is
+ * COD_ENODATA.
  */
 #ifndef FCDCC_RES_RECOMMEND_H
 #define FCDCC_RES_RECOMMEND_H

@@ -121,7 +121,11 @@ check "recommend bad objective" 2 "$bin" recommend rec.db --objective p50
 has "recommend bad objective message" err "unknown 'p50' (known: p95, mean, bytes, energy)"
 check "recommend storage unit" 2 "$bin" recommend rec.db --objective p95 --max-storage 5Mbit/s
 has "recommend storage unit message" err "a value in bit/s, but the key is in bytes"
-check "recommend energy" 2 "$bin" recommend rec.db --objective energy
+check "recommend energy unmodelled" 0 "$bin" recommend rec.db --objective energy
+has "recommend energy unmodelled says so" out "breaks energy (not modelled in these runs)"
+check "run rec with energy" 0 "$bin" run rec.ini -q --db recE.db --set cluster.busy_w=5 --set cluster.idle_w=1
+check "recommend energy" 0 "$bin" recommend recE.db --objective energy
+[ "$(grep -c '^[1-4] ' out)" = 4 ] && ok || { bad "energy ranked $(grep -c '^[1-4] ' out) of 4"; cat out; }
 check "recommend missing db" 2 "$bin" recommend nothing.db --objective p95
 check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective p95
 check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
