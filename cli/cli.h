@@ -7,6 +7,7 @@
 #ifndef FCDCC_CLI_H
 #define FCDCC_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -49,6 +50,13 @@ int cli_recommend(int argc, char **argv);
  * summary (MPI rank 0), 0 on the others. An unknown or unavailable backend is COD_EINVAL. */
 int cli_run_backend(const char *backend, run_scenario *sc, run_sweep_opts *o,
                     run_sweep_stats *st, int *report, cod_err *err);
+
+/* SIGINT / SIGTERM for sweeps (cli_run.c): after cli_catch_stop_signals, the first signal
+ * sets *cli_stop_flag() to its number (run_sweep_opts.stop: no new run starts, the running
+ * ones commit) and a second one kills. A stopped command exits 128 + the signal number
+ * (130 SIGINT, 143 SIGTERM) after printing how to resume. */
+void cli_catch_stop_signals(void);
+const volatile sig_atomic_t *cli_stop_flag(void);
 
 /* Print "fcdcc CMD: message" and a hint to stderr; return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

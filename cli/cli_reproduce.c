@@ -55,6 +55,8 @@ static const char reproduce_help[] =
     "  --report PATH    report file (default DIR/REPORT.md)\n"
     "  --scenarios DIR  scenario directory (default FCDCC_SOURCE_ROOT/scenarios/paper, else\n"
     "                   ./scenarios/paper)\n"
+    "Ctrl-C (SIGINT) or SIGTERM: the running runs commit, then the command to continue\n"
+    "(--resume) is printed; exit 130 (SIGINT) or 143 (SIGTERM).\n"
     "Exit status: 0 done, 1 a failure, 2 usage, 77 gnuplot missing (report still written).\n";
 
 typedef struct repro_opts {
@@ -137,6 +139,9 @@ static void progress(void *ctx, size_t done, size_t total) {
 }
 
 /* Run one scenario file into the db. */
+/* run_one's status when a signal stopped the sweep (not an exit status: main maps it). */
+#define STOPPED (-1)
+
 static int run_one(const repro_opts *o, const char *dir, const char *name, size_t *runs) {
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
@@ -150,11 +155,12 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
     rc = cli_fail("reproduce", "%s", e.msg);
   if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
   if (!rc && !skip) {
-    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, NULL};
+    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, cli_stop_flag()};
     run_sweep_stats st;
     memset(&st, 0, sizeof st);
     if (run_sweep(sc, &so, &st, &e)) rc = cli_fail("reproduce", "%s: %s", path, e.msg);
     *runs += st.committed;
+    if (!rc && st.stopped) rc = STOPPED;
   }
   run_scenario_free(sc);
   return rc;
@@ -327,7 +333,18 @@ int cli_reproduce(int argc, char **argv) {
   fprintf(stderr, "fcdcc reproduce%s: %zu scenario files from %s -> %s (jobs %zu)\n",
           o.quick ? " --quick" : "", n, o.dir, o.db, o.jobs);
   size_t runs = 0;
+  cli_catch_stop_signals();
   for (size_t i = 0; !rc && i < n; i++) rc = run_one(&o, o.dir, files[i], &runs);
+  if (rc == STOPPED) { /* every finished run is in the database: --resume continues */
+    int sig = *cli_stop_flag() ? (int)*cli_stop_flag() : SIGINT;
+    fprintf(stderr, "fcdcc reproduce: stopped by %s: %zu runs committed to %s; continue with:\n"
+                    "  fcdcc", sig == SIGTERM ? "SIGTERM" : "SIGINT", runs, o.db);
+    for (int i = 0; i < argc; i++) fprintf(stderr, " %s", argv[i]);
+    fprintf(stderr, "%s\n", o.resume ? "" : " --resume");
+    for (size_t i = 0; i < n; i++) cod_free(files[i]);
+    cod_free(files);
+    return 128 + sig;
+  }
   double t_runs = cod_clock_wall_s() - t0;
   int missing = 0;
   if (!rc) {

@@ -91,6 +91,8 @@ static int default_db(const char *out, const char *scenario, char *buf, size_t l
  * flag run_sweep polls); a second one kills with the default action. */
 static volatile sig_atomic_t stop_signal;
 
+const volatile sig_atomic_t *cli_stop_flag(void) { return &stop_signal; }
+
 static void on_stop_signal(int sig) {
   if (stop_signal) {
     signal(sig, SIG_DFL);
@@ -98,12 +100,12 @@ static void on_stop_signal(int sig) {
     return;
   }
   stop_signal = sig;
-  static const char msg[] = "\nfcdcc run: stopping after the current runs (again to kill)\n";
+  static const char msg[] = "\nfcdcc: stopping after the current runs (again to kill)\n";
   ssize_t w = write(2, msg, sizeof msg - 1);
   (void)w;
 }
 
-static void catch_stop_signals(void) {
+void cli_catch_stop_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_stop_signal;
@@ -273,7 +275,7 @@ int cli_run(int argc, char **argv) {
     return rc;
   }
   progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0};
-  catch_stop_signals();
+  cli_catch_stop_signals();
   run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);

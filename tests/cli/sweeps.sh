@@ -67,6 +67,17 @@ for sig in INT TERM; do
   [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt 6000 ] && ok || bad "SIG$sig: $n runs stored"
   [ ! -e long.db-wal ] && ok || bad "SIG$sig left long.db-wal"
 done
+# reproduce stops the same way, before drawing anything
+mkdir -p rsc && cp long.ini rsc/ && mkdir -p rout
+"$bin" reproduce --scenarios rsc --out rout --jobs 2 >/dev/null 2>err.rep &
+pid=$!
+for _ in $(seq 50); do [ -s rout/paper.db ] && break; sleep 0.1; done
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"; got=$?
+[ "$got" = 130 ] && ok || bad "reproduce SIGINT: exit $got, wanted 130"
+has "reproduce resume hint" err.rep "--resume"
+[ ! -e rout/REPORT.md ] && ok || bad "a stopped reproduce wrote REPORT.md"
 # resuming completes the sweep with each run once
 check "resume after a stop" 0 "$bin" run long.ini --db long.db -q --jobs 2 --resume
 [ "$(q long.db "select count(*) || ' ' || count(distinct run_key) from runs")" = "6000 6000" ] &&
