@@ -3,7 +3,8 @@
  * `fcdcc recommend --scenario X.ini ...` answers from the analytic model alone, before any
  * run: for each point of the scenario, the code every selected conv layer would plan
  * (run_code_choose, as the run would), its expected latency, bytes and storage
- * (analytic/an_model.h), summed over the coded layers. The analytic model has no MSE and
+ * (analytic/an_model.h) and energy (run_energy_an_layer, the layers.an_energy_j of a run),
+ * summed over the coded layers. The analytic model has no MSE and
  * no latency quantiles: --max-mse is reported as not checked, and --objective p95 or
  * --max-p99 are refused with the reason (use mean). Points the model does not cover (a
  * latency law without a closed form, heterogeneous classes, stragglers = worst, a scheme
@@ -22,6 +23,7 @@
 #include "model_onnx.h"
 #include "res_db.h"
 #include "res_recommend.h"
+#include "run_energy.h"
 #include "run_exec.h"
 #include "run_plan.h"
 #include "run_scenario.h"
@@ -30,7 +32,7 @@
 static const char recommend_help[] =
     "Usage: fcdcc recommend DB --objective p95|mean|bytes|energy [--max-mse X]\n"
     "                       [--max-storage B] [--max-p99 S] [--json]\n"
-    "       fcdcc recommend --scenario X.ini --objective mean|bytes [--max-mse X]\n"
+    "       fcdcc recommend --scenario X.ini --objective mean|bytes|energy [--max-mse X]\n"
     "                       [--max-storage B] [--set K=V ...] [--json]\n"
     "Rank the configurations of a results database (one per distinct set of parameters:\n"
     "runs of different configurations are never pooled) that meet every constraint, by\n"
@@ -42,7 +44,8 @@ static const char recommend_help[] =
     "  --max-storage B  worst per-worker, per-layer storage <= B bytes (5M, 1GiB, 2e6)\n"
     "  --max-p99 S      p99 latency <= S seconds\n"
     "  --scenario X.ini no database: the analytic model for each point of X.ini (expected\n"
-    "                   latency of the coded layers, bytes, storage; no MSE, no quantiles)\n"
+    "                   latency and energy of the coded layers, bytes, storage; no MSE, no\n"
+    "                   quantiles)\n"
     "  --set K=V        override a scenario key (with --scenario)\n"
     "  --json           one JSON object instead of the table\n"
     "Confidence: 2000 bootstrap resamples of each configuration's runs (fixed seed): the\n"
@@ -131,6 +134,7 @@ typedef struct an_point {
   size_t point;
   char *label;
   double latency_s, bytes, storage_bytes; /* NaN where the model does not apply */
+  double energy_j;                        /* run_energy_an_layer summed; NaN: not modelled */
   const char *why;                        /* no prediction: the reason (static) */
   char note[200];                         /* the same, with detail */
   int meets;
@@ -148,6 +152,7 @@ static void analytic_point(const run_config *c, const model *m, an_point *ap) {
   an_cluster cl;
   int lat_ok = run_config_an_cluster(c, &cl);
   ap->latency_s = lat_ok ? 0 : NAN, ap->bytes = 0, ap->storage_bytes = 0;
+  ap->energy_j = lat_ok && run_energy_modelled(c) ? 0 : NAN;
   if (!lat_ok) snprintf(ap->note, sizeof ap->note, "latency: no analytic model for this "
                         "cluster (classes, failures, worst-set or measured timing)");
   for (size_t ci = 0; ci < model_conv_count(m); ci++) {
@@ -156,7 +161,7 @@ static void analytic_point(const run_config *c, const model *m, an_point *ap) {
     cod_code *code = NULL;
     cod_err ce = {0};
     if (run_code_choose(c, &g, &code, &ce)) {
-      ap->latency_s = ap->bytes = ap->storage_bytes = NAN;
+      ap->latency_s = ap->bytes = ap->storage_bytes = ap->energy_j = NAN;
       snprintf(ap->note, sizeof ap->note, "conv %zu: %.140s", ci + 1, ce.msg);
       return;
     }
@@ -166,15 +171,20 @@ static void analytic_point(const run_config *c, const model *m, an_point *ap) {
     an_costs ac;
     an_latency al;
     if (an_costs_compute(&g, &p, &ac, &ce)) {
-      ap->latency_s = ap->bytes = ap->storage_bytes = NAN;
+      ap->latency_s = ap->bytes = ap->storage_bytes = ap->energy_j = NAN;
       snprintf(ap->note, sizeof ap->note, "conv %zu: %.140s", ci + 1, ce.msg);
     } else {
       ap->bytes += (double)cp->n_workers * (ac.upload_bytes + ac.download_bytes);
       if (ac.storage_bytes > ap->storage_bytes) ap->storage_bytes = ac.storage_bytes;
       if (!isnan(ap->latency_s)) {
-        if (an_latency_expected(&ac, &p, &cl, &al, &ce) == COD_OK) ap->latency_s += al.total_s;
-        else {
-          ap->latency_s = NAN;
+        if (an_latency_expected(&ac, &p, &cl, &al, &ce) == COD_OK) {
+          ap->latency_s += al.total_s;
+          res_layer_row L; /* the same analytic energy a run stores in layers.an_energy_j */
+          res_layer_row_init(&L);
+          run_energy_an_layer(c, &ac, &p, &cl, &al, &L);
+          ap->energy_j += L.an_energy_j; /* NaN stays NaN: not covered */
+        } else {
+          ap->latency_s = ap->energy_j = NAN;
           snprintf(ap->note, sizeof ap->note, "latency: %.140s", ce.msg);
         }
       }
@@ -184,11 +194,15 @@ static void analytic_point(const run_config *c, const model *m, an_point *ap) {
   }
 }
 
+static double an_objective(const an_point *a, int objective) {
+  return objective == RES_REC_BYTES ? a->bytes : objective == RES_REC_ENERGY ? a->energy_j
+                                                                              : a->latency_s;
+}
+
 static int by_objective(const void *x, const void *y, int objective) {
   const an_point *a = x, *b = y;
   if (a->meets != b->meets) return b->meets - a->meets;
-  double va = objective == RES_REC_BYTES ? a->bytes : a->latency_s;
-  double vb = objective == RES_REC_BYTES ? b->bytes : b->latency_s;
+  double va = an_objective(a, objective), vb = an_objective(b, objective);
   if (isnan(va) != isnan(vb)) return isnan(va) ? 1 : -1;
   if (va != vb && !isnan(va)) return va < vb ? -1 : 1;
   return a->point < b->point ? -1 : a->point > b->point;
@@ -212,6 +226,7 @@ static void print_analytic(const rec_args *a, an_point *pts, size_t n, size_t ra
       fputs(", \"latency_s\": ", stdout), cli_json_number(stdout, pts[i].latency_s);
       fputs(", \"bytes\": ", stdout), cli_json_number(stdout, pts[i].bytes);
       fputs(", \"storage_bytes\": ", stdout), cli_json_number(stdout, pts[i].storage_bytes);
+      fputs(", \"energy_j\": ", stdout), cli_json_number(stdout, pts[i].energy_j);
       fputs(", \"storage_margin_bytes\": ", stdout);
       cli_json_number(stdout, isnan(o->max_storage_bytes) ? NAN
                                                           : o->max_storage_bytes - pts[i].storage_bytes);
@@ -223,22 +238,27 @@ static void print_analytic(const rec_args *a, an_point *pts, size_t n, size_t ra
     return;
   }
   printf("analytic model, before any run: %zu of %zu points ranked by %s (%s)\n", ranked, n,
-         o->objective == RES_REC_BYTES ? "bytes moved per inference" : "expected latency",
-         o->objective == RES_REC_BYTES ? "bytes" : "s, coded layers");
+         o->objective == RES_REC_BYTES    ? "bytes moved per inference"
+         : o->objective == RES_REC_ENERGY ? "expected energy"
+                                          : "expected latency",
+         o->objective == RES_REC_BYTES    ? "bytes"
+         : o->objective == RES_REC_ENERGY ? "J, coded layers"
+                                          : "s, coded layers");
   if (!isnan(o->max_mse))
     printf("--max-mse %g: NOT checked: the MSE has no analytic model (run the sweep, then "
            "fcdcc recommend DB)\n", o->max_mse);
-  printf("%-4s %-12s %-12s %-12s %-14s %s\n", "rank", "latency_s", "bytes", "storage_B",
-         "storage_margin", "point");
+  printf("%-4s %-12s %-12s %-12s %-12s %-14s %s\n", "rank", "latency_s", "energy_J", "bytes",
+         "storage_B", "storage_margin", "point");
   for (size_t i = 0; i < n; i++) {
-    char rank[16], lat[32], by[32], sb[32], sm[32];
+    char rank[16], lat[32], by[32], sb[32], sm[32], en[32];
+    snprintf(en, sizeof en, isnan(pts[i].energy_j) ? "-" : "%.4g", pts[i].energy_j);
     snprintf(rank, sizeof rank, i < ranked ? "%zu" : "x", i + 1);
     snprintf(lat, sizeof lat, isnan(pts[i].latency_s) ? "-" : "%.4g", pts[i].latency_s);
     snprintf(by, sizeof by, isnan(pts[i].bytes) ? "-" : "%.4g", pts[i].bytes);
     snprintf(sb, sizeof sb, isnan(pts[i].storage_bytes) ? "-" : "%.4g", pts[i].storage_bytes);
     if (isnan(o->max_storage_bytes) || isnan(pts[i].storage_bytes)) snprintf(sm, sizeof sm, "-");
     else snprintf(sm, sizeof sm, "%.4g", o->max_storage_bytes - pts[i].storage_bytes);
-    printf("%-4s %-12s %-12s %-12s %-14s %zu %s%s%s\n", rank, lat, by, sb, sm, pts[i].point,
+    printf("%-4s %-12s %-12s %-12s %-12s %-14s %zu %s%s%s\n", rank, lat, en, by, sb, sm, pts[i].point,
            pts[i].label[0] ? pts[i].label : "(one point)", pts[i].note[0] ? "  -- " : "",
            pts[i].note);
   }
@@ -249,10 +269,6 @@ static int recommend_scenario(const rec_args *a) {
     return cli_usage_error("recommend", "--scenario: the analytic model gives expected "
                            "latencies, not quantiles: use --objective mean and no --max-p99 "
                            "(or run the sweep and rank its database)");
-  if (a->o.objective == RES_REC_ENERGY)
-    return cli_usage_error("recommend", "--scenario: energy is not ranked from the analytic "
-                           "model here; use --objective mean or bytes, or rank the runs' "
-                           "database");
   run_scenario *sc = NULL;
   cod_err e = {0};
   if (run_scenario_load(a->scenario, &sc, &e))
@@ -290,7 +306,7 @@ static int recommend_scenario(const rec_args *a) {
       break;
     }
     if (pl.state[p] != RUN_POINT_RUN) { /* infeasible or a duplicate: said, not ranked */
-      ap->latency_s = ap->bytes = ap->storage_bytes = NAN;
+      ap->latency_s = ap->bytes = ap->storage_bytes = ap->energy_j = NAN;
       for (size_t k = 0; k < pl.n_skips; k++)
         if (pl.skips[k].point == p)
           snprintf(ap->note, sizeof ap->note, "%s: %.170s",
@@ -312,7 +328,10 @@ static int recommend_scenario(const rec_args *a) {
       snprintf(last, sizeof last, "%s", cfg.model.name);
     }
     analytic_point(&cfg, m, ap);
-    double v = a->o.objective == RES_REC_BYTES ? ap->bytes : ap->latency_s;
+    double v = an_objective(ap, a->o.objective);
+    if (isnan(v) && a->o.objective == RES_REC_ENERGY && !ap->note[0])
+      snprintf(ap->note, sizeof ap->note, "energy not modelled (every energy key is 0) or not "
+               "covered by the analytic model");
     ap->meets = !isnan(v) && (isnan(a->o.max_storage_bytes) ||
                               ap->storage_bytes <= a->o.max_storage_bytes);
     if (!isnan(v) && !ap->meets && !ap->note[0]) snprintf(ap->note, sizeof ap->note, "breaks max-storage");

@@ -468,9 +468,10 @@ static void fmt(char *buf, size_t len, double v) {
 static int write_table(const res_rec_result *r, FILE *f) {
   const res_rec_opts *o = &r->opts;
   const char *unit = o->objective == RES_REC_BYTES ? "bytes" : o->objective == RES_REC_ENERGY ? "J" : "s";
-  fprintf(f, "objective: %s latency, %s (smaller is better); %zu of %zu configurations meet "
-             "every constraint\n",
-          res_rec_objective_name(o->objective), unit, r->n_ranked, r->n_rows);
+  fprintf(f, "objective: %s%s, %s (smaller is better); %zu of %zu configurations meet "
+             "every constraint\n", res_rec_objective_name(o->objective),
+          o->objective == RES_REC_P95 || o->objective == RES_REC_MEAN ? " latency" : "", unit,
+          r->n_ranked, r->n_rows);
   if (o->objective == RES_REC_BYTES || o->objective == RES_REC_ENERGY)
     fprintf(f, "(objective: mean %s per run)\n", o->objective == RES_REC_BYTES ? "bytes moved"
                                                                                 : "energy");

@@ -137,6 +137,11 @@ has "recommend energy unmodelled says so" out "breaks energy (not modelled in th
 check "run rec with energy" 0 "$bin" run rec.ini -q --db recE.db --set cluster.busy_w=5 --set cluster.idle_w=1
 check "recommend energy" 0 "$bin" recommend recE.db --objective energy
 [ "$(grep -c '^[1-4] ' out)" = 4 ] && ok || { bad "energy ranked $(grep -c '^[1-4] ' out) of 4"; cat out; }
+check "recommend --scenario energy unmodelled" 0 "$bin" recommend --scenario rec.ini --objective energy
+has "analytic energy unmodelled says so" out "energy not modelled"
+check "recommend --scenario energy" 0 "$bin" recommend --scenario rec.ini --objective energy \
+  --set cluster.busy_w=5 --set cluster.idle_w=1 --set latency.model=deterministic
+[ "$(grep -c '^[1-4] ' out)" = 4 ] && ok || { bad "analytic energy ranked $(grep -c '^[1-4] ' out) of 4"; cat out; }
 check "recommend missing db" 2 "$bin" recommend nothing.db --objective p95
 check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective p95
 check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
