@@ -71,7 +71,7 @@ static void estimate(progress_state *p, size_t done, size_t total, double el) {
 static void progress(void *ctx, size_t done, size_t total) {
   progress_state *p = ctx;
   if (!p->tty) return;
-  if (!p->called) p->called = 1, p->first_done = done - 1, p->t0 = cod_clock_wall_s();
+  if (!p->called) p->called = 1, p->first_done = done - 1; /* runs stored before (resume) */
   double el = cod_clock_wall_s() - p->t0;
   double rate = (double)(done - p->first_done) / (el > 0 ? el : 1e-9);
   double eta = rate > 0 ? (double)(total - done) / rate : 0;
@@ -274,8 +274,8 @@ int cli_run(int argc, char **argv) {
     run_scenario_free(sc);
     return rc;
   }
-  progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0};
   cli_catch_stop_signals();
+  progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0}; /* t0: planning included */
   run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
@@ -314,6 +314,10 @@ int cli_run(int argc, char **argv) {
   fprintf(stderr, "fcdcc run: %zu runs committed (%zu ok, %zu undecodable, infeasible or singular), "
                   "%zu already present, %.1f s -> %s\n",
           st.committed, st.ok, st.not_ok, st.skipped, cod_clock_wall_s() - ps.t0, db);
+  if (st.infeasible || st.duplicates)
+    fprintf(stderr, "fcdcc run: %zu point(s) not run (%zu infeasible, %zu the same as an "
+                    "earlier point): rows of the table skipped_points in %s\n",
+            st.infeasible + st.duplicates, st.infeasible, st.duplicates, db);
   if (quiet) return 0;
   res_db *d = NULL;
   if (res_db_open(db, RES_DB_READONLY, &d, &e) || res_report_summary(d, stdout, &e) ||
