@@ -255,7 +255,7 @@ static const res_column load_workers_cols[] = {
   LWORKER(queue_max, RES_CT_I64, "", "", "most tasks at the worker at once"),
   LWORKER(tasks_done, RES_CT_I64, "", "", "tasks that ran to completion"),
   LWORKER(tasks_cancelled, RES_CT_I64, "", "", "dropped by a decode, queued or running"),
-/* ---- skipped_points (version 4): the points of a sweep that did not run: infeasible ones
+/* ---- skipped_points (version 7): the points of a sweep that did not run: infeasible ones
  * under [sweep] skip = infeasible, and duplicates (the same configuration as an earlier
  * point once the keys the scheme ignores are set aside). No runs rows of their own, so no
  * summary counts them twice; this table says they were asked for and why they did not run. */
