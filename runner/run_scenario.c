@@ -639,21 +639,31 @@ static int check_headers(run_scenario *sc, const pstate *ps, const char *src, fi
 
 #define PAIR_KEYS_MAX 4 /* keys one pair line may tie together */
 
-static int sweep_error(firsterr *fe, size_t line, const char *src, const char *key,
-                       const char *fmt, const char *a, const char *b) {
+static int section_error(firsterr *fe, size_t line, const char *src, const char *section,
+                         const char *key, const char *fmt, const char *a, const char *b) {
   cod_err e = {0}, m = {0};
   cod_err_set(&m, COD_EFORMAT, fmt, a, b);
-  cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: [sweep] %s: %s", src, line, key, m.msg);
+  cod_err_set(&e, COD_EFORMAT, "%.200s:%zu: [%.60s] %s: %s", src, line, section, key, m.msg);
   keep_first(fe, line, &e);
   return 1;
 }
 
+static int sweep_error(firsterr *fe, size_t line, const char *src, const char *key,
+                       const char *fmt, const char *a, const char *b) {
+  return section_error(fe, line, src, "sweep", key, fmt, a, b);
+}
+
 /* The registry id and class of a pair's key name: "section.key", "class.NAME.key", or a bare
  * key that names exactly one key outside [class]. 0, or 1 with msg. */
-static int pair_key(const run_scenario *sc, const char *name, size_t *id, size_t *cls,
-                    char *msg, size_t cap) {
+static int pair_key(const run_scenario *sc, const char *home, size_t home_cls,
+                    const char *name, size_t *id, size_t *cls, char *msg, size_t cap) {
   const char *dot = strchr(name, '.'), *last = strrchr(name, '.');
   *cls = 0;
+  int own = home && !dot ? run_config_key_find(home, name) : -1;
+  if (own >= 0) { /* a bare key of the section the pair is written in */
+    *id = (size_t)own, *cls = strcmp(home, "class") == 0 ? home_cls : 0;
+    return 0;
+  }
   if (!dot) {
     int found = -1, twice = 0;
     for (size_t i = 0; i < run_config_key_count(); i++) {
@@ -702,7 +712,11 @@ static int pair_key(const run_scenario *sc, const char *name, size_t *id, size_t
 
 /* `pair = K1,K2[,...]: a1xb1, a2xb2, ...`: one sweep axis whose values are tuples, the keys
  * taking the tuple's elements together (entries of the keys, the first leading). */
-static int sweep_pair(run_scenario *sc, const raw_entry *re, const char *src, firsterr *fe) {
+/* The pair written in section `label` ("sweep", "coding", "class slow"); bare key names
+ * are first looked up in section `home` (NULL for [sweep]; "class" with class home_cls). */
+#define sweep_error(fe, line, src, key, fmt, a, b) section_error(fe, line, src, label, key, fmt, a, b)
+static int sweep_pair(run_scenario *sc, const raw_entry *re, const char *src, firsterr *fe,
+                      const char *label, const char *home, size_t home_cls) {
   size_t line = re->line, nk = 0, ids[PAIR_KEYS_MAX], cls[PAIR_KEYS_MAX];
   char *copy = cod_strdup(re->value), msg[256];
   if (!copy) return -1;
@@ -720,7 +734,7 @@ static int sweep_pair(run_scenario *sc, const raw_entry *re, const char *src, fi
     char *name = trim(k);
     if (nk == PAIR_KEYS_MAX) {
       st = sweep_error(fe, line, src, "pair", "more than 4 keys%s%s", "", "");
-    } else if (pair_key(sc, name, &ids[nk], &cls[nk], msg, sizeof msg)) {
+    } else if (pair_key(sc, home, home_cls, name, &ids[nk], &cls[nk], msg, sizeof msg)) {
       st = sweep_error(fe, line, src, "pair", "%s%s", msg, "");
     } else {
       for (size_t j = 0; j < nk && !st; j++)
@@ -792,10 +806,11 @@ done:
   cod_free(copy);
   return st;
 }
+#undef sweep_error
 
 /* A [sweep] line: skip or pair. 0, 1 (error kept in fe) or -1 (out of memory). */
 static int sweep_entry(run_scenario *sc, const raw_entry *re, const char *src, firsterr *fe) {
-  if (strcmp(re->key, "pair") == 0) return sweep_pair(sc, re, src, fe);
+  if (strcmp(re->key, "pair") == 0) return sweep_pair(sc, re, src, fe, "sweep", NULL, 0);
   if (strcmp(re->key, "skip") == 0) {
     char *v = cod_strdup(re->value);
     if (!v) return -1;
@@ -848,6 +863,11 @@ static int check_entries(run_scenario *sc, const pstate *ps, const char *src, fi
       return 1;
     }
     int id = run_config_key_find(sec_kind, re->key);
+    if (id < 0 && strcmp(re->key, "pair") == 0) { /* `pair = ka, kb: 4x5` in [coding] */
+      int st = sweep_pair(sc, re, src, fe, re->section, sec_kind, ci);
+      if (st) return st;
+      continue;
+    }
     if (id < 0) {
       char help[480];
       unknown_key_help(sec_kind, re->key, help, sizeof help);

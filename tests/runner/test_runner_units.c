@@ -388,3 +388,29 @@ Test(stop, a_stop_before_the_first_run_commits_nothing) {
   cr_expect_neq(access(db, F_OK), 0, "a stopped sweep with no run wrote %s", db);
   run_scenario_free(sc);
 }
+
+/* The issue's own spelling: `pair = ka,kb: ...` inside [coding] (and a class's keys in its
+ * section), bare names taken from that section first. */
+Test(pair, a_pair_in_the_keys_own_section) {
+  cod_err e = {0};
+  run_scenario *sc = parse("[cluster]\nworkers = 20\n[coding]\npair = ka,kb: 4x5, 5x4, 2x10\n"
+                           "[class slow]\npair = count, shift: 1x2, 3x4\n", &e);
+  cr_assert_not_null(sc, "%s", e.msg);
+  cr_assert_eq(run_scenario_points(sc), 6);
+  static const size_t ab[3][2] = {{4, 5}, {5, 4}, {2, 10}}, cs[2][2] = {{1, 2}, {3, 4}};
+  for (size_t p = 0; p < 6; p++) {
+    run_config c;
+    cr_assert_eq(run_scenario_point(sc, p, &c, &e), COD_OK, "%s", e.msg);
+    cr_expect_eq(c.coding.ka, ab[p / 2][0]);
+    cr_expect_eq(c.coding.kb, ab[p / 2][1]);
+    cr_expect_eq(c.classes[0].count, cs[p % 2][0]);
+    cr_expect(c.classes[0].worker.latency.param[sim_latency_param_find("shift")] ==
+              (double)cs[p % 2][1]);
+  }
+  run_scenario_free(sc);
+  cr_expect_null(parse("[coding]\npair = ka, kx: 4x5\n", &e));
+  cr_expect(strstr(e.msg, "u.ini:2: [coding] pair: 'kx' is no key") != NULL, "%s", e.msg);
+  cr_expect_null(parse("[class a]\ncount = 1\npair = count, shift: 1x2\n", &e));
+  cr_expect(strstr(e.msg, "u.ini:3: [class a] pair: count is already set at line 2") != NULL,
+            "%s", e.msg);
+}
