@@ -151,7 +151,8 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
   if (run_scenario_load(path, &sc, &e)) return cli_fail("reproduce", "%s", e.msg);
   int skip = 0, rc = o->quick ? apply_quick(path, sc, &skip) : 0;
   size_t bad;
-  if (!rc && !skip && run_scenario_validate(sc, &bad, &e))
+  /* under [sweep] skip = infeasible, run_sweep runs the feasible points and records the rest */
+  if (!rc && !skip && !run_scenario_skip_infeasible(sc) && run_scenario_validate(sc, &bad, &e))
     rc = cli_fail("reproduce", "%s", e.msg);
   if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
   if (!rc && !skip) {

@@ -263,7 +263,8 @@ int cli_run(int argc, char **argv) {
   size_t bad;
   int sim = strcmp(backend, "sim") == 0;
   /* the simulator plans every point itself (every infeasible point listed at once) */
-  if (!rc && !sim && run_scenario_validate(sc, &bad, &e)) rc = cli_usage_error("run", "%s", e.msg);
+  if (!rc && !sim && !run_scenario_skip_infeasible(sc) && run_scenario_validate(sc, &bad, &e))
+    rc = cli_usage_error("run", "%s", e.msg);
   if (!rc && sim) rc = print_plan(sc);
   if (rc) {
     run_scenario_free(sc);
