@@ -180,6 +180,7 @@ typedef struct res_load_worker_row {
   int64_t tasks_done;          /* tasks that ran to completion */
   int64_t tasks_cancelled;     /* tasks dropped queued or running by a decode */
 } res_load_worker_row;
+
 /* One row of `skipped_points` (version 7): a sweep point that was not run, and why. */
 typedef struct res_skipped_row {
   const char *scenario_hash;   /* (req) the scenario's identity (runs.scenario_hash) */

@@ -255,6 +255,8 @@ static const res_column load_workers_cols[] = {
   LWORKER(queue_max, RES_CT_I64, "", "", "most tasks at the worker at once"),
   LWORKER(tasks_done, RES_CT_I64, "", "", "tasks that ran to completion"),
   LWORKER(tasks_cancelled, RES_CT_I64, "", "", "dropped by a decode, queued or running"),
+};
+
 /* ---- skipped_points (version 7): the points of a sweep that did not run: infeasible ones
  * under [sweep] skip = infeasible, and duplicates (the same configuration as an earlier
  * point once the keys the scheme ignores are set aside). No runs rows of their own, so no
