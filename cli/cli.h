@@ -33,6 +33,8 @@ int cli_bench_wino_target(int quick, int reps);
 /* cli_bench_load.c: the request-stream benchmark of `fcdcc bench` (events/s beside the bare
  * engine, peak RSS of two stream lengths in forked children). 0 or an exit code. */
 int cli_bench_load(int quick);
+/* cli_bench_mem.c: `fcdcc bench memory` (argv[0] is "memory"). */
+int cli_bench_memory(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);

@@ -429,6 +429,7 @@ static const char bench_help[] =
     "Usage: fcdcc bench [--quick] [--reps R]\n"
     "       fcdcc bench conv --shape C,H,W,N,K [...]   (one convolution; see its --help)\n"
     "       fcdcc bench load [--quick]   (the request-stream benchmark alone)\n"
+    "       fcdcc bench memory [...]   (peak RSS of coded runs; see its --help)\n"
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
     "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
@@ -450,6 +451,7 @@ int cli_bench(int argc, char **argv) {
       return cli_usage_error("bench", "usage: fcdcc bench load [--quick]");
     return cli_bench_load(argc == 3);
   }
+  if (argc > 1 && !strcmp(argv[1], "memory")) return cli_bench_memory(argc - 1, argv + 1);
   static const struct option longopts[] = {
       {"quick", 0, 0, 'q'}, {"reps", 1, 0, 'r'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   int quick = 0, ch;

@@ -142,6 +142,51 @@ int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
   return COD_OK;
 }
 
+/* Workers per chunk when each has `per` rows: the fewest whose rows are a multiple of
+ * COD_ENCODE_CHUNK_ROWS, so every chunk starts on a row the all-worker GEMM tiles from. */
+static size_t chunk_workers(size_t per) {
+  size_t a = per, b = COD_ENCODE_CHUNK_ROWS;
+  while (b) {
+    size_t t = a % b;
+    a = b, b = t;
+  }
+  return COD_ENCODE_CHUNK_ROWS / a; /* lcm(per, ROWS) / per */
+}
+
+size_t cod_code_input_chunk_workers(const cod_code *c) { return chunk_workers(c->ea); }
+size_t cod_code_filter_chunk_workers(const cod_code *c) { return chunk_workers(c->eb); }
+size_t cod_code_filter_groups_len(const cod_code *c) {
+  return c->m_filt * c->part.filt_piece_len;
+}
+
+void cod_code_split_input(const cod_code *c, const double *x, double *pieces) {
+  cod_partition_split_input(&c->part, x, pieces);
+}
+
+void cod_code_split_filters(const cod_code *c, const double *k, double *groups) {
+  cod_partition_split_filters(&c->part, k, groups);
+}
+
+/* rows [w0*per, w1*per) of coef (rows x m) times pieces */
+static void encode_chunk(const double *coef, size_t per, size_t m, size_t n, size_t W,
+                         size_t chunk, const double *pieces, size_t len, double *coded) {
+  size_t w0 = chunk * W, w1 = w0 + W < n ? w0 + W : n;
+  assert(w0 < n);
+  apply_coef(coef + w0 * per * m, (w1 - w0) * per, m, pieces, len, coded);
+}
+
+void cod_code_encode_input_chunk(const cod_code *c, const double *pieces, size_t chunk,
+                                 double *coded) {
+  encode_chunk(c->A, c->ea, c->m_in, c->n, chunk_workers(c->ea), chunk, pieces,
+               c->part.in_piece_len, coded);
+}
+
+void cod_code_encode_filters_chunk(const cod_code *c, const double *groups, size_t chunk,
+                                   double *coded) {
+  encode_chunk(c->B, c->eb, c->m_filt, c->n, chunk_workers(c->eb), chunk, groups,
+               c->part.filt_piece_len, coded);
+}
+
 size_t cod_code_worker_workspace_bytes(const cod_code *c, cod_dtype prec) {
   size_t conv = cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, prec);
   if (prec == COD_F64) return conv;
@@ -167,6 +212,49 @@ void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xi
   for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
   for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
   cod_conv2d_batch_f32(&c->wgeom, c->ea, xf, kf, yf, work);
+  for (size_t i = 0; i < ol; i++) out[i] = yf[i];
+}
+
+/* Bytes of the slab convolutions alone under algo (before the fp32 copies). */
+static size_t slab_conv_bytes(const cod_code *c, cod_dtype prec, cod_conv_algo algo) {
+  if (algo == COD_CONV_IM2COL) return cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, prec);
+  return cod_conv_algo_workspace_bytes(&c->wgeom, algo, prec);
+}
+
+size_t cod_code_worker_workspace_bytes_algo(const cod_code *c, cod_dtype prec,
+                                            cod_conv_algo algo) {
+  assert(cod_conv_algo_applies(&c->wgeom, algo));
+  if (algo == COD_CONV_IM2COL) return cod_code_worker_workspace_bytes(c, prec);
+  size_t conv = slab_conv_bytes(c, prec, algo);
+  if (prec == COD_F64) return conv;
+  size_t extra = (cod_code_worker_input_len(c) + cod_code_worker_filter_len(c) +
+                  cod_code_worker_output_len(c)) * sizeof(float);
+  return (conv + 63) / 64 * 64 + extra;
+}
+
+void cod_code_worker_compute_algo(const cod_code *c, cod_dtype prec, cod_conv_algo algo,
+                                  const double *xin, const double *kin, double *out,
+                                  void *work) {
+  assert(cod_conv_algo_applies(&c->wgeom, algo));
+  if (algo == COD_CONV_IM2COL) {
+    cod_code_worker_compute(c, prec, xin, kin, out, work);
+    return;
+  }
+  /* slab s's e_B groups are one convolution with e_B*F filters, as in the batched form */
+  const size_t pin = c->part.in_piece_len, pout = cod_conv_output_len(&c->wgeom);
+  if (prec == COD_F64) {
+    for (size_t s = 0; s < c->ea; s++)
+      cod_conv2d_algo_f64(&c->wgeom, algo, xin + s * pin, kin, out + s * pout, work);
+    return;
+  }
+  size_t conv = (slab_conv_bytes(c, COD_F32, algo) + 63) / 64 * 64;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c);
+  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
+  for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
+  for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
+  for (size_t s = 0; s < c->ea; s++)
+    cod_conv2d_algo_f32(&c->wgeom, algo, xf + s * pin, kf, yf + s * pout, work);
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
 }
 

@@ -32,6 +32,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cod_conv.h"
+#include "cod_wino.h"
 #include "cod_half.h"
 #include "cod_part.h"
 #include "cod_status.h"
@@ -111,6 +112,26 @@ void cod_code_encode_input_work(const cod_code *code, const double *x, double *c
 int cod_code_encode_filters(const cod_code *code, const double *k, double *coded,
                             cod_err *err);
 
+/* Encoding by chunks of workers, for callers that need only some workers' operands (the
+ * simulator computes the workers whose results reach the master) and cannot hold all n:
+ * split once (cod_code_split_input into cod_code_encode_workspace_bytes, or
+ * cod_code_split_filters into cod_code_filter_groups_len doubles), then encode chunk i,
+ * workers [i*W, min(n, (i+1)*W)) with W = cod_code_*_chunk_workers, into `coded`
+ * (W x worker_input_len or W x worker_filter_len). Each chunk is the same GEMM as the
+ * all-worker encoding restricted to a block of COD_ENCODE_CHUNK_ROWS-aligned rows, which
+ * on OpenBLAS (whose kernels tile rows in units dividing 16) gives the all-worker bytes
+ * bit for bit: tests/coding checks it on the build's BLAS. Never allocate or fail. */
+#define COD_ENCODE_CHUNK_ROWS 16
+size_t cod_code_input_chunk_workers(const cod_code *code);
+size_t cod_code_filter_chunk_workers(const cod_code *code);
+size_t cod_code_filter_groups_len(const cod_code *code);
+void cod_code_split_input(const cod_code *code, const double *x, double *pieces);
+void cod_code_split_filters(const cod_code *code, const double *k, double *groups);
+void cod_code_encode_input_chunk(const cod_code *code, const double *pieces, size_t chunk,
+                                 double *coded);
+void cod_code_encode_filters_chunk(const cod_code *code, const double *groups, size_t chunk,
+                                   double *coded);
+
 /* A worker's computation: the e_A*e_B convolutions of its coded slabs (xin) with its coded
  * filter groups (kin), written to out (worker_output_len, block c*e_B + d). prec selects
  * fp64 or fp32 arithmetic (inputs are converted; results come back as double). `work` must
@@ -118,6 +139,17 @@ int cod_code_encode_filters(const cod_code *code, const double *k, double *coded
 size_t cod_code_worker_workspace_bytes(const cod_code *code, cod_dtype prec);
 void cod_code_worker_compute(const cod_code *code, cod_dtype prec, const double *xin,
                              const double *kin, double *out, void *work);
+
+/* The same computation with the slab convolutions done by algorithm `algo` (cod_wino.h),
+ * which must apply to cod_code_worker_geom(code) (cod_conv_algo_applies). COD_CONV_IM2COL
+ * is exactly cod_code_worker_compute (one batched GEMM over the e_A slabs); another
+ * algorithm convolves the slabs one by one. `work` must hold
+ * cod_code_worker_workspace_bytes_algo(code, prec, algo) bytes. Never allocates or fails. */
+size_t cod_code_worker_workspace_bytes_algo(const cod_code *code, cod_dtype prec,
+                                            cod_conv_algo algo);
+void cod_code_worker_compute_algo(const cod_code *code, cod_dtype prec, cod_conv_algo algo,
+                                  const double *xin, const double *kin, double *out,
+                                  void *work);
 
 /* A low-precision worker (docs/decisions/010-low-precision-workers.md): its coded slabs
  * and filters are rounded once to bf16 or fp16 (RNE, cod_half.h) and convolved by the fp32

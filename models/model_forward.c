@@ -5,8 +5,8 @@
  * its own buffer of the largest tensor it ever holds. A layer applied to a slot (on=S)
  * that changes shape writes into the free ping-pong buffer and is copied back into the
  * slot: one copy of a shortcut tensor, negligible next to the conv that produced it.
- * fc layers are one cblas_dgemv each (OpenBLAS); convs are the hook or cod_conv2d_f64
- * with the plan's workspace. No allocation happens after model_plan_new.
+ * fc layers are one cblas_dgemv each (OpenBLAS); convs are the hook or the plan's
+ * algorithm per conv (im2col, or cod_conv_algo_choose's) with the plan's workspace. No allocation happens after model_plan_new.
  */
 #include "model_forward.h"
 
@@ -25,6 +25,7 @@ struct model_plan {
   double *slot[MODEL_MAX_SLOTS];      /* slot_max_elems[s] each */
   void *work;                         /* conv workspace, work_bytes */
   size_t work_bytes;
+  cod_conv_algo *algo;                /* per conv: the algorithm it runs with */
   size_t bytes;
 };
 
@@ -34,16 +35,26 @@ void model_plan_free(model_plan *p) {
   cod_free(p->buf[1]);
   for (size_t s = 0; s < MODEL_MAX_SLOTS; s++) cod_free(p->slot[s]);
   cod_free(p->work);
+  cod_free(p->algo);
   cod_free(p);
 }
 
 int model_plan_new(const model *m, model_plan **out, cod_err *err) {
+  return model_plan_new_algo(m, 0, out, err);
+}
+
+int model_plan_new_algo(const model *m, int auto_algo, model_plan **out, cod_err *err) {
   model_plan *p = cod_calloc(1, sizeof *p);
-  if (!p) return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the plan", m->name);
+  if (p) p->algo = cod_calloc(m->n_convs ? m->n_convs : 1, sizeof *p->algo);
+  if (!p || !p->algo) {
+    cod_free(p);
+    return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the plan", m->name);
+  }
   p->m = m;
   for (size_t i = 0; i < m->n_convs; i++) {
     cod_conv_geom g = model_conv_geom(m, i);
-    size_t b = cod_conv_workspace_bytes(&g, COD_F64);
+    p->algo[i] = auto_algo ? cod_conv_algo_choose(&g, COD_F64) : COD_CONV_IM2COL;
+    size_t b = cod_conv_algo_workspace_bytes(&g, p->algo[i], COD_F64);
     if (b > p->work_bytes) p->work_bytes = b;
   }
   int ok = (p->buf[0] = cod_aligned_alloc(m->max_elems * sizeof(double)))
@@ -63,6 +74,17 @@ int model_plan_new(const model *m, model_plan **out, cod_err *err) {
 }
 
 size_t model_plan_bytes(const model_plan *p) { return p->bytes; }
+
+cod_conv_algo model_plan_conv_algo(const model_plan *p, size_t conv_index) {
+  assert(conv_index < p->m->n_convs);
+  return p->algo[conv_index];
+}
+
+void model_plan_conv(model_plan *p, size_t conv_index, const double *x, const double *k,
+                     double *y) {
+  cod_conv_geom g = model_conv_geom(p->m, conv_index);
+  cod_conv2d_algo_f64(&g, model_plan_conv_algo(p, conv_index), x, k, y, p->work);
+}
 
 /* Max or average pooling of x (in) into y (L->out). */
 static void pool(const model_layer *L, const double *x, double *y) {
@@ -131,7 +153,7 @@ static int forward_range(model_plan *p, const model_weights *w, const double *in
           return cod_err_set(err, rc, "model %s: conv %zu '%s': %s", m->name, L->conv_index,
                              L->name, herr.msg[0] ? herr.msg : cod_status_name(rc));
       } else {
-        cod_conv2d_f64(&g, x, k, y, p->work);
+        model_plan_conv(p, L->conv_index, x, k, y);
       }
       if (L->bias) add_bias(y, model_weights_bias(w, i), L->out.c, out_hw);
       swaps = 1;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "cod_wino.h"
 #include "model.h"
 #include "model_weights.h"
 
@@ -27,8 +28,20 @@ typedef int (*model_conv_hook)(void *ctx, size_t conv_index, const cod_conv_geom
 
 typedef struct model_plan model_plan;
 
-/* Allocate the buffers for running `m` (which must outlive the plan). */
+/* Allocate the buffers for running `m` (which must outlive the plan). Every conv runs by
+ * im2col + GEMM (cod_conv2d_f64). */
 int model_plan_new(const model *m, model_plan **out, cod_err *err);
+/* The same with auto_algo = 1: each conv runs by cod_conv_algo_choose(its geometry, fp64)
+ * (Winograd F(2x2,3x3) where that rule says so: results differ from im2col's in the last
+ * bits); auto_algo = 0 is model_plan_new. */
+int model_plan_new_algo(const model *m, int auto_algo, model_plan **out, cod_err *err);
+/* The algorithm conv conv_index runs with under this plan. */
+cod_conv_algo model_plan_conv_algo(const model_plan *p, size_t conv_index);
+/* y = conv(x, k) for conv conv_index by the plan's algorithm in the plan's workspace
+ * (bias-free, layouts as in the hook). For a hook that computes some convs itself; not
+ * reentrant with another model_plan_conv on the same plan. Never fails. */
+void model_plan_conv(model_plan *p, size_t conv_index, const double *x, const double *k,
+                     double *y);
 void model_plan_free(model_plan *p);
 /* Bytes the plan holds (activations, slots, conv workspace). */
 size_t model_plan_bytes(const model_plan *p);

@@ -39,12 +39,13 @@
 /* PRAGMA user_version written by this build; bump it with every change of a column
  * table in res_schema.c. Files with another version are refused (a larger one: written by
  * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 7 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 8 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
                                   * returns); 6: the requests, load_runs and load_workers tables of
-                                  * runs under load; 7: the skipped_points table */
+                                  * runs under load; 7: the skipped_points table; 8:
+                                  * layers.conv_algo */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -220,6 +221,8 @@ typedef struct res_layer_row {
   double energy_workers_j;    /* every worker over the layer's window, J; NaN = not modelled */
   double energy_master_j;     /* the master over the layer's window, J; NaN = not modelled */
   double an_energy_j;         /* analytic: workers + master, J (deterministic law only) */
+  const char *conv_algo;      /* workers' convolution algorithm (cod_conv_algo_name); NULL:
+                                 not computed (model-only runs, backends that do not say) */
 } res_layer_row;
 
 /* One row of `workers` (one worker's part in one layer). */

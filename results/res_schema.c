@@ -119,6 +119,8 @@ static const res_column layers_cols[] = {
   LAYER(energy_workers_j, RES_CT_REAL, "", "J", "all workers over the layer; NULL: not modelled"),
   LAYER(energy_master_j, RES_CT_REAL, "", "J", "the master over the layer"),
   LAYER(an_energy_j, RES_CT_REAL, "", "J", AN),
+  LAYER(conv_algo, RES_CT_TEXT, "", "",
+        "the workers' slab convolution (im2col, winograd-2x2, ...); NULL in model-only runs"),
 };
 
 /* ---- workers ------------------------------------------------------------------------- */

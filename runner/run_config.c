@@ -61,6 +61,7 @@ typedef struct key_def {
 static const char *const precision_names[] = {"fp64", "fp32", "bf16", "fp16", NULL};
 static const char *const stragglers_names[] = {"random", "worst", NULL};
 static const char *const decode_names[] = {"fast", "generic", NULL};
+static const char *const conv_algo_names[] = {"im2col", "auto", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
@@ -143,6 +144,8 @@ static const key_def static_keys[] = {
    OFF(run.cond_bound), F_LO_OPEN, 0, INFINITY, NULL, NULL, 0},
   {INFO("run", "compute", RUN_KEY_ENUM, "real or model", "real"), OFF(run.compute), 0, 0,
    0, NULL, compute_names, 0},
+  {INFO("run", "conv_algo", RUN_KEY_ENUM, "im2col or auto (coding/cod_wino.h's per-layer rule)",
+        "im2col"), OFF(run.conv_algo), 0, 0, 0, NULL, conv_algo_names, 0},
   /* [model] */
   {INFO("model", "name", RUN_KEY_STRING,
         "lenet5, alexnet, vgg16, resnet18 or a model file path", "alexnet"),
@@ -425,6 +428,7 @@ void run_config_defaults(run_config *cfg) {
   cfg->run.seed = 1;
   cfg->run.precision = RUN_FP64;
   cfg->run.decode = RUN_DECODE_FAST;
+  cfg->run.conv_algo = RUN_CONV_IM2COL;
   cfg->run.snr_db = INFINITY;
   cfg->run.trace = 0;
   cfg->run.cond_bound = 1e10;

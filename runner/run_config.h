@@ -47,6 +47,9 @@
 enum run_precision { RUN_FP64 = 0, RUN_FP32 = 1, RUN_BF16 = 2, RUN_FP16 = 3 };
 enum run_stragglers { RUN_STRAGGLERS_RANDOM = 0, RUN_STRAGGLERS_WORST = 1 };
 enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
+/* The algorithm of the real convolutions (workers' slabs, the master's uncoded layers and
+ * the reference): im2col + GEMM everywhere, or cod_conv_algo_choose per geometry. */
+enum run_conv_algo { RUN_CONV_IM2COL = 0, RUN_CONV_AUTO = 1 };
 enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
@@ -128,6 +131,7 @@ typedef struct run_config {
     int trace;                 /* 1 = record the event trace; default 0 */
     double cond_bound;         /* decodes with condition number above are flagged; 1e10 */
     int compute;               /* enum run_compute: real numbers or model-only; real */
+    int conv_algo;             /* enum run_conv_algo; default im2col */
   } run;
   struct {
     char name[RUN_PATH_MAX];    /* lenet5|alexnet|vgg16|resnet18 or a model file; alexnet */

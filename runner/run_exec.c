@@ -20,20 +20,13 @@
 #include "model_weights.h"
 #include "run_data.h"
 #include "run_energy.h"
+#include "run_filt.h"
 #include "run_layer.h"
 #include "run_load.h"
 #include "run_storage.h"
 #include "sim_engine.h"
 
 /* ---- assets: model, weights, input, uncoded reference -------------------------------- */
-
-/* The filters of one conv layer encoded for one code: weights stay put, so a thread
- * encodes them once per (layer, code) and every later run uploads the same bytes. */
-typedef struct coded_filters {
-  cod_code_params prm;       /* the code they were encoded for (scheme name is static) */
-  double *data;              /* n x worker_filter_len */
-  double wall_s;             /* how long the encoding took */
-} coded_filters;
 
 struct run_assets {
   char key[6 * RUN_PATH_MAX + 128];
@@ -42,8 +35,8 @@ struct run_assets {
   model_plan *plan;
   double *input, *ref_out;   /* input, final output of the uncoded pipeline */
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
-  coded_filters *filt;       /* per conv layer */
-  void *conv_work;           /* im2col workspace of the largest conv (master's own convs) */
+  run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
+  size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 014) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
   size_t n_conv;
   run_data data;             /* [data] images (data.n = 0 without a data set) */
@@ -52,10 +45,8 @@ struct run_assets {
 void run_assets_free(run_assets *a) {
   if (!a) return;
   for (size_t i = 0; a->ref_conv && i < a->n_conv; i++) cod_free(a->ref_conv[i]);
-  for (size_t i = 0; a->filt && i < a->n_conv; i++) cod_free(a->filt[i].data);
+  run_filt_cache_free(a->filt);
   cod_free(a->ref_conv);
-  cod_free(a->filt);
-  cod_free(a->conv_work);
   run_scratch_fini(&a->scratch);
   cod_free(a->input);
   cod_free(a->ref_out);
@@ -72,12 +63,23 @@ static size_t shape_len(model_shape s) { return s.c * s.h * s.w; }
 static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *x,
                     const double *k, double *y, cod_err *err) {
   run_assets *a = ctx;
-  cod_conv2d_f64(g, x, k, y, a->conv_work);
+  model_plan_conv(a->plan, ci, x, k, y);
   size_t len = cod_conv_output_len(g);
   a->ref_conv[ci] = cod_malloc_array(len, sizeof(double));
   if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
   memcpy(a->ref_conv[ci], y, len * sizeof(double));
   return COD_OK;
+}
+
+/* The coded-memory budget (docs/decisions/014-coded-filter-cache.md): half the bytes of
+ * the model's weights and biases in fp64. Retained coded filters stay within it, and a
+ * layer whose n workers' coded operands exceed it is encoded by chunks, so coded buffers
+ * add about one model's weights to the uncoded pass whatever n. */
+static size_t coded_budget_bytes(const model *m) {
+  size_t n = 0;
+  for (size_t i = 0; i < model_layer_count(m); i++)
+    n += model_layer_get(m, i)->n_weights + model_layer_get(m, i)->n_bias;
+  return n * sizeof(double) / 2;
 }
 
 static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
@@ -100,20 +102,15 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
              ? model_weights_he(a->m, cfg->model.weights_seed, &a->w, err)
              : model_weights_load_dir(a->m, cfg->model.weights, &a->w, err);
   if (rc) return rc;
-  if ((rc = model_plan_new(a->m, &a->plan, err))) return rc;
+  if ((rc = model_plan_new_algo(a->m, cfg->run.conv_algo == RUN_CONV_AUTO, &a->plan, err)))
+    return rc;
   model_shape in = model_input_shape(a->m);
   a->input = cod_malloc_array(shape_len(in), sizeof(double));
   a->ref_out = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof(double));
   a->ref_conv = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double *));
-  a->filt = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof *a->filt);
-  size_t work = 0;
-  for (size_t i = 0; i < a->n_conv; i++) {
-    cod_conv_geom g = model_conv_geom(a->m, i);
-    size_t b = cod_conv_workspace_bytes(&g, COD_F64);
-    work = b > work ? b : work;
-  }
-  a->conv_work = cod_aligned_alloc(work);
-  if (!a->input || !a->ref_out || !a->ref_conv || !a->filt || !a->conv_work)
+  a->budget_bytes = coded_budget_bytes(a->m);
+  if ((rc = run_filt_cache_new(a->n_conv, a->budget_bytes, &a->filt, err))) return rc;
+  if (!a->input || !a->ref_out || !a->ref_conv)
     return cod_err_set(err, COD_ENOMEM, "out of memory");
   if (strcmp(cfg->data.source, "none") != 0) {
     /* a data set: the reference activations (and the rows) are those of its first image */
@@ -147,9 +144,9 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
 
 static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
   char key[sizeof((*cache)->key)];
-  snprintf(key, sizeof key, "%s|%s|%lu|%s|%lu|%d|%s|%d|%zu|%zu|%.17g|%.17g|%s", cfg->model.name,
+  snprintf(key, sizeof key, "%s|%s|%lu|%s|%lu|%d|%d|%s|%d|%zu|%zu|%.17g|%.17g|%s", cfg->model.name,
            cfg->model.weights, cfg->model.weights_seed, cfg->model.input, cfg->model.input_seed,
-           cfg->run.compute, cfg->data.source, cfg->data.split, cfg->data.images,
+           cfg->run.compute, cfg->run.conv_algo, cfg->data.source, cfg->data.split, cfg->data.images,
            cfg->data.first, cfg->data.mean, cfg->data.std, cfg->data.labels);
   if (*cache && strcmp((*cache)->key, key) == 0) return COD_OK;
   run_assets_free(*cache);
@@ -424,6 +421,7 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
     L->worst_exhaustive = lo->worst_exhaustive ? 1 : 0;
   }
   L->status = lo->status;
+  L->conv_algo = lo->conv_algo;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
   run_storage_layer_row(x->cfg, x->storage, ci, code, L);
@@ -520,34 +518,7 @@ int run_config_an_cluster(const run_config *c, an_cluster *out) {
          (c->master.timing == RUN_TIMING_MODEL || c->run.compute == RUN_COMPUTE_MODEL);
 }
 
-static int same_code(const cod_code_params *a, const cod_code_params *b) {
-  return strcmp(a->scheme, b->scheme) == 0 && a->n_workers == b->n_workers && a->ka == b->ka &&
-         a->kb == b->kb && a->q == b->q && a->axis == b->axis;
-}
-
-/* This thread's encoding of conv ci's filters for `code`, made on first use. */
-static int cached_filters(exec_ctx *x, size_t ci, const cod_code *code, const double *k,
-                          const coded_filters **out, cod_err *err) {
-  coded_filters *f = &x->a->filt[ci];
-  const cod_code_params *p = cod_code_params_get(code);
-  if (!f->data || !same_code(&f->prm, p)) {
-    cod_free(f->data);
-    f->data = cod_malloc_array(cod_code_workers(code) * cod_code_worker_filter_len(code),
-                               sizeof *f->data);
-    if (!f->data) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
-    double w0 = cod_clock_wall_s();
-    int rc = cod_code_encode_filters(code, k, f->data, err);
-    if (rc) {
-      cod_free(f->data);
-      f->data = NULL;
-      return rc;
-    }
-    f->wall_s = cod_clock_wall_s() - w0;
-    f->prm = *p;
-  }
-  *out = f;
-  return COD_OK;
-}
+static const run_backend sim_backend;
 
 /* Run one conv layer: coded on the cluster if selected, else by the master. */
 static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double *xin,
@@ -559,7 +530,7 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   x->last_layer = li + 1;
   if (rc) return rc;
   if (!selected(c, ci)) {
-    if (y) cod_conv2d_f64(g, xin, k, y, x->a->conv_work);
+    if (y) model_plan_conv(x->a->plan, ci, xin, k, y);
     return master_busy(x, 2.0 * cod_conv_macs(g) / c->master.master_flops, err);
   }
   cod_code *code = NULL;
@@ -569,17 +540,22 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
   run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch,
-                     run_storage_refusals(x->storage, ci)};
-  if (y) {
-    const coded_filters *f = NULL;
-    if ((rc = cached_filters(x, ci, code, k, &f, err))) {
-      cod_code_free(code);
-      return rc;
-    }
-    in.coded_filters = f->data, in.coded_filters_wall_s = f->wall_s;
+                     run_storage_refusals(x->storage, ci), 0};
+  /* all n workers' coded operands beyond the budget: the simulator encodes them by chunks
+   * as workers compute (same bytes; master time is modelled, so no wall time is lost) */
+  double coded_bytes = (double)cod_code_workers(code) * sizeof(double) *
+                       (double)(cod_code_worker_input_len(code) + cod_code_worker_filter_len(code));
+  in.lazy_encode = y && x->be == &sim_backend && c->master.timing == RUN_TIMING_MODEL &&
+                   coded_bytes > (double)x->a->budget_bytes;
+  int cached = y && !in.lazy_encode;
+  if (cached && (rc = run_filt_cache_acquire(x->a->filt, ci, code, k, &in.coded_filters,
+                                             &in.coded_filters_wall_s, err))) {
+    cod_code_free(code);
+    return rc;
   }
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);
+  if (cached) run_filt_cache_release(x->a->filt, ci);
   /* a decode of finite results can still overflow (or a backend's worker return Inf):
    * the layer is a numeric failure, never `ok` */
   if (!rc && y && strcmp(lo.status, RES_STATUS_OK) == 0 && !all_finite(y, cod_conv_output_len(g))) {

@@ -45,6 +45,7 @@ struct layer_ctx {
   const run_layer_in *in;
   run_layer_out *out;
   const cod_code *code;
+  cod_conv_algo algo;      /* the workers' slab convolutions (compute = real) */
   sim_engine *e;
   sim_nic *nic_up, *nic_down;
   wrec *ws;
@@ -59,6 +60,10 @@ struct layer_ctx {
   void *work;
   size_t il, fl, ol, el_up, el_down;
   int real;
+  /* lazy_encode: the split operands, one encoded chunk of each, and which (index + 1) */
+  int lazy;
+  double *pieces, *groups, *cxc, *ckc;
+  size_t wi, wf, chunk_in, chunk_filt;
   unsigned char in_worst[COD_WORKERS_MAX]; /* stragglers = worst: 1 for the workers that return */
   int approx;              /* approximate code: the [coding] approx_* policy decides */
   int deadline_passed;     /* approx_deadline_s has passed */
@@ -287,13 +292,25 @@ static void do_decode(layer_ctx *L, size_t critical) {
 static int worker_numbers(layer_ctx *L, wrec *w) {
   double c0 = cod_clock_thread_cpu_s();
   double *res = L->res + w->j * L->ol;
-  const double *xin = L->cx + w->j * L->il, *kin = L->ck + w->j * L->fl;
+  const double *xin, *kin;
+  if (L->lazy) { /* this worker's chunk of each operand, encoded on first need */
+    size_t a = w->j / L->wi, b = w->j / L->wf;
+    if (L->chunk_in != a + 1) cod_code_encode_input_chunk(L->code, L->pieces, a, L->cxc);
+    if (L->chunk_filt != b + 1) cod_code_encode_filters_chunk(L->code, L->groups, b, L->ckc);
+    L->chunk_in = a + 1, L->chunk_filt = b + 1;
+    xin = L->cxc + (w->j - a * L->wi) * L->il, kin = L->ckc + (w->j - b * L->wf) * L->fl;
+    double c1 = cod_clock_thread_cpu_s();
+    L->out->cpu_encode_s += c1 - c0;
+    c0 = c1;
+  } else {
+    xin = L->cx + w->j * L->il, kin = L->ck + w->j * L->fl;
+  }
   int prec = L->in->cfg->run.precision, rc = COD_OK;
   if (prec == RUN_BF16 || prec == RUN_FP16)
     rc = cod_code_worker_compute_half(L->code, prec == RUN_BF16 ? COD_HALF_BF16 : COD_HALF_FP16,
                                       xin, kin, res, L->work, NULL);
   else
-    cod_code_worker_compute(L->code, work_dtype(prec), xin, kin, res, L->work);
+    cod_code_worker_compute_algo(L->code, work_dtype(prec), L->algo, xin, kin, res, L->work);
   if (!rc && isfinite(L->in->cfg->run.snr_db))
     cod_noise_add(res, L->ol, L->in->cfg->run.snr_db, w->rng_noise);
   L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
@@ -453,7 +470,8 @@ static int make_model(const run_config *c, const run_latency *rl, sim_latency **
 
 static void ctx_free(layer_ctx *L) {
   cod_free(L->ws);
-  if (!L->in->scratch) {
+  cod_free(L->pieces), cod_free(L->groups), cod_free(L->cxc), cod_free(L->ckc);
+  if (!L->in->scratch || L->lazy) { /* lazy: cx is NULL, res and work are the layer's own */
     cod_free(L->cx);
     cod_free(L->res);
     cod_free(L->work);
@@ -667,7 +685,29 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     }
   }
   if (L->real) {
-    size_t work = cod_code_worker_workspace_bytes(code, work_dtype(c->run.precision));
+    /* 16-bit workers emulate tensor units: their fp32 GEMM stays im2col */
+    int half = c->run.precision == RUN_BF16 || c->run.precision == RUN_FP16;
+    L->algo = c->run.conv_algo == RUN_CONV_AUTO && !half
+                  ? cod_conv_algo_choose(cod_code_worker_geom(code), work_dtype(c->run.precision))
+                  : COD_CONV_IM2COL;
+    out->conv_algo = cod_conv_algo_name(L->algo);
+    size_t work = cod_code_worker_workspace_bytes_algo(code, work_dtype(c->run.precision), L->algo);
+    if (in->lazy_encode) {
+      /* fresh (not scratch) results: only the pages of workers that compute are touched */
+      L->lazy = 1;
+      L->wi = cod_code_input_chunk_workers(code), L->wf = cod_code_filter_chunk_workers(code);
+      L->pieces = cod_malloc(cod_code_encode_workspace_bytes(code));
+      L->groups = cod_malloc_array(cod_code_filter_groups_len(code), sizeof *L->groups);
+      L->cxc = cod_malloc_array(L->wi * L->il, sizeof *L->cxc);
+      L->ckc = cod_malloc_array(L->wf * L->fl, sizeof *L->ckc);
+      L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
+      L->work = cod_aligned_alloc(work);
+      run_scratch *s = in->scratch; /* the decoder's workspace is still the scratch's */
+      if (!L->pieces || !L->groups || !L->cxc || !L->ckc || !L->res || !L->work ||
+          (s && grow_bytes(&s->dwork, &s->dwork_bytes, cod_code_decode_workspace_bytes(code))))
+        return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
+      return COD_OK;
+    }
     if (in->scratch) {
       if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work,
                        cod_code_decode_workspace_bytes(code), cod_code_encode_workspace_bytes(code)))
@@ -762,7 +802,10 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
   double wall = 0, c0 = cod_clock_thread_cpu_s();
   if (L.real) {
     double w0 = cod_clock_wall_s();
-    if (in->scratch)
+    if (L.lazy) {
+      cod_code_split_input(L.code, in->x, L.pieces);
+      cod_code_split_filters(L.code, in->k, L.groups);
+    } else if (in->scratch)
       cod_code_encode_input_work(L.code, in->x, L.cx, in->scratch->ework);
     else if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)))
       goto done;

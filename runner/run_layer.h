@@ -48,6 +48,8 @@ typedef struct run_trace_ev {
 /* Outcome of one layer. */
 typedef struct run_layer_out {
   const char *status;      /* RES_STATUS_* string constant */
+  const char *conv_algo;   /* the workers' slab convolution algorithm (cod_conv_algo_name),
+                              NULL in model-only runs and where a backend does not say */
   double t_start_s, t_end_s;   /* simulated, absolute */
   double t_encode_s, t_upload_s, t_compute_s, t_download_s, t_decode_s; /* phases of the
                                   critical worker (the one whose arrival made it decodable) */
@@ -157,6 +159,12 @@ typedef struct run_layer_in {
    * check of runner/run_storage.h). NULL: a worker refuses when this layer's assignment
    * alone exceeds its storage_bytes (the per-layer check). */
   const unsigned char *storage_refuse;
+  /* 1: encode by chunks of workers when a worker's result is computed
+   * (cod_code_encode_*_chunk: the same bytes), holding one chunk of each operand instead
+   * of all n workers' (memory bounded in n); coded_filters and scratch's coded buffers are
+   * then unused. The runner sets it where the n workers' operands would exceed its budget
+   * and master time is modelled (docs/decisions/014-coded-filter-cache.md). */
+  int lazy_encode;
 } run_layer_in;
 
 /* Simulate and compute one layer. A config with [cluster] allocation = proportional or

@@ -1,0 +1,117 @@
+/* test_coding_chunk.c: encoding by chunks of workers (cod_code_encode_*_chunk) gives the
+ * all-worker encoding bit for bit, and cod_code_worker_compute_algo agrees with the
+ * im2col worker within a stated multiple of its error. Suite unit.
+ *
+ * Several schemes, worker counts that leave a partial last chunk, e_A/e_B > 1 (nsctc-rot
+ * has 2 coded slabs per worker), seeded Gaussian inputs. Bit-for-bit is what the runner
+ * relies on when it encodes lazily (rows must not depend on its memory budget): a BLAS
+ * whose kernels did not tile rows in units dividing COD_ENCODE_CHUNK_ROWS fails here.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "cod_alloc.h"
+#include "cod_blas.h"
+#include "cod_code.h"
+#include "cod_wino.h"
+
+/* The runner's BLAS setting (fcdcc main, sweep threads): one thread. A threaded GEMM splits
+ * rows where a thread's share ends, which no chunking can match. */
+static void one_thread(void) { cod_blas_set_threads(1); }
+TestSuite(coding_chunk, .init = one_thread);
+
+static double *gauss(size_t n, unsigned long seed) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, seed);
+  double *v = cod_malloc_array(n, sizeof *v);
+  cr_assert_not_null(v);
+  for (size_t i = 0; i < n; i++) v[i] = gsl_ran_gaussian(r, 1.0);
+  gsl_rng_free(r);
+  return v;
+}
+
+static void check(const char *scheme, size_t n, size_t ka, size_t kb, const cod_conv_geom *g) {
+  cod_code_params p = cod_code_params_default();
+  p.scheme = scheme, p.n_workers = n, p.ka = ka, p.kb = kb;
+  cod_code *c = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, g, &c, &e), COD_OK, "%s", e.msg);
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c);
+  double *x = gauss(cod_conv_input_len(g), n), *k = gauss(cod_conv_filter_len(g), n + 1);
+  double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
+  cr_assert_eq(cod_code_encode_input(c, x, cx, &e), COD_OK);
+  cr_assert_eq(cod_code_encode_filters(c, k, ck, &e), COD_OK);
+  double *pieces = cod_malloc(cod_code_encode_workspace_bytes(c));
+  double *groups = cod_malloc_array(cod_code_filter_groups_len(c), sizeof *groups);
+  size_t wi = cod_code_input_chunk_workers(c), wf = cod_code_filter_chunk_workers(c);
+  cr_assert_eq(wi * cod_code_slabs_per_worker(c) % COD_ENCODE_CHUNK_ROWS, 0);
+  cr_assert_eq(wf * cod_code_groups_per_worker(c) % COD_ENCODE_CHUNK_ROWS, 0);
+  double *ci = cod_malloc_array(wi * il, sizeof *ci), *cf = cod_malloc_array(wf * fl, sizeof *cf);
+  cr_assert(pieces && groups && ci && cf);
+  cod_code_split_input(c, x, pieces);
+  cod_code_split_filters(c, k, groups);
+  for (size_t a = 0; a * wi < n; a++) {
+    size_t w = n - a * wi < wi ? n - a * wi : wi;
+    memset(ci, 0xff, wi * il * sizeof *ci); /* NaN: a row not written would show */
+    cod_code_encode_input_chunk(c, pieces, a, ci);
+    cr_assert(memcmp(ci, cx + a * wi * il, w * il * sizeof *ci) == 0,
+              "%s n=%zu: input chunk %zu differs", scheme, n, a);
+  }
+  for (size_t b = 0; b * wf < n; b++) {
+    size_t w = n - b * wf < wf ? n - b * wf : wf;
+    cod_code_encode_filters_chunk(c, groups, b, cf);
+    cr_assert(memcmp(cf, ck + b * wf * fl, w * fl * sizeof *cf) == 0,
+              "%s n=%zu: filter chunk %zu differs", scheme, n, b);
+  }
+  cod_free(x), cod_free(k), cod_free(cx), cod_free(ck), cod_free(pieces), cod_free(groups);
+  cod_free(ci), cod_free(cf);
+  cod_code_free(c);
+}
+
+static const cod_conv_geom g_small = {6, 18, 11, 8, 3, 3, 1, 1};
+static const cod_conv_geom g_wide = {5, 40, 61, 12, 5, 5, 2, 2};
+
+Test(coding_chunk, rot_partial_last_chunk) { check("nsctc-rot", 70, 4, 2, &g_small); }
+Test(coding_chunk, rot_one_chunk) { check("nsctc-rot", 12, 2, 2, &g_small); }
+Test(coding_chunk, rot_wide) { check("nsctc-rot", 255, 4, 4, &g_wide); }
+Test(coding_chunk, poly_real) { check("poly-real", 40, 4, 2, &g_small); }
+Test(coding_chunk, uncoded) { check("uncoded", 24, 6, 4, &g_wide); }
+
+/* Winograd worker slabs against the im2col worker: both against the direct convolution
+ * of each slab, Winograd's RMS error at most 8x im2col's plus 16 ulp of the output RMS. */
+Test(coding_chunk, worker_compute_algo_winograd) {
+  cod_conv_geom g = {32, 58, 30, 32, 3, 3, 1, 1};
+  cod_code_params p = cod_code_params_default();
+  p.n_workers = 20, p.ka = 4, p.kb = 4;
+  cod_code *c = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &c, &e), COD_OK, "%s", e.msg);
+  const cod_conv_geom *wg = cod_code_worker_geom(c);
+  cr_assert(cod_conv_algo_applies(wg, COD_CONV_WINO2));
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c), ea = cod_code_slabs_per_worker(c);
+  double *x = gauss(il, 5), *k = gauss(fl, 6);
+  double *yi = cod_malloc_array(ol, sizeof *yi), *yw = cod_malloc_array(ol, sizeof *yw);
+  double *yd = cod_malloc_array(ol, sizeof *yd);
+  void *wi = cod_aligned_alloc(cod_code_worker_workspace_bytes_algo(c, COD_F64, COD_CONV_IM2COL));
+  void *ww = cod_aligned_alloc(cod_code_worker_workspace_bytes_algo(c, COD_F64, COD_CONV_WINO2));
+  cr_assert(yi && yw && yd && wi && ww);
+  cod_code_worker_compute_algo(c, COD_F64, COD_CONV_IM2COL, x, k, yi, wi);
+  cod_code_worker_compute_algo(c, COD_F64, COD_CONV_WINO2, x, k, yw, ww);
+  size_t pout = cod_conv_output_len(wg);
+  for (size_t s = 0; s < ea; s++) cod_conv2d_direct_f64(wg, x + s * cod_conv_input_len(wg), k, yd + s * pout);
+  double ei = 0, ew = 0, den = 0;
+  for (size_t i = 0; i < ol; i++) {
+    ei += (yi[i] - yd[i]) * (yi[i] - yd[i]), ew += (yw[i] - yd[i]) * (yw[i] - yd[i]);
+    den += yd[i] * yd[i];
+  }
+  cr_assert_gt(ew, 0.0, "winograd should differ from direct in the last bits");
+  cr_assert_leq(sqrt(ew), 8.0 * sqrt(ei) + 16 * 2.2e-16 * sqrt(den), "winograd %g im2col %g",
+                sqrt(ew / den), sqrt(ei / den));
+  cod_free(x), cod_free(k), cod_free(yi), cod_free(yw), cod_free(yd), cod_free(wi), cod_free(ww);
+  cod_code_free(c);
+}

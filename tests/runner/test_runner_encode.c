@@ -1,0 +1,149 @@
+/* test_runner_encode.c: a layer encoded by chunks of workers (run_layer_in.lazy_encode,
+ * the runner's memory bound in n) gives the same simulated layer as the all-worker
+ * encoding, bit for bit: decoded output, worker rows and times; and run.conv_algo = auto
+ * records the workers' algorithm and stays within a stated multiple of the im2col error
+ * against the direct convolution. Suite unit.
+ *
+ * Inputs and filters are seeded Gaussians. The layer geometries are chosen so that the
+ * chunks matter: n = 40 and 70 workers with e_A = 1 (16 workers per chunk: three and five
+ * chunks, the last one partial), nsctc-rot and poly-real.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "cod_alloc.h"
+#include "cod_blas.h"
+#include "cod_code.h"
+#include "cod_conv.h"
+#include "cod_wino.h"
+#include "run_config.h"
+#include "run_layer.h"
+#include "sim_engine.h"
+
+/* The runner's BLAS setting (fcdcc main, sweep threads): one thread. A threaded GEMM splits
+ * rows where a thread's share ends, which no chunking can match. */
+static void one_thread(void) { cod_blas_set_threads(1); }
+TestSuite(runner_encode, .init = one_thread);
+
+static double *gauss(size_t n, unsigned long seed) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, seed);
+  double *v = cod_malloc_array(n, sizeof *v);
+  cr_assert_not_null(v);
+  for (size_t i = 0; i < n; i++) v[i] = gsl_ran_gaussian(r, 1.0);
+  gsl_rng_free(r);
+  return v;
+}
+
+static void cfg_make(run_config *c, const char *scheme, size_t n, const char *algo) {
+  run_config_defaults(c);
+  cod_err e = {0};
+  char nb[16];
+  snprintf(nb, sizeof nb, "%zu", n);
+  cr_assert_eq(run_config_set(c, "cluster.workers", nb, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_set(c, "coding.scheme", scheme, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_set(c, "run.conv_algo", algo, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_config_validate(c, &e), COD_OK, "%s", e.msg);
+}
+
+typedef struct layer_run {
+  double *y;
+  run_layer_out out;
+  double t_end;
+} layer_run;
+
+/* One layer on a fresh engine and cluster (trial 3): the same draws for every call. */
+static void run_one(const run_config *c, const cod_code *code, const cod_conv_geom *g,
+                    const double *x, const double *k, int lazy, layer_run *lr) {
+  cod_err e = {0};
+  sim_engine *eng = NULL;
+  run_cluster *cl = NULL;
+  cr_assert_eq(sim_engine_new(64, &eng, &e), COD_OK);
+  cr_assert_eq(run_cluster_new(c, eng, 3, &cl, &e), COD_OK, "%s", e.msg);
+  lr->y = cod_calloc(cod_conv_output_len(g), sizeof *lr->y);
+  cr_assert_not_null(lr->y);
+  run_scratch s;
+  memset(&s, 0, sizeof s);
+  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy};
+  cr_assert_eq(run_layer_execute(&in, &lr->out, &e), COD_OK, "%s", e.msg);
+  lr->t_end = lr->out.t_end_s;
+  run_scratch_fini(&s);
+  run_cluster_free(cl);
+  sim_engine_free(eng);
+}
+
+static void check_same(const char *scheme, size_t n) {
+  cod_conv_geom g = {6, 18, 11, 8, 3, 3, 1, 1};
+  run_config c;
+  cfg_make(&c, scheme, n, "im2col");
+  cod_code_params p = run_config_code_params(&c, 4, 2);
+  cod_code *code = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+  double *x = gauss(cod_conv_input_len(&g), 11), *k = gauss(cod_conv_filter_len(&g), 12);
+  layer_run a, b;
+  run_one(&c, code, &g, x, k, 0, &a);
+  run_one(&c, code, &g, x, k, 1, &b);
+  cr_assert_str_eq(a.out.status, "ok");
+  cr_assert_str_eq(b.out.status, a.out.status);
+  cr_assert(memcmp(a.y, b.y, cod_conv_output_len(&g) * sizeof *a.y) == 0,
+            "%s n=%zu: chunked encoding changed the decoded output", scheme, n);
+  cr_assert_eq(a.t_end, b.t_end);
+  cr_assert_eq(a.out.n_used, b.out.n_used);
+  for (size_t j = 0; j < n; j++) {
+    cr_assert_str_eq(a.out.workers[j].status, b.out.workers[j].status);
+    cr_assert(memcmp(&a.out.workers[j].t_finish_s, &b.out.workers[j].t_finish_s,
+                     sizeof(double)) == 0, "worker %zu finish time", j); /* NaN: not finished */
+  }
+  /* and the output is the convolution (an independent check that both are right) */
+  double *ref = cod_malloc_array(cod_conv_output_len(&g), sizeof *ref), num = 0, den = 0;
+  cod_conv2d_direct_f64(&g, x, k, ref);
+  for (size_t i = 0; i < cod_conv_output_len(&g); i++)
+    num += (a.y[i] - ref[i]) * (a.y[i] - ref[i]), den += ref[i] * ref[i];
+  cr_assert_lt(sqrt(num / den), 1e-6, "%s n=%zu: relative error %g", scheme, n, sqrt(num / den));
+  cod_free(ref), cod_free(x), cod_free(k), cod_free(a.y), cod_free(b.y);
+  run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+  cod_code_free(code);
+}
+
+Test(runner_encode, chunked_equals_all_workers_rot) { check_same("nsctc-rot", 40); }
+Test(runner_encode, chunked_equals_all_workers_rot_70) { check_same("nsctc-rot", 70); }
+Test(runner_encode, chunked_equals_all_workers_poly) { check_same("poly-real", 40); }
+
+/* conv_algo = auto on a layer whose worker slabs take Winograd: the layer says so, and
+ * its error against the direct convolution is at most 8x that of the im2col run. */
+Test(runner_encode, conv_algo_auto_recorded_and_bounded) {
+  cod_conv_geom g = {32, 58, 30, 64, 3, 3, 1, 1};
+  run_config ci, ca;
+  cfg_make(&ci, "nsctc-rot", 20, "im2col");
+  cfg_make(&ca, "nsctc-rot", 20, "auto");
+  cod_code_params p = run_config_code_params(&ci, 4, 4);
+  cod_code *code = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(cod_conv_algo_choose(cod_code_worker_geom(code), COD_F64), COD_CONV_WINO2,
+               "the test geometry must take winograd-2x2 on the workers");
+  double *x = gauss(cod_conv_input_len(&g), 21), *k = gauss(cod_conv_filter_len(&g), 22);
+  double *ref = cod_malloc_array(cod_conv_output_len(&g), sizeof *ref);
+  cod_conv2d_direct_f64(&g, x, k, ref);
+  layer_run a, b;
+  run_one(&ci, code, &g, x, k, 0, &a);
+  run_one(&ca, code, &g, x, k, 0, &b);
+  cr_assert_str_eq(a.out.conv_algo, "im2col");
+  cr_assert_str_eq(b.out.conv_algo, "winograd-2x2");
+  double ea = 0, eb = 0, den = 0;
+  for (size_t i = 0; i < cod_conv_output_len(&g); i++) {
+    ea += (a.y[i] - ref[i]) * (a.y[i] - ref[i]), eb += (b.y[i] - ref[i]) * (b.y[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  cr_assert_gt(eb, 0.0);
+  cr_assert_leq(sqrt(eb), 8.0 * sqrt(ea) + 64 * 2.2e-16 * sqrt(den),
+                "winograd error %g vs im2col %g", sqrt(eb / den), sqrt(ea / den));
+  cod_free(ref), cod_free(x), cod_free(k), cod_free(a.y), cod_free(b.y);
+  run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+  cod_code_free(code);
+}
