@@ -49,6 +49,10 @@ static const char conv_help[] =
     "  --decode fast|generic  decoder; fast is refused for a scheme without a structured\n"
     "                       decoder (poly-real, poly-cheb). Default: fast where the scheme\n"
     "                       has one, else generic; the JSON's \"decode\" says which ran\n"
+    "  --algo im2col|auto   the workers' slab convolutions: im2col + GEMM (default) or\n"
+    "                       cod_conv_algo_choose's pick for the worker geometry (Winograd\n"
+    "                       F(2x2,3x3) where it pays; fp64/fp32 workers only). The JSON's\n"
+    "                       \"conv_algo\" says which ran; the reference stays im2col\n"
     "  --out Y.npy          write the decoded output\n"
     "  -h, --help           this help\n"
     "Schemes (coding/'s registry):\n";
@@ -75,6 +79,7 @@ typedef struct conv_opts {
   int worst;                 /* --stragglers worst */
   double snr_db;
   cod_decode_method method;
+  int algo_auto;             /* --algo auto */
 } conv_opts;
 
 static int conv_parse(int argc, char **argv, conv_opts *o) {
@@ -85,7 +90,7 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       {"kb", 1, 0, 'b'},      {"q", 1, 0, 'q'},          {"axis", 1, 0, 'x'},
       {"stragglers", 1, 0, 'g'}, {"precision", 1, 0, 'P'}, {"snr", 1, 0, 'N'},
       {"decode", 1, 0, 'd'},  {"out", 1, 0, 'o'},        {"help", 0, 0, 'h'},
-      {"code-seed", 1, 0, 'C'}, {0, 0, 0, 0}};
+      {"code-seed", 1, 0, 'C'}, {"algo", 1, 0, 'A'}, {0, 0, 0, 0}};
   const char *strag = NULL;
   size_t seed = 1, code_seed = 1;
   int ch, rc = 0;
@@ -126,6 +131,11 @@ static int conv_parse(int argc, char **argv, conv_opts *o) {
       else
         rc = cli_usage_error("conv", "--precision: expected fp64, fp32, bf16 or fp16, got '%s'",
                              optarg);
+      break;
+    case 'A':
+      if (strcmp(optarg, "im2col") == 0) o->algo_auto = 0;
+      else if (strcmp(optarg, "auto") == 0) o->algo_auto = 1;
+      else rc = cli_usage_error("conv", "--algo: expected im2col or auto, got '%s'", optarg);
       break;
     case 'd':
       if (strcmp(optarg, "fast") == 0) o->method = COD_DECODE_FAST;
@@ -214,6 +224,12 @@ static void print_ids(FILE *f, const size_t *ids, size_t n) {
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%zu", i ? ", " : "", ids[i]);
 }
 
+/* The workers' slab algorithm under o (16-bit workers stay im2col, as in the runner). */
+static cod_conv_algo conv_algo_of(const conv_opts *o, const cod_code *c) {
+  if (!o->algo_auto || o->half >= 0) return COD_CONV_IM2COL;
+  return cod_conv_algo_choose(cod_code_worker_geom(c), o->prec);
+}
+
 static void conv_print(const conv_opts *o, const cod_code *c, const conv_report *r) {
   FILE *f = stdout;
   fputs("{\"scheme\": ", f);
@@ -237,9 +253,10 @@ static void conv_print(const conv_opts *o, const cod_code *c, const conv_report 
     print_ids(f, r->numeric, r->n_numeric);
     fputs("]", f);
   }
-  fprintf(f, ", \"precision\": \"%s\", \"decode\": \"%s\", \"snr_db\": ",
+  fprintf(f, ", \"precision\": \"%s\", \"decode\": \"%s\", \"conv_algo\": \"%s\", \"snr_db\": ",
           conv_prec_name(o),
-          r->info.method == COD_DECODE_FAST ? "fast" : "generic");
+          r->info.method == COD_DECODE_FAST ? "fast" : "generic",
+          cod_conv_algo_name(conv_algo_of(o, c)));
   cli_json_number(f, o->snr_db);
   fputs(", \"cond\": ", f);
   cli_json_number(f, r->info.cond);
@@ -260,7 +277,8 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
          fl = cod_code_worker_filter_len(c), ol = cod_code_worker_output_len(c);
   double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
   double *out = cod_malloc_array(n * ol, sizeof *out);
-  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes(c, o->prec));
+  cod_conv_algo algo = conv_algo_of(o, c);
+  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes_algo(c, o->prec, algo));
   cod_err e = {0};
   int rc = 0;
   if (!cx || !ck || !out || !work) {
@@ -287,7 +305,7 @@ static int conv_execute(const conv_opts *o, const cod_code *c, const cod_tensor 
         continue;
       }
     } else
-      cod_code_worker_compute(c, o->prec, cx + j * il, ck + j * fl, out + j * ol, work);
+      cod_code_worker_compute_algo(c, o->prec, algo, cx + j * il, ck + j * fl, out + j * ol, work);
     if (!isinf(o->snr_db)) cod_noise_add(out + j * ol, ol, o->snr_db, r);
     for (size_t i = 0; o->half < 0 && i < ol; i++) /* 16-bit overflow is counted above */
       if (!isfinite(out[j * ol + i])) {

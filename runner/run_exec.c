@@ -596,7 +596,7 @@ static int sets_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double 
                      const double *k, double *y, cod_err *err) {
   sets_ctx *S = ctx;
   if (!selected(S->cfg, ci)) {
-    cod_conv2d_f64(g, xin, k, y, S->a->conv_work);
+    model_plan_conv(S->a->plan, ci, xin, k, y);
     return COD_OK;
   }
   const cod_code *code = S->codes[S->stage];
@@ -605,16 +605,21 @@ static int sets_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double 
   size_t n = cod_code_workers(code), il = cod_code_worker_input_len(code);
   size_t fl = cod_code_worker_filter_len(code), ol = cod_code_worker_output_len(code);
   cod_dtype dt = S->cfg->run.precision == RUN_FP64 ? COD_F64 : COD_F32;
+  /* [run] conv_algo as in run_layer.c: 16-bit workers stay im2col */
+  int half = S->cfg->run.precision == RUN_BF16 || S->cfg->run.precision == RUN_FP16;
+  cod_conv_algo algo = S->cfg->run.conv_algo == RUN_CONV_AUTO && !half
+                           ? cod_conv_algo_choose(cod_code_worker_geom(code), dt)
+                           : COD_CONV_IM2COL;
   double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
   double *res = cod_malloc_array(n * ol, sizeof *res);
-  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes(code, dt));
+  void *work = cod_aligned_alloc(cod_code_worker_workspace_bytes_algo(code, dt, algo));
   const double *rp[COD_WORKERS_MAX];
   int rc = !cx || !ck || !res || !work ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
   if (!rc) rc = cod_code_encode_input(code, xin, cx, err);
   if (!rc) rc = cod_code_encode_filters(code, k, ck, err);
   for (size_t i = 0; !rc && i < nav; i++) {
     size_t j = av[i];
-    cod_code_worker_compute(code, dt, cx + j * il, ck + j * fl, res + j * ol, work);
+    cod_code_worker_compute_algo(code, dt, algo, cx + j * il, ck + j * fl, res + j * ol, work);
     rp[i] = res + j * ol;
   }
   if (!rc)

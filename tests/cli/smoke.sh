@@ -47,6 +47,13 @@ json_le "conv worst stragglers rel_error" rel_error 1e-11
 check "conv bf16" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 3 --kb 3 --precision bf16
 json_le "conv bf16 rel_error" rel_error 0.5
 check "conv fp8" 2 "$bin" conv --shape 16,20,20,16,3 --workers 12 --precision fp8
+# --algo auto: the workers' 3x3 slabs (32 rows, 32 filters per group) take Winograd
+check "conv algo auto" 0 "$bin" conv --shape 32,66,32,64,3 --pad 1 --workers 6 --ka 2 --kb 2 --algo auto
+grep -q '"conv_algo": "winograd-2x2"' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL conv algo auto not winograd"; }
+json_le "conv algo auto rel_error" rel_error 1e-12
+check "conv algo bad" 2 "$bin" conv --shape 16,20,20,16,3 --workers 12 --algo fft
+check "bench memory bad workers" 2 "$bin" bench memory --workers 0
+check "bench bad section" 2 "$bin" bench --only nope
 check "conv berrut" 0 "$bin" conv --shape 16,20,20,16,3 --workers 12 --ka 4 --kb 1 --scheme berrut
 json_le "conv berrut rel_error" rel_error 1
 check "cond" 0 "$bin" cond --scheme nsctc-rot --workers 12 --ka 3 --kb 3
