@@ -154,7 +154,8 @@ int cli_bench_wino_target(int quick, int reps) {
 
 static const char bench_conv_help[] =
     "Usage: fcdcc bench conv --shape C,H,W,N,K [--stride S] [--pad P]\n"
-    "                        [--precision fp32|fp64] [--algo auto|im2col|winograd-2x2|winograd-4x4]\n"
+    "                        [--precision fp32|fp64]\n"
+    "                        [--algo auto|im2col|winograd-2x2|winograd-4x4|im2col-l2]\n"
     "                        [--repeat R] [--json]\n"
     "Time one convolution of a C x H x W input with N filters of K x K, warm, on one\n"
     "thread (thread CPU time, best of R after one warm-up call), and print the time,\n"
@@ -199,7 +200,7 @@ static int parse_algo(const char *s, int *algo) {
       return 0;
     }
   return cli_usage_error("bench conv", "--algo: unknown algorithm '%s' (known: auto, im2col, "
-                         "winograd-2x2, winograd-4x4)", s);
+                         "winograd-2x2, winograd-4x4, im2col-l2)", s);
 }
 
 int cli_bench_conv(int argc, char **argv) {

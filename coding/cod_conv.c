@@ -37,20 +37,24 @@ static int is_pointwise(const cod_conv_geom *g) {
   return g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0;
 }
 
-/* Output rows per im2col band. */
-static size_t band_rows(const cod_conv_geom *g, size_t elsize) {
+/* Output rows per im2col band of at most band_bytes. */
+static size_t band_rows_of(const cod_conv_geom *g, size_t elsize, size_t band_bytes) {
   size_t ckk = g->c * g->kh * g->kw, ow = cod_conv_out_w(g), oh = cod_conv_out_h(g);
   size_t per_row = ckk * ow * elsize;
-  size_t rows = per_row ? COD_CONV_BAND_BYTES / per_row : oh;
+  size_t rows = per_row ? band_bytes / per_row : oh;
   if (rows < 1) rows = 1;
   return rows < oh ? rows : oh;
 }
 
-size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
+size_t cod_conv_banded_workspace_bytes(const cod_conv_geom *g, cod_dtype dt, size_t band_bytes) {
   assert(cod_conv_geom_valid(g));
-  if (is_pointwise(g)) return 0;
+  if (g->kh == 1 && g->kw == 1 && g->stride == 1 && g->pad == 0) return 0;
   size_t el = cod_dtype_size(dt);
-  return g->c * g->kh * g->kw * band_rows(g, el) * cod_conv_out_w(g) * el;
+  return g->c * g->kh * g->kw * band_rows_of(g, el, band_bytes) * cod_conv_out_w(g) * el;
+}
+
+size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
+  return cod_conv_banded_workspace_bytes(g, dt, COD_CONV_BAND_BYTES);
 }
 
 /* im2col of output rows [oh0, oh0+nrows) into col ((C*KH*KW) x (nrows*W')).
@@ -122,6 +126,10 @@ size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_d
 #define DEFINE_CONV(T, SUFFIX)                                                              \
   void cod_conv2d_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,           \
                            void *work) {                                                    \
+    cod_conv2d_banded_##SUFFIX(g, COD_CONV_BAND_BYTES, x, k, y, work);                      \
+  }                                                                                         \
+  void cod_conv2d_banded_##SUFFIX(const cod_conv_geom *g, size_t band_bytes, const T *x,    \
+                                  const T *k, T *y, void *work) {                           \
     assert(cod_conv_geom_valid(g));                                                         \
     const int N = (int)g->n_filters, CKK = (int)(g->c * g->kh * g->kw);                     \
     const size_t OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);                            \
@@ -130,7 +138,7 @@ size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_d
       return;                                                                               \
     }                                                                                       \
     assert(work);                                                                           \
-    const size_t band = band_rows(g, sizeof(T));                                            \
+    const size_t band = band_rows_of(g, sizeof(T), band_bytes);                             \
     for (size_t oh0 = 0; oh0 < OH; oh0 += band) {                                           \
       size_t nr = OH - oh0 < band ? OH - oh0 : band;                                        \
       im2col_##SUFFIX(g, x, oh0, nr, work, nr * OW);                                        \

@@ -44,6 +44,17 @@ void cod_conv2d_f64(const cod_conv_geom *g, const double *x, const double *k, do
 void cod_conv2d_f32(const cod_conv_geom *g, const float *x, const float *k, float *y,
                     void *work);
 
+/* The same convolution with im2col bands of at most band_bytes (at least one output row
+ * each) instead of the default 8 MB: a band that fits the core's cache feeds the GEMM from
+ * cache, which pays where im2col dominates (few input channels, large strides). Each band
+ * is one GEMM over the same inner dimension, so only the split of output columns between
+ * GEMM calls differs. `work` holds cod_conv_banded_workspace_bytes(g, dt, band_bytes). */
+size_t cod_conv_banded_workspace_bytes(const cod_conv_geom *g, cod_dtype dt, size_t band_bytes);
+void cod_conv2d_banded_f64(const cod_conv_geom *g, size_t band_bytes, const double *x,
+                           const double *k, double *y, void *work);
+void cod_conv2d_banded_f32(const cod_conv_geom *g, size_t band_bytes, const float *x,
+                           const float *k, float *y, void *work);
+
 /* Convolve nimg images (x: nimg x C x H x W) with the same filters into y (nimg x N x H' x
  * W'). Small images share one GEMM, so the filters are packed once: this is what a coded
  * worker does with its e_A slabs. `work` must hold cod_conv_batch_workspace_bytes(g, nimg,

@@ -34,7 +34,7 @@
 
 
 static const char *const algo_names[COD_CONV_ALGO_COUNT] = {"im2col", "winograd-2x2",
-                                                              "winograd-4x4"};
+                                                              "winograd-4x4", "im2col-l2"};
 
 const char *cod_conv_algo_name(cod_conv_algo a) {
   return (unsigned)a < COD_CONV_ALGO_COUNT ? algo_names[a] : NULL;
@@ -46,7 +46,7 @@ static int wino_applies(const cod_conv_geom *g) {
 
 int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
   if (!cod_conv_geom_valid(g)) return 0;
-  if (a == COD_CONV_IM2COL) return 1;
+  if (a == COD_CONV_IM2COL || a == COD_CONV_IM2COL_L2) return 1;
   if (a == COD_CONV_WINO2 || a == COD_CONV_WINO4) return wino_applies(g);
   return 0;
 }
@@ -93,6 +93,7 @@ size_t cod_wino_pre_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
 size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt) {
   assert(cod_conv_algo_applies(g, a));
   if (a == COD_CONV_IM2COL) return cod_conv_workspace_bytes(g, dt);
+  if (a == COD_CONV_IM2COL_L2) return cod_conv_banded_workspace_bytes(g, dt, COD_CONV_L2_BAND_BYTES);
   if (a == COD_CONV_WINO4)
     return filters_len(g, 4) * cod_dtype_size(dt) + pre_bytes(g, cod_dtype_size(dt), 4);
   return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
@@ -327,6 +328,8 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
       T *U = work;                                                                          \
       filt4_##SUFFIX(g, k, U);                                                              \
       wino_bands_##SUFFIX(g, x, U, y, U + filters_len(g, 4), 4);                           \
+    } else if (a == COD_CONV_IM2COL_L2) {                                                   \
+      cod_conv2d_banded_##SUFFIX(g, COD_CONV_L2_BAND_BYTES, x, k, y, work);                 \
     } else {                                                                                \
       cod_conv2d_##SUFFIX(g, x, k, y, work);                                                \
     }                                                                                       \

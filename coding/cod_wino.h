@@ -26,14 +26,20 @@
 typedef enum cod_conv_algo {
   COD_CONV_IM2COL = 0, /* "im2col": im2col + GEMM (pointwise layers: one GEMM) */
   COD_CONV_WINO2 = 1,  /* "winograd-2x2": F(2x2, 3x3), 3x3 stride-1 layers only */
-  COD_CONV_WINO4 = 2   /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
+  COD_CONV_WINO4 = 2,  /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
                           round-off is 4-18x im2col's (tests hold it to 64x RMS) and, with
                           generic 6x6 transforms and 36 skinny GEMMs, it measured slower
                           than winograd-2x2 on every AlexNet/VGG-16 layer: offered for
                           study (--algo), never chosen automatically */
+  COD_CONV_IM2COL_L2 = 3 /* "im2col-l2": im2col in bands of COD_CONV_L2_BAND_BYTES, sized
+                          for the core's L2 cache so the GEMM reads its column matrix from
+                          cache; any geometry. For layers where im2col dominates (few input
+                          channels, large strides); offered for measurement (--algo),
+                          never chosen automatically (see cod_conv_algo_choose) */
 } cod_conv_algo;
 
-#define COD_CONV_ALGO_COUNT 3
+#define COD_CONV_ALGO_COUNT 4
+#define COD_CONV_L2_BAND_BYTES ((size_t)1 << 20)
 
 /* The algorithm's name (as above), or NULL for a value out of range. */
 const char *cod_conv_algo_name(cod_conv_algo a);

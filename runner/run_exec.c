@@ -533,6 +533,9 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
     if (y) model_plan_conv(x->a->plan, ci, xin, k, y);
     return master_busy(x, 2.0 * cod_conv_macs(g) / c->master.master_flops, err);
   }
+  if (c->run.conv_algo == RUN_CONV_AUTO && x->be != &sim_backend)
+    return cod_err_set(err, COD_EINVAL, "[run] conv_algo = auto: the %s backend's workers "
+                       "convolve by im2col only (set conv_algo = im2col)", x->be->name);
   cod_code *code = NULL;
   double held_f, held_s;
   run_storage_held(x->storage, ci, &held_f, &held_s);
