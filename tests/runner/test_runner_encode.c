@@ -21,6 +21,7 @@
 #include "cod_conv.h"
 #include "cod_wino.h"
 #include "run_config.h"
+#include "run_filt.h"
 #include "run_layer.h"
 #include "sim_engine.h"
 
@@ -145,5 +146,112 @@ Test(runner_encode, conv_algo_auto_recorded_and_bounded) {
                 "winograd error %g vs im2col %g", sqrt(eb / den), sqrt(ea / den));
   cod_free(ref), cod_free(x), cod_free(k), cod_free(a.y), cod_free(b.y);
   run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+  cod_code_free(code);
+}
+
+/* ---- the bounded coded-filter cache (run_filt.h) ------------------------------------- */
+
+/* Two layers whose codes each need B bytes of coded filters: with a budget of 1.5 B the
+ * first stays retained between runs, the second is encoded again every time; a change of
+ * the code's seed is a new encoding; the bytes are always the encoder's. */
+Test(runner_encode, filter_cache_keeps_within_budget) {
+  cod_conv_geom g = {6, 18, 11, 8, 3, 3, 1, 1};
+  cod_code_params p = cod_code_params_default();
+  p.n_workers = 12, p.ka = 2, p.kb = 2, p.scheme = "rkr";
+  cod_code *c = NULL, *c2 = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &c, &e), COD_OK, "%s", e.msg);
+  p.seed = 2;
+  cr_assert_eq(cod_code_new(&p, &g, &c2, &e), COD_OK, "%s", e.msg);
+  size_t len = cod_code_workers(c) * cod_code_worker_filter_len(c), B = len * sizeof(double);
+  double *k = gauss(cod_conv_filter_len(&g), 41), *ref = cod_malloc_array(len, sizeof *ref);
+  double *ref2 = cod_malloc_array(len, sizeof *ref2);
+  cr_assert_eq(cod_code_encode_filters(c, k, ref, &e), COD_OK);
+  cr_assert_eq(cod_code_encode_filters(c2, k, ref2, &e), COD_OK);
+  cr_assert(memcmp(ref, ref2, len * sizeof *ref) != 0, "the seeds must give other filters");
+  run_filt_cache *fc = NULL;
+  cr_assert_eq(run_filt_cache_new(2, B + B / 2, &fc, &e), COD_OK);
+  const double *d = NULL;
+  double wall = -1;
+  for (int run = 0; run < 3; run++)
+    for (size_t ci = 0; ci < 2; ci++) {
+      cr_assert_eq(run_filt_cache_acquire(fc, ci, c, k, &d, &wall, &e), COD_OK, "%s", e.msg);
+      cr_assert(memcmp(d, ref, len * sizeof *d) == 0, "run %d layer %zu", run, ci);
+      cr_assert_geq(wall, 0.0);
+      run_filt_cache_release(fc, ci);
+      cr_assert_eq(run_filt_cache_bytes(fc), B, "only layer 0 stays retained");
+    }
+  cr_assert_eq(run_filt_cache_encodings(fc), 4, "layer 0 once, layer 1 in each of 3 runs");
+  cr_assert_eq(run_filt_cache_acquire(fc, 0, c2, k, &d, &wall, &e), COD_OK);
+  cr_assert(memcmp(d, ref2, len * sizeof *d) == 0, "another seed is another encoding");
+  run_filt_cache_release(fc, 0);
+  cr_assert_eq(run_filt_cache_encodings(fc), 5);
+  /* out of memory at every allocation of an encoding: an error, nothing retained */
+  run_filt_cache *f0 = NULL;
+  cr_assert_eq(run_filt_cache_new(1, 0, &f0, &e), COD_OK);
+  for (long n = 0;; n++) {
+    cod_err ee = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_filt_cache_acquire(f0, 0, c, k, &d, &wall, &ee);
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      run_filt_cache_release(f0, 0);
+      cr_assert_eq(run_filt_cache_bytes(f0), 0, "a zero budget retains nothing");
+      break;
+    }
+    cr_assert_eq(rc, COD_ENOMEM);
+    cr_assert(ee.msg[0], "an out-of-memory error says so");
+    cr_assert_eq(run_filt_cache_bytes(f0), 0);
+  }
+  cod_alloc_fail_at(0);
+  run_filt_cache *f1 = NULL;
+  cr_assert_eq(run_filt_cache_new(1, 0, &f1, &e), COD_ENOMEM);
+  cod_alloc_fail_at(-1);
+  cr_assert_null(f1);
+  run_filt_cache_free(f0), run_filt_cache_free(fc), run_filt_cache_free(NULL);
+  cod_free(k), cod_free(ref), cod_free(ref2);
+  cod_code_free(c), cod_code_free(c2);
+}
+
+/* Out of memory at every allocation of a chunked layer: COD_ENOMEM with a message, never
+ * a crash or a leak the sanitizer builds would see; then the layer succeeds. */
+Test(runner_encode, chunked_layer_out_of_memory) {
+  cod_conv_geom g = {6, 18, 11, 8, 3, 3, 1, 1};
+  run_config c;
+  cfg_make(&c, "nsctc-rot", 40, "im2col");
+  cod_code_params p = run_config_code_params(&c, 4, 2);
+  cod_code *code = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+  double *x = gauss(cod_conv_input_len(&g), 51), *k = gauss(cod_conv_filter_len(&g), 52);
+  double *y = cod_malloc_array(cod_conv_output_len(&g), sizeof *y);
+  int ok = 0;
+  for (long n = 0; n < 10000 && !ok; n++) {
+    sim_engine *eng = NULL;
+    run_cluster *cl = NULL;
+    cr_assert_eq(sim_engine_new(64, &eng, &e), COD_OK);
+    cr_assert_eq(run_cluster_new(&c, eng, 3, &cl, &e), COD_OK, "%s", e.msg);
+    run_scratch s;
+    memset(&s, 0, sizeof s);
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1};
+    run_layer_out out;
+    cod_err ee = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_layer_execute(&in, &out, &ee);
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      ok = 1;
+      cr_assert_str_eq(out.status, "ok");
+      run_layer_out_fini(&out);
+    } else {
+      cr_assert_eq(rc, COD_ENOMEM, "allocation %ld: %s", n, ee.msg);
+      cr_assert(ee.msg[0]);
+    }
+    run_scratch_fini(&s);
+    run_cluster_free(cl);
+    sim_engine_free(eng);
+  }
+  cr_assert(ok, "the layer never succeeded");
+  cod_free(x), cod_free(k), cod_free(y);
   cod_code_free(code);
 }
