@@ -278,10 +278,11 @@ static int run_cfg_pair(run_config *cfg, int model_only, int optimum) {
   cod_err e = {0};
   int rc = run_config_set(cfg, "model.name", "alexnet", &e);
   if (!rc) rc = run_config_set(cfg, "cluster.workers", "20", &e);
-  if (!rc) rc = run_config_set(cfg, "coding.ka", optimum ? "auto" : "4", &e);
-  if (!rc) rc = run_config_set(cfg, "coding.kb", optimum ? "auto" : "4", &e);
-  if (!rc && optimum) rc = run_config_set(cfg, "coding.delta", "16", &e);
+  if (!rc) rc = run_config_set(cfg, "coding.ka", optimum == 1 ? "auto" : "4", &e);
+  if (!rc) rc = run_config_set(cfg, "coding.kb", optimum == 1 ? "auto" : "4", &e);
+  if (!rc && optimum == 1) rc = run_config_set(cfg, "coding.delta", "16", &e);
   if (!rc) rc = run_config_set(cfg, "run.compute", model_only ? "model" : "real", &e);
+  if (!rc && optimum == 2) rc = run_config_set(cfg, "run.conv_algo", "auto", &e);
   if (!rc) rc = run_config_validate(cfg, &e);
   return rc ? cli_fail("bench", "%s", e.msg) : 0;
 }
@@ -292,7 +293,8 @@ static int run_cfg(run_config *cfg, int model_only) { return run_cfg_pair(cfg, m
  * pass of the same build, interleaved, at 4x4 and at the optimum pair; then the event
  * rate of model-only runs. The first run of each kind builds the thread's assets
  * (weights, reference, retained coded filters) and is not timed: a sweep pays that once
- * per thread. */
+ * per thread. optimum: 0 = 4x4, 1 = the optimum pair, 2 = 4x4 with [run] conv_algo = auto
+ * against an uncoded pass whose convs take the same rule (model_plan_new_algo). */
 static int bench_run_ratio(int optimum, int reps, model_plan *plan, const model_weights *w,
                            const double *in, double *out) {
   run_config cfg;
@@ -324,7 +326,7 @@ static int bench_run_ratio(int optimum, int reps, model_plan *plan, const model_
   }
   printf("  k = %zux%zu%-10s uncoded forward %7.1f ms, simulated run %7.1f ms (encode %.1f, "
          "workers %.1f, decode %.1f): ratio %.3f (target <= 1.3) %s\n",
-         ka, kb, optimum ? " (optimum)" : "", t_fwd * 1e3, t_run * 1e3, t_enc * 1e3,
+         ka, kb, optimum == 1 ? " (optimum)" : optimum == 2 ? " (auto alg)" : "", t_fwd * 1e3, t_run * 1e3, t_enc * 1e3,
          t_comp * 1e3, t_dec * 1e3, t_run / t_fwd, t_run / t_fwd <= 1.3 ? "ok" : "MISSED");
   run_assets_free(cache);
   return 0;
@@ -337,7 +339,7 @@ static int bench_runs(int reps) {
   run_config cfg;
   cod_err e = {0};
   run_assets *cache = NULL;
-  model_plan *plan = NULL;
+  model_plan *plan = NULL, *plan_auto = NULL;
   model *m = NULL;
   model_weights *w = NULL;
   double *in = NULL, *out = NULL;
@@ -360,6 +362,8 @@ static int bench_runs(int reps) {
   if ((rc = bench_run_ratio(0, reps, plan, w, in, out)) ||
       (rc = bench_run_ratio(1, reps, plan, w, in, out)))
     goto out;
+  if ((rc = model_plan_new_algo(m, 1, &plan_auto, &e))) goto fail;
+  if ((rc = bench_run_ratio(2, reps, plan_auto, w, in, out))) goto out;
   run_assets_free(cache);
   cache = NULL;
   if ((rc = run_cfg(&cfg, 1))) goto out;
@@ -384,6 +388,7 @@ fail:
 out:
   run_assets_free(cache);
   model_plan_free(plan);
+  model_plan_free(plan_auto);
   model_weights_free(w);
   model_free(m);
   cod_free(in);

@@ -79,6 +79,10 @@ cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt) {
   if (cod_conv_algo_applies(g, COD_CONV_WINO2) && g->c >= COD_WINO_MIN_CHANNELS &&
       g->n_filters >= COD_WINO_MIN_CHANNELS && tiles_h(g, 2) * tiles_w(g, 2) >= COD_WINO_MIN_TILES)
     return COD_CONV_WINO2;
+  if (g->kh * g->kw >= COD_L2_MIN_TAPS &&
+      cod_conv_banded_workspace_bytes(g, dt, COD_CONV_L2_BAND_BYTES) <
+          cod_conv_workspace_bytes(g, dt))
+    return COD_CONV_IM2COL_L2;
   return COD_CONV_IM2COL;
 }
 

@@ -33,9 +33,9 @@ typedef enum cod_conv_algo {
                           study (--algo), never chosen automatically */
   COD_CONV_IM2COL_L2 = 3 /* "im2col-l2": im2col in bands of COD_CONV_L2_BAND_BYTES, sized
                           for the core's L2 cache so the GEMM reads its column matrix from
-                          cache; any geometry. For layers where im2col dominates (few input
-                          channels, large strides); offered for measurement (--algo),
-                          never chosen automatically (see cod_conv_algo_choose) */
+                          cache; any geometry. It pays where im2col dominates: kernels of
+                          5x5 and more replicate each input value 25+ times into the
+                          column matrix (AlexNet conv1-2, ResNet-18's 7x7) */
 } cod_conv_algo;
 
 #define COD_CONV_ALGO_COUNT 4
@@ -49,7 +49,7 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
 
 /* The automatic choice for g in dt: winograd-2x2 for 3x3 stride-1 layers with at least
  * COD_WINO_MIN_CHANNELS input channels and filters and at least COD_WINO_MIN_TILES 2x2
- * output tiles, im2col otherwise. Pure function of the geometry (dt is part of the
+ * output tiles, im2col-l2 by the rule after these bounds, im2col otherwise. Pure function of the geometry (dt is part of the
  * signature because the balance differs by type; today the same rule wins in both).
  * Measured by `fcdcc bench` (one thread): 1.07-1.32x on AlexNet conv3-5 (13x13, 49 tiles),
  * 1.24-1.81x on VGG-16's 3x3 layers, fp32 and fp64; but 0.6-0.7x on ResNet-18's 7x7
@@ -57,6 +57,14 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
  * than the multiplies they save. */
 #define COD_WINO_MIN_CHANNELS 16
 #define COD_WINO_MIN_TILES 36
+/* Otherwise im2col-l2 for kernels of at least COD_L2_MIN_TAPS taps whose column matrix
+ * needs more than one COD_CONV_L2_BAND_BYTES band, im2col for the rest. Measured (one
+ * thread, fp64, a loaded machine, best of 10): AlexNet conv1 (11x11, stride 4) 1.10-1.26x,
+ * ResNet-18 conv1 (7x7, stride 2) 1.07-1.21x, AlexNet conv2 (5x5) 1.09x; on the coded
+ * workers' slabs of AlexNet at n = 20, 4x4 (16 workers, batched im2col against per-slab
+ * bands) conv1 9.5 against 11.5 ms and conv2 34.4 against 47.6 ms; 3x3 kernels gained
+ * nothing (VGG-16 conv1_1 0.97-1.17x, AlexNet conv3-5 workers slower), hence the bound. */
+#define COD_L2_MIN_TAPS 25
 cod_conv_algo cod_conv_algo_choose(const cod_conv_geom *g, cod_dtype dt);
 
 /* Bytes of workspace cod_conv2d_algo_* needs for (g, a, dt); a must apply to g. */

@@ -163,3 +163,18 @@ static const cod_conv_geom g_res1 = {3, 112, 112, 16, 7, 7, 2, 3};
 
 Test(coding_chunk, im2col_l2_alexnet_conv1_fp64) { check_l2(&g_alex1, COD_F64); }
 Test(coding_chunk, im2col_l2_resnet_conv1_fp32) { check_l2(&g_res1, COD_F32); }
+
+/* The automatic rule's im2col-l2 branch: kernels of 25+ taps whose column matrix needs
+ * more than one 1 MB band; small or 3x3 layers keep im2col (or Winograd). */
+Test(coding_chunk, choose_im2col_l2) {
+  cr_expect_eq(cod_conv_algo_choose(&g_alex1, COD_F64), COD_CONV_IM2COL_L2);
+  cr_expect_eq(cod_conv_algo_choose(&g_alex1, COD_F32), COD_CONV_IM2COL_L2);
+  cod_conv_geom conv2 = {96, 27, 27, 256, 5, 5, 1, 2};
+  cr_expect_eq(cod_conv_algo_choose(&conv2, COD_F64), COD_CONV_IM2COL_L2);
+  cod_conv_geom small5 = {4, 12, 12, 8, 5, 5, 1, 2}; /* one band either way */
+  cr_expect_eq(cod_conv_algo_choose(&small5, COD_F64), COD_CONV_IM2COL);
+  cod_conv_geom vgg11 = {3, 224, 224, 64, 3, 3, 1, 1}; /* 9 taps */
+  cr_expect_eq(cod_conv_algo_choose(&vgg11, COD_F64), COD_CONV_IM2COL);
+  cr_expect_str_eq(cod_conv_algo_name(COD_CONV_IM2COL_L2), "im2col-l2");
+  cr_expect_null(cod_conv_algo_name((cod_conv_algo)COD_CONV_ALGO_COUNT));
+}
