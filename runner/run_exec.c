@@ -36,7 +36,7 @@ struct run_assets {
   double *input, *ref_out;   /* input, final output of the uncoded pipeline */
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
   run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
-  size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 018) */
+  size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 019) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
   size_t n_conv;
   run_data data;             /* [data] images (data.n = 0 without a data set) */
@@ -71,7 +71,7 @@ static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *
   return COD_OK;
 }
 
-/* The coded-memory budget (docs/decisions/018-coded-filter-cache.md): half the bytes of
+/* The coded-memory budget (docs/decisions/019-coded-filter-cache.md): half the bytes of
  * the model's weights and biases in fp64. Retained coded filters stay within it, and a
  * layer whose n workers' coded operands exceed it is encoded by chunks, so coded buffers
  * add about one model's weights to the uncoded pass whatever n. */

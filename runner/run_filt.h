@@ -6,7 +6,7 @@
  * linearly in n (VGG-16 at n = 255: 9x its uncoded forward pass). This cache keeps the
  * coded filters of the layer in flight, plus, between runs, those of earlier layers only
  * while the retained total stays within a byte budget the caller states (the runner
- * passes half the model's weight bytes: docs/decisions/018-coded-filter-cache.md). A layer
+ * passes half the model's weight bytes: docs/decisions/019-coded-filter-cache.md). A layer
  * that does not fit is encoded again when it next runs and released after it. The bytes
  * are identical either way (the same encoding of the same weights), so results never
  * depend on the budget; only the CPU spent encoding does.

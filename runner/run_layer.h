@@ -163,7 +163,7 @@ typedef struct run_layer_in {
    * (cod_code_encode_*_chunk: the same bytes), holding one chunk of each operand instead
    * of all n workers' (memory bounded in n); coded_filters and scratch's coded buffers are
    * then unused. The runner sets it where the n workers' operands would exceed its budget
-   * and master time is modelled (docs/decisions/018-coded-filter-cache.md). */
+   * and master time is modelled (docs/decisions/019-coded-filter-cache.md). */
   int lazy_encode;
 } run_layer_in;
 
