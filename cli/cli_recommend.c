@@ -31,7 +31,7 @@
 
 static const char recommend_help[] =
     "Usage: fcdcc recommend DB --objective p95|mean|bytes|energy [--max-mse X]\n"
-    "                       [--max-storage B] [--max-p99 S] [--json]\n"
+    "                       [--max-storage B] [--max-p99 S] [--mse-from ACC.db] [--json]\n"
     "       fcdcc recommend --scenario X.ini --objective mean|bytes|energy [--max-mse X]\n"
     "                       [--max-storage B] [--set K=V ...] [--json]\n"
     "Rank the configurations of a results database (one per distinct set of parameters:\n"
@@ -43,6 +43,10 @@ static const char recommend_help[] =
     "  --max-mse X      worst end-to-end MSE of the ok runs <= X\n"
     "  --max-storage B  worst per-worker, per-layer storage <= B bytes (5M, 1GiB, 2e6)\n"
     "  --max-p99 S      p99 latency <= S seconds\n"
+    "  --mse-from ACC   take the MSE of --max-mse from ACC.db instead: the worst of its ok\n"
+    "                   runs with the same code (model, coding, workers, precision, decode,\n"
+    "                   snr, conv_algo), e.g. real runs under stragglers = worst beside a\n"
+    "                   model-only latency sweep\n"
     "  --scenario X.ini no database: the analytic model for each point of X.ini (expected\n"
     "                   latency and energy of the coded layers, bytes, storage; no MSE, no\n"
     "                   quantiles)\n"
@@ -54,7 +58,7 @@ static const char recommend_help[] =
     "value for storage and p99. Exit: 0, 1 a failure, 2 usage or nothing to rank.\n";
 
 typedef struct rec_args {
-  const char *db, *scenario, *sets[64];
+  const char *db, *scenario, *mse_from, *sets[64];
   size_t n_sets;
   int objective, json;
   res_rec_opts o;
@@ -76,7 +80,8 @@ static int parse_args(int argc, char **argv, rec_args *a, int *done) {
   static const struct option longopts[] = {
       {"objective", 1, 0, 'O'}, {"max-mse", 1, 0, 'M'}, {"max-storage", 1, 0, 'S'},
       {"max-p99", 1, 0, 'P'},   {"json", 0, 0, 'j'},    {"scenario", 1, 0, 'c'},
-      {"set", 1, 0, 's'},       {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+      {"set", 1, 0, 's'},       {"help", 0, 0, 'h'},    {"mse-from", 1, 0, 'F'},
+      {0, 0, 0, 0}};
   int ch, rc = 0;
   const char *objective = NULL;
   opterr = 0;
@@ -88,6 +93,7 @@ static int parse_args(int argc, char **argv, rec_args *a, int *done) {
     case 'P': rc = parse_bound("--max-p99", optarg, RUN_UNIT_NONE, &a->o.max_p99_s); break;
     case 'j': a->json = 1; break;
     case 'c': a->scenario = optarg; break;
+    case 'F': a->mse_from = optarg; break;
     case 's':
       if (a->n_sets == 64) return cli_usage_error("recommend", "too many --set options");
       a->sets[a->n_sets++] = optarg;
@@ -110,6 +116,10 @@ static int parse_args(int argc, char **argv, rec_args *a, int *done) {
     return cli_usage_error("recommend", "expected exactly one DB (or --scenario X.ini)");
   if (!a->scenario && a->n_sets)
     return cli_usage_error("recommend", "--set goes with --scenario");
+  if (a->mse_from && a->scenario)
+    return cli_usage_error("recommend", "--mse-from goes with a DB, not --scenario");
+  if (a->mse_from && isnan(a->o.max_mse))
+    return cli_usage_error("recommend", "--mse-from needs --max-mse (it only supplies the MSE)");
   if (!a->scenario) a->db = argv[optind];
   return 0;
 }
@@ -118,13 +128,25 @@ static int recommend_db(const rec_args *a) {
   res_db *db = NULL;
   cod_err e = {0};
   if (res_db_open(a->db, RES_DB_READONLY, &db, &e)) return cli_usage_error("recommend", "%s", e.msg);
+  res_db *acc = NULL;
+  if (a->mse_from && res_db_open(a->mse_from, RES_DB_READONLY, &acc, &e)) {
+    res_db_close(db);
+    return cli_usage_error("recommend", "--mse-from: %s", e.msg);
+  }
+  res_rec_opts o = a->o;
+  o.mse_from = acc;
   res_rec_result r;
-  int rc = res_recommend(db, &a->o, &r, &e);
-  res_db_close(db);
-  if (rc) return rc == COD_ENODATA ? cli_usage_error("recommend", "%s", e.msg)
-                                   : cli_fail("recommend", "%s", e.msg);
+  int rc = res_recommend(db, &o, &r, &e);
+  if (rc) {
+    res_db_close(acc);
+    res_db_close(db);
+    return rc == COD_ENODATA ? cli_usage_error("recommend", "%s", e.msg)
+                             : cli_fail("recommend", "%s", e.msg);
+  }
   rc = res_recommend_write(&r, stdout, a->json, &e);
   res_rec_result_fini(&r);
+  res_db_close(acc);
+  res_db_close(db);
   return rc ? cli_fail("recommend", "%s", e.msg) : 0;
 }
 

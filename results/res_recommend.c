@@ -19,6 +19,16 @@
 #include "cod_alloc.h"
 #include "res_internal.h"
 
+/* The code of a configuration (res_recommend.h): the keys that decide a decode's numbers. */
+#define REC_CODE(p)                                                                       \
+  "json_array(json_extract(" p ", '$.model'), json_extract(" p ", '$.coding'), "            \
+  "json_extract(" p ", '$.cluster.workers'), json_extract(" p ", '$.run.precision'), "     \
+  "json_extract(" p ", '$.run.decode'), json_extract(" p ", '$.run.snr_db'), "             \
+  "json_extract(" p ", '$.run.conv_algo'))"
+#define REC_SQL_MSE_FROM                                                                  \
+  "SELECT max(r.e2e_mse), count(r.e2e_mse) FROM runs r WHERE r.status = 'ok' AND "         \
+  REC_CODE("r.params_json") " = " REC_CODE("?1")
+
 #define REC_SQL_RUNS                                                                      \
   "SELECT r.params_json, r.status = 'ok', r.latency_s, r.e2e_mse, "                       \
   "(SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = r.run_id), "     \
@@ -176,6 +186,7 @@ static int read_runs(res_db *db, int energy, res_rec_result *r, group **groups, 
     if (isnan(lat)) lat = INFINITY; /* an ok run without a latency never finished either */
     row->runs++, row->ok += ok != 0;
     if (ok && !isnan(mse) && !(mse <= row->mse)) row->mse = mse;
+    if (ok && !isnan(mse)) row->mse_runs++;
     if (!isnan(stored) && !(stored <= row->storage_bytes)) row->storage_bytes = stored;
     if (push_sample(&(*groups)[r->n_rows - 1], lat, isnan(bytes) ? 0 : bytes, e))
       status = cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -184,6 +195,27 @@ static int read_runs(res_db *db, int energy, res_rec_result *r, group **groups, 
     status = res_fail_sqlite(db, rc, "reading the runs", err);
   sqlite3_finalize(st);
   sqlite3_finalize(se);
+  return status;
+}
+
+/* opts.mse_from: every row's MSE becomes the worst over that file's ok runs of its code. */
+static int mse_from(res_db *acc, res_rec_result *r, cod_err *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(acc->conn, REC_SQL_MSE_FROM, -1, &st, NULL);
+  if (rc != SQLITE_OK) return res_fail_sqlite(acc, rc, "reading the accuracy runs", err);
+  int status = COD_OK;
+  for (size_t i = 0; i < r->n_rows && !status; i++) {
+    res_rec_row *w = &r->rows[i];
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, w->params_json, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+      status = res_fail_sqlite(acc, rc, "reading the accuracy runs", err);
+      break;
+    }
+    w->mse = column_or_nan(st, 0);
+    w->mse_runs = (size_t)sqlite3_column_int64(st, 1);
+  }
+  sqlite3_finalize(st);
   return status;
 }
 
@@ -262,7 +294,9 @@ static void check_constraints(res_rec_row *w, const res_rec_opts *o) {
     return;
   }
   if (!isnan(o->max_mse) && !(w->mse <= o->max_mse))
-    w->meets = 0, w->fails = isnan(w->mse) ? "mse (no ok run)" : "max-mse";
+    w->meets = 0, w->fails = !isnan(w->mse) ? "max-mse"
+                             : o->mse_from ? "mse (no accuracy runs of this code)"
+                                           : "mse (no ok run)";
   else if (!isnan(o->max_storage_bytes) && !(w->storage_bytes <= o->max_storage_bytes))
     w->meets = 0, w->fails = "max-storage";
   else if (!isnan(o->max_p99_s) && !(w->p99_s <= o->max_p99_s))
@@ -367,6 +401,7 @@ int res_recommend(res_db *db, const res_rec_opts *o, res_rec_result *out, cod_er
   int status = read_runs(db, has_energy, out, &g, err);
   if (!status && out->n_rows == 0)
     status = cod_err_set(err, COD_ENODATA, "results db '%s' holds no runs to rank", db->path);
+  if (!status && o->mse_from) status = mse_from(o->mse_from, out, err);
   if (!status) status = make_labels(db, out, err);
   if (!status) status = rank_rows(out, g, err);
   groups_free(g, out->n_rows);
@@ -412,6 +447,7 @@ static void write_json_row(FILE *f, const res_rec_row *w, const res_rec_opts *o,
     fprintf(f, ", \"%s\": ", m[i].k);
     json_num(f, m[i].v);
   }
+  fprintf(f, ", \"mse_runs\": %zu", w->mse_runs);
   fputs(", \"margins\": {", f);
   int first = 1;
   if (!isnan(o->max_mse)) {
@@ -472,6 +508,10 @@ static int write_table(const res_rec_result *r, FILE *f) {
              "every constraint\n", res_rec_objective_name(o->objective),
           o->objective == RES_REC_P95 || o->objective == RES_REC_MEAN ? " latency" : "", unit,
           r->n_ranked, r->n_rows);
+  if (o->mse_from)
+    fprintf(f, "mse_max: the worst end-to-end MSE over %s's ok runs of the same code (model, "
+               "coding, workers, precision, decode, snr, conv_algo); runs(ok) are this "
+               "file's\n", o->mse_from->path);
   if (o->objective == RES_REC_BYTES || o->objective == RES_REC_ENERGY)
     fprintf(f, "(objective: mean %s per run)\n", o->objective == RES_REC_BYTES ? "bytes moved"
                                                                                 : "energy");

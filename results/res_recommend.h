@@ -23,6 +23,15 @@
  * Constraints are checked on the stored values (no bootstrap): max_mse on the worst MSE,
  * max_storage_bytes on the worst storage, max_p99_s on the p99 latency. Margins: bound -
  * value for storage and p99, bound / value for the MSE (it spans orders of magnitude).
+ * MSE from another file (opts.mse_from): latency is best estimated from many cheap
+ * model-only runs and the MSE from a few real ones (often under worst-case stragglers), two
+ * sweeps that differ in keys such as run.compute, run.trials or cluster.stragglers. Their
+ * runs are matched by the CODE of a configuration: every [model] and [coding] key,
+ * cluster.workers and run.precision, decode, snr_db and conv_algo, the keys that decide
+ * the numbers a decode produces; latency laws, links, compute rates, trials and the
+ * straggler choice decide only which workers return and when. The MSE of a configuration is
+ * then the worst e2e_mse over the other file's ok runs of its code (NaN, and the MSE bound
+ * broken as "no accuracy runs", if there are none).
  * Energy: runs.energy_j (version 4 files; NULL where a run's energy keys are all 0: such a
  * configuration is listed as not rankable by energy); a file without the column is
  * COD_ENODATA.
@@ -50,6 +59,8 @@ typedef struct res_rec_opts {
   double max_mse;          /* NaN = no constraint */
   double max_storage_bytes;/* NaN = no constraint */
   double max_p99_s;        /* NaN = no constraint */
+  res_db *mse_from;        /* NULL: the MSE of each configuration's own ok runs; else the
+                              worst e2e_mse of this file's ok runs of the same CODE (below) */
 } res_rec_opts;
 
 typedef struct res_rec_row {
@@ -60,6 +71,7 @@ typedef struct res_rec_row {
   double bytes;            /* mean bytes moved per run (all layers, all workers) */
   double storage_bytes;    /* worst per-worker, per-layer storage */
   double mse;              /* worst e2e_mse over ok runs; NaN if none */
+  size_t mse_runs;         /* runs the MSE was taken over (with mse_from: that file's) */
   double energy_j;         /* mean energy_j, NaN without the column */
   double objective, ci_lo, ci_hi; /* the objective and its 95% bootstrap interval */
   int meets;               /* 1: every constraint holds */

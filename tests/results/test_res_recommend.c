@@ -99,7 +99,7 @@ static const res_rec_row *row_of(const res_rec_result *r, const char *label) {
 }
 
 static res_rec_opts opts(int objective) {
-  res_rec_opts o = {objective, NAN, NAN, NAN};
+  res_rec_opts o = {objective, NAN, NAN, NAN, NULL};
   return o;
 }
 
@@ -217,4 +217,63 @@ Test(recommend, empty_file_and_unmodelled_energy) {
   cr_expect_eq(res_rec_objective_find("p95"), RES_REC_P95);
   cr_expect_eq(res_rec_objective_find("p50"), -1);
   cr_expect_eq(res_rec_objective_find(NULL), -1);
+}
+
+/* --mse-from: the MSE bound is checked on another file's runs of the same code, matched on
+ * model, coding, workers and precision but not on compute or the straggler choice; runs of
+ * another worker count or precision must not be taken. */
+Test(recommend, mse_from_matches_the_code_not_the_timing) {
+  cfg lat[3] = {
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"model\"},\"coding\":{\"scheme\":\"a\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"random\"}}", 1.0, NAN, 10, 10, 0, {0}},
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"model\"},\"coding\":{\"scheme\":\"b\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"random\"}}", 0.5, NAN, 10, 10, 0, {0}},
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"model\"},\"coding\":{\"scheme\":\"c\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"random\"}}", 0.2, NAN, 10, 10, 0, {0}},
+  };
+  write_db(lat, 3);
+  char lat_path[64];
+  snprintf(lat_path, sizeof lat_path, "%s", path);
+  cfg acc[4] = {
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"real\"},\"coding\":{\"scheme\":\"a\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"worst\"}}", 9.0, 1e-25, 10, 10, 0, {0}},
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"real\"},\"coding\":{\"scheme\":\"b\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"worst\"}}", 9.0, 1e-10, 10, 10, 0, {0}},
+      {"{\"run\":{\"precision\":\"fp64\",\"compute\":\"real\"},\"coding\":{\"scheme\":\"a\"},"
+       "\"cluster\":{\"workers\":9,\"stragglers\":\"worst\"}}", 9.0, 1e-5, 10, 10, 0, {0}},
+      {"{\"run\":{\"precision\":\"fp32\",\"compute\":\"real\"},\"coding\":{\"scheme\":\"a\"},"
+       "\"cluster\":{\"workers\":8,\"stragglers\":\"worst\"}}", 9.0, 1e-3, 10, 10, 0, {0}},
+  };
+  write_db(acc, 4);
+  res_db *db = NULL, *adb = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(lat_path, RES_DB_READONLY, &db, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_open(path, RES_DB_READONLY, &adb, &e), COD_OK, "%s", e.msg);
+  res_rec_opts o = opts(RES_REC_MEAN);
+  o.max_mse = 1e-20, o.mse_from = adb;
+  res_rec_result r;
+  cr_assert_eq(res_recommend(db, &o, &r, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(r.n_rows, 3);
+  cr_assert_eq(r.n_ranked, 1, "only scheme a meets the bound (got %zu)", r.n_ranked);
+  cr_assert(strstr(r.rows[0].label, "scheme=a"), "ranked: %s", r.rows[0].label);
+  cr_assert(r.rows[0].mse >= 1e-25 && r.rows[0].mse <= 1.1e-25, "a's mse %g", r.rows[0].mse);
+  cr_assert_eq(r.rows[0].mse_runs, RUNS);
+  cr_assert_eq(r.rows[0].runs, RUNS); /* latency runs are this file's */
+  int saw_b = 0, saw_c = 0;
+  for (size_t i = 1; i < r.n_rows; i++) {
+    if (strstr(r.rows[i].label, "scheme=b")) {
+      saw_b = 1;
+      cr_assert_str_eq(r.rows[i].fails, "max-mse");
+    }
+    if (strstr(r.rows[i].label, "scheme=c")) {
+      saw_c = 1;
+      cr_assert(isnan(r.rows[i].mse) && strstr(r.rows[i].fails, "no accuracy runs"),
+                "c: mse %g, fails %s", r.rows[i].mse, r.rows[i].fails);
+    }
+  }
+  cr_assert(saw_b && saw_c);
+  res_rec_result_fini(&r);
+  res_db_close(adb);
+  res_db_close(db);
+  unlink(lat_path), unlink(path);
 }
