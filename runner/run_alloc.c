@@ -479,9 +479,17 @@ static void a_decode(actx *A, atask *critical) {
     if (!rc) n_used_t = info.n_used, memcpy(used_t, info.used, info.n_used * sizeof *used_t);
   } else {
     rc = cod_code_select(A->code, A->arrived, A->n_arrived, used_t, &n_used_t, A->err);
-    if (!rc) rc = cod_code_cond(A->code, A->arrived, A->n_arrived, &o->cond, A->err);
-    if (!rc && !(o->cond * cod_code_params_get(A->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
+    if (!rc && A->in->cfg->run.cond == RUN_COND_USED) { /* run_cache.h: once per set */
+      run_scratch *s = A->in->scratch;
+      rc = run_cond_cache_get(s ? &s->cond_cache : NULL, A->code, used_t, n_used_t, &o->cond,
+                              A->err);
+      if (!rc && !(o->cond * cod_code_params_get(A->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
+    }
   }
+  /* [run] cond (run_config.h): NULL, or the code's worst set instead of the used one */
+  if ((!rc || rc == COD_ENUMERIC) && A->in->cfg->run.cond == RUN_COND_NONE) o->cond = NAN;
+  if (!rc && A->in->cfg->run.cond == RUN_COND_WORST)
+    rc = run_worst_cond(A->in->cfg, A->code, A->in->scratch, &o->cond, A->err);
   o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
   if (rc == COD_ENUMERIC) return a_outcome(A, RES_STATUS_ERROR, NULL);
   if (rc) return a_fail(A, rc);

@@ -63,6 +63,7 @@ static const char *const stragglers_names[] = {"random", "worst", NULL};
 static const char *const decode_names[] = {"fast", "generic", NULL};
 static const char *const conv_algo_names[] = {"im2col", "auto", NULL};
 static const char *const compute_names[] = {"real", "model", NULL};
+static const char *const cond_names[] = {"used", "worst", "none", NULL};
 static const char *const axis_names[] = {"rows", "cols", NULL};
 static const char *const storage_names[] = {"fail", "repartition", NULL};
 static const char *const storage_mode_names[] = {"per-layer", "whole-model", NULL};
@@ -146,6 +147,8 @@ static const key_def static_keys[] = {
    0, NULL, compute_names, 0},
   {INFO("run", "conv_algo", RUN_KEY_ENUM, "im2col or auto (coding/cod_wino.h's per-layer rule)",
         "im2col"), OFF(run.conv_algo), 0, 0, 0, NULL, conv_algo_names, 0},
+  {INFO("run", "cond", RUN_KEY_ENUM, "used, worst or none (what layers.cond holds)", "used"),
+   OFF(run.cond), 0, 0, 0, NULL, cond_names, 0},
   /* [model] */
   {INFO("model", "name", RUN_KEY_STRING,
         "lenet5, alexnet, vgg16, resnet18 or a model file path", "alexnet"),
@@ -433,6 +436,7 @@ void run_config_defaults(run_config *cfg) {
   cfg->run.trace = 0;
   cfg->run.cond_bound = 1e10;
   cfg->run.compute = RUN_COMPUTE_REAL;
+  cfg->run.cond = RUN_COND_USED;
   snprintf(cfg->model.name, sizeof cfg->model.name, "alexnet");
   cfg->model.n_layers = 0;
   snprintf(cfg->model.weights, sizeof cfg->model.weights, "he");
@@ -1006,6 +1010,7 @@ static const char *const B_REPL[] = {"coding.replication", "cluster.workers", NU
 static const char *const B_WORKERS[] = {"cluster.workers", NULL};
 static const char *const B_ALLOC[] = {"cluster.tasks", "cluster.allocation",
                                       "cluster.returns", "cluster.workers", NULL};
+static const char *const B_COND[] = {"run.cond", "coding.scheme", NULL};
 static const char *const B_CLASS_MODEL[] = {"class.model", "latency.trace_file", NULL};
 static const char *const B_COUNTS[] = {"class.count", "cluster.workers", NULL};
 static const char *const B_FAILW[] = {"latency.fail_workers", "cluster.workers", NULL};
@@ -1065,6 +1070,10 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
                          "[coding] scheme %s codes the input only: it needs kb = 1 and a "
                          "fixed ka (got ka = %s, kb = %zu)", sch->name,
                          ka == RUN_AUTO ? "auto" : "set", kb);
+    if (cfg->run.cond == RUN_COND_WORST)
+      return *blame = B_COND, cod_err_set(err, COD_EINVAL,
+                         "[run] cond = worst needs an exact code: scheme %s is approximate "
+                         "(it has no worst set)", sch->name);
     if (cfg->cluster.stragglers == RUN_STRAGGLERS_WORST)
       return cod_err_set(err, COD_EINVAL,
                          "[cluster] stragglers = worst needs an exact code: scheme %s is "

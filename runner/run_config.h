@@ -50,6 +50,10 @@ enum run_decode { RUN_DECODE_FAST = 0, RUN_DECODE_GENERIC = 1 };
 /* The algorithm of the real convolutions (workers' slabs, the master's uncoded layers and
  * the reference): im2col + GEMM everywhere, or cod_conv_algo_choose per geometry. */
 enum run_conv_algo { RUN_CONV_IM2COL = 0, RUN_CONV_AUTO = 1 };
+/* [run] cond: what layers.cond holds. used = the condition number of the worker set the
+ * decode used; worst = the worst set's of the code (the search of stragglers = worst);
+ * none = NULL, never computed (model-only runs then also skip the singular-system test). */
+enum run_cond { RUN_COND_USED = 0, RUN_COND_WORST = 1, RUN_COND_NONE = 2 };
 enum run_compute { RUN_COMPUTE_REAL = 0, RUN_COMPUTE_MODEL = 1 };
 enum run_axis { RUN_AXIS_ROWS = 0, RUN_AXIS_COLS = 1 };
 enum run_on_storage { RUN_STORAGE_FAIL = 0, RUN_STORAGE_REPARTITION = 1 };
@@ -132,6 +136,7 @@ typedef struct run_config {
     double cond_bound;         /* decodes with condition number above are flagged; 1e10 */
     int compute;               /* enum run_compute: real numbers or model-only; real */
     int conv_algo;             /* enum run_conv_algo; default im2col */
+    int cond;                  /* enum run_cond: what layers.cond holds; default used */
   } run;
   struct {
     char name[RUN_PATH_MAX];    /* lenet5|alexnet|vgg16|resnet18 or a model file; alexnet */

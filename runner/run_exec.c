@@ -18,6 +18,7 @@
 #include "model_forward.h"
 #include "model_onnx.h"
 #include "model_weights.h"
+#include "run_cache.h"
 #include "run_data.h"
 #include "run_energy.h"
 #include "run_filt.h"
@@ -38,6 +39,7 @@ struct run_assets {
   run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
   size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 019) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
+  run_code_cache *codes;     /* codes planned by this thread (run_cache.h) */
   size_t n_conv;
   run_data data;             /* [data] images (data.n = 0 without a data set) */
 };
@@ -48,6 +50,7 @@ void run_assets_free(run_assets *a) {
   run_filt_cache_free(a->filt);
   cod_free(a->ref_conv);
   run_scratch_fini(&a->scratch);
+  run_code_cache_free(a->codes);
   cod_free(a->input);
   cod_free(a->ref_out);
   run_data_fini(&a->data);
@@ -536,10 +539,10 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if (c->run.conv_algo == RUN_CONV_AUTO && x->be != &sim_backend)
     return cod_err_set(err, COD_EINVAL, "[run] conv_algo = auto: the %s backend's workers "
                        "convolve by im2col only (set conv_algo = im2col)", x->be->name);
-  cod_code *code = NULL;
+  const cod_code *code = NULL; /* borrowed from the thread's cache for this layer */
   double held_f, held_s;
   run_storage_held(x->storage, ci, &held_f, &held_s);
-  if ((rc = choose_code(c, g, held_f, held_s, &code, err))) return rc;
+  if ((rc = run_code_cache_get(&x->a->codes, c, g, held_f, held_s, &code, err))) return rc;
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
   run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch,
@@ -552,10 +555,8 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
                    coded_bytes > (double)x->a->budget_bytes;
   int cached = y && !in.lazy_encode;
   if (cached && (rc = run_filt_cache_acquire(x->a->filt, ci, code, k, &in.coded_filters,
-                                             &in.coded_filters_wall_s, err))) {
-    cod_code_free(code);
+                                             &in.coded_filters_wall_s, err)))
     return rc;
-  }
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);
   if (cached) run_filt_cache_release(x->a->filt, ci);
@@ -573,7 +574,6 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
     rc = cod_err_set(err, COD_EUNDECODABLE, "%s: %s", ml->name, lo.status);
   }
   run_layer_out_fini(&lo);
-  cod_code_free(code);
   return rc;
 }
 
@@ -823,7 +823,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
     run_storage_plan_free(x.storage);
     return rc;
   }
-  if ((rc = run_cluster_new(cfg, x.e, id->trial, &x.cl, err))) {
+  if ((rc = run_cluster_new_pooled(cfg, x.e, id->trial, &a->scratch.rng, &x.cl, err))) {
     sim_engine_free(x.e);
     run_storage_plan_free(x.storage);
     return rc;

@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 
@@ -50,7 +51,7 @@ struct layer_ctx {
   sim_nic *nic_up, *nic_down;
   wrec *ws;
   size_t n, delta, n_failed, n_refused;
-  size_t arrived[COD_WORKERS_MAX], n_arrived;
+  size_t n_arrived;        /* entries of arrived[] */
   int done;                /* decoded, undecodable or infeasible */
   int rc;                  /* first error inside a callback */
   cod_err *err;
@@ -64,16 +65,20 @@ struct layer_ctx {
   int lazy;
   double *pieces, *groups, *cxc, *ckc;
   size_t wi, wf, chunk_in, chunk_filt;
-  unsigned char in_worst[COD_WORKERS_MAX]; /* stragglers = worst: 1 for the workers that return */
   int approx;              /* approximate code: the [coding] approx_* policy decides */
   int deadline_passed;     /* approx_deadline_s has passed */
   sim_event_id deadline_ev; /* pending deadline event, 0 if none */
+  /* Last, and not cleared per layer (36 KB): read only up to n_arrived, and in_worst only
+   * when out->n_worst (worst_set_find clears it). */
+  size_t arrived[COD_WORKERS_MAX];
+  unsigned char in_worst[COD_WORKERS_MAX]; /* stragglers = worst: 1 for the workers that return */
 };
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
 
 static void cancel_rest(layer_ctx *L, const char *unfinished_status);
 static void finish(layer_ctx *L, const char *status);
+static int worst_cond(layer_ctx *L, double *cond, cod_err *err);
 
 static void trace(layer_ctx *L, const char *kind, long worker) {
   run_layer_out *o = L->out;
@@ -230,6 +235,7 @@ static int all_finite(const double *v, size_t n) {
 
 static void do_decode(layer_ctx *L, size_t critical) {
   run_layer_out *o = L->out;
+  const int cmode = L->in->cfg->run.cond;
   double wall = 0, c0 = cod_clock_thread_cpu_s();
   int rc;
   if (L->real) {
@@ -250,10 +256,17 @@ static void do_decode(layer_ctx *L, size_t critical) {
     }
   } else { /* model mode: the same selection and condition number, no numbers */
     rc = cod_code_select(L->code, L->arrived, L->n_arrived, o->used, &o->n_used, L->err);
-    if (!rc) rc = cod_code_cond(L->code, L->arrived, L->n_arrived, &o->cond, L->err);
-    /* the generic decoder's singularity test, so both modes give the same outcome */
-    if (!rc && !(o->cond * cod_code_params_get(L->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
+    if (!rc && cmode == RUN_COND_USED) { /* once per distinct set (run_cache.h) */
+      run_scratch *s = L->in->scratch;
+      rc = run_cond_cache_get(s ? &s->cond_cache : NULL, L->code, o->used, o->n_used,
+                              &o->cond, L->err);
+      /* the generic decoder's singularity test, so both modes give the same outcome */
+      if (!rc && !(o->cond * cod_code_params_get(L->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
+    }
   }
+  /* [run] cond: what the row holds instead of the used set's number */
+  if ((!rc || rc == COD_ENUMERIC) && cmode == RUN_COND_NONE) o->cond = NAN;
+  if (!rc && cmode == RUN_COND_WORST) rc = worst_cond(L, &o->cond, L->err);
   if (rc == COD_ENUMERIC) {
     /* The system the arrived results give is singular to working precision (poly codes at
      * large n): an outcome of the layer, like undecodable, not a failure of the sweep. */
@@ -492,6 +505,8 @@ void run_scratch_fini(run_scratch *s) {
   for (size_t i = 0; i < s->n_worst; i++) cod_cond_search_result_fini(&s->worst[i].st);
   cod_free(s->worst);
   cod_free(s->alloc_an);
+  run_cond_cache_free(s->cond_cache);
+  run_rng_pool_fini(&s->rng);
   cod_free(s->cx);
   cod_free(s->res);
   cod_free(s->work);
@@ -530,11 +545,23 @@ const char *run_class_name(const run_config *c, int klass) {
   return klass < 0 ? "default" : c->classes[klass].name;
 }
 
+/* Zero every field of o but the two id arrays (64 KB each, read only up to n_used and
+ * n_worst): clearing them was a tenth of a model-only run. */
+static void out_clear(run_layer_out *o) {
+  _Static_assert(offsetof(run_layer_out, used) < offsetof(run_layer_out, n_used) &&
+                 offsetof(run_layer_out, n_used) < offsetof(run_layer_out, worst_set) &&
+                 offsetof(run_layer_out, worst_set) < offsetof(run_layer_out, n_worst),
+                 "run_layer_out: the id arrays moved; update out_clear");
+  memset(o, 0, offsetof(run_layer_out, used));
+  o->n_used = 0;
+  memset(&o->n_worst, 0, sizeof *o - offsetof(run_layer_out, n_worst));
+}
+
 void run_layer_out_fini(run_layer_out *o) {
   if (!o) return;
   cod_free(o->workers);
   cod_free(o->trace);
-  memset(o, 0, sizeof *o);
+  out_clear(o);
 }
 
 _Static_assert(COD_WORKERS_MAX <= SIM_LATENCY_WORKERS_MAX, "a per-worker law covers every worker");
@@ -545,6 +572,7 @@ struct run_cluster {
   gsl_rng **rng_lat, **rng_noise;           /* n each; rng_noise entries NULL without noise */
   sim_nic *nic_up, *nic_down;               /* the master's NIC, one per direction */
   uint64_t trial, serial;
+  int pooled;                               /* rng_* borrowed from a run_rng_pool */
 };
 
 /* Workers below 1024 keep the layout that predates the 4096-worker limit (so every stored
@@ -592,12 +620,11 @@ int run_cluster_draw(run_cluster *cl, const run_config *c, size_t j, double t_s,
 
 void run_cluster_free(run_cluster *cl) {
   if (!cl) return;
-  for (size_t j = 0; j < cl->n; j++) {
+  for (size_t j = 0; !cl->pooled && j < cl->n; j++) {
     if (cl->rng_lat) sim_rng_free(cl->rng_lat[j]);
     if (cl->rng_noise) sim_rng_free(cl->rng_noise[j]);
   }
-  cod_free(cl->rng_lat);
-  cod_free(cl->rng_noise);
+  if (!cl->pooled) cod_free(cl->rng_lat), cod_free(cl->rng_noise);
   for (size_t i = 0; i <= RUN_CLASSES_MAX; i++) sim_latency_free(cl->models[i]);
   sim_nic_free(cl->nic_up);
   sim_nic_free(cl->nic_down);
@@ -606,6 +633,11 @@ void run_cluster_free(run_cluster *cl) {
 
 int run_cluster_new(const run_config *c, sim_engine *engine, uint64_t trial, run_cluster **out,
                     cod_err *err) {
+  return run_cluster_new_pooled(c, engine, trial, NULL, out, err);
+}
+
+int run_cluster_new_pooled(const run_config *c, sim_engine *engine, uint64_t trial,
+                           run_rng_pool *pool, run_cluster **out, cod_err *err) {
   run_cluster *cl = cod_calloc(1, sizeof *cl);
   if (!cl) return cod_err_set(err, COD_ENOMEM, "out of memory");
   static _Atomic uint64_t next_serial = 1;
@@ -623,6 +655,14 @@ int run_cluster_new(const run_config *c, sim_engine *engine, uint64_t trial, run
   if ((rc = sim_nic_new(engine, bps, disc, &cl->nic_up, err)) ||
       (rc = sim_nic_new(engine, bps, disc, &cl->nic_down, err)))
     goto fail;
+  if (pool) {
+    cl->pooled = 1;
+    if ((rc = run_rng_pool_take(pool, cl->n, noise, c->run.seed, trial, &cl->rng_lat,
+                                &cl->rng_noise, err)))
+      goto fail;
+    *out = cl;
+    return COD_OK;
+  }
   cl->rng_lat = cod_calloc(cl->n, sizeof *cl->rng_lat);
   cl->rng_noise = cod_calloc(cl->n, sizeof *cl->rng_noise);
   if (!cl->rng_lat || !cl->rng_noise) {
@@ -730,47 +770,54 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
 
 
 /* The worst set of this code under the run's search (cached in the scratch when there is
- * one, so a sweep thread searches each code once), into out->worst_*. */
-static int worst_set_find(layer_ctx *L, cod_err *err) {
-  const run_config *c = L->in->cfg;
-  const cod_code_params *p = cod_code_params_get(L->code);
-  run_scratch *s = L->in->scratch;
+ * one, so a sweep thread searches each code once): *hit points into the scratch, or is
+ * tmp, which the caller then releases (cod_cond_search_result_fini(&tmp->st)). */
+static int worst_search(const run_config *c, const cod_code *code, run_scratch *s,
+                        run_worst_entry *tmp, const run_worst_entry **hit, cod_err *err) {
+  const cod_code_params *p = cod_code_params_get(code);
   run_worst_entry key;
   memset(&key, 0, sizeof key);
-  key.scheme = cod_code_scheme(L->code);
+  key.scheme = cod_code_scheme(code);
   key.n = p->n_workers, key.ka = p->ka, key.kb = p->kb, key.q = p->q;
   key.budget = c->cluster.worst_sets, key.seed = c->run.seed;
-  const run_worst_entry *hit = NULL;
-  for (size_t i = 0; s && i < s->n_worst && !hit; i++) {
+  *hit = NULL;
+  for (size_t i = 0; s && i < s->n_worst; i++) {
     const run_worst_entry *e = &s->worst[i];
     if (strcmp(e->scheme, key.scheme) == 0 && e->n == key.n && e->ka == key.ka &&
         e->kb == key.kb && e->q == key.q && e->budget == key.budget && e->seed == key.seed)
-      hit = e;
+      return *hit = e, COD_OK;
   }
-  if (!hit) {
-    /* exhaustive when all C(n, delta) sets fit the count, else `budget` sampled sets; no
-     * time budget, so the rows depend on the scenario and seed only */
-    cod_cond_search_opts so = cod_cond_search_opts_default();
-    so.budget_s = INFINITY, so.max_exhaustive = (double)key.budget, so.samples = key.budget;
-    so.seed = key.seed;
-    int rc = cod_code_cond_search(L->code, &so, &key.st, err);
-    if (rc) return rc;
-    if (s) {
-      if (s->n_worst == s->cap_worst) {
-        size_t cap = s->cap_worst ? 2 * s->cap_worst : 8;
-        run_worst_entry *t = cod_realloc(s->worst, cap * sizeof *t);
-        if (!t) {
-          cod_cond_search_result_fini(&key.st);
-          return cod_err_set(err, COD_ENOMEM, "out of memory caching a worst set");
-        }
-        s->worst = t, s->cap_worst = cap;
-      }
-      s->worst[s->n_worst++] = key;
-      hit = &s->worst[s->n_worst - 1];
-    } else {
-      hit = &key;
+  /* exhaustive when all C(n, delta) sets fit the count, else `budget` sampled sets; no
+   * time budget, so the rows depend on the scenario and seed only */
+  cod_cond_search_opts so = cod_cond_search_opts_default();
+  so.budget_s = INFINITY, so.max_exhaustive = (double)key.budget, so.samples = key.budget;
+  so.seed = key.seed;
+  int rc = cod_code_cond_search(code, &so, &key.st, err);
+  if (rc) return rc;
+  if (!s) {
+    *tmp = key;
+    return *hit = tmp, COD_OK;
+  }
+  if (s->n_worst == s->cap_worst) {
+    size_t cap = s->cap_worst ? 2 * s->cap_worst : 8;
+    run_worst_entry *t = cod_realloc(s->worst, cap * sizeof *t);
+    if (!t) {
+      cod_cond_search_result_fini(&key.st);
+      return cod_err_set(err, COD_ENOMEM, "out of memory caching a worst set");
     }
+    s->worst = t, s->cap_worst = cap;
   }
+  s->worst[s->n_worst++] = key;
+  *hit = &s->worst[s->n_worst - 1];
+  return COD_OK;
+}
+
+/* stragglers = worst: the worst set into out->worst_* and the workers that return. */
+static int worst_set_find(layer_ctx *L, cod_err *err) {
+  run_worst_entry tmp;
+  const run_worst_entry *hit;
+  int rc = worst_search(L->in->cfg, L->code, L->in->scratch, &tmp, &hit, err);
+  if (rc) return rc;
   run_layer_out *o = L->out;
   o->n_worst = L->delta;
   memcpy(o->worst_set, hit->st.worst_set, L->delta * sizeof *o->worst_set);
@@ -779,15 +826,32 @@ static int worst_set_find(layer_ctx *L, cod_err *err) {
   o->worst_exhaustive = hit->st.exhaustive;
   memset(L->in_worst, 0, sizeof L->in_worst);
   for (size_t i = 0; i < L->delta; i++) L->in_worst[o->worst_set[i]] = 1;
-  if (hit == &key) cod_cond_search_result_fini(&key.st); /* no scratch to keep it */
+  if (hit == &tmp) cod_cond_search_result_fini(&tmp.st); /* no scratch to keep it */
   return COD_OK;
+}
+
+int run_worst_cond(const run_config *c, const cod_code *code, run_scratch *s, double *cond,
+                   cod_err *err) {
+  run_worst_entry tmp;
+  const run_worst_entry *hit;
+  int rc = worst_search(c, code, s, &tmp, &hit, err);
+  if (rc) return rc;
+  *cond = hit->st.worst;
+  if (hit == &tmp) cod_cond_search_result_fini(&tmp.st);
+  return COD_OK;
+}
+
+/* [run] cond = worst: the worst set's condition number of the code, *cond. */
+static int worst_cond(layer_ctx *L, double *cond, cod_err *err) {
+  if (L->out->n_worst) return *cond = L->out->worst_cond, COD_OK; /* stragglers = worst */
+  return run_worst_cond(L->in->cfg, L->code, L->in->scratch, cond, err);
 }
 
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
   if (run_alloc_applies(in->cfg)) return run_alloc_layer_execute(in, out, err);
   layer_ctx L;
-  memset(&L, 0, sizeof L);
-  memset(out, 0, sizeof *out);
+  memset(&L, 0, offsetof(layer_ctx, arrived));
+  out_clear(out);
   out->cond = NAN;
   out->status = RES_STATUS_ERROR;
   out->t_start_s = sim_time_to_s(sim_engine_now(in->engine));

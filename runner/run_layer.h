@@ -29,6 +29,7 @@
 
 #include "cod_code.h"
 #include "res_db.h"
+#include "run_cache.h"
 #include "run_config.h"
 #include "sim_engine.h"
 #include "sim_link.h"
@@ -98,6 +99,10 @@ typedef struct run_scratch {
    * of one sweep point integrate it once */
   void *alloc_an;
   size_t alloc_an_bytes;
+  /* condition numbers of used sets, per code (run_cache.h; made on first use), and the
+   * workers' generators, re-keyed from run to run */
+  run_cond_cache *cond_cache;
+  run_rng_pool rng;
 } run_scratch;
 
 void run_scratch_fini(run_scratch *s);
@@ -112,6 +117,11 @@ typedef struct run_cluster run_cluster;
 
 int run_cluster_new(const run_config *cfg, sim_engine *engine, uint64_t trial,
                     run_cluster **out, cod_err *err);
+/* run_cluster_new with the workers' generators borrowed from pool (re-keyed to the same
+ * streams, not allocated); pool must outlive the cluster and serve one cluster at a time.
+ * pool NULL = run_cluster_new. */
+int run_cluster_new_pooled(const run_config *cfg, sim_engine *engine, uint64_t trial,
+                           run_rng_pool *pool, run_cluster **out, cod_err *err);
 void run_cluster_free(run_cluster *cl); /* before the engine; accepts NULL */
 
 /* Purposes of the random streams of a (trial, worker) pair. */
@@ -166,6 +176,12 @@ typedef struct run_layer_in {
    * and master time is modelled (docs/decisions/019-coded-filter-cache.md). */
   int lazy_encode;
 } run_layer_in;
+
+/* [run] cond = worst: the worst-conditioned set's condition number of `code` under cfg's
+ * search (the one of stragglers = worst; cached in s when s is not NULL), into *cond.
+ * COD_OK, or the search's status (COD_ENOMEM) with a message. */
+int run_worst_cond(const run_config *cfg, const cod_code *code, run_scratch *s, double *cond,
+                   cod_err *err);
 
 /* Simulate and compute one layer. A config with [cluster] allocation = proportional or
  * returns = per-task is handed to run_alloc_layer_execute (runner/run_alloc.h), whose

@@ -1,10 +1,12 @@
 /* sim_rng.c: MT19937 streams keyed by (seed, stream) through splitmix64.
  *
- * We let gsl_rng_set() initialise the generator (which also puts GSL's position index
- * where a fresh state expects it) and then overwrite the 624 state words with splitmix64
- * output. This depends on GSL's MT19937 state being `unsigned long mt[624]; int mti;`,
- * which has been its layout since GSL 1.0; we check the size at run time and refuse,
- * rather than corrupt memory, if a future GSL changes it.
+ * We fill the 624 state words of GSL's MT19937 with splitmix64 output and set its position
+ * index to "state exhausted" (what a fresh gsl_rng_set leaves), so the first draw twists
+ * the keyed state. This depends on GSL's MT19937 state being `unsigned long mt[624]; int
+ * mti;`, which has been its layout since GSL 1.0; we check the size at run time and
+ * refuse, rather than corrupt memory, if a future GSL changes it. sim_rng_rekey writes the
+ * same state into an existing generator, so a run can reuse its generators (no allocation,
+ * and no gsl_rng_set pass that the keyed state would overwrite anyway).
  */
 #include "sim_rng.h"
 
@@ -34,19 +36,10 @@ uint64_t sim_rng_derive_key(uint64_t seed, uint64_t stream_id) {
   return mix64(h + 0x9e3779b97f4a7c15ULL * (stream_id + 1));
 }
 
-int sim_rng_new(uint64_t seed, uint64_t stream_id, gsl_rng **out, cod_err *err) {
-  assert(out);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory allocating an MT19937 stream");
-  size_t state_bytes = gsl_rng_size(r);
-  if (state_bytes != sizeof(mt_state_mirror)) {
-    gsl_rng_free(r);
-    return cod_err_set(err, COD_EINVAL,
-                       "GSL's MT19937 state is %zu bytes, expected %zu: cannot seed streams",
-                       state_bytes, sizeof(mt_state_mirror));
-  }
+/* The state of (seed, stream_id), written into r's MT19937 state in place. gsl_rng_set
+ * is not needed: every word of the state, and the position index, is overwritten. */
+static void fill_state(gsl_rng *r, uint64_t seed, uint64_t stream_id) {
   uint64_t key = sim_rng_derive_key(seed, stream_id);
-  gsl_rng_set(r, (unsigned long)(key & 0xffffffffu));
   mt_state_mirror *st = gsl_rng_state(r);
   uint64_t sm = key;
   unsigned long any = 0;
@@ -58,7 +51,29 @@ int sim_rng_new(uint64_t seed, uint64_t stream_id, gsl_rng **out, cod_err *err) 
   }
   if (!any) st->mt[0] = 0x80000000UL; /* the all-zero state is MT's one fixed point */
   st->mti = MT_N;
+}
+
+int sim_rng_new(uint64_t seed, uint64_t stream_id, gsl_rng **out, cod_err *err) {
+  assert(out);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory allocating an MT19937 stream");
+  size_t state_bytes = gsl_rng_size(r);
+  if (state_bytes != sizeof(mt_state_mirror)) {
+    gsl_rng_free(r);
+    return cod_err_set(err, COD_EINVAL,
+                       "GSL's MT19937 state is %zu bytes, expected %zu: cannot seed streams",
+                       state_bytes, sizeof(mt_state_mirror));
+  }
+  fill_state(r, seed, stream_id);
   *out = r;
+  return COD_OK;
+}
+
+int sim_rng_rekey(gsl_rng *r, uint64_t seed, uint64_t stream_id, cod_err *err) {
+  assert(r);
+  if (r->type != gsl_rng_mt19937 || gsl_rng_size(r) != sizeof(mt_state_mirror))
+    return cod_err_set(err, COD_EINVAL, "sim_rng_rekey: not a generator made by sim_rng_new");
+  fill_state(r, seed, stream_id);
   return COD_OK;
 }
 

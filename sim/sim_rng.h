@@ -34,6 +34,12 @@ uint64_t sim_rng_derive_key(uint64_t seed, uint64_t stream_id);
  * GSL's MT19937 state does not have the documented layout. *out untouched on failure. */
 int sim_rng_new(uint64_t seed, uint64_t stream_id, gsl_rng **out, cod_err *err);
 
+/* Put r (made by sim_rng_new) in exactly the state sim_rng_new(seed, stream_id) gives, in
+ * place, without allocating: a run re-keys its generators instead of making new ones, and
+ * draws the same numbers. COD_EINVAL (r untouched) if r is not an MT19937 generator of
+ * the documented layout. */
+int sim_rng_rekey(gsl_rng *r, uint64_t seed, uint64_t stream_id, cod_err *err);
+
 /* Free a generator from sim_rng_new. Accepts NULL. */
 void sim_rng_free(gsl_rng *r);
 

@@ -185,6 +185,7 @@ static const key_case key_cases[] = {
   {"run", "cond_bound", "1e12", "1e+12"},
   {"run", "compute", "model", "\"model\""},
   {"run", "conv_algo", "auto", "\"auto\""},
+  {"run", "cond", "none", "\"none\""},
   {"model", "name", "models/net.txt", "\"models/net.txt\""},
   {"model", "layers", "conv1-conv3+5", "[1,2,3,5]"},
   {"model", "weights", "/data/weights", "\"/data/weights\""},
@@ -627,7 +628,7 @@ Test(json, stable_and_independent_of_file_key_order) {
   cr_expect_str_eq(ja, jb);
   const char *head = "{\"run\":{\"name\":\"x\",\"trials\":1,\"seed\":5,\"precision\":\"fp64\","
                      "\"decode\":\"fast\",\"snr_db\":\"none\",\"trace\":false,"
-                     "\"cond_bound\":1e+10,\"compute\":\"real\",\"conv_algo\":\"im2col\"},"
+                     "\"cond_bound\":1e+10,\"compute\":\"real\",\"conv_algo\":\"im2col\",\"cond\":\"used\"},"
                      "\"model\":{";
   cr_expect_eq(strncmp(ja, head, strlen(head)), 0, "%s", ja);
   const char *order[] = {"\"run\":", "\"model\":", "\"coding\":", "\"cluster\":",
