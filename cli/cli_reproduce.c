@@ -156,7 +156,8 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
     rc = cli_fail("reproduce", "%s", e.msg);
   if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
   if (!rc && !skip) {
-    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, cli_stop_flag()};
+    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, cli_stop_flag(),
+                         0, 0, NULL, NULL};
     run_sweep_stats st;
     memset(&st, 0, sizeof st);
     if (run_sweep(sc, &so, &st, &e)) rc = cli_fail("reproduce", "%s: %s", path, e.msg);

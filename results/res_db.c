@@ -39,6 +39,9 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
   [RES_ST_BEGIN] = "BEGIN IMMEDIATE",
   [RES_ST_COMMIT] = "COMMIT",
   [RES_ST_ROLLBACK] = "ROLLBACK",
+  [RES_ST_SAVEPOINT] = "SAVEPOINT fcdcc_run",
+  [RES_ST_RELEASE] = "RELEASE fcdcc_run",
+  [RES_ST_ROLLBACK_TO] = "ROLLBACK TO fcdcc_run",
   /* RES_ST_INSERT_RUN, _SET_OUTCOME, _INSERT_LAYER, _INSERT_WORKER, _INSERT_EVENT are
    * made from the column tables of res_schema.c (statement_sql below). */
   [RES_ST_RUN_EXISTS] = "SELECT EXISTS (SELECT 1 FROM runs WHERE run_key = ?1)",
@@ -661,7 +664,21 @@ static int check_open_run(const res_db *db, int64_t run_id, const char *what, co
   return COD_OK;
 }
 
+/* Inside a batch: undo the open run's savepoint and leave it (the batch stays open). */
+static void savepoint_undo(res_db *db) {
+  sqlite3_step(db->st[RES_ST_ROLLBACK_TO]);
+  sqlite3_reset(db->st[RES_ST_ROLLBACK_TO]);
+  sqlite3_step(db->st[RES_ST_RELEASE]);
+  sqlite3_reset(db->st[RES_ST_RELEASE]);
+}
+
 static void rollback_quietly(res_db *db) {
+  if (db->batch_open) {
+    if (!sqlite3_get_autocommit(db->conn)) savepoint_undo(db);
+    else db->batch_open = 0; /* SQLite ended the batch itself (an I/O error) */
+    db->run_open = 0;
+    return;
+  }
   if (!sqlite3_get_autocommit(db->conn)) {
     sqlite3_step(db->st[RES_ST_ROLLBACK]);
     sqlite3_reset(db->st[RES_ST_ROLLBACK]);
@@ -690,7 +707,8 @@ int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_er
       return status;
     }
   }
-  int status = step_done(db, db->st[RES_ST_BEGIN], "starting a run", err);
+  int status = step_done(db, db->st[db->batch_open ? RES_ST_SAVEPOINT : RES_ST_BEGIN],
+                         "starting a run", err);
   if (!status) {
     sqlite3_stmt *st = db->st[RES_ST_INSERT_RUN];
     res_run_row keyed = *row;
@@ -775,6 +793,12 @@ int res_db_insert_skipped(res_db *db, const res_skipped_row *r, cod_err *err) {
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
   int status = check_open_run(db, run_id, "commit", err);
   if (status) return status;
+  if (db->batch_open) { /* its deferred foreign keys are checked when the batch commits */
+    status = step_done(db, db->st[RES_ST_RELEASE], "committing the run into its batch", err);
+    if (status) rollback_quietly(db);
+    db->run_open = 0;
+    return status;
+  }
   status = step_done(db, db->st[RES_ST_COMMIT], "committing the run", err);
   if (!status) db->committed = 1;
   /* A failed COMMIT (deferred foreign key, I/O) leaves the transaction open: end it. */
@@ -785,9 +809,45 @@ int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
 int res_db_rollback_run(res_db *db, int64_t run_id, cod_err *err) {
   int status = check_open_run(db, run_id, "rollback", err);
   if (status) return status;
-  status = step_done(db, db->st[RES_ST_ROLLBACK], "rolling back the run", err);
+  if (db->batch_open) {
+    status = step_done(db, db->st[RES_ST_ROLLBACK_TO], "rolling back the run", err);
+    if (!status) status = step_done(db, db->st[RES_ST_RELEASE], "rolling back the run", err);
+  } else {
+    status = step_done(db, db->st[RES_ST_ROLLBACK], "rolling back the run", err);
+  }
   db->run_open = 0;
   return status;
+}
+
+int res_db_begin_batch(res_db *db, cod_err *err) {
+  if (db->readonly)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': opened read-only", db->path);
+  if (db->run_open || db->batch_open)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': a %s is still open", db->path,
+                       db->run_open ? "run" : "batch");
+  int status = step_done(db, db->st[RES_ST_BEGIN], "starting a batch of runs", err);
+  if (!status) db->batch_open = 1;
+  return status;
+}
+
+int res_db_commit_batch(res_db *db, cod_err *err) {
+  if (!db->batch_open || db->run_open)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': commit batch: %s", db->path,
+                       db->run_open ? "a run is still open" : "no batch is open");
+  int status = step_done(db, db->st[RES_ST_COMMIT], "committing a batch of runs", err);
+  db->batch_open = 0;
+  /* A failed COMMIT (deferred foreign key, I/O) leaves the transaction open: end it. */
+  rollback_quietly(db);
+  return status;
+}
+
+int res_db_rollback_batch(res_db *db, cod_err *err) {
+  if (!db->batch_open)
+    return cod_err_set(err, COD_EINVAL, "results db '%s': rollback batch: no batch is open",
+                       db->path);
+  db->batch_open = 0, db->run_open = 0;
+  if (sqlite3_get_autocommit(db->conn)) return COD_OK; /* SQLite ended it already */
+  return step_done(db, db->st[RES_ST_ROLLBACK], "rolling back a batch of runs", err);
 }
 
 /* ---- queries ------------------------------------------------------------------------ */

@@ -337,6 +337,21 @@ int res_db_rollback_run(res_db *db, int64_t run_id, cod_err *err);
  * Not inside an open run: COD_EINVAL then. Errors as res_db_insert_layer. */
 int res_db_insert_skipped(res_db *db, const res_skipped_row *row, cod_err *err);
 
+/* Batches: several runs in ONE transaction, so that a sweep pays one commit (and one
+ * write-ahead-log sync point) per batch instead of per run. res_db_begin_batch takes the
+ * write lock (BEGIN IMMEDIATE); until res_db_commit_batch, each res_db_begin_run ...
+ * res_db_commit_run is a savepoint inside it: a run that fails to insert or commit is
+ * undone alone and the batch goes on, but nothing of the batch is visible (or survives a
+ * crash) before the batch commits, and a run's deferred foreign keys are checked only
+ * then: a failed batch commit is rolled back whole (the caller may retry its runs one
+ * transaction each to find the culprit). A crash leaves whole batches, hence whole runs.
+ * Errors: COD_EINVAL (read-only, a run or batch already open / none open), COD_EIO (lock,
+ * I/O), COD_EINVAL for a constraint at commit; after a failed commit no batch is open. */
+int res_db_begin_batch(res_db *db, cod_err *err);
+int res_db_commit_batch(res_db *db, cod_err *err);
+/* Undo the open batch and every run in it (an open run included). */
+int res_db_rollback_batch(res_db *db, cod_err *err);
+
 /* *exists = 1 if a committed run with this run_key is in the file, else 0. */
 int res_db_run_exists(res_db *db, const char *run_key, int *exists, cod_err *err);
 

@@ -29,6 +29,9 @@ enum res_stmt_id {
   RES_ST_INSERT_LOAD_RUN,
   RES_ST_INSERT_LOAD_WORKER,
   RES_ST_INSERT_SKIPPED,
+  RES_ST_SAVEPOINT,    /* a run inside a batch (res_db_begin_batch) */
+  RES_ST_RELEASE,
+  RES_ST_ROLLBACK_TO,
   RES_ST_COUNT_ /* number of statements */
 };
 
@@ -41,6 +44,7 @@ struct res_db {
   int committed;       /* this handle committed a run (checkpoint at close) */
   int run_open;        /* a run transaction is open ... */
   int64_t run_id;      /* ... and this is its run_id */
+  int batch_open;      /* a batch transaction is open: runs are savepoints inside it */
   sqlite3_stmt *st[RES_ST_COUNT_];
 };
 

@@ -2,9 +2,11 @@
  *
  * Tasks are (point, trial) pairs in sweep order. Worker threads claim the next task index
  * under a mutex, execute it with their own asset cache, and park the finished result in
- * its slot; the calling thread commits slots strictly in task order as they fill. On the
- * first error no new task is claimed; every task before the failed one is still committed,
- * so no finished result is lost.
+ * its slot; the calling thread hands slots strictly in task order, as they fill, to the
+ * writer thread (run_writer.h), which commits them in batches. On the first error no new
+ * task is claimed; every task before the failed one is still committed, so no finished
+ * result is lost. The loop that hands runs over is the one place a "stop after the runs
+ * in flight" request would be checked, between two runs.
  *
  * Nothing is written before there is something to keep: a database that does not exist yet
  * is created when the first run is committed, so a sweep that fails on its first run (bad
@@ -24,6 +26,7 @@
 #include "res_db.h"
 #include "run_exec.h"
 #include "run_plan.h"
+#include "run_writer.h"
 
 /* One (point, trial). Kept small (32 bytes): the list holds every run of the sweep before
  * the first starts, and its result exists only from the end of the run to its commit. */
@@ -63,6 +66,11 @@ static int record_skips(const sweep *s, res_db *db, cod_err *err) {
     if (rc) return rc;
   }
   return COD_OK;
+}
+
+/* The writer's hook before its first batch: the skipped points, with the first run. */
+static int first_write(void *ctx, res_db *db, cod_err *err) {
+  return record_skips(ctx, db, err);
 }
 
 static void *worker_main(void *arg) {
@@ -161,7 +169,7 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   res_db *db = NULL;
   struct stat sb;
   s.fail_index = SIZE_MAX;
-  int rc = run_plan_sweep(sc, &s.plan, err), recorded = 0;
+  int rc = run_plan_sweep(sc, &s.plan, err);
   if (!rc) rc = run_plan_sweep_refusal(&s.plan, err);
   st.infeasible = s.plan.n_infeasible, st.duplicates = s.plan.n_duplicate;
   if (!rc) rc = res_db_check_name(o->db_path, err); /* before any run is computed */
@@ -183,51 +191,51 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
   for (; started < jobs && s.n_tasks; started++)
     if (pthread_create(&th[started], NULL, worker_main, &s) != 0) break;
   if (started == 0 && s.n_tasks) rc = cod_err_set(err, COD_ENOMEM, "cannot start a worker thread");
-  size_t done = st.skipped;
+  /* finished runs go, in task order, to the writer thread, which commits them in batches */
+  run_writer *wr = NULL;
+  run_writer_opts wo = {o->db_path, db, o->batch_max_runs, o->batch_max_s, o->progress,
+                        o->progress_ctx, st.skipped, st.total, o->after_insert, o->hook_ctx,
+                        first_write, &s};
+  if (!rc && (rc = run_writer_start(&wo, &wr, err)) == COD_OK) db = NULL; /* the writer's now */
   for (size_t i = 0; !rc && i < s.n_tasks; i++) {
     pthread_mutex_lock(&s.mu);
     while (s.tasks[i].state < 2 && !((s.abort || (s.stop && *s.stop)) && s.tasks[i].state == 0))
       pthread_cond_wait(&s.cv, &s.mu);
     int state = s.tasks[i].state;
+    run_result *res = s.tasks[i].res;
+    s.tasks[i].res = NULL;
     pthread_mutex_unlock(&s.mu);
-    if (state == 0 && !s.abort) { /* stopped: every run that started is committed */
+    if (state == 0 && !s.abort) { /* stopped: every run that started is handed over */
       st.stopped = 1;
       break;
     }
-    if (state == 0) break; /* never started: an earlier... later task failed */
-    if (state == 3) { /* every earlier task is committed: it is the earliest failure */
+    if (state == 0) break; /* never started: a later task failed */
+    if (state == 3) { /* every earlier task is handed over: it is the earliest failure */
       pthread_mutex_lock(&s.mu);
       rc = s.fail_err.status ? s.fail_err.status : COD_EINVAL;
       if (err) *err = s.fail_err;
       pthread_mutex_unlock(&s.mu);
       break;
     }
-    run_result *res = s.tasks[i].res;
-    /* the first run to keep creates the file; if it fails to commit, no file is left */
-    if (!db) rc = res_db_open(o->db_path, RES_DB_DROP_EMPTY, &db, err);
-    if (!rc && !recorded) rc = record_skips(&s, db, err), recorded = 1;
-    if (!rc) rc = run_result_write(db, res, err);
-    if (!rc) {
-      st.committed++;
-      if (strcmp(res->run.status, RES_STATUS_OK) == 0) st.ok++;
-      else st.not_ok++;
-      for (size_t l = 0; l < res->n_layers; l++)
-        st.cond_flagged += res->layers[l].cond_flagged == 1;
-      if (res->error_msg[0] && st.failed_runs++ == 0)
-        snprintf(st.first_failure, sizeof st.first_failure, "point %zu trial %zu: %.400s",
-                 s.tasks[i].point, s.tasks[i].trial, res->error_msg);
+    /* the writer's failure (an earlier run's) comes back from run_writer_finish below */
+    if (run_writer_put(wr, res, s.tasks[i].point, s.tasks[i].trial)) {
+      rc = -1; /* stop handing over; the status is the writer's */
+      break;
     }
-    pthread_mutex_lock(&s.mu);
-    s.tasks[i].res = NULL;
-    pthread_mutex_unlock(&s.mu);
-    run_result_fini(res);
-    cod_free(res);
-    if (o->progress) o->progress(o->progress_ctx, ++done, st.total);
   }
-  if (rc) {
+  if (rc) { /* a failure: no new task is claimed */
     pthread_mutex_lock(&s.mu);
     s.abort = 1;
     pthread_mutex_unlock(&s.mu);
+  }
+  if (rc == -1) rc = COD_OK; /* the writer's own failure, reported by run_writer_finish */
+  if (wr) { /* commit what was handed over; a writer failure concerns an earlier run */
+    cod_err we = {0};
+    int wrc = run_writer_finish(wr, &st, &we);
+    if (wrc) {
+      rc = wrc;
+      if (err) *err = we;
+    }
   }
   /* a later task may have failed first: report it once the earlier ones are in */
   for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);

@@ -1,9 +1,9 @@
 /* run_sweep.h: run every point x trial of a scenario into a results database.
  *
  * Runs execute on `jobs` threads (each with its own asset cache and BLAS pinned to one
- * thread by the caller); their rows are committed by the calling thread in (point, trial)
- * order, one transaction per run, so the database holds identical rows (wall-clock
- * columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
+ * thread by the caller); their rows are committed by one writer thread (run_writer.h) in
+ * (point, trial) order, several runs per transaction, so the database holds identical
+ * rows (wall-clock columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
  * runs whose key is already in the database are skipped; without it they are an error.
  * A database that does not exist is created when the first run is committed, so a sweep
  * that fails before (bad model, input or weights file) writes no file. Before any run
@@ -34,7 +34,7 @@ typedef struct run_sweep_opts {
   const char *db_path;
   size_t jobs;             /* >= 1 */
   int resume;              /* skip runs already in the database */
-  /* called by the committing thread after each run (may be NULL) */
+  /* called by the writer thread after each committed run (may be NULL) */
   void (*progress)(void *ctx, size_t done, size_t total);
   void *progress_ctx;
   /* Where coded layers run: NULL = the simulator. A backend that is not thread-safe
@@ -48,6 +48,14 @@ typedef struct run_sweep_opts {
    * nonzero, the runs already running finish and are committed, and run_sweep returns
    * COD_OK with stats->stopped = 1; `resume` then continues it. May be NULL. */
   const volatile sig_atomic_t *stop;
+  /* The writer thread's batches (runner/run_writer.h): 0 = its defaults
+   * (RUN_WRITER_BATCH_RUNS runs, RUN_WRITER_BATCH_S seconds). */
+  size_t batch_max_runs;
+  double batch_max_s;
+  /* test hook (may be NULL): the writer calls it after each run's rows are in the open
+   * batch, before the batch commits (k = runs in the batch so far) */
+  void (*after_insert)(void *ctx, size_t k);
+  void *hook_ctx;
 } run_sweep_opts;
 
 typedef struct run_sweep_stats {
