@@ -27,17 +27,19 @@ uint64_t sim_splitmix64(uint64_t *state);
  * (with overwhelming probability) distinct keys, and nearby pairs give unrelated keys. */
 uint64_t sim_rng_derive_key(uint64_t seed, uint64_t stream_id);
 
-/* Allocate an MT19937 gsl_rng whose state is a pure function of (seed, stream_id).
- * On success *out owns it (free with sim_rng_free or gsl_rng_free) and COD_OK is
- * returned. Errors: COD_ENOMEM if GSL cannot allocate (GSL's error handler is invoked
- * first, so main() must have turned the aborting default off), COD_EINVAL if the linked
- * GSL's MT19937 state does not have the documented layout. *out untouched on failure. */
+/* Allocate an MT19937 gsl_rng whose state is a pure function of (seed, stream_id): the
+ * draws of gsl_rng_mt19937 with its 624 state words set to the splitmix64 sequence from
+ * sim_rng_derive_key(seed, stream_id) (sim_rng.c; its type is our own, named
+ * "fcdcc-keyed-mt19937", and makes that state lazily). On success *out owns it (free with
+ * sim_rng_free or gsl_rng_free) and COD_OK is returned. Errors: COD_ENOMEM if GSL cannot
+ * allocate (GSL's error handler is invoked first, so main() must have turned the aborting
+ * default off). *out untouched on failure. */
 int sim_rng_new(uint64_t seed, uint64_t stream_id, gsl_rng **out, cod_err *err);
 
 /* Put r (made by sim_rng_new) in exactly the state sim_rng_new(seed, stream_id) gives, in
- * place, without allocating: a run re-keys its generators instead of making new ones, and
- * draws the same numbers. COD_EINVAL (r untouched) if r is not an MT19937 generator of
- * the documented layout. */
+ * place, in O(1) and without allocating: a run re-keys its generators instead of making
+ * new ones, and draws the same numbers. COD_EINVAL (r untouched) if r was not made by
+ * sim_rng_new. */
 int sim_rng_rekey(gsl_rng *r, uint64_t seed, uint64_t stream_id, cod_err *err);
 
 /* Free a generator from sim_rng_new. Accepts NULL. */
