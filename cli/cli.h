@@ -35,6 +35,10 @@ int cli_bench_wino_target(int quick, int reps);
 int cli_bench_load(int quick);
 /* cli_bench_mem.c: `fcdcc bench memory` (argv[0] is "memory"). */
 int cli_bench_memory(int argc, char **argv);
+/* cli_bench_sweep.c: `fcdcc bench sweep` (argv[0] is "sweep"), and the runner's targets
+ * that `fcdcc bench` prints (model-only events/s, --jobs 2 / --jobs 1, n = 1024 runs/s). */
+int cli_bench_sweep(int argc, char **argv);
+int cli_bench_sweep_targets(int quick, int reps);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);

@@ -470,6 +470,7 @@ static const char bench_help[] =
     "       fcdcc bench conv --shape C,H,W,N,K [...]   (one convolution; see its --help)\n"
     "       fcdcc bench load [--quick]   (the request-stream benchmark alone)\n"
     "       fcdcc bench memory [...]   (peak RSS of coded runs; see its --help)\n"
+    "       fcdcc bench sweep [--quick] [--reps R]     (the runner's targets only)\n"
     "Speed benchmarks, single-threaded, printed as ratios measured side by side:\n"
     "conv2d against the same-shape OpenBLAS GEMM on AlexNet and VGG-16 layers (fp32, fp64),\n"
     "Winograd F(2x2,3x3) against im2col on their 3x3 stride-1 layers,\n"
@@ -479,10 +480,12 @@ static const char bench_help[] =
     "model-only runs, and coded against uncoded LeNet-5 inferences per second on\n"
     "Fashion-MNIST images (skipped with a message without dataset-fashion-mnist), and a\n"
     "compute = model Poisson request stream through AlexNet (10^6 requests; quick 10^5):\n"
-    "its events/s beside the bare engine's, and the peak RSS of 10^5 and 10^6 requests.\n\n"
+    "its events/s beside the bare engine's, and the peak RSS of 10^5 and 10^6 requests;\n"
+    "`bench sweep`: the runner against the bare engine, --jobs 2 against --jobs 1, and\n"
+    "n = 1024 runs/s.\n\n"
     "  --quick      fewer layers and repetitions\n"
     "  --reps R     repetitions per measurement (default 5, quick 3)\n"
-    "  --only S     one section: conv, winograd, decode, runs, lenet or load\n"
+    "  --only S     one section: conv, winograd, decode, runs, lenet, load or sweep\n"
     "  -h, --help   this help\n";
 
 int cli_bench(int argc, char **argv) {
@@ -493,11 +496,12 @@ int cli_bench(int argc, char **argv) {
     return cli_bench_load(argc == 3);
   }
   if (argc > 1 && !strcmp(argv[1], "memory")) return cli_bench_memory(argc - 1, argv + 1);
+  if (argc > 1 && !strcmp(argv[1], "sweep")) return cli_bench_sweep(argc - 1, argv + 1);
   static const struct option longopts[] = {
       {"quick", 0, 0, 'q'}, {"reps", 1, 0, 'r'}, {"only", 1, 0, 'o'}, {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   static const char *const sections[] = {"conv", "winograd", "decode", "runs", "lenet", "load",
-                                         NULL};
+                                         "sweep", NULL};
   int quick = 0, ch, only = -1;
   size_t reps = 0;
   opterr = 0;
@@ -508,7 +512,7 @@ int cli_bench(int argc, char **argv) {
         if (!strcmp(optarg, sections[i])) only = i;
       if (only < 0)
         return cli_usage_error("bench", "--only %s: not a section (conv, winograd, decode, "
-                               "runs, lenet, load)", optarg);
+                               "runs, lenet, load, sweep)", optarg);
     } else if (ch == 'r') {
       int rc = cli_parse_size("bench", "--reps", optarg, 1, 1000, &reps);
       if (rc) return rc;
@@ -530,5 +534,6 @@ int cli_bench(int argc, char **argv) {
   if (!rc && (only < 0 || only == 3)) rc = bench_runs((int)reps);
   if (!rc && (only < 0 || only == 4)) rc = bench_lenet_data((int)reps);
   if (!rc && (only < 0 || only == 5)) rc = cli_bench_load(quick);
+  if (!rc && (only < 0 || only == 6)) rc = cli_bench_sweep_targets(quick, (int)reps);
   return rc;
 }
