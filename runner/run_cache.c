@@ -26,9 +26,17 @@ typedef struct cond_code {
   size_t n, ka, kb, q, delta;
   unsigned long seed;
   uint64_t last_use;
-  cond_slot *slots;        /* RUN_COND_CACHE_SLOTS */
-  uint16_t *ids;           /* RUN_COND_CACHE_SLOTS x delta: the sorted set of each slot */
+  size_t n_slots;          /* a power of two (slots_for) */
+  cond_slot *slots;        /* n_slots */
+  uint16_t *ids;           /* n_slots x delta: the sorted set of each slot */
 } cond_code;
+
+/* Slots of a code whose sets have delta ids: as many as fit in RUN_COND_CACHE_BYTES. */
+static size_t slots_for(size_t delta) {
+  size_t per = sizeof(cond_slot) + delta * sizeof(uint16_t), n = 64;
+  while (2 * n <= RUN_COND_CACHE_SLOTS_MAX && 2 * n * per <= RUN_COND_CACHE_BYTES) n *= 2;
+  return n;
+}
 
 struct run_cond_cache {
   cond_code codes[RUN_COND_CACHE_CODES];
@@ -92,8 +100,9 @@ static cond_code *cond_code_find(run_cond_cache *c, const cod_code *code, size_t
     code_fini(e);
     c->st.evictions++;
   }
-  cond_slot *slots = cod_calloc(RUN_COND_CACHE_SLOTS, sizeof *slots);
-  uint16_t *ids = cod_malloc_array((size_t)RUN_COND_CACHE_SLOTS * delta, sizeof *ids);
+  size_t n_slots = slots_for(delta);
+  cond_slot *slots = cod_calloc(n_slots, sizeof *slots);
+  uint16_t *ids = cod_malloc_array(n_slots * delta, sizeof *ids);
   if (!slots || !ids) {
     cod_free(slots);
     cod_free(ids);
@@ -106,7 +115,7 @@ static cond_code *cond_code_find(run_cond_cache *c, const cod_code *code, size_t
   if (e == &c->codes[c->n_codes]) c->n_codes++;
   e->scheme = scheme, e->n = p->n_workers, e->ka = cod_code_ka(code), e->kb = cod_code_kb(code);
   e->q = p->q, e->seed = seed, e->delta = delta, e->last_use = ++c->tick;
-  e->slots = slots, e->ids = ids;
+  e->n_slots = n_slots, e->slots = slots, e->ids = ids;
   return e;
 }
 
@@ -124,7 +133,7 @@ int run_cond_cache_get(run_cond_cache **cache, const cod_code *code, const size_
   cond_code *e = cond_code_find(c, code, n_used);
   if (!e) return cod_err_set(err, COD_ENOMEM, "out of memory for the condition-number cache");
   uint64_t h = set_hash(sorted, n_used);
-  size_t s = (size_t)(h % RUN_COND_CACHE_SLOTS);
+  size_t s = (size_t)(h & (e->n_slots - 1));
   uint16_t *ids = e->ids + s * n_used;
   if (e->slots[s].hash == h) {
     size_t i = 0;

@@ -8,9 +8,10 @@
  * cache is owned by one thread (no locks) and bounded:
  *   - run_cond_cache: the 2-norm condition number of a used worker set, per code
  *     (scheme, n, k_A, k_B, q, seed: what the coefficient matrices depend on), for at most
- *     RUN_COND_CACHE_CODES codes (least recently used code evicted) of
- *     RUN_COND_CACHE_SLOTS direct-mapped slots each (a set whose slot is taken replaces
- *     it). A set is looked up by its ids in ascending order and its condition number is
+ *     RUN_COND_CACHE_CODES codes (least recently used code evicted), each a direct-mapped
+ *     table (a set whose slot is taken replaces it) of as many slots as fit in
+ *     RUN_COND_CACHE_BYTES, a power of two, at most RUN_COND_CACHE_SLOTS_MAX (16384 slots
+ *     at delta = 16, where C(20, 16) = 4845 sets exist; 2048 at delta = 256). A set is looked up by its ids in ascending order and its condition number is
  *     always computed on the ids in that order, so a hit returns exactly what
  *     recomputation would (the value no longer depends on the arrival order, which only
  *     permutes the rows of the matrix: the same number up to rounding).
@@ -19,8 +20,8 @@
  *     thread (least recently used evicted). Codes are immutable once planned.
  *   - run_rng_pool: the MT19937 generators of a run's workers, allocated once and re-keyed
  *     (sim_rng_rekey) per run: the same streams as fresh sim_rng_new generators.
- * Memory: a cond entry is 16 bytes plus 2 bytes per id (a code at delta = 256 with every
- * slot filled holds about 2.1 MB); a cached code is one cod_code.
+ * Memory: a cond slot is 16 bytes plus 2 bytes per id, at most RUN_COND_CACHE_BYTES per
+ * code, so at most 16 MB per thread; a cached code is one cod_code.
  */
 #ifndef FCDCC_RUN_CACHE_H
 #define FCDCC_RUN_CACHE_H
@@ -34,7 +35,8 @@
 #include "run_config.h"
 
 #define RUN_COND_CACHE_CODES 16
-#define RUN_COND_CACHE_SLOTS 4096
+#define RUN_COND_CACHE_BYTES (1u << 20) /* per code: its slots fill at most this */
+#define RUN_COND_CACHE_SLOTS_MAX 65536
 #define RUN_CODE_CACHE_MAX 64
 
 typedef struct run_cond_cache run_cond_cache;
