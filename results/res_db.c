@@ -835,6 +835,7 @@ int res_db_commit_batch(res_db *db, cod_err *err) {
     return cod_err_set(err, COD_EINVAL, "results db '%s': commit batch: %s", db->path,
                        db->run_open ? "a run is still open" : "no batch is open");
   int status = step_done(db, db->st[RES_ST_COMMIT], "committing a batch of runs", err);
+  if (!status) db->committed = 1;
   db->batch_open = 0;
   /* A failed COMMIT (deferred foreign key, I/O) leaves the transaction open: end it. */
   rollback_quietly(db);
