@@ -566,6 +566,11 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);
   if (cached) run_filt_cache_release(x->a->filt, ci);
+  /* [run] cond for every backend (the simulator's layer applies it already; the MPI one
+   * reports its decoder's number): NULL, or the code's worst set (cached per thread) */
+  if (!rc && c->run.cond == RUN_COND_NONE) lo.cond = NAN;
+  if (!rc && c->run.cond == RUN_COND_WORST && !isnan(lo.cond))
+    rc = run_worst_cond(c, code, &x->a->scratch, &lo.cond, err);
   /* a decode of finite results can still overflow (or a backend's worker return Inf):
    * the layer is a numeric failure, never `ok` */
   if (!rc && y && strcmp(lo.status, RES_STATUS_OK) == 0 && !all_finite(y, cod_conv_output_len(g))) {
