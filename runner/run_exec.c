@@ -829,7 +829,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
   x.be = be ? be : &sim_backend;
-  if ((rc = run_storage_plan_new(cfg, a->m, &x.storage, err))) return rc;
+  if ((rc = run_storage_plan_new_cached(cfg, a->m, &a->codes, &x.storage, err))) return rc;
   if ((rc = sim_engine_new(256, &x.e, err))) {
     run_storage_plan_free(x.storage);
     return rc;

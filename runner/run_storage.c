@@ -56,6 +56,11 @@ static int an_layer(const run_config *c, const cod_conv_geom *g, const cod_code 
 
 int run_storage_plan_new(const run_config *c, const model *m, run_storage_plan **out,
                          cod_err *err) {
+  return run_storage_plan_new_cached(c, m, NULL, out, err);
+}
+
+int run_storage_plan_new_cached(const run_config *c, const model *m, run_code_cache **codes,
+                                run_storage_plan **out, cod_err *err) {
   if (c->cluster.storage != RUN_STORAGE_WHOLE_MODEL) {
     *out = NULL;
     return COD_OK;
@@ -97,13 +102,16 @@ int run_storage_plan_new(const run_config *c, const model *m, run_storage_plan *
     p->need[ci] = p->overflow[ci] = NAN;
     if (!selected(c, ci)) continue;
     cod_conv_geom g = model_conv_geom(m, ci);
-    cod_code *code = NULL;
-    if ((rc = run_code_choose_held(c, &g, hf, hs, &code, err))) break;
+    cod_code *owned = NULL;
+    const cod_code *code = NULL; /* the thread's cached code when there is a cache */
+    if (codes) rc = run_code_cache_get(codes, c, &g, hf, hs, &code, err);
+    else if (!(rc = run_code_choose_held(c, &g, hf, hs, &owned, err))) code = owned;
+    if (rc) break;
     double f = (double)(cod_code_worker_filter_len(code) * el);
     double s = (double)(cod_code_worker_input_len(code) * el);
     n_an += an_layer(c, &g, code, &acs[n_sel]);
     n_sel++;
-    cod_code_free(code);
+    cod_code_free(owned);
     double need = hf + f + fmax(hs, s);
     p->need[ci] = need;
     if (need > min_cap) {

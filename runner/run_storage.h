@@ -28,6 +28,7 @@
 #include "cod_code.h"
 #include "model.h"
 #include "res_db.h"
+#include "run_cache.h"
 #include "run_config.h"
 
 typedef struct run_storage_plan run_storage_plan;
@@ -38,6 +39,11 @@ typedef struct run_storage_plan run_storage_plan;
  * the code planner's status and message for a layer no pair plans; *out untouched. */
 int run_storage_plan_new(const run_config *cfg, const model *m, run_storage_plan **out,
                          cod_err *err);
+/* The same, with each layer's code taken from (and kept in) a sweep thread's code cache
+ * (runner/run_cache.h), so a run does not re-plan the codes its point's earlier runs
+ * planned. codes NULL = run_storage_plan_new. */
+int run_storage_plan_new_cached(const run_config *cfg, const model *m, run_code_cache **codes,
+                                run_storage_plan **out, cod_err *err);
 void run_storage_plan_free(run_storage_plan *p); /* accepts NULL */
 
 /* The coded filter bytes and the largest coded slab a worker already holds before conv
