@@ -7,7 +7,7 @@
  * While the writer is busy with one batch the next one fills, so SQLite no longer runs on
  * the critical path of the sweep threads, and one commit serves many runs. A crash (even
  * SIGKILL) leaves whole batches, hence only whole runs, and --resume reruns exactly the
- * runs that are missing (docs/decisions/019-batched-writer-thread.md).
+ * runs that are missing (docs/decisions/020-batched-writer-thread.md).
  *
  * Failures stop the writer where today's per-run commits would have stopped: if run i of
  * a batch fails to insert, the runs before it in the batch are committed and nothing
