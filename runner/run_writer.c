@@ -35,7 +35,7 @@ struct run_writer {
   int closing;               /* no more runs will come */
   int failed;                /* the first failure is in fail_err (under mu) */
   cod_err fail_err;
-  int first_done;            /* first_write was called */
+  int first_done;            /* the first batch was taken (first_write called) */
   run_sweep_stats st;        /* committed runs (writer thread; read after join) */
   size_t done;
 };
@@ -74,8 +74,8 @@ static int write_batch(run_writer *w, slot *b, size_t n, cod_err *err) {
   int rc = COD_OK;
   /* the first run to keep creates the file; if it fails to commit, no file is left */
   if (!w->db) rc = res_db_open(w->o.db_path, RES_DB_DROP_EMPTY, &w->db, err);
-  if (!rc && w->o.first_write && !w->first_done)
-    rc = w->o.first_write(w->o.first_ctx, w->db, err), w->first_done = 1;
+  if (!rc && w->o.first_write && !w->first_done) rc = w->o.first_write(w->o.first_ctx, w->db, err);
+  w->first_done = 1;
   if (!rc) rc = res_db_begin_batch(w->db, err);
   if (rc) return rc;
   size_t k = 0;
@@ -125,7 +125,8 @@ static void *writer_main(void *arg) {
         pthread_cond_signal(&w->not_full);
         continue;
       }
-      if (w->closing) break;
+      /* the first batch does not wait: the file appears with the first run, as before */
+      if (w->closing || !w->first_done) break;
       if (pthread_cond_timedwait(&w->not_empty, &w->mu, &until) == ETIMEDOUT && !w->count) break;
     }
     pthread_mutex_unlock(&w->mu);

@@ -3,7 +3,9 @@
  * The sweep hands each finished run over in (point, trial) order (run_writer_put); the
  * writer thread commits them in that order, several runs per transaction
  * (res_db_begin_batch): a batch closes when it holds batch_max_runs runs, when
- * batch_max_s seconds have passed since its first run arrived, or when the sweep ends.
+ * batch_max_s seconds have passed since its first run arrived, or when the sweep ends;
+ * the very first batch takes only the runs already waiting, so the database appears with
+ * the sweep's first run (as it did with one transaction per run).
  * While the writer is busy with one batch the next one fills, so SQLite no longer runs on
  * the critical path of the sweep threads, and one commit serves many runs. A crash (even
  * SIGKILL) leaves whole batches, hence only whole runs, and --resume reruns exactly the
