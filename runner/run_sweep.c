@@ -28,6 +28,9 @@
 #include "run_plan.h"
 #include "run_writer.h"
 
+/* Tasks a worker may claim beyond the last one handed to the writer. */
+#define RUN_SWEEP_AHEAD 256
+
 /* One (point, trial). Kept small (32 bytes): the list holds every run of the sweep before
  * the first starts, and its result exists only from the end of the run to its commit. */
 typedef struct task {
@@ -41,6 +44,9 @@ typedef struct sweep {
   const run_backend *be;
   task *tasks;
   size_t n_tasks, next;
+  size_t handed;      /* tasks handed to the writer (under mu): claims stay within
+                         RUN_SWEEP_AHEAD of it, so parked results are bounded and a stop
+                         request leaves few runs to commit */
   int abort;
   const volatile sig_atomic_t *stop; /* opts->stop: claim no task once it is set */
   size_t fail_index;  /* the earliest failed task, SIZE_MAX if none (under mu) */
@@ -83,6 +89,9 @@ static void *worker_main(void *arg) {
   size_t have_point = SIZE_MAX;
   for (;;) {
     pthread_mutex_lock(&s->mu);
+    while (!s->abort && !(s->stop && *s->stop) && s->next < s->n_tasks &&
+           s->next >= s->handed + RUN_SWEEP_AHEAD)
+      pthread_cond_wait(&s->cv, &s->mu);
     size_t i = s->next;
     if (s->abort || i >= s->n_tasks || (s->stop && *s->stop)) {
       pthread_cond_broadcast(&s->cv); /* the committer may wait for a task none will run */
@@ -224,17 +233,22 @@ int run_sweep(const run_scenario *sc, const run_sweep_opts *o, run_sweep_stats *
       pthread_mutex_unlock(&s.mu);
       break;
     }
+    pthread_mutex_lock(&s.mu);
+    s.handed = i + 1;
+    pthread_cond_broadcast(&s.cv); /* a worker waiting to run ahead may claim again */
+    pthread_mutex_unlock(&s.mu);
     /* the writer's failure (an earlier run's) comes back from run_writer_finish below */
     if (run_writer_put(wr, res, s.tasks[i].point, s.tasks[i].trial)) {
       rc = -1; /* stop handing over; the status is the writer's */
       break;
     }
   }
-  if (rc) { /* a failure: no new task is claimed */
-    pthread_mutex_lock(&s.mu);
-    s.abort = 1;
-    pthread_mutex_unlock(&s.mu);
-  }
+  /* nothing more is handed over (done, stopped or failed): no task is claimed any more,
+   * and a worker waiting to run ahead is woken to leave */
+  pthread_mutex_lock(&s.mu);
+  s.abort = 1;
+  pthread_cond_broadcast(&s.cv);
+  pthread_mutex_unlock(&s.mu);
   if (rc == -1) rc = COD_OK; /* the writer's own failure, reported by run_writer_finish */
   if (wr) { /* commit what was handed over; a writer failure concerns an earlier run */
     cod_err we = {0};
