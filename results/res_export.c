@@ -28,27 +28,16 @@ static void csv_text(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static int table_sql(const res_table *t, char *buf, size_t cap) {
-  size_t used = (size_t)snprintf(buf, cap, "SELECT ");
-  for (size_t i = 0; i < t->n_cols && used < cap; i++)
-    used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ", " : "", t->cols[i].name);
-  /* the primary keys lead every table: (run_id[, layer_index[, worker | seq]]) */
-  size_t nkey = t->n_cols < 3 ? t->n_cols : 3;
-  if (used < cap) used += (size_t)snprintf(buf + used, cap - used, " FROM %s ORDER BY ", t->name);
-  for (size_t i = 0; i < nkey && used < cap; i++)
-    used += (size_t)snprintf(buf + used, cap - used, "%s%zu", i ? ", " : "", i + 1);
-  return used < cap ? COD_OK : COD_EIO;
-}
-
 static int write_table(res_db *db, const res_table *t, const char *path, cod_err *err) {
-  char sql[4096];
-  if (table_sql(t, sql, sizeof sql))
-    return cod_err_set(err, COD_EIO, "export: the query of table %s is too long", t->name);
+  char *sql = NULL;
+  int status = res_schema_export_sql(t, &sql, err);
+  if (status) return status;
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL);
+  cod_free(sql);
   if (rc != SQLITE_OK) return res_fail_sqlite(db, rc, "export query", err);
   cod_file_out o;
-  int status = cod_file_out_open(&o, path, err);
+  status = cod_file_out_open(&o, path, err);
   if (status) {
     sqlite3_finalize(st);
     return status;

@@ -174,24 +174,6 @@ static int resolve(gp *g, res_db *db, cod_err *err) {
   return COD_OK;
 }
 
-/* The SELECT of the metric's samples: (run_id, layer name or NULL, value). Made from the
- * table's and column's names as the column tables spell them. */
-static int sample_sql(const gp *g, char *buf, size_t cap) {
-  const char *t = g->tb->name, *c = g->col->name;
-  int n;
-  if (g->tb == res_schema_table(RES_TABLE_LAYERS))
-    n = snprintf(buf, cap, "SELECT run_id, layer_name, %s FROM layers WHERE %s IS NOT NULL "
-                 "ORDER BY run_id, layer_index", c, c);
-  else if (g->tb == res_schema_table(RES_TABLE_WORKERS))
-    n = snprintf(buf, cap, "SELECT w.run_id, l.layer_name, w.%s FROM workers w JOIN layers l "
-                 "ON l.run_id = w.run_id AND l.layer_index = w.layer_index WHERE w.%s IS NOT "
-                 "NULL ORDER BY w.run_id, w.layer_index, w.worker", c, c);
-  else
-    n = snprintf(buf, cap, "SELECT run_id, NULL, %s FROM %s WHERE %s IS NOT NULL ORDER BY "
-                 "run_id", c, t, c);
-  return n > 0 && (size_t)n < cap ? COD_OK : COD_EINVAL;
-}
-
 static int keep(const gp *g, size_t point, const char *layer) {
   for (size_t i = 0; i < g->nwhere; i++) {
     const char *v = g->where_layer[i] ? layer : res_points_value(g->pts, point, g->wkey[i]);
@@ -201,14 +183,14 @@ static int keep(const gp *g, size_t point, const char *layer) {
 }
 
 static int read_samples(gp *g, res_db *db, cod_err *err) {
-  char sql[512];
-  if (sample_sql(g, sql, sizeof sql))
-    return cod_err_set(err, COD_EINVAL, "plot: metric name too long");
+  char *sql = NULL; /* made by res_schema from the column tables' own names */
+  int status = res_schema_sample_sql(g->tb, g->col, &sql, err);
+  if (status) return status;
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(db->conn, sql, -1, &st, NULL);
+  cod_free(sql);
   if (rc != SQLITE_OK) return res_fail_sqlite(db, rc, "plot query", err);
   size_t nonnum = 0;
-  int status = COD_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     size_t pt;
     if (res_points_of_run(g->pts, sqlite3_column_int64(st, 0), &pt)) continue;

@@ -407,6 +407,46 @@ int res_schema_insert_sql(const res_table *t, char **out, cod_err *err) {
   return sb_finish(&b, out, "insert statement", err);
 }
 
+static int own_table(const res_table *t) {
+  for (size_t i = 0; i < RES_TABLE_COUNT; i++)
+    if (t == &tables[i]) return 1;
+  return 0;
+}
+
+int res_schema_export_sql(const res_table *t, char **out, cod_err *err) {
+  if (!own_table(t)) return cod_err_set(err, COD_EINVAL, "export: not a table of the schema");
+  sbuf b = {NULL, 0, 0, 1};
+  sb_put(&b, "SELECT ");
+  for (size_t i = 0; i < t->n_cols; i++) sb_put(&b, i ? ", " : ""), sb_put(&b, t->cols[i].name);
+  sb_put(&b, " FROM "), sb_put(&b, t->name), sb_put(&b, " ORDER BY ");
+  /* the primary keys lead every table: (run_id[, layer_index[, worker | seq]]) */
+  size_t nkey = t->n_cols < 3 ? t->n_cols : 3;
+  static const char *const ord[3] = {"1", ", 2", ", 3"};
+  for (size_t i = 0; i < nkey; i++) sb_put(&b, ord[i]);
+  return sb_finish(&b, out, "export query", err);
+}
+
+int res_schema_sample_sql(const res_table *t, const res_column *c, char **out, cod_err *err) {
+  if (!own_table(t) || c < t->cols || c >= t->cols + t->n_cols)
+    return cod_err_set(err, COD_EINVAL, "plot: not a column of the schema");
+  sbuf b = {NULL, 0, 0, 1};
+  if (t == &tables[RES_TABLE_LAYERS]) {
+    sb_put(&b, "SELECT run_id, layer_name, "), sb_put(&b, c->name);
+    sb_put(&b, " FROM layers WHERE "), sb_put(&b, c->name);
+    sb_put(&b, " IS NOT NULL ORDER BY run_id, layer_index");
+  } else if (t == &tables[RES_TABLE_WORKERS]) {
+    sb_put(&b, "SELECT w.run_id, l.layer_name, w."), sb_put(&b, c->name);
+    sb_put(&b, " FROM workers w JOIN layers l ON l.run_id = w.run_id AND l.layer_index = "
+               "w.layer_index WHERE w."), sb_put(&b, c->name);
+    sb_put(&b, " IS NOT NULL ORDER BY w.run_id, w.layer_index, w.worker");
+  } else {
+    sb_put(&b, "SELECT run_id, NULL, "), sb_put(&b, c->name), sb_put(&b, " FROM ");
+    sb_put(&b, t->name), sb_put(&b, " WHERE "), sb_put(&b, c->name);
+    sb_put(&b, " IS NOT NULL ORDER BY run_id");
+  }
+  return sb_finish(&b, out, "plot query", err);
+}
+
 int res_schema_outcome_sql(char **out, cod_err *err) {
   const res_table *t = &tables[RES_TABLE_RUNS];
   sbuf b = {NULL, 0, 0, 1};

@@ -74,6 +74,17 @@ int res_schema_create_sql(char **out, cod_err *err);
  * (COALESCE(?i, if_null) where the column has one). Same ownership and errors. */
 int res_schema_insert_sql(const res_table *t, char **out, cod_err *err);
 
+/* "SELECT <every column> FROM t ORDER BY 1[, 2[, 3]]" (the leading primary-key columns):
+ * one table as `fcdcc export` writes it. t must be one of res_schema_table's. Same
+ * ownership and errors as res_schema_insert_sql; COD_EINVAL for a foreign table. */
+int res_schema_export_sql(const res_table *t, char **out, cod_err *err);
+
+/* The samples of column c of t for a plot: (run_id, layer_name or NULL, c) where c is not
+ * NULL, ordered by run (then layer and worker); workers rows take their layer's name by a
+ * join. c must be a column of t, t one of res_schema_table's (COD_EINVAL otherwise), so
+ * only the tables' own names ever reach the text. */
+int res_schema_sample_sql(const res_table *t, const res_column *c, char **out, cod_err *err);
+
 /* "UPDATE runs SET <outcome column> = ?2, ... WHERE run_id = ?1", in column order. */
 int res_schema_outcome_sql(char **out, cod_err *err);
 

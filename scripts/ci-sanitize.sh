@@ -43,9 +43,12 @@ fi
 # 3. The SQL argument of every sqlite3_exec / sqlite3_prepare* is a string literal, a
 #    macro (upper case) or one of the reviewed pass-through parameters listed here
 #    (FILE:EXPRESSION); each helper listed is called with literals or macros only, or (in
-#    res_db.c) with the texts res_schema.c makes from its constant column tables
-#    (docs/decisions/010), never with input.
+#    res_db.c, res_export.c and res_gplot.c) with the texts res_schema.c makes from its
+#    constant column tables (docs/decisions/011; res_schema_export_sql and
+#    res_schema_sample_sql refuse a table or column that is not one of the tables' own), never
+#    with input.
 allowed='results/res_db.c:sql results/res_db.c:stmt_sql[i] results/res_figures.c:sql'
+allowed+=' results/res_export.c:sql results/res_gplot.c:sql'
 bad_sql=$(cd "$audit/code" && for f in $files; do
   perl -0777 -ne 'while (/\bsqlite3_(?:exec|prepare(?:_v2|_v3)?)\s*\(\s*[^,]+,\s*([^,]+?)\s*,/g) {
       my $a = $1; my $pre = substr($_, 0, $-[0]);
