@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "cod_code.h"
+#include "cod_scheme.h"
 #include "tc_util.h"
 
 /* Independent worst condition number over all delta-subsets of n workers. */
@@ -217,4 +218,36 @@ Test(numeric, cir_alexnet_conv3_all_straggler_sets, .timeout = 240) {
   cr_expect_leq((double)over, 0.02 * (double)count, "%zu of %zu sets above 1e-12", over, count);
   free(work), free(y), free(y2);
   tc_run_fini(&r);
+}
+
+/* A large, badly conditioned set: nsctc-rot's unit-circle Vandermonde of 256 of 1024
+ * workers (seeded draw), cond ~5e11. GSL's one-sided Jacobi, which cod_la_cond_complex
+ * uses above 1e10 to refine small singular values, stopped unconverged here and returned
+ * 2.7 as a success; the library must stay consistent with the test's independent
+ * Golub-Reinsch SVD (tc_cond_complex) to the accuracy such a number has (50%). */
+Test(numeric, cond_of_a_256_of_1024_set_is_not_underestimated, .timeout = 200) {
+  const size_t n = 1024, d = 256;
+  size_t set[256];
+  char used[1024] = {0};
+  tc_lcg r;
+  tc_lcg_seed(&r, 20261201);
+  for (size_t k = 0; k < d;) {
+    size_t j = tc_lcg_below(&r, n);
+    if (!used[j]) used[j] = 1, k++;
+  }
+  for (size_t j = 0, k = 0; j < n; j++)
+    if (used[j]) set[k++] = j;
+  double *v = malloc(2 * d * d * sizeof *v);
+  cr_assert_not_null(v);
+  for (size_t i = 0; i < d; i++)
+    for (size_t e = 0; e < d; e++) {
+      double t = 2 * M_PI * (double)((set[i] * e) % n) / (double)n;
+      v[2 * (i * d + e)] = cos(t), v[2 * (i * d + e) + 1] = sin(t);
+    }
+  double lib, ref = tc_cond_complex(v, d);
+  cr_assert_eq(cod_la_cond_complex(v, d, &lib), COD_OK);
+  cr_log_info("256 of 1024: cod_la_cond_complex %.4g, Golub-Reinsch %.4g", lib, ref);
+  cr_assert(ref > 1e10, "the reference set is not as badly conditioned as meant: %g", ref);
+  cr_assert(lib >= 0.5 * ref && lib <= 2 * ref, "library cond %g vs reference %g", lib, ref);
+  free(v);
 }
