@@ -28,7 +28,9 @@
 
 #include "cod_alloc.h"
 #include "cod_registry.h"
+#include "an_model.h"
 #include "run_alloc.h"
+#include "run_exec.h"
 #include "run_load.h"
 #include "run_units.h"
 #include "sim_latency.h"
@@ -43,7 +45,8 @@ enum {
   F_CLASS = 16u,   /* offset is into run_class, not run_config */
   F_LAW_KEYS = 32u, /* placeholder row: the law keys generated from sim/ go here */
   F_BASE_LAW = 64u, /* enum of laws: only those that wrap none and read no trace */
-  F_SCHEME = 128u   /* ENUM whose names are coding/'s registry, stored as the name */
+  F_SCHEME = 128u,  /* ENUM whose names are coding/'s registry, stored as the name */
+  F_KW_MAX = 256u   /* INT: the keyword means SIZE_MAX (RUN_DELTA_AUTO), not 0 */
 };
 
 typedef struct key_def {
@@ -51,7 +54,8 @@ typedef struct key_def {
   size_t offset;             /* of the field in run_config (or run_class with F_CLASS) */
   unsigned flags;
   double lo, hi;             /* bounds of reals and integers (integers are < 2^53 here) */
-  const char *keyword;       /* REAL: word meaning INFINITY; INT: word meaning 0;
+  const char *keyword;       /* REAL: word meaning INFINITY; INT: word meaning 0 (SIZE_MAX
+                                with F_KW_MAX);
                                 STRING: word accepted besides a path */
   const char *const *names;  /* ENUM: NULL-terminated names, value = position (F_SCHEME:
                                 NULL, the registry's names, stored as text) */
@@ -171,8 +175,9 @@ static const key_def static_keys[] = {
    OFF(coding.ka), 0, 1, INT_CAP, "auto", NULL, 0},
   {INFO("coding", "kb", RUN_KEY_INT, "auto or an integer >= 1 (filter partitions)", "4"),
    OFF(coding.kb), 0, 1, INT_CAP, "auto", NULL, 0},
-  {INFO("coding", "delta", RUN_KEY_INT, "an integer >= 0 (recovery threshold; 0 = unset)",
-        "0"), OFF(coding.delta), 0, 0, INT_CAP, NULL, NULL, 0},
+  {INFO("coding", "delta", RUN_KEY_INT, "an integer >= 0 (recovery threshold; 0 = unset) "
+        "or auto (each layer's latency-optimal delta; needs ka = kb = auto)", "0"),
+   OFF(coding.delta), F_KW_MAX, 0, INT_CAP, "auto", NULL, 0},
   {INFO("coding", "replication", RUN_KEY_INT, "an integer >= 1 (copies)", "2"),
    OFF(coding.replication), 0, 1, INT_CAP, NULL, NULL, 0},
   {INFO("coding", "q", RUN_KEY_INT, "an integer >= 0 (0 = scheme default)", "0"),
@@ -758,7 +763,7 @@ int run_config_key_apply(run_config *cfg, size_t id, size_t class_index, const c
   void *field = base + d->offset;
   switch (d->info.kind) {
   case RUN_KEY_INT: {
-    unsigned long long v = 0;
+    unsigned long long v = (d->flags & F_KW_MAX) ? (unsigned long long)SIZE_MAX : 0;
     if (!(d->keyword && strcmp(canon, d->keyword) == 0)) v = strtoull(canon, NULL, 10);
     if (d->flags & F_ULONG)
       *(unsigned long *)field = (unsigned long)v;
@@ -822,7 +827,7 @@ static void key_format(const run_config *cfg, size_t id, size_t class_index, cha
   case RUN_KEY_INT: {
     unsigned long long v = (d->flags & F_ULONG) ? *(const unsigned long *)field
                                                 : *(const size_t *)field;
-    if (d->keyword && v == 0)
+    if (d->keyword && v == ((d->flags & F_KW_MAX) ? (unsigned long long)SIZE_MAX : 0))
       snprintf(buf, len, "%s", d->keyword);
     else
       snprintf(buf, len, "%llu", v);
@@ -971,6 +976,18 @@ static int check_code(const run_config *cfg, cod_err *err) {
     return cod_err_set(err, COD_EINVAL, "[coding] scheme = %s, ka = %zu, kb = %zu: %s",
                        cfg->coding.scheme, p.ka, p.kb, last.msg);
   }
+  if (p.delta == RUN_DELTA_AUTO) { /* some delta <= n plans (each layer picks its own) */
+    size_t nc = run_alloc_coded_workers(cfg);
+    for (size_t d = nc; d >= 1; d--)
+      for (size_t a = 1; a <= d; a++) {
+        if (d % a) continue;
+        cod_code_params cp = run_config_code_params(cfg, a, d / a);
+        if (cod_scheme_check(&cp, &last) == COD_OK) return COD_OK;
+      }
+    return cod_err_set(err, COD_EINVAL, "[coding] scheme = %s: no (ka, kb) with ka * kb <= %zu "
+                       "plans on [cluster] workers = %zu: %s", cfg->coding.scheme, nc,
+                       cfg->cluster.workers, last.msg);
+  }
   for (size_t a = 1; a <= p.delta; a++) {
     if (p.delta % a || !run_pairs_allow(&p, a, p.delta / a)) continue;
     cod_code_params cp = run_config_code_params(cfg, a, p.delta / a);
@@ -1092,6 +1109,24 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
         return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
                            "[coding] ka or kb = auto needs [coding] delta >= 1 "
                            "(the recovery threshold ka * kb)");
+      if (delta == RUN_DELTA_AUTO) {
+        if (ka != RUN_AUTO || kb != RUN_AUTO)
+          return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
+                             "[coding] delta = auto picks each layer's pair too: it needs "
+                             "ka = auto and kb = auto (got %s = %zu)",
+                             ka != RUN_AUTO ? "ka" : "kb", ka != RUN_AUTO ? ka : kb);
+        if (cfg->cluster.on_storage == RUN_STORAGE_REPARTITION)
+          return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
+                             "[coding] delta = auto chooses splits by latency: it cannot be "
+                             "combined with [cluster] on_storage = repartition");
+        an_cluster acl;
+        if (!an_scheme_has_formulas(sch->name) || !run_config_an_cluster(cfg, &acl))
+          return *blame = B_AUTO, cod_err_set(err, COD_EINVAL,
+                             "[coding] delta = auto needs the analytic latency model, which "
+                             "does not cover %s", !an_scheme_has_formulas(sch->name)
+                                 ? "this scheme (no cost formulas in analytic/an_cost.c)"
+                                 : "fail_workers or measured master timing with real compute");
+      } else {
       if (delta > nc)
         return *blame = B_DELTA, cod_err_set(err, COD_EINVAL,
                            "[coding] delta = %zu exceeds [cluster] %s = %zu", delta, nc_key, nc);
@@ -1101,6 +1136,7 @@ int run_config_validate_blame(run_config *cfg, const char *const **blame, int *k
                            "[coding] %s = %zu does not divide [coding] delta = %zu "
                            "(the other factor is auto)", ka != RUN_AUTO ? "ka" : "kb",
                            fixed, delta);
+      }
     }
   }
   if (sch->pair == COD_PAIR_COPIES && cfg->coding.replication > nc)

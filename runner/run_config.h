@@ -35,6 +35,7 @@
 #define RUN_CLASSES_MAX 16       /* at most this many [class NAME] sections */
 #define RUN_CLASS_NAME_MAX 64    /* bytes of a class name, including the NUL */
 #define RUN_AUTO 0               /* value of coding.ka / coding.kb for `auto` */
+#define RUN_DELTA_AUTO ((size_t)-1) /* coding.delta = auto: each layer's latency-optimal delta */
 #define RUN_VALUE_MAX 4096       /* bytes that always hold a canonical value text */
 #define RUN_SCHEME_NAME_MAX 32   /* bytes of a coding scheme name, including the NUL */
 /* Accepted SNR of worker noise, dB: beyond these the noise is 10^5 times the signal or
@@ -152,7 +153,8 @@ typedef struct run_config {
                                    when set; default nsctc-rot */
     size_t ka;                  /* input partitions, >= 1, or RUN_AUTO; default 4 */
     size_t kb;                  /* filter partitions, >= 1, or RUN_AUTO; default 4 */
-    size_t delta;               /* recovery threshold for auto ka/kb; 0 = unset */
+    size_t delta;               /* recovery threshold for auto ka/kb; 0 = unset;
+                                   RUN_DELTA_AUTO: per layer, from analytic/ */
     size_t replication;         /* copies per partition (scheme replication); default 2 */
     size_t q;                   /* code-specific parameter; 0 = the scheme's default */
     unsigned long seed;         /* coefficients of seeded schemes (rkr); default 1 */

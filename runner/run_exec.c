@@ -293,6 +293,27 @@ static double storage_need(const cod_code *code, size_t el, double held_f, doubl
 double run_master_macs(const model *m, size_t from, size_t to) { return master_macs(m, from, to); }
 int run_conv_selected(const run_config *c, size_t conv_index) { return selected(c, conv_index); }
 
+/* delta = auto: the layer's latency-optimal delta and its best pair from the analytic model
+ * (an_delta_optimum over delta = 1..n, on the configured cluster: every law and class has
+ * an expected latency, analytic/an_orderstat.h), written into pr as a fixed pair. */
+static int layer_delta_optimum(const run_config *c, const cod_conv_geom *g, run_pairs *pr,
+                               cod_err *err) {
+  an_cluster cl;
+  if (!run_config_an_cluster(c, &cl))
+    return cod_err_set(err, COD_EINVAL, "[coding] delta = auto: the analytic latency model "
+                       "does not cover this cluster");
+  cod_code_params cp = run_config_code_params(c, 1, 1);
+  an_code_params ap = {cp.scheme, cp.n_workers, 0, 0, cp.q, cp.axis,
+                       run_precision_operand_bytes(c->run.precision)};
+  an_delta_row *rows = cod_malloc_array(cp.n_workers, sizeof *rows);
+  if (!rows) return cod_err_set(err, COD_ENOMEM, "out of memory choosing a layer's delta");
+  size_t nr = 0, best = 0;
+  int rc = an_delta_optimum(g, &ap, &cl, rows, &nr, &best, err);
+  if (!rc) pr->delta = rows[best].delta, pr->ka = rows[best].ka, pr->kb = rows[best].kb;
+  cod_free(rows);
+  return rc;
+}
+
 /* Choose (ka, kb): the configured pair, or for `auto` (or storage repartitioning) the
  * divisor pair of delta with the least per-worker upload that fits every worker's storage
  * (with held_f / held_s already held: storage_need). Repartitioning keeps a configured
@@ -305,6 +326,10 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, double held_
   if (pr.delta == 0) {
     cod_code_params p = run_config_code_params(c, pr.ka, pr.kb);
     return cod_code_new(&p, g, out, err);
+  }
+  if (pr.delta == RUN_DELTA_AUTO) { /* this layer's latency-optimal (delta, ka, kb) */
+    int rc = layer_delta_optimum(c, g, &pr, err);
+    if (rc) return rc;
   }
   const size_t delta = pr.delta;
   double min_storage = INFINITY, best_bytes = INFINITY;

@@ -20,6 +20,7 @@
 #include "cod_code.h"
 #include "cod_status.h"
 #include "cod_tensor.h"
+#include "an_model.h"
 #include "run_scenario.h"
 #include "run_exec.h"
 #include "run_layer.h"
@@ -769,4 +770,49 @@ Test(sim, approximate_and_worst_keys_are_checked) {
   cr_expect(strstr(e.msg, "bf16 or fp16") != NULL, "%s", e.msg);
   cr_expect_neq(validate_text(BASE_HEAD "[cluster]\nstragglers = best\n", &e), COD_OK);
   cr_expect(strstr(e.msg, "random or worst") != NULL, "%s", e.msg);
+}
+
+/* ---- delta = auto: each layer's latency-optimal delta from the analytic model --------- */
+
+/* Every coded layer's (ka, kb) is the pair an_delta_optimum picks for that layer on the
+ * scenario's cluster (the reference is analytic/'s own table, computed here per layer from
+ * the model's geometries), and the layers do not all share one delta on AlexNet at n = 20
+ * (conv1's optimum is 14, the others' 16), so a single global delta would fail this. */
+Test(sim, delta_auto_takes_each_layers_latency_optimal_delta) {
+  char path[400];
+  db_path(path, sizeof path, "delta_auto.db");
+  const char *text = "[run]\nseed = 3\ntrials = 2\ncompute = model\n[model]\nname = alexnet\n"
+                     "[coding]\nscheme = nsctc-rot\nka = auto\nkb = auto\ndelta = auto\n"
+                     "[cluster]\nworkers = 20\ncompute_rate_flops = 3e8\n";
+  run_sweep_stats st;
+  sweep_ok(text, path, 1, &st);
+  cr_assert_eq(st.ok, 2);
+  run_scenario *sc = parse_ok(text);
+  static run_config cfg; /* large: not on the stack */
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  an_cluster cl;
+  cr_assert(run_config_an_cluster(&cfg, &cl));
+  cod_conv_geom geoms[16];
+  size_t ng = 0;
+  cr_assert_eq(an_model_convs("alexnet", geoms, NULL, 0, 16, &ng, &e), COD_OK, "%s", e.msg);
+  sqlite3 *db = open_ro(path);
+  size_t distinct = 0, first_delta = 0;
+  for (size_t l = 0; l < ng; l++) {
+    an_code_params ap = {"nsctc-rot", 20, 0, 0, 0, COD_AXIS_ROWS, 8};
+    an_delta_row rows[20];
+    size_t nr, best;
+    cr_assert_eq(an_delta_optimum(&geoms[l], &ap, &cl, rows, &nr, &best, &e), COD_OK, "%s",
+                 e.msg);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM layers WHERE layer_index = %zu AND ka = %zu "
+             "AND kb = %zu", l, rows[best].ka, rows[best].kb);
+    cr_expect_eq(q_int(db, sql), 2, "layer %zu: expected %zux%zu (delta %zu) in both runs", l,
+                 rows[best].ka, rows[best].kb, rows[best].delta);
+    if (l == 0) first_delta = rows[best].delta;
+    else distinct += rows[best].delta != first_delta;
+  }
+  cr_expect_gt(distinct, 0, "the layers' optimal deltas all equal %zu: a weak test", first_delta);
+  sqlite3_close(db);
+  run_scenario_free(sc);
 }
