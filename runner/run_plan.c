@@ -354,7 +354,7 @@ static int find_duplicates(const run_scenario *sc, run_sweep_plan *pl, cod_err *
     else hp[n++] = (hashed_point){fnv1a(json), p};
     cod_free(json);
   }
-  if (!rc) qsort(hp, n, sizeof *hp, by_hash);
+  if (!rc && n > 1) qsort(hp, n, sizeof *hp, by_hash);
   for (size_t i = 0; i < n && !rc;) {
     size_t j = i + 1;
     while (j < n && hp[j].hash == hp[i].hash) j++;
@@ -453,7 +453,7 @@ int run_plan_sweep(const run_scenario *sc, run_sweep_plan *pl, cod_err *err) {
   model_free(m);
   cod_free(cfg);
   if (!rc) rc = find_duplicates(sc, pl, err);
-  if (!rc) qsort(pl->skips, pl->n_skips, sizeof *pl->skips, by_point);
+  if (!rc && pl->n_skips > 1) qsort(pl->skips, pl->n_skips, sizeof *pl->skips, by_point);
   return rc;
 }
 
