@@ -451,7 +451,9 @@ Test(fast, sigkill_inside_a_batch_leaves_whole_batches_and_resume_completes) {
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
   sqlite3 *db = open_ro(pa);
-  cr_expect_str_eq(q_dump(db, "PRAGMA integrity_check"), "ok\n");
+  char *integrity = q_dump(db, "PRAGMA integrity_check");
+  cr_expect_str_eq(integrity, "ok\n");
+  free(integrity);
   long first = q_long(db, "SELECT COUNT(*) FROM runs");
   cr_assert(first >= 1 && first <= 5, "only the first batch is in: %ld runs", first);
   cr_expect_eq(q_long(db, "SELECT COUNT(*) FROM runs r WHERE (SELECT COUNT(*) FROM layers l "
@@ -461,7 +463,8 @@ Test(fast, sigkill_inside_a_batch_leaves_whole_batches_and_resume_completes) {
                0, "every layer has its 6 workers");
   char *order = q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
   char expect[128] = "";
-  for (long t = 0; t < first; t++) snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "0|%ld\n", t);
+  for (long t = 0; t < first; t++)
+    snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "0|%ld\n", t);
   cr_expect_str_eq(order, expect, "the first runs, in order");
   free(order);
   sqlite3_close(db);
