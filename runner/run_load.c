@@ -524,14 +524,21 @@ static double link_end(const load_ctx *X, double t0, uint64_t bytes, double bps)
   return t + X->c->network.latency_s;
 }
 
+/* Task t's transfer has left the master NIC: it now crosses the worker's own link (state,
+ * bytes per task, that link's rate) and `next` fires when it is through. */
+static void xfer_nic_done(task *t, enum tstate state, uint64_t bytes, double bps,
+                          void (*next)(sim_engine *, void *)) {
+  load_ctx *X = t->X;
+  t->xfer = 0;
+  t->state = state;
+  at(X, link_end(X, t->t0, t->nm * bytes, bps), next, t, &t->ev);
+}
+
 static void xfer_down_done(sim_engine *e, void *p) {
   task *t = p;
-  load_ctx *X = t->X;
   (void)e;
-  t->xfer = 0;
-  t->state = T_LINK_DOWN;
-  at(X, link_end(X, t->t0, t->nm * X->st[t->stage].bytes_down, X->w[t->j].w.uplink_bps),
-     ev_result, t, &t->ev);
+  xfer_nic_done(t, T_LINK_DOWN, t->X->st[t->stage].bytes_down, t->X->w[t->j].w.uplink_bps,
+                ev_result);
 }
 
 /* Task t has finished its service at worker w: its result goes back. */
@@ -714,12 +721,9 @@ static void ev_at_worker(sim_engine *e, void *p) {
 
 static void xfer_up_done(sim_engine *e, void *p) {
   task *t = p;
-  load_ctx *X = t->X;
   (void)e;
-  t->xfer = 0;
-  t->state = T_LINK_UP;
-  at(X, link_end(X, t->t0, t->nm * X->st[t->stage].bytes_up, X->w[t->j].w.downlink_bps),
-     ev_at_worker, t, &t->ev);
+  xfer_nic_done(t, T_LINK_UP, t->X->st[t->stage].bytes_up, t->X->w[t->j].w.downlink_bps,
+                ev_at_worker);
 }
 
 /* r's current stage is encoded: one task per worker that can store its share. */
