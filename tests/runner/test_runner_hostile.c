@@ -25,20 +25,15 @@
 #include "cod_tensor.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "tr_tmpdir.h"
 
 static char g_dir[256];
 
 static void make_dir(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/fcdcc_hostile_XXXXXX");
-  cr_assert_not_null(mkdtemp(g_dir), "mkdtemp failed");
+  cr_assert_eq(tr_tmpdir_make(g_dir, sizeof g_dir, "hostile"), 0, "mkdtemp failed");
 }
 
-static void remove_dir(void) {
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  int rc = system(cmd);
-  (void)rc;
-}
+static void remove_dir(void) { tr_tmpdir_remove(g_dir); }
 
 TestSuite(hostile, .init = make_dir, .fini = remove_dir);
 

@@ -25,6 +25,7 @@
 #include "run_exec.h"
 #include "run_layer.h"
 #include "run_sweep.h"
+#include "tr_tmpdir.h"
 #include "sim_engine.h"
 #include "sim_latency.h"
 
@@ -36,16 +37,10 @@ static void __attribute__((constructor)) gsl_quiet(void) { gsl_set_error_handler
 static char g_dir[256];
 
 static void make_dir(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/fcdcc_simtest_XXXXXX");
-  cr_assert_not_null(mkdtemp(g_dir), "mkdtemp failed");
+  cr_assert_eq(tr_tmpdir_make(g_dir, sizeof g_dir, "simtest"), 0, "mkdtemp failed");
 }
 
-static void remove_dir(void) {
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-  int rc = system(cmd);
-  (void)rc;
-}
+static void remove_dir(void) { tr_tmpdir_remove(g_dir); }
 
 TestSuite(sim, .init = make_dir, .fini = remove_dir);
 
