@@ -114,10 +114,18 @@ class Cluster:
     """The scenario's cluster, read from an INI file with fcdcc's defaults for the keys it
     leaves out (scenarios/README.md); a key the peer does not model is refused."""
 
-    def __init__(self, path, law=None):
+    def __init__(self, path, sets=()):
         ini = configparser.ConfigParser(inline_comment_prefixes=(";",))
         if not ini.read(path):
             raise SystemExit("peer-simpy: cannot read %s" % path)
+        for kv in sets:  # fcdcc's --set section.key=value, single values only
+            key, eq, val = kv.partition("=")
+            sec, dot, name = key.partition(".")
+            if not eq or not dot or "," in val:
+                raise SystemExit("peer-simpy: --set %s: expected section.key=value" % kv)
+            if not ini.has_section(sec):
+                ini.add_section(sec)
+            ini.set(sec, name, val)
 
         def get(sec, key, default):
             return ini.get(sec, key, fallback=default).strip()
@@ -125,7 +133,7 @@ class Cluster:
         self.n = int(get("cluster", "workers", "20"))
         self.ka, self.kb = int(get("coding", "ka", "4")), int(get("coding", "kb", "4"))
         self.rate_flops = float(get("cluster", "compute_rate_flops", "1e10"))
-        self.law = law or get("latency", "model", "shifted-exp")
+        self.law = get("latency", "model", "shifted-exp")
         self.shift, self.mu = float(get("latency", "shift", "1")), float(get("latency", "rate", "1"))
         self.up_bps = real_or_unlimited(get("network", "uplink_bps", "1e9"))
         self.down_bps = real_or_unlimited(get("network", "downlink_bps", "1e9"))
@@ -160,13 +168,15 @@ class Nic:
     """The master's NIC of one direction: processor sharing as a fluid with a virtual clock
     (sim/sim_link.c): V grows at rate/k bits per ns while k transfers are active, a
     transfer started at V0 with b bits finishes when V reaches V0 + b, the service event
-    lands on the ns grid (rounded up) and the finished group is delivered in submission
-    order by events of their own."""
+    lands on the ns grid (rounded up) and the finished group fires in submission order.
+    fcdcc delivers each finished transfer by an event at max(ceil(t), now) = now (the NIC
+    adds no latency); here its event is triggered at once, which SimPy processes at now in
+    the same order."""
 
     def __init__(self, env, rate_bps):
         self.env = env
         self.rate_ns = (rate_bps if math.isfinite(rate_bps) else 1e300) / 1e9
-        self.active = []          # [tag, seq, event] lists
+        self.active = []          # [tag, seq, event] lists, in submission order
         self.v, self.last, self.seq = 0.0, float(env.now), 0
         self.service = None       # the pending service timeout (a stale one is ignored)
 
@@ -177,10 +187,7 @@ class Nic:
 
     def _catch_up(self, force):
         now = float(self.env.now)
-        while True:
-            if not self.active:
-                self.last = now
-                return
+        while self.active:
             tag = min(x[0] for x in self.active)
             t = self._time_of(tag)
             if not (t <= now or force):
@@ -188,16 +195,14 @@ class Nic:
                 self.last = now
                 return
             force = False
-            t = min(t, now)
-            self.v, self.last = tag, t
-            done = sorted((x for x in self.active if x[0] <= tag), key=lambda x: x[1])
+            self.v, self.last = tag, min(t, now)
+            done = [x for x in self.active if x[0] <= tag]  # already in submission order
             self.active = [x for x in self.active if x[0] > tag]
             if not self.active:
                 self.v = 0.0
-            for x in done:  # propagation (latency 0 at the NIC): a delivery event each
-                at = max(int(math.ceil(t)), self.env.now)
-                x[2].deliver = self.env.timeout(at - self.env.now)
-                x[2].deliver.callbacks.append(lambda _ev, e=x[2]: e.cancelled or e.succeed())
+            for x in done:
+                x[2].succeed()
+        self.last = now
 
     def _reschedule(self):
         self.service = None
@@ -213,26 +218,25 @@ class Nic:
         self._catch_up(True)
         self._reschedule()
 
-    def submit(self, nbytes):
-        """An event that fires when the NIC has carried nbytes."""
+    def submit(self, nbytes, count=1):
+        """count events, each firing when the NIC has carried nbytes of its transfer (one
+        service event for transfers submitted together, as fcdcc's last reschedule)."""
         self._catch_up(False)
-        done = self.env.event()
-        done.cancelled, done.deliver = False, None
-        bits = nbytes * 8.0
-        done.xfer = [self.v + bits, self.seq, done]
-        self.seq += 1
-        self.active.append(done.xfer)
+        out = []
+        for _ in range(count):
+            done = self.env.event()
+            done.xfer = [self.v + nbytes * 8.0, self.seq, done]
+            self.seq += 1
+            self.active.append(done.xfer)
+            out.append(done)
         self._reschedule()
-        return done
+        return out
 
     def cancel(self, done):
         if done.triggered:
-            return
-        done.cancelled = True
-        if done.deliver is not None:
-            return  # served, delivery pending: it will not fire the event
+            return  # served: the interrupted worker no longer waits for it
         self._catch_up(False)
-        if done.deliver is None and done.xfer in self.active:
+        if not done.triggered:
             self.active.remove(done.xfer)
             if not self.active:
                 self.v = 0.0
@@ -258,12 +262,12 @@ def link_arrival_ns(env, t0_ns, nbytes, bps, lat_s):
     return max(ns_ceil(t + lat_s), env.now)
 
 
-def worker(env, cl, L, j, nic_up, nic_down, rng):
-    c, rec, xfer = L.cost, L.w[j], None
+def worker(env, cl, L, j, nic_up, nic_down, up, rng):
+    """Worker j of layer L, from the moment its upload `up` entered the to_worker NIC."""
+    c, rec, xfer = L.cost, L.w[j], up
     t_arrive = None
     try:
         t_up0 = env.now
-        xfer = nic_up.submit(c["bytes_up"])
         yield xfer
         xfer = None
         yield env.timeout(link_arrival_ns(env, t_up0, c["bytes_up"], cl.down_bps, cl.lat_s) - env.now)
@@ -274,7 +278,7 @@ def worker(env, cl, L, j, nic_up, nic_down, rng):
         t_comp_end = env.now
         rec["t_busy"], rec["flops"] = (t_comp_end - t_arrive) * 1e-9, c["worker_flops"]
         t_down0 = env.now
-        xfer = nic_down.submit(c["bytes_down"])
+        xfer = nic_down.submit(c["bytes_down"])[0]
         yield xfer
         xfer = None
         yield env.timeout(link_arrival_ns(env, t_down0, c["bytes_down"], cl.up_bps, cl.lat_s) - env.now)
@@ -305,7 +309,9 @@ def one_run(cl, rng):
             t_start = env.now
             t_enc = ns_ceil(c["encode_flops"] / cl.master_flops)
             yield env.timeout(t_enc)
-            L.procs = [env.process(worker(env, cl, L, j, nic_up, nic_down, rng)) for j in range(cl.n)]
+            ups = nic_up.submit(c["bytes_up"], cl.n)
+            L.procs = [env.process(worker(env, cl, L, j, nic_up, nic_down, ups[j], rng))
+                       for j in range(cl.n)]
             yield L.done
             t_dec = ns_ceil(c["decode_flops"] / cl.master_flops)
             yield env.timeout(t_dec)
@@ -376,20 +382,20 @@ def simulate(cl, runs, seed, db_path, worker_rows, batch=256):
 
 # ---- the agreement check ----------------------------------------------------------------
 
-def fcdcc_cmd(fcdcc, scenario, runs, seed, out, cond, law=None):
+def fcdcc_cmd(fcdcc, scenario, runs, seed, out, cond, sets=()):
     cmd = [fcdcc, "run", scenario, "--out", out, "--seed", str(seed), "-q",
            "--set", "coding.scheme=nsctc-rot", "--set", "run.compute=model",
            "--set", "run.trials=%d" % runs, "--set", "run.cond=%s" % cond]
-    if law:
-        cmd += ["--set", "latency.model=%s" % law]
+    for kv in sets:
+        cmd += ["--set", kv]
     return cmd
 
 
-def peer_cmd(scenario, runs, seed, db, law=None, worker_rows=True):
+def peer_cmd(scenario, runs, seed, db, sets=(), worker_rows=True):
     cmd = [sys.executable, os.path.abspath(__file__), "--scenario", scenario, "--runs", str(runs),
            "--seed", str(seed), "--db", db]
-    if law:
-        cmd += ["--law", law]
+    for kv in sets:
+        cmd += ["--set", kv]
     if not worker_rows:
         cmd.append("--no-worker-rows")
     return cmd
@@ -399,6 +405,14 @@ def run_child(cmd):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode:
         raise SystemExit("peer-simpy: %s failed (%d): %s" % (cmd[0], p.returncode, p.stderr.strip()))
+
+
+def only_db(d):
+    """The one database `fcdcc run --out d` wrote (named after the scenario's [run] name)."""
+    dbs = [f for f in os.listdir(d) if f.endswith(".db")]
+    if len(dbs) != 1:
+        raise SystemExit("peer-simpy: expected one database in %s, found %s" % (d, dbs))
+    return os.path.join(d, dbs[0])
 
 
 def read_db(path, fcdcc):
@@ -447,65 +461,87 @@ def ks_d(a, b):
     return d
 
 
-def check(args, cl):
-    fails = []
-    with tempfile.TemporaryDirectory(prefix="peer-simpy-") as tmp:
-        # 1. deterministic workers: every time equal to the nanosecond
-        fd, pd = os.path.join(tmp, "det"), os.path.join(tmp, "det-peer.db")
-        os.mkdir(fd)
-        run_child(fcdcc_cmd(args.check, args.scenario, 3, args.seed, fd, "none", "deterministic"))
-        run_child(peer_cmd(args.scenario, 3, args.seed, pd, "deterministic"))
-        (fl, fly), (pl, ply) = read_db(os.path.join(fd, "quickstart.db"), True), read_db(pd, False)
-        worst = max([abs(a - b) for a, b in zip(fl, pl)] +
-                    [abs(a - b) for li in fly for a, b in zip(fly[li], ply.get(li, []))])
-        same = len(fl) == len(pl) == 3 and sorted(fly) == sorted(ply)
-        print("deterministic workers: fcdcc %.9f s, SimPy %.9f s end to end; largest "
-              "difference over runs and layers %.3g ns" % (fl[0], pl[0], worst * 1e9))
-        if not same or worst > 1.5e-9:
-            fails.append("deterministic times differ (%.3g ns)" % (worst * 1e9))
-        # 2. shifted-exponential workers: the distributions
-        fd, pd = os.path.join(tmp, "exp"), os.path.join(tmp, "exp-peer.db")
-        os.mkdir(fd)
-        run_child(fcdcc_cmd(args.check, args.scenario, args.runs, args.seed, fd, "none"))
-        run_child(peer_cmd(args.scenario, args.runs, args.seed, pd))
-        (fl, fly), (pl, ply) = read_db(os.path.join(fd, "quickstart.db"), True), read_db(pd, False)
+# The master's NIC binds when master_bps / k is below a worker link (1e9) for k transfers
+# at once: at 3e8 even one download is NIC-bound, and the results of a layer, spread over
+# its workers' compute times, overlap on it, so fair sharing decides their times.
+NIC_BOUND = "network.master_bps=3e8"
+
+
+def run_pair(args, tmp, tag, runs, sets):
+    """fcdcc and the peer on the same scenario, overrides and seed: their (latency, layers)."""
+    fd, pd = os.path.join(tmp, tag), os.path.join(tmp, tag + "-peer.db")
+    os.mkdir(fd)
+    sets = list(args.set) + list(sets)
+    run_child(fcdcc_cmd(args.check, args.scenario, runs, args.seed, fd, "none", sets))
+    run_child(peer_cmd(args.scenario, runs, args.seed, pd, sets))
+    return read_db(only_db(fd), True), read_db(pd, False)
+
+
+def check_exact(args, tmp, tag, sets, fails):
+    """Deterministic workers: every run's and layer's time equal to the nanosecond."""
+    (fl, fly), (pl, ply) = run_pair(args, tmp, tag, 3, ["latency.model=deterministic"] + sets)
+    same = len(fl) == len(pl) == 3 and sorted(fly) == sorted(ply)
+    worst = max([abs(a - b) for a, b in zip(fl, pl)] +
+                [abs(a - b) for li in fly for a, b in zip(fly[li], ply.get(li, []))])
+    print("deterministic workers%s: fcdcc %.9f s, SimPy %.9f s end to end; largest "
+          "difference over runs and layers %.3g ns" %
+          (" (" + ", ".join(sets) + ")" if sets else "", fl[0], pl[0], worst * 1e9))
+    if not same or worst > 1.5e-9:
+        fails.append("deterministic times differ%s (%.3g ns)" % (sets or "", worst * 1e9))
+
+
+def check_law(args, cl, tmp, tag, sets, fails):
+    """Shifted-exponential workers: mean, p95, per-layer means and the whole distribution."""
+    (fl, fly), (pl, ply) = run_pair(args, tmp, tag, args.runs, sets)
     if len(fl) != args.runs or len(pl) != args.runs:
         fails.append("runs: fcdcc %d ok, SimPy %d of %d" % (len(fl), len(pl), args.runs))
-    print("shifted-exp workers, %d runs each (95%% intervals):" % args.runs)
+        return
+    print("%s workers%s, %d runs each (95%% intervals):" %
+          (cl.law, " (" + ", ".join(sets) + ")" if sets else "", args.runs))
     print("  %-18s %-32s %-32s %s" % ("statistic", "fcdcc", "SimPy peer", "z of the difference"))
 
-    def row(name, a, b):
-        (ma, sa), (mb, sb) = a, b
-        z = (ma - mb) / math.hypot(sa, sb)
+    def show(name, a, alo, ahi, b, blo, bhi, z):
         print("  %-18s %.6f [%.6f, %.6f]   %.6f [%.6f, %.6f]   %+.2f" %
-              (name, ma, ma - 1.96 * sa, ma + 1.96 * sa, mb, mb - 1.96 * sb, mb + 1.96 * sb, z))
+              (name, a, alo, ahi, b, blo, bhi, z))
         if abs(z) > args.z_max:
-            fails.append("%s: |z| = %.2f > %g" % (name, abs(z), args.z_max))
+            fails.append("%s%s: |z| = %.2f > %g" % (name, sets or "", abs(z), args.z_max))
 
-    row("mean e2e (s)", mean_ci(fl), mean_ci(pl))
+    def row(name, xa, xb):
+        (ma, sa), (mb, sb) = mean_ci(xa), mean_ci(xb)
+        show(name, ma, ma - 1.96 * sa, ma + 1.96 * sa, mb, mb - 1.96 * sb, mb + 1.96 * sb,
+             (ma - mb) / math.hypot(sa, sb))
+        return ma, sa, mb, sb
+
+    ma, sa, mb, sb = row("mean e2e (s)", fl, pl)
     qa, qb = p95_ci(fl), p95_ci(pl)
-    za = (qa[0] - qb[0]) / math.hypot((qa[2] - qa[1]) / 3.92, (qb[2] - qb[1]) / 3.92)
-    print("  %-18s %.6f [%.6f, %.6f]   %.6f [%.6f, %.6f]   %+.2f" %
-          ("p95 e2e (s)", qa[0], qa[1], qa[2], qb[0], qb[1], qb[2], za))
-    if abs(za) > args.z_max:
-        fails.append("p95: |z| = %.2f > %g" % (abs(za), args.z_max))
+    show("p95 e2e (s)", *qa, *qb,
+         (qa[0] - qb[0]) / math.hypot((qa[2] - qa[1]) / 3.92, (qb[2] - qb[1]) / 3.92))
     for li in sorted(fly):
-        row("mean %s (s)" % cl.layers[li]["name"], mean_ci(fly[li]), mean_ci(ply[li]))
+        row("mean %s (s)" % cl.layers[li]["name"], fly[li], ply[li])
     d = ks_d(fl, pl)
     dcrit = 1.95 * math.sqrt(2.0 / args.runs)  # two-sample KS at 0.1 %
     print("  two-sample Kolmogorov-Smirnov D = %.4f (0.1%% critical value %.4f)" % (d, dcrit))
     if d > dcrit:
-        fails.append("KS D = %.4f > %.4f" % (d, dcrit))
-    inside = (qa[1] <= qb[0] <= qa[2] and qb[1] <= qa[0] <= qb[2])
-    ma, sa = mean_ci(fl)
-    mb, sb = mean_ci(pl)
-    inside = inside and abs(ma - mb) <= 1.96 * min(sa, sb)
+        fails.append("KS D%s = %.4f > %.4f" % (sets or "", d, dcrit))
+    inside = (qa[1] <= qb[0] <= qa[2] and qb[1] <= qa[0] <= qb[2] and
+              abs(ma - mb) <= 1.96 * min(sa, sb))
     print("  each estimate inside the other's 95%% interval (mean and p95): %s" %
           ("yes" if inside else "no"))
+
+
+def check(args, cl):
+    fails = []
+    with tempfile.TemporaryDirectory(prefix="peer-simpy-") as tmp:
+        check_exact(args, tmp, "det", [], fails)
+        check_exact(args, tmp, "det-nic", [NIC_BOUND], fails)
+        check_law(args, cl, tmp, "law", [], fails)
+        if not args.quick:
+            check_law(args, cl, tmp, "law-nic", [NIC_BOUND], fails)
     if fails:
         print("MISMATCH: " + "; ".join(fails))
         return 1
-    print("agreement: the same protocol (|z| <= %g, KS below its critical value)" % args.z_max)
+    print("agreement: the same protocol (times equal to the ns with deterministic workers; "
+          "|z| <= %g and KS below its critical value with random ones)" % args.z_max)
     return 0
 
 
@@ -521,15 +557,15 @@ def timed(cmd):
 
 
 def compare(args):
-    kinds = [("fcdcc run, cond = used", lambda d, i: fcdcc_cmd(args.compare, args.scenario, args.runs, args.seed, d, "used")),
-             ("fcdcc run, cond = none", lambda d, i: fcdcc_cmd(args.compare, args.scenario, args.runs, args.seed, d, "none")),
+    kinds = [("fcdcc run, cond = used", lambda d, i: fcdcc_cmd(args.compare, args.scenario, args.runs, args.seed, d, "used", args.set)),
+             ("fcdcc run, cond = none", lambda d, i: fcdcc_cmd(args.compare, args.scenario, args.runs, args.seed, d, "none", args.set)),
              ("SimPy peer", lambda d, i: peer_cmd(args.scenario, args.runs, args.seed,
-                                                  os.path.join(d, "peer.db"), None, not args.no_worker_rows))]
+                                                  os.path.join(d, "peer.db"), args.set, not args.no_worker_rows))]
     times = {k: [] for k, _ in kinds}
     with tempfile.TemporaryDirectory(prefix="peer-simpy-") as tmp:
         for rep in range(args.reps):  # interleaved, so load drifts hit every command alike
-            for k, mk in kinds:
-                d = os.path.join(tmp, "%d-%d" % (rep, len(times[k])))
+            for ki, (k, mk) in enumerate(kinds):
+                d = os.path.join(tmp, "%d-%d" % (rep, ki))
                 os.mkdir(d)
                 times[k].append(timed(mk(d, rep)))
     print("%d model-only runs of %s (nsctc-rot, %d workers, %dx%d), median of %d, "
@@ -556,10 +592,12 @@ def main():
     ap.add_argument("--runs", type=int, default=None, help="runs (simulate 1000, --check 3000, --compare 2000)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", help="new SQLite file to write the runs to")
-    ap.add_argument("--law", choices=["shifted-exp", "deterministic"], help="override [latency] model")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override a scenario key, as fcdcc run --set (repeatable)")
     ap.add_argument("--no-worker-rows", action="store_true", help="write runs and layers rows only")
     ap.add_argument("--check", metavar="FCDCC", help="agreement with this fcdcc program")
     ap.add_argument("--z-max", type=float, default=3.29, help="--check: largest |z| accepted (3.29: 0.1%%)")
+    ap.add_argument("--quick", action="store_true", help="--check: one random case, not two")
     ap.add_argument("--compare", metavar="FCDCC", help="runs/s beside this fcdcc program")
     ap.add_argument("--reps", type=int, default=3, help="--compare: repetitions (the median is printed)")
     args = ap.parse_args()
@@ -569,7 +607,7 @@ def main():
         return 77
     if sum(x is not None for x in (args.db, args.check, args.compare)) != 1:
         ap.error("give exactly one of --db, --check, --compare")
-    cl = Cluster(args.scenario, args.law)
+    cl = Cluster(args.scenario, args.set)
     args.n, args.ka, args.kb = cl.n, cl.ka, cl.kb
     if args.check:
         args.runs = args.runs or 3000
