@@ -326,7 +326,7 @@ def one_run(cl, rng):
     # until the master is done: the heap still holds superseded NIC service timeouts (SimPy
     # cannot withdraw a scheduled event; they are ignored when they fire)
     env.run(until=env.process(master()))
-    return env.now * 1e-9, rows
+    return env.now * 1e-9, rows, next(env._eid)  # events scheduled (SimPy's own counter)
 
 
 SCHEMA = """
@@ -351,6 +351,7 @@ def simulate(cl, runs, seed, db_path, worker_rows, batch=256):
     db = sqlite3.connect(db_path, isolation_level=None)
     db.executescript(SCHEMA)
     R, Ly, W = [], [], []
+    events, t0, c0 = 0, time.perf_counter(), time.process_time()
 
     def flush():
         db.execute("BEGIN")
@@ -363,7 +364,8 @@ def simulate(cl, runs, seed, db_path, worker_rows, batch=256):
     for trial in range(runs):
         w0 = time.perf_counter()
         rng = random.Random(seed * 1000003 + trial)
-        lat, rows = one_run(cl, rng)
+        lat, rows, ev = one_run(cl, rng)
+        events += ev
         rid = trial + 1
         for li, (c, L, enc, up, comp, down, dec, tot) in enumerate(rows):
             used = ",".join(str(j) for j in sorted(L.arrived))
@@ -378,6 +380,10 @@ def simulate(cl, runs, seed, db_path, worker_rows, batch=256):
             flush()
     flush()
     db.close()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print("peer-simpy: %d runs, %d SimPy events (%.0f per run), %.2f s wall, %.2f s CPU: "
+          "%.1f runs/s and %.0f events/s of CPU -> %s" %
+          (runs, events, events / runs, wall, cpu, runs / cpu, events / cpu, db_path))
 
 
 # ---- the agreement check ----------------------------------------------------------------
