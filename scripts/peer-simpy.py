@@ -27,11 +27,14 @@ What the peer does NOT do: condition numbers (`[run] cond = used` is fcdcc's ext
 compare with `cond = none` for the same work), other schemes, laws or sharing rules
 (refused with a message), real arithmetic.
 
-Modes:
+Modes (each takes --scenario INI and fcdcc's --set section.key=value overrides):
   peer-simpy.py --runs N --db PATH            simulate N runs into a new database
   peer-simpy.py --check FCDCC [--runs N]      agreement with `fcdcc run` (exact with
-                                              deterministic workers; mean, p95 and per-layer
-                                              means with shifted-exp); exit 1 on a mismatch
+                                              deterministic workers; mean, p95, per-layer
+                                              means and KS with shifted-exp, on the
+                                              quickstart cluster and a NIC-bound one, or
+                                              only the first with --quick); exit 1 on a
+                                              mismatch
   peer-simpy.py --compare FCDCC [--runs N]    runs/s of both side by side, median of --reps
 Exit status: 0 ok, 1 a failed check or a failing child, 2 a usage error, 77 SimPy absent.
 """
@@ -107,7 +110,11 @@ def ns_ceil(t_s):
 
 
 def real_or_unlimited(v):
-    return math.inf if v.strip() == "unlimited" else float(v)
+    """A rate in bit/s or `unlimited` (fcdcc's unit suffixes such as 100Mbit/s are not read)."""
+    try:
+        return math.inf if v.strip() == "unlimited" else float(v)
+    except ValueError:
+        raise SystemExit("peer-simpy: rate %s: give bit/s as a plain number or unlimited" % v)
 
 
 class Cluster:
@@ -130,16 +137,32 @@ class Cluster:
         def get(sec, key, default):
             return ini.get(sec, key, fallback=default).strip()
 
-        self.n = int(get("cluster", "workers", "20"))
-        self.ka, self.kb = int(get("coding", "ka", "4")), int(get("coding", "kb", "4"))
-        self.rate_flops = float(get("cluster", "compute_rate_flops", "1e10"))
+        def num(sec, key, default, kind=float):
+            v = get(sec, key, default)
+            try:
+                return kind(v)
+            except ValueError:
+                raise SystemExit("peer-simpy: %s: [%s] %s = %s: the peer takes one %s value "
+                                 "(no sweeps)" % (path, sec, key, v, kind.__name__))
+
+        schemes = [x.strip() for x in get("coding", "scheme", "nsctc-rot").split(",")]
+        if "nsctc-rot" not in schemes:
+            raise SystemExit("peer-simpy: %s: [coding] scheme = %s: the peer models nsctc-rot "
+                             "(the point of that scheme)" % (path, ", ".join(schemes)))
+
+        self.n = num("cluster", "workers", "20", int)
+        self.ka, self.kb = num("coding", "ka", "4", int), num("coding", "kb", "4", int)
+        if not (self.n >= 1 and self.ka >= 1 and self.kb >= 1 and self.ka * self.kb <= self.n):
+            raise SystemExit("peer-simpy: %s: need 1 <= ka*kb <= workers (ka %d, kb %d, workers %d)"
+                             % (path, self.ka, self.kb, self.n))
+        self.rate_flops = num("cluster", "compute_rate_flops", "1e10")
         self.law = get("latency", "model", "shifted-exp")
-        self.shift, self.mu = float(get("latency", "shift", "1")), float(get("latency", "rate", "1"))
+        self.shift, self.mu = num("latency", "shift", "1"), num("latency", "rate", "1")
         self.up_bps = real_or_unlimited(get("network", "uplink_bps", "1e9"))
         self.down_bps = real_or_unlimited(get("network", "downlink_bps", "1e9"))
-        self.lat_s = float(get("network", "latency_s", "0"))
+        self.lat_s = num("network", "latency_s", "0")
         self.master_bps = real_or_unlimited(get("network", "master_bps", "1e10"))
-        self.master_flops = float(get("master", "master_flops", "1e11"))
+        self.master_flops = num("master", "master_flops", "1e11")
         refuse = [("model", "name", "alexnet"), ("model", "layers", "all"),
                   ("network", "master_sharing", "fair"), ("master", "timing", "model"),
                   ("run", "precision", "fp64"), ("coding", "axis", "rows"),
@@ -613,6 +636,10 @@ def main():
         return 77
     if sum(x is not None for x in (args.db, args.check, args.compare)) != 1:
         ap.error("give exactly one of --db, --check, --compare")
+    if args.runs is not None and args.runs < (10 if args.check else 1):
+        ap.error("--runs %d: at least %d" % (args.runs, 10 if args.check else 1))
+    if args.reps < 1:
+        ap.error("--reps %d: at least 1" % args.reps)
     cl = Cluster(args.scenario, args.set)
     args.n, args.ka, args.kb = cl.n, cl.ka, cl.kb
     if args.check:
