@@ -128,6 +128,22 @@ int run_alloc_counts(const run_config *cfg, size_t *counts, cod_err *err) {
   return rc;
 }
 
+int run_alloc_task_storage_bytes(const run_config *cfg, double *out, cod_err *err) {
+  const size_t n = cfg->cluster.workers;
+  size_t *counts = cod_malloc_array(n ? n : 1, sizeof *counts);
+  if (!counts) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int rc = run_alloc_counts(cfg, counts, err);
+  double least = INFINITY;
+  for (size_t j = 0; !rc && j < n; j++) {
+    run_worker rw;
+    run_config_worker(cfg, j, &rw);
+    least = fmin(least, rw.storage_bytes / (double)counts[j]);
+  }
+  cod_free(counts);
+  if (!rc) *out = least;
+  return rc;
+}
+
 int run_alloc_validate(const run_config *cfg, cod_err *err) {
   const size_t n = cfg->cluster.workers, N = cfg->cluster.tasks;
   if (cfg->cluster.allocation != RUN_ALLOC_PROPORTIONAL) {
@@ -709,7 +725,8 @@ static int a_ctx_init(actx *A, const run_layer_in *in, run_layer_out *out, cod_e
     o->bytes_down = (int64_t)(w->m * A->ol * A->el_down);
     o->bytes_stored = o->bytes_up;
     /* the whole-model check of runner/run_storage.h when the caller made one (it counts
-     * one task's share per worker), else this layer's m_j tasks against storage_bytes */
+     * the worker's m_j tasks of every layer), else this layer's m_j tasks against its
+     * storage_bytes */
     if (in->storage_refuse ? in->storage_refuse[j] != 0
                            : (double)o->bytes_stored > w->w.storage_bytes) {
       w->state = A_REFUSED;

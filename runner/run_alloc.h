@@ -58,6 +58,13 @@ int run_alloc_speed(const run_config *cfg, size_t j, double *speed, cod_err *err
  * naming the key) when a worker's speed is undefined or a worker would get no task. */
 int run_alloc_counts(const run_config *cfg, size_t *counts, cod_err *err);
 
+/* The per-task storage every worker of cfg can hold, min over workers j of
+ * storage_bytes_j / m_j (m_j from run_alloc_counts: 1 each under allocation = equal), into
+ * *out (bytes; INFINITY when every storage is unlimited): a worker holding m_j tasks of a
+ * layer holds m_j coded slabs and m_j coded filter shares, so a per-task need fits every
+ * worker if and only if it is at most *out. Errors as run_alloc_counts; *out untouched. */
+int run_alloc_task_storage_bytes(const run_config *cfg, double *out, cod_err *err);
+
 /* The cross-key rules of allocation, tasks and returns, for run_config_validate: tasks
  * set with proportional (equal ignores it, so a file can sweep both policies), > workers
  * and within the scheme's max_workers

@@ -332,12 +332,10 @@ static int choose_code(const run_config *c, const cod_conv_geom *g, double held_
     if (rc) return rc;
   }
   const size_t delta = pr.delta;
+  /* a worker holds m_j tasks (proportional allocation): the per-task room of the tightest */
   double min_storage = INFINITY, best_bytes = INFINITY;
-  for (size_t w = 0; w < c->cluster.workers; w++) {
-    run_worker rw;
-    run_config_worker(c, w, &rw);
-    min_storage = fmin(min_storage, rw.storage_bytes);
-  }
+  int src = run_alloc_task_storage_bytes(c, &min_storage, err);
+  if (src) return src;
   size_t el = run_precision_operand_bytes(c->run.precision);
   cod_code *best = NULL;
   /* repartition changes a configured split only when it does not fit */
@@ -403,7 +401,9 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
     min_storage = fmin(min_storage, rw.storage_bytes);
   }
   if (run_alloc_applies(c)) { /* tasks and per-task returns: runner/run_alloc.h */
-    if (ac.storage_bytes <= c->cluster.storage_bytes && isnan(L->storage_overflow_bytes))
+    double task_room = -INFINITY; /* every worker holds its m_j tasks */
+    run_alloc_task_storage_bytes(c, &task_room, NULL);
+    if (ac.storage_bytes <= task_room && isnan(L->storage_overflow_bytes))
       run_alloc_an_latency(c, code, &x->a->scratch, &L->an_latency_s);
   } else if (run_config_an_cluster(c, &cl) && ac.storage_bytes <= min_storage &&
       isnan(L->storage_overflow_bytes) && an_latency_expected(&ac, &ap, &cl, &al, NULL) == COD_OK) {
@@ -458,7 +458,8 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
   L->conv_algo = lo->conv_algo;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
     errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
-  run_storage_layer_row(x->cfg, x->storage, ci, code, L);
+  int src = run_storage_layer_row(x->cfg, x->storage, ci, code, L, err);
+  if (src) return src;
   if (strcmp(x->be->name, "sim") == 0) /* only the simulator's rows carry busy times */
     run_energy_layer(x->cfg, code, lo, lo->workers, x->cfg->cluster.workers, L);
   record_analytic(x, ci, code, L);

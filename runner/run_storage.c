@@ -2,13 +2,17 @@
  *
  * Design. The plan walks the selected conv layers in model order once per run, choosing
  * each layer's code with what the earlier layers hold (run_code_choose_held, the same
- * choice the layer makes when it runs), and keeps per layer the bytes held before it, its
- * need and overflow, and per (layer, worker) whether the worker refuses. Every worker of a
- * code stores the same number of bytes, so a layer's overflow against the smallest storage
- * is the largest overflow of any worker. Costs: one code plan per layer and candidate pair,
- * n_conv x n bytes of refusals. The analytic whole-model bytes (an_storage_whole_model_bytes
- * over the layers' an_costs) are computed beside it from the geometry, for the test that
- * holds both equal.
+ * choice the layer makes when it runs), and keeps per layer the bytes one task's share
+ * holds before it, the largest worker need and overflow, and per (layer, worker) whether
+ * the worker refuses. Worker j holds m_j tasks of every layer (run_alloc_counts: 1 under
+ * allocation = equal, its proportional share otherwise, the same for every layer), so it
+ * needs m_j times one task's cumulative bytes: m_j coded filter shares of each served layer
+ * and the m_j slabs of the largest. A layer's overflow is the largest of need_j - storage_j
+ * over the workers (under equal allocation: the need against the smallest storage). Costs:
+ * one code plan per layer and candidate pair, n_conv x n bytes of refusals. The analytic
+ * whole-model bytes (an_storage_whole_model_bytes over the layers' an_costs, times the
+ * largest m_j) are computed beside it from the geometry, for the test that holds both
+ * equal.
  */
 #include "run_storage.h"
 
@@ -17,6 +21,7 @@
 
 #include "an_model.h"
 #include "cod_alloc.h"
+#include "run_alloc.h"
 #include "run_exec.h"
 
 struct run_storage_plan {
@@ -81,22 +86,24 @@ int run_storage_plan_new_cached(const run_config *c, const model *m, run_code_ca
     run_storage_plan_free(p);
     return cod_err_set(err, COD_ENOMEM, "out of memory for the storage plan");
   }
-  double *cap = NULL;
-  if (!(cap = cod_calloc(n ? n : 1, sizeof *cap))) {
-    cod_free(acs);
+  double *cap = cod_calloc(n ? n : 1, sizeof *cap);
+  size_t *tasks = cod_calloc(n ? n : 1, sizeof *tasks);
+  if (!cap || !tasks) {
+    cod_free(cap), cod_free(tasks), cod_free(acs);
     run_storage_plan_free(p);
     return cod_err_set(err, COD_ENOMEM, "out of memory for the storage plan");
   }
-  double min_cap = INFINITY;
+  int rc = run_alloc_counts(c, tasks, err);
+  double most_tasks = 0;
   for (size_t j = 0; j < n; j++) {
     run_worker rw;
     run_config_worker(c, j, &rw);
-    cap[j] = rw.storage_bytes, min_cap = fmin(min_cap, rw.storage_bytes);
+    cap[j] = rw.storage_bytes;
+    if (!rc) most_tasks = fmax(most_tasks, (double)tasks[j]);
   }
   const size_t el = run_precision_operand_bytes(c->run.precision);
   double hf = 0, hs = 0;
   size_t n_an = 0, n_sel = 0;
-  int rc = COD_OK;
   for (size_t ci = 0; ci < nc && !rc; ci++) {
     p->held_f[ci] = hf, p->held_s[ci] = hs;
     p->need[ci] = p->overflow[ci] = NAN;
@@ -112,29 +119,33 @@ int run_storage_plan_new_cached(const run_config *c, const model *m, run_code_ca
     n_an += an_layer(c, &g, code, &acs[n_sel]);
     n_sel++;
     cod_code_free(owned);
-    double need = hf + f + fmax(hs, s);
-    p->need[ci] = need;
-    if (need > min_cap) {
-      p->overflow[ci] = need - min_cap;
+    double need = hf + f + fmax(hs, s), over = -INFINITY; /* one task's share */
+    p->need[ci] = most_tasks * need;
+    /* a worker that refused an earlier layer keeps refusing (it holds only the prefix) */
+    for (size_t j = 0; j < n; j++) {
+      double need_j = (double)tasks[j] * need;
+      over = fmax(over, need_j - cap[j]);
+      p->refuse[ci * n + j] = need_j > cap[j] || (ci && p->refuse[(ci - 1) * n + j]);
+    }
+    if (over > 0) {
+      p->overflow[ci] = over;
       if (p->first_overflow < 0) p->first_overflow = (long)ci;
     }
-    /* a worker that refused an earlier layer keeps refusing (it holds only the prefix) */
-    for (size_t j = 0; j < n; j++)
-      p->refuse[ci * n + j] = need > cap[j] || (ci && p->refuse[(ci - 1) * n + j]);
     hf += f, hs = fmax(hs, s);
   }
   /* unselected layers inherit the refusals of the layer before them */
   for (size_t ci = 1; ci < nc && !rc; ci++)
     if (!selected(c, ci))
       memcpy(p->refuse + ci * n, p->refuse + (ci - 1) * n, n);
-  cod_free(cap);
+  cod_free(cap), cod_free(tasks);
   if (rc) {
     cod_free(acs);
     run_storage_plan_free(p);
     return rc;
   }
-  p->model_bytes = n_sel ? hf + hs : NAN;
-  p->an_model_bytes = n_sel && n_an == n_sel ? an_storage_whole_model_bytes(acs, n_sel) : NAN;
+  p->model_bytes = n_sel ? most_tasks * (hf + hs) : NAN;
+  p->an_model_bytes =
+      n_sel && n_an == n_sel ? most_tasks * an_storage_whole_model_bytes(acs, n_sel) : NAN;
   cod_free(acs);
   *out = p;
   return COD_OK;
@@ -150,23 +161,37 @@ const unsigned char *run_storage_refusals(const run_storage_plan *p, size_t ci) 
   return p && ci < p->n_conv ? p->refuse + ci * p->n_workers : NULL;
 }
 
-void run_storage_layer_row(const run_config *c, const run_storage_plan *p, size_t ci,
-                           const cod_code *code, res_layer_row *L) {
+int run_storage_layer_row(const run_config *c, const run_storage_plan *p, size_t ci,
+                          const cod_code *code, res_layer_row *L, cod_err *err) {
   if (p && ci < p->n_conv) {
     L->storage_need_bytes = p->need[ci];
     L->storage_overflow_bytes = p->overflow[ci];
-    return;
+    return COD_OK;
   }
-  /* per-layer: the assignment against the smallest storage */
-  double min_cap = INFINITY;
-  for (size_t j = 0; j < c->cluster.workers; j++) {
+  /* per-layer: each worker's m_j task assignments against its storage (one task each
+   * under equal allocation: no counts to make) */
+  const size_t n = c->cluster.workers, el = run_precision_operand_bytes(c->run.precision);
+  const double need =
+      (double)((cod_code_worker_input_len(code) + cod_code_worker_filter_len(code)) * el);
+  size_t *tasks = NULL;
+  if (c->cluster.allocation == RUN_ALLOC_PROPORTIONAL) {
+    if (!(tasks = cod_malloc_array(n ? n : 1, sizeof *tasks)))
+      return cod_err_set(err, COD_ENOMEM, "out of memory for the storage check");
+    int rc = run_alloc_counts(c, tasks, err);
+    if (rc) {
+      cod_free(tasks);
+      return rc;
+    }
+  }
+  double over = -INFINITY;
+  for (size_t j = 0; j < n; j++) {
     run_worker rw;
     run_config_worker(c, j, &rw);
-    min_cap = fmin(min_cap, rw.storage_bytes);
+    over = fmax(over, (double)(tasks ? tasks[j] : 1) * need - rw.storage_bytes);
   }
-  const size_t el = run_precision_operand_bytes(c->run.precision);
-  double need = (double)((cod_code_worker_input_len(code) + cod_code_worker_filter_len(code)) * el);
-  if (need > min_cap) L->storage_overflow_bytes = need - min_cap;
+  cod_free(tasks);
+  if (over > 0) L->storage_overflow_bytes = over;
+  return COD_OK;
 }
 
 void run_storage_run_row(const run_storage_plan *p, const res_layer_row *layers,

@@ -9,9 +9,10 @@
  * conv layer l (in model order, selected layers only) it needs
  *     need(l) = sum over served layers i <= l of filter_bytes(i) + max over i <= l of slab_bytes(i)
  * bytes, where filter_bytes and slab_bytes are the per-worker coded filter and input bytes
- * of that layer's code (elements x operand bytes of the run's precision). The whole-model
- * storage of a worker is need(last selected layer), the storage cost as the FCDCC paper
- * counts it. A worker whose storage is below need(l) refuses layer l and every later layer
+ * of that layer's code (elements x operand bytes of the run's precision), for one coded
+ * task; a worker that holds m_j tasks of each layer (allocation = proportional,
+ * runner/run_alloc.h) needs m_j need(l). The whole-model storage of a worker is
+ * need(last selected layer), the storage cost as the FCDCC paper counts it. A worker whose storage is below need(l) refuses layer l and every later layer
  * (it keeps the filters of the layers before l). Codes are chosen in model order with what
  * the earlier layers hold (run_code_choose_held), so `auto` and `on_storage = repartition`
  * pick a pair that fits the cumulative need when one exists.
@@ -56,10 +57,13 @@ void run_storage_held(const run_storage_plan *p, size_t ci, double *held_filter_
 const unsigned char *run_storage_refusals(const run_storage_plan *p, size_t ci);
 
 /* The storage columns of the layers row of conv ci run with `code`: storage_need_bytes
- * (whole-model) and storage_overflow_bytes (need minus the smallest worker storage, when
- * some worker refused), for either check. */
-void run_storage_layer_row(const run_config *cfg, const run_storage_plan *p, size_t ci,
-                           const cod_code *code, res_layer_row *L);
+ * (whole-model: the largest worker need, m_j times one task's share for the worker with
+ * the most tasks) and storage_overflow_bytes (the largest need_j - storage_j over the
+ * workers, when some worker refused), for either check. COD_OK, or COD_ENOMEM / the
+ * allocation's status (per-layer check under allocation = proportional, which counts each
+ * worker's tasks); L untouched on error. */
+int run_storage_layer_row(const run_config *cfg, const run_storage_plan *p, size_t ci,
+                          const cod_code *code, res_layer_row *L, cod_err *err);
 
 /* The storage columns of the runs row: storage_model_bytes and an_storage_model_bytes
  * (whole-model), and the first overflowing layer with its overflow: from the plan for

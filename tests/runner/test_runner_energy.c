@@ -255,6 +255,180 @@ Test(storage, whole_model_repartition_fits_the_cumulative_need) {
   run_result_fini(&r);
 }
 
+/* ---- storage under proportional allocation ------------------------------------------
+ *
+ * Six workers, two of them 4x faster, alexnet's five convs coded for 14 tasks (nsctc-rot
+ * 2 x 2): the shares 14 x 4/12 and 14 x 1/12 round (largest remainder, counted here) to 5
+ * tasks for each fast worker and 1 for the others, so a fast worker stores five tasks'
+ * coded filters of every layer and five slabs. The per-task bytes come from coding/'s own
+ * code lengths (cod_code_worker_*_len of the code planned for 14 tasks), the per-worker
+ * count is done here; the runner's plan must agree. */
+
+#define PROP_N 6
+#define PROP_TASKS 14
+
+static void prop_cfg(run_config *c, const char *extra) {
+  char text[768];
+  snprintf(text, sizeof text,
+           "[run]\ncompute = model\n[model]\nname = alexnet\n[coding]\nka = 2\nkb = 2\n"
+           "[cluster]\nworkers = %d\ncompute_rate_flops = 3e8\nallocation = proportional\n"
+           "tasks = %d\n%s"
+           "[class fast]\ncount = 2\ncompute_rate_flops = 1.2e9\n",
+           PROP_N, PROP_TASKS, extra);
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_parse(text, strlen(text), "p.ini", &sc, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_scenario_point(sc, 0, c, &e), COD_OK, "%s", e.msg);
+  run_scenario_free(sc);
+}
+
+/* Tasks per worker by a largest-remainder count of the shares (workers 0, 1 are fast). */
+static void prop_tasks(size_t *m) {
+  double share[PROP_N], sum = 0;
+  for (size_t j = 0; j < PROP_N; j++) sum += share[j] = j < 2 ? 4.0 : 1.0;
+  size_t given = 0;
+  for (size_t j = 0; j < PROP_N; j++) given += m[j] = (size_t)floor(PROP_TASKS * share[j] / sum);
+  while (given < PROP_TASKS) { /* one more to the largest remainder, lowest index first */
+    size_t best = 0;
+    double rbest = -1;
+    for (size_t j = 0; j < PROP_N; j++) {
+      double r = PROP_TASKS * share[j] / sum - (double)m[j];
+      if (r > rbest + 1e-12) best = j, rbest = r;
+    }
+    m[best]++, given++;
+  }
+}
+
+/* One task's per-conv coded filter and slab bytes (fp64) of the code the run plans. */
+static void task_bytes(double *filt, double *slab) {
+  model *m = NULL;
+  cod_err e = {0};
+  cr_assert_eq(model_lookup("alexnet", &m, &e), COD_OK);
+  run_config c;
+  prop_cfg(&c, "");
+  for (size_t ci = 0; ci < 5; ci++) {
+    cod_conv_geom g = model_conv_geom(m, ci);
+    cod_code *code = NULL;
+    cr_assert_eq(run_code_choose(&c, &g, &code, &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(cod_code_workers(code), PROP_TASKS, "the code is planned for the tasks");
+    filt[ci] = (double)(cod_code_worker_filter_len(code) * 8);
+    slab[ci] = (double)(cod_code_worker_input_len(code) * 8);
+    cod_code_free(code);
+  }
+  model_free(m);
+}
+
+Test(storage, whole_model_counts_every_task_a_worker_holds) {
+  size_t m[PROP_N];
+  prop_tasks(m);
+  cr_assert(m[0] > 1 && m[0] > m[PROP_N - 1], "the fast workers hold several tasks");
+  double filt[5], slab[5], task_need[5], f = 0, s = 0;
+  task_bytes(filt, slab);
+  for (size_t i = 0; i < 5; i++) f += filt[i], s = fmax(s, slab[i]), task_need[i] = f + s;
+  /* unlimited: the rows' needs are the most-loaded worker's */
+  run_config c;
+  prop_cfg(&c, "storage = whole-model\n");
+  run_result r;
+  run_ok(&c, 0, &r);
+  cr_assert_eq(r.n_layers, 5);
+  for (size_t i = 0; i < 5; i++) {
+    cr_expect_eq(r.layers[i].storage_need_bytes, (double)m[0] * task_need[i], "layer %zu", i);
+    cr_expect(isnan(r.layers[i].storage_overflow_bytes));
+  }
+  cr_expect_eq(r.run.storage_model_bytes, (double)m[0] * task_need[4]);
+  cr_expect_float_eq(r.run.an_storage_model_bytes, r.run.storage_model_bytes,
+                     1e-12 * r.run.storage_model_bytes, "analytic %.17g against %.17g",
+                     r.run.an_storage_model_bytes, r.run.storage_model_bytes);
+  run_result_fini(&r);
+  /* a storage that one task's whole-model share fits, but a fast worker's share of layer
+   * k does not: the fast workers refuse from k on, the others never */
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 47);
+  size_t tested = 0;
+  for (size_t k = 1; k < 5; k++) {
+    double lo = fmax((double)m[0] * task_need[k - 1], (double)m[PROP_N - 1] * task_need[4]);
+    double hi = (double)m[0] * task_need[k];
+    if (!(lo + 2 < hi)) continue;
+    double cap = floor(lo + unif(g, 0.05, 0.95) * (hi - lo));
+    char extra[128];
+    snprintf(extra, sizeof extra, "storage = whole-model\nstorage_bytes = %.17g\n", cap);
+    prop_cfg(&c, extra);
+    run_ok(&c, 0, &r);
+    cr_expect_eq(r.run.storage_overflow_layer, (int64_t)k);
+    cr_expect_eq(r.run.storage_overflow_bytes, hi - cap);
+    cr_expect_eq(r.layers[k].storage_overflow_bytes, hi - cap);
+    for (size_t j = 0; j < r.n_workers; j++) {
+      const res_worker_row *w = &r.workers[j];
+      int refused = strcmp(w->status, "refused") == 0;
+      cr_expect_eq(refused, m[w->worker] * task_need[w->layer_index] > cap,
+                   "cap %.0f worker %lld (%zu tasks) layer %lld: %s", cap, (long long)w->worker,
+                   m[w->worker], (long long)w->layer_index, w->status);
+    }
+    run_result_fini(&r);
+    tested++;
+  }
+  cr_assert(tested > 0, "no layer had a storage between the two shares");
+  gsl_rng_free(g);
+}
+
+Test(storage, per_layer_counts_every_task_a_worker_holds) {
+  size_t m[PROP_N];
+  prop_tasks(m);
+  double filt[5], slab[5];
+  task_bytes(filt, slab);
+  gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(g, 53);
+  for (size_t ci = 0; ci < 5; ci++) { /* one task fits, a fast worker's m_0 tasks do not */
+    double one = filt[ci] + slab[ci];
+    double cap = floor(one + unif(g, 0.05, 0.95) * ((double)m[0] * one - one));
+    char extra[128];
+    snprintf(extra, sizeof extra, "storage_bytes = %.17g\n", cap);
+    run_config c;
+    prop_cfg(&c, extra);
+    char layer[8];
+    snprintf(layer, sizeof layer, "%zu", ci + 1);
+    set(&c, "model.layers", layer);
+    run_result r;
+    run_ok(&c, 0, &r);
+    cr_assert_eq(r.n_layers, 1);
+    cr_expect_eq(r.layers[0].storage_overflow_bytes, (double)m[0] * one - cap, "conv %zu", ci);
+    cr_expect_eq(r.run.storage_overflow_layer, (int64_t)ci);
+    for (size_t j = 0; j < r.n_workers; j++)
+      cr_expect_eq(strcmp(r.workers[j].status, "refused") == 0,
+                   (double)m[r.workers[j].worker] * one > cap);
+    run_result_fini(&r);
+  }
+  gsl_rng_free(g);
+}
+
+/* repartition counts a worker's tasks too: every layer run within storage fits the
+ * most-loaded worker */
+Test(storage, repartition_fits_the_most_loaded_worker) {
+  size_t m[PROP_N];
+  prop_tasks(m);
+  double filt[5], slab[5], f = 0, s = 0;
+  task_bytes(filt, slab);
+  for (size_t i = 0; i < 5; i++) f += filt[i], s = fmax(s, slab[i]);
+  double cap = floor(0.999 * (double)m[0] * (f + s)); /* 2 x 2 does not fit */
+  char extra[160];
+  snprintf(extra, sizeof extra, "storage = whole-model\non_storage = repartition\n"
+           "storage_bytes = %.17g\n", cap);
+  run_config c;
+  prop_cfg(&c, extra);
+  run_result r;
+  run_ok(&c, 0, &r);
+  int changed = 0;
+  for (size_t i = 0; i < r.n_layers; i++) {
+    if (isnan(r.layers[i].storage_overflow_bytes))
+      cr_expect(r.layers[i].storage_need_bytes <= cap, "layer %zu: %.17g > %.17g", i,
+                r.layers[i].storage_need_bytes, cap);
+    changed |= r.layers[i].ka != 2;
+  }
+  cr_expect(changed || strcmp(r.run.status, "ok") != 0,
+            "the 2 x 2 plan does not fit the fast workers, so some layer had to change");
+  run_result_fini(&r);
+}
+
 static void parse_fails(const char *text, const char *want) {
   run_scenario *sc = NULL;
   cod_err e = {0};
