@@ -135,6 +135,43 @@ static void write_data(FILE *f, const fig *g) {
   }
 }
 
+/* The canvas and the legend. At most 12 series: a 1200 x 720 canvas, the legend in one
+ * column right of the plot. More: the legend goes below the plot in as many columns as its
+ * longest entry allows (at most 3, estimated at LEGEND_CHAR_PX per character of the 9-point
+ * legend font), and the canvas grows by the legend's rows (LEGEND_ROW_PX each) with the
+ * plot's bottom edge fixed above them, so the plot keeps its frame and the legend never
+ * covers the axes or the note, whatever the number of series. */
+#define CANVAS_W_PX 1200
+#define CANVAS_H_PX 720
+#define LEGEND_CHAR_PX 8.0 /* above the font's mean width: never more columns than gnuplot fits */
+#define LEGEND_ROW_PX 15 /* the 9-point font's row is about 14 px */
+#define LEGEND_SAMPLE_PX 60 /* the line sample, its gap and the column gap */
+
+typedef struct layout {
+  int height_px;      /* canvas height */
+  size_t cols, rows;  /* legend below the plot: its columns and rows; rows 0: at the right */
+  double bottom;      /* rows > 0: the plot's bottom edge, as a fraction of the canvas */
+} layout;
+
+static layout layout_of(const fig *g) {
+  layout L = {CANVAS_H_PX, 1, 0, 0};
+  if (g->kind != FIG_XY || g->ns <= 12) return L;
+  size_t longest = 0;
+  for (size_t i = 0; i < g->ns; i++) {
+    size_t len = strlen(g->s[i].title);
+    if (len > longest) longest = len;
+  }
+  double entry_px = (double)longest * LEGEND_CHAR_PX + LEGEND_SAMPLE_PX;
+  double fit = floor((CANVAS_W_PX - 40) / entry_px);
+  L.cols = fit >= 3 ? 3 : fit >= 2 ? 2 : 1;
+  L.rows = (g->ns + L.cols - 1) / L.cols;
+  /* below the plot: tic labels and x label (70 px), the legend, the note line (25 px) */
+  int below_px = 70 + (int)L.rows * LEGEND_ROW_PX + 20 + (g->note[0] ? 25 : 5);
+  L.height_px = CANVAS_H_PX - 110 + below_px;
+  L.bottom = (double)below_px / (double)L.height_px;
+  return L;
+}
+
 static void write_axes(FILE *f, const fig *g) {
   const char *ne = g->plain ? " noenhanced" : "";
   fprintf(f, "set title \"%s\" font ',14'%s\n", g->title, ne);
@@ -145,16 +182,17 @@ static void write_axes(FILE *f, const fig *g) {
   if (g->logy) fputs("set logscale y 10\nset format y '10^{%L}'\n", f);
   if (g->logx == 10) fputs("set format x '10^{%L}'\n", f);
   if (g->xstep > 0) fprintf(f, "set xtics %g\nset mxtics 1\n", g->xstep);
-  /* the legend outside the data: at the right while it fits in one column, else below
-   * in rows of three, so that it never takes the canvas from the plot */
-  if (g->ns <= 12)
+  /* the legend outside the data (layout_of): at the right, or below on a taller canvas */
+  layout L = layout_of(g);
+  if (!L.rows)
     fputs("set key outside right top vertical Left reverse noenhanced samplen 3 spacing 1.1 "
           "font ',10'\n", f);
   else
-    fputs("set key outside below center horizontal Left reverse noenhanced samplen 3 "
-          "maxcols 3 font ',9'\n", f);
-  if (g->ns > 12) /* room for the legend rows below the axis label (and the note) */
-    fprintf(f, "set bmargin %zu\n", (g->ns + 2) / 3 + (g->note[0] ? 6 : 5));
+    fprintf(f, "set key at screen 0.5, screen %.5f center top horizontal Left reverse "
+            "noenhanced samplen 3 maxcols %zu maxrows %zu font ',9'\n",
+            L.bottom - 70.0 / L.height_px, L.cols, L.rows);
+  if (L.rows)
+    fprintf(f, "set bmargin at screen %.5f\n", L.bottom);
   else if (g->note[0])
     fputs("set bmargin 6\n", f);
   if (g->note[0])
@@ -243,16 +281,18 @@ static void write_stacked_plot(FILE *f, const fig *g, const char *data) {
 /* The whole script: PNG, then SVG by replot. */
 static int write_script(FILE *f, const fig *g, const char *data, const char *png,
                         const char *svg) {
+  const int h = layout_of(g).height_px;
   fputs("set encoding utf8\n", f);
-  fputs("set terminal pngcairo size 1200,720 enhanced font 'DejaVu Sans,12' linewidth 1.2\n",
-        f);
+  fprintf(f, "set terminal pngcairo size %d,%d enhanced font 'DejaVu Sans,12' linewidth 1.2\n",
+          CANVAS_W_PX, h);
   fputs("set output ", f);
   if (put_quoted(f, png)) return COD_EINVAL;
   fputc('\n', f);
   write_axes(f, g);
   if (g->kind == FIG_STACKED_PCT) write_stacked_plot(f, g, data);
   else write_xy_plot(f, g, data);
-  fputs("set terminal svg size 1200,720 dynamic enhanced font 'DejaVu Sans,12'\n", f);
+  fprintf(f, "set terminal svg size %d,%d dynamic enhanced font 'DejaVu Sans,12'\n",
+          CANVAS_W_PX, h);
   fputs("set output ", f);
   if (put_quoted(f, svg)) return COD_EINVAL;
   fputs("\nreplot\nunset output\n", f);

@@ -283,6 +283,23 @@ static void build_db(int with_mpi) {
         add_run(db, &r);
         next_cluster = NULL;
       }
+  for (int a = 0; a < 2; a++) /* e2e-delta-auto: two splits against n */
+    for (int n = 16; n <= 24; n += 8) {
+      run_spec r = {a ? "delta-auto" : "delta-auto-fixed", "nsctc-rot", "vgg16", NULL, NULL, n,
+                    a ? 2 : 4, a ? 8 : 4, 0, NAN, NAN, NAN, 30.0 - n / 2.0 - 5.0 * a,
+                    29.0 - n / 2.0 - 5.0 * a, NAN, NULL};
+      add_run(db, &r);
+    }
+  for (int lim = 1; lim <= 3; lim++) { /* storage-vs-limit: per-layer need 2 MB (bytes_stored) */
+    char extra[128];
+    snprintf(extra, sizeof extra, ",\"storage\":\"per-layer\",\"on_storage\":\"fail\","
+             "\"storage_bytes\":%g", 1.5e6 * lim);
+    run_spec r = {"storage-limit", "nsctc-rot", NULL, NULL, NULL, 20, 4, 4, 0, NAN, NAN, NAN,
+                  0.5, NAN, 2e6, NULL};
+    next_cluster = extra;
+    add_run(db, &r);
+    next_cluster = NULL;
+  }
   if (with_mpi) {
     run_spec r = {"mpi-check", "nsctc-rot", "lenet5", NULL, "mpi", 20, 4, 4, 0, NAN,
                   NAN, NAN, 0.8, NAN, NAN, NULL};
@@ -345,7 +362,7 @@ static void check_svg(const char *path, const char *needle) {
 /* ---- tests ------------------------------------------------------------------------------ */
 
 Test(res_plot, catalogue_is_complete_and_findable) {
-  cr_assert_eq(res_plot_figure_count(), 18);
+  cr_assert_eq(res_plot_figure_count(), 20);
   for (size_t i = 0; i < res_plot_figure_count(); i++) {
     const res_plot_figure_info *fi = res_plot_figure_at(i);
     cr_assert_not_null(fi);
@@ -402,6 +419,63 @@ Test(res_plot, legends_come_from_the_data, .timeout = 30) {
   /* the analytic optimum of 1e6 (1 + |ka - 4|) is at ka = 4 */
   snprintf(svg, sizeof svg, "%s/upload-storage-vs-ka.svg", P.out);
   check_svg(svg, "optimum: k_A = 4");
+}
+
+/* The PNG's height from its IHDR chunk (bytes 16..23: width, height, big-endian). */
+static unsigned png_height(const char *path) {
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f, "no %s", path);
+  unsigned char h[24] = {0};
+  cr_assert_eq(fread(h, 1, 24, f), 24);
+  fclose(f);
+  return (unsigned)h[20] << 24 | (unsigned)h[21] << 16 | (unsigned)h[22] << 8 | h[23];
+}
+
+/* More than 12 series: the legend goes below the plot and the canvas grows by its rows, and
+ * no entry is dropped (gnuplot leaves out entries past maxrows x maxcols); at most 12 the
+ * canvas is the usual 720 pixels. */
+Test(res_plot, legend_below_grows_the_canvas_and_keeps_every_entry, .timeout = 30) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot not installed");
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(P.db, 0, &db, &e), COD_OK, "%s", e.msg);
+  const int policies = 20; /* x 2 (simulated, analytic) + the limit: 41 series */
+  for (int k = 0; k < policies; k++)
+    for (int lim = 1; lim <= 2; lim++) {
+      char extra[160];
+      snprintf(extra, sizeof extra, ",\"storage\":\"per-layer\",\"on_storage\":"
+               "\"policy-with-a-long-name-%02d\",\"storage_bytes\":%g", k, 3e6 * lim);
+      run_spec r = {"storage-limit", "nsctc-rot", NULL, NULL, NULL, 20, 4, 4, 0, NAN, NAN,
+                    NAN, 0.5, NAN, 2e6, NULL};
+      next_cluster = extra;
+      add_run(db, &r);
+      next_cluster = NULL;
+    }
+  run_spec few = {"delta-auto", "nsctc-rot", "vgg16", NULL, NULL, 16, 4, 4, 0, NAN, NAN, NAN,
+                  20.0, 19.0, NAN, NULL};
+  add_run(db, &few);
+  res_db_close(db);
+  db = open_ro();
+  res_plot_opts o = {NULL, getenv("PATH"), P.tmp};
+  cr_assert_eq(res_plot_figure(db, "storage-vs-limit", P.out, &o, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_plot_figure(db, "e2e-delta-auto", P.out, &o, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char path[400];
+  snprintf(path, sizeof path, "%s/e2e-delta-auto.png", P.out);
+  cr_expect_eq(png_height(path), 720, "two series: the usual canvas");
+  snprintf(path, sizeof path, "%s/storage-vs-limit.png", P.out);
+  unsigned h = png_height(path);
+  /* 41 entries, at most 3 a row: at least 14 rows of the legend below a full plot */
+  cr_expect_geq(h, 720 + 14 * 14, "41 series on a %u-pixel canvas", h);
+  snprintf(path, sizeof path, "%s/storage-vs-limit.svg", P.out);
+  for (int k = 0; k < policies; k++)
+    for (int an = 0; an < 2; an++) {
+      char title[160];
+      snprintf(title, sizeof title, "per-layer, on_storage = policy-with-a-long-name-%02d (%s)",
+               k, an ? "analytic storage cost" : "simulated");
+      check_svg(path, title);
+    }
+  check_svg(path, "worker storage limit (y = x)");
 }
 
 Test(res_plot, missing_gnuplot_is_the_skip_status) {
