@@ -788,6 +788,66 @@ static int fig_energy(res_db *db, fig *f, cod_err *err) {
                     ENERGY_FRONT "ORDER BY 2", "energy", FIG_MARK, "", err);
 }
 
+/* [coding] delta = auto against a fixed split (runs named delta-auto*): per model, scheme
+ * and split ("delta = auto", or the fixed k_A x k_B), the mean end-to-end latency against
+ * n, and the analytic conv-layer sum beside it (with delta = auto: the optimum the
+ * runner chose each layer's delta by). */
+#define DELTA_AUTO_KEY                                                                     \
+  "r.model || ' ' || r.scheme || (CASE WHEN json_extract(r.params_json, '$.coding.delta') " \
+  "= 'auto' THEN ' delta = auto' ELSE ' ' || r.ka || 'x' || r.kb END)"
+
+static int fig_delta_auto(res_db *db, fig *f, cod_err *err) {
+  int rc = add_series(db, f,
+                      SEL "SELECT " DELTA_AUTO_KEY PT_TAG ", r.workers, AVG(r.latency_s), "
+                          "res_ci95(r.latency_s) FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2 "
+                          "ORDER BY 1, 2",
+                      "delta-auto", FIG_MEASURED, " (simulated)", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  return add_series(db, f,
+                    SEL "SELECT " DELTA_AUTO_KEY PT_TAG ", r.workers, AVG((SELECT "
+                        "SUM(l.an_latency_s) FROM layers l WHERE l.run_id = r.run_id)) FROM "
+                        "sel r WHERE r.status = 'ok' GROUP BY 1, 2 ORDER BY 1, 2",
+                    "delta-auto", FIG_ANALYTIC, " (analytic, conv layers)", err);
+}
+
+/* Storage against the worker limit (runs named storage-limit*): per check ([cluster]
+ * storage) and policy (on_storage), the per-worker storage the run needed against the
+ * [cluster] storage_bytes it had, feasible runs only: whole-model, the runs row's
+ * storage_model_bytes (every served layer's coded filters + the largest slab); per-layer,
+ * the largest bytes_stored the simulator counted on a worker in one layer. Beside it the
+ * paper's storage cost (layers.an_storage_bytes: the largest layer's for per-layer, the
+ * runs row's an_storage_model_bytes for whole-model), and the limit itself (y = x): a
+ * point sits on or below it, and a policy's curve ends where no split fits. */
+#define STORAGE_KEY                                                                        \
+  "json_extract(r.params_json, '$.cluster.storage') || ', on_storage = ' || "              \
+  "json_extract(r.params_json, '$.cluster.on_storage')"
+#define STORAGE_LIMIT "json_extract(r.params_json, '$.cluster.storage_bytes')"
+#define STORAGE_WHOLE "json_extract(r.params_json, '$.cluster.storage') = 'whole-model'"
+
+static int fig_storage_limit(res_db *db, fig *f, cod_err *err) {
+  int rc = add_series(db, f,
+                      SEL "SELECT " STORAGE_KEY PT_TAG ", " STORAGE_LIMIT " / 1e6, AVG(CASE WHEN "
+                          STORAGE_WHOLE " THEN r.storage_model_bytes ELSE (SELECT "
+                          "MAX(w.bytes_stored) FROM workers w WHERE w.run_id = r.run_id) END) "
+                          "/ 1e6 FROM sel r WHERE r.status = 'ok' AND typeof(" STORAGE_LIMIT
+                          ") IN ('integer', 'real') GROUP BY 1, 2 ORDER BY 1, 2",
+                      "storage-limit", FIG_MEASURED, " (simulated)", err);
+  if (rc || !res_fig_points(f)) return rc ? rc : no_data(f, err);
+  rc = add_series(db, f,
+                  SEL "SELECT " STORAGE_KEY PT_TAG ", " STORAGE_LIMIT " / 1e6, AVG(CASE WHEN "
+                      STORAGE_WHOLE " THEN r.an_storage_model_bytes ELSE (SELECT "
+                      "MAX(l.an_storage_bytes) FROM layers l WHERE l.run_id = r.run_id) END) "
+                      "/ 1e6 FROM sel r WHERE r.status = 'ok' AND typeof(" STORAGE_LIMIT
+                      ") IN ('integer', 'real') GROUP BY 1, 2 ORDER BY 1, 2",
+                  "storage-limit", FIG_ANALYTIC, " (analytic storage cost)", err);
+  if (rc) return rc;
+  return add_series(db, f,
+                    SEL "SELECT 'worker storage limit (y = x)', " STORAGE_LIMIT " / 1e6, "
+                        STORAGE_LIMIT " / 1e6 FROM sel r WHERE typeof(" STORAGE_LIMIT ") IN "
+                        "('integer', 'real') GROUP BY 2 ORDER BY 2",
+                    "storage-limit", FIG_POINTS, "", err);
+}
+
 /* ---- the figure table: one entry per figure ------------------------------------------ */
 
 typedef struct fig_def {
@@ -967,6 +1027,28 @@ static const fig_def figures[] = {
      .xlabel = "offered load (requests/s)",
      .ylabel = "mean request latency (s)",
      .logy = 10, .build = fig_load_mean},
+    {.info = {"e2e-delta-auto",
+              "end-to-end latency against n with [coding] delta = auto (each coded layer's "
+              "latency-optimal delta and pair from the analytic model) against a fixed split, "
+              "beside the analytic conv-layer latency",
+              "runs named delta-auto* (scenarios/paper/delta-auto.ini, delta-auto-fixed.ini)"},
+     .prefix = "delta-auto",
+     .title = "{/Symbol d} = auto against a fixed split: latency per inference (analytic: conv "
+              "layers)",
+     .xlabel = "number of workers n",
+     .ylabel = "latency per inference (s)",
+     .xstep = 4, .build = fig_delta_auto},
+    {.info = {"storage-vs-limit",
+              "per-worker storage needed under the whole-model and per-layer checks against "
+              "the worker storage limit, with on_storage = fail and repartition (feasible runs; "
+              "a curve ends where no split fits), beside the paper's storage cost",
+              "runs named storage-limit* (scenarios/paper/storage-limit.ini), [cluster] "
+              "storage, on_storage and storage_bytes swept"},
+     .prefix = "storage-limit",
+     .title = "Storage a worker needs against its storage limit (feasible runs)",
+     .xlabel = "worker storage limit (MB)",
+     .ylabel = "per-worker storage needed (MB)",
+     .logx = 10, .logy = 10, .build = fig_storage_limit},
 };
 
 #define N_FIGURES (sizeof figures / sizeof figures[0])
@@ -1269,6 +1351,24 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "WHERE l.offered_per_s IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, " \
       "4, 5, 6, 7, 8"
 
+#define DELTA_AUTO                                                                         \
+  SEL "SELECT " DELTA_AUTO_KEY " AS series, r.workers AS n, " PT_COL ", COUNT(*) AS runs, "  \
+      "AVG(r.latency_s) AS mean_latency_s, res_ci95(r.latency_s) AS ci95_s, AVG((SELECT "    \
+      "SUM(l.an_latency_s) FROM layers l WHERE l.run_id = r.run_id)) AS analytic_conv_s, "    \
+      "(SELECT group_concat(DISTINCT l.delta) FROM layers l WHERE l.run_id = r.run_id) "     \
+      "AS deltas FROM sel r WHERE r.status = 'ok' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+
+#define STORAGE_TABLE                                                                      \
+  SEL "SELECT json_extract(r.params_json, '$.cluster.storage') AS storage, "              \
+      "json_extract(r.params_json, '$.cluster.on_storage') AS on_storage, " STORAGE_LIMIT    \
+      " AS limit_B, " PT_COL ", r.status AS status, CASE WHEN " STORAGE_WHOLE " THEN "      \
+      "r.storage_model_bytes ELSE (SELECT MAX(w.bytes_stored) FROM workers w WHERE "        \
+      "w.run_id = r.run_id) END AS need_B, CASE WHEN " STORAGE_WHOLE " THEN "              \
+      "r.an_storage_model_bytes ELSE (SELECT MAX(l.an_storage_bytes) FROM layers l WHERE "  \
+      "l.run_id = r.run_id) END AS an_need_B, r.storage_overflow_layer AS overflow_layer, "  \
+      "r.storage_overflow_bytes AS overflow_B, (SELECT group_concat(l.ka || 'x' || l.kb, "   \
+      "' ') FROM layers l WHERE l.run_id = r.run_id) AS splits FROM sel r WHERE r.trial = 0 ORDER BY 1, 2, 3, 4"
+
 #define RUNS_BY_NAME                                                                       \
   "SELECT json_extract(params_json, '$.run.name') AS experiment, backend, COUNT(*) AS "    \
   "runs, SUM(status = 'ok') AS ok, SUM(status = 'undecodable') AS undecodable, "           \
@@ -1356,6 +1456,18 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "[load] queue_limit requests in flight), and the best p99 of the sweep. A coarse "
        "grid: the sweep's step (0.25 requests/s) bounds each number.", LOAD_TABLE, "load-",
        "runs named load-* with [load] arrivals", "load.rate_per_s"},
+      {"delta = auto against a fixed split", "VGG-16 end to end (scenarios/paper/"
+       "delta-auto*.ini): mean simulated latency per inference over ok runs with its 95% "
+       "t-interval half-width, beside the analytic conv-layer sum, and the deltas the coded "
+       "layers ran with (distinct values, in layer order of first use).", DELTA_AUTO,
+       "delta-auto", "runs named delta-auto*", NULL},
+      {"Storage against the worker limit", "Per check ([cluster] storage), policy "
+       "(on_storage) and worker storage limit (scenarios/paper/storage-limit.ini): the "
+       "run's status, the per-worker storage it needed (whole-model: storage_model_bytes; "
+       "per-layer: the largest bytes_stored of a worker in one layer) beside the paper's "
+       "storage cost (an_*), the first overflowing layer and its overflow, and the split "
+       "(k_A x k_B) each conv layer ran with: repartition changes a split only when it does "
+       "not fit.", STORAGE_TABLE, "storage-limit", "runs named storage-limit*", NULL},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
        "stopped by a decoding system singular to working precision.", RUNS_BY_NAME, NULL,
        "any run", NULL},
