@@ -143,6 +143,14 @@ hostile) # issue 11: a draw past the simulation horizon is the runs' error outco
     --set latency.model=shifted-exp --set latency.shift=1e18 2>&1) && fail "accepted shift = 1e18"
   echo "$out" | grep -q "command line: \[latency\] shift: point 0" || fail "message: $out"
   [ ! -e "$T/k.db" ] || fail "a database was written"
+  # issue 16: the simulated-only allocation and returns are refused, naming both keys
+  for set in "cluster.returns=per-task" "cluster.allocation=proportional --set cluster.tasks=8"; do
+    # shellcheck disable=SC2086 # $set is two words for the second case
+    out=$(timeout 60 $MPIRUN -np 5 "$F" run "$LENET" --backend mpi --db "$T/p.db" --set $set 2>&1) \
+      && fail "accepted $set"
+    echo "$out" | grep -q "mpi backend runs \[cluster\] allocation = equal with returns = per-worker only" \
+      || fail "$set: message: $out"
+  done
   ;;
 *) fail "unknown case" ;;
 esac
