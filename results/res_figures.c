@@ -1362,10 +1362,10 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   SEL "SELECT json_extract(r.params_json, '$.cluster.storage') AS storage, "              \
       "json_extract(r.params_json, '$.cluster.on_storage') AS on_storage, " STORAGE_LIMIT    \
       " AS limit_B, " PT_COL ", r.status AS status, CASE WHEN " STORAGE_WHOLE " THEN "      \
-      "r.storage_model_bytes ELSE (SELECT MAX(w.bytes_stored) FROM workers w WHERE "        \
-      "w.run_id = r.run_id) END AS need_B, CASE WHEN " STORAGE_WHOLE " THEN "              \
-      "r.an_storage_model_bytes ELSE (SELECT MAX(l.an_storage_bytes) FROM layers l WHERE "  \
-      "l.run_id = r.run_id) END AS an_need_B, r.storage_overflow_layer AS overflow_layer, "  \
+      "r.storage_model_bytes WHEN r.status = 'ok' THEN (SELECT MAX(w.bytes_stored) FROM "   \
+      "workers w WHERE w.run_id = r.run_id) END AS need_B, CASE WHEN " STORAGE_WHOLE " THEN "              \
+      "r.an_storage_model_bytes WHEN r.status = 'ok' THEN (SELECT MAX(l.an_storage_bytes) "  \
+      "FROM layers l WHERE l.run_id = r.run_id) END AS an_need_B, r.storage_overflow_layer AS overflow_layer, "  \
       "r.storage_overflow_bytes AS overflow_B, (SELECT group_concat(l.ka || 'x' || l.kb, "   \
       "' ') FROM layers l WHERE l.run_id = r.run_id) AS splits FROM sel r WHERE r.trial = 0 ORDER BY 1, 2, 3, 4"
 
@@ -1464,8 +1464,9 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
       {"Storage against the worker limit", "Per check ([cluster] storage), policy "
        "(on_storage) and worker storage limit (scenarios/paper/storage-limit.ini): the "
        "run's status, the per-worker storage it needed (whole-model: storage_model_bytes; "
-       "per-layer: the largest bytes_stored of a worker in one layer) beside the paper's "
-       "storage cost (an_*), the first overflowing layer and its overflow, and the split "
+       "per-layer: the largest bytes_stored of a worker in one layer, for runs that ran "
+       "every layer) beside the paper's storage cost (an_*; whole-model: the plan of every "
+       "layer, also when an earlier one overflowed), the first overflowing layer and its overflow, and the split "
        "(k_A x k_B) each conv layer ran with: repartition changes a split only when it does "
        "not fit.", STORAGE_TABLE, "storage-limit", "runs named storage-limit*", NULL},
       {"Runs in this database", "Per experiment ([run] name) and backend; singular = runs "
