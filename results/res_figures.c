@@ -418,13 +418,16 @@ void res_fig_fini(fig *f) {
 }
 
 void res_fig_text_clean(char *dst, size_t cap, const char *src) {
-  static const char ok[] = " -+.,=()%:/_";
+  /* brackets, quotes and ';' are inert inside a double-quoted gnuplot string (a layer set
+   * or list value reads as itself); a double quote would end the string, so it becomes a
+   * single quote, which reads the same. Backslash, backquote, '@', '$' and '#' stay out. */
+  static const char ok[] = " -+.,=()%:/_[]';";
   size_t j = 0;
   for (; src && *src && j + 1 < cap; src++) {
     unsigned char c = (unsigned char)*src;
     int safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                (c != 0 && strchr(ok, c) != NULL);
-    dst[j++] = safe ? (char)c : '?';
+    dst[j++] = c == '"' ? '\'' : safe ? (char)c : '?';
   }
   if (cap) dst[j] = 0;
 }

@@ -21,8 +21,9 @@ size_t res_fig_points(const fig *f);
 void res_fig_fini(fig *f);
 
 /* Copy src into dst (cap bytes) keeping only characters that are safe inside a gnuplot
- * double-quoted string and a data-file label: letters, digits, space and -+.,=()%:/_ ;
- * anything else becomes '?'. Always NUL-terminates. */
+ * double-quoted string and a data-file label: letters, digits, space and -+.,=()%:/_[]';
+ * a double quote becomes a single quote; anything else becomes '?'. Always
+ * NUL-terminates. */
 void res_fig_text_clean(char *dst, size_t cap, const char *src);
 
 /* The point-split state of res_figures.c (the SQL functions res_point, res_point_tag and

@@ -21,6 +21,7 @@
 
 #include "cod_alloc.h"
 #include "res_db.h"
+#include "res_figures.h"
 #include "res_plot.h"
 
 typedef struct place {
@@ -718,4 +719,20 @@ Test(res_plot, cli_exit_codes, .timeout = 60) {
   res_db_close(db);
   const char *all_none[] = {"plot", none, "all", "--out", P.out, NULL};
   cr_assert_eq(run_cli(NULL, all_none), 1, "all with no figure drawable");
+}
+
+/* Labels: a layer set or list value reads as itself (brackets kept, a double quote shown
+ * as a single one), and nothing that could end the gnuplot string or start a command
+ * (double quote, backslash, backquote, newline, '@', '$', '#') survives. */
+Test(res_plot, label_cleaning_keeps_layer_sets_readable) {
+  char out[64];
+  res_fig_text_clean(out, sizeof out, "model.layers = [2,5]");
+  cr_expect_str_eq(out, "model.layers = [2,5]");
+  res_fig_text_clean(out, sizeof out, "model.layers = \"2+5\"");
+  cr_expect_str_eq(out, "model.layers = '2+5'");
+  res_fig_text_clean(out, sizeof out, "a\"\\`\n@$#b");
+  cr_expect_str_eq(out, "a'??????b");
+  for (const char *p = out; *p; p++) cr_expect(!strchr("\"\\`\n@$#", *p), "'%c' kept", *p);
+  res_fig_text_clean(out, 4, "abcdef"); /* truncated, always terminated */
+  cr_expect_str_eq(out, "abc");
 }
