@@ -48,6 +48,7 @@ int cli_reproduce(int argc, char **argv);
 int cli_calibrate(int argc, char **argv);
 int cli_infer(int argc, char **argv);
 int cli_export(int argc, char **argv);
+int cli_upgrade(int argc, char **argv);
 int cli_recommend(int argc, char **argv);
 
 /* `fcdcc run --backend NAME` for NAME other than "sim" (cli_mpi.c): run the validated

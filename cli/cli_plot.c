@@ -36,7 +36,7 @@ static const char plot_help[] =
     "position unless --by names the series; to FILE.png and FILE.svg (default ./plot).\n\n"
     "  --out DIR|FILE   output directory (figures) or file base name (general plot)\n"
     "  --x KEY          the x axis (numbers)\n"
-    "  --y METRIC       a numeric column: latency_s, t_compute_s, bytes_up, mse, cond, ...\n"
+    "  --y METRIC       a numeric column: latency_s, t_compute_s, bytes_to_worker, mse, cond, ...\n"
     "  --by KEYS        series keys, comma-separated (and `layer` for per-layer metrics)\n"
     "  --where K=V      keep only samples whose key K has value V (repeatable; layer=NAME)\n"
     "  --stat S         mean (default, 95% t-interval), p50, p95, p99 (95% order-statistic\n"

@@ -32,6 +32,7 @@ static const cli_cmd commands[] = {
     {"export", cli_export, "every table of a results database as CSV files (pandas, R)"},
     {"recommend", cli_recommend, "rank stored configurations (or a scenario's, analytically) "
                                  "by an objective under constraints"},
+    {"upgrade", cli_upgrade, "take a results database of an older fcdcc to this schema version"},
 };
 
 static void usage(FILE *f) {

@@ -57,8 +57,8 @@ static const char *const stmt_sql[RES_ST_COUNT_] = {
   [RES_ST_REPORT_WORKERS] =
     "SELECT run_id, SUM(up), COUNT(up), SUM(down), COUNT(down), SUM(st), COUNT(st),\n"
     "       SUM(comm), SUM(st)\n"
-    "FROM (SELECT run_id, worker, SUM(bytes_up) AS up, SUM(bytes_down) AS down,\n"
-    "             SUM(bytes_stored) AS st, SUM(bytes_up + bytes_down) AS comm\n"
+    "FROM (SELECT run_id, worker, SUM(bytes_to_worker) AS up, SUM(bytes_to_master) AS down,\n"
+    "             SUM(bytes_stored) AS st, SUM(bytes_to_worker + bytes_to_master) AS comm\n"
     "      FROM workers GROUP BY run_id, worker)\n"
     "GROUP BY run_id ORDER BY run_id",
   [RES_ST_REPORT_LAYERS] =
@@ -284,6 +284,34 @@ static int is_new(const file_state *fs) {
   return fs->app_id == 0 && fs->version == 0 && fs->objects == 0;
 }
 
+/* 1 if fs is an fcdcc file of an older version that the steps of res_schema.c take to
+ * ours. */
+static int upgradable(const file_state *fs) {
+  if (fs->app_id != RES_DB_APPLICATION_ID || fs->version < 1 ||
+      fs->version >= RES_DB_SCHEMA_VERSION || fs->tables != 4)
+    return 0;
+  for (int64_t v = fs->version + 1; v <= RES_DB_SCHEMA_VERSION; v++)
+    if (!res_schema_step_to(v)) return 0;
+  return 1;
+}
+
+/* Upgrade an older file in place (res_db.h), inside BEGIN IMMEDIATE with the state read
+ * again under the lock, so that two processes opening the same old file upgrade it once. */
+static int upgrade_schema(res_db *db, cod_err *err) {
+  int status = exec_sql(db, "BEGIN IMMEDIATE", "locking the file for its upgrade", err);
+  if (status) return status;
+  file_state fs;
+  status = read_state(db, &fs, err);
+  for (int64_t v = fs.version + 1; !status && upgradable(&fs) && v <= RES_DB_SCHEMA_VERSION; v++)
+    status = exec_sql(db, res_schema_step_to(v)->sql, "upgrading the schema", err);
+  if (!status && upgradable(&fs))
+    status = exec_sql(db, "PRAGMA user_version = " RES_STR(RES_DB_SCHEMA_VERSION) ";",
+                      "stamping the upgraded header", err);
+  if (!status) status = exec_sql(db, "COMMIT", "committing the upgrade", err);
+  if (status) sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+  return status;
+}
+
 /* COD_OK if fs describes a valid fcdcc file of our version; COD_EFORMAT otherwise. */
 static int check_state(const res_db *db, const file_state *fs, cod_err *err) {
   if (fs->app_id != RES_DB_APPLICATION_ID) {
@@ -299,6 +327,12 @@ static int check_state(const res_db *db, const file_state *fs, cod_err *err) {
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by a newer fcdcc; this build reads version %d", db->path,
                        (long long)fs->version, RES_DB_SCHEMA_VERSION);
+  if (upgradable(fs)) /* only a read-only open gets here: it never writes */
+    return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
+                       "by an older fcdcc; this build reads version %d, and a read-only open "
+                       "does not upgrade it: `fcdcc upgrade %s` does, in place (%s; no value "
+                       "changes)", db->path, (long long)fs->version, RES_DB_SCHEMA_VERSION,
+                       db->path, res_schema_step_to(RES_DB_SCHEMA_VERSION)->what);
   if (fs->version >= 1 && fs->version < RES_DB_SCHEMA_VERSION)
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by an older fcdcc; this build reads version %d only (its columns "
@@ -569,6 +603,10 @@ int res_db_open(const char *path, int flags, res_db **out, cod_err *err) {
   if (!status) status = read_state(db, &fs, err);
   if (!status && is_new(&fs) && !db->readonly) {
     status = create_schema(db, err);
+    if (!status) status = read_state(db, &fs, err);
+  }
+  if (!status && !db->readonly && upgradable(&fs)) {
+    status = upgrade_schema(db, err);
     if (!status) status = read_state(db, &fs, err);
   }
   if (!status) status = check_state(db, &fs, err);

@@ -37,15 +37,18 @@
  * in decimal because it is pasted into a PRAGMA at compile time. */
 #define RES_DB_APPLICATION_ID 1178813507
 /* PRAGMA user_version written by this build; bump it with every change of a column
- * table in res_schema.c. Files with another version are refused (a larger one: written by
- * a newer fcdcc; a smaller one: by an older fcdcc, whose columns differ). */
-#define RES_DB_SCHEMA_VERSION 8 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+ * table in res_schema.c. A file of a larger version is refused (written by a newer fcdcc);
+ * one of a smaller version is upgraded in place on a read-write open when every step up
+ * to this version exists (res_schema_step_to; values unchanged), and refused otherwise
+ * (and on a read-only open, which never writes: the message says how to upgrade it). */
+#define RES_DB_SCHEMA_VERSION 9 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
                                   * returns); 6: the requests, load_runs and load_workers tables of
                                   * runs under load; 7: the skipped_points table; 8:
-                                  * layers.conv_algo */
+                                  * layers.conv_algo; 9: workers.bytes_up, bytes_down
+                                  * renamed bytes_to_worker, bytes_to_master */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -230,8 +233,8 @@ typedef struct res_worker_row {
   int64_t layer_index;        /* (req) the layer (a layers row of the same run, at commit) */
   int64_t worker;             /* (req, >= 0) worker id */
   const char *worker_class;   /* column `class`: the worker's latency class, e.g. "fast" */
-  int64_t bytes_up;           /* bytes sent master -> worker */
-  int64_t bytes_down;         /* bytes sent worker -> master */
+  int64_t bytes_up;           /* bytes sent master -> worker: column bytes_to_worker */
+  int64_t bytes_down;         /* bytes sent worker -> master: column bytes_to_master */
   int64_t bytes_stored;       /* bytes of coded data stored on the worker */
   double flops;               /* floating-point operations executed */
   const char *status;         /* (req) RES_WORKER_* */

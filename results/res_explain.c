@@ -42,9 +42,9 @@ static const col_doc report_cols[] = {
   {"lat_p95_lo_s", "s", "lower end of its 95% order-statistic interval (--ci, JSON)"},
   {"lat_p95_hi_s", "s", "upper end of that interval"},
   {"to_worker_B_w", "bytes", "per worker and run: bytes sent master -> worker "
-                             "(workers.bytes_up) summed over the run's layers; mean over "
+                             "(workers.bytes_to_worker) summed over the run's layers; mean over "
                              "(run, worker) pairs"},
-  {"to_master_B_w", "bytes", "the same for bytes sent worker -> master (workers.bytes_down)"},
+  {"to_master_B_w", "bytes", "the same for bytes sent worker -> master (workers.bytes_to_master)"},
   {"store_B_w", "bytes", "the same for coded bytes stored on the worker (workers.bytes_stored)"},
   {"max_mse", "", "largest runs.e2e_mse: end-to-end output mean squared error against the "
                   "uncoded fp64 pipeline, absolute (squared output units)"},
@@ -52,8 +52,8 @@ static const col_doc report_cols[] = {
   {"mean_cond", "", "mean of layers.cond (2-norm condition number of the decoding system) "
                     "over the row's layers"},
   {"layer_splits", "", "k_A x k_B of each conv layer in layer order (when they differ)"},
-  {"comm_bytes_per_run", "bytes", "--per-scheme: mean over runs of SUM(bytes_up + "
-                                  "bytes_down) over the run's workers rows (both directions)"},
+  {"comm_bytes_per_run", "bytes", "--per-scheme: mean over runs of SUM(bytes_to_worker + "
+                                  "bytes_to_master) over the run's workers rows (both directions)"},
   {"storage_bytes_per_run", "bytes", "--per-scheme: mean over runs of SUM(bytes_stored)"},
   {"max_rel_error", "", "--per-scheme: largest runs.e2e_rel_error"},
 };
@@ -91,12 +91,17 @@ static const col_doc meanings[] = {
   {"cond_flagged", "", "1 if cond exceeded [run] cond_bound"},
   {"worker", "", "worker id (0-based)"},
   {"class", "", "the worker's latency class ([class NAME]), NULL for the default"},
-  {"bytes_up", "bytes", "bytes sent master -> worker (to_worker) in this layer"},
-  {"bytes_down", "bytes", "bytes sent worker -> master (to_master) in this layer"},
+  {"bytes_to_worker", "bytes", "bytes sent master -> worker (to_worker) in this layer"},
+  {"bytes_to_master", "bytes", "bytes sent worker -> master (to_master) in this layer"},
   {"bytes_stored", "bytes", "coded bytes stored on the worker for this layer"},
   {"flops", "flops", "floating-point operations the worker executed"},
   {"seq", "", "event sequence number within the run"},
-  {"kind", "", "event kind, e.g. upload_done"},
+  {"kind", "", "event kind, e.g. upload_done (upload: master -> worker, download: worker "
+               "-> master; kept as stored since version 1)"},
+  {"t_to_worker_s", "s", "simulated seconds of the layer's master -> worker transfers"},
+  {"t_to_master_s", "s", "simulated seconds of the layer's worker -> master transfers"},
+  {"an_to_worker_bytes", "bytes", "analytic model: bytes sent master -> worker, per worker"},
+  {"an_to_master_bytes", "bytes", "analytic model: bytes sent worker -> master, per worker"},
 };
 
 size_t res_explain_report_count(void) { return sizeof report_cols / sizeof *report_cols; }
@@ -114,8 +119,9 @@ int res_report_explain(FILE *out, cod_err *err) {
   for (size_t i = 0; i < sizeof report_cols / sizeof *report_cols; i++)
     fprintf(out, "  %-22s %-7s %s\n", report_cols[i].name,
             report_cols[i].unit[0] ? report_cols[i].unit : "-", report_cols[i].meaning);
-  fputs("\nStored columns (fcdcc export; SQL on the file). Direction: bytes_up = master -> "
-        "worker (to_worker), bytes_down = worker -> master (to_master).\n", out);
+  fputs("\nStored columns (fcdcc export; SQL on the file). Direction, in every name: "
+        "to_worker = master -> worker, to_master = worker -> master ([network] "
+        "to_worker_bps, to_master_bps).\n", out);
   for (size_t t = 0; t < RES_TABLE_COUNT; t++) {
     const res_table *tb = res_schema_table(t);
     fprintf(out, "\n  table %s\n", tb->name);

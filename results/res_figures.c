@@ -539,7 +539,7 @@ static int mark_minima(fig *f, int style, const char *what, cod_err *err) {
 
 static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
   int rc = add_series(db, f,
-                      SEL ", lw AS (SELECT w.run_id, w.layer_index, AVG(w.bytes_up + "
+                      SEL ", lw AS (SELECT w.run_id, w.layer_index, AVG(w.bytes_to_worker + "
                           "w.bytes_stored) AS b FROM workers w JOIN sel r ON r.run_id = "
                           "w.run_id GROUP BY w.run_id, w.layer_index) "
                           "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta" PT_TAG ", "
@@ -552,7 +552,7 @@ static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
   size_t measured = f->ns;
   rc = add_series(db, f,
                   SEL "SELECT r.scheme || ' ' || l.layer_name || ' delta=' || l.delta" PT_TAG ", l.ka, "
-                      "AVG(l.an_upload_bytes + l.an_storage_bytes) / 1e6 FROM sel r JOIN "
+                      "AVG(l.an_to_worker_bytes + l.an_storage_bytes) / 1e6 FROM sel r JOIN "
                       "layers l ON l.run_id = r.run_id WHERE l.ka IS NOT NULL GROUP BY 1, 2 "
                       "ORDER BY 1, 2",
                   "upload-storage", FIG_ANALYTIC, " analytic", err);
@@ -561,13 +561,15 @@ static int fig_upload_storage(res_db *db, fig *f, cod_err *err) {
                           : mark_minima(f, FIG_POINTS, "simulated", err);
 }
 
-static const char *const phase_names[5] = {"encode", "upload", "compute", "download",
+/* to worker / to master: the one direction convention (not "upload", which reads
+ * as the opposite of uplink_bps) */
+static const char *const phase_names[5] = {"encode", "to worker", "compute", "to master",
                                            "decode"};
 
 #define PHASES_SQL                                                                         \
   SEL ", per AS (SELECT r.model AS model, r.scheme AS scheme, res_point_tag(r.run_id) AS pt, " \
-      "SUM(l.t_encode_s) AS e, SUM(l.t_upload_s) AS u, SUM(l.t_compute_s) "                 \
-      "AS c, SUM(l.t_download_s) AS d, SUM(l.t_decode_s) AS x FROM sel r "                  \
+      "SUM(l.t_encode_s) AS e, SUM(l.t_to_worker_s) AS u, SUM(l.t_compute_s) "                 \
+      "AS c, SUM(l.t_to_master_s) AS d, SUM(l.t_decode_s) AS x FROM sel r "                  \
       "JOIN layers l ON l.run_id = r.run_id WHERE r.status = 'ok' GROUP BY "                \
       "r.run_id) SELECT model || ' ' || scheme || pt, AVG(e), AVG(u), AVG(c), "             \
       "AVG(d), AVG(x) FROM per GROUP BY model, scheme, pt "                                 \
@@ -912,7 +914,7 @@ static const fig_def figures[] = {
      .ylabel = "upload + storage per worker (MB)",
      .logx = 2, .build = fig_upload_storage},
     {.info = {"phases",
-              "share of each phase (encode, upload, compute, download, decode) per model",
+              "share of each phase (encode, to worker, compute, to master, decode) per model",
               "runs named phases* (scenarios/paper/phases.ini)"},
      .prefix = "phases",
      .title = "Share of each phase in the summed conv-layer time (mean over runs)",
@@ -1293,16 +1295,16 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
   "GROUP BY k, point, x, xf ORDER BY 1, x, xf"
 
 #define ANALYTIC                                                                           \
-  "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_up) AS up, AVG(NULLIF(bytes_down, "   \
+  "WITH lw AS (SELECT run_id, layer_index, AVG(bytes_to_worker) AS up, AVG(NULLIF(bytes_to_master, "   \
   "0)) AS down, AVG(bytes_stored) AS st FROM workers GROUP BY run_id, layer_index) "        \
   "SELECT r.scheme AS scheme, json_extract(r.params_json, '$.run.name') AS experiment, "   \
-  "r.model AS model, r.workers AS n, " PT_COL ", COUNT(*) AS layers, AVG(lw.up) AS up_B, "                    \
-  "AVG(l.an_upload_bytes) AS an_up_B, AVG(lw.down) AS down_B, AVG(l.an_download_bytes) AS " \
-  "an_down_B, AVG(lw.st) AS stored_B, AVG(l.an_storage_bytes) AS an_stored_B, "            \
+  "r.model AS model, r.workers AS n, " PT_COL ", COUNT(*) AS layers, AVG(lw.up) AS to_worker_B, "                    \
+  "AVG(l.an_to_worker_bytes) AS an_to_worker_B, AVG(lw.down) AS to_master_B, AVG(l.an_to_master_bytes) AS " \
+  "an_to_master_B, AVG(lw.st) AS stored_B, AVG(l.an_storage_bytes) AS an_stored_B, "            \
   "AVG(CASE WHEN l.an_latency_s IS NOT NULL THEN l.t_total_s END) AS layer_s, "           \
   "AVG(l.an_latency_s) AS an_layer_s FROM runs r JOIN "                                    \
   "layers l ON l.run_id = r.run_id JOIN lw ON lw.run_id = l.run_id AND lw.layer_index = "  \
-  "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_upload_bytes IS NOT " \
+  "l.layer_index WHERE r.backend = 'sim' AND l.status = 'ok' AND l.an_to_worker_bytes IS NOT " \
   "NULL AND " ONE_TASK_EACH " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
 
 #define PREC_MAX(p)                                                                        \
@@ -1418,7 +1420,7 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "layers included); analytic_conv_s sums the analytic conv-layer latencies.",
        E2E, "e2e", "runs named e2e*", NULL},
       {"Analytic against simulated bytes and latency", "Per scheme over every simulated layer "
-       "that stored analytic values: mean per-worker bytes counted by the simulator (download "
+       "that stored analytic values: mean per-worker bytes counted by the simulator (to_master "
        "over workers that returned a result) against the analytic model, and the layer latency "
        "of the layers with an analytic latency (every law and worker classes; none with "
        "scheduled failures); runs with [cluster] allocation or per-task returns are in the "

@@ -16,10 +16,10 @@
 #include "res_internal.h"
 
 static const char CALIB_SQL[] =
-    "SELECT l.run_id, l.layer_index, l.t_compute_s, l.t_upload_s + l.t_download_s,\n"
+    "SELECT l.run_id, l.layer_index, l.t_compute_s, l.t_to_worker_s + l.t_to_master_s,\n"
     "  (SELECT MAX(w.flops) FROM workers w WHERE w.run_id = l.run_id\n"
     "     AND w.layer_index = l.layer_index AND w.status = 'used'),\n"
-    "  (SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = l.run_id\n"
+    "  (SELECT SUM(w.bytes_to_worker + w.bytes_to_master) FROM workers w WHERE w.run_id = l.run_id\n"
     "     AND w.layer_index = l.layer_index),\n"
     "  l.t_total_s, r.trial,\n"
     "  DENSE_RANK() OVER (ORDER BY r.scenario_hash, r.point_index, l.layer_index),\n"

@@ -31,7 +31,7 @@
 
 #define REC_SQL_RUNS                                                                      \
   "SELECT r.params_json, r.status = 'ok', r.latency_s, r.e2e_mse, "                       \
-  "(SELECT SUM(w.bytes_up + w.bytes_down) FROM workers w WHERE w.run_id = r.run_id), "     \
+  "(SELECT SUM(w.bytes_to_worker + w.bytes_to_master) FROM workers w WHERE w.run_id = r.run_id), "     \
   "(SELECT MAX(w.bytes_stored) FROM workers w WHERE w.run_id = r.run_id) "                 \
   "FROM runs r WHERE r.params_json IS NOT NULL ORDER BY r.params_json, r.run_id"
 #define REC_SQL_HAS_ENERGY                                                                \

@@ -94,9 +94,9 @@ static const res_column layers_cols[] = {
   LAYER(delta, RES_CT_I64, "", "", NULL),
   LAYER(workers_used, RES_CT_TEXT, "", "", "comma-separated worker ids"),
   LAYER(t_encode_s, RES_CT_REAL, "", "s", SIM_S),
-  LAYER(t_upload_s, RES_CT_REAL, "", "s", SIM_S),
+  COL(res_layer_row, t_upload_s, "t_to_worker_s", RES_CT_REAL, "", "s", SIM_S),
   LAYER(t_compute_s, RES_CT_REAL, "", "s", SIM_S),
-  LAYER(t_download_s, RES_CT_REAL, "", "s", SIM_S),
+  COL(res_layer_row, t_download_s, "t_to_master_s", RES_CT_REAL, "", "s", SIM_S),
   LAYER(t_decode_s, RES_CT_REAL, "", "s", SIM_S),
   LAYER(t_total_s, RES_CT_REAL, "", "s", SIM_S),
   LAYER(cpu_encode_s, RES_CT_REAL, "", "s", CPU_S),
@@ -113,8 +113,8 @@ static const res_column layers_cols[] = {
         "stragglers = worst: 1 if all C(n, delta) sets were searched"),
   LAYER(status, RES_CT_TEXT, "NOT NULL CHECK (status = 'ok' OR status = 'undecodable' OR "
         "status = 'error' OR status = 'skipped' OR status LIKE 'infeasible: %')", "", NULL),
-  LAYER(an_upload_bytes, RES_CT_REAL, "", "bytes", AN),
-  LAYER(an_download_bytes, RES_CT_REAL, "", "bytes", AN),
+  COL(res_layer_row, an_upload_bytes, "an_to_worker_bytes", RES_CT_REAL, "", "bytes", AN),
+  COL(res_layer_row, an_download_bytes, "an_to_master_bytes", RES_CT_REAL, "", "bytes", AN),
   LAYER(an_storage_bytes, RES_CT_REAL, "", "bytes", AN),
   LAYER(an_compute_flops, RES_CT_REAL, "", "flops", AN),
   LAYER(an_latency_s, RES_CT_REAL, "", "s", AN),
@@ -138,8 +138,10 @@ static const res_column workers_cols[] = {
   WORKER(layer_index, RES_CT_I64, "NOT NULL", "", NULL),
   WORKER(worker, RES_CT_I64, "NOT NULL CHECK (worker >= 0)", "", NULL),
   COL(res_worker_row, worker_class, "class", RES_CT_TEXT, "", "", NULL),
-  WORKER(bytes_up, RES_CT_I64, "", "bytes", NULL),
-  WORKER(bytes_down, RES_CT_I64, "", "bytes", NULL),
+  /* no comments: an upgraded file's CREATE text (ALTER ... RENAME COLUMN) is then the
+   * same as a new file's */
+  COL(res_worker_row, bytes_up, "bytes_to_worker", RES_CT_I64, "", "bytes", NULL),
+  COL(res_worker_row, bytes_down, "bytes_to_master", RES_CT_I64, "", "bytes", NULL),
   WORKER(bytes_stored, RES_CT_I64, "", "bytes", NULL),
   WORKER(flops, RES_CT_REAL, "", "flops", NULL),
   WORKER(status, RES_CT_TEXT, "NOT NULL CHECK (status = 'used' OR status = 'cancelled' OR "
@@ -314,6 +316,29 @@ static const res_table tables[RES_TABLE_COUNT] = {
 /* Indexes, after the tables. */
 static const char schema_indexes[] =
     "CREATE INDEX runs_group ON runs(model, scheme, workers, ka, kb, precision);\n";
+
+/* Upgrades of older files in place, one per version step (res_schema.h): append a step
+ * with every schema change that an existing file can take without losing a value. */
+static const res_schema_step steps[] = {
+  /* 9: one direction convention (to_worker = master -> worker, to_master = worker ->
+   * master); bytes_up / bytes_down and upload / download (the master's view) read as
+   * the opposite of uplink_bps / downlink_bps (the worker's view) */
+  {9, "ALTER TABLE workers RENAME COLUMN bytes_up TO bytes_to_worker;\n"
+      "ALTER TABLE workers RENAME COLUMN bytes_down TO bytes_to_master;\n"
+      "ALTER TABLE layers RENAME COLUMN t_upload_s TO t_to_worker_s;\n"
+      "ALTER TABLE layers RENAME COLUMN t_download_s TO t_to_master_s;\n"
+      "ALTER TABLE layers RENAME COLUMN an_upload_bytes TO an_to_worker_bytes;\n"
+      "ALTER TABLE layers RENAME COLUMN an_download_bytes TO an_to_master_bytes;\n",
+   "workers.bytes_up, bytes_down -> bytes_to_worker, bytes_to_master; layers.t_upload_s, "
+   "t_download_s, an_upload_bytes, an_download_bytes -> t_to_worker_s, t_to_master_s, "
+   "an_to_worker_bytes, an_to_master_bytes"},
+};
+
+const res_schema_step *res_schema_step_to(int64_t version) {
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+    if (steps[i].version == version) return &steps[i];
+  return NULL;
+}
 
 const res_table *res_schema_table(size_t i) { return i < RES_TABLE_COUNT ? &tables[i] : NULL; }
 

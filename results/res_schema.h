@@ -15,6 +15,7 @@
 #define FCDCC_RES_SCHEMA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cod_status.h"
 
@@ -61,6 +62,19 @@ enum { RES_TABLE_RUNS, RES_TABLE_LAYERS, RES_TABLE_WORKERS, RES_TABLE_EVENTS,
        RES_TABLE_DATA_RUNS, RES_TABLE_REQUESTS, RES_TABLE_LOAD_RUNS, RES_TABLE_LOAD_WORKERS,
        RES_TABLE_SKIPPED, RES_TABLE_COUNT };
 const res_table *res_schema_table(size_t i); /* i < RES_TABLE_COUNT */
+
+/* One upgrade step of an existing file: the SQL that takes a file of version - 1 to
+ * version (run inside the caller's transaction, followed by PRAGMA user_version), and one
+ * line saying what it changes. Steps only rename or add, so no stored value changes. */
+typedef struct res_schema_step {
+  int64_t version;
+  const char *sql;
+  const char *what;
+} res_schema_step;
+
+/* The step that produces `version` from version - 1, or NULL if there is none (a file
+ * older than the first step cannot be upgraded and is refused). */
+const res_schema_step *res_schema_step_to(int64_t version);
 
 /* The SQL type of a column: "TEXT", "INTEGER" or "REAL". */
 const char *res_ctype_sql(res_ctype t);

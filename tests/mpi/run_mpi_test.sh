@@ -24,12 +24,12 @@ exact) # LeNet-5 on 4 workers decodes every layer to fp64 accuracy; rows say bac
   [ "$(q "$T/a.db" "select count(*) from runs where e2e_rel_error <= 1e-12")" = 2 ] || fail "end-to-end error"
   # rows mean what the simulator's mean: phases add up to at most the layer's total
   [ "$(q "$T/a.db" "select count(*) from layers where t_total_s > 0 and t_compute_s > 0 and
-      t_encode_s + t_upload_s + t_compute_s + t_download_s + t_decode_s <= t_total_s * 1.000001")" = 6 ] \
+      t_encode_s + t_to_worker_s + t_compute_s + t_to_master_s + t_decode_s <= t_total_s * 1.000001")" = 6 ] \
     || fail "phase times: $(q "$T/a.db" "select * from layers")"
   [ "$(q "$T/a.db" "select count(*) from workers where status='used'")" = 18 ] || fail "3 used workers per layer"
   # filters travel once per layer and code: the second run's uploads are smaller
-  [ "$(q "$T/a.db" "select count(*) from (select layer_index, count(distinct bytes_up) d from workers group by layer_index) where d = 2")" = 3 ] \
-    || fail "filter cache: $(q "$T/a.db" "select layer_index, bytes_up from workers")"
+  [ "$(q "$T/a.db" "select count(*) from (select layer_index, count(distinct bytes_to_worker) d from workers group by layer_index) where d = 2")" = 3 ] \
+    || fail "filter cache: $(q "$T/a.db" "select layer_index, bytes_to_worker from workers")"
   # --resume skips, a second plain run refuses
   timeout 60 $MPIRUN -np 5 "$F" run "$LENET" --backend mpi --db "$T/a.db" --resume || fail "resume"
   [ "$(q "$T/a.db" "select count(*) from runs")" = 2 ] || fail "resume added runs"

@@ -237,8 +237,8 @@ static int make_file_fixtures(void) {
   char o[600];
   snprintf(o, sizeof o, "%s/gen.out", g_top);
   if (run_child(cp, o, o) != 0 ||
-      sql(p, "UPDATE runs SET backend = 'mpi'; UPDATE layers SET t_upload_s = 1e308, "
-             "t_download_s = 1e308"))
+      sql(p, "UPDATE runs SET backend = 'mpi'; UPDATE layers SET t_to_worker_s = 1e308, "
+             "t_to_master_s = 1e308"))
     return 1;
   return 0;
 }

@@ -94,12 +94,12 @@ static char *slurp(const char *path) {
   " status, status_time_s, latency_s, e2e_mse, e2e_rel_error, e2e_max_abs_error"
 #define LAYER_COLS                                                                        \
   "r.run_key, l.layer_index, l.layer_name, l.ka, l.kb, l.delta, l.workers_used,"          \
-  " l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, l.t_decode_s,"             \
+  " l.t_encode_s, l.t_to_worker_s, l.t_compute_s, l.t_to_master_s, l.t_decode_s,"             \
   " l.t_total_s, l.mse, l.rel_error, l.max_abs_error, l.cond, l.cond_flagged, l.status,"  \
-  " l.an_upload_bytes, l.an_download_bytes, l.an_storage_bytes, l.an_compute_flops,"      \
+  " l.an_to_worker_bytes, l.an_to_master_bytes, l.an_storage_bytes, l.an_compute_flops,"      \
   " l.an_latency_s"
 #define WORKER_COLS                                                                       \
-  "r.run_key, w.layer_index, w.worker, w.class, w.bytes_up, w.bytes_down,"                \
+  "r.run_key, w.layer_index, w.worker, w.class, w.bytes_to_worker, w.bytes_to_master,"                \
   " w.bytes_stored, w.flops, w.status, w.t_finish_s"
 #define SEL_RUNS(s) "SELECT " RUN_COLS " FROM " s "runs"
 #define SEL_LAYERS(s) "SELECT " LAYER_COLS " FROM " s "layers l JOIN " s "runs r USING (run_id)"

@@ -391,9 +391,9 @@ Test(res_db, layer_worker_event_round_trip) {
   cr_assert_eq(raw_int(c, "SELECT ka * 100 + kb * 10 + delta FROM layers"), 240);
   cr_assert_str_eq(raw_text(c, "SELECT workers_used FROM layers"), "0,2,3,5");
   cr_assert_eq(raw_real(c, "SELECT t_encode_s FROM layers"), 0.5);
-  cr_assert_eq(raw_real(c, "SELECT t_upload_s FROM layers"), 1.25);
+  cr_assert_eq(raw_real(c, "SELECT t_to_worker_s FROM layers"), 1.25);
   cr_assert_eq(raw_real(c, "SELECT t_compute_s FROM layers"), 2.5);
-  cr_assert_eq(raw_real(c, "SELECT t_download_s FROM layers"), 0.75);
+  cr_assert_eq(raw_real(c, "SELECT t_to_master_s FROM layers"), 0.75);
   cr_assert_eq(raw_real(c, "SELECT t_decode_s FROM layers"), 0.125);
   cr_assert_eq(raw_real(c, "SELECT t_total_s FROM layers"), 5.125);
   cr_assert_eq(raw_real(c, "SELECT cpu_encode_s FROM layers"), 0.01);
@@ -405,8 +405,8 @@ Test(res_db, layer_worker_event_round_trip) {
   cr_assert_eq(raw_real(c, "SELECT cond FROM layers"), 123.5);
   cr_assert_eq(raw_int(c, "SELECT cond_flagged FROM layers"), 1);
   cr_assert_str_eq(raw_text(c, "SELECT status FROM layers"), "ok");
-  cr_assert_eq(raw_real(c, "SELECT an_upload_bytes FROM layers"), 4096);
-  cr_assert_eq(raw_real(c, "SELECT an_download_bytes FROM layers"), 2048);
+  cr_assert_eq(raw_real(c, "SELECT an_to_worker_bytes FROM layers"), 4096);
+  cr_assert_eq(raw_real(c, "SELECT an_to_master_bytes FROM layers"), 2048);
   cr_assert_eq(raw_real(c, "SELECT an_storage_bytes FROM layers"), 8192);
   cr_assert_eq(raw_real(c, "SELECT an_compute_flops FROM layers"), 1.5e9);
   cr_assert_eq(raw_real(c, "SELECT an_latency_s FROM layers"), 4.75);
@@ -415,14 +415,14 @@ Test(res_db, layer_worker_event_round_trip) {
   cr_assert_eq(raw_int(c, "SELECT run_id FROM workers WHERE worker = 5"), id);
   cr_assert_eq(raw_int(c, "SELECT layer_index FROM workers WHERE worker = 5"), 2);
   cr_assert_str_eq(raw_text(c, "SELECT class FROM workers WHERE worker = 5"), "slow");
-  cr_assert_eq(raw_int(c, "SELECT bytes_up FROM workers WHERE worker = 5"), 1000);
-  cr_assert_eq(raw_int(c, "SELECT bytes_down FROM workers WHERE worker = 5"), 200);
+  cr_assert_eq(raw_int(c, "SELECT bytes_to_worker FROM workers WHERE worker = 5"), 1000);
+  cr_assert_eq(raw_int(c, "SELECT bytes_to_master FROM workers WHERE worker = 5"), 200);
   cr_assert_eq(raw_int(c, "SELECT bytes_stored FROM workers WHERE worker = 5"),
                INT64_C(30000000000));
   cr_assert_eq(raw_real(c, "SELECT flops FROM workers WHERE worker = 5"), 2.5e8);
   cr_assert_str_eq(raw_text(c, "SELECT status FROM workers WHERE worker = 5"), "straggler");
   cr_assert_eq(raw_real(c, "SELECT t_finish_s FROM workers WHERE worker = 5"), 6.5);
-  cr_assert_eq(raw_int(c, "SELECT t_finish_s IS NULL AND class IS NULL AND bytes_up IS NULL "
+  cr_assert_eq(raw_int(c, "SELECT t_finish_s IS NULL AND class IS NULL AND bytes_to_worker IS NULL "
                           "AND flops IS NULL FROM workers WHERE worker = 1"), 1);
   cr_assert_str_eq(raw_text(c, "SELECT status FROM workers WHERE worker = 1"), "cancelled");
 
@@ -448,11 +448,11 @@ Test(res_db, layer_nullable_columns_are_null) {
   res_db_close(db);
   sqlite3 *c = raw_open(tp.path);
   const char *cols[] = {"layer_name", "ka", "kb", "delta", "workers_used", "t_encode_s",
-                        "t_upload_s", "t_compute_s", "t_download_s", "t_decode_s",
+                        "t_to_worker_s", "t_compute_s", "t_to_master_s", "t_decode_s",
                         "t_total_s", "cpu_encode_s", "cpu_compute_s", "cpu_decode_s", "mse",
                         "rel_error", "max_abs_error", "cond", "cond_flagged",
-                        "worst_sets_tried", "worst_exhaustive", "an_upload_bytes",
-                        "an_download_bytes", "an_storage_bytes", "an_compute_flops",
+                        "worst_sets_tried", "worst_exhaustive", "an_to_worker_bytes",
+                        "an_to_master_bytes", "an_storage_bytes", "an_compute_flops",
                         "an_latency_s"};
   for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
     char sql[128];
@@ -762,7 +762,7 @@ Test(res_db, concurrent_writers_all_land) {
   int64_t expect = 0;
   for (int i = 0; i < THREADS; i++)
     for (int k = 0; k < RUNS_PER_THREAD; k++) expect += 6 * (1000 * i + k);
-  cr_assert_eq(raw_int(c, "SELECT SUM(bytes_up) FROM workers"), expect);
+  cr_assert_eq(raw_int(c, "SELECT SUM(bytes_to_worker) FROM workers"), expect);
   sqlite3_close(c);
 }
 

@@ -17,11 +17,13 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cod_alloc.h"
 #include "fcdcc_config.h"
 #include "res_db.h"
+#include "res_report.h"
 #include "res_schema.h"
 #include "test_res_util.h"
 
@@ -367,4 +369,138 @@ Test(res_schema, older_schema_version_is_refused_by_name) {
   cr_expect_null(db);
   cr_expect_not_null(strstr(e.msg, "older fcdcc"), "%s", e.msg);
   cr_expect_not_null(strstr(e.msg, tp.path), "%s", e.msg);
+}
+
+/* The columns version 9 renamed, old name first (the names of schema version 8). */
+static const char *const renamed9[][3] = {
+  {"workers", "bytes_up", "bytes_to_worker"},
+  {"workers", "bytes_down", "bytes_to_master"},
+  {"layers", "t_upload_s", "t_to_worker_s"},
+  {"layers", "t_download_s", "t_to_master_s"},
+  {"layers", "an_upload_bytes", "an_to_worker_bytes"},
+  {"layers", "an_download_bytes", "an_to_master_bytes"},
+};
+
+/* The CREATE text of every table of the file at path, in name order (cod_free). */
+static char *schema_text(const char *path) {
+  sqlite3 *raw = raw_open(path);
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(sql, ';') FROM (SELECT sql FROM "
+                                       "sqlite_master WHERE type = 'table' ORDER BY name)",
+                                  -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+  cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+  char *copy = cod_strdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  cr_assert_not_null(copy);
+  return copy;
+}
+
+/* A version-8 file (made from a new file by renaming its columns back with SQLite's own
+ * ALTER TABLE, so the old schema is exactly what version 8 created) with seeded values in
+ * the renamed columns: a read-only open refuses it naming `fcdcc upgrade`; a read-write
+ * open upgrades it in place: version 9, the same CREATE text as a new file, every value
+ * unchanged under its new name, and the readers (the report) work on it. A file of
+ * version 7 has no step chain to 9 and stays refused. */
+Test(res_schema, version_8_file_is_upgraded_in_place) {
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 9, "this test is the step to version 9");
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  res_run_row run;
+  res_run_row_init(&run);
+  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
+  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  run.latency_s = 0.25;
+  int64_t id;
+  cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
+  res_layer_row L;
+  res_layer_row_init(&L);
+  L.layer_index = 0, L.status = RES_STATUS_OK;
+  cr_assert_eq(res_db_insert_layer(db, id, &L, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char *fresh = schema_text(tp.path);
+  /* back to version 8, then seeded values written under the old names */
+  sqlite3 *raw = raw_open(tp.path);
+  char q[512];
+  for (size_t i = 0; i < sizeof renamed9 / sizeof *renamed9; i++) {
+    snprintf(q, sizeof q, "ALTER TABLE %s RENAME COLUMN %s TO %s", renamed9[i][0],
+             renamed9[i][2], renamed9[i][1]);
+    raw_exec(raw, q);
+  }
+  raw_exec(raw, "PRAGMA user_version = 8");
+  uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)id; /* seeded values, distinct per column */
+  int64_t up[4], down[4];
+  double tu, td, au, ad;
+  for (int w = 0; w < 4; w++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    /* multiples of 4 below 1e6: the report's mean over the 4 workers is an integer that
+     * prints exactly */
+    up[w] = 4 * (int64_t)(x % 249989), down[w] = 4 * (int64_t)((x >> 20) % 249973);
+    snprintf(q, sizeof q, "INSERT INTO workers (run_id, layer_index, worker, bytes_up, "
+             "bytes_down, bytes_stored, status) VALUES (%lld, 0, %d, %lld, %lld, %lld, 'used')",
+             (long long)id, w, (long long)up[w], (long long)down[w], (long long)up[w]);
+    raw_exec(raw, q);
+  }
+  x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+  tu = (double)(x % 1000) / 1024.0, td = (double)((x >> 10) % 1000) / 512.0;
+  au = (double)((x >> 20) % 100000), ad = (double)((x >> 40) % 100000);
+  snprintf(q, sizeof q, "UPDATE layers SET t_upload_s = %.17g, t_download_s = %.17g, "
+           "an_upload_bytes = %.17g, an_download_bytes = %.17g", tu, td, au, ad);
+  raw_exec(raw, q);
+  sqlite3_close(raw);
+  /* read-only: refused, naming the command that upgrades it; the file is untouched */
+  db = NULL;
+  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
+  cr_expect_null(db);
+  cr_expect_not_null(strstr(e.msg, "schema version 8"), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
+  raw = raw_open(tp.path);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 8, "a read-only open wrote the file");
+  sqlite3_close(raw);
+  /* read-write: upgraded */
+  cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char *upgraded = schema_text(tp.path);
+  cr_expect_str_eq(upgraded, fresh, "an upgraded file's schema differs from a new file's");
+  cod_free(upgraded), cod_free(fresh);
+  raw = raw_open(tp.path);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 9);
+  for (int w = 0; w < 4; w++) {
+    snprintf(q, sizeof q, "SELECT bytes_to_worker = %lld AND bytes_to_master = %lld FROM "
+             "workers WHERE worker = %d", (long long)up[w], (long long)down[w], w);
+    cr_expect_eq(raw_int(raw, q), 1, "worker %d: values changed by the upgrade", w);
+  }
+  snprintf(q, sizeof q, "SELECT t_to_worker_s = %.17g AND t_to_master_s = %.17g AND "
+           "an_to_worker_bytes = %.17g AND an_to_master_bytes = %.17g FROM layers", tu, td, au, ad);
+  cr_expect_eq(raw_int(raw, q), 1, "layer values changed by the upgrade");
+  sqlite3_close(raw);
+  /* the readers: the report's byte columns are the sums of the values written above */
+  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_OK, "%s", e.msg);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  cr_assert_eq(res_report_summary(db, mem, &e), COD_OK, "%s", e.msg);
+  fclose(mem);
+  res_db_close(db);
+  int64_t su = 0, sd = 0;
+  for (int w = 0; w < 4; w++) su += up[w], sd += down[w];
+  char want[128];
+  snprintf(want, sizeof want, "%.6g", (double)su / 4.0);
+  cr_expect_not_null(strstr(text, want), "mean to_worker bytes %s not in:\n%s", want, text);
+  snprintf(want, sizeof want, "%.6g", (double)sd / 4.0);
+  cr_expect_not_null(strstr(text, want), "mean to_master bytes %s not in:\n%s", want, text);
+  free(text);
+  /* version 7: no step from 7 to 8, refused read-write too (nothing written) */
+  raw = raw_open(tp.path);
+  raw_exec(raw, "PRAGMA user_version = 7");
+  sqlite3_close(raw);
+  db = NULL;
+  cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_EFORMAT);
+  cr_expect_null(db);
+  cr_expect_not_null(strstr(e.msg, "schema version 7"), "%s", e.msg);
+  raw = raw_open(tp.path);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 7);
+  sqlite3_close(raw);
 }

@@ -304,7 +304,7 @@ Test(alloc, rows_task_counts_add_up) {
   cr_expect_eq(q_real(db, "SELECT MIN(tasks) FROM workers WHERE class = 'fast'"), 6.0);
   cr_expect_eq(q_real(db, "SELECT MAX(tasks) FROM workers WHERE class = 'default'"), 2.0);
   /* bytes follow the tasks: upload of m tasks is m times one task's */
-  cr_expect_eq(q_real(db, "SELECT COUNT(DISTINCT bytes_up / tasks) FROM workers"), 1.0);
+  cr_expect_eq(q_real(db, "SELECT COUNT(DISTINCT bytes_to_worker / tasks) FROM workers"), 1.0);
   /* workers_used lists exactly the workers with a used task */
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM layers l WHERE (SELECT COUNT(*) FROM workers w "
                           "WHERE w.run_id = l.run_id AND w.tasks_used > 0 AND (',' || "
@@ -323,7 +323,7 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
   sweep_text(HET("returns = per-worker, per-task\nbusy_w = 2\nidle_w = 0.5\nj_per_flop = 1e-9\n")
              "[latency]\nmodel = shifted-exp\n", "eq.db", path, sizeof path);
   sqlite3 *db = open_ro(path);
-  const char *cols = "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, "
+  const char *cols = "l.t_encode_s, l.t_to_worker_s, l.t_compute_s, l.t_to_master_s, "
                      "l.t_decode_s, l.t_total_s, l.cond, l.workers_used, l.status, "
                      "l.energy_workers_j, l.energy_master_j";
   char sql[1024];
@@ -336,7 +336,7 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
   cr_expect(strlen(a) > 100);
   cr_expect_str_eq(a, b);
   free(a), free(b);
-  const char *wq = "SELECT r.trial, w.worker, w.bytes_up, w.bytes_down, w.flops, w.status, "
+  const char *wq = "SELECT r.trial, w.worker, w.bytes_to_worker, w.bytes_to_master, w.flops, w.status, "
                    "w.t_finish_s, w.t_busy_s, w.energy_j, w.tasks, w.tasks_used FROM workers w "
                    "JOIN runs r USING (run_id) "
                    "WHERE json_extract(r.params_json, '$.cluster.returns') = '%s' "

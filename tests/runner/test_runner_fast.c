@@ -132,9 +132,9 @@ static long q_long(sqlite3 *db, const char *sql) {
 #define RUN_COLS "point_index, trial, seed, scheme, workers, ka, kb, delta, status, " \
                  "status_time_s, latency_s, e2e_mse, e2e_rel_error, e2e_max_abs_error"
 #define LAYER_COLS "r.point_index, r.trial, l.layer_index, l.ka, l.kb, l.delta, l.workers_used, "          \
-                   "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, l.t_decode_s, " \
+                   "l.t_encode_s, l.t_to_worker_s, l.t_compute_s, l.t_to_master_s, l.t_decode_s, " \
                    "l.t_total_s, l.mse, l.rel_error, l.max_abs_error, l.status"
-#define WORKER_COLS "r.point_index, r.trial, w.layer_index, w.worker, w.class, w.bytes_up, w.bytes_down, " \
+#define WORKER_COLS "r.point_index, r.trial, w.layer_index, w.worker, w.class, w.bytes_to_worker, w.bytes_to_master, " \
                     "w.bytes_stored, w.flops, w.status, w.t_finish_s"
 
 static char *dump_all(const char *path, const char *extra_layer_cols) {

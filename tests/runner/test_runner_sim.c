@@ -178,14 +178,14 @@ Test(sim, nsctc_rot_fp64_exact) {
 #define DUMP_RUNS "SELECT run_key, status, latency_s, e2e_mse FROM runs ORDER BY run_key"
 #define DUMP_LAYERS                                                                      \
   "SELECT r.run_key, l.layer_index, l.layer_name, l.ka, l.kb, l.delta, l.workers_used, " \
-  "l.t_encode_s, l.t_upload_s, l.t_compute_s, l.t_download_s, l.t_decode_s, l.t_total_s, " \
+  "l.t_encode_s, l.t_to_worker_s, l.t_compute_s, l.t_to_master_s, l.t_decode_s, l.t_total_s, " \
   "l.mse, l.rel_error, l.max_abs_error, l.cond, l.cond_flagged, l.worst_sets_tried, "    \
   "l.worst_exhaustive, l.status, "                                                        \
-  "l.an_upload_bytes, l.an_download_bytes, l.an_storage_bytes, l.an_compute_flops, "     \
+  "l.an_to_worker_bytes, l.an_to_master_bytes, l.an_storage_bytes, l.an_compute_flops, "     \
   "l.an_latency_s FROM layers l JOIN runs r USING (run_id) "                              \
   "ORDER BY r.run_key, l.layer_index"
 #define DUMP_WORKERS                                                                     \
-  "SELECT r.run_key, w.layer_index, w.worker, w.class, w.bytes_up, w.bytes_down, "        \
+  "SELECT r.run_key, w.layer_index, w.worker, w.class, w.bytes_to_worker, w.bytes_to_master, "        \
   "w.bytes_stored, w.flops, w.status, w.t_finish_s FROM workers w JOIN runs r "           \
   "USING (run_id) ORDER BY r.run_key, w.layer_index, w.worker"
 
@@ -484,7 +484,7 @@ Test(sim, lognormal_scenario_from_a_file) {
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   cr_expect_geq(nl, 3); /* lenet5 has 3 conv layers */
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok' AND "
-                         "an_upload_bytes > 0 AND t_compute_s > 0"), nl);
+                         "an_to_worker_bytes > 0 AND t_compute_s > 0"), nl);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE params_json LIKE "
                          "'%\"model\":\"lognormal\"%\"lognormal_mu\":-1,%'"), 2);
   sqlite3_close(db);
@@ -510,7 +510,7 @@ Test(sim, every_law_and_class_has_a_latency_prediction) {
     sqlite3 *db = open_ro(path);
     long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
     cr_expect_geq(nl, 3); /* lenet5 has 3 conv layers */
-    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE an_upload_bytes > 0"), nl);
+    cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE an_to_worker_bytes > 0"), nl);
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE an_latency_s > 0"), nl,
                  "law %s", law[i]);
     sqlite3_close(db);
