@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "cod_registry.h"
 #include "res_internal.h"
 
 /* The code of a configuration (res_recommend.h): the keys that decide a decode's numbers. */
@@ -233,7 +234,46 @@ static int append(char **s, size_t *len, size_t *cap, const char *key, const cha
   return COD_OK;
 }
 
-/* Each row's label: the varying keys, by their last path component unless two share it. */
+/* 1 if the scheme of a configuration ignores key (a json_tree full key, "$.coding.ka"):
+ * the rule of the sweep's duplicate detection (run_plan.h, RUN_POINT_DUPLICATE), from
+ * coding/'s registry: ka, kb and delta where the pair is fixed (uncoded, replication),
+ * replication unless the scheme makes copies, q unless the scheme reads it, the
+ * coefficient seed unless it takes one, approx_wait and approx_deadline_s unless it is
+ * approximate, worst_sets unless stragglers = worst. An unknown scheme ignores nothing.
+ * scheme and stragglers are the configuration's values (NULL: absent). */
+static int rec_key_ignored(const char *scheme, const char *stragglers, const char *key) {
+  if (strcmp(key, "$.cluster.worst_sets") == 0)
+    return !stragglers || strcmp(stragglers, "worst") != 0;
+  if (strncmp(key, "$.coding.", 9) != 0) return 0;
+  const cod_scheme_info *s = cod_scheme_find(scheme, NULL);
+  if (!s) return 0;
+  const char *k = key + 9;
+  if (!strcmp(k, "ka") || !strcmp(k, "kb") || !strcmp(k, "delta")) return s->pair != COD_PAIR_FREE;
+  if (!strcmp(k, "replication")) return s->pair != COD_PAIR_COPIES;
+  if (!strcmp(k, "seed")) return !s->takes_seed;
+  if (!strcmp(k, "approx_wait") || !strcmp(k, "approx_deadline_s")) return !s->approximate;
+  if (!strcmp(k, "q")) {
+    for (size_t i = 0; i < COD_SCHEME_PARAMS_MAX; i++)
+      if (s->params[i].name && strcmp(s->params[i].name, "q") == 0) return 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* The text of key in json (a copy, cod_free; NULL if absent or out of memory). */
+static char *rec_extract_text(sqlite3_stmt *sx, const char *json, const char *key) {
+  sqlite3_bind_text(sx, 1, json, -1, SQLITE_STATIC);
+  sqlite3_bind_text(sx, 2, key, -1, SQLITE_STATIC);
+  char *v = NULL;
+  if (sqlite3_step(sx) == SQLITE_ROW && sqlite3_column_type(sx, 0) == SQLITE_TEXT)
+    v = cod_strdup((const char *)sqlite3_column_text(sx, 0));
+  sqlite3_reset(sx);
+  sqlite3_clear_bindings(sx);
+  return v;
+}
+
+/* Each row's label: the varying keys that the row's scheme reads (rec_key_ignored), by
+ * their last path component unless two share it. */
 static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
   sqlite3_stmt *sv = NULL, *sx = NULL;
   char **keys = NULL;
@@ -250,17 +290,35 @@ static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
     keys = nkeys, nk++;
   }
   if (rc != SQLITE_OK && !status) status = res_fail_sqlite(db, rc, "finding the varying keys", err);
+  /* json_tree quotes a key with characters other than letters and digits
+   * ($.cluster."worst_sets"): the quoted path is what json_extract takes, the plain one
+   * what labels show and rec_key_ignored compares */
+  char **plain = status ? NULL : cod_calloc(nk + 1, sizeof *plain);
+  if (!status && !plain) status = cod_err_set(err, COD_ENOMEM, "out of memory");
+  for (size_t k = 0; k < nk && !status; k++) {
+    if (!(plain[k] = cod_strdup(keys[k]))) {
+      status = cod_err_set(err, COD_ENOMEM, "out of memory");
+      break;
+    }
+    char *w = plain[k];
+    for (const char *q = keys[k]; *q; q++)
+      if (*q != '"') *w++ = *q;
+    *w = '\0';
+  }
   for (size_t i = 0; i < r->n_rows && !status; i++) {
     size_t len = 0, cap = 0;
     char *s = NULL;
+    char *scheme = rec_extract_text(sx, r->rows[i].params_json, "$.coding.scheme");
+    char *strag = rec_extract_text(sx, r->rows[i].params_json, "$.cluster.stragglers");
     for (size_t k = 0; k < nk && !status; k++) {
-      const char *last = strrchr(keys[k], '.'), *name = last ? last + 1 : keys[k];
+      if (rec_key_ignored(scheme, strag, plain[k])) continue;
+      const char *last = strrchr(plain[k], '.'), *name = last ? last + 1 : plain[k];
       int clash = 0;
       for (size_t o = 0; o < nk; o++) {
-        const char *l2 = strrchr(keys[o], '.');
-        clash |= o != k && strcmp(l2 ? l2 + 1 : keys[o], name) == 0;
+        const char *l2 = strrchr(plain[o], '.');
+        clash |= o != k && strcmp(l2 ? l2 + 1 : plain[o], name) == 0;
       }
-      if (clash) name = keys[k][0] == '$' && keys[k][1] == '.' ? keys[k] + 2 : keys[k];
+      if (clash) name = plain[k][0] == '$' && plain[k][1] == '.' ? plain[k] + 2 : plain[k];
       sqlite3_bind_text(sx, 1, r->rows[i].params_json, -1, SQLITE_STATIC);
       sqlite3_bind_text(sx, 2, keys[k], -1, SQLITE_STATIC);
       const char *v = "(none)";
@@ -277,11 +335,12 @@ static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
       sqlite3_reset(sx);
       sqlite3_clear_bindings(sx);
     }
+    cod_free(scheme), cod_free(strag);
     if (!status && !s && !(s = cod_strdup(""))) status = cod_err_set(err, COD_ENOMEM, "out of memory");
     r->rows[i].label = s;
   }
-  for (size_t k = 0; k < nk; k++) cod_free(keys[k]);
-  cod_free(keys);
+  for (size_t k = 0; k < nk; k++) cod_free(keys[k]), cod_free(plain ? plain[k] : NULL);
+  cod_free(keys), cod_free(plain);
   sqlite3_finalize(sv);
   sqlite3_finalize(sx);
   return status;

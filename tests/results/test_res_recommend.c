@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cod_registry.h"
 #include "res_db.h"
 #include "res_recommend.h"
 
@@ -94,7 +95,10 @@ static void rank(res_rec_opts o, res_rec_result *out) {
 static const res_rec_row *row_of(const res_rec_result *r, const char *label) {
   for (size_t i = 0; i < r->n_rows; i++)
     if (strcmp(r->rows[i].label, label) == 0) return &r->rows[i];
-  cr_assert_fail("no row labelled %s", label);
+  char all[1024] = "";
+  for (size_t i = 0, used = 0; i < r->n_rows && used < sizeof all; i++)
+    used += (size_t)snprintf(all + used, sizeof all - used, " [%s]", r->rows[i].label);
+  cr_assert_fail("no row labelled %s; rows:%s", label, all);
   return NULL;
 }
 
@@ -276,4 +280,38 @@ Test(recommend, mse_from_matches_the_code_not_the_timing) {
   res_db_close(adb);
   res_db_close(db);
   unlink(lat_path), unlink(path);
+}
+
+/* Labels name only the keys the configuration's scheme reads (the sweep's duplicate rule,
+ * from coding/'s registry): uncoded shows no ka, kb (its pair is fixed by n), nsctc-rot no
+ * replication or coefficient seed (it takes none), and worst_sets only where stragglers =
+ * worst. The traits are read from the registry here, so a registry change that made a
+ * scheme read one of them again fails this test rather than silently passing it. */
+Test(recommend, labels_leave_out_keys_the_scheme_ignores) {
+  const cod_scheme_info *rot = cod_scheme_find("nsctc-rot", NULL), *unc = cod_scheme_find("uncoded", NULL),
+                        *rep = cod_scheme_find("replication", NULL);
+  cr_assert(rot && unc && rep);
+  cr_assert(rot->pair == COD_PAIR_FREE && !rot->takes_seed && unc->pair == COD_PAIR_ALL &&
+            rep->pair == COD_PAIR_COPIES, "the registry traits this test expects changed");
+#define REC_J(s, ka, r, seed, st, ws)                                                     \
+  "{\"coding\":{\"scheme\":\"" s "\",\"ka\":" #ka ",\"kb\":2,\"replication\":" #r          \
+  ",\"seed\":" #seed "},\"cluster\":{\"stragglers\":\"" st "\",\"worst_sets\":" #ws "}}"
+  cfg c[4] = {
+      {REC_J("nsctc-rot", 2, 1, 5, "random", 10), 1.0, 1e-25, 100, 10, 0, {0}},
+      {REC_J("nsctc-rot", 4, 3, 6, "random", 20), 2.0, 1e-25, 100, 10, 0, {0}},
+      {REC_J("uncoded", 4, 1, 7, "random", 30), 3.0, 1e-25, 100, 10, 0, {0}},
+      {REC_J("replication", 2, 2, 8, "worst", 40), 4.0, 1e-25, 100, 10, 0, {0}},
+  };
+#undef REC_J
+  write_db(c, 4);
+  res_rec_result r;
+  rank(opts(RES_REC_MEAN), &r);
+  cr_assert_eq(r.n_rows, 4);
+  /* varying: scheme, ka, replication, seed, stragglers, worst_sets (kb is constant) */
+  row_of(&r, "scheme=nsctc-rot ka=2 stragglers=random");
+  row_of(&r, "scheme=nsctc-rot ka=4 stragglers=random");
+  row_of(&r, "scheme=uncoded stragglers=random");
+  row_of(&r, "scheme=replication replication=2 stragglers=worst worst_sets=40");
+  res_rec_result_fini(&r);
+  unlink(path);
 }
