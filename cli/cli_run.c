@@ -34,8 +34,10 @@ static const char run_help[] =
     "                  mpirun -np N+1 fcdcc run X.ini --backend mpi (docs/mpi.md)\n"
     "  -q, --quiet     no summary table\n"
     "  -h, --help      this help\n"
-    "Every point is checked before the first run; on a terminal, a sweep expected to take\n"
-    "over a minute prints its runs and expected time after its first runs.\n"
+    "Every point is checked before the first run; on a terminal, the points, those that\n"
+    "will not run and the runs are printed before the first run, and a sweep expected to\n"
+    "take over a minute prints its expected time after its first runs (the pilots: the\n"
+    "runs after the first, for 2 s and at least 3 of them).\n"
     "Ctrl-C (SIGINT) or SIGTERM: no new run starts, the running ones finish and are\n"
     "committed, and the command to continue (--resume) is printed; a second signal kills.\n"
     "Exit status: 0 done, 1 a run-time failure, 2 a user error, 130 stopped by SIGINT,\n"
@@ -48,24 +50,59 @@ typedef struct progress_state {
   size_t jobs;
   size_t first_done;   /* `done` of the first call minus one: runs present before */
   int called, estimated;
+  double first_s;      /* wall seconds from t0 to the first finished run (setup included) */
 } progress_state;
 
-/* Runs timed before the cost estimate, and the expected time above which it is printed. */
+/* The pilots: at least PILOT_RUNS runs after the first over at least PILOT_MIN_S wall
+ * seconds (the first runs of a fast sweep are several times slower than its steady pace:
+ * measured 61 ms against 2.7 ms per lenet5 run over runs 2 to 4), or whatever finished
+ * by PILOT_MAX_S; and the expected time above which the estimate is printed. */
 #define PILOT_RUNS 3
+#define PILOT_MIN_S 2.0
+#define PILOT_MAX_S 10.0
 #define ESTIMATE_ABOVE_S 60.0
 
 /* The cost estimate: the sweep's own first runs are its pilots (they are committed like
  * every other run, so the estimate never changes a row), timed on the wall clock; printed
- * once, on a terminal only, when the rest of the sweep is expected to take over a minute. */
+ * once, on a terminal only, when the rest of the sweep is expected to take over a minute.
+ * The pace is that of the PILOT_RUNS runs after the first: the first also pays the
+ * planning, the database and the model's weights, which the later runs reuse. */
 static void estimate(progress_state *p, size_t done, size_t total, double el) {
   size_t timed = done - p->first_done;
-  if (p->estimated || timed == 0 || (timed < PILOT_RUNS && el < 10.0 && done < total)) return;
+  if (timed == 1) p->first_s = el;
+  int ready = el >= PILOT_MAX_S || done == total ||
+              (timed > PILOT_RUNS && el - p->first_s >= PILOT_MIN_S);
+  if (p->estimated || timed == 0 || !ready) return;
   p->estimated = 1;
-  double rest = el / (double)timed * (double)(total - done);
+  double pace = timed > 1 ? (el - p->first_s) / (double)(timed - 1) : el;
+  double rest = pace * (double)(total - done);
   if (rest + el <= ESTIMATE_ABOVE_S) return;
-  fprintf(stderr, "\r  estimate: %zu runs to go, about %.0f s (%.1f min) at the pace of the "
-                  "first %zu with --jobs %zu; Ctrl-C stops after the current runs, --resume "
-                  "continues\n", total - done, rest, rest / 60.0, timed, p->jobs);
+  fprintf(stderr, "\r  estimate: %zu runs to go, about %.0f s (%.1f min) at the pace of runs "
+                  "2 to %zu (%.3g s each with --jobs %zu; the first took %.1f s with the setup); "
+                  "Ctrl-C stops after the current runs, --resume continues\n",
+          total - done, rest, rest / 60.0, timed, pace, p->jobs, p->first_s);
+}
+
+/* What the plan says before any run: points, those that will not run, and runs. */
+typedef struct plan_counts {
+  size_t points, infeasible, duplicate, runs;
+} plan_counts;
+
+/* Before the first run, on a terminal: what will run (the estimate follows the pilots).
+ * No estimate is made from the model alone: the wall time of a run is the host's real
+ * convolutions and decodes (or none with compute = model), which the simulated times do
+ * not predict, so a prior would be a guess stated as a number. */
+static void print_counts(const char *path, const char *db, const plan_counts *pc) {
+  size_t skipped = pc->infeasible + pc->duplicate;
+  fprintf(stderr, "fcdcc run: %s: %zu point%s", path, pc->points, pc->points == 1 ? "" : "s");
+  if (skipped)
+    fprintf(stderr, " (%zu not run: %zu infeasible, %zu duplicate%s)", skipped, pc->infeasible,
+            pc->duplicate, pc->duplicate == 1 ? "" : "s");
+  fprintf(stderr, ", %zu run%s -> %s\n", pc->runs, pc->runs == 1 ? "" : "s", db);
+  if (pc->runs > PILOT_RUNS + 1)
+    fprintf(stderr, "  the runs after the first are timed for %.0f s (at least %d of them); "
+                    "if the rest would take over %.0f s, the expected time is printed then\n",
+            PILOT_MIN_S, PILOT_RUNS, ESTIMATE_ABOVE_S);
 }
 
 static void progress(void *ctx, size_t done, size_t total) {
@@ -171,7 +208,7 @@ static void print_skips(const run_sweep_plan *pl, int state) {
  * EVERY infeasible point (its first line says how many and shows the first; each point
  * follows on an indented line), or say which points will not run and why. 0 or an exit
  * status (printed). */
-static int print_plan(const run_scenario *sc) {
+static int print_plan(const run_scenario *sc, plan_counts *pc) {
   run_sweep_plan pl;
   cod_err e = {0};
   int rc = run_plan_sweep(sc, &pl, &e);
@@ -193,6 +230,7 @@ static int print_plan(const run_scenario *sc) {
             pl.n_skips, pl.n_points, pl.n_infeasible, pl.n_duplicate);
     print_skips(&pl, -1);
   }
+  *pc = (plan_counts){pl.n_points, pl.n_infeasible, pl.n_duplicate, pl.n_runs};
   run_plan_sweep_fini(&pl);
   return 0;
 }
@@ -265,7 +303,8 @@ int cli_run(int argc, char **argv) {
   /* the simulator plans every point itself (every infeasible point listed at once) */
   if (!rc && !sim && !run_scenario_skip_infeasible(sc) && run_scenario_validate(sc, &bad, &e))
     rc = cli_usage_error("run", "%s", e.msg);
-  if (!rc && sim) rc = print_plan(sc);
+  plan_counts pc = {run_scenario_points(sc), 0, 0, 0};
+  if (!rc && sim) rc = print_plan(sc, &pc);
   if (rc) {
     run_scenario_free(sc);
     return rc;
@@ -276,13 +315,13 @@ int cli_run(int argc, char **argv) {
     return rc;
   }
   cli_catch_stop_signals();
-  progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0}; /* t0: planning included */
+  progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0, 0}; /* t0: planning included */
   run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal, 0, 0, NULL, NULL};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   int report = 1;
   if (sim) {
-    if (ps.tty) fprintf(stderr, "fcdcc run: %s: %zu point(s) -> %s\n", path, run_scenario_points(sc), db);
+    if (ps.tty) print_counts(path, db, &pc);
     rc = run_sweep(sc, &o, &st, &e);
   } else {
     rc = cli_run_backend(backend, sc, &o, &st, &report, &e);

@@ -403,10 +403,11 @@ int run_plan_sweep(const run_scenario *sc, run_sweep_plan *pl, cod_err *err) {
   pl->n_points = np;
   pl->skip_infeasible = run_scenario_skip_infeasible(sc);
   pl->state = cod_calloc(np, 1);
+  size_t *trials = cod_calloc(np ? np : 1, sizeof *trials); /* for n_runs */
   run_config *cfg = cod_malloc_array(3, sizeof *cfg), *key = cfg + 1, *last = cfg + 2;
   char last_model[sizeof(((run_config *)0)->model.name)] = "";
   model *m = NULL;
-  int rc = cfg && pl->state ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
+  int rc = cfg && pl->state && trials ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
   int have_last = 0;
   for (size_t p = 0; p < np && !rc; p++) {
     const char *const *blame = NULL;
@@ -417,6 +418,7 @@ int run_plan_sweep(const run_scenario *sc, run_sweep_plan *pl, cod_err *err) {
       else if (err) *err = e;
       continue;
     }
+    trials[p] = cfg->run.trials;
     if (__builtin_add_overflow(runs, cfg->run.trials, &runs) || runs > RUN_SWEEP_MAX_RUNS) {
       rc = cod_err_set(&e, COD_EINVAL, "the sweep has more than %d runs (points x trials)",
                        RUN_SWEEP_MAX_RUNS);
@@ -454,6 +456,9 @@ int run_plan_sweep(const run_scenario *sc, run_sweep_plan *pl, cod_err *err) {
   cod_free(cfg);
   if (!rc) rc = find_duplicates(sc, pl, err);
   if (!rc && pl->n_skips > 1) qsort(pl->skips, pl->n_skips, sizeof *pl->skips, by_point);
+  for (size_t p = 0; p < np && !rc; p++) /* bounded by RUN_SWEEP_MAX_RUNS above */
+    if (pl->state[p] == RUN_POINT_RUN) pl->n_runs += trials[p];
+  cod_free(trials);
   return rc;
 }
 

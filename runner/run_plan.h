@@ -68,6 +68,7 @@ typedef struct run_sweep_plan {
   run_point_skip *skips;  /* the points not RUN, in point order */
   size_t n_skips, n_infeasible, n_duplicate;
   int skip_infeasible;    /* the scenario's [sweep] skip = infeasible */
+  size_t n_runs;          /* runs of the points to run (their trials summed); 0 on error */
 } run_sweep_plan;
 
 /* Plan every point of sc into *plan (caller storage; release with run_plan_sweep_fini, also

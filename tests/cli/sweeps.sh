@@ -149,5 +149,30 @@ check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective
 check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
 check "recommend two dbs" 2 "$bin" recommend rec.db rec.db --objective p95
 
+# The cost estimate, on a terminal only (script(1) gives the run a pseudo-terminal): the
+# points, the point that will not run and the runs before the first run; the pilots'
+# estimate after them; nothing of the kind without a terminal. 4 points, one a duplicate
+# (uncoded ignores ka), 3 x 100000 runs of real compute: over a minute on any machine.
+printf '[run]\ntrials = 100000\ncompute = real\n[model]\nname = lenet5\n[cluster]\nworkers = 6\n[coding]\nscheme = uncoded, nsctc-rot\nka = 1, 2\nkb = 2\n' >est.ini
+if command -v script >/dev/null && command -v timeout >/dev/null; then
+  script -qec "timeout -s INT 5 '$bin' run est.ini --db est.db -q" /dev/null 2>&1 | tr '\r' '\n' >est.out
+  has "estimate: counts before the first run" est.out \
+    "est.ini: 4 points (1 not run: 0 infeasible, 1 duplicate), 300000 runs -> est.db"
+  has "estimate: after the pilots" est.out "estimate: "
+  has "estimate: says how to stop" est.out "--resume continues"
+  first_run=$(grep -n '^  runs 1/' est.out | head -1 | cut -d: -f1)
+  counts=$(grep -n '300000 runs -> est.db' est.out | head -1 | cut -d: -f1)
+  [ -n "$first_run" ] && [ -n "$counts" ] && [ "$counts" -lt "$first_run" ] && ok ||
+    bad "the counts line ($counts) is not before the first run ($first_run)"
+  rest=$(sed -n 's/.*estimate: \([0-9]*\) runs to go, about \([0-9]*\) s.*/\2/p' est.out)
+  [ -n "$rest" ] && [ "$rest" -gt 60 ] && ok || bad "estimate of ${rest:-nothing} s, expected > 60"
+else
+  echo "skip: no script(1) or timeout(1) for the terminal estimate"
+fi
+rm -f est.db*
+"$bin" run est.ini --db est.db -q --set run.trials=1 >/dev/null 2>est.err
+grep -qF -- "estimate:" est.err && bad "an estimate without a terminal" || ok
+grep -qF -- "runs -> est.db" est.err && bad "the counts line without a terminal" || ok
+
 echo "cli sweeps: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
