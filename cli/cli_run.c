@@ -382,7 +382,9 @@ static const char report_help[] =
     "  --by KEYS      rows are exactly the values of these scenario keys (comma-separated,\n"
     "                 e.g. --by scheme,slow.count): you choose what is pooled\n"
     "  --ci           add the 95% intervals of the mean and p95 latency\n"
-    "  --json         one JSON object per row (intervals included) instead of the table\n"
+    "  --json         the report as one JSON object instead of the table: \"report\" (its\n"
+    "                 kind), \"columns\" (name, unit, meaning), \"rows\" (intervals and\n"
+    "                 point included) and, for the summary, \"data\" (the data-set rows)\n"
     "  --explain      every column of the reports and of the stored tables, with units\n"
     "  -h, --help     this help\n";
 

@@ -104,6 +104,15 @@ static const col_doc meanings[] = {
   {"an_to_master_bytes", "bytes", "analytic model: bytes sent worker -> master, per worker"},
 };
 
+int res_explain_report_doc(const char *name, const char **unit, const char **meaning) {
+  for (size_t i = 0; name && i < sizeof report_cols / sizeof *report_cols; i++)
+    if (strcmp(report_cols[i].name, name) == 0) {
+      *unit = report_cols[i].unit, *meaning = report_cols[i].meaning;
+      return 1;
+    }
+  return 0;
+}
+
 size_t res_explain_report_count(void) { return sizeof report_cols / sizeof *report_cols; }
 const char *res_explain_report_name(size_t i) { return report_cols[i].name; }
 

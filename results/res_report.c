@@ -12,6 +12,7 @@
 #include "res_figures.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -170,4 +171,114 @@ int res_report_data(res_db *db, FILE *out, cod_err *err) {
   sqlite3_finalize(pst);
   res_split_end(db, sx);
   return status;
+}
+
+/* An append-only text of cod_realloc'd memory; on the first failure it stays failed. */
+typedef struct jbuf {
+  char *s;
+  size_t len, cap;
+  int ok;
+} jbuf;
+
+static void jb_put(jbuf *b, const char *text, size_t n) {
+  if (!b->ok) return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = cod_realloc(b->s, cap);
+    if (!p) {
+      b->ok = 0;
+      return;
+    }
+    b->s = p, b->cap = cap;
+  }
+  memcpy(b->s + b->len, text, n);
+  b->len += n;
+  b->s[b->len] = 0;
+}
+
+static void jb_str(jbuf *b, const char *text) { jb_put(b, text, strlen(text)); }
+
+/* A JSON string (RFC 8259 escapes). */
+static void jb_json_text(jbuf *b, const char *s) {
+  jb_str(b, "\"");
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    char esc[8];
+    if (*p == '"' || *p == '\\') snprintf(esc, sizeof esc, "\\%c", *p);
+    else if (*p < 0x20) snprintf(esc, sizeof esc, "\\u%04x", *p);
+    else esc[0] = (char)*p, esc[1] = 0;
+    jb_str(b, esc);
+  }
+  jb_str(b, "\"");
+}
+
+/* The rows of st as JSON objects named by its columns. */
+static int data_rows_json(res_db *db, sqlite3_stmt *st, jbuf *b, cod_err *err) {
+  int rc, n = sqlite3_column_count(st);
+  size_t row = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    jb_str(b, row++ ? ",\n  {" : "\n  {");
+    for (int i = 0; i < n; i++) {
+      char num[40];
+      jb_str(b, i ? ", " : "");
+      jb_json_text(b, sqlite3_column_name(st, i));
+      jb_str(b, ": ");
+      switch (sqlite3_column_type(st, i)) {
+      case SQLITE_INTEGER:
+        snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(st, i));
+        jb_str(b, num);
+        break;
+      case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(st, i);
+        if (isfinite(d)) snprintf(num, sizeof num, "%.17g", d);
+        else snprintf(num, sizeof num, "null");
+        jb_str(b, num);
+        break;
+      }
+      case SQLITE_NULL: jb_str(b, "null"); break;
+      default: {
+        const unsigned char *t = sqlite3_column_text(st, i);
+        if (!t) b->ok = 0;
+        else jb_json_text(b, (const char *)t);
+      }
+      }
+    }
+    jb_str(b, "}");
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return res_fail_sqlite(db, rc, "data report", err);
+  jb_str(b, row ? "\n ]" : "]");
+  return COD_OK;
+}
+
+int res_report_data_json(res_db *db, char **out, cod_err *err) {
+  sqlite3_stmt *st = db->st[RES_ST_DATA_REPORT];
+  jbuf b = {NULL, 0, 0, 1};
+  jb_str(&b, "\"data\": [");
+  int rc = sqlite3_step(st), status = COD_OK;
+  sqlite3_reset(st);
+  if (rc == SQLITE_DONE) {
+    jb_str(&b, "]");
+  } else if (rc != SQLITE_ROW) {
+    status = res_fail_sqlite(db, rc, "data report", err);
+  } else {
+    split_ctx *sx = NULL;
+    int splits = 0;
+    status = res_split_begin(db, &sx, err);
+    if (!status) status = res_split_probe_point(db, sx, DATA_POINT_SQL, NULL, &splits, err);
+    sqlite3_stmt *pst = NULL;
+    if (!status && splits && (rc = sqlite3_prepare_v2(db->conn, DATA_POINT_SQL, -1, &pst, NULL)))
+      status = res_fail_sqlite(db, rc, "data report", err);
+    if (!status) status = data_rows_json(db, pst ? pst : st, &b, err);
+    sqlite3_finalize(pst);
+    res_split_end(db, sx);
+  }
+  if (!status && !b.ok)
+    status = cod_err_set(err, COD_ENOMEM, "results db '%s': report: out of memory", db->path);
+  if (status) {
+    cod_free(b.s);
+    return status;
+  }
+  *out = b.s;
+  return COD_OK;
 }

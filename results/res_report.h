@@ -54,7 +54,11 @@ typedef struct res_report_opts {
                               res_points_key_find accepts: "cluster.workers", "workers",
                               "slow.count", "n"): rows are their values, nothing else */
   int ci;                  /* text: add the interval columns */
-  int json;                /* a JSON array of one object per row (intervals included) */
+  int json;                /* one JSON object: {"report": "summary" | "per_scheme" | "by",
+                              "columns": [{"name", "unit", "meaning"}, ...] (the columns
+                              of the rows, as --explain documents them), "rows": [{...}]
+                              (intervals and point included), and for the summary
+                              "data": [{...}] (the data report's rows, res_report_data)} */
 } res_report_opts;
 
 /* Write the report o describes (NULL = the summary as text) to out. Returns COD_OK,
@@ -79,6 +83,13 @@ int res_report_data(res_db *db, FILE *out, cod_err *err);
 
 /* For the tests: the report columns res_report_explain describes, and the meaning it
  * prints for a stored column (its own sentence, else the schema comment; NULL if none). */
+/* The unit and meaning of report column name (borrowed, static): 1, or 0 if it is not a
+ * documented report column (then *unit and *meaning are untouched). */
+int res_explain_report_doc(const char *name, const char **unit, const char **meaning);
+/* The data report (res_report_data's rows, with its point column when some key splits)
+ * as the JSON member text `"data": [{...}, ...]` (an empty array without data runs), in
+ * *out (cod_free; untouched on failure). COD_OK, COD_EIO (SQLite) or COD_ENOMEM. */
+int res_report_data_json(res_db *db, char **out, cod_err *err);
 size_t res_explain_report_count(void);
 const char *res_explain_report_name(size_t i);
 const char *res_explain_meaning(const char *name, const char *comment);

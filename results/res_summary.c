@@ -436,11 +436,33 @@ static void json_str(FILE *out, const char *s) {
   fputc('"', out);
 }
 
-static int print_json(res_db *db, const rtab *t, FILE *out, cod_err *err) {
+/* The JSON object of res_report.h: the report's kind, its columns documented, its rows,
+ * and for the summary the data report. The data part is rendered into memory first, so a
+ * failure there still prints nothing. */
+static int print_json(res_db *db, const rtab *t, int mode, FILE *out, cod_err *err) {
   size_t nrow = t->ncells / t->ncol;
-  fputs("[", out);
+  char *data = NULL;
+  if (mode == RES_SUMMARY_ROWS) {
+    int st = res_report_data_json(db, &data, err);
+    if (st) return st;
+  }
+  fputs("{\"report\": ", out);
+  json_str(out, mode == RES_SUMMARY_ROWS ? "summary" : mode == RES_SUMMARY_PER_SCHEME ? "per_scheme" : "by");
+  fputs(",\n \"columns\": [", out);
+  for (size_t i = 0; i < t->ncol; i++) {
+    const char *unit = "", *meaning = "scenario key (--by): the rows are its values";
+    res_explain_report_doc(t->names[i], &unit, &meaning);
+    fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", out);
+    json_str(out, t->names[i]);
+    fputs(", \"unit\": ", out);
+    json_str(out, unit);
+    fputs(", \"meaning\": ", out);
+    json_str(out, meaning);
+    fputs("}", out);
+  }
+  fputs(t->ncol ? "\n ],\n \"rows\": [" : "],\n \"rows\": [", out);
   for (size_t r = 0; r < nrow; r++) {
-    fputs(r ? ",\n {" : "\n {", out);
+    fputs(r ? ",\n  {" : "\n  {", out);
     for (size_t i = 0; i < t->ncol; i++) {
       const rcell *c = &t->cells[r * t->ncol + i];
       if (i) fputs(", ", out);
@@ -458,7 +480,10 @@ static int print_json(res_db *db, const rtab *t, FILE *out, cod_err *err) {
     }
     fputs("}", out);
   }
-  fputs(nrow ? "\n]\n" : "]\n", out);
+  fputs(nrow ? "\n ]" : "]", out);
+  if (data) fputs(",\n ", out), fputs(data, out);
+  fputs("}\n", out);
+  cod_free(data);
   if (fflush(out) != 0 || ferror(out))
     return cod_err_set(err, COD_EIO, "results db '%s': report: write error", db->path);
   return COD_OK;
@@ -571,7 +596,8 @@ static int build(res_db *db, const res_report_opts *o, run_rec *r, size_t n,
     }
     if (!status && t.oom) status = oom(db, err);
   }
-  if (!status) status = o && o->json ? print_json(db, &t, out, err) : print_text(db, &t, out, err);
+  if (!status)
+    status = o && o->json ? print_json(db, &t, cfg.mode, out, err) : print_text(db, &t, out, err);
   rtab_fini(&t);
   cod_free(mask), cod_free(bymask), cod_free(pmask), cod_free(ix), cod_free(tmp), cod_free(cell), cod_free(ptv);
   cod_free(grp), cod_free(lat);

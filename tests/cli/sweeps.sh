@@ -149,6 +149,24 @@ check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective
 check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
 check "recommend two dbs" 2 "$bin" recommend rec.db rec.db --objective p95
 
+# report --json: one document a JSON parser reads, with the rows and their columns documented
+py=/usr/bin/python3
+if [ -x "$py" ]; then
+  check "report json" 0 "$bin" report s.db --json
+  "$py" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["report"] == "summary", d["report"]
+assert len(d["rows"]) == 1 and d["data"] == [], d
+names = [c["name"] for c in d["columns"]]
+assert names == list(d["rows"][0]), (names, list(d["rows"][0]))
+assert all(c["meaning"] for c in d["columns"])' out && ok || bad "report --json is not the documented object"
+  check "report json per scheme" 0 "$bin" report s.db --json --per-scheme
+  "$py" -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["report"] == "per_scheme" and "data" not in d' out &&
+    ok || bad "report --json --per-scheme"
+else
+  echo "skip: no /usr/bin/python3 for the JSON report check"
+fi
+
 # The cost estimate, on a terminal only (script(1) gives the run a pseudo-terminal): the
 # points, the point that will not run and the runs before the first run; the pilots'
 # estimate after them; nothing of the kind without a terminal. 4 points, one a duplicate

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "res_db.h"
 #include "res_export.h"
 #include "res_figures.h"
@@ -181,16 +183,67 @@ Test(res_analysis, by_names_the_grouping_and_pools_the_rest) {
   res_db_close(db);
 }
 
+/* One value of the JSON document json, read by SQLite's JSON functions (an independent
+ * parser): the integer of sql with ?1 bound to json. */
+static int64_t json_int(sqlite3 *c, const char *json, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(c));
+  sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+  cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", sql);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* The JSON report is one valid document that holds what the table shows: every row (one
+ * per scheme, count and delta, with its point label naming both keys and the mean of
+ * that combination's latencies drawn here), the intervals, every column documented as
+ * --explain documents it, and the data report (empty here); --per-scheme says so and
+ * has no data member. */
 Test(res_analysis, json_report_has_every_row_and_the_intervals) {
   build_sweep();
   res_report_opts o = {0};
   o.json = 1;
   char *out = capture_report(&o);
-  size_t rows = 0;
-  for (const char *p = out; (p = strstr(p, "\"lat_mean_lo_s\"")); p++) rows++;
-  cr_assert_eq(rows, NSCHEME * NCOUNT * NDELTA, "%s", out);
-  cr_assert_eq(out[0], '[');
+  sqlite3 *c = NULL;
+  cr_assert_eq(sqlite3_open(":memory:", &c), SQLITE_OK);
+  cr_assert_eq(json_int(c, out, "SELECT json_valid(?1)"), 1, "not JSON:\n%s", out);
+  cr_assert_eq(json_int(c, out, "SELECT json_extract(?1, '$.report') = 'summary'"), 1);
+  cr_assert_eq(json_int(c, out, "SELECT json_array_length(?1, '$.rows')"),
+               NSCHEME * NCOUNT * NDELTA, "%s", out);
+  cr_expect_eq(json_int(c, out, "SELECT json_array_length(?1, '$.data')"), 0);
+  cr_expect_eq(json_int(c, out, "SELECT COUNT(*) FROM json_each(?1, '$.rows[0]')"),
+               json_int(c, out, "SELECT json_array_length(?1, '$.columns')"),
+               "a column without its documentation, or the reverse");
+  cr_expect_eq(json_int(c, out, "SELECT COUNT(*) FROM json_each(?1, '$.columns') WHERE "
+                                "json_extract(value, '$.meaning') = ''"), 0);
+  cr_expect_eq(json_int(c, out, "SELECT COUNT(*) FROM json_each(?1, '$.columns') WHERE "
+                                "json_extract(value, '$.name') = 'lat_mean_s' AND "
+                                "json_extract(value, '$.unit') = 's'"), 1);
+  size_t seen = 0;
+  for (int s = 0; s < NSCHEME; s++)
+    for (int k = 0; k < NCOUNT; k++)
+      for (int d = 0; d < NDELTA; d++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM json_each(?1, '$.rows') WHERE "
+                 "json_extract(value, '$.scheme') = '%s' AND json_extract(value, '$.point') "
+                 "LIKE '%%count=%d%%' AND json_extract(value, '$.point') LIKE '%%delta=%d%%' "
+                 "AND abs(json_extract(value, '$.lat_mean_s') - %.17g) <= 1e-12 AND "
+                 "json_extract(value, '$.lat_mean_lo_s') < json_extract(value, '$.lat_mean_s')",
+                 schemes[s], counts[k], deltas[d], mean_of(lat[s][k][d], TRIALS));
+        seen += (size_t)json_int(c, out, sql);
+      }
+  cr_expect_eq(seen, NSCHEME * NCOUNT * NDELTA, "rows found by scheme, point and mean:\n%s", out);
   free(out);
+  o.per_scheme = 1;
+  out = capture_report(&o);
+  cr_assert_eq(json_int(c, out, "SELECT json_valid(?1)"), 1, "not JSON:\n%s", out);
+  cr_expect_eq(json_int(c, out, "SELECT json_extract(?1, '$.report') = 'per_scheme'"), 1);
+  cr_expect_eq(json_int(c, out, "SELECT json_type(?1, '$.data') IS NULL"), 1);
+  cr_expect_eq(json_int(c, out, "SELECT json_array_length(?1, '$.rows')"),
+               NSCHEME * NCOUNT * NDELTA, "per scheme, split by count and delta:\n%s", out);
+  free(out);
+  sqlite3_close(c);
 }
 
 static size_t series_with(const fig *f, const char *a, const char *b) {
@@ -516,5 +569,46 @@ Test(res_analysis, per_layer_splits_are_shown_as_what_they_are) {
   cr_assert(strstr(out, "layer_splits"), "%s", out);
   cr_assert(strstr(out, "8x2,2x8,1x16"), "%s", out);
   cr_assert_eq(count_lines(out), 3, "%s", out);
+  free(out);
+}
+
+/* The summary's JSON carries the data report too: two trials of one point over a data
+ * set give one data row, with the images summed and the top-1 averaged as written here. */
+Test(res_analysis, json_report_has_the_data_rows) {
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  rng_state = 7;
+  double top1[2], want_images = 0;
+  for (int k = 0; k < 2; k++) {
+    res_run_row r;
+    res_run_row_init(&r);
+    r.scenario_hash = "00000000000000bb", r.point_index = 0, r.trial = k, r.seed = 1;
+    r.backend = "sim", r.scheme = "nsctc-rot", r.model = "lenet5", r.precision = "fp64";
+    r.workers = 6, r.ka = 2, r.kb = 2, r.status = RES_STATUS_OK, r.latency_s = 1.0;
+    r.params_json = "{\"model\":{\"name\":\"lenet5\"}}";
+    int64_t id;
+    cr_assert_eq(res_db_begin_run(db, &r, &id, &e), COD_OK, "%s", e.msg);
+    top1[k] = 0.8 + 0.1 * fabs(normal()) / 4;
+    res_data_row d = {"fashion-mnist:test", 100 + 50 * k, top1[k], 0.9, 0.99, 0, 1e-12};
+    want_images += (double)d.images;
+    cr_assert_eq(res_db_insert_data_run(db, id, &d, &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  }
+  res_db_close(db);
+  res_report_opts o = {0};
+  o.json = 1;
+  char *out = capture_report(&o);
+  sqlite3 *c = NULL;
+  cr_assert_eq(sqlite3_open(":memory:", &c), SQLITE_OK);
+  cr_assert_eq(json_int(c, out, "SELECT json_valid(?1)"), 1, "not JSON:\n%s", out);
+  cr_assert_eq(json_int(c, out, "SELECT json_array_length(?1, '$.data')"), 1, "%s", out);
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT json_extract(?1, '$.data[0].images') = %.0f AND "
+           "abs(json_extract(?1, '$.data[0].top1_coded') - %.17g) <= 1e-15 AND "
+           "json_extract(?1, '$.data[0].source') = 'fashion-mnist:test'", want_images,
+           (top1[0] + top1[1]) / 2);
+  cr_expect_eq(json_int(c, out, sql), 1, "%s", out);
+  sqlite3_close(c);
   free(out);
 }
