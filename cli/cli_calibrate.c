@@ -116,7 +116,7 @@ static void write_fragment(FILE *f, const char *db, const an_calib *fit) {
   fprintf(f, "# rms relative residual: compute %.1f%%, transfers %.1f%%\n", 100 * fit->rate_rms,
           100 * fit->comm_rms);
   fprintf(f, "[cluster]\ncompute_rate_flops = %.6g\n", fit->rate_flops);
-  fprintf(f, "[network]\nuplink_bps = unlimited\ndownlink_bps = unlimited\nmaster_bps = ");
+  fprintf(f, "[network]\nto_master_bps = unlimited\nto_worker_bps = unlimited\nmaster_bps = ");
   write_bps(f, fit->bps);
   fprintf(f, "\nmaster_sharing = fair\nlatency_s = %.6g\n", fit->latency_s);
   fprintf(f, "[master]\ntiming = measured\nspeed_factor = 1\n");

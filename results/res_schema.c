@@ -328,10 +328,16 @@ static const res_schema_step steps[] = {
       "ALTER TABLE layers RENAME COLUMN t_upload_s TO t_to_worker_s;\n"
       "ALTER TABLE layers RENAME COLUMN t_download_s TO t_to_master_s;\n"
       "ALTER TABLE layers RENAME COLUMN an_upload_bytes TO an_to_worker_bytes;\n"
-      "ALTER TABLE layers RENAME COLUMN an_download_bytes TO an_to_master_bytes;\n",
+      "ALTER TABLE layers RENAME COLUMN an_download_bytes TO an_to_master_bytes;\n"
+      /* the link keys in each run's parameters, in place (their order is the key table's,
+       * unchanged, so an old run's text equals a new run's of the same point) */
+      "UPDATE runs SET params_json = replace(replace(params_json, '\"uplink_bps\":', "
+      "'\"to_master_bps\":'), '\"downlink_bps\":', '\"to_worker_bps\":') WHERE "
+      "params_json IS NOT NULL;\n",
    "workers.bytes_up, bytes_down -> bytes_to_worker, bytes_to_master; layers.t_upload_s, "
    "t_download_s, an_upload_bytes, an_download_bytes -> t_to_worker_s, t_to_master_s, "
-   "an_to_worker_bytes, an_to_master_bytes"},
+   "an_to_worker_bytes, an_to_master_bytes; runs.params_json keys uplink_bps, downlink_bps "
+   "-> to_master_bps, to_worker_bps"},
 };
 
 const res_schema_step *res_schema_step_to(int64_t version) {

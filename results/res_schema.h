@@ -65,7 +65,8 @@ const res_table *res_schema_table(size_t i); /* i < RES_TABLE_COUNT */
 
 /* One upgrade step of an existing file: the SQL that takes a file of version - 1 to
  * version (run inside the caller's transaction, followed by PRAGMA user_version), and one
- * line saying what it changes. Steps only rename or add, so no stored value changes. */
+ * line saying what it changes. Steps only rename or add (columns, or keys inside
+ * runs.params_json), so no stored value changes. */
 typedef struct res_schema_step {
   int64_t version;
   const char *sql;

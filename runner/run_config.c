@@ -225,9 +225,9 @@ static const key_def static_keys[] = {
   {INFO("latency", "trace_file", RUN_KEY_STRING, "a path (empty = none)", ""),
    OFF(failures.trace_file), 0, 0, 0, NULL, NULL, RUN_PATH_MAX},
   /* [network] */
-  {INFO("network", "uplink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
+  {INFO("network", "to_master_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
    OFF(network.uplink_bps), F_LO_OPEN, 0, INFINITY, "unlimited", NULL, 0},
-  {INFO("network", "downlink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
+  {INFO("network", "to_worker_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s", "1e9"),
    OFF(network.downlink_bps), F_LO_OPEN, 0, INFINITY, "unlimited", NULL, 0},
   {INFO("network", "latency_s", RUN_KEY_REAL, "a real >= 0 in seconds", "0"),
    OFF(network.latency_s), 0, 0, INFINITY, NULL, NULL, 0},
@@ -296,10 +296,10 @@ static const key_def static_keys[] = {
   {INFO("class", "compute_rate_flops", RUN_KEY_REAL, "a real > 0 in FLOP/s",
         "[cluster] value"), COFF(worker.compute_rate_flops), F_CLASS | F_LO_OPEN, 0,
    INFINITY, NULL, NULL, 0},
-  {INFO("class", "uplink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
+  {INFO("class", "to_master_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
         "[network] value"), COFF(worker.uplink_bps), F_CLASS | F_LO_OPEN, 0, INFINITY,
    "unlimited", NULL, 0},
-  {INFO("class", "downlink_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
+  {INFO("class", "to_worker_bps", RUN_KEY_REAL, "unlimited or a real > 0 in bit/s",
         "[network] value"), COFF(worker.downlink_bps), F_CLASS | F_LO_OPEN, 0, INFINITY,
    "unlimited", NULL, 0},
   {INFO("class", "storage_bytes", RUN_KEY_REAL, "unlimited or a real >= 0 in bytes",
@@ -387,9 +387,30 @@ const run_key_info *run_config_key(size_t id) {
   return &keys[id].info;
 }
 
+/* Older names still accepted, each for one key of the same section: the link keys were
+ * named from the worker's view (uplink = worker -> master), the opposite of the stored
+ * columns' up = master -> worker; the direction names to_master / to_worker say it one
+ * way. An alias finds its key's id, so a file that sets both is refused as a duplicate key
+ * (with both lines), and everything else (values, messages, JSON) is the key's. */
+static const struct {
+  const char *section, *alias, *key;
+} key_aliases[] = {
+  {"network", "uplink_bps", "to_master_bps"}, {"network", "downlink_bps", "to_worker_bps"},
+  {"class", "uplink_bps", "to_master_bps"},   {"class", "downlink_bps", "to_worker_bps"},
+};
+
+const char *run_config_key_alias(const char *section, const char *key) {
+  for (size_t a = 0; section && key && a < sizeof key_aliases / sizeof *key_aliases; a++)
+    if (strcmp(key_aliases[a].section, section) == 0 && strcmp(key_aliases[a].alias, key) == 0)
+      return key_aliases[a].key;
+  return NULL;
+}
+
 int run_config_key_find(const char *section, const char *key) {
   size_t n;
   const key_def *keys = key_table(&n);
+  const char *canon = run_config_key_alias(section, key);
+  if (canon) key = canon;
   for (size_t i = 0; i < n; i++)
     if (strcmp(keys[i].info.section, section) == 0 && strcmp(keys[i].info.key, key) == 0)
       return (int)i;

@@ -327,7 +327,12 @@ typedef struct run_key_info {
 size_t run_config_key_count(void);
 /* Description of key id (asserts id < count). */
 const run_key_info *run_config_key(size_t id);
-/* Id of key `key` in section `section` ("class" for class keys); -1 if unknown. */
+/* The key an older name stands for in section ("uplink_bps" -> "to_master_bps",
+ * "downlink_bps" -> "to_worker_bps", in [network] and [class NAME]), or NULL if key is no
+ * alias there. */
+const char *run_config_key_alias(const char *section, const char *key);
+/* Id of key `key` in section `section` ("class" for class keys), an alias included (the id
+ * of the key it stands for); -1 if unknown. */
 int run_config_key_find(const char *section, const char *key);
 /* Parse one scalar value of key id (no lists or ranges), check type and bounds and
  * write its canonical text (e.g. "1e+10" for "10e9", "true" for "yes", "1-3+5" for

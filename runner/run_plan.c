@@ -41,13 +41,13 @@ static const char *const B_NIC[] = {"network.master_bps", NULL};
 static const char *const B_RATE[] = {"cluster.compute_rate_flops", NULL};
 static const char *const B_SHIFT[] = {"latency.shift", NULL};
 static const char *const B_SCALE[] = {"latency.pareto_scale", NULL};
-static const char *const B_UP[] = {"network.uplink_bps", NULL};
-static const char *const B_DOWN[] = {"network.downlink_bps", NULL};
+static const char *const B_UP[] = {"network.to_master_bps", NULL};
+static const char *const B_DOWN[] = {"network.to_worker_bps", NULL};
 static const char *const B_C_RATE[] = {"class.compute_rate_flops", NULL};
 static const char *const B_C_SHIFT[] = {"class.shift", NULL};
 static const char *const B_C_SCALE[] = {"class.pareto_scale", NULL};
-static const char *const B_C_UP[] = {"class.uplink_bps", NULL};
-static const char *const B_C_DOWN[] = {"class.downlink_bps", NULL};
+static const char *const B_C_UP[] = {"class.to_master_bps", NULL};
+static const char *const B_C_DOWN[] = {"class.to_worker_bps", NULL};
 
 /* Per-worker-kind sums (index 0: the default worker, k + 1: class k), seconds. */
 typedef struct kind_sums {

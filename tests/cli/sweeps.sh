@@ -40,7 +40,7 @@ check "run --out and --db" 2 "$bin" run s.ini --out o --db x.db
 # units and --set typos
 check "run with units" 0 "$bin" run s.ini --db u.db -q --set network.uplink_bps=100Mbit/s \
   --set cluster.storage_bytes=1GiB
-[ "$(q u.db "select json_extract(params_json, '\$.network.uplink_bps') from runs")" = 100000000.0 ] &&
+[ "$(q u.db "select json_extract(params_json, '\$.network.to_master_bps') from runs")" = 100000000.0 ] &&
   ok || bad "100Mbit/s is not 1e8 in params_json"
 check "unit mismatch" 2 "$bin" run s.ini --db u2.db --set cluster.storage_bytes=5Mbit/s
 has "unit mismatch message" err "[cluster] storage_bytes: bad value '5Mbit/s': a value in bit/s, but the key is in bytes"

@@ -398,10 +398,11 @@ static char *schema_text(const char *path) {
 
 /* A version-8 file (made from a new file by renaming its columns back with SQLite's own
  * ALTER TABLE, so the old schema is exactly what version 8 created) with seeded values in
- * the renamed columns: a read-only open refuses it naming `fcdcc upgrade`; a read-write
- * open upgrades it in place: version 9, the same CREATE text as a new file, every value
- * unchanged under its new name, and the readers (the report) work on it. A file of
- * version 7 has no step chain to 9 and stays refused. */
+ * the renamed columns and version 8's link key names in params_json: a read-only open
+ * refuses it naming `fcdcc upgrade`; a read-write open upgrades it in place: version 9,
+ * the same CREATE text as a new file, every value unchanged under its new name (the JSON
+ * keys renamed in place, their order and values kept), and the readers (the report) work
+ * on it. A file of version 7 has no step chain to 9 and stays refused. */
 Test(res_schema, version_8_file_is_upgraded_in_place) {
   cr_assert_eq(RES_DB_SCHEMA_VERSION, 9, "this test is the step to version 9");
   res_db *db = NULL;
@@ -412,6 +413,9 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
   run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
   run.latency_s = 0.25;
+  /* version 8's link key names, in [network] and in a class */
+  run.params_json = "{\"network\":{\"uplink_bps\":1000000000.0,\"downlink_bps\":\"unlimited\"},"
+                    "\"classes\":[{\"name\":\"slow\",\"uplink_bps\":2e8,\"downlink_bps\":3e8}]}";
   int64_t id;
   cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
   res_layer_row L;
@@ -475,6 +479,9 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   snprintf(q, sizeof q, "SELECT t_to_worker_s = %.17g AND t_to_master_s = %.17g AND "
            "an_to_worker_bytes = %.17g AND an_to_master_bytes = %.17g FROM layers", tu, td, au, ad);
   cr_expect_eq(raw_int(raw, q), 1, "layer values changed by the upgrade");
+  cr_expect_str_eq(raw_text(raw, "SELECT params_json FROM runs"),
+                   "{\"network\":{\"to_master_bps\":1000000000.0,\"to_worker_bps\":\"unlimited\"},"
+                   "\"classes\":[{\"name\":\"slow\",\"to_master_bps\":2e8,\"to_worker_bps\":3e8}]}");
   sqlite3_close(raw);
   /* the readers: the report's byte columns are the sums of the values written above */
   cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_OK, "%s", e.msg);

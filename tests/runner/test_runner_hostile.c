@@ -224,10 +224,10 @@ Test(hostile, deterministic_durations_beyond_the_horizon_name_their_key) {
                  "h.ini:11: [master] master_flops: point 0");
   expect_refused("nic", "[run]\ncompute = model\n" HEAD "[network]\nmaster_bps = 1e-9\n",
                  "h.ini:11: [network] master_bps: point 0");
-  expect_refused("up", "[run]\ncompute = model\n" HEAD "[network]\nuplink_bps = 1e-9\n",
-                 "h.ini:11: [network] uplink_bps: point 0");
-  expect_refused("down", "[run]\ncompute = model\n" HEAD "[network]\ndownlink_bps = 1e-9\n",
-                 "h.ini:11: [network] downlink_bps: point 0");
+  expect_refused("up", "[run]\ncompute = model\n" HEAD "[network]\nto_master_bps = 1e-9\n",
+                 "h.ini:11: [network] to_master_bps: point 0");
+  expect_refused("down", "[run]\ncompute = model\n" HEAD "[network]\nto_worker_bps = 1e-9\n",
+                 "h.ini:11: [network] to_worker_bps: point 0");
   expect_refused("shift", "[run]\ncompute = model\n" HEAD "[latency]\nshift = 1e18\n",
                  "h.ini:11: [latency] shift: point 0");
   expect_refused("scale", "[run]\ncompute = model\n" HEAD

@@ -234,8 +234,8 @@ static const key_case key_cases[] = {
   {"latency", "base", "deterministic", "\"deterministic\""},
   {"latency", "fail_workers", "7 0 3-4", "[0,3,4,7]"},
   {"latency", "trace_file", "t.csv", "\"t.csv\""},
-  {"network", "uplink_bps", "unlimited", "\"unlimited\""},
-  {"network", "downlink_bps", "1e8", "1e+08"},
+  {"network", "to_master_bps", "unlimited", "\"unlimited\""},
+  {"network", "to_worker_bps", "1e8", "1e+08"},
   {"network", "latency_s", "2e-4", "0.0002"},
   {"network", "master_bps", "4e10", "4e+10"},
   {"network", "master_sharing", "sequential", "\"sequential\""},
@@ -265,8 +265,8 @@ static const key_case key_cases[] = {
   {"load", "service", "ps", "\"ps\""},
   {"class", "count", "3", "3"},
   {"class", "compute_rate_flops", "5e9", "5e+09"},
-  {"class", "uplink_bps", "2e8", "2e+08"},
-  {"class", "downlink_bps", "3e8", "3e+08"},
+  {"class", "to_master_bps", "2e8", "2e+08"},
+  {"class", "to_worker_bps", "3e8", "3e+08"},
   {"class", "storage_bytes", "unlimited", "\"unlimited\""},
   {"class", "model", "bimodal", "\"bimodal\""},
   {"class", "shift", "2", "2"},
@@ -720,6 +720,10 @@ static const bad_case bad_cases[] = {
   {"[run]\n\ntrial = 1\n", "t.ini:3: [run] trial: unknown key (known: name, trials"},
   {"[run]\ntrials = 1\nseed = 2\ntrials = 3\n", "t.ini:4: [run] trials: duplicate key (first "
    "set at line 2)"},
+  {"[network]\nto_master_bps = 1e9\nuplink_bps = 2e9\n", "t.ini:3: [network] uplink_bps: "
+   "duplicate key (first set at line 2)"},
+  {"[class a]\ncount = 1\ndownlink_bps = 1e9\nto_worker_bps = 2e9\n", "t.ini:4: [class a] "
+   "to_worker_bps: duplicate key (first set at line 3)"},
   {"[class a]\ncount = 1\n[class a]\ncount = 2\n", "t.ini:3: [class a]: duplicate class"},
   {"[class a b]\ncount = 1\n", "t.ini:1: [class a b]: bad class name"},
   {"[class a]\nrate = 2\n", "t.ini:1: [class a]: missing key 'count'"},
@@ -1092,5 +1096,35 @@ Test(strict, blame_names_the_varying_key_else_the_written_one) {
   run_scenario_point_blame(sc, 1, ck, 0, COD_EINVAL, "why", &e);
   cr_expect_str_eq(e.msg, "t.ini:5: [class slow] compute_rate_flops: point 1 "
                           "(slow.compute_rate_flops=2): why");
+  run_scenario_free(sc);
+}
+
+/* The older link names are aliases of the direction keys (uplink = worker -> master =
+ * to_master), in [network] and in classes, by the file and by --set: the same fields, and
+ * the JSON names the key, never the alias; no other name is an alias. */
+Test(keys, old_link_names_are_aliases) {
+  cr_expect_str_eq(run_config_key_alias("network", "uplink_bps"), "to_master_bps");
+  cr_expect_str_eq(run_config_key_alias("class", "downlink_bps"), "to_worker_bps");
+  cr_expect_null(run_config_key_alias("network", "master_bps"));
+  cr_expect_null(run_config_key_alias("cluster", "uplink_bps"));
+  cr_expect_eq(run_config_key_find("network", "uplink_bps"),
+               run_config_key_find("network", "to_master_bps"));
+  cr_expect_eq(run_config_key_find("cluster", "uplink_bps"), -1);
+  run_scenario *sc = parse_ok("[network]\nuplink_bps = 5e8\ndownlink_bps = 7e8\n"
+                              "[class slow]\ncount = 1\nuplink_bps = 2e8\n");
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_set(sc, "class.slow.downlink_bps", "3e8", &e), COD_OK, "%s", e.msg);
+  run_config c;
+  point_ok(sc, 0, &c);
+  cr_expect_eq(c.network.uplink_bps, 5e8);
+  cr_expect_eq(c.network.downlink_bps, 7e8);
+  cr_expect_eq(c.classes[0].worker.uplink_bps, 2e8);
+  cr_expect_eq(c.classes[0].worker.downlink_bps, 3e8);
+  char *j = NULL;
+  cr_assert_eq(run_config_to_json(&c, &j, NULL), COD_OK);
+  cr_expect(strstr(j, "\"to_master_bps\":5e+08,\"to_worker_bps\":7e+08"), "%s", j);
+  cr_expect(strstr(j, "\"to_master_bps\":2e+08,\"to_worker_bps\":3e+08"), "%s", j);
+  cr_expect_null(strstr(j, "uplink"), "%s", j);
+  cod_free(j);
   run_scenario_free(sc);
 }
