@@ -135,6 +135,7 @@ static int recommend_db(const rec_args *a) {
   }
   res_rec_opts o = a->o;
   o.mse_from = acc;
+  o.key_ignored = run_plan_key_ignored; /* labels: only the keys a configuration reads */
   res_rec_result r;
   int rc = res_recommend(db, &o, &r, &e);
   if (rc) {

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "cod_alloc.h"
-#include "cod_registry.h"
 #include "res_internal.h"
 
 /* The code of a configuration (res_recommend.h): the keys that decide a decode's numbers. */
@@ -234,32 +233,6 @@ static int append(char **s, size_t *len, size_t *cap, const char *key, const cha
   return COD_OK;
 }
 
-/* 1 if the scheme of a configuration ignores key (a json_tree full key, "$.coding.ka"):
- * the rule of the sweep's duplicate detection (run_plan.h, RUN_POINT_DUPLICATE), from
- * coding/'s registry: ka, kb and delta where the pair is fixed (uncoded, replication),
- * replication unless the scheme makes copies, q unless the scheme reads it, the
- * coefficient seed unless it takes one, approx_wait and approx_deadline_s unless it is
- * approximate, worst_sets unless stragglers = worst. An unknown scheme ignores nothing.
- * scheme and stragglers are the configuration's values (NULL: absent). */
-static int rec_key_ignored(const char *scheme, const char *stragglers, const char *key) {
-  if (strcmp(key, "$.cluster.worst_sets") == 0)
-    return !stragglers || strcmp(stragglers, "worst") != 0;
-  if (strncmp(key, "$.coding.", 9) != 0) return 0;
-  const cod_scheme_info *s = cod_scheme_find(scheme, NULL);
-  if (!s) return 0;
-  const char *k = key + 9;
-  if (!strcmp(k, "ka") || !strcmp(k, "kb") || !strcmp(k, "delta")) return s->pair != COD_PAIR_FREE;
-  if (!strcmp(k, "replication")) return s->pair != COD_PAIR_COPIES;
-  if (!strcmp(k, "seed")) return !s->takes_seed;
-  if (!strcmp(k, "approx_wait") || !strcmp(k, "approx_deadline_s")) return !s->approximate;
-  if (!strcmp(k, "q")) {
-    for (size_t i = 0; i < COD_SCHEME_PARAMS_MAX; i++)
-      if (s->params[i].name && strcmp(s->params[i].name, "q") == 0) return 0;
-    return 1;
-  }
-  return 0;
-}
-
 /* The text of key in json (a copy, cod_free; NULL if absent or out of memory). */
 static char *rec_extract_text(sqlite3_stmt *sx, const char *json, const char *key) {
   sqlite3_bind_text(sx, 1, json, -1, SQLITE_STATIC);
@@ -272,9 +245,9 @@ static char *rec_extract_text(sqlite3_stmt *sx, const char *json, const char *ke
   return v;
 }
 
-/* Each row's label: the varying keys that the row's scheme reads (rec_key_ignored), by
- * their last path component unless two share it. */
-static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
+/* Each row's label: the varying keys that the row's configuration does not ignore
+ * (o->key_ignored), by their last path component unless two share it. */
+static int make_labels(res_db *db, const res_rec_opts *o, res_rec_result *r, cod_err *err) {
   sqlite3_stmt *sv = NULL, *sx = NULL;
   char **keys = NULL;
   size_t nk = 0;
@@ -292,7 +265,7 @@ static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
   if (rc != SQLITE_OK && !status) status = res_fail_sqlite(db, rc, "finding the varying keys", err);
   /* json_tree quotes a key with characters other than letters and digits
    * ($.cluster."worst_sets"): the quoted path is what json_extract takes, the plain one
-   * what labels show and rec_key_ignored compares */
+   * what labels show and o->key_ignored is asked about */
   char **plain = status ? NULL : cod_calloc(nk + 1, sizeof *plain);
   if (!status && !plain) status = cod_err_set(err, COD_ENOMEM, "out of memory");
   for (size_t k = 0; k < nk && !status; k++) {
@@ -311,12 +284,14 @@ static int make_labels(res_db *db, res_rec_result *r, cod_err *err) {
     char *scheme = rec_extract_text(sx, r->rows[i].params_json, "$.coding.scheme");
     char *strag = rec_extract_text(sx, r->rows[i].params_json, "$.cluster.stragglers");
     for (size_t k = 0; k < nk && !status; k++) {
-      if (rec_key_ignored(scheme, strag, plain[k])) continue;
+      if (o->key_ignored && plain[k][0] == '$' && plain[k][1] == '.' &&
+          o->key_ignored(scheme, strag, plain[k] + 2))
+        continue;
       const char *last = strrchr(plain[k], '.'), *name = last ? last + 1 : plain[k];
       int clash = 0;
-      for (size_t o = 0; o < nk; o++) {
-        const char *l2 = strrchr(plain[o], '.');
-        clash |= o != k && strcmp(l2 ? l2 + 1 : plain[o], name) == 0;
+      for (size_t m = 0; m < nk; m++) {
+        const char *l2 = strrchr(plain[m], '.');
+        clash |= m != k && strcmp(l2 ? l2 + 1 : plain[m], name) == 0;
       }
       if (clash) name = plain[k][0] == '$' && plain[k][1] == '.' ? plain[k] + 2 : plain[k];
       sqlite3_bind_text(sx, 1, r->rows[i].params_json, -1, SQLITE_STATIC);
@@ -461,7 +436,7 @@ int res_recommend(res_db *db, const res_rec_opts *o, res_rec_result *out, cod_er
   if (!status && out->n_rows == 0)
     status = cod_err_set(err, COD_ENODATA, "results db '%s' holds no runs to rank", db->path);
   if (!status && o->mse_from) status = mse_from(o->mse_from, out, err);
-  if (!status) status = make_labels(db, out, err);
+  if (!status) status = make_labels(db, o, out, err);
   if (!status) status = rank_rows(out, g, err);
   groups_free(g, out->n_rows);
   if (status) res_rec_result_fini(out);

@@ -61,6 +61,10 @@ typedef struct res_rec_opts {
   double max_p99_s;        /* NaN = no constraint */
   res_db *mse_from;        /* NULL: the MSE of each configuration's own ok runs; else the
                               worst e2e_mse of this file's ok runs of the same CODE (below) */
+  /* NULL: a label names every varying key. Else 1 if a configuration of scheme (and
+   * stragglers, each NULL when absent) ignores key ("coding.ka", "cluster.worst_sets"):
+   * its label leaves the key out (the runner's rule: run_plan_key_ignored). */
+  int (*key_ignored)(const char *scheme, const char *stragglers, const char *key);
 } res_rec_opts;
 
 typedef struct res_rec_row {

@@ -264,6 +264,22 @@ static int scheme_reads(const cod_scheme_info *s, const char *param) {
   return 0;
 }
 
+int run_plan_key_ignored(const char *scheme, const char *stragglers, const char *key) {
+  if (!key) return 0;
+  if (strcmp(key, "cluster.worst_sets") == 0)
+    return !stragglers || strcmp(stragglers, "worst") != 0;
+  if (strncmp(key, "coding.", 7) != 0) return 0;
+  const cod_scheme_info *s = cod_scheme_find(scheme, NULL);
+  if (!s) return 0;
+  const char *k = key + 7;
+  if (!strcmp(k, "ka") || !strcmp(k, "kb") || !strcmp(k, "delta")) return s->pair != COD_PAIR_FREE;
+  if (!strcmp(k, "replication")) return s->pair != COD_PAIR_COPIES;
+  if (!strcmp(k, "q")) return !scheme_reads(s, "q");
+  if (!strcmp(k, "seed")) return !s->takes_seed;
+  if (!strcmp(k, "approx_wait") || !strcmp(k, "approx_deadline_s")) return !s->approximate;
+  return 0;
+}
+
 /* cfg with every key its scheme ignores set to one value (run_plan.h lists them). */
 static void effective_config(const run_config *c, run_config *e) {
   const cod_scheme_info *s = cod_scheme_find(c->coding.scheme, NULL);

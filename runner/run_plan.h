@@ -55,6 +55,13 @@ int run_plan_check(const run_config *cfg, const model *m, const char *const **bl
  * status with the usual "FILE:LINE: [section] key: point P (label): ..." message. */
 enum run_point_state { RUN_POINT_RUN = 0, RUN_POINT_INFEASIBLE = 1, RUN_POINT_DUPLICATE = 2 };
 
+/* The duplicate rule above for one key, from stored values (recommend's labels): 1 if a
+ * configuration of scheme (registry name) and stragglers ("random", "worst"; NULL: absent)
+ * ignores key ("coding.ka", "cluster.worst_sets", ...), 0 if it reads it or the scheme is
+ * unknown. ka, kb and delta count as ignored where the pair is fixed (uncoded,
+ * replication), as they are set aside there whatever their values. */
+int run_plan_key_ignored(const char *scheme, const char *stragglers, const char *key);
+
 typedef struct run_point_skip {
   size_t point;
   int state;        /* RUN_POINT_INFEASIBLE or RUN_POINT_DUPLICATE */

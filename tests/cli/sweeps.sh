@@ -149,6 +149,15 @@ check "recommend analytic p95" 2 "$bin" recommend --scenario rec.ini --objective
 check "recommend set without scenario" 2 "$bin" recommend rec.db --objective p95 --set run.trials=2
 check "recommend two dbs" 2 "$bin" recommend rec.db rec.db --objective p95
 
+# recommend labels name only the keys a configuration reads: uncoded ignores ka (its pair
+# is fixed by n), nsctc-rot reads it
+printf "$base[coding]\nscheme = uncoded, nsctc-rot\nka = 1, 2\nkb = 2\n" >lab.ini
+check "run lab" 0 "$bin" run lab.ini -q
+check "recommend lab" 0 "$bin" recommend lab.db --objective mean
+has "recommend label of uncoded" out " scheme=uncoded"
+grep -q " scheme=uncoded ka=" out && bad "uncoded's label names ka" || ok
+has "recommend label of nsctc-rot" out " scheme=nsctc-rot ka=1"
+
 # report --json: one document a JSON parser reads, with the rows and their columns documented
 py=/usr/bin/python3
 if [ -x "$py" ]; then

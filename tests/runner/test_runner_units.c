@@ -414,3 +414,56 @@ Test(pair, a_pair_in_the_keys_own_section) {
   cr_expect(strstr(e.msg, "u.ini:3: [class a] pair: count is already set at line 2") != NULL,
             "%s", e.msg);
 }
+
+/* recommend's per-key rule (run_plan_key_ignored) is the sweep's duplicate rule: for each
+ * (scheme, key) below, a two-point sweep over the key plans its second point as a
+ * duplicate exactly when the rule says the scheme ignores the key. Both sides are
+ * observed, neither is written down here, so the test fails when they drift apart. */
+Test(plan, key_rule_agrees_with_the_duplicates) {
+  static const struct {
+    const char *scheme, *stragglers, *key, *section, *name, *values;
+  } cases[] = {
+    {"uncoded", "random", "coding.ka", "coding", "ka", "1, 2"},
+    {"nsctc-rot", "random", "coding.ka", "coding", "ka", "1, 2"},
+    {"nsctc-rot", "random", "coding.seed", "coding", "seed", "1, 2"},
+    {"poly-real", "random", "coding.seed", "coding", "seed", "1, 2"},
+    {"nsctc-rot", "random", "coding.q", "coding", "q", "7, 11"},
+    {"poly-real", "random", "coding.q", "coding", "q", "7, 11"},
+    {"replication", "random", "coding.replication", "coding", "replication", "2, 3"},
+    {"nsctc-rot", "random", "coding.replication", "coding", "replication", "2, 3"},
+    {"nsctc-rot", "random", "cluster.worst_sets", "cluster", "worst_sets", "10, 20"},
+    {"nsctc-rot", "worst", "cluster.worst_sets", "cluster", "worst_sets", "10, 20"},
+  };
+  size_t dup_seen = 0, run_seen = 0;
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[512];
+    if (strcmp(cases[i].section, "coding") == 0)
+      snprintf(text, sizeof text, "[run]\ncompute = model\n[model]\nname = lenet5\n"
+               "[cluster]\nworkers = 6\nstragglers = %s\n[coding]\nscheme = %s\nkb = 1\n"
+               "%s = %s\n", cases[i].stragglers, cases[i].scheme, cases[i].name,
+               cases[i].values);
+    else
+      snprintf(text, sizeof text, "[run]\ncompute = model\n[model]\nname = lenet5\n"
+               "[cluster]\nworkers = 6\nstragglers = %s\n%s = %s\n[coding]\nscheme = %s\nka = 2\n"
+               "kb = 1\n",
+               cases[i].stragglers, cases[i].name, cases[i].values, cases[i].scheme);
+    cod_err e = {0};
+    run_scenario *sc = parse(text, &e);
+    cr_assert_not_null(sc, "%s\n%s", e.msg, text);
+    run_sweep_plan pl;
+    cr_assert_eq(run_plan_sweep(sc, &pl, &e), COD_OK, "%s\n%s", e.msg, text);
+    cr_assert_eq(pl.n_points, 2);
+    cr_assert_eq(pl.n_infeasible, 0, "%s: %s", text, pl.n_skips ? pl.skips[0].reason : "");
+    int dup = pl.state[1] == RUN_POINT_DUPLICATE;
+    dup_seen += (size_t)dup, run_seen += (size_t)!dup;
+    cr_expect_eq(run_plan_key_ignored(cases[i].scheme, cases[i].stragglers, cases[i].key), dup,
+                 "%s %s (stragglers %s): the sweep says %s", cases[i].scheme, cases[i].key,
+                 cases[i].stragglers, dup ? "duplicate" : "distinct");
+    run_plan_sweep_fini(&pl);
+    run_scenario_free(sc);
+  }
+  cr_expect(dup_seen > 0 && run_seen > 0, "both outcomes must occur (%zu, %zu)", dup_seen,
+            run_seen);
+  cr_expect_eq(run_plan_key_ignored("no-such-scheme", NULL, "coding.ka"), 0);
+  cr_expect_eq(run_plan_key_ignored("uncoded", NULL, "model.name"), 0);
+}
