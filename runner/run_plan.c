@@ -206,10 +206,10 @@ int run_plan_check(const run_config *c, const model *m, const char *const **blam
                            ks[k].law, err);
     if (beyond(ks[k].up))
       return horizon_error(cls ? B_C_DOWN : B_DOWN, blame, kl, klass,
-                           "the uploads over the workers' downlinks", ks[k].up, err);
+                           "the pieces over the workers' to_worker links", ks[k].up, err);
     if (beyond(ks[k].down))
       return horizon_error(cls ? B_C_UP : B_UP, blame, kl, klass,
-                           "the results over the workers' uplinks", ks[k].down, err);
+                           "the results over the workers' to_master links", ks[k].down, err);
   }
   return COD_OK;
 }
