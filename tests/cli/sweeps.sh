@@ -158,6 +158,31 @@ has "recommend label of uncoded" out " scheme=uncoded"
 grep -q " scheme=uncoded ka=" out && bad "uncoded's label names ka" || ok
 has "recommend label of nsctc-rot" out " scheme=nsctc-rot ka=1"
 
+# fcdcc upgrade: a version-8 file (columns renamed back, version 8) is refused by the
+# read-only report, naming the command; upgrade takes it to 9 in place, values unchanged
+if command -v sqlite3 >/dev/null; then
+  cp s.db old.db
+  want=$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")
+  q old.db "alter table workers rename column bytes_to_worker to bytes_up; alter table workers
+    rename column bytes_to_master to bytes_down; alter table layers rename column t_to_worker_s
+    to t_upload_s; alter table layers rename column t_to_master_s to t_download_s; alter table
+    layers rename column an_to_worker_bytes to an_upload_bytes; alter table layers rename column
+    an_to_master_bytes to an_download_bytes; pragma user_version = 8"
+  check "report of a version-8 file" 2 "$bin" report old.db
+  has "report names the upgrade" err "fcdcc upgrade old.db"
+  check "upgrade" 0 "$bin" upgrade old.db
+  [ "$(q old.db "pragma user_version")" = 9 ] && ok || bad "upgrade left version $(q old.db 'pragma user_version')"
+  [ "$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")" = "$want" ] &&
+    ok || bad "upgrade changed the bytes"
+  check "report after upgrade" 0 "$bin" report old.db
+  check "upgrade again" 0 "$bin" upgrade old.db
+  check "upgrade missing file" 2 "$bin" upgrade nothing.db
+  [ ! -e nothing.db ] && ok || bad "upgrade created a missing file"
+  check "upgrade no argument" 2 "$bin" upgrade
+else
+  echo "skip: no sqlite3 for the upgrade check"
+fi
+
 # report --json: one document a JSON parser reads, with the rows and their columns documented
 py=/usr/bin/python3
 if [ -x "$py" ]; then
