@@ -158,8 +158,14 @@ class Cluster:
         self.rate_flops = num("cluster", "compute_rate_flops", "1e10")
         self.law = get("latency", "model", "shifted-exp")
         self.shift, self.mu = num("latency", "shift", "1"), num("latency", "rate", "1")
-        self.up_bps = real_or_unlimited(get("network", "uplink_bps", "1e9"))
-        self.down_bps = real_or_unlimited(get("network", "downlink_bps", "1e9"))
+        def link(key, alias):  # fcdcc's key or its older alias, never both (as fcdcc)
+            if ini.has_option("network", key) and ini.has_option("network", alias):
+                raise SystemExit("peer-simpy: %s: [network] %s and %s are one key (%s is its "
+                                 "alias): set one" % (path, key, alias, alias))
+            return get("network", key, get("network", alias, "1e9"))
+
+        self.up_bps = real_or_unlimited(link("to_master_bps", "uplink_bps"))  # worker -> master
+        self.down_bps = real_or_unlimited(link("to_worker_bps", "downlink_bps"))  # master -> worker
         self.lat_s = num("network", "latency_s", "0")
         self.master_bps = real_or_unlimited(get("network", "master_bps", "1e10"))
         self.master_flops = num("master", "master_flops", "1e11")
@@ -359,11 +365,11 @@ CREATE TABLE runs (run_id INTEGER PRIMARY KEY, trial INTEGER NOT NULL, seed INTE
   scheme TEXT NOT NULL, workers INTEGER, ka INTEGER, kb INTEGER, status TEXT NOT NULL,
   latency_s REAL, wall_s REAL);
 CREATE TABLE layers (run_id INTEGER NOT NULL, layer_index INTEGER NOT NULL, layer_name TEXT,
-  delta INTEGER, workers_used TEXT, t_encode_s REAL, t_upload_s REAL, t_compute_s REAL,
-  t_download_s REAL, t_decode_s REAL, t_total_s REAL, status TEXT NOT NULL,
+  delta INTEGER, workers_used TEXT, t_encode_s REAL, t_to_worker_s REAL, t_compute_s REAL,
+  t_to_master_s REAL, t_decode_s REAL, t_total_s REAL, status TEXT NOT NULL,
   PRIMARY KEY (run_id, layer_index)) WITHOUT ROWID;
 CREATE TABLE workers (run_id INTEGER NOT NULL, layer_index INTEGER NOT NULL,
-  worker INTEGER NOT NULL, bytes_up INTEGER, bytes_down INTEGER, flops REAL, status TEXT NOT NULL,
+  worker INTEGER NOT NULL, bytes_to_worker INTEGER, bytes_to_master INTEGER, flops REAL, status TEXT NOT NULL,
   t_finish_s REAL, t_busy_s REAL, PRIMARY KEY (run_id, layer_index, worker)) WITHOUT ROWID;
 """
 
