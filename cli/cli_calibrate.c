@@ -175,8 +175,8 @@ int cli_calibrate(int argc, char **argv) {
   if (!isfinite(fit.rate_flops))
     return cli_fail("calibrate", "%s: the measured compute times do not grow with flops", db);
   write_fragment(stdout, db, &fit);
-  printf("# as options: --set cluster.compute_rate_flops=%.6g --set network.uplink_bps=unlimited"
-         " --set network.downlink_bps=unlimited --set network.master_bps=", fit.rate_flops);
+  printf("# as options: --set cluster.compute_rate_flops=%.6g --set network.to_master_bps=unlimited"
+         " --set network.to_worker_bps=unlimited --set network.master_bps=", fit.rate_flops);
   write_bps(stdout, fit.bps);
   printf(" --set network.master_sharing=fair --set network.latency_s=%.6g"
          " --set master.timing=measured --set master.speed_factor=1\n", fit.latency_s);
