@@ -141,10 +141,10 @@ static int bound_step_done(res_db *db, sqlite3_stmt *st, int bind_rc, const char
  * RUN_ID column gets run_id, except in the runs INSERT where SQLite assigns it. Text is
  * bound SQLITE_STATIC: bindings are cleared before the caller returns. Returns the OR of
  * the sqlite3_bind_* results. */
-static int bind_row(sqlite3_stmt *st, const res_table *t, const void *row, int64_t run_id,
-                    int outcome_only) {
+static int bind_row_at(sqlite3_stmt *st, const res_table *t, const void *row, int64_t run_id,
+                       int outcome_only, int first) {
   const unsigned char *base = row;
-  int rc = SQLITE_OK, n = 0;
+  int rc = SQLITE_OK, n = first;
   for (size_t i = 0; i < t->n_cols; i++) {
     const res_column *c = &t->cols[i];
     const void *p = base + c->offset;
@@ -186,6 +186,11 @@ static int bind_row(sqlite3_stmt *st, const res_table *t, const void *row, int64
     }
   }
   return rc;
+}
+
+static int bind_row(sqlite3_stmt *st, const res_table *t, const void *row, int64_t run_id,
+                    int outcome_only) {
+  return bind_row_at(st, t, row, run_id, outcome_only, 0);
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s) {
@@ -402,6 +407,12 @@ static int statement_sql(int i, const char **sql, char **owned, cod_err *err) {
     return res_schema_insert_sql(res_schema_table(RES_TABLE_LAYERS), owned, err);
   case RES_ST_INSERT_WORKER:
     return res_schema_insert_sql(res_schema_table(RES_TABLE_WORKERS), owned, err);
+  case RES_ST_INSERT_WORKERS_BIG:
+    return res_schema_insert_rows_sql(res_schema_table(RES_TABLE_WORKERS), RES_DB_WORKERS_BIG,
+                                      owned, err);
+  case RES_ST_INSERT_WORKERS_SMALL:
+    return res_schema_insert_rows_sql(res_schema_table(RES_TABLE_WORKERS),
+                                      RES_DB_WORKERS_SMALL, owned, err);
   case RES_ST_INSERT_EVENT:
     return res_schema_insert_sql(res_schema_table(RES_TABLE_EVENTS), owned, err);
   case RES_ST_INSERT_DATA_RUN:
@@ -791,6 +802,38 @@ int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_
 int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, cod_err *err) {
   return insert_row(db, run_id, RES_ST_INSERT_WORKER, RES_TABLE_WORKERS, r,
                     "inserting a worker", err);
+}
+
+int res_db_insert_workers(res_db *db, int64_t run_id, const res_worker_row *rows, size_t n,
+                          cod_err *err) {
+  int status = check_open_run(db, run_id, "inserting workers", err);
+  const res_table *t = res_schema_table(RES_TABLE_WORKERS);
+  const int per_row = (int)t->n_cols; /* run_id is a parameter of a workers row */
+  size_t i = 0;
+  while (!status && i < n) {
+    size_t k = n - i >= RES_DB_WORKERS_BIG ? RES_DB_WORKERS_BIG
+               : n - i >= RES_DB_WORKERS_SMALL ? RES_DB_WORKERS_SMALL : 1;
+    if (k == 1) {
+      status = res_db_insert_worker(db, run_id, &rows[i++], err);
+      continue;
+    }
+    sqlite3_stmt *st = db->st[k == RES_DB_WORKERS_BIG ? RES_ST_INSERT_WORKERS_BIG
+                                                      : RES_ST_INSERT_WORKERS_SMALL];
+    int rc = SQLITE_OK;
+    for (size_t r = 0; r < k; r++) rc |= bind_row_at(st, t, &rows[i + r], run_id, 0, (int)r * per_row);
+    /* A failed statement is undone whole (SQLite aborts the statement): the rows again
+     * one by one then name the culprit, with the rows before it in, as one by one would. */
+    if (bound_step_done(db, st, rc, "inserting workers", NULL) == COD_OK) {
+      i += k;
+      continue;
+    }
+    for (size_t r = 0; !status && r < k; r++) status = res_db_insert_worker(db, run_id, &rows[i + r], err);
+    if (!status) /* they all went in alone: the failure was the statement's, e.g. memory */
+      status = cod_err_set(err, COD_EIO, "results db '%s': inserting workers: a %zu-row "
+                           "INSERT failed where its rows alone did not", db->path, k);
+    i += k;
+  }
+  return status;
 }
 
 int res_db_insert_event(res_db *db, int64_t run_id, const res_event_row *r, cod_err *err) {

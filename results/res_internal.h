@@ -8,6 +8,12 @@
 
 #include "res_db.h"
 
+/* The workers rows of a run go in as INSERTs of this many rows, then of the small count,
+ * then one by one (res_db_insert_workers; docs/decisions/021-writer-cost.md): beyond about
+ * 20 rows a statement, SQLite's per-statement cost no longer shows (callgrind). */
+#define RES_DB_WORKERS_BIG 20
+#define RES_DB_WORKERS_SMALL 5
+
 /* Every statement the module runs after open, prepared once in res_db_open. */
 enum res_stmt_id {
   RES_ST_BEGIN,
@@ -32,6 +38,8 @@ enum res_stmt_id {
   RES_ST_SAVEPOINT,    /* a run inside a batch (res_db_begin_batch) */
   RES_ST_RELEASE,
   RES_ST_ROLLBACK_TO,
+  RES_ST_INSERT_WORKERS_BIG,   /* RES_DB_WORKERS_BIG workers rows in one INSERT */
+  RES_ST_INSERT_WORKERS_SMALL, /* RES_DB_WORKERS_SMALL of them */
   RES_ST_COUNT_ /* number of statements */
 };
 

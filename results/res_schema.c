@@ -417,6 +417,11 @@ int res_schema_create_sql(char **out, cod_err *err) {
 }
 
 int res_schema_insert_sql(const res_table *t, char **out, cod_err *err) {
+  return res_schema_insert_rows_sql(t, 1, out, err);
+}
+
+int res_schema_insert_rows_sql(const res_table *t, size_t rows, char **out, cod_err *err) {
+  if (rows < 1) return cod_err_set(err, COD_EINVAL, "insert statement: rows >= 1");
   sbuf b = {NULL, 0, 0, 1};
   sb_put(&b, "INSERT INTO "), sb_put(&b, t->name), sb_put(&b, " (");
   size_t n = 0;
@@ -424,17 +429,21 @@ int res_schema_insert_sql(const res_table *t, char **out, cod_err *err) {
     if (t == &tables[RES_TABLE_RUNS] && t->cols[i].ctype == RES_CT_RUN_ID) continue;
     sb_put(&b, n++ ? ", " : ""), sb_put(&b, t->cols[i].name);
   }
-  sb_put(&b, ") VALUES (");
-  n = 0;
-  for (size_t i = 0; i < t->n_cols; i++) {
-    const res_column *c = &t->cols[i];
-    if (t == &tables[RES_TABLE_RUNS] && c->ctype == RES_CT_RUN_ID) continue;
-    sb_put(&b, n++ ? ", " : "");
-    if (c->if_null) sb_put(&b, "COALESCE(");
-    sb_param(&b, n);
-    if (c->if_null) sb_put(&b, ", "), sb_put(&b, c->if_null), sb_put(&b, ")");
+  sb_put(&b, ") VALUES ");
+  n = 0; /* parameters are numbered on across the rows: row r starts at r x columns + 1 */
+  for (size_t r = 0; r < rows; r++) {
+    sb_put(&b, r ? ", (" : "(");
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_cols; i++) {
+      const res_column *c = &t->cols[i];
+      if (t == &tables[RES_TABLE_RUNS] && c->ctype == RES_CT_RUN_ID) continue;
+      sb_put(&b, k++ ? ", " : "");
+      if (c->if_null) sb_put(&b, "COALESCE(");
+      sb_param(&b, ++n);
+      if (c->if_null) sb_put(&b, ", "), sb_put(&b, c->if_null), sb_put(&b, ")");
+    }
+    sb_put(&b, ")");
   }
-  sb_put(&b, ")");
   return sb_finish(&b, out, "insert statement", err);
 }
 

@@ -89,6 +89,12 @@ int res_schema_create_sql(char **out, cod_err *err);
  * (COALESCE(?i, if_null) where the column has one). Same ownership and errors. */
 int res_schema_insert_sql(const res_table *t, char **out, cod_err *err);
 
+/* The same INSERT for `rows` >= 1 rows in one statement: VALUES (?1, ..., ?m), (?m+1, ...),
+ * m parameters a row numbered on across the rows. One statement of many rows pays
+ * SQLite's per-statement cost (step, halt, reset) once (docs/decisions/021-writer-cost.md).
+ * rows = 1 is res_schema_insert_sql's text. Same ownership; COD_EINVAL for rows = 0. */
+int res_schema_insert_rows_sql(const res_table *t, size_t rows, char **out, cod_err *err);
+
 /* "SELECT <every column> FROM t ORDER BY 1[, 2[, 3]]" (the leading primary-key columns):
  * one table as `fcdcc export` writes it. t must be one of res_schema_table's. Same
  * ownership and errors as res_schema_insert_sql; COD_EINVAL for a foreign table. */

@@ -897,7 +897,7 @@ int run_result_write(res_db *db, const run_result *r, cod_err *err) {
   int rc = res_db_begin_run(db, &r->run, &id, err);
   if (rc) return rc;
   for (size_t i = 0; !rc && i < r->n_layers; i++) rc = res_db_insert_layer(db, id, &r->layers[i], err);
-  for (size_t i = 0; !rc && i < r->n_workers; i++) rc = res_db_insert_worker(db, id, &r->workers[i], err);
+  if (!rc) rc = res_db_insert_workers(db, id, r->workers, r->n_workers, err);
   for (size_t i = 0; !rc && i < r->n_events; i++) rc = res_db_insert_event(db, id, &r->events[i], err);
   if (!rc && r->has_data) rc = res_db_insert_data_run(db, id, &r->data, err);
   if (!rc && r->has_load) rc = res_db_insert_load_run(db, id, &r->load, err);
