@@ -392,7 +392,11 @@ static int set_wal(res_db *db, cod_err *err) {
 static int configure(res_db *db, cod_err *err) {
   int status = set_wal(db, err);
   if (!status) status = exec_sql(db, "PRAGMA synchronous = NORMAL", "setting synchronous", err);
-  if (!status) status = exec_sql(db, "PRAGMA foreign_keys = ON", "enabling foreign keys", err);
+  /* Every foreign key of the schema is kept true by this module instead (res_db_commit_run
+   * checks workers -> layers; the others point at the open run, by construction), which
+   * costs nothing per row: docs/decisions/021-writer-cost.md. Stated, not left to a
+   * compile-time default. */
+  if (!status) status = exec_sql(db, "PRAGMA foreign_keys = OFF", "setting foreign keys", err);
   return status;
 }
 
@@ -694,6 +698,8 @@ void res_db_close(res_db *db) {
   }
   /* Closing with an open transaction rolls it back: a half-written run never survives. */
   if (db->conn) sqlite3_close(db->conn);
+  cod_free(db->fk_layers);
+  cod_free(db->fk_refs);
   cod_free(db->path);
   cod_free(db);
 }
@@ -710,6 +716,45 @@ static int check_open_run(const res_db *db, int64_t run_id, const char *what, co
   if (!db->run_open || db->run_id != run_id)
     return cod_err_set(err, COD_EINVAL, "results db '%s': %s: run %lld is not the open run",
                        db->path, what, (long long)run_id);
+  return COD_OK;
+}
+
+/* Append v to the list *a (n, cap), unless it equals the last value. 0 or -1 (memory). */
+static int fk_push(int64_t **a, size_t *n, size_t *cap, int64_t v) {
+  if (*n && (*a)[*n - 1] == v) return 0;
+  if (*n == *cap) {
+    size_t c = *cap ? 2 * *cap : 32;
+    int64_t *p = cod_realloc(*a, c * sizeof *p);
+    if (!p) return -1;
+    *a = p, *cap = c;
+  }
+  (*a)[(*n)++] = v;
+  return 0;
+}
+
+static int fk_note_layer(res_db *db, int64_t layer_index, cod_err *err) {
+  if (fk_push(&db->fk_layers, &db->n_fk_layers, &db->cap_fk_layers, layer_index))
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", db->path);
+  return COD_OK;
+}
+
+static int fk_note_worker(res_db *db, int64_t layer_index, cod_err *err) {
+  if (fk_push(&db->fk_refs, &db->n_fk_refs, &db->cap_fk_refs, layer_index))
+    return cod_err_set(err, COD_ENOMEM, "results db '%s': out of memory", db->path);
+  return COD_OK;
+}
+
+/* The deferred foreign key workers(run_id, layer_index) -> layers of the open run: every
+ * workers row's layer has a layers row. COD_OK or COD_EINVAL naming the first orphan. */
+static int fk_check(const res_db *db, cod_err *err) {
+  for (size_t i = 0; i < db->n_fk_refs; i++) {
+    size_t j = 0;
+    while (j < db->n_fk_layers && db->fk_layers[j] != db->fk_refs[i]) j++;
+    if (j == db->n_fk_layers)
+      return cod_err_set(err, COD_EINVAL, "results db '%s': committing the run: FOREIGN KEY "
+                         "constraint failed: a workers row of layer %lld has no layers row in "
+                         "run %lld", db->path, (long long)db->fk_refs[i], (long long)db->run_id);
+  }
   return COD_OK;
 }
 
@@ -768,6 +813,7 @@ int res_db_begin_run(res_db *db, const res_run_row *row, int64_t *run_id, cod_er
       rollback_quietly(db);
     } else {
       db->run_open = 1;
+      db->n_fk_layers = db->n_fk_refs = 0;
       db->run_id = sqlite3_last_insert_rowid(db->conn);
       *run_id = db->run_id;
     }
@@ -795,13 +841,15 @@ static int insert_row(res_db *db, int64_t run_id, int sid, size_t table, const v
 }
 
 int res_db_insert_layer(res_db *db, int64_t run_id, const res_layer_row *r, cod_err *err) {
-  return insert_row(db, run_id, RES_ST_INSERT_LAYER, RES_TABLE_LAYERS, r, "inserting a layer",
-                    err);
+  int status = insert_row(db, run_id, RES_ST_INSERT_LAYER, RES_TABLE_LAYERS, r,
+                          "inserting a layer", err);
+  return status ? status : fk_note_layer(db, r->layer_index, err);
 }
 
 int res_db_insert_worker(res_db *db, int64_t run_id, const res_worker_row *r, cod_err *err) {
-  return insert_row(db, run_id, RES_ST_INSERT_WORKER, RES_TABLE_WORKERS, r,
-                    "inserting a worker", err);
+  int status = insert_row(db, run_id, RES_ST_INSERT_WORKER, RES_TABLE_WORKERS, r,
+                          "inserting a worker", err);
+  return status ? status : fk_note_worker(db, r->layer_index, err);
 }
 
 int res_db_insert_workers(res_db *db, int64_t run_id, const res_worker_row *rows, size_t n,
@@ -824,6 +872,7 @@ int res_db_insert_workers(res_db *db, int64_t run_id, const res_worker_row *rows
     /* A failed statement is undone whole (SQLite aborts the statement): the rows again
      * one by one then name the culprit, with the rows before it in, as one by one would. */
     if (bound_step_done(db, st, rc, "inserting workers", NULL) == COD_OK) {
+      for (size_t r = 0; !status && r < k; r++) status = fk_note_worker(db, rows[i + r].layer_index, err);
       i += k;
       continue;
     }
@@ -874,6 +923,11 @@ int res_db_insert_skipped(res_db *db, const res_skipped_row *r, cod_err *err) {
 int res_db_commit_run(res_db *db, int64_t run_id, cod_err *err) {
   int status = check_open_run(db, run_id, "commit", err);
   if (status) return status;
+  if ((status = fk_check(db, err))) { /* as a failed COMMIT of a deferred key: undone */
+    rollback_quietly(db);
+    db->run_open = 0;
+    return status;
+  }
   if (db->batch_open) { /* its deferred foreign keys are checked when the batch commits */
     status = step_done(db, db->st[RES_ST_RELEASE], "committing the run into its batch", err);
     if (status) rollback_quietly(db);

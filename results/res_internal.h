@@ -53,6 +53,11 @@ struct res_db {
   int run_open;        /* a run transaction is open ... */
   int64_t run_id;      /* ... and this is its run_id */
   int batch_open;      /* a batch transaction is open: runs are savepoints inside it */
+  /* The workers -> layers foreign key of the open run, checked here at its commit rather
+   * than by SQLite on every row (docs/decisions/021-writer-cost.md): the layer_index of
+   * every layers row inserted, and of every workers row (runs of equal values once). */
+  int64_t *fk_layers, *fk_refs;
+  size_t n_fk_layers, n_fk_refs, cap_fk_layers, cap_fk_refs;
   sqlite3_stmt *st[RES_ST_COUNT_];
 };
 

@@ -896,3 +896,117 @@ Test(res_db, data_runs_row_and_version_1_files_refused) {
   open_fails(tp.path, 0, COD_EFORMAT, "schema version 1");
   open_fails(tp.path, RES_DB_READONLY, COD_EFORMAT, "schema version 1");
 }
+
+/* ---- several workers rows a statement (res_db_insert_workers) ------------------------ */
+
+/* n seeded random workers rows over layers 0 .. layers-1 (NULLs included), in layer order. */
+static void random_workers(res_worker_row *w, size_t n, size_t layers, uint64_t seed) {
+  static const char *const status[] = {RES_WORKER_USED, RES_WORKER_CANCELLED,
+                                       RES_WORKER_FAILED, RES_WORKER_STRAGGLER,
+                                       RES_WORKER_REFUSED};
+  uint64_t s = seed;
+  for (size_t i = 0; i < n; i++) {
+    fill_worker(&w[i], (int64_t)(i * layers / n), (int64_t)i);
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    uint64_t r = s >> 11;
+    w[i].status = status[r % 5];
+    w[i].worker_class = r & 8 ? "fast" : NULL;
+    w[i].bytes_up = r & 16 ? (int64_t)(r % 100000) : RES_NULL_INT;
+    w[i].bytes_down = (int64_t)(r % 7777);
+    w[i].flops = r & 32 ? (double)(r % 1000003) * 1.25 : NAN;
+    w[i].t_finish_s = (double)(r % 65536) / 65536.0;
+    w[i].tasks = r & 64 ? (int64_t)(r % 5) + 1 : RES_NULL_INT;
+    w[i].tasks_used = w[i].tasks == RES_NULL_INT ? RES_NULL_INT : (int64_t)(r % 2);
+  }
+}
+
+/* Every column of run id's workers rows as one text, for comparing two runs. */
+static char *workers_text(const char *path, int64_t id) {
+  char sql[512];
+  snprintf(sql, sizeof sql, "SELECT group_concat(quote(layer_index) || quote(worker) || "
+           "quote(class) || quote(bytes_up) || quote(bytes_down) || quote(bytes_stored) || "
+           "quote(flops) || quote(status) || quote(t_finish_s) || quote(t_busy_s) || "
+           "quote(energy_j) || quote(tasks) || quote(tasks_used), ';') FROM (SELECT * FROM "
+           "workers WHERE run_id = %lld ORDER BY layer_index, worker)", (long long)id);
+  sqlite3 *c = raw_open(path);
+  char *t = strdup(raw_text(c, sql));
+  sqlite3_close(c);
+  return t;
+}
+
+static void insert_layers(res_db *db, int64_t id, size_t layers) {
+  cod_err e = {0};
+  for (size_t l = 0; l < layers; l++) {
+    res_layer_row lr;
+    fill_layer(&lr, (int64_t)l);
+    cr_assert_eq(res_db_insert_layer(db, id, &lr, &e), COD_OK, "%s", e.msg);
+  }
+}
+
+Test(res_db, insert_workers_stores_what_one_by_one_stores) {
+  enum { N = 47, LAYERS = 3 }; /* 2 x 20 + 1 x 5 + 2 single rows */
+  res_worker_row w[N];
+  random_workers(w, N, LAYERS, 12345);
+  res_db *db = open_ok(tp.path, 0);
+  cod_err e = {0};
+  int64_t a = begin_ok(db, "h", 0);
+  insert_layers(db, a, LAYERS);
+  cr_assert_eq(res_db_insert_workers(db, a, w, N, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, a, &e), COD_OK, "%s", e.msg);
+  int64_t b = begin_ok(db, "h", 1);
+  insert_layers(db, b, LAYERS);
+  for (size_t i = 0; i < N; i++) cr_assert_eq(res_db_insert_worker(db, b, &w[i], &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, b, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  assert_counts(tp.path, 2, 2 * LAYERS, 2 * N, 0);
+  char *ta = workers_text(tp.path, a), *tb = workers_text(tp.path, b);
+  cr_assert_str_eq(ta, tb);
+  cr_assert_gt(strlen(ta), (size_t)N * 13, "every row and column is in the text");
+  free(ta), free(tb);
+}
+
+Test(res_db, insert_workers_failure_keeps_the_rows_before_it) {
+  enum { N = 25 };
+  for (size_t bad = 0; bad < N; bad += 6) { /* in the 20-row, the 5-row statement */
+    tmp_place_remove(&tp);
+    tmp_place_make(&tp, "r.db");
+    res_worker_row w[N];
+    random_workers(w, N, 1, 99 + bad);
+    w[bad].status = "busy";
+    res_db *db = open_ok(tp.path, 0);
+    cod_err e = {0};
+    int64_t id = begin_ok(db, "h", 0);
+    insert_layers(db, id, 1);
+    cr_assert_eq(res_db_insert_workers(db, id, w, N, &e), COD_EINVAL, "row %zu", bad);
+    cr_assert_not_null(strstr(e.msg, "CHECK"), "%s", e.msg);
+    cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "the run stays open: %s", e.msg);
+    res_db_close(db);
+    assert_counts(tp.path, 1, 1, (int64_t)bad, 0);
+  }
+}
+
+Test(res_db, orphan_workers_row_fails_its_run_alone_in_a_batch) {
+  enum { N = 20 };
+  res_worker_row w[N];
+  res_db *db = open_ok(tp.path, 0);
+  cod_err e = {0};
+  cr_assert_eq(res_db_begin_batch(db, &e), COD_OK, "%s", e.msg);
+  for (int64_t p = 0; p < 3; p++) {
+    random_workers(w, N, 2, 7 + (uint64_t)p);
+    if (p == 1) w[N - 1].layer_index = 9; /* layer 9 is never written */
+    int64_t id = begin_ok(db, "h", p);
+    cr_assert_eq(res_db_insert_workers(db, id, w, N, &e), COD_OK, "%s", e.msg);
+    insert_layers(db, id, 2); /* after its workers: the key is checked at commit */
+    int rc = res_db_commit_run(db, id, &e);
+    if (p == 1) {
+      cr_assert_eq(rc, COD_EINVAL);
+      cr_assert_not_null(strstr(e.msg, "FOREIGN KEY"), "%s", e.msg);
+      cr_assert_not_null(strstr(e.msg, "layer 9"), "%s", e.msg);
+    } else {
+      cr_assert_eq(rc, COD_OK, "%s", e.msg);
+    }
+  }
+  cr_assert_eq(res_db_commit_batch(db, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  assert_counts(tp.path, 2, 4, 2 * N, 0);
+}
