@@ -72,6 +72,9 @@ typedef struct run_sweep_stats {
   /* points not run (run_plan.h): infeasible ones under [sweep] skip = infeasible, and
    * duplicates of an earlier point; both are rows of skipped_points */
   size_t infeasible, duplicates;
+  /* thread-CPU seconds of the writer thread (binding, inserting, committing, freeing the
+   * runs it was handed): what a sweep's SQLite side costs, for `fcdcc bench sweep` */
+  double writer_cpu_s;
 } run_sweep_stats;
 
 /* Run the sweep of sc into opts->db_path. Returns COD_OK, or the status and message of the

@@ -37,6 +37,7 @@ struct run_writer {
   cod_err fail_err;
   int first_done;            /* the first batch was taken (first_write called) */
   run_sweep_stats st;        /* committed runs (writer thread; read after join) */
+  double cpu_s;              /* the writer thread's CPU seconds (read after join) */
   size_t done;
 };
 
@@ -112,6 +113,7 @@ static struct timespec deadline_after(double s) {
 
 static void *writer_main(void *arg) {
   run_writer *w = arg;
+  double cpu0 = cod_clock_thread_cpu_s();
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->count == 0 && !w->closing) pthread_cond_wait(&w->not_empty, &w->mu);
@@ -143,6 +145,7 @@ static void *writer_main(void *arg) {
     }
   }
   pthread_mutex_unlock(&w->mu);
+  w->cpu_s = cod_clock_thread_cpu_s() - cpu0;
   return NULL;
 }
 
@@ -204,6 +207,7 @@ int run_writer_finish(run_writer *w, run_sweep_stats *st, cod_err *err) {
   if (st) {
     st->committed += w->st.committed, st->ok += w->st.ok, st->not_ok += w->st.not_ok;
     st->cond_flagged += w->st.cond_flagged;
+    st->writer_cpu_s += w->cpu_s;
     if (w->st.failed_runs && st->failed_runs == 0)
       memcpy(st->first_failure, w->st.first_failure, sizeof st->first_failure);
     st->failed_runs += w->st.failed_runs;
