@@ -9,7 +9,8 @@
  *   - the same scenario as a 10,000-run sweep into a temporary database, --jobs 2 against
  *     --jobs 1, wall time (target >= 1.8x); each sweep prints its process-CPU / wall ratio,
  *     which says how much of the two cores this process really got (a busy machine shows
- *     up as a ratio well below 2 for --jobs 2);
+ *     up as a ratio well below 2 for --jobs 2), and the CPU per run of the writer thread (w)
+ *     and of the rest (c) with the ceiling they set on 2 cores (jobs_ceiling);
  *   - n = 1024, k_A = k_B = 16 (delta = 256) model-only runs with cond = none, runs per
  *     thread-CPU second (target >= 50), and beside it the cost of ONE condition number of
  *     a 256-worker set of that code (cod_code_cond: the dense path, an eigen-decomposition
@@ -339,7 +340,8 @@ static const char sweep_help[] =
     "The runner's speed targets, as ratios measured side by side in this process:\n"
     "model-only events/s of the quickstart cluster (cond = used and none) beside the bare\n"
     "engine's; a 10,000-run model-only sweep with --jobs 2 against --jobs 1 (wall time,\n"
-    "with each sweep's process-CPU / wall ratio); n = 1024, delta = 256 model-only runs/s\n"
+    "with each sweep's process-CPU / wall ratio, the writer thread's CPU per run beside the\n"
+    "computing threads' and the ceiling that sets on 2 cores); n = 1024, delta = 256 runs/s\n"
     "with cond = none beside the cost of one condition number of a 256-worker set.\n\n"
     "  --quick      fewer runs (2,000-run sweep) and one repetition of the sweep\n"
     "  --reps R     repetitions per measurement (default 3)\n"
