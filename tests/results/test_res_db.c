@@ -924,7 +924,8 @@ static void random_workers(res_worker_row *w, size_t n, size_t layers, uint64_t 
 static char *workers_text(const char *path, int64_t id) {
   char sql[512];
   snprintf(sql, sizeof sql, "SELECT group_concat(quote(layer_index) || quote(worker) || "
-           "quote(class) || quote(bytes_up) || quote(bytes_down) || quote(bytes_stored) || "
+           "quote(class) || quote(bytes_to_worker) || quote(bytes_to_master) || "
+           "quote(bytes_stored) || "
            "quote(flops) || quote(status) || quote(t_finish_s) || quote(t_busy_s) || "
            "quote(energy_j) || quote(tasks) || quote(tasks_used), ';') FROM (SELECT * FROM "
            "workers WHERE run_id = %lld ORDER BY layer_index, worker)", (long long)id);
