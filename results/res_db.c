@@ -15,7 +15,9 @@
  * A run is one BEGIN IMMEDIATE ... COMMIT. IMMEDIATE takes the write lock up front, so a
  * writer waits in the busy handler at the start instead of failing half way with a
  * snapshot conflict (which WAL cannot retry). Workers reference layers through a DEFERRED
- * foreign key, checked at COMMIT; a failed COMMIT is rolled back here.
+ * foreign key, which this module checks itself at each run's commit (SQLite's foreign_keys
+ * is off: its per-row seek was a sixth of writing a run; docs/decisions/021); a failed
+ * COMMIT is rolled back here. A run's workers rows go in several rows a statement.
  */
 #include "res_internal.h"
 #include "res_schema.h"
