@@ -15,6 +15,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
+#include "cod_cond_rot.h"
 #include "cod_clock.h"
 #include "cod_scheme.h"
 
@@ -438,6 +439,26 @@ int cod_code_cond(const cod_code *c, const size_t *avail, size_t n_avail, double
   size_t ids[COD_WORKERS_MAX], n_sel = 0;
   int rc = cod_code_select(c, avail, n_avail, ids, &n_sel, err);
   return rc ? rc : cond_of_ids(c, ids, n_sel, cond, err);
+}
+
+int cod_code_cond_key(const cod_code *c, const size_t *avail, size_t n_avail, size_t *key,
+                      size_t *n_key, cod_err *err) {
+  size_t ids[COD_WORKERS_MAX], n_sel = 0;
+  int rc = cod_code_select(c, avail, n_avail, ids, &n_sel, err);
+  if (rc) return rc;
+  /* the one scheme whose cond hook canonicalises the set itself (cod_cond_rot.c) */
+  if (c->ops->cond_fast == cod_rot_cond) {
+    if ((rc = cod_rot_cond_key(c, ids, n_sel, key, err))) return rc;
+  } else {
+    memcpy(key, ids, n_sel * sizeof *key);
+    for (size_t i = 1; i < n_sel; i++) { /* insertion sort: sets are short or sorted */
+      size_t x = key[i], j = i;
+      for (; j > 0 && key[j - 1] > x; j--) key[j] = key[j - 1];
+      key[j] = x;
+    }
+  }
+  *n_key = n_sel;
+  return COD_OK;
 }
 
 static double binomial(size_t n, size_t k) {

@@ -210,6 +210,15 @@ int cod_code_decode_work(const cod_code *code, const size_t *avail, size_t n_ava
 int cod_code_cond(const cod_code *code, const size_t *avail, size_t n_avail, double *cond,
                   cod_err *err);
 
+/* The key of a worker set for caching its condition number: the set the decoder would
+ * select from `avail`, in a canonical form written to key[0..*n_key) (room for the
+ * threshold), such that two sets with equal keys get bit-identical cod_code_cond. nsctc-rot:
+ * the canonical image under the rotations and reflections of its nodes (cod_cond_rot.h),
+ * up to 2q sets per key; every other scheme: the selected ids ascending (the condition
+ * number is computed on them in that order). Statuses as cod_code_cond. */
+int cod_code_cond_key(const cod_code *code, const size_t *avail, size_t n_avail, size_t *key,
+                      size_t *n_key, cod_err *err);
+
 /* Progress of a condition-number search: `done` sets examined of `planned` (C(n, delta)
  * when exhaustive, else the samples asked for); called after every set, from the calling
  * thread. The library never prints: a terminal front end throttles and draws it. */

@@ -10,7 +10,8 @@
  *   (k_B*i + l, and k_B*i - l shifted by k_B - 1); the second is the first with rows
  *   scaled by unimodular numbers, so ONE delta x delta inverse serves both, applied to all
  *   output entries by GEMMs on the real embedding, in cache-sized chunks. The other two forms are complex conjugates and are not
- *   computed. cond(G_S) = cond(V_S) because the change of basis is unitary up to scale.
+ *   computed. cond(G_S) = cond(V_S) because the change of basis is unitary up to scale;
+ *   cod_cond_rot.c computes it from a real d x d matrix with the same singular values.
  * nsctc-cir: the circulant-permutation embedding, one-sided (CRME section on circulant
  *   permutations): k groups of q slabs, the last slab of each group minus the sum of the
  *   others, worker j holds sum_i P^{i*j} group_i. Decoded by FFT (cod_cir_fft.c).
@@ -28,6 +29,7 @@
 #include <gsl/gsl_cblas.h>
 
 #include "cod_alloc.h"
+#include "cod_cond_rot.h"
 #include "cod_scheme.h"
 
 static int is_prime(size_t v) {
@@ -90,16 +92,6 @@ static void rot_vandermonde(const cod_code *c, const size_t *ids, size_t d, doub
       v[2 * (i * d + e)] = cos(t);
       v[2 * (i * d + e) + 1] = sin(t);
     }
-}
-
-static int rot_cond(const cod_code *c, const size_t *ids, size_t d, double *cond,
-                    cod_err *err) {
-  double *v = cod_malloc_array(2 * d * d, sizeof *v);
-  if (!v) return cod_err_set(err, COD_ENOMEM, "out of memory for a Vandermonde matrix");
-  rot_vandermonde(c, ids, d, v);
-  int rc = cod_la_cond_complex(v, d, cond);
-  cod_free(v);
-  return rc ? cod_err_set(err, rc, "out of memory in the condition-number SVD") : COD_OK;
 }
 
 /* Output entries per pass of the fast decoder: the transformed results and the solved
@@ -179,10 +171,7 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
   int rc = COD_OK;
   rot_vandermonde(c, ids, d, v);
   if ((rc = cod_la_complex_inverse(v, d, vinv, err))) goto done;
-  if (cond && cod_la_cond_complex(v, d, cond) != COD_OK) {
-    rc = cod_err_set(err, COD_ENOMEM, "out of memory in the condition-number SVD");
-    goto done;
-  }
+  if (cond && (rc = cod_rot_cond(c, ids, d, cond, err))) goto done;
   for (size_t i = 0; i < d; i++) {
     double t = unit_angle((kb - 1) * ids[i], c->q);
     ph[2 * i] = cos(t), ph[2 * i + 1] = sin(t);
@@ -230,7 +219,7 @@ static double rot_decode_flops(const cod_code *c) {
 }
 
 const cod_scheme_ops cod_scheme_rot = {"nsctc-rot", rot_plan, rot_fill, cod_select_first_delta,
-                                       rot_decode, rot_cond, rot_decode_flops,
+                                       rot_decode, cod_rot_cond, rot_decode_flops,
                                        rot_decode_work_bytes, 0};
 
 /* ---- nsctc-cir ----------------------------------------------------------------------- */
