@@ -1,6 +1,7 @@
 /* run_cache.c: per-thread caches of condition numbers, codes and generators (see
  * run_cache.h). Lookups are linear over at most a few dozen codes (a sweep thread meets
- * few distinct codes) and O(1) over worker sets (FNV-1a of the sorted ids). */
+ * few distinct codes) and O(1) over worker sets (FNV-1a of the set's key, one bucket of
+ * RUN_COND_CACHE_WAYS slots). */
 #include "run_cache.h"
 
 #include <math.h>
@@ -17,7 +18,8 @@
 /* ---- condition numbers ----------------------------------------------------------- */
 
 typedef struct cond_slot {
-  uint64_t hash;           /* 0 = empty (a set whose hash is 0 is stored as 1) */
+  uint64_t hash;           /* 0 = empty (a key whose hash is 0 is stored as 1) */
+  uint64_t last_use;       /* the code's tick at the last hit or fill: LRU within a bucket */
   double cond;
 } cond_slot;
 
@@ -26,14 +28,14 @@ typedef struct cond_code {
   size_t n, ka, kb, q, delta;
   unsigned long seed;
   uint64_t last_use;
-  size_t n_slots;          /* a power of two (slots_for) */
-  cond_slot *slots;        /* n_slots */
-  uint16_t *ids;           /* n_slots x delta: the sorted set of each slot */
+  size_t n_slots;          /* a power of two, >= RUN_COND_CACHE_WAYS (slots_for) */
+  cond_slot *slots;        /* n_slots, in buckets of RUN_COND_CACHE_WAYS */
+  uint32_t *ids;           /* n_slots x delta: the key of each slot */
 } cond_code;
 
-/* Slots of a code whose sets have delta ids: as many as fit in RUN_COND_CACHE_BYTES. */
+/* Slots of a code whose keys have delta ids: as many as fit in RUN_COND_CACHE_BYTES. */
 static size_t slots_for(size_t delta) {
-  size_t per = sizeof(cond_slot) + delta * sizeof(uint16_t), n = 64;
+  size_t per = sizeof(cond_slot) + delta * sizeof(uint32_t), n = 64;
   while (2 * n <= RUN_COND_CACHE_SLOTS_MAX && 2 * n * per <= RUN_COND_CACHE_BYTES) n *= 2;
   return n;
 }
@@ -45,17 +47,13 @@ struct run_cond_cache {
   run_cache_stats st;
 };
 
-static int cmp_size(const void *a, const void *b) {
-  size_t x = *(const size_t *)a, y = *(const size_t *)b;
-  return (x > y) - (x < y);
-}
-
 static uint64_t set_hash(const size_t *ids, size_t n) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (size_t i = 0; i < n; i++) {
     h ^= (uint64_t)ids[i];
     h *= 0x100000001b3ULL;
   }
+  h ^= h >> 29; /* FNV's low bits mix poorly: the bucket index takes them */
   return h ? h : 1;
 }
 
@@ -102,7 +100,7 @@ static cond_code *cond_code_find(run_cond_cache *c, const cod_code *code, size_t
   }
   size_t n_slots = slots_for(delta);
   cond_slot *slots = cod_calloc(n_slots, sizeof *slots);
-  uint16_t *ids = cod_malloc_array(n_slots * delta, sizeof *ids);
+  uint32_t *ids = cod_malloc_array(n_slots * delta, sizeof *ids);
   if (!slots || !ids) {
     cod_free(slots);
     cod_free(ids);
@@ -119,38 +117,61 @@ static cond_code *cond_code_find(run_cond_cache *c, const cod_code *code, size_t
   return e;
 }
 
+/* The condition number of a set computed on its key, as a hit must equal recomputation: the
+ * sorted set for most schemes; nsctc-rot's canonical image may hold ids >= n, but its cond
+ * of any set of the orbit is already the cond of that image (cod_cond_rot.h), so the set
+ * itself is asked then. */
+static int key_cond(const cod_code *code, const size_t *key, size_t n_key, const size_t *used,
+                    size_t n_used, double *cond, cod_err *err) {
+  int in_range = 1;
+  for (size_t i = 0; i < n_key; i++) in_range &= key[i] < cod_code_workers(code);
+  return in_range ? cod_code_cond(code, key, n_key, cond, err)
+                  : cod_code_cond(code, used, n_used, cond, err);
+}
+
+static int key_fits(const size_t *key, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (key[i] > UINT32_MAX) return 0;
+  return 1;
+}
+
 int run_cond_cache_get(run_cond_cache **cache, const cod_code *code, const size_t *used,
                        size_t n_used, double *cond, cod_err *err) {
-  size_t sorted[COD_WORKERS_MAX];
+  size_t key[COD_WORKERS_MAX], n_key = 0;
   if (n_used == 0 || n_used > COD_WORKERS_MAX)
     return cod_code_cond(code, used, n_used, cond, err); /* its own refusal */
-  memcpy(sorted, used, n_used * sizeof *sorted);
-  qsort(sorted, n_used, sizeof *sorted, cmp_size);
-  if (!cache) return cod_code_cond(code, sorted, n_used, cond, err);
+  int rc = cod_code_cond_key(code, used, n_used, key, &n_key, err);
+  if (rc) return rc;
+  if (!cache || !key_fits(key, n_key)) return key_cond(code, key, n_key, used, n_used, cond, err);
   if (!*cache && !(*cache = cod_calloc(1, sizeof **cache)))
     return cod_err_set(err, COD_ENOMEM, "out of memory for the condition-number cache");
   run_cond_cache *c = *cache;
-  cond_code *e = cond_code_find(c, code, n_used);
+  cond_code *e = cond_code_find(c, code, n_key);
   if (!e) return cod_err_set(err, COD_ENOMEM, "out of memory for the condition-number cache");
-  uint64_t h = set_hash(sorted, n_used);
-  size_t s = (size_t)(h & (e->n_slots - 1));
-  uint16_t *ids = e->ids + s * n_used;
-  if (e->slots[s].hash == h) {
-    size_t i = 0;
-    while (i < n_used && ids[i] == sorted[i]) i++;
-    if (i == n_used) {
-      c->st.hits++;
-      *cond = e->slots[s].cond;
-      return COD_OK;
+  uint64_t h = set_hash(key, n_key);
+  size_t b = (size_t)(h & (e->n_slots / RUN_COND_CACHE_WAYS - 1)) * RUN_COND_CACHE_WAYS;
+  size_t victim = b;
+  for (size_t s = b; s < b + RUN_COND_CACHE_WAYS; s++) {
+    const uint32_t *ids = e->ids + s * n_key;
+    if (e->slots[s].hash == h) {
+      size_t i = 0;
+      while (i < n_key && ids[i] == key[i]) i++;
+      if (i == n_key) {
+        c->st.hits++;
+        e->slots[s].last_use = ++c->tick;
+        *cond = e->slots[s].cond;
+        return COD_OK;
+      }
     }
+    if (e->slots[s].last_use < e->slots[victim].last_use) victim = s; /* empty: 0 */
   }
   double k;
-  int rc = cod_code_cond(code, sorted, n_used, &k, err);
-  if (rc) return rc;
+  if ((rc = key_cond(code, key, n_key, used, n_used, &k, err))) return rc;
   c->st.misses++;
-  if (e->slots[s].hash) c->st.evictions++;
-  e->slots[s].hash = h, e->slots[s].cond = k;
-  for (size_t i = 0; i < n_used; i++) ids[i] = (uint16_t)sorted[i];
+  if (e->slots[victim].hash) c->st.evictions++;
+  e->slots[victim].hash = h, e->slots[victim].cond = k, e->slots[victim].last_use = ++c->tick;
+  uint32_t *ids = e->ids + victim * n_key;
+  for (size_t i = 0; i < n_key; i++) ids[i] = (uint32_t)key[i];
   *cond = k;
   return COD_OK;
 }

@@ -8,19 +8,21 @@
  * cache is owned by one thread (no locks) and bounded:
  *   - run_cond_cache: the 2-norm condition number of a used worker set, per code
  *     (scheme, n, k_A, k_B, q, seed: what the coefficient matrices depend on), for at most
- *     RUN_COND_CACHE_CODES codes (least recently used code evicted), each a direct-mapped
- *     table (a set whose slot is taken replaces it) of as many slots as fit in
- *     RUN_COND_CACHE_BYTES, a power of two, at most RUN_COND_CACHE_SLOTS_MAX (16384 slots
- *     at delta = 16, where C(20, 16) = 4845 sets exist; 2048 at delta = 256). A set is looked up by its ids in ascending order and its condition number is
- *     always computed on the ids in that order, so a hit returns exactly what
- *     recomputation would (the value no longer depends on the arrival order, which only
- *     permutes the rows of the matrix: the same number up to rounding).
+ *     RUN_COND_CACHE_CODES codes (least recently used code evicted), each a table of
+ *     buckets of RUN_COND_CACHE_WAYS slots (least recently used slot replaced) of as many
+ *     slots as fit in RUN_COND_CACHE_BYTES, a power of two, at most
+ *     RUN_COND_CACHE_SLOTS_MAX. A set is looked up by its key (cod_code_cond_key): its ids
+ *     ascending, or for nsctc-rot the canonical image under the rotations and reflections
+ *     of the nodes, one key per orbit of up to 2q sets (C(20, 16) = 4845 sets at n = 20,
+ *     4 x 4, fall into 145 orbits). The condition number is computed on the key, so a hit
+ *     returns exactly what recomputation (cod_code_cond of any set with that key) would;
+ *     arrival order only permutes the rows of the matrix (the same number up to rounding).
  *   - run_code_cache: the code run_code_choose plans for (layer geometry, the [coding]
  *     keys, n, precision and the smallest worker storage), at most RUN_CODE_CACHE_MAX per
  *     thread (least recently used evicted). Codes are immutable once planned.
  *   - run_rng_pool: the MT19937 generators of a run's workers, allocated once and re-keyed
  *     (sim_rng_rekey) per run: the same streams as fresh sim_rng_new generators.
- * Memory: a cond slot is 16 bytes plus 2 bytes per id, at most RUN_COND_CACHE_BYTES per
+ * Memory: a cond slot is 24 bytes plus 4 bytes per id, at most RUN_COND_CACHE_BYTES per
  * code, so at most 16 MB per thread; a cached code is one cod_code.
  */
 #ifndef FCDCC_RUN_CACHE_H
@@ -37,6 +39,7 @@
 #define RUN_COND_CACHE_CODES 16
 #define RUN_COND_CACHE_BYTES (1u << 20) /* per code: its slots fill at most this */
 #define RUN_COND_CACHE_SLOTS_MAX 65536
+#define RUN_COND_CACHE_WAYS 4 /* slots per bucket */
 #define RUN_CODE_CACHE_MAX 64
 
 typedef struct run_cond_cache run_cond_cache;

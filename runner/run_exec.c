@@ -917,3 +917,7 @@ int run_code_choose_held(const run_config *c, const cod_conv_geom *g, double hel
                          double held_slab_bytes, cod_code **out, cod_err *err) {
   return choose_code(c, g, held_filter_bytes, held_slab_bytes, out, err);
 }
+
+run_cache_stats run_assets_cond_stats(const run_assets *a) {
+  return run_cond_cache_stats(a ? a->scratch.cond_cache : NULL);
+}

@@ -21,12 +21,16 @@
 
 #include "an_model.h"
 #include "res_db.h"
+#include "run_cache.h"
 #include "run_config.h"
 #include "run_layer.h"
 
 /* Per-thread cache of model, weights, input and reference activations. */
 typedef struct run_assets run_assets;
 void run_assets_free(run_assets *a);
+/* Hits, misses and evictions of the condition-number cache of a (zeros for NULL or before
+ * a cond = used run), for benchmarks. */
+run_cache_stats run_assets_cond_stats(const run_assets *a);
 
 /* All rows of one run, owning their strings. */
 typedef struct run_result {

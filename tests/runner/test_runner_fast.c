@@ -235,6 +235,66 @@ Test(fast, cond_cache_lookups_equal_recomputation_on_the_sorted_set) {
   gsl_rng_free(r);
 }
 
+/* Every threshold-size set of a code, twice, in a scrambled order: each lookup equals
+ * cod_code_cond of the set (bit for bit), the first pass misses exactly once per distinct
+ * key (nsctc-rot: one per orbit of its rotations and reflections; others: one per set) and
+ * the second pass never misses: the table's buckets hold every key of these codes. */
+static int comb_next(size_t *set, size_t k, size_t n) {
+  size_t i = k;
+  while (i > 0 && set[i - 1] == n - k + i - 1) i--;
+  if (i == 0) return 0;
+  set[i - 1]++;
+  for (size_t j = i; j < k; j++) set[j] = set[j - 1] + 1;
+  return 1;
+}
+
+#define KEY_STRIDE 16 /* keys stored zero-padded to 16 ids */
+static int cmp_key(const void *a, const void *b) {
+  return memcmp(a, b, KEY_STRIDE * sizeof(size_t));
+}
+
+Test(fast, cond_cache_holds_every_set_and_shares_orbits) {
+  const char *schemes[] = {"nsctc-rot", "poly-real"};
+  const size_t cfg[][3] = {{20, 4, 4}, {14, 3, 3}};
+  for (size_t c = 0; c < 2; c++) {
+    cod_code *code = code_of(schemes[c], cfg[c][0], cfg[c][1], cfg[c][2]);
+    size_t n = cfg[c][0], d = cfg[c][1] * cfg[c][2], set[16], rev[16], n_sets = 0;
+    size_t *keys = calloc(5000 * KEY_STRIDE, sizeof *keys);
+    cr_assert(keys);
+    run_cond_cache *cache = NULL;
+    run_cache_stats prev = {0, 0, 0};
+    for (int pass = 0; pass < 2; pass++) {
+      for (size_t i = 0; i < d; i++) set[i] = i;
+      do {
+        for (size_t j = 0; j < d; j++) rev[j] = set[(j * 7 + pass) % d]; /* 7 is prime to d */
+        double ref, got;
+        cr_assert_eq(cod_code_cond(code, set, d, &ref, NULL), COD_OK);
+        cr_assert_eq(run_cond_cache_get(&cache, code, rev, d, &got, NULL), COD_OK);
+        cr_assert_eq(got, ref, "%s: cache %.17g, recomputed %.17g", schemes[c], got, ref);
+        if (pass == 0) {
+          size_t nk;
+          cr_assert_eq(cod_code_cond_key(code, set, d, keys + n_sets * KEY_STRIDE, &nk, NULL), COD_OK);
+          n_sets++;
+        }
+      } while (comb_next(set, d, n));
+      run_cache_stats st = run_cond_cache_stats(cache);
+      if (pass == 1) cr_expect_eq(st.misses, prev.misses, "%s: second pass misses", schemes[c]);
+      cr_expect_eq(st.evictions, 0, "%s", schemes[c]);
+      prev = st;
+    }
+    qsort(keys, n_sets, KEY_STRIDE * sizeof *keys, cmp_key);
+    size_t distinct = n_sets ? 1 : 0;
+    for (size_t i = 1; i < n_sets; i++) distinct += cmp_key(keys + (i - 1) * KEY_STRIDE, keys + i * KEY_STRIDE) != 0;
+    cr_expect_eq(prev.misses, distinct, "%s: %lu misses, %zu distinct keys of %zu sets",
+                 schemes[c], (unsigned long)prev.misses, distinct, n_sets);
+    if (c == 0) cr_expect_lt(distinct * 20, n_sets, "orbits of up to 40 sets: %zu", distinct);
+    else cr_expect_eq(distinct, n_sets);
+    free(keys);
+    run_cond_cache_free(cache);
+    cod_code_free(code);
+  }
+}
+
 /* n = 6, 2 x 2: only C(6, 4) = 15 sets, so 40 runs of 3 layers must repeat sets. */
 #define SMALL_MODEL                                                                      \
   "[run]\nseed = 3\ntrials = 40\ncompute = model\n[model]\nname = lenet5\n"              \
