@@ -13,8 +13,11 @@
  *     and of the rest (c) with the ceiling they set on 2 cores (jobs_ceiling);
  *   - n = 1024, k_A = k_B = 16 (delta = 256) model-only runs with cond = none, runs per
  *     thread-CPU second (target >= 50), and beside it the cost of ONE condition number of
- *     a 256-worker set of that code (cod_code_cond: the dense path, an eigen-decomposition
- *     of the 512 x 512 real embedding of V^H V, falling back to an SVD) and of a cache hit.
+ *     a 256-worker set of that code (cod_code_cond: the structured path of cod_cond_rot.c)
+ *     and of a cache hit, and one condition number structured against the dense reference
+ *     (eigenvalues of the 512 x 512 real embedding of V^H V, falling back to an SVD) at
+ *     256-of-1024 and at the quickstart's 16-of-20, with their largest relative difference;
+ *   - the hit rate of the condition-number cache over the timed cond = used runs.
  * Thread-CPU time is this thread's own work, so a shared machine slows it less than wall
  * time; the sweep ratio needs wall time and says so.
  */
@@ -30,6 +33,7 @@
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_code.h"
+#include "cod_cond_rot.h"
 #include "fcdcc_config.h"
 #include "model.h"
 #include "run_cache.h"
@@ -96,6 +100,7 @@ static double engine_rate(size_t pending, uint64_t events) {
 
 typedef struct run_rate {
   double events_per_s, runs_per_s, events_per_run; /* thread CPU */
+  run_cache_stats cond;  /* the condition-number cache over the timed runs */
 } run_rate;
 
 /* `runs` runs of point 0 of sc (trials 1..runs), after `warm` untimed runs (trials
@@ -114,6 +119,7 @@ static int runs_rate(const run_scenario *sc, size_t runs, size_t warm, run_rate 
     run_result_fini(&r);
   }
   uint64_t events = 0;
+  run_cache_stats st0 = run_assets_cond_stats(cache);
   double c0 = cod_clock_thread_cpu_s();
   for (size_t k = 0; k < runs; k++) {
     id.trial = k + 1;
@@ -125,6 +131,9 @@ static int runs_rate(const run_scenario *sc, size_t runs, size_t warm, run_rate 
   out->events_per_s = (double)events / dt;
   out->runs_per_s = (double)runs / dt;
   out->events_per_run = (double)events / (double)runs;
+  run_cache_stats st1 = run_assets_cond_stats(cache);
+  out->cond.hits = st1.hits - st0.hits, out->cond.misses = st1.misses - st0.misses;
+  out->cond.evictions = st1.evictions - st0.evictions;
 done:
   run_assets_free(cache);
   return rc;
@@ -138,7 +147,7 @@ static int bench_events(int reps, size_t runs, size_t warm) {
   cod_err e = {0};
   int rc = quickstart(used, 1, &su, &e);
   if (!rc) rc = quickstart(none, 1, &sn, &e);
-  run_rate best_u = {0, 0, 0}, best_n = {0, 0, 0}, best_w = {0, 0, 0};
+  run_rate best_u = {0, 0, 0, {0, 0, 0}}, best_n = best_u, best_w = best_u;
   double best_eng = 0;
   for (int k = 0; !rc && k < reps; k++) { /* interleaved, best of reps */
     run_rate u, n, w;
@@ -168,6 +177,15 @@ static int bench_events(int reps, size_t runs, size_t warm) {
   printf("  runner, cond = none            %7.2f M events/s  %8.0f runs/s  "
          "(%.2f of the engine; target >= 5 M/s) %s\n", best_n.events_per_s / 1e6,
          best_n.runs_per_s, best_n.events_per_s / best_eng, verdict(best_n.events_per_s, 5e6));
+  printf("  cond = used / cond = none      %7.2f cold, %.2f after %zu runs\n",
+         best_u.events_per_s / best_n.events_per_s, best_w.events_per_s / best_n.events_per_s,
+         warm);
+  printf("  condition-number cache, timed runs: cold %.1f%% hits (%llu misses), after %zu runs "
+         "%.1f%% hits (%llu misses, %llu evictions)\n",
+         100.0 * (double)best_u.cond.hits / (double)(best_u.cond.hits + best_u.cond.misses),
+         (unsigned long long)best_u.cond.misses, warm,
+         100.0 * (double)best_w.cond.hits / (double)(best_w.cond.hits + best_w.cond.misses),
+         (unsigned long long)best_w.cond.misses, (unsigned long long)best_w.cond.evictions);
   return 0;
 }
 
@@ -258,13 +276,83 @@ static int cmp_size(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* One condition number of nsctc-rot worker sets of `code`, structured (cod_code_cond, the
+ * scheme's hook) against the dense reference (cod_rot_cond_dense): thread-CPU seconds per
+ * set of each, averaged over `sets` seeded random threshold-size sets, and the largest
+ * relative difference and condition number met; with `fixed`, that one set instead. */
+typedef struct cond_cost {
+  double struct_s, dense_s, max_rel, max_cond;
+} cond_cost;
+
+static int cond_cost_measure(const cod_code *code, size_t sets, const size_t *fixed,
+                             cond_cost *out, cod_err *e) {
+  size_t n = cod_code_workers(code), d = cod_code_threshold(code);
+  size_t *ids = cod_malloc_array(n, sizeof *ids);
+  if (!ids) return cod_err_set(e, COD_ENOMEM, "out of memory");
+  cond_cost c = {0, 0, 0, 0};
+  uint64_t s = 777;
+  int rc = COD_OK;
+  for (size_t k = 0; !rc && k < sets; k++) {
+    for (size_t i = 0; i < n; i++) ids[i] = i;
+    for (size_t i = 0; i < d; i++) { /* partial Fisher-Yates */
+      s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+      size_t j = i + (size_t)((s >> 33) % (n - i)), t = ids[i];
+      ids[i] = ids[j], ids[j] = t;
+    }
+    const size_t *set = fixed ? fixed : ids;
+    double ks = NAN, kd = NAN, c0 = cod_clock_thread_cpu_s();
+    rc = cod_code_cond(code, set, d, &ks, e);
+    double c1 = cod_clock_thread_cpu_s();
+    if (!rc) rc = cod_rot_cond_dense(code, set, d, &kd, e);
+    double c2 = cod_clock_thread_cpu_s();
+    c.struct_s += c1 - c0, c.dense_s += c2 - c1;
+    c.max_rel = fmax(c.max_rel, fabs(ks - kd) / kd), c.max_cond = fmax(c.max_cond, kd);
+  }
+  cod_free(ids);
+  if (rc) return rc;
+  c.struct_s /= (double)sets, c.dense_s /= (double)sets;
+  *out = c;
+  return COD_OK;
+}
+
+static void cond_cost_print(const char *what, const cond_cost *c) {
+  printf("  one condition number of %s: structured %.3f ms, dense %.3f ms (%.0fx); largest "
+         "relative difference %.2g at conditions up to %.3g\n", what, c->struct_s * 1e3,
+         c->dense_s * 1e3, c->dense_s / c->struct_s, c->max_rel, c->max_cond);
+}
+
+/* The quickstart code (n = 20, 4 x 4) on AlexNet's first conv layer. */
+static int bench_cond_small(void) {
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  run_config cfg;
+  model *m = NULL;
+  cod_code *code = NULL;
+  int rc = quickstart(NULL, 0, &sc, &e);
+  if (!rc) rc = run_scenario_point(sc, 0, &cfg, &e);
+  run_scenario_free(sc);
+  if (!rc) rc = model_lookup(cfg.model.name, &m, &e);
+  if (!rc) {
+    cod_conv_geom g = model_conv_geom(m, 0);
+    rc = run_code_choose(&cfg, &g, &code, &e);
+  }
+  model_free(m);
+  cond_cost c;
+  if (!rc) rc = cond_cost_measure(code, 500, NULL, &c, &e);
+  cod_code_free(code);
+  if (rc) return cli_fail("bench", "%s", e.msg);
+  cond_cost_print("a 16-of-20 set (500 random sets; the dense path: eigenvalues of the "
+                  "32 x 32 embedding of V^H V)", &c);
+  return 0;
+}
+
 static int bench_large(int reps, size_t runs) {
   static const char *const set[] = {"cluster.workers", "1024", "coding.ka", "16",
                                     "coding.kb", "16", "run.cond", "none"};
   run_scenario *sc = NULL;
   cod_err e = {0};
   int rc = quickstart(set, 4, &sc, &e);
-  run_rate best = {0, 0, 0};
+  run_rate best = {0, 0, 0, {0, 0, 0}};
   for (int k = 0; !rc && k < reps; k++) {
     run_rate r;
     if ((rc = runs_rate(sc, runs, 0, &r, &e))) break;
@@ -313,6 +401,8 @@ static int bench_large(int reps, size_t runs) {
     t_hit = fmin(t_hit, c3 - c2);
   }
   run_cond_cache_free(cc);
+  cond_cost cl; /* the same set once: the dense path takes seconds */
+  if (!rc) rc = cond_cost_measure(code, 1, ids, &cl, &e);
   cod_free(ids);
   cod_code_free(code);
   if (rc) return cli_fail("bench", "%s", e.msg);
@@ -320,12 +410,15 @@ static int bench_large(int reps, size_t runs) {
          "%d (thread CPU)\n", runs, reps);
   printf("  %8.1f runs/s  %.0f events/run (target >= 50 runs/s) %s\n", best.runs_per_s,
          best.events_per_run, verdict(best.runs_per_s, 50));
-  printf("  one condition number of a 256-worker set (dense: eigenvalues of the 512 x 512 "
-         "embedding of V^H V): %.1f ms = %.1f runs' time (cond %.4g)\n", t_cond * 1e3,
-         t_cond * best.runs_per_s, k);
+  printf("  one condition number of a 256-worker set (structured, cod_cond_rot.c): %.1f ms = "
+         "%.2f runs' time (cond %.4g)\n", t_cond * 1e3, t_cond * best.runs_per_s, k);
   printf("  the same set from the per-thread cache (cond = used, a set seen before): %.3f ms\n",
          t_hit * 1e3);
-  return 0;
+  cond_cost_print("that 256-of-1024 set (the dense path: eigenvalues of the 512 x 512 "
+                  "embedding of V^H V, then its SVD)", &cl);
+  printf("  (a difference above eps x cond ~ %.2g is the dense path's error: see "
+         "tests/coding/test_coding_condrot.c)\n", 2.2e-16 * cl.max_cond);
+  return bench_cond_small();
 }
 
 int cli_bench_sweep_targets(int quick, int reps) {
@@ -342,7 +435,8 @@ static const char sweep_help[] =
     "engine's; a 10,000-run model-only sweep with --jobs 2 against --jobs 1 (wall time,\n"
     "with each sweep's process-CPU / wall ratio, the writer thread's CPU per run beside the\n"
     "computing threads' and the ceiling that sets on 2 cores); n = 1024, delta = 256 runs/s\n"
-    "with cond = none beside the cost of one condition number of a 256-worker set.\n\n"
+    "with cond = none beside the cost of one condition number of a 256-worker set\n"
+    "(structured against the dense reference, also at the quickstart's 16 of 20).\n\n"
     "  --quick      fewer runs (2,000-run sweep) and one repetition of the sweep\n"
     "  --reps R     repetitions per measurement (default 3)\n"
     "  -h, --help   this help\n";
