@@ -416,8 +416,9 @@ static int bench_large(int reps, size_t runs) {
          t_hit * 1e3);
   cond_cost_print("that 256-of-1024 set (the dense path: eigenvalues of the 512 x 512 "
                   "embedding of V^H V, then its SVD)", &cl);
-  printf("  (a difference above eps x cond ~ %.2g is the dense path's error: see "
-         "tests/coding/test_coding_condrot.c)\n", 2.2e-16 * cl.max_cond);
+  printf("  (eps x cond = %.2g: the relative round-off of either path at this condition; "
+         "below 1e6 the dense one carries eps x cond^2, tests/coding/test_coding_condrot.c)\n",
+         2.2e-16 * cl.max_cond);
   return bench_cond_small();
 }
 
