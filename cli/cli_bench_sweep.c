@@ -316,7 +316,7 @@ static int cond_cost_measure(const cod_code *code, size_t sets, const size_t *fi
 }
 
 static void cond_cost_print(const char *what, const cond_cost *c) {
-  printf("  one condition number of %s: structured %.3f ms, dense %.3f ms (%.0fx); largest "
+  printf("  one condition number of %s: structured %.3f ms, dense %.3f ms (%.1fx); largest "
          "relative difference %.2g at conditions up to %.3g\n", what, c->struct_s * 1e3,
          c->dense_s * 1e3, c->dense_s / c->struct_s, c->max_rel, c->max_cond);
 }
