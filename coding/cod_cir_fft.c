@@ -53,7 +53,7 @@
  * (2(q/2) g x W) and the inverse output ((q-1) g x W) stay in L2. Tried on AlexNet conv3
  * at n = 20, 1 x 16 (see docs/decisions/012-cir-fft-decoder.md). */
 #ifndef CIR_CHUNK
-#define CIR_CHUNK 512
+#define CIR_CHUNK 48
 #endif
 
 /* Frequencies kept by the real transform: 0..q/2 (bin 0 is zero and never formed). */
@@ -186,70 +186,75 @@ static void cir_chunk(const cod_code *c, size_t g, const double *const *results,
       cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * g * W + i * W, y);
 }
 
-/* Odd q: the half-size real DFT matrices (h = (q-1)/2, angles reduced in integers).
+/* Odd q: the half-size forward DFT matrices (h = (q-1)/2, angles reduced in integers).
  * fc (h x (h+1)): cos(2 pi m t/q), t = 0..h; fs (h x h): -sin(2 pi m t/q), t = 1..h, on the
- * butterflies x[0], x[t] + x[q-t] and x[t] - x[q-t]: Re and Im of bin m. hc ((h+1) x h):
- * (2/q) cos(2 pi m s/q), s = 0..h; hs (h x h): -(2/q) sin(2 pi m s/q), s = 1..h, so that
- * u[s] = C[s] + S[s] and u[q-s] = C[s] - S[s] (bin 0 is zero, bins q-m conjugate). */
-static void cir_dft_half(size_t q, const double *tw, double *fc, double *fs, double *hc,
-                         double *hs) {
+ * butterflies x[0], x[t] + x[q-t] and x[t] - x[q-t]: Re and Im of bin m. */
+static void cir_dft_half(size_t q, const double *tw, double *fc, double *fs) {
   size_t h = q / 2;
-  for (size_t m = 1; m <= h; m++) {
+  for (size_t m = 1; m <= h; m++)
     for (size_t t = 0; t <= h; t++) {
       size_t p = m * t % q;
       fc[(m - 1) * (h + 1) + t] = tw[2 * p];
-      hc[t * h + (m - 1)] = 2.0 / (double)q * tw[2 * p];
-      if (t == 0) continue;
-      fs[(m - 1) * h + (t - 1)] = -tw[2 * p + 1];
-      hs[(t - 1) * h + (m - 1)] = -2.0 / (double)q * tw[2 * p + 1];
+      if (t) fs[(m - 1) * h + (t - 1)] = -tw[2 * p + 1];
     }
-  }
 }
 
-/* One chunk for odd q, halving both transforms by the symmetry of cos and sin in t, q-t.
- * The butterflies of every worker go into bf as rows t*k + j (sums, t = 0..h) and
- * (t-1)*k + j (differences), so each transform is one GEMM over all workers (or all
- * groups) at once: bins in zs rows r*k + j as in cir_chunk, solve as there, inverse
- * halves into bf, recombined into zs ((q-1) x g n, the data pieces) and scattered. */
+/* Where block `blk`'s entry 0 sits in y if the whole block is one run of y (rows axis,
+ * one slab covering every output row, every filter of the group real), else NULL: such
+ * blocks are written by the inverse product in place, the others through
+ * cod_partition_scatter. */
+static double *cir_block_run(const cod_partition *p, size_t blk, double *y) {
+  const size_t OH = cod_conv_out_h(&p->layer), OW = cod_conv_out_w(&p->layer);
+  size_t a = blk / p->m_filt, b = blk % p->m_filt;
+  if (p->axis != COD_AXIS_ROWS || a != 0 || cod_conv_out_h(&p->piece) != OH ||
+      cod_conv_out_w(&p->piece) != OW || (b + 1) * p->filt_per_group > p->layer.n_filters)
+    return NULL;
+  return y + b * p->filt_per_group * OH * OW;
+}
+
+/* One chunk [e0, e0+n) for odd q. Forward: for each worker, the cos and sin halves of its
+ * real DFT on the butterflies x[t] +- x[q-t], formed in registers straight from the result
+ * (cod_gemm_small_fold), into zs rows r*k + j (r = 2(m-1) for Re, 2(m-1)+1 for Im of bin
+ * m), so each frequency's 2k rows are contiguous. Solve: per frequency the 2g x 2k embedded
+ * inverse on them, into rows r*g + i of us, one R x (g n) matrix whose column block i is
+ * group i. Inverse: the full (q-1) x R real inverse DFT on group i's block, written
+ * straight into y for the blocks that are runs of y (rows of a group at stride L) and
+ * through ys and the scatter for the others. */
 static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *results, size_t e0,
-                          size_t n, const double *mats, const double *emb, double *zs,
-                          double *us, double *bf, double *y) {
-  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n;
-  size_t L = c->part.out_block_len;
-  const double *fc = mats, *fs = fc + h * (h + 1), *hc = fs + h * h, *hs = hc + (h + 1) * h;
-  double *sb = bf, *db = bf + (h + 1) * k * W;
+                          size_t n, const double *mats, const double *hinv, const double *emb,
+                          double *zs, double *us, double *ys, double *y) {
+  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n, R = cir_nrows(c);
+  size_t L = c->part.out_block_len, kW = k * W, gW = g * W;
+  const double *fc = mats, *fs = fc + h * (h + 1);
   for (size_t j = 0; j < k; j++) {
-    const double *x = results[j] + e0;
-    memcpy(sb + j * W, x, n * sizeof *sb);
-    for (size_t t = 1; t <= h; t++) {
-      const double *restrict xa = x + t * L, *restrict xb = x + (q - t) * L;
-      double *restrict sp = sb + (t * k + j) * W, *restrict dp = db + ((t - 1) * k + j) * W;
-      for (size_t e = 0; e < n; e++) sp[e] = xa[e] + xb[e], dp[e] = xa[e] - xb[e];
-    }
+    cod_gemm_small_fold(1, h, h + 1, n, fc, h + 1, results[j] + e0, L, zs + j * W, 2 * kW);
+    cod_gemm_small_fold(-1, h, h, n, fs, h, results[j] + e0, L, zs + kW + j * W, 2 * kW);
   }
-  size_t kW = k * W, gW = g * W;
-  cod_gemm_small(h, h + 1, kW, fc, h + 1, sb, kW, zs, 2 * kW);
-  cod_gemm_small(h, h, kW, fs, h, db, kW, zs + k * W, 2 * kW);
   for (size_t m = 1; m <= h; m++)
     cod_gemm_small(g2, k2, n, emb + m * g2 * k2, k2, zs + (m - 1) * k2 * W, W,
                    us + (m - 1) * g2 * W, W);
-  double *cb = bf, *sn = bf + (h + 1) * g * W;
-  cod_gemm_small(h + 1, h, gW, hc, h, us, 2 * gW, cb, gW);
-  cod_gemm_small(h, h, gW, hs, h, us + g * W, 2 * gW, sn, gW);
-  size_t gw = g * W;
-  memcpy(zs, cb, gw * sizeof *zs);
-  for (size_t t = 1; t <= h; t++) {
-    const double *restrict cp = cb + t * gw, *restrict spn = sn + (t - 1) * gw;
-    double *restrict up = zs + t * gw, *restrict dn = zs + (q - t) * gw;
-    if (t == 1) { /* u[q-1] is the parity piece: not needed */
-      for (size_t e = 0; e < gw; e++) up[e] = cp[e] + spn[e];
+  for (size_t i = 0; i < g; i++) {
+    const double *ug = us + i * W;
+    size_t b0 = i * (q - 1);
+    double *run = cir_block_run(&c->part, b0, y);
+    if (run && cir_block_run(&c->part, b0 + q - 2, y) == run + (q - 2) * L) {
+      /* the whole group is one run of y at stride L (blocks between are runs too: the
+       * filters in between are real and the slab is the whole output) */
+      cod_gemm_small(q - 1, R, n, hinv, R, ug, gW, run + e0, L);
       continue;
     }
-    for (size_t e = 0; e < gw; e++) up[e] = cp[e] + spn[e], dn[e] = cp[e] - spn[e];
+    for (size_t s = 0; s + 1 < q; s++) {
+      size_t blk = b0 + s;
+      if (blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
+        continue; /* a block of zero filters only: nothing of it reaches y */
+      if ((run = cir_block_run(&c->part, blk, y))) {
+        cod_gemm_small(1, R, n, hinv + s * R, R, ug, gW, run + e0, L);
+        continue;
+      }
+      cod_gemm_small(1, R, n, hinv + s * R, R, ug, gW, ys, W);
+      cod_partition_scatter(&c->part, blk, e0, n, ys, y);
+    }
   }
-  for (size_t i = 0; i < g; i++)
-    for (size_t s = 0; s + 1 < q; s++)
-      cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, zs + s * gw + i * W, y);
 }
 
 int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
@@ -275,10 +280,10 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
   if (q % 2) {
-    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1), f + (q / 2) * (2 * (q / 2) + 1),
-                 f + (q / 2) * (3 * (q / 2) + 2));
+    cir_dft_matrices(q, tw, f, h); /* h: the full inverse; f is overwritten by the halves */
+    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1));
     for (size_t e0 = 0; e0 < L; e0 += W)
-      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, emb, zs, us, ys, y);
+      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, h, emb, zs, us, ys, y);
   } else { /* q = 2, the only even prime: the full matrices (a Nyquist bin) */
     cir_dft_matrices(q, tw, f, h);
     for (size_t e0 = 0; e0 < L; e0 += W)

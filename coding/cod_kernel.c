@@ -1,108 +1,146 @@
-/* cod_kernel.c: the small-by-wide product of cod_kernel.h.
+/* cod_kernel.c: the small-by-wide products of cod_kernel.h.
  *
- * Blocking: four rows of C by twelve entries (three 4-wide vectors) are twelve
- * accumulators; per step of the inner dimension that is three loads of B, four broadcasts
- * of A and twelve FMAs. Entries left over after the 12-blocks go four at a time, then one
- * at a time; rows left over after the 4-blocks go one at a time. The kernel is compiled
- * for AVX2+FMA with a function attribute and chosen once by __builtin_cpu_supports, so the
- * build needs no -march flag and the program still runs on an older CPU.
+ * Blocking: r <= 4 rows of C by twelve entries (three 4-wide vectors) are up to twelve
+ * accumulators; per step of the inner dimension that is three loads of B, r broadcasts
+ * of A and 3r FMAs. Rows left over after the 4-blocks go as one 3-, 2- or 1-row block
+ * (the same code with r fixed at compile time), so an 11- or 18-row product costs its
+ * rows and not a one-row pass per leftover row; entries left over after the 12-blocks go
+ * four at a time, then the last one to three under a lane mask. The folded product
+ * (cod_gemm_small_fold) forms each row of B as a sum or difference of two rows of X in
+ * registers as it goes: the butterflies of a real DFT of odd length cost two loads and
+ * an add instead of a pass over memory. The kernels are compiled for AVX2+FMA with a
+ * function attribute and chosen once by __builtin_cpu_supports, so the build needs no
+ * -march flag and the program still runs on an older CPU.
  */
 #include "cod_kernel.h"
 
 #include <stdatomic.h>
 
-void cod_gemm_small_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
-                             const double *B, size_t ldb, double *C, size_t ldc) {
+/* Row t (t < K) of the B a fold of X stands for, entry e. */
+static inline double gs_fold_at(int sign, size_t K, const double *X, size_t ldx, size_t t,
+                                size_t e) {
+  if (sign == 0) return X[t * ldx + e];
+  if (sign > 0) return t == 0 ? X[e] : X[t * ldx + e] + X[(2 * K - 1 - t) * ldx + e];
+  return X[(t + 1) * ldx + e] - X[(2 * K - t) * ldx + e];
+}
+
+static void gs_portable(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
+                        const double *X, size_t ldx, double *C, size_t ldc) {
   for (size_t m = 0; m < M; m++) {
     double *restrict c = C + m * ldc;
     for (size_t e = 0; e < W; e++) c[e] = 0.0;
     for (size_t t = 0; t < K; t++) {
-      const double a = A[m * lda + t], *restrict b = B + t * ldb;
-      for (size_t e = 0; e < W; e++) c[e] += a * b[e];
+      const double a = A[m * lda + t];
+      for (size_t e = 0; e < W; e++) c[e] += a * gs_fold_at(sign, K, X, ldx, t, e);
     }
   }
+}
+
+void cod_gemm_small_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                             const double *B, size_t ldb, double *C, size_t ldc) {
+  gs_portable(0, M, K, W, A, lda, B, ldb, C, ldc);
+}
+
+void cod_gemm_small_fold_portable(int sign, size_t M, size_t K, size_t W, const double *A,
+                                  size_t lda, const double *X, size_t ldx, double *C,
+                                  size_t ldc) {
+  gs_portable(sign > 0 ? 1 : -1, M, K, W, A, lda, X, ldx, C, ldc);
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
 #define GS_TARGET __attribute__((target("avx2,fma")))
+#define GS_INLINE __attribute__((always_inline)) inline
 
-/* rows [m, m+4) of C, entries [e, e+12) */
-GS_TARGET static void gs_block_4x12(size_t K, const double *A, size_t lda, const double *B,
-                                    size_t ldb, double *C, size_t ldc) {
-  __m256d c00 = _mm256_setzero_pd(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
-  __m256d c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+/* v (1 or 3) vectors of row t of B at entry offset 0 of X (already offset to the block);
+ * with a mask (v = 1), only the lanes it selects are read (the others are zero) */
+GS_TARGET static GS_INLINE __m256d gs_ld(const double *p, const __m256i *mask) {
+  return mask ? _mm256_maskload_pd(p, *mask) : _mm256_loadu_pd(p);
+}
+
+GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const double *X,
+                                        size_t ldx, size_t t, const __m256i *mask,
+                                        __m256d *b) {
+  if (sign == 0) {
+    const double *x = X + t * ldx;
+    for (size_t u = 0; u < v; u++) b[u] = gs_ld(x + 4 * u, mask);
+  } else if (sign > 0) {
+    const double *xa = X + t * ldx, *xb = X + (2 * K - 1 - t) * ldx;
+    if (t == 0)
+      for (size_t u = 0; u < v; u++) b[u] = gs_ld(xa + 4 * u, mask);
+    else
+      for (size_t u = 0; u < v; u++)
+        b[u] = _mm256_add_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
+  } else {
+    const double *xa = X + (t + 1) * ldx, *xb = X + (2 * K - t) * ldx;
+    for (size_t u = 0; u < v; u++)
+      b[u] = _mm256_sub_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
+  }
+}
+
+/* rows [0, r) of C, entries [0, 4v), r <= 4 and v <= 3 fixed where this is inlined; with a
+ * mask (v = 1) only the entries it selects are read and written */
+GS_TARGET static GS_INLINE void gs_block(int sign, size_t r, size_t v, size_t K,
+                                         const double *A, size_t lda, const double *X,
+                                         size_t ldx, double *C, size_t ldc,
+                                         const __m256i *mask) {
+  __m256d c[4][3], b[3];
+#pragma GCC unroll 4
+  for (size_t i = 0; i < r; i++)
+#pragma GCC unroll 3
+    for (size_t u = 0; u < v; u++) c[i][u] = _mm256_setzero_pd();
   for (size_t t = 0; t < K; t++) {
-    const double *b = B + t * ldb;
-    __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4), b2 = _mm256_loadu_pd(b + 8);
-    __m256d a = _mm256_broadcast_sd(A + t);
-    c00 = _mm256_fmadd_pd(a, b0, c00), c01 = _mm256_fmadd_pd(a, b1, c01);
-    c02 = _mm256_fmadd_pd(a, b2, c02);
-    a = _mm256_broadcast_sd(A + lda + t);
-    c10 = _mm256_fmadd_pd(a, b0, c10), c11 = _mm256_fmadd_pd(a, b1, c11);
-    c12 = _mm256_fmadd_pd(a, b2, c12);
-    a = _mm256_broadcast_sd(A + 2 * lda + t);
-    c20 = _mm256_fmadd_pd(a, b0, c20), c21 = _mm256_fmadd_pd(a, b1, c21);
-    c22 = _mm256_fmadd_pd(a, b2, c22);
-    a = _mm256_broadcast_sd(A + 3 * lda + t);
-    c30 = _mm256_fmadd_pd(a, b0, c30), c31 = _mm256_fmadd_pd(a, b1, c31);
-    c32 = _mm256_fmadd_pd(a, b2, c32);
+    gs_load(sign, v, K, X, ldx, t, mask, b);
+#pragma GCC unroll 4
+    for (size_t i = 0; i < r; i++) {
+      __m256d a = _mm256_broadcast_sd(A + i * lda + t);
+#pragma GCC unroll 3
+      for (size_t u = 0; u < v; u++) c[i][u] = _mm256_fmadd_pd(a, b[u], c[i][u]);
+    }
   }
-  _mm256_storeu_pd(C, c00), _mm256_storeu_pd(C + 4, c01), _mm256_storeu_pd(C + 8, c02);
-  C += ldc;
-  _mm256_storeu_pd(C, c10), _mm256_storeu_pd(C + 4, c11), _mm256_storeu_pd(C + 8, c12);
-  C += ldc;
-  _mm256_storeu_pd(C, c20), _mm256_storeu_pd(C + 4, c21), _mm256_storeu_pd(C + 8, c22);
-  C += ldc;
-  _mm256_storeu_pd(C, c30), _mm256_storeu_pd(C + 4, c31), _mm256_storeu_pd(C + 8, c32);
+#pragma GCC unroll 4
+  for (size_t i = 0; i < r; i++)
+#pragma GCC unroll 3
+    for (size_t u = 0; u < v; u++) {
+      if (mask) _mm256_maskstore_pd(C + i * ldc + 4 * u, *mask, c[i][u]);
+      else _mm256_storeu_pd(C + i * ldc + 4 * u, c[i][u]);
+    }
 }
 
-/* rows [m, m+r) (r <= 4) of C, entries [e, e+4) */
-GS_TARGET static void gs_block_rx4(size_t r, size_t K, const double *A, size_t lda,
-                                   const double *B, size_t ldb, double *C, size_t ldc) {
-  __m256d c[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(),
-                  _mm256_setzero_pd()};
-  for (size_t t = 0; t < K; t++) {
-    __m256d b = _mm256_loadu_pd(B + t * ldb);
-    for (size_t i = 0; i < r; i++)
-      c[i] = _mm256_fmadd_pd(_mm256_broadcast_sd(A + i * lda + t), b, c[i]);
+/* rows [0, r) of C over all W entries: 12-entry blocks, 4-entry blocks, then the rest */
+GS_TARGET static GS_INLINE void gs_rows(int sign, size_t r, size_t K, size_t W,
+                                        const double *A, size_t lda, const double *X,
+                                        size_t ldx, double *C, size_t ldc) {
+  size_t W12 = W - W % 12, W4 = W - W % 4;
+  for (size_t e = 0; e < W12; e += 12)
+    gs_block(sign, r, 3, K, A, lda, X + e, ldx, C + e, ldc, NULL);
+  for (size_t e = W12; e < W4; e += 4)
+    gs_block(sign, r, 1, K, A, lda, X + e, ldx, C + e, ldc, NULL);
+  if (W4 < W) { /* the last 1..3 entries: masked loads and stores, nothing past W touched */
+    const long long rem = (long long)(W - W4);
+    const __m256i mask = _mm256_set_epi64x(rem > 3 ? -1 : 0, rem > 2 ? -1 : 0,
+                                           rem > 1 ? -1 : 0, -1);
+    gs_block(sign, r, 1, K, A, lda, X + W4, ldx, C + W4, ldc, &mask);
   }
-  for (size_t i = 0; i < r; i++) _mm256_storeu_pd(C + i * ldc, c[i]);
 }
 
-/* one row of C, entries [e, e+12) */
-GS_TARGET static void gs_block_1x12(size_t K, const double *A, const double *B, size_t ldb,
-                                    double *C) {
-  __m256d c0 = _mm256_setzero_pd(), c1 = c0, c2 = c0;
-  for (size_t t = 0; t < K; t++) {
-    const double *b = B + t * ldb;
-    __m256d a = _mm256_broadcast_sd(A + t);
-    c0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(b), c0);
-    c1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(b + 4), c1);
-    c2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(b + 8), c2);
+#define GS_ROWS_FN(name, sign)                                                             \
+  GS_TARGET static void name(size_t M, size_t K, size_t W, const double *A, size_t lda,    \
+                             const double *X, size_t ldx, double *C, size_t ldc) {         \
+    size_t m = 0;                                                                          \
+    for (; m + 4 <= M; m += 4) gs_rows(sign, 4, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); \
+    switch (M - m) {                                                                       \
+    case 3: gs_rows(sign, 3, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
+    case 2: gs_rows(sign, 2, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
+    case 1: gs_rows(sign, 1, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
+    default: break;                                                                        \
+    }                                                                                      \
   }
-  _mm256_storeu_pd(C, c0), _mm256_storeu_pd(C + 4, c1), _mm256_storeu_pd(C + 8, c2);
-}
 
-GS_TARGET static void gs_avx2(size_t M, size_t K, size_t W, const double *A, size_t lda,
-                              const double *B, size_t ldb, double *C, size_t ldc) {
-  size_t W12 = W - W % 12, W4 = W - W % 4, m = 0;
-  for (; m + 4 <= M; m += 4) {
-    const double *a = A + m * lda;
-    double *c = C + m * ldc;
-    for (size_t e = 0; e < W12; e += 12) gs_block_4x12(K, a, lda, B + e, ldb, c + e, ldc);
-    for (size_t e = W12; e < W4; e += 4) gs_block_rx4(4, K, a, lda, B + e, ldb, c + e, ldc);
-    if (W4 < W) cod_gemm_small_portable(4, K, W - W4, a, lda, B + W4, ldb, c + W4, ldc);
-  }
-  for (; m < M; m++) {
-    const double *a = A + m * lda;
-    double *c = C + m * ldc;
-    for (size_t e = 0; e < W12; e += 12) gs_block_1x12(K, a, B + e, ldb, c + e);
-    for (size_t e = W12; e < W4; e += 4) gs_block_rx4(1, K, a, lda, B + e, ldb, c + e, ldc);
-    if (W4 < W) cod_gemm_small_portable(1, K, W - W4, a, lda, B + W4, ldb, c + W4, ldc);
-  }
-}
+GS_ROWS_FN(gs_avx2, 0)
+GS_ROWS_FN(gs_avx2_sum, 1)
+GS_ROWS_FN(gs_avx2_diff, -1)
 
 int cod_gemm_small_simd(void) {
   static atomic_int have = -1; /* every thread that races here stores the same value */
@@ -121,6 +159,13 @@ void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, c
   else cod_gemm_small_portable(M, K, W, A, lda, B, ldb, C, ldc);
 }
 
+void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *X, size_t ldx, double *C, size_t ldc) {
+  if (!cod_gemm_small_simd()) cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc);
+  else if (sign > 0) gs_avx2_sum(M, K, W, A, lda, X, ldx, C, ldc);
+  else gs_avx2_diff(M, K, W, A, lda, X, ldx, C, ldc);
+}
+
 #else
 
 int cod_gemm_small_simd(void) { return 0; }
@@ -128,6 +173,11 @@ int cod_gemm_small_simd(void) { return 0; }
 void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, const double *B,
                     size_t ldb, double *C, size_t ldc) {
   cod_gemm_small_portable(M, K, W, A, lda, B, ldb, C, ldc);
+}
+
+void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *X, size_t ldx, double *C, size_t ldc) {
+  cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc);
 }
 
 #endif

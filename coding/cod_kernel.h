@@ -1,4 +1,4 @@
-/* cod_kernel.h: a product of a small matrix by a wide one, without BLAS's packing.
+/* cod_kernel.h: products of a small matrix by a wide one, without BLAS's packing.
  *
  * The nsctc-cir decoder's stages multiply an 11 to 32 column matrix (a half DFT, one
  * frequency's embedded inverse) by planes a few hundred entries wide. OpenBLAS packs both
@@ -21,6 +21,17 @@ void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, c
 /* The same, always the portable loop (for tests and for CPUs without AVX2 and FMA). */
 void cod_gemm_small_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
                              const double *B, size_t ldb, double *C, size_t ldc);
+/* C (M x W) = A (M x K) * B for the B (K x W) that folds the rows of X (row stride ldx):
+ * sign > 0, X with 2K-1 rows: B[0] = X[0], B[t] = X[t] + X[2K-1-t] (t = 1..K-1);
+ * sign < 0, X with 2K+1 rows: B[t] = X[t+1] - X[2K-t] (t = 0..K-1). These are the
+ * butterflies of a real DFT of odd length along X's rows (cos half and sin half), formed in
+ * registers as the product goes instead of in a buffer. C must not alias A or X. */
+void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *X, size_t ldx, double *C, size_t ldc);
+/* The same, always the portable loop. */
+void cod_gemm_small_fold_portable(int sign, size_t M, size_t K, size_t W, const double *A,
+                                  size_t lda, const double *X, size_t ldx, double *C,
+                                  size_t ldc);
 /* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
 int cod_gemm_small_simd(void);
 

@@ -190,6 +190,8 @@ Test(codes_cir, fft_matches_generic_uneven_shapes) {
       {2, 1, 2, 0, tc_geom(2, 9, 8, 3, 3, 3, 1, 1), COD_AXIS_ROWS},   /* q = 2 */
       {3, 3, 1, 0, tc_geom(1, 10, 6, 4, 3, 2, 1, 0), COD_AXIS_ROWS},  /* q = 3 */
       {9, 1, 6, 13, tc_geom(2, 6, 5, 40, 3, 3, 1, 1), COD_AXIS_ROWS}, /* 40 filters, 72 slots */
+      /* 25 filters in blocks of 3: blocks written in place in y, then a partial one */
+      {5, 1, 3, 0, tc_geom(2, 7, 6, 25, 3, 3, 1, 1), COD_AXIS_ROWS},
   };
   for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
     cod_code_params p = tc_params("nsctc-cir", cfg[i].n, cfg[i].ka, cfg[i].kb);

@@ -4,7 +4,9 @@
  * shapes that exercise every block and remainder path (rows 1..9 around the 4-row blocks,
  * widths around the 12- and 4-entry blocks, inner sizes 0..33) with padded row strides,
  * so an off-by-one in a remainder or a stride mix-up shows as a wrong entry or a write
- * into the padding (which is checked to stay untouched). cod_la_complex_inverse_rows is
+ * into the padding (which is checked to stay untouched); the folded product
+ * (cod_gemm_small_fold) the same way against butterflies formed here from the definition.
+ * cod_la_complex_inverse_rows is
  * checked against the full inverse of the same seeded matrices and, independently,
  * against the identity: rows of inv(m) times m.
  */
@@ -64,6 +66,64 @@ Test(kernel, every_block_and_remainder_path) {
       for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++) check_shape(Ms[a], Ks[b], Ws[c], seed++);
   cr_log_info("cod_gemm_small runs the %s kernel here",
               cod_gemm_small_simd() ? "AVX2+FMA" : "portable");
+}
+
+/* The folded product against cblas_dgemm on the butterflies formed here explicitly from
+ * the definition (sums x[0], x[t] + x[q-t]; differences x[t] - x[q-t], q = 2h+1), for both
+ * the AVX2 and the portable path, with padded strides whose padding must stay untouched. */
+static void check_fold(int sign, size_t M, size_t h, size_t W, uint64_t seed) {
+  size_t q = 2 * h + 1, K = sign > 0 ? h + 1 : h, lda = K + PAD, ldx = W + PAD, ldc = W + PAD;
+  double *A = cod_malloc_array(M * lda + 1, sizeof *A);
+  double *X = cod_malloc_array(q * ldx + 1, sizeof *X);
+  double *B = cod_malloc_array(K * W + 1, sizeof *B);
+  double *C = cod_malloc_array(M * ldc + 1, sizeof *C);
+  double *P = cod_malloc_array(M * ldc + 1, sizeof *P);
+  double *R = cod_malloc_array(M * W + 1, sizeof *R);
+  cr_assert(A && X && B && C && P && R);
+  tc_fill(A, M * lda + 1, seed), tc_fill(X, q * ldx + 1, seed + 1);
+  for (size_t t = 0; t < K; t++)
+    for (size_t e = 0; e < W; e++) {
+      if (sign > 0)
+        B[t * W + e] = t == 0 ? X[e] : X[t * ldx + e] + X[(q - t) * ldx + e];
+      else
+        B[t * W + e] = X[(t + 1) * ldx + e] - X[(q - t - 1) * ldx + e];
+    }
+  for (size_t i = 0; i < M * ldc + 1; i++) C[i] = P[i] = SENTINEL;
+  cod_gemm_small_fold(sign, M, K, W, A, lda, X, ldx, C, ldc);
+  cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, P, ldc);
+  if (M && W && K)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)W, (int)K, 1.0, A,
+                (int)lda, B, (int)W, 0.0, R, (int)W);
+  for (size_t m = 0; m < M; m++)
+    for (size_t e = 0; e < ldc; e++) {
+      size_t i = m * ldc + e;
+      if (e >= W) {
+        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
+                  "fold %+d M=%zu h=%zu W=%zu: padding entry (%zu, %zu) was written", sign, M,
+                  h, W, m, e);
+        continue;
+      }
+      double ref = K ? R[m * W + e] : 0.0, tol = 8.0 * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
+      cr_assert(fabs(C[i] - ref) <= tol, "fold %+d M=%zu h=%zu W=%zu (%zu, %zu): %.17g vs %.17g",
+                sign, M, h, W, m, e, C[i], ref);
+      cr_assert(fabs(P[i] - ref) <= tol,
+                "fold %+d M=%zu h=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", sign, M, h, W,
+                m, e, P[i], ref);
+    }
+  cr_assert(C[M * ldc] == SENTINEL, "fold %+d M=%zu h=%zu W=%zu: wrote past C", sign, M, h, W);
+  cod_free(A), cod_free(X), cod_free(B), cod_free(C), cod_free(P), cod_free(R);
+}
+
+Test(kernel, fold_sums_and_differences) {
+  static const size_t Ms[] = {1, 2, 3, 4, 5, 11, 13};
+  static const size_t hs[] = {1, 2, 6, 11, 14};
+  static const size_t Ws[] = {1, 2, 3, 4, 7, 12, 13, 15, 48, 50};
+  uint64_t seed = 500;
+  for (int sg = -1; sg <= 1; sg += 2)
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+      for (size_t b = 0; b < sizeof hs / sizeof *hs; b++)
+        for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++)
+          check_fold(sg, Ms[a], hs[b], Ws[c], seed++);
 }
 
 /* rows of a complex g x n times the n x n m: the first g rows of the identity */
