@@ -64,16 +64,20 @@ GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const doub
                                         __m256d *b) {
   if (sign == 0) {
     const double *x = X + t * ldx;
+#pragma GCC unroll 3
     for (size_t u = 0; u < v; u++) b[u] = gs_ld(x + 4 * u, mask);
   } else if (sign > 0) {
     const double *xa = X + t * ldx, *xb = X + (2 * K - 1 - t) * ldx;
     if (t == 0)
+#pragma GCC unroll 3
       for (size_t u = 0; u < v; u++) b[u] = gs_ld(xa + 4 * u, mask);
     else
+#pragma GCC unroll 3
       for (size_t u = 0; u < v; u++)
         b[u] = _mm256_add_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
   } else {
     const double *xa = X + (t + 1) * ldx, *xb = X + (2 * K - t) * ldx;
+#pragma GCC unroll 3
     for (size_t u = 0; u < v; u++)
       b[u] = _mm256_sub_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
   }
