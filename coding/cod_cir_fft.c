@@ -12,9 +12,13 @@
  * worker set and applied to all output entries of a chunk as one real GEMM per frequency on split
  * planes ([[Re, -Im], [Im, Re]], as nsctc-rot does); only the g rows of each inverse that
  * reach the output are formed (cod_la_complex_inverse_rows). The length-q transforms are
- * matrix products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and h x h, h = (q-1)/2) on the
- * butterflies x[t] +- x[q-t] of every worker at once (two GEMMs over all workers' entries), and the
- * same halves inverse over all needed groups. q is a prime here, and FFTW runs a small prime length
+ * matrix products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and
+ * h x h, h = (q-1)/2) on the butterflies x[t] +- x[q-t], formed in registers from each
+ * worker's result as the product runs (cod_gemm_small_fold), and the full (q-1) x (q-1)
+ * real inverse on each needed group, written straight into y where a group's blocks are
+ * runs of y (filter coding over whole output planes; the other layouts go through
+ * cod_partition_scatter). All stages run per chunk of 48 output entries, so the planes
+ * between them stay in L2 and each result is read once. q is a prime here, and FFTW runs a small prime length
  * as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2) work at
  * BLAS-3 speed. Every product has an inner size of 11 to 32, where OpenBLAS's packing costs
  * as much as the arithmetic, so they go through cod_gemm_small (cod_kernel.h), which reads
@@ -49,9 +53,10 @@
 #include "cod_kernel.h"
 #include "cod_scheme.h"
 
-/* Output entries per pass: the forward planes (2(q/2) k x W), the solved planes
- * (2(q/2) g x W) and the inverse output ((q-1) g x W) stay in L2. Tried on AlexNet conv3
- * at n = 20, 1 x 16 (see docs/decisions/012-cir-fft-decoder.md). */
+/* Output entries per pass: the forward planes (2(q/2) k x W) and the solved planes
+ * (2(q/2) g x W) stay in L2 (135 KB and 76 KB on AlexNet conv3 at n = 20, 1 x 16); 24,
+ * 48, 96, 172 and 512 tried there, 48 fastest after the layer's convolution (see
+ * docs/decisions/012-cir-fft-decoder.md). A multiple of 12, the kernel's block width. */
 #ifndef CIR_CHUNK
 #define CIR_CHUNK 48
 #endif
@@ -83,7 +88,7 @@ static size_t cir_work_doubles(const cod_code *c) {
   size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, R = cir_nrows(c);
   return R * k * CIR_CHUNK         /* forward spectra of every worker */
          + R * k * CIR_CHUNK       /* solved spectra (at most k groups) */
-         + q * k * CIR_CHUNK       /* butterflies of every worker, or the inverse output */
+         + q * k * CIR_CHUNK + CIR_CHUNK /* inverse halves (odd q) or output (q = 2); a row */
          + R * q + (q - 1) * R     /* the real DFT matrix and its inverse */
          + nf * k2 * k2            /* embedded inverses, one per frequency */
          + 4 * k * k               /* one V_m and its inverse (interleaved complex) */
@@ -186,17 +191,24 @@ static void cir_chunk(const cod_code *c, size_t g, const double *const *results,
       cod_partition_scatter(&c->part, i * (q - 1) + s, e0, n, ys + s * g * W + i * W, y);
 }
 
-/* Odd q: the half-size forward DFT matrices (h = (q-1)/2, angles reduced in integers).
+/* Odd q: the half-size real DFT matrices (h = (q-1)/2, angles reduced in integers).
  * fc (h x (h+1)): cos(2 pi m t/q), t = 0..h; fs (h x h): -sin(2 pi m t/q), t = 1..h, on the
- * butterflies x[0], x[t] + x[q-t] and x[t] - x[q-t]: Re and Im of bin m. */
-static void cir_dft_half(size_t q, const double *tw, double *fc, double *fs) {
+ * butterflies x[0], x[t] + x[q-t] and x[t] - x[q-t]: Re and Im of bin m. hc ((h+1) x h):
+ * (2/q) cos(2 pi m s/q), s = 0..h; hs (h x h): -(2/q) sin(2 pi m s/q), s = 1..h, so that
+ * u[s] = C[s] + S[s] and u[q-s] = C[s] - S[s] (bin 0 is zero, bins q-m conjugate). */
+static void cir_dft_half(size_t q, const double *tw, double *fc, double *fs, double *hc,
+                         double *hs) {
   size_t h = q / 2;
-  for (size_t m = 1; m <= h; m++)
+  for (size_t m = 1; m <= h; m++) {
     for (size_t t = 0; t <= h; t++) {
       size_t p = m * t % q;
       fc[(m - 1) * (h + 1) + t] = tw[2 * p];
-      if (t) fs[(m - 1) * h + (t - 1)] = -tw[2 * p + 1];
+      hc[t * h + (m - 1)] = 2.0 / (double)q * tw[2 * p];
+      if (t == 0) continue;
+      fs[(m - 1) * h + (t - 1)] = -tw[2 * p + 1];
+      hs[(t - 1) * h + (m - 1)] = -2.0 / (double)q * tw[2 * p + 1];
     }
+  }
 }
 
 /* Where block `blk`'s entry 0 sits in y if the whole block is one run of y (rows axis,
@@ -217,15 +229,15 @@ static double *cir_block_run(const cod_partition *p, size_t blk, double *y) {
  * (cod_gemm_small_fold), into zs rows r*k + j (r = 2(m-1) for Re, 2(m-1)+1 for Im of bin
  * m), so each frequency's 2k rows are contiguous. Solve: per frequency the 2g x 2k embedded
  * inverse on them, into rows r*g + i of us, one R x (g n) matrix whose column block i is
- * group i. Inverse: the full (q-1) x R real inverse DFT on group i's block, written
- * straight into y for the blocks that are runs of y (rows of a group at stride L) and
- * through ys and the scatter for the others. */
+ * group i. Inverse: the cos and sin halves over all groups at once into bf, recombined
+ * (u[s] = C + S, u[q-s] = C - S) straight into y for groups whose blocks are runs of y
+ * (rows at stride L), through one row and the scatter for the others. */
 static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *results, size_t e0,
-                          size_t n, const double *mats, const double *hinv, const double *emb,
-                          double *zs, double *us, double *ys, double *y) {
-  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n, R = cir_nrows(c);
+                          size_t n, const double *mats, const double *emb, double *zs,
+                          double *us, double *bf, double *y) {
+  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n;
   size_t L = c->part.out_block_len, kW = k * W, gW = g * W;
-  const double *fc = mats, *fs = fc + h * (h + 1);
+  const double *fc = mats, *fs = fc + h * (h + 1), *hc = fs + h * h, *hs = hc + (h + 1) * h;
   for (size_t j = 0; j < k; j++) {
     cod_gemm_small_fold(1, h, h + 1, n, fc, h + 1, results[j] + e0, L, zs + j * W, 2 * kW);
     cod_gemm_small_fold(-1, h, h, n, fs, h, results[j] + e0, L, zs + kW + j * W, 2 * kW);
@@ -233,26 +245,28 @@ static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *resu
   for (size_t m = 1; m <= h; m++)
     cod_gemm_small(g2, k2, n, emb + m * g2 * k2, k2, zs + (m - 1) * k2 * W, W,
                    us + (m - 1) * g2 * W, W);
+  /* inverse halves over all needed groups at once: C[s] (s = 0..h) from the Re rows, S[s]
+   * (s = 1..h) from the Im rows; then u[0] = C[0], u[s] = C[s] + S[s], u[q-s] = C[s] - S[s]
+   * (u[q-1], the parity piece, is not formed), written where each block goes */
+  double *cb = bf, *sn = bf + (h + 1) * gW, *row = sn + h * gW;
+  cod_gemm_small(h + 1, h, gW, hc, h, us, 2 * gW, cb, gW);
+  cod_gemm_small(h, h, gW, hs, h, us + gW, 2 * gW, sn, gW);
   for (size_t i = 0; i < g; i++) {
-    const double *ug = us + i * W;
     size_t b0 = i * (q - 1);
     double *run = cir_block_run(&c->part, b0, y);
-    if (run && cir_block_run(&c->part, b0 + q - 2, y) == run + (q - 2) * L) {
-      /* the whole group is one run of y at stride L (blocks between are runs too: the
-       * filters in between are real and the slab is the whole output) */
-      cod_gemm_small(q - 1, R, n, hinv, R, ug, gW, run + e0, L);
-      continue;
-    }
+    int whole = run && cir_block_run(&c->part, b0 + q - 2, y) == run + (q - 2) * L;
     for (size_t s = 0; s + 1 < q; s++) {
-      size_t blk = b0 + s;
-      if (blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
+      size_t blk = b0 + s, t = s <= h ? s : q - s;
+      if (!whole && blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
         continue; /* a block of zero filters only: nothing of it reaches y */
-      if ((run = cir_block_run(&c->part, blk, y))) {
-        cod_gemm_small(1, R, n, hinv + s * R, R, ug, gW, run + e0, L);
-        continue;
-      }
-      cod_gemm_small(1, R, n, hinv + s * R, R, ug, gW, ys, W);
-      cod_partition_scatter(&c->part, blk, e0, n, ys, y);
+      double *dst = whole ? run + s * L + e0 : row;
+      const double *restrict cp = cb + t * gW + i * W;
+      const double *restrict sp = t ? sn + (t - 1) * gW + i * W : NULL;
+      double *restrict d = dst;
+      if (s == 0) memcpy(d, cp, n * sizeof *d);
+      else if (s <= h) for (size_t e = 0; e < n; e++) d[e] = cp[e] + sp[e];
+      else for (size_t e = 0; e < n; e++) d[e] = cp[e] - sp[e];
+      if (!whole) cod_partition_scatter(&c->part, blk, e0, n, row, y);
     }
   }
 }
@@ -268,7 +282,7 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   double *own = work ? NULL : cod_malloc(cod_cir_decode_work_bytes(c));
   if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-cir decoder");
   double *zs = work ? work : own, *us = zs + R * k * W, *ys = us + R * k * W;
-  double *f = ys + q * k * W, *h = f + R * q, *emb = h + (q - 1) * R;
+  double *f = ys + q * k * W + W, *h = f + R * q, *emb = h + (q - 1) * R;
   double *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k, *tw = vinv + 2 * k * k;
   double *luw = tw + 2 * q;
   int rc = COD_OK;
@@ -280,10 +294,10 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
   }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
   if (q % 2) {
-    cir_dft_matrices(q, tw, f, h); /* h: the full inverse; f is overwritten by the halves */
-    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1));
+    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1), f + (q / 2) * (2 * (q / 2) + 1),
+                 f + (q / 2) * (3 * (q / 2) + 2));
     for (size_t e0 = 0; e0 < L; e0 += W)
-      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, h, emb, zs, us, ys, y);
+      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, emb, zs, us, ys, y);
   } else { /* q = 2, the only even prime: the full matrices (a Nyquist bin) */
     cir_dft_matrices(q, tw, f, h);
     for (size_t e0 = 0; e0 < L; e0 += W)
