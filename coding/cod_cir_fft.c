@@ -14,10 +14,10 @@
  * reach the output are formed (cod_la_complex_inverse_rows). The length-q transforms are
  * matrix products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and
  * h x h, h = (q-1)/2) on the butterflies x[t] +- x[q-t], formed in registers from each
- * worker's result as the product runs (cod_gemm_small_fold), and the full (q-1) x (q-1)
- * real inverse on each needed group, written straight into y where a group's blocks are
- * runs of y (filter coding over whole output planes; the other layouts go through
- * cod_partition_scatter). All stages run per chunk of 48 output entries, so the planes
+ * worker's result as the product runs (cod_gemm_small_fold), and the same halves inverse
+ * over all needed groups, recombined (u[s] = C + S, u[q-s] = C - S) straight into y where a
+ * group's blocks are runs of y (filter coding over whole output planes; the other layouts
+ * go through cod_partition_scatter). All stages run per chunk of 48 output entries, so the planes
  * between them stay in L2 and each result is read once. q is a prime here, and FFTW runs a small prime length
  * as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2) work at
  * BLAS-3 speed. Every product has an inner size of 11 to 32, where OpenBLAS's packing costs
@@ -260,12 +260,9 @@ static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *resu
       if (!whole && blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
         continue; /* a block of zero filters only: nothing of it reaches y */
       double *dst = whole ? run + s * L + e0 : row;
-      const double *restrict cp = cb + t * gW + i * W;
-      const double *restrict sp = t ? sn + (t - 1) * gW + i * W : NULL;
-      double *restrict d = dst;
-      if (s == 0) memcpy(d, cp, n * sizeof *d);
-      else if (s <= h) for (size_t e = 0; e < n; e++) d[e] = cp[e] + sp[e];
-      else for (size_t e = 0; e < n; e++) d[e] = cp[e] - sp[e];
+      const double *cp = cb + t * gW + i * W, *sp = t ? sn + (t - 1) * gW + i * W : NULL;
+      if (s == 0) memcpy(dst, cp, n * sizeof *dst);
+      else cod_vec_add_sub(s <= h ? 1 : -1, n, cp, sp, dst);
       if (!whole) cod_partition_scatter(&c->part, blk, e0, n, row, y);
     }
   }

@@ -32,6 +32,9 @@ void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A
 void cod_gemm_small_fold_portable(int sign, size_t M, size_t K, size_t W, const double *A,
                                   size_t lda, const double *X, size_t ldx, double *C,
                                   size_t ldc);
+/* d[e] = a[e] + b[e] (sign > 0) or a[e] - b[e] (sign < 0), e < n; d may not alias a or b.
+ * The recombination u[s] = C + S, u[q-s] = C - S of the halves of an inverse real DFT. */
+void cod_vec_add_sub(int sign, size_t n, const double *a, const double *b, double *d);
 /* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
 int cod_gemm_small_simd(void);
 

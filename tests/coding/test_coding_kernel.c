@@ -126,6 +126,22 @@ Test(kernel, fold_sums_and_differences) {
           check_fold(sg, Ms[a], hs[b], Ws[c], seed++);
 }
 
+/* The recombination helper: exact sums and differences (one rounding each, so equal to the
+ * definition bit for bit) for every tail length, nothing written past n. */
+Test(kernel, vec_add_sub_every_tail) {
+  for (int sg = -1; sg <= 1; sg += 2)
+    for (size_t n = 0; n <= 13; n++) {
+      double a[14], b[14], d[15];
+      tc_fill(a, 14, 700 + n), tc_fill(b, 14, 800 + n);
+      for (size_t e = 0; e < 15; e++) d[e] = SENTINEL;
+      cod_vec_add_sub(sg, n, a, b, d);
+      for (size_t e = 0; e < n; e++)
+        cr_assert(d[e] == (sg > 0 ? a[e] + b[e] : a[e] - b[e]), "sign %+d n=%zu entry %zu", sg,
+                  n, e);
+      for (size_t e = n; e < 15; e++) cr_assert(d[e] == SENTINEL, "sign %+d n=%zu wrote %zu", sg, n, e);
+    }
+}
+
 /* rows of a complex g x n times the n x n m: the first g rows of the identity */
 static double row_identity_err(const double *inv, const double *m, size_t g, size_t n) {
   double worst = 0;
