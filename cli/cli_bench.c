@@ -289,6 +289,65 @@ static int run_cfg_pair(run_config *cfg, int model_only, int optimum) {
 
 static int run_cfg(run_config *cfg, int model_only) { return run_cfg_pair(cfg, model_only, 0); }
 
+/* Per-conv thread CPU of the uncoded pass (a hook around the plan's own convolution). */
+#define BENCH_CONVS_MAX 16
+typedef struct conv_clock {
+  model_plan *plan;
+  double t_s[BENCH_CONVS_MAX];
+} conv_clock;
+
+static int conv_clock_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *x,
+                           const double *k, double *y, cod_err *err) {
+  conv_clock *cc = ctx;
+  (void)g, (void)err;
+  double c0 = cod_clock_thread_cpu_s();
+  model_plan_conv(cc->plan, ci, x, k, y);
+  if (ci < BENCH_CONVS_MAX) cc->t_s[ci] = fmin(cc->t_s[ci], cod_clock_thread_cpu_s() - c0);
+  return COD_OK;
+}
+
+/* The per-layer breakdown of a run: the layer's uncoded convolution, the coded layer's
+ * encode / workers / decode (best of the repetitions, thread CPU), and the padded work:
+ * delta x one worker's MACs over the layer's MACs (the equal-slab rows and zero filters
+ * the delta used workers compute on top of the layer). */
+static void print_layer_breakdown(const run_config *cfg, const model_plan *plan,
+                                  const double *conv_s, const double (*lay)[3],
+                                  const size_t (*pair)[2], size_t n_conv, double fwd_s,
+                                  double run_s) {
+  model *m = NULL;
+  cod_err e = {0};
+  if (model_lookup(cfg->model.name, &m, &e)) return;
+  (void)plan;
+  double sum_conv = 0, sum_coded = 0, pad_extra = 0, encdec = 0;
+  printf("    %-6s %5s %9s %9s %9s %9s %8s %8s\n", "layer", "k", "conv ms", "encode",
+         "workers", "decode", "wrk/conv", "padded");
+  for (size_t i = 0; i < n_conv && i < BENCH_CONVS_MAX; i++) {
+    cod_conv_geom g = model_conv_geom(m, i);
+    run_config c = *cfg;
+    char ka[24], kb[24];
+    snprintf(ka, sizeof ka, "%zu", pair[i][0]), snprintf(kb, sizeof kb, "%zu", pair[i][1]);
+    double padded = NAN;
+    cod_code *code = NULL;
+    if (!run_config_set(&c, "coding.ka", ka, &e) && !run_config_set(&c, "coding.kb", kb, &e) &&
+        !run_code_choose(&c, &g, &code, &e))
+      padded = (double)cod_code_threshold(code) * cod_code_worker_macs(code) / cod_conv_macs(&g);
+    cod_code_free(code);
+    printf("    %-6s %2zux%-2zu %9.2f %9.2f %9.2f %9.2f %8.3f %8.3f\n",
+           model_conv_layer(m, i)->name, pair[i][0], pair[i][1], conv_s[i] * 1e3,
+           lay[i][0] * 1e3, lay[i][1] * 1e3, lay[i][2] * 1e3, lay[i][1] / conv_s[i], padded);
+    sum_conv += conv_s[i], sum_coded += lay[i][0] + lay[i][1] + lay[i][2];
+    pad_extra += conv_s[i] * (padded - 1.0), encdec += lay[i][0] + lay[i][2];
+  }
+  printf("    convs %.1f ms of the uncoded pass (rest %.1f ms); coded layers %.1f ms of the "
+         "run (rest %.1f ms)\n", sum_conv * 1e3, (fwd_s - sum_conv) * 1e3, sum_coded * 1e3,
+         (run_s - sum_coded) * 1e3);
+  /* the floor: workers as efficient as the layer's own convolution, so only the padded
+   * work is extra; then the same with this run's encode and decode on top */
+  printf("    floor: padded work alone %.3f, padded work + encode + decode %.3f (ratios to the "
+         "uncoded pass)\n", (fwd_s + pad_extra) / fwd_s, (fwd_s + pad_extra + encdec) / fwd_s);
+  model_free(m);
+}
+
 /* CPU of one simulated AlexNet run with real computation against one uncoded forward
  * pass of the same build, interleaved, at 4x4 and at the optimum pair; then the event
  * rate of model-only runs. The first run of each kind builds the thread's assets
@@ -309,25 +368,41 @@ static int bench_run_ratio(int optimum, int reps, model_plan *plan, const model_
   run_result_fini(&r);
   double t_run = INFINITY, t_fwd = INFINITY, t_enc = INFINITY, t_comp = INFINITY,
          t_dec = INFINITY;
+  double lay[BENCH_CONVS_MAX][3];
+  size_t pair[BENCH_CONVS_MAX][2] = {{0}}, n_conv = 0;
+  conv_clock cc = {plan, {0}};
+  for (size_t i = 0; i < BENCH_CONVS_MAX; i++)
+    lay[i][0] = lay[i][1] = lay[i][2] = cc.t_s[i] = INFINITY;
   for (int k = 0; k < reps; k++) {
     id.trial = (size_t)k + 1;
     double c0 = cod_clock_thread_cpu_s();
     if ((rc = run_execute(&cfg, &id, &cache, &r, &e))) goto fail;
     double c1 = cod_clock_thread_cpu_s();
     double enc = 0, comp = 0, dec = 0;
-    for (size_t i = 0; i < r.n_layers; i++)
-      enc += r.layers[i].cpu_encode_s, comp += r.layers[i].cpu_compute_s,
-          dec += r.layers[i].cpu_decode_s;
+    for (size_t i = 0; i < r.n_layers; i++) {
+      const res_layer_row *L = &r.layers[i];
+      enc += L->cpu_encode_s, comp += L->cpu_compute_s, dec += L->cpu_decode_s;
+      if (i < BENCH_CONVS_MAX) {
+        lay[i][0] = fmin(lay[i][0], L->cpu_encode_s);
+        lay[i][1] = fmin(lay[i][1], L->cpu_compute_s);
+        lay[i][2] = fmin(lay[i][2], L->cpu_decode_s);
+        pair[i][0] = (size_t)L->ka, pair[i][1] = (size_t)L->kb;
+      }
+    }
+    n_conv = r.n_layers;
     run_result_fini(&r);
     if ((rc = model_forward(plan, w, in, out, NULL, NULL, &e))) goto fail;
     double c2 = cod_clock_thread_cpu_s();
     t_run = fmin(t_run, c1 - c0), t_fwd = fmin(t_fwd, c2 - c1);
     t_enc = fmin(t_enc, enc), t_comp = fmin(t_comp, comp), t_dec = fmin(t_dec, dec);
+    /* the same pass again with each conv timed alone, for the per-layer table */
+    if ((rc = model_forward(plan, w, in, out, conv_clock_hook, &cc, &e))) goto fail;
   }
   printf("  k = %zux%zu%-10s uncoded forward %7.1f ms, simulated run %7.1f ms (encode %.1f, "
          "workers %.1f, decode %.1f): ratio %.3f (target <= 1.3) %s\n",
          ka, kb, optimum == 1 ? " (optimum)" : optimum == 2 ? " (auto alg)" : "", t_fwd * 1e3, t_run * 1e3, t_enc * 1e3,
          t_comp * 1e3, t_dec * 1e3, t_run / t_fwd, t_run / t_fwd <= 1.3 ? "ok" : "MISSED");
+  print_layer_breakdown(&cfg, plan, cc.t_s, lay, pair, n_conv, t_fwd, t_run);
   run_assets_free(cache);
   return 0;
 fail:
