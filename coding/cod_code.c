@@ -31,6 +31,33 @@ cod_code_params cod_code_params_default(void) {
   return p;
 }
 
+/* Group the workers by their rows of A (exact comparison): nsctc-rot's R^{k_B*i*j} repeats
+ * with period q/gcd(k_B, q) in j, so at n = q = 20, k_B = 4 workers j and j+5 hold the same
+ * coded slabs, and with k_A = 1 every worker holds the plain input. O(n * classes). */
+static int input_classes_find(cod_code *c, cod_err *err) {
+  const size_t row = c->ea * c->m_in;
+  c->in_class = cod_malloc_array(c->n, sizeof *c->in_class);
+  size_t *first = cod_malloc_array(c->n, sizeof *first);
+  if (!c->in_class || !first) {
+    cod_free(first);
+    return cod_err_set(err, COD_ENOMEM, "out of memory grouping the coded inputs");
+  }
+  size_t k = 0;
+  for (size_t j = 0; j < c->n; j++) {
+    size_t cl = 0;
+    while (cl < k && memcmp(c->A + first[cl] * row, c->A + j * row, row * sizeof *c->A)) cl++;
+    if (cl == k) first[k++] = j;
+    c->in_class[j] = cl;
+  }
+  c->n_in_classes = k;
+  c->A_cls = cod_malloc_array(k * row, sizeof *c->A_cls);
+  if (c->A_cls)
+    for (size_t cl = 0; cl < k; cl++)
+      memcpy(c->A_cls + cl * row, c->A + first[cl] * row, row * sizeof *c->A);
+  cod_free(first);
+  return c->A_cls ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory grouping the coded inputs");
+}
+
 int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
                  cod_err *err) {
   int rc = cod_scheme_check(prm, err); /* the registry's dry run: one set of rules */
@@ -74,6 +101,7 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
   ops->fill(c);
   gsl_rng_free(c->rng);
   c->rng = NULL;
+  if ((rc = input_classes_find(c, err))) goto fail;
   *out = c;
   return COD_OK;
 fail:
@@ -85,6 +113,8 @@ void cod_code_free(cod_code *c) {
   if (!c) return;
   cod_free(c->A);
   cod_free(c->B);
+  cod_free(c->in_class);
+  cod_free(c->A_cls);
   cod_free(c);
 }
 
@@ -123,6 +153,18 @@ size_t cod_code_encode_workspace_bytes(const cod_code *c) {
 void cod_code_encode_input_work(const cod_code *c, const double *x, double *coded, void *work) {
   cod_partition_split_input(&c->part, x, work);
   apply_coef(c->A, c->n * c->ea, c->m_in, work, c->part.in_piece_len, coded);
+}
+
+size_t cod_code_input_classes(const cod_code *c) { return c->n_in_classes; }
+size_t cod_code_input_class(const cod_code *c, size_t j) {
+  assert(j < c->n);
+  return c->in_class[j];
+}
+
+void cod_code_encode_input_classes_work(const cod_code *c, const double *x, double *coded,
+                                        void *work) {
+  cod_partition_split_input(&c->part, x, work);
+  apply_coef(c->A_cls, c->n_in_classes * c->ea, c->m_in, work, c->part.in_piece_len, coded);
 }
 
 int cod_code_encode_input(const cod_code *c, const double *x, double *coded, cod_err *err) {
@@ -214,6 +256,97 @@ void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xi
   for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
   cod_conv2d_batch_f32(&c->wgeom, c->ea, xf, kf, yf, work);
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
+}
+
+/* The worker convolution in two halves (cod_conv2d_batch_cols / _gemm): the columns of the
+ * coded slabs, then the GEMM with the worker's filters. The fp32 columns come from fp32
+ * copies of the slabs, as in cod_code_worker_compute, so both halves together are it. */
+size_t cod_code_worker_cols_bytes(const cod_code *c, cod_dtype prec) {
+  size_t len = cod_conv_batch_cols_len(&c->wgeom, c->ea, prec);
+  if (!len) return 0;
+  if (prec == COD_F64) return len * sizeof(double);
+  return (len + cod_code_worker_input_len(c)) * sizeof(float);
+}
+
+void cod_code_worker_cols(const cod_code *c, cod_dtype prec, const double *xin, void *cols) {
+  assert(cod_code_worker_cols_bytes(c, prec));
+  if (prec == COD_F64) {
+    cod_conv2d_batch_cols_f64(&c->wgeom, c->ea, xin, cols);
+    return;
+  }
+  size_t len = cod_conv_batch_cols_len(&c->wgeom, c->ea, prec), il = cod_code_worker_input_len(c);
+  float *xf = (float *)cols + len;
+  for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
+  cod_conv2d_batch_cols_f32(&c->wgeom, c->ea, xf, cols);
+}
+
+void cod_code_worker_compute_cols(const cod_code *c, cod_dtype prec, const void *cols,
+                                  const double *kin, double *out, void *work) {
+  assert(cod_code_worker_cols_bytes(c, prec));
+  if (prec == COD_F64) {
+    cod_conv2d_batch_gemm_f64(&c->wgeom, c->ea, cols, kin, out, work);
+    return;
+  }
+  /* the workspace laid out as cod_code_worker_compute's: product, then the fp32 copies */
+  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ol = cod_code_worker_output_len(c);
+  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
+  for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
+  cod_conv2d_batch_gemm_f32(&c->wgeom, c->ea, cols, kf, yf, work);
+  for (size_t i = 0; i < ol; i++) out[i] = yf[i];
+}
+
+/* Workers of one class at once: their filters gathered side by side (fp32: converted) after
+ * the product region, one GEMM, each worker's blocks to its own output. */
+size_t cod_code_workers_cols_workspace_bytes(const cod_code *c, cod_dtype prec, size_t nw) {
+  size_t el = prec == COD_F64 ? sizeof(double) : sizeof(float);
+  size_t conv = (cod_conv_batch_sets_workspace_bytes(&c->wgeom, c->ea, nw, prec) + 63) / 64 * 64;
+  size_t extra = nw * cod_code_worker_filter_len(c) * el;
+  if (prec != COD_F64) extra += nw * cod_code_worker_output_len(c) * el;
+  return conv + extra;
+}
+
+void cod_code_workers_compute_cols(const cod_code *c, cod_dtype prec, const void *cols,
+                                   size_t nw, const double *const *kin, double *const *out,
+                                   void *work) {
+  assert(cod_code_worker_cols_bytes(c, prec) && nw >= 1 && nw <= COD_WORKERS_MAX);
+  size_t conv = (cod_conv_batch_sets_workspace_bytes(&c->wgeom, c->ea, nw, prec) + 63) / 64 * 64;
+  size_t fl = cod_code_worker_filter_len(c), ol = cod_code_worker_output_len(c);
+  if (prec == COD_F64) {
+    double *k = (double *)((char *)work + conv);
+    for (size_t w = 0; w < nw; w++) memcpy(k + w * fl, kin[w], fl * sizeof *k);
+    cod_conv2d_batch_gemm_sets_f64(&c->wgeom, c->ea, cols, nw, k, out, work);
+    return;
+  }
+  float *k = (float *)((char *)work + conv), *y = k + nw * fl, *ys[COD_WORKERS_MAX];
+  for (size_t w = 0; w < nw; w++) {
+    for (size_t i = 0; i < fl; i++) k[w * fl + i] = (float)kin[w][i];
+    ys[w] = y + w * ol;
+  }
+  cod_conv2d_batch_gemm_sets_f32(&c->wgeom, c->ea, cols, nw, k, ys, work);
+  for (size_t w = 0; w < nw; w++)
+    for (size_t i = 0; i < ol; i++) out[w][i] = ys[w][i];
+}
+
+double cod_code_input_gain(const cod_code *c) {
+  double g = 0;
+  for (size_t r = 0; r < c->n * c->ea; r++) {
+    double s = 0;
+    for (size_t i = 0; i < c->m_in; i++) s += fabs(c->A[r * c->m_in + i]);
+    g = fmax(g, s);
+  }
+  return g;
+}
+
+double cod_code_filter_gain(const cod_code *c) {
+  double g = 0;
+  for (size_t r = 0; r < c->n * c->eb; r++) {
+    double s = 0;
+    for (size_t i = 0; i < c->m_filt; i++) s += fabs(c->B[r * c->m_filt + i]);
+    g = fmax(g, s);
+  }
+  return g;
 }
 
 /* Bytes of the slab convolutions alone under algo (before the fp32 copies). */

@@ -140,6 +140,47 @@ size_t cod_code_worker_workspace_bytes(const cod_code *code, cod_dtype prec);
 void cod_code_worker_compute(const cod_code *code, cod_dtype prec, const double *xin,
                              const double *kin, double *out, void *work);
 
+/* Workers whose coded inputs are the same combination of the slabs (equal rows of the
+ * input encoding matrix, compared exactly: their coded slabs are equal bit for bit).
+ * cod_code_input_classes is how many distinct coded inputs the n workers hold (n when none
+ * repeats; 5 for nsctc-rot at n = 20, k_A = k_B = 4; 1 with k_A = 1), and
+ * cod_code_input_class(code, j) worker j's class, numbered in order of first worker.
+ * cod_code_encode_input_classes_work encodes each class once: coded holds
+ * input_classes x worker_input_len values (class c at c * worker_input_len), each equal to
+ * what cod_code_encode_input_work gives the class's workers; work as there. */
+size_t cod_code_input_classes(const cod_code *code);
+size_t cod_code_input_class(const cod_code *code, size_t j);
+void cod_code_encode_input_classes_work(const cod_code *code, const double *x, double *coded,
+                                        void *work);
+
+/* cod_code_worker_compute in two halves, for workers that share coded inputs: the column
+ * matrix of a worker's coded slabs (cod_code_worker_cols, into cols of
+ * cod_code_worker_cols_bytes(code, prec) bytes), then the GEMM with one worker's filters
+ * (cod_code_worker_compute_cols; work as for cod_code_worker_compute). Both together give
+ * cod_code_worker_compute's result bit for bit, so a class's columns can be built once for
+ * all its workers. cod_code_worker_cols_bytes is 0 where the worker convolution is not one
+ * batched GEMM (then only cod_code_worker_compute applies). Never allocate or fail. */
+size_t cod_code_worker_cols_bytes(const cod_code *code, cod_dtype prec);
+void cod_code_worker_cols(const cod_code *code, cod_dtype prec, const double *xin, void *cols);
+void cod_code_worker_compute_cols(const cod_code *code, cod_dtype prec, const void *cols,
+                                  const double *kin, double *out, void *work);
+
+/* nw workers of one input class at once: cols as from cod_code_worker_cols for the class,
+ * worker w's filters kin[w] and result out[w] (as cod_code_worker_compute_cols); work holds
+ * cod_code_workers_cols_workspace_bytes(code, prec, nw) bytes. One GEMM over the nw
+ * workers' filters stacked: each entry is the same dot product as in the worker's own GEMM
+ * (bit for bit with OpenBLAS, whose sums follow the inner dimension's blocking only; the
+ * tests check it). 1 <= nw <= COD_WORKERS_MAX. Never allocates or fails. */
+size_t cod_code_workers_cols_workspace_bytes(const cod_code *code, cod_dtype prec, size_t nw);
+void cod_code_workers_compute_cols(const cod_code *code, cod_dtype prec, const void *cols,
+                                   size_t nw, const double *const *kin, double *const *out,
+                                   void *work);
+
+/* The largest sum of absolute coefficients over a coded slab (input gain) or a coded
+ * filter group (filter gain): |coded value| <= gain * max |plain value|. */
+double cod_code_input_gain(const cod_code *code);
+double cod_code_filter_gain(const cod_code *code);
+
 /* The same computation with the slab convolutions done by algorithm `algo` (cod_wino.h),
  * which must apply to cod_code_worker_geom(code) (cod_conv_algo_applies). COD_CONV_IM2COL
  * is exactly cod_code_worker_compute (one batched GEMM over the e_A slabs); another

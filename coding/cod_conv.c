@@ -120,9 +120,15 @@ size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_d
   return b > one ? b : one;
 }
 
+size_t cod_conv_batch_cols_len(const cod_conv_geom *g, size_t nimg, cod_dtype dt) {
+  if (is_pointwise(g) || !batch_bytes(g, nimg, cod_dtype_size(dt))) return 0;
+  return g->c * g->kh * g->kw * nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
+}
+
 /* conv (banded im2col + GEMM), and the batch: every image's columns side by side in one
  * column matrix, one GEMM (the filters are packed once instead of once per image), then
- * each image's rows copied out of the product. */
+ * each image's rows copied out of the product. The batch is its two halves (columns,
+ * then GEMM and copy-out), so a caller whose images recur can build the columns once. */
 #define DEFINE_CONV(T, SUFFIX)                                                              \
   void cod_conv2d_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,           \
                            void *work) {                                                    \
@@ -154,19 +160,58 @@ size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_d
         cod_conv2d_##SUFFIX(g, x + i * in_len, k, y + i * out_len, work);                   \
       return;                                                                               \
     }                                                                                       \
+    cod_conv2d_batch_cols_##SUFFIX(g, nimg, x, work);                                     \
+    cod_conv2d_batch_gemm_##SUFFIX(g, nimg, work, k, y, work);                              \
+  }                                                                                         \
+  void cod_conv2d_batch_cols_##SUFFIX(const cod_conv_geom *g, size_t nimg, const T *x,      \
+                                      T *col) {                                             \
+    assert(cod_conv_batch_cols_len(g, nimg, sizeof(T) == 8 ? COD_F64 : COD_F32));           \
+    const size_t in_len = cod_conv_input_len(g);                                            \
     const size_t cols = cod_conv_out_h(g) * cod_conv_out_w(g), ld = nimg * cols;            \
-    const size_t CKK = g->c * g->kh * g->kw, N = g->n_filters;                              \
-    T *col = work, *prod = col + CKK * ld;                                                  \
     for (size_t i = 0; i < nimg; i++)                                                       \
       im2col_##SUFFIX(g, x + i * in_len, 0, cod_conv_out_h(g), col + i * cols, ld);         \
+  }                                                                                         \
+  void cod_conv2d_batch_gemm_##SUFFIX(const cod_conv_geom *g, size_t nimg, const T *col,    \
+                                      const T *k, T *y, void *work) {                       \
+    const size_t out_len = cod_conv_output_len(g);                                          \
+    const size_t cols = cod_conv_out_h(g) * cod_conv_out_w(g), ld = nimg * cols;            \
+    const size_t CKK = g->c * g->kh * g->kw, N = g->n_filters;                              \
+    T *prod = (T *)work + CKK * ld; /* after the columns, wherever these come from */       \
     gemm_##SUFFIX((int)N, (int)ld, (int)CKK, k, col, (int)ld, prod, (int)ld);               \
     for (size_t i = 0; i < nimg; i++)                                                       \
       for (size_t f = 0; f < N; f++)                                                        \
         memcpy(y + i * out_len + f * cols, prod + f * ld + i * cols, cols * sizeof(T));     \
   }
 
+/* Filter sets that share the column matrix: one GEMM of all sets' filters stacked (each
+ * output entry is the same K-long dot product as in the set's own GEMM), then each set's
+ * image blocks copied to its own destination. */
+size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, size_t nsets,
+                                           cod_dtype dt) {
+  size_t ld = nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
+  return (g->c * g->kh * g->kw + nsets * g->n_filters) * ld * cod_dtype_size(dt);
+}
+
+#define DEFINE_SETS(T, SUFFIX)                                                              \
+  void cod_conv2d_batch_gemm_sets_##SUFFIX(const cod_conv_geom *g, size_t nimg,             \
+                                           const T *col, size_t nsets, const T *k,          \
+                                           T *const *y, void *work) {                       \
+    const size_t out_len = cod_conv_output_len(g);                                          \
+    const size_t cols = cod_conv_out_h(g) * cod_conv_out_w(g), ld = nimg * cols;            \
+    const size_t CKK = g->c * g->kh * g->kw, N = g->n_filters;                              \
+    T *prod = (T *)work + CKK * ld;                                                         \
+    gemm_##SUFFIX((int)(nsets * N), (int)ld, (int)CKK, k, col, (int)ld, prod, (int)ld);     \
+    for (size_t s = 0; s < nsets; s++)                                                      \
+      for (size_t i = 0; i < nimg; i++)                                                     \
+        for (size_t f = 0; f < N; f++)                                                      \
+          memcpy(y[s] + i * out_len + f * cols, prod + (s * N + f) * ld + i * cols,         \
+                 cols * sizeof(T));                                                         \
+  }
+
 DEFINE_CONV(double, f64)
 DEFINE_CONV(float, f32)
+DEFINE_SETS(double, f64)
+DEFINE_SETS(float, f32)
 
 #define DEFINE_DIRECT(NAME, T)                                                              \
   void NAME(const cod_conv_geom *g, const T *x, const T *k, T *y) {                         \

@@ -65,6 +65,35 @@ void cod_conv2d_batch_f64(const cod_conv_geom *g, size_t nimg, const double *x,
 void cod_conv2d_batch_f32(const cod_conv_geom *g, size_t nimg, const float *x, const float *k,
                           float *y, void *work);
 
+/* The two halves of the batch, for images that recur (coded workers holding the same
+ * coded slabs): cod_conv_batch_cols_len(g, nimg, dt) is the length (elements of dt) of the
+ * batch's column matrix, or 0 when the batch is not one GEMM (a single image, a pointwise
+ * geometry, or columns beyond the batch bound: use cod_conv2d_batch_*). Where it is not 0,
+ * cod_conv2d_batch_cols_* writes the column matrix of x (nimg x C x H x W) to col, and
+ * cod_conv2d_batch_gemm_* computes y from it and k; work holds
+ * cod_conv_batch_workspace_bytes(g, nimg, dt) bytes (the product lives in its second half,
+ * so work may be col itself). cols then gemm is cod_conv2d_batch_*, bit for bit. */
+size_t cod_conv_batch_cols_len(const cod_conv_geom *g, size_t nimg, cod_dtype dt);
+void cod_conv2d_batch_cols_f64(const cod_conv_geom *g, size_t nimg, const double *x,
+                               double *col);
+void cod_conv2d_batch_cols_f32(const cod_conv_geom *g, size_t nimg, const float *x, float *col);
+void cod_conv2d_batch_gemm_f64(const cod_conv_geom *g, size_t nimg, const double *col,
+                               const double *k, double *y, void *work);
+void cod_conv2d_batch_gemm_f32(const cod_conv_geom *g, size_t nimg, const float *col,
+                               const float *k, float *y, void *work);
+
+/* cod_conv2d_batch_gemm_* for nsets filter banks at once: k holds nsets x N x C x KH x KW
+ * (the banks one after the other), set s's output goes to y[s] (nimg x N x H' x W'), and
+ * work holds cod_conv_batch_sets_workspace_bytes(g, nimg, nsets, dt) bytes (the product
+ * after the column region, so work may be col). One GEMM with nsets*N rows: each entry is
+ * the same dot product as in the set's own cod_conv2d_batch_gemm_*. */
+size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, size_t nsets,
+                                           cod_dtype dt);
+void cod_conv2d_batch_gemm_sets_f64(const cod_conv_geom *g, size_t nimg, const double *col,
+                                    size_t nsets, const double *k, double *const *y, void *work);
+void cod_conv2d_batch_gemm_sets_f32(const cod_conv_geom *g, size_t nimg, const float *col,
+                                    size_t nsets, const float *k, float *const *y, void *work);
+
 /* The naive reference: six nested loops, accumulation in double. */
 void cod_conv2d_direct_f64(const cod_conv_geom *g, const double *x, const double *k,
                            double *y);

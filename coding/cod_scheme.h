@@ -32,6 +32,11 @@ struct cod_code {
   cod_conv_geom wgeom;   /* one worker convolution: a coded slab with e_B coded groups */
   double *A;             /* n*ea x m_in, row-major */
   double *B;             /* n*eb x m_filt */
+  /* workers whose rows of A are equal (compared exactly) receive the same coded input:
+   * in_class[j] is j's class, classes numbered by first worker; A_cls holds each class's
+   * rows (n_in_classes*ea x m_in) */
+  size_t *in_class, n_in_classes;
+  double *A_cls;
 };
 
 struct cod_scheme_ops {

@@ -36,6 +36,7 @@ struct run_assets {
   model_plan *plan;
   double *input, *ref_out;   /* input, final output of the uncoded pipeline */
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
+  double *kmax;              /* largest |weight| of every conv (run_layer_in.filter_max_abs) */
   run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
   size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 019) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
@@ -49,6 +50,7 @@ void run_assets_free(run_assets *a) {
   for (size_t i = 0; a->ref_conv && i < a->n_conv; i++) cod_free(a->ref_conv[i]);
   run_filt_cache_free(a->filt);
   cod_free(a->ref_conv);
+  cod_free(a->kmax);
   run_scratch_fini(&a->scratch);
   run_code_cache_free(a->codes);
   cod_free(a->input);
@@ -71,6 +73,12 @@ static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *
   a->ref_conv[ci] = cod_malloc_array(len, sizeof(double));
   if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
   memcpy(a->ref_conv[ci], y, len * sizeof(double));
+  double m = 0;
+  for (size_t i = 0; i < cod_conv_filter_len(g); i++) { /* a NaN weight makes m NaN */
+    double v = fabs(k[i]);
+    if (!(v <= m)) m = v;
+  }
+  a->kmax[ci] = m; /* NaN or Inf: the layer computes each result as it arrives */
   return COD_OK;
 }
 
@@ -111,9 +119,10 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
   a->input = cod_malloc_array(shape_len(in), sizeof(double));
   a->ref_out = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof(double));
   a->ref_conv = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double *));
+  a->kmax = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double));
   a->budget_bytes = coded_budget_bytes(a->m);
   if ((rc = run_filt_cache_new(a->n_conv, a->budget_bytes, &a->filt, err))) return rc;
-  if (!a->input || !a->ref_out || !a->ref_conv)
+  if (!a->input || !a->ref_out || !a->ref_conv || !a->kmax)
     return cod_err_set(err, COD_ENOMEM, "out of memory");
   if (strcmp(cfg->data.source, "none") != 0) {
     /* a data set: the reference activations (and the rows) are those of its first image */
@@ -578,7 +587,7 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
   run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch,
-                     run_storage_refusals(x->storage, ci), 0};
+                     run_storage_refusals(x->storage, ci), 0, 0.0};
   /* all n workers' coded operands beyond the budget: the simulator encodes them by chunks
    * as workers compute (same bytes; master time is modelled, so no wall time is lost) */
   double coded_bytes = (double)cod_code_workers(code) * sizeof(double) *
@@ -586,6 +595,7 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   in.lazy_encode = y && x->be == &sim_backend && c->master.timing == RUN_TIMING_MODEL &&
                    coded_bytes > (double)x->a->budget_bytes;
   int cached = y && !in.lazy_encode;
+  if (y) in.filter_max_abs = x->a->kmax[ci];
   if (cached && (rc = run_filt_cache_acquire(x->a->filt, ci, code, k, &in.coded_filters,
                                              &in.coded_filters_wall_s, err)))
     return rc;

@@ -58,6 +58,19 @@ struct layer_ctx {
   double *cx, *res;        /* coded inputs, results (real mode) */
   double *ck_own;          /* coded filters when the caller gave none */
   const double *ck;        /* coded filters in use */
+  /* workers with equal coded inputs (cod_code_input_classes < n): by_class = cx holds one
+   * coded input per class; cols = one column matrix per class (cols_each bytes), built on
+   * the first result of the class that is computed (cols_ready) */
+  int by_class;
+  unsigned char *cols;
+  size_t cols_each;
+  unsigned char *cols_ready;
+  /* defer: the numbers of arrived workers are computed when the layer decodes, a class's
+   * workers in one GEMM (no result can overflow: see defer_applies); pending[j] = 1 for
+   * an arrived worker whose numbers are not computed yet */
+  int defer;
+  unsigned char pending_any;
+  unsigned char *pending;
   void *work;
   size_t il, fl, ol, el_up, el_down;
   int real;
@@ -77,6 +90,7 @@ struct layer_ctx {
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
 
 static void cancel_rest(layer_ctx *L, const char *unfinished_status);
+static void deferred_numbers(layer_ctx *L);
 static void finish(layer_ctx *L, const char *status);
 static int worst_cond(layer_ctx *L, double *cond, cod_err *err);
 
@@ -234,6 +248,7 @@ static int all_finite(const double *v, size_t n) {
 }
 
 static void do_decode(layer_ctx *L, size_t critical) {
+  if (L->defer) deferred_numbers(L); /* before the decode's clocks start */
   run_layer_out *o = L->out;
   const int cmode = L->in->cfg->run.cond;
   double wall = 0, c0 = cod_clock_thread_cpu_s();
@@ -316,10 +331,17 @@ static int worker_numbers(layer_ctx *L, wrec *w) {
     L->out->cpu_encode_s += c1 - c0;
     c0 = c1;
   } else {
-    xin = L->cx + w->j * L->il, kin = L->ck + w->j * L->fl;
+    xin = L->cx + (L->by_class ? cod_code_input_class(L->code, w->j) : w->j) * L->il;
+    kin = L->ck + w->j * L->fl;
   }
   int prec = L->in->cfg->run.precision, rc = COD_OK;
-  if (prec == RUN_BF16 || prec == RUN_FP16)
+  if (L->cols) { /* the class's columns once, then this worker's GEMM: the same numbers */
+    size_t cl = cod_code_input_class(L->code, w->j);
+    void *cols = L->cols + cl * L->cols_each;
+    if (!L->cols_ready[cl]) cod_code_worker_cols(L->code, work_dtype(prec), xin, cols);
+    L->cols_ready[cl] = 1;
+    cod_code_worker_compute_cols(L->code, work_dtype(prec), cols, kin, res, L->work);
+  } else if (prec == RUN_BF16 || prec == RUN_FP16)
     rc = cod_code_worker_compute_half(L->code, prec == RUN_BF16 ? COD_HALF_BF16 : COD_HALF_FP16,
                                       xin, kin, res, L->work, NULL);
   else
@@ -348,6 +370,38 @@ static void worker_numeric_failure(layer_ctx *L, wrec *w) {
   }
 }
 
+/* The numbers of the arrived workers that are pending, one GEMM per input class (the same
+ * numbers as worker_numbers: cod_code_workers_compute_cols), then each worker's noise. */
+static void deferred_numbers(layer_ctx *L) {
+  if (!L->pending_any) return;
+  double c0 = cod_clock_thread_cpu_s();
+  size_t ncl = cod_code_input_classes(L->code);
+  for (size_t cl = 0; cl < ncl; cl++) {
+    const double *kin[COD_WORKERS_MAX];
+    double *out[COD_WORKERS_MAX];
+    size_t nw = 0;
+    for (size_t i = 0; i < L->n_arrived; i++) {
+      size_t j = L->arrived[i];
+      if (!L->pending[j] || cod_code_input_class(L->code, j) != cl) continue;
+      kin[nw] = L->ck + j * L->fl, out[nw++] = L->res + j * L->ol;
+      L->pending[j] = 0;
+    }
+    if (!nw) continue;
+    void *cols = L->cols + cl * L->cols_each;
+    if (!L->cols_ready[cl]) cod_code_worker_cols(L->code, COD_F64, L->cx + cl * L->il, cols);
+    L->cols_ready[cl] = 1;
+    cod_code_workers_compute_cols(L->code, COD_F64, cols, nw, kin, out, L->work);
+  }
+  for (size_t i = 0; i < L->n_arrived; i++) { /* noise in arrival order: one stream each */
+    size_t j = L->arrived[i];
+    if (isfinite(L->in->cfg->run.snr_db))
+      cod_noise_add(L->res + j * L->ol, L->ol, L->in->cfg->run.snr_db, L->ws[j].rng_noise);
+    assert(all_finite(L->res + j * L->ol, L->ol)); /* defer_applies bounds every value */
+  }
+  L->pending_any = 0;
+  L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
+}
+
 static void ev_result(sim_engine *e, void *p) {
   wrec *w = p;
   layer_ctx *L = w->L;
@@ -357,7 +411,9 @@ static void ev_result(sim_engine *e, void *p) {
   w->t_result = now_s(L);
   L->out->workers[w->j].t_finish_s = w->t_result;
   L->out->workers[w->j].status = RES_WORKER_STRAGGLER; /* until the decoder uses it */
-  if (L->real) { /* a 16-bit overflow, or any result that is not finite (fp32 near 3.4e38) */
+  if (L->defer) { /* finite by the bound: computed with its class when the layer decodes */
+    L->pending[w->j] = 1, L->pending_any = 1;
+  } else if (L->real) { /* a 16-bit overflow, or any result that is not finite (fp32 near 3.4e38) */
     int nrc = worker_numbers(L, w);
     if (nrc || !all_finite(L->res + w->j * L->ol, L->ol)) return worker_numeric_failure(L, w);
   }
@@ -483,6 +539,8 @@ static int make_model(const run_config *c, const run_latency *rl, sim_latency **
 
 static void ctx_free(layer_ctx *L) {
   cod_free(L->ws);
+  cod_free(L->cols_ready);
+  cod_free(L->pending);
   cod_free(L->pieces), cod_free(L->groups), cod_free(L->cxc), cod_free(L->ckc);
   if (!L->in->scratch || L->lazy) { /* lazy: cx is NULL, res and work are the layer's own */
     cod_free(L->cx);
@@ -512,6 +570,7 @@ void run_scratch_fini(run_scratch *s) {
   cod_free(s->work);
   cod_free(s->dwork);
   cod_free(s->ework);
+  cod_free(s->cols);
   memset(s, 0, sizeof *s);
 }
 
@@ -749,10 +808,19 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
       return COD_OK;
     }
     if (in->scratch) {
-      if (scratch_grow(in->scratch, L->n * L->il, L->n * L->ol, work,
-                       cod_code_decode_workspace_bytes(code), cod_code_encode_workspace_bytes(code)))
+      run_scratch *s = in->scratch;
+      size_t ncl = cod_code_input_classes(code);
+      L->by_class = ncl < L->n;
+      /* shared columns: im2col workers at fp64/fp32 whose convolution is one batched GEMM */
+      L->cols_each = L->by_class && L->algo == COD_CONV_IM2COL && !half
+                         ? cod_code_worker_cols_bytes(code, work_dtype(c->run.precision)) : 0;
+      if (scratch_grow(s, (L->by_class ? ncl : L->n) * L->il, L->n * L->ol, work,
+                       cod_code_decode_workspace_bytes(code), cod_code_encode_workspace_bytes(code)) ||
+          (L->cols_each && (grow_bytes(&s->cols, &s->cols_bytes, ncl * L->cols_each) ||
+                            !(L->cols_ready = cod_calloc(ncl, 1)))))
         return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
-      L->cx = in->scratch->cx, L->res = in->scratch->res, L->work = in->scratch->work;
+      L->cx = s->cx, L->res = s->res, L->work = s->work;
+      if (L->cols_each) L->cols = s->cols;
     } else {
       L->cx = cod_malloc_array(L->n * L->il, sizeof *L->cx);
       L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
@@ -847,6 +915,51 @@ static int worst_cond(layer_ctx *L, double *cond, cod_err *err) {
   return run_worst_cond(L->in->cfg, L->code, L->in->scratch, cond, err);
 }
 
+/* Columns per worker GEMM below which a class's GEMM does not pay: gathering each worker's
+ * filters side by side costs about 1/columns of its multiply-adds (measured on AlexNet:
+ * conv1 and conv2 at 4x4 and conv3-5 at 1x16 gain, conv3-5 at 4x4, 52 columns, lose). */
+#define RUN_DEFER_MIN_COLS 128
+
+/* Defer the numbers to the decode (one GEMM per input class) where that gives the same
+ * numbers and outcome as computing each result on arrival: fp64 im2col workers with shared
+ * columns, classes of more than one worker, and a bound on every result far below overflow,
+ * so that no worker can be a numeric failure (each |value| <= C*KH*KW * max|coded x| *
+ * max|coded k|, and with noise its square summed over a result stays finite). fp32 stays
+ * per worker: sgemm's sums change with the number of rows. */
+static int defer_setup(layer_ctx *L, cod_err *err) {
+  const run_layer_in *in = L->in;
+  const cod_conv_geom *wg = cod_code_worker_geom(L->code);
+  const cod_conv_geom *g = &cod_code_partition(L->code)->layer;
+  size_t ncl = cod_code_input_classes(L->code);
+  size_t cols = cod_code_slabs_per_worker(L->code) * cod_conv_out_h(wg) * cod_conv_out_w(wg);
+  if (!L->cols || in->cfg->run.precision != RUN_FP64 || !(in->filter_max_abs > 0) ||
+      ncl == L->n || cols < RUN_DEFER_MIN_COLS)
+    return COD_OK;
+  double xmax = 0;
+  for (size_t i = 0; i < cod_conv_input_len(g); i++) { /* a NaN makes xmax NaN */
+    double v = fabs(in->x[i]);
+    if (!(v <= xmax)) xmax = v;
+  }
+  double bound = (double)(wg->c * wg->kh * wg->kw) * xmax * cod_code_input_gain(L->code) *
+                 in->filter_max_abs * cod_code_filter_gain(L->code) *
+                 (double)cod_code_worker_output_len(L->code);
+  if (!(bound < 1e150)) return COD_OK; /* NaN or Inf in x, or too close to overflow */
+  size_t most = 0; /* the largest class */
+  for (size_t cl = 0; cl < ncl; cl++) {
+    size_t m = 0;
+    for (size_t j = 0; j < L->n; j++) m += cod_code_input_class(L->code, j) == cl;
+    most = m > most ? m : most;
+  }
+  run_scratch *s = in->scratch;
+  size_t need = cod_code_workers_cols_workspace_bytes(L->code, COD_F64, most);
+  if (grow_bytes(&s->work, &s->work_bytes, need) ||
+      !(L->pending = cod_calloc(L->n, 1)))
+    return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
+  L->work = s->work;
+  L->defer = 1;
+  return COD_OK;
+}
+
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
   if (run_alloc_applies(in->cfg)) return run_alloc_layer_execute(in, out, err);
   layer_ctx L;
@@ -869,7 +982,9 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     if (L.lazy) {
       cod_code_split_input(L.code, in->x, L.pieces);
       cod_code_split_filters(L.code, in->k, L.groups);
-    } else if (in->scratch)
+    } else if (in->scratch && L.by_class) /* each distinct coded input once */
+      cod_code_encode_input_classes_work(L.code, in->x, L.cx, in->scratch->ework);
+    else if (in->scratch)
       cod_code_encode_input_work(L.code, in->x, L.cx, in->scratch->ework);
     else if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)))
       goto done;
@@ -877,6 +992,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     wall = cod_clock_wall_s() - w0 + (L.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
   out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
+  if (L.real && !rc && (rc = defer_setup(&L, err))) goto done;
   out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
   schedule_after_s(&L, out->t_encode_s, ev_encoded, &L);
   while (!L.done && !L.rc && sim_engine_step(L.e)) {
@@ -893,6 +1009,9 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     finish(&L, RES_STATUS_UNDECODABLE);
   }
 done:
+  /* a layer that ended without decoding still draws its arrived workers' noise, as when
+   * each result was computed on arrival (the streams go on to the next layer) */
+  if (!rc && L.defer) deferred_numbers(&L);
   /* drop this layer's leftovers so the next layer starts from a clean engine */
   if (L.deadline_ev) sim_engine_cancel(L.e, L.deadline_ev);
   for (size_t j = 0; L.ws && j < L.n; j++) {

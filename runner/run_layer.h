@@ -90,6 +90,8 @@ typedef struct run_scratch {
   double *cx, *res;
   void *work, *dwork, *ework;      /* worker convolution, decoder and encoder workspaces */
   size_t cx_len, res_len, work_bytes, dwork_bytes, ework_bytes;
+  void *cols;                      /* column matrices of the distinct coded inputs */
+  size_t cols_bytes;
   /* stragglers = worst: the worst sets already searched, one per code (scheme, n, k_A,
    * k_B, q) and search (worst_sets, seed), so a sweep thread searches each once. The
    * condition number of a set depends on the code's matrices only, not on the layer. */
@@ -175,6 +177,10 @@ typedef struct run_layer_in {
    * then unused. The runner sets it where the n workers' operands would exceed its budget
    * and master time is modelled (docs/decisions/019-coded-filter-cache.md). */
   int lazy_encode;
+  /* Optional: the largest |value| of k (0 = not known). With it, a layer whose results
+   * cannot overflow (a bound from the codes' gains) computes the used workers of an input
+   * class in one GEMM when it decodes, instead of each result as it arrives. */
+  double filter_max_abs;
 } run_layer_in;
 
 /* [run] cond = worst: the worst-conditioned set's condition number of `code` under cfg's

@@ -69,7 +69,7 @@ static void run_one(const run_config *c, const cod_code *code, const cod_conv_ge
   cr_assert_not_null(lr->y);
   run_scratch s;
   memset(&s, 0, sizeof s);
-  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy};
+  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy, 0.0};
   cr_assert_eq(run_layer_execute(&in, &lr->out, &e), COD_OK, "%s", e.msg);
   lr->t_end = lr->out.t_end_s;
   run_scratch_fini(&s);
@@ -233,7 +233,7 @@ Test(runner_encode, chunked_layer_out_of_memory) {
     cr_assert_eq(run_cluster_new(&c, eng, 3, &cl, &e), COD_OK, "%s", e.msg);
     run_scratch s;
     memset(&s, 0, sizeof s);
-    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1};
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1, 0.0};
     run_layer_out out;
     cod_err ee = {0};
     cod_alloc_fail_at(n);
