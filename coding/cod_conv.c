@@ -121,7 +121,7 @@ size_t cod_conv_batch_workspace_bytes(const cod_conv_geom *g, size_t nimg, cod_d
 }
 
 size_t cod_conv_batch_cols_len(const cod_conv_geom *g, size_t nimg, cod_dtype dt) {
-  if (is_pointwise(g) || !batch_bytes(g, nimg, cod_dtype_size(dt))) return 0;
+  if (!batch_bytes(g, nimg, cod_dtype_size(dt))) return 0;
   return g->c * g->kh * g->kw * nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
 }
 

@@ -67,8 +67,8 @@ void cod_conv2d_batch_f32(const cod_conv_geom *g, size_t nimg, const float *x, c
 
 /* The two halves of the batch, for images that recur (coded workers holding the same
  * coded slabs): cod_conv_batch_cols_len(g, nimg, dt) is the length (elements of dt) of the
- * batch's column matrix, or 0 when the batch is not one GEMM (a single image, a pointwise
- * geometry, or columns beyond the batch bound: use cod_conv2d_batch_*). Where it is not 0,
+ * batch's column matrix, or 0 when the batch is not one GEMM (a single image, or columns
+ * beyond the batch bound: cod_conv2d_batch_* then convolves image by image). Where it is not 0,
  * cod_conv2d_batch_cols_* writes the column matrix of x (nimg x C x H x W) to col, and
  * cod_conv2d_batch_gemm_* computes y from it and k; work holds
  * cod_conv_batch_workspace_bytes(g, nimg, dt) bytes (the product lives in its second half,

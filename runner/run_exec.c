@@ -74,7 +74,7 @@ static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *
   if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
   memcpy(a->ref_conv[ci], y, len * sizeof(double));
   double m = 0;
-  for (size_t i = 0; i < cod_conv_filter_len(g); i++) { /* a NaN weight makes m NaN */
+  for (size_t i = 0; i < cod_conv_filter_len(g) && !isnan(m); i++) { /* a NaN sticks */
     double v = fabs(k[i]);
     if (!(v <= m)) m = v;
   }

@@ -936,7 +936,7 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
       ncl == L->n || cols < RUN_DEFER_MIN_COLS)
     return COD_OK;
   double xmax = 0;
-  for (size_t i = 0; i < cod_conv_input_len(g); i++) { /* a NaN makes xmax NaN */
+  for (size_t i = 0; i < cod_conv_input_len(g) && !isnan(xmax); i++) { /* NaN sticks */
     double v = fabs(in->x[i]);
     if (!(v <= xmax)) xmax = v;
   }

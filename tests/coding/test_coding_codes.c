@@ -944,6 +944,126 @@ Test(codes_worker, workspace_is_sufficient) {
     }
 }
 
+/* Input classes: nsctc-rot's coefficients R^{k_B*i*j mod q} repeat every q/gcd(k_B, q)
+ * workers (n = q = 20, k_B = 4: period 5), k_A = 1 gives every worker the plain slabs, and
+ * poly-real's input coefficients x_j^{k_B*i} with even k_B are equal for the nodes +x and -x
+ * (n = 8: nodes -0.75..1 in steps of 0.25, squares 0.5625, 0.25, 0.0625, 0, 1: 5 classes). Workers of a class get equal coded
+ * inputs (checked on the all-worker encoding, bit for bit), and the per-class encoding
+ * gives each class exactly those values. */
+Test(codes_worker, input_classes_are_equal_coded_inputs) {
+  cod_conv_geom g = tc_geom(3, 17, 9, 8, 3, 3, 1, 1);
+  const struct { const char *scheme; size_t n, ka, kb, classes; } cases[] = {
+      {"nsctc-rot", 20, 4, 2, 10}, {"nsctc-rot", 20, 2, 4, 5}, {"nsctc-rot", 20, 1, 4, 1},
+      {"nsctc-rot", 7, 2, 2, 7}, {"poly-real", 8, 2, 2, 5}, {"poly-real", 8, 2, 1, 8}};
+  for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+    cod_code_params p = tc_params(cases[t].scheme, cases[t].n, cases[t].ka, cases[t].kb);
+    tc_run r;
+    tc_run_init(&r, &p, &g, 21 + t, COD_F64);
+    size_t ncl = cod_code_input_classes(r.code), il = cod_code_worker_input_len(r.code);
+    cr_expect_eq(ncl, cases[t].classes, "%s n=%zu %zux%zu: %zu classes", cases[t].scheme,
+                 cases[t].n, cases[t].ka, cases[t].kb, ncl);
+    double *cls = malloc(ncl * il * sizeof *cls);
+    void *work = malloc(cod_code_encode_workspace_bytes(r.code));
+    cod_code_encode_input_classes_work(r.code, r.x, cls, work);
+    size_t seen = 0;
+    for (size_t j = 0; j < r.n; j++) {
+      size_t cl = cod_code_input_class(r.code, j);
+      cr_assert_lt(cl, ncl);
+      seen = cl + 1 > seen ? cl + 1 : seen;
+      cr_expect_leq(cl, seen - 1, "classes are numbered by first worker");
+      for (size_t i = 0; i < r.n; i++) /* same class iff same coded input */
+        cr_expect_eq(cod_code_input_class(r.code, i) == cl,
+                     memcmp(r.cx + i * il, r.cx + j * il, il * sizeof *r.cx) == 0,
+                     "workers %zu and %zu", i, j);
+      cr_expect(memcmp(cls + cl * il, r.cx + j * il, il * sizeof *cls) == 0,
+                "worker %zu: the per-class encoding differs", j);
+    }
+    cr_expect_eq(seen, ncl);
+    free(cls), free(work);
+    tc_run_fini(&r);
+  }
+}
+
+/* The worker convolution in halves (the columns once, then each worker's GEMM) and a
+ * class's workers in one GEMM give cod_code_worker_compute's result bit for bit (fp64;
+ * fp32 halves too), and the workspaces are what the sizes say (canaries survive). */
+Test(codes_worker, shared_columns_and_class_gemm_match_the_worker) {
+  cod_conv_geom g = tc_geom(4, 21, 12, 8, 3, 3, 1, 1);
+  cod_code_params p = tc_params("nsctc-rot", 20, 2, 4); /* 5 classes of 4 */
+  for (int prec = 0; prec < 2; prec++) {
+    tc_run r;
+    tc_run_init(&r, &p, &g, 31 + prec, (cod_dtype)prec);
+    const cod_code *c = r.code;
+    size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c);
+    size_t wo = cod_code_worker_output_len(c), cb = cod_code_worker_cols_bytes(c, prec);
+    cr_assert_gt(cb, 0);
+    size_t wb = cod_code_worker_workspace_bytes(c, prec);
+    unsigned char *cols = malloc(cb + 64), *w = malloc(wb + 64);
+    double *out = malloc(wo * sizeof *out);
+    memset(cols + cb, 0xC5, 64), memset(w + wb, 0xC5, 64);
+    for (size_t j = 0; j < r.n; j++) {
+      cod_code_worker_cols(c, prec, r.cx + j * il, cols);
+      cod_code_worker_compute_cols(c, prec, cols, r.ck + j * fl, out, w);
+      cr_expect(memcmp(out, r.res[j], wo * sizeof *out) == 0, "prec %d worker %zu", prec, j);
+    }
+    if (prec == COD_F64) {
+      size_t nw = 0;
+      const double *kin[4];
+      double *outs[4];
+      for (size_t j = 0; j < r.n; j++)
+        if (cod_code_input_class(c, j) == 1) kin[nw] = r.ck + j * fl, outs[nw] = malloc(wo * 8), nw++;
+      cr_assert_eq(nw, 4);
+      size_t sb = cod_code_workers_cols_workspace_bytes(c, COD_F64, nw);
+      unsigned char *ws = malloc(sb + 64);
+      memset(ws + sb, 0xC5, 64);
+      for (size_t j = 0; j < r.n; j++)
+        if (cod_code_input_class(c, j) == 1) {
+          cod_code_worker_cols(c, COD_F64, r.cx + j * il, cols);
+          break;
+        }
+      cod_code_workers_compute_cols(c, COD_F64, cols, nw, kin, outs, ws);
+      for (size_t i = 0, m = 0; i < r.n; i++)
+        if (cod_code_input_class(c, i) == 1) {
+          cr_expect(memcmp(outs[m], r.res[i], wo * 8) == 0, "class GEMM: worker %zu", i);
+          free(outs[m++]);
+        }
+      size_t over = 0;
+      for (size_t i = 0; i < 64; i++) over += ws[sb + i] != 0xC5;
+      cr_expect_eq(over, 0, "class workspace overrun");
+      free(ws);
+    }
+    size_t over = 0;
+    for (size_t i = 0; i < 64; i++) over += (cols[cb + i] != 0xC5) + (w[wb + i] != 0xC5);
+    cr_expect_eq(over, 0, "prec %d: columns or workspace overrun", prec);
+    free(cols), free(w), free(out);
+    tc_run_fini(&r);
+  }
+}
+
+/* The gains bound the coded values: |coded| <= gain * max |plain|, attained within 1e-12
+ * on this code (cos + sin sums), and equal to 1 for the identity rows of k_A = 1. */
+Test(codes_worker, gains_bound_the_coded_operands) {
+  cod_conv_geom g = tc_geom(3, 17, 9, 8, 3, 3, 1, 1);
+  cod_code_params p = tc_params("nsctc-rot", 20, 2, 4);
+  tc_run r;
+  tc_run_init(&r, &p, &g, 41, COD_F64);
+  double xm = 0, km = 0, cxm = 0, ckm = 0;
+  for (size_t i = 0; i < cod_conv_input_len(&g); i++) xm = fmax(xm, fabs(r.x[i]));
+  for (size_t i = 0; i < cod_conv_filter_len(&g); i++) km = fmax(km, fabs(r.k[i]));
+  for (size_t i = 0; i < r.n * cod_code_worker_input_len(r.code); i++) cxm = fmax(cxm, fabs(r.cx[i]));
+  for (size_t i = 0; i < r.n * cod_code_worker_filter_len(r.code); i++) ckm = fmax(ckm, fabs(r.ck[i]));
+  double ga = cod_code_input_gain(r.code), gb = cod_code_filter_gain(r.code);
+  cr_expect_leq(cxm, ga * xm * (1 + 1e-15));
+  cr_expect_leq(ckm, gb * km * (1 + 1e-15));
+  cr_expect_gt(ga, 1.0);
+  cr_expect_leq(ga, 4.0 * sqrt(2.0));
+  tc_run_fini(&r);
+  cod_code_params p1 = tc_params("nsctc-rot", 20, 1, 4);
+  tc_run_init(&r, &p1, &g, 42, COD_F64);
+  cr_expect_eq(cod_code_input_gain(r.code), 1.0);
+  tc_run_fini(&r);
+}
+
 /* cod_code_cond_search promises the worst condition number over all C(n, delta) sets.
  * For replication most delta-sets miss a block: their recovery matrix is singular, so
  * the worst case is infinite; the search must still report (not fail with

@@ -57,9 +57,18 @@ typedef struct layer_run {
   double t_end;
 } layer_run;
 
+static void run_one_k(const run_config *c, const cod_code *code, const cod_conv_geom *g,
+                      const double *x, const double *k, int lazy, double kmax, layer_run *lr);
+
 /* One layer on a fresh engine and cluster (trial 3): the same draws for every call. */
 static void run_one(const run_config *c, const cod_code *code, const cod_conv_geom *g,
                     const double *x, const double *k, int lazy, layer_run *lr) {
+  run_one_k(c, code, g, x, k, lazy, 0.0, lr);
+}
+
+/* run_one with run_layer_in.filter_max_abs = kmax (0: unknown). */
+static void run_one_k(const run_config *c, const cod_code *code, const cod_conv_geom *g,
+                      const double *x, const double *k, int lazy, double kmax, layer_run *lr) {
   cod_err e = {0};
   sim_engine *eng = NULL;
   run_cluster *cl = NULL;
@@ -69,7 +78,7 @@ static void run_one(const run_config *c, const cod_code *code, const cod_conv_ge
   cr_assert_not_null(lr->y);
   run_scratch s;
   memset(&s, 0, sizeof s);
-  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy, 0.0};
+  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy, kmax};
   cr_assert_eq(run_layer_execute(&in, &lr->out, &e), COD_OK, "%s", e.msg);
   lr->t_end = lr->out.t_end_s;
   run_scratch_fini(&s);
@@ -254,4 +263,47 @@ Test(runner_encode, chunked_layer_out_of_memory) {
   cr_assert(ok, "the layer never succeeded");
   cod_free(x), cod_free(k), cod_free(y);
   cod_code_free(code);
+}
+
+/* With the filters' bound given (run_layer_in.filter_max_abs), a layer whose results cannot
+ * overflow computes a class's used workers in one GEMM at decode: the decoded output, the
+ * statuses and times are those of computing each result on arrival, bit for bit, with and
+ * without noise; an input with a NaN (no bound) takes the per-result path, and so does
+ * fp32 (sgemm's sums depend on its row count): the same rows again. The geometry gives
+ * 240-column worker GEMMs (above the 128 where the class GEMM starts) and, at 4x2 on
+ * n = 20, ten classes of two. */
+Test(runner_encode, class_gemm_at_decode_is_the_per_result_layer) {
+  cod_conv_geom g = {6, 18, 40, 8, 3, 3, 1, 1};
+  const char *snr[] = {"none", "40"};
+  const char *prec[] = {"fp64", "fp32"};
+  for (int t = 0; t < 6; t++) {
+    run_config c;
+    cfg_make(&c, "nsctc-rot", 20, "im2col");
+    cod_err e = {0};
+    cr_assert_eq(run_config_set(&c, "run.snr_db", snr[t % 2], &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(run_config_set(&c, "run.precision", prec[t / 4], &e), COD_OK, "%s", e.msg);
+    cod_code_params p = run_config_code_params(&c, t % 4 < 2 ? 4 : 1, 2);
+    cod_code *code = NULL;
+    cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+    double *x = gauss(cod_conv_input_len(&g), 51 + t), *k = gauss(cod_conv_filter_len(&g), 61);
+    if (t == 3) x[7] = NAN;
+    double km = 0;
+    for (size_t i = 0; i < cod_conv_filter_len(&g); i++) km = fmax(km, fabs(k[i]));
+    layer_run a, b;
+    run_one_k(&c, code, &g, x, k, 0, 0.0, &a);
+    run_one_k(&c, code, &g, x, k, 0, km, &b);
+    cr_assert_str_eq(b.out.status, a.out.status, "case %d", t);
+    cr_assert_str_eq(a.out.status, t == 3 ? "error" : "ok", "case %d: %s", t, a.out.status);
+    if (t != 3)
+      cr_assert(memcmp(a.y, b.y, cod_conv_output_len(&g) * sizeof *a.y) == 0,
+                "case %d: the class GEMM changed the decoded output", t);
+    cr_assert_eq(a.t_end, b.t_end);
+    cr_assert_eq(a.out.n_used, b.out.n_used);
+    cr_assert_eq(a.out.n_numeric, b.out.n_numeric);
+    for (size_t j = 0; j < 20; j++)
+      cr_assert_str_eq(a.out.workers[j].status, b.out.workers[j].status, "case %d worker %zu", t, j);
+    cod_free(x), cod_free(k), cod_free(a.y), cod_free(b.y);
+    run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+    cod_code_free(code);
+  }
 }
