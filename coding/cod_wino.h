@@ -92,4 +92,19 @@ void cod_conv2d_wino_pre_f64(const cod_conv_geom *g, const double *x, const doub
 void cod_conv2d_wino_pre_f32(const cod_conv_geom *g, const float *x, const float *U,
                              float *y, void *work);
 
+/* The same for either Winograd algorithm a (COD_CONV_WINO2 or COD_CONV_WINO4, applying to
+ * g): cod_conv_algo_filters_len(g, a) elements of U from cod_conv_algo_filters_*, then
+ * cod_conv2d_algo_pre_* with cod_conv_algo_pre_workspace_bytes(g, a, dt) bytes; bit for
+ * bit the result of cod_conv2d_algo_* with a. U depends only on the filters: a caller
+ * keeps it as long as they do not change. */
+size_t cod_conv_algo_filters_len(const cod_conv_geom *g, cod_conv_algo a);
+size_t cod_conv_algo_pre_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, cod_dtype dt);
+void cod_conv_algo_filters_f64(const cod_conv_geom *g, cod_conv_algo a, const double *k,
+                               double *U);
+void cod_conv_algo_filters_f32(const cod_conv_geom *g, cod_conv_algo a, const float *k, float *U);
+void cod_conv2d_algo_pre_f64(const cod_conv_geom *g, cod_conv_algo a, const double *x,
+                             const double *U, double *y, void *work);
+void cod_conv2d_algo_pre_f32(const cod_conv_geom *g, cod_conv_algo a, const float *x,
+                             const float *U, float *y, void *work);
+
 #endif

@@ -141,6 +141,11 @@ Test(wino, matches_reference_layer_shapes) {
   check(64, 13, 13, 32, 1, 6);  /* AlexNet conv3-5 spatial size */
   check(16, 28, 28, 16, 1, 7);
   check(32, 56, 20, 8, 1, 8);
+  /* the SIMD products' edges: filters not a multiple of 6 (13, 11), tile counts whose
+   * padded row holds 16 + 8 (fp32) or 8-wide blocks plus zero columns */
+  check(7, 31, 29, 13, 1, 12);
+  check(40, 15, 23, 11, 2, 13);
+  check(96, 14, 14, 50, 1, 14); /* VGG-16 conv5's size: 49 tiles (2x2), 16 tiles (4x4) */
 }
 
 Test(wino, bands_of_tile_rows) {
@@ -210,4 +215,46 @@ Test(wino, pretransformed_filters_same_bits) {
   cr_assert_eq(memcmp(yf1, yf2, yl * 4), 0, "fp32 pretransformed result differs");
   free(x), free(k), free(y1), free(y2), free(U), free(w1), free(w2);
   free(xf), free(kf), free(yf1), free(yf2), free(Uf);
+}
+
+Test(wino, pretransformed_filters_same_bits_any_winograd) {
+  /* The algorithm-generic form, for both tile sizes and both types. */
+  cod_conv_geom g = tc_geom(19, 15, 21, 23, 3, 3, 1, 1);
+  size_t xl = cod_conv_input_len(&g), kl = cod_conv_filter_len(&g), yl = cod_conv_output_len(&g);
+  const cod_conv_algo as[2] = {COD_CONV_WINO2, COD_CONV_WINO4};
+  for (int ai = 0; ai < 2; ai++) {
+    cod_conv_algo a = as[ai];
+    double *x = malloc(xl * 8), *k = malloc(kl * 8), *y1 = malloc(yl * 8), *y2 = malloc(yl * 8);
+    double *U = malloc(cod_conv_algo_filters_len(&g, a) * 8);
+    void *w1 = malloc(cod_conv_algo_workspace_bytes(&g, a, COD_F64));
+    void *w2 = malloc(cod_conv_algo_pre_workspace_bytes(&g, a, COD_F64));
+    float *xf = malloc(xl * 4), *kf = malloc(kl * 4), *yf1 = malloc(yl * 4), *yf2 = malloc(yl * 4);
+    float *Uf = malloc(cod_conv_algo_filters_len(&g, a) * 4);
+    cr_assert(x && k && y1 && y2 && U && w1 && w2 && xf && kf && yf1 && yf2 && Uf);
+    tc_fill(x, xl, 31 + (uint64_t)ai);
+    tc_fill(k, kl, 41 + (uint64_t)ai);
+    cod_conv2d_algo_f64(&g, a, x, k, y1, w1);
+    cod_conv_algo_filters_f64(&g, a, k, U);
+    cod_conv2d_algo_pre_f64(&g, a, x, U, y2, w2);
+    cr_assert_eq(memcmp(y1, y2, yl * 8), 0, "%s fp64: pretransformed result differs",
+                 cod_conv_algo_name(a));
+    for (size_t i = 0; i < xl; i++) xf[i] = (float)x[i];
+    for (size_t i = 0; i < kl; i++) kf[i] = (float)k[i];
+    cod_conv2d_algo_f32(&g, a, xf, kf, yf1, w1);
+    cod_conv_algo_filters_f32(&g, a, kf, Uf);
+    cod_conv2d_algo_pre_f32(&g, a, xf, Uf, yf2, w2);
+    cr_assert_eq(memcmp(yf1, yf2, yl * 4), 0, "%s fp32: pretransformed result differs",
+                 cod_conv_algo_name(a));
+    /* and it is a convolution: against the long-double reference */
+    double *ref = malloc(yl * 8), *sc = malloc(yl * 8);
+    cr_assert(ref && sc);
+    ref_ld(&g, x, k, ref, 0);
+    ref_ld(&g, x, k, sc, 1);
+    errs e = err_of(y2, ref, sc, yl);
+    cr_expect_leq(e.max, WINO4_MAX_FACTOR * 8.0 * sqrt(19.0 * 9) * DBL_EPSILON, "%s: max %.3g",
+                  cod_conv_algo_name(a), e.max);
+    free(ref), free(sc);
+    free(x), free(k), free(y1), free(y2), free(U), free(w1), free(w2);
+    free(xf), free(kf), free(yf1), free(yf2), free(Uf);
+  }
 }
