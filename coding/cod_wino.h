@@ -12,9 +12,11 @@
  * and its answer is what callers record. A forced algorithm that does not apply to a
  * geometry is refused by cod_conv_algo_applies(), never replaced by another silently.
  *
- * Error: F(2x2, 3x3)'s transforms have entries 0, +-1/2, +-1, so in fp64 its round-off is
- * a small multiple of im2col's (tests/coding states the bound they check). Workspace is
- * caller-provided and bounded: tiles are processed in bands of tile rows.
+ * Error: F(2x2, 3x3)'s transforms have entries 0, +-1/2, +-1, so its round-off is a small
+ * multiple of im2col's (0.7-4.3x RMS measured, fp32 and fp64; tests/coding states the
+ * bounds they check). Workspace is caller-provided and bounded: tiles are processed in
+ * bands of tile rows. The (m+2)^2 per-plane products run on an AVX2 + FMA kernel that
+ * reads the transformed operands in place (BLAS on other CPUs): decision 022.
  */
 #ifndef FCDCC_COD_WINO_H
 #define FCDCC_COD_WINO_H
@@ -27,10 +29,12 @@ typedef enum cod_conv_algo {
   COD_CONV_IM2COL = 0, /* "im2col": im2col + GEMM (pointwise layers: one GEMM) */
   COD_CONV_WINO2 = 1,  /* "winograd-2x2": F(2x2, 3x3), 3x3 stride-1 layers only */
   COD_CONV_WINO4 = 2,  /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
-                          round-off is 4-18x im2col's (tests hold it to 64x RMS) and, with
-                          generic 6x6 transforms and 36 skinny GEMMs, it measured slower
-                          than winograd-2x2 on every AlexNet/VGG-16 layer: offered for
-                          study (--algo), never chosen automatically */
+                          RMS round-off is 4.8-30x im2col's in fp64 and 4.8-16x in fp32
+                          (tests hold it to 64x); per call it pays the transform of 36
+                          planes of filters (14 MB of fp32 U on AlexNet conv3) and on
+                          13x13/14x14 layers it measured slower than winograd-2x2: offered
+                          for study (--algo) and pre-transformed use, never chosen
+                          automatically (decision 022) */
   COD_CONV_IM2COL_L2 = 3 /* "im2col-l2": im2col in bands of COD_CONV_L2_BAND_BYTES, sized
                           for the core's L2 cache so the GEMM reads its column matrix from
                           cache; any geometry. It pays where im2col dominates: kernels of
