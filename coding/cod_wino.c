@@ -64,7 +64,8 @@ static size_t pb_ld(size_t pb) { return (pb + PB_ALIGN - 1) / PB_ALIGN * PB_ALIG
  * line; a last block narrower than bw (pb - b0 = 8 in fp32) is C x (pb - b0). bw = pb is
  * the plain C x pb row-major matrix the BLAS fallback multiplies. */
 static inline size_t vcol(size_t c, size_t p, size_t C, size_t pb, size_t bw) {
-  size_t b0 = p / bw * bw, w = b0 + bw <= pb ? bw : pb - b0;
+  /* bw is 16 or 8 (a power of two: no division per tile) or pb (one block) */
+  size_t b0 = bw == pb ? 0 : p & ~(bw - 1), w = b0 + bw <= pb ? bw : pb - b0;
   return b0 * C + c * w + (p - b0);
 }
 /* V's block width for element type size el (see vcol). */
