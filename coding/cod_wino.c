@@ -19,7 +19,7 @@
 
 #include <gsl/gsl_cblas.h>
 
-#define COD_WINO_BAND_BYTES ((size_t)2 << 20)
+#define COD_WINO_BAND_BYTES ((size_t)16 << 20)
 
 /* Elements between the 16 planes of U, V and M. Without it a plane's size is often a
  * multiple of 4 KiB (VGG-16 conv3_1: 256 x 784 floats), so the 16 streams a transform
@@ -55,22 +55,6 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
 static size_t tiles_h(const cod_conv_geom *g, size_t m) { return (cod_conv_out_h(g) + m - 1) / m; }
 static size_t tiles_w(const cod_conv_geom *g, size_t m) { return (cod_conv_out_w(g) + m - 1) / m; }
 static size_t planes(size_t m) { return (m + 2) * (m + 2); }
-/* Row stride of V and M for a band of pb tiles: a multiple of PB_ALIGN, so the SIMD
- * kernel below runs whole vectors; the extra columns of V are zero, those of M unread. */
-#define PB_ALIGN 8
-static size_t pb_ld(size_t pb) { return (pb + PB_ALIGN - 1) / PB_ALIGN * PB_ALIGN; }
-/* Where V_xi[c][p] lives inside its plane. The SIMD kernel reads V in blocks of bw tiles
- * (two vectors), each block stored C x bw so that one channel's bw values are one cache
- * line; a last block narrower than bw (pb - b0 = 8 in fp32) is C x (pb - b0). bw = pb is
- * the plain C x pb row-major matrix the BLAS fallback multiplies. */
-static inline size_t vcol(size_t c, size_t p, size_t C, size_t pb, size_t bw) {
-  /* bw is 16 or 8 (a power of two: no division per tile) or pb (one block) */
-  size_t b0 = bw == pb ? 0 : p & ~(bw - 1), w = b0 + bw <= pb ? bw : pb - b0;
-  return b0 * C + c * w + (p - b0);
-}
-/* V's block width for element type size el (see vcol). */
-static int wk_simd(void);
-static size_t v_bw(size_t pb, size_t el) { return wk_simd() ? (el == 4 ? 16 : 8) : pb; }
 
 /* Tile rows per band. */
 static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
@@ -85,7 +69,7 @@ static size_t filters_len(const cod_conv_geom *g, size_t m) {
   return planes(m) * (g->n_filters * g->c + PLANE_PAD);
 }
 static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t pb = pb_ld(band_tile_rows(g, el, m) * tiles_w(g, m));
+  size_t pb = band_tile_rows(g, el, m) * tiles_w(g, m);
   return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (g->n_filters * pb + PLANE_PAD)) *
          el;
 }
@@ -130,107 +114,6 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
   return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
 }
 
-/* ---- the per-plane products --------------------------------------------------------
- * M (N x pb, row stride pb) = U (N x C, row stride C) * V (C x pb, row stride pb), pb a
- * multiple of PB_ALIGN. OpenBLAS repacks U for every one of these calls: with the few
- * tiles of a 13x13 or 14x14 layer (pb = 56 or 16) the packing cost as much as the
- * products (AlexNet conv3: 23% of the Winograd time in sgemm_oncopy, 40% in the kernel).
- * U and V are read in place here: six rows of U are broadcast against 16 (fp32) or 8
- * (fp64) columns of V, twelve FMA accumulators, one pass over C; the six U rows (6 C
- * values) stay in L1 while V (C pb) is swept from L2. The AVX2 + FMA kernel is chosen
- * once at run time (as cod_kernel.c does); other CPUs call the BLAS. */
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#include <stdatomic.h>
-#define WK_TARGET __attribute__((target("avx2,fma")))
-/* the transforms' loops over FB entries need the vectoriser's full cost model (-O2 only
- * vectorises loops without an epilogue) */
-#define WV_TARGET __attribute__((target("avx2,fma"), optimize("O3")))
-
-static int wk_simd(void) {
-  static atomic_int have = -1; /* every thread that races here stores the same value */
-  int h = atomic_load_explicit(&have, memory_order_relaxed);
-  if (h < 0) {
-    __builtin_cpu_init();
-    h = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    atomic_store_explicit(&have, h, memory_order_relaxed);
-  }
-  return h;
-}
-
-/* rows (1..6) rows of M from rows of U; missing rows repeat row 0 and are not stored.
- * VW: vectors of V per row (2 or 1). */
-#define WK_BLOCK(NAME, T, VT, LANES, LOAD, STORE, BCAST, FMA, ZERO)                        \
-  WK_TARGET static inline void NAME(size_t rows, int vw, size_t C, const T *U, const T *V,  \
-                                    size_t ld, T *M, size_t ldm) {                          \
-    const T *u[6];                                                                          \
-    for (size_t r = 0; r < 6; r++) u[r] = U + (r < rows ? r : 0) * C;                       \
-    VT a00 = ZERO(), a01 = ZERO(), a10 = ZERO(), a11 = ZERO(), a20 = ZERO(), a21 = ZERO();  \
-    VT a30 = ZERO(), a31 = ZERO(), a40 = ZERO(), a41 = ZERO(), a50 = ZERO(), a51 = ZERO();  \
-    if (vw == 2) {                                                                          \
-      for (size_t c = 0; c < C; c++) {                                                      \
-        VT v0 = LOAD(V + c * ld), v1 = LOAD(V + c * ld + LANES), b;                         \
-        b = BCAST(u[0] + c), a00 = FMA(b, v0, a00), a01 = FMA(b, v1, a01);                  \
-        b = BCAST(u[1] + c), a10 = FMA(b, v0, a10), a11 = FMA(b, v1, a11);                  \
-        b = BCAST(u[2] + c), a20 = FMA(b, v0, a20), a21 = FMA(b, v1, a21);                  \
-        b = BCAST(u[3] + c), a30 = FMA(b, v0, a30), a31 = FMA(b, v1, a31);                  \
-        b = BCAST(u[4] + c), a40 = FMA(b, v0, a40), a41 = FMA(b, v1, a41);                  \
-        b = BCAST(u[5] + c), a50 = FMA(b, v0, a50), a51 = FMA(b, v1, a51);                  \
-      }                                                                                     \
-    } else {                                                                                \
-      for (size_t c = 0; c < C; c++) {                                                      \
-        VT v0 = LOAD(V + c * ld);                                                           \
-        a00 = FMA(BCAST(u[0] + c), v0, a00), a10 = FMA(BCAST(u[1] + c), v0, a10);           \
-        a20 = FMA(BCAST(u[2] + c), v0, a20), a30 = FMA(BCAST(u[3] + c), v0, a30);           \
-        a40 = FMA(BCAST(u[4] + c), v0, a40), a50 = FMA(BCAST(u[5] + c), v0, a50);           \
-      }                                                                                     \
-    }                                                                                       \
-    VT acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}}; \
-    for (size_t r = 0; r < rows; r++) {                                                     \
-      STORE(M + r * ldm, acc[r][0]);                                                        \
-      if (vw == 2) STORE(M + r * ldm + LANES, acc[r][1]);                                   \
-    }                                                                                       \
-  }
-
-WK_BLOCK(wk_block_f32, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,
-         _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_setzero_ps)
-WK_BLOCK(wk_block_f64, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd,
-         _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_setzero_pd)
-
-/* Columns in blocks of 2 LANES vectors, then (pb a multiple of PB_ALIGN) whole vectors. */
-#define WK_GEMM(NAME, T, BLOCK, LANES)                                                      \
-  WK_TARGET static void NAME(size_t N, size_t pb, size_t C, const T *U, const T *V, T *M) { \
-    for (size_t p = 0; p < pb;) {                                                           \
-      int vw = p + 2 * LANES <= pb ? 2 : 1;                                                 \
-      for (size_t n0 = 0; n0 < N; n0 += 6)                                                  \
-        BLOCK(N - n0 < 6 ? N - n0 : 6, vw, C, U + n0 * C, V + p * C, (size_t)vw * LANES,    \
-              M + n0 * pb + p, pb);                                                         \
-      p += (size_t)vw * LANES;                                                              \
-    }                                                                                       \
-  }
-WK_GEMM(wk_gemm_f32, float, wk_block_f32, 8)
-WK_GEMM(wk_gemm_f64, double, wk_block_f64, 4)
-#else
-static int wk_simd(void) { return 0; }
-static void wk_gemm_f32(size_t N, size_t pb, size_t C, const float *U, const float *V,
-                        float *M) { (void)N, (void)pb, (void)C, (void)U, (void)V, (void)M; }
-static void wk_gemm_f64(size_t N, size_t pb, size_t C, const double *U, const double *V,
-                        double *M) { (void)N, (void)pb, (void)C, (void)U, (void)V, (void)M; }
-#endif
-
-static void plane_gemm_f32(size_t N, size_t pb, size_t C, const float *U, const float *V,
-                           float *M) {
-  if (wk_simd()) wk_gemm_f32(N, pb, C, U, V, M);
-  else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, 1.0f,
-                   U, (int)C, V, (int)pb, 0.0f, M, (int)pb);
-}
-static void plane_gemm_f64(size_t N, size_t pb, size_t C, const double *U, const double *V,
-                           double *M) {
-  if (wk_simd()) wk_gemm_f64(N, pb, C, U, V, M);
-  else cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, 1.0,
-                   U, (int)C, V, (int)pb, 0.0, M, (int)pb);
-}
-
 /* ---- F(4x4, 3x3) ---------------------------------------------------------------------
  * Points 0, +-1, +-2 and infinity (Lavin and Gray's choice): 6x6 input tiles, 36 GEMMs,
  * 36 multiplies per 4x4 outputs and channel pair instead of 144 (4x fewer). The transform
@@ -239,109 +122,33 @@ static void plane_gemm_f64(size_t N, size_t pb, size_t C, const double *U, const
 static const double BT4[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0},
                                  {0, 4, -4, -1, 1, 0}, {0, -2, -1, 2, 1, 0},
                                  {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                {0, 0, 1}};
 static const double AT4[4][6] = {
     {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
 
-
-/* ---- F(4x4, 3x3)'s filter transform ---------------------------------------------------
- * U_xi[n][c] = (G g_nc G^T)_xi over FB consecutive (n, c) at a time: the taps of FB filters
- * are deinterleaved (stride 9; AVX2 gathers) into nine rows, then both products run along
- * those rows, so the vectoriser works across filters and each of the 36 planes receives FB
- * contiguous values. Measured on AlexNet conv3 (fp32): 3.8-4.0 ms against 4.6-5.7 ms for
- * the per-(n, c) form, which F(2x2, 3x3) keeps (filt_* below: there the per-(n, c) form
- * measured faster, 0.6-0.9 against 1.5-2.2 ms, on a loaded machine). */
-#define FB 64
-/* o = G (a, b, c)^T for F(4, 3)'s G (Lavin and Gray's points: rows (1/4, 0, 0),
- * -(1, 1, 1)/6, -(1, -1, 1)/6, (1/24, 1/12, 1/6), (1/24, -1/12, 1/6), (0, 0, 1)), written
- * out so that it is a few vector operations. */
-#define G4_APPLY(o, a, b, c)                                                                \
-  do {                                                                                      \
-    typedef __typeof__(o[0]) t_;                                                            \
-    t_ a_ = (a), b_ = (b), c_ = (c), s_ = a_ + c_;                                          \
-    t_ p_ = (t_)(1.0 / 24) * a_ + (t_)(1.0 / 6) * c_, q_ = (t_)(1.0 / 12) * b_;             \
-    o[0] = (t_)0.25 * a_, o[1] = (t_)(-1.0 / 6) * (s_ + b_), o[2] = (t_)(-1.0 / 6) * (s_ - b_); \
-    o[3] = p_ + q_, o[4] = p_ - q_, o[5] = c_;                                              \
-  } while (0)
-#define DEFINE_FILT(T, SUFFIX, ATTR, GATHER)                                                      \
-  ATTR static void filt_rows_##SUFFIX(const T *restrict k, size_t nj, T *restrict U, size_t us) {   \
-    T tap[9][FB];                                                                           \
-    for (size_t j0 = 0; j0 < nj; j0 += FB) {                                                \
-      size_t b = nj - j0 < FB ? nj - j0 : FB;                                               \
-      const T *f = k + j0 * 9;                                                              \
-      size_t jg = GATHER(tap, f, b);                                                        \
-      for (size_t jj = jg; jj < b; jj++)                                                    \
-        UNROLL for (int q = 0; q < 9; q++) tap[q][jj] = f[jj * 9 + (size_t)q];              \
-      for (size_t jj = b; jj < FB; jj++)                                                    \
-        UNROLL for (int q = 0; q < 9; q++) tap[q][jj] = 0;                                  \
-      {                                                                                     \
-        T *restrict u = U + j0;                                                             \
-        for (size_t jj = 0; jj < b; jj++) {                                                 \
-          T t[6][3], o[6];                                                                  \
-          UNROLL for (int l = 0; l < 3; l++) {                                              \
-            G4_APPLY(o, tap[l][jj], tap[3 + l][jj], tap[6 + l][jj]);                        \
-            UNROLL for (int i = 0; i < 6; i++) t[i][l] = o[i];                              \
-          }                                                                                 \
-          UNROLL for (int i = 0; i < 6; i++) {                                              \
-            G4_APPLY(o, t[i][0], t[i][1], t[i][2]);                                         \
-            UNROLL for (int q = 0; q < 6; q++) u[(size_t)(i * 6 + q) * us + jj] = o[q];                     \
-          }                                                                                 \
-        }                                                                                   \
-      }                                                                                     \
-    }                                                                                       \
-  }
-
-/* The deinterleave: the portable build leaves it to the scalar loop (returns 0 entries
- * done); the AVX2 one gathers 8 (fp32) or 4 (fp64) filters' tap q per instruction. */
-#define NO_GATHER(tap, f, b) ((void)(tap), (void)(f), (size_t)0)
-#if defined(__x86_64__) && defined(__GNUC__)
-WK_TARGET static inline size_t gather_f32(float tap[9][FB], const float *f, size_t b) {
-  const __m256i idx = _mm256_setr_epi32(0, 9, 18, 27, 36, 45, 54, 63);
-  size_t jj = 0;
-  for (; jj + 8 <= b; jj += 8)
-    for (int q = 0; q < 9; q++)
-      _mm256_storeu_ps(&tap[q][jj], _mm256_i32gather_ps(f + jj * 9 + (size_t)q, idx, 4));
-  return jj;
-}
-WK_TARGET static inline size_t gather_f64(double tap[9][FB], const double *f, size_t b) {
-  const __m128i idx = _mm_setr_epi32(0, 9, 18, 27);
-  size_t jj = 0;
-  for (; jj + 4 <= b; jj += 4)
-    for (int q = 0; q < 9; q++)
-      _mm256_storeu_pd(&tap[q][jj], _mm256_i32gather_pd(f + jj * 9 + (size_t)q, idx, 8));
-  return jj;
-}
-DEFINE_FILT(float, f32_simd, WV_TARGET, gather_f32)
-DEFINE_FILT(double, f64_simd, WV_TARGET, gather_f64)
-#endif
-DEFINE_FILT(float, f32_port, , NO_GATHER)
-DEFINE_FILT(double, f64_port, , NO_GATHER)
-static void filt4_f32(const cod_conv_geom *g, const float *k, float *U) {
-  size_t nj = g->n_filters * g->c, us = nj + PLANE_PAD;
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (wk_simd()) {
-    filt_rows_f32_simd(k, nj, U, us);
-    return;
-  }
-#endif
-  filt_rows_f32_port(k, nj, U, us);
-}
-static void filt4_f64(const cod_conv_geom *g, const double *k, double *U) {
-  size_t nj = g->n_filters * g->c, us = nj + PLANE_PAD;
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (wk_simd()) {
-    filt_rows_f64_simd(k, nj, U, us);
-    return;
-  }
-#endif
-  filt_rows_f64_port(k, nj, U, us);
-}
-
 #define DEFINE_WINO4(T, SUFFIX, GEMM)                                                       \
+  static void filt4_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                    \
+    const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
+    for (size_t n = 0; n < N; n++)                                                          \
+      for (size_t c = 0; c < C; c++) {                                                      \
+        const T *f = k + (n * C + c) * 9;                                                   \
+        T t[6][3];                                                                          \
+        UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 3; j++) t[i][j] =     \
+            (T)(G4[i][0] * f[j] + G4[i][1] * f[3 + j] + G4[i][2] * f[6 + j]);               \
+        UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++)               \
+            U[(size_t)(i * 6 + j) * NC + n * C + c] =                                       \
+            (T)(G4[j][0] * t[i][0] + G4[j][1] * t[i][1] + G4[j][2] * t[i][2]);              \
+      }                                                                                     \
+  }                                                                                         \
   static void input4_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,  \
                               T *V) {                                                       \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4), pb = pb_ld(ntr * TW);            \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4), pb = ntr * TW;            \
     const long p = (long)g->pad;                                                            \
-    const size_t bw = v_bw(pb, sizeof(T));                                                  \
     for (size_t c = 0; c < C; c++) {                                                        \
       const T *xc = x + c * H * W;                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
@@ -365,7 +172,7 @@ static void filt4_f64(const cod_conv_geom *g, const double *k, double *U) {
             UNROLL for (int l = 0; l < 6; l++) a += (T)BT4[i][l] * d[l][j];                 \
             t[i][j] = a;                                                                    \
           }                                                                                 \
-          size_t col = vcol(c, ti * TW + tj, C, pb, bw), cs = C * pb + PLANE_PAD;           \
+          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
           UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++) {           \
             T a = 0;                                                                        \
             UNROLL for (int l = 0; l < 6; l++) a += t[i][l] * (T)BT4[j][l];                 \
@@ -377,7 +184,7 @@ static void filt4_f64(const cod_conv_geom *g, const double *k, double *U) {
   static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr, \
                                T *y) {                                                      \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 4), pb = pb_ld(ntr * TW), ns = N * pb + PLANE_PAD;                  \
+    const size_t TW = tiles_w(g, 4), pb = ntr * TW, ns = N * pb + PLANE_PAD;                  \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
         for (size_t tj = 0; tj < TW; tj++) {                                                \
@@ -407,9 +214,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 /* The three transforms, written out (entries 0, +-1/2, +-1). Each helper is for one
  * element type T; DEFINE_WINO instantiates them with the GEMM of that type. */
 #define DEFINE_WINO(T, SUFFIX, GEMM)                                                        \
-  /* U_xi[n][c] = (G g G^T)_xi for every filter n and channel c, one (n, c) at a
-   * time: for F(2, 3) this measured faster than filt_rows_* (0.6-0.9 against 1.5-2.2 ms on
-   * AlexNet conv3), for F(4, 3) slower (4.6 against 3.9 ms). */                         \
+  /* U_xi[n][c] = (G g G^T)_xi for every filter n and channel c. */                         \
   static void filt_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                     \
     const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
     for (size_t n = 0; n < N; n++)                                                          \
@@ -435,9 +240,8 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
   /* V_xi[c][p] = (B^T d B)_xi for the tiles of tile rows [tr0, tr0 + ntr). */              \
   static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
                              T *V) {                                                        \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 2), pb = pb_ld(ntr * TW);             \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 2), pb = ntr * TW;             \
     const long p = (long)g->pad;                                                            \
-    const size_t bw = v_bw(pb, sizeof(T));                                                  \
     for (size_t c = 0; c < C; c++) {                                                        \
       const T *xc = x + c * H * W;                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
@@ -462,7 +266,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
             t[2][j] = d[2][j] - d[1][j];                                                    \
             t[3][j] = d[1][j] - d[3][j];                                                    \
           }                                                                                 \
-          size_t col = vcol(c, ti * TW + tj, C, pb, bw), cs = C * pb + PLANE_PAD;           \
+          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
           UNROLL for (int i = 0; i < 4; i++) {                                                     \
             V[(size_t)(i * 4 + 0) * cs + col] = t[i][0] - t[i][2];                          \
             V[(size_t)(i * 4 + 1) * cs + col] = t[i][1] + t[i][2];                          \
@@ -476,7 +280,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
                               T *y) {                                                       \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 2), pb = pb_ld(ntr * TW), ns = N * pb + PLANE_PAD;                   \
+    const size_t TW = tiles_w(g, 2), pb = ntr * TW, ns = N * pb + PLANE_PAD;                   \
     for (size_t n = 0; n < N; n++)                                                          \
       for (size_t ti = 0; ti < ntr; ti++)                                                   \
         for (size_t tj = 0; tj < TW; tj++) {                                                \
@@ -501,28 +305,23 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
                                   T *V, size_t m) {                                         \
     const size_t N = g->n_filters, C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
     const size_t band = band_tile_rows(g, sizeof(T), m), np = planes(m);                    \
-    const size_t us = N * C + PLANE_PAD, vs = C * pb_ld(band * TW) + PLANE_PAD;                    \
+    const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
     T *M = V + np * vs;                                                                     \
     for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
-      size_t ntr = TH - tr0 < band ? TH - tr0 : band, np_ = ntr * TW, pb = pb_ld(np_);       \
+      size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
       if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V);                                        \
       else input4_##SUFFIX(g, x, tr0, ntr, V);                                              \
-      for (size_t xi = 0; xi < np; xi++) {                                                  \
-        T *vx = V + xi * (C * pb + PLANE_PAD);                                              \
-        for (size_t c = 0; c < C; c++)                                                      \
-          for (size_t q = np_; q < pb; q++) vx[vcol(c, q, C, pb, v_bw(pb, sizeof(T)))] = 0;  \
-        plane_gemm_##SUFFIX(N, pb, C, U + xi * us, vx, M + xi * (N * pb + PLANE_PAD));      \
-      }                                                                                     \
+      for (size_t xi = 0; xi < np; xi++)                                                    \
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
+             U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
+             M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
       if (m == 2) output_##SUFFIX(g, M, tr0, ntr, y);                                       \
       else output4_##SUFFIX(g, M, tr0, ntr, y);                                             \
     }                                                                                       \
   }                                                                                         \
   void cod_wino_filters_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {               \
-    cod_conv_algo_filters_##SUFFIX(g, COD_CONV_WINO2, k, U);                                \
-  }                                                                                         \
-  void cod_conv2d_wino_pre_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,  \
-                                    void *work) {                                           \
-    cod_conv2d_algo_pre_##SUFFIX(g, COD_CONV_WINO2, x, U, y, work);                         \
+    assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
+    filt_##SUFFIX(g, k, U);                                                                 \
   }                                                                                         \
   void cod_conv_algo_filters_##SUFFIX(const cod_conv_geom *g, cod_conv_algo a, const T *k,  \
                                       T *U) {                                               \
@@ -534,6 +333,11 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
                                     const T *U, T *y, void *work) {                         \
     assert(cod_conv_algo_applies(g, a) && (a == COD_CONV_WINO2 || a == COD_CONV_WINO4));    \
     wino_bands_##SUFFIX(g, x, U, y, work, a == COD_CONV_WINO2 ? 2 : 4);                     \
+  }                                                                                         \
+  void cod_conv2d_wino_pre_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,  \
+                                    void *work) {                                           \
+    assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
+    wino_bands_##SUFFIX(g, x, U, y, work, 2);                                       \
   }                                                                                         \
   static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
                             T *work) {                                                      \

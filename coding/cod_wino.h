@@ -15,8 +15,8 @@
  * Error: F(2x2, 3x3)'s transforms have entries 0, +-1/2, +-1, so its round-off is a small
  * multiple of im2col's (0.7-4.3x RMS measured, fp32 and fp64; tests/coding states the
  * bounds they check). Workspace is caller-provided and bounded: tiles are processed in
- * bands of tile rows. The (m+2)^2 per-plane products run on an AVX2 + FMA kernel that
- * reads the transformed operands in place (BLAS on other CPUs): decision 022.
+ * bands of tile rows. Decision 022 records what was tried against the small layers and
+ * why it is not here.
  */
 #ifndef FCDCC_COD_WINO_H
 #define FCDCC_COD_WINO_H
@@ -31,10 +31,10 @@ typedef enum cod_conv_algo {
   COD_CONV_WINO4 = 2,  /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
                           RMS round-off is 4.8-30x im2col's in fp64 and 4.8-16x in fp32
                           (tests hold it to 64x); per call it pays the transform of 36
-                          planes of filters (14 MB of fp32 U on AlexNet conv3) and on
-                          13x13/14x14 layers it measured slower than winograd-2x2: offered
-                          for study (--algo) and pre-transformed use, never chosen
-                          automatically (decision 022) */
+                          planes of filters (14 MB of fp32 U on AlexNet conv3) and
+                          measured slower than winograd-2x2 on every AlexNet/VGG-16 layer
+                          per call: offered for study (--algo) and pre-transformed use,
+                          never chosen automatically (decision 022) */
   COD_CONV_IM2COL_L2 = 3 /* "im2col-l2": im2col in bands of COD_CONV_L2_BAND_BYTES, sized
                           for the core's L2 cache so the GEMM reads its column matrix from
                           cache; any geometry. It pays where im2col dominates: kernels of
