@@ -239,6 +239,18 @@ size_t cod_code_worker_workspace_bytes(const cod_code *c, cod_dtype prec) {
   return (conv + 63) / 64 * 64 + extra;
 }
 
+/* The fp32 worker's workspace: the batched convolution's own bytes, then fp32 copies of
+ * the coded slab (xf), of the coded filters (kf, converted here) and the product (yf). */
+static void worker_f32_layout(const cod_code *c, void *work, const double *kin, float **xf,
+                              float **kf, float **yf) {
+  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c);
+  *xf = (float *)((char *)work + conv);
+  *kf = *xf + il;
+  *yf = *kf + fl;
+  for (size_t i = 0; i < fl; i++) (*kf)[i] = (float)kin[i];
+}
+
 void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xin,
                              const double *kin, double *out, void *work) {
   /* The e_B coded groups are contiguous, so a convolution with e_B*F filters computes the
@@ -248,11 +260,9 @@ void cod_code_worker_compute(const cod_code *c, cod_dtype prec, const double *xi
     cod_conv2d_batch_f64(&c->wgeom, c->ea, xin, kin, out, work);
     return;
   }
-  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
-  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
-         ol = cod_code_worker_output_len(c);
-  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
-  for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
+  float *xf, *kf, *yf;
+  worker_f32_layout(c, work, kin, &xf, &kf, &yf);
+  size_t il = cod_code_worker_input_len(c), ol = cod_code_worker_output_len(c);
   for (size_t i = 0; i < il; i++) xf[i] = (float)xin[i];
   cod_conv2d_batch_f32(&c->wgeom, c->ea, xf, kf, yf, work);
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
@@ -288,11 +298,9 @@ void cod_code_worker_compute_cols(const cod_code *c, cod_dtype prec, const void 
     return;
   }
   /* the workspace laid out as cod_code_worker_compute's: product, then the fp32 copies */
-  size_t conv = (cod_conv_batch_workspace_bytes(&c->wgeom, c->ea, COD_F32) + 63) / 64 * 64;
-  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
-         ol = cod_code_worker_output_len(c);
-  float *xf = (float *)((char *)work + conv), *kf = xf + il, *yf = kf + fl;
-  for (size_t i = 0; i < fl; i++) kf[i] = (float)kin[i];
+  float *xf, *kf, *yf;
+  worker_f32_layout(c, work, kin, &xf, &kf, &yf);
+  size_t ol = cod_code_worker_output_len(c);
   cod_conv2d_batch_gemm_f32(&c->wgeom, c->ea, cols, kf, yf, work);
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
 }
