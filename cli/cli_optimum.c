@@ -22,7 +22,7 @@
 static const char optimum_help[] =
     "Usage: fcdcc optimum --model NAME --workers N [--layer L] [--delta D] [--scheme S]\n"
     "                     [--precision fp64|fp32] [--axis rows|cols] [--json] [cluster options]\n"
-    "Analytical costs of coded conv layers: per-worker upload, storage and download bytes,\n"
+    "Analytical costs of coded conv layers: per-worker to-worker, storage and to-master bytes,\n"
     "worker and master flops; the optimal (k_A, k_B) at delta by enumerating the feasible\n"
     "divisor pairs, with the closed form k_A* = sqrt(delta*a/b) beside it; the expected\n"
     "layer latency under the cluster's straggler law (closed forms for shifted-exp and\n"
@@ -38,7 +38,8 @@ static const char optimum_help[] =
     "  --json             one JSON object on stdout\n"
     "Cluster options (defaults = the scenario defaults, scenarios/README.md):\n"
     "  --compute-rate F   worker FLOP/s (1e10)      --master-flops F  master FLOP/s (1e11)\n"
-    "  --uplink-bps B     worker->master (1e9)      --downlink-bps B  master->worker (1e9)\n"
+    "  --to-master-bps B  worker->master link (1e9) --to-worker-bps B master->worker (1e9)\n"
+    "                     (--uplink-bps and --downlink-bps: the same options, older names)\n"
     "  --master-bps B     master NIC (1e10)         --sharing fair|sequential (fair)\n"
     "  --latency-s S      per-message delay (0)     --law LAW  a latency law (shifted-exp)\n"
     "  --shift A          shifted-exp a (1)         --rate MU         shifted-exp mu (1)\n"
@@ -72,7 +73,8 @@ static int parse_opts(int argc, char **argv, opts *o) {
       {"model", 1, 0, 'm'},        {"workers", 1, 0, 'n'},      {"layer", 1, 0, 'l'},
       {"delta", 1, 0, 'd'},        {"scheme", 1, 0, 's'},       {"precision", 1, 0, 'p'},
       {"axis", 1, 0, 'a'},         {"json", 0, 0, 'j'},         {"compute-rate", 1, 0, 'C'},
-      {"master-flops", 1, 0, 'M'}, {"uplink-bps", 1, 0, 'U'},   {"downlink-bps", 1, 0, 'D'},
+      {"master-flops", 1, 0, 'M'}, {"to-master-bps", 1, 0, 'U'}, {"to-worker-bps", 1, 0, 'D'},
+      {"uplink-bps", 1, 0, 'u'},   {"downlink-bps", 1, 0, 'w'},
       {"master-bps", 1, 0, 'B'},   {"sharing", 1, 0, 'S'},      {"latency-s", 1, 0, 'L'},
       {"law", 1, 0, 'W'},          {"shift", 1, 0, 'A'},        {"rate", 1, 0, 'R'},
       {"param", 1, 0, 'P'},        {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
@@ -99,8 +101,10 @@ static int parse_opts(int argc, char **argv, opts *o) {
     case 'j': o->json = 1; break;
     case 'C': rc = parse_rate("--compute-rate", optarg, &o->cl.compute_rate_flops); break;
     case 'M': rc = parse_rate("--master-flops", optarg, &o->cl.master_flops); break;
-    case 'U': rc = parse_rate("--uplink-bps", optarg, &o->cl.uplink_bps); break;
-    case 'D': rc = parse_rate("--downlink-bps", optarg, &o->cl.downlink_bps); break;
+    case 'U': rc = parse_rate("--to-master-bps", optarg, &o->cl.uplink_bps); break;
+    case 'D': rc = parse_rate("--to-worker-bps", optarg, &o->cl.downlink_bps); break;
+    case 'u': rc = parse_rate("--uplink-bps", optarg, &o->cl.uplink_bps); break;
+    case 'w': rc = parse_rate("--downlink-bps", optarg, &o->cl.downlink_bps); break;
     case 'B': rc = parse_rate("--master-bps", optarg, &o->cl.master_bps); break;
     case 'S':
       if (strcmp(optarg, "fair") == 0) o->cl.master_fair = 1;
@@ -211,9 +215,9 @@ static void json_bytes(FILE *f, const char *k, double v) { fprintf(f, "\"%s\": %
 static void json_latency(FILE *f, const an_latency *L) {
   fputc('{', f);
   json_kv(f, "encode_s", L->encode_s, 0);
-  json_kv(f, "upload_s", L->upload_s, 0);
+  json_kv(f, "to_worker_s", L->upload_s, 0);
   json_kv(f, "compute_s", L->compute_s, 0);
-  json_kv(f, "download_s", L->download_s, 0);
+  json_kv(f, "to_master_s", L->download_s, 0);
   json_kv(f, "decode_s", L->decode_s, 0);
   json_kv(f, "total_s", L->total_s, 1);
   fputc('}', f);
@@ -242,9 +246,9 @@ static void print_json(FILE *f, size_t idx, const char *name, const cod_conv_geo
           o->rounded.ka, o->rounded.kb, o->rounded.cost_bytes,
           o->rounded.ka == o->best.ka ? "true" : "false");
   fputs("     \"costs\": {", f);
-  json_bytes(f, "upload_bytes", c->upload_bytes);
+  json_bytes(f, "to_worker_bytes", c->upload_bytes);
   json_bytes(f, "storage_bytes", c->storage_bytes);
-  json_bytes(f, "download_bytes", c->download_bytes);
+  json_bytes(f, "to_master_bytes", c->download_bytes);
   json_kv(f, "worker_flops", c->worker_flops, 0);
   json_kv(f, "encode_flops", c->encode_flops, 0);
   json_kv(f, "decode_flops", c->decode_flops, 1);
@@ -269,7 +273,7 @@ static void print_text(FILE *f, const char *name, const cod_conv_geom *g, const 
   const an_costs *c = &r->costs;
   fprintf(f, "%s: %zux%zux%zu -> %zu filters %zux%zu, stride %zu, pad %zu\n", name, g->c, g->h,
           g->w, g->n_filters, g->kh, g->kw, g->stride, g->pad);
-  fprintf(f, "  delta = %zu, upload+storage per worker by (k_A x k_B):\n   ", o->delta);
+  fprintf(f, "  delta = %zu, to-worker + storage bytes per worker by (k_A x k_B):\n   ", o->delta);
   for (size_t i = 0; i < o->n_pairs; i++)
     fprintf(f, " %zux%zu %.0f%s", o->pairs[i].ka, o->pairs[i].kb, o->pairs[i].cost_bytes,
             o->pairs[i].ka == o->best.ka ? "*" : "");
@@ -278,14 +282,14 @@ static void print_text(FILE *f, const char *name, const cod_conv_geom *g, const 
   fprintf(f, "  closed form           k_A* = sqrt(%zu*%.4g/%.4g) = %.3f -> %zu x %zu, %.0f bytes%s\n",
           o->delta, o->a, o->b, o->ka_star, o->rounded.ka, o->rounded.kb, o->rounded.cost_bytes,
           o->rounded.ka == o->best.ka ? " (= optimum)" : "");
-  fprintf(f, "  per worker at optimum upload %.0f B, storage %.0f B, download %.0f B, "
+  fprintf(f, "  per worker at optimum to worker %.0f B, storage %.0f B, to master %.0f B, "
              "compute %.4g flop\n", c->upload_bytes, c->storage_bytes, c->download_bytes,
           c->worker_flops);
   fprintf(f, "  master                encode %.4g flop, decode %.4g flop\n", c->encode_flops,
           c->decode_flops);
   const an_latency *L = &r->lat;
-  fprintf(f, "  expected latency      %.6g s (encode %.3g, upload %.3g, compute %.3g, "
-             "download %.3g, decode %.3g)\n", L->total_s, L->encode_s, L->upload_s,
+  fprintf(f, "  expected latency      %.6g s (encode %.3g, to worker %.3g, compute %.3g, "
+             "to master %.3g, decode %.3g)\n", L->total_s, L->encode_s, L->upload_s,
           L->compute_s, L->download_s, L->decode_s);
   const an_delta_row *b = &r->rows[r->best_row];
   fprintf(f, "  latency-optimal delta %zu (%zu x %zu): %.6g s\n", b->delta, b->ka, b->kb,
@@ -349,8 +353,8 @@ int cli_optimum(int argc, char **argv) {
             o.prm.elsize == 4 ? "fp32" : "fp64", o.prm.axis == COD_AXIS_COLS ? "cols" : "rows");
     fputs("\"cluster\": {", stdout);
     json_kv(stdout, "compute_rate_flops", o.cl.compute_rate_flops, 0);
-    json_kv(stdout, "uplink_bps", o.cl.uplink_bps, 0);
-    json_kv(stdout, "downlink_bps", o.cl.downlink_bps, 0);
+    json_kv(stdout, "to_master_bps", o.cl.uplink_bps, 0);
+    json_kv(stdout, "to_worker_bps", o.cl.downlink_bps, 0);
     json_kv(stdout, "master_bps", o.cl.master_bps, 0);
     fprintf(stdout, "\"sharing\": \"%s\", \"law\": \"%s\", ", o.cl.master_fair ? "fair" : "sequential",
             sim_latency_law_name(o.cl.lat.kind));

@@ -64,6 +64,11 @@ json_le "optimum pareto totals" latency_s 10
 grep -q '"totals"' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL optimum json lacks totals"; }
 check "optimum markov text" 0 "$bin" optimum --model lenet5 --workers 6 --law markov
 grep -q '^end-to-end over 3 conv layers' "$tmp/out" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL optimum text lacks the end-to-end line"; }
+# one direction convention: the to_* names in the JSON, the older option names as aliases
+check "optimum to-master/to-worker" 0 "$bin" optimum --model lenet5 --workers 6 --to-master-bps 5e8 --downlink-bps 2e9 --json
+grep -q '"to_master_bps": 5e+08, "to_worker_bps": 2e+09' "$tmp/out" && grep -q '"to_worker_bytes"' "$tmp/out" &&
+  ! grep -q 'upload\|download\|uplink\|downlink' "$tmp/out" && pass=$((pass + 1)) ||
+  { fail=$((fail + 1)); echo "FAIL optimum json: link names or rates"; }
 check "optimum bad param" 2 "$bin" optimum --model lenet5 --workers 6 --param shift=-1
 check "optimum unknown param" 2 "$bin" optimum --model lenet5 --workers 6 --param nope=1
 check "optimum trace law" 2 "$bin" optimum --model lenet5 --workers 6 --law trace
