@@ -41,14 +41,15 @@
  * one of a smaller version is upgraded in place on a read-write open when every step up
  * to this version exists (res_schema_step_to; values unchanged), and refused otherwise
  * (and on a read-only open, which never writes: the message says how to upgrade it). */
-#define RES_DB_SCHEMA_VERSION 9 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 10 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
                                   * returns); 6: the requests, load_runs and load_workers tables of
                                   * runs under load; 7: the skipped_points table; 8:
                                   * layers.conv_algo; 9: workers.bytes_up, bytes_down
-                                  * renamed bytes_to_worker, bytes_to_master */
+                                  * renamed bytes_to_worker, bytes_to_master;
+                                  * 10: energy of requests and load_runs */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -147,6 +148,8 @@ typedef struct res_request_row {
   double latency_s;            /* finish_s - arrival_s; NaN unless done */
   double e2e_rel_error;        /* compute = real: output error vs uncoded; NaN otherwise */
   double max_layer_rel_error;  /* compute = real: worst decoded layer's relative error */
+  double energy_j;             /* the work its tasks caused, no idle share, J; NaN: energy
+                                * not modelled (runner/run_load.c) */
 } res_request_row;
 
 /* One row of `load_runs` (version 4): the aggregates of a run under load. */
@@ -172,6 +175,11 @@ typedef struct res_load_row {
   double max_e2e_rel_error;    /* compute = real: worst request output error; NaN otherwise */
   double max_layer_rel_error;  /* compute = real: worst decoded layer over the requests */
   int64_t singular;            /* compute = real: done requests with a singular decode */
+  /* energy (NaN: not modelled): the run's total over 0 .. sim_time_s, its idle part, the
+   * dynamic energy of tasks that ran on after their request ended (cancel = never), and
+   * the mean energy_j of the measured requests with its 95 % CI half-width */
+  double energy_j, energy_idle_j, energy_unattributed_j;
+  double energy_req_mean_j, energy_req_mean_ci_j;
 } res_load_row;
 
 /* One row of `load_workers` (version 4): one worker over a run under load. */

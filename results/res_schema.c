@@ -207,6 +207,11 @@ static const res_column requests_cols[] = {
   REQ(latency_s, RES_CT_REAL, "", "s", "finish_s - arrival_s of a done request"),
   REQ(e2e_rel_error, RES_CT_REAL, "", "", "compute = real: output vs uncoded pipeline"),
   REQ(max_layer_rel_error, RES_CT_REAL, "", "", "compute = real: worst decoded layer"),
+  /* version 10 (ALTER TABLE ADD COLUMN: the last columns) */
+  REQ(energy_j, RES_CT_REAL, "", "J",
+      "busy power x busy time, J/FLOP x FLOPs and J/byte x bytes of its own tasks and master "
+      "work, at both ends; no idle share (load_runs.energy_idle_j); a batch's split evenly; "
+      "NULL: energy not modelled"),
 };
 
 #define LOAD(field, ctype, cons, unit, comment)                                           \
@@ -248,6 +253,18 @@ static const res_column load_runs_cols[] = {
   LOAD(max_e2e_rel_error, RES_CT_REAL, "", "", "compute = real: worst request output error"),
   LOAD(max_layer_rel_error, RES_CT_REAL, "", "", "compute = real: worst decoded layer"),
   LOAD(singular, RES_CT_I64, "", "", "compute = real: done requests with a singular decode"),
+  /* version 10 (ALTER TABLE ADD COLUMN: the last columns) */
+  LOAD(energy_j, RES_CT_REAL, "", "J",
+       "workers + master over 0 .. sim_time_s: sum of requests.energy_j + "
+       "energy_unattributed_j + energy_idle_j; NULL: not modelled"),
+  LOAD(energy_idle_j, RES_CT_REAL, "", "J",
+       "idle_w x (sim_time_s - busy time) of every worker and the master, in no request's "
+       "energy_j"),
+  LOAD(energy_unattributed_j, RES_CT_REAL, "", "J",
+       "work of tasks that ran on after their request ended (cancel = never)"),
+  LOAD(energy_req_mean_j, RES_CT_REAL, "", "J",
+       "mean requests.energy_j of the measured requests (no idle share)"),
+  LOAD(energy_req_mean_ci_j, RES_CT_REAL, "", "J", CI95),
 };
 
 #define LWORKER(field, ctype, cons, unit, comment)                                        \
@@ -338,6 +355,15 @@ static const res_schema_step steps[] = {
    "t_download_s, an_upload_bytes, an_download_bytes -> t_to_worker_s, t_to_master_s, "
    "an_to_worker_bytes, an_to_master_bytes; runs.params_json keys uplink_bps, downlink_bps "
    "-> to_master_bps, to_worker_bps"},
+  /* 10: energy under load, columns appended (a new file has them last too) */
+  {10, "ALTER TABLE requests ADD COLUMN energy_j REAL;\n"
+       "ALTER TABLE load_runs ADD COLUMN energy_j REAL;\n"
+       "ALTER TABLE load_runs ADD COLUMN energy_idle_j REAL;\n"
+       "ALTER TABLE load_runs ADD COLUMN energy_unattributed_j REAL;\n"
+       "ALTER TABLE load_runs ADD COLUMN energy_req_mean_j REAL;\n"
+       "ALTER TABLE load_runs ADD COLUMN energy_req_mean_ci_j REAL;\n",
+   "requests.energy_j and load_runs.energy_j, energy_idle_j, energy_unattributed_j, "
+   "energy_req_mean_j, energy_req_mean_ci_j added (NULL in the existing rows)"},
 };
 
 const res_schema_step *res_schema_step_to(int64_t version) {

@@ -25,13 +25,18 @@ int run_energy_modelled(const run_config *c) {
   return 0;
 }
 
-/* E = busy_w B + idle_w (T - B) + dynamic (run_energy.h) */
-static double device_j(const run_energy_params *p, double window_s, double busy_s,
-                       double flops, double sent, double recv) {
+double run_energy_idle_j(const run_energy_params *p, double window_s, double busy_s) {
   double idle = window_s - busy_s;
-  return p->busy_w * busy_s + p->idle_w * (idle > 0 ? idle : 0.0) + p->j_per_flop * flops +
+  return p->idle_w * (idle > 0 ? idle : 0.0);
+}
+
+/* E = busy_w B + idle_w (T - B) + dynamic (run_energy.h) */
+double run_energy_device_j(const run_energy_params *p, double window_s, double busy_s,
+                           double flops, double sent, double recv) {
+  return p->busy_w * busy_s + run_energy_idle_j(p, window_s, busy_s) + p->j_per_flop * flops +
          p->j_per_byte_sent * sent + p->j_per_byte_recv * recv;
 }
+
 
 void run_energy_layer(const run_config *c, const cod_code *code, const run_layer_out *lo,
                       res_worker_row *workers, size_t n, res_layer_row *L) {
@@ -47,13 +52,14 @@ void run_energy_layer(const run_config *c, const cod_code *code, const run_layer
     const double flops = isnan(o->flops) ? 0.0 : o->flops;
     const double sent = flops > 0 ? (double)o->bytes_down : 0.0; /* it finished computing */
     const double busy = isnan(o->t_busy_s) ? 0.0 : o->t_busy_s;
-    o->energy_j = device_j(&rw.energy, T, busy, flops, sent, recv);
+    o->energy_j = run_energy_device_j(&rw.energy, T, busy, flops, sent, recv);
     sum_w += o->energy_j, sent_m += recv, recv_m += sent;
   }
   const double dec = lo->t_decode_s > 0 ? cod_code_decode_flops(code) : 0.0;
   L->energy_workers_j = sum_w;
-  L->energy_master_j = device_j(&c->master.energy, T, lo->t_encode_s + lo->t_decode_s,
-                                cod_code_encode_flops(code) + dec, sent_m, recv_m);
+  L->energy_master_j = run_energy_device_j(&c->master.energy, T,
+                                           lo->t_encode_s + lo->t_decode_s,
+                                           cod_code_encode_flops(code) + dec, sent_m, recv_m);
 }
 
 static an_power power_of(const run_energy_params *e) {
@@ -86,7 +92,7 @@ void run_energy_run(const run_config *c, const res_layer_row *layers, size_t n_l
     run_config_worker(c, j, &rw);
     ew += rw.energy.idle_w * outside;
   }
-  em += device_j(&c->master.energy, outside, master_own_s,
-                 master_own_s * c->master.master_flops, 0.0, 0.0);
+  em += run_energy_device_j(&c->master.energy, outside, master_own_s,
+                            master_own_s * c->master.master_flops, 0.0, 0.0);
   R->energy_workers_j = ew, R->energy_master_j = em, R->energy_j = ew + em;
 }

@@ -58,4 +58,14 @@ void run_energy_an_layer(const run_config *cfg, const an_costs *c, const an_code
 void run_energy_run(const run_config *cfg, const res_layer_row *layers, size_t n_layers,
                     double master_own_s, double t_run_s, res_run_row *R);
 
+/* One device's energy over a window of window_s s in which it computed busy_s s, executed
+ * flops, sent sent_bytes and received recv_bytes: E of the formula above, in J. With
+ * window_s = busy_s it is the energy that work alone causes (busy power and dynamic
+ * energy, no idle share): runner/run_load.c charges a request that way. */
+double run_energy_device_j(const run_energy_params *p, double window_s, double busy_s,
+                           double flops, double sent_bytes, double recv_bytes);
+
+/* The idle part of E alone: idle_w x (window_s - busy_s), 0 when busy_s >= window_s. */
+double run_energy_idle_j(const run_energy_params *p, double window_s, double busy_s);
+
 #endif

@@ -38,6 +38,7 @@
 #include "cod_code.h"
 #include "cod_file.h"
 #include "cod_registry.h"
+#include "run_energy.h"
 #include "run_layer.h"
 #include "sim_engine.h"
 #include "sim_link.h"
@@ -133,6 +134,9 @@ typedef struct task {
   double rem_s;            /* PS: remaining dedicated service, s */
   double t_fail;           /* PS: when it is lost (INFINITY: never) */
   size_t ps_slot;          /* PS: index in the worker's active array */
+  uint64_t rid;            /* energy: its job's id (req.id) when it was made */
+  double t_serv;           /* FCFS: when its service began, s */
+  double busy_s;           /* PS: its share of the worker's busy time so far, s */
   struct task *next_free;
 } task;
 
@@ -143,6 +147,7 @@ struct req {               /* a job: its members go through the stages together 
   uint64_t id, seq;        /* id: its first member's; seq: the current coded layer's number */
   double t_start;
   size_t stage;
+  double energy_j;         /* energy: the work its tasks and master jobs caused, J */
   member *m;               /* batch entries, nm of them */
   size_t nm;
   int launched;            /* a batch still filling at the master: 0 */
@@ -181,6 +186,7 @@ typedef struct wk {
   size_t q_now, q_max;     /* tasks at the worker: queued (live) + in service */
   double area, t_last, busy_s, busy_since;
   uint64_t done, cancelled;
+  double e_busy_s;         /* energy: busy time charged to tasks, s */
 } wk;
 
 typedef struct mjob {
@@ -212,6 +218,12 @@ struct load_ctx {
   mjob *mq;
   size_t mq_head, mq_len, mq_cap;
   int m_busy;
+  double m_job_s;          /* the master job in service: its length, s */
+  /* energy (run_energy.h), when modelled */
+  int energy;
+  double m_busy_s;         /* master jobs completed, s */
+  double e_req_j, e_orphan_j; /* charged to jobs; to tasks whose job had ended */
+  sim_stats *estats;       /* energy_j of the measured done requests */
   /* pools */
   req *req_free, *live;
   task *task_free;
@@ -317,6 +329,7 @@ static void req_put(load_ctx *X, req *r) {
   else X->live = r->next_live;
   if (r->next_live) r->next_live->prev_live = r->prev_live;
   r->seq = 0; /* no task of an earlier use matches */
+  r->id = UINT64_MAX; /* nor is energy charged to it */
   r->next_free = X->req_free, X->req_free = r;
 }
 
@@ -355,6 +368,34 @@ static void q_change(load_ctx *X, wk *w, int delta) {
 static void busy_start(load_ctx *X, wk *w) { w->busy_since = now_s(X); }
 static void busy_end(load_ctx *X, wk *w) { w->busy_s += now_s(X) - w->busy_since; }
 
+/* ---- energy (run_energy.h) -----------------------------------------------------------
+ * A job is charged, as its work happens, the energy that work causes (busy power x busy
+ * time, J/FLOP x FLOPs, J/byte x bytes at both ends): run_energy_device_j over a window
+ * equal to the busy time, so no idle share. An upload is charged whole when it starts (as
+ * run_energy.c counts a started transfer), a task's compute when it ends or is cancelled
+ * (a cancelled task's partial time at busy power, no FLOPs), its result when it is sent;
+ * the master's job when it completes (its FLOPs: its time x master_flops). A task of a job
+ * that has ended (cancel = never) charges X->e_orphan_j. The idle energy is the run's:
+ * rows_fill. */
+
+static void charge(load_ctx *X, const task *t, double j) {
+  if (t->r->id == t->rid) t->r->energy_j += j;
+  else X->e_orphan_j += j;
+}
+
+/* Task t left worker w after busy_s of service; finished: it ran to the end and sends its
+ * result now. */
+static void task_energy(load_ctx *X, const task *t, double busy_s, int finished) {
+  if (!X->energy) return;
+  wk *w = &X->w[t->j];
+  const stage *s = &X->st[t->stage];
+  double flops = finished ? (double)t->nm * s->flops : 0.0;
+  double res = finished ? (double)(t->nm * s->bytes_down) : 0.0;
+  w->e_busy_s += busy_s;
+  charge(X, t, run_energy_device_j(&w->w.energy, busy_s, busy_s, flops, res, 0.0) +
+                   run_energy_device_j(&X->c->master.energy, 0, 0, 0, 0, res));
+}
+
 /* ---- requests ----------------------------------------------------------------------- */
 
 static void master_submit(load_ctx *X, req *r, int decode);
@@ -363,11 +404,12 @@ static void worker_next(load_ctx *X, wk *w);
 static void ps_update(load_ctx *X, wk *w);
 static void ps_schedule(load_ctx *X, wk *w);
 
-typedef struct spool_rec { int64_t id; double a, s, f, l, e2e, lay; int32_t st; } spool_rec;
+typedef struct spool_rec { int64_t id; double a, s, f, l, e2e, lay; int32_t st; double en; } spool_rec;
 
 static int spool_write(load_ctx *X, const res_request_row *row, int status) {
   spool_rec rec = {row->request_id, row->arrival_s, row->start_s, row->finish_s,
-                   row->latency_s, row->e2e_rel_error, row->max_layer_rel_error, status};
+                   row->latency_s, row->e2e_rel_error, row->max_layer_rel_error, status,
+                   row->energy_j};
   if (fwrite(&rec, sizeof rec, 1, X->spool) != 1) {
     fail(X, cod_err_set(X->err, COD_EIO, "writing the requests spool: %s", strerror(errno)));
     return 1;
@@ -410,13 +452,15 @@ static void req_finish(load_ctx *X, req *r, int s) {
     const member *mb = &r->m[i];
     res_request_row row = {(int64_t)mb->id, mb->t_arrival, r->t_start,
                            s == R_DROPPED ? NAN : t, rstatus_names[s],
-                           s == R_DONE ? t - mb->t_arrival : NAN, e2e, lay};
+                           s == R_DONE ? t - mb->t_arrival : NAN, e2e, lay,
+                           X->energy ? r->energy_j / (double)r->nm : NAN};
     if (spool_write(X, &row, s)) return;
     if (s == R_DONE) {
       X->n_done++;
       if (mb->id >= X->c->load.warmup) {
         X->n_measured++;
         sim_stats_add(X->stats, mb->id - X->c->load.warmup, t - mb->t_arrival);
+        if (X->energy) sim_stats_add(X->estats, mb->id - X->c->load.warmup, row.energy_j);
         if (t > X->t_last_finish) X->t_last_finish = t;
       }
     } else if (s == R_UNDECODABLE) {
@@ -432,6 +476,7 @@ static void req_finish(load_ctx *X, req *r, int s) {
   int closed = s != R_DROPPED && X->c->load.arrivals == RUN_ARRIVALS_CLOSED;
   for (size_t i = 0; closed && i < nm; i++) X->think[i] = r->m[i].client;
   if (X->open == r) X->open = NULL;
+  X->e_req_j += r->energy_j;
   req_put(X, r);
   for (size_t i = 0; closed && i < nm; i++) issue_next(X, X->think[i]);
 }
@@ -455,6 +500,7 @@ static void task_cancel(load_ctx *X, task *t) {
     q_change(X, w, -1);
     if (X->c->load.service == RUN_SERVICE_PS) {
       ps_update(X, w);
+      task_energy(X, t, t->busy_s, 0);
       w->act[t->ps_slot] = w->act[--w->n_act];
       if (t->ps_slot < w->n_act) w->act[t->ps_slot]->ps_slot = t->ps_slot;
       if (w->n_act == 0) busy_end(X, w);
@@ -464,6 +510,7 @@ static void task_cancel(load_ctx *X, task *t) {
     }
     sim_engine_cancel(X->e, t->ev);
     busy_end(X, w);
+    task_energy(X, t, now_s(X) - t->t_serv, 0);
     w->running = NULL;
     task_put(X, t);
     worker_next(X, w);
@@ -581,6 +628,7 @@ static void ev_fcfs_done(sim_engine *e, void *p) {
   busy_end(X, w);
   q_change(X, w, -1);
   w->running = NULL;
+  task_energy(X, t, now_s(X) - t->t_serv, 1);
   task_served(X, t);
   worker_next(X, w);
 }
@@ -619,6 +667,7 @@ static void worker_next(load_ctx *X, wk *w) {
     }
     t->state = T_RUNNING;
     w->running = t;
+    t->t_serv = now_s(X);
     busy_start(X, w);
     after(X, d, ev_fcfs_done, t, &t->ev);
     return;
@@ -634,7 +683,7 @@ static void ps_update(load_ctx *X, wk *w) {
   double t = now_s(X);
   if (w->n_act) {
     double dt = (t - w->ps_t) / (double)w->n_act;
-    for (size_t i = 0; i < w->n_act; i++) w->act[i]->rem_s -= dt;
+    for (size_t i = 0; i < w->n_act; i++) w->act[i]->rem_s -= dt, w->act[i]->busy_s += dt;
   }
   w->ps_t = t;
   if (w->ps_ev) sim_engine_cancel(X->e, w->ps_ev), w->ps_ev = 0;
@@ -664,6 +713,7 @@ static void ev_ps(sim_engine *e, void *p) {
       if (i < w->n_act) w->act[i]->ps_slot = i;
       q_change(X, w, -1);
       if (w->n_act == 0) busy_end(X, w);
+      task_energy(X, t, t->busy_s, 1);
       task_served(X, t);
     } else {
       i++;
@@ -737,7 +787,12 @@ static void layer_start(load_ctx *X, req *r) {
     if (s->refused[j]) continue;
     task *t = task_get(X);
     if (!t) return oom(X);
-    t->r = r, t->seq = r->seq, t->j = j, t->stage = r->stage, t->nm = r->nm;
+    t->r = r, t->seq = r->seq, t->j = j, t->stage = r->stage, t->nm = r->nm, t->rid = r->id;
+    if (X->energy) { /* the upload, whole, at both ends */
+      double up = (double)(t->nm * s->bytes_up);
+      r->energy_j += run_energy_device_j(&X->c->master.energy, 0, 0, 0, up, 0) +
+                     run_energy_device_j(&X->w[j].w.energy, 0, 0, 0, 0, up);
+    }
     t->state = T_UP;
     t->t0 = now_s(X);
     r->tasks[j] = t;
@@ -762,6 +817,12 @@ static void ev_master_done(sim_engine *e, void *p) {
   X->mq_head = (X->mq_head + 1) % X->mq_cap, X->mq_len--;
   X->m_busy = 0;
   req *r = j.r;
+  if (X->energy) {
+    double d = X->m_job_s;
+    X->m_busy_s += d;
+    r->energy_j += run_energy_device_j(&X->c->master.energy, d, d, d * X->c->master.master_flops,
+                                       0, 0);
+  }
   if (!j.decode) {
     if (X->st[r->stage].code) layer_start(X, r);
     else req_finish(X, r, R_DONE);
@@ -779,6 +840,7 @@ static void master_next(load_ctx *X) {
   if (isnan(j->r->t_start)) j->r->t_start = now_s(X);
   double d = (double)j->r->nm * (j->decode ? s->decode_s : s->master_s + (s->code ? s->encode_s : 0.0));
   X->m_busy = 1;
+  X->m_job_s = d;
   after(X, d, ev_master_done, X, NULL);
 }
 
@@ -833,6 +895,7 @@ static void arrive(load_ctx *X, size_t client) {
     r->t_start = NAN, r->stage = 0, r->seq = 0, r->decided = 0, r->nm = 0;
     r->launched = 0, r->timeout_ev = 0;
     r->id = X->issued;
+    r->energy_j = 0;
   }
   member *mb = &r->m[r->nm++];
   mb->id = X->issued++, mb->t_arrival = now_s(X), mb->client = client;
@@ -1008,6 +1071,7 @@ static void ctx_free(load_ctx *X) {
   cod_free(X->blocks);
   sim_rng_free(X->rng_arr);
   sim_stats_free(X->stats);
+  sim_stats_free(X->estats);
   if (X->trace.f) fclose(X->trace.f);
 }
 
@@ -1098,6 +1162,16 @@ static int rows_fill(load_ctx *X, const run_ident *id, const model *m, run_resul
     o->queue_max = (int64_t)w->q_max;
     o->tasks_done = (int64_t)w->done, o->tasks_cancelled = (int64_t)w->cancelled;
   }
+  if (X->energy) { /* the idle share is the run's: every device over 0 .. t_end */
+    double idle = run_energy_idle_j(&c->master.energy, t_end, X->m_busy_s);
+    for (size_t j = 0; j < X->n; j++)
+      idle += run_energy_idle_j(&X->w[j].w.energy, t_end, X->w[j].e_busy_s);
+    sim_stats_summary E;
+    sim_stats_summarize(X->estats, &E);
+    L->energy_idle_j = idle, L->energy_unattributed_j = X->e_orphan_j;
+    L->energy_j = X->e_req_j + X->e_orphan_j + idle;
+    L->energy_req_mean_j = E.mean, L->energy_req_mean_ci_j = E.mean_ci;
+  }
   return rc ? cod_err_set(err, COD_ENOMEM, "out of memory") : COD_OK;
 }
 
@@ -1126,6 +1200,8 @@ int run_load_execute(const run_config *c, const run_ident *id, run_assets *a,
   if (!rc) rc = sim_rng_new(c->run.seed, run_stream_id(id->trial, 0, RUN_STREAM_ARRIVALS),
                             &X.rng_arr, err);
   if (!rc) rc = sim_stats_new(c->load.requests - c->load.warmup, &X.stats, err);
+  X.energy = run_energy_modelled(c);
+  if (!rc && X.energy) rc = sim_stats_new(c->load.requests - c->load.warmup, &X.estats, err);
   if (!rc && !(X.w = cod_calloc(X.n, sizeof *X.w)))
     rc = cod_err_set(err, COD_ENOMEM, "out of memory");
   for (size_t j = 0; !rc && j < X.n; j++)
@@ -1199,7 +1275,7 @@ int run_load_write_requests(res_db *db, int64_t run_id, const run_result *r, cod
     if (fread(&rec, sizeof rec, 1, f) != 1)
       return cod_err_set(err, COD_EIO, "reading the requests spool: short read");
     res_request_row row = {rec.id, rec.a, rec.s, rec.f, rstatus_names[rec.st], rec.l, rec.e2e,
-                           rec.lay};
+                           rec.lay, rec.en};
     int rc = res_db_insert_request(db, run_id, &row, err);
     if (rc) return rc;
   }

@@ -381,12 +381,53 @@ static const char *const renamed9[][3] = {
   {"layers", "an_download_bytes", "an_to_master_bytes"},
 };
 
-/* The CREATE text of every table of the file at path, in name order (cod_free). */
+/* The columns version 10 added (ALTER TABLE ADD COLUMN, the last of their tables). */
+static const char *const added10[][2] = {
+  {"requests", "energy_j"},
+  {"load_runs", "energy_j"},
+  {"load_runs", "energy_idle_j"},
+  {"load_runs", "energy_unattributed_j"},
+  {"load_runs", "energy_req_mean_j"},
+  {"load_runs", "energy_req_mean_ci_j"},
+};
+
+/* Back to version 9's columns: drop what version 10 added. */
+static void drop_added10(sqlite3 *raw) {
+  char q[256];
+  for (size_t i = 0; i < sizeof added10 / sizeof *added10; i++) {
+    snprintf(q, sizeof q, "ALTER TABLE %s DROP COLUMN %s", added10[i][0], added10[i][1]);
+    raw_exec(raw, q);
+  }
+}
+
+/* The CREATE text of every table of the file at path, in name order (cod_free), but for
+ * the tables version 10 added columns to: ALTER TABLE ADD COLUMN writes its own text
+ * (no comment, on the closing line), so for them schema_columns compares the columns. */
 static char *schema_text(const char *path) {
   sqlite3 *raw = raw_open(path);
   sqlite3_stmt *st = NULL;
   cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(sql, ';') FROM (SELECT sql FROM "
-                                       "sqlite_master WHERE type = 'table' ORDER BY name)",
+                                       "sqlite_master WHERE type = 'table' AND name NOT IN "
+                                       "('requests', 'load_runs') ORDER BY name)",
+                                  -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+  cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+  char *copy = cod_strdup((const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  cr_assert_not_null(copy);
+  return copy;
+}
+
+/* Every column of every table of the file at path, in order: table, position, name, type,
+ * NOT NULL, default and key (cod_free). */
+static char *schema_columns(const char *path) {
+  sqlite3 *raw = raw_open(path);
+  sqlite3_stmt *st = NULL;
+  cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(c, ';') FROM (SELECT m.name || '.' "
+                                       "|| p.cid || ' ' || p.name || ' ' || p.type || ' ' || "
+                                       "p.\"notnull\" || ' ' || ifnull(p.dflt_value, '-') || ' ' "
+                                       "|| p.pk AS c FROM sqlite_master m, pragma_table_info(m.name) "
+                                       "p WHERE m.type = 'table' ORDER BY m.name, p.cid)",
                                   -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
   cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
   char *copy = cod_strdup((const char *)sqlite3_column_text(st, 0));
@@ -402,9 +443,11 @@ static char *schema_text(const char *path) {
  * refuses it naming `fcdcc upgrade`; a read-write open upgrades it in place: version 9,
  * the same CREATE text as a new file, every value unchanged under its new name (the JSON
  * keys renamed in place, their order and values kept), and the readers (the report) work
- * on it. A file of version 7 has no step chain to 9 and stays refused. */
+ * on it. A file of version 7 has no step chain to 9 and stays refused. Since version 10
+ * the file is also taken through step 10 (energy columns added): the tables it does not
+ * touch keep the CREATE text of a new file, the two it touches the same columns. */
 Test(res_schema, version_8_file_is_upgraded_in_place) {
-  cr_assert_eq(RES_DB_SCHEMA_VERSION, 9, "this test is the step to version 9");
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 10, "this test is the steps to version 10");
   res_db *db = NULL;
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
@@ -424,10 +467,11 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   cr_assert_eq(res_db_insert_layer(db, id, &L, &e), COD_OK, "%s", e.msg);
   cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
-  char *fresh = schema_text(tp.path);
+  char *fresh = schema_text(tp.path), *fresh_cols = schema_columns(tp.path);
   /* back to version 8, then seeded values written under the old names */
   sqlite3 *raw = raw_open(tp.path);
   char q[512];
+  drop_added10(raw);
   for (size_t i = 0; i < sizeof renamed9 / sizeof *renamed9; i++) {
     snprintf(q, sizeof q, "ALTER TABLE %s RENAME COLUMN %s TO %s", renamed9[i][0],
              renamed9[i][2], renamed9[i][1]);
@@ -469,8 +513,12 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   char *upgraded = schema_text(tp.path);
   cr_expect_str_eq(upgraded, fresh, "an upgraded file's schema differs from a new file's");
   cod_free(upgraded), cod_free(fresh);
+  char *upgraded_cols = schema_columns(tp.path);
+  cr_expect_str_eq(upgraded_cols, fresh_cols, "an upgraded file's columns differ from a new "
+                   "file's");
+  cod_free(upgraded_cols), cod_free(fresh_cols);
   raw = raw_open(tp.path);
-  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 9);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 10);
   for (int w = 0; w < 4; w++) {
     snprintf(q, sizeof q, "SELECT bytes_to_worker = %lld AND bytes_to_master = %lld FROM "
              "workers WHERE worker = %d", (long long)up[w], (long long)down[w], w);
@@ -509,5 +557,96 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   cr_expect_not_null(strstr(e.msg, "schema version 7"), "%s", e.msg);
   raw = raw_open(tp.path);
   cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 7);
+  sqlite3_close(raw);
+}
+
+/* A version-9 file with a run under load (made from a new file by dropping the columns
+ * version 10 added) and seeded values in its requests and load_runs rows: a read-only open
+ * refuses it naming `fcdcc upgrade` and the energy columns; a read-write open upgrades it
+ * in place: version 10, the columns of a new file in the same order, every old value
+ * unchanged, the new columns NULL (energy was not measured), and a run written after the
+ * upgrade stores its energy values there. */
+Test(res_schema, version_9_file_gets_the_energy_columns) {
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 10, "this test is the step to version 10");
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  res_run_row run;
+  res_run_row_init(&run);
+  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
+  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  int64_t id;
+  cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char *fresh_cols = schema_columns(tp.path), *fresh = schema_text(tp.path);
+  sqlite3 *raw = raw_open(tp.path);
+  drop_added10(raw);
+  raw_exec(raw, "PRAGMA user_version = 9");
+  uint64_t x = 0x2545f4914f6cdd1dull ^ (uint64_t)id;
+  double lat[3], mean;
+  char q[512];
+  for (int i = 0; i < 3; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    lat[i] = (double)(x % 100000) / 4096.0;
+    snprintf(q, sizeof q, "INSERT INTO requests (run_id, request_id, arrival_s, status, "
+             "latency_s) VALUES (%lld, %d, 0, 'done', %.17g)", (long long)id, i, lat[i]);
+    raw_exec(raw, q);
+  }
+  x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+  mean = (double)(x % 100000) / 2048.0;
+  snprintf(q, sizeof q, "INSERT INTO load_runs (run_id, arrivals, cancel, service, requests, "
+           "warmup, completed, undecodable, dropped, measured, saturated, compute, lat_mean_s) "
+           "VALUES (%lld, 'poisson', 'on-decode', 'fcfs', 3, 0, 3, 0, 0, 3, 0, 'model', %.17g)",
+           (long long)id, mean);
+  raw_exec(raw, q);
+  sqlite3_close(raw);
+  db = NULL;
+  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
+  cr_expect_null(db);
+  cr_expect_not_null(strstr(e.msg, "schema version 9"), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "energy_req_mean_j"), "%s", e.msg);
+  cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_OK, "%s", e.msg);
+  char *cols = schema_columns(tp.path), *text = schema_text(tp.path);
+  cr_expect_str_eq(cols, fresh_cols, "an upgraded file's columns differ from a new file's");
+  cr_expect_str_eq(text, fresh, "step 10 changed a table it does not touch");
+  cod_free(cols), cod_free(fresh_cols), cod_free(text), cod_free(fresh);
+  /* a run under load written after the upgrade: its energy lands in the new columns */
+  run.scenario_hash = "h2";
+  int64_t id2;
+  cr_assert_eq(res_db_begin_run(db, &run, &id2, &e), COD_OK, "%s", e.msg);
+  res_request_row rq;
+  res_request_row_init(&rq);
+  x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+  rq.request_id = 0, rq.arrival_s = 0, rq.status = RES_REQUEST_DONE;
+  rq.energy_j = (double)(x % 100000) / 8192.0;
+  cr_assert_eq(res_db_insert_request(db, id2, &rq, &e), COD_OK, "%s", e.msg);
+  res_load_row L;
+  res_load_row_init(&L);
+  L.arrivals = "poisson", L.cancel = "on-decode", L.service = "fcfs", L.compute = "model";
+  L.requests = 1, L.measured = L.completed = 1, L.warmup = L.undecodable = L.dropped = 0;
+  L.saturated = 0;
+  L.energy_j = 3.5 * rq.energy_j, L.energy_idle_j = 2.5 * rq.energy_j;
+  L.energy_unattributed_j = 0, L.energy_req_mean_j = rq.energy_j, L.energy_req_mean_ci_j = 0.25;
+  cr_assert_eq(res_db_insert_load_run(db, id2, &L, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(res_db_commit_run(db, id2, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  raw = raw_open(tp.path);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 10);
+  for (int i = 0; i < 3; i++) {
+    snprintf(q, sizeof q, "SELECT latency_s = %.17g AND energy_j IS NULL FROM requests WHERE "
+             "run_id = %lld AND request_id = %d", lat[i], (long long)id, i);
+    cr_expect_eq(raw_int(raw, q), 1, "request %d: value changed or energy not NULL", i);
+  }
+  snprintf(q, sizeof q, "SELECT lat_mean_s = %.17g AND energy_j IS NULL AND energy_idle_j IS "
+           "NULL AND energy_unattributed_j IS NULL AND energy_req_mean_j IS NULL AND "
+           "energy_req_mean_ci_j IS NULL FROM load_runs WHERE run_id = %lld", mean, (long long)id);
+  cr_expect_eq(raw_int(raw, q), 1, "the old load run changed or has energy");
+  snprintf(q, sizeof q, "SELECT r.energy_j = %.17g AND l.energy_j = %.17g AND l.energy_idle_j = "
+           "%.17g AND l.energy_unattributed_j = 0 AND l.energy_req_mean_j = %.17g AND "
+           "l.energy_req_mean_ci_j = 0.25 FROM requests r JOIN load_runs l USING (run_id) WHERE "
+           "run_id = %lld", rq.energy_j, L.energy_j, L.energy_idle_j, rq.energy_j, (long long)id2);
+  cr_expect_eq(raw_int(raw, q), 1, "the new run's energy values did not round-trip");
   sqlite3_close(raw);
 }

@@ -422,7 +422,7 @@ Test(load, real_numbers_per_request) {
     cr_assert_eq(fseek(r.requests_spool, 0, SEEK_SET), 0);
     double mx = 0;
     size_t n = 0;
-    struct { int64_t id; double a, s, f, l, e2e, lay; int32_t st; } rec;
+    struct { int64_t id; double a, s, f, l, e2e, lay; int32_t st; double en; } rec;
     while (fread(&rec, sizeof rec, 1, r.requests_spool) == 1) {
       cr_expect(isfinite(rec.e2e) && rec.e2e > 0, "request %lld: e2e %g", (long long)rec.id,
                 rec.e2e);
