@@ -527,3 +527,126 @@ Test(load, alloc_walk_ps_batch_closed) {
              "[cluster]\nworkers = 4\n[load]\narrivals = closed\nclients = 3\nthink_s = 0.01\n"
              "requests = 40\n");
 }
+
+/* ---- energy under load (requests.energy_j, load_runs.energy_*) ------------------------ */
+
+/* The spooled rows of r: sum of their energy_j, how many there are and how many are NaN. */
+static double spool_energy(const run_result *r, size_t *n, size_t *n_nan) {
+  struct { int64_t id; double a, s, f, l, e2e, lay; int32_t st; double en; } rec;
+  cr_assert_eq(fseek(r->requests_spool, 0, SEEK_SET), 0);
+  double sum = 0;
+  *n = 0, *n_nan = 0;
+  while (fread(&rec, sizeof rec, 1, r->requests_spool) == 1) {
+    (*n)++;
+    if (isnan(rec.en)) (*n_nan)++;
+    else sum += rec.en;
+  }
+  return sum;
+}
+
+/* Device numbers: distinct powers of two and of ten, so a term attributed to the wrong
+ * device or direction changes the sum. */
+#define ENERGY_WORKERS_TEXT                                                               \
+  "[cluster]\nbusy_w = 2\nidle_w = 0.25\nj_per_flop = 1e-9\nj_per_byte_sent = 3e-8\n"      \
+  "j_per_byte_recv = 5e-8\n"
+#define ENERGY_MASTER_TEXT                                                                \
+  "[master]\nbusy_w = 7\nidle_w = 1.5\nj_per_byte_sent = 11e-8\nj_per_byte_recv = 13e-8\n"
+#define ENERGY_KEYS_TEXT ENERGY_WORKERS_TEXT ENERGY_MASTER_TEXT "j_per_flop = 1e-10\n"
+
+/* One uncoded worker, deterministic 10 ms tasks, periodic arrivals every 40 ms (no
+ * queueing), a master of 1e30 FLOP/s (its work takes ~1e-24 s): each request's energy is
+ * computed here from lenet5's conv1 by hand: input 1 x 32 x 32 fp64 = 8192 bytes to the
+ * worker, output 6 x 28 x 28 fp64 = 37632 bytes back, 2 x 25 x 4704 = 235200 FLOPs. The run's
+ * total is the sum over the requests plus idle power over the idle time of the worker (its
+ * busy time is 10 ms per request) and of the master (never measurably busy). The master's
+ * J/FLOP is 0 here: the FLOPs of the layers it runs itself follow run_master_macs's count
+ * of pooling and activations (energy_total_is_requests_plus_idle charges them). */
+Test(load, energy_per_request_by_hand) {
+  const size_t N = 20;
+  char text[2048];
+  snprintf(text, sizeof text, MM1_HEAD "[latency]\nmodel = deterministic\n"
+           ENERGY_WORKERS_TEXT ENERGY_MASTER_TEXT
+           "[load]\narrivals = periodic\nrate_per_s = 25\nrequests = %zu\nwarmup = 2\n", N);
+  run_result r;
+  run_point(text, 0, &r);
+  const double up = 1.0 * 32 * 32 * 8, down = 6.0 * 28 * 28 * 8, flops = 2.0 * 25 * 6 * 28 * 28;
+  const double worker = 2 * D_S + 1e-9 * flops + 5e-8 * up + 3e-8 * down;
+  const double master = 11e-8 * up + 13e-8 * down; /* its busy time is ~1e-24 s */
+  const double per_req = worker + master;
+  size_t n, n_nan;
+  double sum = spool_energy(&r, &n, &n_nan);
+  cr_assert_eq(n, N);
+  cr_assert_eq(n_nan, 0);
+  cr_expect(fabs(sum - N * per_req) <= 1e-9 * N * per_req, "sum %.12g J, by hand %.12g J", sum,
+            N * per_req);
+  const res_load_row *L = &r.load;
+  cr_expect(fabs(L->energy_req_mean_j - per_req) <= 1e-9 * per_req, "mean %.12g J, hand %.12g J",
+            L->energy_req_mean_j, per_req);
+  cr_expect(L->energy_req_mean_ci_j >= 0 && L->energy_req_mean_ci_j <= 1e-9 * per_req,
+            "equal requests: CI %g J", L->energy_req_mean_ci_j);
+  const double T = L->sim_time_s;
+  cr_assert(T > (double)(N - 1) / 25 + D_S - 1e-9, "run length %g s", T);
+  const double idle = 0.25 * (T - N * D_S) + 1.5 * T;
+  cr_expect(fabs(L->energy_idle_j - idle) <= 1e-9 * idle, "idle %.12g J, hand %.12g J",
+            L->energy_idle_j, idle);
+  cr_expect_eq(L->energy_unattributed_j, 0.0);
+  cr_expect(fabs(L->energy_j - (N * per_req + idle)) <= 1e-9 * L->energy_j,
+            "total %.12g J, hand %.12g J", L->energy_j, N * per_req + idle);
+  run_result_fini(&r);
+}
+
+/* Whatever the law and the policy, the run's total is the requests' energies plus the
+ * work of orphaned tasks plus idle power over the time each device was not busy (the
+ * worker's busy time from its utilisation row, kept apart from the energy's). On-decode
+ * leaves no orphan and cancels tasks; never leaves orphans, which cost more per request. */
+Test(load, energy_total_is_requests_plus_idle) {
+  double mean[2];
+  for (int never = 0; never <= 1; never++) {
+    char text[2048];
+    snprintf(text, sizeof text, CODED_HEAD ENERGY_KEYS_TEXT "[master]\nmaster_flops = 1e30\n"
+             "[load]\nrequests = 600\ncancel = %s\n", never ? "never" : "on-decode");
+    run_result r;
+    run_point(text, 0, &r);
+    size_t n, n_nan;
+    double sum = spool_energy(&r, &n, &n_nan);
+    cr_assert_eq(n, 600);
+    cr_assert_eq(n_nan, 0);
+    const res_load_row *L = &r.load;
+    const double T = L->sim_time_s;
+    double idle = 1.5 * T;
+    int64_t cancelled = 0;
+    for (size_t j = 0; j < r.n_load_workers; j++) {
+      idle += 0.25 * (T - r.load_workers[j].utilisation * T);
+      cancelled += r.load_workers[j].tasks_cancelled;
+    }
+    cr_expect(fabs(L->energy_idle_j - idle) <= 1e-6 * idle, "idle %.12g J, from rows %.12g J",
+              L->energy_idle_j, idle);
+    double total = sum + L->energy_unattributed_j + L->energy_idle_j;
+    cr_expect(fabs(L->energy_j - total) <= 1e-9 * total, "total %.12g J, parts %.12g J",
+              L->energy_j, total);
+    if (never) {
+      cr_expect_gt(L->energy_unattributed_j, 0.0, "never: orphaned tasks cost energy");
+    } else {
+      cr_expect_eq(L->energy_unattributed_j, 0.0);
+      cr_expect_gt(cancelled, 0);
+    }
+    cr_expect(L->energy_req_mean_ci_j > 0 && L->energy_req_mean_ci_j < L->energy_req_mean_j);
+    mean[never] = L->energy_req_mean_j;
+    run_result_fini(&r);
+  }
+  cr_expect_gt(mean[1], mean[0], "per request: never %g J, on-decode %g J", mean[1], mean[0]);
+}
+
+/* Energy not modelled (every energy key 0, the defaults): NULL per request and per run. */
+Test(load, energy_not_modelled_is_null) {
+  run_result r;
+  run_point(CODED_HEAD "requests = 300\n", 0, &r);
+  size_t n, n_nan;
+  spool_energy(&r, &n, &n_nan);
+  cr_expect_eq(n, 300);
+  cr_expect_eq(n_nan, 300, "every request's energy_j is NULL");
+  const res_load_row *L = &r.load;
+  cr_expect(isnan(L->energy_j) && isnan(L->energy_idle_j) && isnan(L->energy_unattributed_j) &&
+            isnan(L->energy_req_mean_j) && isnan(L->energy_req_mean_ci_j));
+  run_result_fini(&r);
+}
