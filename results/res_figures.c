@@ -1356,6 +1356,20 @@ static int md_table(res_db *db, FILE *out, const char *heading, const char *text
       "WHERE l.offered_per_s IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3, " \
       "4, 5, 6, 7, 8"
 
+/* Energy per request under load (load_runs energy columns, schema version 10): per scheme,
+ * split, cancel policy and offered load, the mean request energy (its own work, no idle
+ * share) with its batch-means CI, and the run's total per done request with the shares of
+ * idle power and of orphaned tasks in it. */
+#define LOAD_ENERGY                                                                         \
+  SEL "SELECT r.scheme AS scheme, r.workers AS n, r.ka AS ka, r.kb AS kb, l.cancel AS "     \
+      "cancel, l.offered_per_s AS offered_per_s, " PT_COL ", COUNT(*) AS runs, "            \
+      "AVG(l.energy_req_mean_j) AS request_j, AVG(l.energy_req_mean_ci_j) AS ci95_j, "      \
+      "AVG(l.energy_j / l.completed) AS total_per_done_j, AVG(l.energy_idle_j / l.energy_j) " \
+      "AS idle_share, AVG(l.energy_unattributed_j / l.energy_j) AS orphan_share, "           \
+      "MAX(l.saturated) AS saturated FROM sel r JOIN load_runs l ON l.run_id = r.run_id "   \
+      "WHERE l.energy_j IS NOT NULL AND l.completed > 0 GROUP BY 1, 2, 3, 4, 5, 6, 7 "      \
+      "ORDER BY 1, 2, 3, 4, 5, 6, 7"
+
 #define DELTA_AUTO                                                                         \
   SEL "SELECT " DELTA_AUTO_KEY " AS series, r.workers AS n, " PT_COL ", COUNT(*) AS runs, "  \
       "AVG(r.latency_s) AS mean_latency_s, res_ci95(r.latency_s) AS ci95_s, AVG((SELECT "    \
@@ -1461,6 +1475,15 @@ int res_plot_report_write(res_db *db, FILE *out, const char *preamble, cod_err *
        "[load] queue_limit requests in flight), and the best p99 of the sweep. A coarse "
        "grid: the sweep's step (0.25 requests/s) bounds each number.", LOAD_TABLE, "load-",
        "runs named load-* with [load] arrivals", "load.rate_per_s"},
+      {"Energy per request under load", "AlexNet on 20 edge workers under a Poisson stream "
+       "with energy modelled (scenarios/paper/serve-energy.ini): per scheme, (k_A, k_B), "
+       "cancel policy and offered load (requests/s), the mean energy of a measured request "
+       "(J: busy power, FLOPs and bytes of its own tasks and master jobs; no idle share) with "
+       "its 95% batch-means half-width; the run's total energy per done request (idle power "
+       "of every worker and the master over the run included), and the shares of that total "
+       "that are idle power and work of tasks that ran on after their request ended "
+       "(cancel = never).", LOAD_ENERGY, "serve-energy",
+       "runs named serve-energy* with [load] arrivals and energy modelled", "load.rate_per_s"},
       {"delta = auto against a fixed split", "VGG-16 end to end (scenarios/paper/"
        "delta-auto*.ini): mean simulated latency per inference over ok runs with its 95% "
        "t-interval half-width, beside the analytic conv-layer sum, and the deltas the coded "

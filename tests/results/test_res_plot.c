@@ -240,6 +240,21 @@ static void build_db(int with_mpi) {
       add_run(db, &r);
       next_load = NULL;
     }
+  for (int c = 0; c < 2; c++) { /* serve-energy: one load, both cancel policies */
+    res_load_row L;
+    res_load_row_init(&L);
+    L.arrivals = "poisson", L.cancel = c ? "never" : "on-decode", L.service = "fcfs";
+    L.compute = "model", L.offered_per_s = 0.75, L.requests = 100, L.warmup = 10;
+    L.completed = 80, L.measured = 72, L.undecodable = L.dropped = 0, L.saturated = 0;
+    L.lat_mean_s = 1.5, L.lat_p99_s = 4.0;
+    L.energy_req_mean_j = 30.0 + 5 * c, L.energy_req_mean_ci_j = 0.25;
+    L.energy_j = 4000.0 + 800 * c, L.energy_idle_j = 1000.0, L.energy_unattributed_j = 480.0 * c;
+    run_spec r = {"serve-energy", "nsctc-rot", NULL, NULL, NULL, 20, 4, 3, 0, NAN, NAN, NAN,
+                  L.lat_mean_s, NAN, NAN, NULL};
+    next_load = &L;
+    add_run(db, &r);
+    next_load = NULL;
+  }
   /* bursty: two chains of slow share 0.1, 20 runs each with latencies 1..20 s (bursts)
    * and 0.5..10 s (independent limit): nearest-rank p95 19 and 9.5 s, means 10.5, 5.25 */
   for (int b = 0; b < 2; b++)
@@ -635,6 +650,14 @@ Test(res_plot, report_numbers_come_from_the_db) {
   const char *next = strstr(front + 4, "\n## ");
   const char *dom = strstr(front, "| 0.9 | 13 |");
   cr_assert(!dom || (next && dom > next), "the dominated point is not on the front");
+  /* energy under load: request energy, total per done request (4000 / 80, 4800 / 80), the
+   * idle share (1000 / 4000, 1000 / 4800) and the orphans' (0, 480 / 4800) */
+  const char *le = strstr(s, "## Energy per request under load");
+  cr_assert_not_null(le, "%s", s);
+  cr_assert_not_null(strstr(le, "| nsctc-rot | 20 | 4 | 3 | never | 0.75 | 1 | 35 | 0.25 | 60 | "
+                                "0.208 | 0.1 | 0 |"), "%s", le);
+  cr_assert_not_null(strstr(le, "| nsctc-rot | 20 | 4 | 3 | on-decode | 0.75 | 1 | 30 | 0.25 | "
+                                "50 | 0.25 | 0 | 0 |"), "%s", le);
   /* bursty: latencies 1..20 s (nearest-rank p95 = the 19th) and 0.5..10 s */
   cr_assert_not_null(strstr(s, "| alexnet nsctc-rot n=20 (slow share 0.1) | "
                                "markov_slow_sojourn_s=10, markov_fast_sojourn_s=90 | 20 | 10.5 | 19 |"),
