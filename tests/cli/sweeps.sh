@@ -158,8 +158,9 @@ has "recommend label of uncoded" out " scheme=uncoded"
 grep -q " scheme=uncoded ka=" out && bad "uncoded's label names ka" || ok
 has "recommend label of nsctc-rot" out " scheme=nsctc-rot ka=1"
 
-# fcdcc upgrade: a version-8 file (columns renamed back, version 8) is refused by the
-# read-only report, naming the command; upgrade takes it to 9 in place, values unchanged
+# fcdcc upgrade: a version-8 file (columns renamed back, version 10's energy columns
+# dropped, version 8) is refused by the read-only report, naming the command; upgrade takes
+# it to 10 in place, values unchanged
 if command -v sqlite3 >/dev/null; then
   cp s.db old.db
   want=$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")
@@ -167,11 +168,15 @@ if command -v sqlite3 >/dev/null; then
     rename column bytes_to_master to bytes_down; alter table layers rename column t_to_worker_s
     to t_upload_s; alter table layers rename column t_to_master_s to t_download_s; alter table
     layers rename column an_to_worker_bytes to an_upload_bytes; alter table layers rename column
-    an_to_master_bytes to an_download_bytes; pragma user_version = 8"
+    an_to_master_bytes to an_download_bytes; alter table requests drop column energy_j; alter
+    table load_runs drop column energy_j; alter table load_runs drop column energy_idle_j; alter
+    table load_runs drop column energy_unattributed_j; alter table load_runs drop column
+    energy_req_mean_j; alter table load_runs drop column energy_req_mean_ci_j;
+    pragma user_version = 8"
   check "report of a version-8 file" 2 "$bin" report old.db
   has "report names the upgrade" err "fcdcc upgrade old.db"
   check "upgrade" 0 "$bin" upgrade old.db
-  [ "$(q old.db "pragma user_version")" = 9 ] && ok || bad "upgrade left version $(q old.db 'pragma user_version')"
+  [ "$(q old.db "pragma user_version")" = 10 ] && ok || bad "upgrade left version $(q old.db 'pragma user_version')"
   [ "$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")" = "$want" ] &&
     ok || bad "upgrade changed the bytes"
   check "report after upgrade" 0 "$bin" report old.db
