@@ -561,12 +561,13 @@ static double spool_energy(const run_result *r, size_t *n, size_t *n_nan) {
  * busy time is 10 ms per request) and of the master (never measurably busy). The master's
  * J/FLOP is 0 here: the FLOPs of the layers it runs itself follow run_master_macs's count
  * of pooling and activations (energy_total_is_requests_plus_idle charges them). */
-Test(load, energy_per_request_by_hand) {
+static void energy_by_hand(const char *extra) {
   const size_t N = 20;
   char text[2048];
   snprintf(text, sizeof text, MM1_HEAD "[latency]\nmodel = deterministic\n"
            ENERGY_WORKERS_TEXT ENERGY_MASTER_TEXT
-           "[load]\narrivals = periodic\nrate_per_s = 25\nrequests = %zu\nwarmup = 2\n", N);
+           "[load]\narrivals = periodic\nrate_per_s = 25\nrequests = %zu\nwarmup = 2\n%s", N,
+           extra);
   run_result r;
   run_point(text, 0, &r);
   const double up = 1.0 * 32 * 32 * 8, down = 6.0 * 28 * 28 * 8, flops = 2.0 * 25 * 6 * 28 * 28;
@@ -595,16 +596,28 @@ Test(load, energy_per_request_by_hand) {
   run_result_fini(&r);
 }
 
+/* FCFS; processor sharing (one task at a time here: the same busy time); batches of 4
+ * (one task of 4 times the bytes and FLOPs, split evenly over its members: each still one
+ * request's work). */
+Test(load, energy_per_request_by_hand) {
+  energy_by_hand("");
+  energy_by_hand("service = ps\n");
+  energy_by_hand("batch = 4\nbatch_timeout_s = 10\n");
+}
+
 /* Whatever the law and the policy, the run's total is the requests' energies plus the
  * work of orphaned tasks plus idle power over the time each device was not busy (the
- * worker's busy time from its utilisation row, kept apart from the energy's). On-decode
- * leaves no orphan and cancels tasks; never leaves orphans, which cost more per request. */
+ * worker's busy time from its utilisation row, kept apart from the energy's), under FCFS
+ * and processor sharing. On-decode leaves no orphan and cancels tasks; never leaves
+ * orphans, and its requests cost more (every task of theirs runs to the end). */
 Test(load, energy_total_is_requests_plus_idle) {
-  double mean[2];
-  for (int never = 0; never <= 1; never++) {
+  double mean[3];
+  for (int v = 0; v < 3; v++) { /* on-decode, never, on-decode under processor sharing */
+    const int never = v == 1;
     char text[2048];
     snprintf(text, sizeof text, CODED_HEAD ENERGY_KEYS_TEXT "[master]\nmaster_flops = 1e30\n"
-             "[load]\nrequests = 600\ncancel = %s\n", never ? "never" : "on-decode");
+             "[load]\nrequests = 600\ncancel = %s\nservice = %s\n",
+             never ? "never" : "on-decode", v == 2 ? "ps" : "fcfs");
     run_result r;
     run_point(text, 0, &r);
     size_t n, n_nan;
@@ -631,7 +644,7 @@ Test(load, energy_total_is_requests_plus_idle) {
       cr_expect_gt(cancelled, 0);
     }
     cr_expect(L->energy_req_mean_ci_j > 0 && L->energy_req_mean_ci_j < L->energy_req_mean_j);
-    mean[never] = L->energy_req_mean_j;
+    mean[v] = L->energy_req_mean_j;
     run_result_fini(&r);
   }
   cr_expect_gt(mean[1], mean[0], "per request: never %g J, on-decode %g J", mean[1], mean[0]);
