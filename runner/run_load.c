@@ -404,7 +404,12 @@ static void worker_next(load_ctx *X, wk *w);
 static void ps_update(load_ctx *X, wk *w);
 static void ps_schedule(load_ctx *X, wk *w);
 
-typedef struct spool_rec { int64_t id; double a, s, f, l, e2e, lay; int32_t st; double en; } spool_rec;
+typedef struct spool_rec {
+  int64_t id;
+  double a, s, f, l, e2e, lay;
+  int32_t st;
+  double en; /* energy_j */
+} spool_rec;
 
 static int spool_write(load_ctx *X, const res_request_row *row, int status) {
   spool_rec rec = {row->request_id, row->arrival_s, row->start_s, row->finish_s,

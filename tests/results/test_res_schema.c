@@ -423,12 +423,12 @@ static char *schema_text(const char *path) {
 static char *schema_columns(const char *path) {
   sqlite3 *raw = raw_open(path);
   sqlite3_stmt *st = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(raw, "SELECT group_concat(c, ';') FROM (SELECT m.name || '.' "
-                                       "|| p.cid || ' ' || p.name || ' ' || p.type || ' ' || "
-                                       "p.\"notnull\" || ' ' || ifnull(p.dflt_value, '-') || ' ' "
-                                       "|| p.pk AS c FROM sqlite_master m, pragma_table_info(m.name) "
-                                       "p WHERE m.type = 'table' ORDER BY m.name, p.cid)",
-                                  -1, &st, NULL), SQLITE_OK, "%s", sqlite3_errmsg(raw));
+  const char *sql = "SELECT group_concat(c, ';') FROM (SELECT m.name || '.' || p.cid || ' ' || "
+                    "p.name || ' ' || p.type || ' ' || p.\"notnull\" || ' ' || "
+                    "ifnull(p.dflt_value, '-') || ' ' || p.pk AS c FROM sqlite_master m, "
+                    "pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid)";
+  cr_assert_eq(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK, "%s",
+               sqlite3_errmsg(raw));
   cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
   char *copy = cod_strdup((const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
