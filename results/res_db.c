@@ -334,12 +334,22 @@ static int check_state(const res_db *db, const file_state *fs, cod_err *err) {
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by a newer fcdcc; this build reads version %d", db->path,
                        (long long)fs->version, RES_DB_SCHEMA_VERSION);
-  if (upgradable(fs)) /* only a read-only open gets here: it never writes */
+  if (upgradable(fs)) { /* only a read-only open gets here: it never writes */
+    /* what every step from the file's version up to ours changes, in order */
+    char what[COD_ERR_MSG_LEN];
+    size_t used = 0;
+    what[0] = '\0';
+    for (int64_t v = fs->version + 1; v <= RES_DB_SCHEMA_VERSION && used < sizeof what; v++) {
+      int w = snprintf(what + used, sizeof what - used, "%s%s", used ? "; " : "",
+                       res_schema_step_to(v)->what);
+      used += w > 0 ? (size_t)w : 0;
+    }
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by an older fcdcc; this build reads version %d, and a read-only open "
                        "does not upgrade it: `fcdcc upgrade %s` does, in place (%s; no value "
                        "changes)", db->path, (long long)fs->version, RES_DB_SCHEMA_VERSION,
-                       db->path, res_schema_step_to(RES_DB_SCHEMA_VERSION)->what);
+                       db->path, what);
+  }
   if (fs->version >= 1 && fs->version < RES_DB_SCHEMA_VERSION)
     return cod_err_set(err, COD_EFORMAT, "results db '%s': schema version %lld was written "
                        "by an older fcdcc; this build reads version %d only (its columns "

@@ -41,7 +41,7 @@
  * one of a smaller version is upgraded in place on a read-write open when every step up
  * to this version exists (res_schema_step_to; values unchanged), and refused otherwise
  * (and on a read-only open, which never writes: the message says how to upgrade it). */
-#define RES_DB_SCHEMA_VERSION 10 /* 2: the data_runs table; 3: layers.worst_sets_tried and
+#define RES_DB_SCHEMA_VERSION 11 /* 2: the data_runs table; 3: layers.worst_sets_tried and
                                   * layers.worst_exhaustive; 4: storage (whole-model need,
                                   * overflow) and energy columns of runs, layers, workers;
                                   * 5: workers.tasks and workers.tasks_used (allocation,
@@ -49,7 +49,8 @@
                                   * runs under load; 7: the skipped_points table; 8:
                                   * layers.conv_algo; 9: workers.bytes_up, bytes_down
                                   * renamed bytes_to_worker, bytes_to_master;
-                                  * 10: energy of requests and load_runs */
+                                  * 10: energy of requests and load_runs; 11: events.kind
+                                  * 'upload_done' renamed 'to_worker_done' */
 /* Default busy timeout: how long a writer waits for another writer's lock, in ms. */
 #define RES_DB_BUSY_TIMEOUT_MS 30000
 /* The NULL marker of nullable integer fields. */
@@ -259,7 +260,7 @@ typedef struct res_worker_row {
 typedef struct res_event_row {
   int64_t seq;                /* (req) sequence number, unique within the run */
   int64_t t_ns;               /* (req) simulated time, ns */
-  const char *kind;           /* (req) event kind, e.g. "upload_done" */
+  const char *kind;           /* (req) event kind, e.g. "to_worker_done" */
   int64_t worker;             /* -1 = not about a worker */
   int64_t layer_index;        /* -1 = not about a layer */
 } res_event_row;

@@ -96,8 +96,9 @@ static const col_doc meanings[] = {
   {"bytes_stored", "bytes", "coded bytes stored on the worker for this layer"},
   {"flops", "flops", "floating-point operations the worker executed"},
   {"seq", "", "event sequence number within the run"},
-  {"kind", "", "event kind, e.g. upload_done (upload: master -> worker, download: worker "
-               "-> master; kept as stored since version 1)"},
+  {"kind", "", "event kind: to_worker_done (a master -> worker transfer arrived; "
+               "'upload_done' before version 11), compute_done, result (worker -> master), "
+               "encode_done, decode_start, decode_done, worker_failed, ..."},
   {"t_to_worker_s", "s", "simulated seconds of the layer's master -> worker transfers"},
   {"t_to_master_s", "s", "simulated seconds of the layer's worker -> master transfers"},
   {"an_to_worker_bytes", "bytes", "analytic model: bytes sent master -> worker, per worker"},

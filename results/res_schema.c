@@ -364,6 +364,10 @@ static const res_schema_step steps[] = {
        "ALTER TABLE load_runs ADD COLUMN energy_req_mean_ci_j REAL;\n",
    "requests.energy_j and load_runs.energy_j, energy_idle_j, energy_unattributed_j, "
    "energy_req_mean_j, energy_req_mean_ci_j added (NULL in the existing rows)"},
+  /* 11: the event of a finished master -> worker transfer, named by the one direction
+   * convention like the columns of step 9 */
+  {11, "UPDATE events SET kind = 'to_worker_done' WHERE kind = 'upload_done';\n",
+   "events.kind 'upload_done' -> 'to_worker_done'"},
 };
 
 const res_schema_step *res_schema_step_to(int64_t version) {

@@ -638,7 +638,7 @@ static void ev_arrive(sim_engine *e, void *p) {
   (void)e;
   w->ev = 0;
   w->t_arrive = a_now(A);
-  a_trace(A, "upload_done", (long)w->j);
+  a_trace(A, "to_worker_done", (long)w->j);
   a_start_task(A, w);
 }
 

@@ -477,7 +477,7 @@ static void ev_arrive(sim_engine *e, void *p) {
   (void)e;
   w->ev = 0;
   w->t_arrive = now_s(L);
-  trace(L, "upload_done", (long)w->j);
+  trace(L, "to_worker_done", (long)w->j);
   double nominal = 2.0 * cod_code_worker_macs(L->code) / w->w.compute_rate_flops, d, t_fail;
   int rc = run_cluster_draw(L->in->cluster, c, w->j, w->t_arrive, nominal, &d, &t_fail, L->err);
   if (rc) return fail_cb(rc, L);

@@ -160,7 +160,7 @@ has "recommend label of nsctc-rot" out " scheme=nsctc-rot ka=1"
 
 # fcdcc upgrade: a version-8 file (columns renamed back, version 10's energy columns
 # dropped, version 8) is refused by the read-only report, naming the command; upgrade takes
-# it to 10 in place, values unchanged
+# it to 11 in place, values unchanged
 if command -v sqlite3 >/dev/null; then
   cp s.db old.db
   want=$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")
@@ -176,7 +176,7 @@ if command -v sqlite3 >/dev/null; then
   check "report of a version-8 file" 2 "$bin" report old.db
   has "report names the upgrade" err "fcdcc upgrade old.db"
   check "upgrade" 0 "$bin" upgrade old.db
-  [ "$(q old.db "pragma user_version")" = 10 ] && ok || bad "upgrade left version $(q old.db 'pragma user_version')"
+  [ "$(q old.db "pragma user_version")" = 11 ] && ok || bad "upgrade left version $(q old.db 'pragma user_version')"
   [ "$(q old.db "select sum(bytes_to_worker), sum(bytes_to_master) from workers")" = "$want" ] &&
     ok || bad "upgrade changed the bytes"
   check "report after upgrade" 0 "$bin" report old.db

@@ -370,7 +370,7 @@ Test(res_db, layer_worker_event_round_trip) {
   res_event_row_init(&ev);
   ev.seq = 0;
   ev.t_ns = 1500000000;
-  ev.kind = "upload_done";
+  ev.kind = "to_worker_done";
   ev.worker = 5;
   ev.layer_index = 2;
   cr_assert_eq(res_db_insert_event(db, id, &ev, &e), COD_OK, "%s", e.msg);
@@ -428,7 +428,7 @@ Test(res_db, layer_worker_event_round_trip) {
 
   cr_assert_eq(raw_int(c, "SELECT COUNT(*) FROM events"), 2);
   cr_assert_eq(raw_int(c, "SELECT t_ns FROM events WHERE seq = 0"), 1500000000);
-  cr_assert_str_eq(raw_text(c, "SELECT kind FROM events WHERE seq = 0"), "upload_done");
+  cr_assert_str_eq(raw_text(c, "SELECT kind FROM events WHERE seq = 0"), "to_worker_done");
   cr_assert_eq(raw_int(c, "SELECT worker * 10 + layer_index FROM events WHERE seq = 0"), 52);
   cr_assert_eq(raw_int(c, "SELECT run_id FROM events WHERE seq = 1"), id);
   cr_assert_eq(raw_int(c, "SELECT worker IS NULL AND layer_index IS NULL FROM events "

@@ -447,7 +447,7 @@ static char *schema_columns(const char *path) {
  * the file is also taken through step 10 (energy columns added): the tables it does not
  * touch keep the CREATE text of a new file, the two it touches the same columns. */
 Test(res_schema, version_8_file_is_upgraded_in_place) {
-  cr_assert_eq(RES_DB_SCHEMA_VERSION, 10, "this test is the steps to version 10");
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 11, "this test is the steps to version 11");
   res_db *db = NULL;
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
@@ -518,7 +518,7 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
                    "file's");
   cod_free(upgraded_cols), cod_free(fresh_cols);
   raw = raw_open(tp.path);
-  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 10);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 11);
   for (int w = 0; w < 4; w++) {
     snprintf(q, sizeof q, "SELECT bytes_to_worker = %lld AND bytes_to_master = %lld FROM "
              "workers WHERE worker = %d", (long long)up[w], (long long)down[w], w);
@@ -567,7 +567,7 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
  * unchanged, the new columns NULL (energy was not measured), and a run written after the
  * upgrade stores its energy values there. */
 Test(res_schema, version_9_file_gets_the_energy_columns) {
-  cr_assert_eq(RES_DB_SCHEMA_VERSION, 10, "this test is the step to version 10");
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 11, "this test is the steps to version 11");
   res_db *db = NULL;
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
@@ -633,7 +633,7 @@ Test(res_schema, version_9_file_gets_the_energy_columns) {
   cr_assert_eq(res_db_commit_run(db, id2, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
   raw = raw_open(tp.path);
-  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 10);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 11);
   for (int i = 0; i < 3; i++) {
     snprintf(q, sizeof q, "SELECT latency_s = %.17g AND energy_j IS NULL FROM requests WHERE "
              "run_id = %lld AND request_id = %d", lat[i], (long long)id, i);
@@ -648,5 +648,67 @@ Test(res_schema, version_9_file_gets_the_energy_columns) {
            "l.energy_req_mean_ci_j = 0.25 FROM requests r JOIN load_runs l USING (run_id) WHERE "
            "run_id = %lld", rq.energy_j, L.energy_j, L.energy_idle_j, rq.energy_j, (long long)id2);
   cr_expect_eq(raw_int(raw, q), 1, "the new run's energy values did not round-trip");
+  sqlite3_close(raw);
+}
+
+/* A version-10 file whose trace holds the old name of a finished master -> worker
+ * transfer ('upload_done') among other kinds: a read-only open refuses it naming
+ * `fcdcc upgrade` and the renamed kind; a read-write open takes it to version 11 in place:
+ * every 'upload_done' is now 'to_worker_done', every other event (kind, time, worker,
+ * layer) unchanged, and the CREATE text of every table still that of a new file. */
+Test(res_schema, version_10_file_gets_the_to_worker_event_name) {
+  cr_assert_eq(RES_DB_SCHEMA_VERSION, 11, "this test is the step to version 11");
+  res_db *db = NULL;
+  cod_err e = {0};
+  cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
+  res_run_row run;
+  res_run_row_init(&run);
+  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
+  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  int64_t id;
+  cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
+  /* seeded kinds and times: about a third are the old name */
+  static const char *const kinds[] = {"upload_done", "compute_done", "result", "decode_done"};
+  uint64_t x = 0x9e3779b97f4a7c15ull ^ (uint64_t)id;
+  int64_t t[12];
+  int k[12], n_old = 0;
+  for (int i = 0; i < 12; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    k[i] = (int)(x % 4), t[i] = (int64_t)(x >> 20);
+    n_old += k[i] == 0;
+    res_event_row ev;
+    res_event_row_init(&ev);
+    ev.seq = i, ev.t_ns = t[i], ev.kind = kinds[k[i]], ev.worker = i % 5, ev.layer_index = i / 5;
+    cr_assert_eq(res_db_insert_event(db, id, &ev, &e), COD_OK, "%s", e.msg);
+  }
+  cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char *fresh = schema_text(tp.path);
+  sqlite3 *raw = raw_open(tp.path);
+  raw_exec(raw, "PRAGMA user_version = 10");
+  sqlite3_close(raw);
+  db = NULL;
+  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
+  cr_expect_null(db);
+  cr_expect_not_null(strstr(e.msg, "schema version 10"), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "to_worker_done"), "%s", e.msg);
+  cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_OK, "%s", e.msg);
+  res_db_close(db);
+  char *text = schema_text(tp.path);
+  cr_expect_str_eq(text, fresh, "step 11 changed a table's definition");
+  cod_free(text), cod_free(fresh);
+  raw = raw_open(tp.path);
+  cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 11);
+  cr_expect_eq(raw_int(raw, "SELECT count(*) FROM events WHERE kind = 'upload_done'"), 0);
+  cr_expect_eq(raw_int(raw, "SELECT count(*) FROM events WHERE kind = 'to_worker_done'"), n_old);
+  char q[256];
+  for (int i = 0; i < 12; i++) {
+    snprintf(q, sizeof q, "SELECT kind = '%s' AND t_ns = %lld AND worker = %d AND "
+             "layer_index = %d FROM events WHERE run_id = %lld AND seq = %d",
+             k[i] == 0 ? "to_worker_done" : kinds[k[i]], (long long)t[i], i % 5, i / 5,
+             (long long)id, i);
+    cr_expect_eq(raw_int(raw, q), 1, "event %d changed", i);
+  }
   sqlite3_close(raw);
 }
