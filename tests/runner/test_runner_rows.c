@@ -35,26 +35,16 @@
 #include "run_exec.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "tr_tmpdir.h"
 
 static char g_dir[256];
 
 static void make_dir(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/fcdcc_rowstest_XXXXXX");
-  cr_assert_not_null(mkdtemp(g_dir), "mkdtemp failed");
+  cr_assert_eq(tr_tmpdir_make(g_dir, sizeof g_dir, "rowstest"), 0, "mkdtemp failed");
 }
 
-/* Remove the databases (and their WAL companions) and the directory, without a shell. */
-static void remove_dir(void) {
-  static const char *const names[] = {"j1.db", "j2.db"};
-  static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-  for (size_t i = 0; i < 2; i++)
-    for (size_t k = 0; k < 4; k++) {
-      char p[400];
-      snprintf(p, sizeof p, "%s/%s%s", g_dir, names[i], sfx[k]);
-      unlink(p);
-    }
-  rmdir(g_dir);
-}
+/* The databases (and their WAL companions) and the directory, without a shell. */
+static void remove_dir(void) { tr_tmpdir_remove(g_dir); }
 
 TestSuite(rows, .init = make_dir, .fini = remove_dir);
 
