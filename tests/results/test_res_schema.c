@@ -437,6 +437,28 @@ static char *schema_columns(const char *path) {
   return copy;
 }
 
+/* The run row the upgrade tests store before taking their file back a version. */
+static void upgrade_run_row(res_run_row *run) {
+  res_run_row_init(run);
+  run->scenario_hash = "h", run->point_index = 0, run->trial = 0, run->seed = 1;
+  run->backend = "sim", run->scheme = "nsctc-rot", run->model = "m";
+  run->status = RES_STATUS_OK;
+}
+
+/* A read-only open of tp.path (a file of `version`) is refused naming the version, the
+ * command that upgrades it and, if given, one name the upgrade changes. */
+static void expect_readonly_refusal(int version, const char *changed) {
+  res_db *db = NULL;
+  cod_err e = {0};
+  char want[32];
+  snprintf(want, sizeof want, "schema version %d", version);
+  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
+  cr_expect_null(db);
+  cr_expect_not_null(strstr(e.msg, want), "%s", e.msg);
+  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
+  if (changed) cr_expect_not_null(strstr(e.msg, changed), "%s", e.msg);
+}
+
 /* A version-8 file (made from a new file by renaming its columns back with SQLite's own
  * ALTER TABLE, so the old schema is exactly what version 8 created) with seeded values in
  * the renamed columns and version 8's link key names in params_json: a read-only open
@@ -452,9 +474,7 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
   res_run_row run;
-  res_run_row_init(&run);
-  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
-  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  upgrade_run_row(&run);
   run.latency_s = 0.25;
   /* version 8's link key names, in [network] and in a class */
   run.params_json = "{\"network\":{\"uplink_bps\":1000000000.0,\"downlink_bps\":\"unlimited\"},"
@@ -500,10 +520,7 @@ Test(res_schema, version_8_file_is_upgraded_in_place) {
   sqlite3_close(raw);
   /* read-only: refused, naming the command that upgrades it; the file is untouched */
   db = NULL;
-  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
-  cr_expect_null(db);
-  cr_expect_not_null(strstr(e.msg, "schema version 8"), "%s", e.msg);
-  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
+  expect_readonly_refusal(8, NULL);
   raw = raw_open(tp.path);
   cr_expect_eq(raw_int(raw, "PRAGMA user_version"), 8, "a read-only open wrote the file");
   sqlite3_close(raw);
@@ -572,9 +589,7 @@ Test(res_schema, version_9_file_gets_the_energy_columns) {
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
   res_run_row run;
-  res_run_row_init(&run);
-  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
-  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  upgrade_run_row(&run);
   int64_t id;
   cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
   cr_assert_eq(res_db_commit_run(db, id, &e), COD_OK, "%s", e.msg);
@@ -602,11 +617,7 @@ Test(res_schema, version_9_file_gets_the_energy_columns) {
   raw_exec(raw, q);
   sqlite3_close(raw);
   db = NULL;
-  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
-  cr_expect_null(db);
-  cr_expect_not_null(strstr(e.msg, "schema version 9"), "%s", e.msg);
-  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
-  cr_expect_not_null(strstr(e.msg, "energy_req_mean_j"), "%s", e.msg);
+  expect_readonly_refusal(9, "energy_req_mean_j");
   cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_OK, "%s", e.msg);
   char *cols = schema_columns(tp.path), *text = schema_text(tp.path);
   cr_expect_str_eq(cols, fresh_cols, "an upgraded file's columns differ from a new file's");
@@ -662,9 +673,7 @@ Test(res_schema, version_10_file_gets_the_to_worker_event_name) {
   cod_err e = {0};
   cr_assert_eq(res_db_open(tp.path, 0, &db, &e), COD_OK, "%s", e.msg);
   res_run_row run;
-  res_run_row_init(&run);
-  run.scenario_hash = "h", run.point_index = 0, run.trial = 0, run.seed = 1;
-  run.backend = "sim", run.scheme = "nsctc-rot", run.model = "m", run.status = RES_STATUS_OK;
+  upgrade_run_row(&run);
   int64_t id;
   cr_assert_eq(res_db_begin_run(db, &run, &id, &e), COD_OK, "%s", e.msg);
   /* seeded kinds and times: about a third are the old name */
@@ -688,11 +697,7 @@ Test(res_schema, version_10_file_gets_the_to_worker_event_name) {
   raw_exec(raw, "PRAGMA user_version = 10");
   sqlite3_close(raw);
   db = NULL;
-  cr_assert_eq(res_db_open(tp.path, RES_DB_READONLY, &db, &e), COD_EFORMAT);
-  cr_expect_null(db);
-  cr_expect_not_null(strstr(e.msg, "schema version 10"), "%s", e.msg);
-  cr_expect_not_null(strstr(e.msg, "fcdcc upgrade"), "%s", e.msg);
-  cr_expect_not_null(strstr(e.msg, "to_worker_done"), "%s", e.msg);
+  expect_readonly_refusal(10, "to_worker_done");
   cr_assert_eq(res_db_open(tp.path, RES_DB_NOCREATE, &db, &e), COD_OK, "%s", e.msg);
   res_db_close(db);
   char *text = schema_text(tp.path);
