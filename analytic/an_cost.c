@@ -93,9 +93,16 @@ static double decode_cir(DECODE_ARGS) {
   size_t ng = ceil_div(nreal, c->q - 1);
   if (ng > c->delta) ng = c->delta;
   const double gn = (double)ng, rows = 2.0 * (double)(c->q / 2);
-  /* the DFTs as matrices: odd q the cos/sin halves (q(q-1) flops per sequence), q = 2 full */
-  const double tr = c->q % 2 ? q * (q - 1) * (k + gn)
-                             : 2.0 * rows * q * k + 2.0 * (q - 1) * rows * gn;
+  /* odd q: the systems have only the ng real groups as unknowns when the filters are coded
+   * (KCCP's zero filters), all k otherwise; the DFTs as matrices: the cos/sin halves
+   * (q(q-1) flops per sequence) on u (worker, bin) pairs per bin and on the ng groups;
+   * q = 2: the full matrices on all k workers */
+  if (c->q % 2) {
+    const double u = filters ? gn : k;
+    return q * (q - 1) * (u + gn) * block +
+           (double)(c->q / 2) * 2.0 * (2.0 * gn) * (2.0 * u) * block;
+  }
+  const double tr = 2.0 * rows * q * k + 2.0 * (q - 1) * rows * gn;
   return tr * block + (double)(c->q / 2) * 2.0 * (2.0 * gn) * (2.0 * k) * block;
 }
 

@@ -6,25 +6,33 @@
  * sum_i U'_{i,(t+i*j) mod q}. Its result pieces, as a sequence in t, therefore obey Z_j[m] = sum_i
  * w^{m*i*j} U'_i[m] after a DFT along t (w = e^{2 pi i/q}; the DFT has the forward sign e^{-2 pi i
  * m t/q}). Bin 0 of every group is zero by construction, so decoding is: a DFT of each selected
- * worker's q pieces (for every output entry at once), solve one k x k complex Vandermonde system in
+ * worker's q pieces (for every output entry at once), solve one complex Vandermonde system in
  * the nodes w^{m*j} per frequency m = 1..floor(q/2) (the others are complex conjugates: the data
- * are real), inverse DFT, and drop the parity piece s = q-1. The k x k inverses are formed once per
- * worker set and applied to all output entries of a chunk as one real GEMM per frequency on split
- * planes ([[Re, -Im], [Im, Re]], as nsctc-rot does); only the g rows of each inverse that
- * reach the output are formed (cod_la_complex_inverse_rows). The length-q transforms are
- * matrix products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and
- * h x h, h = (q-1)/2) on the butterflies x[t] +- x[q-t], formed in registers from each
- * worker's result as the product runs (cod_gemm_small_fold), and the same halves inverse
- * over all needed groups, recombined (u[s] = C + S, u[q-s] = C - S) straight into y where a
- * group's blocks are runs of y (filter coding over whole output planes; the other layouts
- * go through cod_partition_scatter). All stages run per chunk of 48 output entries, so the planes
- * between them stay in L2 and each result is read once. q is a prime here, and FFTW runs a small prime length
- * as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2) work at
- * BLAS-3 speed. Every product has an inner size of 11 to 32, where OpenBLAS's packing costs
- * as much as the arithmetic, so they go through cod_gemm_small (cod_kernel.h), which reads
- * the small matrix in place. Per entry that is about q^2 (k + g) flops for the transforms and 8 g k per
- * frequency for the solve, instead of the generic decoder's 2 k^2 q^2. q = 2 (a Nyquist bin) uses
- * the full matrices.
+ * are real), inverse DFT, and drop the parity piece s = q-1. When the filters are coded, the
+ * groups past the first g that reach y hold only KCCP's zero filters, exactly zero results, so
+ * each frequency's system has only g unknowns: a tall k x g Vandermonde, of which g rows (hence
+ * g workers' bins) are chosen per frequency by LU with partial pivoting. These square systems
+ * are far better conditioned than the k x k one (cond <= 53 against 1.2e4 on AlexNet conv3 at
+ * n = 20, 1 x 16: worst decoding error 5.7e-15 instead of 4e-12 over all 4845 straggler sets),
+ * and each worker transforms only the bins whose system uses it (9 of 16 per bin there). Input
+ * coding keeps all k unknowns (APCP's slabs past the output still read real input rows). The
+ * inverses are formed once per worker set and applied to all output entries of a chunk as one
+ * real product per frequency on split planes ([[Re, -Im], [Im, Re]], as nsctc-rot does), the
+ * selected workers' rows read in place through row pointers (cod_gemm_small_rows); only the g
+ * rows of each inverse that reach the output are formed. The length-q transforms are matrix
+ * products too, not FFTs: for odd q the half-size cos and sin matrices (h x (h+1) and h x h,
+ * h = (q-1)/2) on the butterflies x[t] +- x[q-t], formed in registers from each worker's result
+ * as the product runs (cod_gemm_small_fold), and the same halves inverse over all needed
+ * groups, recombined (u[s] = C + S, u[q-s] = C - S) straight into y where a group's blocks are
+ * runs of y (filter coding over whole output planes; the other layouts go through
+ * cod_partition_scatter). All stages run per chunk of 48 output entries, so the planes between
+ * them stay in L2 and each result is read once. q is a prime here, and FFTW runs a small prime
+ * length as an O(q^2) generic loop per entry, below GEMM speed; the matrices do the same O(q^2)
+ * work at BLAS-3 speed. Every product has an inner size of 11 to 32, where OpenBLAS's packing
+ * costs as much as the arithmetic, so they go through cod_kernel.h's kernels, which read the
+ * small matrix in place. Per entry that is about q^2 (u + g) flops for the transforms and 8 g u
+ * per frequency for the solve (u unknowns), instead of the generic decoder's 2 k^2 q^2. q = 2
+ * (a Nyquist bin) uses the full matrices and the square k x k system.
  *
  * Condition number (docs/decisions/012-cir-fft-decoder.md derives it). With the unitary
  * DFT, the recovery matrix M (kq x k(q-1): worker pieces against data pieces) is
@@ -68,10 +76,9 @@ static size_t cir_nfreq(const cod_code *c) { return c->q / 2 + 1; }
 static size_t cir_nrows(const cod_code *c) { return 2 * (c->q / 2); }
 
 /* Groups (of q-1 data pieces) holding at least one block that reaches y: KCCP's zero
- * filters and APCP's slabs past the output are known zeros, so only the first groups'
- * rows of each inverse are applied and only their inverse transforms are taken. The other
- * unknowns are still part of every solve (the systems are square); they are just not
- * formed, so the decoded entries are the same numbers either way. */
+ * filters and APCP's slabs past the output are dropped, so only the first groups' rows of
+ * each inverse are applied and only their inverse transforms are taken. Whether the other
+ * groups are also left out of the systems is cir_unknowns'. */
 static size_t cir_groups_needed(const cod_code *c) {
   const cod_partition *p = &c->part;
   size_t nreal;
@@ -84,16 +91,38 @@ static size_t cir_groups_needed(const cod_code *c) {
   return g < c->delta ? g : c->delta;
 }
 
+/* Unknowns per frequency of the systems the decoder solves. Filter coding: KCCP's zero
+ * filters make every group past the g-th exactly zero (a zero filter's output is 0 on any
+ * input), so the systems have only g unknowns and any g of the k selected workers
+ * determine them. Input coding: APCP's slabs past the output still read real input rows
+ * (their output rows are only dropped), so they are unknowns like the others: k. */
+static size_t cir_unknowns(const cod_code *c) {
+  return c->code_filters ? cir_groups_needed(c) : c->delta;
+}
+
+static size_t cir_plan_scratch_doubles(size_t k, size_t u, size_t h);
+
 static size_t cir_work_doubles(const cod_code *c) {
-  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, R = cir_nrows(c);
-  return R * k * CIR_CHUNK         /* forward spectra of every worker */
-         + R * k * CIR_CHUNK       /* solved spectra (at most k groups) */
-         + q * k * CIR_CHUNK + CIR_CHUNK /* inverse halves (odd q) or output (q = 2); a row */
+  size_t k = c->delta, q = c->q, nf = cir_nfreq(c), k2 = 2 * k, R = cir_nrows(c), W = CIR_CHUNK;
+  size_t g = cir_groups_needed(c), u = cir_unknowns(c), h = q / 2;
+  if (q % 2) /* cod_cir_decode's layout for odd q (pointers and indices take a double each) */
+    return 2 * q                   /* the twiddles */
+           + 4 * h * h + 2 * h     /* the half DFT matrices fc, fs, hc, hs */
+           + R * g * W             /* solved spectra of the g groups */
+           + q * g * W + W         /* inverse halves; a row */
+           + 2 * h * u * W         /* forward rows: u (worker, frequency) pairs per bin */
+           + h * 4 * g * u         /* embedded 2g x 2u inverses, one per frequency */
+           + h * u * q             /* the workers' compact forward matrices */
+           + 2 * h * u + 3 * k     /* row pointers; r, aoff, zoff */
+           + cir_plan_scratch_doubles(k, u, h);
+  return 2 * q                     /* the twiddles */
+         + R * k * W               /* forward spectra of every worker */
+         + R * k * W               /* solved spectra (at most k groups) */
+         + q * k * W + W           /* output; a row */
          + R * q + (q - 1) * R     /* the real DFT matrix and its inverse */
          + nf * k2 * k2            /* embedded inverses, one per frequency */
          + 4 * k * k               /* one V_m and its inverse (interleaved complex) */
-         + cod_la_complex_inverse_rows_work_doubles(k) /* the LU and its row solves */
-         + 2 * q;                  /* the twiddles */
+         + cod_la_complex_inverse_rows_work_doubles(k); /* the LU and its row solves */
 }
 
 size_t cod_cir_decode_work_bytes(const cod_code *c) {
@@ -103,11 +132,13 @@ size_t cod_cir_decode_work_bytes(const cod_code *c) {
 double cod_cir_decode_flops(const cod_code *c) {
   double k = (double)c->delta, q = (double)c->q, L = (double)c->part.out_block_len;
   double nf = (double)(c->q / 2), R = (double)cir_nrows(c);
-  double g = (double)cir_groups_needed(c);
-  /* per entry: the forward DFT on every worker's q pieces and the inverse on every needed
-   * group (odd q: the half matrices, q(q-1) flops each; q = 2: the full R x q and
-   * (q-1) x R), and one 2g x 2k real GEMM per kept frequency */
-  double tr = c->q % 2 ? q * (q - 1) * (k + g) : 2.0 * R * q * k + 2.0 * (q - 1) * R * g;
+  double g = (double)cir_groups_needed(c), u = (double)cir_unknowns(c);
+  /* per entry, odd q: the forward DFT of the u (worker, bin) pairs each bin's system uses
+   * and the inverse on every needed group (the half matrices, q(q-1) flops per sequence),
+   * and one 2g x 2u real product per kept bin; q = 2: the full R x q and (q-1) x R
+   * matrices on all k workers and a 2g x 2k product */
+  if (c->q % 2) return q * (q - 1) * (u + g) * L + nf * 2.0 * (2 * g) * (2 * u) * L;
+  double tr = 2.0 * R * q * k + 2.0 * (q - 1) * R * g;
   return tr * L + nf * 2.0 * (2 * g) * (2 * k) * L;
 }
 
@@ -120,16 +151,20 @@ static void cir_twiddles(size_t q, double *tw) {
   }
 }
 
-/* V_m[j][i] = w^{m*i*ids[j]}, interleaved complex; exponents reduced in integers. */
-static void cir_vandermonde_tw(const cod_code *c, const size_t *ids, size_t m, const double *tw,
-                               double *v) {
-  size_t k = c->delta, q = c->q;
-  for (size_t j = 0; j < k; j++)
-    for (size_t i = 0; i < k; i++) {
-      size_t p = (m * i % q) * ids[j] % q;
-      v[2 * (j * k + i)] = tw[2 * p];
-      v[2 * (j * k + i) + 1] = tw[2 * p + 1];
+/* V_m[j][i] = w^{m*i*ids[j]} (j < rows, i < cols), interleaved complex, row stride cols;
+ * exponents reduced in integers. */
+static void cir_vandermonde_tw(const cod_code *c, const size_t *ids, size_t rows, size_t cols,
+                               size_t m, const double *tw, double *v) {
+  size_t q = c->q;
+  for (size_t j = 0; j < rows; j++) {
+    size_t step = m % q * (ids[j] % q) % q, p = 0; /* entry i has exponent i * step mod q */
+    for (size_t i = 0; i < cols; i++) {
+      v[2 * (j * cols + i)] = tw[2 * p];
+      v[2 * (j * cols + i) + 1] = tw[2 * p + 1];
+      p += step;
+      if (p >= q) p -= q;
     }
+  }
 }
 
 /* The same from the trigonometric functions (the condition number's path). */
@@ -224,27 +259,94 @@ static double *cir_block_run(const cod_partition *p, size_t blk, double *y) {
   return y + b * p->filt_per_group * OH * OW;
 }
 
-/* One chunk [e0, e0+n) for odd q. Forward: for each worker, the cos and sin halves of its
- * real DFT on the butterflies x[t] +- x[q-t], formed in registers straight from the result
- * (cod_gemm_small_fold), into zs rows r*k + j (r = 2(m-1) for Re, 2(m-1)+1 for Im of bin
- * m), so each frequency's 2k rows are contiguous. Solve: per frequency the 2g x 2k embedded
- * inverse on them, into rows r*g + i of us, one R x (g n) matrix whose column block i is
- * group i. Inverse: the cos and sin halves over all groups at once into bf, recombined
- * (u[s] = C + S, u[q-s] = C - S) straight into y for groups whose blocks are runs of y
- * (rows at stride L), through one row and the scatter for the others. */
-static void cir_chunk_odd(const cod_code *c, size_t g, const double *const *results, size_t e0,
-                          size_t n, const double *mats, const double *emb, double *zs,
-                          double *us, double *bf, double *y) {
-  size_t k = c->delta, q = c->q, h = q / 2, k2 = 2 * k, g2 = 2 * g, W = n;
-  size_t L = c->part.out_block_len, kW = k * W, gW = g * W;
-  const double *fc = mats, *fs = fc + h * (h + 1), *hc = fs + h * h, *hs = hc + (h + 1) * h;
-  for (size_t j = 0; j < k; j++) {
-    cod_gemm_small_fold(1, h, h + 1, n, fc, h + 1, results[j] + e0, L, zs + j * W, 2 * kW);
-    cod_gemm_small_fold(-1, h, h, n, fs, h, results[j] + e0, L, zs + kW + j * W, 2 * kW);
+/* The systems of odd q, fixed for one worker set. Per kept frequency m there are u unknowns
+ * (cir_unknowns: the g groups that reach y when the filters are coded, all k otherwise), so
+ * the k x u Vandermonde V_m[:, 0..u) is tall when u < k and u of its rows suffice. Which u
+ * is chosen per m by LU with partial pivoting on it (cod_la_complex_select_inverse_rows):
+ * on AlexNet conv3 at n = 20, 1 x 16 (q = 23, u = g = 9) the chosen 9 x 9 systems have
+ * cond <= 53 over every set of 16 survivors and every frequency, where the square 16 x 16
+ * ones reach 1.2e4 (numpy over all 4845 sets). Worker p then transforms only the r[p]
+ * frequencies whose system uses it (those rows of the half DFT matrices, at a[aoff[p]]),
+ * into its own rows of the forward planes (Re rows, then Im rows, row stride CIR_CHUNK, at
+ * zoff[p]), and each frequency's solve reads its 2u rows through rows (Re of its selected
+ * workers, then Im). */
+typedef struct cir_plan {
+  size_t g, u, h;          /* groups that reach y, unknowns per system, kept bins */
+  size_t *r, *aoff, *zoff; /* per worker position p < k */
+  const double **rows;     /* h x 2g row pointers into the forward planes */
+  double *zs;              /* the forward planes */
+  double *a;               /* the workers' compact forward matrices */
+  double *emb;             /* h embedded 2g x 2u inverses (g rows of a u x u inverse) */
+} cir_plan;
+
+/* Fills pl (odd q) for the worker set ids: the selections, the inverses of the chosen
+ * g x g systems, the compact forward matrices from the half DFT matrices fc (h x (h+1)) and
+ * fs (h x h), and the row pointers into pl->zs. scratch holds cir_plan_scratch_doubles. */
+static size_t cir_plan_scratch_doubles(size_t k, size_t u, size_t h) {
+  return 2 * k * u + 2 * u * u + cod_la_complex_select_inverse_rows_work_doubles(k, u) +
+         2 * h * u;
+}
+
+static int cir_plan_fill(const cod_code *c, const size_t *ids, const double *tw,
+                         const double *fc, const double *fs, double *scratch, cir_plan *pl,
+                         cod_err *err) {
+  size_t k = c->delta, g = pl->g, u = pl->u, h = pl->h, u2 = 2 * u, CW = CIR_CHUNK;
+  double *va = scratch, *vinv = va + 2 * k * u, *luw = vinv + 2 * u * u;
+  size_t *sel = (size_t *)(void *)(luw + cod_la_complex_select_inverse_rows_work_doubles(k, u));
+  size_t *slot = sel + h * u;
+  for (size_t p = 0; p < k; p++) pl->r[p] = 0;
+  for (size_t m = 1; m <= h; m++) {
+    size_t *sm = sel + (m - 1) * u;
+    cir_vandermonde_tw(c, ids, k, u, m, tw, va);
+    int rc = cod_la_complex_select_inverse_rows(va, k, u, g, sm, vinv, luw, err);
+    if (rc) return rc;
+    for (size_t st = 0; st < u; st++) slot[(m - 1) * u + st] = pl->r[sm[st]]++;
+    cod_la_complex_embed(vinv, g, u, pl->emb + (m - 1) * 2 * g * u2);
+  }
+  size_t ao = 0, zo = 0;
+  for (size_t p = 0; p < k; p++) {
+    pl->aoff[p] = ao, pl->zoff[p] = zo;
+    ao += pl->r[p] * (2 * h + 1), zo += 2 * pl->r[p] * CW;
   }
   for (size_t m = 1; m <= h; m++)
-    cod_gemm_small(g2, k2, n, emb + m * g2 * k2, k2, zs + (m - 1) * k2 * W, W,
-                   us + (m - 1) * g2 * W, W);
+    for (size_t st = 0; st < u; st++) {
+      size_t p = sel[(m - 1) * u + st], sl = slot[(m - 1) * u + st], r = pl->r[p];
+      double *ac = pl->a + pl->aoff[p], *as = ac + r * (h + 1), *z = pl->zs + pl->zoff[p];
+      memcpy(ac + sl * (h + 1), fc + (m - 1) * (h + 1), (h + 1) * sizeof *ac);
+      memcpy(as + sl * h, fs + (m - 1) * h, h * sizeof *as);
+      pl->rows[(m - 1) * u2 + st] = z + sl * CW;          /* Re of bin m, its cos row */
+      pl->rows[(m - 1) * u2 + u + st] = z + (r + sl) * CW; /* Im of bin m, its sin row */
+    }
+  return COD_OK;
+}
+
+/* One chunk [e0, e0+n) for odd q. Forward: each worker's frequencies that some reduced
+ * system uses, the cos and sin halves of its real DFT on the butterflies x[t] +- x[q-t],
+ * formed in registers straight from the result (cod_gemm_small_fold), into its own rows.
+ * Solve: per frequency the 2g x 2g embedded inverse on the 2g rows its selected workers
+ * give (gathered through the row pointers, not copied), into rows r*g + i of us, one
+ * R x (g n) matrix whose column block i is group i. Inverse: the cos and sin halves over
+ * all groups at once into bf, recombined (u[s] = C + S, u[q-s] = C - S) straight into y
+ * for groups whose blocks are runs of y (rows at stride L), through one row and the
+ * scatter for the others. */
+static void cir_chunk_odd(const cod_code *c, const cir_plan *pl, const double *const *results,
+                          size_t e0, size_t n, const double *mats, double *us, double *bf,
+                          double *y) {
+  size_t k = c->delta, q = c->q, h = pl->h, g = pl->g, g2 = 2 * g, u2 = 2 * pl->u, W = n;
+  size_t CW = CIR_CHUNK;
+  size_t L = c->part.out_block_len, gW = g * W;
+  const double *hc = mats + h * (h + 1) + h * h, *hs = hc + (h + 1) * h;
+  for (size_t p = 0; p < k; p++) {
+    size_t r = pl->r[p];
+    if (!r) continue; /* no reduced system uses this worker: its result is not read */
+    const double *ac = pl->a + pl->aoff[p];
+    double *z = pl->zs + pl->zoff[p];
+    cod_gemm_small_fold(1, r, h + 1, n, ac, h + 1, results[p] + e0, L, z, CW);
+    cod_gemm_small_fold(-1, r, h, n, ac + r * (h + 1), h, results[p] + e0, L, z + r * CW, CW);
+  }
+  for (size_t m = 1; m <= h; m++)
+    cod_gemm_small_rows(g2, u2, n, pl->emb + (m - 1) * g2 * u2, u2, pl->rows + (m - 1) * u2,
+                        us + (m - 1) * g2 * W, W);
   /* inverse halves over all needed groups at once: C[s] (s = 0..h) from the Re rows, S[s]
    * (s = 1..h) from the Im rows; then u[0] = C[0], u[s] = C[s] + S[s], u[q-s] = C[s] - S[s]
    * (u[q-1], the parity piece, is not formed), written where each block goes */
@@ -278,24 +380,32 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
                        n_sel, k);
   double *own = work ? NULL : cod_malloc(cod_cir_decode_work_bytes(c));
   if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-cir decoder");
-  double *zs = work ? work : own, *us = zs + R * k * W, *ys = us + R * k * W;
-  double *f = ys + q * k * W + W, *h = f + R * q, *emb = h + (q - 1) * R;
-  double *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k, *tw = vinv + 2 * k * k;
-  double *luw = tw + 2 * q;
+  double *base = work ? work : own, *tw = base;
   int rc = COD_OK;
   cir_twiddles(q, tw);
-  for (size_t m = 1; m < nf; m++) {
-    cir_vandermonde_tw(c, ids, m, tw, v);
-    if ((rc = cod_la_complex_inverse_rows(v, k, g, vinv, luw, err))) goto done;
-    cod_la_complex_embed(vinv, g, k, emb + m * 2 * g * k2);
-  }
   if (cond && (rc = cod_cir_cond(c, ids, n_sel, cond, err))) goto done;
-  if (q % 2) {
-    cir_dft_half(q, tw, f, f + (q / 2) * (q / 2 + 1), f + (q / 2) * (2 * (q / 2) + 1),
-                 f + (q / 2) * (3 * (q / 2) + 2));
+  if (q % 2) { /* the reduced systems (cir_plan) */
+    size_t h = q / 2, u = cir_unknowns(c);
+    cir_plan pl = {.g = g, .u = u, .h = h};
+    double *mats = tw + 2 * q, *us = mats + 4 * h * h + 2 * h, *bf = us + R * g * W;
+    pl.zs = bf + q * g * W + W, pl.emb = pl.zs + 2 * h * u * W, pl.a = pl.emb + h * 4 * g * u;
+    pl.rows = (const double **)(void *)(pl.a + h * u * q);
+    pl.r = (size_t *)(void *)(pl.rows + 2 * h * u), pl.aoff = pl.r + k, pl.zoff = pl.aoff + k;
+    double *scratch = (double *)(void *)(pl.zoff + k);
+    double *fc = mats, *fs = fc + h * (h + 1);
+    cir_dft_half(q, tw, fc, fs, fs + h * h, fs + h * h + (h + 1) * h);
+    if ((rc = cir_plan_fill(c, ids, tw, fc, fs, scratch, &pl, err))) goto done;
     for (size_t e0 = 0; e0 < L; e0 += W)
-      cir_chunk_odd(c, g, results, e0, L - e0 < W ? L - e0 : W, f, emb, zs, us, ys, y);
-  } else { /* q = 2, the only even prime: the full matrices (a Nyquist bin) */
+      cir_chunk_odd(c, &pl, results, e0, L - e0 < W ? L - e0 : W, mats, us, bf, y);
+  } else { /* q = 2, the only even prime: the full square system and matrices (a Nyquist bin) */
+    double *zs = tw + 2 * q, *us = zs + R * k * W, *ys = us + R * k * W;
+    double *f = ys + q * k * W + W, *h = f + R * q, *emb = h + (q - 1) * R;
+    double *v = emb + nf * k2 * k2, *vinv = v + 2 * k * k, *luw = vinv + 2 * k * k;
+    for (size_t m = 1; m < nf; m++) {
+      cir_vandermonde_tw(c, ids, k, k, m, tw, v);
+      if ((rc = cod_la_complex_inverse_rows(v, k, g, vinv, luw, err))) goto done;
+      cod_la_complex_embed(vinv, g, k, emb + m * 2 * g * k2);
+    }
     cir_dft_matrices(q, tw, f, h);
     for (size_t e0 = 0; e0 < L; e0 += W)
       cir_chunk(c, g, results, e0, L - e0 < W ? L - e0 : W, f, h, emb, zs, us, ys, y);

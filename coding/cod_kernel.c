@@ -8,24 +8,27 @@
  * four at a time, then the last one to three under a lane mask. The folded product
  * (cod_gemm_small_fold) forms each row of B as a sum or difference of two rows of X in
  * registers as it goes: the butterflies of a real DFT of odd length cost two loads and
- * an add instead of a pass over memory. The kernels are compiled for AVX2+FMA with a
- * function attribute and chosen once by __builtin_cpu_supports, so the build needs no
- * -march flag and the program still runs on an older CPU.
+ * an add instead of a pass over memory; cod_gemm_small_rows reads row t of B through the t-th
+ * of a table of pointers (the rows a decoder selected, wherever they lie). The kernels are
+ * compiled for AVX2+FMA with a function attribute and chosen once by __builtin_cpu_supports,
+ * so the build needs no -march flag and the program still runs on an older CPU.
  */
 #include "cod_kernel.h"
 
 #include <stdatomic.h>
 
 /* Row t (t < K) of the B a fold of X stands for, entry e. */
-static inline double gs_fold_at(int sign, size_t K, const double *X, size_t ldx, size_t t,
+static inline double gs_fold_at(int sign, size_t K, const void *Xv, size_t ldx, size_t t,
                                 size_t e) {
+  if (sign == 2) return ((const double *const *)Xv)[t][e];
+  const double *X = Xv;
   if (sign == 0) return X[t * ldx + e];
   if (sign > 0) return t == 0 ? X[e] : X[t * ldx + e] + X[(2 * K - 1 - t) * ldx + e];
   return X[(t + 1) * ldx + e] - X[(2 * K - t) * ldx + e];
 }
 
 static void gs_portable(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
-                        const double *X, size_t ldx, double *C, size_t ldc) {
+                        const void *X, size_t ldx, double *C, size_t ldc) {
   for (size_t m = 0; m < M; m++) {
     double *restrict c = C + m * ldc;
     for (size_t e = 0; e < W; e++) c[e] = 0.0;
@@ -45,6 +48,11 @@ void cod_gemm_small_fold_portable(int sign, size_t M, size_t K, size_t W, const 
                                   size_t lda, const double *X, size_t ldx, double *C,
                                   size_t ldc) {
   gs_portable(sign > 0 ? 1 : -1, M, K, W, A, lda, X, ldx, C, ldc);
+}
+
+void cod_gemm_small_rows_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                                  const double *const *B, double *C, size_t ldc) {
+  gs_portable(2, M, K, W, A, lda, (const void *)B, 0, C, ldc);
 }
 
 static void vas_portable(int sign, size_t n, const double *restrict a, const double *restrict b,
@@ -67,9 +75,16 @@ GS_TARGET static GS_INLINE __m256d gs_ld(const double *p, const __m256i *mask) {
   return mask ? _mm256_maskload_pd(p, *mask) : _mm256_loadu_pd(p);
 }
 
-GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const double *X,
-                                        size_t ldx, size_t t, const __m256i *mask,
+GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const void *Xv,
+                                        size_t ldx, size_t e, size_t t, const __m256i *mask,
                                         __m256d *b) {
+  if (sign == 2) { /* row t of B is the row the t-th pointer names */
+    const double *x = ((const double *const *)Xv)[t] + e;
+#pragma GCC unroll 3
+    for (size_t u = 0; u < v; u++) b[u] = gs_ld(x + 4 * u, mask);
+    return;
+  }
+  const double *X = (const double *)Xv + e;
   if (sign == 0) {
     const double *x = X + t * ldx;
 #pragma GCC unroll 3
@@ -94,8 +109,8 @@ GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const doub
 /* rows [0, r) of C, entries [0, 4v), r <= 4 and v <= 3 fixed where this is inlined; with a
  * mask (v = 1) only the entries it selects are read and written */
 GS_TARGET static GS_INLINE void gs_block(int sign, size_t r, size_t v, size_t K,
-                                         const double *A, size_t lda, const double *X,
-                                         size_t ldx, double *C, size_t ldc,
+                                         const double *A, size_t lda, const void *X,
+                                         size_t ldx, size_t e, double *C, size_t ldc,
                                          const __m256i *mask) {
   __m256d c[4][3], b[3];
 #pragma GCC unroll 4
@@ -103,7 +118,7 @@ GS_TARGET static GS_INLINE void gs_block(int sign, size_t r, size_t v, size_t K,
 #pragma GCC unroll 3
     for (size_t u = 0; u < v; u++) c[i][u] = _mm256_setzero_pd();
   for (size_t t = 0; t < K; t++) {
-    gs_load(sign, v, K, X, ldx, t, mask, b);
+    gs_load(sign, v, K, X, ldx, e, t, mask, b);
 #pragma GCC unroll 4
     for (size_t i = 0; i < r; i++) {
       __m256d a = _mm256_broadcast_sd(A + i * lda + t);
@@ -122,24 +137,24 @@ GS_TARGET static GS_INLINE void gs_block(int sign, size_t r, size_t v, size_t K,
 
 /* rows [0, r) of C over all W entries: 12-entry blocks, 4-entry blocks, then the rest */
 GS_TARGET static GS_INLINE void gs_rows(int sign, size_t r, size_t K, size_t W,
-                                        const double *A, size_t lda, const double *X,
+                                        const double *A, size_t lda, const void *X,
                                         size_t ldx, double *C, size_t ldc) {
   size_t W12 = W - W % 12, W4 = W - W % 4;
   for (size_t e = 0; e < W12; e += 12)
-    gs_block(sign, r, 3, K, A, lda, X + e, ldx, C + e, ldc, NULL);
+    gs_block(sign, r, 3, K, A, lda, X, ldx, e, C + e, ldc, NULL);
   for (size_t e = W12; e < W4; e += 4)
-    gs_block(sign, r, 1, K, A, lda, X + e, ldx, C + e, ldc, NULL);
+    gs_block(sign, r, 1, K, A, lda, X, ldx, e, C + e, ldc, NULL);
   if (W4 < W) { /* the last 1..3 entries: masked loads and stores, nothing past W touched */
     const long long rem = (long long)(W - W4);
     const __m256i mask = _mm256_set_epi64x(rem > 3 ? -1 : 0, rem > 2 ? -1 : 0,
                                            rem > 1 ? -1 : 0, -1);
-    gs_block(sign, r, 1, K, A, lda, X + W4, ldx, C + W4, ldc, &mask);
+    gs_block(sign, r, 1, K, A, lda, X, ldx, W4, C + W4, ldc, &mask);
   }
 }
 
 #define GS_ROWS_FN(name, sign)                                                             \
   GS_TARGET static void name(size_t M, size_t K, size_t W, const double *A, size_t lda,    \
-                             const double *X, size_t ldx, double *C, size_t ldc) {         \
+                             const void *X, size_t ldx, double *C, size_t ldc) {           \
     size_t m = 0;                                                                          \
     for (; m + 4 <= M; m += 4) gs_rows(sign, 4, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); \
     switch (M - m) {                                                                       \
@@ -153,6 +168,7 @@ GS_TARGET static GS_INLINE void gs_rows(int sign, size_t r, size_t K, size_t W,
 GS_ROWS_FN(gs_avx2, 0)
 GS_ROWS_FN(gs_avx2_sum, 1)
 GS_ROWS_FN(gs_avx2_diff, -1)
+GS_ROWS_FN(gs_avx2_ptr, 2)
 
 int cod_gemm_small_simd(void) {
   static atomic_int have = -1; /* every thread that races here stores the same value */
@@ -176,6 +192,12 @@ void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A
   if (!cod_gemm_small_simd()) cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc);
   else if (sign > 0) gs_avx2_sum(M, K, W, A, lda, X, ldx, C, ldc);
   else gs_avx2_diff(M, K, W, A, lda, X, ldx, C, ldc);
+}
+
+void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *const *B, double *C, size_t ldc) {
+  if (cod_gemm_small_simd()) gs_avx2_ptr(M, K, W, A, lda, (const void *)B, 0, C, ldc);
+  else cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc);
 }
 
 /* four entries at a time (at -O2 GCC leaves the plain loop scalar: it would need an
@@ -212,6 +234,11 @@ void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, c
 void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
                          const double *X, size_t ldx, double *C, size_t ldc) {
   cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc);
+}
+
+void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *const *B, double *C, size_t ldc) {
+  cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc);
 }
 
 #endif

@@ -32,6 +32,13 @@ void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A
 void cod_gemm_small_fold_portable(int sign, size_t M, size_t K, size_t W, const double *A,
                                   size_t lda, const double *X, size_t ldx, double *C,
                                   size_t ldc);
+/* C (M x W) = A (M x K) * B where row t of B (W entries) starts at B[t]: a product over
+ * rows gathered from anywhere (a decoder's selected workers) without copying them. */
+void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                         const double *const *B, double *C, size_t ldc);
+/* The same, always the portable loop. */
+void cod_gemm_small_rows_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
+                                  const double *const *B, double *C, size_t ldc);
 /* d[e] = a[e] + b[e] (sign > 0) or a[e] - b[e] (sign < 0), e < n; d may not alias a or b.
  * The recombination u[s] = C + S, u[q-s] = C - S of the halves of an inverse real DFT. */
 void cod_vec_add_sub(int sign, size_t n, const double *a, const double *b, double *d);

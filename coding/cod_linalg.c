@@ -169,19 +169,23 @@ static void embed_complex(const double *m, size_t n, double *r) {
  * differently on the unit-circle Vandermondes (every entry of modulus 1), so the pivots,
  * hence the last bits, differ; the full inverse keeps hypot so that nsctc-rot's stored
  * errors stay bit-identical with earlier versions. perm[r] = the row of the original
- * matrix now in row r. COD_ENUMERIC if a pivot is zero or not finite. */
+ * matrix now in row r. COD_ENUMERIC if a pivot is zero or not finite. complex_lu_rows does
+ * the same on a tall rows x n matrix (rows >= n): the pivots are searched over all rows and
+ * every row below is eliminated, so the first n rows of P a, the n rows partial pivoting
+ * chose, are L U (the rows below are left partly eliminated and are not used). */
 static double complex_mod(double re, double im, int by_square) {
   return by_square ? re * re + im * im : hypot(re, im);
 }
 
-static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err *err) {
+static int complex_lu_rows(double *a, size_t rows, size_t n, size_t *perm, int by_square,
+                           cod_err *err) {
 #define RE(i, j) a[2 * ((i) * n + (j))]
 #define IM(i, j) a[2 * ((i) * n + (j)) + 1]
-  for (size_t i = 0; i < n; i++) perm[i] = i;
+  for (size_t i = 0; i < rows; i++) perm[i] = i;
   for (size_t k = 0; k < n; k++) {
     size_t piv = k;
     double best = complex_mod(RE(k, k), IM(k, k), by_square);
-    for (size_t i = k + 1; i < n; i++) {
+    for (size_t i = k + 1; i < rows; i++) {
       double mod = complex_mod(RE(i, k), IM(i, k), by_square);
       if (mod > best) best = mod, piv = i;
     }
@@ -196,7 +200,7 @@ static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err 
       perm[k] = perm[piv], perm[piv] = t;
     }
     double pr = RE(k, k), pi = IM(k, k), d = pr * pr + pi * pi;
-    for (size_t i = k + 1; i < n; i++) {
+    for (size_t i = k + 1; i < rows; i++) {
       double fr = (RE(i, k) * pr + IM(i, k) * pi) / d, fi = (IM(i, k) * pr - RE(i, k) * pi) / d;
       RE(i, k) = fr, IM(i, k) = fi;
       for (size_t j = k + 1; j < n; j++) {
@@ -206,6 +210,10 @@ static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err 
     }
   }
   return COD_OK;
+}
+
+static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err *err) {
+  return complex_lu_rows(a, n, n, perm, by_square, err);
 }
 
 /* Complex LU (complex_lu), then one solve per column of the
@@ -267,13 +275,10 @@ size_t cod_la_complex_inverse_rows_work_doubles(size_t n) {
  * against U (r is zero before column i) and a backward one against the unit L. That is
  * n^3/3 + g n^2 complex multiply-adds instead of the full inverse's n^3; nsctc-cir needs
  * only the rows of the groups that reach the output (9 of 16 on AlexNet conv3). */
-int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv, double *work,
-                                cod_err *err) {
-  double *a = work, *u = a + 2 * n * n, *v = u + 2 * n;
-  size_t *perm = (size_t *)(void *)(v + 2 * n); /* n slots of a double's size */
-  memcpy(a, m, 2 * n * n * sizeof *a);
-  int rc = complex_lu(a, n, perm, 1, err);
-  if (rc) return rc;
+/* Rows 0..g-1 of (L U)^-1 from the factors in a (n columns), column r written to perm[r]
+ * (perm NULL: to r). */
+static int lu_inverse_rows(const double *a, size_t n, size_t g, const size_t *perm, double *inv,
+                           double *u, double *v, cod_err *err) {
   for (size_t i = 0; i < g; i++) {
     /* u U = e_i^T: u_j = (delta_ij - sum_{l<j} u_l U_lj) / U_jj, zero for j < i */
     for (size_t j = 0; j < n; j++) {
@@ -295,18 +300,55 @@ int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv
       }
       v[2 * j] = sr, v[2 * j + 1] = si;
     }
-    /* row i of m^-1 = v P: entry perm[r] is v_r */
+    /* row i of the inverse = v P: entry perm[r] is v_r */
     for (size_t r = 0; r < n; r++) {
       if (!isfinite(v[2 * r]) || !isfinite(v[2 * r + 1]))
         return cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
-      inv[2 * (i * n + perm[r])] = v[2 * r];
-      inv[2 * (i * n + perm[r]) + 1] = v[2 * r + 1];
+      size_t col = perm ? perm[r] : r;
+      inv[2 * (i * n + col)] = v[2 * r];
+      inv[2 * (i * n + col) + 1] = v[2 * r + 1];
     }
   }
-#undef RE
-#undef IM
   return COD_OK;
 }
+
+/* The first g rows of m^-1 without forming the other rows: P m = L U once (pivots by the
+ * squared modulus: the same order as the modulus, without a hypot per entry), then for
+ * each wanted row i the row vector r = e_i^T U^-1 L^-1 P by a forward substitution
+ * against U (r is zero before column i) and a backward one against the unit L. That is
+ * n^3/3 + g n^2 complex multiply-adds instead of the full inverse's n^3. */
+int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv, double *work,
+                                cod_err *err) {
+  double *a = work, *u = a + 2 * n * n, *v = u + 2 * n;
+  size_t *perm = (size_t *)(void *)(v + 2 * n); /* n slots of a double's size */
+  memcpy(a, m, 2 * n * n * sizeof *a);
+  int rc = complex_lu(a, n, perm, 1, err);
+  if (rc) return rc;
+  return lu_inverse_rows(a, n, g, perm, inv, u, v, err);
+}
+
+size_t cod_la_complex_select_inverse_rows_work_doubles(size_t rows, size_t n) {
+  return 2 * rows * n + 4 * n + (rows * sizeof(size_t) + sizeof(double) - 1) / sizeof(double);
+}
+
+/* Partial pivoting on the tall matrix chooses the rows (complex_lu_rows), and the factors
+ * of the chosen square matrix are its first n rows: the inverse rows follow as above,
+ * their columns in pivot order. */
+int cod_la_complex_select_inverse_rows(const double *m, size_t rows, size_t n, size_t g,
+                                       size_t *sel, double *inv, double *work, cod_err *err) {
+  if (rows < n)
+    return cod_err_set(err, COD_EINVAL, "cannot choose %zu rows of %zu", n, rows);
+  double *a = work, *u = a + 2 * rows * n, *v = u + 2 * n;
+  size_t *perm = (size_t *)(void *)(v + 2 * n); /* rows slots of a double's size */
+  memcpy(a, m, 2 * rows * n * sizeof *a);
+  int rc = complex_lu_rows(a, rows, n, perm, 1, err);
+  if (rc) return rc;
+  memcpy(sel, perm, n * sizeof *sel);
+  return lu_inverse_rows(a, n, g, NULL, inv, u, v, err);
+}
+
+#undef RE
+#undef IM
 
 int cod_la_cond_complex(const double *m, size_t n, double *cond) {
   /* Fast path: eigenvalues of the Hermitian m^H m are the squared singular values (its

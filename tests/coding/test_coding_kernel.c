@@ -5,7 +5,8 @@
  * widths around the 12- and 4-entry blocks, inner sizes 0..33) with padded row strides,
  * so an off-by-one in a remainder or a stride mix-up shows as a wrong entry or a write
  * into the padding (which is checked to stay untouched); the folded product
- * (cod_gemm_small_fold) the same way against butterflies formed here from the definition.
+ * (cod_gemm_small_fold) the same way against butterflies formed here from the definition,
+ * and the gathered product (cod_gemm_small_rows) against the rows copied out here.
  * cod_la_complex_inverse_rows is
  * checked against the full inverse of the same seeded matrices and, independently,
  * against the identity: rows of inv(m) times m.
@@ -124,6 +125,60 @@ Test(kernel, fold_sums_and_differences) {
       for (size_t b = 0; b < sizeof hs / sizeof *hs; b++)
         for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++)
           check_fold(sg, Ms[a], hs[b], Ws[c], seed++);
+}
+
+/* The gathered product: row t of B named by a pointer into a larger matrix, the rows
+ * taken in a scrambled order with repeats, against cblas_dgemm on the rows copied out here,
+ * for both paths, with padding that must stay untouched. */
+static void check_rows(size_t M, size_t K, size_t W, uint64_t seed) {
+  size_t lda = K + PAD, ldx = W + PAD, ldc = W + PAD, NX = 2 * K + 3;
+  double *A = cod_malloc_array(M * lda + 1, sizeof *A);
+  double *X = cod_malloc_array(NX * ldx + 1, sizeof *X);
+  double *B = cod_malloc_array(K * W + 1, sizeof *B);
+  double *C = cod_malloc_array(M * ldc + 1, sizeof *C);
+  double *P = cod_malloc_array(M * ldc + 1, sizeof *P);
+  double *R = cod_malloc_array(M * W + 1, sizeof *R);
+  const double **rows = cod_malloc_array(K + 1, sizeof *rows);
+  cr_assert(A && X && B && C && P && R && rows);
+  tc_fill(A, M * lda + 1, seed), tc_fill(X, NX * ldx + 1, seed + 1);
+  for (size_t t = 0; t < K; t++) {
+    size_t src = (7 * t + 3 + (size_t)seed) % NX; /* scrambled, and repeats once K > NX/2 */
+    rows[t] = X + src * ldx;
+    memcpy(B + t * W, rows[t], W * sizeof *B);
+  }
+  for (size_t i = 0; i < M * ldc + 1; i++) C[i] = P[i] = SENTINEL;
+  cod_gemm_small_rows(M, K, W, A, lda, rows, C, ldc);
+  cod_gemm_small_rows_portable(M, K, W, A, lda, rows, P, ldc);
+  if (M && W && K)
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)W, (int)K, 1.0, A,
+                (int)lda, B, (int)W, 0.0, R, (int)W);
+  for (size_t m = 0; m < M; m++)
+    for (size_t e = 0; e < ldc; e++) {
+      size_t i = m * ldc + e;
+      if (e >= W) {
+        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
+                  "rows M=%zu K=%zu W=%zu: padding entry (%zu, %zu) was written", M, K, W, m, e);
+        continue;
+      }
+      double ref = K ? R[m * W + e] : 0.0, tol = 4.0 * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
+      cr_assert(fabs(C[i] - ref) <= tol, "rows M=%zu K=%zu W=%zu (%zu, %zu): %.17g vs %.17g", M, K,
+                W, m, e, C[i], ref);
+      cr_assert(fabs(P[i] - ref) <= tol,
+                "rows M=%zu K=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", M, K, W, m, e, P[i],
+                ref);
+    }
+  cr_assert(C[M * ldc] == SENTINEL, "rows M=%zu K=%zu W=%zu: wrote past C", M, K, W);
+  cod_free(A), cod_free(X), cod_free(B), cod_free(C), cod_free(P), cod_free(R), cod_free(rows);
+}
+
+Test(kernel, gathered_rows_every_block_and_remainder_path) {
+  static const size_t Ms[] = {1, 2, 3, 4, 5, 9, 18};
+  static const size_t Ks[] = {0, 1, 2, 11, 18, 32};
+  static const size_t Ws[] = {0, 1, 3, 4, 5, 12, 13, 25, 48};
+  uint64_t seed = 900;
+  for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+    for (size_t b = 0; b < sizeof Ks / sizeof *Ks; b++)
+      for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++) check_rows(Ms[a], Ks[b], Ws[c], seed++);
 }
 
 /* The recombination helper: exact sums and differences (one rounding each, so equal to the

@@ -173,10 +173,12 @@ Test(numeric, fp32_workers_n20, .timeout = 100) {
 
 /* The issue's check for nsctc-cir: AlexNet conv3 (192 -> 384, 3x3, pad 1, 13x13) at
  * n = 20, k_A = 1, k_B = 16 (q = 23) through the FFT decoder, for every one of the
- * C(20, 4) = 4845 sets of 4 stragglers. The error is bounded by the set's condition
- * number (64 * cond * eps; the worst set, survivors 0..15, has cond 5.5e4); the FFT and
- * generic decoders agree on the worst set to that bound; and all but about 1% of the sets
- * meet the issue's 1e-12 (measured: 43 of 4845 exceed it, at most 4.3e-12). */
+ * C(20, 4) = 4845 sets of 4 stragglers: every set decodes to <= 1e-12 relative error. The
+ * square 16 x 16 systems are as badly conditioned as cond 5.5e4 (survivors 0..15), where
+ * round-off alone reaches a few 1e-12 (the generic decoder, which solves the full system,
+ * is checked to do so on the worst set, so the test would notice a set the fast decoder no
+ * longer handles better); the fast decoder solves only for the 9 real groups, from 9
+ * well-conditioned rows per frequency. */
 Test(numeric, cir_alexnet_conv3_all_straggler_sets, .timeout = 240) {
   cod_conv_geom g = tc_geom(192, 13, 13, 384, 3, 3, 1, 1);
   cod_code_params p = tc_params("nsctc-cir", 20, 1, 16);
@@ -196,26 +198,28 @@ Test(numeric, cir_alexnet_conv3_all_straggler_sets, .timeout = 240) {
     cr_assert_eq(cod_code_decode_work(r.code, set, 16, res, COD_DECODE_FAST, y, NULL, work, &err),
                  COD_OK, "%s", err.msg);
     double e = tc_rel_err(y, r.yref, r.out_len);
-    if (e > 1e-12) {
-      double k;
-      cr_assert_eq(cod_code_cond(r.code, set, 16, &k, NULL), COD_OK);
-      cr_expect_leq(e, 64 * k * DBL_EPSILON, "error %.3g beyond its cond bound (cond %.3g)", e, k);
-      over++;
-    }
+    if (e > 1e-12) over++;
     if (e > worst) worst = e, memcpy(worst_set, set, sizeof set);
     count++;
   } while (tc_comb_next(set, 16, 20));
-  double kw;
+  /* the worst-conditioned set of the square systems: the generic decoder's error there */
+  size_t bad[16];
+  for (size_t i = 0; i < 16; i++) bad[i] = i;
+  double kw, kb;
   cr_assert_eq(cod_code_cond(r.code, worst_set, 16, &kw, NULL), COD_OK);
-  cr_assert_eq(tc_run_decode(&r, worst_set, 16, COD_DECODE_FAST, y, NULL, NULL), COD_OK);
-  cr_assert_eq(tc_run_decode(&r, worst_set, 16, COD_DECODE_GENERIC, y2, NULL, NULL), COD_OK);
-  double agree = tc_rel_err(y, y2, r.out_len), eg = tc_rel_err(y2, r.yref, r.out_len);
-  cr_log_info("nsctc-cir AlexNet conv3 n=20 1x16: %zu straggler sets, worst rel err %.3g (cond "
-              "%.3g; generic %.3g, fast vs generic %.3g), %zu sets above 1e-12", count, worst, kw,
-              eg, agree, over);
+  cr_assert_eq(cod_code_cond(r.code, bad, 16, &kb, NULL), COD_OK);
+  cr_assert_eq(tc_run_decode(&r, bad, 16, COD_DECODE_FAST, y, NULL, NULL), COD_OK);
+  cr_assert_eq(tc_run_decode(&r, bad, 16, COD_DECODE_GENERIC, y2, NULL, NULL), COD_OK);
+  double ef = tc_rel_err(y, r.yref, r.out_len), eg = tc_rel_err(y2, r.yref, r.out_len);
+  cr_log_info("nsctc-cir AlexNet conv3 n=20 1x16: %zu straggler sets, worst rel err %.3g (its set's "
+              "cond %.3g), %zu sets above 1e-12; survivors 0..15 (cond %.3g): fast %.3g, generic "
+              "%.3g", count, worst, kw, over, kb, ef, eg);
   cr_expect_eq(count, 4845);
-  cr_expect_leq(agree, 64 * kw * DBL_EPSILON);
-  cr_expect_leq((double)over, 0.02 * (double)count, "%zu of %zu sets above 1e-12", over, count);
+  cr_expect_eq(over, 0, "%zu of %zu sets above 1e-12 (worst %.3g)", over, count, worst);
+  cr_expect_gt(kb, 1e4, "survivors 0..15 are not the badly conditioned set meant (cond %.3g)", kb);
+  cr_expect_leq(eg, 64 * kb * DBL_EPSILON, "generic %.3g beyond its cond bound", eg);
+  cr_expect_lt(ef, eg, "the fast decoder (%.3g) is not more accurate than the full system (%.3g) "
+               "on the worst-conditioned set", ef, eg);
   free(work), free(y), free(y2);
   tc_run_fini(&r);
 }
