@@ -284,7 +284,7 @@ typedef struct cir_plan {
  * fs (h x h), and the row pointers into pl->zs. scratch holds cir_plan_scratch_doubles. */
 static size_t cir_plan_scratch_doubles(size_t k, size_t u, size_t h) {
   return 2 * k * u + 2 * u * u + cod_la_complex_select_inverse_rows_work_doubles(k, u) +
-         2 * h * u;
+         2 * h * u + (k + sizeof(double) - 1) / sizeof(double);
 }
 
 static int cir_plan_fill(const cod_code *c, const size_t *ids, const double *tw,
@@ -294,13 +294,14 @@ static int cir_plan_fill(const cod_code *c, const size_t *ids, const double *tw,
   double *va = scratch, *vinv = va + 2 * k * u, *luw = vinv + 2 * u * u;
   size_t *sel = (size_t *)(void *)(luw + cod_la_complex_select_inverse_rows_work_doubles(k, u));
   size_t *slot = sel + h * u;
-  for (size_t p = 0; p < k; p++) pl->r[p] = 0;
+  unsigned char *used = (unsigned char *)(slot + h * u);
+  for (size_t p = 0; p < k; p++) pl->r[p] = 0, used[p] = 0;
   for (size_t m = 1; m <= h; m++) {
     size_t *sm = sel + (m - 1) * u;
     cir_vandermonde_tw(c, ids, k, u, m, tw, va);
-    int rc = cod_la_complex_select_inverse_rows(va, k, u, g, sm, vinv, luw, err);
+    int rc = cod_la_complex_select_inverse_rows(va, k, u, g, used, sm, vinv, luw, err);
     if (rc) return rc;
-    for (size_t st = 0; st < u; st++) slot[(m - 1) * u + st] = pl->r[sm[st]]++;
+    for (size_t st = 0; st < u; st++) slot[(m - 1) * u + st] = pl->r[sm[st]]++, used[sm[st]] = 1;
     cod_la_complex_embed(vinv, g, u, pl->emb + (m - 1) * 2 * g * u2);
   }
   size_t ao = 0, zo = 0;
@@ -347,25 +348,24 @@ static void cir_chunk_odd(const cod_code *c, const cir_plan *pl, const double *c
   for (size_t m = 1; m <= h; m++)
     cod_gemm_small_rows(g2, u2, n, pl->emb + (m - 1) * g2 * u2, u2, pl->rows + (m - 1) * u2,
                         us + (m - 1) * g2 * W, W);
-  /* inverse halves over all needed groups at once: C[s] (s = 0..h) from the Re rows, S[s]
-   * (s = 1..h) from the Im rows; then u[0] = C[0], u[s] = C[s] + S[s], u[q-s] = C[s] - S[s]
-   * (u[q-1], the parity piece, is not formed), written where each block goes */
-  double *cb = bf, *sn = bf + (h + 1) * gW, *row = sn + h * gW;
-  cod_gemm_small(h + 1, h, gW, hc, h, us, 2 * gW, cb, gW);
-  cod_gemm_small(h, h, gW, hs, h, us + gW, 2 * gW, sn, gW);
+  /* per group the inverse halves, C[s] (s = 0..h) from its Re rows and S[s] (s = 1..h) from
+   * its Im rows, recombined as u[0] = C[0], u[s] = C[s] + S[s], u[q-s] = C[s] - S[s] (u[q-1],
+   * the parity piece, is not formed) by cod_idft_half: straight into y where the group's
+   * blocks are runs of y, else into bf's q-1 rows and scattered */
   for (size_t i = 0; i < g; i++) {
     size_t b0 = i * (q - 1);
     double *run = cir_block_run(&c->part, b0, y);
-    int whole = run && cir_block_run(&c->part, b0 + q - 2, y) == run + (q - 2) * L;
+    const double *re = us + i * W, *im = us + gW + i * W;
+    if (run && cir_block_run(&c->part, b0 + q - 2, y) == run + (q - 2) * L) {
+      cod_idft_half(h, n, hc, hs, re, im, 2 * gW, run + e0, L);
+      continue;
+    }
+    cod_idft_half(h, n, hc, hs, re, im, 2 * gW, bf, W);
     for (size_t s = 0; s + 1 < q; s++) {
-      size_t blk = b0 + s, t = s <= h ? s : q - s;
-      if (!whole && blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
+      size_t blk = b0 + s;
+      if (blk % c->part.m_filt * c->part.filt_per_group >= c->part.layer.n_filters)
         continue; /* a block of zero filters only: nothing of it reaches y */
-      double *dst = whole ? run + s * L + e0 : row;
-      const double *cp = cb + t * gW + i * W, *sp = t ? sn + (t - 1) * gW + i * W : NULL;
-      if (s == 0) memcpy(dst, cp, n * sizeof *dst);
-      else cod_vec_add_sub(s <= h ? 1 : -1, n, cp, sp, dst);
-      if (!whole) cod_partition_scatter(&c->part, blk, e0, n, row, y);
+      cod_partition_scatter(&c->part, blk, e0, n, bf + s * W, y);
     }
   }
 }

@@ -55,12 +55,21 @@ void cod_gemm_small_rows_portable(size_t M, size_t K, size_t W, const double *A,
   gs_portable(2, M, K, W, A, lda, (const void *)B, 0, C, ldc);
 }
 
-static void vas_portable(int sign, size_t n, const double *restrict a, const double *restrict b,
-                         double *restrict d) {
-  if (sign > 0)
-    for (size_t e = 0; e < n; e++) d[e] = a[e] + b[e];
-  else
-    for (size_t e = 0; e < n; e++) d[e] = a[e] - b[e];
+void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *hs,
+                            const double *re, const double *im, size_t ld, double *out,
+                            size_t ldo) {
+  for (size_t s = 0; s <= h; s++)
+    for (size_t e = 0; e < W; e++) {
+      double cs = 0.0, sn = 0.0;
+      for (size_t m = 0; m < h; m++) cs += hc[s * h + m] * re[m * ld + e];
+      if (s == 0) {
+        out[e] = cs;
+        continue;
+      }
+      for (size_t m = 0; m < h; m++) sn += hs[(s - 1) * h + m] * im[m * ld + e];
+      out[s * ldo + e] = cs + sn;
+      if (s > 1) out[(2 * h + 1 - s) * ldo + e] = cs - sn;
+    }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -170,6 +179,72 @@ GS_ROWS_FN(gs_avx2_sum, 1)
 GS_ROWS_FN(gs_avx2_diff, -1)
 GS_ROWS_FN(gs_avx2_ptr, 2)
 
+/* Rows s0 and s0+1 (s0 + 1 <= h) of the inverse half DFT over 4v entries from e, with
+ * their recombined outputs; s = 0 has no sine half and out[q-1] (s = 1) is not formed. */
+GS_TARGET static GS_INLINE void idft_pair(size_t h, size_t v, size_t s0, const double *hc,
+                                          const double *hs, const double *re, const double *im,
+                                          size_t ld, double *out, size_t ldo, size_t e) {
+  __m256d c[2][2], sn[2][2];
+#pragma GCC unroll 2
+  for (size_t a = 0; a < 2; a++)
+#pragma GCC unroll 2
+    for (size_t u = 0; u < v; u++) c[a][u] = sn[a][u] = _mm256_setzero_pd();
+  for (size_t m = 0; m < h; m++) {
+    __m256d r[2], i[2];
+#pragma GCC unroll 2
+    for (size_t u = 0; u < v; u++)
+      r[u] = _mm256_loadu_pd(re + m * ld + e + 4 * u),
+      i[u] = _mm256_loadu_pd(im + m * ld + e + 4 * u);
+#pragma GCC unroll 2
+    for (size_t a = 0; a < 2; a++) {
+      size_t s = s0 + a;
+      __m256d bc = _mm256_broadcast_sd(hc + s * h + m);
+      __m256d bs = s ? _mm256_broadcast_sd(hs + (s - 1) * h + m) : _mm256_setzero_pd();
+#pragma GCC unroll 2
+      for (size_t u = 0; u < v; u++)
+        c[a][u] = _mm256_fmadd_pd(bc, r[u], c[a][u]),
+        sn[a][u] = _mm256_fmadd_pd(bs, i[u], sn[a][u]);
+    }
+  }
+#pragma GCC unroll 2
+  for (size_t a = 0; a < 2; a++) {
+    size_t s = s0 + a;
+#pragma GCC unroll 2
+    for (size_t u = 0; u < v; u++) {
+      _mm256_storeu_pd(out + s * ldo + e + 4 * u, _mm256_add_pd(c[a][u], sn[a][u]));
+      if (s > 1)
+        _mm256_storeu_pd(out + (2 * h + 1 - s) * ldo + e + 4 * u, _mm256_sub_pd(c[a][u], sn[a][u]));
+    }
+  }
+}
+
+/* s = 0 (its sine half is zero, so out[0] = C[0]) comes out of the first pair with a zero
+ * broadcast; an odd h + 1 leaves row h, done by the portable loop on its own */
+GS_TARGET static void idft_avx2(size_t h, size_t W, const double *hc, const double *hs,
+                                const double *re, const double *im, size_t ld, double *out,
+                                size_t ldo) {
+  size_t W8 = W - W % 8, W4 = W - W % 4, s2 = (h + 1) - (h + 1) % 2;
+  for (size_t s0 = 0; s0 < s2; s0 += 2) {
+    for (size_t e = 0; e < W8; e += 8) idft_pair(h, 2, s0, hc, hs, re, im, ld, out, ldo, e);
+    for (size_t e = W8; e < W4; e += 4) idft_pair(h, 1, s0, hc, hs, re, im, ld, out, ldo, e);
+  }
+  if (W4 < W || s2 < h + 1) { /* the leftover entries of every row, and a leftover row */
+    for (size_t s = 0; s <= h; s++) {
+      size_t e0 = s < s2 ? W4 : 0;
+      for (size_t e = e0; e < W; e++) {
+        double cs = 0.0, sn = 0.0;
+        for (size_t m = 0; m < h; m++) cs += hc[s * h + m] * re[m * ld + e];
+        for (size_t m = 0; s && m < h; m++) sn += hs[(s - 1) * h + m] * im[m * ld + e];
+        if (s == 0) out[e] = cs;
+        else {
+          out[s * ldo + e] = cs + sn;
+          if (s > 1) out[(2 * h + 1 - s) * ldo + e] = cs - sn;
+        }
+      }
+    }
+  }
+}
+
 int cod_gemm_small_simd(void) {
   static atomic_int have = -1; /* every thread that races here stores the same value */
   int h = atomic_load_explicit(&have, memory_order_relaxed);
@@ -200,29 +275,13 @@ void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t l
   else cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc);
 }
 
-/* four entries at a time (at -O2 GCC leaves the plain loop scalar: it would need an
- * epilogue), the last 1..3 in the portable loop */
-GS_TARGET static void vas_avx2(int sign, size_t n, const double *a, const double *b, double *d) {
-  size_t n4 = n - n % 4;
-  if (sign > 0)
-    for (size_t e = 0; e < n4; e += 4)
-      _mm256_storeu_pd(d + e, _mm256_add_pd(_mm256_loadu_pd(a + e), _mm256_loadu_pd(b + e)));
-  else
-    for (size_t e = 0; e < n4; e += 4)
-      _mm256_storeu_pd(d + e, _mm256_sub_pd(_mm256_loadu_pd(a + e), _mm256_loadu_pd(b + e)));
-  vas_portable(sign, n - n4, a + n4, b + n4, d + n4);
-}
-
-void cod_vec_add_sub(int sign, size_t n, const double *a, const double *b, double *d) {
-  if (cod_gemm_small_simd()) vas_avx2(sign, n, a, b, d);
-  else vas_portable(sign, n, a, b, d);
+void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const double *re,
+                   const double *im, size_t ld, double *out, size_t ldo) {
+  if (cod_gemm_small_simd()) idft_avx2(h, W, hc, hs, re, im, ld, out, ldo);
+  else cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo);
 }
 
 #else
-
-void cod_vec_add_sub(int sign, size_t n, const double *a, const double *b, double *d) {
-  vas_portable(sign, n, a, b, d);
-}
 
 int cod_gemm_small_simd(void) { return 0; }
 
@@ -239,6 +298,11 @@ void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A
 void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t lda,
                          const double *const *B, double *C, size_t ldc) {
   cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc);
+}
+
+void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const double *re,
+                   const double *im, size_t ld, double *out, size_t ldo) {
+  cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo);
 }
 
 #endif

@@ -39,9 +39,17 @@ void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t l
 /* The same, always the portable loop. */
 void cod_gemm_small_rows_portable(size_t M, size_t K, size_t W, const double *A, size_t lda,
                                   const double *const *B, double *C, size_t ldc);
-/* d[e] = a[e] + b[e] (sign > 0) or a[e] - b[e] (sign < 0), e < n; d may not alias a or b.
- * The recombination u[s] = C + S, u[q-s] = C - S of the halves of an inverse real DFT. */
-void cod_vec_add_sub(int sign, size_t n, const double *a, const double *b, double *d);
+/* The inverse real DFT of odd length q = 2h+1 from a half spectrum, recombined as it goes
+ * (no planes of the halves): over W entries, C[s] = sum_m hc[s h + m] re[m ld + e]
+ * (s = 0..h) and S[s] = sum_m hs[(s-1) h + m] im[m ld + e] (s = 1..h); out row 0 = C[0],
+ * row s = C[s] + S[s] and row q-s = C[s] - S[s] (rows at stride ldo), except row q-1 (the
+ * parity piece of nsctc-cir), which is not written. out must not alias the inputs. */
+void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const double *re,
+                   const double *im, size_t ld, double *out, size_t ldo);
+/* The same, always the portable loop. */
+void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *hs,
+                            const double *re, const double *im, size_t ld, double *out,
+                            size_t ldo);
 /* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
 int cod_gemm_small_simd(void);
 

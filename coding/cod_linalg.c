@@ -172,13 +172,17 @@ static void embed_complex(const double *m, size_t n, double *r) {
  * matrix now in row r. COD_ENUMERIC if a pivot is zero or not finite. complex_lu_rows does
  * the same on a tall rows x n matrix (rows >= n): the pivots are searched over all rows and
  * every row below is eliminated, so the first n rows of P a, the n rows partial pivoting
- * chose, are L U (the rows below are left partly eliminated and are not used). */
+ * chose, are L U (the rows below are left partly eliminated and are not used). With prefer
+ * (flags by original row), a preferred row is taken instead of the largest whenever its
+ * modulus is at least LU_PREFER of the largest: threshold pivoting as sparse LU codes do
+ * (multipliers stay below 1/LU_PREFER = 10), used to pick rows a decoder already reads. */
+#define LU_PREFER_SQ 0.01 /* LU_PREFER = 0.1, compared on squared moduli */
 static double complex_mod(double re, double im, int by_square) {
   return by_square ? re * re + im * im : hypot(re, im);
 }
 
 static int complex_lu_rows(double *a, size_t rows, size_t n, size_t *perm, int by_square,
-                           cod_err *err) {
+                           const unsigned char *prefer, cod_err *err) {
 #define RE(i, j) a[2 * ((i) * n + (j))]
 #define IM(i, j) a[2 * ((i) * n + (j)) + 1]
   for (size_t i = 0; i < rows; i++) perm[i] = i;
@@ -191,6 +195,15 @@ static int complex_lu_rows(double *a, size_t rows, size_t n, size_t *perm, int b
     }
     if (!(best > 0) || !isfinite(best))
       return cod_err_set(err, COD_ENUMERIC, "complex Vandermonde system is singular");
+    if (prefer && !prefer[perm[piv]]) { /* threshold pivoting: a preferred row within the bound */
+      double pbest = 0.0;
+      size_t pp = rows;
+      for (size_t i = k; i < rows; i++) {
+        double mod = complex_mod(RE(i, k), IM(i, k), by_square);
+        if (prefer[perm[i]] && mod >= LU_PREFER_SQ * best && mod > pbest) pbest = mod, pp = i;
+      }
+      if (pp < rows) piv = pp;
+    }
     if (piv != k) {
       for (size_t j = 0; j < 2 * n; j++) {
         double t = a[2 * k * n + j];
@@ -213,7 +226,7 @@ static int complex_lu_rows(double *a, size_t rows, size_t n, size_t *perm, int b
 }
 
 static int complex_lu(double *a, size_t n, size_t *perm, int by_square, cod_err *err) {
-  return complex_lu_rows(a, n, n, perm, by_square, err);
+  return complex_lu_rows(a, n, n, perm, by_square, NULL, err);
 }
 
 /* Complex LU (complex_lu), then one solve per column of the
@@ -335,13 +348,14 @@ size_t cod_la_complex_select_inverse_rows_work_doubles(size_t rows, size_t n) {
  * of the chosen square matrix are its first n rows: the inverse rows follow as above,
  * their columns in pivot order. */
 int cod_la_complex_select_inverse_rows(const double *m, size_t rows, size_t n, size_t g,
-                                       size_t *sel, double *inv, double *work, cod_err *err) {
+                                       const unsigned char *prefer, size_t *sel, double *inv,
+                                       double *work, cod_err *err) {
   if (rows < n)
     return cod_err_set(err, COD_EINVAL, "cannot choose %zu rows of %zu", n, rows);
   double *a = work, *u = a + 2 * rows * n, *v = u + 2 * n;
   size_t *perm = (size_t *)(void *)(v + 2 * n); /* rows slots of a double's size */
   memcpy(a, m, 2 * rows * n * sizeof *a);
-  int rc = complex_lu_rows(a, rows, n, perm, 1, err);
+  int rc = complex_lu_rows(a, rows, n, perm, 1, prefer, err);
   if (rc) return rc;
   memcpy(sel, perm, n * sizeof *sel);
   return lu_inverse_rows(a, n, g, NULL, inv, u, v, err);

@@ -127,12 +127,16 @@ int cod_la_complex_inverse_rows(const double *m, size_t n, size_t g, double *inv
  * LU with partial pivoting (by the squared modulus) chooses, sel[0..n) in pivot order, and
  * the first g rows of the inverse of that square submatrix (m's rows sel[0], sel[1], ...),
  * inv g x n with column r belonging to row sel[r]. A decoder with more results than
- * unknowns uses it to solve from a well-conditioned subset. work holds
+ * unknowns uses it to solve from a well-conditioned subset. prefer (NULL, or a flag per row
+ * of m): a flagged row is pivoted on instead of the largest when its modulus is at least
+ * 0.1 of the largest (threshold pivoting; multipliers stay below 10), so a decoder can reuse
+ * the rows it already reads. work holds
  * cod_la_complex_select_inverse_rows_work_doubles(rows, n) doubles. COD_ENUMERIC if
  * singular, COD_EINVAL if rows < n. */
 size_t cod_la_complex_select_inverse_rows_work_doubles(size_t rows, size_t n);
 int cod_la_complex_select_inverse_rows(const double *m, size_t rows, size_t n, size_t g,
-                                       size_t *sel, double *inv, double *work, cod_err *err);
+                                       const unsigned char *prefer, size_t *sel, double *inv,
+                                       double *work, cod_err *err);
 /* The real (2g x 2n) embedding [[Re, -Im], [Im, Re]] of the first g rows of the complex
  * n x n matrix m (interleaved re/im, row-major), written to r. */
 void cod_la_complex_embed(const double *m, size_t g, size_t n, double *r);

@@ -6,10 +6,12 @@
  * so an off-by-one in a remainder or a stride mix-up shows as a wrong entry or a write
  * into the padding (which is checked to stay untouched); the folded product
  * (cod_gemm_small_fold) the same way against butterflies formed here from the definition,
- * and the gathered product (cod_gemm_small_rows) against the rows copied out here.
- * cod_la_complex_inverse_rows is
- * checked against the full inverse of the same seeded matrices and, independently,
- * against the identity: rows of inv(m) times m.
+ * the gathered product (cod_gemm_small_rows) against the rows copied out here, and the
+ * fused inverse half DFT (cod_idft_half) against its two products and recombination.
+ * cod_la_complex_inverse_rows is checked against the full inverse of the same seeded
+ * matrices and, independently, against the identity: rows of inv(m) times m; its
+ * row-choosing form on tall matrices against the identity on the rows it chose, its first
+ * pivot and its threshold preference.
  */
 #include <criterion/criterion.h>
 #include <gsl/gsl_cblas.h>
@@ -181,20 +183,53 @@ Test(kernel, gathered_rows_every_block_and_remainder_path) {
       for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++) check_rows(Ms[a], Ks[b], Ws[c], seed++);
 }
 
-/* The recombination helper: exact sums and differences (one rounding each, so equal to the
- * definition bit for bit) for every tail length, nothing written past n. */
-Test(kernel, vec_add_sub_every_tail) {
-  for (int sg = -1; sg <= 1; sg += 2)
-    for (size_t n = 0; n <= 13; n++) {
-      double a[14], b[14], d[15];
-      tc_fill(a, 14, 700 + n), tc_fill(b, 14, 800 + n);
-      for (size_t e = 0; e < 15; e++) d[e] = SENTINEL;
-      cod_vec_add_sub(sg, n, a, b, d);
-      for (size_t e = 0; e < n; e++)
-        cr_assert(d[e] == (sg > 0 ? a[e] + b[e] : a[e] - b[e]), "sign %+d n=%zu entry %zu", sg,
-                  n, e);
-      for (size_t e = n; e < 15; e++) cr_assert(d[e] == SENTINEL, "sign %+d n=%zu wrote %zu", sg, n, e);
+/* The fused inverse half DFT against its definition computed here (the two half products by
+ * cblas_dgemm, then C + S and C - S), for both paths, with padded strides: the parity row
+ * q-1 and the padding must stay untouched. */
+static void check_idft(size_t h, size_t W, uint64_t seed) {
+  size_t q = 2 * h + 1, ld = W + PAD, ldo = W + PAD;
+  double *hc = cod_malloc_array((h + 1) * h, sizeof *hc), *hs = cod_malloc_array(h * h, sizeof *hs);
+  double *re = cod_malloc_array(h * ld + 1, sizeof *re);
+  double *im = cod_malloc_array(h * ld + 1, sizeof *im);
+  double *C = cod_malloc_array((h + 1) * W + 1, sizeof *C);
+  double *S = cod_malloc_array(h * W + 1, sizeof *S);
+  double *o1 = cod_malloc_array(q * ldo, sizeof *o1), *o2 = cod_malloc_array(q * ldo, sizeof *o2);
+  cr_assert(hc && hs && re && im && C && S && o1 && o2);
+  tc_fill(hc, (h + 1) * h, seed), tc_fill(hs, h * h, seed + 1);
+  tc_fill(re, h * ld + 1, seed + 2), tc_fill(im, h * ld + 1, seed + 3);
+  for (size_t i = 0; i < q * ldo; i++) o1[i] = o2[i] = SENTINEL;
+  cod_idft_half(h, W, hc, hs, re, im, ld, o1, ldo);
+  cod_idft_half_portable(h, W, hc, hs, re, im, ld, o2, ldo);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(h + 1), (int)W, (int)h, 1.0, hc,
+              (int)h, re, (int)ld, 0.0, C, (int)W);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)h, (int)W, (int)h, 1.0, hs, (int)h,
+              im, (int)ld, 0.0, S, (int)W);
+  double tol = 8.0 * (double)(h + 1) * 2.3e-16 * (double)(h + 1);
+  for (size_t r = 0; r < q; r++)
+    for (size_t e = 0; e < ldo; e++) {
+      double a = o1[r * ldo + e], b = o2[r * ldo + e];
+      if (e >= W || r == q - 1) {
+        cr_assert(a == SENTINEL && b == SENTINEL, "idft h=%zu W=%zu: (%zu, %zu) was written", h, W,
+                  r, e);
+        continue;
+      }
+      size_t t = r <= h ? r : q - r; /* row r = C[t] + S[t] (r <= h) or C[t] - S[t] */
+      double ref = C[t * W + e] + (t == 0 ? 0.0 : (r <= h ? 1.0 : -1.0) * S[(t - 1) * W + e]);
+      cr_assert(fabs(a - ref) <= tol, "idft h=%zu W=%zu (%zu, %zu): %.17g vs %.17g", h, W, r, e, a,
+                ref);
+      cr_assert(fabs(b - ref) <= tol, "idft h=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", h, W,
+                r, e, b, ref);
     }
+  cod_free(hc), cod_free(hs), cod_free(re), cod_free(im), cod_free(C), cod_free(S);
+  cod_free(o1), cod_free(o2);
+}
+
+Test(kernel, inverse_half_dft_recombined_every_path) {
+  static const size_t hs[] = {1, 2, 3, 5, 11, 14};
+  static const size_t Ws[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 48, 50};
+  uint64_t seed = 1300;
+  for (size_t a = 0; a < sizeof hs / sizeof *hs; a++)
+    for (size_t b = 0; b < sizeof Ws / sizeof *Ws; b++) check_idft(hs[a], Ws[b], seed++);
 }
 
 /* rows of a complex g x n times the n x n m: the first g rows of the identity */
@@ -248,4 +283,67 @@ Test(kernel, complex_inverse_rows_refuses_a_singular_matrix) {
   memset(m, 0, sizeof m);
   e = (cod_err){0};
   cr_assert_eq(cod_la_complex_inverse_rows(m, n, 2, rows, w, &e), COD_ENUMERIC);
+}
+
+/* The row-choosing form on tall seeded matrices: sel names n distinct rows; the returned
+ * rows times those rows of m (in sel order) give the identity; without preferences the
+ * first pivot is the row of largest modulus in column 0, found here independently; a
+ * preferred row is taken when within the 0.1 threshold and refused when below it. */
+static void gather_rows(const double *m, size_t n, const size_t *sel, double *sq) {
+  for (size_t r = 0; r < n; r++) memcpy(sq + 2 * r * n, m + 2 * sel[r] * n, 2 * n * sizeof *sq);
+}
+
+Test(kernel, select_inverse_rows_on_tall_matrices) {
+  for (size_t n = 1; n <= 13; n += 4)
+    for (size_t rows = n; rows <= n + 7; rows += 7) {
+      size_t g = n > 2 ? n - 2 : n;
+      double *m = cod_malloc_array(2 * rows * n, sizeof *m);
+      double *sq = cod_malloc_array(2 * n * n, sizeof *sq);
+      double *inv = cod_malloc_array(2 * g * n, sizeof *inv);
+      double *w = cod_malloc_array(cod_la_complex_select_inverse_rows_work_doubles(rows, n),
+                                   sizeof *w);
+      size_t *sel = cod_malloc_array(n, sizeof *sel);
+      cr_assert(m && sq && inv && w && sel);
+      tc_fill(m, 2 * rows * n, 31 * n + rows);
+      cod_err e = {0};
+      cr_assert_eq(cod_la_complex_select_inverse_rows(m, rows, n, g, NULL, sel, inv, w, &e),
+                   COD_OK, "%s", e.msg);
+      size_t big = 0; /* column 0's largest modulus: the first pivot */
+      for (size_t r = 1; r < rows; r++)
+        if (hypot(m[2 * r * n], m[2 * r * n + 1]) > hypot(m[2 * big * n], m[2 * big * n + 1]))
+          big = r;
+      cr_assert_eq(sel[0], big, "n=%zu rows=%zu: first pivot row %zu, largest %zu", n, rows,
+                   sel[0], big);
+      char seen[32] = {0};
+      for (size_t r = 0; r < n; r++) {
+        cr_assert(sel[r] < rows && !seen[sel[r]], "n=%zu rows=%zu: bad selection", n, rows);
+        seen[sel[r]] = 1;
+      }
+      gather_rows(m, n, sel, sq);
+      double id = row_identity_err(inv, sq, g, n);
+      cr_assert(id <= 1e-11, "n=%zu rows=%zu: inverse rows miss the identity by %g", n, rows, id);
+      cod_free(m), cod_free(sq), cod_free(inv), cod_free(w), cod_free(sel);
+    }
+}
+
+Test(kernel, select_inverse_rows_prefers_within_the_threshold_only) {
+  /* 3 x 1: moduli 1, 0.5, 0.05 in column 0; preferring row 1 (0.5 >= 0.1) takes it,
+   * preferring only row 2 (0.05 < 0.1) keeps the largest, row 0 */
+  double m[6] = {1.0, 0.0, 0.0, 0.5, 0.05, 0.0}, inv[2], w[64];
+  size_t sel[1];
+  cr_assert(cod_la_complex_select_inverse_rows_work_doubles(3, 1) <= 64);
+  unsigned char p1[3] = {0, 1, 0}, p2[3] = {0, 0, 1};
+  cod_err e = {0};
+  cr_assert_eq(cod_la_complex_select_inverse_rows(m, 3, 1, 1, p1, sel, inv, w, &e), COD_OK);
+  cr_assert_eq(sel[0], 1);
+  cr_assert(fabs(inv[0]) < 1e-15 && fabs(inv[1] + 2.0) < 1e-15, "1/(0.5i) = %g%+gi", inv[0],
+            inv[1]);
+  cr_assert_eq(cod_la_complex_select_inverse_rows(m, 3, 1, 1, p2, sel, inv, w, &e), COD_OK);
+  cr_assert_eq(sel[0], 0);
+  cr_assert_eq(cod_la_complex_select_inverse_rows(m, 3, 1, 1, NULL, sel, inv, w, &e), COD_OK);
+  cr_assert_eq(sel[0], 0);
+  e = (cod_err){0};
+  cr_assert_eq(cod_la_complex_select_inverse_rows(m, 1, 2, 1, NULL, sel, inv, w, &e),
+               COD_EINVAL);
+  cr_assert(strstr(e.msg, "rows"), "message: %s", e.msg);
 }
