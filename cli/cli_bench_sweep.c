@@ -393,9 +393,9 @@ static int bench_large(int reps, size_t runs) {
     double c0 = cod_clock_thread_cpu_s();
     rc = cod_code_cond(code, ids, d, &k, &e);
     double c1 = cod_clock_thread_cpu_s();
-    if (!rc) rc = run_cond_cache_get(&cc, code, ids, d, &k, &e); /* a miss the first time */
+    if (!rc) rc = run_cond_cache_get(&cc, code, ids, d, &k, NULL, &e); /* a miss the first time */
     double c2 = cod_clock_thread_cpu_s();
-    if (!rc) rc = run_cond_cache_get(&cc, code, ids, d, &k, &e); /* a hit */
+    if (!rc) rc = run_cond_cache_get(&cc, code, ids, d, &k, NULL, &e); /* a hit */
     double c3 = cod_clock_thread_cpu_s();
     t_cond = fmin(t_cond, c1 - c0);
     t_hit = fmin(t_hit, c3 - c2);

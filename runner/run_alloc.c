@@ -475,7 +475,9 @@ static void ev_decoded(sim_engine *e, void *p) {
 
 static void a_decode(actx *A, atask *critical) {
   run_layer_out *o = A->out;
-  double wall = 0, c0 = cod_clock_thread_cpu_s();
+  /* model mode: only condition numbers cost CPU, timed by the cache (run_layer.c) */
+  const int timed = A->real || A->in->cfg->run.cond == RUN_COND_WORST;
+  double wall = 0, c0 = timed ? cod_clock_thread_cpu_s() : 0.0, cond_cpu = 0.0;
   size_t used_t[COD_WORKERS_MAX], n_used_t = 0;
   int rc;
   if (A->real) {
@@ -498,7 +500,7 @@ static void a_decode(actx *A, atask *critical) {
     if (!rc && A->in->cfg->run.cond == RUN_COND_USED) { /* run_cache.h: once per set */
       run_scratch *s = A->in->scratch;
       rc = run_cond_cache_get(s ? &s->cond_cache : NULL, A->code, used_t, n_used_t, &o->cond,
-                              A->err);
+                              &cond_cpu, A->err);
       if (!rc && !(o->cond * cod_code_params_get(A->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
     }
   }
@@ -506,7 +508,7 @@ static void a_decode(actx *A, atask *critical) {
   if ((!rc || rc == COD_ENUMERIC) && A->in->cfg->run.cond == RUN_COND_NONE) o->cond = NAN;
   if (!rc && A->in->cfg->run.cond == RUN_COND_WORST)
     rc = run_worst_cond(A->in->cfg, A->code, A->in->scratch, &o->cond, A->err);
-  o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
+  o->cpu_decode_s += timed ? cod_clock_thread_cpu_s() - c0 : cond_cpu;
   if (rc == COD_ENUMERIC) return a_outcome(A, RES_STATUS_ERROR, NULL);
   if (rc) return a_fail(A, rc);
   for (size_t u = 0; u < n_used_t; u++) o->workers[A->ts[used_t[u]].j].tasks_used++;
@@ -768,14 +770,14 @@ int run_alloc_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err 
     a_finish(&A, RES_STATUS_INFEASIBLE_STORAGE);
     goto done;
   }
-  double wall = 0, c0 = cod_clock_thread_cpu_s();
+  double wall = 0, c0 = A.real ? cod_clock_thread_cpu_s() : 0.0; /* model mode: no encoding */
   if (A.real) {
     double w0 = cod_clock_wall_s();
     if ((rc = cod_code_encode_input(A.code, in->x, A.cx, err))) goto done;
     if (A.ck_own && (rc = cod_code_encode_filters(A.code, in->k, A.ck_own, err))) goto done;
     wall = cod_clock_wall_s() - w0 + (A.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
-  out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
+  out->cpu_encode_s = A.real ? cod_clock_thread_cpu_s() - c0 : 0.0;
   out->t_encode_s = a_master_time(&A, cod_code_encode_flops(A.code), wall);
   a_schedule_after(&A, out->t_encode_s, ev_encoded, &A);
   while (!A.done && !A.rc && sim_engine_step(A.e)) {

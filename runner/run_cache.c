@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "cod_clock.h"
 #include "cod_registry.h"
 #include "run_exec.h"
 #include "run_layer.h"
@@ -135,14 +136,26 @@ static int key_fits(const size_t *key, size_t n) {
   return 1;
 }
 
+/* key_cond with its thread CPU added to *cpu_s (if not NULL) */
+static int key_cond_timed(const cod_code *code, const size_t *key, size_t n_key,
+                          const size_t *used, size_t n_used, double *cond, double *cpu_s,
+                          cod_err *err) {
+  double c0 = cpu_s ? cod_clock_thread_cpu_s() : 0.0;
+  int rc = key_cond(code, key, n_key, used, n_used, cond, err);
+  if (cpu_s) *cpu_s += cod_clock_thread_cpu_s() - c0;
+  return rc;
+}
+
 int run_cond_cache_get(run_cond_cache **cache, const cod_code *code, const size_t *used,
-                       size_t n_used, double *cond, cod_err *err) {
+                       size_t n_used, double *cond, double *cpu_s, cod_err *err) {
   size_t key[COD_WORKERS_MAX], n_key = 0;
+  if (cpu_s) *cpu_s = 0.0;
   if (n_used == 0 || n_used > COD_WORKERS_MAX)
     return cod_code_cond(code, used, n_used, cond, err); /* its own refusal */
   int rc = cod_code_cond_key(code, used, n_used, key, &n_key, err);
   if (rc) return rc;
-  if (!cache || !key_fits(key, n_key)) return key_cond(code, key, n_key, used, n_used, cond, err);
+  if (!cache || !key_fits(key, n_key))
+    return key_cond_timed(code, key, n_key, used, n_used, cond, cpu_s, err);
   if (!*cache && !(*cache = cod_calloc(1, sizeof **cache)))
     return cod_err_set(err, COD_ENOMEM, "out of memory for the condition-number cache");
   run_cond_cache *c = *cache;
@@ -166,7 +179,7 @@ int run_cond_cache_get(run_cond_cache **cache, const cod_code *code, const size_
     if (e->slots[s].last_use < e->slots[victim].last_use) victim = s; /* empty: 0 */
   }
   double k;
-  if ((rc = key_cond(code, key, n_key, used, n_used, &k, err))) return rc;
+  if ((rc = key_cond_timed(code, key, n_key, used, n_used, &k, cpu_s, err))) return rc;
   c->st.misses++;
   if (e->slots[victim].hash) c->st.evictions++;
   e->slots[victim].hash = h, e->slots[victim].cond = k, e->slots[victim].last_use = ++c->tick;

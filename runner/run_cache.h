@@ -54,9 +54,12 @@ typedef struct run_cache_stats {
  * cod_code_cond on the ids sorted ascending. *cache may be NULL on entry (a cache is then
  * made) and is kept by the caller (run_cond_cache_free); with cache == NULL nothing is
  * cached. COD_OK and *cond, or cod_code_cond's status (COD_EUNDECODABLE, COD_ENOMEM), or
- * COD_ENOMEM making the cache, with a message; *cond untouched on failure. */
+ * COD_ENOMEM making the cache, with a message; *cond untouched on failure. cpu_s (may be
+ * NULL): the thread CPU seconds spent computing a number (0 on a hit; the thread-CPU clock
+ * is read only around a computation, since one reading costs about a microsecond, far
+ * more than a hit). */
 int run_cond_cache_get(run_cond_cache **cache, const cod_code *code, const size_t *used,
-                       size_t n_used, double *cond, cod_err *err);
+                       size_t n_used, double *cond, double *cpu_s, cod_err *err);
 void run_cond_cache_free(run_cond_cache *c); /* accepts NULL */
 run_cache_stats run_cond_cache_stats(const run_cond_cache *c); /* zeros for NULL */
 

@@ -251,7 +251,10 @@ static void do_decode(layer_ctx *L, size_t critical) {
   if (L->defer) deferred_numbers(L); /* before the decode's clocks start */
   run_layer_out *o = L->out;
   const int cmode = L->in->cfg->run.cond;
-  double wall = 0, c0 = cod_clock_thread_cpu_s();
+  /* model mode computes no numbers: only condition numbers cost CPU there, and the cache
+   * times those itself (a thread-CPU reading costs about a microsecond, more than a hit) */
+  const int timed = L->real || cmode == RUN_COND_WORST;
+  double wall = 0, c0 = timed ? cod_clock_thread_cpu_s() : 0.0, cond_cpu = 0.0;
   int rc;
   if (L->real) {
     const double *res[COD_WORKERS_MAX];
@@ -274,7 +277,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
     if (!rc && cmode == RUN_COND_USED) { /* once per distinct set (run_cache.h) */
       run_scratch *s = L->in->scratch;
       rc = run_cond_cache_get(s ? &s->cond_cache : NULL, L->code, o->used, o->n_used,
-                              &o->cond, L->err);
+                              &o->cond, &cond_cpu, L->err);
       /* the generic decoder's singularity test, so both modes give the same outcome */
       if (!rc && !(o->cond * cod_code_params_get(L->code)->rank_rtol < 1.0)) rc = COD_ENUMERIC;
     }
@@ -285,7 +288,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
   if (rc == COD_ENUMERIC) {
     /* The system the arrived results give is singular to working precision (poly codes at
      * large n): an outcome of the layer, like undecodable, not a failure of the sweep. */
-    o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
+    o->cpu_decode_s += timed ? cod_clock_thread_cpu_s() - c0 : cond_cpu;
     cancel_rest(L, RES_WORKER_CANCELLED);
     for (size_t i = 0; i < L->n_arrived; i++)
       o->workers[L->arrived[i]].status = RES_WORKER_STRAGGLER;
@@ -294,7 +297,7 @@ static void do_decode(layer_ctx *L, size_t critical) {
     return;
   }
   if (rc) return fail_cb(rc, L);
-  o->cpu_decode_s += cod_clock_thread_cpu_s() - c0;
+  o->cpu_decode_s += timed ? cod_clock_thread_cpu_s() - c0 : cond_cpu;
   for (size_t i = 0; i < L->n_arrived; i++) {
     int used = 0;
     for (size_t u = 0; u < o->n_used; u++) used |= o->used[u] == L->arrived[i];
@@ -976,7 +979,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     finish(&L, RES_STATUS_INFEASIBLE_STORAGE);
     goto done;
   }
-  double wall = 0, c0 = cod_clock_thread_cpu_s();
+  double wall = 0, c0 = L.real ? cod_clock_thread_cpu_s() : 0.0; /* model mode: no encoding */
   if (L.real) {
     double w0 = cod_clock_wall_s();
     if (L.lazy) {
@@ -991,7 +994,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     if (L.ck_own && (rc = cod_code_encode_filters(L.code, in->k, L.ck_own, err))) goto done;
     wall = cod_clock_wall_s() - w0 + (L.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
-  out->cpu_encode_s = cod_clock_thread_cpu_s() - c0;
+  out->cpu_encode_s = L.real ? cod_clock_thread_cpu_s() - c0 : 0.0;
   if (L.real && !rc && (rc = defer_setup(&L, err))) goto done;
   out->t_encode_s = master_time(&L, cod_code_encode_flops(L.code), wall);
   schedule_after_s(&L, out->t_encode_s, ev_encoded, &L);

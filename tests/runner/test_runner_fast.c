@@ -193,11 +193,11 @@ Test(fast, cond_cache_lookups_equal_recomputation_on_the_sorted_set) {
         qsort(sorted, d, sizeof *sorted, cmp_size);
         double ref, got, again;
         cr_assert_eq(cod_code_cond(codes[i], sorted, d, &ref, NULL), COD_OK);
-        cr_assert_eq(run_cond_cache_get(&cache, codes[i], set, d, &got, NULL), COD_OK);
+        cr_assert_eq(run_cond_cache_get(&cache, codes[i], set, d, &got, NULL, NULL), COD_OK);
         /* the same set in another order: a hit with the same number */
         size_t rev[COD_WORKERS_MAX];
         for (size_t j = 0; j < d; j++) rev[j] = set[d - 1 - j];
-        cr_assert_eq(run_cond_cache_get(&cache, codes[i], rev, d, &again, NULL), COD_OK);
+        cr_assert_eq(run_cond_cache_get(&cache, codes[i], rev, d, &again, NULL, NULL), COD_OK);
         lookups += 2;
         cr_assert_eq(got, ref, "code %zu: cache %.17g, recomputed %.17g", i, got, ref);
         cr_assert_eq(again, ref, "code %zu: second order %.17g, recomputed %.17g", i, again, ref);
@@ -215,11 +215,11 @@ Test(fast, cond_cache_lookups_equal_recomputation_on_the_sorted_set) {
   qsort(sorted, 4, sizeof *sorted, cmp_size);
   double ref, got;
   cr_assert_eq(cod_code_cond(codes[1], sorted, 4, &ref, NULL), COD_OK);
-  cr_assert_eq(run_cond_cache_get(NULL, codes[1], set, 4, &got, NULL), COD_OK);
+  cr_assert_eq(run_cond_cache_get(NULL, codes[1], set, 4, &got, NULL, NULL), COD_OK);
   cr_expect_eq(got, ref);
   /* an undecodable set is cod_code_cond's refusal, not a cached number */
   cod_err e = {0};
-  cr_expect_eq(run_cond_cache_get(&cache, codes[1], set, 3, &got, &e), COD_EUNDECODABLE, "%s", e.msg);
+  cr_expect_eq(run_cond_cache_get(&cache, codes[1], set, 3, &got, NULL, &e), COD_EUNDECODABLE, "%s", e.msg);
   run_cond_cache_free(cache);
   for (size_t i = 0; i < nc; i++) cod_code_free(codes[i]);
   gsl_rng_free(r);
@@ -259,7 +259,7 @@ Test(fast, cond_cache_holds_every_set_and_shares_orbits) {
         for (size_t j = 0; j < d; j++) rev[j] = set[(j * 7 + pass) % d]; /* 7 is prime to d */
         double ref, got;
         cr_assert_eq(cod_code_cond(code, set, d, &ref, NULL), COD_OK);
-        cr_assert_eq(run_cond_cache_get(&cache, code, rev, d, &got, NULL), COD_OK);
+        cr_assert_eq(run_cond_cache_get(&cache, code, rev, d, &got, NULL, NULL), COD_OK);
         cr_assert_eq(got, ref, "%s: cache %.17g, recomputed %.17g", schemes[c], got, ref);
         if (pass == 0) {
           size_t nk;
@@ -325,6 +325,17 @@ Test(fast, warm_caches_give_the_rows_of_fresh_ones) {
       for (size_t i = 0; i < k; i++) off += snprintf(key + off, sizeof key - (size_t)off, "%zu,", ids[i]);
       int hit = 0;
       for (size_t i = 0; i < n_seen && !hit; i++) hit = strcmp(seen[i], key) == 0;
+      /* model mode computes no numbers: no encode or compute CPU; decode CPU is only the
+       * condition numbers computed, so a set the warm cache holds costs none, and a fresh
+       * cache computes its first one */
+      cr_assert(x->cpu_encode_s == 0.0 && y->cpu_encode_s == 0.0 && x->cpu_compute_s == 0.0,
+                "trial %zu layer %zu: model-mode encode/compute CPU %g %g", t, l,
+                x->cpu_encode_s, x->cpu_compute_s);
+      if (hit)
+        cr_assert(x->cpu_decode_s == 0.0, "trial %zu layer %zu: a cached set cost %g s", t, l,
+                  x->cpu_decode_s);
+      if (l == 0)
+        cr_assert(y->cpu_decode_s > 0.0, "trial %zu: a computed cond cost no CPU", t);
       if (hit) repeats++;
       else if (n_seen < 64) snprintf(seen[n_seen++], sizeof seen[0], "%s", key);
       decoded++;
