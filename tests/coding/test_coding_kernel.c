@@ -26,6 +26,30 @@
 #define PAD 3
 #define SENTINEL 12345.678
 
+/* C (AVX2 path) and P (portable path), M x W at row stride ldc, against the reference R
+ * (row stride ldr) to tol_k (K + 1)^2 eps, their padding columns untouched. */
+static void expect_product(const char *what, size_t M, size_t K, size_t W, const double *C,
+                           const double *P, size_t ldc, const double *R, size_t ldr,
+                           double tol_k) {
+  for (size_t m = 0; m < M; m++)
+    for (size_t e = 0; e < ldc; e++) {
+      size_t i = m * ldc + e;
+      if (e >= W) {
+        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
+                  "%s M=%zu K=%zu W=%zu: padding entry (%zu, %zu) was written", what, M, K, W, m,
+                  e);
+        continue;
+      }
+      double ref = K ? R[m * ldr + e] : 0.0;
+      double tol = tol_k * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
+      cr_assert(fabs(C[i] - ref) <= tol, "%s M=%zu K=%zu W=%zu (%zu, %zu): %.17g vs %.17g", what,
+                M, K, W, m, e, C[i], ref);
+      cr_assert(fabs(P[i] - ref) <= tol,
+                "%s M=%zu K=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", what, M, K, W, m, e,
+                P[i], ref);
+    }
+}
+
 static void check_shape(size_t M, size_t K, size_t W, uint64_t seed) {
   size_t lda = K + PAD, ldb = W + PAD, ldc = W + PAD;
   double *A = cod_malloc_array(M * lda + 1, sizeof *A);
@@ -41,20 +65,7 @@ static void check_shape(size_t M, size_t K, size_t W, uint64_t seed) {
   if (M && W)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)W, (int)K, 1.0, A,
                 (int)lda, B, (int)ldb, 0.0, R, (int)ldc);
-  for (size_t m = 0; m < M; m++)
-    for (size_t e = 0; e < ldc; e++) {
-      size_t i = m * ldc + e;
-      if (e >= W) {
-        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
-                  "M=%zu K=%zu W=%zu: padding entry (%zu, %zu) was written", M, K, W, m, e);
-        continue;
-      }
-      double ref = K ? R[i] : 0.0, tol = 4.0 * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
-      cr_assert(fabs(C[i] - ref) <= tol, "M=%zu K=%zu W=%zu (%zu, %zu): %.17g vs BLAS %.17g", M,
-                K, W, m, e, C[i], ref);
-      cr_assert(fabs(P[i] - ref) <= tol, "M=%zu K=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g",
-                M, K, W, m, e, P[i], ref);
-    }
+  expect_product("product", M, K, W, C, P, ldc, R, ldc, 4.0);
   cr_assert(C[M * ldc] == SENTINEL, "M=%zu K=%zu W=%zu: wrote past C", M, K, W);
   cod_free(A), cod_free(B), cod_free(C), cod_free(P), cod_free(R);
 }
@@ -97,22 +108,7 @@ static void check_fold(int sign, size_t M, size_t h, size_t W, uint64_t seed) {
   if (M && W && K)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)W, (int)K, 1.0, A,
                 (int)lda, B, (int)W, 0.0, R, (int)W);
-  for (size_t m = 0; m < M; m++)
-    for (size_t e = 0; e < ldc; e++) {
-      size_t i = m * ldc + e;
-      if (e >= W) {
-        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
-                  "fold %+d M=%zu h=%zu W=%zu: padding entry (%zu, %zu) was written", sign, M,
-                  h, W, m, e);
-        continue;
-      }
-      double ref = K ? R[m * W + e] : 0.0, tol = 8.0 * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
-      cr_assert(fabs(C[i] - ref) <= tol, "fold %+d M=%zu h=%zu W=%zu (%zu, %zu): %.17g vs %.17g",
-                sign, M, h, W, m, e, C[i], ref);
-      cr_assert(fabs(P[i] - ref) <= tol,
-                "fold %+d M=%zu h=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", sign, M, h, W,
-                m, e, P[i], ref);
-    }
+  expect_product(sign > 0 ? "fold +1" : "fold -1", M, K, W, C, P, ldc, R, W, 8.0);
   cr_assert(C[M * ldc] == SENTINEL, "fold %+d M=%zu h=%zu W=%zu: wrote past C", sign, M, h, W);
   cod_free(A), cod_free(X), cod_free(B), cod_free(C), cod_free(P), cod_free(R);
 }
@@ -154,21 +150,7 @@ static void check_rows(size_t M, size_t K, size_t W, uint64_t seed) {
   if (M && W && K)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)W, (int)K, 1.0, A,
                 (int)lda, B, (int)W, 0.0, R, (int)W);
-  for (size_t m = 0; m < M; m++)
-    for (size_t e = 0; e < ldc; e++) {
-      size_t i = m * ldc + e;
-      if (e >= W) {
-        cr_assert(C[i] == SENTINEL && P[i] == SENTINEL,
-                  "rows M=%zu K=%zu W=%zu: padding entry (%zu, %zu) was written", M, K, W, m, e);
-        continue;
-      }
-      double ref = K ? R[m * W + e] : 0.0, tol = 4.0 * (double)(K + 1) * 2.3e-16 * (double)(K + 1);
-      cr_assert(fabs(C[i] - ref) <= tol, "rows M=%zu K=%zu W=%zu (%zu, %zu): %.17g vs %.17g", M, K,
-                W, m, e, C[i], ref);
-      cr_assert(fabs(P[i] - ref) <= tol,
-                "rows M=%zu K=%zu W=%zu (%zu, %zu): portable %.17g vs %.17g", M, K, W, m, e, P[i],
-                ref);
-    }
+  expect_product("rows", M, K, W, C, P, ldc, R, W, 4.0);
   cr_assert(C[M * ldc] == SENTINEL, "rows M=%zu K=%zu W=%zu: wrote past C", M, K, W);
   cod_free(A), cod_free(X), cod_free(B), cod_free(C), cod_free(P), cod_free(R), cod_free(rows);
 }
