@@ -51,11 +51,26 @@ static int input_classes_find(cod_code *c, cod_err *err) {
   }
   c->n_in_classes = k;
   c->A_cls = cod_malloc_array(k * row, sizeof *c->A_cls);
-  if (c->A_cls)
+  c->cm_worker = cod_malloc_array(c->n, sizeof *c->cm_worker);
+  c->cm_slot = cod_malloc_array(c->n, sizeof *c->cm_slot);
+  int ok = c->A_cls && c->cm_worker && c->cm_slot;
+  if (ok) {
     for (size_t cl = 0; cl < k; cl++)
       memcpy(c->A_cls + cl * row, c->A + first[cl] * row, row * sizeof *c->A);
+    /* class-major order, a counting sort: first[cl] becomes the class's first position */
+    memset(first, 0, k * sizeof *first);
+    for (size_t j = 0; j < c->n; j++) first[c->in_class[j]]++;
+    for (size_t cl = 0, at = 0; cl < k; cl++) {
+      size_t m = first[cl];
+      first[cl] = at, at += m;
+    }
+    for (size_t j = 0; j < c->n; j++) {
+      size_t p = first[c->in_class[j]]++;
+      c->cm_worker[p] = j, c->cm_slot[j] = p;
+    }
+  }
   cod_free(first);
-  return c->A_cls ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory grouping the coded inputs");
+  return ok ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory grouping the coded inputs");
 }
 
 int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_code **out,
@@ -115,6 +130,8 @@ void cod_code_free(cod_code *c) {
   cod_free(c->B);
   cod_free(c->in_class);
   cod_free(c->A_cls);
+  cod_free(c->cm_worker);
+  cod_free(c->cm_slot);
   cod_free(c);
 }
 
@@ -159,6 +176,38 @@ size_t cod_code_input_classes(const cod_code *c) { return c->n_in_classes; }
 size_t cod_code_input_class(const cod_code *c, size_t j) {
   assert(j < c->n);
   return c->in_class[j];
+}
+
+size_t cod_code_class_major_slot(const cod_code *c, size_t j) {
+  assert(j < c->n);
+  return c->cm_slot[j];
+}
+
+size_t cod_code_class_major_worker(const cod_code *c, size_t p) {
+  assert(p < c->n);
+  return c->cm_worker[p];
+}
+
+/* In place, one cycle at a time: a cycle is moved from its smallest position only (the
+ * walk that checks it is index arithmetic), so no visited flags are needed. Each block is
+ * moved once: the bytes are the encoder's, only their places change. */
+void cod_code_permute_class_major(const cod_code *c, double *data, size_t len_each,
+                                  double *tmp) {
+  for (size_t p0 = 0; p0 < c->n; p0++) {
+    size_t p = c->cm_worker[p0];
+    while (p > p0) p = c->cm_worker[p];
+    if (p < p0 || c->cm_worker[p0] == p0) continue; /* moved already, or in place */
+    memcpy(tmp, data + p0 * len_each, len_each * sizeof *data);
+    for (p = p0;;) {
+      size_t src = c->cm_worker[p];
+      if (src == p0) {
+        memcpy(data + p * len_each, tmp, len_each * sizeof *data);
+        break;
+      }
+      memcpy(data + p * len_each, data + src * len_each, len_each * sizeof *data);
+      p = src;
+    }
+  }
 }
 
 void cod_code_encode_input_classes_work(const cod_code *c, const double *x, double *coded,
@@ -322,8 +371,15 @@ void cod_code_workers_compute_cols(const cod_code *c, cod_dtype prec, const void
   size_t conv = (cod_conv_batch_sets_workspace_bytes(&c->wgeom, c->ea, nw, prec) + 63) / 64 * 64;
   size_t fl = cod_code_worker_filter_len(c), ol = cod_code_worker_output_len(c);
   if (prec == COD_F64) {
-    double *k = (double *)((char *)work + conv);
-    for (size_t w = 0; w < nw; w++) memcpy(k + w * fl, kin[w], fl * sizeof *k);
+    /* filters stored side by side already (class-major): no gathering */
+    size_t w = 1;
+    while (w < nw && kin[w] == kin[0] + w * fl) w++;
+    const double *k = kin[0];
+    if (w < nw) {
+      double *g = (double *)((char *)work + conv);
+      for (w = 0; w < nw; w++) memcpy(g + w * fl, kin[w], fl * sizeof *g);
+      k = g;
+    }
     cod_conv2d_batch_gemm_sets_f64(&c->wgeom, c->ea, cols, nw, k, out, work);
     return;
   }

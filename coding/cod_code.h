@@ -153,6 +153,19 @@ size_t cod_code_input_class(const cod_code *code, size_t j);
 void cod_code_encode_input_classes_work(const cod_code *code, const double *x, double *coded,
                                         void *work);
 
+/* The workers in class-major order: by input class, then by index (at n = 20, 4x4:
+ * 0 5 10 15 1 6 ...), so that a class's workers are adjacent and their coded filters,
+ * stored in this order, are one matrix a class GEMM reads in place.
+ * cod_code_class_major_slot(code, j) is worker j's position (j < n),
+ * cod_code_class_major_worker(code, p) the worker at position p (its inverse).
+ * cod_code_permute_class_major reorders data, n blocks of len_each doubles in worker order,
+ * in place into class-major order (block of worker j to position slot(j)); tmp holds
+ * len_each doubles. Values are moved, never recomputed. Never allocates or fails. */
+size_t cod_code_class_major_slot(const cod_code *code, size_t j);
+size_t cod_code_class_major_worker(const cod_code *code, size_t p);
+void cod_code_permute_class_major(const cod_code *code, double *data, size_t len_each,
+                                  double *tmp);
+
 /* cod_code_worker_compute in two halves, for workers that share coded inputs: the column
  * matrix of a worker's coded slabs (cod_code_worker_cols, into cols of
  * cod_code_worker_cols_bytes(code, prec) bytes), then the GEMM with one worker's filters
@@ -170,7 +183,9 @@ void cod_code_worker_compute_cols(const cod_code *code, cod_dtype prec, const vo
  * cod_code_workers_cols_workspace_bytes(code, prec, nw) bytes. One GEMM over the nw
  * workers' filters stacked: each entry is the same dot product as in the worker's own GEMM
  * (bit for bit with OpenBLAS, whose sums follow the inner dimension's blocking only; the
- * tests check it). 1 <= nw <= COD_WORKERS_MAX. Never allocates or fails. */
+ * tests check it). 1 <= nw <= COD_WORKERS_MAX. At fp64, filters stored side by side
+ * (kin[w] = kin[0] + w * worker_filter_len, as class-major storage gives) are read in
+ * place; others are gathered into work first. Never allocates or fails. */
 size_t cod_code_workers_cols_workspace_bytes(const cod_code *code, cod_dtype prec, size_t nw);
 void cod_code_workers_compute_cols(const cod_code *code, cod_dtype prec, const void *cols,
                                    size_t nw, const double *const *kin, double *const *out,

@@ -37,6 +37,9 @@ struct cod_code {
    * rows (n_in_classes*ea x m_in) */
   size_t *in_class, n_in_classes;
   double *A_cls;
+  /* the workers ordered by class, then index: cm_worker[p] is the worker at position p,
+   * cm_slot[j] worker j's position (inverse permutations) */
+  size_t *cm_worker, *cm_slot;
 };
 
 struct cod_scheme_ops {

@@ -20,6 +20,7 @@ typedef struct filt_slot {
   double *data;         /* n x worker_filter_len, or NULL */
   size_t bytes;
   double wall_s;        /* how long the encoding took */
+  int class_major;      /* blocks in class-major order (else by worker) */
   int in_use;           /* acquired and not yet released */
 } filt_slot;
 
@@ -59,23 +60,33 @@ static int same_code(const cod_code_params *a, const cod_code_params *b) {
 }
 
 int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
-                           const double *k, const double **data, double *wall_s, cod_err *err) {
+                           int class_major, const double *k, const double **data,
+                           double *wall_s, cod_err *err) {
   assert(ci < fc->n_conv);
   filt_slot *s = &fc->slot[ci];
   assert(!s->in_use);
   const cod_code_params *p = cod_code_params_get(code);
-  if (!s->data || !same_code(&s->prm, p)) {
+  class_major = class_major != 0;
+  if (!s->data || !same_code(&s->prm, p) || s->class_major != class_major) {
     slot_clear(fc, s);
-    size_t len = cod_code_workers(code) * cod_code_worker_filter_len(code);
+    size_t fl = cod_code_worker_filter_len(code), len = cod_code_workers(code) * fl;
     double *d = cod_malloc_array(len, sizeof *d);
-    if (!d) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+    double *tmp = class_major ? cod_malloc_array(fl, sizeof *tmp) : NULL;
+    if (!d || (class_major && !tmp)) {
+      cod_free(d), cod_free(tmp);
+      return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+    }
     double w0 = cod_clock_wall_s();
     int rc = cod_code_encode_filters(code, k, d, err);
     if (rc) {
-      cod_free(d);
+      cod_free(d), cod_free(tmp);
       return rc;
     }
     s->wall_s = cod_clock_wall_s() - w0;
+    /* the master would encode in this order; the simulator reorders the same values */
+    if (class_major) cod_code_permute_class_major(code, d, fl, tmp);
+    cod_free(tmp);
+    s->class_major = class_major;
     s->data = d, s->bytes = len * sizeof *d, s->prm = *p;
     fc->bytes += s->bytes;
     fc->encodings++;

@@ -11,6 +11,12 @@
  * are identical either way (the same encoding of the same weights), so results never
  * depend on the budget; only the CPU spent encoding does.
  *
+ * The simulator's layers store a code's coded filters class-major
+ * (cod_code_class_major_slot: the workers of an input class adjacent), so that the arrived
+ * workers of a class are one filter matrix their class GEMM reads in place
+ * (docs/decisions/023-coded-workers-share-equal-inputs.md); the allocation executor and
+ * the MPI backend index them by worker. The layout is part of an entry's key.
+ *
  * One cache per thread (it lives in the thread's run_assets): entries are immutable
  * while acquired and are never shared between threads.
  */
@@ -32,12 +38,15 @@ void run_filt_cache_free(run_filt_cache *fc); /* accepts NULL */
 
 /* The coded filters of conv ci under `code` (k: the layer's N x C x KH x KW weights):
  * the retained encoding when it was made for the same code parameters (scheme, n, k_A,
- * k_B, q, axis, seed), else a fresh one. *data (cod_code_workers(code) x
- * cod_code_worker_filter_len(code) doubles) and *wall_s (the wall seconds the encoding
- * took when it was made) stay valid until run_filt_cache_release(fc, ci). On error
- * (COD_ENOMEM, or the encoder's) the outputs are untouched and nothing is retained. */
+ * k_B, q, axis, seed) and layout, else a fresh one. *data (cod_code_workers(code) x
+ * cod_code_worker_filter_len(code) doubles; worker j's block at j, or with class_major at
+ * cod_code_class_major_slot(code, j): the same values) and *wall_s (the wall seconds the
+ * encoding took when it was made, the reordering not included) stay valid until
+ * run_filt_cache_release(fc, ci). On error (COD_ENOMEM, or the encoder's) the outputs are
+ * untouched and nothing is retained. */
 int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
-                           const double *k, const double **data, double *wall_s, cod_err *err);
+                           int class_major, const double *k, const double **data,
+                           double *wall_s, cod_err *err);
 
 /* The layer is over: its encoding stays if the retained total fits the budget, else it
  * is freed. */

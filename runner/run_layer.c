@@ -58,6 +58,7 @@ struct layer_ctx {
   double *cx, *res;        /* coded inputs, results (real mode) */
   double *ck_own;          /* coded filters when the caller gave none */
   const double *ck;        /* coded filters in use */
+  int ck_cm;               /* ck is class-major (cod_code_class_major_slot), else by worker */
   /* workers with equal coded inputs (cod_code_input_classes < n): by_class = cx holds one
    * coded input per class; cols = one column matrix per class (cols_each bytes), built on
    * the first result of the class that is computed (cols_ready) */
@@ -69,6 +70,7 @@ struct layer_ctx {
    * workers in one GEMM (no result can overflow: see defer_applies); pending[j] = 1 for
    * an arrived worker whose numbers are not computed yet */
   int defer;
+  int gather;              /* defer: one GEMM per class even where its filters must be gathered */
   unsigned char pending_any;
   unsigned char *pending;
   void *work;
@@ -88,6 +90,11 @@ struct layer_ctx {
 };
 
 static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L->e)); }
+
+/* Worker j's coded filters in ck. */
+static const double *filters_of(const layer_ctx *L, size_t j) {
+  return L->ck + (L->ck_cm ? cod_code_class_major_slot(L->code, j) : j) * L->fl;
+}
 
 static void cancel_rest(layer_ctx *L, const char *unfinished_status);
 static void deferred_numbers(layer_ctx *L);
@@ -335,7 +342,7 @@ static int worker_numbers(layer_ctx *L, wrec *w) {
     c0 = c1;
   } else {
     xin = L->cx + (L->by_class ? cod_code_input_class(L->code, w->j) : w->j) * L->il;
-    kin = L->ck + w->j * L->fl;
+    kin = filters_of(L, w->j);
   }
   int prec = L->in->cfg->run.precision, rc = COD_OK;
   if (L->cols) { /* the class's columns once, then this worker's GEMM: the same numbers */
@@ -373,27 +380,56 @@ static void worker_numeric_failure(layer_ctx *L, wrec *w) {
   }
 }
 
-/* The numbers of the arrived workers that are pending, one GEMM per input class (the same
- * numbers as worker_numbers: cod_code_workers_compute_cols), then each worker's noise. */
+/* One GEMM for nw pending workers of class cl (their filters kin[], results out[]), the
+ * class's columns built first if no result of the class was computed yet. */
+static void class_gemm(layer_ctx *L, size_t cl, size_t nw, const double *const *kin,
+                       double *const *out) {
+  void *cols = L->cols + cl * L->cols_each;
+  if (!L->cols_ready[cl]) cod_code_worker_cols(L->code, COD_F64, L->cx + cl * L->il, cols);
+  L->cols_ready[cl] = 1;
+  cod_code_workers_compute_cols(L->code, COD_F64, cols, nw, kin, out, L->work);
+}
+
+/* The numbers of the arrived workers that are pending (the same numbers as
+ * worker_numbers: cod_code_workers_compute_cols), then each worker's noise. Class-major
+ * filters: the pending workers of a class in class-major order; a wide GEMM (gather set)
+ * takes them all in one call, which reads their filters in place when they are adjacent
+ * and gathers them otherwise; a narrow one makes a GEMM of each run of adjacent pending
+ * workers, filters in place (gathering would cost more than the GEMM saves). By worker:
+ * all of a class's pending workers in one GEMM, their filters gathered. */
 static void deferred_numbers(layer_ctx *L) {
   if (!L->pending_any) return;
   double c0 = cod_clock_thread_cpu_s();
-  size_t ncl = cod_code_input_classes(L->code);
-  for (size_t cl = 0; cl < ncl; cl++) {
-    const double *kin[COD_WORKERS_MAX];
-    double *out[COD_WORKERS_MAX];
-    size_t nw = 0;
-    for (size_t i = 0; i < L->n_arrived; i++) {
-      size_t j = L->arrived[i];
-      if (!L->pending[j] || cod_code_input_class(L->code, j) != cl) continue;
-      kin[nw] = L->ck + j * L->fl, out[nw++] = L->res + j * L->ol;
-      L->pending[j] = 0;
+  const double *kin[COD_WORKERS_MAX];
+  double *out[COD_WORKERS_MAX];
+  if (L->ck_cm) {
+    for (size_t p = 0; p < L->n;) { /* a class's positions are one range */
+      size_t cl = cod_code_input_class(L->code, cod_code_class_major_worker(L->code, p));
+      size_t nw = 0;
+      for (; p < L->n; p++) {
+        size_t j = cod_code_class_major_worker(L->code, p);
+        if (cod_code_input_class(L->code, j) != cl) break;
+        if (!L->pending[j]) { /* a run breaks: narrow GEMMs take it as it is */
+          if (nw && !L->gather) class_gemm(L, cl, nw, kin, out), nw = 0;
+          continue;
+        }
+        kin[nw] = filters_of(L, j), out[nw++] = L->res + j * L->ol;
+        L->pending[j] = 0;
+      }
+      if (nw) class_gemm(L, cl, nw, kin, out);
     }
-    if (!nw) continue;
-    void *cols = L->cols + cl * L->cols_each;
-    if (!L->cols_ready[cl]) cod_code_worker_cols(L->code, COD_F64, L->cx + cl * L->il, cols);
-    L->cols_ready[cl] = 1;
-    cod_code_workers_compute_cols(L->code, COD_F64, cols, nw, kin, out, L->work);
+  } else {
+    size_t ncl = cod_code_input_classes(L->code);
+    for (size_t cl = 0; cl < ncl; cl++) {
+      size_t nw = 0;
+      for (size_t i = 0; i < L->n_arrived; i++) {
+        size_t j = L->arrived[i];
+        if (!L->pending[j] || cod_code_input_class(L->code, j) != cl) continue;
+        kin[nw] = filters_of(L, j), out[nw++] = L->res + j * L->ol;
+        L->pending[j] = 0;
+      }
+      if (nw) class_gemm(L, cl, nw, kin, out);
+    }
   }
   for (size_t i = 0; i < L->n_arrived; i++) { /* noise in arrival order: one stream each */
     size_t j = L->arrived[i];
@@ -831,6 +867,8 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     }
     if (!in->coded_filters) L->ck_own = cod_malloc_array(L->n * L->fl, sizeof *L->ck_own);
     L->ck = in->coded_filters ? in->coded_filters : L->ck_own;
+    /* its own encoding is stored class-major where classes share columns */
+    L->ck_cm = in->coded_filters ? in->coded_filters_class_major != 0 : L->cols_each != 0;
     if (!L->cx || !L->ck || !L->res || !L->work)
       return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
   }
@@ -918,14 +956,18 @@ static int worst_cond(layer_ctx *L, double *cond, cod_err *err) {
   return run_worst_cond(L->in->cfg, L->code, L->in->scratch, cond, err);
 }
 
-/* Columns per worker GEMM below which a class's GEMM does not pay: gathering each worker's
- * filters side by side costs about 1/columns of its multiply-adds (measured on AlexNet:
- * conv1 and conv2 at 4x4 and conv3-5 at 1x16 gain, conv3-5 at 4x4, 52 columns, lose). */
+/* Columns per worker GEMM below which gathering a class's filters does not pay: the copy
+ * costs about 1/columns of its multiply-adds (measured on AlexNet: conv1 and conv2 at 4x4
+ * and conv3-5 at 1x16 gain, conv3-5 at 4x4, 52 columns, lose). Class-major filters need no
+ * gathering for adjacent workers: below this width their layer takes the class GEMMs by
+ * runs of adjacent workers (conv3-5 at 4x4: 1.43-1.52x the layer's convolution against
+ * 1.51-1.60 per worker, side by side), and only filters by worker keep the per-result path. */
 #define RUN_DEFER_MIN_COLS 128
 
-/* Defer the numbers to the decode (one GEMM per input class) where that gives the same
- * numbers and outcome as computing each result on arrival: fp64 im2col workers with shared
- * columns, classes of more than one worker, and a bound on every result far below overflow,
+/* Defer the numbers to the decode (GEMMs per input class: deferred_numbers) where that
+ * gives the same numbers and outcome as computing each result on arrival: fp64 im2col
+ * workers with shared columns, classes of more than one worker, filters class-major or
+ * worker GEMMs of RUN_DEFER_MIN_COLS columns, and a bound on every result far below overflow,
  * so that no worker can be a numeric failure (each |value| <= C*KH*KW * max|coded x| *
  * max|coded k|, and with noise its square summed over a result stays finite). fp32 stays
  * per worker: sgemm's sums change with the number of rows. */
@@ -936,7 +978,7 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
   size_t ncl = cod_code_input_classes(L->code);
   size_t cols = cod_code_slabs_per_worker(L->code) * cod_conv_out_h(wg) * cod_conv_out_w(wg);
   if (!L->cols || in->cfg->run.precision != RUN_FP64 || !(in->filter_max_abs > 0) ||
-      ncl == L->n || cols < RUN_DEFER_MIN_COLS)
+      ncl == L->n || (cols < RUN_DEFER_MIN_COLS && !L->ck_cm))
     return COD_OK;
   double xmax = 0;
   for (size_t i = 0; i < cod_conv_input_len(g) && !isnan(xmax); i++) { /* NaN sticks */
@@ -960,7 +1002,18 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
     return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
   L->work = s->work;
   L->defer = 1;
+  L->gather = cols >= RUN_DEFER_MIN_COLS;
   return COD_OK;
+}
+
+/* The layer's own coded filters (no cache), reordered class-major when ck_cm says so. */
+static int encode_own_filters(layer_ctx *L, cod_err *err) {
+  double *tmp = L->ck_cm ? cod_malloc_array(L->fl, sizeof *tmp) : NULL;
+  if (L->ck_cm && !tmp) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
+  int rc = cod_code_encode_filters(L->code, L->in->k, L->ck_own, err);
+  if (!rc && L->ck_cm) cod_code_permute_class_major(L->code, L->ck_own, L->fl, tmp);
+  cod_free(tmp);
+  return rc;
 }
 
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
@@ -991,7 +1044,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
       cod_code_encode_input_work(L.code, in->x, L.cx, in->scratch->ework);
     else if ((rc = cod_code_encode_input(L.code, in->x, L.cx, err)))
       goto done;
-    if (L.ck_own && (rc = cod_code_encode_filters(L.code, in->k, L.ck_own, err))) goto done;
+    if (L.ck_own && (rc = encode_own_filters(&L, err))) goto done;
     wall = cod_clock_wall_s() - w0 + (L.ck_own ? 0.0 : in->coded_filters_wall_s);
   }
   out->cpu_encode_s = L.real ? cod_clock_thread_cpu_s() - c0 : 0.0;

@@ -181,6 +181,11 @@ typedef struct run_layer_in {
    * cannot overflow (a bound from the codes' gains) computes the used workers of an input
    * class in one GEMM when it decodes, instead of each result as it arrives. */
   double filter_max_abs;
+  /* 1: coded_filters are stored class-major (worker j's block at
+   * cod_code_class_major_slot(code, j)), as the runner's filter cache keeps them for this
+   * layer, so a class's arrived workers run as one GEMM on their filters in place; 0: by
+   * worker (then a class GEMM gathers them). Ignored when coded_filters is NULL. */
+  int coded_filters_class_major;
 } run_layer_in;
 
 /* [run] cond = worst: the worst-conditioned set's condition number of `code` under cfg's

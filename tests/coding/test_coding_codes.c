@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
 #include "cod_alloc.h"
@@ -1038,6 +1039,104 @@ Test(codes_worker, shared_columns_and_class_gemm_match_the_worker) {
     free(cols), free(w), free(out);
     tc_run_fini(&r);
   }
+}
+
+/* Class-major order: a permutation whose positions run through the classes in order and,
+ * within a class, through its workers by index (checked against the classes themselves,
+ * for several class structures: 5 classes of 4, pairs, one class, and n classes), with
+ * cod_code_class_major_worker its inverse; cod_code_permute_class_major moves each
+ * worker's block, bit for bit, to its position (seeded blocks, compared with a copy). */
+Test(codes_worker, class_major_order_permutes_the_blocks) {
+  cod_conv_geom g = tc_geom(4, 21, 12, 8, 3, 3, 1, 1);
+  struct { const char *scheme; size_t n, ka, kb, classes; } cs[] = {
+      {"nsctc-rot", 20, 2, 4, 5}, {"nsctc-rot", 20, 4, 2, 10}, {"nsctc-rot", 12, 1, 4, 1},
+      {"nsctc-rot", 7, 2, 3, 7}};
+  for (size_t t = 0; t < sizeof cs / sizeof *cs; t++) {
+    cod_code_params p = tc_params(cs[t].scheme, cs[t].n, cs[t].ka, cs[t].kb);
+    cod_code *c = NULL;
+    cod_err e = {0};
+    cr_assert_eq(cod_code_new(&p, &g, &c, &e), COD_OK, "%s", e.msg);
+    size_t n = cod_code_workers(c);
+    cr_expect_eq(cod_code_input_classes(c), cs[t].classes, "case %zu", t);
+    unsigned char seen[32] = {0};
+    for (size_t pos = 0; pos < n; pos++) {
+      size_t j = cod_code_class_major_worker(c, pos);
+      cr_assert_lt(j, n);
+      cr_expect_eq(cod_code_class_major_slot(c, j), pos, "case %zu: inverse at %zu", t, pos);
+      seen[j]++;
+      if (pos) { /* classes in order, and within one by worker index */
+        size_t i = cod_code_class_major_worker(c, pos - 1);
+        size_t ci = cod_code_input_class(c, i), cj = cod_code_input_class(c, j);
+        cr_expect(ci < cj || (ci == cj && i < j), "case %zu: position %zu out of order", t, pos);
+      }
+    }
+    for (size_t j = 0; j < n; j++) cr_expect_eq(seen[j], 1, "case %zu: worker %zu", t, j);
+    size_t len = 37;
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 71 + t);
+    double *d = malloc(n * len * sizeof *d), *ref = malloc(n * len * sizeof *ref);
+    double *tmp = malloc((len + 8) * sizeof *tmp);
+    for (size_t i = 0; i < n * len; i++) d[i] = ref[i] = gsl_ran_gaussian(r, 1.0);
+    for (size_t i = 0; i < 8; i++) tmp[len + i] = 12345.0;
+    cod_code_permute_class_major(c, d, len, tmp);
+    for (size_t j = 0; j < n; j++)
+      cr_expect(memcmp(d + cod_code_class_major_slot(c, j) * len, ref + j * len,
+                       len * sizeof *d) == 0, "case %zu: worker %zu's block", t, j);
+    for (size_t i = 0; i < 8; i++) cr_expect_eq(tmp[len + i], 12345.0, "tmp overrun");
+    free(d), free(ref), free(tmp);
+    gsl_rng_free(r);
+    cod_code_free(c);
+  }
+}
+
+/* A class's filters stored side by side (class-major) are read in place by the class
+ * GEMM: the same numbers as each worker's own convolution, for the whole class and for
+ * a run of two inside it, and no workspace byte beyond the stated size is touched. */
+Test(codes_worker, class_gemm_reads_adjacent_filters_in_place) {
+  cod_conv_geom g = tc_geom(4, 21, 12, 8, 3, 3, 1, 1);
+  cod_code_params p = tc_params("nsctc-rot", 20, 2, 4); /* 5 classes of 4 */
+  tc_run r;
+  tc_run_init(&r, &p, &g, 33, COD_F64);
+  const cod_code *c = r.code;
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c);
+  size_t wo = cod_code_worker_output_len(c), cb = cod_code_worker_cols_bytes(c, COD_F64);
+  double *cm = malloc(r.n * fl * sizeof *cm), *tmp = malloc(fl * sizeof *tmp);
+  memcpy(cm, r.ck, r.n * fl * sizeof *cm);
+  cod_code_permute_class_major(c, cm, fl, tmp);
+  unsigned char *cols = malloc(cb);
+  for (size_t cl = 0; cl < cod_code_input_classes(c); cl++) {
+    size_t ws[4], nw = 0; /* the class's workers, in class-major order */
+    for (size_t pos = 0; pos < r.n; pos++)
+      if (cod_code_input_class(c, cod_code_class_major_worker(c, pos)) == cl)
+        ws[nw++] = cod_code_class_major_worker(c, pos);
+    cr_assert_eq(nw, 4);
+    cod_code_worker_cols(c, COD_F64, r.cx + ws[0] * il, cols);
+    for (size_t first = 0; first < 2; first++) { /* all four, then the run ws[1..2] */
+      size_t m = first ? 2 : 4, a = first;
+      const double *kin[4];
+      double *outs[4];
+      for (size_t i = 0; i < m; i++) {
+        kin[i] = cm + cod_code_class_major_slot(c, ws[a + i]) * fl;
+        outs[i] = malloc(wo * sizeof **outs);
+      }
+      cr_assert_eq(kin[m - 1], kin[0] + (m - 1) * fl, "class-major: adjacent");
+      size_t sb = cod_code_workers_cols_workspace_bytes(c, COD_F64, m);
+      unsigned char *w = malloc(sb + 64);
+      memset(w + sb, 0xC5, 64);
+      cod_code_workers_compute_cols(c, COD_F64, cols, m, kin, outs, w);
+      for (size_t i = 0; i < m; i++) {
+        cr_expect(memcmp(outs[i], r.res[ws[a + i]], wo * sizeof **outs) == 0,
+                  "class %zu worker %zu (of %zu)", cl, ws[a + i], m);
+        free(outs[i]);
+      }
+      size_t over = 0;
+      for (size_t i = 0; i < 64; i++) over += w[sb + i] != 0xC5;
+      cr_expect_eq(over, 0, "class workspace overrun");
+      free(w);
+    }
+  }
+  free(cm), free(tmp), free(cols);
+  tc_run_fini(&r);
 }
 
 /* The gains bound the coded values: |coded| <= gain * max |plain|, attained within 1e-12

@@ -66,9 +66,21 @@ static void run_one(const run_config *c, const cod_code *code, const cod_conv_ge
   run_one_k(c, code, g, x, k, lazy, 0.0, lr);
 }
 
+static void run_one_ck(const run_config *c, const cod_code *code, const cod_conv_geom *g,
+                       const double *x, const double *k, int lazy, double kmax,
+                       const double *ck, int ck_cm, layer_run *lr);
+
 /* run_one with run_layer_in.filter_max_abs = kmax (0: unknown). */
 static void run_one_k(const run_config *c, const cod_code *code, const cod_conv_geom *g,
                       const double *x, const double *k, int lazy, double kmax, layer_run *lr) {
+  run_one_ck(c, code, g, x, k, lazy, kmax, NULL, 0, lr);
+}
+
+/* run_one_k with the coded filters given (ck: NULL = the layer encodes them), stored
+ * class-major when ck_cm. */
+static void run_one_ck(const run_config *c, const cod_code *code, const cod_conv_geom *g,
+                       const double *x, const double *k, int lazy, double kmax,
+                       const double *ck, int ck_cm, layer_run *lr) {
   cod_err e = {0};
   sim_engine *eng = NULL;
   run_cluster *cl = NULL;
@@ -78,7 +90,7 @@ static void run_one_k(const run_config *c, const cod_code *code, const cod_conv_
   cr_assert_not_null(lr->y);
   run_scratch s;
   memset(&s, 0, sizeof s);
-  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, NULL, 0.0, &s, NULL, lazy, kmax};
+  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, ck, 0.0, &s, NULL, lazy, kmax, ck_cm};
   cr_assert_eq(run_layer_execute(&in, &lr->out, &e), COD_OK, "%s", e.msg);
   lr->t_end = lr->out.t_end_s;
   run_scratch_fini(&s);
@@ -184,29 +196,60 @@ Test(runner_encode, filter_cache_keeps_within_budget) {
   double wall = -1;
   for (int run = 0; run < 3; run++)
     for (size_t ci = 0; ci < 2; ci++) {
-      cr_assert_eq(run_filt_cache_acquire(fc, ci, c, k, &d, &wall, &e), COD_OK, "%s", e.msg);
+      cr_assert_eq(run_filt_cache_acquire(fc, ci, c, 0, k, &d, &wall, &e), COD_OK, "%s", e.msg);
       cr_assert(memcmp(d, ref, len * sizeof *d) == 0, "run %d layer %zu", run, ci);
       cr_assert_geq(wall, 0.0);
       run_filt_cache_release(fc, ci);
       cr_assert_eq(run_filt_cache_bytes(fc), B, "only layer 0 stays retained");
     }
   cr_assert_eq(run_filt_cache_encodings(fc), 4, "layer 0 once, layer 1 in each of 3 runs");
-  cr_assert_eq(run_filt_cache_acquire(fc, 0, c2, k, &d, &wall, &e), COD_OK);
+  cr_assert_eq(run_filt_cache_acquire(fc, 0, c2, 0, k, &d, &wall, &e), COD_OK);
   cr_assert(memcmp(d, ref2, len * sizeof *d) == 0, "another seed is another encoding");
   run_filt_cache_release(fc, 0);
   cr_assert_eq(run_filt_cache_encodings(fc), 5);
+  /* class-major is another layout of the same values (nsctc-rot at 4x4 on 20 workers:
+   * 5 classes of 4): each worker's block at its class-major position, encoded once and
+   * retained as such; the same code by worker is another encoding */
+  cod_code_params pr = cod_code_params_default();
+  pr.n_workers = 20, pr.ka = 4, pr.kb = 4;
+  cod_code *c3 = NULL;
+  cr_assert_eq(cod_code_new(&pr, &g, &c3, &e), COD_OK, "%s", e.msg);
+  cr_assert_lt(cod_code_input_classes(c3), cod_code_workers(c3));
+  size_t fl = cod_code_worker_filter_len(c3), len3 = cod_code_workers(c3) * fl;
+  double *ref3 = cod_malloc_array(len3, sizeof *ref3);
+  cr_assert_eq(cod_code_encode_filters(c3, k, ref3, &e), COD_OK);
+  run_filt_cache *fcm = NULL;
+  cr_assert_eq(run_filt_cache_new(1, len3 * sizeof(double), &fcm, &e), COD_OK);
+  for (int again = 0; again < 3; again++) {
+    int cm = again < 2;
+    cr_assert_eq(run_filt_cache_acquire(fcm, 0, c3, cm, k, &d, &wall, &e), COD_OK, "%s", e.msg);
+    size_t moved = 0;
+    for (size_t j = 0; j < cod_code_workers(c3); j++) {
+      size_t at = cm ? cod_code_class_major_slot(c3, j) : j;
+      moved += at != j;
+      cr_assert(memcmp(d + at * fl, ref3 + j * fl, fl * sizeof *d) == 0,
+                "layout %d: block of worker %zu", cm, j);
+    }
+    cr_assert(cm ? moved > 0 : moved == 0);
+    run_filt_cache_release(fcm, 0);
+    cr_assert_eq(run_filt_cache_encodings(fcm), again < 2 ? 1 : 2, "retained per layout");
+  }
+  run_filt_cache_free(fcm);
+  cod_free(ref3);
+  cod_code_free(c3);
   /* out of memory at every allocation of an encoding: an error, nothing retained */
   run_filt_cache *f0 = NULL;
   cr_assert_eq(run_filt_cache_new(1, 0, &f0, &e), COD_OK);
-  for (long n = 0;; n++) {
+  for (long n = 0, cm = 0; cm < 2; n++) { /* both layouts: class-major needs a row buffer */
     cod_err ee = {0};
     cod_alloc_fail_at(n);
-    int rc = run_filt_cache_acquire(f0, 0, c, k, &d, &wall, &ee);
+    int rc = run_filt_cache_acquire(f0, 0, c, (int)cm, k, &d, &wall, &ee);
     cod_alloc_fail_at(-1);
     if (rc == COD_OK) {
       run_filt_cache_release(f0, 0);
       cr_assert_eq(run_filt_cache_bytes(f0), 0, "a zero budget retains nothing");
-      break;
+      cm++, n = -1; /* the other layout, from the first allocation again */
+      continue;
     }
     cr_assert_eq(rc, COD_ENOMEM);
     cr_assert(ee.msg[0], "an out-of-memory error says so");
@@ -242,7 +285,7 @@ Test(runner_encode, chunked_layer_out_of_memory) {
     cr_assert_eq(run_cluster_new(&c, eng, 3, &cl, &e), COD_OK, "%s", e.msg);
     run_scratch s;
     memset(&s, 0, sizeof s);
-    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1, 0.0};
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1, 0.0, 0};
     run_layer_out out;
     cod_err ee = {0};
     cod_alloc_fail_at(n);
@@ -304,6 +347,119 @@ Test(runner_encode, class_gemm_at_decode_is_the_per_result_layer) {
       cr_assert_str_eq(a.out.workers[j].status, b.out.workers[j].status, "case %d worker %zu", t, j);
     cod_free(x), cod_free(k), cod_free(a.y), cod_free(b.y);
     run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+    cod_code_free(code);
+  }
+}
+
+/* The worker filters the layer would encode, by worker and class-major. */
+static void coded_filters_both(const cod_code *code, const double *k, double **by_worker,
+                               double **class_major) {
+  size_t fl = cod_code_worker_filter_len(code), len = cod_code_workers(code) * fl;
+  cod_err e = {0};
+  *by_worker = cod_malloc_array(len, sizeof **by_worker);
+  *class_major = cod_malloc_array(len, sizeof **class_major);
+  double *tmp = cod_malloc_array(fl, sizeof *tmp);
+  cr_assert(*by_worker && *class_major && tmp);
+  cr_assert_eq(cod_code_encode_filters(code, k, *by_worker, &e), COD_OK, "%s", e.msg);
+  memcpy(*class_major, *by_worker, len * sizeof **by_worker);
+  cod_code_permute_class_major(code, *class_major, fl, tmp);
+  cod_free(tmp);
+}
+
+static void expect_same_layer(const layer_run *a, const layer_run *b, const cod_conv_geom *g,
+                              size_t n, const char *what, int t) {
+  cr_assert_str_eq(b->out.status, a->out.status, "%s, case %d", what, t);
+  cr_assert(memcmp(a->y, b->y, cod_conv_output_len(g) * sizeof *a->y) == 0,
+            "%s, case %d: the decoded output changed", what, t);
+  cr_assert_eq(a->t_end, b->t_end, "%s, case %d", what, t);
+  cr_assert_eq(a->out.n_used, b->out.n_used, "%s, case %d", what, t);
+  for (size_t j = 0; j < n; j++)
+    cr_assert_str_eq(a->out.workers[j].status, b->out.workers[j].status, "%s, case %d worker %zu",
+                     what, t, j);
+}
+
+/* Narrow worker GEMMs (66 columns, below the width where gathering pays): with the
+ * filters class-major the arrived workers of a class are computed at decode by runs of
+ * adjacent workers, filters in place; the layer is the per-result one bit for bit (output,
+ * statuses, times), whether the layer encodes its filters itself (class-major) or is given
+ * them class-major, and filters given by worker keep the per-result path. 5 classes of 4
+ * (4x4) and 10 of 2 (4x2), with and without noise; at least one case has a class whose
+ * arrived workers are not adjacent, so runs break somewhere. */
+Test(runner_encode, class_major_runs_are_the_per_result_layer) {
+  cod_conv_geom g = {6, 18, 11, 8, 3, 3, 1, 1};
+  const char *snr[] = {"none", "40"};
+  int gaps = 0;
+  for (int t = 0; t < 8; t++) {
+    run_config c;
+    cfg_make(&c, "nsctc-rot", 20, "im2col");
+    cod_err e = {0};
+    char seed[16];
+    snprintf(seed, sizeof seed, "%d", 3 + t / 4);
+    cr_assert_eq(run_config_set(&c, "run.snr_db", snr[t % 2], &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(run_config_set(&c, "run.seed", seed, &e), COD_OK, "%s", e.msg);
+    cod_code_params p = run_config_code_params(&c, 4, t % 4 < 2 ? 4 : 2);
+    cod_code *code = NULL;
+    cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+    const cod_conv_geom *wg = cod_code_worker_geom(code);
+    cr_assert_lt(cod_code_slabs_per_worker(code) * cod_conv_out_h(wg) * cod_conv_out_w(wg), 128);
+    double *x = gauss(cod_conv_input_len(&g), 81 + t), *k = gauss(cod_conv_filter_len(&g), 91 + t);
+    double km = 0, *ckw, *ckc;
+    for (size_t i = 0; i < cod_conv_filter_len(&g); i++) km = fmax(km, fabs(k[i]));
+    coded_filters_both(code, k, &ckw, &ckc);
+    layer_run a, b, d, f;
+    run_one_ck(&c, code, &g, x, k, 0, 0.0, NULL, 0, &a); /* per result */
+    run_one_ck(&c, code, &g, x, k, 0, km, NULL, 0, &b);  /* own filters, class-major */
+    run_one_ck(&c, code, &g, x, k, 0, km, ckc, 1, &d);   /* given class-major */
+    run_one_ck(&c, code, &g, x, k, 0, km, ckw, 0, &f);   /* given by worker */
+    cr_assert_str_eq(a.out.status, "ok", "case %d: %s", t, a.out.status);
+    expect_same_layer(&a, &b, &g, 20, "own class-major filters", t);
+    expect_same_layer(&a, &d, &g, 20, "given class-major filters", t);
+    expect_same_layer(&a, &f, &g, 20, "given filters by worker", t);
+    /* did the arrived workers of some class leave a gap in class-major order? */
+    for (size_t pos = 1; pos + 1 < 20; pos++) {
+      size_t j0 = cod_code_class_major_worker(code, pos - 1), j1 = cod_code_class_major_worker(code, pos);
+      size_t j2 = cod_code_class_major_worker(code, pos + 1);
+      int same = cod_code_input_class(code, j0) == cod_code_input_class(code, j2);
+      int in0 = !isnan(a.out.workers[j0].t_finish_s), in1 = !isnan(a.out.workers[j1].t_finish_s);
+      int in2 = !isnan(a.out.workers[j2].t_finish_s);
+      gaps += same && in0 && !in1 && in2;
+    }
+    cod_free(x), cod_free(k), cod_free(ckw), cod_free(ckc);
+    cod_free(a.y), cod_free(b.y), cod_free(d.y), cod_free(f.y);
+    run_layer_out_fini(&a.out), run_layer_out_fini(&b.out);
+    run_layer_out_fini(&d.out), run_layer_out_fini(&f.out);
+    cod_code_free(code);
+  }
+  cr_expect_gt(gaps, 0, "no case broke a run: the test does not reach the run boundaries");
+}
+
+/* Wide worker GEMMs (240 columns): filters given by worker are gathered per class, filters
+ * class-major are read in place where a class's arrived workers are adjacent and gathered
+ * where not; every way is the per-result layer bit for bit. */
+Test(runner_encode, class_major_wide_gemm_is_the_per_result_layer) {
+  cod_conv_geom g = {6, 18, 40, 8, 3, 3, 1, 1};
+  for (int t = 0; t < 4; t++) {
+    run_config c;
+    cfg_make(&c, "nsctc-rot", 20, "im2col");
+    cod_err e = {0};
+    cr_assert_eq(run_config_set(&c, "run.snr_db", t % 2 ? "40" : "none", &e), COD_OK, "%s", e.msg);
+    cod_code_params p = run_config_code_params(&c, 4, t < 2 ? 4 : 2);
+    cod_code *code = NULL;
+    cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+    double *x = gauss(cod_conv_input_len(&g), 101 + t), *k = gauss(cod_conv_filter_len(&g), 111);
+    double km = 0, *ckw, *ckc;
+    for (size_t i = 0; i < cod_conv_filter_len(&g); i++) km = fmax(km, fabs(k[i]));
+    coded_filters_both(code, k, &ckw, &ckc);
+    layer_run a, d, f;
+    run_one_ck(&c, code, &g, x, k, 0, 0.0, NULL, 0, &a);
+    run_one_ck(&c, code, &g, x, k, 0, km, ckc, 1, &d);
+    run_one_ck(&c, code, &g, x, k, 0, km, ckw, 0, &f);
+    cr_assert_str_eq(a.out.status, "ok", "case %d: %s", t, a.out.status);
+    expect_same_layer(&a, &d, &g, 20, "given class-major filters", t);
+    expect_same_layer(&a, &f, &g, 20, "given filters by worker", t);
+    cod_free(x), cod_free(k), cod_free(ckw), cod_free(ckc);
+    cod_free(a.y), cod_free(d.y), cod_free(f.y);
+    run_layer_out_fini(&a.out), run_layer_out_fini(&d.out), run_layer_out_fini(&f.out);
     cod_code_free(code);
   }
 }
