@@ -189,23 +189,31 @@ size_t cod_code_class_major_worker(const cod_code *c, size_t p) {
 }
 
 /* In place, one cycle at a time: a cycle is moved from its smallest position only (the
- * walk that checks it is index arithmetic), so no visited flags are needed. Each block is
- * moved once: the bytes are the encoder's, only their places change. */
-void cod_code_permute_class_major(const cod_code *c, double *data, size_t len_each,
-                                  double *tmp) {
-  for (size_t p0 = 0; p0 < c->n; p0++) {
-    size_t p = c->cm_worker[p0];
-    while (p > p0) p = c->cm_worker[p];
-    if (p < p0 || c->cm_worker[p0] == p0) continue; /* moved already, or in place */
-    memcpy(tmp, data + p0 * len_each, len_each * sizeof *data);
-    for (p = p0;;) {
-      size_t src = c->cm_worker[p];
-      if (src == p0) {
-        memcpy(data + p * len_each, tmp, len_each * sizeof *data);
-        break;
+ * walk that checks it is index arithmetic), so no visited flags are needed; and a stripe
+ * of COD_PERMUTE_STRIPE values of every block at a time, so the one block in hand is a
+ * small stack buffer, not a worker's whole filters (which would raise the peak of the
+ * layer in flight by that much). Values are moved, never recomputed. */
+#define COD_PERMUTE_STRIPE 512
+
+void cod_code_permute_class_major(const cod_code *c, double *data, size_t len_each) {
+  double tmp[COD_PERMUTE_STRIPE];
+  for (size_t o = 0; o < len_each; o += COD_PERMUTE_STRIPE) {
+    size_t w = len_each - o < COD_PERMUTE_STRIPE ? len_each - o : COD_PERMUTE_STRIPE;
+    double *d = data + o;
+    for (size_t p0 = 0; p0 < c->n; p0++) {
+      size_t p = c->cm_worker[p0];
+      while (p > p0) p = c->cm_worker[p];
+      if (p < p0 || c->cm_worker[p0] == p0) continue; /* moved already, or in place */
+      memcpy(tmp, d + p0 * len_each, w * sizeof *d);
+      for (p = p0;;) {
+        size_t src = c->cm_worker[p];
+        if (src == p0) {
+          memcpy(d + p * len_each, tmp, w * sizeof *d);
+          break;
+        }
+        memcpy(d + p * len_each, d + src * len_each, w * sizeof *d);
+        p = src;
       }
-      memcpy(data + p * len_each, data + src * len_each, len_each * sizeof *data);
-      p = src;
     }
   }
 }

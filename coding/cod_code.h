@@ -159,12 +159,12 @@ void cod_code_encode_input_classes_work(const cod_code *code, const double *x, d
  * cod_code_class_major_slot(code, j) is worker j's position (j < n),
  * cod_code_class_major_worker(code, p) the worker at position p (its inverse).
  * cod_code_permute_class_major reorders data, n blocks of len_each doubles in worker order,
- * in place into class-major order (block of worker j to position slot(j)); tmp holds
- * len_each doubles. Values are moved, never recomputed. Never allocates or fails. */
+ * in place into class-major order (block of worker j to position slot(j)), with a few KB
+ * of stack and no other memory. Values are moved, never recomputed. Never allocates or
+ * fails. */
 size_t cod_code_class_major_slot(const cod_code *code, size_t j);
 size_t cod_code_class_major_worker(const cod_code *code, size_t p);
-void cod_code_permute_class_major(const cod_code *code, double *data, size_t len_each,
-                                  double *tmp);
+void cod_code_permute_class_major(const cod_code *code, double *data, size_t len_each);
 
 /* cod_code_worker_compute in two halves, for workers that share coded inputs: the column
  * matrix of a worker's coded slabs (cod_code_worker_cols, into cols of

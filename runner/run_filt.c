@@ -71,21 +71,16 @@ int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
     slot_clear(fc, s);
     size_t fl = cod_code_worker_filter_len(code), len = cod_code_workers(code) * fl;
     double *d = cod_malloc_array(len, sizeof *d);
-    double *tmp = class_major ? cod_malloc_array(fl, sizeof *tmp) : NULL;
-    if (!d || (class_major && !tmp)) {
-      cod_free(d), cod_free(tmp);
-      return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
-    }
+    if (!d) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
     double w0 = cod_clock_wall_s();
     int rc = cod_code_encode_filters(code, k, d, err);
     if (rc) {
-      cod_free(d), cod_free(tmp);
+      cod_free(d);
       return rc;
     }
     s->wall_s = cod_clock_wall_s() - w0;
     /* the master would encode in this order; the simulator reorders the same values */
-    if (class_major) cod_code_permute_class_major(code, d, fl, tmp);
-    cod_free(tmp);
+    if (class_major) cod_code_permute_class_major(code, d, fl);
     s->class_major = class_major;
     s->data = d, s->bytes = len * sizeof *d, s->prm = *p;
     fc->bytes += s->bytes;

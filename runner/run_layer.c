@@ -1008,11 +1008,8 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
 
 /* The layer's own coded filters (no cache), reordered class-major when ck_cm says so. */
 static int encode_own_filters(layer_ctx *L, cod_err *err) {
-  double *tmp = L->ck_cm ? cod_malloc_array(L->fl, sizeof *tmp) : NULL;
-  if (L->ck_cm && !tmp) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
   int rc = cod_code_encode_filters(L->code, L->in->k, L->ck_own, err);
-  if (!rc && L->ck_cm) cod_code_permute_class_major(L->code, L->ck_own, L->fl, tmp);
-  cod_free(tmp);
+  if (!rc && L->ck_cm) cod_code_permute_class_major(L->code, L->ck_own, L->fl);
   return rc;
 }
 

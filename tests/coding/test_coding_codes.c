@@ -1071,20 +1071,24 @@ Test(codes_worker, class_major_order_permutes_the_blocks) {
       }
     }
     for (size_t j = 0; j < n; j++) cr_expect_eq(seen[j], 1, "case %zu: worker %zu", t, j);
-    size_t len = 37;
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(r, 71 + t);
-    double *d = malloc(n * len * sizeof *d), *ref = malloc(n * len * sizeof *ref);
-    double *tmp = malloc((len + 8) * sizeof *tmp);
-    for (size_t i = 0; i < n * len; i++) d[i] = ref[i] = gsl_ran_gaussian(r, 1.0);
-    for (size_t i = 0; i < 8; i++) tmp[len + i] = 12345.0;
-    cod_code_permute_class_major(c, d, len, tmp);
-    for (size_t j = 0; j < n; j++)
-      cr_expect(memcmp(d + cod_code_class_major_slot(c, j) * len, ref + j * len,
-                       len * sizeof *d) == 0, "case %zu: worker %zu's block", t, j);
-    for (size_t i = 0; i < 8; i++) cr_expect_eq(tmp[len + i], 12345.0, "tmp overrun");
-    free(d), free(ref), free(tmp);
-    gsl_rng_free(r);
+    /* blocks shorter than, equal to and longer than a stripe (the last one partial) */
+    size_t lens[] = {37, 512, 1300};
+    for (size_t li = 0; li < 3; li++) {
+      size_t len = lens[li];
+      gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+      gsl_rng_set(r, 71 + t);
+      double *d = malloc((n * len + 8) * sizeof *d), *ref = malloc(n * len * sizeof *ref);
+      for (size_t i = 0; i < n * len; i++) d[i] = ref[i] = gsl_ran_gaussian(r, 1.0);
+      for (size_t i = 0; i < 8; i++) d[n * len + i] = 12345.0;
+      cod_code_permute_class_major(c, d, len);
+      for (size_t j = 0; j < n; j++)
+        cr_expect(memcmp(d + cod_code_class_major_slot(c, j) * len, ref + j * len,
+                         len * sizeof *d) == 0, "case %zu, length %zu: worker %zu's block", t,
+                  len, j);
+      for (size_t i = 0; i < 8; i++) cr_expect_eq(d[n * len + i], 12345.0, "overrun");
+      free(d), free(ref);
+      gsl_rng_free(r);
+    }
     cod_code_free(c);
   }
 }
@@ -1100,9 +1104,9 @@ Test(codes_worker, class_gemm_reads_adjacent_filters_in_place) {
   const cod_code *c = r.code;
   size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c);
   size_t wo = cod_code_worker_output_len(c), cb = cod_code_worker_cols_bytes(c, COD_F64);
-  double *cm = malloc(r.n * fl * sizeof *cm), *tmp = malloc(fl * sizeof *tmp);
+  double *cm = malloc(r.n * fl * sizeof *cm);
   memcpy(cm, r.ck, r.n * fl * sizeof *cm);
-  cod_code_permute_class_major(c, cm, fl, tmp);
+  cod_code_permute_class_major(c, cm, fl);
   unsigned char *cols = malloc(cb);
   for (size_t cl = 0; cl < cod_code_input_classes(c); cl++) {
     size_t ws[4], nw = 0; /* the class's workers, in class-major order */
@@ -1135,7 +1139,7 @@ Test(codes_worker, class_gemm_reads_adjacent_filters_in_place) {
       free(w);
     }
   }
-  free(cm), free(tmp), free(cols);
+  free(cm), free(cols);
   tc_run_fini(&r);
 }
 

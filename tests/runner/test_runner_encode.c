@@ -240,7 +240,7 @@ Test(runner_encode, filter_cache_keeps_within_budget) {
   /* out of memory at every allocation of an encoding: an error, nothing retained */
   run_filt_cache *f0 = NULL;
   cr_assert_eq(run_filt_cache_new(1, 0, &f0, &e), COD_OK);
-  for (long n = 0, cm = 0; cm < 2; n++) { /* both layouts: class-major needs a row buffer */
+  for (long n = 0, cm = 0; cm < 2; n++) { /* both layouts */
     cod_err ee = {0};
     cod_alloc_fail_at(n);
     int rc = run_filt_cache_acquire(f0, 0, c, (int)cm, k, &d, &wall, &ee);
@@ -358,12 +358,10 @@ static void coded_filters_both(const cod_code *code, const double *k, double **b
   cod_err e = {0};
   *by_worker = cod_malloc_array(len, sizeof **by_worker);
   *class_major = cod_malloc_array(len, sizeof **class_major);
-  double *tmp = cod_malloc_array(fl, sizeof *tmp);
-  cr_assert(*by_worker && *class_major && tmp);
+  cr_assert(*by_worker && *class_major);
   cr_assert_eq(cod_code_encode_filters(code, k, *by_worker, &e), COD_OK, "%s", e.msg);
   memcpy(*class_major, *by_worker, len * sizeof **by_worker);
-  cod_code_permute_class_major(code, *class_major, fl, tmp);
-  cod_free(tmp);
+  cod_code_permute_class_major(code, *class_major, fl);
 }
 
 static void expect_same_layer(const layer_run *a, const layer_run *b, const cod_conv_geom *g,
