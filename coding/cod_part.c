@@ -47,20 +47,26 @@ void cod_partition_split_input(const cod_partition *p, const double *x, double *
   const cod_conv_geom *g = &p->layer;
   const size_t H = g->h, W = g->w, P = g->pad, ph = p->piece.h, pw = p->piece.w;
   const size_t step = p->out_per_slab * g->stride;
-  memset(slabs, 0, p->m_in * p->in_piece_len * sizeof *slabs);
+  /* each value written once: the image's part copied, only the padding zeroed */
   for (size_t a = 0; a < p->m_in; a++) {
     double *dst = slabs + a * p->in_piece_len;
     size_t r0 = p->axis == COD_AXIS_ROWS ? a * step : 0; /* first padded row */
     size_t c0 = p->axis == COD_AXIS_COLS ? a * step : 0; /* first padded column */
+    /* padded columns [c0, c0+pw) intersect real columns [P, P+W) in [lo, hi) */
+    size_t lo = c0 > P ? c0 : P, hi = c0 + pw < P + W ? c0 + pw : P + W;
+    if (hi < lo) hi = lo;
     for (size_t c = 0; c < g->c; c++)
       for (size_t i = 0; i < ph; i++) {
         size_t pr = r0 + i; /* padded row */
-        if (pr < P || pr - P >= H) continue;
-        const double *srow = x + (c * H + (pr - P)) * W;
         double *drow = dst + (c * ph + i) * pw;
-        /* padded columns [c0, c0+pw) intersect real columns [P, P+W) */
-        size_t lo = c0 > P ? c0 : P, hi = c0 + pw < P + W ? c0 + pw : P + W;
-        if (hi > lo) memcpy(drow + (lo - c0), srow + (lo - P), (hi - lo) * sizeof *srow);
+        if (pr < P || pr - P >= H || hi == lo) {
+          memset(drow, 0, pw * sizeof *drow);
+          continue;
+        }
+        const double *srow = x + (c * H + (pr - P)) * W;
+        memset(drow, 0, (lo - c0) * sizeof *drow);
+        memcpy(drow + (lo - c0), srow + (lo - P), (hi - lo) * sizeof *srow);
+        memset(drow + (hi - c0), 0, (c0 + pw - hi) * sizeof *drow);
       }
   }
 }
