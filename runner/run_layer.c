@@ -981,7 +981,8 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
       ncl == L->n || (cols < RUN_DEFER_MIN_COLS && !L->ck_cm))
     return COD_OK;
   double xmax = 0;
-  for (size_t i = 0; i < cod_conv_input_len(g) && !isnan(xmax); i++) { /* NaN sticks */
+  const size_t xlen = cod_conv_input_len(g);
+  for (size_t i = 0; i < xlen && !isnan(xmax); i++) { /* NaN sticks */
     double v = fabs(in->x[i]);
     if (!(v <= xmax)) xmax = v;
   }
