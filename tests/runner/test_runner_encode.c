@@ -415,7 +415,8 @@ Test(runner_encode, class_major_runs_are_the_per_result_layer) {
     expect_same_layer(&a, &f, &g, 20, "given filters by worker", t);
     /* did the arrived workers of some class leave a gap in class-major order? */
     for (size_t pos = 1; pos + 1 < 20; pos++) {
-      size_t j0 = cod_code_class_major_worker(code, pos - 1), j1 = cod_code_class_major_worker(code, pos);
+      size_t j0 = cod_code_class_major_worker(code, pos - 1);
+      size_t j1 = cod_code_class_major_worker(code, pos);
       size_t j2 = cod_code_class_major_worker(code, pos + 1);
       int same = cod_code_input_class(code, j0) == cod_code_input_class(code, j2);
       int in0 = !isnan(a.out.workers[j0].t_finish_s), in1 = !isnan(a.out.workers[j1].t_finish_s);
