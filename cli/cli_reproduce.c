@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,11 +139,25 @@ static void progress(void *ctx, size_t done, size_t total) {
   if (done == total) fprintf(stderr, "  %-22s runs %zu/%zu\n", name, done, total);
 }
 
-/* Run one scenario file into the db. */
-/* run_one's status when a signal stopped the sweep (not an exit status: main maps it). */
+/* reproduce's status when a signal stopped the sweep (not an exit status: main maps it). */
 #define STOPPED (-1)
 
-static int run_one(const repro_opts *o, const char *dir, const char *name, size_t *runs) {
+/* The scenario files to run, loaded, with their --quick overrides applied and validated:
+ * every file is checked before the first run starts. */
+typedef struct repro_set {
+  run_scenario **sc;  /* the files to run, in name order */
+  void **names;       /* their names (borrowed from files), the progress context */
+  size_t n;
+} repro_set;
+
+static void set_free(repro_set *set) {
+  for (size_t i = 0; i < set->n; i++) run_scenario_free(set->sc[i]);
+  cod_free(set->sc);
+  cod_free(set->names);
+}
+
+/* Load file `name` of dir into *out (NULL when --quick skips it). */
+static int load_one(const repro_opts *o, const char *dir, const char *name, run_scenario **out) {
   char path[4096];
   if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
     return cli_fail("reproduce", "path too long");
@@ -155,16 +170,46 @@ static int run_one(const repro_opts *o, const char *dir, const char *name, size_
   if (!rc && !skip && !run_scenario_skip_infeasible(sc) && run_scenario_validate(sc, &bad, &e))
     rc = cli_fail("reproduce", "%s", e.msg);
   if (!rc && skip) fprintf(stderr, "  %-22s skipped (--quick)\n", name);
-  if (!rc && !skip) {
-    run_sweep_opts so = {o->db, o->jobs, 1, progress, (void *)name, NULL, 0, 0, cli_stop_flag(),
-                         0, 0, NULL, NULL};
-    run_sweep_stats st;
-    memset(&st, 0, sizeof st);
-    if (run_sweep(sc, &so, &st, &e)) rc = cli_fail("reproduce", "%s: %s", path, e.msg);
-    *runs += st.committed;
-    if (!rc && st.stopped) rc = STOPPED;
+  if (rc || skip) run_scenario_free(sc), sc = NULL;
+  *out = sc;
+  return rc;
+}
+
+static int load_all(const repro_opts *o, const char *dir, char **files, size_t n,
+                    repro_set *set) {
+  memset(set, 0, sizeof *set);
+  set->sc = cod_calloc(n, sizeof *set->sc);
+  set->names = cod_calloc(n, sizeof *set->names);
+  if (!set->sc || !set->names) return cli_fail("reproduce", "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    run_scenario *sc = NULL;
+    int rc = load_one(o, dir, files[i], &sc);
+    if (rc) return rc;
+    if (!sc) continue;
+    set->sc[set->n] = sc, set->names[set->n] = files[i];
+    set->n++;
   }
-  run_scenario_free(sc);
+  return 0;
+}
+
+/* Run every file of set into the db, as one chain of sweeps (run_sweep_chain: no barrier
+ * between files; each file's rows as a sweep of its own). */
+static int run_all(const repro_opts *o, const char *dir, const repro_set *set, size_t *runs) {
+  run_sweep_opts so = {o->db, o->jobs, 1, progress, NULL, NULL, 0, 0, cli_stop_flag(),
+                       0, 0, NULL, NULL, NULL};
+  run_sweep_stats *st = cod_calloc(set->n ? set->n : 1, sizeof *st);
+  if (!st) return cli_fail("reproduce", "out of memory");
+  cod_err e = {0};
+  size_t at = 0;
+  int rc = 0;
+  if (run_sweep_chain((const run_scenario *const *)set->sc, set->names, set->n, &so, st, &at,
+                      &e))
+    rc = cli_fail("reproduce", "%s/%s: %s", dir, (const char *)set->names[at], e.msg);
+  for (size_t i = 0; i < set->n; i++) {
+    *runs += st[i].committed;
+    if (!rc && st[i].stopped) rc = STOPPED;
+  }
+  cod_free(st);
   return rc;
 }
 
@@ -217,30 +262,86 @@ static int move_aside(const char *db) {
   return 0;
 }
 
-/* Draw every figure; *gnuplot_missing set when gnuplot is absent. */
-static int draw_all(res_db *db, const char *out, int *gnuplot_missing) {
+/* The figures are drawn by `jobs` threads, each through its own read-only handle (a
+ * figure is a few queries and one gnuplot child: the children of two threads overlap),
+ * while the calling thread writes the report; what each figure gives is printed
+ * afterwards, in figure order, exactly as a serial loop would print it. */
+typedef struct figure_job {
+  const char *db_path, *out;
+  res_plot_opts po;
+  size_t next, n;          /* next figure to draw (under mu) */
+  int *status;             /* per figure */
+  cod_err *msg;            /* per figure */
+  pthread_mutex_t mu;
+} figure_job;
+
+static void *figure_main(void *arg) {
+  figure_job *j = arg;
+  res_db *db = NULL;
+  cod_err oe = {0};
+  int orc = res_db_open(j->db_path, RES_DB_READONLY, &db, &oe);
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    size_t i = j->next++;
+    pthread_mutex_unlock(&j->mu);
+    if (i >= j->n) break;
+    if (orc) { /* the figure cannot be drawn: say why, as a serial open would have */
+      j->status[i] = orc, j->msg[i] = oe;
+      continue;
+    }
+    j->status[i] = res_plot_figure(db, res_plot_figure_at(i)->name, j->out, &j->po, &j->msg[i]);
+  }
+  res_db_close(db);
+  return NULL;
+}
+
+/* Start drawing every figure of db_path into out on up to `jobs` threads. */
+static int draw_start(figure_job *j, const char *db_path, const char *out, size_t jobs,
+                      pthread_t *th, size_t *started) {
   const char *tmp = getenv("TMPDIR");
-  res_plot_opts po = {NULL, getenv("PATH"), tmp && *tmp ? tmp : "/tmp"};
+  memset(j, 0, sizeof *j);
+  j->db_path = db_path, j->out = out;
+  j->po = (res_plot_opts){NULL, getenv("PATH"), tmp && *tmp ? tmp : "/tmp"};
+  j->n = res_plot_figure_count();
+  j->status = cod_calloc(j->n ? j->n : 1, sizeof *j->status);
+  j->msg = cod_calloc(j->n ? j->n : 1, sizeof *j->msg);
+  *started = 0;
+  if (!j->status || !j->msg) {
+    cod_free(j->status), cod_free(j->msg);
+    return cli_fail("reproduce", "out of memory");
+  }
+  pthread_mutex_init(&j->mu, NULL);
+  for (; *started < jobs; ++*started)
+    if (pthread_create(&th[*started], NULL, figure_main, j) != 0) break;
+  if (*started == 0) figure_main(j); /* no thread: draw them here */
+  return 0;
+}
+
+/* Wait for the figures, print what each gave; *gnuplot_missing set when gnuplot is absent. */
+static int draw_finish(figure_job *j, pthread_t *th, size_t started, int *gnuplot_missing) {
+  for (size_t t = 0; t < started; t++) pthread_join(th[t], NULL);
+  pthread_mutex_destroy(&j->mu);
   int rc = 0;
-  for (size_t i = 0; i < res_plot_figure_count(); i++) {
+  for (size_t i = 0; i < j->n; i++) {
     const char *name = res_plot_figure_at(i)->name;
-    cod_err e = {0};
-    int s = res_plot_figure(db, name, out, &po, &e);
+    int s = j->status[i];
     if (s == RES_PLOT_ENOGNUPLOT) {
-      fprintf(stderr, "fcdcc reproduce: %s; figures skipped\n", e.msg);
+      fprintf(stderr, "fcdcc reproduce: %s; figures skipped\n", j->msg[i].msg);
       *gnuplot_missing = 1;
-      return 0;
+      break;
     }
     if (s == COD_OK) {
-      fprintf(stderr, "  figure %-22s %s/%s.png, .svg\n", name, out, name);
+      fprintf(stderr, "  figure %-22s %s/%s.png, .svg\n", name, j->out, name);
     } else if (s == RES_PLOT_ENODATA && strcmp(name, "sim-vs-real") == 0) {
       fprintf(stderr, "  figure %-22s skipped: no MPI runs (the paper scenarios are "
                       "simulated only)\n", name);
     } else {
-      fprintf(stderr, "fcdcc reproduce: %s\n", e.msg);
+      fprintf(stderr, "fcdcc reproduce: %s\n", j->msg[i].msg);
       rc = CLI_EXIT_FAIL;
     }
   }
+  cod_free(j->status);
+  cod_free(j->msg);
   return rc;
 }
 
@@ -336,7 +437,11 @@ int cli_reproduce(int argc, char **argv) {
           o.quick ? " --quick" : "", n, o.dir, o.db, o.jobs);
   size_t runs = 0;
   cli_catch_stop_signals();
-  for (size_t i = 0; !rc && i < n; i++) rc = run_one(&o, o.dir, files[i], &runs);
+  repro_set set;
+  memset(&set, 0, sizeof set);
+  if (!rc) rc = load_all(&o, o.dir, files, n, &set);
+  if (!rc) rc = run_all(&o, o.dir, &set, &runs);
+  set_free(&set);
   if (rc == STOPPED) { /* every finished run is in the database: --resume continues */
     int sig = *cli_stop_flag() ? (int)*cli_stop_flag() : SIGINT;
     fprintf(stderr, "fcdcc reproduce: stopped by %s: %zu runs committed to %s; continue with:\n"
@@ -352,15 +457,18 @@ int cli_reproduce(int argc, char **argv) {
   if (!rc) {
     res_db *db = NULL;
     cod_err e = {0};
+    pthread_t th[64];
+    size_t started = 0;
+    figure_job fj;
     if (res_db_open(o.db, RES_DB_READONLY, &db, &e)) {
       rc = cli_fail("reproduce", "%s", e.msg);
-    } else {
-      rc = draw_all(db, o.out, &missing);
-      int rr = write_report(db, &o, files, n);
+    } else if (!(rc = draw_start(&fj, o.db, o.out, o.jobs, th, &started))) {
+      int rr = write_report(db, &o, files, n); /* while the figures are drawn */
+      rc = draw_finish(&fj, th, started, &missing);
       if (!rc) rc = rr;
-      res_db_close(db);
       if (!rr) fprintf(stderr, "  report %s\n", o.report);
     }
+    res_db_close(db);
   }
   for (size_t i = 0; i < n; i++) cod_free(files[i]);
   cod_free(files);

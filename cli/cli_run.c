@@ -316,7 +316,8 @@ int cli_run(int argc, char **argv) {
   }
   cli_catch_stop_signals();
   progress_state ps = {cod_clock_wall_s(), isatty(2), jobs, 0, 0, 0, 0}; /* t0: planning included */
-  run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal, 0, 0, NULL, NULL};
+  run_sweep_opts o = {db, jobs, resume, progress, &ps, NULL, 0, 0, &stop_signal, 0, 0, NULL, NULL,
+                      NULL};
   run_sweep_stats st;
   memset(&st, 0, sizeof st);
   int report = 1;

@@ -1,8 +1,8 @@
 /* run_sweep.h: run every point x trial of a scenario into a results database.
  *
  * Runs execute on `jobs` threads (each with its own asset cache and BLAS pinned to one
- * thread by the caller); their rows are committed by one writer thread (run_writer.h) in
- * (point, trial) order, several runs per transaction, so the database holds identical
+ * thread by the caller), claimed longest-expected-first (run_cost.h); their rows are
+ * committed by one writer thread (run_writer.h) in (point, trial) order, several runs per transaction, so the database holds identical
  * rows (wall-clock columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
  * runs whose key is already in the database are skipped; without it they are an error.
  * A database that does not exist is created when the first run is committed, so a sweep
@@ -27,7 +27,7 @@
 #include "run_scenario.h"
 
 /* Most runs (points x trials) of one sweep, refused before anything is allocated: the
- * run list costs 32 bytes a run, and a million runs is days of simulation already. */
+ * run list costs 40 bytes a run, and a million runs is days of simulation already. */
 #define RUN_SWEEP_MAX_RUNS 1000000
 
 typedef struct run_sweep_opts {
@@ -56,6 +56,10 @@ typedef struct run_sweep_opts {
    * batch, before the batch commits (k = runs in the batch so far) */
   void (*after_insert)(void *ctx, size_t k);
   void *hook_ctx;
+  /* test hook (may be NULL): called with hook_ctx under the sweep's lock when a worker
+   * claims a run, so the calls are in claim order (file: its index in run_sweep_chain's
+   * list, 0 for run_sweep) */
+  void (*on_claim)(void *ctx, size_t file, size_t point, size_t trial);
 } run_sweep_opts;
 
 typedef struct run_sweep_stats {
@@ -85,5 +89,23 @@ typedef struct run_sweep_stats {
  * success and on failure. */
 int run_sweep(const run_scenario *sc, const run_sweep_opts *opts, run_sweep_stats *stats,
               cod_err *err);
+
+/* run_sweep for n scenario files into one database, as one pipeline: every file is
+ * planned and its task list built (the resume check included) before any run starts, then
+ * the runs of all files share the `jobs` threads, claimed longest-expected-first
+ * (run_cost.h) within a window that crosses file boundaries, so the next file's runs start
+ * while the previous file's last runs finish. Each file is committed by a writer of its
+ * own, in its (point, trial) order, started once the previous file's writer has closed:
+ * the database holds exactly the rows that n run_sweep calls in a row would write, and
+ * a file whose scenario hash repeats an earlier one's finds that file's runs stored.
+ * All of o applies to every file except progress_ctx: the progress callback gets
+ * progress_ctx[f] (progress_ctx may be NULL: then NULL) with file f's counts. stats
+ * (n entries, may be NULL) is filled per file on success and on failure. Returns COD_OK or
+ * the first failure's status and message, *at (may be NULL) set to its file; the files
+ * before it are complete, nothing after it is written. On a stop request the file being
+ * written has stats[f].stopped = 1 and the later files are not written. */
+int run_sweep_chain(const run_scenario *const *sc, void *const *progress_ctx, size_t n,
+                    const run_sweep_opts *o, run_sweep_stats *stats, size_t *at,
+                    cod_err *err);
 
 #endif
