@@ -39,12 +39,21 @@ int cli_bench_memory(int argc, char **argv);
  * that `fcdcc bench` prints (model-only events/s, --jobs 2 / --jobs 1, n = 1024 runs/s). */
 int cli_bench_sweep(int argc, char **argv);
 int cli_bench_sweep_targets(int quick, int reps);
+/* cli_bench_repro.c: the --quick reproduce of a subset of scenarios/paper/, --jobs 2 against
+ * --jobs 1 (part of the sweep targets). 0 or an exit status (message printed). */
+int cli_bench_reproduce(int quick, int reps);
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_optimum(int argc, char **argv);
 int cli_plot(int argc, char **argv);
 int cli_reproduce(int argc, char **argv);
+/* The runs of reproduce alone, for `fcdcc bench sweep`: files (names in dir) with their
+ * `; quick:` lines if quick, every file checked first, one chain of sweeps into db with
+ * `jobs` threads, no progress lines. 0, or an exit status with the message printed;
+ * *runs = the runs committed. */
+int cli_reproduce_runs(const char *dir, char *const *files, size_t n, int quick, size_t jobs,
+                       const char *db, size_t *runs);
 int cli_calibrate(int argc, char **argv);
 int cli_infer(int argc, char **argv);
 int cli_export(int argc, char **argv);

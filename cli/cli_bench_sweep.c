@@ -426,6 +426,7 @@ int cli_bench_sweep_targets(int quick, int reps) {
   int rc = bench_events(reps, quick ? 200 : 1000, quick ? 2000 : 10000);
   if (!rc) rc = bench_jobs(quick ? 1 : reps < 3 ? reps : 3, quick ? 2000 : 10000);
   if (!rc) rc = bench_large(reps, quick ? 5 : 20);
+  if (!rc) rc = cli_bench_reproduce(quick, 1); /* cli_bench_repro.c; a minute a side */
   return rc;
 }
 
@@ -437,7 +438,9 @@ static const char sweep_help[] =
     "with each sweep's process-CPU / wall ratio, the writer thread's CPU per run beside the\n"
     "computing threads' and the ceiling that sets on 2 cores); n = 1024, delta = 256 runs/s\n"
     "with cond = none beside the cost of one condition number of a 256-worker set\n"
-    "(structured against the dense reference, also at the quickstart's 16 of 20).\n\n"
+    "(structured against the dense reference, also at the quickstart's 16 of 20); the\n"
+    "--quick runs of six real-compute files of scenarios/paper/ (two with --quick) chained\n"
+    "as `fcdcc reproduce` runs them, --jobs 2 against --jobs 1 (wall, CPU/wall, CPU ratio).\n\n"
     "  --quick      fewer runs (2,000-run sweep) and one repetition of the sweep\n"
     "  --reps R     repetitions per measurement (default 3)\n"
     "  -h, --help   this help\n";

@@ -194,9 +194,10 @@ static int load_all(const repro_opts *o, const char *dir, char **files, size_t n
 
 /* Run every file of set into the db, as one chain of sweeps (run_sweep_chain: no barrier
  * between files; each file's rows as a sweep of its own). */
-static int run_all(const repro_opts *o, const char *dir, const repro_set *set, size_t *runs) {
-  run_sweep_opts so = {o->db, o->jobs, 1, progress, NULL, NULL, 0, 0, cli_stop_flag(),
-                       0, 0, NULL, NULL, NULL};
+static int run_all(const repro_opts *o, const char *dir, const repro_set *set, int verbose,
+                   size_t *runs) {
+  run_sweep_opts so = {o->db, o->jobs, 1, verbose ? progress : NULL, NULL, NULL, 0, 0,
+                       cli_stop_flag(), 0, 0, NULL, NULL, NULL};
   run_sweep_stats *st = cod_calloc(set->n ? set->n : 1, sizeof *st);
   if (!st) return cli_fail("reproduce", "out of memory");
   cod_err e = {0};
@@ -211,6 +212,18 @@ static int run_all(const repro_opts *o, const char *dir, const repro_set *set, s
   }
   cod_free(st);
   return rc;
+}
+
+int cli_reproduce_runs(const char *dir, char *const *files, size_t n, int quick, size_t jobs,
+                       const char *db, size_t *runs) {
+  repro_opts o = {quick, 0, jobs, db, NULL, NULL, dir};
+  repro_set set;
+  memset(&set, 0, sizeof set);
+  *runs = 0;
+  int rc = load_all(&o, dir, (char **)files, n, &set);
+  if (!rc) rc = run_all(&o, dir, &set, 0, runs);
+  set_free(&set);
+  return rc == STOPPED ? CLI_EXIT_FAIL : rc;
 }
 
 /* Refuse a --db that exists and is not an fcdcc results database before anything is
@@ -440,7 +453,7 @@ int cli_reproduce(int argc, char **argv) {
   repro_set set;
   memset(&set, 0, sizeof set);
   if (!rc) rc = load_all(&o, o.dir, files, n, &set);
-  if (!rc) rc = run_all(&o, o.dir, &set, &runs);
+  if (!rc) rc = run_all(&o, o.dir, &set, 1, &runs);
   set_free(&set);
   if (rc == STOPPED) { /* every finished run is in the database: --resume continues */
     int sig = *cli_stop_flag() ? (int)*cli_stop_flag() : SIGINT;

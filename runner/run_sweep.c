@@ -10,7 +10,11 @@
  *
  * Claim order: among the waiting tasks of the first file that has one, within
  * RUN_SWEEP_AHEAD of the last task handed to a writer, the one with the largest cost
- * estimate (run_cost.h), the lowest index among equals. Longest-first keeps the last runs
+ * estimate (run_cost.h), the lowest index among equals; a thread takes the runs of the
+ * model whose real-compute assets it holds first (building them, He weights and the
+ * reference pass, costs AlexNet about one run's time per thread), and keeps model-only
+ * assets apart, so that the model-only runs between two real-compute files do not evict
+ * them. Longest-first keeps the last runs
  * of a file short, so a file does not end on one long run while the other threads idle;
  * sweeps whose points all cost the same are claimed in index order, as before. Files are
  * not barriers: once a file has no task left to start, the next file's runs start while
@@ -57,6 +61,8 @@ typedef struct task {
   size_t point, trial;
   float cost;       /* run_cost_estimate of the point: claims go largest first */
   unsigned file;    /* index in the chain */
+  unsigned model;   /* real numbers: 1 + the index of its model name in the chain's list
+                       (the asset class a thread keeps warm); 0 model-only */
   int state;        /* 0 waiting, 1 running, 2 done, 3 failed */
   run_result *res;  /* when done: owned until committed */
 } task;
@@ -73,6 +79,8 @@ typedef struct sweep_file {
 typedef struct sweep {
   sweep_file *files;
   size_t n_files;
+  char **models;      /* the distinct model names of the real-compute points (task.model) */
+  size_t n_models;
   const run_backend *be;
   task *tasks;
   size_t n_tasks;
@@ -113,9 +121,10 @@ static int first_write(void *ctx, res_db *db, cod_err *err) {
   return record_skips(ctx, db, err);
 }
 
-/* The task to claim next (under mu), SIZE_MAX if none may be claimed now; *none_left = 1
- * when no task will ever be claimable again. */
-static size_t claim_pick(sweep *s, int *none_left) {
+/* The task to claim next for a thread whose real-compute assets are of model `warm` (0:
+ * none yet) (under mu), SIZE_MAX if none may be claimed now; *none_left = 1 when no task
+ * will ever be claimable again. */
+static size_t claim_pick(sweep *s, unsigned warm, int *none_left) {
   size_t lo = s->waiting, hi = s->handed + RUN_SWEEP_AHEAD;
   while (lo < s->n_tasks && s->tasks[lo].state != 0) lo++;
   s->waiting = lo;
@@ -126,16 +135,24 @@ static size_t claim_pick(sweep *s, int *none_left) {
    * its model's assets) only when this one has nothing left to start */
   if (lo < s->n_tasks && hi > s->files[s->tasks[lo].file].end)
     hi = s->files[s->tasks[lo].file].end;
-  size_t best = SIZE_MAX;
-  for (size_t i = lo; i < hi; i++)
-    if (s->tasks[i].state == 0 && (best == SIZE_MAX || s->tasks[i].cost > s->tasks[best].cost))
-      best = i;
-  return best;
+  /* the longest run of the thread's warm model if there is one: building a model's assets
+   * (weights, reference pass) costs as much as a run of it, and each thread builds its own */
+  size_t best = SIZE_MAX, any = SIZE_MAX;
+  for (size_t i = lo; i < hi; i++) {
+    const task *t = &s->tasks[i];
+    if (t->state != 0) continue;
+    if (any == SIZE_MAX || t->cost > s->tasks[any].cost) any = i;
+    if (warm && t->model == warm && (best == SIZE_MAX || t->cost > s->tasks[best].cost)) best = i;
+  }
+  return best != SIZE_MAX ? best : any;
 }
 
 static void *worker_main(void *arg) {
   sweep *s = arg;
-  run_assets *cache = NULL;
+  /* two asset caches: model-only runs (a parsed model, cheap) do not evict the weights and
+   * reference pass of the real-compute runs around them */
+  run_assets *cache_real = NULL, *cache_model = NULL;
+  unsigned warm = 0; /* task.model of cache_real's runs */
   /* the point's config and JSON, kept while this thread's tasks stay on one point (the
    * JSON of a point cost a fifth of a model-only run); rows copy what they keep */
   run_config cfg;
@@ -146,7 +163,7 @@ static void *worker_main(void *arg) {
     size_t i = SIZE_MAX;
     int none_left = 0;
     while (!s->abort && !(s->stop && *s->stop) &&
-           (i = claim_pick(s, &none_left)) == SIZE_MAX && !none_left)
+           (i = claim_pick(s, warm, &none_left)) == SIZE_MAX && !none_left)
       pthread_cond_wait(&s->cv, &s->mu);
     if (i == SIZE_MAX || s->abort || (s->stop && *s->stop)) {
       pthread_cond_broadcast(&s->cv); /* the committer may wait for a task none will run */
@@ -170,7 +187,9 @@ static void *worker_main(void *arg) {
     }
     if (!rc) {
       run_ident id = {run_scenario_source(sc), run_scenario_hash(sc), json, t->point, t->trial};
-      rc = run_execute_backend(&cfg, &id, s->be, &cache, res, &e);
+      run_assets **cache = t->model ? &cache_real : &cache_model;
+      rc = run_execute_backend(&cfg, &id, s->be, cache, res, &e);
+      if (t->model) warm = t->model;
     }
     if (rc) cod_free(res), res = NULL;
     pthread_mutex_lock(&s->mu);
@@ -185,8 +204,21 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
   }
   cod_free(json);
-  run_assets_free(cache);
+  run_assets_free(cache_real);
+  run_assets_free(cache_model);
   return NULL;
+}
+
+/* 1 + the index of cfg's model in s->models (added if new) for a real-compute point, 0 for
+ * a model-only one; 0 with COD_ENOMEM in *rc when the list cannot grow. */
+static unsigned model_class(sweep *s, const run_config *cfg, int *rc) {
+  if (cfg->run.compute == RUN_COMPUTE_MODEL) return 0;
+  for (size_t i = 0; i < s->n_models; i++)
+    if (strcmp(s->models[i], cfg->model.name) == 0) return (unsigned)(i + 1);
+  char **v = cod_realloc(s->models, (s->n_models + 1) * sizeof *v);
+  if (v) s->models = v;
+  if (!v || !(v[s->n_models] = cod_strdup(cfg->model.name))) return *rc = COD_ENOMEM, 0;
+  return (unsigned)++s->n_models;
 }
 
 /* 1 if an earlier file of the chain has f's scenario hash: its runs have f's keys, so they
@@ -214,6 +246,8 @@ static int build_tasks(sweep *s, size_t f, res_db *db, const run_sweep_opts *o, 
     int rc = run_scenario_point(sc, p, &cfg, err);
     double cost = 0;
     if (!rc) rc = run_cost_estimate(cm, &cfg, &cost, err);
+    unsigned mc = rc ? 0 : model_class(s, &cfg, &rc);
+    if (rc == COD_ENOMEM && err && !err->status) cod_err_set(err, rc, "out of memory");
     if (rc) return rc;
     for (size_t t = 0; t < cfg.run.trials; t++) {
       char key[256];
@@ -240,6 +274,7 @@ static int build_tasks(sweep *s, size_t f, res_db *db, const run_sweep_opts *o, 
       task *tk = &s->tasks[s->n_tasks++];
       memset(tk, 0, sizeof *tk);
       tk->point = p, tk->trial = t, tk->file = (unsigned)f, tk->cost = (float)cost;
+      tk->model = mc;
     }
   }
   sf->end = s->n_tasks;
@@ -378,6 +413,8 @@ int run_sweep_chain(const run_scenario *const *scs, void *const *progress_ctx, s
     run_plan_sweep_fini(&s.files[f].plan);
   }
   if (at) *at = at_f;
+  for (size_t i = 0; i < s.n_models; i++) cod_free(s.models[i]);
+  cod_free(s.models);
   cod_free(s.tasks);
   cod_free(s.files);
   res_db_close(db);
