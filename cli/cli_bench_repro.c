@@ -1,7 +1,8 @@
 /* cli_bench_repro.c: the `fcdcc reproduce` line of `fcdcc bench sweep` (issue 12 target:
  * --jobs 2 >= 1.8x --jobs 1 on the full reproduce).
  *
- * The full reproduce takes hours and even --quick over a minute a side, so the bench runs
+ * Even the --quick reproduce takes over a minute a side (the full one, modelled, about five
+ * minutes at --jobs 1 on a quiet machine), so the bench runs
  * the --quick runs of a subset of scenarios/paper/ (the real-compute AlexNet files whose
  * long runs, worst-set searches and per-thread asset builds made the files end on one
  * run) through the same chain as reproduce (cli_reproduce_runs: every file checked first,
