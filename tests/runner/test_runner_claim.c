@@ -13,7 +13,8 @@
  *    hashes, all but the wall clock) of two run_sweep calls in a row; a chain whose second
  *    file has an infeasible point is refused before anything runs (no file); a file
  *    repeating an earlier file's scenario finds its runs stored (skipped under resume,
- *    refused without it, before anything runs).
+ *    refused without it, before anything runs); out of memory at any allocation of the
+ *    calling thread fails the chain with COD_ENOMEM, a message and no leak.
  */
 #include <criterion/criterion.h>
 #include <gsl/gsl_errno.h>
@@ -26,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cod_alloc.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
 #include "tr_tmpdir.h"
@@ -352,4 +354,53 @@ Test(claim, a_file_repeating_an_earlier_one_finds_its_runs_stored) {
   cr_expect(strstr(e.msg, "already holds run") != NULL, "%s", e.msg);
   struct stat sb;
   cr_expect(stat(pb, &sb) != 0, "refused before anything ran: no db");
+}
+
+/* One chain of the two texts into path (removed first); its status, *allocs = the calling
+ * thread's allocations, with allocation fail_at failing (-1: none). */
+static int oom_chain(const char *const *texts, const char *path, long fail_at, long *allocs,
+                     cod_err *e) {
+  char side[420];
+  unlink(path);
+  snprintf(side, sizeof side, "%s-wal", path), unlink(side);
+  snprintf(side, sizeof side, "%s-shm", path), unlink(side);
+  run_scenario *sc[2];
+  for (size_t i = 0; i < 2; i++) sc[i] = parse(texts[i], i ? "bad.ini" : "other.ini");
+  run_sweep_opts o;
+  memset(&o, 0, sizeof o);
+  o.db_path = path, o.jobs = 2;
+  run_sweep_stats st[2];
+  cod_alloc_fail_at(fail_at);
+  int rc = run_sweep_chain((const run_scenario *const *)sc, NULL, 2, &o, st, NULL, e);
+  *allocs = cod_alloc_count();
+  cod_alloc_fail_at(-1);
+  for (size_t i = 0; i < 2; i++) run_scenario_free(sc[i]);
+  return rc;
+}
+
+/* Out of memory at every allocation of the calling thread (planning both files, the task
+ * list, the cost models, each file's writer and database): COD_ENOMEM with a message or
+ * (an allocation the code can do without) success, never a leak; then every run is in. */
+Test(claim, a_chain_out_of_memory_anywhere_on_the_calling_thread_fails_cleanly) {
+  char pa[400];
+  db_path(pa, sizeof pa, "oom.db");
+  const char *texts[2] = {OTHER_SCENARIO, BAD_SCENARIO "[sweep]\nskip = infeasible\n"};
+  long total = 0, allocs = 0, enomem = 0;
+  cod_err e = {0};
+  cr_assert_eq(oom_chain(texts, pa, -1, &total, &e), COD_OK, "%s", e.msg);
+  cr_assert_gt(total, 20, "the calling thread made only %ld allocations", total);
+  for (long n = 0; n < total; n++) {
+    long live0 = cod_alloc_live();
+    cod_err en = {0};
+    int rc = oom_chain(texts, pa, n, &allocs, &en);
+    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n, cod_alloc_live() - live0);
+    if (rc == COD_OK) continue;
+    cr_assert_eq(rc, COD_ENOMEM, "N=%ld: %s (%s)", n, cod_status_name(rc), en.msg);
+    cr_assert(en.msg[0], "N=%ld: no message", n);
+    enomem++;
+  }
+  cr_expect_gt(enomem, total / 2, "only %ld of %ld allocations fail the chain", enomem, total);
+  cr_assert_eq(oom_chain(texts, pa, -1, &allocs, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM runs"), 8 + 1, "both files' runs");
+  cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM skipped_points"), 1, "the infeasible point");
 }
