@@ -57,7 +57,8 @@ int cli_bench_reproduce(int quick, int reps) {
   char dir[4096];
   snprintf(dir, sizeof dir, "%s/fcdcc-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   if (!mkdtemp(dir))
-    return cli_fail("bench", "cannot make a temporary directory under %s", tmp && *tmp ? tmp : "/tmp");
+    return cli_fail("bench", "cannot make a temporary directory under %s",
+                    tmp && *tmp ? tmp : "/tmp");
   double w1 = 1e300, w2 = 1e300, c1 = 0, c2 = 0;
   size_t runs = 0;
   int rc = 0;

@@ -13,7 +13,9 @@
  *    hashes, all but the wall clock) of two run_sweep calls in a row; a chain whose second
  *    file has an infeasible point is refused before anything runs (no file); a file
  *    repeating an earlier file's scenario finds its runs stored (skipped under resume,
- *    refused without it, before anything runs); out of memory at any allocation of the
+ *    refused without it, before anything runs); a SIGKILL inside the second file's batch
+ *    leaves the first file whole and a prefix of the second, and resuming the chain gives
+ *    the uninterrupted chain's rows; out of memory at any allocation of the
  *    calling thread fails the chain with COD_ENOMEM, a message and no leak.
  */
 #include <criterion/criterion.h>
@@ -393,7 +395,8 @@ Test(claim, a_chain_out_of_memory_anywhere_on_the_calling_thread_fails_cleanly) 
     long live0 = cod_alloc_live();
     cod_err en = {0};
     int rc = oom_chain(texts, pa, n, &allocs, &en);
-    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n, cod_alloc_live() - live0);
+    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n,
+                 cod_alloc_live() - live0);
     if (rc == COD_OK) continue;
     cr_assert_eq(rc, COD_ENOMEM, "N=%ld: %s (%s)", n, cod_status_name(rc), en.msg);
     cr_assert(en.msg[0], "N=%ld: no message", n);
@@ -403,4 +406,66 @@ Test(claim, a_chain_out_of_memory_anywhere_on_the_calling_thread_fails_cleanly) 
   cr_assert_eq(oom_chain(texts, pa, -1, &allocs, &e), COD_OK, "%s", e.msg);
   cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM runs"), 8 + 1, "both files' runs");
   cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM skipped_points"), 1, "the infeasible point");
+}
+
+/* The child of the chain kill: progress marks the first file done; the second file's
+ * writer then kills the process after the second run of a batch is in (before it commits). */
+typedef struct chain_kill {
+  int first_done;
+} chain_kill;
+static chain_kill g_kill;
+
+static void kill_progress(void *ctx, size_t done, size_t total) {
+  if (strcmp(ctx, "file0.ini") == 0 && done == total) g_kill.first_done = 1;
+}
+
+static void kill_in_second(void *ctx, size_t k) {
+  (void)ctx;
+  if (g_kill.first_done && k == 2) raise(SIGKILL);
+}
+
+Test(claim, sigkill_inside_the_second_file_of_a_chain_and_resume_completes) {
+  char pa[400], pr[400];
+  db_path(pa, sizeof pa, "ck.db"), db_path(pr, sizeof pr, "ckref.db");
+  const char *texts[2] = {CLAIM_SCENARIO, OTHER_SCENARIO};
+  run_sweep_stats st[2];
+  cod_err e = {0};
+  cr_assert_eq(chain(texts, 2, pr, 2, 0, st, NULL, &e, NULL), COD_OK, "%s", e.msg);
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    run_scenario *sc[2] = {parse(texts[0], "file0.ini"), parse(texts[1], "file1.ini")};
+    void *ctx[2] = {"file0.ini", "file1.ini"};
+    run_sweep_opts o;
+    memset(&o, 0, sizeof o);
+    o.db_path = pa, o.jobs = 2, o.batch_max_runs = 3, o.batch_max_s = 60;
+    o.progress = kill_progress, o.after_insert = kill_in_second;
+    run_sweep_chain((const run_scenario *const *)sc, ctx, 2, &o, NULL, NULL, NULL);
+    _exit(3); /* not reached if the hook fired */
+  }
+  int status = 0;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+  long in = q_long(pa, "SELECT COUNT(*) FROM runs");
+  cr_assert(in >= CLAIM_RUNS && in < CLAIM_RUNS + 8,
+            "the first file whole, part of the second: %ld runs", in);
+  cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM runs r WHERE (SELECT COUNT(*) FROM layers l "
+                          "WHERE l.run_id = r.run_id) != 3"), 0, "every run has its 3 layers");
+  /* what is in is the reference's first runs, in order */
+  sqlite3 *db = open_ro(pa);
+  char *keys = q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
+  sqlite3_close(db);
+  db = open_ro(pr);
+  char *ref = q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
+  sqlite3_close(db);
+  cr_expect(strncmp(keys, ref, strlen(keys)) == 0, "not a prefix of the chain:\n%s", keys);
+  free(keys), free(ref);
+  /* resuming the chain runs exactly the missing runs; then the rows are the reference's */
+  cr_assert_eq(chain(texts, 2, pa, 2, 1, st, NULL, &e, NULL), COD_OK, "%s", e.msg);
+  cr_expect_eq((long)(st[0].committed + st[1].committed), CLAIM_RUNS + 8 - in);
+  cr_expect_eq((long)(st[0].skipped + st[1].skipped), in);
+  char *a = dump_all(pa), *r = dump_all(pr);
+  cr_expect_str_eq(a, r, "after --resume the chain's rows equal the uninterrupted chain's");
+  free(a), free(r);
 }
