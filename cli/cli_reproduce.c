@@ -205,7 +205,8 @@ static int run_all(const repro_opts *o, const char *dir, const repro_set *set, i
   int rc = 0;
   if (run_sweep_chain((const run_scenario *const *)set->sc, set->names, set->n, &so, st, &at,
                       &e))
-    rc = cli_fail("reproduce", "%s/%s: %s", dir, (const char *)set->names[at], e.msg);
+    rc = at < set->n ? cli_fail("reproduce", "%s/%s: %s", dir, (const char *)set->names[at], e.msg)
+                     : cli_fail("reproduce", "%s", e.msg);
   for (size_t i = 0; i < set->n; i++) {
     *runs += st[i].committed;
     if (!rc && st[i].stopped) rc = STOPPED;
