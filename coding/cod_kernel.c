@@ -16,6 +16,7 @@
 #include "cod_kernel.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 /* Row t (t < K) of the B a fold of X stands for, entry e. */
 static inline double gs_fold_at(int sign, size_t K, const void *Xv, size_t ldx, size_t t,
@@ -71,6 +72,35 @@ void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *
       if (s > 1) out[(2 * h + 1 - s) * ldo + e] = cs - sn;
     }
 }
+
+/* The packed products' row blocks: P rows in ceil(P / 6) blocks of 5 or 6 (49 tiles: four
+ * of 6 and five of 5), so every block keeps 10 or 12 accumulators busy and no row is
+ * padded; block b starts at pk_block_start(P, b). The inner dimension goes in chunks of
+ * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 16 KB) and a block's rows
+ * of A (6 to 12 KB) share L1; later chunks add to the entries the first one stored, which
+ * keeps each entry one sum in index order. */
+#define PK_CHUNK 256
+static inline size_t pk_blocks(size_t P) { return (P + 5) / 6; }
+static inline size_t pk_block_start(size_t P, size_t b) {
+  size_t nb = pk_blocks(P), base = P / nb, extra = P % nb;
+  return b * base + (b < extra ? b : extra);
+}
+
+#define DEFINE_PACKED_PORTABLE(T, SUFFIX, PW)                                              \
+  void cod_gemm_packed_portable_##SUFFIX(size_t P, size_t K, size_t npanels, const T *A,   \
+                                         size_t lda, const T *B, T *C, size_t ldc) {       \
+    for (size_t j = 0; j < npanels; j++)                                                   \
+      for (size_t p = 0; p < P; p++) {                                                     \
+        T acc[PW] = {0};                                                                   \
+        const T *b = B + j * K * (PW);                                                     \
+        for (size_t t = 0; t < K; t++)                                                     \
+          for (size_t e = 0; e < (PW); e++) acc[e] += A[p * lda + t] * b[t * (PW) + e];    \
+        memcpy(C + p * ldc + j * (PW), acc, sizeof acc);                                   \
+      }                                                                                    \
+  }
+
+DEFINE_PACKED_PORTABLE(double, f64, COD_GEMM_PANEL_F64)
+DEFINE_PACKED_PORTABLE(float, f32, COD_GEMM_PANEL_F32)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -281,6 +311,80 @@ void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const
   else cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo);
 }
 
+/* r (<= 6, fixed where inlined) rows of C against one panel's chunk of K rows: 2r
+ * accumulators (two vectors per row), two loads of B and r broadcasts of A per step of the
+ * inner dimension; `add` continues the sums a previous chunk stored in C. */
+#define DEFINE_PK_BLOCK(T, SUFFIX, V, LANES, SETZERO, LOAD, STORE, BCAST, FMA)             \
+  GS_TARGET static GS_INLINE void pk_block_##SUFFIX(size_t r, size_t K, const T *A,        \
+                                                    size_t lda, const T *B, T *C,          \
+                                                    size_t ldc, int add) {                 \
+    V c[6][2];                                                                             \
+    _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                               \
+      c[i][0] = add ? LOAD(C + i * ldc) : SETZERO();                                       \
+      c[i][1] = add ? LOAD(C + i * ldc + LANES) : SETZERO();                               \
+    }                                                                                      \
+    for (size_t t = 0; t < K; t++) {                                                       \
+      V b0 = LOAD(B + t * 2 * LANES), b1 = LOAD(B + t * 2 * LANES + LANES);                \
+      _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                             \
+        V a = BCAST(A + i * lda + t);                                                      \
+        c[i][0] = FMA(a, b0, c[i][0]);                                                     \
+        c[i][1] = FMA(a, b1, c[i][1]);                                                     \
+      }                                                                                    \
+    }                                                                                      \
+    _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                               \
+      STORE(C + i * ldc, c[i][0]);                                                         \
+      STORE(C + i * ldc + LANES, c[i][1]);                                                 \
+    }                                                                                      \
+  }
+
+DEFINE_PK_BLOCK(float, f32, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+                _mm256_broadcast_ss, _mm256_fmadd_ps)
+DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd,
+                _mm256_broadcast_sd, _mm256_fmadd_pd)
+
+/* Panel outer, chunks of K, row blocks inner: a panel chunk is read from memory once and
+ * from L1 by every block; A's rows come from L2. */
+#define DEFINE_PACKED_AVX2(T, SUFFIX, PW)                                                  \
+  GS_TARGET static void pk_avx2_##SUFFIX(size_t P, size_t K, size_t npanels, const T *A,   \
+                                         size_t lda, const T *B, T *C, size_t ldc) {       \
+    const size_t nb = pk_blocks(P);                                                        \
+    for (size_t j = 0; j < npanels; j++)                                                   \
+      for (size_t k0 = 0; k0 < K || k0 == 0; k0 += PK_CHUNK) {                             \
+        const size_t kc = K - k0 < PK_CHUNK ? K - k0 : PK_CHUNK;                           \
+        const T *b = B + (j * K + k0) * (PW);                                              \
+        for (size_t blk = 0; blk < nb; blk++) {                                            \
+          size_t p0 = pk_block_start(P, blk), r = pk_block_start(P, blk + 1) - p0;         \
+          const T *a = A + p0 * lda + k0;                                                  \
+          T *c = C + p0 * ldc + j * (PW);                                                  \
+          int add = k0 > 0;                                                                \
+          switch (r) {                                                                     \
+          case 6: pk_block_##SUFFIX(6, kc, a, lda, b, c, ldc, add); break;                 \
+          case 5: pk_block_##SUFFIX(5, kc, a, lda, b, c, ldc, add); break;                 \
+          case 4: pk_block_##SUFFIX(4, kc, a, lda, b, c, ldc, add); break;                 \
+          case 3: pk_block_##SUFFIX(3, kc, a, lda, b, c, ldc, add); break;                 \
+          case 2: pk_block_##SUFFIX(2, kc, a, lda, b, c, ldc, add); break;                 \
+          default: pk_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add); break;                \
+          }                                                                                \
+        }                                                                                  \
+        if (K == 0) break;                                                                 \
+      }                                                                                    \
+  }
+
+DEFINE_PACKED_AVX2(float, f32, COD_GEMM_PANEL_F32)
+DEFINE_PACKED_AVX2(double, f64, COD_GEMM_PANEL_F64)
+
+void cod_gemm_packed_f64(size_t P, size_t K, size_t npanels, const double *A, size_t lda,
+                         const double *B, double *C, size_t ldc) {
+  if (cod_gemm_small_simd()) pk_avx2_f64(P, K, npanels, A, lda, B, C, ldc);
+  else cod_gemm_packed_portable_f64(P, K, npanels, A, lda, B, C, ldc);
+}
+
+void cod_gemm_packed_f32(size_t P, size_t K, size_t npanels, const float *A, size_t lda,
+                         const float *B, float *C, size_t ldc) {
+  if (cod_gemm_small_simd()) pk_avx2_f32(P, K, npanels, A, lda, B, C, ldc);
+  else cod_gemm_packed_portable_f32(P, K, npanels, A, lda, B, C, ldc);
+}
+
 #else
 
 int cod_gemm_small_simd(void) { return 0; }
@@ -303,6 +407,16 @@ void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t l
 void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const double *re,
                    const double *im, size_t ld, double *out, size_t ldo) {
   cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo);
+}
+
+void cod_gemm_packed_f64(size_t P, size_t K, size_t npanels, const double *A, size_t lda,
+                         const double *B, double *C, size_t ldc) {
+  cod_gemm_packed_portable_f64(P, K, npanels, A, lda, B, C, ldc);
+}
+
+void cod_gemm_packed_f32(size_t P, size_t K, size_t npanels, const float *A, size_t lda,
+                         const float *B, float *C, size_t ldc) {
+  cod_gemm_packed_portable_f32(P, K, npanels, A, lda, B, C, ldc);
 }
 
 #endif

@@ -50,6 +50,26 @@ void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const
 void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *hs,
                             const double *re, const double *im, size_t ld, double *out,
                             size_t ldo);
+/* Products against a matrix packed once in panels of one 64-byte line per row (16 fp32
+ * or 8 fp64 columns): Winograd's transformed filters, packed when they are transformed
+ * (a layer's weights are fixed, so no product packs anything). B is K x (npanels * PW),
+ * PW = COD_GEMM_PANEL_F32 or _F64, stored panel after panel, each panel K rows of PW
+ * contiguous entries (row t of panel j at B + (j * K + t) * PW).
+ * C (P x npanels*PW, row stride ldc) = A (P x K, row stride lda) * B. A is the short side
+ * (a band of tiles: 49 on 13x13 and 14x14 layers), broadcast in blocks of 5 or 6 rows
+ * against a panel that stays in L1, so P is not padded. Each entry is one dot product
+ * summed in index order from 0. C must not alias A or B; P, K or npanels may be 0. */
+#define COD_GEMM_PANEL_F32 16
+#define COD_GEMM_PANEL_F64 8
+void cod_gemm_packed_f64(size_t P, size_t K, size_t npanels, const double *A, size_t lda,
+                         const double *B, double *C, size_t ldc);
+void cod_gemm_packed_f32(size_t P, size_t K, size_t npanels, const float *A, size_t lda,
+                         const float *B, float *C, size_t ldc);
+/* The same, always the portable loop (for tests and for CPUs without AVX2 and FMA). */
+void cod_gemm_packed_portable_f64(size_t P, size_t K, size_t npanels, const double *A,
+                                  size_t lda, const double *B, double *C, size_t ldc);
+void cod_gemm_packed_portable_f32(size_t P, size_t K, size_t npanels, const float *A,
+                                  size_t lda, const float *B, float *C, size_t ldc);
 /* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
 int cod_gemm_small_simd(void);
 

@@ -17,7 +17,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include <gsl/gsl_cblas.h>
+#include "cod_kernel.h"
 
 #define COD_WINO_BAND_BYTES ((size_t)16 << 20)
 
@@ -55,10 +55,25 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a) {
 static size_t tiles_h(const cod_conv_geom *g, size_t m) { return (cod_conv_out_h(g) + m - 1) / m; }
 static size_t tiles_w(const cod_conv_geom *g, size_t m) { return (cod_conv_out_w(g) + m - 1) / m; }
 static size_t planes(size_t m) { return (m + 2) * (m + 2); }
+/* Filters rounded up to a multiple of 16, whole panels of the packed product in fp32 and
+ * fp64 (cod_kernel.h), so U's length does not depend on the type. */
+#define N_ALIGN 16
+static size_t n_padded(const cod_conv_geom *g) {
+  return (g->n_filters + N_ALIGN - 1) / N_ALIGN * N_ALIGN;
+}
+/* Panel width (one 64-byte line) of type T. */
+#define PANEL_OF(T) (sizeof(T) == 4 ? (size_t)COD_GEMM_PANEL_F32 : (size_t)COD_GEMM_PANEL_F64)
+/* Elements between U's planes, and filter n's channel c within a plane for panels of pw:
+ * panel n / pw, row c, column n % pw (the layout cod_gemm_packed_* reads, written by the
+ * filter transform so no product packs anything). */
+static size_t u_stride(const cod_conv_geom *g) { return n_padded(g) * g->c + PLANE_PAD; }
+static size_t u_at(const cod_conv_geom *g, size_t n, size_t c, size_t pw) {
+  return (n / pw * g->c + c) * pw + n % pw;
+}
 
 /* Tile rows per band. */
 static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t per_row = planes(m) * (g->c + g->n_filters) * tiles_w(g, m) * el;
+  size_t per_row = planes(m) * (g->c + n_padded(g)) * tiles_w(g, m) * el;
   size_t rows = COD_WINO_BAND_BYTES / per_row;
   if (rows < 1) rows = 1;
   return rows < tiles_h(g, m) ? rows : tiles_h(g, m);
@@ -66,11 +81,11 @@ static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
 
 /* Elements of the transformed filters, and bytes of the rest of the workspace. */
 static size_t filters_len(const cod_conv_geom *g, size_t m) {
-  return planes(m) * (g->n_filters * g->c + PLANE_PAD);
+  return planes(m) * u_stride(g);
 }
 static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
   size_t pb = band_tile_rows(g, el, m) * tiles_w(g, m);
-  return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (g->n_filters * pb + PLANE_PAD)) *
+  return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (n_padded(g) * pb + PLANE_PAD)) *
          el;
 }
 
@@ -133,15 +148,17 @@ static const double AT4[4][6] = {
 
 #define DEFINE_WINO4(T, SUFFIX, GEMM)                                                       \
   static void filt4_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                    \
-    const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
-    for (size_t n = 0; n < N; n++)                                                          \
-      for (size_t c = 0; c < C; c++) {                                                      \
-        const T *f = k + (n * C + c) * 9;                                                   \
+    const size_t N = g->n_filters, C = g->c, NC = u_stride(g), PW = PANEL_OF(T);            \
+    static const T zero9[9];                                                                \
+    for (size_t n0 = 0; n0 < n_padded(g); n0 += PW)                                         \
+      for (size_t c = 0; c < C; c++)                                                        \
+        for (size_t n = n0; n < n0 + PW; n++) {                                             \
+        const T *f = n < N ? k + (n * C + c) * 9 : zero9;                                   \
         T t[6][3];                                                                          \
         UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 3; j++) t[i][j] =     \
             (T)(G4[i][0] * f[j] + G4[i][1] * f[3 + j] + G4[i][2] * f[6 + j]);               \
         UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++)               \
-            U[(size_t)(i * 6 + j) * NC + n * C + c] =                                       \
+            U[(size_t)(i * 6 + j) * NC + u_at(g, n, c, PW)] =                                   \
             (T)(G4[j][0] * t[i][0] + G4[j][1] * t[i][1] + G4[j][2] * t[i][2]);              \
       }                                                                                     \
   }                                                                                         \
@@ -149,10 +166,10 @@ static const double AT4[4][6] = {
                               T *V) {                                                       \
     const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4), pb = ntr * TW;            \
     const long p = (long)g->pad;                                                            \
-    for (size_t c = 0; c < C; c++) {                                                        \
-      const T *xc = x + c * H * W;                                                          \
-      for (size_t ti = 0; ti < ntr; ti++)                                                   \
-        for (size_t tj = 0; tj < TW; tj++) {                                                \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++)                                                    \
+        for (size_t c = 0; c < C; c++) {                                                    \
+          const T *xc = x + c * H * W;                                                      \
           long r0 = (long)(4 * (tr0 + ti)) - p, c0 = (long)(4 * tj) - p;                    \
           T d[6][6], t[6][6];                                                               \
           if (r0 >= 0 && c0 >= 0 && r0 + 6 <= (long)H && c0 + 6 <= (long)W) {              \
@@ -172,23 +189,22 @@ static const double AT4[4][6] = {
             UNROLL for (int l = 0; l < 6; l++) a += (T)BT4[i][l] * d[l][j];                 \
             t[i][j] = a;                                                                    \
           }                                                                                 \
-          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
+          size_t col = (ti * TW + tj) * C + c, cs = C * pb + PLANE_PAD;                     \
           UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++) {           \
             T a = 0;                                                                        \
             UNROLL for (int l = 0; l < 6; l++) a += t[i][l] * (T)BT4[j][l];                 \
             V[(size_t)(i * 6 + j) * cs + col] = a;                                          \
           }                                                                                 \
         }                                                                                   \
-    }                                                                                       \
   }                                                                                         \
   static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr, \
                                T *y) {                                                      \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 4), pb = ntr * TW, ns = N * pb + PLANE_PAD;                  \
-    for (size_t n = 0; n < N; n++)                                                          \
-      for (size_t ti = 0; ti < ntr; ti++)                                                   \
-        for (size_t tj = 0; tj < TW; tj++) {                                                \
-          size_t col = n * pb + ti * TW + tj;                                               \
+    const size_t TW = tiles_w(g, 4), pb = ntr * TW, NP = n_padded(g), ns = NP * pb + PLANE_PAD;    \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++)                                                    \
+        for (size_t n = 0; n < N; n++) {                                                    \
+          size_t col = (ti * TW + tj) * NP + n;                                             \
           T m[6][6], t[4][6];                                                               \
           UNROLL for (int i = 0; i < 36; i++) m[i / 6][i % 6] = M[(size_t)i * ns + col];    \
           UNROLL for (int i = 0; i < 4; i++) UNROLL for (int j = 0; j < 6; j++) {           \
@@ -216,10 +232,12 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 #define DEFINE_WINO(T, SUFFIX, GEMM)                                                        \
   /* U_xi[n][c] = (G g G^T)_xi for every filter n and channel c. */                         \
   static void filt_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {                     \
-    const size_t N = g->n_filters, C = g->c, NC = N * C + PLANE_PAD;                        \
-    for (size_t n = 0; n < N; n++)                                                          \
-      for (size_t c = 0; c < C; c++) {                                                      \
-        const T *f = k + (n * C + c) * 9;                                                   \
+    const size_t N = g->n_filters, C = g->c, NC = u_stride(g), PW = PANEL_OF(T);            \
+    static const T zero9[9];                                                                \
+    for (size_t n0 = 0; n0 < n_padded(g); n0 += PW)                                         \
+      for (size_t c = 0; c < C; c++)                                                        \
+        for (size_t n = n0; n < n0 + PW; n++) {                                             \
+        const T *f = n < N ? k + (n * C + c) * 9 : zero9;                                   \
         T t[4][3], u[4][4];                                                                 \
         UNROLL for (int j = 0; j < 3; j++) {                                                       \
           t[0][j] = f[j];                                                                   \
@@ -234,7 +252,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
           u[i][3] = t[i][2];                                                                \
         }                                                                                   \
         UNROLL for (int i = 0; i < 4; i++)                                                         \
-          UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + n * C + c] = u[i][j];    \
+          UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + u_at(g, n, c, PW)] = u[i][j];    \
       }                                                                                     \
   }                                                                                         \
   /* V_xi[c][p] = (B^T d B)_xi for the tiles of tile rows [tr0, tr0 + ntr). */              \
@@ -242,10 +260,10 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
                              T *V) {                                                        \
     const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 2), pb = ntr * TW;             \
     const long p = (long)g->pad;                                                            \
-    for (size_t c = 0; c < C; c++) {                                                        \
-      const T *xc = x + c * H * W;                                                          \
-      for (size_t ti = 0; ti < ntr; ti++)                                                   \
-        for (size_t tj = 0; tj < TW; tj++) {                                                \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++)                                                    \
+        for (size_t c = 0; c < C; c++) {                                                    \
+          const T *xc = x + c * H * W;                                                      \
           long r0 = (long)(2 * (tr0 + ti)) - p, c0 = (long)(2 * tj) - p;                    \
           T d[4][4], t[4][4];                                                               \
           if (r0 >= 0 && c0 >= 0 && r0 + 4 <= (long)H && c0 + 4 <= (long)W) {              \
@@ -266,7 +284,7 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
             t[2][j] = d[2][j] - d[1][j];                                                    \
             t[3][j] = d[1][j] - d[3][j];                                                    \
           }                                                                                 \
-          size_t col = c * pb + ti * TW + tj, cs = C * pb + PLANE_PAD;                      \
+          size_t col = (ti * TW + tj) * C + c, cs = C * pb + PLANE_PAD;                     \
           UNROLL for (int i = 0; i < 4; i++) {                                                     \
             V[(size_t)(i * 4 + 0) * cs + col] = t[i][0] - t[i][2];                          \
             V[(size_t)(i * 4 + 1) * cs + col] = t[i][1] + t[i][2];                          \
@@ -274,17 +292,16 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
             V[(size_t)(i * 4 + 3) * cs + col] = t[i][1] - t[i][3];                          \
           }                                                                                 \
         }                                                                                   \
-    }                                                                                       \
   }                                                                                         \
   /* y's 2x2 tiles of tile rows [tr0, tr0 + ntr) = A^T m A, clipped to H' x W'. */          \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
                               T *y) {                                                       \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 2), pb = ntr * TW, ns = N * pb + PLANE_PAD;                   \
-    for (size_t n = 0; n < N; n++)                                                          \
-      for (size_t ti = 0; ti < ntr; ti++)                                                   \
-        for (size_t tj = 0; tj < TW; tj++) {                                                \
-          size_t col = n * pb + ti * TW + tj;                                               \
+    const size_t TW = tiles_w(g, 2), pb = ntr * TW, NP = n_padded(g), ns = NP * pb + PLANE_PAD;     \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++)                                                    \
+        for (size_t n = 0; n < N; n++) {                                                    \
+          size_t col = (ti * TW + tj) * NP + n;                                             \
           T m[4][4], t[2][4];                                                               \
           UNROLL for (int i = 0; i < 16; i++) m[i / 4][i % 4] = M[(size_t)i * ns + col];           \
           UNROLL for (int j = 0; j < 4; j++) {                                                     \
@@ -303,18 +320,17 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
    * of N x C): per band, the input transform, one GEMM per plane, the output transform. */ \
   static void wino_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,    \
                                   T *V, size_t m) {                                         \
-    const size_t N = g->n_filters, C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
+    const size_t C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
     const size_t band = band_tile_rows(g, sizeof(T), m), np = planes(m);                    \
-    const size_t us = N * C + PLANE_PAD, vs = C * band * TW + PLANE_PAD;                    \
+    const size_t us = u_stride(g), vs = C * band * TW + PLANE_PAD, NP = n_padded(g);        \
     T *M = V + np * vs;                                                                     \
     for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
       size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
       if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V);                                        \
       else input4_##SUFFIX(g, x, tr0, ntr, V);                                              \
       for (size_t xi = 0; xi < np; xi++)                                                    \
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)pb, (int)C, (T)1,      \
-             U + xi * us, (int)C, V + xi * (C * pb + PLANE_PAD), (int)pb, (T)0,             \
-             M + xi * (N * pb + PLANE_PAD), (int)pb);                                       \
+        cod_gemm_packed_##SUFFIX(pb, C, NP / PANEL_OF(T), V + xi * (C * pb + PLANE_PAD), C, \
+                                 U + xi * us, M + xi * (NP * pb + PLANE_PAD), NP);         \
       if (m == 2) output_##SUFFIX(g, M, tr0, ntr, y);                                       \
       else output4_##SUFFIX(g, M, tr0, ntr, y);                                             \
     }                                                                                       \
