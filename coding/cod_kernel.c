@@ -76,10 +76,10 @@ void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *
 /* The packed products' row blocks: P rows in ceil(P / 6) blocks of 5 or 6 (49 tiles: four
  * of 6 and five of 5), so every block keeps 10 or 12 accumulators busy and no row is
  * padded; block b starts at pk_block_start(P, b). The inner dimension goes in chunks of
- * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 16 KB) and a block's rows
- * of A (6 to 12 KB) share L1; later chunks add to the entries the first one stored, which
+ * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 12 KB) and a block's rows
+ * of A (5 to 9 KB) share L1; later chunks add to the entries the first one stored, which
  * keeps each entry one sum in index order. */
-#define PK_CHUNK 256
+#define PK_CHUNK 192
 static inline size_t pk_blocks(size_t P) { return (P + 5) / 6; }
 static inline size_t pk_block_start(size_t P, size_t b) {
   size_t nb = pk_blocks(P), base = P / nb, extra = P % nb;
@@ -317,13 +317,14 @@ void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const
 #define DEFINE_PK_BLOCK(T, SUFFIX, V, LANES, SETZERO, LOAD, STORE, BCAST, FMA)             \
   GS_TARGET static GS_INLINE void pk_block_##SUFFIX(size_t r, size_t K, const T *A,        \
                                                     size_t lda, const T *B, T *C,          \
-                                                    size_t ldc, int add) {                 \
+                                                    size_t ldc, int add, const T *pf) {    \
     V c[6][2];                                                                             \
     _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                               \
       c[i][0] = add ? LOAD(C + i * ldc) : SETZERO();                                       \
       c[i][1] = add ? LOAD(C + i * ldc + LANES) : SETZERO();                               \
     }                                                                                      \
     for (size_t t = 0; t < K; t++) {                                                       \
+      if (pf) _mm_prefetch((const char *)(pf + t * 2 * LANES), _MM_HINT_T1);               \
       V b0 = LOAD(B + t * 2 * LANES), b1 = LOAD(B + t * 2 * LANES + LANES);                \
       _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                             \
         V a = BCAST(A + i * lda + t);                                                      \
@@ -342,6 +343,16 @@ DEFINE_PK_BLOCK(float, f32, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm25
 DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd,
                 _mm256_broadcast_sd, _mm256_fmadd_pd)
 
+#define PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf)                               \
+  switch (r) {                                                                             \
+  case 6: pk_block_##SUFFIX(6, kc, a, lda, b, c, ldc, add, pf); break;                     \
+  case 5: pk_block_##SUFFIX(5, kc, a, lda, b, c, ldc, add, pf); break;                     \
+  case 4: pk_block_##SUFFIX(4, kc, a, lda, b, c, ldc, add, pf); break;                     \
+  case 3: pk_block_##SUFFIX(3, kc, a, lda, b, c, ldc, add, pf); break;                     \
+  case 2: pk_block_##SUFFIX(2, kc, a, lda, b, c, ldc, add, pf); break;                     \
+  default: pk_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add, pf); break;                    \
+  }
+
 /* Panel outer, chunks of K, row blocks inner: a panel chunk is read from memory once and
  * from L1 by every block; A's rows come from L2. */
 #define DEFINE_PACKED_AVX2(T, SUFFIX, PW)                                                  \
@@ -357,13 +368,13 @@ DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm
           const T *a = A + p0 * lda + k0;                                                  \
           T *c = C + p0 * ldc + j * (PW);                                                  \
           int add = k0 > 0;                                                                \
-          switch (r) {                                                                     \
-          case 6: pk_block_##SUFFIX(6, kc, a, lda, b, c, ldc, add); break;                 \
-          case 5: pk_block_##SUFFIX(5, kc, a, lda, b, c, ldc, add); break;                 \
-          case 4: pk_block_##SUFFIX(4, kc, a, lda, b, c, ldc, add); break;                 \
-          case 3: pk_block_##SUFFIX(3, kc, a, lda, b, c, ldc, add); break;                 \
-          case 2: pk_block_##SUFFIX(2, kc, a, lda, b, c, ldc, add); break;                 \
-          default: pk_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add); break;                \
+          /* the first block fetches the next chunk into L2 while it computes: that    \
+           * chunk's own first block would otherwise wait on L3 for each of its lines */ \
+          const T *pf = blk == 0 && (k0 + kc < K || j + 1 < npanels) ? b + kc * (PW) : NULL; \
+          if (pf) {                                                                        \
+            PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf);                          \
+          } else {                                                                         \
+            PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, (const T *)NULL);             \
           }                                                                                \
         }                                                                                  \
         if (K == 0) break;                                                                 \

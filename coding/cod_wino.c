@@ -71,6 +71,14 @@ static size_t u_at(const cod_conv_geom *g, size_t n, size_t c, size_t pw) {
   return (n / pw * g->c + c) * pw + n % pw;
 }
 
+/* F(2x2)'s input band channels last: (2 rows + 2) x (2 TW + 2) positions of C channels,
+ * zero where the padded input has no value, so the input transform reads each tile
+ * position as C contiguous channels and runs across channels in vectors. */
+static size_t hwc_wp(const cod_conv_geom *g) { return 2 * tiles_w(g, 2) + 2; }
+static size_t hwc_len(const cod_conv_geom *g, size_t rows) {
+  return (2 * rows + 2) * hwc_wp(g) * g->c;
+}
+
 /* Tile rows per band. */
 static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
   size_t per_row = planes(m) * (g->c + n_padded(g)) * tiles_w(g, m) * el;
@@ -84,8 +92,9 @@ static size_t filters_len(const cod_conv_geom *g, size_t m) {
   return planes(m) * u_stride(g);
 }
 static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t pb = band_tile_rows(g, el, m) * tiles_w(g, m);
-  return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (n_padded(g) * pb + PLANE_PAD)) *
+  size_t rows = band_tile_rows(g, el, m), pb = rows * tiles_w(g, m);
+  size_t xt = m == 2 ? hwc_len(g, rows) : 0;
+  return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (n_padded(g) * pb + PLANE_PAD) + xt) *
          el;
 }
 
@@ -227,6 +236,102 @@ static const double AT4[4][6] = {
 DEFINE_WINO4(double, f64, cblas_dgemm)
 DEFINE_WINO4(float, f32, cblas_sgemm)
 
+/* F(2x2)'s input and output transforms, across channels (input) or filters (output) in
+ * blocks of one 64-byte line: the inner loops over a block have a constant trip count, so
+ * the compiler turns them into vector code (AVX2 in the _avx2 copy, chosen at run time
+ * like cod_kernel's products; the _gen copy is the same source for any CPU).
+ * V_xi[p][c] = (B^T d B)_xi for tile p of the band and channel c, from the band's
+ * channels-last input xt; d is the tile's 4x4 positions, rows WP*C apart, columns C. */
+#define WINO2_TILE_IN(T, d, RS, v, cs, l)                                                    \
+  do {                                                                                      \
+    T t_[4][4];                                                                             \
+    UNROLL for (int j = 0; j < 4; j++) {                                                    \
+      T d0 = d[0 * (RS) + (size_t)j * C + (l)], d1 = d[1 * (RS) + (size_t)j * C + (l)];     \
+      T d2 = d[2 * (RS) + (size_t)j * C + (l)], d3 = d[3 * (RS) + (size_t)j * C + (l)];     \
+      t_[0][j] = d0 - d2, t_[1][j] = d1 + d2, t_[2][j] = d2 - d1, t_[3][j] = d1 - d3;       \
+    }                                                                                       \
+    UNROLL for (int i = 0; i < 4; i++) {                                                    \
+      v[(size_t)(i * 4 + 0) * (cs) + (l)] = t_[i][0] - t_[i][2];                            \
+      v[(size_t)(i * 4 + 1) * (cs) + (l)] = t_[i][1] + t_[i][2];                            \
+      v[(size_t)(i * 4 + 2) * (cs) + (l)] = t_[i][2] - t_[i][1];                            \
+      v[(size_t)(i * 4 + 3) * (cs) + (l)] = t_[i][1] - t_[i][3];                            \
+    }                                                                                       \
+  } while (0)
+
+#define DEFINE_WINO2_XFORM(T, SUFFIX, ISA, ATTR)                                             \
+  ATTR static void in2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict xt,       \
+                                        size_t ntr, T *restrict V) {                        \
+    const size_t C = g->c, TW = tiles_w(g, 2), pb = ntr * TW, WP = hwc_wp(g);               \
+    const size_t cs = C * pb + PLANE_PAD, RS = WP * C, CB = PANEL_OF(T);                    \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++) {                                                  \
+        const T *d = xt + (2 * ti * WP + 2 * tj) * C;                                       \
+        T *v = V + (ti * TW + tj) * C;                                                      \
+        size_t c0 = 0;                                                                      \
+        for (; c0 + CB <= C; c0 += CB) {                                                    \
+          /* through a local block: 16 store streams cs apart defeat the vectoriser */     \
+          T vb[16][PANEL_OF(T)];                                                            \
+          const T *dc = d + c0;                                                             \
+          T *vp = &vb[0][0];                                                                \
+          for (size_t l = 0; l < CB; l++) WINO2_TILE_IN(T, dc, RS, vp, CB, l);              \
+          UNROLL for (int i = 0; i < 16; i++)                                               \
+            memcpy(v + (size_t)i * cs + c0, vb[i], sizeof vb[i]);                           \
+        }                                                                                   \
+        for (size_t l = c0; l < C; l++) WINO2_TILE_IN(T, d, RS, v, cs, l);                  \
+      }                                                                                     \
+  }                                                                                         \
+  /* y's 2x2 tiles of tile rows [tr0, tr0 + ntr) = A^T m A, clipped to H' x W': a block of \
+   * filters in vectors, then its four outputs stored filter by filter (y is N x H' x W'). \
+   * M's padded filters (up to n_padded) are finite, so a block may run past N. */         \
+  ATTR static void out2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict M,       \
+                                         size_t tr0, size_t ntr, T *restrict y) {           \
+    const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
+    const size_t TW = tiles_w(g, 2), pb = ntr * TW, NP = n_padded(g);                       \
+    const size_t ns = NP * pb + PLANE_PAD, CB = PANEL_OF(T), OHW = OH * OW;                 \
+    for (size_t ti = 0; ti < ntr; ti++)                                                     \
+      for (size_t tj = 0; tj < TW; tj++) {                                                  \
+        const T *m = M + (ti * TW + tj) * NP;                                               \
+        size_t oh = 2 * (tr0 + ti), ow = 2 * tj;                                            \
+        int r1 = oh + 1 < OH, c1 = ow + 1 < OW;                                             \
+        T *yt = y + oh * OW + ow;                                                           \
+        for (size_t n0 = 0; n0 < N; n0 += CB) {                                             \
+          T o[4][PANEL_OF(T)];                                                              \
+          for (size_t l = 0; l < CB; l++) {                                                 \
+            T q[4][4], t[2][4];                                                             \
+            UNROLL for (int i = 0; i < 16; i++) q[i / 4][i % 4] = m[(size_t)i * ns + n0 + l]; \
+            UNROLL for (int j = 0; j < 4; j++) {                                            \
+              t[0][j] = q[0][j] + q[1][j] + q[2][j];                                        \
+              t[1][j] = q[1][j] - q[2][j] - q[3][j];                                        \
+            }                                                                               \
+            UNROLL for (int i = 0; i < 2; i++) {                                            \
+              o[2 * i][l] = t[i][0] + t[i][1] + t[i][2];                                    \
+              o[2 * i + 1][l] = t[i][1] - t[i][2] - t[i][3];                                \
+            }                                                                               \
+          }                                                                                 \
+          size_t len = N - n0 < CB ? N - n0 : CB;                                           \
+          for (size_t l = 0; l < len; l++) {                                                \
+            T *yn = yt + (n0 + l) * OHW;                                                    \
+            yn[0] = o[0][l];                                                                \
+            if (c1) yn[1] = o[1][l];                                                        \
+            if (r1) {                                                                       \
+              yn[OW] = o[2][l];                                                             \
+              if (c1) yn[OW + 1] = o[3][l];                                                 \
+            }                                                                               \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+  }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WINO_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define WINO_AVX2
+#endif
+DEFINE_WINO2_XFORM(double, f64, avx2, WINO_AVX2)
+DEFINE_WINO2_XFORM(float, f32, avx2, WINO_AVX2)
+DEFINE_WINO2_XFORM(double, f64, gen, )
+DEFINE_WINO2_XFORM(float, f32, gen, )
+
 /* The three transforms, written out (entries 0, +-1/2, +-1). Each helper is for one
  * element type T; DEFINE_WINO instantiates them with the GEMM of that type. */
 #define DEFINE_WINO(T, SUFFIX, GEMM)                                                        \
@@ -255,66 +360,32 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
           UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + u_at(g, n, c, PW)] = u[i][j];    \
       }                                                                                     \
   }                                                                                         \
-  /* V_xi[c][p] = (B^T d B)_xi for the tiles of tile rows [tr0, tr0 + ntr). */              \
-  static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
-                             T *V) {                                                        \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 2), pb = ntr * TW;             \
-    const long p = (long)g->pad;                                                            \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++)                                                    \
-        for (size_t c = 0; c < C; c++) {                                                    \
-          const T *xc = x + c * H * W;                                                      \
-          long r0 = (long)(2 * (tr0 + ti)) - p, c0 = (long)(2 * tj) - p;                    \
-          T d[4][4], t[4][4];                                                               \
-          if (r0 >= 0 && c0 >= 0 && r0 + 4 <= (long)H && c0 + 4 <= (long)W) {              \
-            UNROLL for (int i = 0; i < 4; i++)                                                     \
-              memcpy(d[i], xc + (size_t)(r0 + i) * W + (size_t)c0, 4 * sizeof(T));          \
-          } else {                                                                          \
-            UNROLL for (int i = 0; i < 4; i++)                                                     \
-              UNROLL for (int j = 0; j < 4; j++) {                                                 \
-                long r = r0 + i, s = c0 + j;                                                \
-                d[i][j] = (r >= 0 && s >= 0 && r < (long)H && s < (long)W)                  \
-                              ? xc[(size_t)r * W + (size_t)s]                               \
-                              : (T)0;                                                       \
-              }                                                                             \
-          }                                                                                 \
-          UNROLL for (int j = 0; j < 4; j++) {                                                     \
-            t[0][j] = d[0][j] - d[2][j];                                                    \
-            t[1][j] = d[1][j] + d[2][j];                                                    \
-            t[2][j] = d[2][j] - d[1][j];                                                    \
-            t[3][j] = d[1][j] - d[3][j];                                                    \
-          }                                                                                 \
-          size_t col = (ti * TW + tj) * C + c, cs = C * pb + PLANE_PAD;                     \
-          UNROLL for (int i = 0; i < 4; i++) {                                                     \
-            V[(size_t)(i * 4 + 0) * cs + col] = t[i][0] - t[i][2];                          \
-            V[(size_t)(i * 4 + 1) * cs + col] = t[i][1] + t[i][2];                          \
-            V[(size_t)(i * 4 + 2) * cs + col] = t[i][2] - t[i][1];                          \
-            V[(size_t)(i * 4 + 3) * cs + col] = t[i][1] - t[i][3];                          \
-          }                                                                                 \
+  /* The band's input channels last (hwc_len), zero outside the input. */                 \
+  static void hwc_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,     \
+                           T *xt) {                                                         \
+    const size_t C = g->c, H = g->h, W = g->w, RW = 2 * ntr + 2, WP = hwc_wp(g);           \
+    const long p = (long)g->pad, r0 = (long)(2 * tr0) - p;                                  \
+    for (size_t c = 0; c < C; c++)                                                          \
+      for (size_t r = 0; r < RW; r++) {                                                     \
+        long ih = r0 + (long)r;                                                             \
+        T *dst = xt + r * WP * C + c;                                                       \
+        const T *src = ih >= 0 && ih < (long)H ? x + (c * H + (size_t)ih) * W : NULL;       \
+        for (size_t s = 0; s < WP; s++) {                                                   \
+          long iw = (long)s - p;                                                            \
+          dst[s * C] = src && iw >= 0 && iw < (long)W ? src[iw] : (T)0;                     \
         }                                                                                   \
+      }                                                                                     \
   }                                                                                         \
-  /* y's 2x2 tiles of tile rows [tr0, tr0 + ntr) = A^T m A, clipped to H' x W'. */          \
+  static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
+                             T *V, T *xt) {                                                 \
+    hwc_##SUFFIX(g, x, tr0, ntr, xt);                                                       \
+    if (cod_gemm_small_simd()) in2_##SUFFIX##_avx2(g, xt, ntr, V);                          \
+    else in2_##SUFFIX##_gen(g, xt, ntr, V);                                                 \
+  }                                                                                         \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
                               T *y) {                                                       \
-    const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 2), pb = ntr * TW, NP = n_padded(g), ns = NP * pb + PLANE_PAD;     \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++)                                                    \
-        for (size_t n = 0; n < N; n++) {                                                    \
-          size_t col = (ti * TW + tj) * NP + n;                                             \
-          T m[4][4], t[2][4];                                                               \
-          UNROLL for (int i = 0; i < 16; i++) m[i / 4][i % 4] = M[(size_t)i * ns + col];           \
-          UNROLL for (int j = 0; j < 4; j++) {                                                     \
-            t[0][j] = m[0][j] + m[1][j] + m[2][j];                                          \
-            t[1][j] = m[1][j] - m[2][j] - m[3][j];                                          \
-          }                                                                                 \
-          size_t oh = 2 * (tr0 + ti), ow = 2 * tj;                                          \
-          for (int i = 0; i < 2 && oh + (size_t)i < OH; i++) {                              \
-            T *row = y + (n * OH + oh + (size_t)i) * OW + ow;                               \
-            row[0] = t[i][0] + t[i][1] + t[i][2];                                           \
-            if (ow + 1 < OW) row[1] = t[i][1] - t[i][2] - t[i][3];                          \
-          }                                                                                 \
-        }                                                                                   \
+    if (cod_gemm_small_simd()) out2_##SUFFIX##_avx2(g, M, tr0, ntr, y);                     \
+    else out2_##SUFFIX##_gen(g, M, tr0, ntr, y);                                            \
   }                                                                                         \
   /* The bands of tiles of F(m x m, 3x3), given the transformed filters U ((m+2)^2 planes   \
    * of N x C): per band, the input transform, one GEMM per plane, the output transform. */ \
@@ -323,10 +394,10 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
     const size_t C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
     const size_t band = band_tile_rows(g, sizeof(T), m), np = planes(m);                    \
     const size_t us = u_stride(g), vs = C * band * TW + PLANE_PAD, NP = n_padded(g);        \
-    T *M = V + np * vs;                                                                     \
+    T *M = V + np * vs, *xt = M + np * (NP * band * TW + PLANE_PAD);                        \
     for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
       size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
-      if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V);                                        \
+      if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V, xt);                                    \
       else input4_##SUFFIX(g, x, tr0, ntr, V);                                              \
       for (size_t xi = 0; xi < np; xi++)                                                    \
         cod_gemm_packed_##SUFFIX(pb, C, NP / PANEL_OF(T), V + xi * (C * pb + PLANE_PAD), C, \
