@@ -80,6 +80,7 @@ void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *
  * of A (5 to 9 KB) share L1; later chunks add to the entries the first one stored, which
  * keeps each entry one sum in index order. */
 #define PK_CHUNK 192
+#define PK_HINT _MM_HINT_T0
 static inline size_t pk_blocks(size_t P) { return (P + 5) / 6; }
 static inline size_t pk_block_start(size_t P, size_t b) {
   size_t nb = pk_blocks(P), base = P / nb, extra = P % nb;
@@ -317,14 +318,15 @@ void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const
 #define DEFINE_PK_BLOCK(T, SUFFIX, V, LANES, SETZERO, LOAD, STORE, BCAST, FMA)             \
   GS_TARGET static GS_INLINE void pk_block_##SUFFIX(size_t r, size_t K, const T *A,        \
                                                     size_t lda, const T *B, T *C,          \
-                                                    size_t ldc, int add, const T *pf) {    \
+                                                    size_t ldc, int add, const T *pf,      \
+                                                    size_t npf) {                          \
     V c[6][2];                                                                             \
     _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                               \
       c[i][0] = add ? LOAD(C + i * ldc) : SETZERO();                                       \
       c[i][1] = add ? LOAD(C + i * ldc + LANES) : SETZERO();                               \
     }                                                                                      \
     for (size_t t = 0; t < K; t++) {                                                       \
-      if (pf) _mm_prefetch((const char *)(pf + t * 2 * LANES), _MM_HINT_T1);               \
+      if (t < npf) _mm_prefetch((const char *)(pf + t * 2 * LANES), PK_HINT);              \
       V b0 = LOAD(B + t * 2 * LANES), b1 = LOAD(B + t * 2 * LANES + LANES);                \
       _Pragma("GCC unroll 6") for (size_t i = 0; i < r; i++) {                             \
         V a = BCAST(A + i * lda + t);                                                      \
@@ -343,14 +345,14 @@ DEFINE_PK_BLOCK(float, f32, __m256, 8, _mm256_setzero_ps, _mm256_loadu_ps, _mm25
 DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm256_storeu_pd,
                 _mm256_broadcast_sd, _mm256_fmadd_pd)
 
-#define PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf)                               \
+#define PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf, npf)                          \
   switch (r) {                                                                             \
-  case 6: pk_block_##SUFFIX(6, kc, a, lda, b, c, ldc, add, pf); break;                     \
-  case 5: pk_block_##SUFFIX(5, kc, a, lda, b, c, ldc, add, pf); break;                     \
-  case 4: pk_block_##SUFFIX(4, kc, a, lda, b, c, ldc, add, pf); break;                     \
-  case 3: pk_block_##SUFFIX(3, kc, a, lda, b, c, ldc, add, pf); break;                     \
-  case 2: pk_block_##SUFFIX(2, kc, a, lda, b, c, ldc, add, pf); break;                     \
-  default: pk_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add, pf); break;                    \
+  case 6: pk_block_##SUFFIX(6, kc, a, lda, b, c, ldc, add, pf, npf); break;                     \
+  case 5: pk_block_##SUFFIX(5, kc, a, lda, b, c, ldc, add, pf, npf); break;                     \
+  case 4: pk_block_##SUFFIX(4, kc, a, lda, b, c, ldc, add, pf, npf); break;                     \
+  case 3: pk_block_##SUFFIX(3, kc, a, lda, b, c, ldc, add, pf, npf); break;                     \
+  case 2: pk_block_##SUFFIX(2, kc, a, lda, b, c, ldc, add, pf, npf); break;                     \
+  default: pk_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add, pf, npf); break;                    \
   }
 
 /* Panel outer, chunks of K, row blocks inner: a panel chunk is read from memory once and
@@ -368,14 +370,13 @@ DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm
           const T *a = A + p0 * lda + k0;                                                  \
           T *c = C + p0 * ldc + j * (PW);                                                  \
           int add = k0 > 0;                                                                \
-          /* the first block fetches the next chunk into L2 while it computes: that    \
-           * chunk's own first block would otherwise wait on L3 for each of its lines */ \
-          const T *pf = blk == 0 && (k0 + kc < K || j + 1 < npanels) ? b + kc * (PW) : NULL; \
-          if (pf) {                                                                        \
-            PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf);                          \
-          } else {                                                                         \
-            PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, (const T *)NULL);             \
-          }                                                                                \
+          /* the blocks share the fetch of the next chunk (the next panel's first after \
+           * the last chunk) into cache while they compute, evenly in time: that chunk's \
+           * first block would otherwise wait on memory for each of its lines */          \
+          size_t f0 = kc * blk / nb, f1 = kc * (blk + 1) / nb;                             \
+          const T *pf = b + (kc + f0) * (PW);                                              \
+          size_t npf = k0 + kc < K || j + 1 < npanels ? f1 - f0 : 0;                       \
+          PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf, npf);                       \
         }                                                                                  \
         if (K == 0) break;                                                                 \
       }                                                                                    \

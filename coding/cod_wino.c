@@ -19,7 +19,8 @@
 
 #include "cod_kernel.h"
 
-#define COD_WINO_BAND_BYTES ((size_t)16 << 20)
+#define COD_WINO_BAND_BYTES ((size_t)512 << 10)
+#define COD_WINO_MIN_BAND 48
 
 /* Elements between the 16 planes of U, V and M. Without it a plane's size is often a
  * multiple of 4 KiB (VGG-16 conv3_1: 256 x 784 floats), so the 16 streams a transform
@@ -79,11 +80,19 @@ static size_t hwc_len(const cod_conv_geom *g, size_t rows) {
   return (2 * rows + 2) * hwc_wp(g) * g->c;
 }
 
-/* Tile rows per band. */
-static size_t band_tile_rows(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t per_row = planes(m) * (g->c + n_padded(g)) * tiles_w(g, m) * el;
-  size_t rows = COD_WINO_BAND_BYTES / per_row;
-  if (rows < 1) rows = 1;
+/* Tiles per band: as many as fit COD_WINO_BAND_BYTES of V and M (the core's L2, so the
+ * products read V and the output transform M from it) but at least COD_WINO_MIN_BAND, as
+ * every band streams all of U once and U's entries are used once per tile of the band;
+ * a band may start and end inside a tile row. */
+static size_t band_tiles(const cod_conv_geom *g, size_t el, size_t m) {
+  size_t per_tile = planes(m) * (g->c + n_padded(g)) * el, all = tiles_h(g, m) * tiles_w(g, m);
+  size_t pb = COD_WINO_BAND_BYTES / per_tile;
+  if (pb < COD_WINO_MIN_BAND) pb = COD_WINO_MIN_BAND;
+  return pb < all ? pb : all;
+}
+/* Tile rows a band of pb tiles can touch (it may start anywhere in a row). */
+static size_t band_rows_max(const cod_conv_geom *g, size_t pb, size_t m) {
+  size_t tw = tiles_w(g, m), rows = (pb + tw - 2) / tw + 1;
   return rows < tiles_h(g, m) ? rows : tiles_h(g, m);
 }
 
@@ -92,8 +101,8 @@ static size_t filters_len(const cod_conv_geom *g, size_t m) {
   return planes(m) * u_stride(g);
 }
 static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t rows = band_tile_rows(g, el, m), pb = rows * tiles_w(g, m);
-  size_t xt = m == 2 ? hwc_len(g, rows) : 0;
+  size_t pb = band_tiles(g, el, m);
+  size_t xt = m == 2 ? hwc_len(g, band_rows_max(g, pb, m)) : 0;
   return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (n_padded(g) * pb + PLANE_PAD) + xt) *
          el;
 }
@@ -171,15 +180,15 @@ static const double AT4[4][6] = {
             (T)(G4[j][0] * t[i][0] + G4[j][1] * t[i][1] + G4[j][2] * t[i][2]);              \
       }                                                                                     \
   }                                                                                         \
-  static void input4_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,  \
+  static void input4_##SUFFIX(const cod_conv_geom *g, const T *x, size_t p0, size_t pb,    \
                               T *V) {                                                       \
-    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4), pb = ntr * TW;            \
+    const size_t C = g->c, H = g->h, W = g->w, TW = tiles_w(g, 4);                          \
     const long p = (long)g->pad;                                                            \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++)                                                    \
-        for (size_t c = 0; c < C; c++) {                                                    \
+    for (size_t q = 0; q < pb; q++)                                                         \
+      for (size_t c = 0; c < C; c++) {                                                      \
+          const size_t ti = (p0 + q) / TW, tj = (p0 + q) % TW;                              \
           const T *xc = x + c * H * W;                                                      \
-          long r0 = (long)(4 * (tr0 + ti)) - p, c0 = (long)(4 * tj) - p;                    \
+          long r0 = (long)(4 * ti) - p, c0 = (long)(4 * tj) - p;                            \
           T d[6][6], t[6][6];                                                               \
           if (r0 >= 0 && c0 >= 0 && r0 + 6 <= (long)H && c0 + 6 <= (long)W) {              \
             UNROLL for (int i = 0; i < 6; i++)                                              \
@@ -198,7 +207,7 @@ static const double AT4[4][6] = {
             UNROLL for (int l = 0; l < 6; l++) a += (T)BT4[i][l] * d[l][j];                 \
             t[i][j] = a;                                                                    \
           }                                                                                 \
-          size_t col = (ti * TW + tj) * C + c, cs = C * pb + PLANE_PAD;                     \
+          size_t col = q * C + c, cs = C * pb + PLANE_PAD;                                  \
           UNROLL for (int i = 0; i < 6; i++) UNROLL for (int j = 0; j < 6; j++) {           \
             T a = 0;                                                                        \
             UNROLL for (int l = 0; l < 6; l++) a += t[i][l] * (T)BT4[j][l];                 \
@@ -206,14 +215,14 @@ static const double AT4[4][6] = {
           }                                                                                 \
         }                                                                                   \
   }                                                                                         \
-  static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr, \
+  static void output4_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,   \
                                T *y) {                                                      \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 4), pb = ntr * TW, NP = n_padded(g), ns = NP * pb + PLANE_PAD;    \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++)                                                    \
-        for (size_t n = 0; n < N; n++) {                                                    \
-          size_t col = (ti * TW + tj) * NP + n;                                             \
+    const size_t TW = tiles_w(g, 4), NP = n_padded(g), ns = NP * pb + PLANE_PAD;            \
+    for (size_t q = 0; q < pb; q++)                                                         \
+      for (size_t n = 0; n < N; n++) {                                                      \
+          const size_t ti = (p0 + q) / TW, tj = (p0 + q) % TW;                              \
+          size_t col = q * NP + n;                                                          \
           T m[6][6], t[4][6];                                                               \
           UNROLL for (int i = 0; i < 36; i++) m[i / 6][i % 6] = M[(size_t)i * ns + col];    \
           UNROLL for (int i = 0; i < 4; i++) UNROLL for (int j = 0; j < 6; j++) {           \
@@ -221,7 +230,7 @@ static const double AT4[4][6] = {
             UNROLL for (int l = 0; l < 6; l++) a += (T)AT4[i][l] * m[l][j];                 \
             t[i][j] = a;                                                                    \
           }                                                                                 \
-          size_t oh = 4 * (tr0 + ti), ow = 4 * tj;                                          \
+          size_t oh = 4 * ti, ow = 4 * tj;                                                  \
           for (size_t i = 0; i < 4 && oh + i < OH; i++) {                                   \
             T *row = y + (n * OH + oh + i) * OW + ow;                                       \
             for (size_t j = 0; j < 4 && ow + j < OW; j++) {                                 \
@@ -260,13 +269,13 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 
 #define DEFINE_WINO2_XFORM(T, SUFFIX, ISA, ATTR)                                             \
   ATTR static void in2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict xt,       \
-                                        size_t ntr, T *restrict V) {                        \
-    const size_t C = g->c, TW = tiles_w(g, 2), pb = ntr * TW, WP = hwc_wp(g);               \
+                                        size_t p0, size_t pb, T *restrict V) {              \
+    const size_t C = g->c, TW = tiles_w(g, 2), WP = hwc_wp(g), tr0 = p0 / TW;               \
     const size_t cs = C * pb + PLANE_PAD, RS = WP * C, CB = PANEL_OF(T);                    \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++) {                                                  \
+    for (size_t q = 0; q < pb; q++) {                                                       \
+        const size_t ti = (p0 + q) / TW - tr0, tj = (p0 + q) % TW;                          \
         const T *d = xt + (2 * ti * WP + 2 * tj) * C;                                       \
-        T *v = V + (ti * TW + tj) * C;                                                      \
+        T *v = V + q * C;                                                                   \
         size_t c0 = 0;                                                                      \
         for (; c0 + CB <= C; c0 += CB) {                                                    \
           /* through a local block: 16 store streams cs apart defeat the vectoriser */     \
@@ -280,28 +289,27 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
         for (size_t l = c0; l < C; l++) WINO2_TILE_IN(T, d, RS, v, cs, l);                  \
       }                                                                                     \
   }                                                                                         \
-  /* y's 2x2 tiles of tile rows [tr0, tr0 + ntr) = A^T m A, clipped to H' x W': a block of \
+  /* y's 2x2 tiles p0 .. p0 + pb - 1 = A^T m A, clipped to H' x W': a block of             \
    * filters in vectors, then its four outputs stored filter by filter (y is N x H' x W'). \
    * M's padded filters (up to n_padded) are finite, so a block may run past N. */         \
   ATTR static void out2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict M,       \
-                                         size_t tr0, size_t ntr, T *restrict y) {           \
+                                         size_t p0, size_t pb, T *restrict y) {             \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
-    const size_t TW = tiles_w(g, 2), pb = ntr * TW, NP = n_padded(g);                       \
+    const size_t TW = tiles_w(g, 2), NP = n_padded(g);                                      \
     const size_t ns = NP * pb + PLANE_PAD, CB = PANEL_OF(T), OHW = OH * OW;                 \
-    for (size_t ti = 0; ti < ntr; ti++)                                                     \
-      for (size_t tj = 0; tj < TW; tj++) {                                                  \
-        const T *m = M + (ti * TW + tj) * NP;                                               \
-        size_t oh = 2 * (tr0 + ti), ow = 2 * tj;                                            \
+    for (size_t q = 0; q < pb; q++) {                                                       \
+        const T *m = M + q * NP;                                                            \
+        size_t oh = 2 * ((p0 + q) / TW), ow = 2 * ((p0 + q) % TW);                          \
         int r1 = oh + 1 < OH, c1 = ow + 1 < OW;                                             \
         T *yt = y + oh * OW + ow;                                                           \
         for (size_t n0 = 0; n0 < N; n0 += CB) {                                             \
           T o[4][PANEL_OF(T)];                                                              \
           for (size_t l = 0; l < CB; l++) {                                                 \
-            T q[4][4], t[2][4];                                                             \
-            UNROLL for (int i = 0; i < 16; i++) q[i / 4][i % 4] = m[(size_t)i * ns + n0 + l]; \
+            T e[4][4], t[2][4];                                                             \
+            UNROLL for (int i = 0; i < 16; i++) e[i / 4][i % 4] = m[(size_t)i * ns + n0 + l]; \
             UNROLL for (int j = 0; j < 4; j++) {                                            \
-              t[0][j] = q[0][j] + q[1][j] + q[2][j];                                        \
-              t[1][j] = q[1][j] - q[2][j] - q[3][j];                                        \
+              t[0][j] = e[0][j] + e[1][j] + e[2][j];                                        \
+              t[1][j] = e[1][j] - e[2][j] - e[3][j];                                        \
             }                                                                               \
             UNROLL for (int i = 0; i < 2; i++) {                                            \
               o[2 * i][l] = t[i][0] + t[i][1] + t[i][2];                                    \
@@ -361,9 +369,9 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
       }                                                                                     \
   }                                                                                         \
   /* The band's input channels last (hwc_len), zero outside the input. */                 \
-  static void hwc_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,     \
+  static void hwc_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t nrows,   \
                            T *xt) {                                                         \
-    const size_t C = g->c, H = g->h, W = g->w, RW = 2 * ntr + 2, WP = hwc_wp(g);           \
+    const size_t C = g->c, H = g->h, W = g->w, RW = 2 * nrows + 2, WP = hwc_wp(g);         \
     const long p = (long)g->pad, r0 = (long)(2 * tr0) - p;                                  \
     for (size_t c = 0; c < C; c++)                                                          \
       for (size_t r = 0; r < RW; r++) {                                                     \
@@ -376,34 +384,35 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
         }                                                                                   \
       }                                                                                     \
   }                                                                                         \
-  static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t ntr,   \
+  static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t p0, size_t pb,     \
                              T *V, T *xt) {                                                 \
-    hwc_##SUFFIX(g, x, tr0, ntr, xt);                                                       \
-    if (cod_gemm_small_simd()) in2_##SUFFIX##_avx2(g, xt, ntr, V);                          \
-    else in2_##SUFFIX##_gen(g, xt, ntr, V);                                                 \
+    const size_t TW = tiles_w(g, 2), tr0 = p0 / TW;                                         \
+    hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, xt);                              \
+    if (cod_gemm_small_simd()) in2_##SUFFIX##_avx2(g, xt, p0, pb, V);                       \
+    else in2_##SUFFIX##_gen(g, xt, p0, pb, V);                                              \
   }                                                                                         \
-  static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t tr0, size_t ntr,  \
+  static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,    \
                               T *y) {                                                       \
-    if (cod_gemm_small_simd()) out2_##SUFFIX##_avx2(g, M, tr0, ntr, y);                     \
-    else out2_##SUFFIX##_gen(g, M, tr0, ntr, y);                                            \
+    if (cod_gemm_small_simd()) out2_##SUFFIX##_avx2(g, M, p0, pb, y);                       \
+    else out2_##SUFFIX##_gen(g, M, p0, pb, y);                                              \
   }                                                                                         \
   /* The bands of tiles of F(m x m, 3x3), given the transformed filters U ((m+2)^2 planes   \
    * of N x C): per band, the input transform, one GEMM per plane, the output transform. */ \
   static void wino_bands_##SUFFIX(const cod_conv_geom *g, const T *x, const T *U, T *y,    \
                                   T *V, size_t m) {                                         \
     const size_t C = g->c, TH = tiles_h(g, m), TW = tiles_w(g, m);        \
-    const size_t band = band_tile_rows(g, sizeof(T), m), np = planes(m);                    \
-    const size_t us = u_stride(g), vs = C * band * TW + PLANE_PAD, NP = n_padded(g);        \
-    T *M = V + np * vs, *xt = M + np * (NP * band * TW + PLANE_PAD);                        \
-    for (size_t tr0 = 0; tr0 < TH; tr0 += band) {                                           \
-      size_t ntr = TH - tr0 < band ? TH - tr0 : band, pb = ntr * TW;                        \
-      if (m == 2) input_##SUFFIX(g, x, tr0, ntr, V, xt);                                    \
-      else input4_##SUFFIX(g, x, tr0, ntr, V);                                              \
+    const size_t band = band_tiles(g, sizeof(T), m), np = planes(m), P = TH * TW;           \
+    const size_t us = u_stride(g), vs = C * band + PLANE_PAD, NP = n_padded(g);             \
+    T *M = V + np * vs, *xt = M + np * (NP * band + PLANE_PAD);                             \
+    for (size_t p0 = 0; p0 < P; p0 += band) {                                               \
+      size_t pb = P - p0 < band ? P - p0 : band;                                            \
+      if (m == 2) input_##SUFFIX(g, x, p0, pb, V, xt);                                      \
+      else input4_##SUFFIX(g, x, p0, pb, V);                                                \
       for (size_t xi = 0; xi < np; xi++)                                                    \
         cod_gemm_packed_##SUFFIX(pb, C, NP / PANEL_OF(T), V + xi * (C * pb + PLANE_PAD), C, \
                                  U + xi * us, M + xi * (NP * pb + PLANE_PAD), NP);         \
-      if (m == 2) output_##SUFFIX(g, M, tr0, ntr, y);                                       \
-      else output4_##SUFFIX(g, M, tr0, ntr, y);                                             \
+      if (m == 2) output_##SUFFIX(g, M, p0, pb, y);                                         \
+      else output4_##SUFFIX(g, M, p0, pb, y);                                               \
     }                                                                                       \
   }                                                                                         \
   void cod_wino_filters_##SUFFIX(const cod_conv_geom *g, const T *k, T *U) {               \
