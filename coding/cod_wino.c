@@ -83,12 +83,15 @@ static size_t hwc_len(const cod_conv_geom *g, size_t rows) {
 /* Tiles per band: as many as fit COD_WINO_BAND_BYTES of V and M (the core's L2, so the
  * products read V and the output transform M from it) but at least COD_WINO_MIN_BAND, as
  * every band streams all of U once and U's entries are used once per tile of the band;
- * a band may start and end inside a tile row. */
+ * rounded up to whole tile rows, so the channels-last copy of the input covers only the
+ * band's own rows (a band that started inside a row would copy whole rows it does not
+ * use). The transforms and products take any range of tiles. */
 static size_t band_tiles(const cod_conv_geom *g, size_t el, size_t m) {
-  size_t per_tile = planes(m) * (g->c + n_padded(g)) * el, all = tiles_h(g, m) * tiles_w(g, m);
+  size_t per_tile = planes(m) * (g->c + n_padded(g)) * el, tw = tiles_w(g, m);
   size_t pb = COD_WINO_BAND_BYTES / per_tile;
   if (pb < COD_WINO_MIN_BAND) pb = COD_WINO_MIN_BAND;
-  return pb < all ? pb : all;
+  size_t rows = (pb + tw - 1) / tw;
+  return (rows < tiles_h(g, m) ? rows : tiles_h(g, m)) * tw;
 }
 /* Tile rows a band of pb tiles can touch (it may start anywhere in a row). */
 static size_t band_rows_max(const cod_conv_geom *g, size_t pb, size_t m) {
@@ -368,21 +371,29 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
           UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + u_at(g, n, c, PW)] = u[i][j];    \
       }                                                                                     \
   }                                                                                         \
-  /* The band's input channels last (hwc_len), zero outside the input. */                 \
+  /* The band's input channels last (hwc_len), zero outside the input: eight channels at   \
+   * a time, so each write fills part of one line of xt while eight rows of x stream. */   \
   static void hwc_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t nrows,   \
                            T *xt) {                                                         \
     const size_t C = g->c, H = g->h, W = g->w, RW = 2 * nrows + 2, WP = hwc_wp(g);         \
-    const long p = (long)g->pad, r0 = (long)(2 * tr0) - p;                                  \
-    for (size_t c = 0; c < C; c++)                                                          \
-      for (size_t r = 0; r < RW; r++) {                                                     \
-        long ih = r0 + (long)r;                                                             \
-        T *dst = xt + r * WP * C + c;                                                       \
-        const T *src = ih >= 0 && ih < (long)H ? x + (c * H + (size_t)ih) * W : NULL;       \
-        for (size_t s = 0; s < WP; s++) {                                                   \
-          long iw = (long)s - p;                                                            \
-          dst[s * C] = src && iw >= 0 && iw < (long)W ? src[iw] : (T)0;                     \
-        }                                                                                   \
+    const size_t p = g->pad, s1 = W + p < WP ? W + p : WP;                                  \
+    const long r0 = (long)(2 * tr0) - (long)p;                                              \
+    for (size_t r = 0; r < RW; r++) {                                                       \
+      long ih = r0 + (long)r;                                                               \
+      T *dst = xt + r * WP * C;                                                             \
+      if (ih < 0 || ih >= (long)H) {                                                        \
+        memset(dst, 0, WP * C * sizeof(T));                                                 \
+        continue;                                                                           \
       }                                                                                     \
+      memset(dst, 0, p * C * sizeof(T));                                                    \
+      memset(dst + s1 * C, 0, (WP - s1) * C * sizeof(T));                                   \
+      for (size_t c0 = 0; c0 < C; c0 += 8) {                                                \
+        const size_t nc = C - c0 < 8 ? C - c0 : 8;                                          \
+        const T *src = x + (c0 * H + (size_t)ih) * W;                                       \
+        for (size_t s = p; s < s1; s++)                                                     \
+          for (size_t cc = 0; cc < nc; cc++) dst[s * C + c0 + cc] = src[cc * H * W + s - p]; \
+      }                                                                                     \
+    }                                                                                       \
   }                                                                                         \
   static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t p0, size_t pb,     \
                              T *V, T *xt) {                                                 \
