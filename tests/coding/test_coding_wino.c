@@ -146,10 +146,15 @@ Test(wino, matches_reference_layer_shapes) {
   check(7, 31, 29, 13, 1, 12);
   check(40, 15, 23, 11, 2, 13);
   check(96, 14, 14, 50, 1, 14); /* VGG-16 conv5's size: 49 tiles (2x2), 16 tiles (4x4) */
+  /* the line-wide transform blocks' tails: 20 channels (16 + 4 in fp32, 8 + 8 + 4 in
+   * fp64), 17 filters (a second panel with 15 zero filters), 13 x 13 tiles in blocks of
+   * 6 and 5 */
+  check(20, 26, 26, 17, 1, 15);
 }
 
 Test(wino, bands_of_tile_rows) {
-  /* Enough channels and rows that the 16 MiB band holds fewer tile rows than the layer. */
+  /* Enough channels and rows that a band (sized for L2) holds fewer tile rows than the
+   * layer, and bands of several tile rows with a shorter last band. */
   cod_conv_geom g = tc_geom(256, 96, 96, 256, 3, 3, 1, 1);
   size_t wb = cod_conv_algo_workspace_bytes(&g, COD_CONV_WINO2, COD_F64);
   size_t full = (16 * 256 * 256 + 16 * 512 * 48 * 48) * sizeof(double);
