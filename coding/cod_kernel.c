@@ -76,10 +76,10 @@ void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *
 /* The packed products' row blocks: P rows in ceil(P / 6) blocks of 5 or 6 (49 tiles: four
  * of 6 and five of 5), so every block keeps 10 or 12 accumulators busy and no row is
  * padded; block b starts at pk_block_start(P, b). The inner dimension goes in chunks of
- * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 12 KB) and a block's rows
- * of A (5 to 9 KB) share L1; later chunks add to the entries the first one stored, which
+ * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 16 KB) and a block's rows
+ * of A (6 to 12 KB) share L1; later chunks add to the entries the first one stored, which
  * keeps each entry one sum in index order. */
-#define PK_CHUNK 192
+#define PK_CHUNK 256
 #define PK_HINT _MM_HINT_T0
 static inline size_t pk_blocks(size_t P) { return (P + 5) / 6; }
 static inline size_t pk_block_start(size_t P, size_t b) {
