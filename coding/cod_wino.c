@@ -4,13 +4,24 @@
  * With the transforms B^T (4x4), G (4x3) and A^T (2x4) of F(2, 3), a 2x2 output tile is
  * Y = A^T [ sum_c (G g_c G^T) .* (B^T d_c B) ] A, where d_c is the 4x4 input tile of
  * channel c and g_c the 3x3 filter. Gathering the 16 positions xi of the element-wise
- * product over all (filter, channel, tile) turns the channel sum into 16 GEMMs:
- * M_xi (N x P) = U_xi (N x C) * V_xi (C x P), P tiles. Tiles overlap by 2 input rows and
+ * product over all (filter, channel, tile) turns the channel sum into 16 products:
+ * M_xi (P x N) = V_xi (P x C) * U_xi (C x N), P tiles. Tiles overlap by 2 input rows and
  * columns; tiles past the output's edge (odd H' or W') are computed and clipped.
  *
- * Workspace: U (16 N C) for the whole layer, then V (16 C Pb) and M (16 N Pb) for one band
- * of tile rows, Pb = band rows x tiles per row, sized so V + M stay within
- * COD_WINO_BAND_BYTES (one tile row at least). All loops are allocation-free.
+ * The products run on cod_kernel's packed-panel kernel, not BLAS: with 49 tiles (13x13 and
+ * 14x14 layers) OpenBLAS packed each 384 x 256 plane of U on every call, which cost about
+ * as much as the arithmetic. The filter transform writes U in the kernel's panels (16 fp32
+ * or 8 fp64 filters per 64-byte row, filters padded to a multiple of 16 with zeros), once
+ * per layer for a caller that keeps it (fixed inference weights); tiles are the short,
+ * broadcast side, so 49 is not padded to a vector width. The input transform reads a
+ * channels-last copy of the band's input and writes V tile-major; the output transform
+ * reads M tile-major; both run a cache line of channels or filters at a time in vectors.
+ *
+ * Workspace: U (16 C N') for the whole layer (N' = N rounded up to 16), then V (16 P_b C),
+ * M (16 P_b N') and the channels-last input for one band of P_b tiles: whole tile rows, as
+ * many as keep V + M within COD_WINO_BAND_BYTES (the core's L2) but at least
+ * COD_WINO_MIN_BAND tiles, since every band streams all of U once. All loops are
+ * allocation-free.
  */
 #include "cod_wino.h"
 
