@@ -4,9 +4,11 @@
  * header adds Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms
  * for Convolutional Neural Networks", CVPR 2016) for 3x3 stride-1 layers: each 4x4 input
  * tile and each 3x3 filter are transformed once, the 16 transformed positions become 16
- * GEMMs of N x C by C x tiles, and the products are transformed back into 2x2 output tiles.
- * That is 16 multiplies per 2x2 outputs and channel pair instead of 36 (2.25x fewer), at
- * the cost of three memory-bound transforms, so it pays on layers with many channels.
+ * products of tiles x C by C x N (cod_kernel's packed panels: the filter transform writes
+ * U in the layout the kernel reads, so no product packs anything), and the products are
+ * transformed back into 2x2 output tiles. That is 16 multiplies per 2x2 outputs and
+ * channel pair instead of 36 (2.25x fewer), at the cost of three memory-bound transforms,
+ * so it pays on layers with many channels.
  *
  * The algorithm is a value (cod_conv_algo); cod_conv_algo_choose() is the automatic rule
  * and its answer is what callers record. A forced algorithm that does not apply to a
@@ -15,8 +17,8 @@
  * Error: F(2x2, 3x3)'s transforms have entries 0, +-1/2, +-1, so its round-off is a small
  * multiple of im2col's (0.7-4.3x RMS measured, fp32 and fp64; tests/coding states the
  * bounds they check). Workspace is caller-provided and bounded: tiles are processed in
- * bands of tile rows. Decision 022 records what was tried against the small layers and
- * why it is not here.
+ * bands of tile rows sized for L2. Decision 022 records what was tried against the small
+ * layers, what is kept and the measured ratios.
  */
 #ifndef FCDCC_COD_WINO_H
 #define FCDCC_COD_WINO_H
