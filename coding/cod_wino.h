@@ -33,10 +33,11 @@ typedef enum cod_conv_algo {
   COD_CONV_WINO4 = 2,  /* "winograd-4x4": F(4x4, 3x3), 3x3 stride-1 layers only; its
                           RMS round-off is 4.8-30x im2col's in fp64 and 4.8-16x in fp32
                           (tests hold it to 64x); per call it pays the transform of 36
-                          planes of filters (14 MB of fp32 U on AlexNet conv3) and
-                          measured slower than winograd-2x2 on every AlexNet/VGG-16 layer
-                          per call: offered for study (--algo) and pre-transformed use,
-                          never chosen automatically (decision 022) */
+                          planes of filters (10.6 MB of fp32 U on AlexNet conv3) and
+                          measured 0.67-1.06x winograd-2x2 per call on VGG-16's 28x28
+                          layers, slower on the others; pre-transformed it is faster on
+                          those 28x28 layers: offered for study (--algo) and
+                          pre-transformed use, never chosen automatically (decision 022) */
   COD_CONV_IM2COL_L2 = 3 /* "im2col-l2": im2col in bands of COD_CONV_L2_BAND_BYTES, sized
                           for the core's L2 cache so the GEMM reads its column matrix from
                           cache; any geometry. It pays where im2col dominates: kernels of
@@ -57,10 +58,11 @@ int cod_conv_algo_applies(const cod_conv_geom *g, cod_conv_algo a);
  * COD_WINO_MIN_CHANNELS input channels and filters and at least COD_WINO_MIN_TILES 2x2
  * output tiles, im2col-l2 by the rule after these bounds, im2col otherwise. Pure function of the geometry (dt is part of the
  * signature because the balance differs by type; today the same rule wins in both).
- * Measured by `fcdcc bench` (one thread): 1.07-1.32x on AlexNet conv3-5 (13x13, 49 tiles),
- * 1.24-1.81x on VGG-16's 3x3 layers, fp32 and fp64; but 0.6-0.7x on ResNet-18's 7x7
- * layer4 (16 tiles), hence the tile bound. Below 16 channels the transforms cost more
- * than the multiplies they save. */
+ * Measured by `fcdcc bench` (one thread, fp32 and fp64, three runs on a loaded machine):
+ * with the filters transformed once, 1.50-1.90x on AlexNet conv3-5 (13x13, 49 tiles) and
+ * 1.52-2.36x on VGG-16's 3x3 layers; transforming them in every call 0.90-1.37x and
+ * 1.19-2.52x; but 0.6-0.75x per call on ResNet-18's 7x7 layer4 (16 tiles), hence the tile
+ * bound. Below 16 channels the transforms cost more than the multiplies they save. */
 #define COD_WINO_MIN_CHANNELS 16
 #define COD_WINO_MIN_TILES 36
 /* Otherwise im2col-l2 for kernels of at least COD_L2_MIN_TAPS taps whose column matrix
