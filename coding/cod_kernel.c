@@ -9,7 +9,10 @@
  * (cod_gemm_small_fold) forms each row of B as a sum or difference of two rows of X in
  * registers as it goes: the butterflies of a real DFT of odd length cost two loads and
  * an add instead of a pass over memory; cod_gemm_small_rows reads row t of B through the t-th
- * of a table of pointers (the rows a decoder selected, wherever they lie). The kernels are
+ * of a table of pointers (the rows a decoder selected, wherever they lie). The packed
+ * products (cod_gemm_packed_*, Winograd's) block the other way round: 5 or 6 rows of A
+ * broadcast against a panel of B already laid out one cache line per row, two vectors
+ * wide, the panel's chunk reused from L1 by every row block. The kernels are
  * compiled for AVX2+FMA with a function attribute and chosen once by __builtin_cpu_supports,
  * so the build needs no -march flag and the program still runs on an older CPU.
  */

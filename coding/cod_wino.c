@@ -379,7 +379,8 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
           u[i][3] = t[i][2];                                                                \
         }                                                                                   \
         UNROLL for (int i = 0; i < 4; i++)                                                         \
-          UNROLL for (int j = 0; j < 4; j++) U[(size_t)(i * 4 + j) * NC + u_at(g, n, c, PW)] = u[i][j];    \
+          UNROLL for (int j = 0; j < 4; j++)                                                \
+            U[(size_t)(i * 4 + j) * NC + u_at(g, n, c, PW)] = u[i][j];                      \
       }                                                                                     \
   }                                                                                         \
   /* The band's input channels last (hwc_len), zero outside the input: eight channels at   \

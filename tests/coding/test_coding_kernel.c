@@ -345,7 +345,8 @@ static size_t packed_at(size_t K, size_t pw, size_t t, size_t n) {
     size_t W = np * (PW), lda = K + PAD, ldc = W + PAD;                                    \
     T *A = cod_malloc_array(P * lda + 1, sizeof *A);                                       \
     T *B = cod_malloc_array(K * W + 1, sizeof *B);                                         \
-    T *C[2] = {cod_malloc_array(P * ldc + 1, sizeof(T)), cod_malloc_array(P * ldc + 1, sizeof(T))}; \
+    T *C[2] = {cod_malloc_array(P * ldc + 1, sizeof(T)),                                   \
+               cod_malloc_array(P * ldc + 1, sizeof(T))};                                  \
     cr_assert(A && B && C[0] && C[1]);                                                     \
     FILL(A, P * lda + 1, seed), FILL(B, K * W + 1, seed + 1);                              \
     for (size_t i = 0; i < P * ldc + 1; i++) C[0][i] = C[1][i] = (T)SENTINEL;              \
