@@ -89,12 +89,12 @@ enum { W_IM2COL, W_W2, W_W4, W_W2PRE, W_W4PRE, W_COUNT };
 #define WINO_ROUNDS 3
 
 typedef struct wino_bufs {
-  void *x, *k, *y, *work[3], *U[2], *pre[2];
+  conv_bufs c;           /* x, k, y and the workspaces of im2col, F(2x2) and F(4x4) */
+  void *U[2], *pre[2];   /* F(2x2) and F(4x4): the filters transformed once, workspaces */
 } wino_bufs;
 
 static void wino_bufs_free(wino_bufs *b) {
-  cod_free(b->x), cod_free(b->k), cod_free(b->y);
-  for (int i = 0; i < 3; i++) cod_free(b->work[i]);
+  conv_bufs_free(&b->c);
   for (int i = 0; i < 2; i++) cod_free(b->U[i]), cod_free(b->pre[i]);
 }
 
@@ -104,14 +104,8 @@ static int wino_bufs_init(wino_bufs *b, const cod_conv_geom *g, cod_dtype dt) {
   static const cod_conv_algo algos[3] = {COD_CONV_IM2COL, COD_CONV_WINO2, COD_CONV_WINO4};
   size_t el = cod_dtype_size(dt);
   memset(b, 0, sizeof *b);
-  b->x = cod_aligned_alloc(cod_conv_input_len(g) * el);
-  b->k = cod_aligned_alloc(cod_conv_filter_len(g) * el);
-  b->y = cod_aligned_alloc(cod_conv_output_len(g) * el);
-  int ok = b->x && b->k && b->y;
-  for (int i = 0; i < 3 && ok; i++) {
-    size_t wb = cod_conv_algo_workspace_bytes(g, algos[i], dt);
-    ok = (b->work[i] = cod_aligned_alloc(wb ? wb : 1)) != NULL;
-  }
+  if (conv_bufs_init(&b->c, g, dt, algos, 3)) return COD_ENOMEM;
+  int ok = 1;
   for (int i = 0; i < 2 && ok; i++) {
     b->U[i] = cod_aligned_alloc(cod_conv_algo_filters_len(g, algos[i + 1]) * el);
     b->pre[i] = cod_aligned_alloc(cod_conv_algo_pre_workspace_bytes(g, algos[i + 1], dt));
@@ -121,11 +115,9 @@ static int wino_bufs_init(wino_bufs *b, const cod_conv_geom *g, cod_dtype dt) {
     wino_bufs_free(b);
     return COD_ENOMEM;
   }
-  cli_bench_fill(b->x, cod_conv_input_len(g), dt, 1);
-  cli_bench_fill(b->k, cod_conv_filter_len(g), dt, 2);
   for (int i = 0; i < 2; i++) {
-    if (dt == COD_F64) cod_conv_algo_filters_f64(g, algos[i + 1], b->k, b->U[i]);
-    else cod_conv_algo_filters_f32(g, algos[i + 1], b->k, b->U[i]);
+    if (dt == COD_F64) cod_conv_algo_filters_f64(g, algos[i + 1], b->c.k, b->U[i]);
+    else cod_conv_algo_filters_f32(g, algos[i + 1], b->c.k, b->U[i]);
   }
   return COD_OK;
 }
@@ -134,13 +126,15 @@ static double wino_time_one(const cod_conv_geom *g, cod_dtype dt, int w, wino_bu
   static const cod_conv_algo algos[W_COUNT] = {COD_CONV_IM2COL, COD_CONV_WINO2, COD_CONV_WINO4,
                                                COD_CONV_WINO2, COD_CONV_WINO4};
   double t0 = cod_clock_thread_cpu_s();
+  const conv_bufs *c = &b->c;
   if (w < W_W2PRE) {
-    if (dt == COD_F64) cod_conv2d_algo_f64(g, algos[w], b->x, b->k, b->y, b->work[w]);
-    else cod_conv2d_algo_f32(g, algos[w], b->x, b->k, b->y, b->work[w]);
+    void *work = c->work[algos[w]];
+    if (dt == COD_F64) cod_conv2d_algo_f64(g, algos[w], c->x, c->k, c->y, work);
+    else cod_conv2d_algo_f32(g, algos[w], c->x, c->k, c->y, work);
   } else {
     int i = w - W_W2PRE;
-    if (dt == COD_F64) cod_conv2d_algo_pre_f64(g, algos[w], b->x, b->U[i], b->y, b->pre[i]);
-    else cod_conv2d_algo_pre_f32(g, algos[w], b->x, b->U[i], b->y, b->pre[i]);
+    if (dt == COD_F64) cod_conv2d_algo_pre_f64(g, algos[w], c->x, b->U[i], c->y, b->pre[i]);
+    else cod_conv2d_algo_pre_f32(g, algos[w], c->x, b->U[i], c->y, b->pre[i]);
   }
   return cod_clock_thread_cpu_s() - t0;
 }

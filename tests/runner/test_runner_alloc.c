@@ -28,6 +28,7 @@
 #include "run_layer.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "tr_db.h"
 #include "tr_tmpdir.h"
 #include "sim_engine.h"
 
@@ -58,12 +59,6 @@ static void sweep_text(const char *text, const char *name, char *path, size_t ca
   cr_assert_eq(rc, COD_OK, "sweep (%d): %s\n%s", rc, e.msg, text);
 }
 
-static sqlite3 *open_ro(const char *path) {
-  sqlite3 *db = NULL;
-  cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  return db;
-}
-
 static double q_real(sqlite3 *db, const char *sql) {
   sqlite3_stmt *st = NULL;
   cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
@@ -73,32 +68,6 @@ static double q_real(sqlite3 *db, const char *sql) {
     v = sqlite3_column_double(st, 0);
   sqlite3_finalize(st);
   return v;
-}
-
-/* All rows of a query as text ('|' between cells, reals in %.17g). Caller frees. */
-static char *q_dump(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
-               sqlite3_errmsg(db));
-  size_t cap = 1 << 16, len = 0;
-  char *out = malloc(cap);
-  cr_assert_not_null(out);
-  out[0] = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    for (int c = 0; c < sqlite3_column_count(st); c++) {
-      char cell[128];
-      if (sqlite3_column_type(st, c) == SQLITE_NULL) snprintf(cell, sizeof cell, "NULL");
-      else if (sqlite3_column_type(st, c) == SQLITE_FLOAT)
-        snprintf(cell, sizeof cell, "%.17g", sqlite3_column_double(st, c));
-      else snprintf(cell, sizeof cell, "%s", (const char *)sqlite3_column_text(st, c));
-      if (len + strlen(cell) + 2 > cap) out = realloc(out, cap *= 2);
-      cr_assert_not_null(out);
-      len += (size_t)sprintf(out + len, "%s|", cell);
-    }
-    out[len++] = '\n', out[len] = 0;
-  }
-  sqlite3_finalize(st);
-  return out;
 }
 
 /* ---- rounding ------------------------------------------------------------------------ */
@@ -258,7 +227,7 @@ static void never_slower(const char *law, const char *name) {
            HET("allocation = proportional\ntasks = 18\nreturns = per-worker, per-task\n")
            "[latency]\n%s\n", law);
   sweep_text(text, name, path, sizeof path);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   double n = q_real(db, "SELECT COUNT(*) FROM runs");
   cr_assert_eq(n, 12.0);
   double worse = q_real(db,
@@ -267,7 +236,7 @@ static void never_slower(const char *law, const char *name) {
       "AND json_extract(b.params_json, '$.cluster.returns') = 'per-worker' "
       "AND a.latency_s > b.latency_s");
   cr_expect_eq(worse, 0.0, "%s: per-task slower in %g trials:\n%s", law, worse,
-               q_dump(db, "SELECT trial, json_extract(params_json, '$.cluster.returns'), "
+               tr_q_dump(db, "SELECT trial, json_extract(params_json, '$.cluster.returns'), "
                           "latency_s FROM runs ORDER BY trial"));
   double faster = q_real(db,
       "SELECT COUNT(*) FROM runs a JOIN runs b ON a.trial = b.trial "
@@ -289,14 +258,14 @@ Test(alloc, rows_task_counts_add_up) {
   char path[400];
   sweep_text(HET("allocation = proportional\ntasks = 18\nreturns = per-worker, per-task\n")
              "[latency]\nmodel = shifted-exp\n", "rows.db", path, sizeof path);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   double layers = q_real(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok'");
   cr_assert_eq(layers, 12.0, "every layer decodes");
   /* per layer: the tasks add up to [cluster] tasks, the used ones to the threshold */
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM (SELECT run_id, layer_index, SUM(tasks) AS t, "
                           "SUM(tasks_used) AS u FROM workers GROUP BY 1, 2) x JOIN layers l "
                           "USING (run_id, layer_index) WHERE x.t = 18 AND x.u = l.delta"), 12.0,
-               "%s", q_dump(db, "SELECT run_id, worker, class, tasks, tasks_used, status "
+               "%s", tr_q_dump(db, "SELECT run_id, worker, class, tasks, tasks_used, status "
                                 "FROM workers"));
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM workers WHERE (tasks_used > 0) != "
                           "(status = 'used') OR tasks_used > tasks"), 0.0);
@@ -322,7 +291,7 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
   char path[400];
   sweep_text(HET("returns = per-worker, per-task\nbusy_w = 2\nidle_w = 0.5\nj_per_flop = 1e-9\n")
              "[latency]\nmodel = shifted-exp\n", "eq.db", path, sizeof path);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   const char *cols = "l.t_encode_s, l.t_to_worker_s, l.t_compute_s, l.t_to_master_s, "
                      "l.t_decode_s, l.t_total_s, l.cond, l.workers_used, l.status, "
                      "l.energy_workers_j, l.energy_master_j";
@@ -332,7 +301,7 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
   char q1[1100], q2[1100];
   snprintf(q1, sizeof q1, sql, "per-worker");
   snprintf(q2, sizeof q2, sql, "per-task");
-  char *a = q_dump(db, q1), *b = q_dump(db, q2);
+  char *a = tr_q_dump(db, q1), *b = tr_q_dump(db, q2);
   cr_expect(strlen(a) > 100);
   cr_expect_str_eq(a, b);
   free(a), free(b);
@@ -343,7 +312,7 @@ Test(alloc, equal_per_task_is_run_layer_protocol) {
                    "ORDER BY r.trial, w.worker";
   snprintf(q1, sizeof q1, wq, "per-worker");
   snprintf(q2, sizeof q2, wq, "per-task");
-  a = q_dump(db, q1), b = q_dump(db, q2);
+  a = tr_q_dump(db, q1), b = tr_q_dump(db, q2);
   cr_expect_str_eq(a, b);
   free(a), free(b);
   sqlite3_close(db);
@@ -359,9 +328,9 @@ Test(alloc, real_decode_from_arrived_tasks) {
              "returns = per-worker, per-task\n"
              "[latency]\nfail_workers = 3\n"
              "[class fast]\ncount = 1\ncompute_rate_flops = 3e10\n", "real.db", path, sizeof path);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok' AND rel_error < 1e-10"),
-               12.0, "%s", q_dump(db, "SELECT run_id, layer_index, status, rel_error FROM layers"));
+               12.0, "%s", tr_q_dump(db, "SELECT run_id, layer_index, status, rel_error FROM layers"));
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM workers WHERE worker = 3 AND "
                           "status != 'failed'"), 0.0);
   cr_expect_eq(q_real(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error < 1e-10"), 6.0);
@@ -379,7 +348,7 @@ Test(alloc, simulated_mean_matches_analytic) {
              "[network]\nlatency_s = 1e-3\nmaster_bps = unlimited\n"
              "[class fast]\ncount = 2\ncompute_rate_flops = 4e7\nrate = 3\n", "an.db", path,
              sizeof path);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   /* equal allocation with per-worker returns is run_layer.c's own protocol: its prediction
    * is an_latency_expected's numerical order statistic over the classes (it was NULL
    * before that path existed) */

@@ -32,6 +32,7 @@
 #include "cod_alloc.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "tr_db.h"
 #include "tr_tmpdir.h"
 
 static char g_dir[256];
@@ -70,45 +71,9 @@ static run_scenario *parse(const char *text, const char *name) {
   return sc;
 }
 
-static sqlite3 *open_ro(const char *path) {
-  sqlite3 *db = NULL;
-  cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  return db;
-}
-
-/* Every row of a query as text, one line per row, '|' between columns. The caller frees. */
-static char *q_dump(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s",
-               sqlite3_errmsg(db), sql);
-  size_t cap = 1024, len = 0;
-  char *s = malloc(cap);
-  cr_assert_not_null(s);
-  s[0] = '\0';
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    for (int c = 0; c < sqlite3_column_count(st); c++) {
-      char cell[160];
-      int t = sqlite3_column_type(st, c);
-      if (t == SQLITE_NULL) snprintf(cell, sizeof cell, "NULL");
-      else if (t == SQLITE_FLOAT)
-        snprintf(cell, sizeof cell, "%.17g", sqlite3_column_double(st, c));
-      else snprintf(cell, sizeof cell, "%.150s", (const char *)sqlite3_column_text(st, c));
-      size_t need = len + strlen(cell) + 2;
-      if (need >= cap) {
-        cap = 2 * need;
-        s = realloc(s, cap);
-        cr_assert_not_null(s);
-      }
-      len += (size_t)sprintf(s + len, "%s%c", cell, c + 1 < sqlite3_column_count(st) ? '|' : '\n');
-    }
-  }
-  sqlite3_finalize(st);
-  return s;
-}
-
 static long q_long(const char *path, const char *sql) {
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, sql);
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, sql);
   long v = strtol(d, NULL, 10);
   free(d);
   sqlite3_close(db);
@@ -118,13 +83,13 @@ static long q_long(const char *path, const char *sql) {
 /* The stored rows but the wall clock: runs in run_id order with their keys, layers and
  * workers by (run_id, layer, worker). */
 static char *dump_all(const char *path) {
-  sqlite3 *db = open_ro(path);
-  char *a = q_dump(db, "SELECT run_id, run_key, scenario_hash, point_index, trial, seed, scheme, "
+  sqlite3 *db = tr_open_ro(path);
+  char *a = tr_q_dump(db, "SELECT run_id, run_key, scenario_hash, point_index, trial, seed, scheme, "
                        "workers, ka, kb, status, status_time_s, latency_s, e2e_mse, "
                        "e2e_rel_error FROM runs ORDER BY run_id");
-  char *b = q_dump(db, "SELECT run_id, layer_index, ka, kb, workers_used, t_total_s, mse, "
+  char *b = tr_q_dump(db, "SELECT run_id, layer_index, ka, kb, workers_used, t_total_s, mse, "
                        "rel_error, cond, status FROM layers ORDER BY 1, 2");
-  char *c = q_dump(db, "SELECT run_id, layer_index, worker, bytes_to_worker, bytes_to_master, "
+  char *c = tr_q_dump(db, "SELECT run_id, layer_index, worker, bytes_to_worker, bytes_to_master, "
                        "flops, status, t_finish_s FROM workers ORDER BY 1, 2, 3");
   sqlite3_close(db);
   size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
@@ -137,8 +102,8 @@ static char *dump_all(const char *path) {
 
 /* The (point, trial) order of the stored runs. */
 static char *stored_order(const char *path) {
-  sqlite3 *db = open_ro(path);
-  char *o = q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
+  sqlite3 *db = tr_open_ro(path);
+  char *o = tr_q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
   sqlite3_close(db);
   return o;
 }
@@ -237,8 +202,8 @@ static void kill_check(size_t jobs) {
   int status = 0;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
-  sqlite3 *db = open_ro(pa);
-  char *integrity = q_dump(db, "PRAGMA integrity_check");
+  sqlite3 *db = tr_open_ro(pa);
+  char *integrity = tr_q_dump(db, "PRAGMA integrity_check");
   cr_expect_str_eq(integrity, "ok\n");
   free(integrity);
   sqlite3_close(db);
@@ -453,11 +418,11 @@ Test(claim, sigkill_inside_the_second_file_of_a_chain_and_resume_completes) {
   cr_expect_eq(q_long(pa, "SELECT COUNT(*) FROM runs r WHERE (SELECT COUNT(*) FROM layers l "
                           "WHERE l.run_id = r.run_id) != 3"), 0, "every run has its 3 layers");
   /* what is in is the reference's first runs, in order */
-  sqlite3 *db = open_ro(pa);
-  char *keys = q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
+  sqlite3 *db = tr_open_ro(pa);
+  char *keys = tr_q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
   sqlite3_close(db);
-  db = open_ro(pr);
-  char *ref = q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
+  db = tr_open_ro(pr);
+  char *ref = tr_q_dump(db, "SELECT run_id, run_key FROM runs ORDER BY run_id");
   sqlite3_close(db);
   cr_expect(strncmp(keys, ref, strlen(keys)) == 0, "not a prefix of the chain:\n%s", keys);
   free(keys), free(ref);

@@ -36,6 +36,7 @@
 #include "run_exec.h"
 #include "run_scenario.h"
 #include "run_sweep.h"
+#include "tr_db.h"
 #include "tr_tmpdir.h"
 
 static char g_dir[256];
@@ -74,43 +75,8 @@ static void sweep(const char *text, const char *path, size_t jobs, size_t batch,
   cr_assert_eq(rc, COD_OK, "%s", e.msg);
 }
 
-static sqlite3 *open_ro(const char *path) {
-  sqlite3 *db = NULL;
-  cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  return db;
-}
-
-/* Every row of a query as text, one line per row, '|' between columns ("NULL" for NULL,
- * reals with 17 digits). The caller frees. */
-static char *q_dump(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sqlite3_errmsg(db), sql);
-  size_t cap = 1024, len = 0;
-  char *s = malloc(cap);
-  cr_assert_not_null(s);
-  s[0] = '\0';
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    for (int c = 0; c < sqlite3_column_count(st); c++) {
-      char cell[128];
-      int t = sqlite3_column_type(st, c);
-      if (t == SQLITE_NULL) snprintf(cell, sizeof cell, "NULL");
-      else if (t == SQLITE_FLOAT) snprintf(cell, sizeof cell, "%.17g", sqlite3_column_double(st, c));
-      else snprintf(cell, sizeof cell, "%.100s", (const char *)sqlite3_column_text(st, c));
-      size_t need = len + strlen(cell) + 2;
-      if (need >= cap) {
-        cap = 2 * need;
-        s = realloc(s, cap);
-        cr_assert_not_null(s);
-      }
-      len += (size_t)sprintf(s + len, "%s%c", cell, c + 1 < sqlite3_column_count(st) ? '|' : '\n');
-    }
-  }
-  sqlite3_finalize(st);
-  return s;
-}
-
 static long q_long(sqlite3 *db, const char *sql) {
-  char *d = q_dump(db, sql);
+  char *d = tr_q_dump(db, sql);
   long v = strtol(d, NULL, 10);
   free(d);
   return v;
@@ -128,13 +94,13 @@ static long q_long(sqlite3 *db, const char *sql) {
                     "w.bytes_stored, w.flops, w.status, w.t_finish_s"
 
 static char *dump_all(const char *path, const char *extra_layer_cols) {
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   char sql[1024];
-  char *a = q_dump(db, "SELECT " RUN_COLS " FROM runs ORDER BY 1, 2");
+  char *a = tr_q_dump(db, "SELECT " RUN_COLS " FROM runs ORDER BY 1, 2");
   snprintf(sql, sizeof sql, "SELECT " LAYER_COLS "%s FROM layers l JOIN runs r USING (run_id) "
            "ORDER BY 1, 2, 3", extra_layer_cols);
-  char *b = q_dump(db, sql);
-  char *c = q_dump(db, "SELECT " WORKER_COLS " FROM workers w JOIN runs r USING (run_id) "
+  char *b = tr_q_dump(db, sql);
+  char *c = tr_q_dump(db, "SELECT " WORKER_COLS " FROM workers w JOIN runs r USING (run_id) "
                        "ORDER BY 1, 2, 3, 4");
   sqlite3_close(db);
   size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
@@ -370,7 +336,7 @@ static void cond_none_check(const char *compute) {
   char *a = dump_all(pa, ""), *b = dump_all(pb, "");
   cr_expect_str_eq(a, b, "cond = none changed rows other than cond");
   free(a), free(b);
-  sqlite3 *da = open_ro(pa), *db = open_ro(pb);
+  sqlite3 *da = tr_open_ro(pa), *db = tr_open_ro(pb);
   cr_expect_eq(q_long(db, "SELECT COUNT(*) FROM layers WHERE cond IS NOT NULL OR "
                           "cond_flagged IS NOT NULL"), 0, "cond = none stores NULL");
   cr_expect_eq(q_long(da, "SELECT COUNT(*) FROM layers WHERE cond IS NULL"), 0,
@@ -389,7 +355,7 @@ Test(fast, cond_worst_stores_the_worst_set_of_the_code) {
   sweep(text, pa, 1, 0, NULL);
   /* independent: every C(7, 4) set of each code through cod_code_cond */
   const char *schemes[] = {"nsctc-rot", "poly-real"};
-  sqlite3 *db = open_ro(pa);
+  sqlite3 *db = tr_open_ro(pa);
   for (int s = 0; s < 2; s++) {
     cod_code *c = code_of(schemes[s], 7, 2, 2);
     double worst = 0;
@@ -406,7 +372,7 @@ Test(fast, cond_worst_stores_the_worst_set_of_the_code) {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT DISTINCT printf('%%.17g', l.cond) FROM layers l JOIN runs r "
              "USING (run_id) WHERE r.scheme = '%s'", schemes[s]);
-    char *d = q_dump(db, sql);
+    char *d = tr_q_dump(db, sql);
     double got = strtod(d, NULL);
     cr_expect(strchr(d, '\n') == d + strlen(d) - 1, "%s: one number for every layer: %s",
               schemes[s], d);
@@ -467,8 +433,8 @@ static void writer_check(size_t jobs) {
   for (size_t i = first; i < lg.n; i++)
     cr_expect_eq(lg.k[i], (i - first) % 4 + 1, "insert %zu was run %zu of its batch", i, lg.k[i]);
   cr_expect(lg.n - first > 8, "at least two full batches after the first");
-  sqlite3 *db = open_ro(pa);
-  char *order = q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
+  sqlite3 *db = tr_open_ro(pa);
+  char *order = tr_q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
   char expect[512] = "";
   for (int p = 0; p < 3; p++)
     for (int t = 0; t < 7; t++) snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "%d|%d\n", p, t);
@@ -511,8 +477,8 @@ Test(fast, sigkill_inside_a_batch_leaves_whole_batches_and_resume_completes) {
   int status = 0;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
-  sqlite3 *db = open_ro(pa);
-  char *integrity = q_dump(db, "PRAGMA integrity_check");
+  sqlite3 *db = tr_open_ro(pa);
+  char *integrity = tr_q_dump(db, "PRAGMA integrity_check");
   cr_expect_str_eq(integrity, "ok\n");
   free(integrity);
   long first = q_long(db, "SELECT COUNT(*) FROM runs");
@@ -522,7 +488,7 @@ Test(fast, sigkill_inside_a_batch_leaves_whole_batches_and_resume_completes) {
   cr_expect_eq(q_long(db, "SELECT COUNT(*) FROM layers l WHERE (SELECT COUNT(*) FROM workers w "
                           "WHERE w.run_id = l.run_id AND w.layer_index = l.layer_index) != 6"),
                0, "every layer has its 6 workers");
-  char *order = q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
+  char *order = tr_q_dump(db, "SELECT point_index, trial FROM runs ORDER BY run_id");
   char expect[128] = "";
   for (long t = 0; t < first; t++)
     snprintf(expect + strlen(expect), sizeof expect - strlen(expect), "0|%ld\n", t);

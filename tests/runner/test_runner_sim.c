@@ -25,6 +25,7 @@
 #include "run_exec.h"
 #include "run_layer.h"
 #include "run_sweep.h"
+#include "tr_db.h"
 #include "tr_tmpdir.h"
 #include "sim_engine.h"
 #include "sim_latency.h"
@@ -76,13 +77,6 @@ static void sweep_ok(const char *text, const char *path, size_t jobs, run_sweep_
   cr_assert_eq(rc, COD_OK, "sweep failed (%d): %s", rc, e.msg);
 }
 
-static sqlite3 *open_ro(const char *path) {
-  sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-  cr_assert_eq(rc, SQLITE_OK, "cannot open %s", path);
-  return db;
-}
-
 /* Single integer result of a query (first column of first row); -1 if no row. */
 static long long q_int(sqlite3 *db, const char *sql) {
   sqlite3_stmt *st = NULL;
@@ -92,42 +86,6 @@ static long long q_int(sqlite3 *db, const char *sql) {
   if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   return v;
-}
-
-/* Text dump of a query: every row, columns separated by '|', NULL as "NULL", reals with
- * %.17g so that any difference in the bits shows. Caller frees with free(). */
-static char *q_dump(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
-  cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
-               sqlite3_errmsg(db));
-  size_t cap = 4096, len = 0;
-  char *out = malloc(cap);
-  cr_assert_not_null(out);
-  out[0] = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    int nc = sqlite3_column_count(st);
-    for (int c = 0; c < nc; c++) {
-      char cell[512];
-      switch (sqlite3_column_type(st, c)) {
-        case SQLITE_NULL: snprintf(cell, sizeof cell, "NULL"); break;
-        case SQLITE_INTEGER:
-          snprintf(cell, sizeof cell, "%lld", (long long)sqlite3_column_int64(st, c));
-          break;
-        case SQLITE_FLOAT: snprintf(cell, sizeof cell, "%.17g", sqlite3_column_double(st, c)); break;
-        default:
-          snprintf(cell, sizeof cell, "%s", (const char *)sqlite3_column_text(st, c));
-      }
-      size_t need = len + strlen(cell) + 3;
-      if (need > cap) {
-        while (cap < need) cap *= 2;
-        out = realloc(out, cap);
-        cr_assert_not_null(out);
-      }
-      len += (size_t)sprintf(out + len, "%s%c", cell, c + 1 < nc ? '|' : '\n');
-    }
-  }
-  sqlite3_finalize(st);
-  return out;
 }
 
 #define BASE_HEAD                                                                        \
@@ -145,18 +103,18 @@ Test(sim, nsctc_rot_fp64_exact) {
   cr_expect_eq(st.total, 1);
   cr_expect_eq(st.committed, 1);
   cr_expect_eq(st.ok, 1);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs"), 1);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 1);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error IS NOT NULL "
                          "AND e2e_rel_error <= 1e-12"), 1,
-               "e2e_rel_error: %s", q_dump(db, "SELECT e2e_rel_error FROM runs"));
+               "e2e_rel_error: %s", tr_q_dump(db, "SELECT e2e_rel_error FROM runs"));
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   cr_expect_geq(nl, 2, "lenet5 has at least 2 conv layers, got %lld", nl);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok'"), nl);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE rel_error IS NOT NULL "
                          "AND rel_error <= 1e-12"), nl,
-               "layer rel_error: %s", q_dump(db, "SELECT layer_index, rel_error FROM layers"));
+               "layer rel_error: %s", tr_q_dump(db, "SELECT layer_index, rel_error FROM layers"));
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE ka = 2 AND kb = 2"), nl);
   /* exactly n = 6 worker rows and ka*kb = 4 used workers per layer */
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers"), 6 * nl);
@@ -168,7 +126,7 @@ Test(sim, nsctc_rot_fp64_exact) {
                          "(SELECT COUNT(*) FROM workers w WHERE w.run_id = l.run_id "
                          " AND w.layer_index = l.layer_index AND w.status = 'used') AS u "
                          "FROM layers l) WHERE u = 4"), nl,
-               "%s", q_dump(db, "SELECT layer_index, status, COUNT(*) FROM workers "
+               "%s", tr_q_dump(db, "SELECT layer_index, status, COUNT(*) FROM workers "
                                 "GROUP BY layer_index, status"));
   sqlite3_close(db);
 }
@@ -203,10 +161,10 @@ Test(sim, deterministic_across_jobs) {
   cr_expect_eq(s1.total, 6);
   cr_expect_eq(s1.committed, 6);
   cr_expect_eq(s2.committed, 6);
-  sqlite3 *a = open_ro(p1), *b = open_ro(p2);
+  sqlite3 *a = tr_open_ro(p1), *b = tr_open_ro(p2);
   const char *qs[3] = {DUMP_RUNS, DUMP_LAYERS, DUMP_WORKERS};
   for (int i = 0; i < 3; i++) {
-    char *da = q_dump(a, qs[i]), *dbb = q_dump(b, qs[i]);
+    char *da = tr_q_dump(a, qs[i]), *dbb = tr_q_dump(b, qs[i]);
     cr_expect(strlen(da) > 0, "empty dump %d", i);
     cr_expect_str_eq(da, dbb, "query %d differs between jobs=1 and jobs=2", i);
     free(da);
@@ -230,14 +188,14 @@ Test(sim, storage_infeasible) {
   cr_expect_eq(st.committed, 1);
   cr_expect_eq(st.ok, 0);
   cr_expect_eq(st.not_ok, 1);
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, "SELECT status FROM runs");
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, "SELECT status FROM runs");
   cr_expect_str_eq(d, "infeasible: storage\n");
   free(d);
   long long nw = q_int(db, "SELECT COUNT(*) FROM workers");
   cr_expect_geq(nw, 6);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'refused'"), 6,
-               "%s", q_dump(db, "SELECT layer_index, worker, status FROM workers"));
+               "%s", tr_q_dump(db, "SELECT layer_index, worker, status FROM workers"));
   sqlite3_close(db);
 }
 
@@ -251,8 +209,8 @@ Test(sim, three_failures_undecodable) {
                      "[latency]\nfail_workers = 0 1 2\n",
            path, 1, &st);
   cr_expect_eq(st.total, 1, "'0 1 2' is one point");
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, "SELECT status FROM runs");
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, "SELECT status FROM runs");
   cr_expect_str_eq(d, "undecodable\n");
   free(d);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'undecodable'"), 1);
@@ -269,15 +227,15 @@ Test(sim, two_failures_ok) {
   sweep_ok(BASE_HEAD "[coding]\nscheme = nsctc-rot\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n"
                      "[latency]\nfail_workers = 0 1\n",
            path, 1, &st);
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, "SELECT status FROM runs");
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, "SELECT status FROM runs");
   cr_expect_str_eq(d, "ok\n");
   free(d);
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   cr_expect_geq(nl, 2);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed' "
                          "AND worker IN (0, 1)"), 2 * nl,
-               "%s", q_dump(db, "SELECT layer_index, worker, status FROM workers"));
+               "%s", tr_q_dump(db, "SELECT layer_index, worker, status FROM workers"));
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'failed'"), 2 * nl);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used' "
                          "AND worker IN (0, 1)"), 0);
@@ -312,7 +270,7 @@ Test(sim, resume_rules) {
   cr_expect_eq(st.skipped, 4);
   cr_expect_eq(st.committed, 0);
   run_scenario_free(sc);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs"), 4);
   sqlite3_close(db);
 }
@@ -329,7 +287,7 @@ Test(sim, model_only) {
            path, 1, &st);
   cr_expect_eq(st.committed, 2);
   cr_expect_eq(st.ok, 2);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE status = 'ok'"), 2);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_mse IS NULL"), 2);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE latency_s > 0"), 2);
@@ -350,14 +308,14 @@ Test(sim, uncoded_accepts_ka_kb) {
   sweep_ok(BASE_HEAD "[coding]\nscheme = uncoded\nka = 2\nkb = 2\n[cluster]\nworkers = 6\n",
            path, 1, &st);
   cr_expect_eq(st.ok, 1);
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, "SELECT status FROM runs");
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, "SELECT status FROM runs");
   cr_expect_str_eq(d, "ok\n");
   free(d);
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   /* n = 6 blocks: the derived pair multiplies to 6, and all 6 workers are used */
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE ka * kb = 6"), nl,
-               "%s", q_dump(db, "SELECT layer_index, ka, kb FROM layers"));
+               "%s", tr_q_dump(db, "SELECT layer_index, ka, kb FROM layers"));
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers WHERE status = 'used'"), 6 * nl);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM runs WHERE e2e_rel_error <= 1e-12"), 1);
   sqlite3_close(db);
@@ -386,8 +344,8 @@ static void singular_check(const char *compute) {
   sweep_ok(text, path, 2, &st);
   cr_expect_eq(st.committed, 8, "every run is stored");
   cr_expect_eq(st.not_ok, 6);
-  sqlite3 *db = open_ro(path);
-  char *d = q_dump(db, "SELECT r.trial, r.status, l.layer_name, l.status, l.cond > 1e13, "
+  sqlite3 *db = tr_open_ro(path);
+  char *d = tr_q_dump(db, "SELECT r.trial, r.status, l.layer_name, l.status, l.cond > 1e13, "
                        "l.mse IS NULL FROM runs r JOIN layers l USING (run_id) "
                        "WHERE l.status != 'ok' ORDER BY 1");
   cr_expect_str_eq(d, "1|error|conv2|error|1|1\n2|error|conv1|error|1|1\n3|error|conv2|error|1|1\n"
@@ -480,7 +438,7 @@ Test(sim, lognormal_scenario_from_a_file) {
   run_scenario_free(sc);
   cr_expect_eq(st.committed, 2);
   cr_expect_eq(st.ok, 2);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   cr_expect_geq(nl, 3); /* lenet5 has 3 conv layers */
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok' AND "
@@ -507,7 +465,7 @@ Test(sim, every_law_and_class_has_a_latency_prediction) {
              "[latency]\nmodel = %s\n", law[i]);
     run_sweep_stats st;
     sweep_ok(text, path, 1, &st);
-    sqlite3 *db = open_ro(path);
+    sqlite3 *db = tr_open_ro(path);
     long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
     cr_expect_geq(nl, 3); /* lenet5 has 3 conv layers */
     cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE an_to_worker_bytes > 0"), nl);
@@ -536,7 +494,7 @@ Test(sim, trace_sequence_continues_across_layers) {
            "[latency]\nmodel = trace\ntrace_file = %s\n", trace);
   run_sweep_stats st;
   sweep_ok(text, path, 1, &st);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
   cr_assert_geq(nl, 6, "two trials of lenet5's 3 conv layers");
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE "
@@ -576,7 +534,7 @@ Test(sim, worst_stragglers_decode_from_the_worst_set) {
       for (int j = i + 1; j < 4; j++) set[j] = set[j - 1] + 1;
     }
     cod_code_free(c);
-    sqlite3 *db = open_ro(path);
+    sqlite3 *db = tr_open_ro(path);
     long long nl = q_int(db, "SELECT COUNT(*) FROM layers WHERE status = 'ok'");
     cr_expect_geq(nl, 3);
     char q[256];
@@ -628,7 +586,7 @@ Test(sim, worst_rows_record_the_search) {
                        "workers = %zu\n%s", n, mode[m]);
     run_sweep_stats st;
     sweep_ok(text, path, 1, &st);
-    sqlite3 *db = open_ro(path);
+    sqlite3 *db = tr_open_ro(path);
     long long nl = q_int(db, "SELECT COUNT(*) FROM layers");
     cr_expect_geq(nl, 3);
     cr_expect_eq(q_int(db, "SELECT COUNT(DISTINCT delta) FROM layers"), 1);
@@ -636,12 +594,12 @@ Test(sim, worst_rows_record_the_search) {
     if (m == 2) {
       cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE worst_sets_tried IS NULL "
                              "AND worst_exhaustive IS NULL"), nl,
-                   "%s", q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
+                   "%s", tr_q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
     } else {
       snprintf(q, sizeof q, "SELECT COUNT(*) FROM layers WHERE worst_exhaustive = %d AND "
                "worst_sets_tried = %lld", m == 0, m == 0 ? total : 3);
       cr_expect_eq(q_int(db, q), nl, "C(%zu, %lld) = %lld: %s", n, delta, total,
-                   q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
+                   tr_q_dump(db, "SELECT worst_sets_tried, worst_exhaustive FROM layers"));
     }
     sqlite3_close(db);
   }
@@ -670,9 +628,9 @@ Test(sim, fp16_overflow_is_a_numeric_failure_of_worker_and_layer) {
              npy);
     run_sweep_stats st;
     sweep_ok(text, path, 1, &st);
-    sqlite3 *db = open_ro(path);
+    sqlite3 *db = tr_open_ro(path);
     if (i == 0) {
-      char *d = q_dump(db, "SELECT status FROM runs");
+      char *d = tr_q_dump(db, "SELECT status FROM runs");
       cr_expect_str_eq(d, "error\n");
       free(d);
       cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM layers WHERE layer_index = "
@@ -697,7 +655,7 @@ Test(sim, berrut_approx_wait_and_deadline) {
   sweep_ok("[run]\nseed = 3\ntrials = 4\n[model]\nname = lenet5\nlayers = 2\n"
            "[coding]\nscheme = berrut\nka = 2\nkb = 1\napprox_wait = 1, 4, 10\n"
            "[cluster]\nworkers = 10\n", path, 1, &st);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   const char *q_used = "SELECT COUNT(*) FROM workers w JOIN runs r USING (run_id) WHERE "
                        "w.status = 'used' AND json_extract(r.params_json, "
                        "'$.coding.approx_wait') = %d";
@@ -725,7 +683,7 @@ Test(sim, berrut_approx_wait_and_deadline) {
   sweep_ok("[run]\nseed = 3\n[model]\nname = lenet5\nlayers = 2\n"
            "[coding]\nscheme = berrut\nka = 2\nkb = 1\napprox_deadline_s = 0, 1000\n"
            "[cluster]\nworkers = 10\n", path, 1, &st);
-  db = open_ro(path);
+  db = tr_open_ro(path);
   cr_expect_eq(q_int(db, "SELECT COUNT(*) FROM workers w JOIN runs r USING (run_id) WHERE "
                          "w.status = 'used' AND json_extract(r.params_json, "
                          "'$.coding.approx_deadline_s') = 0"), 1);
@@ -791,7 +749,7 @@ Test(sim, delta_auto_takes_each_layers_latency_optimal_delta) {
   cod_conv_geom geoms[16];
   size_t ng = 0;
   cr_assert_eq(an_model_convs("alexnet", geoms, NULL, 0, 16, &ng, &e), COD_OK, "%s", e.msg);
-  sqlite3 *db = open_ro(path);
+  sqlite3 *db = tr_open_ro(path);
   size_t distinct = 0, first_delta = 0;
   for (size_t l = 0; l < ng; l++) {
     an_code_params ap = {"nsctc-rot", 20, 0, 0, 0, COD_AXIS_ROWS, 8};
