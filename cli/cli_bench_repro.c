@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,21 +26,15 @@
 
 #define PAPER_DIR FCDCC_SOURCE_ROOT "/scenarios/paper"
 
-static double cpu_now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* One chain of the subset into dir/repro-jJOBS.db (removed after). */
 static int repro_once(const char *dir, char *const *files, size_t n, size_t jobs, double *wall,
                       double *cpu, size_t *runs) {
   char db[4096];
   snprintf(db, sizeof db, "%s/repro-j%zu.db", dir, jobs);
   unlink(db);
-  double w0 = cod_clock_wall_s(), c0 = cpu_now_s();
+  double w0 = cod_clock_wall_s(), c0 = cod_clock_process_cpu_s();
   int rc = cli_reproduce_runs(PAPER_DIR, files, n, 1, jobs, db, runs);
-  *wall = cod_clock_wall_s() - w0, *cpu = cpu_now_s() - c0;
+  *wall = cod_clock_wall_s() - w0, *cpu = cod_clock_process_cpu_s() - c0;
   unlink(db);
   return rc;
 }

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -43,12 +42,6 @@
 #include "sim_engine.h"
 
 #define QUICKSTART FCDCC_SOURCE_ROOT "/scenarios/quickstart.ini"
-
-static double process_cpu_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* The quickstart scenario, nsctc-rot only, with the given overrides (key, value pairs). */
 static int quickstart(const char *const *set, size_t n_set, run_scenario **out, cod_err *e) {
@@ -202,9 +195,9 @@ static int sweep_once(const run_scenario *sc, const char *dir, size_t jobs, doub
   memset(&o, 0, sizeof o);
   o.db_path = db, o.jobs = jobs;
   run_sweep_stats st;
-  double w0 = cod_clock_wall_s(), c0 = process_cpu_s();
+  double w0 = cod_clock_wall_s(), c0 = cod_clock_process_cpu_s();
   int rc = run_sweep(sc, &o, &st, e);
-  *wall = cod_clock_wall_s() - w0, *cpu = process_cpu_s() - c0;
+  *wall = cod_clock_wall_s() - w0, *cpu = cod_clock_process_cpu_s() - c0;
   *writer_cpu = st.writer_cpu_s;
   unlink(db);
   return rc;

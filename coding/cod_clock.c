@@ -11,3 +11,4 @@ static double read_clock(clockid_t id) {
 
 double cod_clock_wall_s(void) { return read_clock(CLOCK_MONOTONIC); }
 double cod_clock_thread_cpu_s(void) { return read_clock(CLOCK_THREAD_CPUTIME_ID); }
+double cod_clock_process_cpu_s(void) { return read_clock(CLOCK_PROCESS_CPUTIME_ID); }
