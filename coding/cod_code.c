@@ -401,23 +401,12 @@ void cod_code_workers_compute_cols(const cod_code *c, cod_dtype prec, const void
     for (size_t i = 0; i < ol; i++) out[w][i] = ys[w][i];
 }
 
-/* The largest row sum of |M| over rows x cols (an infinity norm). */
-static double max_abs_row_sum(const double *M, size_t rows, size_t cols) {
-  double g = 0;
-  for (size_t r = 0; r < rows; r++) {
-    double s = 0;
-    for (size_t i = 0; i < cols; i++) s += fabs(M[r * cols + i]);
-    g = fmax(g, s);
-  }
-  return g;
-}
-
 double cod_code_input_gain(const cod_code *c) {
-  return max_abs_row_sum(c->A, c->n * c->ea, c->m_in);
+  return cod_la_max_abs_row_sum(c->A, c->n * c->ea, c->m_in);
 }
 
 double cod_code_filter_gain(const cod_code *c) {
-  return max_abs_row_sum(c->B, c->n * c->eb, c->m_filt);
+  return cod_la_max_abs_row_sum(c->B, c->n * c->eb, c->m_filt);
 }
 
 /* Bytes of the slab convolutions alone under algo (before the fp32 copies). */

@@ -412,3 +412,13 @@ int cod_la_cond_complex(const double *m, size_t n, double *cond) {
   cod_free(hr);
   return rc;
 }
+
+double cod_la_max_abs_row_sum(const double *m, size_t rows, size_t cols) {
+  double g = 0;
+  for (size_t r = 0; r < rows; r++) {
+    double s = 0;
+    for (size_t i = 0; i < cols; i++) s += fabs(m[r * cols + i]);
+    g = fmax(g, s);
+  }
+  return g;
+}

@@ -145,5 +145,8 @@ int cod_la_complex_select_inverse_rows(const double *m, size_t rows, size_t n, s
 void cod_la_complex_embed(const double *m, size_t g, size_t n, double *r);
 /* 2-norm condition number of a complex n x n matrix via its real 2n x 2n embedding. */
 int cod_la_cond_complex(const double *m, size_t n, double *cond);
+/* The infinity norm of the real rows x cols matrix m (row-major): its largest row sum of
+ * |m|, 0 for no rows. */
+double cod_la_max_abs_row_sum(const double *m, size_t rows, size_t cols);
 
 #endif

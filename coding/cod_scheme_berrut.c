@@ -129,16 +129,6 @@ static void berrut_decoder(const cod_code *c, const size_t *ids, size_t d, doubl
   }
 }
 
-static double berrut_amplification(const double *D, size_t k, size_t d) {
-  double worst = 0;
-  for (size_t i = 0; i < k; i++) {
-    double s = 0;
-    for (size_t r = 0; r < d; r++) s += fabs(D[i * d + r]);
-    worst = fmax(worst, s);
-  }
-  return worst;
-}
-
 static int berrut_decode(const cod_code *c, const size_t *ids, size_t d,
                          const double *const *results, double *y, double *cond, void *work,
                          cod_err *err) {
@@ -156,7 +146,7 @@ static int berrut_decode(const cod_code *c, const size_t *ids, size_t d,
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)k, (int)L, (int)d, 1.0, D,
               (int)d, z, (int)L, 0.0, u, (int)L);
   cod_partition_stitch(&c->part, u, y);
-  if (cond) *cond = berrut_amplification(D, k, d);
+  if (cond) *cond = cod_la_max_abs_row_sum(D, k, d);
 done:
   cod_free(D), cod_free(z), cod_free(u);
   return rc;
@@ -167,7 +157,7 @@ static int berrut_cond(const cod_code *c, const size_t *ids, size_t d, double *c
   double *D = cod_malloc_array(c->m_in * d, sizeof *D);
   if (!D) return cod_err_set(err, COD_ENOMEM, "out of memory for a berrut decoder matrix");
   berrut_decoder(c, ids, d, D);
-  *cond = berrut_amplification(D, c->m_in, d);
+  *cond = cod_la_max_abs_row_sum(D, c->m_in, d);
   cod_free(D);
   return COD_OK;
 }
