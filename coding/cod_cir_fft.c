@@ -109,7 +109,7 @@ static size_t cir_work_doubles(const cod_code *c) {
     return 2 * q                   /* the twiddles */
            + 4 * h * h + 2 * h     /* the half DFT matrices fc, fs, hc, hs */
            + R * g * W             /* solved spectra of the g groups */
-           + q * g * W + W         /* inverse halves; a row */
+           + (q - 1) * W           /* the q-1 pieces of a group that goes through the scatter */
            + 2 * h * u * W         /* forward rows: u (worker, frequency) pairs per bin */
            + h * 4 * g * u         /* embedded 2g x 2u inverses, one per frequency */
            + h * u * q             /* the workers' compact forward matrices */
@@ -388,7 +388,7 @@ int cod_cir_decode(const cod_code *c, const size_t *ids, size_t n_sel,
     size_t h = q / 2, u = cir_unknowns(c);
     cir_plan pl = {.g = g, .u = u, .h = h};
     double *mats = tw + 2 * q, *us = mats + 4 * h * h + 2 * h, *bf = us + R * g * W;
-    pl.zs = bf + q * g * W + W, pl.emb = pl.zs + 2 * h * u * W, pl.a = pl.emb + h * 4 * g * u;
+    pl.zs = bf + (q - 1) * W, pl.emb = pl.zs + 2 * h * u * W, pl.a = pl.emb + h * 4 * g * u;
     pl.rows = (const double **)(void *)(pl.a + h * u * q);
     pl.r = (size_t *)(void *)(pl.rows + 2 * h * u), pl.aoff = pl.r + k, pl.zoff = pl.aoff + k;
     double *scratch = (double *)(void *)(pl.zoff + k);
