@@ -67,10 +67,11 @@ static void shape_single(const an_code_params *p, an_costs *c) {
  * for the decoders whose count depends on the layer (nsctc-cir's FFT decoder). */
 #define DECODE_ARGS const an_costs *c, const cod_conv_geom *g, size_t out_axis, double block
 
-/* two real GEMMs of (2 delta)^2 by the block length */
+/* six real products of delta x delta by the block length: two complex ones by Gauss's
+ * product (rot_decode_flops, coding/cod_schemes.c) */
 static double decode_rot(DECODE_ARGS) {
   (void)g, (void)out_axis;
-  return 2.0 * 2.0 * 4.0 * (double)c->delta * (double)c->delta * block;
+  return 6.0 * 2.0 * (double)c->delta * (double)c->delta * block;
 }
 
 static double decode_copies(DECODE_ARGS) {

@@ -26,10 +26,10 @@
 #include <math.h>
 #include <string.h>
 
-#include <gsl/gsl_cblas.h>
 
 #include "cod_alloc.h"
 #include "cod_cond_rot.h"
+#include "cod_kernel.h"
 #include "cod_scheme.h"
 
 static int is_prime(size_t v) {
@@ -95,17 +95,25 @@ static void rot_vandermonde(const cod_code *c, const size_t *ids, size_t d, doub
 }
 
 /* Output entries per pass of the fast decoder: the transformed results and the solved
- * channels of one chunk stay in L2, so the decoder streams every worker result once and
- * writes y once. 256 measured best of 128..512 (AlexNet conv2, n = 20, 4 x 4: 0.42 ms
- * against 0.46 ms at 512, with a reused workspace). */
-#define ROT_CHUNK 256
+ * channels of one chunk (12 planes of d rows: 295 KB at d = 16) stay in L2, so the decoder
+ * streams every worker result once and writes y once. 192 measured best of 128, 192 and
+ * 256 with the three-product solve (AlexNet conv2, n = 20, 4 x 4: 0.37 ms warm against
+ * 0.39 and 0.41; 256 was best of 128..512 with the four-product one). */
+#define ROT_CHUNK 192
 
-/* The complex solve Vinv * z is done in its real embedding [[Re, -Im], [Im, Re]] on split
- * real/imaginary planes: the same flops as ZGEMM, but DGEMM kernels are faster at these
- * small sizes and the transforms around it become plain vectorisable loops. The phase of
- * the second channel is folded into its matrix: E2 = embed(Vinv * diag(w^{(kb-1) j})) / 2. */
-static void rot_embed(const double *vinv, const double *ph, size_t d, double *e) {
-  const size_t d2 = 2 * d;
+/* The complex solve Vinv * z is done on split real/imaginary planes with three real
+ * products instead of the four of its real embedding [[Re, -Im], [Im, Re]] (Gauss's
+ * product: with A = Ar + i Ai and Z = Zr + i Zi, T1 = Ar Zr, T2 = Ai Zi and
+ * T3 = (Ar + Ai)(Zr + Zi) give Re(AZ) = T1 - T2 and Im(AZ) = T3 - T1 - T2): a quarter of
+ * the decoder's multiply-adds, at the price of a sum plane formed with the transform and
+ * two subtractions formed with the map back. Its rounding error is that of the plain
+ * product with |Ar| + |Ai| in place of |A| (Higham, Accuracy and Stability, 23.2.4): a
+ * factor at most 2 on a bound already at eps * cond. The products go through
+ * cod_kernel.h's kernel, which reads the 16 x 16 matrices in place (OpenBLAS's packing
+ * cost as much as the arithmetic at these sizes). The phase of the second channel is
+ * folded into its matrices: E2 = Vinv * diag(w^{(kb-1) j}) / 2. */
+static void rot_split(const double *vinv, const double *ph, size_t d, double *e) {
+  double *er = e, *ei = e + d * d, *es = e + 2 * d * d;
   for (size_t r = 0; r < d; r++)
     for (size_t k = 0; k < d; k++) {
       double re = vinv[2 * (r * d + k)], im = vinv[2 * (r * d + k) + 1];
@@ -115,59 +123,63 @@ static void rot_embed(const double *vinv, const double *ph, size_t d, double *e)
         re = t;
       }
       re *= 0.5, im *= 0.5; /* the 1/2 of the map back to real blocks */
-      e[r * d2 + k] = re;
-      e[r * d2 + d + k] = -im;
-      e[(d + r) * d2 + k] = im;
-      e[(d + r) * d2 + d + k] = re;
+      er[r * d + k] = re, ei[r * d + k] = im, es[r * d + k] = re + im;
     }
 }
 
 /* The two bilinear forms v+^T Z v+ (pp) and v+^T Z v- (pm) of each worker's 2x2 result,
- * on split real/imaginary planes. `restrict` lets GCC vectorise without alias checks. */
+ * on split planes: real part, imaginary part and their sum (the third factor of Gauss's
+ * product). `restrict` lets GCC vectorise without alias checks. */
 static void rot_to_channels(size_t n, const double *restrict z00, const double *restrict z01,
                             const double *restrict z10, const double *restrict z11,
-                            double *restrict ppr, double *restrict ppi, double *restrict pmr,
-                            double *restrict pmi) {
+                            double *restrict ppr, double *restrict ppi, double *restrict pps,
+                            double *restrict pmr, double *restrict pmi,
+                            double *restrict pms) {
   for (size_t e = 0; e < n; e++) {
-    ppr[e] = z00[e] - z11[e];
-    ppi[e] = -(z01[e] + z10[e]);
-    pmr[e] = z00[e] + z11[e];
-    pmi[e] = z01[e] - z10[e];
+    double a = z00[e] - z11[e], b = -(z01[e] + z10[e]);
+    double c = z00[e] + z11[e], f = z01[e] - z10[e];
+    ppr[e] = a, ppi[e] = b, pps[e] = a + b;
+    pmr[e] = c, pmi[e] = f, pms[e] = c + f;
   }
 }
 
-/* Back from the solved forms A = v+^T u v+, B = v+^T u v- to the real 2x2 block u (the
- * factor 1/2 of V^{-T} T V^{-1} is folded into the embedded inverses). */
-static void rot_from_channels(size_t n, const double *restrict ar, const double *restrict ai,
-                              const double *restrict br, const double *restrict bi,
+/* Back from the three products of the solved forms A = v+^T u v+ (a1, a2, a3) and
+ * B = v+^T u v- (b1, b2, b3) to the real 2x2 block u: Re = T1 - T2, Im = T3 - T1 - T2 (the
+ * factor 1/2 of V^{-T} T V^{-1} is folded into the matrices). */
+static void rot_from_channels(size_t n, const double *restrict a1, const double *restrict a2,
+                              const double *restrict a3, const double *restrict b1,
+                              const double *restrict b2, const double *restrict b3,
                               double *restrict u00, double *restrict u01,
                               double *restrict u10, double *restrict u11) {
   for (size_t e = 0; e < n; e++) {
-    u00[e] = ar[e] + br[e];
-    u01[e] = bi[e] - ai[e];
-    u10[e] = -(ai[e] + bi[e]);
-    u11[e] = br[e] - ar[e];
+    double ar = a1[e] - a2[e], ai = a3[e] - a1[e] - a2[e];
+    double br = b1[e] - b2[e], bi = b3[e] - b1[e] - b2[e];
+    u00[e] = ar + br;
+    u01[e] = bi - ai;
+    u10[e] = -(ai + bi);
+    u11[e] = br - ar;
   }
 }
 
 /* Doubles of the fast decoder's workspace for threshold d: V and its inverse, the phases,
- * the two embedded inverses, the transformed and solved chunk planes, one output chunk. */
+ * the two channels' three matrices, their three transformed and three product planes of d
+ * rows per chunk, one output chunk. */
 static size_t rot_work_doubles(size_t d) {
-  size_t d2 = 2 * d;
-  return 4 * d * d + 2 * d + 2 * d2 * d2 + 4 * d2 * ROT_CHUNK + 4 * ROT_CHUNK;
+  return 4 * d * d + 2 * d + 6 * d * d + 12 * d * ROT_CHUNK + 4 * ROT_CHUNK;
 }
 
 static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
                       const double *const *results, double *y, double *cond, void *work,
                       cod_err *err) {
-  const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt, d2 = 2 * d;
+  const size_t L = c->part.out_block_len, kb = c->kb, mf = c->m_filt, dd = d * d;
   const size_t W = ROT_CHUNK;
   double *own = work ? NULL : cod_malloc(rot_work_doubles(d) * sizeof(double));
   if (!work && !own) return cod_err_set(err, COD_ENOMEM, "out of memory in the nsctc-rot decoder");
   double *v = work ? work : own;
-  double *vinv = v + 2 * d * d, *ph = vinv + 2 * d * d, *e1 = ph + 2 * d, *e2 = e1 + d2 * d2;
-  double *zt = e2 + d2 * d2; /* [pp re; pp im; pm re; pm im] */
-  double *ut = zt + 2 * d2 * W, *u = ut + 2 * d2 * W; /* u: one chunk of a pair's 4 blocks */
+  double *vinv = v + 2 * dd, *ph = vinv + 2 * dd, *e1 = ph + 2 * d, *e2 = e1 + 3 * dd;
+  /* planes of d rows of W: zt[0..3) the pp channel's (re, im, sum), zt[3..6) pm's; pt the
+   * products in the same order */
+  double *zt = e2 + 3 * dd, *pt = zt + 6 * d * W, *u = pt + 6 * d * W;
   int rc = COD_OK;
   rot_vandermonde(c, ids, d, v);
   if ((rc = cod_la_complex_inverse(v, d, vinv, err))) goto done;
@@ -176,28 +188,27 @@ static int rot_decode(const cod_code *c, const size_t *ids, size_t d,
     double t = unit_angle((kb - 1) * ids[i], c->q);
     ph[2 * i] = cos(t), ph[2 * i + 1] = sin(t);
   }
-  rot_embed(vinv, NULL, d, e1);
-  rot_embed(vinv, ph, d, e2);
-  double *zpp = zt, *zpm = zt + d2 * W, *upp = ut, *upm = ut + d2 * W;
+  rot_split(vinv, NULL, d, e1);
+  rot_split(vinv, ph, d, e2);
+  const size_t P = d * W; /* one plane */
   for (size_t e0 = 0; e0 < L; e0 += W) {
     const size_t n = L - e0 < W ? L - e0 : W;
     for (size_t i = 0; i < d; i++) {
       const double *z00 = results[i] + e0;
-      rot_to_channels(n, z00, z00 + L, z00 + 2 * L, z00 + 3 * L, zpp + i * W,
-                      zpp + (d + i) * W, zpm + i * W, zpm + (d + i) * W);
+      double *z = zt + i * W;
+      rot_to_channels(n, z00, z00 + L, z00 + 2 * L, z00 + 3 * L, z, z + P, z + 2 * P,
+                      z + 3 * P, z + 4 * P, z + 5 * P);
     }
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d2, (int)n, (int)d2, 1.0, e1,
-                (int)d2, zpp, (int)W, 0.0, upp, (int)W);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)d2, (int)n, (int)d2, 1.0, e2,
-                (int)d2, zpm, (int)W, 0.0, upm, (int)W);
+    for (size_t f = 0; f < 6; f++) /* T1, T2, T3 of pp (e1), then of pm (e2) */
+      cod_gemm_small(d, d, n, (f < 3 ? e1 : e2) + (f % 3) * dd, d, zt + f * P, W, pt + f * P,
+                     W);
     for (size_t i = 0; i < c->ka; i++)
       for (size_t l = 0; l < kb; l++) {
         const size_t ea = kb * i + l, eb = kb * i + kb - 1 - l;
-        const double *ar = upp + ea * W, *ai = upp + (d + ea) * W;
-        const double *br = upm + eb * W, *bi = upm + (d + eb) * W;
-        double *u00 = u, *u01 = u + W, *u10 = u + 2 * W, *u11 = u + 3 * W;
-        rot_from_channels(n, ar, ai, br, bi, u00, u01, u10, u11);
+        const double *a = pt + ea * W, *b = pt + 3 * P + eb * W;
         const size_t b00 = (2 * i) * mf + 2 * l, b10 = (2 * i + 1) * mf + 2 * l;
+        double *u00 = u, *u01 = u + W, *u10 = u + 2 * W, *u11 = u + 3 * W;
+        rot_from_channels(n, a, a + P, a + 2 * P, b, b + P, b + 2 * P, u00, u01, u10, u11);
         cod_partition_scatter(&c->part, b00, e0, n, u00, y);
         cod_partition_scatter(&c->part, b00 + 1, e0, n, u01, y);
         cod_partition_scatter(&c->part, b10, e0, n, u10, y);
@@ -213,9 +224,10 @@ static size_t rot_decode_work_bytes(const cod_code *c) {
   return rot_work_doubles(c->delta) * sizeof(double);
 }
 
-/* Two real GEMMs of (2 delta)^2 by out_block_len: half the generic decoder's product. */
+/* Six real products of delta x delta by out_block_len (two complex ones by Gauss's
+ * product): 3/8 of the generic decoder's product. */
 static double rot_decode_flops(const cod_code *c) {
-  return 2.0 * 2.0 * (double)(4 * c->delta * c->delta) * (double)c->part.out_block_len;
+  return 6.0 * 2.0 * (double)(c->delta * c->delta) * (double)c->part.out_block_len;
 }
 
 const cod_scheme_ops cod_scheme_rot = {"nsctc-rot", rot_plan, rot_fill, cod_select_first_delta,

@@ -99,7 +99,7 @@ def nsctc_rot_costs(c, h, w, nf, k, s, p, n, ka, kb, el=8):
         "bytes_down": ea * eb * block * el,
         "worker_flops": 2.0 * ea * eb * block * ckk,
         "encode_flops": 2.0 * n * (ea * m_in * slab + eb * m_filt * group),
-        "decode_flops": 2.0 * 2.0 * 4.0 * delta * delta * block,
+        "decode_flops": 6.0 * 2.0 * delta * delta * block,  # rot_decode_flops (Gauss)
         "delta": delta,
     }
 
