@@ -6,7 +6,11 @@
  * that changes shape writes into the free ping-pong buffer and is copied back into the
  * slot: one copy of a shortcut tensor, negligible next to the conv that produced it.
  * fc layers are one cblas_dgemv each (OpenBLAS); convs are the hook or the plan's
- * algorithm per conv (im2col, or cod_conv_algo_choose's) with the plan's workspace. No allocation happens after model_plan_new.
+ * algorithm per conv (im2col, or cod_conv_algo_choose's) with the plan's workspace. No
+ * allocation happens after model_plan_new and model_plan_keep_filters. A plan can keep
+ * the Winograd convs' filters transformed (model_plan_keep_filters): the weights of an
+ * inference do not change, so transforming them on every call is work a forward pass
+ * repeats per image; the kept transform gives the same bits (cod_wino.h).
  */
 #include "model_forward.h"
 
@@ -26,6 +30,8 @@ struct model_plan {
   void *work;                         /* conv workspace, work_bytes */
   size_t work_bytes;
   cod_conv_algo *algo;                /* per conv: the algorithm it runs with */
+  double **U;                         /* per conv: its filters transformed once, or NULL */
+  const double **U_of;                /* per conv: the filters U was made from */
   size_t bytes;
 };
 
@@ -35,6 +41,9 @@ void model_plan_free(model_plan *p) {
   cod_free(p->buf[1]);
   for (size_t s = 0; s < MODEL_MAX_SLOTS; s++) cod_free(p->slot[s]);
   cod_free(p->work);
+  for (size_t i = 0; p->U && i < p->m->n_convs; i++) cod_free(p->U[i]);
+  cod_free(p->U);
+  cod_free(p->U_of);
   cod_free(p->algo);
   cod_free(p);
 }
@@ -45,12 +54,17 @@ int model_plan_new(const model *m, model_plan **out, cod_err *err) {
 
 int model_plan_new_algo(const model *m, int auto_algo, model_plan **out, cod_err *err) {
   model_plan *p = cod_calloc(1, sizeof *p);
-  if (p) p->algo = cod_calloc(m->n_convs ? m->n_convs : 1, sizeof *p->algo);
-  if (!p || !p->algo) {
-    cod_free(p);
+  size_t nc = m->n_convs ? m->n_convs : 1;
+  if (p) {
+    p->m = m;
+    p->algo = cod_calloc(nc, sizeof *p->algo);
+    p->U = cod_calloc(nc, sizeof *p->U);
+    p->U_of = cod_calloc(nc, sizeof *p->U_of);
+  }
+  if (!p || !p->algo || !p->U || !p->U_of) {
+    model_plan_free(p);
     return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the plan", m->name);
   }
-  p->m = m;
   for (size_t i = 0; i < m->n_convs; i++) {
     cod_conv_geom g = model_conv_geom(m, i);
     p->algo[i] = auto_algo ? cod_conv_algo_choose(&g, COD_F64) : COD_CONV_IM2COL;
@@ -80,10 +94,48 @@ cod_conv_algo model_plan_conv_algo(const model_plan *p, size_t conv_index) {
   return p->algo[conv_index];
 }
 
+int model_plan_keep_filters(model_plan *p, const model_weights *w, cod_err *err) {
+  const model *m = p->m;
+  assert(model_weights_model(w) == m);
+  for (size_t i = 0; i < m->n_convs; i++) {
+    cod_conv_algo a = p->algo[i];
+    if (a != COD_CONV_WINO2 && a != COD_CONV_WINO4) continue;
+    cod_conv_geom g = model_conv_geom(m, i);
+    size_t need = cod_conv_algo_pre_workspace_bytes(&g, a, COD_F64);
+    if (need > p->work_bytes) { /* the pre-transformed path's workspace, once */
+      void *nw = cod_aligned_alloc(need);
+      if (!nw) return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for the "
+                                  "conv workspace", m->name);
+      cod_free(p->work);
+      p->bytes += need - p->work_bytes;
+      p->work = nw, p->work_bytes = need;
+    }
+    const double *k = model_weights_get(w, m->conv_layers[i]);
+    size_t len = cod_conv_algo_filters_len(&g, a);
+    double *U = cod_aligned_alloc(len * sizeof *U);
+    if (!U) return cod_err_set(err, COD_ENOMEM, "model %s: out of memory for conv %zu's "
+                               "transformed filters", m->name, i);
+    cod_conv_algo_filters_f64(&g, a, k, U);
+    if (!p->U[i]) p->bytes += len * sizeof *U; /* a re-kept conv replaces its own U */
+    cod_free(p->U[i]);
+    p->U[i] = U, p->U_of[i] = k;
+  }
+  return COD_OK;
+}
+
+size_t model_plan_kept_filters(const model_plan *p) {
+  size_t n = 0;
+  for (size_t i = 0; i < p->m->n_convs; i++) n += p->U[i] != NULL;
+  return n;
+}
+
 void model_plan_conv(model_plan *p, size_t conv_index, const double *x, const double *k,
                      double *y) {
   cod_conv_geom g = model_conv_geom(p->m, conv_index);
-  cod_conv2d_algo_f64(&g, model_plan_conv_algo(p, conv_index), x, k, y, p->work);
+  cod_conv_algo a = model_plan_conv_algo(p, conv_index);
+  if (p->U[conv_index] && p->U_of[conv_index] == k)
+    cod_conv2d_algo_pre_f64(&g, a, x, p->U[conv_index], y, p->work);
+  else cod_conv2d_algo_f64(&g, a, x, k, y, p->work);
 }
 
 /* Max or average pooling of x (in) into y (L->out). */

@@ -37,13 +37,23 @@ int model_plan_new(const model *m, model_plan **out, cod_err *err);
 int model_plan_new_algo(const model *m, int auto_algo, model_plan **out, cod_err *err);
 /* The algorithm conv conv_index runs with under this plan. */
 cod_conv_algo model_plan_conv_algo(const model_plan *p, size_t conv_index);
+/* Transform once the filters of w's convs that run by Winograd under this plan and keep
+ * them (cod_conv_algo_filters_f64): every later conv with those filters (same addresses)
+ * runs on the kept transform, with the same result bit for bit and none of the per-call
+ * transform. w's filters must not change while the plan keeps them; calling it again
+ * transforms them again (after a change, or for other weights of the same model). Counts in model_plan_bytes. Returns COD_OK, or
+ * COD_ENOMEM (err) with what was kept before still usable. */
+int model_plan_keep_filters(model_plan *p, const model_weights *w, cod_err *err);
+/* Convs whose filters the plan keeps transformed. */
+size_t model_plan_kept_filters(const model_plan *p);
 /* y = conv(x, k) for conv conv_index by the plan's algorithm in the plan's workspace
- * (bias-free, layouts as in the hook). For a hook that computes some convs itself; not
- * reentrant with another model_plan_conv on the same plan. Never fails. */
+ * (bias-free, layouts as in the hook); on the kept transform when k is the filters it was
+ * kept for. For a hook that computes some convs itself; not reentrant with another
+ * model_plan_conv on the same plan. Never fails. */
 void model_plan_conv(model_plan *p, size_t conv_index, const double *x, const double *k,
                      double *y);
 void model_plan_free(model_plan *p);
-/* Bytes the plan holds (activations, slots, conv workspace). */
+/* Bytes the plan holds (activations, slots, conv workspace, kept filters). */
 size_t model_plan_bytes(const model_plan *p);
 
 /* Run one image. `input` holds model_input_shape() C*H*W doubles, `output` receives

@@ -128,6 +128,8 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
     /* a data set: the reference activations (and the rows) are those of its first image */
     if ((rc = run_data_load(cfg, in, &a->data, err))) return rc;
     memcpy(a->input, a->data.x, shape_len(in) * sizeof(double));
+    /* every image runs the uncoded pass: its Winograd convs' filters transformed once */
+    if ((rc = model_plan_keep_filters(a->plan, a->w, err))) return rc;
   } else if (strcmp(cfg->model.input, "random") == 0) {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory");

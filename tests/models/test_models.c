@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "cod_alloc.h"
 #include "cod_tensor.h"
+#include "cod_wino.h"
 #include "fcdcc_config.h"
 #include "model.h"
 #include "model_forward.h"
@@ -642,6 +644,85 @@ Test(unit, forward_hook_called_per_conv) {
   cr_assert_eq(rc, COD_EUNDECODABLE);
   cr_assert(strstr(e.msg, "boom") && strstr(e.msg, "'p'"), "%s", e.msg);
   cr_assert(untouched[0] == 42 && untouched[2] == 42);
+  model_weights_free(w);
+  model_free(m);
+}
+
+/* Two 3x3 convs that cod_conv_algo_choose runs by Winograd (16 channels, 6 x 6 tiles of
+ * 2 x 2) around a 1x1 one that it does not: kept filters must give the per-call result bit
+ * for bit, be the ones used (checked by changing the weights behind the plan's back), be
+ * counted in the plan's bytes, and survive an allocation failure at every step. */
+static const char *model_w =
+    "input c=16 h=12 w=12\n"
+    "conv name=a out=16 k=3 stride=1 pad=1\n"
+    "relu\n"
+    "conv name=b out=16 k=1 stride=1\n"
+    "conv name=c out=16 k=3 stride=1 pad=1\n";
+
+Test(unit, forward_kept_winograd_filters) {
+  model *m = parse_ok(model_w);
+  model_weights *w = NULL;
+  cod_err e = {0};
+  cr_assert_eq(model_weights_he(m, 3, &w, &e), COD_OK);
+  randomize_weights(m, w, 5);
+  size_t nin = 16 * 12 * 12, nout = nin, wino = 0;
+  double *x = malloc(nin * sizeof *x), *y0 = malloc(nout * sizeof *y0);
+  double *y1 = malloc(nout * sizeof *y1), *y2 = malloc(nout * sizeof *y2);
+  cr_assert(x && y0 && y1 && y2);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 8);
+  fill_uniform(r, x, nin, -1, 1);
+  gsl_rng_free(r);
+  model_plan *p = NULL;
+  cr_assert_eq(model_plan_new_algo(m, 1, &p, &e), COD_OK, "%s", e.msg);
+  for (size_t i = 0; i < model_conv_count(m); i++) {
+    cod_conv_algo a = model_plan_conv_algo(p, i);
+    wino += a == COD_CONV_WINO2 || a == COD_CONV_WINO4;
+  }
+  cr_assert_eq(wino, 2, "the rule should pick Winograd for the two 3x3 convs");
+  cr_assert_eq(model_forward(p, w, x, y0, NULL, NULL, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(model_plan_kept_filters(p), 0);
+  size_t bytes0 = model_plan_bytes(p);
+  /* out of memory at each allocation of the keeping: COD_ENOMEM, the plan still right */
+  for (long k = 0;; k++) {
+    cod_alloc_fail_at(k);
+    int rc = model_plan_keep_filters(p, w, &e);
+    cod_alloc_fail_at(-1);
+    if (!rc) break;
+    cr_assert_eq(rc, COD_ENOMEM, "k=%ld: %s", k, e.msg);
+    cr_assert(k < 10);
+    cr_assert_eq(model_forward(p, w, x, y1, NULL, NULL, &e), COD_OK, "%s", e.msg);
+    cr_assert(!memcmp(y0, y1, nout * sizeof *y1), "k=%ld: output changed", k);
+  }
+  cr_assert_eq(model_plan_kept_filters(p), 2);
+  size_t want = 0;
+  for (size_t i = 0; i < model_conv_count(m); i++) {
+    cod_conv_geom g = model_conv_geom(m, i);
+    cod_conv_algo a = model_plan_conv_algo(p, i);
+    if (a == COD_CONV_WINO2 || a == COD_CONV_WINO4)
+      want += cod_conv_algo_filters_len(&g, a) * sizeof(double);
+  }
+  cr_assert(model_plan_bytes(p) >= bytes0 + want, "%zu < %zu + %zu", model_plan_bytes(p),
+            bytes0, want);
+  cr_assert_eq(model_forward(p, w, x, y1, NULL, NULL, &e), COD_OK, "%s", e.msg);
+  cr_assert(!memcmp(y0, y1, nout * sizeof *y1), "kept filters changed the output");
+  /* the kept transform is what runs: weights changed behind the plan's back (which the
+   * contract forbids) leave the Winograd convs' output as it was, but not a fresh plan's */
+  double *ka = (double *)(uintptr_t)W(m, w, "a");
+  ka[0] += 1.0;
+  cr_assert_eq(model_forward(p, w, x, y1, NULL, NULL, &e), COD_OK, "%s", e.msg);
+  model_plan *q = NULL;
+  cr_assert_eq(model_plan_new_algo(m, 1, &q, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(model_forward(q, w, x, y2, NULL, NULL, &e), COD_OK, "%s", e.msg);
+  cr_assert(!memcmp(y0, y1, nout * sizeof *y1), "the kept transform was not used");
+  cr_assert(memcmp(y0, y2, nout * sizeof *y2), "changing the weights changed nothing");
+  /* keeping again re-transforms the (changed) filters: the fresh plan's result */
+  cr_assert_eq(model_plan_keep_filters(p, w, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(model_forward(p, w, x, y1, NULL, NULL, &e), COD_OK, "%s", e.msg);
+  cr_assert(memcmp(y0, y1, nout * sizeof *y1), "re-keeping kept the old transform");
+  model_plan_free(q);
+  model_plan_free(p);
+  free(x), free(y0), free(y1), free(y2);
   model_weights_free(w);
   model_free(m);
 }
