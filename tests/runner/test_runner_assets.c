@@ -1,0 +1,206 @@
+/* test_runner_assets.c: the shared asset pool (runner/run_assets.h): one build per key
+ * however many threads ask at once, a failed build's error for the builder and its
+ * waiters (never a hang), a retry after it, the idle bound, and out of memory at every
+ * allocation. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cod_alloc.h"
+#include "run_assets.h"
+
+/* A build that counts itself, holds the build open until `go` (so that the other threads
+ * arrive while it runs), then fails or makes an array of `n` seeded values. */
+typedef struct build_ctx {
+  atomic_int calls, entered, go;
+  int fail;       /* status to fail with, 0 to succeed */
+  size_t n;
+  unsigned seed;
+} build_ctx;
+
+static int build_values(void *ctx, void **out, cod_err *err) {
+  build_ctx *b = ctx;
+  atomic_fetch_add(&b->calls, 1);
+  atomic_store(&b->entered, 1);
+  while (!atomic_load(&b->go)) usleep(1000);
+  if (b->fail) return cod_err_set(err, b->fail, "model m.onnx: broken on purpose");
+  double *v = cod_malloc_array(b->n, sizeof *v);
+  if (!v) return cod_err_set(err, COD_ENOMEM, "out of memory for the values");
+  unsigned s = b->seed;
+  for (size_t i = 0; i < b->n; i++) s = s * 1103515245u + 12345u, v[i] = (double)(s >> 8);
+  *out = v;
+  return COD_OK;
+}
+static void free_values(void *obj) { cod_free(obj); }
+static const run_asset_ops values_ops = {build_values, free_values};
+
+typedef struct asker {
+  run_asset_pool *pool;
+  const char *key;
+  build_ctx *b;
+  void *got;
+  int rc;
+  cod_err err;
+} asker;
+
+static void *ask(void *arg) {
+  asker *a = arg;
+  a->rc = run_asset_pool_acquire(a->pool, a->key, &values_ops, a->b, &a->got, &a->err);
+  return NULL;
+}
+
+/* Wait (bounded) until the pool counts `n` waiters: the threads are inside acquire. */
+static void wait_for_waiters(run_asset_pool *p, size_t n) {
+  for (int i = 0; i < 5000 && run_asset_pool_stats_get(p).waits < n; i++) usleep(1000);
+  cr_assert_geq(run_asset_pool_stats_get(p).waits, n, "the other threads never waited");
+}
+
+#define ASKERS 4
+
+Test(assets, threads_asking_for_one_key_at_once_share_one_build) {
+  run_asset_pool *p = NULL;
+  cod_err e = {0};
+  cr_assert_eq(run_asset_pool_new(1, &p, &e), COD_OK, "%s", e.msg);
+  build_ctx b = {.n = 1000, .seed = 77u};
+  asker a[ASKERS];
+  pthread_t th[ASKERS];
+  for (int i = 0; i < ASKERS; i++) {
+    memset(&a[i], 0, sizeof a[i]);
+    a[i].pool = p, a[i].key = "alexnet|he|1", a[i].b = &b;
+    cr_assert_eq(pthread_create(&th[i], NULL, ask, &a[i]), 0);
+  }
+  while (!atomic_load(&b.entered)) usleep(1000);
+  wait_for_waiters(p, ASKERS - 1);
+  atomic_store(&b.go, 1);
+  for (int i = 0; i < ASKERS; i++) pthread_join(th[i], NULL);
+  cr_expect_eq(atomic_load(&b.calls), 1, "built %d times", atomic_load(&b.calls));
+  /* the independent reference: the same seeded values computed here */
+  unsigned s = 77u;
+  for (int i = 0; i < ASKERS; i++) {
+    cr_assert_eq(a[i].rc, COD_OK, "%s", a[i].err.msg);
+    cr_expect_eq(a[i].got, a[0].got, "thread %d got another copy", i);
+  }
+  const double *v = a[0].got;
+  for (size_t i = 0; i < 1000; i++) {
+    s = s * 1103515245u + 12345u;
+    cr_assert_eq(v[i], (double)(s >> 8), "value %zu", i);
+  }
+  run_asset_pool_stats st = run_asset_pool_stats_get(p);
+  cr_expect_eq(st.builds, 1);
+  cr_expect_eq(st.waits, ASKERS - 1);
+  cr_expect_eq(st.live, 1);
+  for (int i = 0; i < ASKERS; i++) run_asset_pool_release(p, a[i].got);
+  cr_expect_eq(run_asset_pool_stats_get(p).live, 1, "idle_max = 1 keeps it");
+  run_asset_pool_free(p);
+}
+
+Test(assets, a_failed_build_reaches_every_waiter_and_a_later_request_retries) {
+  run_asset_pool *p = NULL;
+  cod_err e = {0};
+  long live0 = cod_alloc_live();
+  cr_assert_eq(run_asset_pool_new(1, &p, &e), COD_OK, "%s", e.msg);
+  build_ctx b = {.n = 10, .seed = 3u, .fail = COD_EFORMAT};
+  asker a[ASKERS];
+  pthread_t th[ASKERS];
+  for (int i = 0; i < ASKERS; i++) {
+    memset(&a[i], 0, sizeof a[i]);
+    a[i].pool = p, a[i].key = "m.onnx", a[i].b = &b, a[i].got = &b; /* untouched on failure */
+    cr_assert_eq(pthread_create(&th[i], NULL, ask, &a[i]), 0);
+  }
+  while (!atomic_load(&b.entered)) usleep(1000);
+  wait_for_waiters(p, ASKERS - 1);
+  atomic_store(&b.go, 1);
+  for (int i = 0; i < ASKERS; i++) pthread_join(th[i], NULL);
+  cr_expect_eq(atomic_load(&b.calls), 1, "a failing key built %d times at once",
+               atomic_load(&b.calls));
+  for (int i = 0; i < ASKERS; i++) {
+    cr_expect_eq(a[i].rc, COD_EFORMAT, "thread %d: %s", i, cod_status_name(a[i].rc));
+    cr_expect(strstr(a[i].err.msg, "broken on purpose") != NULL, "thread %d: '%s'", i,
+              a[i].err.msg);
+    cr_expect_eq(a[i].got, &b, "thread %d: out written on failure", i);
+  }
+  run_asset_pool_stats st = run_asset_pool_stats_get(p);
+  cr_expect_eq(st.failures, 1);
+  cr_expect_eq(st.live, 0, "the failed entry outlived its waiters");
+  cr_expect_eq(cod_alloc_live(), live0 + 1, "%ld blocks leaked", cod_alloc_live() - live0 - 1);
+  /* the cause gone, the same key builds again */
+  b.fail = 0;
+  void *v = NULL;
+  cr_assert_eq(run_asset_pool_acquire(p, "m.onnx", &values_ops, &b, &v, &e), COD_OK, "%s", e.msg);
+  cr_expect_eq(atomic_load(&b.calls), 2);
+  run_asset_pool_release(p, v);
+  run_asset_pool_free(p);
+  cr_expect_eq(cod_alloc_live(), live0, "%ld blocks leaked", cod_alloc_live() - live0);
+}
+
+Test(assets, idle_entries_stay_within_the_bound_least_recently_released_first) {
+  for (size_t idle_max = 0; idle_max <= 2; idle_max++) {
+    run_asset_pool *p = NULL;
+    cod_err e = {0};
+    long live0 = cod_alloc_live();
+    cr_assert_eq(run_asset_pool_new(idle_max, &p, &e), COD_OK, "%s", e.msg);
+    build_ctx b = {.n = 4, .seed = 9u, .go = 1};
+    const char *keys[4] = {"a", "b", "c", "d"};
+    void *held[4];
+    for (size_t k = 0; k < 4; k++)
+      cr_assert_eq(run_asset_pool_acquire(p, keys[k], &values_ops, &b, &held[k], &e), COD_OK);
+    cr_expect_eq(run_asset_pool_stats_get(p).live, 4, "held entries are never evicted");
+    for (size_t k = 0; k < 4; k++) {
+      run_asset_pool_release(p, held[k]);
+      size_t idle = k + 1 < idle_max ? k + 1 : idle_max;
+      cr_expect_eq(run_asset_pool_stats_get(p).live, (4 - k - 1) + idle,
+                   "idle_max %zu after %zu releases", idle_max, k + 1);
+    }
+    /* the most recently released stay: "d" (and "c") are hits, "a" is built again */
+    size_t calls = (size_t)atomic_load(&b.calls);
+    void *v = NULL;
+    if (idle_max > 0) {
+      cr_assert_eq(run_asset_pool_acquire(p, "d", &values_ops, &b, &v, &e), COD_OK);
+      cr_expect_eq((size_t)atomic_load(&b.calls), calls, "idle_max %zu: d rebuilt", idle_max);
+      run_asset_pool_release(p, v);
+    }
+    cr_assert_eq(run_asset_pool_acquire(p, "a", &values_ops, &b, &v, &e), COD_OK);
+    cr_expect_eq((size_t)atomic_load(&b.calls), calls + 1, "idle_max %zu: a was kept", idle_max);
+    run_asset_pool_release(p, v);
+    cr_expect_eq(run_asset_pool_stats_get(p).live, idle_max);
+    run_asset_pool_free(p);
+    cr_expect_eq(cod_alloc_live(), live0, "idle_max %zu: %ld blocks leaked", idle_max,
+                 cod_alloc_live() - live0);
+  }
+}
+
+/* Out of memory at every allocation of new + acquire + a build: COD_ENOMEM with a
+ * message, nothing leaked, nothing left in the pool; then it works. */
+Test(assets, out_of_memory_at_every_allocation_fails_cleanly) {
+  build_ctx b = {.n = 16, .seed = 5u, .go = 1};
+  long total = -1;
+  for (long n = 0;; n++) {
+    long live0 = cod_alloc_live();
+    run_asset_pool *p = NULL;
+    void *v = NULL;
+    cod_err e = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_asset_pool_new(0, &p, &e);
+    if (!rc) rc = run_asset_pool_acquire(p, "k", &values_ops, &b, &v, &e);
+    long made = cod_alloc_count();
+    cod_alloc_fail_at(-1);
+    if (rc == COD_OK) {
+      cr_expect_eq(((double *)v)[0], (double)((5u * 1103515245u + 12345u) >> 8));
+      run_asset_pool_release(p, v);
+      run_asset_pool_free(p);
+      cr_expect_eq(cod_alloc_live(), live0);
+      total = made;
+      break;
+    }
+    cr_assert_eq(rc, COD_ENOMEM, "N=%ld: %s (%s)", n, cod_status_name(rc), e.msg);
+    cr_assert(e.msg[0], "N=%ld: no message", n);
+    if (p) {
+      cr_expect_eq(run_asset_pool_stats_get(p).live, 0, "N=%ld: an entry stayed", n);
+      run_asset_pool_free(p);
+    }
+    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n, cod_alloc_live() - live0);
+  }
+  cr_expect_eq(total, 4, "pool, entry, key, values: %ld allocations", total);
+}
