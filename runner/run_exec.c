@@ -1,6 +1,7 @@
 /* run_exec.c: one run of a whole CNN on the simulated cluster (see run_exec.h). */
 #include "run_exec.h"
 #include "run_alloc.h"
+#include "run_assets.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,46 +30,85 @@
 
 /* ---- assets: model, weights, input, uncoded reference -------------------------------- */
 
-struct run_assets {
-  char key[6 * RUN_PATH_MAX + 128];
+/* The read-only part: immutable once built, shared by the threads of a sweep through a
+ * run_asset_pool (runner/run_assets.h), or owned by one run_assets without a pool. */
+typedef struct assets_ro {
   model *m;
   model_weights *w;
-  model_plan *plan;
   double *input, *ref_out;   /* input, final output of the uncoded pipeline */
   double **ref_conv;         /* output of every conv in the uncoded pipeline */
   double *kmax;              /* largest |weight| of every conv (run_layer_in.filter_max_abs) */
-  run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
   size_t budget_bytes;       /* coded memory budget: half the weight bytes (decision 019) */
-  run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
-  run_code_cache *codes;     /* codes planned by this thread (run_cache.h) */
   size_t n_conv;
   run_data data;             /* [data] images (data.n = 0 without a data set) */
+} assets_ro;
+
+/* One thread's assets: views of the read-only part (borrowed from ro), and the mutable
+ * caches of this thread. */
+struct run_assets {
+  char key[6 * RUN_PATH_MAX + 128];
+  run_asset_pool *pool;      /* where ro comes from; NULL: ro is this cache's own */
+  assets_ro *ro;
+  model *m;                  /* the fields below up to data: ro's, borrowed */
+  model_weights *w;
+  double *input, *ref_out;
+  double **ref_conv;
+  double *kmax;
+  size_t budget_bytes;
+  size_t n_conv;
+  run_data data;             /* a shallow copy of ro->data (never finalised here) */
+  model_plan *plan;          /* this thread's buffers (a plan is written by every pass) */
+  run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
+  run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
+  run_code_cache *codes;     /* codes planned by this thread (run_cache.h) */
 };
+
+static void ro_free(void *obj) {
+  assets_ro *r = obj;
+  if (!r) return;
+  for (size_t i = 0; r->ref_conv && i < r->n_conv; i++) cod_free(r->ref_conv[i]);
+  cod_free(r->ref_conv);
+  cod_free(r->kmax);
+  cod_free(r->input);
+  cod_free(r->ref_out);
+  run_data_fini(&r->data);
+  model_weights_free(r->w);
+  model_free(r->m);
+  cod_free(r);
+}
 
 void run_assets_free(run_assets *a) {
   if (!a) return;
-  for (size_t i = 0; a->ref_conv && i < a->n_conv; i++) cod_free(a->ref_conv[i]);
   run_filt_cache_free(a->filt);
-  cod_free(a->ref_conv);
-  cod_free(a->kmax);
   run_scratch_fini(&a->scratch);
   run_code_cache_free(a->codes);
-  cod_free(a->input);
-  cod_free(a->ref_out);
-  run_data_fini(&a->data);
   model_plan_free(a->plan);
-  model_weights_free(a->w);
-  model_free(a->m);
+  if (a->pool) run_asset_pool_release(a->pool, a->ro);
+  else ro_free(a->ro);
   cod_free(a);
+}
+
+int run_assets_new_shared(run_asset_pool *pool, run_assets **out, cod_err *err) {
+  run_assets *a = cod_calloc(1, sizeof *a);
+  if (!a) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  a->pool = pool;
+  *out = a;
+  return COD_OK;
 }
 
 static size_t shape_len(model_shape s) { return s.c * s.h * s.w; }
 
 /* Reference hook: plain convolution, and a copy of its output kept per conv. */
+typedef struct ref_ctx {
+  assets_ro *a;
+  model_plan *plan;
+} ref_ctx;
+
 static int ref_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double *x,
                     const double *k, double *y, cod_err *err) {
-  run_assets *a = ctx;
-  model_plan_conv(a->plan, ci, x, k, y);
+  ref_ctx *R = ctx;
+  assets_ro *a = R->a;
+  model_plan_conv(R->plan, ci, x, k, y);
   size_t len = cod_conv_output_len(g);
   a->ref_conv[ci] = cod_malloc_array(len, sizeof(double));
   if (!a->ref_conv[ci]) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -93,7 +133,23 @@ static size_t coded_budget_bytes(const model *m) {
   return n * sizeof(double) / 2;
 }
 
-static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
+/* A plan for a's model under cfg, its Winograd filters transformed once for a data set
+ * (every image runs the uncoded pass). */
+static int plan_make(const run_config *cfg, const assets_ro *a, model_plan **out, cod_err *err) {
+  model_plan *p = NULL;
+  int rc = model_plan_new_algo(a->m, cfg->run.conv_algo == RUN_CONV_AUTO, &p, err);
+  if (!rc && strcmp(cfg->data.source, "none") != 0) rc = model_plan_keep_filters(p, a->w, err);
+  if (rc) {
+    model_plan_free(p);
+    return rc;
+  }
+  *out = p;
+  return COD_OK;
+}
+
+/* The read-only part of cfg's assets into a (zeroed; ro_free cleans up on failure). The
+ * reference pass runs on a plan of its own, freed after. */
+static int ro_fill(const run_config *cfg, assets_ro *a, cod_err *err) {
   /* not a built-in name: a model file. Out of memory while parsing a built-in is not. */
   /* an .onnx file carries its trained weights; they replace [model] weights = he */
   model_weights *own_w = NULL;
@@ -113,23 +169,18 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
              ? model_weights_he(a->m, cfg->model.weights_seed, &a->w, err)
              : model_weights_load_dir(a->m, cfg->model.weights, &a->w, err);
   if (rc) return rc;
-  if ((rc = model_plan_new_algo(a->m, cfg->run.conv_algo == RUN_CONV_AUTO, &a->plan, err)))
-    return rc;
   model_shape in = model_input_shape(a->m);
   a->input = cod_malloc_array(shape_len(in), sizeof(double));
   a->ref_out = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof(double));
   a->ref_conv = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double *));
   a->kmax = cod_calloc(a->n_conv ? a->n_conv : 1, sizeof(double));
   a->budget_bytes = coded_budget_bytes(a->m);
-  if ((rc = run_filt_cache_new(a->n_conv, a->budget_bytes, &a->filt, err))) return rc;
   if (!a->input || !a->ref_out || !a->ref_conv || !a->kmax)
     return cod_err_set(err, COD_ENOMEM, "out of memory");
   if (strcmp(cfg->data.source, "none") != 0) {
     /* a data set: the reference activations (and the rows) are those of its first image */
     if ((rc = run_data_load(cfg, in, &a->data, err))) return rc;
     memcpy(a->input, a->data.x, shape_len(in) * sizeof(double));
-    /* every image runs the uncoded pass: its Winograd convs' filters transformed once */
-    if ((rc = model_plan_keep_filters(a->plan, a->w, err))) return rc;
   } else if (strcmp(cfg->model.input, "random") == 0) {
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -153,8 +204,31 @@ static int assets_build(const run_config *cfg, run_assets *a, cod_err *err) {
     cod_tensor_fini(&t64);
     if (rc) return rc;
   }
-  return model_forward(a->plan, a->w, a->input, a->ref_out, ref_hook, a, err);
+  ref_ctx R = {a, NULL};
+  if ((rc = plan_make(cfg, a, &R.plan, err))) return rc;
+  rc = model_forward(R.plan, a->w, a->input, a->ref_out, ref_hook, &R, err);
+  model_plan_free(R.plan);
+  return rc;
 }
+
+typedef struct ro_build_ctx {
+  const run_config *cfg;
+} ro_build_ctx;
+
+static int ro_build(void *ctx, void **out, cod_err *err) {
+  const run_config *cfg = ((ro_build_ctx *)ctx)->cfg;
+  assets_ro *a = cod_calloc(1, sizeof *a);
+  if (!a) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  int rc = ro_fill(cfg, a, err);
+  if (rc) {
+    ro_free(a);
+    return rc;
+  }
+  *out = a;
+  return COD_OK;
+}
+
+static const run_asset_ops ro_ops = {ro_build, ro_free};
 
 static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
   char key[sizeof((*cache)->key)];
@@ -162,15 +236,36 @@ static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
            cfg->model.weights, cfg->model.weights_seed, cfg->model.input, cfg->model.input_seed,
            cfg->run.compute, cfg->run.conv_algo, cfg->data.source, cfg->data.split, cfg->data.images,
            cfg->data.first, cfg->data.mean, cfg->data.std, cfg->data.labels);
-  if (*cache && strcmp((*cache)->key, key) == 0) return COD_OK;
-  run_assets_free(*cache);
+  if (*cache && strcmp((*cache)->key, key) == 0 && (*cache)->ro) return COD_OK;
+  run_asset_pool *pool = *cache ? (*cache)->pool : NULL;
+  run_assets_free(*cache); /* the read-only part back to the pool, which may keep it */
   *cache = NULL;
   run_assets *a = cod_calloc(1, sizeof *a);
   if (!a) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  a->pool = pool;
   memcpy(a->key, key, sizeof key);
-  int rc = assets_build(cfg, a, err);
+  ro_build_ctx bc = {cfg};
+  void *ro = NULL;
+  int rc = pool ? run_asset_pool_acquire(pool, key, &ro_ops, &bc, &ro, err)
+                : ro_build(&bc, &ro, err);
+  if (rc) {
+    /* keep the pool attached: the caller's next run asks the same pool */
+    a->key[0] = '\0';
+    *cache = pool ? a : NULL;
+    if (!pool) cod_free(a);
+    return rc;
+  }
+  a->ro = ro;
+  a->m = a->ro->m, a->w = a->ro->w, a->input = a->ro->input, a->ref_out = a->ro->ref_out;
+  a->ref_conv = a->ro->ref_conv, a->kmax = a->ro->kmax, a->budget_bytes = a->ro->budget_bytes;
+  a->n_conv = a->ro->n_conv, a->data = a->ro->data;
+  if (cfg->run.compute != RUN_COMPUTE_MODEL) {
+    rc = plan_make(cfg, a->ro, &a->plan, err);
+    if (!rc) rc = run_filt_cache_new(a->n_conv, a->budget_bytes, &a->filt, err);
+  }
   if (rc) {
     run_assets_free(a);
+    if (pool && run_assets_new_shared(pool, cache, NULL) != COD_OK) *cache = NULL;
     return rc;
   }
   *cache = a;

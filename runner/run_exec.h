@@ -25,8 +25,18 @@
 #include "run_config.h"
 #include "run_layer.h"
 
-/* Per-thread cache of model, weights, input and reference activations. */
+/* Per-thread cache of model, weights, input and reference activations. The read-only part
+ * (model, weights, input, data set, uncoded reference activations) is the cache's own when
+ * run_execute creates it (*cache NULL), or shared with other threads through a pool
+ * (runner/run_assets.h) for one made by run_assets_new_shared; the plan's buffers, coded
+ * filters, codes and scratch are always the thread's. */
 typedef struct run_assets run_assets;
+struct run_asset_pool;
+/* An empty cache whose read-only assets come from pool (which must outlive it): the first
+ * run_execute with it acquires its key there, waiting if another thread builds it. After
+ * a failed acquire *cache stays attached to the pool. COD_ENOMEM; *out untouched. */
+int run_assets_new_shared(struct run_asset_pool *pool, run_assets **out, cod_err *err);
+/* Frees a and releases its read-only part to its pool (accepts NULL). */
 void run_assets_free(run_assets *a);
 /* Hits, misses and evictions of the condition-number cache of a (zeros for NULL or before
  * a cond = used run), for benchmarks. */

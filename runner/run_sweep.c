@@ -2,7 +2,9 @@
  *
  * Tasks are (file, point, trial) triples in chain order: the files in the order given,
  * each file's points and trials in sweep order (run_sweep is a chain of one file). Worker
- * threads claim tasks under a mutex, execute them with their own asset cache, and park
+ * threads claim tasks under a mutex, execute them with their own mutable caches and
+ * the read-only assets (model, weights, reference pass) of one pool shared by all threads
+ * (run_assets.h: built once per key, a second thread waits for it), and park
  * each finished result in its slot; the calling thread hands slots strictly in task order,
  * as they fill, to the writer thread of the task's file (run_writer.h), which commits them
  * in batches. So what is committed, and in which order, does not depend on the order in
@@ -46,10 +48,16 @@
 #include "model.h"
 #include "model_onnx.h"
 #include "res_db.h"
+#include "run_assets.h"
 #include "run_cost.h"
 #include "run_exec.h"
 #include "run_plan.h"
 #include "run_writer.h"
+
+/* Read-only asset sets (model, weights, reference pass) kept when no thread holds them, in
+ * case a later file comes back to their key: beyond them, the pool holds only the keys
+ * in use, at most two per thread (real-compute and model-only). */
+#define RUN_SWEEP_IDLE_ASSETS 1
 
 /* Tasks a worker may claim beyond the last one handed to the writer. */
 #define RUN_SWEEP_AHEAD 256
@@ -94,6 +102,7 @@ typedef struct sweep {
   void *hook_ctx;
   size_t fail_index;  /* the earliest failed task, SIZE_MAX if none (under mu) */
   cod_err fail_err;   /* its message */
+  run_asset_pool *assets; /* read-only assets shared by the threads (run_assets.h) */
   pthread_mutex_t mu;
   pthread_cond_t cv;
 } sweep;
@@ -188,7 +197,8 @@ static void *worker_main(void *arg) {
     if (!rc) {
       run_ident id = {run_scenario_source(sc), run_scenario_hash(sc), json, t->point, t->trial};
       run_assets **cache = t->model ? &cache_real : &cache_model;
-      rc = run_execute_backend(&cfg, &id, s->be, cache, res, &e);
+      if (!*cache) rc = run_assets_new_shared(s->assets, cache, &e);
+      if (!rc) rc = run_execute_backend(&cfg, &id, s->be, cache, res, &e);
       if (t->model) warm = t->model;
     }
     if (rc) cod_free(res), res = NULL;
@@ -372,6 +382,7 @@ int run_sweep_chain(const run_scenario *const *scs, void *const *progress_ctx, s
   if (!rc) rc = res_db_check_name(o->db_path, err); /* before any run is computed */
   if (!rc && stat(o->db_path, &sb) == 0) rc = res_db_open(o->db_path, 0, &db, err);
   if (!rc) rc = prepare(&s, db, o, &at_f, err);
+  if (!rc) rc = run_asset_pool_new(RUN_SWEEP_IDLE_ASSETS, &s.assets, err);
   size_t jobs = o->jobs < 1 ? 1 : o->jobs, started = 0;
   pthread_t th[64];
   if (!rc) {
@@ -413,6 +424,7 @@ int run_sweep_chain(const run_scenario *const *scs, void *const *progress_ctx, s
     run_plan_sweep_fini(&s.files[f].plan);
   }
   if (at) *at = at_f;
+  run_asset_pool_free(s.assets); /* after the workers: they released theirs */
   for (size_t i = 0; i < s.n_models; i++) cod_free(s.models[i]);
   cod_free(s.models);
   cod_free(s.tasks);

@@ -1,6 +1,6 @@
 /* run_sweep.h: run every point x trial of a scenario into a results database.
  *
- * Runs execute on `jobs` threads (each with its own asset cache and BLAS pinned to one
+ * Runs execute on `jobs` threads (read-only assets shared, mutable caches per thread, BLAS pinned to one
  * thread by the caller), claimed longest-expected-first (run_cost.h); their rows are
  * committed by one writer thread (run_writer.h) in (point, trial) order, several runs per transaction, so the database holds identical
  * rows (wall-clock columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,

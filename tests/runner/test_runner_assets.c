@@ -204,3 +204,109 @@ Test(assets, out_of_memory_at_every_allocation_fails_cleanly) {
   }
   cr_expect_eq(total, 4, "pool, entry, key, values: %ld allocations", total);
 }
+
+/* ---- the pool under run_execute: two threads, one build, the rows of a private cache ---- */
+
+#include "run_exec.h"
+#include "run_scenario.h"
+
+static const char *const LENET =
+    "[model]\nname = lenet5\n[cluster]\nworkers = 6\n[coding]\nscheme = nsctc-rot\n"
+    "ka = 1\nkb = 2\n[run]\ncompute = real\nseed = 11\ntrials = 1\n";
+
+typedef struct runner {
+  const run_config *cfg;
+  run_asset_pool *pool;
+  run_result r;
+  int rc;
+  cod_err err;
+} runner;
+
+static void *run_one(void *arg) {
+  runner *R = arg;
+  run_assets *cache = NULL;
+  run_ident id = {"lenet.ini", "h", "{}", 0, 0};
+  R->rc = run_assets_new_shared(R->pool, &cache, &R->err);
+  if (!R->rc) R->rc = run_execute(R->cfg, &id, &cache, &R->r, &R->err);
+  run_assets_free(cache);
+  return NULL;
+}
+
+Test(assets, two_threads_running_one_model_build_its_assets_once_with_the_same_rows) {
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_parse(LENET, strlen(LENET), "lenet.ini", &sc, &e), COD_OK, "%s", e.msg);
+  run_config cfg;
+  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  /* the reference: a cache of its own, no pool */
+  run_assets *own = NULL;
+  run_ident id = {"lenet.ini", "h", "{}", 0, 0};
+  run_result ref;
+  cr_assert_eq(run_execute(&cfg, &id, &own, &ref, &e), COD_OK, "%s", e.msg);
+  run_assets_free(own);
+  run_asset_pool *p = NULL;
+  cr_assert_eq(run_asset_pool_new(0, &p, &e), COD_OK, "%s", e.msg);
+  runner R[2];
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) {
+    memset(&R[i], 0, sizeof R[i]);
+    R[i].cfg = &cfg, R[i].pool = p;
+    cr_assert_eq(pthread_create(&th[i], NULL, run_one, &R[i]), 0);
+  }
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  run_asset_pool_stats st = run_asset_pool_stats_get(p);
+  cr_expect_eq(st.builds, 1, "the assets were built %zu times", st.builds);
+  cr_expect_eq(st.hits + st.waits, 1);
+  cr_expect_eq(st.live, 0, "idle_max 0: freed with its last holder");
+  for (int i = 0; i < 2; i++) {
+    cr_assert_eq(R[i].rc, COD_OK, "thread %d: %s", i, R[i].err.msg);
+    cr_expect_eq(R[i].r.n_layers, ref.n_layers);
+    cr_expect_eq(R[i].r.run.e2e_rel_error, ref.run.e2e_rel_error, "thread %d", i);
+    cr_expect_eq(R[i].r.run.latency_s, ref.run.latency_s, "thread %d", i);
+    for (size_t l = 0; l < ref.n_layers && l < R[i].r.n_layers; l++) {
+      cr_expect_eq(R[i].r.layers[l].mse, ref.layers[l].mse, "thread %d layer %zu", i, l);
+      cr_expect_eq(R[i].r.layers[l].t_total_s, ref.layers[l].t_total_s, "thread %d layer %zu", i, l);
+    }
+    run_result_fini(&R[i].r);
+  }
+  cr_expect_gt(ref.run.e2e_rel_error, 0.0, "the error compares two different passes");
+  run_result_fini(&ref);
+  run_asset_pool_free(p);
+  run_scenario_free(sc);
+}
+
+/* Out of memory at every allocation of a run through a pool: COD_ENOMEM with a message,
+ * the pool left empty, nothing leaked. */
+Test(assets, a_run_through_a_pool_out_of_memory_anywhere_fails_cleanly) {
+  run_scenario *sc = NULL;
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_parse(LENET, strlen(LENET), "lenet.ini", &sc, &e), COD_OK, "%s", e.msg);
+  run_config cfg;
+  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  run_ident id = {"lenet.ini", "h", "{}", 0, 0};
+  long enomem = 0, n = 0;
+  for (;; n++) {
+    long live0 = cod_alloc_live();
+    run_asset_pool *p = NULL;
+    cr_assert_eq(run_asset_pool_new(0, &p, &e), COD_OK);
+    run_assets *cache = NULL;
+    run_result r;
+    cod_err en = {0};
+    cod_alloc_fail_at(n);
+    int rc = run_assets_new_shared(p, &cache, &en);
+    if (!rc) rc = run_execute(&cfg, &id, &cache, &r, &en);
+    cod_alloc_fail_at(-1);
+    if (!rc) run_result_fini(&r);
+    run_assets_free(cache);
+    cr_expect_eq(run_asset_pool_stats_get(p).live, 0, "N=%ld: an entry stayed", n);
+    run_asset_pool_free(p);
+    cr_assert_eq(cod_alloc_live(), live0, "N=%ld: %ld blocks leaked", n, cod_alloc_live() - live0);
+    if (rc == COD_OK) break;
+    cr_assert_eq(rc, COD_ENOMEM, "N=%ld: %s (%s)", n, cod_status_name(rc), en.msg);
+    cr_assert(en.msg[0], "N=%ld: no message", n);
+    enomem++;
+  }
+  cr_expect_gt(n, 20, "only %ld allocations", n);
+  cr_expect_gt(enomem, n / 2, "only %ld of %ld allocations fail the run", enomem, n);
+  run_scenario_free(sc);
+}
