@@ -204,8 +204,11 @@ static int ro_fill(const run_config *cfg, assets_ro *a, cod_err *err) {
     cod_tensor_fini(&t64);
     if (rc) return rc;
   }
+  /* one pass: a plan without kept filters (the same bits; keeping them would transform
+   * them once more than the pass itself does) */
   ref_ctx R = {a, NULL};
-  if ((rc = plan_make(cfg, a, &R.plan, err))) return rc;
+  if ((rc = model_plan_new_algo(a->m, cfg->run.conv_algo == RUN_CONV_AUTO, &R.plan, err)))
+    return rc;
   rc = model_forward(R.plan, a->w, a->input, a->ref_out, ref_hook, &R, err);
   model_plan_free(R.plan);
   return rc;
