@@ -56,6 +56,8 @@ static const char reproduce_help[] =
     "  --report PATH    report file (default DIR/REPORT.md)\n"
     "  --scenarios DIR  scenario directory (default FCDCC_SOURCE_ROOT/scenarios/paper, else\n"
     "                   ./scenarios/paper)\n"
+    "Relative paths inside the files (the fashion-*.ini models, models/trained/*.onnx)\n"
+    "are taken from the current directory, as in `fcdcc run`: run it from the source tree.\n"
     "Ctrl-C (SIGINT) or SIGTERM: the running runs commit, then the command to continue\n"
     "(--resume) is printed; exit 130 (SIGINT) or 143 (SIGTERM).\n"
     "Exit status: 0 done, 1 a failure, 2 usage, 77 gnuplot missing (report still written).\n";

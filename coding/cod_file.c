@@ -38,12 +38,24 @@ const char *cod_file_kind(unsigned mode) {
 
 static const char *label(const char *what) { return what ? what : "input"; }
 
+/* A relative path that is not there is taken from the current directory, which is not
+ * the scenario file's: say which directory that was (a scenario run from elsewhere names
+ * its files relative to where it is run). */
+static int open_failed(const char *path, int e, cod_err *err) {
+  char cwd[PATH_MAX];
+  if (e == ENOENT && path[0] != '/' && getcwd(cwd, sizeof cwd))
+    return cod_err_set(err, COD_EIO,
+                       "%s: cannot open: %s (a relative path is taken from the current "
+                       "directory, %s)", path, strerror(e), cwd);
+  return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(e));
+}
+
 int cod_file_open_regular(const char *path, const char *what, size_t max_bytes, int *fd_out,
                           size_t *size_out, cod_err *err) {
   if (!path || !fd_out) return cod_err_set(err, COD_EINVAL, "cod_file_open_regular: NULL argument");
   if (!*path) return cod_err_set(err, COD_EIO, "empty %s file name", label(what));
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return cod_err_set(err, COD_EIO, "%s: cannot open: %s", path, strerror(errno));
+  if (fd < 0) return open_failed(path, errno, err);
   struct stat sb;
   int status = COD_OK;
   if (fstat(fd, &sb) != 0)

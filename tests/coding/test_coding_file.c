@@ -77,6 +77,17 @@ Test(cod_file, open_regular_refuses_what_is_not_a_file) {
   cr_expect_eq(cod_file_open_regular(p, "scenario", 0, &fd, &size, &e), COD_EIO);
   cr_expect(strstr(e.msg, "cannot open: No such file") != NULL, "%s", e.msg);
   cr_expect(fd == -7 && size == 99, "outputs touched on failure");
+  cr_expect(strstr(e.msg, "current directory") == NULL, "an absolute path: %s", e.msg);
+  /* a relative path that is not there names the directory it was taken from */
+  char cwd[400];
+  cr_assert_not_null(getcwd(cwd, sizeof cwd));
+  cr_expect_eq(cod_file_open_regular("no-such-dir-here/model.onnx", "model", 0, &fd, &size, &e),
+               COD_EIO);
+  char want[520];
+  snprintf(want, sizeof want, "(a relative path is taken from the current directory, %s)", cwd);
+  cr_expect(strstr(e.msg, "no-such-dir-here/model.onnx: cannot open: No such file") != NULL &&
+                strstr(e.msg, want) != NULL,
+            "%s", e.msg);
   /* a FIFO without a writer: a blocking open would hang this test */
   path_of(p, sizeof p, "fifo");
   cr_assert_eq(mkfifo(p, 0600), 0);
