@@ -28,6 +28,8 @@ int cli_bench(int argc, char **argv);
 int cli_bench_conv(int argc, char **argv);
 /* Seeded benchmark data in [-0.5, 0.5): len elements of type dt (cli_bench.c). */
 void cli_bench_fill(void *a, size_t len, cod_dtype dt, unsigned seed);
+/* Sorts v[0..n) ascending (cli_bench.c): medians and spreads of benchmark rounds. */
+void cli_sort_doubles(double *v, size_t n);
 int cli_bench_wino_target(int quick, int reps);
 
 /* cli_bench_load.c: the request-stream benchmark of `fcdcc bench` (events/s beside the bare

@@ -42,6 +42,13 @@
 static int bench_half(const cod_code *c, const double *cx, const double *ck, double *out,
                       int reps);
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void cli_sort_doubles(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }
+
 void cli_bench_fill(void *a, size_t len, cod_dtype dt, unsigned seed) {
   unsigned s = seed * 2654435761u + 1;
   for (size_t i = 0; i < len; i++) {
@@ -164,8 +171,9 @@ static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, 
   void *dwork = cod_malloc(cod_code_decode_workspace_bytes(c)); /* reused, as the runner does */
   size_t *avail = cod_malloc_array(n, sizeof *avail);
   const double **res = cod_malloc_array(n, sizeof *res);
-  int rc = 0;
-  if (!x || !k || !y || !cx || !ck || !out || !work || !dwork || !avail || !res) {
+  double *paired = cod_malloc_array((size_t)reps, sizeof *paired); /* fast/conv per round */
+  int rc = 0, rounds = 0;
+  if (!x || !k || !y || !cx || !ck || !out || !work || !dwork || !avail || !res || !paired) {
     rc = cli_fail("bench", "out of memory");
     goto done;
   }
@@ -196,6 +204,7 @@ static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, 
     if (cod_code_encode_input(c, x, cx, &e) || cod_code_encode_filters(c, k, ck, &e)) break;
     double t4 = cod_clock_thread_cpu_s();
     t_conv = fmin(t_conv, t1 - t0), t_fast = fmin(t_fast, t2 - t1);
+    paired[rounds++] = (t2 - t1) / (t1 - t0);
     t_gen = fmin(t_gen, t3 - t2c), t_enc = fmin(t_enc, t4 - t3), t_cond = fmin(t_cond, t2c - t2);
   }
   if (e.status) {
@@ -208,6 +217,11 @@ static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, 
   printf("  uncoded conv   %8.3f ms\n", t_conv * 1e3);
   printf("  fast decode    %8.3f ms   ratio %.4f (target <= 0.05) %s\n", t_fast * 1e3, *ratio,
          *ratio <= 0.05 ? "ok" : "MISSED");
+  cli_sort_doubles(paired, (size_t)rounds);
+  if (rounds)
+    printf("  the same per round (decode / the conv just before it): median %.4f, min-max "
+           "%.4f-%.4f over %d rounds\n", paired[rounds / 2], paired[0], paired[rounds - 1],
+           rounds);
   printf("  its cond number %7.3f ms   ratio %.4f (a diagnostic the runner asks for)\n",
          t_cond * 1e3, t_cond / t_conv);
   printf("  generic decode %8.3f ms   ratio %.4f\n", t_gen * 1e3, t_gen / t_conv);
@@ -219,6 +233,7 @@ done:
   cod_free(dwork);
   cod_free(avail);
   cod_free(res);
+  cod_free(paired);
   cod_code_free(c);
   return rc;
 }

@@ -170,11 +170,6 @@ static int wino_time_layer(const cod_conv_geom *g, cod_dtype dt, int reps, int g
   return COD_OK;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* The worst ratios so far: per call and pre-transformed in the five-way run, and the
  * gated one (pre-transformed alternating with im2col, median of the rounds). */
 typedef struct wino_worst {
@@ -198,7 +193,7 @@ static int wino_layer(const char *model_name, const char *layer, const cod_conv_
     if (wino_time_layer(g, dt, reps, pp, t, pair))
       return cli_fail("bench", "out of memory for %s/%s", model_name, layer);
     for (int r = 0; r < WINO_ROUNDS; r++) pre[r] = pair[r][0] / pair[r][1];
-    qsort(pre, WINO_ROUNDS, sizeof *pre, cmp_double);
+    cli_sort_doubles(pre, WINO_ROUNDS);
     double call = t[W_IM2COL] / t[pc], pre5 = t[W_IM2COL] / t[pp], mp = pre[WINO_ROUNDS / 2];
     if (pc != W_IM2COL) {
       worst->per_call = fmin(worst->per_call, call);
