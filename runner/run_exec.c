@@ -48,15 +48,7 @@ typedef struct assets_ro {
 struct run_assets {
   char key[6 * RUN_PATH_MAX + 128];
   run_asset_pool *pool;      /* where ro comes from; NULL: ro is this cache's own */
-  assets_ro *ro;
-  model *m;                  /* the fields below up to data: ro's, borrowed */
-  model_weights *w;
-  double *input, *ref_out;
-  double **ref_conv;
-  double *kmax;
-  size_t budget_bytes;
-  size_t n_conv;
-  run_data data;             /* a shallow copy of ro->data (never finalised here) */
+  assets_ro *ro;             /* read only: another thread may share it (the pool owns it) */
   model_plan *plan;          /* this thread's buffers (a plan is written by every pass) */
   run_filt_cache *filt;      /* coded filters, bounded (run_filt.h) */
   run_scratch scratch;       /* coded-layer buffers, reused across layers and runs */
@@ -259,12 +251,9 @@ static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
     return rc;
   }
   a->ro = ro;
-  a->m = a->ro->m, a->w = a->ro->w, a->input = a->ro->input, a->ref_out = a->ro->ref_out;
-  a->ref_conv = a->ro->ref_conv, a->kmax = a->ro->kmax, a->budget_bytes = a->ro->budget_bytes;
-  a->n_conv = a->ro->n_conv, a->data = a->ro->data;
   if (cfg->run.compute != RUN_COMPUTE_MODEL) {
     rc = plan_make(cfg, a->ro, &a->plan, err);
-    if (!rc) rc = run_filt_cache_new(a->n_conv, a->budget_bytes, &a->filt, err);
+    if (!rc) rc = run_filt_cache_new(a->ro->n_conv, a->ro->budget_bytes, &a->filt, err);
   }
   if (rc) {
     run_assets_free(a);
@@ -495,7 +484,7 @@ static void record_analytic(const exec_ctx *x, size_t ci, const cod_code *code,
   const cod_code_params *cp = cod_code_params_get(code);
   an_code_params ap = {cp->scheme, cp->n_workers, cp->ka, cp->kb, cp->q, cp->axis,
                        run_precision_operand_bytes(c->run.precision)};
-  cod_conv_geom g = model_conv_geom(x->a->m, ci);
+  cod_conv_geom g = model_conv_geom(x->a->ro->m, ci);
   an_costs ac;
   if (an_costs_compute(&g, &ap, &ac, NULL) != COD_OK) return;
   L->an_upload_bytes = ac.upload_bytes, L->an_download_bytes = ac.download_bytes;
@@ -526,7 +515,7 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
                             const run_layer_out *lo, const double *y, size_t ylen,
                             cod_err *err) {
   run_result *r = x->res;
-  const model_layer *ml = model_conv_layer(x->a->m, ci);
+  const model_layer *ml = model_conv_layer(x->a->ro->m, ci);
   int rc = 0;
   res_layer_row *rows = grow(r->layers, &x->cap_layers, r->n_layers + 1, sizeof *rows);
   if (!rows) return cod_err_set(err, COD_ENOMEM, "out of memory");
@@ -566,7 +555,7 @@ static int record_layer_row(exec_ctx *x, size_t ci, const cod_code *code,
   L->status = lo->status;
   L->conv_algo = lo->conv_algo;
   if (y && strcmp(lo->status, RES_STATUS_OK) == 0)
-    errors(y, x->a->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
+    errors(y, x->a->ro->ref_conv[ci], ylen, &L->mse, &L->rel_error, &L->max_abs_error);
   int src = run_storage_layer_row(x->cfg, x->storage, ci, code, L, err);
   if (src) return src;
   if (strcmp(x->be->name, "sim") == 0) /* only the simulator's rows carry busy times */
@@ -668,9 +657,9 @@ static const run_backend sim_backend;
 static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double *xin,
                     const double *k, double *y, cod_err *err) {
   const run_config *c = x->cfg;
-  const model_layer *ml = model_conv_layer(x->a->m, ci);
-  size_t li = (size_t)model_layer_find(x->a->m, ml->name);
-  int rc = master_busy(x, 2.0 * master_macs(x->a->m, x->last_layer, li) / c->master.master_flops, err);
+  const model_layer *ml = model_conv_layer(x->a->ro->m, ci);
+  size_t li = (size_t)model_layer_find(x->a->ro->m, ml->name);
+  int rc = master_busy(x, 2.0 * master_macs(x->a->ro->m, x->last_layer, li) / c->master.master_flops, err);
   x->last_layer = li + 1;
   if (rc) return rc;
   if (!selected(c, ci)) {
@@ -693,9 +682,9 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   double coded_bytes = (double)cod_code_workers(code) * sizeof(double) *
                        (double)(cod_code_worker_input_len(code) + cod_code_worker_filter_len(code));
   in.lazy_encode = y && x->be == &sim_backend && c->master.timing == RUN_TIMING_MODEL &&
-                   coded_bytes > (double)x->a->budget_bytes;
+                   coded_bytes > (double)x->a->ro->budget_bytes;
   int cached = y && !in.lazy_encode;
-  if (y) in.filter_max_abs = x->a->kmax[ci];
+  if (y) in.filter_max_abs = x->a->ro->kmax[ci];
   /* the simulator's own layers read a class's filters in place (run_filt.h) */
   in.coded_filters_class_major = x->be == &sim_backend && !run_alloc_applies(c);
   if (cached && (rc = run_filt_cache_acquire(x->a->filt, ci, code, in.coded_filters_class_major,
@@ -779,26 +768,26 @@ static int sets_hook(void *ctx, size_t ci, const cod_conv_geom *g, const double 
                          ? COD_DECODE_GENERIC : COD_DECODE_AUTO, y, NULL, err);
   if (!rc) {
     double mse, rel, mx;
-    errors(y, S->a->ref_conv[ci], cod_conv_output_len(g), &mse, &rel, &mx);
+    errors(y, S->a->ro->ref_conv[ci], cod_conv_output_len(g), &mse, &rel, &mx);
     S->max_rel = fmax(S->max_rel, rel);
   }
   cod_free(cx), cod_free(ck), cod_free(res), cod_free(work);
   return rc;
 }
 
-const model *run_assets_model(const run_assets *a) { return a->m; }
+const model *run_assets_model(const run_assets *a) { return a->ro->m; }
 
 int run_assets_coded_forward(run_assets *a, const run_config *cfg, cod_code *const *codes,
                              const size_t *const *avail, const size_t *n_avail,
                              double *e2e_rel, double *max_layer_rel, cod_err *err) {
   sets_ctx S = {a, cfg, codes, avail, n_avail, 0, 0.0};
-  size_t no = shape_len(model_output_shape(a->m));
+  size_t no = shape_len(model_output_shape(a->ro->m));
   double *out = cod_malloc_array(no, sizeof *out);
   if (!out) return cod_err_set(err, COD_ENOMEM, "out of memory");
-  int rc = model_forward(a->plan, a->w, a->input, out, sets_hook, &S, err);
+  int rc = model_forward(a->plan, a->ro->w, a->ro->input, out, sets_hook, &S, err);
   if (!rc) {
     double mse, mx;
-    errors(out, a->ref_out, no, &mse, e2e_rel, &mx);
+    errors(out, a->ro->ref_out, no, &mse, e2e_rel, &mx);
     *max_layer_rel = S.max_rel;
   }
   cod_free(out);
@@ -825,30 +814,30 @@ static const run_backend sim_backend = {"sim", sim_layer, NULL};
  * engine and cluster (fresh straggler draws), tallied with the first image's result. */
 static int data_images(exec_ctx *x, const double *out0, run_result *r, cod_err *err) {
   run_assets *a = x->a;
-  const run_data *d = &a->data;
-  size_t no = shape_len(model_output_shape(a->m));
+  const run_data *d = &a->ro->data;
+  size_t no = shape_len(model_output_shape(a->ro->m));
   double *ref = cod_malloc_array(no, sizeof *ref), *y = cod_malloc_array(no, sizeof *y);
   double *all = cod_malloc_array(d->n * no, sizeof *all); /* every image's coded logits */
   int rc = ref && y && all ? COD_OK : cod_err_set(err, COD_ENOMEM, "out of memory");
   for (size_t k = 0; !rc && k < no; k++) all[k] = x->stop_status ? NAN : out0[k];
   run_data_tally t;
   memset(&t, 0, sizeof t);
-  if (!rc) run_data_tally_add(&t, x->stop_status ? NULL : out0, a->ref_out, no,
+  if (!rc) run_data_tally_add(&t, x->stop_status ? NULL : out0, a->ro->ref_out, no,
                               d->label ? d->label[0] : -1);
   x->quiet = 1;
   for (size_t i = 1; !rc && i < d->n; i++) {
     const double *img = d->x + i * d->elems;
-    if ((rc = model_forward(a->plan, a->w, img, ref, NULL, NULL, err))) break;
+    if ((rc = model_forward(a->plan, a->ro->w, img, ref, NULL, NULL, err))) break;
     x->last_layer = 0;
     cod_err le = {0};
-    int coded = model_forward(a->plan, a->w, img, y, coded_hook, x, &le);
+    int coded = model_forward(a->plan, a->ro->w, img, y, coded_hook, x, &le);
     if (coded && coded != COD_EUNDECODABLE) {
       rc = coded;
       if (err) *err = le;
       break;
     }
     if (!coded)
-      rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
+      rc = master_busy(x, 2.0 * master_macs(a->ro->m, x->last_layer, model_layer_count(a->ro->m)) /
                               x->cfg->master.master_flops, err);
     if (rc == COD_EUNDECODABLE && x->stop_status) { /* past the horizon: the run's outcome */
       rc = COD_OK;
@@ -890,16 +879,16 @@ static int run_forward(exec_ctx *x, double *output, cod_err *err) {
   run_assets *a = x->a;
   int rc = COD_OK;
   if (output) {
-    rc = model_forward(a->plan, a->w, a->input, output, coded_hook, x, err);
+    rc = model_forward(a->plan, a->ro->w, a->ro->input, output, coded_hook, x, err);
   } else {
-    for (size_t ci = 0; !rc && ci < a->n_conv; ci++) {
-      cod_conv_geom g = model_conv_geom(a->m, ci);
+    for (size_t ci = 0; !rc && ci < a->ro->n_conv; ci++) {
+      cod_conv_geom g = model_conv_geom(a->ro->m, ci);
       rc = run_conv(x, ci, &g, NULL, NULL, NULL, err);
     }
   }
   if (rc == COD_EUNDECODABLE && x->stop_status) rc = COD_OK;
   if (!rc && !x->stop_status)
-    rc = master_busy(x, 2.0 * master_macs(a->m, x->last_layer, model_layer_count(a->m)) /
+    rc = master_busy(x, 2.0 * master_macs(a->ro->m, x->last_layer, model_layer_count(a->ro->m)) /
                             x->cfg->master.master_flops, err);
   if (rc == COD_EUNDECODABLE && x->stop_status) rc = COD_OK; /* past the horizon: an outcome */
   return rc;
@@ -920,7 +909,7 @@ static int record_run_row(exec_ctx *x, const double *output, double w0, double t
   R->scenario_path = own(r, id->scenario_path, &rc);
   R->scenario_hash = own(r, id->scenario_hash, &rc);
   R->params_json = own(r, id->params_json, &rc);
-  R->model = own(r, model_name(x->a->m), &rc);
+  R->model = own(r, model_name(x->a->ro->m), &rc);
   if (rc) return rc;
   R->point_index = (int64_t)id->point, R->trial = (int64_t)id->trial;
   R->seed = cfg->run.seed;
@@ -934,7 +923,7 @@ static int record_run_row(exec_ctx *x, const double *output, double w0, double t
   R->latency_s = x->stop_status ? NAN : t_end;
   memcpy(r->error_msg, x->stop_msg, sizeof r->error_msg);
   if (output && !x->stop_status)
-    errors(output, x->a->ref_out, shape_len(model_output_shape(x->a->m)), &R->e2e_mse,
+    errors(output, x->a->ro->ref_out, shape_len(model_output_shape(x->a->ro->m)), &R->e2e_mse,
            &R->e2e_rel_error, &R->e2e_max_abs_error);
   run_storage_run_row(x->storage, r->layers, r->n_layers, R);
   if (strcmp(x->be->name, "sim") == 0)
@@ -967,7 +956,7 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   memset(&x, 0, sizeof x);
   x.cfg = cfg, x.id = id, x.a = a, x.res = &r;
   x.be = be ? be : &sim_backend;
-  if ((rc = run_storage_plan_new_cached(cfg, a->m, &a->codes, &x.storage, err))) return rc;
+  if ((rc = run_storage_plan_new_cached(cfg, a->ro->m, &a->codes, &x.storage, err))) return rc;
   if ((rc = sim_engine_new(256, &x.e, err))) {
     run_storage_plan_free(x.storage);
     return rc;
@@ -979,14 +968,14 @@ int run_execute_backend(const run_config *cfg, const run_ident *id, const run_ba
   }
   double *output = NULL;
   if (cfg->run.compute == RUN_COMPUTE_REAL) {
-    output = cod_malloc_array(shape_len(model_output_shape(a->m)), sizeof *output);
+    output = cod_malloc_array(shape_len(model_output_shape(a->ro->m)), sizeof *output);
     if (!output) rc = cod_err_set(err, COD_ENOMEM, "out of memory");
   }
   if (!rc) rc = run_forward(&x, output, err);
   /* the run's latency is the first image's; the other images of a data set follow on the
    * same engine and cluster (fresh straggler draws) and only feed the data_runs row */
   double t_end = sim_time_to_s(sim_engine_now(x.e));
-  if (!rc && a->data.n) rc = data_images(&x, output, &r, err);
+  if (!rc && a->ro->data.n) rc = data_images(&x, output, &r, err);
   if (!rc) rc = record_run_row(&x, output, w0, t_end);
   if (rc == COD_ENOMEM && err && !err->msg[0]) cod_err_set(err, rc, "out of memory");
   run_cluster_free(x.cl);
