@@ -109,6 +109,12 @@ int cod_tensor_all_finite(const cod_tensor *t, size_t *first_bad) {
   return 1;
 }
 
+int cod_array_all_finite(const double *v, size_t n) {
+  double acc = 0.0;
+  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0;
+  return acc == 0.0;
+}
+
 cod_error_stats cod_array_compare(const double *y, const double *ref, size_t len) {
   double num = 0, den = 0, mx = 0;
   for (size_t i = 0; i < len; i++) {

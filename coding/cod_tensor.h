@@ -42,6 +42,9 @@ float *cod_tensor_f32(const cod_tensor *t);
 int cod_tensor_convert(const cod_tensor *src, cod_dtype dt, cod_tensor *out, cod_err *err);
 /* 1 if every element is finite, else 0 (and *first_bad gets the flat index, if non-NULL). */
 int cod_tensor_all_finite(const cod_tensor *t, size_t *first_bad);
+/* 1 if every v[i] is finite, else 0: one branch-free pass (the sum of v[i] * 0 is NaN iff
+ * some v[i] is Inf or NaN), the guard a result passes before it is decoded or kept. */
+int cod_array_all_finite(const double *v, size_t n);
 
 /* Errors of y against a reference: mean squared error, relative 2-norm error
  * ||y - ref|| / ||ref|| (the absolute norm when ref is all zero) and max |y - ref|.

@@ -30,6 +30,7 @@
 #include "cod_alloc.h"
 #include "cod_clock.h"
 #include "cod_registry.h"
+#include "cod_tensor.h"
 #include "sim_latency.h"
 #include "sim_link.h"
 
@@ -442,12 +443,6 @@ static int a_still_possible(actx *A) {
 
 static cod_dtype a_dtype(int precision) { return precision == RUN_FP64 ? COD_F64 : COD_F32; }
 
-static int a_all_finite(const double *v, size_t n) {
-  double acc = 0.0;
-  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0;
-  return acc == 0.0;
-}
-
 /* The real convolution of task t on its worker's arithmetic (and the worker's noise). */
 static int a_task_numbers(actx *A, atask *k) {
   double c0 = cod_clock_thread_cpu_s();
@@ -462,7 +457,7 @@ static int a_task_numbers(actx *A, atask *k) {
   if (!rc && isfinite(A->in->cfg->run.snr_db))
     cod_noise_add(res, A->ol, A->in->cfg->run.snr_db, A->ws[k->j].rng_noise);
   A->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
-  if (!rc && !a_all_finite(res, A->ol)) rc = COD_ENUMERIC;
+  if (!rc && !cod_array_all_finite(res, A->ol)) rc = COD_ENUMERIC;
   return rc;
 }
 

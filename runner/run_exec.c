@@ -15,6 +15,7 @@
 #include "cod_clock.h"
 #include "cod_code.h"
 #include "cod_registry.h"
+#include "cod_tensor.h"
 #include "model.h"
 #include "model_forward.h"
 #include "model_onnx.h"
@@ -363,13 +364,6 @@ static int master_busy(exec_ctx *x, double s, cod_err *err) {
   return COD_OK;
 }
 
-/* Every value finite? (one pass; NaN iff some entry is Inf or NaN) */
-static int all_finite(const double *v, size_t n) {
-  double acc = 0.0;
-  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0;
-  return acc == 0.0;
-}
-
 /* MACs of the non-conv layers in [from, to) run by the master. */
 static double master_macs(const model *m, size_t from, size_t to) {
   double macs = 0;
@@ -700,7 +694,8 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
     rc = run_worst_cond(c, code, &x->a->scratch, &lo.cond, err);
   /* a decode of finite results can still overflow (or a backend's worker return Inf):
    * the layer is a numeric failure, never `ok` */
-  if (!rc && y && strcmp(lo.status, RES_STATUS_OK) == 0 && !all_finite(y, cod_conv_output_len(g))) {
+  if (!rc && y && strcmp(lo.status, RES_STATUS_OK) == 0 &&
+      !cod_array_all_finite(y, cod_conv_output_len(g))) {
     lo.status = RES_STATUS_ERROR;
     snprintf(lo.error_msg, sizeof lo.error_msg, "the decoded output is not finite (overflow)");
   }

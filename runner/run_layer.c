@@ -20,6 +20,7 @@
 
 #include "cod_alloc.h"
 #include "cod_clock.h"
+#include "cod_tensor.h"
 #include "res_db.h"
 #include "run_alloc.h"
 #include "sim_latency.h"
@@ -246,14 +247,6 @@ static void ev_decode_done(sim_engine *e, void *p) {
   finish(L, RES_STATUS_OK);
 }
 
-/* One pass over a result: every value finite? The cheap guard that keeps an overflowed
- * (fp32 near 3.4e38) or NaN result from being decoded into an `ok` layer. */
-static int all_finite(const double *v, size_t n) {
-  double acc = 0.0;
-  for (size_t i = 0; i < n; i++) acc += v[i] * 0.0; /* NaN iff some v[i] is Inf or NaN */
-  return acc == 0.0;
-}
-
 static void do_decode(layer_ctx *L, size_t critical) {
   if (L->defer) deferred_numbers(L); /* before the decode's clocks start */
   run_layer_out *o = L->out;
@@ -435,7 +428,7 @@ static void deferred_numbers(layer_ctx *L) {
     size_t j = L->arrived[i];
     if (isfinite(L->in->cfg->run.snr_db))
       cod_noise_add(L->res + j * L->ol, L->ol, L->in->cfg->run.snr_db, L->ws[j].rng_noise);
-    assert(all_finite(L->res + j * L->ol, L->ol)); /* defer_applies bounds every value */
+    assert(cod_array_all_finite(L->res + j * L->ol, L->ol)); /* defer_applies bounds every value */
   }
   L->pending_any = 0;
   L->out->cpu_compute_s += cod_clock_thread_cpu_s() - c0;
@@ -454,7 +447,8 @@ static void ev_result(sim_engine *e, void *p) {
     L->pending[w->j] = 1, L->pending_any = 1;
   } else if (L->real) { /* a 16-bit overflow, or any result that is not finite (fp32 near 3.4e38) */
     int nrc = worker_numbers(L, w);
-    if (nrc || !all_finite(L->res + w->j * L->ol, L->ol)) return worker_numeric_failure(L, w);
+    if (nrc || !cod_array_all_finite(L->res + w->j * L->ol, L->ol))
+      return worker_numeric_failure(L, w);
   }
   L->arrived[L->n_arrived++] = w->j;
   trace(L, "result", (long)w->j);

@@ -443,6 +443,22 @@ Test(tensor, all_finite) {
   }
 }
 
+Test(tensor, array_all_finite_sees_every_non_finite_value) {
+  double v[64];
+  for (size_t i = 0; i < 64; i++) v[i] = (i % 2 ? -1.0 : 1.0) * DBL_MAX / (double)(i + 1);
+  cr_expect_eq(cod_array_all_finite(v, 64), 1, "finite values up to DBL_MAX");
+  cr_expect_eq(cod_array_all_finite(v, 0), 1, "an empty array");
+  const double specials[3] = {NAN, INFINITY, -INFINITY};
+  for (int s = 0; s < 3; s++)
+    for (size_t at = 0; at < 64; at += 21) {
+      double keep = v[at];
+      v[at] = specials[s];
+      cr_expect_eq(cod_array_all_finite(v, 64), 0, "special %d at %zu", s, at);
+      cr_expect_eq(cod_array_all_finite(v, at), 1, "the prefix before %zu", at);
+      v[at] = keep;
+    }
+}
+
 Test(tensor, status_names) {
   cr_expect_str_eq(cod_status_name(COD_OK), "ok");
   cr_expect_str_eq(cod_status_name(COD_EFORMAT), "format");
