@@ -244,25 +244,24 @@ static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
   void *ro = NULL;
   int rc = pool ? run_asset_pool_acquire(pool, key, &ro_ops, &bc, &ro, err)
                 : ro_build(&bc, &ro, err);
-  if (rc) {
-    /* keep the pool attached: the caller's next run asks the same pool */
+  if (!rc) {
+    a->ro = ro;
+    if (cfg->run.compute != RUN_COMPUTE_MODEL) {
+      rc = plan_make(cfg, a->ro, &a->plan, err);
+      if (!rc) rc = run_filt_cache_new(a->ro->n_conv, a->ro->budget_bytes, &a->filt, err);
+    }
+  }
+  if (rc && pool) { /* an empty cache, still on the pool: the caller's next run asks it */
+    model_plan_free(a->plan), a->plan = NULL;
+    run_filt_cache_free(a->filt), a->filt = NULL;
+    run_asset_pool_release(pool, a->ro), a->ro = NULL;
     a->key[0] = '\0';
-    *cache = pool ? a : NULL;
-    if (!pool) cod_free(a);
-    return rc;
-  }
-  a->ro = ro;
-  if (cfg->run.compute != RUN_COMPUTE_MODEL) {
-    rc = plan_make(cfg, a->ro, &a->plan, err);
-    if (!rc) rc = run_filt_cache_new(a->ro->n_conv, a->ro->budget_bytes, &a->filt, err);
-  }
-  if (rc) {
+  } else if (rc) {
     run_assets_free(a);
-    if (pool && run_assets_new_shared(pool, cache, NULL) != COD_OK) *cache = NULL;
-    return rc;
+    a = NULL;
   }
   *cache = a;
-  return COD_OK;
+  return rc;
 }
 
 /* ---- rows ------------------------------------------------------------------------------ */
@@ -653,7 +652,8 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   const run_config *c = x->cfg;
   const model_layer *ml = model_conv_layer(x->a->ro->m, ci);
   size_t li = (size_t)model_layer_find(x->a->ro->m, ml->name);
-  int rc = master_busy(x, 2.0 * master_macs(x->a->ro->m, x->last_layer, li) / c->master.master_flops, err);
+  int rc = master_busy(x, 2.0 * master_macs(x->a->ro->m, x->last_layer, li) / c->master.master_flops,
+                       err);
   x->last_layer = li + 1;
   if (rc) return rc;
   if (!selected(c, ci)) {
