@@ -41,8 +41,9 @@ cod_conv_algo model_plan_conv_algo(const model_plan *p, size_t conv_index);
  * them (cod_conv_algo_filters_f64): every later conv with those filters (same addresses)
  * runs on the kept transform, with the same result bit for bit and none of the per-call
  * transform. w's filters must not change while the plan keeps them; calling it again
- * transforms them again (after a change, or for other weights of the same model). Counts in model_plan_bytes. Returns COD_OK, or
- * COD_ENOMEM (err) with what was kept before still usable. */
+ * transforms them again (after a change, or for other weights of the same model). Counts
+ * in model_plan_bytes. Returns COD_OK, or COD_ENOMEM (err) with what was kept before still
+ * usable. */
 int model_plan_keep_filters(model_plan *p, const model_weights *w, cod_err *err);
 /* Convs whose filters the plan keeps transformed. */
 size_t model_plan_kept_filters(const model_plan *p);

@@ -1,10 +1,11 @@
 /* run_sweep.h: run every point x trial of a scenario into a results database.
  *
- * Runs execute on `jobs` threads (read-only assets shared, mutable caches per thread, BLAS pinned to one
- * thread by the caller), claimed longest-expected-first (run_cost.h); their rows are
- * committed by one writer thread (run_writer.h) in (point, trial) order, several runs per transaction, so the database holds identical
- * rows (wall-clock columns aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`,
- * runs whose key is already in the database are skipped; without it they are an error.
+ * Runs execute on `jobs` threads (read-only assets shared, mutable caches per thread,
+ * BLAS pinned to one thread by the caller), claimed longest-expected-first (run_cost.h);
+ * their rows are committed by one writer thread (run_writer.h) in (point, trial) order,
+ * several runs per transaction, so the database holds identical rows (wall-clock columns
+ * aside) whatever `jobs` is, and a crash leaves only whole runs. With `resume`, runs whose
+ * key is already in the database are skipped; without it they are an error.
  * A database that does not exist is created when the first run is committed, so a sweep
  * that fails before (bad model, input or weights file) writes no file. Before any run
  * starts, every point is checked: its values, points x trials within RUN_SWEEP_MAX_RUNS,

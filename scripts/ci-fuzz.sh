@@ -6,8 +6,9 @@
 # on the whole project so that coverage guidance reaches into the parsers. Each target
 # runs on a COPY of its seed corpus in a temporary directory (the repository never grows)
 # with its dictionary, for FUZZ_SECONDS seconds (default 30: six targets make three
-# minutes; 40 until the whole CI neared its 25-minute budget on a shared machine). Prints the executions and coverage reached per target. Crash inputs are kept
-# in build-fuzz/fuzz-artifacts/ and hex-dumped into the log.
+# minutes; 40 until the whole CI neared its 25-minute budget on a shared machine). Prints
+# the executions and coverage reached per target. Crash inputs are kept in
+# build-fuzz/fuzz-artifacts/ and hex-dumped into the log.
 # Env: FUZZ_SECONDS (per target), FUZZ_TARGETS (default "scenario npy model trace cli idx"),
 #      FUZZ_BUILD (default build-fuzz). How to fuzz longer: docs/fuzzing.md.
 set -euo pipefail

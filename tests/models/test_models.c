@@ -100,6 +100,14 @@ static void fill_uniform(gsl_rng *r, double *v, size_t n, double lo, double hi) 
   for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * gsl_rng_uniform(r);
 }
 
+/* fill_uniform from a generator of its own, seeded with seed. */
+static void fill_seeded(double *v, size_t n, unsigned long seed, double lo, double hi) {
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, seed);
+  fill_uniform(r, v, n, lo, hi);
+  gsl_rng_free(r);
+}
+
 /* Give every parameter of every layer a seeded random value in [-1, 1] (bn scale in
  * [0.5, 1.5]) so that no path is hidden by zeros or ones. */
 static void randomize_weights(const model *m, model_weights *w, unsigned long seed) {
@@ -619,10 +627,7 @@ Test(unit, forward_hook_called_per_conv) {
   cr_assert_eq(model_weights_he(m, 9, &w, &e), COD_OK);
   randomize_weights(m, w, 12);
   double x[72], plain[3], hooked[3];
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(r, 6);
-  fill_uniform(r, x, 72, -1, 1);
-  gsl_rng_free(r);
+  fill_seeded(x, 72, 6, -1, 1);
   cr_assert_eq(model_forward_once(w, x, plain, NULL, NULL, &e), COD_OK, "%s", e.msg);
   hook_log lg = {.fail_at = -1};
   cr_assert_eq(model_forward_once(w, x, hooked, test_hook, &lg, &e), COD_OK, "%s", e.msg);
@@ -669,10 +674,7 @@ Test(unit, forward_kept_winograd_filters) {
   double *x = malloc(nin * sizeof *x), *y0 = malloc(nout * sizeof *y0);
   double *y1 = malloc(nout * sizeof *y1), *y2 = malloc(nout * sizeof *y2);
   cr_assert(x && y0 && y1 && y2);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(r, 8);
-  fill_uniform(r, x, nin, -1, 1);
-  gsl_rng_free(r);
+  fill_seeded(x, nin, 8, -1, 1);
   model_plan *p = NULL;
   cr_assert_eq(model_plan_new_algo(m, 1, &p, &e), COD_OK, "%s", e.msg);
   for (size_t i = 0; i < model_conv_count(m); i++) {
@@ -735,10 +737,7 @@ Test(unit, lenet5_forward_deterministic) {
   cr_assert_eq(model_weights_he(m, 2024, &w2, &e), COD_OK);
   cr_assert_eq(model_weights_he(m, 2025, &w3, &e), COD_OK);
   double x[1024], o1[10], o2[10], o3[10];
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(r, 77);
-  fill_uniform(r, x, 1024, 0, 1);
-  gsl_rng_free(r);
+  fill_seeded(x, 1024, 77, 0, 1);
   cr_assert_eq(model_forward_once(w1, x, o1, NULL, NULL, &e), COD_OK);
   cr_assert_eq(model_forward_once(w2, x, o2, NULL, NULL, &e), COD_OK);
   cr_assert_eq(model_forward_once(w3, x, o3, NULL, NULL, &e), COD_OK);
@@ -942,10 +941,7 @@ static void full_forward(const char *name) {
   size_t n = in.c * in.h * in.w, on = model_output_shape(m).c;
   double *x = malloc(n * sizeof *x), *a = malloc(on * sizeof *a), *b = malloc(on * sizeof *b);
   cr_assert(x && a && b);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  gsl_rng_set(r, 3);
-  fill_uniform(r, x, n, 0, 1);
-  gsl_rng_free(r);
+  fill_seeded(x, n, 3, 0, 1);
   struct timespec t0;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   cr_assert_eq(model_forward(p, w, x, a, NULL, NULL, &e), COD_OK, "%s", e.msg);

@@ -222,6 +222,13 @@ typedef struct runner {
   cod_err err;
 } runner;
 
+/* LENET's point 0 (sc freed by the caller). */
+static void lenet_point(run_scenario **sc, run_config *cfg) {
+  cod_err e = {0};
+  cr_assert_eq(run_scenario_parse(LENET, strlen(LENET), "lenet.ini", sc, &e), COD_OK, "%s", e.msg);
+  cr_assert_eq(run_scenario_point(*sc, 0, cfg, &e), COD_OK, "%s", e.msg);
+}
+
 static void *run_one(void *arg) {
   runner *R = arg;
   run_assets *cache = NULL;
@@ -235,9 +242,8 @@ static void *run_one(void *arg) {
 Test(assets, two_threads_running_one_model_build_its_assets_once_with_the_same_rows) {
   run_scenario *sc = NULL;
   cod_err e = {0};
-  cr_assert_eq(run_scenario_parse(LENET, strlen(LENET), "lenet.ini", &sc, &e), COD_OK, "%s", e.msg);
   run_config cfg;
-  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  lenet_point(&sc, &cfg);
   /* the reference: a cache of its own, no pool */
   run_assets *own = NULL;
   run_ident id = {"lenet.ini", "h", "{}", 0, 0};
@@ -265,7 +271,8 @@ Test(assets, two_threads_running_one_model_build_its_assets_once_with_the_same_r
     cr_expect_eq(R[i].r.run.latency_s, ref.run.latency_s, "thread %d", i);
     for (size_t l = 0; l < ref.n_layers && l < R[i].r.n_layers; l++) {
       cr_expect_eq(R[i].r.layers[l].mse, ref.layers[l].mse, "thread %d layer %zu", i, l);
-      cr_expect_eq(R[i].r.layers[l].t_total_s, ref.layers[l].t_total_s, "thread %d layer %zu", i, l);
+      cr_expect_eq(R[i].r.layers[l].t_total_s, ref.layers[l].t_total_s, "thread %d layer %zu", i,
+                   l);
     }
     run_result_fini(&R[i].r);
   }
@@ -280,9 +287,8 @@ Test(assets, two_threads_running_one_model_build_its_assets_once_with_the_same_r
 Test(assets, a_run_through_a_pool_out_of_memory_anywhere_fails_cleanly) {
   run_scenario *sc = NULL;
   cod_err e = {0};
-  cr_assert_eq(run_scenario_parse(LENET, strlen(LENET), "lenet.ini", &sc, &e), COD_OK, "%s", e.msg);
   run_config cfg;
-  cr_assert_eq(run_scenario_point(sc, 0, &cfg, &e), COD_OK, "%s", e.msg);
+  lenet_point(&sc, &cfg);
   run_ident id = {"lenet.ini", "h", "{}", 0, 0};
   long enomem = 0, n = 0;
   for (;; n++) {
