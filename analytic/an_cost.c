@@ -6,7 +6,9 @@
  * here, independently of the planner, in ONE table `schemes` keyed by the registry name:
  * for each scheme the four integers that decide every cost, m_in data slabs, m_filt
  * filter groups, e_A coded slabs and e_B coded groups per worker (NSCTC-MATH.md sections
- * 3-5), its decoder's product and the order statistic its master waits for:
+ * 3-5), its encoding matrices' non-zeros (which decide, by coding/'s one rule
+ * cod_encode_product_flops, whether encoding is a GEMM or a sparse product), its decoder's
+ * product and the order statistic its master waits for:
  *   nsctc-rot    m_in = 2k_A, m_filt = 2k_B, e_A = e_B = 2 (2x2 rotation blocks)
  *   nsctc-cir    one-sided, q prime >= n: coding the input (k_B = 1) m_in = k(q-1), e_A = q,
  *                m_filt = e_B = 1; coding the filters (k_B > 1) the mirror image
@@ -107,21 +109,46 @@ static double decode_cir(DECODE_ARGS) {
   return tr * block + (double)(c->q / 2) * 2.0 * (2.0 * gn) * (2.0 * k) * block;
 }
 
+/* The non-zeros of A (n e_A x m_in) and B (n e_B x m_filt), which decide with
+ * cod_encode_product_flops (coding/'s one rule) what encoding costs. */
+#define NNZ_ARGS const an_code_params *p, const an_costs *c, size_t *nnz_a, size_t *nnz_b
+
+/* counted as full: the rule keeps these codes on the GEMM (at least half non-zero) */
+static void nnz_dense(NNZ_ARGS) {
+  *nnz_a = p->n_workers * c->ea * c->m_in, *nnz_b = p->n_workers * c->eb * c->m_filt;
+}
+
+/* one 1 a row: worker j holds slab p / k_B and group p % k_B */
+static void nnz_blocks(NNZ_ARGS) {
+  (void)c;
+  *nnz_a = *nnz_b = p->n_workers;
+}
+
+/* the coded side: for each worker and group, q - 1 rows take one data piece and one row
+ * minus all q - 1 (NSCTC-MATH.md section 4): 2 k (q - 1) a worker; the other side is the
+ * n x 1 column of ones */
+static void nnz_cir(NNZ_ARGS) {
+  const size_t n = p->n_workers, coded = n * 2 * c->delta * (c->q - 1);
+  const int filters = c->m_in == 1 && c->ea == 1;
+  *nnz_a = filters ? n : coded, *nnz_b = filters ? coded : n;
+}
+
 typedef struct an_scheme {
   const char *name; /* a coding/ registry name */
   void (*shape)(const an_code_params *p, an_costs *c);       /* m_in, m_filt, ea, eb, q */
+  void (*nnz)(NNZ_ARGS);               /* the encoding matrices' non-zeros */
   double (*decode_flops)(DECODE_ARGS); /* the master's product, flops */
   an_wait wait;     /* the compute order statistic the master waits for */
 } an_scheme;
 
 static const an_scheme schemes[] = {
-    {"nsctc-rot", shape_rot, decode_rot, AN_WAIT_DELTA_OF_N},
-    {"nsctc-cir", shape_cir, decode_cir, AN_WAIT_DELTA_OF_N},
-    {"uncoded", shape_single, decode_copies, AN_WAIT_ALL},
-    {"replication", shape_single, decode_copies, AN_WAIT_COPIES},
-    {"poly-real", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
-    {"poly-cheb", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
-    {"rkr", shape_single, decode_generic, AN_WAIT_DELTA_OF_N},
+    {"nsctc-rot", shape_rot, nnz_dense, decode_rot, AN_WAIT_DELTA_OF_N},
+    {"nsctc-cir", shape_cir, nnz_cir, decode_cir, AN_WAIT_DELTA_OF_N},
+    {"uncoded", shape_single, nnz_blocks, decode_copies, AN_WAIT_ALL},
+    {"replication", shape_single, nnz_blocks, decode_copies, AN_WAIT_COPIES},
+    {"poly-real", shape_single, nnz_dense, decode_generic, AN_WAIT_DELTA_OF_N},
+    {"poly-cheb", shape_single, nnz_dense, decode_generic, AN_WAIT_DELTA_OF_N},
+    {"rkr", shape_single, nnz_dense, decode_generic, AN_WAIT_DELTA_OF_N},
 };
 
 int an_scheme_has_formulas(const char *name) {
@@ -174,9 +201,10 @@ int an_costs_compute(const cod_conv_geom *g, const an_code_params *p, an_costs *
   c.storage_bytes = c.upload_bytes;
   c.download_bytes = (double)(c.ea * c.eb * block) * el;
   c.worker_flops = 2.0 * (double)(c.ea * c.eb) * (double)block * (double)ckk;
-  const double n = (double)p->n_workers;
-  c.encode_flops = 2.0 * n * ((double)(c.ea * c.m_in) * (double)slab +
-                              (double)(c.eb * c.m_filt) * (double)group);
+  size_t nnz_a, nnz_b;
+  s->nnz(p, &c, &nnz_a, &nnz_b);
+  c.encode_flops = cod_encode_product_flops(p->n_workers * c.ea, c.m_in, nnz_a, (double)slab) +
+                   cod_encode_product_flops(p->n_workers * c.eb, c.m_filt, nnz_b, (double)group);
   c.decode_flops = s->decode_flops(&c, g, out_axis, (double)block);
   *out = c;
   return COD_OK;

@@ -1,7 +1,9 @@
 /* cod_code.c: the scheme-independent half of every code (see cod_code.h).
  *
- * Costs. Encoding is two GEMMs (A_all * slabs, B_all * groups): O(n*e_A*m_in*slab) flops,
- * a small fraction of the convolution for the codes we ship. The generic decoder forms
+ * Costs. Encoding is two products (A_all * slabs, B_all * groups): a GEMM,
+ * O(n*e_A*m_in*slab) flops, for the dense matrices, and a sparse product, O(nnz*slab), for
+ * those at most a quarter non-zero (cod_encode_is_sparse: nsctc-cir, uncoded,
+ * replication; decision 025). The generic decoder forms
  * the recovery matrix M of the selected workers (rows = results, columns = unknown
  * blocks), takes its LU/QR left inverse (O(rows*cols^2), independent of the layer size)
  * and applies it to all output entries with one GEMM: 2*cols*rows*out_block_len flops.
@@ -29,6 +31,44 @@ cod_code_params cod_code_params_default(void) {
   p.rank_rtol = 1e-13;
   p.seed = 1;
   return p;
+}
+
+int cod_encode_is_sparse(size_t rows, size_t m, size_t nnz) {
+  return (double)nnz * 4.0 <= (double)rows * (double)m;
+}
+
+double cod_encode_product_flops(size_t rows, size_t m, size_t nnz, double len) {
+  return cod_encode_is_sparse(rows, m, nnz) ? 2.0 * (double)nnz * len
+                                            : 2.0 * (double)rows * (double)m * len;
+}
+
+/* Count coef's non-zeros and, when the rule (or `force`: 1 sparse, 0 dense, -1 the rule)
+ * says sparse, compress its rows. */
+static int coef_op_init(cod_coef_op *op, const double *coef, size_t rows, size_t m,
+                        int force) {
+  memset(op, 0, sizeof *op);
+  op->rows = rows, op->m = m;
+  for (size_t i = 0; i < rows * m; i++) op->nnz += coef[i] != 0.0;
+  op->sparse = force >= 0 ? force : cod_encode_is_sparse(rows, m, op->nnz);
+  if (!op->sparse) return COD_OK;
+  /* one block: the values, then the row starts and the columns (8 bytes each) */
+  _Static_assert(sizeof(size_t) == sizeof(double), "CSR block slots are 8 bytes");
+  op->val = cod_malloc_array(op->nnz + rows + 1 + op->nnz, sizeof(double));
+  if (!op->val) return COD_ENOMEM;
+  op->rp = (size_t *)(op->val + op->nnz), op->col = op->rp + rows + 1;
+  size_t e = 0;
+  for (size_t r = 0; r < rows; r++) {
+    op->rp[r] = e;
+    for (size_t j = 0; j < m; j++)
+      if (coef[r * m + j] != 0.0) op->col[e] = j, op->val[e++] = coef[r * m + j];
+  }
+  op->rp[rows] = e;
+  return COD_OK;
+}
+
+static void coef_op_free(cod_coef_op *op) {
+  cod_free(op->val);
+  memset(op, 0, sizeof *op);
 }
 
 /* Group the workers by their rows of A (exact comparison): nsctc-rot's R^{k_B*i*j} repeats
@@ -117,6 +157,12 @@ int cod_code_new(const cod_code_params *prm, const cod_conv_geom *layer, cod_cod
   gsl_rng_free(c->rng);
   c->rng = NULL;
   if ((rc = input_classes_find(c, err))) goto fail;
+  if (coef_op_init(&c->opA, c->A, c->n * c->ea, c->m_in, -1) ||
+      coef_op_init(&c->opA_cls, c->A_cls, c->n_in_classes * c->ea, c->m_in, c->opA.sparse) ||
+      coef_op_init(&c->opB, c->B, c->n * c->eb, c->m_filt, -1)) {
+    rc = cod_err_set(err, COD_ENOMEM, "out of memory compressing the encoding matrices");
+    goto fail;
+  }
   *out = c;
   return COD_OK;
 fail:
@@ -132,6 +178,7 @@ void cod_code_free(cod_code *c) {
   cod_free(c->A_cls);
   cod_free(c->cm_worker);
   cod_free(c->cm_slot);
+  coef_op_free(&c->opA), coef_op_free(&c->opA_cls), coef_op_free(&c->opB);
   cod_free(c);
 }
 
@@ -156,12 +203,69 @@ double cod_code_worker_macs(const cod_code *c) {
   return (double)c->ea * cod_conv_macs(&c->wgeom);
 }
 
-/* coded (rows x len) = coef (rows x m) * pieces (m x len) */
-static void apply_coef(const double *coef, size_t rows, size_t m, const double *pieces,
-                       size_t len, double *coded) {
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)len, (int)m, 1.0,
-              coef, (int)m, pieces, (int)len, 0.0, coded, (int)len);
+/* Values of a piece per pass of the sparse product: the m pieces' stretches (nsctc-cir's
+ * 352 filter groups: 704 KB) stay in L2 across the rows. */
+#define COD_SPARSE_STRETCH 256
+/* A coded piece's values are summed 8 at a time in registers (four 2-lane vectors of GCC's
+ * vector extension, element-wise IEEE arithmetic on any target): each value's terms are
+ * added in column order, the first multiplied in, so the bits are those of the plain
+ * loop; the coded piece is stored once instead of once per term. */
+typedef double cod_v2d __attribute__((vector_size(16)));
+
+static inline cod_v2d v2_load(const double *p) {
+  cod_v2d v;
+  memcpy(&v, p, sizeof v);
+  return v;
 }
+
+/* o[0..w) = sum over the row's terms e0..e1 (e1 > e0) of val[e] * pieces[col[e]][b + i] */
+static void sparse_row(const cod_coef_op *op, size_t e0, size_t e1, const double *pieces,
+                       size_t len, size_t b, size_t w, double *restrict o) {
+  size_t i = 0;
+  for (; i + 8 <= w; i += 8) {
+    const double *p0 = pieces + op->col[e0] * len + b + i;
+    const cod_v2d v0 = {op->val[e0], op->val[e0]};
+    cod_v2d a0 = v0 * v2_load(p0), a1 = v0 * v2_load(p0 + 2), a2 = v0 * v2_load(p0 + 4),
+            a3 = v0 * v2_load(p0 + 6);
+    for (size_t e = e0 + 1; e < e1; e++) {
+      const double *p = pieces + op->col[e] * len + b + i;
+      const cod_v2d v = {op->val[e], op->val[e]};
+      a0 += v * v2_load(p), a1 += v * v2_load(p + 2), a2 += v * v2_load(p + 4),
+          a3 += v * v2_load(p + 6);
+    }
+    memcpy(o + i, &a0, sizeof a0), memcpy(o + i + 2, &a1, sizeof a1);
+    memcpy(o + i + 4, &a2, sizeof a2), memcpy(o + i + 6, &a3, sizeof a3);
+  }
+  for (; i < w; i++) {
+    double acc = op->val[e0] * pieces[op->col[e0] * len + b + i];
+    for (size_t e = e0 + 1; e < e1; e++) acc += op->val[e] * pieces[op->col[e] * len + b + i];
+    o[i] = acc;
+  }
+}
+
+/* coded (rows r0..r1 of op, x len) = op * pieces (m x len): a GEMM, or for a sparse op
+ * each coded value the sum of its row's terms, in column order (the same bits whatever
+ * rows are asked for, and whatever the BLAS). */
+static void apply_coef(const cod_coef_op *op, const double *coef, size_t r0, size_t r1,
+                       const double *pieces, size_t len, double *coded) {
+  const size_t m = op->m;
+  if (!op->sparse) {
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)len, (int)m,
+                1.0, coef + r0 * m, (int)m, pieces, (int)len, 0.0, coded, (int)len);
+    return;
+  }
+  for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {
+    const size_t w = len - b < COD_SPARSE_STRETCH ? len - b : COD_SPARSE_STRETCH;
+    for (size_t r = r0; r < r1; r++) {
+      double *o = coded + (r - r0) * len + b;
+      if (op->rp[r] == op->rp[r + 1]) memset(o, 0, w * sizeof *o);
+      else sparse_row(op, op->rp[r], op->rp[r + 1], pieces, len, b, w, o);
+    }
+  }
+}
+
+size_t cod_code_input_nnz(const cod_code *c) { return c->opA.nnz; }
+size_t cod_code_filter_nnz(const cod_code *c) { return c->opB.nnz; }
 
 size_t cod_code_encode_workspace_bytes(const cod_code *c) {
   return c->m_in * c->part.in_piece_len * sizeof(double);
@@ -169,7 +273,7 @@ size_t cod_code_encode_workspace_bytes(const cod_code *c) {
 
 void cod_code_encode_input_work(const cod_code *c, const double *x, double *coded, void *work) {
   cod_partition_split_input(&c->part, x, work);
-  apply_coef(c->A, c->n * c->ea, c->m_in, work, c->part.in_piece_len, coded);
+  apply_coef(&c->opA, c->A, 0, c->n * c->ea, work, c->part.in_piece_len, coded);
 }
 
 size_t cod_code_input_classes(const cod_code *c) { return c->n_in_classes; }
@@ -221,7 +325,8 @@ void cod_code_permute_class_major(const cod_code *c, double *data, size_t len_ea
 void cod_code_encode_input_classes_work(const cod_code *c, const double *x, double *coded,
                                         void *work) {
   cod_partition_split_input(&c->part, x, work);
-  apply_coef(c->A_cls, c->n_in_classes * c->ea, c->m_in, work, c->part.in_piece_len, coded);
+  apply_coef(&c->opA_cls, c->A_cls, 0, c->n_in_classes * c->ea, work, c->part.in_piece_len,
+             coded);
 }
 
 int cod_code_encode_input(const cod_code *c, const double *x, double *coded, cod_err *err) {
@@ -237,7 +342,7 @@ int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
   double *groups = cod_malloc_array(c->m_filt * c->part.filt_piece_len, sizeof *groups);
   if (!groups) return cod_err_set(err, COD_ENOMEM, "out of memory splitting the filters");
   cod_partition_split_filters(&c->part, k, groups);
-  apply_coef(c->B, c->n * c->eb, c->m_filt, groups, c->part.filt_piece_len, coded);
+  apply_coef(&c->opB, c->B, 0, c->n * c->eb, groups, c->part.filt_piece_len, coded);
   cod_free(groups);
   return COD_OK;
 }
@@ -267,23 +372,24 @@ void cod_code_split_filters(const cod_code *c, const double *k, double *groups) 
   cod_partition_split_filters(&c->part, k, groups);
 }
 
-/* rows [w0*per, w1*per) of coef (rows x m) times pieces */
-static void encode_chunk(const double *coef, size_t per, size_t m, size_t n, size_t W,
-                         size_t chunk, const double *pieces, size_t len, double *coded) {
+/* rows [w0*per, w1*per) of the op times pieces */
+static void encode_chunk(const cod_coef_op *op, const double *coef, size_t per, size_t n,
+                         size_t W, size_t chunk, const double *pieces, size_t len,
+                         double *coded) {
   size_t w0 = chunk * W, w1 = w0 + W < n ? w0 + W : n;
   assert(w0 < n);
-  apply_coef(coef + w0 * per * m, (w1 - w0) * per, m, pieces, len, coded);
+  apply_coef(op, coef, w0 * per, w1 * per, pieces, len, coded);
 }
 
 void cod_code_encode_input_chunk(const cod_code *c, const double *pieces, size_t chunk,
                                  double *coded) {
-  encode_chunk(c->A, c->ea, c->m_in, c->n, chunk_workers(c->ea), chunk, pieces,
+  encode_chunk(&c->opA, c->A, c->ea, c->n, chunk_workers(c->ea), chunk, pieces,
                c->part.in_piece_len, coded);
 }
 
 void cod_code_encode_filters_chunk(const cod_code *c, const double *groups, size_t chunk,
                                    double *coded) {
-  encode_chunk(c->B, c->eb, c->m_filt, c->n, chunk_workers(c->eb), chunk, groups,
+  encode_chunk(&c->opB, c->B, c->eb, c->n, chunk_workers(c->eb), chunk, groups,
                c->part.filt_piece_len, coded);
 }
 
@@ -605,8 +711,10 @@ int cod_code_decodable(const cod_code *c, const size_t *avail, size_t n_avail) {
 }
 
 double cod_code_encode_flops(const cod_code *c) {
-  return 2.0 * (double)c->n * ((double)c->ea * (double)c->m_in * (double)c->part.in_piece_len +
-                               (double)c->eb * (double)c->m_filt * (double)c->part.filt_piece_len);
+  return cod_encode_product_flops(c->n * c->ea, c->m_in, c->opA.nnz,
+                                  (double)c->part.in_piece_len) +
+         cod_encode_product_flops(c->n * c->eb, c->m_filt, c->opB.nnz,
+                                  (double)c->part.filt_piece_len);
 }
 
 double cod_code_decode_flops(const cod_code *c) {

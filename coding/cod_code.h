@@ -6,7 +6,8 @@
  * m_filt); it returns the e_A*e_B convolutions of every coded slab with every coded group.
  * By bilinearity, worker j's result (c, d) equals sum_{r,r'} A_j[c,r] B_j[d,r'] U_{r,r'}
  * where U_{r,r'} = conv(slab r, group r') are the unknown output blocks. So:
- *   - encoding is one GEMM per operand for all workers at once (A_all * slabs);
+ *   - encoding is one product per operand for all workers at once (A_all * slabs): a
+ *     GEMM, or a sparse product for a matrix at most a quarter non-zero (decision 025);
  *   - the GENERIC decoder stacks kron(A_j, B_j) for the selected workers into a real
  *     matrix M (observations x unknowns), inverts it once per worker set (LU when square,
  *     Householder QR when tall; the 2-norm condition number comes from its singular
@@ -117,8 +118,9 @@ int cod_code_encode_filters(const cod_code *code, const double *k, double *coded
  * split once (cod_code_split_input into cod_code_encode_workspace_bytes, or
  * cod_code_split_filters into cod_code_filter_groups_len doubles), then encode chunk i,
  * workers [i*W, min(n, (i+1)*W)) with W = cod_code_*_chunk_workers, into `coded`
- * (W x worker_input_len or W x worker_filter_len). Each chunk is the same GEMM as the
- * all-worker encoding restricted to a block of COD_ENCODE_CHUNK_ROWS-aligned rows, which
+ * (W x worker_input_len or W x worker_filter_len). Each chunk is the same product as the
+ * all-worker encoding restricted to a block of COD_ENCODE_CHUNK_ROWS-aligned rows (a sparse
+ * product's rows do not depend on the others at all); for a GEMM this
  * on OpenBLAS (whose kernels tile rows in units dividing 16) gives the all-worker bytes
  * bit for bit: tests/coding checks it on the build's BLAS. Never allocate or fail. */
 #define COD_ENCODE_CHUNK_ROWS 16
@@ -249,8 +251,24 @@ int cod_code_select(const cod_code *code, const size_t *avail, size_t n_avail, s
                     size_t *n_used, cod_err *err);
 
 /* Floating-point operations of encoding (both operands, all workers) and of the generic
- * decoder's final product; cost models for master timing. */
+ * decoder's final product; cost models for master timing. Encoding counts what the
+ * encoder does with each coefficient matrix (cod_encode_product_flops). */
 double cod_code_encode_flops(const cod_code *code);
+
+/* THE rule for applying a rows x m coefficient matrix with nnz non-zeros to m pieces of
+ * len values, shared by the encoder and analytic/'s cost model: a sparse product (each
+ * coded piece the sum of its non-zero terms, in column order: 2 nnz len flops) when at
+ * most a quarter of the entries are non-zero, else one dense GEMM (2 rows m len flops,
+ * zeros included, since the GEMM multiplies them). The quarter keeps every dense code
+ * (nsctc-rot, poly-*, rkr, berrut: at least half non-zero) on the GEMM and puts
+ * nsctc-cir (2/q non-zero for q >= 11) and the 0/1 matrices of uncoded and replication
+ * (one non-zero a row, k >= 4 columns) on the sparse product. */
+int cod_encode_is_sparse(size_t rows, size_t m, size_t nnz);
+double cod_encode_product_flops(size_t rows, size_t m, size_t nnz, double len);
+/* The non-zeros of the code's A (n e_A x m_in) and B (n e_B x m_filt), for tests and
+ * cost cross-checks. */
+size_t cod_code_input_nnz(const cod_code *code);
+size_t cod_code_filter_nnz(const cod_code *code);
 double cod_code_decode_flops(const cod_code *code);
 
 /* The same with a caller-provided workspace of cod_code_decode_workspace_bytes(code)

@@ -18,6 +18,16 @@
 typedef struct cod_scheme_ops cod_scheme_ops;
 typedef struct cod_scheme_def cod_scheme_def;
 
+/* One coefficient matrix as the encoder applies it (cod_code.c): its non-zero count, and
+ * when cod_encode_is_sparse says so its rows compressed (CSR: row r's entries are
+ * val[rp[r] .. rp[r+1]), columns ascending). Dense matrices go through one GEMM. */
+typedef struct cod_coef_op {
+  size_t rows, m, nnz;
+  int sparse;
+  size_t *rp, *col;
+  double *val;
+} cod_coef_op;
+
 struct cod_code {
   cod_code_params prm;
   const cod_scheme_ops *ops;
@@ -40,6 +50,9 @@ struct cod_code {
   /* the workers ordered by class, then index: cm_worker[p] is the worker at position p,
    * cm_slot[j] worker j's position (inverse permutations) */
   size_t *cm_worker, *cm_slot;
+  /* how the encoder applies A, A_cls and B (A_cls takes A's path, so a class's coded
+   * slabs are the bytes its workers' rows of A give) */
+  cod_coef_op opA, opA_cls, opB;
 };
 
 struct cod_scheme_ops {

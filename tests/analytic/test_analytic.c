@@ -145,6 +145,50 @@ static void sweep_model(const char *model) {
   run_assets_free(cache);
 }
 
+/* The master's encode and decode flops of the model against cod_code's for every scheme
+ * with formulas, including splits on both sides of the sparse-encoding rule (nsctc-cir
+ * at q = 7 stays on the GEMM, at q >= 11 takes the sparse product; uncoded and
+ * replication with k = 2 and k >= 4 columns). */
+Test(bytes, encode_and_decode_flops_are_the_codes) {
+  static const sweep_case more[] = {
+      {"nsctc-cir", 7, 1, 3}, {"nsctc-cir", 7, 4, 1}, {"nsctc-cir", 23, 1, 16},
+      {"nsctc-cir", 13, 9, 1}, {"uncoded", 8, 2, 4},  {"uncoded", 6, 1, 2},
+      {"replication", 16, 2, 2}, {"replication", 12, 1, 4}, {"nsctc-rot", 6, 1, 3},
+      {"nsctc-rot", 12, 3, 1}};
+  static const char *models[] = {"alexnet", "lenet5"};
+  size_t checked = 0, sparse = 0;
+  for (size_t mi = 0; mi < 2; mi++) {
+    cod_conv_geom g[MAXL];
+    size_t nl = model_geoms(models[mi], g);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases + sizeof more / sizeof *more; i++) {
+      const sweep_case *k = i < sizeof cases / sizeof *cases
+                                ? &cases[i] : &more[i - sizeof cases / sizeof *cases];
+      if (!k->ka || !k->kb) continue; /* auto: the runner's choice, checked above */
+      for (size_t l = 0; l < nl; l++) {
+        cod_code_params cp = cod_code_params_default();
+        cp.scheme = k->scheme, cp.n_workers = k->n, cp.ka = k->ka, cp.kb = k->kb;
+        cod_code *code = NULL;
+        cod_err e = {0};
+        if (cod_code_new(&cp, &g[l], &code, &e) != COD_OK) continue; /* too few rows */
+        an_code_params p = {k->scheme, k->n, k->ka, k->kb, 0, COD_AXIS_ROWS, 8};
+        an_costs ac;
+        cr_assert_eq(an_costs_compute(&g[l], &p, &ac, &e), COD_OK, "%s", e.msg);
+        cr_expect_eq(ac.encode_flops, cod_code_encode_flops(code), "%s n=%zu %zux%zu %s "
+                     "layer %zu: encode %.17g vs the code's %.17g", k->scheme, k->n, k->ka,
+                     k->kb, models[mi], l, ac.encode_flops, cod_code_encode_flops(code));
+        cr_expect_eq(ac.decode_flops, cod_code_decode_flops(code), "%s n=%zu %zux%zu: decode",
+                     k->scheme, k->n, k->ka, k->kb);
+        const size_t rows = k->n * cod_code_groups_per_worker(code);
+        sparse += cod_encode_is_sparse(rows, (size_t)(ac.m_filt), cod_code_filter_nnz(code));
+        cod_code_free(code);
+        checked++;
+      }
+    }
+  }
+  cr_expect_gt(checked, 100, "only %zu codes checked", checked);
+  cr_expect_gt(sparse, 10, "only %zu codes with sparse filters", sparse);
+}
+
 Test(bytes, lenet5_every_scheme) { sweep_model("lenet5"); }
 Test(bytes, alexnet_every_scheme) { sweep_model("alexnet"); }
 Test(bytes, vgg16_every_scheme) { sweep_model("vgg16"); }

@@ -2,8 +2,8 @@
  * all-worker encoding bit for bit, and cod_code_worker_compute_algo agrees with the
  * im2col worker within a stated multiple of its error. Suite unit.
  *
- * Several schemes, worker counts that leave a partial last chunk, e_A/e_B > 1 (nsctc-rot
- * has 2 coded slabs per worker), seeded Gaussian inputs. Bit-for-bit is what the runner
+ * Several schemes (dense GEMMs and sparse products), worker counts that leave a partial
+ * last chunk, e_A/e_B > 1 (nsctc-rot has 2 coded slabs per worker), seeded Gaussian inputs. Bit-for-bit is what the runner
  * relies on when it encodes lazily (rows must not depend on its memory budget): a BLAS
  * whose kernels did not tile rows in units dividing COD_ENCODE_CHUNK_ROWS fails here.
  */
@@ -80,6 +80,10 @@ Test(coding_chunk, rot_one_chunk) { check("nsctc-rot", 12, 2, 2, &g_small); }
 Test(coding_chunk, rot_wide) { check("nsctc-rot", 255, 4, 4, &g_wide); }
 Test(coding_chunk, poly_real) { check("poly-real", 40, 4, 2, &g_small); }
 Test(coding_chunk, uncoded) { check("uncoded", 24, 6, 4, &g_wide); }
+/* the sparse product (cod_encode_is_sparse): nsctc-cir's coded side and the 0/1 matrices */
+Test(coding_chunk, cir_filters_sparse) { check("nsctc-cir", 23, 1, 16, &g_wide); }
+Test(coding_chunk, cir_input_sparse) { check("nsctc-cir", 13, 3, 1, &g_small); }
+Test(coding_chunk, replication_sparse) { check("replication", 40, 4, 5, &g_small); }
 
 /* Winograd worker slabs against the im2col worker: both against the direct convolution
  * of each slab, Winograd's RMS error at most 8x im2col's plus 16 ulp of the output RMS. */
