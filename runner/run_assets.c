@@ -96,13 +96,31 @@ static void trim_idle(run_asset_pool *p) {
   }
 }
 
+/* Drop the reference to obj (under mu; NULL is a no-op). */
+static void release_locked(run_asset_pool *p, const void *obj) {
+  if (!obj) return;
+  entry *e = p->head;
+  while (e && !(e->state == READY && e->obj == obj)) e = e->next;
+  assert(e && e->refs > 0 && "release of an asset the pool did not hand out");
+  if (e && --e->refs == 0) {
+    e->released = ++p->tick;
+    trim_idle(p);
+  }
+}
+
 int run_asset_pool_acquire(run_asset_pool *p, const char *key, const run_asset_ops *ops,
                            void *ctx, void **out, cod_err *err) {
+  return run_asset_pool_exchange(p, NULL, key, ops, ctx, out, err);
+}
+
+int run_asset_pool_exchange(run_asset_pool *p, const void *drop, const char *key,
+                            const run_asset_ops *ops, void *ctx, void **out, cod_err *err) {
   pthread_mutex_lock(&p->mu);
   entry *e = p->head;
   while (e && (e->state == FAILED || strcmp(e->key, key) != 0)) e = e->next;
   if (e) {
     e->refs++;
+    release_locked(p, drop); /* after: drop's release cannot push e out of the idle list */
     if (e->state == BUILDING) p->st.waits++;
     else p->st.hits++;
     while (e->state == BUILDING) pthread_cond_wait(&p->cv, &p->mu);
@@ -117,6 +135,7 @@ int run_asset_pool_acquire(run_asset_pool *p, const char *key, const run_asset_o
     pthread_mutex_unlock(&p->mu);
     return rc;
   }
+  release_locked(p, drop); /* before the build: the old set idles (or goes) as it would */
   e = cod_calloc(1, sizeof *e);
   char *k = cod_strdup(key);
   if (!e || !k) {
@@ -153,13 +172,7 @@ int run_asset_pool_acquire(run_asset_pool *p, const char *key, const run_asset_o
 void run_asset_pool_release(run_asset_pool *p, const void *obj) {
   if (!obj) return;
   pthread_mutex_lock(&p->mu);
-  entry *e = p->head;
-  while (e && !(e->state == READY && e->obj == obj)) e = e->next;
-  assert(e && e->refs > 0 && "release of an asset the pool did not hand out");
-  if (e && --e->refs == 0) {
-    e->released = ++p->tick;
-    trim_idle(p);
-  }
+  release_locked(p, obj);
   pthread_mutex_unlock(&p->mu);
 }
 

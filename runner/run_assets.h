@@ -60,6 +60,14 @@ void run_asset_pool_free(run_asset_pool *p);
  * a key must be the same on every call. */
 int run_asset_pool_acquire(run_asset_pool *p, const char *key, const run_asset_ops *ops,
                            void *ctx, void **out, cod_err *err);
+/* The same for a thread moving from the object `drop` (from this pool, or NULL) to `key`,
+ * whose reference it gives back in every case, success or failure. When `key` is alive,
+ * drop is released after the new reference is taken, so an exchange A -> B -> A with one
+ * idle place finds A idle instead of pushing it out with B; when `key` must be built, drop
+ * is released first, so the build adds no more to the pool's live entries than a release
+ * followed by an acquire. */
+int run_asset_pool_exchange(run_asset_pool *p, const void *drop, const char *key,
+                            const run_asset_ops *ops, void *ctx, void **out, cod_err *err);
 /* Drops the caller's reference to obj (from run_asset_pool_acquire; NULL is a no-op).
  * The entry becomes idle when no one holds it; idle entries beyond idle_max are freed,
  * least recently released first. */

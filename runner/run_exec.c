@@ -234,15 +234,23 @@ static int assets_get(const run_config *cfg, run_assets **cache, cod_err *err) {
            cfg->data.first, cfg->data.mean, cfg->data.std, cfg->data.labels);
   if (*cache && strcmp((*cache)->key, key) == 0 && (*cache)->ro) return COD_OK;
   run_asset_pool *pool = *cache ? (*cache)->pool : NULL;
-  run_assets_free(*cache); /* the read-only part back to the pool, which may keep it */
+  /* The old read-only part goes back to the pool in the exchange below, not here: released
+   * first, it could push out of the idle list the very set asked for (one thread going
+   * A -> B -> A built A twice). The thread's own parts go now. */
+  const void *drop = NULL;
+  if (pool) drop = (*cache)->ro, (*cache)->ro = NULL;
+  run_assets_free(*cache);
   *cache = NULL;
   run_assets *a = cod_calloc(1, sizeof *a);
-  if (!a) return cod_err_set(err, COD_ENOMEM, "out of memory");
+  if (!a) {
+    if (pool) run_asset_pool_release(pool, drop);
+    return cod_err_set(err, COD_ENOMEM, "out of memory");
+  }
   a->pool = pool;
   memcpy(a->key, key, sizeof key);
   ro_build_ctx bc = {cfg};
   void *ro = NULL;
-  int rc = pool ? run_asset_pool_acquire(pool, key, &ro_ops, &bc, &ro, err)
+  int rc = pool ? run_asset_pool_exchange(pool, drop, key, &ro_ops, &bc, &ro, err)
                 : ro_build(&bc, &ro, err);
   if (!rc) {
     a->ro = ro;

@@ -171,6 +171,38 @@ Test(assets, idle_entries_stay_within_the_bound_least_recently_released_first) {
   }
 }
 
+/* One thread going A -> B -> A with one idle place: the exchange finds A idle (2 builds,
+ * not 3); moving to a key that must be built releases first, so the pool never holds more
+ * than before (a third key C idle is evicted for A, as a release then an acquire would);
+ * a failed build still gives the dropped reference back. */
+Test(assets, an_exchange_back_to_an_idle_set_does_not_rebuild_it) {
+  run_asset_pool *p = NULL;
+  cod_err e = {0};
+  long live0 = cod_alloc_live();
+  cr_assert_eq(run_asset_pool_new(1, &p, &e), COD_OK, "%s", e.msg);
+  build_ctx b = {.n = 4, .seed = 3u, .go = 1};
+  void *a = NULL, *bb = NULL, *a2 = NULL, *c = NULL;
+  cr_assert_eq(run_asset_pool_exchange(p, NULL, "a", &values_ops, &b, &a, &e), COD_OK);
+  cr_assert_eq(run_asset_pool_exchange(p, a, "b", &values_ops, &b, &bb, &e), COD_OK);
+  cr_expect_eq(run_asset_pool_stats_get(p).live, 2, "b held, a idle");
+  cr_assert_eq(run_asset_pool_exchange(p, bb, "a", &values_ops, &b, &a2, &e), COD_OK);
+  cr_expect_eq(a2, a, "a came back from the idle list");
+  cr_expect_eq(atomic_load(&b.calls), 2, "built %d times", atomic_load(&b.calls));
+  cr_expect_eq(run_asset_pool_stats_get(p).live, 2, "a held, b idle");
+  /* a miss: a is released before c is built, so b (idle) is evicted for it */
+  cr_assert_eq(run_asset_pool_exchange(p, a2, "c", &values_ops, &b, &c, &e), COD_OK);
+  cr_expect_eq(run_asset_pool_stats_get(p).live, 2, "c held, a idle, b evicted");
+  cr_expect_eq(run_asset_pool_stats_get(p).evictions, 1);
+  /* a failed build: the dropped reference is given back all the same */
+  build_ctx bad = {.n = 4, .go = 1, .fail = COD_EIO};
+  void *d = NULL;
+  cr_expect_eq(run_asset_pool_exchange(p, c, "d", &values_ops, &bad, &d, &e), COD_EIO);
+  cr_expect(strstr(e.msg, "broken on purpose") != NULL, "%s", e.msg);
+  cr_expect_eq(run_asset_pool_stats_get(p).live, 1, "only one idle set left");
+  run_asset_pool_free(p); /* asserts that no entry is still held */
+  cr_expect_eq(cod_alloc_live(), live0, "%ld blocks leaked", cod_alloc_live() - live0);
+}
+
 /* Out of memory at every allocation of new + acquire + a build: COD_ENOMEM with a
  * message, nothing leaked, nothing left in the pool; then it works. */
 Test(assets, out_of_memory_at_every_allocation_fails_cleanly) {
