@@ -87,10 +87,13 @@ static double decode_generic(DECODE_ARGS) {
   return 2.0 * (double)(c->m_in * c->m_filt) * (double)(c->delta * c->ea * c->eb) * block;
 }
 
+/* nsctc-cir codes the filters (k_A = 1) when its input side is the single plain slab */
+static int cir_codes_filters(const an_costs *c) { return c->m_in == 1 && c->ea == 1; }
+
 /* the structured decoder: cod_cir_decode_flops (coding/cod_cir_fft.c), re-derived */
 static double decode_cir(DECODE_ARGS) {
   const double k = (double)c->delta, q = (double)c->q;
-  const int filters = c->m_in == 1 && c->ea == 1;
+  const int filters = cir_codes_filters(c);
   const size_t nreal = filters ? ceil_div(g->n_filters, c->filt_per_group)
                                : ceil_div(out_axis, c->out_per_slab);
   size_t ng = ceil_div(nreal, c->q - 1);
@@ -129,7 +132,7 @@ static void nnz_blocks(NNZ_ARGS) {
  * n x 1 column of ones */
 static void nnz_cir(NNZ_ARGS) {
   const size_t n = p->n_workers, coded = n * 2 * c->delta * (c->q - 1);
-  const int filters = c->m_in == 1 && c->ea == 1;
+  const int filters = cir_codes_filters(c);
   *nnz_a = filters ? n : coded, *nnz_b = filters ? coded : n;
 }
 

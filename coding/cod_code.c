@@ -47,7 +47,7 @@ double cod_encode_product_flops(size_t rows, size_t m, size_t nnz, double len) {
 static int coef_op_init(cod_coef_op *op, const double *coef, size_t rows, size_t m,
                         int force) {
   memset(op, 0, sizeof *op);
-  op->rows = rows, op->m = m;
+  op->dense = coef, op->m = m;
   for (size_t i = 0; i < rows * m; i++) op->nnz += coef[i] != 0.0;
   op->sparse = force >= 0 ? force : cod_encode_is_sparse(rows, m, op->nnz);
   if (!op->sparse) return COD_OK;
@@ -246,12 +246,12 @@ static void sparse_row(const cod_coef_op *op, size_t e0, size_t e1, const double
 /* coded (rows r0..r1 of op, x len) = op * pieces (m x len): a GEMM, or for a sparse op
  * each coded value the sum of its row's terms, in column order (the same bits whatever
  * rows are asked for, and whatever the BLAS). */
-static void apply_coef(const cod_coef_op *op, const double *coef, size_t r0, size_t r1,
-                       const double *pieces, size_t len, double *coded) {
+static void apply_coef(const cod_coef_op *op, size_t r0, size_t r1, const double *pieces,
+                       size_t len, double *coded) {
   const size_t m = op->m;
   if (!op->sparse) {
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)len, (int)m,
-                1.0, coef + r0 * m, (int)m, pieces, (int)len, 0.0, coded, (int)len);
+                1.0, op->dense + r0 * m, (int)m, pieces, (int)len, 0.0, coded, (int)len);
     return;
   }
   for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {
@@ -273,7 +273,7 @@ size_t cod_code_encode_workspace_bytes(const cod_code *c) {
 
 void cod_code_encode_input_work(const cod_code *c, const double *x, double *coded, void *work) {
   cod_partition_split_input(&c->part, x, work);
-  apply_coef(&c->opA, c->A, 0, c->n * c->ea, work, c->part.in_piece_len, coded);
+  apply_coef(&c->opA, 0, c->n * c->ea, work, c->part.in_piece_len, coded);
 }
 
 size_t cod_code_input_classes(const cod_code *c) { return c->n_in_classes; }
@@ -325,8 +325,7 @@ void cod_code_permute_class_major(const cod_code *c, double *data, size_t len_ea
 void cod_code_encode_input_classes_work(const cod_code *c, const double *x, double *coded,
                                         void *work) {
   cod_partition_split_input(&c->part, x, work);
-  apply_coef(&c->opA_cls, c->A_cls, 0, c->n_in_classes * c->ea, work, c->part.in_piece_len,
-             coded);
+  apply_coef(&c->opA_cls, 0, c->n_in_classes * c->ea, work, c->part.in_piece_len, coded);
 }
 
 int cod_code_encode_input(const cod_code *c, const double *x, double *coded, cod_err *err) {
@@ -342,7 +341,7 @@ int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
   double *groups = cod_malloc_array(c->m_filt * c->part.filt_piece_len, sizeof *groups);
   if (!groups) return cod_err_set(err, COD_ENOMEM, "out of memory splitting the filters");
   cod_partition_split_filters(&c->part, k, groups);
-  apply_coef(&c->opB, c->B, 0, c->n * c->eb, groups, c->part.filt_piece_len, coded);
+  apply_coef(&c->opB, 0, c->n * c->eb, groups, c->part.filt_piece_len, coded);
   cod_free(groups);
   return COD_OK;
 }
@@ -373,23 +372,22 @@ void cod_code_split_filters(const cod_code *c, const double *k, double *groups) 
 }
 
 /* rows [w0*per, w1*per) of the op times pieces */
-static void encode_chunk(const cod_coef_op *op, const double *coef, size_t per, size_t n,
-                         size_t W, size_t chunk, const double *pieces, size_t len,
-                         double *coded) {
+static void encode_chunk(const cod_coef_op *op, size_t per, size_t n, size_t W, size_t chunk,
+                         const double *pieces, size_t len, double *coded) {
   size_t w0 = chunk * W, w1 = w0 + W < n ? w0 + W : n;
   assert(w0 < n);
-  apply_coef(op, coef, w0 * per, w1 * per, pieces, len, coded);
+  apply_coef(op, w0 * per, w1 * per, pieces, len, coded);
 }
 
 void cod_code_encode_input_chunk(const cod_code *c, const double *pieces, size_t chunk,
                                  double *coded) {
-  encode_chunk(&c->opA, c->A, c->ea, c->n, chunk_workers(c->ea), chunk, pieces,
+  encode_chunk(&c->opA, c->ea, c->n, chunk_workers(c->ea), chunk, pieces,
                c->part.in_piece_len, coded);
 }
 
 void cod_code_encode_filters_chunk(const cod_code *c, const double *groups, size_t chunk,
                                    double *coded) {
-  encode_chunk(&c->opB, c->B, c->eb, c->n, chunk_workers(c->eb), chunk, groups,
+  encode_chunk(&c->opB, c->eb, c->n, chunk_workers(c->eb), chunk, groups,
                c->part.filt_piece_len, coded);
 }
 

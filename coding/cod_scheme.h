@@ -18,11 +18,13 @@
 typedef struct cod_scheme_ops cod_scheme_ops;
 typedef struct cod_scheme_def cod_scheme_def;
 
-/* One coefficient matrix as the encoder applies it (cod_code.c): its non-zero count, and
- * when cod_encode_is_sparse says so its rows compressed (CSR: row r's entries are
- * val[rp[r] .. rp[r+1]), columns ascending). Dense matrices go through one GEMM. */
+/* One coefficient matrix as the encoder applies it (cod_code.c): the dense matrix (rows x
+ * m, row-major, the code's own), its non-zero count, and when cod_encode_is_sparse says so
+ * its rows compressed (CSR: row r's entries are val[rp[r] .. rp[r+1]), columns ascending).
+ * Dense matrices go through one GEMM. */
 typedef struct cod_coef_op {
-  size_t rows, m, nnz;
+  const double *dense;
+  size_t m, nnz;
   int sparse;
   size_t *rp, *col;
   double *val;
