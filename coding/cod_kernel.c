@@ -14,12 +14,19 @@
  * broadcast against a panel of B already laid out one cache line per row, two vectors
  * wide, the panel's chunk reused from L1 by every row block. The kernels are
  * compiled for AVX2+FMA with a function attribute and chosen once by __builtin_cpu_supports,
- * so the build needs no -march flag and the program still runs on an older CPU.
+ * so the build needs no -march flag and the program still runs on an older CPU. The small
+ * products and the inverse half DFT are written once (cod_kernel_simd.h) and instantiated
+ * four lanes wide (AVX2) and eight (AVX-512F), with the same bits: an entry's sum is one
+ * FMA per term in index order at either width, and the blocks only group entries.
  */
 #include "cod_kernel.h"
 
 #include <stdatomic.h>
 #include <string.h>
+
+const char *cod_kernel_isa_name(int isa) {
+  return isa == COD_KERNEL_AVX512 ? "AVX-512" : isa == COD_KERNEL_AVX2 ? "AVX2" : "portable";
+}
 
 /* Row t (t < K) of the B a fold of X stands for, entry e. */
 static inline double gs_fold_at(int sign, size_t K, const void *Xv, size_t ldx, size_t t,
@@ -112,207 +119,125 @@ DEFINE_PACKED_PORTABLE(float, f32, COD_GEMM_PANEL_F32)
 #define GS_TARGET __attribute__((target("avx2,fma")))
 #define GS_INLINE __attribute__((always_inline)) inline
 
-/* v (1 or 3) vectors of row t of B at entry offset 0 of X (already offset to the block);
- * with a mask (v = 1), only the lanes it selects are read (the others are zero) */
-GS_TARGET static GS_INLINE __m256d gs_ld(const double *p, const __m256i *mask) {
-  return mask ? _mm256_maskload_pd(p, *mask) : _mm256_loadu_pd(p);
-}
+#define KS(name) name##_avx2
+#define KS_TARGET GS_TARGET
+#define KS_V __m256d
+#define KS_L 4
+#define KS_MASK __m256i
+#define KS_MASK_OF(rem)                                                                    \
+  _mm256_set_epi64x((rem) > 3 ? -1 : 0, (rem) > 2 ? -1 : 0, (rem) > 1 ? -1 : 0, -1)
+#define KS_LOADU _mm256_loadu_pd
+#define KS_STOREU _mm256_storeu_pd
+#define KS_MLOAD(p, m) _mm256_maskload_pd(p, m)
+#define KS_MSTORE(p, m, v) _mm256_maskstore_pd(p, m, v)
+#define KS_ZERO _mm256_setzero_pd
+#define KS_BCAST _mm256_broadcast_sd
+#define KS_FMA _mm256_fmadd_pd
+#define KS_ADD _mm256_add_pd
+#define KS_SUB _mm256_sub_pd
+#include "cod_kernel_simd.h"
+#undef KS
+#undef KS_TARGET
+#undef KS_V
+#undef KS_L
+#undef KS_MASK
+#undef KS_MASK_OF
+#undef KS_LOADU
+#undef KS_STOREU
+#undef KS_MLOAD
+#undef KS_MSTORE
+#undef KS_ZERO
+#undef KS_BCAST
+#undef KS_FMA
+#undef KS_ADD
+#undef KS_SUB
 
-GS_TARGET static GS_INLINE void gs_load(int sign, size_t v, size_t K, const void *Xv,
-                                        size_t ldx, size_t e, size_t t, const __m256i *mask,
-                                        __m256d *b) {
-  if (sign == 2) { /* row t of B is the row the t-th pointer names */
-    const double *x = ((const double *const *)Xv)[t] + e;
-#pragma GCC unroll 3
-    for (size_t u = 0; u < v; u++) b[u] = gs_ld(x + 4 * u, mask);
-    return;
-  }
-  const double *X = (const double *)Xv + e;
-  if (sign == 0) {
-    const double *x = X + t * ldx;
-#pragma GCC unroll 3
-    for (size_t u = 0; u < v; u++) b[u] = gs_ld(x + 4 * u, mask);
-  } else if (sign > 0) {
-    const double *xa = X + t * ldx, *xb = X + (2 * K - 1 - t) * ldx;
-    if (t == 0)
-#pragma GCC unroll 3
-      for (size_t u = 0; u < v; u++) b[u] = gs_ld(xa + 4 * u, mask);
-    else
-#pragma GCC unroll 3
-      for (size_t u = 0; u < v; u++)
-        b[u] = _mm256_add_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
-  } else {
-    const double *xa = X + (t + 1) * ldx, *xb = X + (2 * K - t) * ldx;
-#pragma GCC unroll 3
-    for (size_t u = 0; u < v; u++)
-      b[u] = _mm256_sub_pd(gs_ld(xa + 4 * u, mask), gs_ld(xb + 4 * u, mask));
-  }
-}
+/* The same kernels eight lanes wide (AVX-512F, 32 registers), the same bits. */
+#define KS(name) name##_avx512
+#define KS_TARGET __attribute__((target("avx512f,avx2,fma")))
+#define KS_V __m512d
+#define KS_L 8
+#define KS_MASK __mmask8
+#define KS_MASK_OF(rem) ((__mmask8)((1u << (rem)) - 1u))
+#define KS_LOADU _mm512_loadu_pd
+#define KS_STOREU _mm512_storeu_pd
+#define KS_MLOAD(p, m) _mm512_maskz_loadu_pd(m, p)
+#define KS_MSTORE(p, m, v) _mm512_mask_storeu_pd(p, m, v)
+#define KS_ZERO _mm512_setzero_pd
+#define KS_BCAST(p) _mm512_set1_pd(*(p))
+#define KS_FMA _mm512_fmadd_pd
+#define KS_ADD _mm512_add_pd
+#define KS_SUB _mm512_sub_pd
+#include "cod_kernel_simd.h"
 
-/* rows [0, r) of C, entries [0, 4v), r <= 4 and v <= 3 fixed where this is inlined; with a
- * mask (v = 1) only the entries it selects are read and written */
-GS_TARGET static GS_INLINE void gs_block(int sign, size_t r, size_t v, size_t K,
-                                         const double *A, size_t lda, const void *X,
-                                         size_t ldx, size_t e, double *C, size_t ldc,
-                                         const __m256i *mask) {
-  __m256d c[4][3], b[3];
-#pragma GCC unroll 4
-  for (size_t i = 0; i < r; i++)
-#pragma GCC unroll 3
-    for (size_t u = 0; u < v; u++) c[i][u] = _mm256_setzero_pd();
-  for (size_t t = 0; t < K; t++) {
-    gs_load(sign, v, K, X, ldx, e, t, mask, b);
-#pragma GCC unroll 4
-    for (size_t i = 0; i < r; i++) {
-      __m256d a = _mm256_broadcast_sd(A + i * lda + t);
-#pragma GCC unroll 3
-      for (size_t u = 0; u < v; u++) c[i][u] = _mm256_fmadd_pd(a, b[u], c[i][u]);
-    }
-  }
-#pragma GCC unroll 4
-  for (size_t i = 0; i < r; i++)
-#pragma GCC unroll 3
-    for (size_t u = 0; u < v; u++) {
-      if (mask) _mm256_maskstore_pd(C + i * ldc + 4 * u, *mask, c[i][u]);
-      else _mm256_storeu_pd(C + i * ldc + 4 * u, c[i][u]);
-    }
-}
+static _Thread_local int kernel_cap = COD_KERNEL_AVX512;
 
-/* rows [0, r) of C over all W entries: 12-entry blocks, 4-entry blocks, then the rest */
-GS_TARGET static GS_INLINE void gs_rows(int sign, size_t r, size_t K, size_t W,
-                                        const double *A, size_t lda, const void *X,
-                                        size_t ldx, double *C, size_t ldc) {
-  size_t W12 = W - W % 12, W4 = W - W % 4;
-  for (size_t e = 0; e < W12; e += 12)
-    gs_block(sign, r, 3, K, A, lda, X, ldx, e, C + e, ldc, NULL);
-  for (size_t e = W12; e < W4; e += 4)
-    gs_block(sign, r, 1, K, A, lda, X, ldx, e, C + e, ldc, NULL);
-  if (W4 < W) { /* the last 1..3 entries: masked loads and stores, nothing past W touched */
-    const long long rem = (long long)(W - W4);
-    const __m256i mask = _mm256_set_epi64x(rem > 3 ? -1 : 0, rem > 2 ? -1 : 0,
-                                           rem > 1 ? -1 : 0, -1);
-    gs_block(sign, r, 1, K, A, lda, X, ldx, W4, C + W4, ldc, &mask);
-  }
-}
-
-#define GS_ROWS_FN(name, sign)                                                             \
-  GS_TARGET static void name(size_t M, size_t K, size_t W, const double *A, size_t lda,    \
-                             const void *X, size_t ldx, double *C, size_t ldc) {           \
-    size_t m = 0;                                                                          \
-    for (; m + 4 <= M; m += 4) gs_rows(sign, 4, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); \
-    switch (M - m) {                                                                       \
-    case 3: gs_rows(sign, 3, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
-    case 2: gs_rows(sign, 2, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
-    case 1: gs_rows(sign, 1, K, W, A + m * lda, lda, X, ldx, C + m * ldc, ldc); break;     \
-    default: break;                                                                        \
-    }                                                                                      \
-  }
-
-GS_ROWS_FN(gs_avx2, 0)
-GS_ROWS_FN(gs_avx2_sum, 1)
-GS_ROWS_FN(gs_avx2_diff, -1)
-GS_ROWS_FN(gs_avx2_ptr, 2)
-
-/* Rows s0 and s0+1 (s0 + 1 <= h) of the inverse half DFT over 4v entries from e, with
- * their recombined outputs; s = 0 has no sine half and out[q-1] (s = 1) is not formed. */
-GS_TARGET static GS_INLINE void idft_pair(size_t h, size_t v, size_t s0, const double *hc,
-                                          const double *hs, const double *re, const double *im,
-                                          size_t ld, double *out, size_t ldo, size_t e) {
-  __m256d c[2][2], sn[2][2];
-#pragma GCC unroll 2
-  for (size_t a = 0; a < 2; a++)
-#pragma GCC unroll 2
-    for (size_t u = 0; u < v; u++) c[a][u] = sn[a][u] = _mm256_setzero_pd();
-  for (size_t m = 0; m < h; m++) {
-    __m256d r[2], i[2];
-#pragma GCC unroll 2
-    for (size_t u = 0; u < v; u++)
-      r[u] = _mm256_loadu_pd(re + m * ld + e + 4 * u),
-      i[u] = _mm256_loadu_pd(im + m * ld + e + 4 * u);
-#pragma GCC unroll 2
-    for (size_t a = 0; a < 2; a++) {
-      size_t s = s0 + a;
-      __m256d bc = _mm256_broadcast_sd(hc + s * h + m);
-      __m256d bs = s ? _mm256_broadcast_sd(hs + (s - 1) * h + m) : _mm256_setzero_pd();
-#pragma GCC unroll 2
-      for (size_t u = 0; u < v; u++)
-        c[a][u] = _mm256_fmadd_pd(bc, r[u], c[a][u]),
-        sn[a][u] = _mm256_fmadd_pd(bs, i[u], sn[a][u]);
-    }
-  }
-#pragma GCC unroll 2
-  for (size_t a = 0; a < 2; a++) {
-    size_t s = s0 + a;
-#pragma GCC unroll 2
-    for (size_t u = 0; u < v; u++) {
-      _mm256_storeu_pd(out + s * ldo + e + 4 * u, _mm256_add_pd(c[a][u], sn[a][u]));
-      if (s > 1)
-        _mm256_storeu_pd(out + (2 * h + 1 - s) * ldo + e + 4 * u, _mm256_sub_pd(c[a][u], sn[a][u]));
-    }
-  }
-}
-
-/* s = 0 (its sine half is zero, so out[0] = C[0]) comes out of the first pair with a zero
- * broadcast; an odd h + 1 leaves row h, done by the portable loop on its own */
-GS_TARGET static void idft_avx2(size_t h, size_t W, const double *hc, const double *hs,
-                                const double *re, const double *im, size_t ld, double *out,
-                                size_t ldo) {
-  size_t W8 = W - W % 8, W4 = W - W % 4, s2 = (h + 1) - (h + 1) % 2;
-  for (size_t s0 = 0; s0 < s2; s0 += 2) {
-    for (size_t e = 0; e < W8; e += 8) idft_pair(h, 2, s0, hc, hs, re, im, ld, out, ldo, e);
-    for (size_t e = W8; e < W4; e += 4) idft_pair(h, 1, s0, hc, hs, re, im, ld, out, ldo, e);
-  }
-  if (W4 < W || s2 < h + 1) { /* the leftover entries of every row, and a leftover row */
-    for (size_t s = 0; s <= h; s++) {
-      size_t e0 = s < s2 ? W4 : 0;
-      for (size_t e = e0; e < W; e++) {
-        double cs = 0.0, sn = 0.0;
-        for (size_t m = 0; m < h; m++) cs += hc[s * h + m] * re[m * ld + e];
-        for (size_t m = 0; s && m < h; m++) sn += hs[(s - 1) * h + m] * im[m * ld + e];
-        if (s == 0) out[e] = cs;
-        else {
-          out[s * ldo + e] = cs + sn;
-          if (s > 1) out[(2 * h + 1 - s) * ldo + e] = cs - sn;
-        }
-      }
-    }
-  }
-}
-
-int cod_gemm_small_simd(void) {
+static int kernel_cpu(void) {
   static atomic_int have = -1; /* every thread that races here stores the same value */
   int h = atomic_load_explicit(&have, memory_order_relaxed);
   if (h < 0) {
     __builtin_cpu_init();
-    h = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    h = !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? COD_KERNEL_PORTABLE
+        : __builtin_cpu_supports("avx512f")                                 ? COD_KERNEL_AVX512
+                                                                            : COD_KERNEL_AVX2;
     atomic_store_explicit(&have, h, memory_order_relaxed);
   }
   return h;
 }
 
+int cod_kernel_isa(void) {
+  int h = kernel_cpu();
+  return h < kernel_cap ? h : kernel_cap;
+}
+
+int cod_kernel_cap_isa(int max) {
+  int old = kernel_cap;
+  kernel_cap = max;
+  return old;
+}
+
+int cod_gemm_small_simd(void) { return cod_kernel_isa() >= COD_KERNEL_AVX2; }
+
 void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, const double *B,
                     size_t ldb, double *C, size_t ldc) {
-  if (cod_gemm_small_simd()) gs_avx2(M, K, W, A, lda, B, ldb, C, ldc);
-  else cod_gemm_small_portable(M, K, W, A, lda, B, ldb, C, ldc);
+  switch (cod_kernel_isa()) {
+  case COD_KERNEL_AVX512: gs_avx512(M, K, W, A, lda, B, ldb, C, ldc); break;
+  case COD_KERNEL_AVX2: gs_avx2(M, K, W, A, lda, B, ldb, C, ldc); break;
+  default: cod_gemm_small_portable(M, K, W, A, lda, B, ldb, C, ldc); break;
+  }
 }
 
 void cod_gemm_small_fold(int sign, size_t M, size_t K, size_t W, const double *A, size_t lda,
                          const double *X, size_t ldx, double *C, size_t ldc) {
-  if (!cod_gemm_small_simd()) cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc);
-  else if (sign > 0) gs_avx2_sum(M, K, W, A, lda, X, ldx, C, ldc);
-  else gs_avx2_diff(M, K, W, A, lda, X, ldx, C, ldc);
+  switch (cod_kernel_isa()) {
+  case COD_KERNEL_AVX512:
+    if (sign > 0) gs_sum_avx512(M, K, W, A, lda, X, ldx, C, ldc);
+    else gs_diff_avx512(M, K, W, A, lda, X, ldx, C, ldc);
+    break;
+  case COD_KERNEL_AVX2:
+    if (sign > 0) gs_sum_avx2(M, K, W, A, lda, X, ldx, C, ldc);
+    else gs_diff_avx2(M, K, W, A, lda, X, ldx, C, ldc);
+    break;
+  default: cod_gemm_small_fold_portable(sign, M, K, W, A, lda, X, ldx, C, ldc); break;
+  }
 }
 
 void cod_gemm_small_rows(size_t M, size_t K, size_t W, const double *A, size_t lda,
                          const double *const *B, double *C, size_t ldc) {
-  if (cod_gemm_small_simd()) gs_avx2_ptr(M, K, W, A, lda, (const void *)B, 0, C, ldc);
-  else cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc);
+  switch (cod_kernel_isa()) {
+  case COD_KERNEL_AVX512: gs_ptr_avx512(M, K, W, A, lda, (const void *)B, 0, C, ldc); break;
+  case COD_KERNEL_AVX2: gs_ptr_avx2(M, K, W, A, lda, (const void *)B, 0, C, ldc); break;
+  default: cod_gemm_small_rows_portable(M, K, W, A, lda, B, C, ldc); break;
+  }
 }
 
 void cod_idft_half(size_t h, size_t W, const double *hc, const double *hs, const double *re,
                    const double *im, size_t ld, double *out, size_t ldo) {
-  if (cod_gemm_small_simd()) idft_avx2(h, W, hc, hs, re, im, ld, out, ldo);
-  else cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo);
+  switch (cod_kernel_isa()) {
+  case COD_KERNEL_AVX512: idft_avx512(h, W, hc, hs, re, im, ld, out, ldo); break;
+  case COD_KERNEL_AVX2: idft_avx2(h, W, hc, hs, re, im, ld, out, ldo); break;
+  default: cod_idft_half_portable(h, W, hc, hs, re, im, ld, out, ldo); break;
+  }
 }
 
 /* r (<= 6, fixed where inlined) rows of C against one panel's chunk of K rows: 2r
@@ -416,6 +341,8 @@ void cod_gemm_packed_f32(size_t P, size_t K, size_t npanels, const float *A, siz
 
 #else
 
+int cod_kernel_isa(void) { return COD_KERNEL_PORTABLE; }
+int cod_kernel_cap_isa(int max) { return COD_KERNEL_PORTABLE; }
 int cod_gemm_small_simd(void) { return 0; }
 
 void cod_gemm_small(size_t M, size_t K, size_t W, const double *A, size_t lda, const double *B,

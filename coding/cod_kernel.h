@@ -5,9 +5,9 @@
  * operands for every such call, and at these inner sizes the packing costs as much as the
  * arithmetic (9-17 GFLOP/s measured on AlexNet conv3, against 38 for the layer's own GEMM).
  * Here the small matrix is read in place (it stays in L1) and the wide one streams through
- * once per block of four output rows, twelve entries at a time in FMA registers. The AVX2
- * path is chosen at run time; any other CPU runs the portable loop, which the tests compare
- * with it and with cblas_dgemm.
+ * once per block of four output rows, twelve entries (24 with AVX-512) at a time in FMA
+ * registers. The AVX2 or AVX-512 path is chosen at run time; any other CPU runs the portable
+ * loop, which the tests compare with them and with cblas_dgemm.
  *
  * The packed products (cod_gemm_packed_*) are Winograd's: a band of tiles (49 on the
  * 13x13 and 14x14 layers) times a plane of transformed filters that was packed once, when
@@ -76,7 +76,20 @@ void cod_gemm_packed_portable_f64(size_t P, size_t K, size_t npanels, const doub
                                   size_t lda, const double *B, double *C, size_t ldc);
 void cod_gemm_packed_portable_f32(size_t P, size_t K, size_t npanels, const float *A,
                                   size_t lda, const float *B, float *C, size_t ldc);
-/* 1 if cod_gemm_small runs the AVX2+FMA kernel on this CPU, else 0. */
+/* Which kernels run: the portable loops, AVX2+FMA, or the same eight lanes wide on AVX-512F
+ * (chosen once from the CPU). The AVX2 and AVX-512 kernels give the same bits: each entry is
+ * the same chain of FMAs at either width (cod_kernel_simd.h). The packed products and
+ * Winograd's transforms have an AVX2 kernel only. */
+enum { COD_KERNEL_PORTABLE = 0, COD_KERNEL_AVX2 = 1, COD_KERNEL_AVX512 = 2 };
+/* The kernels the calling thread runs: the CPU's best, at most its cap. */
+int cod_kernel_isa(void);
+/* Caps the calling thread's kernels at `max` (a COD_KERNEL_* value; the default cap is
+ * COD_KERNEL_AVX512, i.e. none) and returns the previous cap: for tests and benchmarks that
+ * run one width beside the other. Other threads are not affected. */
+int cod_kernel_cap_isa(int max);
+/* "portable", "AVX2" or "AVX-512" for a COD_KERNEL_* value. */
+const char *cod_kernel_isa_name(int isa);
+/* 1 if the calling thread runs the AVX2+FMA kernels or wider, else 0. */
 int cod_gemm_small_simd(void);
 
 #endif

@@ -84,7 +84,9 @@ Test(kernel, every_block_and_remainder_path) {
     for (size_t b = 0; b < sizeof Ks / sizeof *Ks; b++)
       for (size_t c = 0; c < sizeof Ws / sizeof *Ws; c++) check_shape(Ms[a], Ks[b], Ws[c], seed++);
   cr_log_info("cod_gemm_small runs the %s kernel here",
-              cod_gemm_small_simd() ? "AVX2+FMA" : "portable");
+              cod_kernel_isa() == COD_KERNEL_AVX512 ? "AVX-512"
+              : cod_kernel_isa() == COD_KERNEL_AVX2 ? "AVX2+FMA"
+                                                    : "portable");
 }
 
 /* The folded product against cblas_dgemm on the butterflies formed here explicitly from
@@ -217,6 +219,56 @@ Test(kernel, inverse_half_dft_recombined_every_path) {
   uint64_t seed = 1300;
   for (size_t a = 0; a < sizeof hs / sizeof *hs; a++)
     for (size_t b = 0; b < sizeof Ws / sizeof *Ws; b++) check_idft(hs[a], Ws[b], seed++);
+}
+
+/* The eight-lane kernels against the four-lane ones, bit for bit (padding included), on
+ * every kernel over widths 0..75 (every 24-, 16-, 8- and 4-entry block and every remainder
+ * of both widths), rows around the 4-row blocks and the inner sizes the decoders use. The
+ * same thread runs both, capped at AVX2 for the second; the checks above compare whichever
+ * runs by default with the references, so on an AVX-512 CPU this is what covers AVX2. */
+static void run_all(int isa, size_t M, size_t K, size_t W, const double *A, const double *X,
+                    const double *const *rows, double *out) {
+  size_t lda = K + PAD, ld = W + PAD, h = K, sz = (M > 2 * h + 1 ? M : 2 * h + 1) * ld;
+  int old = cod_kernel_cap_isa(isa);
+  for (size_t i = 0; i < 5 * sz; i++) out[i] = SENTINEL;
+  cod_gemm_small(M, K, W, A, lda, X, ld, out, ld);
+  cod_gemm_small_fold(1, M, K, W, A, lda, X, ld, out + sz, ld);
+  cod_gemm_small_fold(-1, M, K, W, A, lda, X, ld, out + 2 * sz, ld);
+  cod_gemm_small_rows(M, K, W, A, lda, rows, out + 3 * sz, ld);
+  if (h) cod_idft_half(h, W, A, A + (h + 1) * h, X, X + h * ld, ld, out + 4 * sz, ld);
+  cod_kernel_cap_isa(old);
+}
+
+Test(kernel, wide_kernels_give_the_avx2_bits) {
+  if (cod_kernel_isa() != COD_KERNEL_AVX512)
+    cr_skip_test("this CPU runs the %s kernels: no AVX-512 instance to compare",
+                 cod_kernel_isa() == COD_KERNEL_AVX2 ? "AVX2" : "portable");
+  static const size_t Ms[] = {1, 3, 4, 5, 9, 18};
+  static const size_t Ks[] = {1, 2, 11, 12, 18};
+  uint64_t seed = 7000;
+  size_t compared = 0;
+  for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+    for (size_t b = 0; b < sizeof Ks / sizeof *Ks; b++)
+      for (size_t W = 0; W <= 75; W++) {
+        size_t M = Ms[a], K = Ks[b], lda = K + PAD, ld = W + PAD;
+        size_t sz = (M > 2 * K + 1 ? M : 2 * K + 1) * ld;
+        size_t na = (M > 2 * K + 1 ? M : 2 * K + 1) * lda, nx = (2 * K + 2) * ld + 1;
+        double *A = cod_malloc_array(na, sizeof *A), *X = cod_malloc_array(nx, sizeof *X);
+        double *o4 = cod_malloc_array(5 * sz, sizeof *o4), *o8 = cod_malloc_array(5 * sz, sizeof *o8);
+        const double **rows = cod_malloc_array(K, sizeof *rows);
+        cr_assert(A && X && o4 && o8 && rows);
+        tc_fill(A, na, seed), tc_fill(X, nx, seed + 1), seed += 2;
+        for (size_t t = 0; t < K; t++) rows[t] = X + (5 * t + 2) % (2 * K + 1) * ld;
+        run_all(COD_KERNEL_AVX512, M, K, W, A, X, rows, o8);
+        run_all(COD_KERNEL_AVX2, M, K, W, A, X, rows, o4);
+        for (size_t i = 0; i < 5 * sz; i++)
+          cr_assert(memcmp(&o8[i], &o4[i], sizeof *o8) == 0,
+                    "M=%zu K=%zu W=%zu: kernel %zu entry %zu: AVX-512 %.17g, AVX2 %.17g", M, K, W,
+                    i / sz, i % sz, o8[i], o4[i]);
+        compared += 5 * sz;
+        cod_free(A), cod_free(X), cod_free(o4), cod_free(o8), cod_free(rows);
+      }
+  cr_log_info("AVX-512 and AVX2 kernels: %zu entries, the same bits", compared);
 }
 
 /* rows of a complex g x n times the n x n m: the first g rows of the identity */
