@@ -19,6 +19,7 @@
 #include "cod_alloc.h"
 #include "cod_cond_rot.h"
 #include "cod_clock.h"
+#include "cod_kernel.h"
 #include "cod_scheme.h"
 
 cod_code_params cod_code_params_default(void) {
@@ -243,15 +244,21 @@ static void sparse_row(const cod_coef_op *op, size_t e0, size_t e1, const double
   }
 }
 
-/* coded (rows r0..r1 of op, x len) = op * pieces (m x len): a GEMM, or for a sparse op
- * each coded value the sum of its row's terms, in column order (the same bits whatever
- * rows are asked for, and whatever the BLAS). */
+/* coded (rows r0..r1 of op, x len) = op * pieces (m x len). Dense: cod_gemm_small on
+ * stretches of COD_SPARSE_STRETCH values (the m pieces' stretch stays in L1 or L2 across
+ * the rows), each coded value one sum over the m pieces in column order whichever rows are
+ * asked for; a BLAS GEMM does not promise that (OpenBLAS's AVX-512 kernels change an
+ * entry's sum with the row count at some widths), and chunked encoding, the input classes
+ * and the workers' own bytes rest on it. Sparse: each coded value the sum of its row's
+ * terms, in column order. Either way the same bits whatever rows are asked for. */
 static void apply_coef(const cod_coef_op *op, size_t r0, size_t r1, const double *pieces,
                        size_t len, double *coded) {
   const size_t m = op->m;
   if (!op->sparse) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(r1 - r0), (int)len, (int)m,
-                1.0, op->dense + r0 * m, (int)m, pieces, (int)len, 0.0, coded, (int)len);
+    for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {
+      const size_t w = len - b < COD_SPARSE_STRETCH ? len - b : COD_SPARSE_STRETCH;
+      cod_gemm_small(r1 - r0, m, w, op->dense + r0 * m, m, pieces + b, len, coded + b, len);
+    }
     return;
   }
   for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {

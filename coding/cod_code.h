@@ -119,10 +119,10 @@ int cod_code_encode_filters(const cod_code *code, const double *k, double *coded
  * cod_code_split_filters into cod_code_filter_groups_len doubles), then encode chunk i,
  * workers [i*W, min(n, (i+1)*W)) with W = cod_code_*_chunk_workers, into `coded`
  * (W x worker_input_len or W x worker_filter_len). Each chunk is the same product as the
- * all-worker encoding restricted to a block of COD_ENCODE_CHUNK_ROWS-aligned rows. A sparse
- * product's rows do not depend on the others at all; for a GEMM, OpenBLAS (whose kernels
- * tile rows in units dividing 16) gives the all-worker bytes bit for bit: tests/coding
- * checks both on the build's BLAS. Never allocate or fail. */
+ * all-worker encoding restricted to a block of COD_ENCODE_CHUNK_ROWS-aligned rows, and gives
+ * its bytes bit for bit: neither the dense product (cod_gemm_small, one sum per value in
+ * column order) nor the sparse one makes a row depend on the others (tests/coding checks
+ * it). Never allocate or fail. */
 #define COD_ENCODE_CHUNK_ROWS 16
 size_t cod_code_input_chunk_workers(const cod_code *code);
 size_t cod_code_filter_chunk_workers(const cod_code *code);
