@@ -10,10 +10,12 @@
 #include <gsl/gsl_cblas.h>
 
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 
 void cod_blas_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+int cod_blas_threads(void) { return openblas_get_num_threads(); }
 
 void cod_blas_describe(char *buf, size_t len) {
   Dl_info info;

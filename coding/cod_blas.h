@@ -12,6 +12,8 @@
 
 /* Set the number of BLAS threads (>= 1). */
 void cod_blas_set_threads(int n);
+/* The threads OpenBLAS's level-3 calls use now. */
+int cod_blas_threads(void);
 /* Write "PATH (OpenBLAS config; core NAME)" of the library cblas_dgemm resolved to. */
 void cod_blas_describe(char *buf, size_t len);
 

@@ -483,6 +483,10 @@ size_t cod_code_workers_cols_workspace_bytes(const cod_code *c, cod_dtype prec, 
   return conv + extra;
 }
 
+int cod_code_workers_cols_probe(const cod_code *c, cod_dtype prec, size_t nw, cod_err *err) {
+  return cod_conv_sets_probe(&c->wgeom, c->ea, nw, prec, err);
+}
+
 void cod_code_workers_compute_cols(const cod_code *c, cod_dtype prec, const void *cols,
                                    size_t nw, const double *const *kin, double *const *out,
                                    void *work) {

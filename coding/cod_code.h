@@ -182,13 +182,17 @@ void cod_code_worker_compute_cols(const cod_code *code, cod_dtype prec, const vo
 
 /* nw workers of one input class at once: cols as from cod_code_worker_cols for the class,
  * worker w's filters kin[w] and result out[w] (as cod_code_worker_compute_cols); work holds
- * cod_code_workers_cols_workspace_bytes(code, prec, nw) bytes. One GEMM over the nw
- * workers' filters stacked: each entry is the same dot product as in the worker's own GEMM
- * (bit for bit with OpenBLAS, whose sums follow the inner dimension's blocking only; the
- * tests check it). 1 <= nw <= COD_WORKERS_MAX. At fp64, filters stored side by side
+ * cod_code_workers_cols_workspace_bytes(code, prec, nw) bytes. GEMMs over the workers'
+ * filters stacked, each worker getting the bits of its own GEMM: as many workers per GEMM
+ * as cod_code_workers_cols_probe found the BLAS to keep every entry's sum for (one per GEMM
+ * where it found otherwise, or was not called: cod_conv2d_batch_gemm_sets_*).
+ * 1 <= nw <= COD_WORKERS_MAX. At fp64, filters stored side by side
  * (kin[w] = kin[0] + w * worker_filter_len, as class-major storage gives) are read in
  * place; others are gathered into work first. Never allocates or fails. */
 size_t cod_code_workers_cols_workspace_bytes(const cod_code *code, cod_dtype prec, size_t nw);
+/* Probes the BLAS once per worker shape (cod_conv_sets_probe) for stacks of up to nw
+ * workers, so that cod_code_workers_compute_cols can stack them. Allocates; COD_ENOMEM. */
+int cod_code_workers_cols_probe(const cod_code *code, cod_dtype prec, size_t nw, cod_err *err);
 void cod_code_workers_compute_cols(const cod_code *code, cod_dtype prec, const void *cols,
                                    size_t nw, const double *const *kin, double *const *out,
                                    void *work);

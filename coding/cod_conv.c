@@ -11,9 +11,14 @@
 #include "cod_conv.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <gsl/gsl_cblas.h>
+
+#include "cod_alloc.h"
+#include "cod_blas.h"
 
 #define COD_CONV_BAND_BYTES ((size_t)8 << 20)
 
@@ -192,7 +197,109 @@ size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, 
   return (g->c * g->kh * g->kw + nsets * g->n_filters) * ld * cod_dtype_size(dt);
 }
 
-#define DEFINE_SETS(T, SUFFIX)                                                              \
+/* ---- the stacked GEMM only where it keeps each set's bits ----------------------------
+ * Stacking nsets filter banks makes one GEMM of nsets*N rows in which each entry is the same
+ * K-long dot product as in its set's own GEMM, but a BLAS need not sum it in the same order
+ * at another row count: OpenBLAS 0.3.21's AVX-512 dgemm (SkylakeX and Cooperlake cores) does
+ * not at some widths (2 filters x 66 columns x 54 inner changes for every stack of 2..20,
+ * 2 x 132 x 54 does not), where its Haswell kernels always did. So stacks are cut into
+ * groups of a power-of-two size s that a probe found exact for the shape: one GEMM of s
+ * banks of generated full-mantissa values against the GEMM of each bank alone, compared bit
+ * for bit (the order of a BLAS's sums follows the shapes and the threads, not the values;
+ * real data would not do: zero filters and ReLU zeros hide an order). Each stack is cut
+ * into the largest groups known exact; s = 1 is the set's own GEMM. cod_conv_sets_probe
+ * (which allocates) records the answers per (rows, columns, inner size, s, type, BLAS
+ * threads) for the process, in a table of SETS_MEMO entries (the oldest is replaced); the
+ * GEMMs only read it, and a size not in it is taken as not exact (the per-set GEMMs: the
+ * same bits, slower). */
+#define SETS_MEMO 256
+typedef struct sets_memo {
+  size_t rows, cols, inner, s;
+  int f32, threads, exact;
+} sets_memo;
+static sets_memo memo_tab[SETS_MEMO];
+static size_t memo_len, memo_next;
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* full-mantissa values in [-1, 1) from a xorshift64* stream */
+static double probe_value(uint64_t *st) {
+  *st ^= *st >> 12, *st ^= *st << 25, *st ^= *st >> 27;
+  return (double)((*st * 2685821657736338717ull) >> 11) * 0x1p-52 - 1.0;
+}
+
+#define DEFINE_PROBE(T, SUFFIX)                                                             \
+  /* 1 if s stacked banks of rows x inner against inner x cols give each bank its own       \
+   * GEMM's bits, 0 if not, -1 if out of memory */                                          \
+  static int sets_probe_##SUFFIX(size_t rows, size_t cols, size_t inner, size_t s) {        \
+    T *a = cod_malloc_array(s * rows * inner, sizeof *a);                                   \
+    T *b = cod_malloc_array(inner * cols, sizeof *b);                                       \
+    T *c = cod_malloc_array((s + 1) * rows * cols, sizeof *c);                              \
+    int exact = -1;                                                                         \
+    if (a && b && c) {                                                                      \
+      uint64_t st = 0x9e3779b97f4a7c15ull ^ (rows * 31 + cols * 17 + inner * 7 + s);        \
+      for (size_t i = 0; i < s * rows * inner; i++) a[i] = (T)probe_value(&st);             \
+      for (size_t i = 0; i < inner * cols; i++) b[i] = (T)probe_value(&st);                 \
+      T *one = c + s * rows * cols;                                                         \
+      gemm_##SUFFIX((int)(s * rows), (int)cols, (int)inner, a, b, (int)cols, c, (int)cols);  \
+      exact = 1;                                                                            \
+      for (size_t j = 0; j < s && exact; j++) {                                             \
+        gemm_##SUFFIX((int)rows, (int)cols, (int)inner, a + j * rows * inner, b, (int)cols,  \
+                      one, (int)cols);                                                      \
+        exact = memcmp(one, c + j * rows * cols, rows * cols * sizeof *c) == 0;             \
+      }                                                                                     \
+    }                                                                                       \
+    cod_free(a), cod_free(b), cod_free(c);                                                  \
+    return exact;                                                                           \
+  }
+DEFINE_PROBE(double, f64)
+DEFINE_PROBE(float, f32)
+
+/* the memo's answer for the shape: 1 exact, 0 not, -1 not probed */
+static int memo_find(size_t rows, size_t cols, size_t inner, size_t s, int f32, int threads) {
+  int e = -1;
+  pthread_mutex_lock(&memo_lock);
+  for (size_t i = 0; i < memo_len && e < 0; i++) {
+    const sets_memo *m = &memo_tab[i];
+    if (m->rows == rows && m->cols == cols && m->inner == inner && m->s == s && m->f32 == f32 &&
+        m->threads == threads)
+      e = m->exact;
+  }
+  pthread_mutex_unlock(&memo_lock);
+  return e;
+}
+
+int cod_conv_sets_probe(const cod_conv_geom *g, size_t nimg, size_t max_sets, cod_dtype dt,
+                        cod_err *err) {
+  const size_t rows = g->n_filters, cols = nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
+  const size_t inner = g->c * g->kh * g->kw;
+  const int f32 = dt == COD_F32, threads = cod_blas_threads();
+  for (size_t s = 2; s <= max_sets; s *= 2) {
+    if (memo_find(rows, cols, inner, s, f32, threads) >= 0) continue;
+    /* probed unlocked: two threads may probe one shape, and record the same answer */
+    int e = f32 ? sets_probe_f32(rows, cols, inner, s) : sets_probe_f64(rows, cols, inner, s);
+    if (e < 0)
+      return cod_err_set(err, COD_ENOMEM, "out of memory probing the BLAS for %zu stacked banks",
+                         s);
+    pthread_mutex_lock(&memo_lock);
+    sets_memo *m = memo_len < SETS_MEMO ? &memo_tab[memo_len++] : &memo_tab[memo_next++ % SETS_MEMO];
+    *m = (sets_memo){rows, cols, inner, s, f32, threads, e};
+    pthread_mutex_unlock(&memo_lock);
+  }
+  return COD_OK;
+}
+
+size_t cod_conv_sets_group(const cod_conv_geom *g, size_t nimg, size_t nsets, cod_dtype dt) {
+  const size_t rows = g->n_filters, cols = nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
+  const size_t inner = g->c * g->kh * g->kw;
+  const int f32 = dt == COD_F32, threads = cod_blas_threads();
+  size_t s = 1;
+  while (s * 2 <= nsets) s *= 2;
+  for (; s > 1; s /= 2)
+    if (memo_find(rows, cols, inner, s, f32, threads) == 1) break;
+  return s;
+}
+
+#define DEFINE_SETS(T, SUFFIX, DT)                                                          \
   void cod_conv2d_batch_gemm_sets_##SUFFIX(const cod_conv_geom *g, size_t nimg,             \
                                            const T *col, size_t nsets, const T *k,          \
                                            T *const *y, void *work) {                       \
@@ -200,18 +307,23 @@ size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, 
     const size_t cols = cod_conv_out_h(g) * cod_conv_out_w(g), ld = nimg * cols;            \
     const size_t CKK = g->c * g->kh * g->kw, N = g->n_filters;                              \
     T *prod = (T *)work + CKK * ld;                                                         \
-    gemm_##SUFFIX((int)(nsets * N), (int)ld, (int)CKK, k, col, (int)ld, prod, (int)ld);     \
-    for (size_t s = 0; s < nsets; s++)                                                      \
-      for (size_t i = 0; i < nimg; i++)                                                     \
-        for (size_t f = 0; f < N; f++)                                                      \
-          memcpy(y[s] + i * out_len + f * cols, prod + (s * N + f) * ld + i * cols,         \
-                 cols * sizeof(T));                                                         \
+    for (size_t s0 = 0; s0 < nsets;) {                                                      \
+      const size_t ns = cod_conv_sets_group(g, nimg, nsets - s0, DT);                       \
+      gemm_##SUFFIX((int)(ns * N), (int)ld, (int)CKK, k + s0 * N * CKK, col, (int)ld, prod,  \
+                    (int)ld);                                                               \
+      for (size_t s = 0; s < ns; s++)                                                       \
+        for (size_t i = 0; i < nimg; i++)                                                   \
+          for (size_t f = 0; f < N; f++)                                                    \
+            memcpy(y[s0 + s] + i * out_len + f * cols, prod + (s * N + f) * ld + i * cols,  \
+                   cols * sizeof(T));                                                       \
+      s0 += ns;                                                                             \
+    }                                                                                       \
   }
 
 DEFINE_CONV(double, f64)
 DEFINE_CONV(float, f32)
-DEFINE_SETS(double, f64)
-DEFINE_SETS(float, f32)
+DEFINE_SETS(double, f64, COD_F64)
+DEFINE_SETS(float, f32, COD_F32)
 
 #define DEFINE_DIRECT(NAME, T)                                                              \
   void NAME(const cod_conv_geom *g, const T *x, const T *k, T *y) {                         \

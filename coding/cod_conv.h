@@ -85,10 +85,22 @@ void cod_conv2d_batch_gemm_f32(const cod_conv_geom *g, size_t nimg, const float 
 /* cod_conv2d_batch_gemm_* for nsets filter banks at once: k holds nsets x N x C x KH x KW
  * (the banks one after the other), set s's output goes to y[s] (nimg x N x H' x W'), and
  * work holds cod_conv_batch_sets_workspace_bytes(g, nimg, nsets, dt) bytes (the product
- * after the column region, so work may be col). One GEMM with nsets*N rows: each entry is
- * the same dot product as in the set's own cod_conv2d_batch_gemm_*. */
+ * after the column region, so work may be col). Each set gets the bits of its own
+ * cod_conv2d_batch_gemm_*: the banks go as GEMMs of cod_conv_sets_group stacked banks
+ * (as many as cod_conv_sets_probe found the BLAS to sum as each bank alone; one bank per
+ * GEMM where it found otherwise or was not asked). Never allocates. */
 size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, size_t nsets,
                                            cod_dtype dt);
+/* Probes the BLAS for stacks of 2, 4, 8 ... <= max_sets banks of this shape (nimg images)
+ * not probed before: whether the stacked GEMM gives each bank its own GEMM's bits, with
+ * generated values (cod_conv.c says why not the caller's). Allocates; the answers are kept
+ * for the process. COD_ENOMEM with a message if it cannot allocate. */
+int cod_conv_sets_probe(const cod_conv_geom *g, size_t nimg, size_t max_sets, cod_dtype dt,
+                        cod_err *err);
+/* Banks stacked in the next GEMM of cod_conv2d_batch_gemm_sets_* when nsets (>= 1) are left:
+ * the largest power of two <= nsets that cod_conv_sets_probe found exact for the shape, 1
+ * if none (or never probed). Never allocates. */
+size_t cod_conv_sets_group(const cod_conv_geom *g, size_t nimg, size_t nsets, cod_dtype dt);
 void cod_conv2d_batch_gemm_sets_f64(const cod_conv_geom *g, size_t nimg, const double *col,
                                     size_t nsets, const double *k, double *const *y, void *work);
 void cod_conv2d_batch_gemm_sets_f32(const cod_conv_geom *g, size_t nimg, const float *col,

@@ -995,6 +995,9 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
   if (grow_bytes(&s->work, &s->work_bytes, need) ||
       !(L->pending = cod_calloc(L->n, 1)))
     return cod_err_set(err, COD_ENOMEM, "out of memory for the coded buffers of %zu workers", L->n);
+  /* which stacks of a class's workers the BLAS sums as each worker alone (once per shape) */
+  int prc = cod_code_workers_cols_probe(L->code, COD_F64, most, err);
+  if (prc) return prc;
   L->work = s->work;
   L->defer = 1;
   L->gather = cols >= RUN_DEFER_MIN_COLS;
