@@ -211,8 +211,12 @@ size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, 
  * (which allocates) records the answers per (rows, columns, inner size, s, type, BLAS
  * threads) for the process, in a table of SETS_MEMO entries (the oldest is replaced); the
  * GEMMs only read it, and a size not in it is taken as not exact (the per-set GEMMs: the
- * same bits, slower). */
+ * same bits, slower). Stacks whose banks exceed SETS_PROBE_BYTES are not probed, so the
+ * probe's operands stay within about twice that (VGG-16's 128-filter workers at n = 1024
+ * would otherwise stack 256 banks, 1.2 GB); such stacks go as groups within it, where one
+ * GEMM's packing of the columns is long amortised. */
 #define SETS_MEMO 256
+#define SETS_PROBE_BYTES ((size_t)32 << 20)
 typedef struct sets_memo {
   size_t rows, cols, inner, s;
   int f32, threads, exact;
@@ -273,7 +277,8 @@ int cod_conv_sets_probe(const cod_conv_geom *g, size_t nimg, size_t max_sets, co
   const size_t rows = g->n_filters, cols = nimg * cod_conv_out_h(g) * cod_conv_out_w(g);
   const size_t inner = g->c * g->kh * g->kw;
   const int f32 = dt == COD_F32, threads = cod_blas_threads();
-  for (size_t s = 2; s <= max_sets; s *= 2) {
+  const size_t bank_bytes = rows * inner * cod_dtype_size(dt);
+  for (size_t s = 2; s <= max_sets && s * bank_bytes <= SETS_PROBE_BYTES; s *= 2) {
     if (memo_find(rows, cols, inner, s, f32, threads) >= 0) continue;
     /* probed unlocked: two threads may probe one shape, and record the same answer */
     int e = f32 ? sets_probe_f32(rows, cols, inner, s) : sets_probe_f64(rows, cols, inner, s);

@@ -91,8 +91,8 @@ void cod_conv2d_batch_gemm_f32(const cod_conv_geom *g, size_t nimg, const float 
  * GEMM where it found otherwise or was not asked). Never allocates. */
 size_t cod_conv_batch_sets_workspace_bytes(const cod_conv_geom *g, size_t nimg, size_t nsets,
                                            cod_dtype dt);
-/* Probes the BLAS for stacks of 2, 4, 8 ... <= max_sets banks of this shape (nimg images)
- * not probed before: whether the stacked GEMM gives each bank its own GEMM's bits, with
+/* Probes the BLAS for stacks of 2, 4, 8 ... <= max_sets banks of this shape (nimg images),
+ * up to 32 MB of banks, not probed before: whether the stacked GEMM gives each bank its own GEMM's bits, with
  * generated values (cod_conv.c says why not the caller's). Allocates; the answers are kept
  * for the process. COD_ENOMEM with a message if it cannot allocate. */
 int cod_conv_sets_probe(const cod_conv_geom *g, size_t nimg, size_t max_sets, cod_dtype dt,
