@@ -150,8 +150,8 @@ static int bench_conv(int quick, int reps) {
  * condition number, the generic decode and the input encoding, in thread CPU seconds,
  * best of reps, interleaved. On an AVX-512 CPU every other round (2 reps rounds in all)
  * runs the fast decode on the AVX2 kernels instead, in the same place of the round; the
- * line says whether each gave the bits of the round before. Prints the lines and returns the fast/conv
- * ratio (of the kernels this CPU runs). */
+ * line says whether each gave the bits of the round before. Prints the lines and returns
+ * the fast/conv ratio (of the kernels this CPU runs). */
 static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, size_t kb,
                             const char *label, int reps, double *ratio) {
   model *m = NULL;
@@ -218,7 +218,8 @@ static int bench_decode_one(size_t li, const char *scheme, size_t n, size_t ka, 
     double cond, t2a = cod_clock_thread_cpu_s();
     if (cod_code_cond(c, avail, n, &cond, &e)) break;
     double t2c = cod_clock_thread_cpu_s();
-    if (cod_code_decode(c, avail, n, res, COD_DECODE_GENERIC, y4, NULL, &e)) break; /* y keeps the fast decode */
+    /* into y4: y keeps the fast decode for the next round's bit check */
+    if (cod_code_decode(c, avail, n, res, COD_DECODE_GENERIC, y4, NULL, &e)) break;
     double t3 = cod_clock_thread_cpu_s();
     if (cod_code_encode_input(c, x, cx, &e) || cod_code_encode_filters(c, k, ck, &e)) break;
     double t4 = cod_clock_thread_cpu_s();

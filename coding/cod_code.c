@@ -204,9 +204,9 @@ double cod_code_worker_macs(const cod_code *c) {
   return (double)c->ea * cod_conv_macs(&c->wgeom);
 }
 
-/* Values of a piece per pass of the sparse product: the m pieces' stretches (nsctc-cir's
+/* Values of a piece per pass of the encoding product: the m pieces' stretches (nsctc-cir's
  * 352 filter groups: 704 KB) stay in L2 across the rows. */
-#define COD_SPARSE_STRETCH 256
+#define COD_ENCODE_STRETCH 256
 /* A coded piece's values are summed 8 at a time in registers (four 2-lane vectors of GCC's
  * vector extension, element-wise IEEE arithmetic on any target): each value's terms are
  * added in column order, the first multiplied in, so the bits are those of the plain
@@ -244,25 +244,22 @@ static void sparse_row(const cod_coef_op *op, size_t e0, size_t e1, const double
   }
 }
 
-/* coded (rows r0..r1 of op, x len) = op * pieces (m x len). Dense: cod_gemm_small on
- * stretches of COD_SPARSE_STRETCH values (the m pieces' stretch stays in L1 or L2 across
- * the rows), each coded value one sum over the m pieces in column order whichever rows are
- * asked for; a BLAS GEMM does not promise that (OpenBLAS's AVX-512 kernels change an
- * entry's sum with the row count at some widths), and chunked encoding, the input classes
- * and the workers' own bytes rest on it. Sparse: each coded value the sum of its row's
- * terms, in column order. Either way the same bits whatever rows are asked for. */
+/* coded (rows r0..r1 of op, x len) = op * pieces (m x len), a stretch of
+ * COD_ENCODE_STRETCH values at a time. Dense: cod_gemm_small, each coded value one sum over
+ * the m pieces in column order; a BLAS GEMM does not promise that whichever rows are asked
+ * for (OpenBLAS's AVX-512 kernels change an entry's sum with the row count at some widths),
+ * and chunked encoding, the input classes and the workers' own bytes rest on it. Sparse:
+ * each coded value the sum of its row's terms, in column order. Either way the same bits
+ * whatever rows are asked for. */
 static void apply_coef(const cod_coef_op *op, size_t r0, size_t r1, const double *pieces,
                        size_t len, double *coded) {
-  const size_t m = op->m;
-  if (!op->sparse) {
-    for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {
-      const size_t w = len - b < COD_SPARSE_STRETCH ? len - b : COD_SPARSE_STRETCH;
-      cod_gemm_small(r1 - r0, m, w, op->dense + r0 * m, m, pieces + b, len, coded + b, len);
+  for (size_t b = 0; b < len; b += COD_ENCODE_STRETCH) {
+    const size_t w = len - b < COD_ENCODE_STRETCH ? len - b : COD_ENCODE_STRETCH;
+    if (!op->sparse) {
+      cod_gemm_small(r1 - r0, op->m, w, op->dense + r0 * op->m, op->m, pieces + b, len,
+                     coded + b, len);
+      continue;
     }
-    return;
-  }
-  for (size_t b = 0; b < len; b += COD_SPARSE_STRETCH) {
-    const size_t w = len - b < COD_SPARSE_STRETCH ? len - b : COD_SPARSE_STRETCH;
     for (size_t r = r0; r < r1; r++) {
       double *o = coded + (r - r0) * len + b;
       if (op->rp[r] == op->rp[r + 1]) memset(o, 0, w * sizeof *o);
@@ -354,7 +351,8 @@ int cod_code_encode_filters(const cod_code *c, const double *k, double *coded,
 }
 
 /* Workers per chunk when each has `per` rows: the fewest whose rows are a multiple of
- * COD_ENCODE_CHUNK_ROWS, so every chunk starts on a row the all-worker GEMM tiles from. */
+ * COD_ENCODE_CHUNK_ROWS (any chunk gives the all-worker bytes, apply_coef; the unit keeps
+ * chunks of whole workers of a useful size). */
 static size_t chunk_workers(size_t per) {
   size_t a = per, b = COD_ENCODE_CHUNK_ROWS;
   while (b) {

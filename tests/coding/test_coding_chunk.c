@@ -3,9 +3,10 @@
  * im2col worker within a stated multiple of its error. Suite unit.
  *
  * Several schemes (dense GEMMs and sparse products), worker counts that leave a partial
- * last chunk, e_A/e_B > 1 (nsctc-rot has 2 coded slabs per worker), seeded Gaussian inputs. Bit-for-bit is what the runner
- * relies on when it encodes lazily (rows must not depend on its memory budget): a BLAS
- * whose kernels did not tile rows in units dividing COD_ENCODE_CHUNK_ROWS fails here.
+ * last chunk, e_A/e_B > 1 (nsctc-rot has 2 coded slabs per worker), seeded Gaussian inputs.
+ * Bit-for-bit is what the runner relies on when it encodes lazily (rows must not depend on
+ * its memory budget); a dense product through a BLAS GEMM failed it on OpenBLAS's AVX-512
+ * kernels (rot_wide), which is why encoding no longer goes through one.
  */
 #include <criterion/criterion.h>
 #include <math.h>
