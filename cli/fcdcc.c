@@ -42,6 +42,21 @@ static void usage(FILE *f) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nBuilt with BLAS: %s\n", FCDCC_BLAS);
+  fprintf(f, "fcdcc --blas-core prints the OPENBLAS_CORETYPE this machine needs, if any "
+             "(see README, \"Speed\").\n");
+}
+
+/* OpenBLAS on kernels below this CPU's (cod_blas.h): said once, on stderr, before any
+ * command; setting OPENBLAS_CORETYPE to anything, the kernel in use included, silences it. */
+static void warn_blas_core(void) {
+  const char *want = cod_blas_core_advice();
+  if (!want) return;
+  fprintf(stderr,
+          "fcdcc: warning: OpenBLAS runs its %s kernels (no AVX2) on this CPU, which has "
+          "AVX2 and FMA: its GEMMs run several times slower. Export OPENBLAS_CORETYPE=%s "
+          "before starting fcdcc to use this CPU's kernels (OPENBLAS_CORETYPE=%s keeps these "
+          "and silences this).\n",
+          cod_blas_core(), want, cod_blas_core());
 }
 
 int main(int argc, char **argv) {
@@ -61,6 +76,12 @@ int main(int argc, char **argv) {
     printf("fcdcc %s\n", FCDCC_VERSION);
     return 0;
   }
+  if (strcmp(argv[1], "--blas-core") == 0) {
+    const char *want = cod_blas_core_advice();
+    if (want) printf("%s\n", want);
+    return 0;
+  }
+  warn_blas_core();
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
   fprintf(stderr, "fcdcc: unknown command '%s'\n", argv[1]);

@@ -6,6 +6,8 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 
 #include <gsl/gsl_cblas.h>
 
@@ -22,4 +24,32 @@ void cod_blas_describe(char *buf, size_t len) {
   const char *path = "?";
   if (dladdr((void *)cblas_dgemm, &info) && info.dli_fname) path = info.dli_fname;
   snprintf(buf, len, "%s (%s; core %s)", path, openblas_get_config(), openblas_get_corename());
+}
+
+const char *cod_blas_core(void) { return openblas_get_corename(); }
+
+/* OpenBLAS 0.3.21's x86-64 cores whose kernels stop short of AVX2 (its dynamic.c list). */
+static const char *const pre_avx2_cores[] = {
+    "Unknown",   "Katmai",     "Coppermine", "Northwood",  "Prescott",     "Banias",
+    "Atom",      "Core2",      "Penryn",     "Dunnington", "Nehalem",      "Athlon",
+    "Opteron",   "Opteron_SSE3", "Barcelona", "Nano",      "Sandybridge",  "Bobcat",
+    "Bulldozer", "Piledriver", "Steamroller",
+};
+
+const char *cod_blas_core_advice_for(const char *core, const char *env, int avx2_fma,
+                                     int avx512f) {
+  if (env || !core || !avx2_fma) return NULL;
+  int old = 0;
+  for (size_t i = 0; i < sizeof pre_avx2_cores / sizeof pre_avx2_cores[0]; i++)
+    if (strcasecmp(core, pre_avx2_cores[i]) == 0) old = 1;
+  if (!old) return NULL;
+  return avx512f ? "SkylakeX" : "Haswell";
+}
+
+const char *cod_blas_core_advice(void) {
+  __builtin_cpu_init();
+  return cod_blas_core_advice_for(
+      openblas_get_corename(), getenv("OPENBLAS_CORETYPE"),
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+      __builtin_cpu_supports("avx512f"));
 }

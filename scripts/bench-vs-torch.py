@@ -14,6 +14,7 @@ fcdcc is faster. Inputs are batch 1, as in fcdcc's per-image inference.
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -81,6 +82,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
     torch.set_num_threads(1)
+    # OpenBLAS's kernels for fcdcc's processes: as scripts/blas-env.sh, a user's value kept.
+    core = subprocess.run([a.fcdcc, "--blas-core"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    if core and "OPENBLAS_CORETYPE" not in os.environ:
+        os.environ["OPENBLAS_CORETYPE"] = core
+        print(f"OpenBLAS does not pick this CPU's kernels by itself: OPENBLAS_CORETYPE={core} "
+              "for fcdcc")
     print(f"torch {torch.__version__}, 1 thread, best of {a.repeat}, CPU time (fcdcc: its thread; torch: its process); "
           "ratio = torch time / fcdcc time")
     print(f"{'model':9} {'layer':21} {'dtype':5} {'fcdcc ms':>9} {'torch ms':>9} "

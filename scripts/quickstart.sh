@@ -6,5 +6,6 @@ set -euo pipefail
 out=$(mkdir -p "${1:-.}" && cd "${1:-.}" && pwd)
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
+source scripts/blas-env.sh
 rm -f "$out/quickstart.db" "$out/quickstart.db-wal" "$out/quickstart.db-shm"
 ./build/cli/fcdcc run scenarios/quickstart.ini --out "$out"

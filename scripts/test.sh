@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
+source scripts/blas-env.sh
 meson test -C build --print-errorlogs --num-processes 2
 bash tests/cli/smoke.sh build/cli/fcdcc
 bash tests/cli/sweeps.sh build/cli/fcdcc

@@ -119,5 +119,17 @@ for ini in "$gdir"/*.ini; do
   "$bin" run "$ini" --db "$tmp/g2.db" --quiet --jobs 2 2>/dev/null && "$bin" report "$tmp/g2.db" >"$tmp/g2.txt"
   cmp -s "$tmp/g.txt" "$tmp/g2.txt" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL golden --jobs 2 differs"; }
 done
+# OpenBLAS's core (cod_blas.h): --blas-core names SkylakeX, Haswell or nothing; the
+# warning on stderr comes exactly when it names one and the variable is unset, and any
+# value of OPENBLAS_CORETYPE silences it
+want=$(env -u OPENBLAS_CORETYPE "$bin" --blas-core)
+case "$want" in "" | SkylakeX | Haswell) pass=$((pass + 1)) ;; *) fail=$((fail + 1)); echo "FAIL --blas-core printed '$want'" ;; esac
+env -u OPENBLAS_CORETYPE "$bin" models >/dev/null 2>"$tmp/err"
+if [ -n "$want" ] && grep -q "OPENBLAS_CORETYPE=$want" "$tmp/err" || { [ -z "$want" ] && [ ! -s "$tmp/err" ]; }; then
+  pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL blas warning does not match --blas-core '$want'"; sed 's/^/  /' "$tmp/err" | head -3; fi
+OPENBLAS_CORETYPE=Prescott "$bin" models >/dev/null 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL blas warning with OPENBLAS_CORETYPE set"; }
+[ -z "$(OPENBLAS_CORETYPE=Prescott "$bin" --blas-core)" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --blas-core with OPENBLAS_CORETYPE set"; }
+
 echo "cli smoke: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -15,7 +15,7 @@
  * sum |a b|). cod_la_complex_inverse_rows is checked against the full inverse of the same
  * seeded matrices and, independently, against the identity: rows of inv(m) times m; its
  * row-choosing form on tall matrices against the identity on the rows it chose, its first
- * pivot and its threshold preference.
+ * pivot and its threshold preference. Last, the advice on OpenBLAS's core (cod_blas.h).
  */
 #include <criterion/criterion.h>
 #include <float.h>
@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cod_alloc.h"
+#include "cod_blas.h"
 #include "cod_kernel.h"
 #include "cod_scheme.h"
 #include "tc_util.h"
@@ -443,4 +444,28 @@ Test(kernel, packed_every_block_chunk_and_panel) {
       }
   cr_log_info("cod_gemm_packed runs the %s kernel here",
               cod_gemm_small_simd() ? "AVX2+FMA" : "portable");
+}
+
+/* cod_blas_core_advice_for: which OpenBLAS core to ask for when OpenBLAS's own pick has no
+ * AVX2 kernels on a CPU that has them (cod_blas.h). Each rule's condition is flipped once. */
+Test(kernel, blas_core_advice_only_for_a_core_below_the_cpu) {
+  /* The case seen: 0.3.21 on an Emerald Rapids Xeon picked Prescott. */
+  cr_assert_str_eq(cod_blas_core_advice_for("Prescott", NULL, 1, 1), "SkylakeX");
+  cr_assert_str_eq(cod_blas_core_advice_for("prescott", NULL, 1, 1), "SkylakeX");
+  cr_assert_str_eq(cod_blas_core_advice_for("Sandybridge", NULL, 1, 0), "Haswell");
+  cr_assert_str_eq(cod_blas_core_advice_for("Nehalem", NULL, 1, 0), "Haswell");
+  /* The user set OPENBLAS_CORETYPE (to anything, the core in use included): no advice. */
+  cr_assert_null(cod_blas_core_advice_for("Prescott", "Prescott", 1, 1));
+  cr_assert_null(cod_blas_core_advice_for("Prescott", "", 1, 1));
+  /* A CPU without AVX2 and FMA: Prescott may be the best there is. */
+  cr_assert_null(cod_blas_core_advice_for("Prescott", NULL, 0, 0));
+  /* Cores with AVX2 or wider, and names this list does not know, are left alone. */
+  const char *fine[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", "Zen4"};
+  for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++)
+    cr_assert_null(cod_blas_core_advice_for(fine[i], NULL, 1, 1), "%s", fine[i]);
+  cr_assert_null(cod_blas_core_advice_for(NULL, NULL, 1, 1));
+  /* This process: whatever the answer, it is one of the two names or none. */
+  const char *now = cod_blas_core_advice();
+  cr_assert(!now || !strcmp(now, "SkylakeX") || !strcmp(now, "Haswell"));
+  cr_assert_not_null(cod_blas_core());
 }

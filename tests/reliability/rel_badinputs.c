@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cod_blas.h"
 #include "cod_tensor.h"
 #include "model.h"
 #include "model_weights.h"
@@ -398,6 +399,10 @@ int main(int argc, char **argv) {
   if (!realpath(argv[1], exe) || access(exe, X_OK))
     return fprintf(stderr, "%s: not executable\n", argv[1]), 77;
   g_fcdcc = exe; /* absolute: children run in @T@ */
+  /* On a CPU OpenBLAS does not know, fcdcc warns first (cod_blas.h); the table is about
+   * fcdcc's own message, so the children get the core the warning would name. */
+  const char *core = cod_blas_core_advice();
+  if (core) setenv("OPENBLAS_CORETYPE", core, 0);
   FILE *t = fopen(argv[2], "r");
   if (!t) return fprintf(stderr, "cannot open %s\n", argv[2]), 1;
   if (!realpath(argv[3], g_F)) return fprintf(stderr, "no fixtures folder %s\n", argv[3]), 1;
