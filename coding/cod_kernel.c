@@ -327,15 +327,105 @@ DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm
 DEFINE_PACKED_AVX2(float, f32, COD_GEMM_PANEL_F32)
 DEFINE_PACKED_AVX2(double, f64, COD_GEMM_PANEL_F64)
 
+/* AVX-512F: a panel's row is one 64-byte vector, so a block takes up to PK512_ROWS rows of
+ * A, one accumulator each: as many FMAs per step as the AVX2 block's 6 x 2, each twice as
+ * wide. Every entry is the same chain of FMAs in the same order (chunks continue the sums
+ * stored in C exactly), so the bits are the AVX2 kernel's. Blocks of 12 rows (49 tiles:
+ * four of 10 and one of 9); chunks of PK512_CHUNK rows keep a block's rows of A (fp64: 12
+ * KB) and the panel's chunk (8 KB) in L1. */
+#define PK512_ROWS 12
+#define PK512_CHUNK 128
+#define PK512_TARGET __attribute__((target("avx512f,avx2,fma")))
+static inline size_t pk512_blocks(size_t P) { return (P + PK512_ROWS - 1) / PK512_ROWS; }
+static inline size_t pk512_block_start(size_t P, size_t b) {
+  size_t nb = pk512_blocks(P), base = P / nb, extra = P % nb;
+  return b * base + (b < extra ? b : extra);
+}
+
+#define PK512_STEP(V, LANES, LOAD, BCAST, FMA, t)                                          \
+  do {                                                                                     \
+    V b0 = LOAD(B + (t) * LANES);                                                          \
+    _Pragma("GCC unroll 12") for (size_t i = 0; i < r; i++)                                \
+        c[i] = FMA(BCAST(A[i * lda + (t)]), b0, c[i]);                                     \
+  } while (0)
+
+#define DEFINE_PK512_BLOCK(T, SUFFIX, V, LANES, SETZERO, LOAD, STORE, BCAST, FMA)          \
+  PK512_TARGET static GS_INLINE void pk512_block_##SUFFIX(size_t r, size_t K, const T *A,  \
+                                                          size_t lda, const T *B, T *C,    \
+                                                          size_t ldc, int add, const T *pf, \
+                                                          size_t npf) {                    \
+    V c[PK512_ROWS];                                                                       \
+    _Pragma("GCC unroll 12") for (size_t i = 0; i < r; i++) c[i] =                         \
+        add ? LOAD(C + i * ldc) : SETZERO();                                               \
+    size_t t = 0;                                                                          \
+    for (; t < npf && t < K; t++) {                                                        \
+      _mm_prefetch((const char *)(pf + t * LANES), PK_HINT);                               \
+      PK512_STEP(V, LANES, LOAD, BCAST, FMA, t);                                           \
+    }                                                                                      \
+    for (; t + 2 <= K; t += 2) {                                                           \
+      PK512_STEP(V, LANES, LOAD, BCAST, FMA, t);                                           \
+      PK512_STEP(V, LANES, LOAD, BCAST, FMA, t + 1);                                       \
+    }                                                                                      \
+    if (t < K) PK512_STEP(V, LANES, LOAD, BCAST, FMA, t);                                  \
+    _Pragma("GCC unroll 12") for (size_t i = 0; i < r; i++) STORE(C + i * ldc, c[i]);      \
+  }
+
+DEFINE_PK512_BLOCK(float, f32, __m512, 16, _mm512_setzero_ps, _mm512_loadu_ps,
+                   _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
+DEFINE_PK512_BLOCK(double, f64, __m512d, 8, _mm512_setzero_pd, _mm512_loadu_pd,
+                   _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd)
+
+#define PK512_CASE(SUFFIX, R) \
+  case R: pk512_block_##SUFFIX(R, kc, a, lda, b, c, ldc, add, pf, npf); break;
+#define PK512_SWITCH(SUFFIX)                                                               \
+  switch (r) {                                                                             \
+    PK512_CASE(SUFFIX, 12) PK512_CASE(SUFFIX, 11) PK512_CASE(SUFFIX, 10)                   \
+    PK512_CASE(SUFFIX, 9) PK512_CASE(SUFFIX, 8) PK512_CASE(SUFFIX, 7)                      \
+    PK512_CASE(SUFFIX, 6) PK512_CASE(SUFFIX, 5) PK512_CASE(SUFFIX, 4)                      \
+    PK512_CASE(SUFFIX, 3) PK512_CASE(SUFFIX, 2)                                            \
+  default: pk512_block_##SUFFIX(1, kc, a, lda, b, c, ldc, add, pf, npf); break;            \
+  }
+
+/* The AVX2 kernel's loop order and shared fetch of the next chunk, on the wider blocks. */
+#define DEFINE_PACKED_AVX512(T, SUFFIX, PW)                                                \
+  PK512_TARGET static void pk_avx512_##SUFFIX(size_t P, size_t K, size_t npanels,          \
+                                              const T *A, size_t lda, const T *B, T *C,    \
+                                              size_t ldc) {                                \
+    const size_t nb = pk512_blocks(P);                                                     \
+    for (size_t j = 0; j < npanels; j++)                                                   \
+      for (size_t k0 = 0; k0 < K || k0 == 0; k0 += PK512_CHUNK) {                          \
+        const size_t kc = K - k0 < PK512_CHUNK ? K - k0 : PK512_CHUNK;                     \
+        const T *b = B + (j * K + k0) * (PW);                                              \
+        for (size_t blk = 0; blk < nb; blk++) {                                            \
+          size_t p0 = pk512_block_start(P, blk), r = pk512_block_start(P, blk + 1) - p0;   \
+          const T *a = A + p0 * lda + k0;                                                  \
+          T *c = C + p0 * ldc + j * (PW);                                                  \
+          int add = k0 > 0;                                                                \
+          size_t f0 = kc * blk / nb, f1 = kc * (blk + 1) / nb;                             \
+          const T *pf = b + (kc + f0) * (PW);                                              \
+          size_t npf = k0 + kc < K || j + 1 < npanels ? f1 - f0 : 0;                       \
+          PK512_SWITCH(SUFFIX)                                                             \
+        }                                                                                  \
+        if (K == 0) break;                                                                 \
+      }                                                                                    \
+  }
+
+DEFINE_PACKED_AVX512(float, f32, COD_GEMM_PANEL_F32)
+DEFINE_PACKED_AVX512(double, f64, COD_GEMM_PANEL_F64)
+
 void cod_gemm_packed_f64(size_t P, size_t K, size_t npanels, const double *A, size_t lda,
                          const double *B, double *C, size_t ldc) {
-  if (cod_gemm_small_simd()) pk_avx2_f64(P, K, npanels, A, lda, B, C, ldc);
+  int isa = cod_kernel_isa();
+  if (isa >= COD_KERNEL_AVX512) pk_avx512_f64(P, K, npanels, A, lda, B, C, ldc);
+  else if (isa >= COD_KERNEL_AVX2) pk_avx2_f64(P, K, npanels, A, lda, B, C, ldc);
   else cod_gemm_packed_portable_f64(P, K, npanels, A, lda, B, C, ldc);
 }
 
 void cod_gemm_packed_f32(size_t P, size_t K, size_t npanels, const float *A, size_t lda,
                          const float *B, float *C, size_t ldc) {
-  if (cod_gemm_small_simd()) pk_avx2_f32(P, K, npanels, A, lda, B, C, ldc);
+  int isa = cod_kernel_isa();
+  if (isa >= COD_KERNEL_AVX512) pk_avx512_f32(P, K, npanels, A, lda, B, C, ldc);
+  else if (isa >= COD_KERNEL_AVX2) pk_avx2_f32(P, K, npanels, A, lda, B, C, ldc);
   else cod_gemm_packed_portable_f32(P, K, npanels, A, lda, B, C, ldc);
 }
 

@@ -78,8 +78,9 @@ void cod_gemm_packed_portable_f32(size_t P, size_t K, size_t npanels, const floa
                                   size_t lda, const float *B, float *C, size_t ldc);
 /* Which kernels run: the portable loops, AVX2+FMA, or the same eight lanes wide on AVX-512F
  * (chosen once from the CPU). The AVX2 and AVX-512 kernels give the same bits: each entry is
- * the same chain of FMAs at either width (cod_kernel_simd.h). The packed products and
- * Winograd's transforms have an AVX2 kernel only. */
+ * the same chain of FMAs at either width (cod_kernel_simd.h). The packed products have an
+ * AVX-512 kernel too, the same bits (12-row blocks of one vector, cod_kernel.c); Winograd's
+ * transforms have an AVX2 kernel only. */
 enum { COD_KERNEL_PORTABLE = 0, COD_KERNEL_AVX2 = 1, COD_KERNEL_AVX512 = 2 };
 /* The kernels the calling thread runs: the CPU's best, at most its cap. */
 int cod_kernel_isa(void);

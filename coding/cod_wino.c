@@ -261,8 +261,9 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 
 /* F(2x2)'s input and output transforms, across channels (input) or filters (output) in
  * blocks of one 64-byte line: the inner loops over a block have a constant trip count, so
- * the compiler turns them into vector code (AVX2 in the _avx2 copy, chosen at run time
- * like cod_kernel's products; the _gen copy is the same source for any CPU).
+ * the compiler turns them into vector code (AVX2 in the _avx2 copy, AVX-512 in _avx512,
+ * chosen at run time by cod_kernel_isa like cod_kernel's products; the _gen copy is the
+ * same source for any CPU).
  * V_xi[p][c] = (B^T d B)_xi for tile p of the band and channel c, from the band's
  * channels-last input xt; d is the tile's 4x4 positions, rows WP*C apart, columns C. */
 #define WINO2_TILE_IN(T, d, RS, v, cs, l)                                                    \
@@ -346,11 +347,17 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WINO_AVX2 __attribute__((target("avx2,fma")))
+/* a block of one 64-byte line is one AVX-512 vector; the transforms only add and subtract,
+ * so every width gives the same bits */
+#define WINO_AVX512 __attribute__((target("avx512f,avx2,fma,prefer-vector-width=512")))
 #else
 #define WINO_AVX2
+#define WINO_AVX512
 #endif
 DEFINE_WINO2_XFORM(double, f64, avx2, WINO_AVX2)
 DEFINE_WINO2_XFORM(float, f32, avx2, WINO_AVX2)
+DEFINE_WINO2_XFORM(double, f64, avx512, WINO_AVX512)
+DEFINE_WINO2_XFORM(float, f32, avx512, WINO_AVX512)
 DEFINE_WINO2_XFORM(double, f64, gen, )
 DEFINE_WINO2_XFORM(float, f32, gen, )
 
@@ -411,12 +418,16 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
                              T *V, T *xt) {                                                 \
     const size_t TW = tiles_w(g, 2), tr0 = p0 / TW;                                         \
     hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, xt);                              \
-    if (cod_gemm_small_simd()) in2_##SUFFIX##_avx2(g, xt, p0, pb, V);                       \
+    int isa_ = cod_kernel_isa();                                                            \
+    if (isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, V);                  \
+    else if (isa_ >= COD_KERNEL_AVX2) in2_##SUFFIX##_avx2(g, xt, p0, pb, V);                 \
     else in2_##SUFFIX##_gen(g, xt, p0, pb, V);                                              \
   }                                                                                         \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,    \
                               T *y) {                                                       \
-    if (cod_gemm_small_simd()) out2_##SUFFIX##_avx2(g, M, p0, pb, y);                       \
+    int isa_ = cod_kernel_isa();                                                            \
+    if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, y);                  \
+    else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(g, M, p0, pb, y);                 \
     else out2_##SUFFIX##_gen(g, M, p0, pb, y);                                              \
   }                                                                                         \
   /* The bands of tiles of F(m x m, 3x3), given the transformed filters U ((m+2)^2 planes   \

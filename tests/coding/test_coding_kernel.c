@@ -8,9 +8,10 @@
  * (cod_gemm_small_fold) the same way against butterflies formed here from the definition,
  * the gathered product (cod_gemm_small_rows) against the rows copied out here, and the
  * fused inverse half DFT (cod_idft_half) against its two products and recombination.
- * The packed products (cod_gemm_packed_*, Winograd's) are checked in fp64 and fp32, AVX2
- * and portable, against a double-precision loop over the unpacked matrix, over row counts
- * around the 5- and 6-row blocks, inner sizes around the chunks of the inner dimension and
+ * The packed products (cod_gemm_packed_*, Winograd's) are checked in fp64 and fp32, AVX-512
+ * (its bits against AVX2's), AVX2 and portable, against a double-precision loop over the
+ * unpacked matrix, over row counts around the 5-, 6- and 12-row blocks, inner sizes around
+ * the chunks of the inner dimension (128 and 256) and
  * several panels, with a padded C whose padding must stay untouched (bound: 2 (K+1) eps
  * sum |a b|). cod_la_complex_inverse_rows is checked against the full inverse of the same
  * seeded matrices and, independently, against the identity: rows of inv(m) times m; its
@@ -398,13 +399,22 @@ static size_t packed_at(size_t K, size_t pw, size_t t, size_t n) {
     size_t W = np * (PW), lda = K + PAD, ldc = W + PAD;                                    \
     T *A = cod_malloc_array(P * lda + 1, sizeof *A);                                       \
     T *B = cod_malloc_array(K * W + 1, sizeof *B);                                         \
-    T *C[2] = {cod_malloc_array(P * ldc + 1, sizeof(T)),                                   \
+    T *C[3] = {cod_malloc_array(P * ldc + 1, sizeof(T)),                                   \
+               cod_malloc_array(P * ldc + 1, sizeof(T)),                                   \
                cod_malloc_array(P * ldc + 1, sizeof(T))};                                  \
-    cr_assert(A && B && C[0] && C[1]);                                                     \
+    cr_assert(A && B && C[0] && C[1] && C[2]);                                             \
     FILL(A, P * lda + 1, seed), FILL(B, K * W + 1, seed + 1);                              \
-    for (size_t i = 0; i < P * ldc + 1; i++) C[0][i] = C[1][i] = (T)SENTINEL;              \
+    for (size_t i = 0; i < P * ldc + 1; i++) C[0][i] = C[1][i] = C[2][i] = (T)SENTINEL;    \
     cod_gemm_packed_##SUFFIX(P, K, np, A, lda, B, C[0], ldc);                              \
     cod_gemm_packed_portable_##SUFFIX(P, K, np, A, lda, B, C[1], ldc);                     \
+    int cap = cod_kernel_cap_isa(COD_KERNEL_AVX2);                                         \
+    cod_gemm_packed_##SUFFIX(P, K, np, A, lda, B, C[2], ldc);                              \
+    cod_kernel_cap_isa(cap);                                                               \
+    /* the AVX-512 blocks (12 rows of one vector) against the AVX2 ones (6 of two): the    \
+     * same chain of FMAs for every entry, so the same bits */                             \
+    cr_assert(memcmp(C[0], C[2], (P * ldc + 1) * sizeof(T)) == 0,                          \
+              "P=%zu K=%zu np=%zu: the %s kernel's bits differ from AVX2's", P, K, np,      \
+              cod_kernel_isa_name(cod_kernel_isa()));                                      \
     for (int v = 0; v < 2; v++)                                                            \
       for (size_t p = 0; p < P; p++)                                                       \
         for (size_t e = 0; e < ldc; e++) {                                                 \
@@ -425,15 +435,15 @@ static size_t packed_at(size_t K, size_t pw, size_t t, size_t n) {
         }                                                                                  \
     cr_assert(C[0][P * ldc] == (T)SENTINEL && C[1][P * ldc] == (T)SENTINEL,                \
               "P=%zu K=%zu np=%zu: wrote past C", P, K, np);                               \
-    cod_free(A), cod_free(B), cod_free(C[0]), cod_free(C[1]);                              \
+    cod_free(A), cod_free(B), cod_free(C[0]), cod_free(C[1]), cod_free(C[2]);             \
   }
 
 DEFINE_CHECK_PACKED(double, f64, COD_GEMM_PANEL_F64, DBL_EPSILON, tc_fill)
 DEFINE_CHECK_PACKED(float, f32, COD_GEMM_PANEL_F32, FLT_EPSILON, tc_fill_f32)
 
 Test(kernel, packed_every_block_chunk_and_panel) {
-  static const size_t Ps[] = {0, 1, 2, 4, 5, 6, 7, 11, 12, 13, 49};
-  static const size_t Ks[] = {0, 1, 3, 191, 192, 193, 255, 256, 257, 385};
+  static const size_t Ps[] = {0, 1, 2, 4, 5, 6, 7, 11, 12, 13, 23, 24, 25, 49};
+  static const size_t Ks[] = {0, 1, 3, 127, 128, 129, 191, 192, 193, 255, 256, 257, 385};
   static const size_t Ns[] = {0, 1, 3};
   uint64_t seed = 500;
   for (size_t a = 0; a < sizeof Ps / sizeof *Ps; a++)
@@ -442,8 +452,7 @@ Test(kernel, packed_every_block_chunk_and_panel) {
         check_packed_f64(Ps[a], Ks[b], Ns[c], seed++);
         check_packed_f32(Ps[a], Ks[b], Ns[c], seed++);
       }
-  cr_log_info("cod_gemm_packed runs the %s kernel here",
-              cod_gemm_small_simd() ? "AVX2+FMA" : "portable");
+  cr_log_info("cod_gemm_packed runs the %s kernel here", cod_kernel_isa_name(cod_kernel_isa()));
 }
 
 /* cod_blas_core_advice_for: which OpenBLAS core to ask for when OpenBLAS's own pick has no

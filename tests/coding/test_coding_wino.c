@@ -19,6 +19,7 @@
 
 #include <criterion/criterion.h>
 
+#include "cod_kernel.h"
 #include "cod_wino.h"
 #include "tc_util.h"
 
@@ -95,6 +96,19 @@ static void check_algo(size_t c, size_t h, size_t w, size_t n, size_t pad, uint6
         for (size_t i = 0; i < yl; i++) (a ? yw : yi)[i] = yf[i];
       }
       for (int i = 0; i < 64; i++) cr_assert_eq(work[wb + i], 0xFF, "workspace overrun");
+      if (a && cod_kernel_isa() == COD_KERNEL_AVX512) {
+        /* the AVX-512 products and transforms against the AVX2 ones: the same bits */
+        int cap = cod_kernel_cap_isa(COD_KERNEL_AVX2);
+        if (!prec) cod_conv2d_algo_f64(&g, algo, x, k, y32, work);
+        else {
+          cod_conv2d_algo_f32(&g, algo, xf, kf, yf, work);
+          for (size_t i = 0; i < yl; i++) y32[i] = yf[i];
+        }
+        cod_kernel_cap_isa(cap);
+        cr_assert(memcmp(y32, yw, yl * sizeof *yw) == 0, "%s %s C%zu H%zu W%zu N%zu p%zu: "
+                  "AVX-512 and AVX2 kernels differ", cod_conv_algo_name(wino),
+                  prec ? "fp32" : "fp64", c, h, w, n, pad);
+      }
       free(work);
     }
     if (prec) {
