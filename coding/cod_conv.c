@@ -1,7 +1,7 @@
 /* cod_conv.c: 2-D convolution by im2col + GEMM (OpenBLAS), and the naive reference.
  *
  * im2col is done in bands of output rows so that the column buffer stays bounded
- * (COD_CONV_BAND_BYTES) whatever the layer: VGG-16's first layers would otherwise need a
+ * (COD_CONV_BAND_BYTES, or four times the filters where that is larger) whatever the layer: VGG-16's first layers would otherwise need a
  * 230 MB column matrix in fp64. Each band is one GEMM of N x (C*KH*KW) by
  * (C*KH*KW) x (band rows * W'), written straight into the band's columns of y through
  * ldc = H'*W', so no copy-out is needed. A band is at least one output row; the GEMM's
@@ -21,6 +21,18 @@
 #include "cod_blas.h"
 
 #define COD_CONV_BAND_BYTES ((size_t)8 << 20)
+
+/* The band of cod_conv2d_*: 8 MB, or four times the filters' bytes when that is larger.
+ * OpenBLAS packs the filter matrix again for every band. With VGG-16's 28x28 layers (19 MB
+ * of fp64 filters, a 29 MB column matrix) 8 MB bands packed it four times: 54 GF/s against
+ * 64.5 in one band (conv4_2's shape, fp64, thread CPU, best of 8, session 11); conv3's
+ * 56x56 (4.7 MB of filters, 58 MB of columns) 56 GF/s at 8 MB, 60-62 at 32-256 MB. Layers
+ * whose filters are small keep 8 MB: 128 filters at 112x112 ran 54 GF/s at 8 MB against
+ * 51-49 at 32-256 MB. */
+static size_t conv_band_bytes(const cod_conv_geom *g, size_t elsize) {
+  size_t filt = cod_conv_filter_len(g) * elsize;
+  return filt > COD_CONV_BAND_BYTES / 4 ? 4 * filt : COD_CONV_BAND_BYTES;
+}
 
 int cod_conv_geom_valid(const cod_conv_geom *g) {
   if (!g->c || !g->h || !g->w || !g->n_filters || !g->kh || !g->kw || !g->stride) return 0;
@@ -59,7 +71,7 @@ size_t cod_conv_banded_workspace_bytes(const cod_conv_geom *g, cod_dtype dt, siz
 }
 
 size_t cod_conv_workspace_bytes(const cod_conv_geom *g, cod_dtype dt) {
-  return cod_conv_banded_workspace_bytes(g, dt, COD_CONV_BAND_BYTES);
+  return cod_conv_banded_workspace_bytes(g, dt, conv_band_bytes(g, cod_dtype_size(dt)));
 }
 
 /* im2col of output rows [oh0, oh0+nrows) into col ((C*KH*KW) x (nrows*W')).
@@ -137,7 +149,7 @@ size_t cod_conv_batch_cols_len(const cod_conv_geom *g, size_t nimg, cod_dtype dt
 #define DEFINE_CONV(T, SUFFIX)                                                              \
   void cod_conv2d_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,           \
                            void *work) {                                                    \
-    cod_conv2d_banded_##SUFFIX(g, COD_CONV_BAND_BYTES, x, k, y, work);                      \
+    cod_conv2d_banded_##SUFFIX(g, conv_band_bytes(g, sizeof(T)), x, k, y, work);            \
   }                                                                                         \
   void cod_conv2d_banded_##SUFFIX(const cod_conv_geom *g, size_t band_bytes, const T *x,    \
                                   const T *k, T *y, void *work) {                           \
