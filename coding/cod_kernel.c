@@ -85,15 +85,15 @@ void cod_idft_half_portable(size_t h, size_t W, const double *hc, const double *
 
 /* The packed products' row blocks: P rows in ceil(P / 6) blocks of 5 or 6 (49 tiles: four
  * of 6 and five of 5), so every block keeps 10 or 12 accumulators busy and no row is
- * padded; block b starts at pk_block_start(P, b). The inner dimension goes in chunks of
+ * padded; block b starts at pk_block_start(P, 6, b). The inner dimension goes in chunks of
  * PK_CHUNK rows: a chunk of a panel (one 64-byte line per row, 16 KB) and a block's rows
  * of A (6 to 12 KB) share L1; later chunks add to the entries the first one stored, which
  * keeps each entry one sum in index order. */
 #define PK_CHUNK 256
 #define PK_HINT _MM_HINT_T0
-static inline size_t pk_blocks(size_t P) { return (P + 5) / 6; }
-static inline size_t pk_block_start(size_t P, size_t b) {
-  size_t nb = pk_blocks(P), base = P / nb, extra = P % nb;
+static inline size_t pk_blocks(size_t P, size_t rows) { return (P + rows - 1) / rows; }
+static inline size_t pk_block_start(size_t P, size_t rows, size_t b) {
+  size_t nb = pk_blocks(P, rows), base = P / nb, extra = P % nb;
   return b * base + (b < extra ? b : extra);
 }
 
@@ -298,17 +298,19 @@ DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm
   }
 
 /* Panel outer, chunks of K, row blocks inner: a panel chunk is read from memory once and
- * from L1 by every block; A's rows come from L2. */
-#define DEFINE_PACKED_AVX2(T, SUFFIX, PW)                                                  \
-  GS_TARGET static void pk_avx2_##SUFFIX(size_t P, size_t K, size_t npanels, const T *A,   \
-                                         size_t lda, const T *B, T *C, size_t ldc) {       \
-    const size_t nb = pk_blocks(P);                                                        \
+ * from L1 by every block; A's rows come from L2. BLOCK runs block (r rows at a, c) on the
+ * chunk; ROWS is its largest row count, CHUNK the rows of the inner dimension per chunk. */
+#define DEFINE_PACKED_DRIVER(NAME, TARGET, T, PW, ROWS, CHUNK, BLOCK)                      \
+  TARGET static void NAME(size_t P, size_t K, size_t npanels, const T *A, size_t lda,      \
+                          const T *B, T *C, size_t ldc) {                                  \
+    const size_t nb = pk_blocks(P, ROWS);                                                  \
     for (size_t j = 0; j < npanels; j++)                                                   \
-      for (size_t k0 = 0; k0 < K || k0 == 0; k0 += PK_CHUNK) {                             \
-        const size_t kc = K - k0 < PK_CHUNK ? K - k0 : PK_CHUNK;                           \
+      for (size_t k0 = 0; k0 < K || k0 == 0; k0 += CHUNK) {                                \
+        const size_t kc = K - k0 < CHUNK ? K - k0 : CHUNK;                                 \
         const T *b = B + (j * K + k0) * (PW);                                              \
         for (size_t blk = 0; blk < nb; blk++) {                                            \
-          size_t p0 = pk_block_start(P, blk), r = pk_block_start(P, blk + 1) - p0;         \
+          size_t p0 = pk_block_start(P, ROWS, blk);                                        \
+          size_t r = pk_block_start(P, ROWS, blk + 1) - p0;                                \
           const T *a = A + p0 * lda + k0;                                                  \
           T *c = C + p0 * ldc + j * (PW);                                                  \
           int add = k0 > 0;                                                                \
@@ -318,11 +320,14 @@ DEFINE_PK_BLOCK(double, f64, __m256d, 4, _mm256_setzero_pd, _mm256_loadu_pd, _mm
           size_t f0 = kc * blk / nb, f1 = kc * (blk + 1) / nb;                             \
           const T *pf = b + (kc + f0) * (PW);                                              \
           size_t npf = k0 + kc < K || j + 1 < npanels ? f1 - f0 : 0;                       \
-          PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf, npf);                       \
+          BLOCK                                                                            \
         }                                                                                  \
         if (K == 0) break;                                                                 \
       }                                                                                    \
   }
+#define DEFINE_PACKED_AVX2(T, SUFFIX, PW)                                                  \
+  DEFINE_PACKED_DRIVER(pk_avx2_##SUFFIX, GS_TARGET, T, PW, 6, PK_CHUNK,                    \
+                       PK_SWITCH(SUFFIX, r, kc, a, lda, b, c, ldc, add, pf, npf);)
 
 DEFINE_PACKED_AVX2(float, f32, COD_GEMM_PANEL_F32)
 DEFINE_PACKED_AVX2(double, f64, COD_GEMM_PANEL_F64)
@@ -336,11 +341,6 @@ DEFINE_PACKED_AVX2(double, f64, COD_GEMM_PANEL_F64)
 #define PK512_ROWS 12
 #define PK512_CHUNK 128
 #define PK512_TARGET __attribute__((target("avx512f,avx2,fma")))
-static inline size_t pk512_blocks(size_t P) { return (P + PK512_ROWS - 1) / PK512_ROWS; }
-static inline size_t pk512_block_start(size_t P, size_t b) {
-  size_t nb = pk512_blocks(P), base = P / nb, extra = P % nb;
-  return b * base + (b < extra ? b : extra);
-}
 
 #define PK512_STEP(V, LANES, LOAD, BCAST, FMA, t)                                          \
   do {                                                                                     \
@@ -388,27 +388,8 @@ DEFINE_PK512_BLOCK(double, f64, __m512d, 8, _mm512_setzero_pd, _mm512_loadu_pd,
 
 /* The AVX2 kernel's loop order and shared fetch of the next chunk, on the wider blocks. */
 #define DEFINE_PACKED_AVX512(T, SUFFIX, PW)                                                \
-  PK512_TARGET static void pk_avx512_##SUFFIX(size_t P, size_t K, size_t npanels,          \
-                                              const T *A, size_t lda, const T *B, T *C,    \
-                                              size_t ldc) {                                \
-    const size_t nb = pk512_blocks(P);                                                     \
-    for (size_t j = 0; j < npanels; j++)                                                   \
-      for (size_t k0 = 0; k0 < K || k0 == 0; k0 += PK512_CHUNK) {                          \
-        const size_t kc = K - k0 < PK512_CHUNK ? K - k0 : PK512_CHUNK;                     \
-        const T *b = B + (j * K + k0) * (PW);                                              \
-        for (size_t blk = 0; blk < nb; blk++) {                                            \
-          size_t p0 = pk512_block_start(P, blk), r = pk512_block_start(P, blk + 1) - p0;   \
-          const T *a = A + p0 * lda + k0;                                                  \
-          T *c = C + p0 * ldc + j * (PW);                                                  \
-          int add = k0 > 0;                                                                \
-          size_t f0 = kc * blk / nb, f1 = kc * (blk + 1) / nb;                             \
-          const T *pf = b + (kc + f0) * (PW);                                              \
-          size_t npf = k0 + kc < K || j + 1 < npanels ? f1 - f0 : 0;                       \
-          PK512_SWITCH(SUFFIX)                                                             \
-        }                                                                                  \
-        if (K == 0) break;                                                                 \
-      }                                                                                    \
-  }
+  DEFINE_PACKED_DRIVER(pk_avx512_##SUFFIX, PK512_TARGET, T, PW, PK512_ROWS, PK512_CHUNK,   \
+                       PK512_SWITCH(SUFFIX))
 
 DEFINE_PACKED_AVX512(float, f32, COD_GEMM_PANEL_F32)
 DEFINE_PACKED_AVX512(double, f64, COD_GEMM_PANEL_F64)
