@@ -3,6 +3,7 @@
  * so the three OpenBLAS extension functions are declared here by hand. */
 #define _GNU_SOURCE
 #include "cod_blas.h"
+#include "cod_kernel.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -46,10 +47,10 @@ const char *cod_blas_core_advice_for(const char *core, const char *env, int avx2
   return avx512f ? "SkylakeX" : "Haswell";
 }
 
+/* The CPU's features as cod_kernel detected them (the calling thread's cap is the default,
+ * none, wherever this is asked: main() and test drivers). */
 const char *cod_blas_core_advice(void) {
-  __builtin_cpu_init();
-  return cod_blas_core_advice_for(
-      openblas_get_corename(), getenv("OPENBLAS_CORETYPE"),
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
-      __builtin_cpu_supports("avx512f"));
+  int isa = cod_kernel_isa();
+  return cod_blas_core_advice_for(openblas_get_corename(), getenv("OPENBLAS_CORETYPE"),
+                                  isa >= COD_KERNEL_AVX2, isa >= COD_KERNEL_AVX512);
 }

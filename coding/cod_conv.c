@@ -1,8 +1,9 @@
 /* cod_conv.c: 2-D convolution by im2col + GEMM (OpenBLAS), and the naive reference.
  *
  * im2col is done in bands of output rows so that the column buffer stays bounded
- * (COD_CONV_BAND_BYTES, or four times the filters where that is larger) whatever the layer: VGG-16's first layers would otherwise need a
- * 230 MB column matrix in fp64. Each band is one GEMM of N x (C*KH*KW) by
+ * (COD_CONV_BAND_BYTES, or four times the filters where that is larger, conv_band_bytes)
+ * whatever the layer: VGG-16's first layers would otherwise need a 230 MB column matrix
+ * in fp64. Each band is one GEMM of N x (C*KH*KW) by
  * (C*KH*KW) x (band rows * W'), written straight into the band's columns of y through
  * ldc = H'*W', so no copy-out is needed. A band is at least one output row; the GEMM's
  * inner dimension C*KH*KW is what keeps OpenBLAS near its peak, and band widths of a few

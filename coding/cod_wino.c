@@ -350,23 +350,22 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 /* a block of one 64-byte line is one AVX-512 vector; the transforms only add and subtract,
  * so every width gives the same bits */
 #define WINO_AVX512 __attribute__((target("avx512f,avx2,fma,prefer-vector-width=512")))
-/* Under AddressSanitizer the transforms run their AVX2 copy (the same source, the same bits):
- * with detect_stack_use_after_return, ASan's fake stack frames do not keep the 64-byte
- * alignment GCC gives in2's local block, and its aligned AVX-512 loads fault (ci-sanitize,
- * session 11). The packed products keep no such local and run AVX-512 there too. */
+/* Under AddressSanitizer the _avx512 copy of the transforms is compiled for AVX2 (the same
+ * source, the same bits): with detect_stack_use_after_return, ASan's fake stack frames do
+ * not keep the 64-byte alignment GCC gives in2's local block, and its aligned AVX-512 loads
+ * fault (ci-sanitize, session 11). The packed products keep no such local block. */
 #if defined(__SANITIZE_ADDRESS__)
-#define WINO_XFORM_512 0
+#undef WINO_AVX512
+#define WINO_AVX512 WINO_AVX2
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define WINO_XFORM_512 0
+#undef WINO_AVX512
+#define WINO_AVX512 WINO_AVX2
 #endif
 #endif
 #else
 #define WINO_AVX2
 #define WINO_AVX512
-#endif
-#ifndef WINO_XFORM_512
-#define WINO_XFORM_512 1
 #endif
 DEFINE_WINO2_XFORM(double, f64, avx2, WINO_AVX2)
 DEFINE_WINO2_XFORM(float, f32, avx2, WINO_AVX2)
@@ -433,14 +432,14 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
     const size_t TW = tiles_w(g, 2), tr0 = p0 / TW;                                         \
     hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, xt);                              \
     int isa_ = cod_kernel_isa();                                                            \
-    if (WINO_XFORM_512 && isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, V); \
+    if (isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, V);                  \
     else if (isa_ >= COD_KERNEL_AVX2) in2_##SUFFIX##_avx2(g, xt, p0, pb, V);                 \
     else in2_##SUFFIX##_gen(g, xt, p0, pb, V);                                              \
   }                                                                                         \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,    \
                               T *y) {                                                       \
     int isa_ = cod_kernel_isa();                                                            \
-    if (WINO_XFORM_512 && isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, y); \
+    if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, y);                  \
     else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(g, M, p0, pb, y);                 \
     else out2_##SUFFIX##_gen(g, M, p0, pb, y);                                              \
   }                                                                                         \
