@@ -24,6 +24,7 @@
 
 #include "cod_alloc.h"
 #include "cod_code.h"
+#include "cod_kernel.h"
 #include "tc_util.h"
 
 static const double SENTINEL = -12345.678;
@@ -121,6 +122,36 @@ Test(codes_rot, every_subset_both_decoders) {
                   cfg[i][2], k, w);
       tc_run_fini(&r);
     }
+}
+
+/* The fast decoder's passes (to the two channels and back) are compiled for AVX2 and
+ * AVX-512 and only add, subtract and negate, so the two widths give the same bits; block
+ * lengths around the 4- and 8-lane remainders and across ROT_CHUNK. Skipped (with a
+ * message) below AVX-512, where only one width runs. */
+Test(codes_rot, fast_decode_same_bits_at_both_widths) {
+  if (cod_kernel_isa() != COD_KERNEL_AVX512) {
+    cr_log_warn("no AVX-512 on this CPU: one kernel width only, nothing to compare");
+    return;
+  }
+  const cod_conv_geom g[] = {tc_geom(3, 9, 7, 8, 3, 3, 1, 1), tc_geom(2, 37, 11, 16, 3, 3, 1, 0),
+                             tc_geom(4, 30, 29, 12, 1, 1, 1, 0)};
+  for (size_t k = 0; k < sizeof g / sizeof g[0]; k++) {
+    cod_code_params p = tc_params("nsctc-rot", 7, 2, 2);
+    tc_run r;
+    tc_run_init(&r, &p, &g[k], 500 + k, COD_F64);
+    const size_t avail[] = {6, 1, 4, 2, 0, 5, 3};
+    double *y8 = sentinel_buf(r.out_len), *y4 = sentinel_buf(r.out_len);
+    cod_err e = {0};
+    cr_assert_eq(tc_run_decode(&r, avail, 7, COD_DECODE_FAST, y8, NULL, &e), COD_OK, "%s", e.msg);
+    int cap = cod_kernel_cap_isa(COD_KERNEL_AVX2);
+    int rc = tc_run_decode(&r, avail, 7, COD_DECODE_FAST, y4, NULL, &e);
+    cod_kernel_cap_isa(cap);
+    cr_assert_eq(rc, COD_OK, "%s", e.msg);
+    cr_assert(memcmp(y8, y4, r.out_len * sizeof *y8) == 0, "geom %zu: AVX-512 and AVX2 decodes differ", k);
+    cr_assert_lt(tc_rel_err(y8, r.yref, r.out_len), 1e-12, "geom %zu", k);
+    free(y8), free(y4);
+    tc_run_fini(&r);
+  }
 }
 
 Test(codes_rot, larger_q_and_longer_avail_lists) {
