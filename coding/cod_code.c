@@ -565,6 +565,94 @@ void cod_code_worker_compute_algo(const cod_code *c, cod_dtype prec, cod_conv_al
   for (size_t i = 0; i < ol; i++) out[i] = yf[i];
 }
 
+/* ---- coded filters kept transformed (cod_code_worker_compute_form) ------------------- */
+
+static size_t group_len_form(const cod_code *c, cod_conv_algo form) {
+  return form == COD_CONV_IM2COL ? c->part.filt_piece_len
+                                 : cod_conv_algo_filters_len(&c->part.piece, form);
+}
+
+size_t cod_code_worker_filter_len_form(const cod_code *c, cod_conv_algo form) {
+  return c->eb * group_len_form(c, form);
+}
+
+size_t cod_code_filter_groups_len_form(const cod_code *c, cod_conv_algo form) {
+  /* transformed: one plain group more at the end, where a last group that runs past the
+   * N filters is zero-padded before its transform */
+  return c->m_filt * group_len_form(c, form) + (form == COD_CONV_IM2COL ? 0 : c->part.filt_piece_len);
+}
+
+void cod_code_split_filters_form(const cod_code *c, cod_conv_algo form, const double *k,
+                                 double *groups) {
+  if (form == COD_CONV_IM2COL) {
+    cod_partition_split_filters(&c->part, k, groups);
+    return;
+  }
+  /* the plain groups are k's filters in order, F to a group, zero past the N filters */
+  const size_t pl = c->part.filt_piece_len, ul = group_len_form(c, form);
+  const size_t total = cod_conv_filter_len(&c->part.layer);
+  double *pad = groups + c->m_filt * ul;
+  for (size_t g = 0; g < c->m_filt; g++) {
+    const double *src = k + g * pl;
+    if ((g + 1) * pl > total) {
+      size_t have = g * pl < total ? total - g * pl : 0;
+      if (have) memcpy(pad, src, have * sizeof *pad);
+      memset(pad + have, 0, (pl - have) * sizeof *pad);
+      src = pad;
+    }
+    /* the planes' padding is not the transform's: zero, so the groups are all defined */
+    memset(groups + g * ul, 0, ul * sizeof *groups);
+    cod_conv_algo_filters_f64(&c->part.piece, form, src, groups + g * ul);
+  }
+}
+
+int cod_code_encode_filters_form(const cod_code *c, cod_conv_algo form, const double *k,
+                                 double *coded, cod_err *err) {
+  if (form == COD_CONV_IM2COL) return cod_code_encode_filters(c, k, coded, err);
+  double *groups = cod_malloc_array(cod_code_filter_groups_len_form(c, form), sizeof *groups);
+  if (!groups) return cod_err_set(err, COD_ENOMEM, "out of memory transforming the filters");
+  cod_code_split_filters_form(c, form, k, groups);
+  apply_coef(&c->opB, 0, c->n * c->eb, groups, group_len_form(c, form), coded);
+  cod_free(groups);
+  return COD_OK;
+}
+
+void cod_code_encode_filters_chunk_form(const cod_code *c, cod_conv_algo form,
+                                        const double *groups, size_t chunk, double *coded) {
+  encode_chunk(&c->opB, c->eb, c->n, chunk_workers(c->eb), chunk, groups,
+               group_len_form(c, form), coded);
+}
+
+size_t cod_code_worker_workspace_bytes_form(const cod_code *c, cod_conv_algo form) {
+  if (form == COD_CONV_IM2COL) return cod_code_worker_workspace_bytes(c, COD_F64);
+  return cod_conv_algo_pre_workspace_bytes(&c->part.piece, form, COD_F64);
+}
+
+void cod_code_worker_compute_form(const cod_code *c, cod_conv_algo form, const double *xin,
+                                  const double *kin, double *out, void *work) {
+  if (form == COD_CONV_IM2COL) {
+    cod_code_worker_compute(c, COD_F64, xin, kin, out, work);
+    return;
+  }
+  /* slab s with group g: F filters' planes at g*F of the slab's e_B*F (the worker's
+   * output layout) */
+  const cod_conv_geom *pg = &c->part.piece;
+  const size_t pin = c->part.in_piece_len, pout = cod_conv_output_len(&c->wgeom);
+  const size_t ul = group_len_form(c, form), gout = cod_conv_output_len(pg);
+  for (size_t g = 0; g < c->eb; g++)
+    for (size_t s = 0; s < c->ea; s++)
+      cod_conv2d_algo_pre_f64(pg, form, xin + s * pin, kin + g * ul, out + s * pout + g * gout,
+                              work);
+}
+
+cod_conv_algo cod_code_filter_form_choose(const cod_code *c, cod_dtype prec) {
+  const cod_conv_geom *pg = &c->part.piece;
+  if (prec == COD_F64 && cod_conv_algo_applies(pg, COD_CONV_WINO2) &&
+      pg->c >= COD_WINO_MIN_CHANNELS && pg->n_filters >= 8)
+    return COD_CONV_WINO2;
+  return COD_CONV_IM2COL;
+}
+
 int cod_code_worker_compute_half(const cod_code *c, cod_half_format fmt, const double *xin,
                                  const double *kin, double *out, void *work,
                                  size_t *n_overflow) {

@@ -213,6 +213,40 @@ void cod_code_worker_compute_algo(const cod_code *code, cod_dtype prec, cod_conv
                                   const double *xin, const double *kin, double *out,
                                   void *work);
 
+/* Coded filters kept transformed. A Winograd filter transform (cod_conv_algo_filters_*)
+ * is linear and acts filter by filter, so it commutes with the encoding: transforming the
+ * m_filt groups once and encoding the transforms gives every worker its coded groups
+ * already transformed, and a worker convolves with no transform per call (Winograd on a
+ * worker's slab pays from a few tiles on, where transforming its coded filters on every
+ * call does not: docs/decisions/022). The "form" is the algorithm the filters are kept
+ * for: COD_CONV_IM2COL is the plain layout of cod_code_encode_filters; COD_CONV_WINO2 and
+ * COD_CONV_WINO4 (applying to the group geometry, cod_code_partition(code)->piece) store
+ * group g as the U of cod_conv_algo_filters_f64 on that geometry, worker j's block then
+ * its e_B coded groups' U one after the other, cod_code_worker_filter_len_form doubles.
+ * The values are the plain form's transformed up to rounding (transform and encoding
+ * round in the other order), not bit for bit. Encoding by chunks works on the transformed
+ * groups exactly as on the plain ones (the same bytes as the all-worker product). */
+size_t cod_code_worker_filter_len_form(const cod_code *code, cod_conv_algo form);
+size_t cod_code_filter_groups_len_form(const cod_code *code, cod_conv_algo form);
+void cod_code_split_filters_form(const cod_code *code, cod_conv_algo form, const double *k,
+                                 double *groups);
+int cod_code_encode_filters_form(const cod_code *code, cod_conv_algo form, const double *k,
+                                 double *coded, cod_err *err);
+void cod_code_encode_filters_chunk_form(const cod_code *code, cod_conv_algo form,
+                                        const double *groups, size_t chunk, double *coded);
+/* A worker's fp64 convolution from its filters in `form` (kin:
+ * cod_code_worker_filter_len_form doubles): each of the e_A slabs with each of the e_B
+ * groups, into the layout of cod_code_worker_compute. work holds
+ * cod_code_worker_workspace_bytes_form bytes. Never allocates or fails. */
+size_t cod_code_worker_workspace_bytes_form(const cod_code *code, cod_conv_algo form);
+void cod_code_worker_compute_form(const cod_code *code, cod_conv_algo form, const double *xin,
+                                  const double *kin, double *out, void *work);
+/* The form worth keeping a code's filters in for workers at precision prec that may take
+ * any algorithm (conv_algo = auto): COD_CONV_WINO2 for fp64 workers on 3x3 stride-1 groups
+ * of at least COD_WINO_MIN_CHANNELS input channels and 8 filters, else COD_CONV_IM2COL
+ * (fp32 workers would convert U on every call; 16-bit ones stay im2col). */
+cod_conv_algo cod_code_filter_form_choose(const cod_code *code, cod_dtype prec);
+
 /* A low-precision worker (docs/decisions/010-low-precision-workers.md): its coded slabs
  * and filters are rounded once to bf16 or fp16 (RNE, cod_half.h) and convolved by the fp32
  * path, i.e. 16-bit operands with fp32 accumulation, as tensor units compute. `work` must

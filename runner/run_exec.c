@@ -678,19 +678,24 @@ static int run_conv(exec_ctx *x, size_t ci, const cod_conv_geom *g, const double
   if (x->delta0 == 0)
     x->ka0 = cod_code_ka(code), x->kb0 = cod_code_kb(code), x->delta0 = cod_code_threshold(code);
   run_layer_in in = {c, code, x->e, x->cl, xin, k, y, c->run.trace, NULL, 0.0, &x->a->scratch,
-                     run_storage_refusals(x->storage, ci), 0, 0.0, 0};
+                     run_storage_refusals(x->storage, ci), 0, 0.0, 0, COD_CONV_IM2COL};
   /* all n workers' coded operands beyond the budget: the simulator encodes them by chunks
    * as workers compute (same bytes; master time is modelled, so no wall time is lost) */
+  const cod_conv_algo form = y && x->be == &sim_backend ? run_layer_filter_form(c, code)
+                                                       : COD_CONV_IM2COL;
   double coded_bytes = (double)cod_code_workers(code) * sizeof(double) *
-                       (double)(cod_code_worker_input_len(code) + cod_code_worker_filter_len(code));
+                       (double)(cod_code_worker_input_len(code) +
+                                cod_code_worker_filter_len_form(code, form));
   in.lazy_encode = y && x->be == &sim_backend && c->master.timing == RUN_TIMING_MODEL &&
                    coded_bytes > (double)x->a->ro->budget_bytes;
   int cached = y && !in.lazy_encode;
   if (y) in.filter_max_abs = x->a->ro->kmax[ci];
   /* the simulator's own layers read a class's filters in place (run_filt.h) */
   in.coded_filters_class_major = x->be == &sim_backend && !run_alloc_applies(c);
+  in.coded_filters_form = form;
   if (cached && (rc = run_filt_cache_acquire(x->a->filt, ci, code, in.coded_filters_class_major,
-                                             k, &in.coded_filters, &in.coded_filters_wall_s, err)))
+                                             form, k, &in.coded_filters,
+                                             &in.coded_filters_wall_s, err)))
     return rc;
   run_layer_out lo;
   rc = x->be->layer(x->be->ctx, &in, &lo, err);

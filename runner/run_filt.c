@@ -21,6 +21,7 @@ typedef struct filt_slot {
   size_t bytes;
   double wall_s;        /* how long the encoding took */
   int class_major;      /* blocks in class-major order (else by worker) */
+  cod_conv_algo form;   /* the filters' form (cod_code_encode_filters_form) */
   int in_use;           /* acquired and not yet released */
 } filt_slot;
 
@@ -60,20 +61,20 @@ static int same_code(const cod_code_params *a, const cod_code_params *b) {
 }
 
 int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
-                           int class_major, const double *k, const double **data,
-                           double *wall_s, cod_err *err) {
+                           int class_major, cod_conv_algo form, const double *k,
+                           const double **data, double *wall_s, cod_err *err) {
   assert(ci < fc->n_conv);
   filt_slot *s = &fc->slot[ci];
   assert(!s->in_use);
   const cod_code_params *p = cod_code_params_get(code);
   class_major = class_major != 0;
-  if (!s->data || !same_code(&s->prm, p) || s->class_major != class_major) {
+  if (!s->data || !same_code(&s->prm, p) || s->class_major != class_major || s->form != form) {
     slot_clear(fc, s);
-    size_t fl = cod_code_worker_filter_len(code), len = cod_code_workers(code) * fl;
+    size_t fl = cod_code_worker_filter_len_form(code, form), len = cod_code_workers(code) * fl;
     double *d = cod_malloc_array(len, sizeof *d);
     if (!d) return cod_err_set(err, COD_ENOMEM, "out of memory for coded filters");
     double w0 = cod_clock_wall_s();
-    int rc = cod_code_encode_filters(code, k, d, err);
+    int rc = cod_code_encode_filters_form(code, form, k, d, err);
     if (rc) {
       cod_free(d);
       return rc;
@@ -81,7 +82,7 @@ int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
     s->wall_s = cod_clock_wall_s() - w0;
     /* the master would encode in this order; the simulator reorders the same values */
     if (class_major) cod_code_permute_class_major(code, d, fl);
-    s->class_major = class_major;
+    s->class_major = class_major, s->form = form;
     s->data = d, s->bytes = len * sizeof *d, s->prm = *p;
     fc->bytes += s->bytes;
     fc->encodings++;

@@ -15,7 +15,9 @@
  * (cod_code_class_major_slot: the workers of an input class adjacent), so that the arrived
  * workers of a class are one filter matrix their class GEMM reads in place
  * (docs/decisions/023-coded-workers-share-equal-inputs.md); the allocation executor and
- * the MPI backend index them by worker. The layout is part of an entry's key.
+ * the MPI backend index them by worker. The layout is part of an entry's key, and so is
+ * the form: conv_algo = auto keeps fp64 workers' filters Winograd-transformed
+ * (run_layer_filter_form, docs/decisions/022).
  *
  * One cache per thread (it lives in the thread's run_assets): entries are immutable
  * while acquired and are never shared between threads.
@@ -36,17 +38,18 @@ typedef struct run_filt_cache run_filt_cache;
 int run_filt_cache_new(size_t n_conv, size_t budget_bytes, run_filt_cache **out, cod_err *err);
 void run_filt_cache_free(run_filt_cache *fc); /* accepts NULL */
 
-/* The coded filters of conv ci under `code` (k: the layer's N x C x KH x KW weights):
- * the retained encoding when it was made for the same code parameters (scheme, n, k_A,
- * k_B, q, axis, seed) and layout, else a fresh one. *data (cod_code_workers(code) x
- * cod_code_worker_filter_len(code) doubles; worker j's block at j, or with class_major at
- * cod_code_class_major_slot(code, j): the same values) and *wall_s (the wall seconds the
- * encoding took when it was made, the reordering not included) stay valid until
- * run_filt_cache_release(fc, ci). On error (COD_ENOMEM, or the encoder's) the outputs are
- * untouched and nothing is retained. */
+/* The coded filters of conv ci under `code` (k: the layer's N x C x KH x KW weights) in
+ * `form` (cod_code_encode_filters_form: COD_CONV_IM2COL is the plain layout, a Winograd
+ * algorithm keeps them transformed): the retained encoding when it was made for the same
+ * code parameters (scheme, n, k_A, k_B, q, axis, seed), layout and form, else a fresh one.
+ * *data (cod_code_workers(code) x cod_code_worker_filter_len_form(code, form) doubles;
+ * worker j's block at j, or with class_major at cod_code_class_major_slot(code, j): the
+ * same values) and *wall_s (the wall seconds the encoding took when it was made, the
+ * reordering not included) stay valid until run_filt_cache_release(fc, ci). On error
+ * (COD_ENOMEM, or the encoder's) the outputs are untouched and nothing is retained. */
 int run_filt_cache_acquire(run_filt_cache *fc, size_t ci, const cod_code *code,
-                           int class_major, const double *k, const double **data,
-                           double *wall_s, cod_err *err);
+                           int class_major, cod_conv_algo form, const double *k,
+                           const double **data, double *wall_s, cod_err *err);
 
 /* The layer is over: its encoding stays if the retained total fits the budget, else it
  * is freed. */

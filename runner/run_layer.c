@@ -48,6 +48,7 @@ struct layer_ctx {
   run_layer_out *out;
   const cod_code *code;
   cod_conv_algo algo;      /* the workers' slab convolutions (compute = real) */
+  cod_conv_algo form;      /* the coded filters' form (run_layer_filter_form) */
   sim_engine *e;
   sim_nic *nic_up, *nic_down;
   wrec *ws;
@@ -76,6 +77,7 @@ struct layer_ctx {
   unsigned char *pending;
   void *work;
   size_t il, fl, ol, el_up, el_down;
+  size_t fk;               /* doubles of a worker's block of ck / ckc (fl in plain form) */
   int real;
   /* lazy_encode: the split operands, one encoded chunk of each, and which (index + 1) */
   int lazy;
@@ -94,7 +96,7 @@ static double now_s(const layer_ctx *L) { return sim_time_to_s(sim_engine_now(L-
 
 /* Worker j's coded filters in ck. */
 static const double *filters_of(const layer_ctx *L, size_t j) {
-  return L->ck + (L->ck_cm ? cod_code_class_major_slot(L->code, j) : j) * L->fl;
+  return L->ck + (L->ck_cm ? cod_code_class_major_slot(L->code, j) : j) * L->fk;
 }
 
 static void cancel_rest(layer_ctx *L, const char *unfinished_status);
@@ -327,9 +329,10 @@ static int worker_numbers(layer_ctx *L, wrec *w) {
   if (L->lazy) { /* this worker's chunk of each operand, encoded on first need */
     size_t a = w->j / L->wi, b = w->j / L->wf;
     if (L->chunk_in != a + 1) cod_code_encode_input_chunk(L->code, L->pieces, a, L->cxc);
-    if (L->chunk_filt != b + 1) cod_code_encode_filters_chunk(L->code, L->groups, b, L->ckc);
+    if (L->chunk_filt != b + 1)
+      cod_code_encode_filters_chunk_form(L->code, L->form, L->groups, b, L->ckc);
     L->chunk_in = a + 1, L->chunk_filt = b + 1;
-    xin = L->cxc + (w->j - a * L->wi) * L->il, kin = L->ckc + (w->j - b * L->wf) * L->fl;
+    xin = L->cxc + (w->j - a * L->wi) * L->il, kin = L->ckc + (w->j - b * L->wf) * L->fk;
     double c1 = cod_clock_thread_cpu_s();
     L->out->cpu_encode_s += c1 - c0;
     c0 = c1;
@@ -347,6 +350,8 @@ static int worker_numbers(layer_ctx *L, wrec *w) {
   } else if (prec == RUN_BF16 || prec == RUN_FP16)
     rc = cod_code_worker_compute_half(L->code, prec == RUN_BF16 ? COD_HALF_BF16 : COD_HALF_FP16,
                                       xin, kin, res, L->work, NULL);
+  else if (L->form != COD_CONV_IM2COL)
+    cod_code_worker_compute_form(L->code, L->form, xin, kin, res, L->work);
   else
     cod_code_worker_compute_algo(L->code, work_dtype(prec), L->algo, xin, kin, res, L->work);
   if (!rc && isfinite(L->in->cfg->run.snr_db))
@@ -822,16 +827,23 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
     L->algo = c->run.conv_algo == RUN_CONV_AUTO && !half
                   ? cod_conv_algo_choose(cod_code_worker_geom(code), work_dtype(c->run.precision))
                   : COD_CONV_IM2COL;
+    /* filters handed over are in the form they say; its own are in the rule's */
+    L->form = in->coded_filters && !in->lazy_encode ? in->coded_filters_form
+                                                    : run_layer_filter_form(c, code);
+    if (L->form != COD_CONV_IM2COL) L->algo = L->form;
+    L->fk = cod_code_worker_filter_len_form(code, L->form);
     out->conv_algo = cod_conv_algo_name(L->algo);
-    size_t work = cod_code_worker_workspace_bytes_algo(code, work_dtype(c->run.precision), L->algo);
+    size_t work = L->form != COD_CONV_IM2COL
+                      ? cod_code_worker_workspace_bytes_form(code, L->form)
+                      : cod_code_worker_workspace_bytes_algo(code, work_dtype(c->run.precision), L->algo);
     if (in->lazy_encode) {
       /* fresh (not scratch) results: only the pages of workers that compute are touched */
       L->lazy = 1;
       L->wi = cod_code_input_chunk_workers(code), L->wf = cod_code_filter_chunk_workers(code);
       L->pieces = cod_malloc(cod_code_encode_workspace_bytes(code));
-      L->groups = cod_malloc_array(cod_code_filter_groups_len(code), sizeof *L->groups);
+      L->groups = cod_malloc_array(cod_code_filter_groups_len_form(code, L->form), sizeof *L->groups);
       L->cxc = cod_malloc_array(L->wi * L->il, sizeof *L->cxc);
-      L->ckc = cod_malloc_array(L->wf * L->fl, sizeof *L->ckc);
+      L->ckc = cod_malloc_array(L->wf * L->fk, sizeof *L->ckc);
       L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
       L->work = cod_aligned_alloc(work);
       run_scratch *s = in->scratch; /* the decoder's workspace is still the scratch's */
@@ -859,7 +871,7 @@ static int ctx_init(layer_ctx *L, const run_layer_in *in, run_layer_out *out, co
       L->res = cod_malloc_array(L->n * L->ol, sizeof *L->res);
       L->work = cod_aligned_alloc(work);
     }
-    if (!in->coded_filters) L->ck_own = cod_malloc_array(L->n * L->fl, sizeof *L->ck_own);
+    if (!in->coded_filters) L->ck_own = cod_malloc_array(L->n * L->fk, sizeof *L->ck_own);
     L->ck = in->coded_filters ? in->coded_filters : L->ck_own;
     /* its own encoding is stored class-major where classes share columns */
     L->ck_cm = in->coded_filters ? in->coded_filters_class_major != 0 : L->cols_each != 0;
@@ -1006,9 +1018,18 @@ static int defer_setup(layer_ctx *L, cod_err *err) {
 
 /* The layer's own coded filters (no cache), reordered class-major when ck_cm says so. */
 static int encode_own_filters(layer_ctx *L, cod_err *err) {
-  int rc = cod_code_encode_filters(L->code, L->in->k, L->ck_own, err);
-  if (!rc && L->ck_cm) cod_code_permute_class_major(L->code, L->ck_own, L->fl);
+  int rc = cod_code_encode_filters_form(L->code, L->form, L->in->k, L->ck_own, err);
+  if (!rc && L->ck_cm) cod_code_permute_class_major(L->code, L->ck_own, L->fk);
   return rc;
+}
+
+cod_conv_algo run_layer_filter_form(const run_config *c, const cod_code *code) {
+  if (c->run.conv_algo != RUN_CONV_AUTO || c->run.compute != RUN_COMPUTE_REAL ||
+      c->run.precision != RUN_FP64 || run_alloc_applies(c))
+    return COD_CONV_IM2COL;
+  /* it beats im2col's shared columns too (AlexNet conv3-5 at 4x4, classes of 4 workers:
+   * 8.8 against 11.4-12.1 ms for conv4's 16 workers; at 1x16, one class, about even) */
+  return cod_code_filter_form_choose(code, COD_F64);
 }
 
 int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) {
@@ -1032,7 +1053,7 @@ int run_layer_execute(const run_layer_in *in, run_layer_out *out, cod_err *err) 
     double w0 = cod_clock_wall_s();
     if (L.lazy) {
       cod_code_split_input(L.code, in->x, L.pieces);
-      cod_code_split_filters(L.code, in->k, L.groups);
+      cod_code_split_filters_form(L.code, L.form, in->k, L.groups);
     } else if (in->scratch && L.by_class) /* each distinct coded input once */
       cod_code_encode_input_classes_work(L.code, in->x, L.cx, in->scratch->ework);
     else if (in->scratch)

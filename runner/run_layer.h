@@ -186,7 +186,19 @@ typedef struct run_layer_in {
    * layer, so a class's arrived workers run as one GEMM on their filters in place; 0: by
    * worker (then a class GEMM gathers them). Ignored when coded_filters is NULL. */
   int coded_filters_class_major;
+  /* The form coded_filters are in (cod_code_encode_filters_form; COD_CONV_IM2COL, the
+   * zero of the initialiser, is the plain layout): run_layer_filter_form's for the layer's
+   * cfg and code, or plain. Ignored when coded_filters is NULL (the layer then keeps its
+   * own in run_layer_filter_form's form). */
+  cod_conv_algo coded_filters_form;
 } run_layer_in;
+
+/* The form in which a layer keeps its coded filters (cod_code_encode_filters_form): with
+ * [run] conv_algo = auto, real computation at fp64 and the simulator's own layers
+ * (not the allocation executor), cod_code_filter_form_choose's, Winograd-transformed once
+ * instead of on every worker call (workers that share coded inputs then convolve one by
+ * one, without im2col's shared columns). Else plain. */
+cod_conv_algo run_layer_filter_form(const run_config *cfg, const cod_code *code);
 
 /* [run] cond = worst: the worst-conditioned set's condition number of `code` under cfg's
  * search (the one of stragglers = worst; cached in s when s is not NULL), into *cond.

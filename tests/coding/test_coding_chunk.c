@@ -121,6 +121,117 @@ Test(coding_chunk, worker_compute_algo_winograd) {
   cod_code_free(c);
 }
 
+/* Coded filters kept in Winograd's transformed form (cod_code_*_form): the transform
+ * commutes with the encoding, so (1) every worker's transformed coded groups are the
+ * transforms of its plain coded groups up to rounding; (2) the chunked encoding of the
+ * transformed groups is the all-worker one bit for bit; (3) a worker computed from them
+ * is within 8x the im2col worker's error (plus 16 ulp of the RMS) of the direct
+ * convolution of its coded operands; (4) the layer decodes from the results of any
+ * delta workers (the first delta after a shuffle) to 1e-12. Geometries: N a multiple of
+ * m_filt and not (a zero-padded last group), F below and above one 8-filter panel, both
+ * axes, a dense and a sparse scheme. */
+static void check_form(const char *scheme, size_t n, size_t ka, size_t kb, cod_conv_geom g,
+                       cod_axis axis) {
+  cod_code_params p = cod_code_params_default();
+  p.scheme = scheme, p.n_workers = n, p.ka = ka, p.kb = kb, p.axis = axis;
+  cod_code *c = NULL;
+  cod_err e = {0};
+  cr_assert_eq(cod_code_new(&p, &g, &c, &e), COD_OK, "%s", e.msg);
+  const cod_conv_algo F = COD_CONV_WINO2;
+  const cod_conv_geom *pg = &cod_code_partition(c)->piece;
+  cr_assert(cod_conv_algo_applies(pg, F));
+  size_t il = cod_code_worker_input_len(c), fl = cod_code_worker_filter_len(c),
+         ft = cod_code_worker_filter_len_form(c, F), ol = cod_code_worker_output_len(c);
+  size_t eb = cod_code_groups_per_worker(c), ul = ft / eb, pl = fl / eb;
+  cr_assert_eq(ul, cod_conv_algo_filters_len(pg, F));
+  cr_assert_eq(cod_code_worker_filter_len_form(c, COD_CONV_IM2COL), fl);
+  double *x = gauss(cod_conv_input_len(&g), n + 7), *k = gauss(cod_conv_filter_len(&g), n + 8);
+  double *cx = cod_malloc_array(n * il, sizeof *cx), *ck = cod_malloc_array(n * fl, sizeof *ck);
+  double *ct = cod_malloc_array(n * ft, sizeof *ct), *u = cod_malloc_array(ul, sizeof *u);
+  cr_assert(cx && ck && ct && u);
+  cr_assert_eq(cod_code_encode_input(c, x, cx, &e), COD_OK);
+  cr_assert_eq(cod_code_encode_filters(c, k, ck, &e), COD_OK);
+  cr_assert_eq(cod_code_encode_filters_form(c, F, k, ct, &e), COD_OK, "%s", e.msg);
+  /* (1) */
+  double worst = 0;
+  for (size_t r = 0; r < n * eb; r++) {
+    memset(u, 0, ul * sizeof *u); /* the planes' padding: zero in the transformed groups */
+    cod_conv_algo_filters_f64(pg, F, ck + r * pl, u);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < ul; i++) {
+      double d = ct[r * ul + i] - u[i];
+      num += d * d, den += u[i] * u[i];
+    }
+    double rel = den > 0 ? sqrt(num / den) : sqrt(num);
+    worst = rel > worst ? rel : worst;
+  }
+  cr_assert_lt(worst, 1e-14, "%s n=%zu %zux%zu N=%zu: transformed coded groups off by %g", scheme, n, ka, kb, g.n_filters, worst);
+  /* (2) */
+  double *groups = cod_malloc_array(cod_code_filter_groups_len_form(c, F), sizeof *groups);
+  size_t wf = cod_code_filter_chunk_workers(c);
+  double *cf = cod_malloc_array(wf * ft, sizeof *cf);
+  cr_assert(groups && cf);
+  cod_code_split_filters_form(c, F, k, groups);
+  for (size_t b = 0; b * wf < n; b++) {
+    size_t w = n - b * wf < wf ? n - b * wf : wf;
+    cod_code_encode_filters_chunk_form(c, F, groups, b, cf);
+    cr_assert(memcmp(cf, ct + b * wf * ft, w * ft * sizeof *cf) == 0,
+              "%s: transformed filter chunk %zu differs", scheme, b);
+  }
+  /* (3) and the results of every worker for (4) */
+  const cod_conv_geom *wg = cod_code_worker_geom(c);
+  size_t ea = cod_code_slabs_per_worker(c), pout = cod_conv_output_len(wg);
+  double *res = cod_malloc_array(n * ol, sizeof *res), *yi = cod_malloc_array(ol, sizeof *yi);
+  double *yd = cod_malloc_array(ol, sizeof *yd);
+  void *wt = cod_aligned_alloc(cod_code_worker_workspace_bytes_form(c, F));
+  void *wi = cod_aligned_alloc(cod_code_worker_workspace_bytes(c, COD_F64));
+  cr_assert(res && yi && yd && wt && wi);
+  double ei = 0, et = 0, den = 0;
+  for (size_t j = 0; j < n; j++) {
+    cod_code_worker_compute_form(c, F, cx + j * il, ct + j * ft, res + j * ol, wt);
+    cod_code_worker_compute(c, COD_F64, cx + j * il, ck + j * fl, yi, wi);
+    for (size_t s = 0; s < ea; s++)
+      cod_conv2d_direct_f64(wg, cx + j * il + s * cod_conv_input_len(wg), ck + j * fl, yd + s * pout);
+    for (size_t i = 0; i < ol; i++) {
+      double a = res[j * ol + i] - yd[i], b = yi[i] - yd[i];
+      et += a * a, ei += b * b, den += yd[i] * yd[i];
+    }
+  }
+  cr_assert_gt(et, 0.0, "winograd should differ from direct in the last bits");
+  cr_assert_leq(sqrt(et), 8.0 * sqrt(ei) + 16 * 2.2e-16 * sqrt(den), "%s: form %g im2col %g",
+                scheme, sqrt(et / den), sqrt(ei / den));
+  /* (4) */
+  size_t *avail = cod_malloc_array(n, sizeof *avail);
+  const double **rp = cod_malloc_array(n, sizeof *rp);
+  double *y = cod_malloc_array(cod_conv_output_len(&g), sizeof *y);
+  double *ref = cod_malloc_array(cod_conv_output_len(&g), sizeof *ref);
+  cr_assert(avail && rp && y && ref);
+  for (size_t j = 0; j < n; j++) avail[j] = (j * 7 + 3) % n;
+  for (size_t j = 0; j < n; j++) rp[j] = res + avail[j] * ol;
+  cr_assert_eq(cod_code_decode(c, avail, n, rp, COD_DECODE_AUTO, y, NULL, &e), COD_OK, "%s", e.msg);
+  cod_conv2d_direct_f64(&g, x, k, ref);
+  double num = 0, dr = 0;
+  for (size_t i = 0; i < cod_conv_output_len(&g); i++)
+    num += (y[i] - ref[i]) * (y[i] - ref[i]), dr += ref[i] * ref[i];
+  cr_assert_lt(sqrt(num / dr), 1e-12, "%s: decoded from transformed filters, rel err %g", scheme,
+               sqrt(num / dr));
+  cod_free(x), cod_free(k), cod_free(cx), cod_free(ck), cod_free(ct), cod_free(u);
+  cod_free(groups), cod_free(cf), cod_free(res), cod_free(yi), cod_free(yd), cod_free(wt);
+  cod_free(wi), cod_free(avail), cod_free(rp), cod_free(y), cod_free(ref);
+  cod_code_free(c);
+}
+
+Test(coding_chunk, filters_kept_transformed) {
+  cod_conv_geom g1 = {16, 26, 13, 64, 3, 3, 1, 1};  /* F = 8, N a multiple of m_filt */
+  cod_conv_geom g2 = {17, 21, 15, 90, 3, 3, 1, 1};  /* F = 12: a last group past N */
+  cod_conv_geom g3 = {16, 12, 40, 20, 3, 3, 1, 0};  /* no padding, the columns axis */
+  check_form("nsctc-rot", 20, 4, 4, g1, COD_AXIS_ROWS);
+  check_form("nsctc-rot", 40, 2, 4, g2, COD_AXIS_ROWS);
+  check_form("nsctc-rot", 12, 2, 2, g3, COD_AXIS_COLS);
+  check_form("poly-real", 10, 2, 3, g2, COD_AXIS_ROWS);
+  check_form("nsctc-cir", 23, 1, 8, g1, COD_AXIS_ROWS); /* sparse on the filters' side */
+}
+
 /* im2col-l2 (cache-sized im2col bands) against the direct convolution, on few-channel and
  * large-stride layers where it is meant to pay and with bands that split the output rows:
  * its RMS error at most 4x im2col's plus 8 ulp of the output RMS, in fp64 and fp32. */

@@ -460,7 +460,7 @@ Test(alloc, layer_out_of_memory_walk) {
     cr_assert_eq(sim_engine_new(64, &eng, &e), COD_OK);
     cr_assert_eq(run_cluster_new(&c, eng, 0, &cl, &e), COD_OK, "%s", e.msg);
     long live0 = cod_alloc_live();
-    run_layer_in in = {&c, code, eng, cl, x, k, y, 1, NULL, 0.0, NULL, NULL, 0, 0.0, 0};
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 1, NULL, 0.0, NULL, NULL, 0, 0.0, 0, COD_CONV_IM2COL};
     run_layer_out out;
     cod_err le = {0};
     cod_alloc_fail_at(n);

@@ -69,6 +69,8 @@ static void run_one(const run_config *c, const cod_code *code, const cod_conv_ge
 static void run_one_ck(const run_config *c, const cod_code *code, const cod_conv_geom *g,
                        const double *x, const double *k, int lazy, double kmax,
                        const double *ck, int ck_cm, layer_run *lr);
+/* the form of the ck that run_one_ck hands over (cod_code_encode_filters_form) */
+static cod_conv_algo ck_form = COD_CONV_IM2COL;
 
 /* run_one with run_layer_in.filter_max_abs = kmax (0: unknown). */
 static void run_one_k(const run_config *c, const cod_code *code, const cod_conv_geom *g,
@@ -90,7 +92,7 @@ static void run_one_ck(const run_config *c, const cod_code *code, const cod_conv
   cr_assert_not_null(lr->y);
   run_scratch s;
   memset(&s, 0, sizeof s);
-  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, ck, 0.0, &s, NULL, lazy, kmax, ck_cm};
+  run_layer_in in = {c, code, eng, cl, x, k, lr->y, 0, ck, 0.0, &s, NULL, lazy, kmax, ck_cm, ck_form};
   cr_assert_eq(run_layer_execute(&in, &lr->out, &e), COD_OK, "%s", e.msg);
   lr->t_end = lr->out.t_end_s;
   run_scratch_fini(&s);
@@ -98,20 +100,47 @@ static void run_one_ck(const run_config *c, const cod_code *code, const cod_conv
   sim_engine_free(eng);
 }
 
-static void check_same(const char *scheme, size_t n) {
-  cod_conv_geom g = {6, 18, 11, 8, 3, 3, 1, 1};
+/* algo "auto" on a geometry whose workers keep Winograd-transformed filters
+ * (run_layer_filter_form): the chunked encoding of the transformed groups, too, gives the
+ * all-worker layer bit for bit. */
+static void check_same_algo(const char *scheme, size_t n, const char *algo);
+static void check_same(const char *scheme, size_t n) { check_same_algo(scheme, n, "im2col"); }
+
+static void check_same_algo(const char *scheme, size_t n, const char *algo) {
+  int wino = strcmp(algo, "auto") == 0;
+  cod_conv_geom g = wino ? (cod_conv_geom){16, 18, 11, 64, 3, 3, 1, 1}
+                         : (cod_conv_geom){6, 18, 11, 8, 3, 3, 1, 1};
   run_config c;
-  cfg_make(&c, scheme, n, "im2col");
+  cfg_make(&c, scheme, n, algo);
   cod_code_params p = run_config_code_params(&c, 4, 2);
   cod_code *code = NULL;
   cod_err e = {0};
   cr_assert_eq(cod_code_new(&p, &g, &code, &e), COD_OK, "%s", e.msg);
+  if (wino)
+    cr_assert_eq(run_layer_filter_form(&c, code), COD_CONV_WINO2,
+                 "the geometry must keep transformed filters");
   double *x = gauss(cod_conv_input_len(&g), 11), *k = gauss(cod_conv_filter_len(&g), 12);
   layer_run a, b;
   run_one(&c, code, &g, x, k, 0, &a);
   run_one(&c, code, &g, x, k, 1, &b);
+  if (wino) { /* and the filters handed over transformed (the runner's cache) */
+    layer_run d;
+    size_t ft = cod_code_worker_filter_len_form(code, COD_CONV_WINO2);
+    double *ct = cod_malloc_array(n * ft, sizeof *ct);
+    cr_assert_eq(cod_code_encode_filters_form(code, COD_CONV_WINO2, k, ct, &e), COD_OK);
+    ck_form = COD_CONV_WINO2;
+    run_one_ck(&c, code, &g, x, k, 0, 0.0, ct, 0, &d);
+    ck_form = COD_CONV_IM2COL;
+    cr_assert_str_eq(d.out.conv_algo, "winograd-2x2");
+    cr_assert(memcmp(a.y, d.y, cod_conv_output_len(&g) * sizeof *a.y) == 0,
+              "%s n=%zu: filters handed over transformed changed the output", scheme, n);
+    cod_free(ct), cod_free(d.y);
+    run_layer_out_fini(&d.out);
+  }
   cr_assert_str_eq(a.out.status, "ok");
   cr_assert_str_eq(b.out.status, a.out.status);
+  cr_assert_str_eq(a.out.conv_algo, wino ? "winograd-2x2" : "im2col");
+  cr_assert_str_eq(b.out.conv_algo, a.out.conv_algo);
   cr_assert(memcmp(a.y, b.y, cod_conv_output_len(&g) * sizeof *a.y) == 0,
             "%s n=%zu: chunked encoding changed the decoded output", scheme, n);
   cr_assert_eq(a.t_end, b.t_end);
@@ -135,6 +164,10 @@ static void check_same(const char *scheme, size_t n) {
 Test(runner_encode, chunked_equals_all_workers_rot) { check_same("nsctc-rot", 40); }
 Test(runner_encode, chunked_equals_all_workers_rot_70) { check_same("nsctc-rot", 70); }
 Test(runner_encode, chunked_equals_all_workers_poly) { check_same("poly-real", 40); }
+Test(runner_encode, chunked_equals_all_workers_transformed) {
+  check_same_algo("nsctc-rot", 40, "auto");
+  check_same_algo("poly-real", 24, "auto");
+}
 
 /* conv_algo = auto on a layer whose worker slabs take Winograd: the layer says so, and
  * its error against the direct convolution is at most 8x that of the im2col run. */
@@ -196,14 +229,14 @@ Test(runner_encode, filter_cache_keeps_within_budget) {
   double wall = -1;
   for (int run = 0; run < 3; run++)
     for (size_t ci = 0; ci < 2; ci++) {
-      cr_assert_eq(run_filt_cache_acquire(fc, ci, c, 0, k, &d, &wall, &e), COD_OK, "%s", e.msg);
+      cr_assert_eq(run_filt_cache_acquire(fc, ci, c, 0, COD_CONV_IM2COL, k, &d, &wall, &e), COD_OK, "%s", e.msg);
       cr_assert(memcmp(d, ref, len * sizeof *d) == 0, "run %d layer %zu", run, ci);
       cr_assert_geq(wall, 0.0);
       run_filt_cache_release(fc, ci);
       cr_assert_eq(run_filt_cache_bytes(fc), B, "only layer 0 stays retained");
     }
   cr_assert_eq(run_filt_cache_encodings(fc), 4, "layer 0 once, layer 1 in each of 3 runs");
-  cr_assert_eq(run_filt_cache_acquire(fc, 0, c2, 0, k, &d, &wall, &e), COD_OK);
+  cr_assert_eq(run_filt_cache_acquire(fc, 0, c2, 0, COD_CONV_IM2COL, k, &d, &wall, &e), COD_OK);
   cr_assert(memcmp(d, ref2, len * sizeof *d) == 0, "another seed is another encoding");
   run_filt_cache_release(fc, 0);
   cr_assert_eq(run_filt_cache_encodings(fc), 5);
@@ -222,7 +255,7 @@ Test(runner_encode, filter_cache_keeps_within_budget) {
   cr_assert_eq(run_filt_cache_new(1, len3 * sizeof(double), &fcm, &e), COD_OK);
   for (int again = 0; again < 3; again++) {
     int cm = again < 2;
-    cr_assert_eq(run_filt_cache_acquire(fcm, 0, c3, cm, k, &d, &wall, &e), COD_OK, "%s", e.msg);
+    cr_assert_eq(run_filt_cache_acquire(fcm, 0, c3, cm, COD_CONV_IM2COL, k, &d, &wall, &e), COD_OK, "%s", e.msg);
     size_t moved = 0;
     for (size_t j = 0; j < cod_code_workers(c3); j++) {
       size_t at = cm ? cod_code_class_major_slot(c3, j) : j;
@@ -243,7 +276,7 @@ Test(runner_encode, filter_cache_keeps_within_budget) {
   for (long n = 0, cm = 0; cm < 2; n++) { /* both layouts */
     cod_err ee = {0};
     cod_alloc_fail_at(n);
-    int rc = run_filt_cache_acquire(f0, 0, c, (int)cm, k, &d, &wall, &ee);
+    int rc = run_filt_cache_acquire(f0, 0, c, (int)cm, COD_CONV_IM2COL, k, &d, &wall, &ee);
     cod_alloc_fail_at(-1);
     if (rc == COD_OK) {
       run_filt_cache_release(f0, 0);
@@ -285,7 +318,7 @@ Test(runner_encode, chunked_layer_out_of_memory) {
     cr_assert_eq(run_cluster_new(&c, eng, 3, &cl, &e), COD_OK, "%s", e.msg);
     run_scratch s;
     memset(&s, 0, sizeof s);
-    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1, 0.0, 0};
+    run_layer_in in = {&c, code, eng, cl, x, k, y, 0, NULL, 0.0, &s, NULL, 1, 0.0, 0, COD_CONV_IM2COL};
     run_layer_out out;
     cod_err ee = {0};
     cod_alloc_fail_at(n);
