@@ -625,6 +625,8 @@ void cod_code_encode_filters_chunk_form(const cod_code *c, cod_conv_algo form,
 
 size_t cod_code_worker_workspace_bytes_form(const cod_code *c, cod_conv_algo form) {
   if (form == COD_CONV_IM2COL) return cod_code_worker_workspace_bytes(c, COD_F64);
+  if (form == COD_CONV_WINO2 && cod_wino2_multi_applies(&c->part.piece, c->ea, c->eb))
+    return cod_wino2_multi_workspace_bytes(&c->part.piece, c->ea, c->eb, COD_F64);
   return cod_conv_algo_pre_workspace_bytes(&c->part.piece, form, COD_F64);
 }
 
@@ -639,6 +641,12 @@ void cod_code_worker_compute_form(const cod_code *c, cod_conv_algo form, const d
   const cod_conv_geom *pg = &c->part.piece;
   const size_t pin = c->part.in_piece_len, pout = cod_conv_output_len(&c->wgeom);
   const size_t ul = group_len_form(c, form), gout = cod_conv_output_len(pg);
+  if (form == COD_CONV_WINO2 && cod_wino2_multi_applies(pg, c->ea, c->eb)) {
+    /* every slab and group in one band: each group's U streams once, not once per slab
+     * (the same bits) */
+    cod_conv2d_wino2_multi_f64(pg, c->ea, xin, pin, c->eb, kin, ul, out, pout, work);
+    return;
+  }
   for (size_t g = 0; g < c->eb; g++)
     for (size_t s = 0; s < c->ea; s++)
       cod_conv2d_algo_pre_f64(pg, form, xin + s * pin, kin + g * ul, out + s * pout + g * gout,

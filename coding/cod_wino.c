@@ -161,6 +161,25 @@ size_t cod_conv_algo_workspace_bytes(const cod_conv_geom *g, cod_conv_algo a, co
   return cod_wino_filters_len(g) * cod_dtype_size(dt) + cod_wino_pre_workspace_bytes(g, dt);
 }
 
+/* Images and filter groups in one band (cod_conv2d_wino2_multi_*): all the tiles of the
+ * ni images at most COD_WINO_MULTI_MAX_TILES (small worker slabs; larger inputs take
+ * their own bands), and F a multiple of N_ALIGN, so that the groups' padded filters lie
+ * side by side as one N = ng F layer's would for the output transform. */
+#define COD_WINO_MULTI_MAX_TILES 96
+int cod_wino2_multi_applies(const cod_conv_geom *g, size_t ni, size_t ng) {
+  return cod_conv_algo_applies(g, COD_CONV_WINO2) && ni >= 1 && ng >= 1 &&
+         g->n_filters % N_ALIGN == 0 &&
+         ni * tiles_h(g, 2) * tiles_w(g, 2) <= COD_WINO_MULTI_MAX_TILES;
+}
+
+size_t cod_wino2_multi_workspace_bytes(const cod_conv_geom *g, size_t ni, size_t ng,
+                                       cod_dtype dt) {
+  assert(cod_wino2_multi_applies(g, ni, ng));
+  size_t nt = ni * tiles_h(g, 2) * tiles_w(g, 2);
+  return (planes(2) * (g->c * nt + PLANE_PAD) + planes(2) * (ng * n_padded(g) * nt + PLANE_PAD) +
+          hwc_len(g, tiles_h(g, 2))) * cod_dtype_size(dt);
+}
+
 /* ---- F(4x4, 3x3) ---------------------------------------------------------------------
  * Points 0, +-1, +-2 and infinity (Lavin and Gray's choice): 6x6 input tiles, 36 GEMMs,
  * 36 multiplies per 4x4 outputs and channel pair instead of 144 (4x fewer). The transform
@@ -284,9 +303,9 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
 
 #define DEFINE_WINO2_XFORM(T, SUFFIX, ISA, ATTR)                                             \
   ATTR static void in2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict xt,       \
-                                        size_t p0, size_t pb, T *restrict V) {              \
+                                        size_t p0, size_t pb, size_t pbs, T *restrict V) {  \
     const size_t C = g->c, TW = tiles_w(g, 2), WP = hwc_wp(g), tr0 = p0 / TW;               \
-    const size_t cs = C * pb + PLANE_PAD, RS = WP * C, CB = PANEL_OF(T);                    \
+    const size_t cs = C * pbs + PLANE_PAD, RS = WP * C, CB = PANEL_OF(T);                   \
     for (size_t q = 0; q < pb; q++) {                                                       \
         const size_t ti = (p0 + q) / TW - tr0, tj = (p0 + q) % TW;                          \
         const T *d = xt + (2 * ti * WP + 2 * tj) * C;                                       \
@@ -308,10 +327,10 @@ DEFINE_WINO4(float, f32, cblas_sgemm)
    * filters in vectors, then its four outputs stored filter by filter (y is N x H' x W'). \
    * M's padded filters (up to n_padded) are finite, so a block may run past N. */         \
   ATTR static void out2_##SUFFIX##_##ISA(const cod_conv_geom *g, const T *restrict M,       \
-                                         size_t p0, size_t pb, T *restrict y) {             \
+                                         size_t p0, size_t pb, size_t pbs, T *restrict y) { \
     const size_t N = g->n_filters, OH = cod_conv_out_h(g), OW = cod_conv_out_w(g);          \
     const size_t TW = tiles_w(g, 2), NP = n_padded(g);                                      \
-    const size_t ns = NP * pb + PLANE_PAD, CB = PANEL_OF(T), OHW = OH * OW;                 \
+    const size_t ns = NP * pbs + PLANE_PAD, CB = PANEL_OF(T), OHW = OH * OW;                \
     for (size_t q = 0; q < pb; q++) {                                                       \
         const T *m = M + q * NP;                                                            \
         size_t oh = 2 * ((p0 + q) / TW), ow = 2 * ((p0 + q) % TW);                          \
@@ -427,21 +446,22 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
       }                                                                                     \
     }                                                                                       \
   }                                                                                         \
+  /* tiles p0 .. p0 + pb - 1 into V, whose planes are pbs tiles apart */                   \
   static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t p0, size_t pb,     \
-                             T *V, T *xt) {                                                 \
+                             size_t pbs, T *V, T *xt) {                                     \
     const size_t TW = tiles_w(g, 2), tr0 = p0 / TW;                                         \
     hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, xt);                              \
     int isa_ = cod_kernel_isa();                                                            \
-    if (isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, V);                  \
-    else if (isa_ >= COD_KERNEL_AVX2) in2_##SUFFIX##_avx2(g, xt, p0, pb, V);                 \
-    else in2_##SUFFIX##_gen(g, xt, p0, pb, V);                                              \
+    if (isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, pbs, V);             \
+    else if (isa_ >= COD_KERNEL_AVX2) in2_##SUFFIX##_avx2(g, xt, p0, pb, pbs, V);            \
+    else in2_##SUFFIX##_gen(g, xt, p0, pb, pbs, V);                                         \
   }                                                                                         \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,    \
-                              T *y) {                                                       \
+                              size_t pbs, T *y) {                                           \
     int isa_ = cod_kernel_isa();                                                            \
-    if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, y);                  \
-    else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(g, M, p0, pb, y);                 \
-    else out2_##SUFFIX##_gen(g, M, p0, pb, y);                                              \
+    if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, pbs, y);             \
+    else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(g, M, p0, pb, pbs, y);            \
+    else out2_##SUFFIX##_gen(g, M, p0, pb, pbs, y);                                         \
   }                                                                                         \
   /* The bands of tiles of F(m x m, 3x3), given the transformed filters U ((m+2)^2 planes   \
    * of N x C): per band, the input transform, one GEMM per plane, the output transform. */ \
@@ -453,12 +473,12 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
     T *M = V + np * vs, *xt = M + np * (NP * band + PLANE_PAD);                             \
     for (size_t p0 = 0; p0 < P; p0 += band) {                                               \
       size_t pb = P - p0 < band ? P - p0 : band;                                            \
-      if (m == 2) input_##SUFFIX(g, x, p0, pb, V, xt);                                      \
+      if (m == 2) input_##SUFFIX(g, x, p0, pb, pb, V, xt);                                  \
       else input4_##SUFFIX(g, x, p0, pb, V);                                                \
       for (size_t xi = 0; xi < np; xi++)                                                    \
         cod_gemm_packed_##SUFFIX(pb, C, NP / PANEL_OF(T), V + xi * (C * pb + PLANE_PAD), C, \
                                  U + xi * us, M + xi * (NP * pb + PLANE_PAD), NP);         \
-      if (m == 2) output_##SUFFIX(g, M, p0, pb, y);                                         \
+      if (m == 2) output_##SUFFIX(g, M, p0, pb, pb, y);                                     \
       else output4_##SUFFIX(g, M, p0, pb, y);                                               \
     }                                                                                       \
   }                                                                                         \
@@ -481,6 +501,24 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
                                     void *work) {                                           \
     assert(cod_conv_algo_applies(g, COD_CONV_WINO2));                                       \
     wino_bands_##SUFFIX(g, x, U, y, work, 2);                                       \
+  }                                                                                         \
+  void cod_conv2d_wino2_multi_##SUFFIX(const cod_conv_geom *g, size_t ni, const T *x,       \
+                                       size_t xs, size_t ng, const T *U, size_t ul, T *y,   \
+                                       size_t ys, void *work) {                             \
+    assert(cod_wino2_multi_applies(g, ni, ng));                                             \
+    const size_t C = g->c, P = tiles_h(g, 2) * tiles_w(g, 2), NT = ni * P;                  \
+    const size_t NPg = n_padded(g), NPt = ng * NPg, us = u_stride(g);                       \
+    const size_t vs = C * NT + PLANE_PAD, ms = NPt * NT + PLANE_PAD;                        \
+    T *V = work, *M = V + planes(2) * vs, *xt = M + planes(2) * ms;                         \
+    cod_conv_geom g2 = *g; /* the ng groups' filters side by side (F a multiple of 16) */   \
+    g2.n_filters = ng * g->n_filters;                                                       \
+    for (size_t s = 0; s < ni; s++) input_##SUFFIX(g, x + s * xs, 0, P, NT, V + s * P * C, xt); \
+    for (size_t xi = 0; xi < planes(2); xi++)                                               \
+      for (size_t q = 0; q < ng; q++)                                                       \
+        cod_gemm_packed_##SUFFIX(NT, C, NPg / PANEL_OF(T), V + xi * vs, C,                  \
+                                 U + q * ul + xi * us, M + xi * ms + q * NPg, NPt);         \
+    for (size_t s = 0; s < ni; s++)                                                         \
+      output_##SUFFIX(&g2, M + s * P * NPt, 0, P, NT, y + s * ys);                          \
   }                                                                                         \
   static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
                             T *work) {                                                      \

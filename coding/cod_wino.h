@@ -115,4 +115,24 @@ void cod_conv2d_algo_pre_f64(const cod_conv_geom *g, cod_conv_algo a, const doub
 void cod_conv2d_algo_pre_f32(const cod_conv_geom *g, cod_conv_algo a, const float *x,
                              const float *U, float *y, void *work);
 
+/* Several inputs of geometry g against several groups of g->n_filters filters, each group
+ * with its own transformed filters, in one band of tiles: a coded worker's e_A slabs with
+ * its e_B coded groups (cod_code_worker_compute_form), so that each group's U streams once
+ * per worker and not once per slab, and each slab is transformed once and not once per
+ * group. Image s is x + s*xs; group q's U (cod_wino_filters_len(g) elements) is U + q*ul;
+ * image s's output is y + s*ys, group q's planes at q * g->n_filters planes. Bit for bit
+ * the result of cod_conv2d_wino_pre_* on every (image, group): each entry is the same dot
+ * product and the same transforms. Applies (cod_wino2_multi_applies) to Winograd-2x2
+ * geometries with n_filters a multiple of 16 and at most 96 tiles in all; work holds
+ * cod_wino2_multi_workspace_bytes(g, ni, ng, dt) bytes. Never allocates. */
+int cod_wino2_multi_applies(const cod_conv_geom *g, size_t ni, size_t ng);
+size_t cod_wino2_multi_workspace_bytes(const cod_conv_geom *g, size_t ni, size_t ng,
+                                       cod_dtype dt);
+void cod_conv2d_wino2_multi_f64(const cod_conv_geom *g, size_t ni, const double *x, size_t xs,
+                                size_t ng, const double *U, size_t ul, double *y, size_t ys,
+                                void *work);
+void cod_conv2d_wino2_multi_f32(const cod_conv_geom *g, size_t ni, const float *x, size_t xs,
+                                size_t ng, const float *U, size_t ul, float *y, size_t ys,
+                                void *work);
+
 #endif

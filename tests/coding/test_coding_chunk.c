@@ -128,8 +128,9 @@ Test(coding_chunk, worker_compute_algo_winograd) {
  * is within 8x the im2col worker's error (plus 16 ulp of the RMS) of the direct
  * convolution of its coded operands; (4) the layer decodes from the results of any
  * delta workers (the first delta after a shuffle) to 1e-12. Geometries: N a multiple of
- * m_filt and not (a zero-padded last group), F below and above one 8-filter panel, both
- * axes, a dense and a sparse scheme. */
+ * m_filt and not (a zero-padded last group), F below and above one 8-filter panel and 16
+ * (the one-band path, cod_conv2d_wino2_multi_f64), both axes, a dense and a sparse
+ * scheme. */
 static void check_form(const char *scheme, size_t n, size_t ka, size_t kb, cod_conv_geom g,
                        cod_axis axis) {
   cod_code_params p = cod_code_params_default();
@@ -225,7 +226,9 @@ Test(coding_chunk, filters_kept_transformed) {
   cod_conv_geom g1 = {16, 26, 13, 64, 3, 3, 1, 1};  /* F = 8, N a multiple of m_filt */
   cod_conv_geom g2 = {17, 21, 15, 90, 3, 3, 1, 1};  /* F = 12: a last group past N */
   cod_conv_geom g3 = {16, 12, 40, 20, 3, 3, 1, 0};  /* no padding, the columns axis */
+  cod_conv_geom g4 = {16, 26, 13, 128, 3, 3, 1, 1}; /* F = 16: slabs and groups in one band */
   check_form("nsctc-rot", 20, 4, 4, g1, COD_AXIS_ROWS);
+  check_form("nsctc-rot", 20, 4, 4, g4, COD_AXIS_ROWS);
   check_form("nsctc-rot", 40, 2, 4, g2, COD_AXIS_ROWS);
   check_form("nsctc-rot", 12, 2, 2, g3, COD_AXIS_COLS);
   check_form("poly-real", 10, 2, 3, g2, COD_AXIS_ROWS);

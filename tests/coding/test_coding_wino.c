@@ -280,3 +280,61 @@ Test(wino, pretransformed_filters_same_bits_any_winograd) {
     free(xf), free(kf), free(yf1), free(yf2), free(Uf);
   }
 }
+
+/* Several images against several filter groups in one band (a coded worker's slabs and
+ * groups) give, bit for bit, each (image, group) convolved alone with its own U: fp64 and
+ * fp32, at each kernel width, on shapes with odd sizes (partial tiles), one image or one
+ * group, and the applicability limits. */
+static void check_multi(cod_conv_geom g, size_t ni, size_t ng, int isa) {
+  cr_assert(cod_wino2_multi_applies(&g, ni, ng));
+  size_t xl = cod_conv_input_len(&g), kl = cod_conv_filter_len(&g), yl = cod_conv_output_len(&g);
+  size_t ul = cod_wino_filters_len(&g), xs = xl + 5, ys = ng * yl + 3;
+  double *x = malloc(ni * xs * 8), *k = malloc(ng * kl * 8), *U = calloc(ng * ul, 8);
+  double *y1 = malloc(ni * ys * 8), *y2 = malloc(ni * ys * 8);
+  void *w1 = malloc(cod_wino_pre_workspace_bytes(&g, COD_F64));
+  void *w2 = malloc(cod_wino2_multi_workspace_bytes(&g, ni, ng, COD_F64));
+  float *xf = malloc(ni * xs * 4), *Uf = calloc(ng * ul, 4), *kf = malloc(ng * kl * 4);
+  float *yf1 = malloc(ni * ys * 4), *yf2 = malloc(ni * ys * 4);
+  void *wf1 = malloc(cod_wino_pre_workspace_bytes(&g, COD_F32));
+  void *wf2 = malloc(cod_wino2_multi_workspace_bytes(&g, ni, ng, COD_F32));
+  cr_assert(x && k && U && y1 && y2 && w1 && w2 && xf && Uf && kf && yf1 && yf2 && wf1 && wf2);
+  tc_fill(x, ni * xs, 31 + ni);
+  tc_fill(k, ng * kl, 32 + ng);
+  for (size_t i = 0; i < ni * xs; i++) xf[i] = (float)x[i];
+  for (size_t i = 0; i < ng * kl; i++) kf[i] = (float)k[i];
+  for (size_t q = 0; q < ng; q++) {
+    cod_wino_filters_f64(&g, k + q * kl, U + q * ul);
+    cod_wino_filters_f32(&g, kf + q * kl, Uf + q * ul);
+  }
+  int cap = cod_kernel_cap_isa(isa);
+  memset(y1, 0, ni * ys * 8), memset(y2, 0, ni * ys * 8);
+  memset(yf1, 0, ni * ys * 4), memset(yf2, 0, ni * ys * 4);
+  for (size_t s = 0; s < ni; s++)
+    for (size_t q = 0; q < ng; q++) {
+      cod_conv2d_wino_pre_f64(&g, x + s * xs, U + q * ul, y1 + s * ys + q * yl, w1);
+      cod_conv2d_wino_pre_f32(&g, xf + s * xs, Uf + q * ul, yf1 + s * ys + q * yl, wf1);
+    }
+  cod_conv2d_wino2_multi_f64(&g, ni, x, xs, ng, U, ul, y2, ys, w2);
+  cod_conv2d_wino2_multi_f32(&g, ni, xf, xs, ng, Uf, ul, yf2, ys, wf2);
+  cod_kernel_cap_isa(cap);
+  cr_assert_eq(memcmp(y1, y2, ni * ys * 8), 0, "fp64 %zu images x %zu groups differ (isa %d)", ni, ng, isa);
+  cr_assert_eq(memcmp(yf1, yf2, ni * ys * 4), 0, "fp32 %zu images x %zu groups differ (isa %d)", ni, ng, isa);
+  free(x), free(k), free(U), free(y1), free(y2), free(w1), free(w2);
+  free(xf), free(Uf), free(kf), free(yf1), free(yf2), free(wf1), free(wf2);
+}
+
+Test(wino, images_and_groups_in_one_band_same_bits) {
+  const int isas[] = {COD_KERNEL_PORTABLE, COD_KERNEL_AVX2, COD_KERNEL_AVX512};
+  for (int i = 0; i < 3; i++) {
+    check_multi(tc_geom(24, 4, 15, 16, 3, 3, 1, 0), 2, 2, isas[i]);  /* a 4x4 worker's slab */
+    check_multi(tc_geom(17, 7, 9, 32, 3, 3, 1, 0), 3, 2, isas[i]);   /* odd: partial tiles */
+    check_multi(tc_geom(16, 6, 6, 16, 3, 3, 1, 1), 1, 3, isas[i]);
+    check_multi(tc_geom(16, 6, 6, 48, 3, 3, 1, 1), 4, 1, isas[i]);
+  }
+  cr_assert(!cod_wino2_multi_applies(&(cod_conv_geom){16, 6, 6, 24, 3, 3, 1, 0}, 2, 2),
+            "24 filters a group: not a multiple of 16");
+  cr_assert(!cod_wino2_multi_applies(&(cod_conv_geom){16, 26, 26, 16, 3, 3, 1, 0}, 1, 2),
+            "144 tiles: beyond one band");
+  cr_assert(!cod_wino2_multi_applies(&(cod_conv_geom){16, 6, 6, 16, 3, 3, 2, 0}, 1, 2),
+            "stride 2: no Winograd");
+}
