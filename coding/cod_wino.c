@@ -114,9 +114,20 @@ static size_t band_rows_max(const cod_conv_geom *g, size_t pb, size_t m) {
 static size_t filters_len(const cod_conv_geom *g, size_t m) {
   return planes(m) * u_stride(g);
 }
+/* F(2x2) on outputs beyond this many bytes writes each band's outputs to a buffer (the
+ * band's rows of every filter, in the core's L2) and copies them to y row by row: the
+ * transform's 2x2 stores, N filter planes apart, are 2N write streams into memory, more
+ * than the write-combining and prefetch hardware follows (VGG-16 conv1_2: 128). */
+#define COD_WINO_ROWBUF_MIN_BYTES ((size_t)4 << 20)
+static int rowbuf_used(const cod_conv_geom *g, size_t el) {
+  return cod_conv_output_len(g) * el > COD_WINO_ROWBUF_MIN_BYTES;
+}
+static size_t rowbuf_len(const cod_conv_geom *g, size_t el, size_t pb) {
+  return rowbuf_used(g, el) ? g->n_filters * 2 * band_rows_max(g, pb, 2) * cod_conv_out_w(g) : 0;
+}
 static size_t pre_bytes(const cod_conv_geom *g, size_t el, size_t m) {
   size_t pb = band_tiles(g, el, m);
-  size_t xt = m == 2 ? hwc_len(g, band_rows_max(g, pb, m)) : 0;
+  size_t xt = m == 2 ? hwc_len(g, band_rows_max(g, pb, m)) + rowbuf_len(g, el, pb) : 0;
   return (planes(m) * (g->c * pb + PLANE_PAD) + planes(m) * (n_padded(g) * pb + PLANE_PAD) + xt) *
          el;
 }
@@ -423,13 +434,14 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
       }                                                                                     \
   }                                                                                         \
   /* The band's input channels last (hwc_len), zero outside the input: eight channels at   \
-   * a time, so each write fills part of one line of xt while eight rows of x stream. */   \
+   * a time, so each write fills part of one line of xt while eight rows of x stream. The  \
+   * first `keep` rows are there already (the previous band's last two). */                \
   static void hwc_##SUFFIX(const cod_conv_geom *g, const T *x, size_t tr0, size_t nrows,   \
-                           T *xt) {                                                         \
+                           size_t keep, T *xt) {                                            \
     const size_t C = g->c, H = g->h, W = g->w, RW = 2 * nrows + 2, WP = hwc_wp(g);         \
     const size_t p = g->pad, s1 = W + p < WP ? W + p : WP;                                  \
     const long r0 = (long)(2 * tr0) - (long)p;                                              \
-    for (size_t r = 0; r < RW; r++) {                                                       \
+    for (size_t r = keep; r < RW; r++) {                                                    \
       long ih = r0 + (long)r;                                                               \
       T *dst = xt + r * WP * C;                                                             \
       if (ih < 0 || ih >= (long)H) {                                                        \
@@ -448,17 +460,32 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
   }                                                                                         \
   /* tiles p0 .. p0 + pb - 1 into V, whose planes are pbs tiles apart */                   \
   static void input_##SUFFIX(const cod_conv_geom *g, const T *x, size_t p0, size_t pb,     \
-                             size_t pbs, T *V, T *xt) {                                     \
+                             size_t pbs, size_t keep, T *V, T *xt) {                        \
     const size_t TW = tiles_w(g, 2), tr0 = p0 / TW;                                         \
-    hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, xt);                              \
+    hwc_##SUFFIX(g, x, tr0, (p0 + pb - 1) / TW - tr0 + 1, keep, xt);                        \
     int isa_ = cod_kernel_isa();                                                            \
     if (isa_ >= COD_KERNEL_AVX512) in2_##SUFFIX##_avx512(g, xt, p0, pb, pbs, V);             \
     else if (isa_ >= COD_KERNEL_AVX2) in2_##SUFFIX##_avx2(g, xt, p0, pb, pbs, V);            \
     else in2_##SUFFIX##_gen(g, xt, p0, pb, pbs, V);                                         \
   }                                                                                         \
   static void output_##SUFFIX(const cod_conv_geom *g, const T *M, size_t p0, size_t pb,    \
-                              size_t pbs, T *y) {                                           \
+                              size_t pbs, T *y, T *rb) {                                    \
     int isa_ = cod_kernel_isa();                                                            \
+    if (rb) { /* the band's whole tile rows into rb, then each filter's rows into y */     \
+      const size_t TW = tiles_w(g, 2), tr0 = p0 / TW, OH = cod_conv_out_h(g);               \
+      const size_t OW = cod_conv_out_w(g), oh0 = 2 * tr0;                                   \
+      size_t rows = 2 * ((p0 + pb - 1) / TW - tr0 + 1);                                     \
+      if (rows > OH - oh0) rows = OH - oh0;                                                 \
+      cod_conv_geom gb = *g; /* the band's rows alone: out_h(gb) = rows */                  \
+      gb.h = rows + g->kh - 1 - 2 * g->pad;                                                 \
+      assert(p0 % TW == 0 && cod_conv_out_h(&gb) == rows);                                  \
+      if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(&gb, M, 0, pb, pbs, rb);         \
+      else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(&gb, M, 0, pb, pbs, rb);        \
+      else out2_##SUFFIX##_gen(&gb, M, 0, pb, pbs, rb);                                     \
+      for (size_t n = 0; n < g->n_filters; n++)                                             \
+        memcpy(y + (n * OH + oh0) * OW, rb + n * rows * OW, rows * OW * sizeof(T));         \
+      return;                                                                               \
+    }                                                                                       \
     if (isa_ >= COD_KERNEL_AVX512) out2_##SUFFIX##_avx512(g, M, p0, pb, pbs, y);             \
     else if (isa_ >= COD_KERNEL_AVX2) out2_##SUFFIX##_avx2(g, M, p0, pb, pbs, y);            \
     else out2_##SUFFIX##_gen(g, M, p0, pb, pbs, y);                                         \
@@ -471,14 +498,30 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
     const size_t band = band_tiles(g, sizeof(T), m), np = planes(m), P = TH * TW;           \
     const size_t us = u_stride(g), vs = C * band + PLANE_PAD, NP = n_padded(g);             \
     T *M = V + np * vs, *xt = M + np * (NP * band + PLANE_PAD);                             \
+    const size_t RS2 = hwc_wp(g) * C; /* one row of xt (F(2x2)) */                          \
+    T *rb = m == 2 && rowbuf_used(g, sizeof(T))                                             \
+                ? xt + hwc_len(g, band_rows_max(g, band, m)) : NULL;                        \
+    size_t next_tr = (size_t)-1, prev_rows = 0;                                             \
     for (size_t p0 = 0; p0 < P; p0 += band) {                                               \
       size_t pb = P - p0 < band ? P - p0 : band;                                            \
-      if (m == 2) input_##SUFFIX(g, x, p0, pb, pb, V, xt);                                  \
-      else input4_##SUFFIX(g, x, p0, pb, V);                                                \
+      if (m == 2) {                                                                         \
+        /* a band that starts where the last one ended shares its two edge rows (bands    \
+         * are whole tile rows): moved, not transposed again (VGG-16 conv1_2's bands are    \
+         * one tile row, so this is half of the input's transposition) */                  \
+        size_t tr0 = p0 / TW, keep = 0;                                                     \
+        if (tr0 == next_tr) {                                                               \
+          memmove(xt, xt + 2 * prev_rows * RS2, 2 * RS2 * sizeof(T));                       \
+          keep = 2;                                                                         \
+        }                                                                                   \
+        prev_rows = (p0 + pb - 1) / TW - tr0 + 1, next_tr = tr0 + prev_rows;                \
+        input_##SUFFIX(g, x, p0, pb, pb, keep, V, xt);                                      \
+      } else {                                                                              \
+        input4_##SUFFIX(g, x, p0, pb, V);                                                   \
+      }                                                                                     \
       for (size_t xi = 0; xi < np; xi++)                                                    \
         cod_gemm_packed_##SUFFIX(pb, C, NP / PANEL_OF(T), V + xi * (C * pb + PLANE_PAD), C, \
                                  U + xi * us, M + xi * (NP * pb + PLANE_PAD), NP);         \
-      if (m == 2) output_##SUFFIX(g, M, p0, pb, pb, y);                                     \
+      if (m == 2) output_##SUFFIX(g, M, p0, pb, pb, y, rb);                                 \
       else output4_##SUFFIX(g, M, p0, pb, y);                                               \
     }                                                                                       \
   }                                                                                         \
@@ -512,13 +555,14 @@ DEFINE_WINO2_XFORM(float, f32, gen, )
     T *V = work, *M = V + planes(2) * vs, *xt = M + planes(2) * ms;                         \
     cod_conv_geom g2 = *g; /* the ng groups' filters side by side (F a multiple of 16) */   \
     g2.n_filters = ng * g->n_filters;                                                       \
-    for (size_t s = 0; s < ni; s++) input_##SUFFIX(g, x + s * xs, 0, P, NT, V + s * P * C, xt); \
+    for (size_t s = 0; s < ni; s++)                                                         \
+      input_##SUFFIX(g, x + s * xs, 0, P, NT, 0, V + s * P * C, xt);                        \
     for (size_t xi = 0; xi < planes(2); xi++)                                               \
       for (size_t q = 0; q < ng; q++)                                                       \
         cod_gemm_packed_##SUFFIX(NT, C, NPg / PANEL_OF(T), V + xi * vs, C,                  \
                                  U + q * ul + xi * us, M + xi * ms + q * NPg, NPt);         \
     for (size_t s = 0; s < ni; s++)                                                         \
-      output_##SUFFIX(&g2, M + s * P * NPt, 0, P, NT, y + s * ys);                          \
+      output_##SUFFIX(&g2, M + s * P * NPt, 0, P, NT, y + s * ys, NULL);                    \
   }                                                                                         \
   static void wino_##SUFFIX(const cod_conv_geom *g, const T *x, const T *k, T *y,          \
                             T *work) {                                                      \

@@ -183,6 +183,13 @@ Test(wino, bands_of_tile_rows) {
   check(600, 40, 40, 4, 1, 10); /* several bands, many channels */
 }
 
+Test(wino, row_buffer_for_large_outputs) {
+  /* Outputs beyond 4 MB go through a band-sized row buffer (fp64 here; fp32 too in the
+   * second): bands of two tile rows, an odd last output row, a partial last band. */
+  check_algo(16, 161, 157, 24, 1, 16, COD_CONV_WINO2, WINO_RMS_FACTOR, WINO_MAX_FACTOR);
+  check_algo(8, 161, 153, 48, 1, 17, COD_CONV_WINO2, WINO_RMS_FACTOR, WINO_MAX_FACTOR);
+}
+
 Test(wino, applicability_and_choice) {
   cod_conv_geom g3 = tc_geom(64, 13, 13, 64, 3, 3, 1, 1);
   cr_expect(cod_conv_algo_applies(&g3, COD_CONV_WINO2));
